@@ -1,0 +1,154 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/flowline/flowline/pkg/config"
+	"github.com/flowline/flowline/pkg/esnode"
+	"github.com/flowline/flowline/pkg/lifecycle"
+	"github.com/flowline/flowline/pkg/schema"
+	"github.com/flowline/flowline/pkg/stream"
+	"github.com/flowline/flowline/services/aggregator"
+	"github.com/flowline/flowline/services/archiver"
+	"github.com/flowline/flowline/services/ingest"
+	"github.com/flowline/flowline/services/writer"
+)
+
+// devConfig is what `flowline dev` reads besides the services' own configs.
+type devConfig struct {
+	DataDir   string `envconfig:"DATA_DIR" default:"./.flowline" desc:"where the embedded NATS server keeps its data"`
+	NATSPort  int    `envconfig:"DEV_NATS_PORT" default:"4222" desc:"port of the embedded NATS server (0: any free port)"`
+	ESVersion string `envconfig:"ES_VERSION" default:"8.19.21" desc:"version of the local Elasticsearch provisioned when FLOWLINE_ES_URL is not set"`
+}
+
+func (c devConfig) Validate() error {
+	if c.DataDir == "" {
+		return fmt.Errorf("%w: FLOWLINE_DATA_DIR must not be empty", config.ErrInvalid)
+	}
+	return nil
+}
+
+func specDev() []any {
+	return []any{&devConfig{}, &config.Runtime{}, &ingest.Config{}, &aggregator.Config{}, &writer.Config{}, &archiver.Config{}}
+}
+
+// devServices is the configuration of every service in a dev process.
+type devServices struct {
+	ingest     ingest.Config
+	aggregator aggregator.Config
+	writer     writer.Config
+	archiver   archiver.Config
+}
+
+func loadDevServices(natsURL, esURL string) (devServices, error) {
+	var s devServices
+	for _, c := range []any{&s.ingest, &s.aggregator, &s.writer, &s.archiver} {
+		if err := config.Process(c); err != nil {
+			return s, err
+		}
+	}
+	s.ingest.NATS.URL, s.aggregator.NATS.URL, s.writer.NATS.URL, s.archiver.NATS.URL = natsURL, natsURL, natsURL, natsURL
+	s.writer.ES.URL, s.archiver.ES.URL = esURL, esURL
+	return s, config.ValidateAll(s.ingest, s.aggregator, s.writer, s.archiver)
+}
+
+func runDev(ctx context.Context, args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("dev", flag.ContinueOnError)
+	workload := fs.String("workload", "demo", "demo workload to run once ready: demo or none")
+	instances := fs.Int("instances", 120, "process instances of the demo workload")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *workload != "demo" && *workload != "none" {
+		return usageError{fmt.Errorf("--workload must be demo or none, got %q", *workload)}
+	}
+	var dc devConfig
+	var rt config.Runtime
+	if err := config.Load(&dc); err != nil {
+		return err
+	}
+	if err := config.Load(&rt); err != nil {
+		return err
+	}
+	p, err := newProcess(ctx, rt, "dev")
+	if err != nil {
+		return err
+	}
+
+	dataDir, err := filepath.Abs(dc.DataDir)
+	if err != nil {
+		return err
+	}
+	ns, err := stream.StartEmbedded(filepath.Join(dataDir, "nats"), "127.0.0.1", dc.NATSPort)
+	if err != nil {
+		return err
+	}
+	defer ns.Shutdown()
+	p.log.Info("embedded NATS JetStream started", "url", ns.URL(), "store", filepath.Join(dataDir, "nats"))
+
+	esURL := os.Getenv("FLOWLINE_ES_URL")
+	if esURL == "" {
+		p.log.Info("starting a local Elasticsearch (the first run fetches it from Maven Central)", "version", dc.ESVersion)
+		node, err := esnode.Start(ctx, esnode.Options{Version: dc.ESVersion})
+		if err != nil {
+			return fmt.Errorf("local Elasticsearch: %w", err)
+		}
+		defer node.Stop()
+		esURL = node.URL()
+		p.log.Info("local Elasticsearch started", "url", esURL)
+	}
+
+	cfgs, err := loadDevServices(ns.URL(), esURL)
+	if err != nil {
+		return err
+	}
+	in := ingest.New(cfgs.ingest, ingest.Deps{Log: p.log, Tracer: p.tracer, Registry: p.registry})
+	services := []lifecycle.Service{ // downstream first
+		writer.New(cfgs.writer, writer.Deps{Log: p.log, Tracer: p.tracer, Registry: p.registry}),
+		archiver.New(cfgs.archiver, archiver.Deps{Log: p.log, Tracer: p.tracer, Registry: p.registry}),
+		aggregator.New(cfgs.aggregator, aggregator.Deps{Log: p.log, Tracer: p.tracer, Registry: p.registry}),
+		in,
+	}
+
+	go func() {
+		if !waitReady(ctx, services) {
+			return
+		}
+		prefix := cfgs.writer.Index.Prefix
+		fmt.Fprintf(stdout, "flowline dev ready: push records to http://%s/v1/records; search %s/%s/_search and %s/%s/_search; NATS %s; admin http://%s/readyz\n",
+			in.Addr(), esURL, schema.Alias(prefix, schema.ListView), esURL, schema.Alias(prefix, schema.FlowNodeInstance), ns.URL(), rt.AdminAddr)
+		if *workload == "demo" {
+			if err := runDemo(ctx, "http://"+in.Addr(), *instances, stdout); err != nil && !errors.Is(err, context.Canceled) {
+				p.log.Error("demo workload failed", "error", err)
+			}
+		}
+	}()
+	return p.serve(ctx, rt, services...)
+}
+
+// waitReady polls until every service is ready or ctx ends.
+func waitReady(ctx context.Context, services []lifecycle.Service) bool {
+	for {
+		ready := true
+		for _, s := range services {
+			if s.Ready() != nil {
+				ready = false
+			}
+		}
+		if ready {
+			return true
+		}
+		select {
+		case <-ctx.Done():
+			return false
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}

@@ -1,0 +1,53 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/flowline/flowline/pkg/esnode"
+)
+
+type esConfig struct {
+	ESVersion string `envconfig:"ES_VERSION" default:"8.19.21" desc:"Elasticsearch version to provision (integ-test-zip from Maven Central)"`
+}
+
+func (esConfig) Validate() error { return nil }
+
+func specElasticsearch() []any { return []any{&esConfig{}} }
+
+// runElasticsearch provisions a local node, prints its URL (and writes it
+// to --url-file), and runs it until interrupted.
+func runElasticsearch(ctx context.Context, args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("elasticsearch", flag.ContinueOnError)
+	urlFile := fs.String("url-file", "", "write the node's URL to this file once it is healthy")
+	heap := fs.Int("heap-mb", 1024, "JVM heap in MiB")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	var cfg esConfig
+	if err := loadInto(&cfg); err != nil {
+		return err
+	}
+	node, err := esnode.Start(ctx, esnode.Options{Version: cfg.ESVersion, HeapMB: *heap})
+	if err != nil {
+		return err
+	}
+	defer node.Stop()
+	fmt.Fprintf(stdout, "Elasticsearch %s ready at %s\n", cfg.ESVersion, node.URL())
+	if *urlFile != "" {
+		if err := os.WriteFile(*urlFile, []byte(node.URL()+"\n"), 0o644); err != nil {
+			return err
+		}
+	}
+	done := make(chan error, 1)
+	go func() { done <- node.Wait() }()
+	select {
+	case <-ctx.Done():
+		return nil
+	case err := <-done:
+		return fmt.Errorf("elasticsearch exited: %v", err)
+	}
+}

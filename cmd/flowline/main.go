@@ -1,0 +1,107 @@
+// Command flowline runs Flowline's services: one per subcommand (how compose
+// and Kubernetes run them), or all of them in one process with `flowline dev`.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"sort"
+	"syscall"
+)
+
+// command is one subcommand: a one-line summary, the config it reads (for
+// --help), and its entry point.
+type command struct {
+	summary string
+	spec    func() []any // pointers to the command's config sections, for --help
+	run     func(ctx context.Context, args []string, stdout io.Writer) error
+}
+
+func commands() map[string]command {
+	return map[string]command{
+		"ingest":        {"run the ingest service (push API -> JetStream)", specIngest, runIngest},
+		"aggregator":    {"run the aggregator service (records -> documents)", specAggregator, runAggregator},
+		"writer":        {"run the writer service (documents -> Elasticsearch)", specWriter, runWriter},
+		"archiver":      {"run the archiver service", specArchiver, runArchiver},
+		"dev":           {"run everything locally: embedded NATS, local Elasticsearch, all services, a demo workload", specDev, runDev},
+		"elasticsearch": {"provision and run a local single-node Elasticsearch until interrupted", specElasticsearch, runElasticsearch},
+	}
+}
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	cmds := commands()
+	if len(args) == 0 || isHelp(args[0]) {
+		usage(stdout, cmds)
+		return 0
+	}
+	cmd, ok := cmds[args[0]]
+	if !ok {
+		fmt.Fprintf(stderr, "flowline: unknown command %q\n\n", args[0])
+		usage(stderr, cmds)
+		return 2
+	}
+	for _, a := range args[1:] {
+		if isHelp(a) {
+			commandUsage(stdout, args[0], cmd)
+			return 0
+		}
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	if err := cmd.run(ctx, args[1:], stdout); err != nil {
+		var ue usageError
+		if errors.As(err, &ue) {
+			fmt.Fprintf(stderr, "flowline %s: %v\n", args[0], err)
+			return 2
+		}
+		fmt.Fprintf(stderr, "flowline %s: %v\n", args[0], err)
+		return 1
+	}
+	return 0
+}
+
+// usageError is a bad flag or argument.
+type usageError struct{ error }
+
+func isHelp(a string) bool { return a == "-h" || a == "--help" || a == "help" || a == "-help" }
+
+func usage(w io.Writer, cmds map[string]command) {
+	fmt.Fprintln(w, "usage: flowline <command> [flags]   (flowline <command> --help lists its settings)")
+	fmt.Fprintln(w, "\ncommands:")
+	names := make([]string, 0, len(cmds))
+	for n := range cmds {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		fmt.Fprintf(w, "  %-14s %s\n", n, cmds[n].summary)
+	}
+}
+
+func commandUsage(w io.Writer, name string, cmd command) {
+	fmt.Fprintf(w, "usage: flowline %s\n\n%s\n\nConfiguration comes from the environment:\n\n", name, cmd.summary)
+	if err := printConfigUsage(w, cmd.spec()); err != nil {
+		fmt.Fprintf(w, "(cannot list settings: %v)\n", err)
+	}
+}
+
+// parseFlags parses a command's flags, turning errors into usageError.
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	fs.SetOutput(io.Discard)
+	if err := fs.Parse(args); err != nil {
+		return usageError{err}
+	}
+	if fs.NArg() > 0 {
+		return usageError{fmt.Errorf("unexpected arguments %v", fs.Args())}
+	}
+	return nil
+}

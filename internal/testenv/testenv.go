@@ -1,0 +1,156 @@
+// Package testenv gives integration tests the real dependencies: an embedded
+// NATS JetStream server per test, and one Elasticsearch node per test binary
+// (FLOWLINE_ES_URL when set, as scripts/test.sh does for the whole run;
+// otherwise a node provisioned by pkg/esnode and stopped by Main).
+package testenv
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"log/slog"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/elastic/go-elasticsearch/v8"
+
+	"github.com/flowline/flowline/pkg/config"
+	"github.com/flowline/flowline/pkg/esnode"
+	"github.com/flowline/flowline/pkg/search"
+	"github.com/flowline/flowline/pkg/stream"
+)
+
+var (
+	esOnce sync.Once
+	esURL  string
+	esErr  error
+	esNode *esnode.Node
+)
+
+// Main runs the tests of a package and stops the Elasticsearch node it
+// started, if any. Use it from TestMain.
+func Main(m *testing.M) {
+	code := m.Run()
+	if esNode != nil {
+		_ = esNode.Stop()
+	}
+	os.Exit(code)
+}
+
+// ElasticsearchURL returns the URL of a healthy Elasticsearch, provisioning
+// a local node on first use when FLOWLINE_ES_URL is not set. A test that
+// cannot get one fails; it is never skipped.
+func ElasticsearchURL(t testing.TB) string {
+	t.Helper()
+	esOnce.Do(func() {
+		if u := os.Getenv("FLOWLINE_ES_URL"); u != "" {
+			esURL = u
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+		defer cancel()
+		esNode, esErr = esnode.Start(ctx, esnode.Options{Version: envOr("FLOWLINE_ES_VERSION", esnode.DefaultVersion)})
+		if esErr == nil {
+			esURL = esNode.URL()
+		}
+	})
+	if esErr != nil {
+		t.Fatalf("testenv: Elasticsearch: %v", esErr)
+	}
+	return esURL
+}
+
+// Elasticsearch returns a client for ElasticsearchURL.
+func Elasticsearch(t testing.TB) (*elasticsearch.Client, config.Elasticsearch) {
+	t.Helper()
+	cfg := config.Elasticsearch{URL: ElasticsearchURL(t)}
+	c, err := search.NewClient(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, cfg
+}
+
+// NATS starts an embedded JetStream server for the test, stopped at cleanup.
+func NATS(t testing.TB) *stream.Embedded {
+	t.Helper()
+	s, err := stream.StartEmbedded(t.TempDir(), "127.0.0.1", 0)
+	if err != nil {
+		t.Fatalf("testenv: NATS: %v", err)
+	}
+	t.Cleanup(s.Shutdown)
+	return s
+}
+
+// NATSConfig is a client config for server s.
+func NATSConfig(s *stream.Embedded) config.NATS {
+	return config.NATS{URL: s.URL(), ConnectTimeout: 5 * time.Second}
+}
+
+// Connect connects a client to s, closed at cleanup.
+func Connect(t testing.TB, s *stream.Embedded) *stream.Conn {
+	t.Helper()
+	c, err := stream.Connect(context.Background(), NATSConfig(s), "test", Logger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	return c
+}
+
+// Streams is the stream config tests use.
+func Streams() config.Streams {
+	return config.Streams{Replicas: 1, RecordsMaxAge: time.Hour, DLQMaxAge: time.Hour}
+}
+
+// IndexPrefix returns a fresh index prefix, so tests sharing a node never
+// see each other's documents.
+func IndexPrefix(t testing.TB) string {
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	return "t" + hex.EncodeToString(b)
+}
+
+// Logger logs to the test log (at WARN and above unless -v).
+func Logger(t testing.TB) *slog.Logger {
+	level := slog.LevelWarn
+	if testing.Verbose() {
+		level = slog.LevelDebug
+	}
+	return slog.New(slog.NewTextHandler(tlog{t}, &slog.HandlerOptions{Level: level}))
+}
+
+type tlog struct{ t testing.TB }
+
+func (w tlog) Write(p []byte) (int, error) {
+	w.t.Helper()
+	w.t.Log(string(p[:len(p)-1]))
+	return len(p), nil
+}
+
+// Eventually polls cond every 100ms until it returns nil or timeout passes,
+// then fails with cond's last error.
+func Eventually(t testing.TB, timeout time.Duration, cond func() error) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		err := cond()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("condition not met within %s: %v", timeout, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func envOr(k, def string) string {
+	if v := os.Getenv(k); v != "" {
+		return v
+	}
+	return def
+}
+

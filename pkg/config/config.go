@@ -1,0 +1,83 @@
+// Package config loads service configuration from the environment.
+//
+// Every variable carries the prefix FLOWLINE_ (see Prefix). Each service owns a
+// config struct built from the shared sections below plus its own fields; all
+// of them have envconfig tags, defaults and a Validate method. Load fills and
+// validates a struct; Usage prints every variable with its default, which is
+// what `flowline <cmd> --help` shows.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/kelseyhightower/envconfig"
+)
+
+// Prefix is the environment prefix of every Flowline variable.
+const Prefix = "FLOWLINE"
+
+// ErrInvalid wraps every validation failure.
+var ErrInvalid = errors.New("invalid configuration")
+
+// Validator is implemented by every config struct.
+type Validator interface{ Validate() error }
+
+// Load reads spec from the environment and validates it.
+func Load(spec Validator) error {
+	if err := Process(spec); err != nil {
+		return err
+	}
+	return spec.Validate()
+}
+
+// Process reads spec (a pointer to a config struct) from the environment
+// without validating it.
+func Process(spec any) error {
+	if err := envconfig.Process(Prefix, spec); err != nil {
+		return fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	return nil
+}
+
+const usageFormat = `VARIABLE	DEFAULT	DESCRIPTION
+{{range .}}{{usage_key .}}	{{usage_default .}}	{{usage_description .}}
+{{end}}`
+
+// Usage writes a table of every variable of spec with its default.
+func Usage(w io.Writer, spec any) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	if err := envconfig.Usagef(Prefix, spec, tw, usageFormat); err != nil {
+		return err
+	}
+	return tw.Flush()
+}
+
+// invalid formats a validation error for variable name.
+func invalid(name, format string, args ...any) error {
+	return fmt.Errorf("%w: %s_%s: %s", ErrInvalid, Prefix, name, fmt.Sprintf(format, args...))
+}
+
+func checkURL(name, raw string, schemes ...string) error {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return invalid(name, "%v", err)
+	}
+	for _, s := range schemes {
+		if u.Scheme == s && u.Host != "" {
+			return nil
+		}
+	}
+	return invalid(name, "%q must be a URL with scheme %s and a host", raw, strings.Join(schemes, " or "))
+}
+
+func checkPositive(name string, v int64) error {
+	if v <= 0 {
+		return invalid(name, "must be positive, got %d", v)
+	}
+	return nil
+}

@@ -1,0 +1,148 @@
+package config
+
+import (
+	"errors"
+	"log/slog"
+	"net"
+	"strings"
+	"time"
+)
+
+// NATS configures the connection to the NATS server (FLOWLINE_NATS_*).
+type NATS struct {
+	URL            string        `envconfig:"URL" default:"nats://127.0.0.1:4222" desc:"NATS server URL(s), comma separated"`
+	User           string        `envconfig:"USER" desc:"user name for user/password auth"`
+	Password       string        `envconfig:"PASSWORD" desc:"password for user/password auth"`
+	Token          string        `envconfig:"TOKEN" desc:"token auth"`
+	CredsFile      string        `envconfig:"CREDS_FILE" desc:"path of a .creds file (JWT and NKey)"`
+	TLSCA          string        `envconfig:"TLS_CA" desc:"CA certificate file to verify the server"`
+	TLSCert        string        `envconfig:"TLS_CERT" desc:"client certificate file for mutual TLS"`
+	TLSKey         string        `envconfig:"TLS_KEY" desc:"client key file for mutual TLS"`
+	ConnectTimeout time.Duration `envconfig:"CONNECT_TIMEOUT" default:"5s" desc:"timeout of one connection attempt"`
+}
+
+// Validate implements Validator.
+func (c NATS) Validate() error {
+	for _, u := range strings.Split(c.URL, ",") {
+		if err := checkURL("NATS_URL", strings.TrimSpace(u), "nats", "tls", "ws", "wss"); err != nil {
+			return err
+		}
+	}
+	methods := 0
+	for _, set := range []bool{c.User != "" || c.Password != "", c.Token != "", c.CredsFile != ""} {
+		if set {
+			methods++
+		}
+	}
+	if methods > 1 {
+		return invalid("NATS_*", "choose one of user/password, token or creds file")
+	}
+	if (c.User == "") != (c.Password == "") {
+		return invalid("NATS_USER", "user and password go together")
+	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		return invalid("NATS_TLS_CERT", "certificate and key go together")
+	}
+	return checkPositive("NATS_CONNECT_TIMEOUT", int64(c.ConnectTimeout))
+}
+
+// Streams configures the JetStream streams every service ensures exist
+// (FLOWLINE_STREAM_*).
+type Streams struct {
+	Replicas      int           `envconfig:"REPLICAS" default:"1" desc:"replicas of each stream (1 for a single server, 3 for a cluster)"`
+	RecordsMaxAge time.Duration `envconfig:"RECORDS_MAX_AGE" default:"168h" desc:"how long raw records are kept for replays"`
+	DLQMaxAge     time.Duration `envconfig:"DLQ_MAX_AGE" default:"720h" desc:"how long dead letters are kept"`
+}
+
+// Validate implements Validator.
+func (c Streams) Validate() error {
+	if c.Replicas < 1 || c.Replicas > 5 {
+		return invalid("STREAM_REPLICAS", "must be 1..5, got %d", c.Replicas)
+	}
+	if err := checkPositive("STREAM_RECORDS_MAX_AGE", int64(c.RecordsMaxAge)); err != nil {
+		return err
+	}
+	return checkPositive("STREAM_DLQ_MAX_AGE", int64(c.DLQMaxAge))
+}
+
+// Elasticsearch configures the Elasticsearch client (FLOWLINE_ES_*).
+type Elasticsearch struct {
+	URL      string `envconfig:"URL" default:"http://127.0.0.1:9200" desc:"Elasticsearch URL(s), comma separated"`
+	Username string `envconfig:"USERNAME" desc:"basic auth user"`
+	Password string `envconfig:"PASSWORD" desc:"basic auth password"`
+	APIKey   string `envconfig:"API_KEY" desc:"API key (base64 id:key), instead of basic auth"`
+	CACert   string `envconfig:"CA_CERT" desc:"CA certificate file to verify the server"`
+}
+
+// Validate implements Validator.
+func (c Elasticsearch) Validate() error {
+	for _, u := range strings.Split(c.URL, ",") {
+		if err := checkURL("ES_URL", strings.TrimSpace(u), "http", "https"); err != nil {
+			return err
+		}
+	}
+	if c.APIKey != "" && c.Username != "" {
+		return invalid("ES_API_KEY", "choose API key or basic auth, not both")
+	}
+	return nil
+}
+
+// Index configures the Elasticsearch indices Flowline writes (FLOWLINE_INDEX_*).
+type Index struct {
+	Prefix          string `envconfig:"PREFIX" default:"flowline" desc:"prefix of every index and alias"`
+	Shards          int    `envconfig:"SHARDS" default:"1" desc:"primary shards per index"`
+	Replicas        int    `envconfig:"REPLICAS" default:"0" desc:"replicas per index"`
+	RefreshInterval string `envconfig:"REFRESH_INTERVAL" default:"1s" desc:"index refresh interval"`
+}
+
+// Validate implements Validator.
+func (c Index) Validate() error {
+	if c.Prefix == "" || strings.ToLower(c.Prefix) != c.Prefix || strings.ContainsAny(c.Prefix, `\/*?"<>| ,#:`) {
+		return invalid("INDEX_PREFIX", "%q must be a non-empty lowercase index name prefix", c.Prefix)
+	}
+	if c.Shards < 1 {
+		return invalid("INDEX_SHARDS", "must be at least 1, got %d", c.Shards)
+	}
+	if c.Replicas < 0 {
+		return invalid("INDEX_REPLICAS", "must not be negative, got %d", c.Replicas)
+	}
+	return nil
+}
+
+// Runtime configures what every service process shares: logging and the
+// admin port (FLOWLINE_LOG_LEVEL, FLOWLINE_ADMIN_ADDR).
+type Runtime struct {
+	LogLevel  string        `envconfig:"LOG_LEVEL" default:"info" desc:"debug, info, warn or error"`
+	AdminAddr string        `envconfig:"ADMIN_ADDR" default:":9600" desc:"address of the admin HTTP server (/healthz, /readyz, /metrics)"`
+	DrainTime time.Duration `envconfig:"DRAIN_TIMEOUT" default:"30s" desc:"how long a service may take to drain on SIGTERM"`
+}
+
+// Validate implements Validator.
+func (c Runtime) Validate() error {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(c.LogLevel)); err != nil {
+		return invalid("LOG_LEVEL", "%q is not a log level", c.LogLevel)
+	}
+	if _, _, err := net.SplitHostPort(c.AdminAddr); err != nil {
+		return invalid("ADMIN_ADDR", "%v", err)
+	}
+	return checkPositive("DRAIN_TIMEOUT", int64(c.DrainTime))
+}
+
+// SlogLevel is the parsed log level.
+func (c Runtime) SlogLevel() slog.Level {
+	var l slog.Level
+	_ = l.UnmarshalText([]byte(c.LogLevel))
+	return l
+}
+
+// ValidateAll validates every section and joins their errors.
+func ValidateAll(vs ...Validator) error {
+	var errs []error
+	for _, v := range vs {
+		if err := v.Validate(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}

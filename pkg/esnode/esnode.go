@@ -1,0 +1,553 @@
+// Package esnode provisions and runs a local single-node Elasticsearch for
+// development and tests, without Docker.
+//
+// The distribution is the "integ-test-zip" flavour that Elastic publishes to
+// Maven Central, downloaded with `mvn dependency:copy` (Fetch) into
+// os.UserCacheDir()/flowline/elasticsearch/ and unpacked once per version. It
+// has no bundled JDK (a local one is picked, see Options.JavaHome) and only a
+// minimal set of modules (no painless, reindex, ingest processors,
+// analysis-common, mapper-extras, data streams, ...), so features that live in
+// modules are unavailable.
+//
+// Elasticsearch refuses to run as root: when this process is root the node
+// runs as nobody (65534:65534), and installs and node directories live under
+// /var/tmp/flowline-elasticsearch instead of the (root-only) user cache dir.
+package esnode
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// DefaultVersion is the Elasticsearch version provisioned when none is
+// configured (newest 8.19 patch on Maven Central: 8.19.21).
+const DefaultVersion = "8.19.21"
+
+const (
+	defaultHeapMB       = 1024
+	defaultStartTimeout = 3 * time.Minute
+	stopGrace           = 30 * time.Second
+	logTailLines        = 40
+)
+
+// Options configures Start. The zero value is valid.
+type Options struct {
+	// Version is the Elasticsearch version; default DefaultVersion. The env
+	// var FLOWLINE_ES_VERSION is read by callers, not here.
+	Version string
+	// JavaHome is the JDK to run the node with. Default: $ES_JAVA_HOME, else
+	// $JAVA_HOME (each skipped when too old for Version), else the oldest
+	// suitable JDK under /usr/lib/jvm (17+ for 8.x, 21+ for 9.x), else the
+	// JDK of `java` on PATH. When running as root the JDK must be readable
+	// by nobody.
+	JavaHome string
+	// HeapMB is the JVM heap (-Xms and -Xmx) in MiB; default 1024.
+	HeapMB int
+	// HTTPPort is the HTTP port on 127.0.0.1; 0 picks a free port. An
+	// explicit port that is already in use fails Start immediately.
+	HTTPPort int
+	// Log receives the node's stdout and stderr. nil writes them to
+	// console.log in the node directory (removed by Stop). Writes come from
+	// a goroutine owned by the Node and stop before Wait returns.
+	Log io.Writer
+}
+
+// Node is a running single-node Elasticsearch started by Start. It owns the
+// process (a process group: the CLI launcher JVM and the server JVM) and a
+// private node directory holding the node's config, data, logs and temp
+// files; the caller must call Stop to release them. Should the calling
+// process die without Stop, the node gets SIGTERM (Linux parent-death
+// signal) and its directory is removed by a later Start. All methods are
+// safe for concurrent use.
+type Node struct {
+	url     string
+	dir     string // node directory, removed by Stop
+	logPath string // where to look when something goes wrong
+	cmd     *exec.Cmd
+	pgid    int
+	done    chan struct{} // closed when the process has exited
+	waitErr error         // set before done is closed
+	closers []io.Closer   // closed after the process has exited
+
+	stopOnce sync.Once
+	stopErr  error
+}
+
+// URL returns the node's HTTP base URL, e.g. http://127.0.0.1:41234.
+func (n *Node) URL() string { return n.url }
+
+// Wait blocks until the node process exits (on its own or through Stop) and
+// returns its exit error. It may be called any number of times.
+func (n *Node) Wait() error {
+	<-n.done
+	return n.waitErr
+}
+
+// Stop shuts the node down: SIGTERM to its process group, up to 30 s for it
+// to exit, then SIGKILL. Once nothing of the group is left it removes the
+// node directory (data, logs, config). It is idempotent: later calls return
+// the first call's result. The exit status of a node that Stop terminated is
+// not an error (see Wait for it).
+func (n *Node) Stop() error {
+	n.stopOnce.Do(func() { n.stopErr = n.stop() })
+	return n.stopErr
+}
+
+func (n *Node) stop() error {
+	if err := n.terminate(stopGrace); err != nil {
+		return fmt.Errorf("esnode: stop node %s (pgid %d): %w; node dir %s left in place", n.url, n.pgid, err, n.dir)
+	}
+	if err := os.RemoveAll(n.dir); err != nil {
+		return fmt.Errorf("esnode: remove node dir: %w", err)
+	}
+	return nil
+}
+
+// terminate SIGTERMs the process group, SIGKILLs it after grace, and returns
+// once the leader has been reaped and no member of the group is left.
+func (n *Node) terminate(grace time.Duration) error {
+	deadline := time.Now().Add(grace)
+	if groupAlive(n.pgid) {
+		if err := syscall.Kill(-n.pgid, syscall.SIGTERM); err != nil && !errors.Is(err, syscall.ESRCH) {
+			return fmt.Errorf("SIGTERM: %w", err)
+		}
+	}
+	// The CLI launcher (the group leader) exits after the server JVM it
+	// supervises; wait for the leader, then for any stragglers.
+	select {
+	case <-n.done:
+	case <-time.After(time.Until(deadline)):
+	}
+	for groupAlive(n.pgid) && time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
+	}
+	if groupAlive(n.pgid) {
+		if err := syscall.Kill(-n.pgid, syscall.SIGKILL); err != nil && !errors.Is(err, syscall.ESRCH) {
+			return fmt.Errorf("SIGKILL: %w", err)
+		}
+	}
+	select {
+	case <-n.done:
+	case <-time.After(10 * time.Second):
+		return errors.New("process did not exit after SIGKILL")
+	}
+	for end := time.Now().Add(10 * time.Second); groupAlive(n.pgid); {
+		if time.Now().After(end) {
+			return errors.New("process group still alive after SIGKILL")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return nil
+}
+
+// Start fetches (if not cached), unpacks (if needed) and starts a node, and
+// returns once /_cluster/health reports green or yellow. It fails with a
+// clear error (what failed, where the log is, the last lines of the log) if
+// the process exits or the node is not healthy within ctx's deadline (3
+// minutes when ctx has none). ctx bounds only the start: cancelling it later
+// does not stop the node; call Node.Stop.
+func Start(ctx context.Context, opts Options) (*Node, error) {
+	if opts.Version == "" {
+		opts.Version = DefaultVersion
+	}
+	if err := checkVersion(opts.Version); err != nil {
+		return nil, err
+	}
+	if opts.HeapMB == 0 {
+		opts.HeapMB = defaultHeapMB
+	}
+	if opts.HeapMB < 0 {
+		return nil, fmt.Errorf("esnode: invalid HeapMB %d", opts.HeapMB)
+	}
+	if opts.HTTPPort < 0 || opts.HTTPPort > 65535 {
+		return nil, fmt.Errorf("esnode: invalid HTTPPort %d", opts.HTTPPort)
+	}
+	if opts.HTTPPort != 0 && !portAvailable(opts.HTTPPort) {
+		return nil, fmt.Errorf("esnode: HTTP port %d on 127.0.0.1 is already in use", opts.HTTPPort)
+	}
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, defaultStartTimeout)
+		defer cancel()
+	}
+	javaHome, err := resolveJavaHome(opts.JavaHome, opts.Version, systemJava)
+	if err != nil {
+		return nil, err
+	}
+	home, err := provision(ctx, opts.Version)
+	if err != nil {
+		return nil, err
+	}
+	root, err := runtimeDir()
+	if err != nil {
+		return nil, err
+	}
+	nodes := filepath.Join(root, "nodes")
+	if err := os.MkdirAll(nodes, 0o755); err != nil {
+		return nil, fmt.Errorf("esnode: %w", err)
+	}
+	if err := os.Chmod(nodes, 0o755); err != nil {
+		return nil, fmt.Errorf("esnode: %w", err)
+	}
+	sweepStaleNodes(nodes)
+
+	// Auto-picked ports can be taken between picking and binding; retry then.
+	for attempt := 1; ; attempt++ {
+		retryable := opts.HTTPPort == 0 && attempt < 3
+		n, err := startOnce(ctx, opts, home, javaHome, nodes, retryable)
+		var be *bindError
+		if errors.As(err, &be) && retryable && ctx.Err() == nil {
+			continue
+		}
+		return n, err
+	}
+}
+
+// provision returns the Elasticsearch home for version, fetching and
+// unpacking as needed. A cached zip that turns out to be corrupt is fetched
+// again once.
+func provision(ctx context.Context, version string) (string, error) {
+	zipPath, err := Fetch(ctx, version)
+	if err != nil {
+		return "", err
+	}
+	home, err := install(ctx, version, zipPath)
+	if err == nil || ctx.Err() != nil || checkZip(zipPath) == nil {
+		return home, err
+	}
+	_ = os.Remove(zipPath)
+	if zipPath, err = Fetch(ctx, version); err != nil {
+		return "", err
+	}
+	return install(ctx, version, zipPath)
+}
+
+// bindError marks a start that failed because a port was taken.
+type bindError struct{ err error }
+
+func (e *bindError) Error() string { return e.err.Error() }
+func (e *bindError) Unwrap() error { return e.err }
+
+// startOnce starts one node in a fresh node directory. On failure the
+// directory is removed, except its logs (named in the error) unless the
+// failure is a port clash that the caller will retry.
+func startOnce(ctx context.Context, opts Options, home, javaHome, nodes string, retryable bool) (_ *Node, err error) {
+	dir, err := os.MkdirTemp(nodes, "node-")
+	if err != nil {
+		return nil, fmt.Errorf("esnode: %w", err)
+	}
+	keepLogs := false
+	defer func() {
+		if err == nil {
+			return
+		}
+		if keepLogs {
+			for _, sub := range []string{"data", "config", "tmp"} {
+				_ = os.RemoveAll(filepath.Join(dir, sub))
+			}
+		} else {
+			_ = os.RemoveAll(dir)
+		}
+	}()
+	if err := os.Chmod(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("esnode: %w", err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "owner.pid"), []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644); err != nil {
+		return nil, fmt.Errorf("esnode: %w", err)
+	}
+	for _, sub := range []string{"data", "logs", "tmp"} {
+		if err := os.Mkdir(filepath.Join(dir, sub), 0o755); err != nil {
+			return nil, fmt.Errorf("esnode: %w", err)
+		}
+	}
+	// A private config dir (ES_PATH_CONF): the node writes its keystore
+	// there, so the shared install stays read-only and nodes stay apart.
+	if err := copyTree(filepath.Join(home, "config"), filepath.Join(dir, "config")); err != nil {
+		return nil, fmt.Errorf("esnode: copy config: %w", err)
+	}
+	asRoot := os.Geteuid() == 0
+	if asRoot {
+		if err := chownTree(dir, nobodyUID, nobodyGID); err != nil {
+			return nil, fmt.Errorf("esnode: %w", err)
+		}
+	}
+
+	httpPort := opts.HTTPPort
+	ports, err := freePorts(2)
+	if err != nil {
+		return nil, err
+	}
+	if httpPort == 0 {
+		httpPort = ports[0]
+	}
+	transportPort := ports[1]
+	if transportPort == httpPort {
+		transportPort = ports[0]
+	}
+
+	clusterName := "flowline-esnode-" + strings.TrimPrefix(filepath.Base(dir), "node-")
+	args := []string{
+		"-E", "cluster.name=" + clusterName,
+		"-E", "node.name=" + clusterName,
+		"-E", "discovery.type=single-node",
+		"-E", "network.host=127.0.0.1",
+		"-E", "http.host=127.0.0.1",
+		"-E", "http.port=" + strconv.Itoa(httpPort),
+		"-E", "transport.port=" + strconv.Itoa(transportPort),
+		"-E", "path.data=" + filepath.Join(dir, "data"),
+		"-E", "path.logs=" + filepath.Join(dir, "logs"),
+		"-E", "xpack.security.enabled=false",
+		"-E", "cluster.routing.allocation.disk.threshold_enabled=false",
+		"-E", "action.destructive_requires_name=false",
+	}
+	cmd := exec.Command(filepath.Join(home, "bin", "elasticsearch"), args...)
+	cmd.Dir = dir
+	cmd.Env = append(filteredEnv(os.Environ(),
+		"ES_JAVA_HOME", "JAVA_HOME", "ES_JAVA_OPTS", "ES_PATH_CONF", "ES_TMPDIR", "ES_HOME"),
+		"ES_JAVA_HOME="+javaHome,
+		fmt.Sprintf("ES_JAVA_OPTS=-Xms%dm -Xmx%dm", opts.HeapMB, opts.HeapMB),
+		"ES_PATH_CONF="+filepath.Join(dir, "config"),
+		"ES_TMPDIR="+filepath.Join(dir, "tmp"),
+	)
+	cmd.SysProcAttr = procAttr(asRoot)
+	// The server JVM inherits our stdout pipe; do not let Wait hang on it
+	// if that process outlives the launcher.
+	cmd.WaitDelay = 5 * time.Second
+
+	tail := &tailBuffer{max: 64 << 10}
+	n := &Node{
+		url:     "http://" + net.JoinHostPort("127.0.0.1", strconv.Itoa(httpPort)),
+		dir:     dir,
+		logPath: filepath.Join(dir, "logs", clusterName+".log"),
+		cmd:     cmd,
+		done:    make(chan struct{}),
+	}
+	out := opts.Log
+	if out == nil {
+		n.logPath = filepath.Join(dir, "console.log")
+		f, err := os.OpenFile(n.logPath, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+		if err != nil {
+			return nil, fmt.Errorf("esnode: %w", err)
+		}
+		n.closers = append(n.closers, f)
+		out = f
+	}
+	cmd.Stdout = io.MultiWriter(out, tail)
+	cmd.Stderr = cmd.Stdout
+
+	if err := cmd.Start(); err != nil {
+		for _, c := range n.closers {
+			c.Close()
+		}
+		return nil, fmt.Errorf("esnode: start %s: %w", cmd.Path, err)
+	}
+	n.pgid = cmd.Process.Pid
+	_ = os.WriteFile(filepath.Join(dir, "es.pgid"), []byte(strconv.Itoa(n.pgid)+"\n"), 0o644)
+	go func() {
+		n.waitErr = cmd.Wait()
+		for _, c := range n.closers {
+			c.Close()
+		}
+		close(n.done)
+	}()
+
+	if err := n.waitHealthy(ctx, clusterName); err != nil {
+		if terr := n.terminate(10 * time.Second); terr != nil {
+			err = fmt.Errorf("%w; stopping it failed too: %v (process group %d)", err, terr, n.pgid)
+		}
+		keepLogs = true
+		lines := tail.lastLines(logTailLines)
+		if strings.TrimSpace(lines) == "" {
+			if b, rerr := os.ReadFile(filepath.Join(dir, "logs", clusterName+".log")); rerr == nil {
+				lines = lastLines(string(b), logTailLines)
+			}
+		}
+		err = fmt.Errorf("esnode: Elasticsearch %s at %s (home %s, java %s): %w; log: %s; last lines:\n%s",
+			opts.Version, n.url, home, javaHome, err, n.logPath, indent(lines))
+		if strings.Contains(lines, "BindException") || strings.Contains(lines, "Address already in use") {
+			keepLogs = !retryable
+			return nil, &bindError{err}
+		}
+		return nil, err
+	}
+	return n, nil
+}
+
+// waitHealthy polls /_cluster/health until it reports green or yellow for
+// our cluster, the process exits, or ctx ends.
+func (n *Node) waitHealthy(ctx context.Context, clusterName string) error {
+	client := &http.Client{Transport: &http.Transport{Proxy: nil}, Timeout: 5 * time.Second}
+	defer client.CloseIdleConnections()
+	last := "no answer yet"
+	for {
+		status, err := clusterHealth(ctx, client, n.url, clusterName)
+		if err == nil && (status == "green" || status == "yellow") {
+			return nil
+		}
+		if err != nil {
+			last = err.Error()
+		} else {
+			last = "cluster status " + status
+		}
+		select {
+		case <-n.done:
+			return fmt.Errorf("process exited before the node became healthy (%v)", n.waitErr)
+		case <-ctx.Done():
+			return fmt.Errorf("node not healthy in time (%w; last health check: %s)", ctx.Err(), last)
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+}
+
+func clusterHealth(ctx context.Context, client *http.Client, url, clusterName string) (string, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url+"/_cluster/health", nil)
+	if err != nil {
+		return "", err
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	if resp.StatusCode != http.StatusOK {
+		return "", fmt.Errorf("GET /_cluster/health: %s: %s", resp.Status, strings.TrimSpace(string(body)))
+	}
+	var h struct {
+		ClusterName string `json:"cluster_name"`
+		Status      string `json:"status"`
+	}
+	if err := json.Unmarshal(body, &h); err != nil {
+		return "", fmt.Errorf("GET /_cluster/health: %w", err)
+	}
+	if h.ClusterName != clusterName {
+		return "", fmt.Errorf("port answered by another cluster %q", h.ClusterName)
+	}
+	return h.Status, nil
+}
+
+// sweepStaleNodes removes node directories left behind by processes that
+// died without calling Stop (owner gone and no process left in the group).
+func sweepStaleNodes(nodes string) {
+	entries, _ := os.ReadDir(nodes)
+	for _, e := range entries {
+		if !e.IsDir() || !strings.HasPrefix(e.Name(), "node-") {
+			continue
+		}
+		dir := filepath.Join(nodes, e.Name())
+		owner := readPid(filepath.Join(dir, "owner.pid"))
+		if owner == 0 || owner == os.Getpid() || processAlive(owner) {
+			continue
+		}
+		if pgid := readPid(filepath.Join(dir, "es.pgid")); pgid > 0 && groupAlive(pgid) {
+			continue
+		}
+		_ = os.RemoveAll(dir)
+	}
+}
+
+func readPid(path string) int {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0
+	}
+	n, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+	return n
+}
+
+func processAlive(pid int) bool {
+	err := syscall.Kill(pid, 0)
+	return err == nil || errors.Is(err, syscall.EPERM)
+}
+
+// filteredEnv returns env without the given variables.
+func filteredEnv(env []string, drop ...string) []string {
+	out := make([]string, 0, len(env))
+next:
+	for _, kv := range env {
+		k, _, _ := strings.Cut(kv, "=")
+		for _, d := range drop {
+			if k == d {
+				continue next
+			}
+		}
+		out = append(out, kv)
+	}
+	return out
+}
+
+// freePorts returns n distinct TCP ports that were free on 127.0.0.1.
+func freePorts(n int) ([]int, error) {
+	ports := make([]int, 0, n)
+	for range n {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, fmt.Errorf("esnode: pick a free port: %w", err)
+		}
+		defer ln.Close() // hold all until done so they differ
+		ports = append(ports, ln.Addr().(*net.TCPAddr).Port)
+	}
+	return ports, nil
+}
+
+// portAvailable reports whether port can be bound on 127.0.0.1.
+func portAvailable(port int) bool {
+	ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+	if err != nil {
+		return false
+	}
+	ln.Close()
+	return true
+}
+
+// tailBuffer keeps the last max bytes written to it.
+type tailBuffer struct {
+	mu  sync.Mutex
+	max int
+	buf []byte
+}
+
+func (t *tailBuffer) Write(p []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.buf = append(t.buf, p...)
+	if over := len(t.buf) - t.max; over > 0 {
+		t.buf = append(t.buf[:0], t.buf[over:]...)
+	}
+	return len(p), nil
+}
+
+func (t *tailBuffer) lastLines(n int) string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return lastLines(string(t.buf), n)
+}
+
+// lastLines returns the last n lines of s.
+func lastLines(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+func indent(s string) string {
+	if s == "" {
+		return "    (empty)"
+	}
+	return "    " + strings.ReplaceAll(s, "\n", "\n    ")
+}

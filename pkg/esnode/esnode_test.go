@@ -1,0 +1,592 @@
+package esnode
+
+import (
+	"archive/zip"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+func TestMinJavaMajor(t *testing.T) {
+	for v, want := range map[string]int{"8.19.21": 17, "8.0.0": 17, "9.0.0": 21, "9.2.1": 21, "10.0.0": 21, "7.17.29": 11} {
+		got, err := minJavaMajor(v)
+		if err != nil || got != want {
+			t.Errorf("minJavaMajor(%q) = %d, %v; want %d", v, got, err, want)
+		}
+	}
+	for _, v := range []string{"6.8.23", "x.y.z"} {
+		if _, err := minJavaMajor(v); err == nil {
+			t.Errorf("minJavaMajor(%q): want error", v)
+		}
+	}
+}
+
+func TestJavaVersionParsing(t *testing.T) {
+	for in, want := range map[string]int{`"17.0.15"`: 17, "25": 25, `"25.0.3"`: 25, "21-ea": 21, "1.8.0_292": 8, "": 0, "abc": 0} {
+		if got := javaFeature(in); got != want {
+			t.Errorf("javaFeature(%q) = %d, want %d", in, got, want)
+		}
+	}
+	release := "IMPLEMENTOR=\"Eclipse Adoptium\"\nJAVA_RUNTIME_VERSION=\"x\"\nJAVA_VERSION=\"25.0.3\"\n"
+	if got := releaseJavaVersion(release); got != 25 {
+		t.Errorf("releaseJavaVersion = %d, want 25", got)
+	}
+	out := "openjdk version \"17.0.15\" 2025-04-15\nOpenJDK Runtime Environment (build 17.0.15+6-Debian-1deb12u1)\n"
+	if got := javaVersionOutput(out); got != 17 {
+		t.Errorf("javaVersionOutput = %d, want 17", got)
+	}
+	if got := javaVersionOutput(`java version "1.8.0_292"`); got != 8 {
+		t.Errorf("javaVersionOutput(1.8) = %d, want 8", got)
+	}
+}
+
+// fakeJDK makes dir/name look like a JDK of the given version.
+func fakeJDK(t *testing.T, dir, name, version string) string {
+	t.Helper()
+	home := filepath.Join(dir, name)
+	if err := os.MkdirAll(filepath.Join(home, "bin"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(home, "bin", "java"), []byte("#!/bin/sh\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(home, "release"), []byte("JAVA_VERSION=\""+version+"\"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return home
+}
+
+func TestScanAndPickJDK(t *testing.T) {
+	dir := t.TempDir()
+	j11 := fakeJDK(t, dir, "java-11-openjdk-amd64", "11.0.2")
+	j17 := fakeJDK(t, dir, "java-17-openjdk-amd64", "17.0.15")
+	j25 := fakeJDK(t, dir, "temurin-25-jdk-amd64", "25.0.3")
+	if err := os.Symlink("java-17-openjdk-amd64", filepath.Join(dir, "java-1.17.0-openjdk-amd64")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(filepath.Join(dir, "not-a-jdk"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, ".jinfo"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	jdks := scanJDKs(dir)
+	if len(jdks) != 3 {
+		t.Fatalf("scanJDKs = %+v, want 3 distinct JDKs", jdks)
+	}
+	for _, tc := range []struct {
+		es   string
+		want string
+	}{{"8.19.21", j17}, {"9.1.0", j25}, {"7.17.0", j11}} {
+		min, _ := minJavaMajor(tc.es)
+		got, ok := pickJDK(jdks, min)
+		if !ok || got.Home != tc.want {
+			t.Errorf("pickJDK for ES %s = %+v, %v; want %s", tc.es, got, ok, tc.want)
+		}
+	}
+	if _, ok := pickJDK([]jdk{{"a", 17}}, 21); ok {
+		t.Error("pickJDK: Java 17 must not satisfy 21")
+	}
+
+	lookup := func(env map[string]string, scanned []jdk, path string) javaLookup {
+		return javaLookup{
+			getenv:   func(k string) string { return env[k] },
+			scan:     func() []jdk { return scanned },
+			fromPath: func() (string, error) { return path, nil },
+			major:    javaMajor,
+		}
+	}
+	for _, tc := range []struct {
+		name     string
+		explicit string
+		env      map[string]string
+		scanned  []jdk
+		path     string
+		es       string
+		want     string
+		wantErr  bool
+	}{
+		{name: "explicit", explicit: j25, env: map[string]string{"ES_JAVA_HOME": j17}, es: "8.19.21", want: j25},
+		{name: "explicit too old", explicit: j11, es: "8.19.21", wantErr: true},
+		{name: "ES_JAVA_HOME first", env: map[string]string{"ES_JAVA_HOME": j25, "JAVA_HOME": j17}, es: "8.19.21", want: j25},
+		{name: "JAVA_HOME", env: map[string]string{"JAVA_HOME": j17}, scanned: jdks, es: "8.19.21", want: j17},
+		{name: "env too old skipped", env: map[string]string{"JAVA_HOME": j17}, scanned: jdks, es: "9.0.0", want: j25},
+		{name: "env missing skipped", env: map[string]string{"ES_JAVA_HOME": filepath.Join(dir, "nope")}, scanned: jdks, es: "8.19.21", want: j17},
+		{name: "from PATH", path: j17, es: "8.19.21", want: j17},
+		{name: "nothing suitable", path: j17, es: "9.0.0", wantErr: true},
+	} {
+		got, err := resolveJavaHome(tc.explicit, tc.es, lookup(tc.env, tc.scanned, tc.path))
+		if tc.wantErr {
+			if err == nil {
+				t.Errorf("%s: got %s, want error", tc.name, got)
+			}
+			continue
+		}
+		if err != nil || got != tc.want {
+			t.Errorf("%s: got %q, %v; want %q", tc.name, got, err, tc.want)
+		}
+	}
+}
+
+func TestFreePorts(t *testing.T) {
+	ports, err := freePorts(5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[int]bool{}
+	for _, p := range ports {
+		if p <= 0 || p > 65535 || seen[p] {
+			t.Fatalf("freePorts = %v: want distinct valid ports", ports)
+		}
+		seen[p] = true
+		if !portAvailable(p) {
+			t.Errorf("port %d from freePorts is not available", p)
+		}
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	busy := ln.Addr().(*net.TCPAddr).Port
+	if portAvailable(busy) {
+		t.Errorf("portAvailable(%d) = true for a bound port", busy)
+	}
+	_, err = Start(context.Background(), Options{HTTPPort: busy})
+	if err == nil || !strings.Contains(err.Error(), "already in use") {
+		t.Errorf("Start on a busy port: err = %v, want 'already in use'", err)
+	}
+}
+
+func TestTailBufferAndLastLines(t *testing.T) {
+	tb := &tailBuffer{max: 16}
+	for i := range 10 {
+		fmt.Fprintf(tb, "line%d\n", i)
+	}
+	if got := tb.lastLines(2); got != "line8\nline9" {
+		t.Errorf("lastLines(2) = %q", got)
+	}
+	if len(tb.buf) > 16 {
+		t.Errorf("tail buffer grew to %d bytes", len(tb.buf))
+	}
+	if got := lastLines("a\nb\n", 5); got != "a\nb" {
+		t.Errorf("lastLines = %q", got)
+	}
+}
+
+func TestFilteredEnv(t *testing.T) {
+	got := filteredEnv([]string{"A=1", "JAVA_HOME=/x", "B=2=3", "ES_JAVA_OPTS=-Xmx9g"}, "JAVA_HOME", "ES_JAVA_OPTS")
+	if strings.Join(got, " ") != "A=1 B=2=3" {
+		t.Errorf("filteredEnv = %v", got)
+	}
+}
+
+func TestCheckVersion(t *testing.T) {
+	for _, v := range []string{"8.19.21", "9.0.0", "9.0.0-beta1"} {
+		if err := checkVersion(v); err != nil {
+			t.Errorf("checkVersion(%q) = %v", v, err)
+		}
+	}
+	for _, v := range []string{"", "8", "../8.19.21", "8.19.21/x", "latest"} {
+		if err := checkVersion(v); err == nil {
+			t.Errorf("checkVersion(%q): want error", v)
+		}
+	}
+}
+
+type zipEntry struct {
+	name string
+	mode fs.FileMode
+	body string
+}
+
+func writeZip(t *testing.T, entries []zipEntry) string {
+	t.Helper()
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	for _, e := range entries {
+		h := &zip.FileHeader{Name: e.name, Method: zip.Deflate}
+		h.SetMode(e.mode)
+		w, err := zw.CreateHeader(h)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := io.WriteString(w, e.body); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(t.TempDir(), "x.zip")
+	if err := os.WriteFile(p, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestUnzip(t *testing.T) {
+	zp := writeZip(t, []zipEntry{
+		{name: "es-1/", mode: fs.ModeDir | 0o755},
+		{name: "es-1/bin/elasticsearch", mode: 0o644, body: "#!/bin/sh\n"}, // in bin/: made executable
+		{name: "es-1/lib/tool", mode: 0o750, body: "x"},                    // exec bit kept
+		{name: "es-1/config/jvm.options", mode: 0o660, body: "-Xss1m\n"},   // made world-readable
+		{name: "es-1/lib/link", mode: fs.ModeSymlink | 0o777, body: "tool"},
+	})
+	dst := t.TempDir()
+	if err := unzip(context.Background(), zp, dst); err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string]fs.FileMode{
+		"es-1/bin/elasticsearch":  0o755,
+		"es-1/lib/tool":           0o755,
+		"es-1/config/jvm.options": 0o644,
+	} {
+		fi, err := os.Stat(filepath.Join(dst, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fi.Mode().Perm() != want {
+			t.Errorf("%s: mode %v, want %v", name, fi.Mode().Perm(), want)
+		}
+	}
+	if b, err := os.ReadFile(filepath.Join(dst, "es-1/lib/link")); err != nil || string(b) != "x" {
+		t.Errorf("symlink: %q, %v", b, err)
+	}
+	if home, err := findHome(dst); err != nil || home != filepath.Join(dst, "es-1") {
+		t.Errorf("findHome = %q, %v", home, err)
+	}
+
+	for _, bad := range []zipEntry{
+		{name: "../evil", mode: 0o644, body: "x"},
+		{name: "a/../../evil", mode: 0o644, body: "x"},
+		{name: "/abs", mode: 0o644, body: "x"},
+		{name: "a/link", mode: fs.ModeSymlink | 0o777, body: "../../etc/passwd"},
+		{name: "a/abslink", mode: fs.ModeSymlink | 0o777, body: "/etc/passwd"},
+	} {
+		if err := unzip(context.Background(), writeZip(t, []zipEntry{bad}), t.TempDir()); err == nil {
+			t.Errorf("unzip accepted escaping entry %q -> %q", bad.name, bad.body)
+		}
+	}
+}
+
+func TestLockFileExcludes(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "l.lock")
+	unlock, err := lockFile(context.Background(), p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	if _, err := lockFile(ctx, p); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("second lock while held: err = %v, want deadline exceeded", err)
+	}
+	unlock()
+	unlock2, err := lockFile(context.Background(), p)
+	if err != nil {
+		t.Fatalf("lock after unlock: %v", err)
+	}
+	unlock2()
+}
+
+// TestStartStop provisions and runs a real node. It needs Maven (or a cached
+// zip) and a JDK 17+; it is skipped with -short.
+func TestStartStop(t *testing.T) {
+	requireNodePrereqs(t)
+	if _, err := resolveJavaHome("", DefaultVersion, systemJava); err != nil {
+		t.Skipf("no JDK: %v", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+
+	t0 := time.Now()
+	zipPath, err := Fetch(ctx, DefaultVersion)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t1 := time.Now()
+	home, err := install(ctx, DefaultVersion, zipPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t2 := time.Now()
+	n, err := Start(ctx, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t3 := time.Now()
+	t.Logf("fetch %v, unpack %v, start to healthy %v; zip %s, home %s, url %s",
+		t1.Sub(t0).Round(time.Millisecond), t2.Sub(t1).Round(time.Millisecond), t3.Sub(t2).Round(time.Millisecond), zipPath, home, n.URL())
+	stopped := false
+	defer func() {
+		if !stopped {
+			_ = n.Stop()
+		}
+	}()
+
+	if !strings.HasPrefix(n.URL(), "http://127.0.0.1:") {
+		t.Errorf("URL() = %q", n.URL())
+	}
+	if os.Geteuid() == 0 {
+		if uid := procUID(t, n.pgid); uid != nobodyUID {
+			t.Errorf("node runs as uid %d, want %d", uid, nobodyUID)
+		}
+	}
+
+	var health struct {
+		Status        string `json:"status"`
+		NumberOfNodes int    `json:"number_of_nodes"`
+	}
+	doJSON(t, http.MethodGet, n.URL()+"/_cluster/health", "", http.StatusOK, &health)
+	if (health.Status != "green" && health.Status != "yellow") || health.NumberOfNodes != 1 {
+		t.Errorf("health = %+v", health)
+	}
+
+	var put struct {
+		Result string `json:"result"`
+	}
+	doJSON(t, http.MethodPut, n.URL()+"/esnode-test/_doc/1?refresh=true", `{"msg":"hello","n":42}`, http.StatusCreated, &put)
+	if put.Result != "created" {
+		t.Errorf("index result = %q", put.Result)
+	}
+	var got struct {
+		Found  bool `json:"found"`
+		Source struct {
+			Msg string `json:"msg"`
+			N   int    `json:"n"`
+		} `json:"_source"`
+	}
+	doJSON(t, http.MethodGet, n.URL()+"/esnode-test/_doc/1", "", http.StatusOK, &got)
+	if !got.Found || got.Source.Msg != "hello" || got.Source.N != 42 {
+		t.Errorf("get = %+v", got)
+	}
+	var search struct {
+		Hits struct {
+			Total struct {
+				Value int `json:"value"`
+			} `json:"total"`
+		} `json:"hits"`
+	}
+	doJSON(t, http.MethodPost, n.URL()+"/esnode-test/_search", `{"query":{"match":{"msg":"hello"}}}`, http.StatusOK, &search)
+	if search.Hits.Total.Value != 1 {
+		t.Errorf("search hits = %d, want 1", search.Hits.Total.Value)
+	}
+
+	pgid, dir := n.pgid, n.dir
+	port := strings.TrimPrefix(n.URL(), "http://127.0.0.1:")
+	t4 := time.Now()
+	if err := n.Stop(); err != nil {
+		t.Fatalf("Stop: %v", err)
+	}
+	stopped = true
+	t.Logf("stop %v", time.Since(t4).Round(time.Millisecond))
+	if err := n.Stop(); err != nil {
+		t.Errorf("second Stop: %v", err)
+	}
+	waited := make(chan error, 1)
+	go func() { waited <- n.Wait() }()
+	select {
+	case err := <-waited:
+		t.Logf("Wait after Stop: %v", err)
+	case <-time.After(5 * time.Second):
+		t.Error("Wait hangs after Stop")
+	}
+	if groupAlive(pgid) {
+		t.Errorf("process group %d still alive after Stop", pgid)
+	}
+	if err := syscallKill0(pgid); err == nil {
+		t.Errorf("launcher pid %d still exists after Stop", pgid)
+	}
+	if c, err := net.DialTimeout("tcp", "127.0.0.1:"+port, time.Second); err == nil {
+		c.Close()
+		t.Errorf("port %s still open after Stop", port)
+	}
+	if fileExists(dir) {
+		t.Errorf("node dir %s still exists after Stop", dir)
+	}
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
+}
+
+func procUID(t *testing.T, pid int) int {
+	t.Helper()
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	if err != nil {
+		t.Skipf("no /proc: %v", err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, "Uid:"); ok {
+			f := strings.Fields(rest)
+			uid, _ := strconv.Atoi(f[1]) // effective uid
+			return uid
+		}
+	}
+	t.Fatalf("no Uid in /proc/%d/status", pid)
+	return -1
+}
+
+func doJSON(t *testing.T, method, url, body string, wantStatus int, out any) {
+	t.Helper()
+	req, err := http.NewRequest(method, url, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, url, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != wantStatus {
+		t.Fatalf("%s %s: %s: %s", method, url, resp.Status, b)
+	}
+	if err := json.Unmarshal(b, out); err != nil {
+		t.Fatalf("%s %s: %v: %s", method, url, err, b)
+	}
+}
+
+func syscallKill0(pid int) error { return syscall.Kill(pid, 0) }
+
+// worldReadableTempDir is a t.TempDir that the unprivileged node user can
+// reach when the test runs as root.
+func worldReadableTempDir(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	for d := dir; d != os.TempDir() && d != "/"; d = filepath.Dir(d) {
+		if err := os.Chmod(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+var logPathRE = regexp.MustCompile(`log: (\S+);`)
+
+// nodeDirFromErr returns the node directory named in a Start error and
+// schedules its removal (Start keeps the logs of a failed node).
+func nodeDirFromErr(t *testing.T, err error) string {
+	t.Helper()
+	m := logPathRE.FindStringSubmatch(err.Error())
+	if m == nil {
+		t.Fatalf("error does not name the log: %v", err)
+	}
+	if !fileExists(m[1]) {
+		t.Errorf("log %s named in the error does not exist", m[1])
+	}
+	dir := filepath.Dir(m[1])
+	if filepath.Base(dir) == "logs" {
+		dir = filepath.Dir(dir)
+	}
+	if !strings.HasPrefix(filepath.Base(dir), "node-") {
+		t.Fatalf("unexpected node dir %s", dir)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	return dir
+}
+
+// processesUsing lists pids whose command line mentions s.
+func processesUsing(s string) []int {
+	var pids []int
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile("/proc/" + e.Name() + "/cmdline")
+		if err == nil && bytes.Contains(b, []byte(s)) {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
+}
+
+func requireNodePrereqs(t *testing.T) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("needs the Elasticsearch distribution; skipped with -short")
+	}
+	if _, err := exec.LookPath("mvn"); err != nil {
+		if dir, _ := cacheDir(); dir == "" || !fileExists(filepath.Join(dir, "elasticsearch-"+DefaultVersion+".zip")) {
+			t.Skip("neither mvn nor a cached Elasticsearch zip")
+		}
+	}
+}
+
+// TestStartProcessExits: a node whose JVM dies at once yields an error that
+// says so and shows the output.
+func TestStartProcessExits(t *testing.T) {
+	requireNodePrereqs(t)
+	javaHome := fakeJDK(t, worldReadableTempDir(t), "broken-jdk", "17.0.99")
+	script := "#!/bin/sh\necho \"broken-jdk: refusing to start $1\" >&2\nexit 3\n"
+	if err := os.WriteFile(filepath.Join(javaHome, "bin", "java"), []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	_, err := Start(ctx, Options{JavaHome: javaHome})
+	if err == nil {
+		t.Fatal("Start with a broken JDK succeeded")
+	}
+	t.Logf("error (expected):\n%v", err)
+	for _, want := range []string{"process exited", "exit status", "broken-jdk: refusing to start"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %q", want)
+		}
+	}
+	nodeDirFromErr(t, err)
+}
+
+// TestStartTimeout: a node that is not healthy by the deadline is killed and
+// the error names the log.
+func TestStartTimeout(t *testing.T) {
+	requireNodePrereqs(t)
+	if _, err := resolveJavaHome("", DefaultVersion, systemJava); err != nil {
+		t.Skipf("no JDK: %v", err)
+	}
+	// Provision outside the short deadline.
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if _, err := provision(ctx, DefaultVersion); err != nil {
+		t.Fatal(err)
+	}
+	short, cancel2 := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel2()
+	n, err := Start(short, Options{})
+	if err == nil {
+		n.Stop()
+		t.Fatal("Start healthy within 2s; cannot test the timeout")
+	}
+	t.Logf("error (expected):\n%v", err)
+	if !strings.Contains(err.Error(), "not healthy in time") {
+		t.Errorf("error lacks 'not healthy in time'")
+	}
+	dir := nodeDirFromErr(t, err)
+	if pids := processesUsing(dir); len(pids) > 0 {
+		t.Errorf("processes still running from %s: %v", dir, pids)
+	}
+	if fileExists(filepath.Join(dir, "data")) {
+		t.Errorf("data dir of the failed node was kept")
+	}
+}

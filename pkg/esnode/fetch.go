@@ -1,0 +1,395 @@
+package esnode
+
+import (
+	"archive/zip"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// mavenArtifact is the Maven coordinate of the Elasticsearch distribution we
+// provision. Elastic publishes only this "integ-test-zip" flavour to Maven
+// Central: the server with a minimal set of modules and no bundled JDK.
+const mavenArtifact = "org.elasticsearch.distribution.integ-test-zip:elasticsearch:%s:zip"
+
+// nobodyUID and nobodyGID are the credentials the node runs under when this
+// process is root: Elasticsearch refuses to run as root.
+const (
+	nobodyUID = 65534
+	nobodyGID = 65534
+)
+
+// rootRuntimeDir is where installs and node directories live when this
+// process is root: /root is mode 700, so nobody cannot reach the user cache.
+const rootRuntimeDir = "/var/tmp/flowline-elasticsearch"
+
+// completeMarker is written into an install directory once it is fully
+// unpacked; an install without it is never used.
+const completeMarker = ".flowline-complete"
+
+var versionRE = regexp.MustCompile(`^[0-9]+\.[0-9]+\.[0-9]+(-[A-Za-z0-9.]+)?$`)
+
+func checkVersion(version string) error {
+	if !versionRE.MatchString(version) {
+		return fmt.Errorf("esnode: invalid Elasticsearch version %q (want e.g. %s)", version, DefaultVersion)
+	}
+	return nil
+}
+
+// cacheDir is where downloaded zips are kept: os.UserCacheDir()/flowline/elasticsearch.
+func cacheDir() (string, error) {
+	base, err := os.UserCacheDir()
+	if err != nil {
+		return "", fmt.Errorf("esnode: no user cache dir (set XDG_CACHE_HOME or HOME): %w", err)
+	}
+	return filepath.Join(base, "flowline", "elasticsearch"), nil
+}
+
+// runtimeDir is where installs (<dir>/<version>) and node directories
+// (<dir>/nodes/node-*) live. As root it is rootRuntimeDir so that the
+// unprivileged node user can traverse it; otherwise it is the cache dir.
+func runtimeDir() (string, error) {
+	if os.Geteuid() != 0 {
+		return cacheDir()
+	}
+	if err := os.MkdirAll(rootRuntimeDir, 0o755); err != nil {
+		return "", fmt.Errorf("esnode: create %s: %w", rootRuntimeDir, err)
+	}
+	// Refuse a directory somebody else planted in the world-writable /var/tmp.
+	fi, err := os.Lstat(rootRuntimeDir)
+	if err != nil {
+		return "", fmt.Errorf("esnode: %w", err)
+	}
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !fi.IsDir() || (ok && st.Uid != 0) {
+		return "", fmt.Errorf("esnode: %s is not a directory owned by root; remove it", rootRuntimeDir)
+	}
+	if fi.Mode().Perm() != 0o755 {
+		if err := os.Chmod(rootRuntimeDir, 0o755); err != nil {
+			return "", fmt.Errorf("esnode: %w", err)
+		}
+	}
+	return rootRuntimeDir, nil
+}
+
+// Fetch downloads the Elasticsearch distribution zip for version with Maven
+// (`mvn dependency:copy`, no pom needed) into
+// os.UserCacheDir()/flowline/elasticsearch/ and returns its path. It does
+// nothing when the zip is already cached. Concurrent calls, also from other
+// processes, are serialised with a lock file. Maven also keeps its own copy
+// in its local repository (~/.m2).
+func Fetch(ctx context.Context, version string) (zipPath string, err error) {
+	if err := checkVersion(version); err != nil {
+		return "", err
+	}
+	dir, err := cacheDir()
+	if err != nil {
+		return "", err
+	}
+	zipPath = filepath.Join(dir, "elasticsearch-"+version+".zip")
+	if fi, err := os.Stat(zipPath); err == nil && fi.Mode().IsRegular() && fi.Size() > 0 {
+		return zipPath, nil
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", fmt.Errorf("esnode: create cache dir: %w", err)
+	}
+	unlock, err := lockFile(ctx, zipPath+".lock")
+	if err != nil {
+		return "", err
+	}
+	defer unlock()
+	if fi, err := os.Stat(zipPath); err == nil && fi.Mode().IsRegular() && fi.Size() > 0 {
+		return zipPath, nil // another process fetched it while we waited
+	}
+
+	artifact := fmt.Sprintf(mavenArtifact, version)
+	mvn, err := exec.LookPath("mvn")
+	if err != nil {
+		return "", fmt.Errorf("esnode: Maven (mvn) is not on PATH; it is needed to download Elasticsearch %s (%s). Install Maven, or put the zip at %s", version, artifact, zipPath)
+	}
+	tmp, err := os.MkdirTemp(dir, ".fetch-"+version+"-")
+	if err != nil {
+		return "", fmt.Errorf("esnode: %w", err)
+	}
+	defer os.RemoveAll(tmp)
+	cmd := exec.CommandContext(ctx, mvn, "-q", "-B", "dependency:copy",
+		"-Dartifact="+artifact, "-DoutputDirectory="+tmp)
+	cmd.Dir = tmp // never pick up a pom.xml from the caller's working directory
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		if ctx.Err() != nil {
+			err = fmt.Errorf("%w (%w)", ctx.Err(), err)
+		}
+		return "", fmt.Errorf("esnode: mvn dependency:copy -Dartifact=%s failed: %w\n%s", artifact, err, lastLines(string(out), 30))
+	}
+	got := filepath.Join(tmp, "elasticsearch-"+version+".zip")
+	if err := checkZip(got); err != nil {
+		return "", fmt.Errorf("esnode: mvn dependency:copy for %s: %w\n%s", artifact, err, lastLines(string(out), 30))
+	}
+	if err := os.Rename(got, zipPath); err != nil {
+		return "", fmt.Errorf("esnode: %w", err)
+	}
+	return zipPath, nil
+}
+
+func checkZip(path string) error {
+	r, err := zip.OpenReader(path)
+	if err != nil {
+		return fmt.Errorf("bad zip %s: %w", path, err)
+	}
+	return r.Close()
+}
+
+// install unpacks zipPath (the distribution of version) once into
+// <runtimeDir>/<version> and returns the Elasticsearch home directory in it.
+// Unpacking goes to a temporary directory that is renamed into place, under a
+// lock file, so concurrent callers in any process see either nothing or a
+// complete install.
+func install(ctx context.Context, version, zipPath string) (home string, err error) {
+	root, err := runtimeDir()
+	if err != nil {
+		return "", err
+	}
+	final := filepath.Join(root, version)
+	if _, err := os.Stat(filepath.Join(final, completeMarker)); err == nil {
+		return findHome(final)
+	}
+	if err := os.MkdirAll(root, 0o755); err != nil {
+		return "", fmt.Errorf("esnode: %w", err)
+	}
+	unlock, err := lockFile(ctx, filepath.Join(root, "."+version+".lock"))
+	if err != nil {
+		return "", err
+	}
+	defer unlock()
+	if _, err := os.Stat(filepath.Join(final, completeMarker)); err == nil {
+		return findHome(final)
+	}
+	// Leftovers of an interrupted unpack: nobody else can be using them
+	// because we hold the lock.
+	if err := os.RemoveAll(final); err != nil {
+		return "", fmt.Errorf("esnode: remove incomplete install: %w", err)
+	}
+	if old, _ := filepath.Glob(filepath.Join(root, ".unzip-"+version+"-*")); len(old) > 0 {
+		for _, o := range old {
+			_ = os.RemoveAll(o)
+		}
+	}
+	tmp, err := os.MkdirTemp(root, ".unzip-"+version+"-")
+	if err != nil {
+		return "", fmt.Errorf("esnode: %w", err)
+	}
+	defer os.RemoveAll(tmp) // no-op after the rename
+	if err := os.Chmod(tmp, 0o755); err != nil {
+		return "", fmt.Errorf("esnode: %w", err)
+	}
+	if err := unzip(ctx, zipPath, tmp); err != nil {
+		return "", fmt.Errorf("esnode: unpack %s: %w", zipPath, err)
+	}
+	if err := openDirs(tmp); err != nil { // a restrictive umask must not hide the install
+		return "", fmt.Errorf("esnode: %w", err)
+	}
+	if _, err := findHome(tmp); err != nil {
+		return "", err
+	}
+	if err := os.WriteFile(filepath.Join(tmp, completeMarker), []byte(time.Now().UTC().Format(time.RFC3339)+"\n"), 0o644); err != nil {
+		return "", fmt.Errorf("esnode: %w", err)
+	}
+	if err := os.Rename(tmp, final); err != nil {
+		return "", fmt.Errorf("esnode: %w", err)
+	}
+	return findHome(final)
+}
+
+// findHome returns the single directory under dir that holds bin/elasticsearch.
+func findHome(dir string) (string, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return "", fmt.Errorf("esnode: %w", err)
+	}
+	for _, e := range entries {
+		if !e.IsDir() {
+			continue
+		}
+		h := filepath.Join(dir, e.Name())
+		if fi, err := os.Stat(filepath.Join(h, "bin", "elasticsearch")); err == nil && fi.Mode().IsRegular() {
+			return h, nil
+		}
+	}
+	return "", fmt.Errorf("esnode: no Elasticsearch home (a directory with bin/elasticsearch) in %s", dir)
+}
+
+// unzip extracts zipPath into dst, which must exist. Directories get mode
+// 0755; files 0755 when they are executable in the zip or sit in a bin/
+// directory, else 0644 (everything world-readable, so the install can be
+// shared with the unprivileged node user). Entries escaping dst are rejected.
+func unzip(ctx context.Context, zipPath, dst string) error {
+	r, err := zip.OpenReader(zipPath)
+	if err != nil {
+		return err
+	}
+	defer r.Close()
+	for _, f := range r.File {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		name := strings.TrimSuffix(f.Name, "/")
+		if name == "" {
+			continue
+		}
+		if !filepath.IsLocal(name) {
+			return fmt.Errorf("zip entry %q escapes the target directory", f.Name)
+		}
+		path := filepath.Join(dst, filepath.FromSlash(name))
+		mode := f.Mode()
+		switch {
+		case mode.IsDir():
+			if err := os.MkdirAll(path, 0o755); err != nil {
+				return err
+			}
+		case mode&fs.ModeSymlink != 0:
+			if err := extractSymlink(f, dst, path); err != nil {
+				return err
+			}
+		case mode.IsRegular():
+			perm := fs.FileMode(0o644)
+			if mode.Perm()&0o111 != 0 || filepath.Base(filepath.Dir(path)) == "bin" {
+				perm = 0o755
+			}
+			if err := extractFile(f, path, perm); err != nil {
+				return err
+			}
+		default:
+			return fmt.Errorf("zip entry %q has unsupported type %v", f.Name, mode.Type())
+		}
+	}
+	return nil
+}
+
+func extractFile(f *zip.File, path string, perm fs.FileMode) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	rc, err := f.Open()
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	out, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, perm)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, rc); err != nil {
+		out.Close()
+		return fmt.Errorf("%s: %w", f.Name, err)
+	}
+	if err := out.Close(); err != nil {
+		return err
+	}
+	return os.Chmod(path, perm) // umask may have cleared bits
+}
+
+func extractSymlink(f *zip.File, dst, path string) error {
+	rc, err := f.Open()
+	if err != nil {
+		return err
+	}
+	target, err := io.ReadAll(io.LimitReader(rc, 4096))
+	rc.Close()
+	if err != nil {
+		return err
+	}
+	t := string(target)
+	rel, err := filepath.Rel(dst, filepath.Join(filepath.Dir(path), t))
+	if filepath.IsAbs(t) || err != nil || !filepath.IsLocal(rel) {
+		return fmt.Errorf("zip symlink %q -> %q escapes the target directory", f.Name, t)
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	return os.Symlink(t, path)
+}
+
+// lockFile takes an exclusive flock on path (created if needed), polling so
+// that ctx can abort the wait. The returned func releases it.
+func lockFile(ctx context.Context, path string) (unlock func(), err error) {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("esnode: open lock file: %w", err)
+	}
+	for {
+		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+		if err == nil {
+			return func() {
+				_ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+				_ = f.Close()
+			}, nil
+		}
+		if !errors.Is(err, syscall.EWOULDBLOCK) && !errors.Is(err, syscall.EINTR) {
+			f.Close()
+			return nil, fmt.Errorf("esnode: lock %s: %w", path, err)
+		}
+		select {
+		case <-ctx.Done():
+			f.Close()
+			return nil, fmt.Errorf("esnode: waiting for lock %s: %w", path, ctx.Err())
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// copyTree copies the regular files and directories under src to dst
+// (directories 0755, files 0644).
+func copyTree(src, dst string) error {
+	return filepath.WalkDir(src, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(src, path)
+		if err != nil {
+			return err
+		}
+		target := filepath.Join(dst, rel)
+		switch {
+		case d.IsDir():
+			return os.MkdirAll(target, 0o755)
+		case d.Type().IsRegular():
+			data, err := os.ReadFile(path)
+			if err != nil {
+				return err
+			}
+			return os.WriteFile(target, data, 0o644)
+		default:
+			return nil
+		}
+	})
+}
+
+// openDirs makes every directory under dir mode 0755.
+func openDirs(dir string) error {
+	return filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || !d.IsDir() {
+			return err
+		}
+		return os.Chmod(path, 0o755)
+	})
+}
+
+// chownTree hands everything under dir to uid:gid.
+func chownTree(dir string, uid, gid int) error {
+	return filepath.WalkDir(dir, func(path string, _ fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		return os.Lchown(path, uid, gid)
+	})
+}

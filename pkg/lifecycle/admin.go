@@ -1,0 +1,64 @@
+package lifecycle
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Admin is a process's admin HTTP server: /healthz answers 200 while the
+// process serves, /readyz 200 only when every checked service is Ready,
+// /metrics the Prometheus registry.
+type Admin struct {
+	srv *http.Server
+	ln  net.Listener
+}
+
+// NewAdmin listens on addr. Services are checked on each /readyz request.
+func NewAdmin(addr string, gatherer prometheus.Gatherer, services ...Service) (*Admin, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("admin: listen on %s: %w", addr, err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = w.Write([]byte("ok\n"))
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
+		var notReady []string
+		for _, s := range services {
+			if err := s.Ready(); err != nil {
+				notReady = append(notReady, s.Name()+": "+err.Error())
+			}
+		}
+		if len(notReady) > 0 {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			_, _ = w.Write([]byte("not ready\n" + strings.Join(notReady, "\n") + "\n"))
+			return
+		}
+		_, _ = w.Write([]byte("ready\n"))
+	})
+	mux.Handle("GET /metrics", promhttp.HandlerFor(gatherer, promhttp.HandlerOpts{}))
+	return &Admin{srv: &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}, ln: ln}, nil
+}
+
+// Addr is the address the admin server listens on.
+func (a *Admin) Addr() string { return a.ln.Addr().String() }
+
+// Serve serves until Shutdown.
+func (a *Admin) Serve() error {
+	if err := a.srv.Serve(a.ln); !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// Shutdown stops the server.
+func (a *Admin) Shutdown(ctx context.Context) error { return a.srv.Shutdown(ctx) }

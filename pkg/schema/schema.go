@@ -1,0 +1,67 @@
+// Package schema names Flowline's document families and their Elasticsearch
+// indices, aliases and mappings. It is pure data: no I/O.
+//
+// Each family is written to the runtime index <prefix>-<family>-<version>_
+// and read through the alias <prefix>-<family>, which also covers the dated
+// archive indices <prefix>-<family>-<version>_<period> created from the same
+// template.
+package schema
+
+import (
+	"embed"
+	"encoding/json"
+	"fmt"
+)
+
+// Family is a document family.
+type Family string
+
+// The families built so far.
+const (
+	ListView         Family = "list-view"
+	FlowNodeInstance Family = "flownode-instance"
+)
+
+// Families lists every family, in the order templates are installed.
+var Families = []Family{ListView, FlowNodeInstance}
+
+// Version is the schema version embedded in index names; bumping it creates
+// new indices rather than changing mappings in place.
+const Version = 1
+
+// Alias is the read alias of a family.
+func Alias(prefix string, f Family) string { return prefix + "-" + string(f) }
+
+// RuntimeIndex is the index a family's live documents are written to.
+func RuntimeIndex(prefix string, f Family) string {
+	return fmt.Sprintf("%s-%s-%d_", prefix, f, Version)
+}
+
+// IndexPattern matches the runtime index and every dated archive index of a
+// family.
+func IndexPattern(prefix string, f Family) string { return RuntimeIndex(prefix, f) + "*" }
+
+// TemplateName is the name of a family's composable index template.
+func TemplateName(prefix string, f Family) string { return Alias(prefix, f) }
+
+//go:embed mappings/*.json
+var mappingFiles embed.FS
+
+// Mappings returns the mappings of family f as JSON.
+func Mappings(f Family) (json.RawMessage, error) {
+	b, err := mappingFiles.ReadFile("mappings/" + string(f) + ".json")
+	if err != nil {
+		return nil, fmt.Errorf("schema: no mappings for family %q: %w", f, err)
+	}
+	return b, nil
+}
+
+// Known reports whether f is a family of this schema.
+func Known(f Family) bool {
+	for _, k := range Families {
+		if k == f {
+			return true
+		}
+	}
+	return false
+}

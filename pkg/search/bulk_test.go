@@ -1,0 +1,76 @@
+package search
+
+import (
+	"encoding/json"
+	"errors"
+	"testing"
+)
+
+func TestClassify(t *testing.T) {
+	tests := []struct {
+		status int
+		want   Outcome
+	}{
+		{200, Done}, {201, Done}, {409, Stale}, {429, Retry}, {500, Retry}, {503, Retry},
+		{400, Rejected}, {404, Rejected}, {413, Rejected},
+	}
+	for _, tt := range tests {
+		if got := Classify(tt.status); got != tt.want {
+			t.Errorf("Classify(%d) = %v, want %v", tt.status, got, tt.want)
+		}
+	}
+}
+
+func TestAppendOpIsValidNDJSON(t *testing.T) {
+	b := AppendOp(nil, Op{Index: "i", ID: `we"ird`, Version: 9007199254740993, Source: []byte(`{"a":1}`)})
+	lines := splitLines(b)
+	if len(lines) != 2 {
+		t.Fatalf("got %d lines", len(lines))
+	}
+	var action struct {
+		Index struct {
+			Index       string      `json:"_index"`
+			ID          string      `json:"_id"`
+			Version     json.Number `json:"version"`
+			VersionType string      `json:"version_type"`
+		} `json:"index"`
+	}
+	if err := json.Unmarshal(lines[0], &action); err != nil {
+		t.Fatal(err)
+	}
+	if action.Index.ID != `we"ird` || action.Index.Version != "9007199254740993" || action.Index.VersionType != "external" {
+		t.Errorf("action = %+v", action)
+	}
+}
+
+func TestParseBulkResponse(t *testing.T) {
+	body := `{"errors":true,"items":[{"index":{"status":201}},{"index":{"status":409,"error":{"type":"version_conflict_engine_exception","reason":"old"}}},{"index":{"status":400,"error":{"type":"strict_dynamic_mapping_exception","reason":"no field x"}}},{"index":{"status":429,"error":{"type":"es_rejected_execution_exception","reason":"queue full"}}}]}`
+	got, err := parseBulkResponse([]byte(body), 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Outcome{Done, Stale, Rejected, Retry}
+	for i := range want {
+		if got[i].Outcome != want[i] {
+			t.Errorf("item %d: %v, want %v", i, got[i].Outcome, want[i])
+		}
+	}
+	if got[2].Reason != "strict_dynamic_mapping_exception: no field x" {
+		t.Errorf("reason = %q", got[2].Reason)
+	}
+	if _, err := parseBulkResponse([]byte(body), 3); !errors.Is(err, ErrUnavailable) {
+		t.Errorf("item count mismatch: err = %v", err)
+	}
+}
+
+func splitLines(b []byte) [][]byte {
+	var out [][]byte
+	start := 0
+	for i, c := range b {
+		if c == '\n' {
+			out = append(out, b[start:i])
+			start = i + 1
+		}
+	}
+	return out
+}

@@ -1,0 +1,37 @@
+package aggregator
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/flowline/flowline/pkg/config"
+)
+
+// Config is the aggregator's configuration (FLOWLINE_AGGREGATOR_*, plus the
+// shared NATS and stream sections).
+type Config struct {
+	ConsumerPrefix     string        `envconfig:"AGGREGATOR_CONSUMER_PREFIX" default:"aggregator" desc:"durable consumer name prefix; partition P uses <prefix>-P"`
+	StateBucket        string        `envconfig:"AGGREGATOR_STATE_BUCKET" default:"flowline-aggregator" desc:"JetStream object store bucket holding partition checkpoints"`
+	DiscoveryInterval  time.Duration `envconfig:"AGGREGATOR_DISCOVERY_INTERVAL" default:"2s" desc:"how often new partitions are looked for"`
+	CheckpointInterval time.Duration `envconfig:"AGGREGATOR_CHECKPOINT_INTERVAL" default:"1s" desc:"most time between checkpoints (state saved, records acked)"`
+	CheckpointMessages int           `envconfig:"AGGREGATOR_CHECKPOINT_MESSAGES" default:"500" desc:"most record messages between checkpoints"`
+	FetchBatch         int           `envconfig:"AGGREGATOR_FETCH_BATCH" default:"64" desc:"record messages fetched per pull"`
+	AckWait            time.Duration `envconfig:"AGGREGATOR_ACK_WAIT" default:"2m" desc:"redelivery timeout of unacked record messages"`
+
+	NATS    config.NATS    `envconfig:"NATS"`
+	Streams config.Streams `envconfig:"STREAM"`
+}
+
+// Validate implements config.Validator.
+func (c Config) Validate() error {
+	if c.ConsumerPrefix == "" || c.StateBucket == "" {
+		return fmt.Errorf("%w: FLOWLINE_AGGREGATOR_CONSUMER_PREFIX and _STATE_BUCKET must not be empty", config.ErrInvalid)
+	}
+	if c.DiscoveryInterval <= 0 || c.CheckpointInterval <= 0 || c.CheckpointMessages <= 0 || c.FetchBatch <= 0 {
+		return fmt.Errorf("%w: FLOWLINE_AGGREGATOR_* intervals and sizes must be positive", config.ErrInvalid)
+	}
+	if c.AckWait < 10*c.CheckpointInterval {
+		return fmt.Errorf("%w: FLOWLINE_AGGREGATOR_ACK_WAIT (%s) must be at least 10 x the checkpoint interval (%s)", config.ErrInvalid, c.AckWait, c.CheckpointInterval)
+	}
+	return config.ValidateAll(c.NATS, c.Streams)
+}

@@ -1,0 +1,25 @@
+package aggregator
+
+import "github.com/prometheus/client_golang/prometheus"
+
+// metrics of one aggregator; registered once in New.
+type metrics struct {
+	records     prometheus.Counter
+	documents   prometheus.Counter
+	deadLetters prometheus.Counter
+	checkpoint  prometheus.Histogram
+}
+
+func newMetrics(reg prometheus.Registerer) *metrics {
+	m := &metrics{
+		records:     prometheus.NewCounter(prometheus.CounterOpts{Name: "flowline_aggregator_records_total", Help: "Records consumed."}),
+		documents:   prometheus.NewCounter(prometheus.CounterOpts{Name: "flowline_aggregator_documents_total", Help: "Documents published."}),
+		deadLetters: prometheus.NewCounter(prometheus.CounterOpts{Name: "flowline_aggregator_dead_letters_total", Help: "Record messages or records dead-lettered."}),
+		checkpoint: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "flowline_aggregator_checkpoint_seconds", Help: "Time to save a partition checkpoint.",
+			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14),
+		}),
+	}
+	reg.MustRegister(m.records, m.documents, m.deadLetters, m.checkpoint)
+	return m
+}

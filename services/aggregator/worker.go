@@ -1,0 +1,264 @@
+package aggregator
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
+	"google.golang.org/protobuf/proto"
+
+	recordv1 "github.com/flowline/flowline/pkg/pb/recordv1"
+	"github.com/flowline/flowline/pkg/stream"
+	"github.com/flowline/flowline/pkg/telemetry"
+)
+
+// worker aggregates one partition: it consumes the partition's records in
+// stream order from a durable consumer, folds them into the partition state,
+// publishes the changed documents, and checkpoints: documents confirmed by
+// the broker, then state saved, then records acked (AckAll up to the last
+// one). After a crash it resumes from the checkpoint; records between the
+// checkpoint and the crash are delivered again and rebuild the same
+// documents, which the writer's external versioning makes harmless.
+// A worker is owned by one goroutine.
+type worker struct {
+	s        *Service
+	p        int32
+	cons     jetstream.Consumer
+	cp       *checkpoint
+	pending  []jetstream.PubAckFuture
+	last     jetstream.Msg // newest processed message, not yet acked
+	since    int           // messages processed since the last checkpoint
+	lastSave time.Time
+	caughtUp atomic.Bool
+}
+
+func (w *worker) consumerName() string { return w.s.cfg.ConsumerPrefix + "-" + strconv.Itoa(int(w.p)) }
+
+// start loads the checkpoint and binds the durable consumer. A consumer that
+// has delivered messages it never got acks for (a crash) is recreated to
+// start right after the checkpoint, so nothing waits for AckWait to expire.
+func (w *worker) start(ctx context.Context) error {
+	cp, err := loadCheckpoint(ctx, w.s.store, w.p)
+	if err != nil {
+		return err
+	}
+	w.cp, w.pending, w.last, w.since, w.lastSave = cp, nil, nil, 0, time.Now()
+
+	st, err := w.s.js.Stream(ctx, stream.RecordsStream)
+	if err != nil {
+		return fmt.Errorf("partition %d: %w", w.p, err)
+	}
+	name := w.consumerName()
+	if c, err := st.Consumer(ctx, name); err == nil {
+		info := c.CachedInfo()
+		if info.Delivered.Stream <= info.AckFloor.Stream {
+			w.cons = c
+			return nil
+		}
+		if err := st.DeleteConsumer(ctx, name); err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {
+			return fmt.Errorf("partition %d: reset consumer %s: %w", w.p, name, err)
+		}
+	} else if !errors.Is(err, jetstream.ErrConsumerNotFound) {
+		return fmt.Errorf("partition %d: consumer %s: %w", w.p, name, err)
+	}
+	cc := jetstream.ConsumerConfig{
+		Durable:       name,
+		Description:   fmt.Sprintf("aggregator of partition %d", w.p),
+		FilterSubject: stream.RecordsSubject(w.p),
+		AckPolicy:     jetstream.AckAllPolicy,
+		AckWait:       w.s.cfg.AckWait,
+		MaxAckPending: 100_000,
+		MaxDeliver:    -1,
+		DeliverPolicy: jetstream.DeliverAllPolicy,
+	}
+	if cp.Seq > 0 {
+		cc.DeliverPolicy, cc.OptStartSeq = jetstream.DeliverByStartSequencePolicy, cp.Seq+1
+	}
+	c, err := st.CreateConsumer(ctx, cc)
+	if err != nil {
+		return fmt.Errorf("partition %d: create consumer %s: %w", w.p, name, err)
+	}
+	w.cons = c
+	return nil
+}
+
+// run processes the partition until ctx is cancelled (then it checkpoints
+// what it has and returns nil) or a broker operation fails.
+func (w *worker) run(ctx context.Context) error {
+	if err := w.start(ctx); err != nil {
+		return err
+	}
+	for ctx.Err() == nil {
+		batch, err := w.cons.Fetch(w.s.cfg.FetchBatch, jetstream.FetchMaxWait(w.s.cfg.CheckpointInterval))
+		if err != nil {
+			if ctx.Err() != nil {
+				break
+			}
+			return fmt.Errorf("partition %d: fetch: %w", w.p, err)
+		}
+		n := 0
+		for msg := range batch.Messages() {
+			n++
+			if err := w.handle(ctx, msg); err != nil {
+				return err
+			}
+		}
+		if err := batch.Error(); err != nil && !errors.Is(err, nats.ErrTimeout) && ctx.Err() == nil {
+			return fmt.Errorf("partition %d: fetch: %w", w.p, err)
+		}
+		if n == 0 {
+			w.caughtUp.Store(true)
+		}
+		if w.since > 0 && (w.since >= w.s.cfg.CheckpointMessages || time.Since(w.lastSave) >= w.s.cfg.CheckpointInterval || n == 0) {
+			if err := w.checkpoint(ctx); err != nil {
+				return err
+			}
+		}
+	}
+	// Drain: confirm and checkpoint what was processed, with a fresh deadline.
+	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if w.since > 0 {
+		return w.checkpoint(dctx)
+	}
+	return nil
+}
+
+// handle folds one record message into the state and publishes the
+// documents it changed.
+func (w *worker) handle(ctx context.Context, msg jetstream.Msg) error {
+	meta, err := msg.Metadata()
+	if err != nil {
+		return fmt.Errorf("partition %d: message metadata: %w", w.p, err)
+	}
+	seq := meta.Sequence.Stream
+	if meta.NumPending == 0 {
+		w.caughtUp.Store(true)
+	}
+	w.last = msg
+	w.since++ // even a skipped message must be acked at the next checkpoint
+	if seq <= w.cp.Seq {
+		return nil // already folded into the checkpoint
+	}
+	w.cp.Seq = seq
+
+	mctx, span := w.s.tracer.Start(telemetry.Extract(ctx, msg.Headers()), "aggregator.process",
+		trace.WithSpanKind(trace.SpanKindConsumer),
+		trace.WithAttributes(attribute.Int("flowline.partition", int(w.p)), attribute.Int64("messaging.message.sequence", int64(seq))))
+	defer span.End()
+
+	var batch recordv1.RecordBatch
+	if err := proto.Unmarshal(msg.Data(), &batch); err != nil {
+		return w.deadLetter(mctx, msg.Data(), seq, "message is not a flowline.record.v1.RecordBatch: "+err.Error())
+	}
+	var ch changes
+	for _, r := range batch.Records {
+		if r.PartitionId != w.p {
+			if err := w.deadLetterRecord(mctx, r, seq, fmt.Sprintf("record at position %d claims partition %d but was stored on partition %d", r.Position, r.PartitionId, w.p)); err != nil {
+				return err
+			}
+			continue
+		}
+		if r.ValueType == valueTypeInstance && r.GetProcessInstance() == nil {
+			if err := w.deadLetterRecord(mctx, r, seq, fmt.Sprintf("PROCESS_INSTANCE record at position %d has no typed process-instance value", r.Position)); err != nil {
+				return err
+			}
+			continue
+		}
+		w.cp.State.apply(r, &ch)
+	}
+	w.s.metrics.records.Add(float64(len(batch.Records)))
+	if len(ch.order) == 0 {
+		return nil
+	}
+	docs, err := ch.documents(w.p)
+	if err != nil {
+		return w.deadLetter(mctx, msg.Data(), seq, "cannot render documents: "+err.Error())
+	}
+	return w.publish(mctx, batch.Records, docs)
+}
+
+// publish sends the documents of one record message asynchronously; the
+// next checkpoint waits for the broker's confirmation.
+func (w *worker) publish(ctx context.Context, records []*recordv1.Record, docs []*recordv1.Document) error {
+	first, last := records[0].Position, records[len(records)-1].Position
+	data, err := proto.Marshal(&recordv1.DocumentBatch{PartitionId: w.p, FirstPosition: first, LastPosition: last, Documents: docs})
+	if err != nil {
+		return fmt.Errorf("partition %d: encode documents: %w", w.p, err)
+	}
+	m := &nats.Msg{Subject: stream.DocsSubject(w.p), Data: data, Header: nats.Header{}}
+	m.Header.Set(nats.MsgIdHdr, fmt.Sprintf("doc-%d-%d-%d", w.p, first, last))
+	m.Header.Set(stream.HeaderFirstPosition, strconv.FormatInt(first, 10))
+	m.Header.Set(stream.HeaderLastPosition, strconv.FormatInt(last, 10))
+	telemetry.Inject(ctx, m.Header)
+	f, err := w.s.js.PublishMsgAsync(m)
+	if err != nil {
+		return fmt.Errorf("partition %d: publish documents: %w", w.p, err)
+	}
+	w.pending = append(w.pending, f)
+	w.s.metrics.documents.Add(float64(len(docs)))
+	return nil
+}
+
+// checkpoint waits until every document published since the last checkpoint
+// is stored (re-publishing any that failed, with the same message id), saves
+// the state, and acks the records up to the last processed one.
+func (w *worker) checkpoint(ctx context.Context) error {
+	for _, f := range w.pending {
+		select {
+		case <-f.Ok():
+		case err := <-f.Err():
+			w.s.log.WarnContext(ctx, "document publish failed, retrying", "partition", w.p, "error", err)
+			if err := w.s.retry(ctx, func(ctx context.Context) error {
+				_, err := w.s.js.PublishMsg(ctx, f.Msg())
+				return err
+			}); err != nil {
+				return fmt.Errorf("partition %d: publish documents: %w", w.p, err)
+			}
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	w.pending = w.pending[:0]
+	start := time.Now()
+	if err := saveCheckpoint(ctx, w.s.store, w.cp); err != nil {
+		return err
+	}
+	w.s.metrics.checkpoint.Observe(time.Since(start).Seconds())
+	if w.last != nil {
+		if err := w.last.Ack(); err != nil {
+			return fmt.Errorf("partition %d: ack records: %w", w.p, err)
+		}
+		w.last = nil
+	}
+	w.since, w.lastSave = 0, time.Now()
+	return nil
+}
+
+// deadLetter sends a whole record message to the dead-letter stream.
+func (w *worker) deadLetter(ctx context.Context, data []byte, seq uint64, reason string) error {
+	w.s.log.ErrorContext(ctx, "dead-lettering record message", "partition", w.p, "stream_seq", seq, "reason", reason)
+	w.s.metrics.deadLetters.Inc()
+	return w.s.retry(ctx, func(ctx context.Context) error {
+		return stream.PublishDeadLetter(ctx, w.s.js, stream.DeadLetter{
+			Service: "aggregator", Reason: reason, Data: data, Subject: stream.RecordsSubject(w.p), Sequence: seq,
+		})
+	})
+}
+
+// deadLetterRecord sends one record (as a one-record batch) to the
+// dead-letter stream.
+func (w *worker) deadLetterRecord(ctx context.Context, r *recordv1.Record, seq uint64, reason string) error {
+	data, err := proto.Marshal(&recordv1.RecordBatch{Records: []*recordv1.Record{r}})
+	if err != nil {
+		return err
+	}
+	return w.deadLetter(ctx, data, seq, reason)
+}

@@ -1,0 +1,27 @@
+package ingest
+
+import "github.com/prometheus/client_golang/prometheus"
+
+// metrics of one ingest service; registered once in New.
+type metrics struct {
+	records  *prometheus.CounterVec // by result: accepted, duplicate, dropped, invalid
+	requests *prometheus.CounterVec // by HTTP status code
+	publish  prometheus.Histogram
+}
+
+func newMetrics(reg prometheus.Registerer) *metrics {
+	m := &metrics{
+		records: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "flowline_ingest_records_total", Help: "Records received, by result.",
+		}, []string{"result"}),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "flowline_ingest_requests_total", Help: "Push API requests, by HTTP status.",
+		}, []string{"code"}),
+		publish: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "flowline_ingest_publish_seconds", Help: "Time to store one JetStream message.",
+			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14),
+		}),
+	}
+	reg.MustRegister(m.records, m.requests, m.publish)
+	return m
+}

@@ -1,0 +1,144 @@
+package ingest
+
+import (
+	"bytes"
+	"fmt"
+	"strings"
+
+	"google.golang.org/protobuf/proto"
+
+	recordv1 "github.com/flowline/flowline/pkg/pb/recordv1"
+	"github.com/flowline/flowline/pkg/zeebejson"
+)
+
+// maxReportedErrors caps the problems listed in one 400 response.
+const maxReportedErrors = 100
+
+// problem is one invalid input item: Line counts NDJSON lines from 1, Record
+// counts protobuf batch entries from 1.
+type problem struct {
+	Line   int    `json:"line,omitempty"`
+	Record int    `json:"record,omitempty"`
+	Reason string `json:"error"`
+}
+
+func (p problem) String() string {
+	if p.Line > 0 {
+		return fmt.Sprintf("line %d: %s", p.Line, p.Reason)
+	}
+	return fmt.Sprintf("record %d: %s", p.Record, p.Reason)
+}
+
+// item is a parsed record with where it came from.
+type item struct {
+	rec *recordv1.Record
+	at  problem // Line or Record set, Reason empty
+}
+
+// errTooManyRecords: the request holds more than MaxRecords records.
+type errTooManyRecords struct{ limit int }
+
+func (e errTooManyRecords) Error() string {
+	return fmt.Sprintf("request holds more than %d records (FLOWLINE_INGEST_MAX_RECORDS)", e.limit)
+}
+
+// parseNDJSON decodes one Zeebe JSON record per line; blank lines are
+// skipped. It returns every invalid line (up to maxReportedErrors).
+func parseNDJSON(body []byte, maxRecords int) ([]item, []problem, error) {
+	var items []item
+	var problems []problem
+	for line := 1; len(body) > 0; line++ {
+		var l []byte
+		if i := bytes.IndexByte(body, '\n'); i >= 0 {
+			l, body = body[:i], body[i+1:]
+		} else {
+			l, body = body, nil
+		}
+		l = bytes.TrimSpace(l)
+		if len(l) == 0 {
+			continue
+		}
+		if len(items) >= maxRecords {
+			return nil, nil, errTooManyRecords{maxRecords}
+		}
+		r, err := zeebejson.Decode(l)
+		if err != nil {
+			if len(problems) < maxReportedErrors {
+				problems = append(problems, problem{Line: line, Reason: err.Error()})
+			}
+			continue
+		}
+		items = append(items, item{rec: r, at: problem{Line: line}})
+	}
+	return items, problems, nil
+}
+
+// parseProtobuf decodes a RecordBatch and checks each record's envelope.
+func parseProtobuf(body []byte, maxRecords int) ([]item, []problem, error) {
+	var batch recordv1.RecordBatch
+	if err := proto.Unmarshal(body, &batch); err != nil {
+		return nil, []problem{{Record: 1, Reason: "body is not a flowline.record.v1.RecordBatch: " + err.Error()}}, nil
+	}
+	if len(batch.Records) > maxRecords {
+		return nil, nil, errTooManyRecords{maxRecords}
+	}
+	items := make([]item, 0, len(batch.Records))
+	var problems []problem
+	for i, r := range batch.Records {
+		if reason := checkEnvelope(r); reason != "" {
+			if len(problems) < maxReportedErrors {
+				problems = append(problems, problem{Record: i + 1, Reason: reason})
+			}
+			continue
+		}
+		items = append(items, item{rec: r, at: problem{Record: i + 1}})
+	}
+	return items, problems, nil
+}
+
+// checkEnvelope names what is missing from a protobuf record's envelope.
+func checkEnvelope(r *recordv1.Record) string {
+	var missing []string
+	if r.PartitionId < 0 {
+		return fmt.Sprintf("partition_id %d is negative", r.PartitionId)
+	}
+	if r.RecordType == "" {
+		missing = append(missing, "record_type")
+	}
+	if r.ValueType == "" {
+		missing = append(missing, "value_type")
+	}
+	if r.Intent == "" {
+		missing = append(missing, "intent")
+	}
+	if r.Value == nil {
+		missing = append(missing, "value")
+	}
+	if len(missing) > 0 {
+		return "missing " + strings.Join(missing, ", ")
+	}
+	return ""
+}
+
+// byPartition groups items by partition, keeping request order, and checks
+// that positions strictly increase within each partition.
+func byPartition(items []item) (map[int32][]*recordv1.Record, []problem) {
+	groups := map[int32][]*recordv1.Record{}
+	prev := map[int32]item{}
+	var problems []problem
+	for _, it := range items {
+		p := it.rec.PartitionId
+		if last, ok := prev[p]; ok && it.rec.Position <= last.rec.Position {
+			if len(problems) < maxReportedErrors {
+				pr := it.at
+				pr.Reason = fmt.Sprintf("partition %d goes backwards: position %d is not after position %d (%s)",
+					p, it.rec.Position, last.rec.Position, strings.TrimSuffix(last.at.String(), ": "))
+				problems = append(problems, pr)
+			}
+			continue
+		}
+		prev[p] = it
+		groups[p] = append(groups[p], it.rec)
+	}
+	return groups, problems
+}

@@ -1,0 +1,127 @@
+// Package writer is the writer service: it consumes entity documents from
+// flowline.docs.> and bulk-indexes them into Elasticsearch, each family into
+// its runtime index, as full documents with external versions (the record
+// position), so re-deliveries and reordering never regress a document.
+//
+// Replicas share one durable consumer; each replica runs Workers bulk
+// pipelines. A document message is acked only once all of its documents are
+// written, already applied (409), or dead-lettered (rejected by
+// Elasticsearch, with its index and reason). 429 and 5xx are retried with
+// jittered backoff for as long as it takes: JetStream holds the backlog.
+package writer
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/elastic/go-elasticsearch/v8"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/flowline/flowline/pkg/backoff"
+	"github.com/flowline/flowline/pkg/lifecycle"
+	"github.com/flowline/flowline/pkg/search"
+	"github.com/flowline/flowline/pkg/stream"
+)
+
+// Deps are what the writer needs from its process.
+type Deps struct {
+	Log      *slog.Logger
+	Tracer   trace.TracerProvider
+	Registry prometheus.Registerer
+}
+
+// Service is the writer. Its bulk pipelines run concurrently and share only
+// the consumer, the client and the metrics.
+type Service struct {
+	cfg     Config
+	log     *slog.Logger
+	tracer  trace.Tracer
+	metrics *metrics
+	ready   *lifecycle.Readiness
+
+	es   *elasticsearch.Client
+	js   jetstream.JetStream
+	cons jetstream.Consumer
+}
+
+// New returns a writer; it does no I/O.
+func New(cfg Config, deps Deps) *Service {
+	return &Service{
+		cfg:     cfg,
+		log:     deps.Log.With("service", "writer"),
+		tracer:  deps.Tracer.Tracer("flowline/writer"),
+		metrics: newMetrics(deps.Registry),
+		ready:   lifecycle.NewReadiness("connected to NATS", "index templates installed", "caught up"),
+	}
+}
+
+// Name implements lifecycle.Service.
+func (s *Service) Name() string { return "writer" }
+
+// Ready implements lifecycle.Service: ready once connected to NATS and
+// Elasticsearch, with templates installed and the backlog drained once.
+func (s *Service) Ready() error { return s.ready.Err() }
+
+// Run writes documents until ctx is cancelled; in-flight bulks then finish
+// and are acked (or left unacked for redelivery if they cannot finish).
+func (s *Service) Run(ctx context.Context) error {
+	es, err := search.NewClient(s.cfg.ES)
+	if err != nil {
+		return fmt.Errorf("writer: %w", err)
+	}
+	s.es = es
+	conn, err := stream.Connect(ctx, s.cfg.NATS, "flowline-writer", s.log)
+	if err != nil {
+		return fmt.Errorf("writer: %w", err)
+	}
+	defer conn.Close()
+	s.js = conn.JS
+	if err := stream.EnsureStreams(ctx, s.js, s.cfg.Streams); err != nil {
+		return fmt.Errorf("writer: %w", err)
+	}
+	s.cons, err = s.js.CreateOrUpdateConsumer(ctx, stream.DocsStream, jetstream.ConsumerConfig{
+		Durable:       s.cfg.Consumer,
+		Description:   "writers: bulk-index documents into Elasticsearch",
+		FilterSubject: stream.AllDocs,
+		AckPolicy:     jetstream.AckExplicitPolicy,
+		AckWait:       s.cfg.AckWait,
+		MaxAckPending: max(4*s.cfg.Workers*s.cfg.FetchMessages, 1000),
+		MaxDeliver:    -1,
+	})
+	if err != nil {
+		return fmt.Errorf("writer: consumer %s: %w", s.cfg.Consumer, err)
+	}
+	s.ready.Met("connected to NATS")
+
+	// Elasticsearch may still be starting: wait for it at WARN, not ERROR.
+	err = backoff.Retry(ctx, s.log, backoff.New(500*time.Millisecond, 15*time.Second), "installing index templates",
+		func(ctx context.Context) error { return search.EnsureSchema(ctx, s.es, s.cfg.Index) })
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
+		return fmt.Errorf("writer: %w", err)
+	}
+	s.ready.Met("index templates installed")
+	s.log.Info("index templates installed", "prefix", s.cfg.Index.Prefix)
+
+	var wg sync.WaitGroup
+	errs := make(chan error, s.cfg.Workers)
+	for range s.cfg.Workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := s.pipeline(ctx); err != nil {
+				errs <- err
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	return <-errs
+}

@@ -1,0 +1,256 @@
+// Package e2e runs all four services end to end on a real NATS JetStream
+// server and a real Elasticsearch.
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/elastic/go-elasticsearch/v8"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/flowline/flowline/internal/testenv"
+	"github.com/flowline/flowline/pkg/config"
+	"github.com/flowline/flowline/pkg/schema"
+	"github.com/flowline/flowline/pkg/search"
+	"github.com/flowline/flowline/pkg/stream"
+	"github.com/flowline/flowline/services/aggregator"
+	"github.com/flowline/flowline/services/archiver"
+	"github.com/flowline/flowline/services/ingest"
+	"github.com/flowline/flowline/services/writer"
+	"go.opentelemetry.io/otel/trace/noop"
+)
+
+func TestMain(m *testing.M) { testenv.Main(m) }
+
+func timeString(ms int64) string { return time.UnixMilli(ms).UTC().Format("2006-01-02T15:04:05.000Z") }
+
+// stack is the four services on one embedded NATS server and the shared
+// Elasticsearch, with an index prefix of its own.
+type stack struct {
+	ingestURL string
+	prefix    string
+	es        *elasticsearch.Client
+	nats      *stream.Embedded
+}
+
+func startStack(t *testing.T) *stack {
+	t.Helper()
+	ns := testenv.NATS(t)
+	es, esCfg := testenv.Elasticsearch(t)
+	prefix := testenv.IndexPrefix(t)
+	natsCfg, streams := testenv.NATSConfig(ns), testenv.Streams()
+	idx := config.Index{Prefix: prefix, Shards: 1, Replicas: 0, RefreshInterval: "1s"}
+	log, tp, reg := testenv.Logger(t), noop.NewTracerProvider(), prometheus.NewRegistry()
+
+	in := ingest.New(ingest.Config{
+		Addr: "127.0.0.1:0", MaxBodyBytes: 1 << 20, MaxRecords: 10_000, EventsOnly: true,
+		BatchRecords: 7, BatchBytes: 64 << 10, NATS: natsCfg, Streams: streams,
+	}, ingest.Deps{Log: log, Tracer: tp, Registry: reg})
+	agg := aggregator.New(aggregator.Config{
+		ConsumerPrefix: "aggregator", StateBucket: "flowline-aggregator", DiscoveryInterval: 200 * time.Millisecond,
+		CheckpointInterval: 200 * time.Millisecond, CheckpointMessages: 100, FetchBatch: 16, AckWait: 30 * time.Second,
+		NATS: natsCfg, Streams: streams,
+	}, aggregator.Deps{Log: log, Tracer: tp, Registry: reg})
+	wr := writer.New(writer.Config{
+		Consumer: "writer", Workers: 2, FetchMessages: 64, BulkMaxDocs: 1000, BulkMaxBytes: 1 << 20,
+		FlushInterval: 100 * time.Millisecond, AckWait: 30 * time.Second,
+		NATS: natsCfg, Streams: streams, ES: esCfg, Index: idx,
+	}, writer.Deps{Log: log, Tracer: tp, Registry: reg})
+	ar := archiver.New(archiver.Config{NATS: natsCfg, ES: esCfg, Index: idx}, archiver.Deps{Log: log, Tracer: tp, Registry: reg})
+	testenv.Run(t, wr, ar, agg, in)
+	return &stack{ingestURL: "http://" + in.Addr() + "/v1/records", prefix: prefix, es: es, nats: ns}
+}
+
+func post(t *testing.T, url, contentType, body string) (int, map[string]any) {
+	t.Helper()
+	res, err := http.Post(url, contentType, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	var out map[string]any
+	if err := json.Unmarshal(b, &out); err != nil {
+		t.Fatalf("response %d is not JSON: %s", res.StatusCode, b)
+	}
+	return res.StatusCode, out
+}
+
+// hit is a search hit with its source decoded exactly (numbers as literals).
+type hit struct {
+	ID     string         `json:"_id"`
+	SeqNo  int64          `json:"_seq_no"`
+	Source map[string]any `json:"_source"`
+}
+
+func searchAll(t *testing.T, s *stack, f schema.Family) map[string]hit {
+	t.Helper()
+	ctx := context.Background()
+	alias := schema.Alias(s.prefix, f)
+	if err := search.Refresh(ctx, s.es, alias); err != nil {
+		t.Fatal(err)
+	}
+	res, err := s.es.Search(s.es.Search.WithContext(ctx), s.es.Search.WithIndex(alias),
+		s.es.Search.WithSize(1000), s.es.Search.WithSeqNoPrimaryTerm(true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	if res.IsError() {
+		t.Fatalf("search %s: %s", alias, res.String())
+	}
+	dec := json.NewDecoder(res.Body)
+	dec.UseNumber()
+	var r struct {
+		Hits struct {
+			Hits []hit `json:"hits"`
+		} `json:"hits"`
+	}
+	if err := dec.Decode(&r); err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]hit{}
+	for _, h := range r.Hits.Hits {
+		out[h.ID] = h
+	}
+	return out
+}
+
+// doc builds an expected document; numbers are json.Number literals so
+// keys above 2^53 compare exactly.
+func doc(kv ...any) map[string]any {
+	m := map[string]any{}
+	for i := 0; i < len(kv); i += 2 {
+		v := kv[i+1]
+		switch n := v.(type) {
+		case int64:
+			v = json.Number(fmt.Sprint(n))
+		case int:
+			v = json.Number(fmt.Sprint(n))
+		}
+		m[kv[i].(string)] = v
+	}
+	return m
+}
+
+func id(k int64) string { return fmt.Sprint(k) }
+
+func expectedInstances() map[string]map[string]any {
+	pi := func(key int64, p int32, state string, endPos int64, pos int64) map[string]any {
+		var end any
+		if endPos > 0 {
+			end = date(endPos)
+		}
+		return doc("key", key, "processDefinitionKey", int64(p)<<51+100, "bpmnProcessId", fmt.Sprintf("order-%d", p),
+			"version", 3, "state", state, "startDate", date(1), "endDate", end, "parentProcessInstanceKey", -1,
+			"tenantId", "<default>", "partitionId", int(p), "position", pos)
+	}
+	return map[string]map[string]any{
+		id(keyP1): pi(keyP1, 1, "COMPLETED", 21, 21),
+		id(keyP2): pi(keyP2, 2, "CANCELED", 13, 13),
+		id(keyP5): pi(keyP5, 5, "ACTIVE", 0, 2),
+	}
+}
+
+func expectedFlowNodes() map[string]map[string]any {
+	fn := func(key, pi int64, flowNode, typ, state string, start, end, pos int64) map[string]any {
+		var e any
+		if end > 0 {
+			e = date(end)
+		}
+		return doc("key", key, "processInstanceKey", pi, "flowNodeId", flowNode, "type", typ, "state", state,
+			"startDate", date(start), "endDate", e, "position", pos)
+	}
+	return map[string]map[string]any{
+		id(keyP1 + 1): fn(keyP1+1, keyP1, "start", "START_EVENT", "COMPLETED", 3, 6, 6),
+		id(keyP1 + 3): fn(keyP1+3, keyP1, "pay", "SERVICE_TASK", "COMPLETED", 8, 14, 14),
+		id(keyP1 + 6): fn(keyP1+6, keyP1, "end", "END_EVENT", "COMPLETED", 16, 19, 19),
+		id(keyP2 + 1): fn(keyP2+1, keyP2, "start", "START_EVENT", "COMPLETED", 3, 6, 6),
+		id(keyP2 + 3): fn(keyP2+3, keyP2, "pay", "SERVICE_TASK", "TERMINATED", 8, 11, 11),
+		id(keyP5 + 1): fn(keyP5+1, keyP5, "start", "START_EVENT", "COMPLETED", 3, 6, 6),
+		id(keyP5 + 3): fn(keyP5+3, keyP5, "approve", "USER_TASK", "ACTIVE", 8, 0, 9),
+	}
+}
+
+// sources strips hits to their sources.
+func sources(hits map[string]hit) map[string]map[string]any {
+	out := map[string]map[string]any{}
+	for id, h := range hits {
+		out[id] = h.Source
+	}
+	return out
+}
+
+func waitForDocs(t *testing.T, s *stack, f schema.Family, want map[string]map[string]any) map[string]hit {
+	t.Helper()
+	var got map[string]hit
+	testenv.Eventually(t, 30*time.Second, func() error {
+		got = searchAll(t, s, f)
+		if !reflect.DeepEqual(sources(got), want) {
+			return fmt.Errorf("%s documents:\n got  %v\n want %v", f, sources(got), want)
+		}
+		return nil
+	})
+	return got
+}
+
+func TestRecordsBecomeDocumentsEndToEnd(t *testing.T) {
+	s := startStack(t)
+	body := ndjson(fixture())
+
+	code, res := post(t, s.ingestURL, "application/x-ndjson", body)
+	if code != http.StatusAccepted {
+		t.Fatalf("POST: %d %v", code, res)
+	}
+	if res["accepted"] != float64(42) || res["duplicates"] != float64(0) || res["dropped"] != float64(1) {
+		t.Fatalf("POST answer = %v, want 42 accepted, 0 duplicates, 1 dropped (the command)", res)
+	}
+
+	instances := waitForDocs(t, s, schema.ListView, expectedInstances())
+	flowNodes := waitForDocs(t, s, schema.FlowNodeInstance, expectedFlowNodes())
+
+	// Re-sending the same records: all duplicates, nothing stored, nothing
+	// rewritten in Elasticsearch.
+	js := testenv.Connect(t, s.nats).JS
+	before := streamMsgs(t, js)
+	code, res = post(t, s.ingestURL, "application/x-ndjson", body)
+	if code != http.StatusAccepted || res["accepted"] != float64(0) || res["duplicates"] != float64(42) {
+		t.Fatalf("re-send: %d %v, want 0 accepted and 42 duplicates", code, res)
+	}
+	if after := streamMsgs(t, js); after != before {
+		t.Fatalf("re-send stored messages: %d before, %d after", before, after)
+	}
+	// Give a (wrong) pipeline time to rewrite documents, then compare
+	// sequence numbers: an index operation would bump them.
+	time.Sleep(2 * time.Second)
+	for f, was := range map[schema.Family]map[string]hit{schema.ListView: instances, schema.FlowNodeInstance: flowNodes} {
+		now := searchAll(t, s, f)
+		for id, h := range was {
+			if now[id].SeqNo != h.SeqNo || !reflect.DeepEqual(now[id].Source, h.Source) {
+				t.Errorf("%s %s changed after re-send: seq_no %d -> %d", f, id, h.SeqNo, now[id].SeqNo)
+			}
+		}
+	}
+}
+
+func streamMsgs(t *testing.T, js jetstream.JetStream) uint64 {
+	t.Helper()
+	st, err := js.Stream(context.Background(), stream.RecordsStream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := st.Info(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return info.State.Msgs
+}
