@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -16,8 +17,13 @@ import (
 // running.
 func runDemo(ctx context.Context, ingestURL string, instances int, out io.Writer) error {
 	parts := []*simulate.Partition{}
+	// Continue after any earlier demo run on the same data dir: positions
+	// and key counters start from the clock, so they only grow.
+	resume := time.Now().UnixMilli() * 1000
 	for id := int32(1); id <= 3; id++ {
-		parts = append(parts, simulate.NewPartition(id, time.Now().Add(-time.Hour)))
+		p := simulate.NewPartition(id, time.Now().Add(-time.Hour))
+		p.ResumeAfter(resume, resume)
+		parts = append(parts, p)
 	}
 	var running []*simulate.Instance
 	for i := range instances {
@@ -37,7 +43,7 @@ func runDemo(ctx context.Context, ingestURL string, instances int, out io.Writer
 			}
 		}
 	}
-	total := 0
+	total, accepted := 0, 0
 	for _, p := range parts {
 		var body bytes.Buffer
 		recs := p.Take()
@@ -45,29 +51,38 @@ func runDemo(ctx context.Context, ingestURL string, instances int, out io.Writer
 			body.Write(r.JSON())
 			body.WriteByte('\n')
 		}
-		if err := postNDJSON(ctx, ingestURL, body.Bytes()); err != nil {
+		n, err := postNDJSON(ctx, ingestURL, body.Bytes())
+		if err != nil {
 			return err
 		}
 		total += len(recs)
+		accepted += n
 	}
-	fmt.Fprintf(out, "demo workload: %d process instances (%d still running) as %d records sent to ingest\n", instances, len(running), total)
+	fmt.Fprintf(out, "demo workload: %d process instances (%d still running): %d records sent to ingest, %d accepted\n", instances, len(running), total, accepted)
 	return nil
 }
 
-func postNDJSON(ctx context.Context, url string, body []byte) error {
+// postNDJSON posts records and returns how many ingest accepted.
+func postNDJSON(ctx context.Context, url string, body []byte) (int, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url+"/v1/records", bytes.NewReader(body))
 	if err != nil {
-		return err
+		return 0, err
 	}
 	req.Header.Set("Content-Type", "application/x-ndjson")
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	defer res.Body.Close()
 	msg, _ := io.ReadAll(res.Body)
 	if res.StatusCode != http.StatusAccepted {
-		return fmt.Errorf("ingest answered %s: %s", res.Status, msg)
+		return 0, fmt.Errorf("ingest answered %s: %s", res.Status, msg)
 	}
-	return nil
+	var answer struct {
+		Accepted int `json:"accepted"`
+	}
+	if err := json.Unmarshal(msg, &answer); err != nil {
+		return 0, fmt.Errorf("ingest answer %q: %w", msg, err)
+	}
+	return answer.Accepted, nil
 }

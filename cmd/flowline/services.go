@@ -21,14 +21,7 @@ import (
 )
 
 // printConfigUsage lists the variables of every config section in specs.
-func printConfigUsage(w io.Writer, specs []any) error {
-	for _, spec := range specs {
-		if err := config.Usage(w, spec); err != nil {
-			return err
-		}
-	}
-	return nil
-}
+func printConfigUsage(w io.Writer, specs []any) error { return config.Usage(w, specs...) }
 
 func specIngest() []any     { return []any{&config.Runtime{}, &ingest.Config{}} }
 func specAggregator() []any { return []any{&config.Runtime{}, &aggregator.Config{}} }

@@ -154,3 +154,15 @@ func envOr(k, def string) string {
 	return def
 }
 
+// DropIndices deletes the indices and index templates of prefix at cleanup.
+func DropIndices(t testing.TB, es *elasticsearch.Client, prefix string) {
+	t.Cleanup(func() {
+		ctx := context.Background()
+		if res, err := es.Indices.Delete([]string{prefix + "-*"}, es.Indices.Delete.WithContext(ctx)); err == nil {
+			res.Body.Close()
+		}
+		if res, err := es.Indices.DeleteIndexTemplate(prefix+"-*", es.Indices.DeleteIndexTemplate.WithContext(ctx)); err == nil {
+			res.Body.Close()
+		}
+	})
+}

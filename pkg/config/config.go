@@ -44,15 +44,29 @@ func Process(spec any) error {
 	return nil
 }
 
-const usageFormat = `VARIABLE	DEFAULT	DESCRIPTION
-{{range .}}{{usage_key .}}	{{usage_default .}}	{{usage_description .}}
+const usageFormat = `{{range .}}{{usage_key .}}	{{usage_default .}}	{{usage_description .}}
 {{end}}`
 
-// Usage writes a table of every variable of spec with its default.
-func Usage(w io.Writer, spec any) error {
+// Usage writes one table of every variable of specs (pointers to config
+// structs) with its default and description; a variable shared by several
+// specs is listed once.
+func Usage(w io.Writer, specs ...any) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	if err := envconfig.Usagef(Prefix, spec, tw, usageFormat); err != nil {
-		return err
+	fmt.Fprintln(tw, "VARIABLE\tDEFAULT\tDESCRIPTION")
+	seen := map[string]bool{}
+	for _, spec := range specs {
+		var rows strings.Builder
+		if err := envconfig.Usagef(Prefix, spec, &rows, usageFormat); err != nil {
+			return err
+		}
+		for _, row := range strings.Split(strings.TrimSuffix(rows.String(), "\n"), "\n") {
+			name, _, _ := strings.Cut(row, "\t")
+			if row == "" || seen[name] {
+				continue
+			}
+			seen[name] = true
+			fmt.Fprintln(tw, row)
+		}
 	}
 	return tw.Flush()
 }

@@ -52,6 +52,12 @@ func NewPartition(id int32, start time.Time) *Partition {
 	return &Partition{ID: id, clock: start}
 }
 
+// ResumeAfter continues the partition after position and key counter, as a
+// restarted engine continues its log (e.g. a demo run after an earlier one).
+func (p *Partition) ResumeAfter(position, keyCounter int64) {
+	p.pos, p.counter = position, keyCounter
+}
+
 // NextKey returns the partition's next key: (id << 51) + counter.
 func (p *Partition) NextKey() int64 {
 	p.counter++

@@ -38,9 +38,10 @@ func NewTracerProvider(ctx context.Context, serviceName string) (*sdktrace.Trace
 // propagator is W3C trace context; stateless, safe for concurrent use.
 var propagator = propagation.TraceContext{}
 
-// Inject writes the span context of ctx into NATS message headers h.
+// Inject writes the span context of ctx into NATS message headers h, under
+// the W3C names as written (traceparent, tracestate).
 func Inject(ctx context.Context, h nats.Header) {
-	propagator.Inject(ctx, propagation.HeaderCarrier(http.Header(h)))
+	propagator.Inject(ctx, natsCarrier(h))
 }
 
 // Extract returns ctx with the remote span context found in headers h.
@@ -48,7 +49,28 @@ func Extract(ctx context.Context, h nats.Header) context.Context {
 	if h == nil {
 		return ctx
 	}
-	return propagator.Extract(ctx, propagation.HeaderCarrier(http.Header(h)))
+	return propagator.Extract(ctx, natsCarrier(h))
+}
+
+// natsCarrier adapts NATS headers, whose keys are case-sensitive, to the
+// propagator; it also reads keys other tools wrote in canonical HTTP form.
+type natsCarrier nats.Header
+
+func (c natsCarrier) Get(key string) string {
+	if v := nats.Header(c).Get(key); v != "" {
+		return v
+	}
+	return nats.Header(c).Get(http.CanonicalHeaderKey(key))
+}
+
+func (c natsCarrier) Set(key, value string) { nats.Header(c).Set(key, value) }
+
+func (c natsCarrier) Keys() []string {
+	keys := make([]string, 0, len(c))
+	for k := range c {
+		keys = append(keys, k)
+	}
+	return keys
 }
 
 // HTTPPropagator is the propagator for HTTP requests (W3C trace context).

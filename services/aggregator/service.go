@@ -11,6 +11,7 @@ package aggregator
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sort"
@@ -173,7 +174,7 @@ func (s *Service) supervise(ctx context.Context, w *worker) {
 	for {
 		err := w.run(ctx)
 		if ctx.Err() != nil {
-			if err != nil {
+			if err != nil && !errors.Is(err, context.Canceled) {
 				s.log.Warn("partition stopped without a final checkpoint; it resumes from the previous one", "partition", w.p, "error", err)
 			}
 			return

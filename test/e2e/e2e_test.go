@@ -26,7 +26,8 @@ import (
 	"github.com/flowline/flowline/services/archiver"
 	"github.com/flowline/flowline/services/ingest"
 	"github.com/flowline/flowline/services/writer"
-	"go.opentelemetry.io/otel/trace/noop"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }
@@ -38,6 +39,7 @@ func timeString(ms int64) string { return time.UnixMilli(ms).UTC().Format("2006-
 type stack struct {
 	ingestURL string
 	prefix    string
+	spans     *tracetest.SpanRecorder
 	es        *elasticsearch.Client
 	nats      *stream.Embedded
 }
@@ -47,9 +49,12 @@ func startStack(t *testing.T) *stack {
 	ns := testenv.NATS(t)
 	es, esCfg := testenv.Elasticsearch(t)
 	prefix := testenv.IndexPrefix(t)
+	testenv.DropIndices(t, es, prefix)
 	natsCfg, streams := testenv.NATSConfig(ns), testenv.Streams()
 	idx := config.Index{Prefix: prefix, Shards: 1, Replicas: 0, RefreshInterval: "1s"}
-	log, tp, reg := testenv.Logger(t), noop.NewTracerProvider(), prometheus.NewRegistry()
+	spans := tracetest.NewSpanRecorder()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(spans))
+	log, reg := testenv.Logger(t), prometheus.NewRegistry()
 
 	in := ingest.New(ingest.Config{
 		Addr: "127.0.0.1:0", MaxBodyBytes: 1 << 20, MaxRecords: 10_000, EventsOnly: true,
@@ -67,7 +72,7 @@ func startStack(t *testing.T) *stack {
 	}, writer.Deps{Log: log, Tracer: tp, Registry: reg})
 	ar := archiver.New(archiver.Config{NATS: natsCfg, ES: esCfg, Index: idx}, archiver.Deps{Log: log, Tracer: tp, Registry: reg})
 	testenv.Run(t, wr, ar, agg, in)
-	return &stack{ingestURL: "http://" + in.Addr() + "/v1/records", prefix: prefix, es: es, nats: ns}
+	return &stack{ingestURL: "http://" + in.Addr() + "/v1/records", prefix: prefix, es: es, nats: ns, spans: spans}
 }
 
 func post(t *testing.T, url, contentType, body string) (int, map[string]any) {
@@ -217,6 +222,26 @@ func TestRecordsBecomeDocumentsEndToEnd(t *testing.T) {
 
 	instances := waitForDocs(t, s, schema.ListView, expectedInstances())
 	flowNodes := waitForDocs(t, s, schema.FlowNodeInstance, expectedFlowNodes())
+
+	// One trace spans ingest -> aggregator -> writer: the trace context
+	// rides in the NATS message headers.
+	byTrace := map[string]map[string]bool{}
+	for _, sp := range s.spans.Ended() {
+		id := sp.SpanContext().TraceID().String()
+		if byTrace[id] == nil {
+			byTrace[id] = map[string]bool{}
+		}
+		byTrace[id][sp.Name()] = true
+	}
+	connected := false
+	for _, names := range byTrace {
+		if names["ingest POST /v1/records"] && names["aggregator.process"] && names["writer.index"] {
+			connected = true
+		}
+	}
+	if !connected {
+		t.Errorf("no trace holds ingest, aggregator and writer spans: %v", byTrace)
+	}
 
 	// Re-sending the same records: all duplicates, nothing stored, nothing
 	// rewritten in Elasticsearch.

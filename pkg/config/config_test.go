@@ -1,0 +1,77 @@
+package config
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestLoadReadsPrefixedNestedVariablesWithDefaults(t *testing.T) {
+	var c struct {
+		Runtime
+		NATS NATS `envconfig:"NATS"`
+	}
+	t.Setenv("FLOWLINE_NATS_URL", "nats://broker:4222")
+	t.Setenv("FLOWLINE_LOG_LEVEL", "debug")
+	if err := Process(&c); err != nil {
+		t.Fatal(err)
+	}
+	if c.NATS.URL != "nats://broker:4222" || c.LogLevel != "debug" || c.NATS.ConnectTimeout != 5*time.Second || c.AdminAddr != ":9600" {
+		t.Errorf("loaded %+v", c)
+	}
+}
+
+func TestValidate(t *testing.T) {
+	okNATS := NATS{URL: "nats://a:4222", ConnectTimeout: time.Second}
+	tests := []struct {
+		name    string
+		v       Validator
+		mention string // "" = valid
+	}{
+		{"nats ok", okNATS, ""},
+		{"nats bad url", NATS{URL: "http://a", ConnectTimeout: time.Second}, "FLOWLINE_NATS_URL"},
+		{"nats two auth methods", NATS{URL: "nats://a:4222", Token: "t", CredsFile: "c", ConnectTimeout: time.Second}, "choose one"},
+		{"nats user without password", NATS{URL: "nats://a:4222", User: "u", ConnectTimeout: time.Second}, "FLOWLINE_NATS_USER"},
+		{"es ok", Elasticsearch{URL: "http://es:9200,https://es2:9200"}, ""},
+		{"es bad url", Elasticsearch{URL: "es:9200"}, "FLOWLINE_ES_URL"},
+		{"es key and basic", Elasticsearch{URL: "http://es:9200", APIKey: "k", Username: "u"}, "FLOWLINE_ES_API_KEY"},
+		{"index uppercase prefix", Index{Prefix: "Flow", Shards: 1}, "FLOWLINE_INDEX_PREFIX"},
+		{"index zero shards", Index{Prefix: "flow", Shards: 0}, "FLOWLINE_INDEX_SHARDS"},
+		{"runtime bad level", Runtime{LogLevel: "loud", AdminAddr: ":1", DrainTime: time.Second}, "FLOWLINE_LOG_LEVEL"},
+		{"streams replicas", Streams{Replicas: 0, RecordsMaxAge: time.Hour, DLQMaxAge: time.Hour}, "FLOWLINE_STREAM_REPLICAS"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := tt.v.Validate()
+			if tt.mention == "" {
+				if err != nil {
+					t.Fatalf("unexpected error %v", err)
+				}
+				return
+			}
+			if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), tt.mention) {
+				t.Fatalf("error %v, want ErrInvalid mentioning %q", err, tt.mention)
+			}
+		})
+	}
+}
+
+func TestUsageListsEveryVariableOnceWithDefault(t *testing.T) {
+	var b strings.Builder
+	if err := Usage(&b, &Runtime{}, &struct {
+		NATS    NATS    `envconfig:"NATS"`
+		Streams Streams `envconfig:"STREAM"`
+	}{}, &Runtime{}); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	if strings.Count(out, "FLOWLINE_LOG_LEVEL") != 1 {
+		t.Errorf("shared variable listed %d times:\n%s", strings.Count(out, "FLOWLINE_LOG_LEVEL"), out)
+	}
+	for _, want := range []string{"FLOWLINE_NATS_URL", "nats://127.0.0.1:4222", "FLOWLINE_STREAM_RECORDS_MAX_AGE", "168h"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("usage lacks %q:\n%s", want, out)
+		}
+	}
+}

@@ -1,0 +1,95 @@
+package stream
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+
+	"github.com/flowline/flowline/pkg/config"
+)
+
+func TestSubjects(t *testing.T) {
+	if RecordsSubject(7) != "flowline.records.7" || DocsSubject(7) != "flowline.docs.7" || DLQSubject("writer") != "flowline.dlq.writer" {
+		t.Fatal("subject names changed")
+	}
+	for _, tt := range []struct {
+		subject string
+		want    int32
+		ok      bool
+	}{
+		{"flowline.records.12", 12, true}, {"flowline.docs.0", 0, true}, {"flowline.records.x", 0, false}, {"flowline.records.-1", 0, false},
+	} {
+		got, err := PartitionOf(tt.subject)
+		if (err == nil) != tt.ok || got != tt.want {
+			t.Errorf("PartitionOf(%q) = %d, %v", tt.subject, got, err)
+		}
+	}
+}
+
+// authServer runs a real nats-server requiring the given auth.
+func authServer(t *testing.T, opts server.Options) string {
+	t.Helper()
+	opts.Host, opts.Port, opts.JetStream, opts.StoreDir, opts.NoSigs = "127.0.0.1", -1, true, t.TempDir(), true
+	s, err := server.NewServer(&opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go s.Start()
+	if !s.ReadyForConnections(10 * time.Second) {
+		t.Fatal("server not ready")
+	}
+	t.Cleanup(s.Shutdown)
+	return s.ClientURL()
+}
+
+func TestConnectAuthAndEnsureStreams(t *testing.T) {
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	userURL := authServer(t, server.Options{Username: "flow", Password: "line"})
+	tokenURL := authServer(t, server.Options{Authorization: "s3cret"})
+	tests := []struct {
+		name string
+		cfg  config.NATS
+		ok   bool
+	}{
+		{"user and password", config.NATS{URL: userURL, User: "flow", Password: "line"}, true},
+		{"wrong password", config.NATS{URL: userURL, User: "flow", Password: "nope"}, false},
+		{"token", config.NATS{URL: tokenURL, Token: "s3cret"}, true},
+		{"no token", config.NATS{URL: tokenURL}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.cfg.ConnectTimeout = time.Second
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			defer cancel()
+			c, err := Connect(ctx, tt.cfg, "test", log)
+			if !tt.ok {
+				if err == nil {
+					c.Close()
+					t.Fatal("connected without valid credentials")
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			streams := config.Streams{Replicas: 1, RecordsMaxAge: time.Hour, DLQMaxAge: time.Hour}
+			for range 2 { // idempotent
+				if err := EnsureStreams(ctx, c.JS, streams); err != nil {
+					t.Fatal(err)
+				}
+			}
+			st, err := c.JS.Stream(ctx, DocsStream)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if st.CachedInfo().Config.Retention.String() != "WorkQueue" {
+				t.Errorf("docs stream retention = %v", st.CachedInfo().Config.Retention)
+			}
+		})
+	}
+}

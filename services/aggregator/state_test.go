@@ -1,0 +1,129 @@
+package aggregator
+
+import (
+	"encoding/json"
+	"testing"
+
+	recordv1 "github.com/flowline/flowline/pkg/pb/recordv1"
+	"github.com/flowline/flowline/pkg/schema"
+)
+
+const pik = int64(5)<<51 + 1 // above 2^53
+
+func piRecord(pos, key int64, intent, elementID, typ string) *recordv1.Record {
+	return &recordv1.Record{
+		PartitionId: 5, Position: pos, Key: key, Timestamp: 1_763_884_800_000 + pos, RecordType: "EVENT",
+		ValueType: "PROCESS_INSTANCE", Intent: intent,
+		Value: &recordv1.Record_ProcessInstance{ProcessInstance: &recordv1.ProcessInstanceValue{
+			BpmnProcessId: "order", Version: 2, ProcessDefinitionKey: 77, ProcessInstanceKey: pik,
+			ElementId: elementID, BpmnElementType: typ, ParentProcessInstanceKey: -1, TenantId: "<default>",
+		}},
+	}
+}
+
+func TestApply(t *testing.T) {
+	date := func(pos int64) *string { return FormatDate(1_763_884_800_000 + pos) }
+	tests := []struct {
+		name    string
+		records []*recordv1.Record
+		want    map[changeKey]any // final documents emitted
+		open    int               // entities still remembered
+	}{
+		{
+			name: "process instance lifecycle to completion",
+			records: []*recordv1.Record{
+				piRecord(1, pik, "ELEMENT_ACTIVATING", "order", "PROCESS"),
+				piRecord(2, pik, "ELEMENT_ACTIVATED", "order", "PROCESS"),
+				piRecord(3, pik, "ELEMENT_COMPLETING", "order", "PROCESS"),
+				piRecord(4, pik, "ELEMENT_COMPLETED", "order", "PROCESS"),
+			},
+			want: map[changeKey]any{{schema.ListView, pik}: &ProcessInstance{
+				Key: pik, ProcessDefinitionKey: 77, BpmnProcessID: "order", Version: 2, State: StateCompleted,
+				StartDate: date(1), EndDate: date(4), ParentProcessInstanceKey: -1, TenantID: "<default>", PartitionID: 5, Position: 4,
+			}},
+		},
+		{
+			name: "terminated instance is canceled, terminated flow node is terminated",
+			records: []*recordv1.Record{
+				piRecord(1, pik, "ELEMENT_ACTIVATING", "order", "PROCESS"),
+				piRecord(2, pik+1, "ELEMENT_ACTIVATING", "task", "SERVICE_TASK"),
+				piRecord(3, pik+1, "ELEMENT_TERMINATED", "task", "SERVICE_TASK"),
+				piRecord(4, pik, "ELEMENT_TERMINATED", "order", "PROCESS"),
+			},
+			want: map[changeKey]any{
+				{schema.ListView, pik}: &ProcessInstance{Key: pik, ProcessDefinitionKey: 77, BpmnProcessID: "order", Version: 2,
+					State: StateCanceled, StartDate: date(1), EndDate: date(4), ParentProcessInstanceKey: -1, TenantID: "<default>", PartitionID: 5, Position: 4},
+				{schema.FlowNodeInstance, pik + 1}: &FlowNodeInstance{Key: pik + 1, ProcessInstanceKey: pik, FlowNodeID: "task",
+					Type: "SERVICE_TASK", State: StateTerminated, StartDate: date(2), EndDate: date(3), Position: 3},
+			},
+		},
+		{
+			name: "sequence flows, commands, other value types and replays change nothing",
+			records: []*recordv1.Record{
+				piRecord(1, pik+2, "ELEMENT_ACTIVATING", "task", "USER_TASK"),
+				piRecord(2, pik+3, "SEQUENCE_FLOW_TAKEN", "flow", "SEQUENCE_FLOW"),
+				func() *recordv1.Record {
+					r := piRecord(3, pik+2, "ELEMENT_COMPLETED", "task", "USER_TASK")
+					r.RecordType = "COMMAND"
+					return r
+				}(),
+				func() *recordv1.Record {
+					r := piRecord(4, pik+2, "CREATED", "task", "USER_TASK")
+					r.ValueType = "JOB"
+					return r
+				}(),
+				piRecord(1, pik+2, "ELEMENT_COMPLETED", "task", "USER_TASK"), // replayed old position
+			},
+			want: map[changeKey]any{{schema.FlowNodeInstance, pik + 2}: &FlowNodeInstance{Key: pik + 2, ProcessInstanceKey: pik,
+				FlowNodeID: "task", Type: "USER_TASK", State: StateActive, StartDate: date(1), Position: 1}},
+			open: 1,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			st := newPartitionState(5)
+			var ch changes
+			for _, r := range tt.records {
+				st.apply(r, &ch)
+			}
+			if len(ch.order) != len(tt.want) {
+				t.Fatalf("%d documents changed, want %d", len(ch.order), len(tt.want))
+			}
+			for _, c := range ch.order {
+				got, _ := json.Marshal(c.doc)
+				want, _ := json.Marshal(tt.want[c.changeKey])
+				if string(got) != string(want) {
+					t.Errorf("%v:\n got  %s\n want %s", c.changeKey, got, want)
+				}
+			}
+			if open := len(st.Instances) + len(st.FlowNodes); open != tt.open {
+				t.Errorf("%d entities remembered, want %d", open, tt.open)
+			}
+		})
+	}
+}
+
+func TestDocumentsCarryVersionAndExactKeys(t *testing.T) {
+	st := newPartitionState(5)
+	var ch changes
+	st.apply(piRecord(7, pik, "ELEMENT_ACTIVATING", "order", "PROCESS"), &ch)
+	st.apply(piRecord(9, pik, "ELEMENT_ACTIVATED", "order", "PROCESS"), &ch)
+	docs, err := ch.documents(5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(docs) != 1 {
+		t.Fatalf("got %d documents, want one merged document", len(docs))
+	}
+	d := docs[0]
+	if d.Id != "11258999068426241" || d.Version != 9 || d.Family != "list-view" || d.RecordTimestamp != 1_763_884_800_009 {
+		t.Errorf("document = %v", d)
+	}
+	var src map[string]json.RawMessage
+	if err := json.Unmarshal(d.Source, &src); err != nil {
+		t.Fatal(err)
+	}
+	if string(src["key"]) != "11258999068426241" || string(src["endDate"]) != "null" || string(src["startDate"]) != `"2025-11-23T08:00:00.007Z"` {
+		t.Errorf("source = %s", d.Source)
+	}
+}

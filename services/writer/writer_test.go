@@ -1,0 +1,120 @@
+package writer_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/trace/noop"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/flowline/flowline/internal/testenv"
+	"github.com/flowline/flowline/pkg/config"
+	recordv1 "github.com/flowline/flowline/pkg/pb/recordv1"
+	"github.com/flowline/flowline/pkg/schema"
+	"github.com/flowline/flowline/pkg/search"
+	"github.com/flowline/flowline/pkg/stream"
+	"github.com/flowline/flowline/services/writer"
+)
+
+func TestMain(m *testing.M) { testenv.Main(m) }
+
+func flowNode(key int64, state string, extra string) []byte {
+	return []byte(fmt.Sprintf(`{"key":%d,"processInstanceKey":1,"flowNodeId":"task","type":"SERVICE_TASK","state":%q,"startDate":"2026-11-23T06:00:00.000Z","endDate":null,"position":%d%s}`,
+		key, state, key, extra))
+}
+
+func TestRejectedDocumentIsDeadLetteredAndTheRestWritten(t *testing.T) {
+	ns := testenv.NATS(t)
+	js := testenv.Connect(t, ns).JS
+	es, esCfg := testenv.Elasticsearch(t)
+	prefix := testenv.IndexPrefix(t)
+	testenv.DropIndices(t, es, prefix)
+	ctx := context.Background()
+	if err := stream.EnsureStreams(ctx, js, testenv.Streams()); err != nil {
+		t.Fatal(err)
+	}
+
+	big := int64(5)<<51 + 3 // above 2^53
+	batch := &recordv1.DocumentBatch{PartitionId: 5, Documents: []*recordv1.Document{
+		{Family: "flownode-instance", Id: fmt.Sprint(big), Version: 10, Source: flowNode(big, "ACTIVE", "")},
+		{Family: "flownode-instance", Id: "2", Version: 11, Source: flowNode(2, "ACTIVE", `,"notInMapping":true`)},
+		{Family: "flownode-instance", Id: fmt.Sprint(big), Version: 9, Source: flowNode(big, "STALE", "")},
+		{Family: "no-such-family", Id: "3", Version: 1, Source: []byte(`{}`)},
+	}}
+	data, _ := proto.Marshal(batch)
+	if _, err := js.Publish(ctx, stream.DocsSubject(5), data); err != nil {
+		t.Fatal(err)
+	}
+
+	w := writer.New(writer.Config{
+		Consumer: "writer", Workers: 1, FetchMessages: 16, BulkMaxDocs: 100, BulkMaxBytes: 1 << 20,
+		FlushInterval: 100 * time.Millisecond, AckWait: 30 * time.Second,
+		NATS: testenv.NATSConfig(ns), Streams: testenv.Streams(), ES: esCfg,
+		Index: config.Index{Prefix: prefix, Shards: 1, RefreshInterval: "1s"},
+	}, writer.Deps{Log: testenv.Logger(t), Tracer: noop.NewTracerProvider(), Registry: prometheus.NewRegistry()})
+	testenv.Run(t, w)
+
+	index := schema.RuntimeIndex(prefix, schema.FlowNodeInstance)
+	testenv.Eventually(t, 15*time.Second, func() error {
+		if err := search.Refresh(ctx, es, index); err != nil {
+			return err
+		}
+		res, err := es.Get(index, fmt.Sprint(big))
+		if err != nil {
+			return err
+		}
+		defer res.Body.Close()
+		var got struct {
+			Version int64           `json:"_version"`
+			Source  json.RawMessage `json:"_source"`
+		}
+		if err := json.NewDecoder(res.Body).Decode(&got); err != nil {
+			return err
+		}
+		if got.Version != 10 || !strings.Contains(string(got.Source), `"state":"ACTIVE"`) || !strings.Contains(string(got.Source), fmt.Sprint(big)) {
+			return fmt.Errorf("document %d: version %d source %s", big, got.Version, got.Source)
+		}
+		return nil
+	})
+
+	// Two dead letters: the mapping violation and the unknown family.
+	dlq, err := js.OrderedConsumer(ctx, stream.DLQStream, jetstream.OrderedConsumerConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reasons := map[string]string{}
+	for range 2 {
+		msg, err := dlq.Next(jetstream.FetchMaxWait(5 * time.Second))
+		if err != nil {
+			t.Fatalf("missing dead letter: %v", err)
+		}
+		if msg.Subject() != stream.DLQSubject("writer") {
+			t.Errorf("dead letter on %s", msg.Subject())
+		}
+		reasons[msg.Headers().Get(stream.HeaderDLQID)] = msg.Headers().Get(stream.HeaderDLQReason)
+		if msg.Headers().Get(stream.HeaderDLQID) == "2" && (msg.Headers().Get(stream.HeaderDLQIndex) != index || !strings.Contains(string(msg.Data()), "notInMapping")) {
+			t.Errorf("dead letter of doc 2: index %q data %s", msg.Headers().Get(stream.HeaderDLQIndex), msg.Data())
+		}
+	}
+	if !strings.Contains(reasons["2"], "strict_dynamic_mapping_exception") || !strings.Contains(reasons["3"], "unknown document family") {
+		t.Errorf("reasons = %v", reasons)
+	}
+	// The message was acked: the work-queue stream is empty.
+	testenv.Eventually(t, 5*time.Second, func() error {
+		st, _ := js.Stream(ctx, stream.DocsStream)
+		info, err := st.Info(ctx)
+		if err != nil {
+			return err
+		}
+		if info.State.Msgs != 0 {
+			return fmt.Errorf("%d document messages left", info.State.Msgs)
+		}
+		return nil
+	})
+}
