@@ -1,0 +1,62 @@
+package main
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+)
+
+func TestHelpListsEveryVariableWithDefault(t *testing.T) {
+	tests := []struct {
+		cmd  string
+		want []string
+	}{
+		{"ingest", []string{"FLOWLINE_INGEST_ADDR", "127.0.0.1:8080", "FLOWLINE_NATS_URL", "FLOWLINE_ADMIN_ADDR", "FLOWLINE_INGEST_TOKEN"}},
+		{"aggregator", []string{"FLOWLINE_AGGREGATOR_CHECKPOINT_INTERVAL", "FLOWLINE_STREAM_RECORDS_MAX_AGE"}},
+		{"writer", []string{"FLOWLINE_ES_URL", "http://127.0.0.1:9200", "FLOWLINE_INDEX_PREFIX", "flowline"}},
+		{"archiver", []string{"FLOWLINE_ES_API_KEY", "FLOWLINE_NATS_CREDS_FILE"}},
+		{"dev", []string{"FLOWLINE_DATA_DIR", "./.flowline", "FLOWLINE_INGEST_ADDR", "FLOWLINE_WRITER_WORKERS"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.cmd, func(t *testing.T) {
+			var out, errOut bytes.Buffer
+			if code := run([]string{tt.cmd, "--help"}, &out, &errOut); code != 0 {
+				t.Fatalf("exit %d: %s", code, errOut.String())
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(out.String(), w) {
+					t.Errorf("help lacks %q:\n%s", w, out.String())
+				}
+			}
+		})
+	}
+}
+
+func TestBadInvocations(t *testing.T) {
+	tests := []struct {
+		args    []string
+		env     map[string]string
+		code    int
+		mention string
+	}{
+		{[]string{"nope"}, nil, 2, `unknown command "nope"`},
+		{[]string{"dev", "--workload", "huge"}, nil, 2, "--workload"},
+		{[]string{"ingest", "extra"}, nil, 2, "unexpected arguments"},
+		{[]string{"writer"}, map[string]string{"FLOWLINE_INDEX_PREFIX": "UPPER"}, 1, "FLOWLINE_INDEX_PREFIX"},
+		{[]string{"ingest"}, map[string]string{"FLOWLINE_NATS_URL": "http://x"}, 1, "FLOWLINE_NATS_URL"},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			for k, v := range tt.env {
+				t.Setenv(k, v)
+			}
+			var out, errOut bytes.Buffer
+			if code := run(tt.args, &out, &errOut); code != tt.code {
+				t.Fatalf("exit %d, want %d: %s", code, tt.code, errOut.String())
+			}
+			if !strings.Contains(errOut.String(), tt.mention) {
+				t.Errorf("stderr %q lacks %q", errOut.String(), tt.mention)
+			}
+		})
+	}
+}
