@@ -1,0 +1,1360 @@
+package deploy_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/compose-spec/compose-go/v2/cli"
+	composetypes "github.com/compose-spec/compose-go/v2/types"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"sigs.k8s.io/kustomize/api/krusty"
+	kustypes "sigs.k8s.io/kustomize/api/types"
+	"sigs.k8s.io/kustomize/kyaml/filesys"
+	"sigs.k8s.io/yaml"
+
+	"github.com/flowline/flowline/pkg/config"
+	"github.com/flowline/flowline/pkg/esnode"
+	"github.com/flowline/flowline/services/aggregator"
+	"github.com/flowline/flowline/services/archiver"
+	"github.com/flowline/flowline/services/ingest"
+	"github.com/flowline/flowline/services/writer"
+)
+
+const (
+	module = "github.com/flowline/flowline"
+	// image is the image every deployment runs, built from ../Dockerfile.
+	image = "flowline:latest"
+	// buildCommand is the Dockerfile's build step; TestMain builds the
+	// binary the same way.
+	buildCommand = "CGO_ENABLED=0 go build -trimpath -o /out/flowline ./cmd/flowline"
+	envPrefix    = config.Prefix + "_"
+)
+
+// services are the subcommands that each run one service; compose and
+// Kubernetes run each of them as its own container.
+var services = []string{"ingest", "aggregator", "writer", "archiver"}
+
+// serviceConfigs returns, per subcommand, the config struct the binary loads
+// besides config.Runtime (as cmd/flowline does).
+var serviceConfigs = map[string]func() config.Validator{
+	"ingest":     func() config.Validator { return &ingest.Config{} },
+	"aggregator": func() config.Validator { return &aggregator.Config{} },
+	"writer":     func() config.Validator { return &writer.Config{} },
+	"archiver":   func() config.Validator { return &archiver.Config{} },
+}
+
+var (
+	// repoRoot is the repository's root directory.
+	repoRoot string
+	// knownVars maps each subcommand to the variables its --help lists,
+	// with their defaults.
+	knownVars = map[string]map[string]string{}
+)
+
+func TestMain(m *testing.M) { os.Exit(runTests(m)) }
+
+// runTests builds the flowline binary once, as the Dockerfile does, and reads
+// every service's variables from its --help table.
+func runTests(m *testing.M) int {
+	root, err := filepath.Abs("..")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	repoRoot = root
+	dir, err := os.MkdirTemp("", "flowline-deploy-test-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	bin := filepath.Join(dir, "flowline")
+	build := exec.Command("go", "build", "-trimpath", "-o", bin, "./cmd/flowline")
+	build.Dir = root
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "building flowline: %v\n%s", err, out)
+		return 1
+	}
+	for _, s := range services {
+		var stderr bytes.Buffer
+		help := exec.Command(bin, s, "--help")
+		help.Stderr = &stderr
+		out, err := help.Output()
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "flowline %s --help: %v\n%s", s, err, stderr.Bytes())
+			return 1
+		}
+		vars, err := parseHelp(string(out))
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "flowline %s --help: %v\n%s", s, err, out)
+			return 1
+		}
+		knownVars[s] = vars
+	}
+	return m.Run()
+}
+
+// parseHelp reads the variables and defaults from `flowline <cmd> --help`:
+// tables whose header is VARIABLE DEFAULT DESCRIPTION.
+func parseHelp(out string) (map[string]string, error) {
+	vars := map[string]string{}
+	defCol, descCol := -1, -1
+	for _, line := range strings.Split(out, "\n") {
+		if strings.HasPrefix(line, "VARIABLE") {
+			defCol, descCol = strings.Index(line, "DEFAULT"), strings.Index(line, "DESCRIPTION")
+			if defCol < 0 || descCol < defCol {
+				return nil, fmt.Errorf("unexpected table header %q", line)
+			}
+			continue
+		}
+		if defCol < 0 || !strings.HasPrefix(line, envPrefix) {
+			continue
+		}
+		name := strings.Fields(line)[0]
+		def := ""
+		if len(line) > defCol {
+			def = strings.TrimSpace(line[defCol:min(descCol, len(line))])
+		}
+		vars[name] = def
+	}
+	if len(vars) == 0 {
+		return nil, errors.New("no variables listed")
+	}
+	return vars, nil
+}
+
+// binaryDefault is the default of a variable every service reads.
+func binaryDefault(t testing.TB, name string) string {
+	t.Helper()
+	v, ok := knownVars["ingest"][name]
+	if !ok || v == "" {
+		t.Fatalf("flowline ingest --help lists no default for %s", name)
+	}
+	return v
+}
+
+func adminPort(t testing.TB) int32  { return addrPort(t, binaryDefault(t, "FLOWLINE_ADMIN_ADDR")) }
+func ingestPort(t testing.TB) int32 { return addrPort(t, binaryDefault(t, "FLOWLINE_INGEST_ADDR")) }
+
+func drainTimeout(t testing.TB) time.Duration {
+	d, err := time.ParseDuration(binaryDefault(t, "FLOWLINE_DRAIN_TIMEOUT"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+func addrPort(t testing.TB, addr string) int32 {
+	t.Helper()
+	_, p, err := net.SplitHostPort(addr)
+	if err != nil {
+		t.Fatalf("address %q: %v", addr, err)
+	}
+	n, err := strconv.ParseInt(p, 10, 32)
+	if err != nil {
+		t.Fatalf("address %q: %v", addr, err)
+	}
+	return int32(n)
+}
+
+// validateEnv loads the config of subcommand cmd from exactly env, the way
+// the binary does, and returns the validation error.
+func validateEnv(t testing.TB, cmd string, env map[string]string) error {
+	t.Helper()
+	for name := range knownVars[cmd] {
+		t.Setenv(name, "")
+		_ = os.Unsetenv(name)
+	}
+	for k, v := range env {
+		t.Setenv(k, v)
+	}
+	var rt config.Runtime
+	if err := config.Load(&rt); err != nil {
+		return err
+	}
+	return config.Load(serviceConfigs[cmd]())
+}
+
+// problems collects what a check found wrong.
+type problems []string
+
+func (p *problems) addf(format string, args ...any) { *p = append(*p, fmt.Sprintf(format, args...)) }
+
+func (p problems) report(t *testing.T) {
+	t.Helper()
+	for _, s := range p {
+		t.Error(s)
+	}
+}
+
+// checkVarsKnown reports every FLOWLINE_ variable in names that subcommand
+// cmd does not read.
+func checkVarsKnown(p *problems, where, cmd string, names []string) {
+	vars, ok := knownVars[cmd]
+	if !ok {
+		p.addf("%s: %q is not a flowline service subcommand", where, cmd)
+		return
+	}
+	for _, n := range names {
+		if _, ok := vars[n]; strings.HasPrefix(n, envPrefix) && !ok {
+			p.addf("%s: %s is not a variable `flowline %s` reads (see flowline %s --help)", where, n, cmd, cmd)
+		}
+	}
+}
+
+func TestBinaryVariables(t *testing.T) {
+	for _, s := range services {
+		for _, v := range []string{"FLOWLINE_NATS_URL", "FLOWLINE_ADMIN_ADDR", "FLOWLINE_DRAIN_TIMEOUT", "FLOWLINE_LOG_LEVEL"} {
+			if _, ok := knownVars[s][v]; !ok {
+				t.Errorf("flowline %s --help does not list %s", s, v)
+			}
+		}
+	}
+	for _, s := range []string{"writer", "archiver"} {
+		for _, v := range []string{"FLOWLINE_ES_URL", "FLOWLINE_ES_PASSWORD", "FLOWLINE_INDEX_PREFIX"} {
+			if _, ok := knownVars[s][v]; !ok {
+				t.Errorf("flowline %s --help does not list %s", s, v)
+			}
+		}
+	}
+	// The lists differ per service, so the checks below can tell.
+	if _, ok := knownVars["ingest"]["FLOWLINE_ES_URL"]; ok {
+		t.Error("flowline ingest --help lists FLOWLINE_ES_URL")
+	}
+	if _, ok := knownVars["ingest"]["FLOWLINE_INGEST_TOKEN"]; !ok {
+		t.Error("flowline ingest --help does not list FLOWLINE_INGEST_TOKEN")
+	}
+	if got := adminPort(t); got != 9600 {
+		t.Errorf("admin port default is %d; the deployment files use 9600", got)
+	}
+	if got := ingestPort(t); got != 8080 {
+		t.Errorf("ingest port default is %d; the deployment files use 8080", got)
+	}
+	if d := drainTimeout(t); d != 30*time.Second {
+		t.Errorf("drain timeout default is %s; the deployment files allow for 30s", d)
+	}
+}
+
+// ---------------------------------------------------------------------------
+// Compose
+
+func loadCompose(file string, env map[string]string) (*composetypes.Project, error) {
+	var list []string
+	for k, v := range env {
+		list = append(list, k+"="+v)
+	}
+	opts, err := cli.NewProjectOptions([]string{file}, cli.WithEnv(list), cli.WithInterpolation(true))
+	if err != nil {
+		return nil, err
+	}
+	return cli.ProjectFromOptions(context.Background(), opts)
+}
+
+// envValues flattens a compose environment; variables without a value (taken
+// from the host at run time) are empty.
+func envValues(m composetypes.MappingWithEquals) map[string]string {
+	out := map[string]string{}
+	for k, v := range m {
+		if v != nil {
+			out[k] = *v
+		} else {
+			out[k] = ""
+		}
+	}
+	return out
+}
+
+// moduleVersion is the version of a module that ../go.mod requires.
+func moduleVersion(t testing.TB, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(repoRoot, "go.mod"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`(?m)^\s*(?:require\s+)?` + regexp.QuoteMeta(path) + `\s+(v\S+)`).FindSubmatch(b)
+	if m == nil {
+		t.Fatalf("go.mod does not require %s", path)
+	}
+	return string(m[1])
+}
+
+// goMinor is the Go version (major.minor) of ../go.mod's go directive.
+func goMinor(t testing.TB) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(repoRoot, "go.mod"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`(?m)^go\s+(\d+\.\d+)`).FindSubmatch(b)
+	if m == nil {
+		t.Fatal("go.mod has no go directive")
+	}
+	return string(m[1])
+}
+
+// checkCompose loads a compose file (whose build context should be root)
+// with env as the environment and checks it.
+func checkCompose(t testing.TB, file, root string, env map[string]string) problems {
+	t.Helper()
+	var p problems
+	proj, err := loadCompose(file, env)
+	if err != nil {
+		p.addf("loading %s: %v", file, err)
+		return p
+	}
+	want := append([]string{"elasticsearch", "nats"}, services...)
+	sort.Strings(want)
+	got := proj.ServiceNames()
+	sort.Strings(got)
+	if !slices.Equal(got, want) {
+		p.addf("compose services are %v, want %v", got, want)
+	}
+	checkComposeNATS(t, &p, proj)
+	checkComposeElasticsearch(&p, proj)
+
+	drain := drainTimeout(t)
+	admin := adminPort(t)
+	builders := 0
+	for _, name := range services {
+		svc, ok := proj.Services[name]
+		if !ok {
+			continue
+		}
+		where := "compose service " + name
+		if svc.Image != image {
+			p.addf("%s: image is %q, want %q", where, svc.Image, image)
+		}
+		if svc.Build != nil {
+			builders++
+			ctx := filepath.Clean(svc.Build.Context)
+			if ctx != filepath.Clean(root) {
+				p.addf("%s: build context is %s, want the repository root %s", where, ctx, root)
+			}
+			df := svc.Build.Dockerfile
+			if df == "" {
+				df = "Dockerfile"
+			}
+			if !filepath.IsAbs(df) {
+				df = filepath.Join(ctx, df)
+			}
+			if df != filepath.Join(root, "Dockerfile") {
+				p.addf("%s: builds %s, want the repository's Dockerfile", where, df)
+			}
+		}
+		if len(svc.Entrypoint) > 0 {
+			p.addf("%s: entrypoint %v replaces the image's /flowline", where, svc.Entrypoint)
+		}
+		if !slices.Equal(svc.Command, []string{name}) {
+			p.addf("%s: command is %v, want [%s]", where, []string(svc.Command), name)
+		}
+
+		env := envValues(svc.Environment)
+		checkVarsKnown(&p, where, name, slices.Sorted(maps.Keys(env)))
+		if v := env["FLOWLINE_NATS_URL"]; v != "nats://nats:4222" {
+			p.addf("%s: FLOWLINE_NATS_URL is %q, want nats://nats:4222", where, v)
+		}
+		if name == "writer" || name == "archiver" {
+			if v := env["FLOWLINE_ES_URL"]; v != "http://elasticsearch:9200" {
+				p.addf("%s: FLOWLINE_ES_URL is %q, want http://elasticsearch:9200", where, v)
+			}
+		}
+		if err := validateEnv(t, name, env); err != nil {
+			p.addf("%s: the binary rejects its environment: %v", where, err)
+		}
+
+		if d, ok := svc.DependsOn["nats"]; !ok || (d.Condition != composetypes.ServiceConditionStarted && d.Condition != composetypes.ServiceConditionHealthy) {
+			p.addf("%s: does not depend on nats being started (depends_on: %v)", where, svc.DependsOn)
+		}
+		if name == "writer" || name == "archiver" {
+			if d, ok := svc.DependsOn["elasticsearch"]; !ok || d.Condition != composetypes.ServiceConditionHealthy {
+				p.addf("%s: does not depend on elasticsearch being healthy (condition service_healthy)", where)
+			}
+		}
+		if hc := svc.HealthCheck; hc != nil && !hc.Disable {
+			test := strings.Join(hc.Test, " ")
+			if !strings.Contains(test, "/readyz") || !strings.Contains(test, fmt.Sprintf(":%d", admin)) {
+				p.addf("%s: healthcheck %q does not ask the admin port %d for /readyz", where, test, admin)
+			}
+		}
+		if svc.StopGracePeriod == nil || time.Duration(*svc.StopGracePeriod) < drain+5*time.Second {
+			p.addf("%s: stop_grace_period must be at least the drain timeout %s + 5s", where, drain)
+		}
+	}
+	if builders == 0 {
+		p.addf("no compose service builds %s from the repository's Dockerfile", image)
+	}
+
+	if svc, ok := proj.Services["ingest"]; ok {
+		addr := envValues(svc.Environment)["FLOWLINE_INGEST_ADDR"]
+		if addr != "0.0.0.0:8080" {
+			p.addf("compose service ingest: FLOWLINE_INGEST_ADDR is %q, want 0.0.0.0:8080", addr)
+		}
+		published := false
+		for _, port := range svc.Ports {
+			if int32(port.Target) == ingestPort(t) && port.Published == strconv.Itoa(int(ingestPort(t))) {
+				published = true
+			}
+		}
+		if !published {
+			p.addf("compose service ingest: port %d is not published as %d", ingestPort(t), ingestPort(t))
+		}
+	}
+	return p
+}
+
+func checkComposeNATS(t testing.TB, p *problems, proj *composetypes.Project) {
+	svc, ok := proj.Services["nats"]
+	if !ok {
+		return
+	}
+	// The image runs the NATS release the tests embed (go.mod's nats-server).
+	server := moduleVersion(t, "github.com/nats-io/nats-server/v2")
+	wantMinor := strings.Join(strings.SplitN(strings.TrimPrefix(server, "v"), ".", 3)[:2], ".")
+	m := regexp.MustCompile(`^nats:(\d+\.\d+)(\.\d+)?(-[a-z0-9.]+)?$`).FindStringSubmatch(svc.Image)
+	if m == nil || m[1] != wantMinor {
+		p.addf("compose service nats: image %q is not nats:%s[.x], the nats-server go.mod requires (%s)", svc.Image, wantMinor, server)
+	}
+	args := []string(svc.Command)
+	if !slices.Contains(args, "-js") && !slices.Contains(args, "--jetstream") {
+		p.addf("compose service nats: command %v does not enable JetStream (-js)", args)
+	}
+	store := ""
+	for i, a := range args {
+		if (a == "-sd" || a == "--store_dir") && i+1 < len(args) {
+			store = args[i+1]
+		} else if v, ok := strings.CutPrefix(a, "--store_dir="); ok {
+			store = v
+		}
+	}
+	if store == "" {
+		p.addf("compose service nats: command %v sets no JetStream store dir (-sd)", args)
+		return
+	}
+	if !hasNamedVolume(proj, svc, store) {
+		p.addf("compose service nats: no named volume is mounted at its store dir %s", store)
+	}
+}
+
+func hasNamedVolume(proj *composetypes.Project, svc composetypes.ServiceConfig, target string) bool {
+	for _, v := range svc.Volumes {
+		if v.Type == composetypes.VolumeTypeVolume && v.Target == target {
+			if _, ok := proj.Volumes[v.Source]; ok {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func checkComposeElasticsearch(p *problems, proj *composetypes.Project) {
+	svc, ok := proj.Services["elasticsearch"]
+	if !ok {
+		return
+	}
+	// The same release the tests run (pkg/esnode).
+	want := "docker.elastic.co/elasticsearch/elasticsearch:" + esnode.DefaultVersion
+	if svc.Image != want || !strings.HasPrefix(esnode.DefaultVersion, "8.19.") {
+		p.addf("compose service elasticsearch: image is %q, want %q (esnode.DefaultVersion, an 8.19 release)", svc.Image, want)
+	}
+	env := envValues(svc.Environment)
+	if env["discovery.type"] != "single-node" {
+		p.addf("compose service elasticsearch: discovery.type is %q, want single-node", env["discovery.type"])
+	}
+	if env["xpack.security.enabled"] != "false" {
+		p.addf("compose service elasticsearch: xpack.security.enabled is %q, want false", env["xpack.security.enabled"])
+	}
+	if hc := svc.HealthCheck; hc == nil || hc.Disable || !strings.Contains(strings.Join(hc.Test, " "), "/_cluster/health") {
+		p.addf("compose service elasticsearch: no healthcheck on /_cluster/health")
+	}
+	if !hasNamedVolume(proj, svc, "/usr/share/elasticsearch/data") {
+		p.addf("compose service elasticsearch: no named volume for its data")
+	}
+	published := false
+	for _, port := range svc.Ports {
+		if port.Target == 9200 && port.Published == "9200" {
+			published = true
+		}
+	}
+	if !published {
+		p.addf("compose service elasticsearch: port 9200 is not published")
+	}
+}
+
+func TestCompose(t *testing.T) {
+	file := filepath.Join("compose", "compose.yaml")
+	checkCompose(t, file, repoRoot, nil).report(t)
+
+	// Interpolation: the variables passed through from the shell.
+	proj, err := loadCompose(file, map[string]string{"FLOWLINE_INDEX_PREFIX": "custom", "FLOWLINE_INGEST_TOKEN": "s3cret"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{"writer", "archiver"} {
+		if got := envValues(proj.Services[s].Environment)["FLOWLINE_INDEX_PREFIX"]; got != "custom" {
+			t.Errorf("%s: FLOWLINE_INDEX_PREFIX=custom in the shell gives %q", s, got)
+		}
+	}
+	if got := envValues(proj.Services["ingest"].Environment)["FLOWLINE_INGEST_TOKEN"]; got != "s3cret" {
+		t.Errorf("ingest: FLOWLINE_INGEST_TOKEN=s3cret in the shell gives %q", got)
+	}
+	proj, err = loadCompose(file, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := envValues(proj.Services["writer"].Environment)["FLOWLINE_INDEX_PREFIX"]; got != "flowline" {
+		t.Errorf("writer: FLOWLINE_INDEX_PREFIX defaults to %q, want flowline", got)
+	}
+}
+
+// ---------------------------------------------------------------------------
+// Kubernetes
+
+// k8sObjects is the decoded output of a kustomize build.
+type k8sObjects struct {
+	deployments map[string]*appsv1.Deployment // by subcommand
+	services    []*corev1.Service
+	pdbs        []*policyv1.PodDisruptionBudget
+	configMaps  map[string]*corev1.ConfigMap // by name
+}
+
+// buildKustomize builds the kustomization in dir and strictly decodes every
+// object into its Kubernetes API type.
+func buildKustomize(p *problems, dir string) *k8sObjects {
+	objs := &k8sObjects{deployments: map[string]*appsv1.Deployment{}, configMaps: map[string]*corev1.ConfigMap{}}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		p.addf("%v", err)
+		return objs
+	}
+	m, err := krusty.MakeKustomizer(krusty.MakeDefaultOptions()).Run(filesys.MakeFsOnDisk(), abs)
+	if err != nil {
+		p.addf("kustomize build %s: %v", dir, err)
+		return objs
+	}
+	var deployments []*appsv1.Deployment
+	for _, r := range m.Resources() {
+		y, err := r.AsYAML()
+		if err != nil {
+			p.addf("%v", err)
+			continue
+		}
+		var meta metav1.PartialObjectMetadata
+		if err := yaml.Unmarshal(y, &meta); err != nil {
+			p.addf("%v", err)
+			continue
+		}
+		id := meta.APIVersion + " " + meta.Kind + " " + meta.Name
+		if meta.Namespace != "" {
+			p.addf("%s: sets namespace %q; the base must be namespace-free", id, meta.Namespace)
+		}
+		var obj any
+		switch meta.APIVersion + "/" + meta.Kind {
+		case "apps/v1/Deployment":
+			d := &appsv1.Deployment{}
+			obj = d
+			deployments = append(deployments, d)
+		case "v1/Service":
+			s := &corev1.Service{}
+			obj = s
+			objs.services = append(objs.services, s)
+		case "policy/v1/PodDisruptionBudget":
+			b := &policyv1.PodDisruptionBudget{}
+			obj = b
+			objs.pdbs = append(objs.pdbs, b)
+		case "v1/ConfigMap":
+			c := &corev1.ConfigMap{}
+			obj = c
+			objs.configMaps[meta.Name] = c
+		default:
+			p.addf("%s: unexpected kind", id)
+			continue
+		}
+		if err := yaml.UnmarshalStrict(y, obj); err != nil {
+			p.addf("%s: %v", id, err)
+		}
+	}
+	// Deployments by the subcommand they run.
+	for _, d := range deployments {
+		c := d.Spec.Template.Spec.Containers
+		if len(c) == 0 || len(c[0].Args) == 0 {
+			p.addf("Deployment %s: its first container has no args", d.Name)
+			continue
+		}
+		if prev, dup := objs.deployments[c[0].Args[0]]; dup {
+			p.addf("Deployments %s and %s both run %q", prev.Name, d.Name, c[0].Args[0])
+		}
+		objs.deployments[c[0].Args[0]] = d
+	}
+	return objs
+}
+
+func resolvePort(c corev1.Container, port intstr.IntOrString) int32 {
+	if port.Type == intstr.Int {
+		return port.IntVal
+	}
+	for _, cp := range c.Ports {
+		if cp.Name == port.StrVal {
+			return cp.ContainerPort
+		}
+	}
+	return -1
+}
+
+func selects(sel *metav1.LabelSelector, podLabels map[string]string) bool {
+	s, err := metav1.LabelSelectorAsSelector(sel)
+	if err != nil || sel == nil || s.Empty() {
+		return false
+	}
+	return s.Matches(labels.Set(podLabels))
+}
+
+// checkKustomize builds the kustomize base in dir and checks it.
+func checkKustomize(t testing.TB, dir string) problems {
+	t.Helper()
+	var p problems
+
+	// The kustomization lists every manifest beside it and sets no namespace.
+	kb, err := os.ReadFile(filepath.Join(dir, "kustomization.yaml"))
+	if err != nil {
+		p.addf("%v", err)
+		return p
+	}
+	var k kustypes.Kustomization
+	if err := yaml.UnmarshalStrict(kb, &k); err != nil {
+		p.addf("kustomization.yaml: %v", err)
+	}
+	if k.Namespace != "" {
+		p.addf("kustomization.yaml sets namespace %q; the base must be namespace-free", k.Namespace)
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "*.yaml"))
+	var manifests []string
+	for _, f := range files {
+		if b := filepath.Base(f); b != "kustomization.yaml" {
+			manifests = append(manifests, b)
+		}
+	}
+	listed := slices.Sorted(slices.Values(k.Resources))
+	if !slices.Equal(listed, manifests) {
+		p.addf("kustomization.yaml resources are %v, want every manifest beside it: %v", listed, manifests)
+	}
+
+	objs := buildKustomize(&p, dir)
+	drain := drainTimeout(t)
+	admin := adminPort(t)
+	usedKeys := map[string]bool{}
+
+	for cmd, d := range objs.deployments {
+		if !slices.Contains(services, cmd) {
+			p.addf("Deployment %s: args[0] %q is not a flowline service subcommand", d.Name, cmd)
+		}
+	}
+	wantReplicas := map[string]int32{"aggregator": 1, "writer": 2, "archiver": 1}
+	for _, svc := range services {
+		d, ok := objs.deployments[svc]
+		if !ok {
+			p.addf("no Deployment runs `flowline %s`", svc)
+			continue
+		}
+		where := "Deployment " + d.Name
+		if d.Name != "flowline-"+svc {
+			p.addf("%s: runs %s; name it flowline-%s", where, svc, svc)
+		}
+		replicas := int32(1)
+		if d.Spec.Replicas != nil {
+			replicas = *d.Spec.Replicas
+		}
+		if want, ok := wantReplicas[svc]; ok && replicas != want {
+			p.addf("%s: replicas %d, want %d", where, replicas, want)
+		} else if replicas < 1 {
+			p.addf("%s: replicas %d", where, replicas)
+		}
+		if svc == "aggregator" && d.Spec.Strategy.Type != appsv1.RecreateDeploymentStrategyType {
+			p.addf("%s: strategy %q, want Recreate so two aggregators never run at once", where, d.Spec.Strategy.Type)
+		}
+		if !selects(d.Spec.Selector, d.Spec.Template.Labels) {
+			p.addf("%s: selector does not select its own pods", where)
+		}
+		for other, od := range objs.deployments {
+			if other != svc && selects(d.Spec.Selector, od.Spec.Template.Labels) {
+				p.addf("%s: selector also selects the pods of %s", where, od.Name)
+			}
+		}
+
+		pod := d.Spec.Template.Spec
+		if len(pod.Containers) != 1 {
+			p.addf("%s: %d containers, want 1", where, len(pod.Containers))
+			continue
+		}
+		c := pod.Containers[0]
+		if c.Image != image {
+			p.addf("%s: image %q, want %q", where, c.Image, image)
+		}
+		if len(c.Command) > 0 {
+			p.addf("%s: command %v replaces the image's /flowline entrypoint", where, c.Command)
+		}
+		if !slices.Equal(c.Args, []string{svc}) {
+			p.addf("%s: args %v, want [%s]", where, c.Args, svc)
+		}
+
+		// Probes on the admin port.
+		for _, pr := range []struct {
+			kind, path string
+			probe      *corev1.Probe
+		}{{"readinessProbe", "/readyz", c.ReadinessProbe}, {"livenessProbe", "/healthz", c.LivenessProbe}} {
+			if pr.probe == nil || pr.probe.HTTPGet == nil {
+				p.addf("%s: no httpGet %s", where, pr.kind)
+				continue
+			}
+			if pr.probe.HTTPGet.Path != pr.path {
+				p.addf("%s: %s path %q, want %s", where, pr.kind, pr.probe.HTTPGet.Path, pr.path)
+			}
+			if got := resolvePort(c, pr.probe.HTTPGet.Port); got != admin {
+				p.addf("%s: %s port %s is %d, want the admin port %d", where, pr.kind, pr.probe.HTTPGet.Port.String(), got, admin)
+			}
+		}
+
+		// Resources.
+		for _, r := range []corev1.ResourceName{corev1.ResourceCPU, corev1.ResourceMemory} {
+			req, okReq := c.Resources.Requests[r]
+			lim, okLim := c.Resources.Limits[r]
+			switch {
+			case !okReq:
+				p.addf("%s: no %s request", where, r)
+			case !okLim:
+				p.addf("%s: no %s limits", where, r)
+			case lim.Cmp(req) < 0 || req.Cmp(resource.Quantity{}) <= 0:
+				p.addf("%s: %s request %s and limit %s", where, r, req.String(), lim.String())
+			}
+		}
+
+		// Security.
+		nonRoot := pod.SecurityContext != nil && pod.SecurityContext.RunAsNonRoot != nil && *pod.SecurityContext.RunAsNonRoot
+		sc := c.SecurityContext
+		if sc != nil && sc.RunAsNonRoot != nil {
+			nonRoot = *sc.RunAsNonRoot
+		}
+		if !nonRoot {
+			p.addf("%s: runAsNonRoot is not true", where)
+		}
+		if sc == nil || sc.ReadOnlyRootFilesystem == nil || !*sc.ReadOnlyRootFilesystem {
+			p.addf("%s: readOnlyRootFilesystem is not true", where)
+		}
+		if sc == nil || sc.AllowPrivilegeEscalation == nil || *sc.AllowPrivilegeEscalation {
+			p.addf("%s: allowPrivilegeEscalation is not false", where)
+		}
+
+		// Time to drain.
+		minGrace := drain + 10*time.Second
+		if c.Lifecycle != nil && c.Lifecycle.PreStop != nil && c.Lifecycle.PreStop.Sleep != nil {
+			minGrace = max(minGrace, time.Duration(c.Lifecycle.PreStop.Sleep.Seconds)*time.Second+drain+5*time.Second)
+		}
+		if g := pod.TerminationGracePeriodSeconds; g == nil || time.Duration(*g)*time.Second < minGrace {
+			p.addf("%s: terminationGracePeriodSeconds must be at least %s (preStop + drain %s + margin)", where, minGrace, drain)
+		}
+
+		// Environment: resolved from the ConfigMap; secrets optional.
+		env := map[string]string{}
+		from := map[string]string{} // variable -> "value", "configmap" or "secret"
+		var names []string
+		for _, e := range c.Env {
+			if _, dup := from[e.Name]; dup {
+				p.addf("%s: %s is set twice", where, e.Name)
+			}
+			names = append(names, e.Name)
+			switch {
+			case e.ValueFrom == nil:
+				env[e.Name], from[e.Name] = e.Value, "value"
+			case e.ValueFrom.ConfigMapKeyRef != nil:
+				ref := e.ValueFrom.ConfigMapKeyRef
+				from[e.Name] = "configmap"
+				cm, ok := objs.configMaps[ref.Name]
+				if !ok {
+					p.addf("%s: %s refers to ConfigMap %q, which the base does not hold", where, e.Name, ref.Name)
+					continue
+				}
+				v, ok := cm.Data[ref.Key]
+				if !ok {
+					p.addf("%s: %s refers to key %s, which ConfigMap %s lacks", where, e.Name, ref.Key, ref.Name)
+					continue
+				}
+				env[e.Name] = v
+				usedKeys[ref.Key] = true
+			case e.ValueFrom.SecretKeyRef != nil:
+				from[e.Name] = "secret"
+				if o := e.ValueFrom.SecretKeyRef.Optional; o == nil || !*o {
+					p.addf("%s: %s comes from Secret %s without optional: true", where, e.Name, e.ValueFrom.SecretKeyRef.Name)
+				}
+			default:
+				from[e.Name] = "other"
+			}
+		}
+		for _, ef := range c.EnvFrom {
+			switch {
+			case ef.ConfigMapRef != nil:
+				cm, ok := objs.configMaps[ef.ConfigMapRef.Name]
+				if !ok {
+					p.addf("%s: envFrom ConfigMap %q, which the base does not hold", where, ef.ConfigMapRef.Name)
+					continue
+				}
+				for key, v := range cm.Data {
+					names = append(names, ef.Prefix+key)
+					env[ef.Prefix+key], from[ef.Prefix+key] = v, "configmap"
+					usedKeys[key] = true
+				}
+			case ef.SecretRef != nil:
+				if o := ef.SecretRef.Optional; o == nil || !*o {
+					p.addf("%s: envFrom Secret %s without optional: true", where, ef.SecretRef.Name)
+				}
+			}
+		}
+		checkVarsKnown(&p, where, svc, names)
+		wantFrom := map[string]string{"FLOWLINE_NATS_URL": "configmap"}
+		switch svc {
+		case "ingest":
+			wantFrom["FLOWLINE_INGEST_ADDR"] = "value"
+			wantFrom["FLOWLINE_INGEST_TOKEN"] = "secret"
+		case "writer", "archiver":
+			wantFrom["FLOWLINE_ES_URL"] = "configmap"
+			wantFrom["FLOWLINE_INDEX_PREFIX"] = "configmap"
+			wantFrom["FLOWLINE_ES_PASSWORD"] = "secret"
+		}
+		for n, f := range wantFrom {
+			if from[n] != f {
+				p.addf("%s: %s should come from a %s (it comes from %q)", where, n, f, from[n])
+			}
+		}
+		if err := validateEnv(t, svc, env); err != nil {
+			p.addf("%s: the binary rejects its environment: %v", where, err)
+		}
+		if svc == "ingest" {
+			if addr := env["FLOWLINE_INGEST_ADDR"]; addr != "0.0.0.0:8080" {
+				p.addf("%s: FLOWLINE_INGEST_ADDR is %q, want 0.0.0.0:8080", where, addr)
+			}
+			declared := false
+			for _, cp := range c.Ports {
+				declared = declared || cp.ContainerPort == ingestPort(t)
+			}
+			if !declared {
+				p.addf("%s: declares no container port %d", where, ingestPort(t))
+			}
+		}
+	}
+
+	// The shared ConfigMap: every key known and read.
+	if len(objs.configMaps) != 1 {
+		p.addf("%d ConfigMaps, want 1", len(objs.configMaps))
+	}
+	for name, cm := range objs.configMaps {
+		for _, key := range []string{"FLOWLINE_NATS_URL", "FLOWLINE_ES_URL", "FLOWLINE_INDEX_PREFIX"} {
+			if _, ok := cm.Data[key]; !ok {
+				p.addf("ConfigMap %s: no %s", name, key)
+			}
+		}
+		for key := range cm.Data {
+			if !usedKeys[key] {
+				p.addf("ConfigMap %s: no container reads %s", name, key)
+			}
+		}
+	}
+
+	// The ingest Service.
+	if len(objs.services) != 1 {
+		p.addf("%d Services, want 1 (ingest)", len(objs.services))
+	}
+	for _, s := range objs.services {
+		ing, ok := objs.deployments["ingest"]
+		if !ok {
+			continue
+		}
+		for name, d := range objs.deployments {
+			if got := selects(&metav1.LabelSelector{MatchLabels: s.Spec.Selector}, d.Spec.Template.Labels); got != (name == "ingest") {
+				p.addf("Service %s: selects the pods of %s: %v, want %v", s.Name, d.Name, got, name == "ingest")
+			}
+		}
+		found := false
+		for _, sp := range s.Spec.Ports {
+			if sp.Port == ingestPort(t) && len(ing.Spec.Template.Spec.Containers) > 0 &&
+				resolvePort(ing.Spec.Template.Spec.Containers[0], sp.TargetPort) == ingestPort(t) {
+				found = true
+			}
+		}
+		if !found {
+			p.addf("Service %s: no port %d to the ingest container's port %d", s.Name, ingestPort(t), ingestPort(t))
+		}
+	}
+
+	// The writer's PodDisruptionBudget.
+	if len(objs.pdbs) != 1 {
+		p.addf("%d PodDisruptionBudgets, want 1 (writer)", len(objs.pdbs))
+	}
+	for _, b := range objs.pdbs {
+		w, ok := objs.deployments["writer"]
+		if !ok {
+			continue
+		}
+		for name, d := range objs.deployments {
+			if got := selects(b.Spec.Selector, d.Spec.Template.Labels); got != (name == "writer") {
+				p.addf("PodDisruptionBudget %s: selects the pods of %s: %v, want %v", b.Name, d.Name, got, name == "writer")
+			}
+		}
+		replicas := int32(1)
+		if w.Spec.Replicas != nil {
+			replicas = *w.Spec.Replicas
+		}
+		switch {
+		case b.Spec.MinAvailable != nil && b.Spec.MinAvailable.Type == intstr.Int:
+			if b.Spec.MinAvailable.IntVal < 1 || b.Spec.MinAvailable.IntVal >= replicas {
+				p.addf("PodDisruptionBudget %s: minAvailable %d with %d writer replicas blocks drains or protects nothing", b.Name, b.Spec.MinAvailable.IntVal, replicas)
+			}
+		case b.Spec.MaxUnavailable != nil && b.Spec.MaxUnavailable.Type == intstr.Int:
+			if b.Spec.MaxUnavailable.IntVal < 1 || b.Spec.MaxUnavailable.IntVal >= replicas {
+				p.addf("PodDisruptionBudget %s: maxUnavailable %d with %d writer replicas", b.Name, b.Spec.MaxUnavailable.IntVal, replicas)
+			}
+		default:
+			p.addf("PodDisruptionBudget %s: set minAvailable or maxUnavailable as a number", b.Name)
+		}
+	}
+	return p
+}
+
+func TestKustomize(t *testing.T) {
+	checkKustomize(t, "k8s").report(t)
+}
+
+// ---------------------------------------------------------------------------
+// Dockerfile and .dockerignore
+
+type instruction struct {
+	cmd  string // upper case
+	args string // whitespace collapsed
+}
+
+// parseDockerfile splits a Dockerfile into instructions, joining continued
+// lines and dropping comments.
+func parseDockerfile(text string) []instruction {
+	var out []instruction
+	var cur []string
+	for _, line := range strings.Split(text, "\n") {
+		l := strings.TrimSpace(line)
+		if l == "" || strings.HasPrefix(l, "#") {
+			continue
+		}
+		if rest, ok := strings.CutSuffix(l, `\`); ok {
+			cur = append(cur, rest)
+			continue
+		}
+		cur = append(cur, l)
+		fields := strings.Fields(strings.Join(cur, " "))
+		cur = nil
+		out = append(out, instruction{cmd: strings.ToUpper(fields[0]), args: strings.Join(fields[1:], " ")})
+	}
+	return out
+}
+
+// checkDockerfile checks the Dockerfile's text; ignore is .dockerignore's.
+func checkDockerfile(t testing.TB, text, ignore string) problems {
+	t.Helper()
+	var p problems
+	var stages [][]instruction
+	for _, in := range parseDockerfile(text) {
+		if in.cmd == "FROM" {
+			stages = append(stages, nil)
+		}
+		if len(stages) == 0 {
+			if in.cmd != "ARG" {
+				p.addf("Dockerfile: %s before the first FROM", in.cmd)
+			}
+			continue
+		}
+		stages[len(stages)-1] = append(stages[len(stages)-1], in)
+	}
+	if len(stages) < 2 {
+		p.addf("Dockerfile: %d stages, want a build stage and a final one", len(stages))
+		return p
+	}
+	rules, err := parseIgnore(ignore)
+	if err != nil {
+		p.addf(".dockerignore: %v", err)
+	}
+
+	build, final := stages[0], stages[len(stages)-1]
+	from := strings.Fields(build[0].args)
+	goTag, _ := strings.CutPrefix(from[0], "golang:")
+	minor := goMinor(t)
+	if !strings.HasPrefix(from[0], "golang:") || (goTag != minor && !strings.HasPrefix(goTag, minor+".") && !strings.HasPrefix(goTag, minor+"-")) {
+		p.addf("Dockerfile: build stage is FROM %s, want golang:%s (go.mod's go version)", from[0], minor)
+	}
+	buildName := ""
+	if len(from) == 3 && strings.EqualFold(from[1], "AS") {
+		buildName = from[2]
+	} else {
+		p.addf("Dockerfile: the build stage is not named (FROM golang:%s AS build)", minor)
+	}
+	built := false
+	for _, in := range build {
+		if in.cmd == "RUN" && strings.Contains(in.args, buildCommand) {
+			built = true
+		}
+		if in.cmd == "COPY" && !strings.Contains(in.args, "--from") {
+			srcs := strings.Fields(in.args)
+			for _, s := range srcs[:len(srcs)-1] {
+				if strings.HasPrefix(s, "--") || s == "." {
+					continue
+				}
+				if isIgnored(rules, filepath.ToSlash(filepath.Clean(s))) {
+					p.addf("Dockerfile: COPY %s, which .dockerignore excludes", s)
+				}
+			}
+		}
+	}
+	if !built {
+		p.addf("Dockerfile: the build stage has no RUN %s (the go build this test runs)", buildCommand)
+	}
+
+	if img := strings.Fields(final[0].args)[0]; img != "gcr.io/distroless/static-debian12:nonroot" {
+		p.addf("Dockerfile: final stage is FROM %s, want gcr.io/distroless/static-debian12:nonroot", img)
+	}
+	var copied, entry bool
+	exposed := map[string]bool{}
+	for _, in := range final {
+		switch in.cmd {
+		case "COPY":
+			copied = copied || in.args == "--from="+buildName+" /out/flowline /flowline"
+		case "ENTRYPOINT":
+			var argv []string
+			entry = json.Unmarshal([]byte(in.args), &argv) == nil && slices.Equal(argv, []string{"/flowline"})
+		case "EXPOSE":
+			for _, port := range strings.Fields(in.args) {
+				exposed[strings.TrimSuffix(port, "/tcp")] = true
+			}
+		case "USER":
+			if u, _, _ := strings.Cut(in.args, ":"); u == "root" || u == "0" {
+				p.addf("Dockerfile: USER %s; the image must run as non-root", in.args)
+			}
+		}
+	}
+	if !copied {
+		p.addf("Dockerfile: the final stage does not COPY --from=%s /out/flowline /flowline", buildName)
+	}
+	if !entry {
+		p.addf(`Dockerfile: the final stage's ENTRYPOINT is not ["/flowline"]`)
+	}
+	for _, port := range []int32{ingestPort(t), adminPort(t)} {
+		if !exposed[strconv.Itoa(int(port))] {
+			p.addf("Dockerfile: does not EXPOSE %d", port)
+		}
+	}
+	return p
+}
+
+type ignoreRule struct {
+	pattern string
+	negate  bool
+}
+
+// parseIgnore reads .dockerignore rules. It supports the patterns Docker
+// matches with filepath.Match (not "**"), which is all this repository uses.
+func parseIgnore(text string) ([]ignoreRule, error) {
+	var rules []ignoreRule
+	for _, line := range strings.Split(text, "\n") {
+		l := strings.TrimSpace(line)
+		if l == "" || strings.HasPrefix(l, "#") {
+			continue
+		}
+		r := ignoreRule{}
+		if rest, ok := strings.CutPrefix(l, "!"); ok {
+			r.negate, l = true, strings.TrimSpace(rest)
+		}
+		if strings.Contains(l, "**") {
+			return nil, fmt.Errorf("pattern %q: this check does not support **", l)
+		}
+		r.pattern = strings.TrimPrefix(filepath.ToSlash(filepath.Clean(l)), "/")
+		if _, err := filepath.Match(r.pattern, ""); err != nil {
+			return nil, fmt.Errorf("pattern %q: %v", l, err)
+		}
+		rules = append(rules, r)
+	}
+	return rules, nil
+}
+
+// isIgnored reports whether .dockerignore's rules exclude path (slash
+// separated, relative to the context): the last rule matching the path or
+// one of its parent directories decides.
+func isIgnored(rules []ignoreRule, path string) bool {
+	parts := strings.Split(path, "/")
+	ignored := false
+	for _, r := range rules {
+		for i := 1; i <= len(parts); i++ {
+			if ok, _ := filepath.Match(r.pattern, strings.Join(parts[:i], "/")); ok {
+				ignored = !r.negate
+				break
+			}
+		}
+	}
+	return ignored
+}
+
+// buildInputs lists every file `go build ./cmd/flowline` reads from the
+// repository, relative to its root.
+func buildInputs(t testing.TB) []string {
+	t.Helper()
+	cmd := exec.Command("go", "list", "-deps", "-json=Dir,Module,GoFiles,CgoFiles,EmbedFiles", "./cmd/flowline")
+	cmd.Dir = repoRoot
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go list: %v\n%s", err, stderr.Bytes())
+	}
+	files := []string{"go.mod", "go.sum"}
+	dec := json.NewDecoder(bytes.NewReader(out))
+	for {
+		var pkg struct {
+			Dir                           string
+			Module                        *struct{ Path string }
+			GoFiles, CgoFiles, EmbedFiles []string
+		}
+		if err := dec.Decode(&pkg); err == io.EOF {
+			break
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		if pkg.Module == nil || pkg.Module.Path != module {
+			continue
+		}
+		for _, f := range slices.Concat(pkg.GoFiles, pkg.CgoFiles, pkg.EmbedFiles) {
+			rel, err := filepath.Rel(repoRoot, filepath.Join(pkg.Dir, f))
+			if err != nil {
+				t.Fatal(err)
+			}
+			files = append(files, filepath.ToSlash(rel))
+		}
+	}
+	if len(files) < 10 {
+		t.Fatalf("go list found only %v", files)
+	}
+	return files
+}
+
+func checkDockerignore(ignore string, inputs []string) problems {
+	var p problems
+	rules, err := parseIgnore(ignore)
+	if err != nil {
+		p.addf(".dockerignore: %v", err)
+		return p
+	}
+	for _, f := range inputs {
+		if isIgnored(rules, f) {
+			p.addf(".dockerignore excludes %s, which go build ./cmd/flowline needs", f)
+		}
+	}
+	for _, f := range []string{".git/HEAD", "deploy/compose/compose.yaml"} {
+		if !isIgnored(rules, f) {
+			p.addf(".dockerignore does not exclude %s", f)
+		}
+	}
+	return p
+}
+
+func readFile(t testing.TB, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func TestDockerfile(t *testing.T) {
+	ignore := readFile(t, filepath.Join(repoRoot, ".dockerignore"))
+	checkDockerfile(t, readFile(t, filepath.Join(repoRoot, "Dockerfile")), ignore).report(t)
+	checkDockerignore(ignore, buildInputs(t)).report(t)
+}
+
+// ---------------------------------------------------------------------------
+// The checks catch mistakes: each case breaks one thing in a copy of a file
+// and expects a problem that names it.
+
+type mutation struct {
+	file     string // relative to the copied directory
+	old, new string
+	last     bool // replace the last occurrence instead of the first
+	want     string
+}
+
+func (m mutation) apply(t *testing.T, text string) string {
+	t.Helper()
+	i := strings.Index(text, m.old)
+	if m.last {
+		i = strings.LastIndex(text, m.old)
+	}
+	if i < 0 {
+		t.Fatalf("%s does not contain %q", m.file, m.old)
+	}
+	return text[:i] + m.new + text[i+len(m.old):]
+}
+
+func expectProblem(t *testing.T, p problems, want string) {
+	t.Helper()
+	for _, s := range p {
+		if strings.Contains(s, want) {
+			return
+		}
+	}
+	t.Errorf("no problem mentions %q; got %d:\n%s", want, len(p), strings.Join(p, "\n"))
+}
+
+// copyDir copies the regular files of src (not recursively) into dst.
+func copyDir(t *testing.T, src, dst string) {
+	t.Helper()
+	entries, err := os.ReadDir(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(dst, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if e.Type().IsRegular() {
+			if err := os.WriteFile(filepath.Join(dst, e.Name()), []byte(readFile(t, filepath.Join(src, e.Name()))), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+}
+
+func TestComposeChecksCatchMistakes(t *testing.T) {
+	orig := readFile(t, filepath.Join("compose", "compose.yaml"))
+	cases := map[string]mutation{
+		"unknown variable":          {old: "FLOWLINE_NATS_URL: nats://nats:4222", new: "FLOWLINE_NATS_ULR: nats://nats:4222", want: "FLOWLINE_NATS_ULR is not a variable"},
+		"variable of another cmd":   {old: "command: [\"writer\"]\n    environment:\n", new: "command: [\"writer\"]\n    environment:\n      FLOWLINE_INGEST_TOKEN: x\n", want: "FLOWLINE_INGEST_TOKEN is not a variable `flowline writer`"},
+		"wrong NATS URL":            {old: "FLOWLINE_NATS_URL: nats://nats:4222", new: "FLOWLINE_NATS_URL: nats://localhost:4222", want: "FLOWLINE_NATS_URL"},
+		"value the binary rejects":  {old: "FLOWLINE_ES_URL: http://elasticsearch:9200", new: "FLOWLINE_ES_URL: elasticsearch:9200", want: "invalid configuration"},
+		"no jetstream":              {old: `["-js", "-sd"`, new: `["-sd"`, want: "JetStream"},
+		"store not on a volume":     {old: "nats-data:/data", new: "nats-data:/store", want: "store dir"},
+		"other nats release":        {old: "nats:2.", new: "nats:1.", want: "nats-server"},
+		"other elasticsearch":       {old: "elasticsearch:8.19.", new: "elasticsearch:8.18.", want: "esnode.DefaultVersion"},
+		"security on":               {old: `xpack.security.enabled: "false"`, new: `xpack.security.enabled: "true"`, want: "xpack.security.enabled"},
+		"healthcheck elsewhere":     {old: "/_cluster/health?", new: "/_cat/health?", want: "/_cluster/health"},
+		"es not awaited":            {old: "condition: service_healthy", new: "condition: service_started", last: true, want: "archiver: does not depend on elasticsearch"},
+		"ingest port not published": {old: "127.0.0.1:8080:8080", new: "127.0.0.1:8081:8080", want: "is not published"},
+		"ingest on loopback":        {old: "FLOWLINE_INGEST_ADDR: 0.0.0.0:8080", new: "FLOWLINE_INGEST_ADDR: 127.0.0.1:8080", want: "FLOWLINE_INGEST_ADDR"},
+		"wrong subcommand":          {old: `command: ["archiver"]`, new: `command: ["writer"]`, want: "archiver: command"},
+		"short grace period":        {old: "stop_grace_period: 40s", new: "stop_grace_period: 10s", want: "stop_grace_period"},
+		"other image":               {old: "image: flowline:latest", new: "image: flowline:dev", want: "flowline:latest"},
+		"other build context":       {old: "context: ../..", new: "context: ..", want: "build context"},
+		"unknown compose key":       {old: "read_only: true", new: "readonly: true", want: "readonly"},
+	}
+	for name, m := range cases {
+		t.Run(name, func(t *testing.T) {
+			root := t.TempDir()
+			file := filepath.Join(root, "deploy", "compose", "compose.yaml")
+			if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(file, []byte(m.apply(t, orig)), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			expectProblem(t, checkCompose(t, file, root, nil), m.want)
+		})
+	}
+}
+
+func TestKustomizeChecksCatchMistakes(t *testing.T) {
+	cases := map[string]mutation{
+		"aggregator rolling":    {file: "aggregator.yaml", old: "type: Recreate", new: "type: RollingUpdate", want: "Recreate"},
+		"aggregator scaled":     {file: "aggregator.yaml", old: "replicas: 1", new: "replicas: 2", want: "replicas 2, want 1"},
+		"one writer":            {file: "writer.yaml", old: "replicas: 2", new: "replicas: 1", want: "replicas 1, want 2"},
+		"readiness path":        {file: "ingest.yaml", old: "path: /readyz", new: "path: /ready", want: "readinessProbe path"},
+		"liveness path":         {file: "archiver.yaml", old: "path: /healthz", new: "path: /readyz", want: "livenessProbe path"},
+		"admin port":            {file: "archiver.yaml", old: "containerPort: 9600", new: "containerPort: 9601", want: "want the admin port 9600"},
+		"missing configmap key": {file: "writer.yaml", old: "key: FLOWLINE_ES_URL", new: "key: FLOWLINE_ES_URI", want: "FLOWLINE_ES_URI, which ConfigMap"},
+		"unknown variable":      {file: "ingest.yaml", old: "- name: FLOWLINE_INGEST_TOKEN", new: "- name: FLOWLINE_ES_PASSWORD", want: "FLOWLINE_ES_PASSWORD is not a variable `flowline ingest`"},
+		"required secret":       {file: "ingest.yaml", old: "optional: true", new: "optional: false", want: "without optional: true"},
+		"writable root":         {file: "aggregator.yaml", old: "readOnlyRootFilesystem: true", new: "readOnlyRootFilesystem: false", want: "readOnlyRootFilesystem"},
+		"root":                  {file: "archiver.yaml", old: "runAsNonRoot: true", new: "runAsNonRoot: false", want: "runAsNonRoot"},
+		"short grace":           {file: "writer.yaml", old: "terminationGracePeriodSeconds: 45", new: "terminationGracePeriodSeconds: 30", want: "terminationGracePeriodSeconds"},
+		"preStop too long":      {file: "ingest.yaml", old: "seconds: 5", new: "seconds: 20", want: "terminationGracePeriodSeconds"},
+		"unknown field":         {file: "aggregator.yaml", old: "failureThreshold: 2", new: "failureTreshold: 2", want: "failureTreshold"},
+		"wrong args":            {file: "writer.yaml", old: `args: ["writer"]`, new: `args: ["write"]`, want: `"write" is not a flowline service subcommand`},
+		"no limits":             {file: "archiver.yaml", old: "            limits:\n              cpu: 500m\n              memory: 256Mi\n", new: "", want: "no cpu limits"},
+		"invalid URL":           {file: "kustomization.yaml", old: "FLOWLINE_NATS_URL=nats://nats:4222", new: "FLOWLINE_NATS_URL=http://nats:4222", want: "invalid configuration"},
+		"unused configmap key":  {file: "kustomization.yaml", old: "      - FLOWLINE_INDEX_PREFIX=flowline\n", new: "      - FLOWLINE_INDEX_PREFIX=flowline\n      - FLOWLINE_STREAM_REPLICAS=3\n", want: "no container reads FLOWLINE_STREAM_REPLICAS"},
+		"unlisted manifest":     {file: "kustomization.yaml", old: "  - archiver.yaml\n", new: "", want: "no Deployment runs `flowline archiver`"},
+		"namespace":             {file: "kustomization.yaml", old: "kind: Kustomization\n", new: "kind: Kustomization\nnamespace: flowline\n", want: "namespace-free"},
+		"pdb selects ingest":    {file: "writer.yaml", old: "app.kubernetes.io/component: writer", new: "app.kubernetes.io/component: ingest", last: true, want: "PodDisruptionBudget flowline-writer: selects the pods of flowline-ingest"},
+		"service target port":   {file: "ingest.yaml", old: "targetPort: http", new: "targetPort: admin", want: "Service flowline-ingest: no port 8080"},
+		"ingest on loopback":    {file: "ingest.yaml", old: `value: "0.0.0.0:8080"`, new: `value: "127.0.0.1:8080"`, want: "FLOWLINE_INGEST_ADDR"},
+	}
+	for name, m := range cases {
+		t.Run(name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "k8s")
+			copyDir(t, "k8s", dir)
+			path := filepath.Join(dir, m.file)
+			if err := os.WriteFile(path, []byte(m.apply(t, readFile(t, path))), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			expectProblem(t, checkKustomize(t, dir), m.want)
+		})
+	}
+}
+
+func TestDockerChecksCatchMistakes(t *testing.T) {
+	dockerfile := readFile(t, filepath.Join(repoRoot, "Dockerfile"))
+	ignore := readFile(t, filepath.Join(repoRoot, ".dockerignore"))
+	cases := map[string]mutation{
+		"other package":   {old: "./cmd/flowline\n", new: "./cmd/other\n", want: "no RUN"},
+		"cgo":             {old: "CGO_ENABLED=0 ", new: "", want: "no RUN"},
+		"entrypoint":      {old: `ENTRYPOINT ["/flowline"]`, new: `ENTRYPOINT /flowline`, want: "ENTRYPOINT"},
+		"admin port":      {old: "EXPOSE 8080 9600", new: "EXPOSE 8080", want: "EXPOSE 9600"},
+		"old go":          {old: "golang:1.", new: "golang:0.", want: "go.mod's go version"},
+		"base image":      {old: "static-debian12:nonroot", new: "static-debian12", want: "distroless"},
+		"root":            {old: "USER 65532:65532", new: "USER root", want: "non-root"},
+		"binary not cp'd": {old: "COPY --from=build /out/flowline /flowline", new: "COPY --from=build /out/flowline /bin/flowline", want: "does not COPY"},
+	}
+	for name, m := range cases {
+		t.Run(name, func(t *testing.T) {
+			expectProblem(t, checkDockerfile(t, m.apply(t, dockerfile), ignore), m.want)
+		})
+	}
+	inputs := buildInputs(t)
+	ignoreCases := map[string]struct{ add, want string }{
+		"pkg excluded":    {"pkg\n", "excludes pkg/"},
+		"go.sum excluded": {"go.sum\n", "excludes go.sum"},
+		"embedded json":   {"pkg/schema/mappings/*.json\n", "excludes pkg/schema/mappings/"},
+		"double star":     {"**/*.go\n", "does not support **"},
+		"deploy kept":     {"!deploy\n", "does not exclude deploy/"},
+	}
+	for name, c := range ignoreCases {
+		t.Run(name, func(t *testing.T) {
+			expectProblem(t, checkDockerignore(ignore+c.add, inputs), c.want)
+		})
+	}
+	t.Run("go.mod not copied", func(t *testing.T) {
+		expectProblem(t, checkDockerfile(t, dockerfile, ignore+"go.mod\n"), "COPY go.mod")
+	})
+}
