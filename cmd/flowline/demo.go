@@ -12,6 +12,10 @@ import (
 	"github.com/flowline/flowline/pkg/simulate"
 )
 
+// demoRequestRecords is how many records the demo sends per request, well
+// under ingest's default limits.
+const demoRequestRecords = 5000
+
 // runDemo posts a small workload to ingest: instances of the demo order
 // process across 3 partitions, most completed, some canceled, some left
 // running.
@@ -44,21 +48,26 @@ func runDemo(ctx context.Context, ingestURL string, instances int, out io.Writer
 		}
 	}
 	total, accepted := 0, 0
+	began := time.Now()
 	for _, p := range parts {
-		var body bytes.Buffer
 		recs := p.Take()
-		for _, r := range recs {
-			body.Write(r.JSON())
-			body.WriteByte('\n')
-		}
-		n, err := postNDJSON(ctx, ingestURL, body.Bytes())
-		if err != nil {
-			return err
+		for start := 0; start < len(recs); start += demoRequestRecords {
+			var body bytes.Buffer
+			for _, r := range recs[start:min(start+demoRequestRecords, len(recs))] {
+				body.Write(r.JSON())
+				body.WriteByte('\n')
+			}
+			n, err := postNDJSON(ctx, ingestURL, body.Bytes())
+			if err != nil {
+				return err
+			}
+			accepted += n
 		}
 		total += len(recs)
-		accepted += n
 	}
-	fmt.Fprintf(out, "demo workload: %d process instances (%d still running): %d records sent to ingest, %d accepted\n", instances, len(running), total, accepted)
+	took := time.Since(began)
+	fmt.Fprintf(out, "demo workload: %d process instances (%d still running): %d records sent to ingest in %s (%.0f records/s), %d accepted\n",
+		instances, len(running), total, took.Round(time.Millisecond), float64(total)/took.Seconds(), accepted)
 	return nil
 }
 
