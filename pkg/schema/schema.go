@@ -16,14 +16,27 @@ import (
 // Family is a document family.
 type Family string
 
-// The families built so far.
+// The families.
 const (
-	ListView         Family = "list-view"
-	FlowNodeInstance Family = "flownode-instance"
+	Process              Family = "process"
+	DecisionRequirements Family = "decision-requirements"
+	Decision             Family = "decision"
+	Form                 Family = "form"
+	ListView             Family = "list-view"
+	FlowNodeInstance     Family = "flownode-instance"
+	SequenceFlow         Family = "sequence-flow"
+	Variable             Family = "variable"
+	Incident             Family = "incident"
+	Job                  Family = "job"
+	Task                 Family = "task"
+	DecisionInstance     Family = "decision-instance"
 )
 
 // Families lists every family, in the order templates are installed.
-var Families = []Family{ListView, FlowNodeInstance}
+var Families = []Family{
+	Process, DecisionRequirements, Decision, Form, ListView, FlowNodeInstance,
+	SequenceFlow, Variable, Incident, Job, Task, DecisionInstance,
+}
 
 // Version is the schema version embedded in index names; bumping it creates
 // new indices rather than changing mappings in place.

@@ -24,7 +24,8 @@ func TestMain(m *testing.M) { testenv.Main(m) }
 
 func newAggregator(t *testing.T, ns *stream.Embedded) *aggregator.Service {
 	cfg := aggregator.Config{
-		ConsumerPrefix: "aggregator", StateBucket: "flowline-aggregator", DiscoveryInterval: 100 * time.Millisecond,
+		ConsumerPrefix: "aggregator", StateBucket: "flowline-aggregator",
+		DefinitionsBucket: "flowline-definitions", DefinitionCache: 100, LeaseBucket: "flowline-aggregator-leases", LeaseTTL: 2 * time.Second,
 		CheckpointInterval: 100 * time.Millisecond, CheckpointMessages: 50, FetchBatch: 8, AckWait: 30 * time.Second,
 		NATS: testenv.NATSConfig(ns), Streams: testenv.Streams(),
 	}

@@ -36,12 +36,7 @@ func loadCheckpoint(ctx context.Context, store jetstream.ObjectStore, p int32) (
 	if cp.State == nil {
 		cp.State = newPartitionState(p)
 	}
-	if cp.State.Instances == nil {
-		cp.State.Instances = map[int64]*ProcessInstance{}
-	}
-	if cp.State.FlowNodes == nil {
-		cp.State.FlowNodes = map[int64]*FlowNodeInstance{}
-	}
+	cp.State.init()
 	return &cp, nil
 }
 

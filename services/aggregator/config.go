@@ -2,6 +2,9 @@ package aggregator
 
 import (
 	"fmt"
+	"os"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/flowline/flowline/pkg/config"
@@ -12,7 +15,11 @@ import (
 type Config struct {
 	ConsumerPrefix     string        `envconfig:"AGGREGATOR_CONSUMER_PREFIX" default:"aggregator" desc:"durable consumer name prefix; partition P uses <prefix>-P"`
 	StateBucket        string        `envconfig:"AGGREGATOR_STATE_BUCKET" default:"flowline-aggregator" desc:"JetStream object store bucket holding partition checkpoints"`
-	DiscoveryInterval  time.Duration `envconfig:"AGGREGATOR_DISCOVERY_INTERVAL" default:"2s" desc:"how often new partitions are looked for"`
+	DefinitionsBucket  string        `envconfig:"AGGREGATOR_DEFINITIONS_BUCKET" default:"flowline-definitions" desc:"JetStream KV bucket caching process definitions"`
+	DefinitionCache    int           `envconfig:"AGGREGATOR_DEFINITION_CACHE" default:"10000" desc:"process definitions kept in memory"`
+	LeaseBucket        string        `envconfig:"AGGREGATOR_LEASE_BUCKET" default:"flowline-aggregator-leases" desc:"JetStream KV bucket of partition leases shared by replicas"`
+	LeaseTTL           time.Duration `envconfig:"AGGREGATOR_LEASE_TTL" default:"10s" desc:"a crashed replica's partitions are taken over after about this long"`
+	ReplicaID          string        `envconfig:"AGGREGATOR_REPLICA_ID" desc:"this replica's id among aggregator replicas (default: host name and process id)"`
 	CheckpointInterval time.Duration `envconfig:"AGGREGATOR_CHECKPOINT_INTERVAL" default:"1s" desc:"most time between checkpoints (state saved, records acked)"`
 	CheckpointMessages int           `envconfig:"AGGREGATOR_CHECKPOINT_MESSAGES" default:"500" desc:"most record messages between checkpoints"`
 	FetchBatch         int           `envconfig:"AGGREGATOR_FETCH_BATCH" default:"64" desc:"record messages fetched per pull"`
@@ -22,12 +29,25 @@ type Config struct {
 	Streams config.Streams `envconfig:"STREAM"`
 }
 
+// DefaultReplicaID names this process: host name and process id.
+func DefaultReplicaID() string {
+	host, _ := os.Hostname()
+	id := strings.NewReplacer(".", "-", " ", "-").Replace(host) + "-" + strconv.Itoa(os.Getpid())
+	return strings.Trim(id, "-")
+}
+
 // Validate implements config.Validator.
 func (c Config) Validate() error {
-	if c.ConsumerPrefix == "" || c.StateBucket == "" {
-		return fmt.Errorf("%w: FLOWLINE_AGGREGATOR_CONSUMER_PREFIX and _STATE_BUCKET must not be empty", config.ErrInvalid)
+	if c.ConsumerPrefix == "" || c.StateBucket == "" || c.DefinitionsBucket == "" || c.LeaseBucket == "" {
+		return fmt.Errorf("%w: FLOWLINE_AGGREGATOR_CONSUMER_PREFIX and the _BUCKET names must not be empty", config.ErrInvalid)
 	}
-	if c.DiscoveryInterval <= 0 || c.CheckpointInterval <= 0 || c.CheckpointMessages <= 0 || c.FetchBatch <= 0 {
+	if strings.ContainsAny(c.ReplicaID, " *>") {
+		return fmt.Errorf("%w: FLOWLINE_AGGREGATOR_REPLICA_ID %q must not hold spaces, * or >", config.ErrInvalid, c.ReplicaID)
+	}
+	if c.LeaseTTL < time.Second || c.DefinitionCache <= 0 {
+		return fmt.Errorf("%w: FLOWLINE_AGGREGATOR_LEASE_TTL must be at least 1s and _DEFINITION_CACHE positive", config.ErrInvalid)
+	}
+	if c.CheckpointInterval <= 0 || c.CheckpointMessages <= 0 || c.FetchBatch <= 0 {
 		return fmt.Errorf("%w: FLOWLINE_AGGREGATOR_* intervals and sizes must be positive", config.ErrInvalid)
 	}
 	if c.AckWait < 10*c.CheckpointInterval {

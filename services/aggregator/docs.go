@@ -1,41 +1,247 @@
 package aggregator
 
-import "time"
+import (
+	"encoding/json"
+	"time"
+)
+
+// Documents, one struct per family. Fields follow the families' mappings
+// in pkg/schema/mappings; nullable values are pointers so that an unset
+// value is an explicit null. Every document carries the position of the
+// newest record folded into it, which is also its external version.
 
 // ProcessInstance is the list-view document of a process instance.
 type ProcessInstance struct {
-	Key                      int64   `json:"key"`
-	ProcessDefinitionKey     int64   `json:"processDefinitionKey"`
-	BpmnProcessID            string  `json:"bpmnProcessId"`
-	Version                  int32   `json:"version"`
-	State                    string  `json:"state"`
-	StartDate                *string `json:"startDate"`
-	EndDate                  *string `json:"endDate"`
-	ParentProcessInstanceKey int64   `json:"parentProcessInstanceKey"`
-	TenantID                 string  `json:"tenantId"`
-	PartitionID              int32   `json:"partitionId"`
-	Position                 int64   `json:"position"`
+	Key                       int64   `json:"key"`
+	ProcessDefinitionKey      int64   `json:"processDefinitionKey"`
+	BpmnProcessID             string  `json:"bpmnProcessId"`
+	Version                   int32   `json:"version"`
+	VersionTag                *string `json:"versionTag"`
+	ProcessName               string  `json:"processName"`
+	State                     string  `json:"state"`
+	StartDate                 *string `json:"startDate"`
+	EndDate                   *string `json:"endDate"`
+	ParentProcessInstanceKey  int64   `json:"parentProcessInstanceKey"`
+	ParentFlowNodeInstanceKey int64   `json:"parentFlowNodeInstanceKey"`
+	RootProcessInstanceKey    int64   `json:"rootProcessInstanceKey"`
+	TreePath                  string  `json:"treePath"`
+	Incident                  bool    `json:"incident"`
+	TenantID                  string  `json:"tenantId"`
+	PartitionID               int32   `json:"partitionId"`
+	Position                  int64   `json:"position"`
 }
 
 // FlowNodeInstance is the flownode-instance document of one element
 // instance (every element but the process itself and sequence flows).
 type FlowNodeInstance struct {
-	Key                int64   `json:"key"`
-	ProcessInstanceKey int64   `json:"processInstanceKey"`
-	FlowNodeID         string  `json:"flowNodeId"`
-	Type               string  `json:"type"`
-	State              string  `json:"state"`
-	StartDate          *string `json:"startDate"`
-	EndDate            *string `json:"endDate"`
-	Position           int64   `json:"position"`
+	Key                  int64   `json:"key"`
+	ProcessInstanceKey   int64   `json:"processInstanceKey"`
+	ProcessDefinitionKey int64   `json:"processDefinitionKey"`
+	BpmnProcessID        string  `json:"bpmnProcessId"`
+	FlowNodeID           string  `json:"flowNodeId"`
+	FlowNodeName         string  `json:"flowNodeName"`
+	Type                 string  `json:"type"`
+	State                string  `json:"state"`
+	StartDate            *string `json:"startDate"`
+	EndDate              *string `json:"endDate"`
+	ScopeKey             int64   `json:"scopeKey"`
+	TreePath             string  `json:"treePath"`
+	Level                int     `json:"level"`
+	Incident             bool    `json:"incident"`
+	IncidentKey          *int64  `json:"incidentKey"`
+	TenantID             string  `json:"tenantId"`
+	Position             int64   `json:"position"`
 }
 
-// States of process instances and flow-node instances.
+// SequenceFlow is a taken sequence flow of a process instance.
+type SequenceFlow struct {
+	ProcessInstanceKey   int64  `json:"processInstanceKey"`
+	ProcessDefinitionKey int64  `json:"processDefinitionKey"`
+	BpmnProcessID        string `json:"bpmnProcessId"`
+	ActivityID           string `json:"activityId"`
+	TenantID             string `json:"tenantId"`
+	Position             int64  `json:"position"`
+}
+
+// Variable is a variable of a scope; id <scopeKey>-<name>.
+type Variable struct {
+	Name                 string  `json:"name"`
+	Value                string  `json:"value"`
+	FullValue            *string `json:"fullValue"`
+	IsPreview            bool    `json:"isPreview"`
+	ScopeKey             int64   `json:"scopeKey"`
+	ProcessInstanceKey   int64   `json:"processInstanceKey"`
+	ProcessDefinitionKey int64   `json:"processDefinitionKey"`
+	BpmnProcessID        string  `json:"bpmnProcessId"`
+	TenantID             string  `json:"tenantId"`
+	Position             int64   `json:"position"`
+}
+
+// Incident is an incident of a flow-node instance.
+type Incident struct {
+	Key                  int64   `json:"key"`
+	ProcessInstanceKey   int64   `json:"processInstanceKey"`
+	ProcessDefinitionKey int64   `json:"processDefinitionKey"`
+	BpmnProcessID        string  `json:"bpmnProcessId"`
+	FlowNodeID           string  `json:"flowNodeId"`
+	FlowNodeInstanceKey  int64   `json:"flowNodeInstanceKey"`
+	JobKey               int64   `json:"jobKey"`
+	ErrorType            string  `json:"errorType"`
+	ErrorMessage         string  `json:"errorMessage"`
+	State                string  `json:"state"`
+	CreationTime         *string `json:"creationTime"`
+	ResolutionTime       *string `json:"resolutionTime"`
+	TreePath             string  `json:"treePath"`
+	TenantID             string  `json:"tenantId"`
+	Position             int64   `json:"position"`
+}
+
+// Job is a job of a service-like task.
+type Job struct {
+	Key                 int64           `json:"key"`
+	ProcessInstanceKey  int64           `json:"processInstanceKey"`
+	FlowNodeInstanceKey int64           `json:"flowNodeInstanceKey"`
+	FlowNodeID          string          `json:"flowNodeId"`
+	Type                string          `json:"type"`
+	Worker              string          `json:"worker"`
+	Retries             int32           `json:"retries"`
+	State               string          `json:"state"`
+	ErrorMessage        string          `json:"errorMessage"`
+	ErrorCode           string          `json:"errorCode"`
+	Deadline            *string         `json:"deadline"`
+	CustomHeaders       json.RawMessage `json:"customHeaders"`
+	EndTime             *string         `json:"endTime"`
+	TenantID            string          `json:"tenantId"`
+	Position            int64           `json:"position"`
+}
+
+// Task is a user task (Tasklist's task).
+type Task struct {
+	Key                  int64    `json:"key"`
+	ProcessInstanceKey   int64    `json:"processInstanceKey"`
+	FlowNodeInstanceKey  int64    `json:"flowNodeInstanceKey"`
+	FlowNodeBpmnID       string   `json:"flowNodeBpmnId"`
+	BpmnProcessID        string   `json:"bpmnProcessId"`
+	ProcessDefinitionKey int64    `json:"processDefinitionKey"`
+	Name                 string   `json:"name"`
+	State                string   `json:"state"`
+	Assignee             *string  `json:"assignee"`
+	CandidateGroups      []string `json:"candidateGroups"`
+	CandidateUsers       []string `json:"candidateUsers"`
+	DueDate              *string  `json:"dueDate"`
+	FollowUpDate         *string  `json:"followUpDate"`
+	FormKey              *string  `json:"formKey"`
+	Priority             int32    `json:"priority"`
+	CreationTime         *string  `json:"creationTime"`
+	CompletionTime       *string  `json:"completionTime"`
+	TenantID             string   `json:"tenantId"`
+	Position             int64    `json:"position"`
+}
+
+// DecisionInstance is one evaluated decision of a DECISION_EVALUATION.
+type DecisionInstance struct {
+	DecisionID              string            `json:"decisionId"`
+	DecisionName            string            `json:"decisionName"`
+	DecisionType            string            `json:"decisionType"`
+	DecisionVersion         int32             `json:"decisionVersion"`
+	DecisionKey             int64             `json:"decisionKey"`
+	DecisionRequirementsKey int64             `json:"decisionRequirementsKey"`
+	State                   string            `json:"state"`
+	EvaluationDate          *string           `json:"evaluationDate"`
+	EvaluationFailure       *string           `json:"evaluationFailure"`
+	ProcessInstanceKey      int64             `json:"processInstanceKey"`
+	ProcessDefinitionKey    int64             `json:"processDefinitionKey"`
+	FlowNodeInstanceKey     int64             `json:"flowNodeInstanceKey"`
+	ElementID               string            `json:"elementId"`
+	EvaluatedInputs         []EvaluatedInput  `json:"evaluatedInputs"`
+	EvaluatedOutputs        []EvaluatedOutput `json:"evaluatedOutputs"`
+	Result                  string            `json:"result"`
+	TenantID                string            `json:"tenantId"`
+	Position                int64             `json:"position"`
+}
+
+// EvaluatedInput is one input of an evaluated decision.
+type EvaluatedInput struct {
+	ID    string `json:"id"`
+	Name  string `json:"name"`
+	Value string `json:"value"`
+}
+
+// EvaluatedOutput is one output of a matched rule.
+type EvaluatedOutput struct {
+	ID        string `json:"id"`
+	Name      string `json:"name"`
+	Value     string `json:"value"`
+	RuleID    string `json:"ruleId"`
+	RuleIndex int32  `json:"ruleIndex"`
+}
+
+// Process is a deployed process definition.
+type Process struct {
+	Key             int64      `json:"key"`
+	BpmnProcessID   string     `json:"bpmnProcessId"`
+	Version         int32      `json:"version"`
+	VersionTag      *string    `json:"versionTag"`
+	Name            string     `json:"name"`
+	ResourceName    string     `json:"resourceName"`
+	BpmnXML         string     `json:"bpmnXml"`
+	FlowNodes       []FlowNode `json:"flowNodes"`
+	CallActivityIDs []string   `json:"callActivityIds"`
+	Deleted         bool       `json:"deleted"`
+	TenantID        string     `json:"tenantId"`
+	Position        int64      `json:"position"`
+}
+
+// FlowNode is a flow node's id and name within a process document.
+type FlowNode struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+}
+
+// DecisionRequirements is a deployed DRG (a DMN resource).
+type DecisionRequirements struct {
+	Key                    int64  `json:"key"`
+	DecisionRequirementsID string `json:"decisionRequirementsId"`
+	Name                   string `json:"name"`
+	Version                int32  `json:"version"`
+	ResourceName           string `json:"resourceName"`
+	XML                    string `json:"xml"`
+	TenantID               string `json:"tenantId"`
+	Position               int64  `json:"position"`
+}
+
+// Decision is a deployed decision.
+type Decision struct {
+	Key                     int64  `json:"key"`
+	DecisionID              string `json:"decisionId"`
+	Name                    string `json:"name"`
+	Version                 int32  `json:"version"`
+	DecisionRequirementsKey int64  `json:"decisionRequirementsKey"`
+	DecisionRequirementsID  string `json:"decisionRequirementsId"`
+	TenantID                string `json:"tenantId"`
+	Position                int64  `json:"position"`
+}
+
+// Form is a deployed form.
+type Form struct {
+	Key      int64  `json:"key"`
+	FormID   string `json:"formId"`
+	Version  int32  `json:"version"`
+	Schema   string `json:"schema"`
+	TenantID string `json:"tenantId"`
+	Position int64  `json:"position"`
+}
+
+// States of process instances, flow-node instances, incidents and tasks.
 const (
 	StateActive     = "ACTIVE"
 	StateCompleted  = "COMPLETED"
-	StateCanceled   = "CANCELED"   // process instance terminated
+	StateCanceled   = "CANCELED"   // process instance terminated, task canceled
 	StateTerminated = "TERMINATED" // flow node terminated
+	StateResolved   = "RESOLVED"   // incident
+	StateCreated    = "CREATED"    // task
+	StateEvaluated  = "EVALUATED"  // decision instance
+	StateFailed     = "FAILED"     // decision instance
 )
 
 // dateLayout is ISO-8601 UTC with milliseconds, e.g. 2026-11-23T06:00:00.000Z.
@@ -44,5 +250,21 @@ const dateLayout = "2006-01-02T15:04:05.000Z"
 // FormatDate renders an epoch-millisecond timestamp as a document date.
 func FormatDate(epochMillis int64) *string {
 	s := time.UnixMilli(epochMillis).UTC().Format(dateLayout)
+	return &s
+}
+
+// optionalDate renders epoch ms as a date, or nil for Zeebe's -1 / 0.
+func optionalDate(epochMillis int64) *string {
+	if epochMillis <= 0 {
+		return nil
+	}
+	return FormatDate(epochMillis)
+}
+
+// optionalString is nil for "", else a pointer to s.
+func optionalString(s string) *string {
+	if s == "" {
+		return nil
+	}
 	return &s
 }

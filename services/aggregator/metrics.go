@@ -7,6 +7,7 @@ type metrics struct {
 	records     prometheus.Counter
 	documents   prometheus.Counter
 	deadLetters prometheus.Counter
+	ignored     *prometheus.CounterVec // by value type (and intent for PROCESS_INSTANCE)
 	checkpoint  prometheus.Histogram
 }
 
@@ -15,11 +16,14 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		records:     prometheus.NewCounter(prometheus.CounterOpts{Name: "flowline_aggregator_records_total", Help: "Records consumed."}),
 		documents:   prometheus.NewCounter(prometheus.CounterOpts{Name: "flowline_aggregator_documents_total", Help: "Documents published."}),
 		deadLetters: prometheus.NewCounter(prometheus.CounterOpts{Name: "flowline_aggregator_dead_letters_total", Help: "Record messages or records dead-lettered."}),
+		ignored: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "flowline_aggregator_ignored_records_total", Help: "Records not aggregated, by value type.",
+		}, []string{"value_type"}),
 		checkpoint: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name: "flowline_aggregator_checkpoint_seconds", Help: "Time to save a partition checkpoint.",
 			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14),
 		}),
 	}
-	reg.MustRegister(m.records, m.documents, m.deadLetters, m.checkpoint)
+	reg.MustRegister(m.records, m.documents, m.deadLetters, m.ignored, m.checkpoint)
 	return m
 }

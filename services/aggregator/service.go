@@ -4,9 +4,10 @@
 // flowline.docs.<partitionId> for the writer.
 //
 // Partitions are discovered from the records stream's subjects: a partition
-// never seen before is picked up within DiscoveryInterval. Each partition has
-// one durable consumer (<ConsumerPrefix>-<partition>) and one worker; run one
-// aggregator replica per set of partitions.
+// never seen before is picked up within a quarter of LeaseTTL. Each partition
+// has one durable consumer (<ConsumerPrefix>-<partition>) and one worker at a
+// time across all replicas: replicas share the partitions through leases
+// (pkg/lease), so users scale by adding replicas, up to one per partition.
 package aggregator
 
 import (
@@ -23,6 +24,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/flowline/flowline/pkg/backoff"
+	"github.com/flowline/flowline/pkg/lease"
 	"github.com/flowline/flowline/pkg/lifecycle"
 	"github.com/flowline/flowline/pkg/stream"
 )
@@ -43,22 +45,27 @@ type Service struct {
 	metrics *metrics
 	ready   *lifecycle.Readiness
 
-	js    jetstream.JetStream
-	store jetstream.ObjectStore
+	js     jetstream.JetStream
+	store  jetstream.ObjectStore
+	defs   *definitions
+	leases *lease.Manager
 
 	mu      sync.Mutex
-	workers map[int32]*worker
-	initial []int32 // partitions found by the first discovery
+	workers map[int32]*worker // partitions being worked on by this replica
 }
 
-// New returns an aggregator; it does no I/O.
+// New returns an aggregator; it does no I/O. An empty ReplicaID becomes
+// DefaultReplicaID().
 func New(cfg Config, deps Deps) *Service {
+	if cfg.ReplicaID == "" {
+		cfg.ReplicaID = DefaultReplicaID()
+	}
 	return &Service{
 		cfg:     cfg,
-		log:     deps.Log.With("service", "aggregator"),
+		log:     deps.Log.With("service", "aggregator", "replica", cfg.ReplicaID),
 		tracer:  deps.Tracer.Tracer("flowline/aggregator"),
 		metrics: newMetrics(deps.Registry),
-		ready:   lifecycle.NewReadiness("connected to NATS", "caught up"),
+		ready:   lifecycle.NewReadiness("connected to NATS", "partitions balanced", "caught up"),
 		workers: map[int32]*worker{},
 	}
 }
@@ -66,28 +73,40 @@ func New(cfg Config, deps Deps) *Service {
 // Name implements lifecycle.Service.
 func (s *Service) Name() string { return "aggregator" }
 
-// Ready implements lifecycle.Service: ready once connected and every
-// partition present at start has been read to its end once.
+// Ready implements lifecycle.Service: ready once connected, holding this
+// replica's share of the partitions, and every owned partition has been read
+// to its end once.
 func (s *Service) Ready() error {
-	s.mu.Lock()
-	if s.initial != nil {
+	if s.leases != nil && s.leases.Settled() {
+		s.ready.Met("partitions balanced")
+		s.mu.Lock()
 		var behind []int32
-		for _, p := range s.initial {
-			if !s.workers[p].caughtUp.Load() {
+		for p, w := range s.workers {
+			if !w.caughtUp.Load() {
 				behind = append(behind, p)
 			}
 		}
+		s.mu.Unlock()
 		if len(behind) == 0 {
 			s.ready.Met("caught up")
 		} else {
+			sort.Slice(behind, func(i, j int) bool { return behind[i] < behind[j] })
 			s.ready.Unmet("caught up", fmt.Sprintf("catching up on partitions %v", behind))
 		}
 	}
-	s.mu.Unlock()
 	return s.ready.Err()
 }
 
-// Run aggregates until ctx is cancelled; workers then checkpoint and stop.
+// Owned lists the partitions this replica aggregates now.
+func (s *Service) Owned() []int32 {
+	if s.leases == nil {
+		return nil
+	}
+	return s.leases.Owned()
+}
+
+// Run aggregates the partitions this replica owns until ctx is cancelled;
+// workers then checkpoint and stop, and the leases are released.
 func (s *Service) Run(ctx context.Context) error {
 	conn, err := stream.Connect(ctx, s.cfg.NATS, "flowline-aggregator", s.log)
 	if err != nil {
@@ -107,42 +126,42 @@ func (s *Service) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("aggregator: state bucket %s: %w", s.cfg.StateBucket, err)
 	}
+	defsKV, err := s.js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+		Bucket:      s.cfg.DefinitionsBucket,
+		Description: "process definitions (names, flow nodes, call activities) for the aggregator",
+		Storage:     jetstream.FileStorage,
+		Replicas:    s.cfg.Streams.Replicas,
+	})
+	if err != nil {
+		return fmt.Errorf("aggregator: definitions bucket %s: %w", s.cfg.DefinitionsBucket, err)
+	}
+	s.defs = newDefinitions(kvDefinitions{defsKV}, s.cfg.DefinitionCache)
 	s.ready.Met("connected to NATS")
 
-	var wg sync.WaitGroup
-	defer wg.Wait()
-	tick := time.NewTicker(s.cfg.DiscoveryInterval)
-	defer tick.Stop()
-	for {
-		parts, err := s.discover(ctx)
-		if err != nil && ctx.Err() == nil {
-			s.log.Warn("partition discovery failed, retrying", "error", err)
-		}
-		s.mu.Lock()
-		for _, p := range parts {
-			if _, ok := s.workers[p]; ok {
-				continue
-			}
-			w := &worker{s: s, p: p}
-			s.workers[p] = w
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				s.supervise(ctx, w)
-			}()
-			s.log.Info("partition picked up", "partition", p)
-		}
-		if s.initial == nil && err == nil {
-			s.initial = parts
-		}
-		s.mu.Unlock()
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-tick.C:
-		}
-	}
+	s.leases = lease.New(s.js, lease.Config{
+		Bucket: s.cfg.LeaseBucket, ReplicaID: s.cfg.ReplicaID, TTL: s.cfg.LeaseTTL, Replicas: s.cfg.Streams.Replicas,
+	}, s.log)
+	return s.leases.Run(ctx, s.discover, s.work)
 }
+
+// work aggregates partition p while this replica owns it.
+func (s *Service) work(ctx context.Context, p int32) {
+	w := &worker{s: s, p: p}
+	s.mu.Lock()
+	s.workers[p] = w
+	s.mu.Unlock()
+	s.log.Info("partition acquired", "partition", p)
+	s.supervise(ctx, w)
+	s.mu.Lock()
+	delete(s.workers, p)
+	s.mu.Unlock()
+	s.log.Info("partition given up", "partition", p, "cause", context.Cause(ctx))
+}
+
+// holds reports whether this replica may still act for partition p (its
+// lease is valid): checked before a checkpoint, which must never come from
+// a replica that lost the partition.
+func (s *Service) holds(p int32) bool { return s.leases != nil && s.leases.Holds(p) }
 
 // discover lists the partitions that have records.
 func (s *Service) discover(ctx context.Context) ([]int32, error) {

@@ -1,46 +1,115 @@
 package aggregator
 
 import (
+	"context"
 	"encoding/json"
-	"strconv"
+	"fmt"
 
 	recordv1 "github.com/flowline/flowline/pkg/pb/recordv1"
 	"github.com/flowline/flowline/pkg/schema"
 )
 
-// Element lifecycle intents of PROCESS_INSTANCE records.
-const (
-	intentActivating  = "ELEMENT_ACTIVATING"
-	intentCompleted   = "ELEMENT_COMPLETED"
-	intentTerminated  = "ELEMENT_TERMINATED"
-	elementProcess    = "PROCESS"
-	elementSeqFlow    = "SEQUENCE_FLOW"
-	valueTypeInstance = "PROCESS_INSTANCE"
-)
-
-// lifecycleIntents are the intents that move an element instance; others
-// (SEQUENCE_FLOW_TAKEN, migrations, ...) do not touch these documents.
-var lifecycleIntents = map[string]bool{
-	intentActivating: true, "ELEMENT_ACTIVATED": true,
-	"ELEMENT_COMPLETING": true, intentCompleted: true,
-	"ELEMENT_TERMINATING": true, intentTerminated: true,
-}
-
 // partitionState is what one partition's aggregation remembers between
-// records: the documents of element instances that have not ended yet.
-// Ended instances are forgotten once their final document is emitted. It is
+// records: the entities that are still active (see docs/design/aggregator.md).
+// Ended entities are forgotten once their final document is emitted. It is
 // owned by one partition worker; not safe for concurrent use.
 type partitionState struct {
 	Partition int32 `json:"partition"`
 	// LastPosition is the newest record position applied; older or equal
 	// positions are skipped, so a replayed record never applies twice.
 	LastPosition int64                       `json:"lastPosition"`
-	Instances    map[int64]*ProcessInstance  `json:"instances"`
+	Instances    map[int64]*instanceState    `json:"instances"`
 	FlowNodes    map[int64]*FlowNodeInstance `json:"flowNodes"`
+	Incidents    map[int64]*Incident         `json:"incidents"`
+	Tasks        map[int64]*Task             `json:"tasks"`
+}
+
+// instanceState is an active process instance: its document and the number
+// of unresolved incidents in it and in the instances it called.
+type instanceState struct {
+	Doc       *ProcessInstance `json:"doc"`
+	Incidents int              `json:"incidents"`
 }
 
 func newPartitionState(p int32) *partitionState {
-	return &partitionState{Partition: p, LastPosition: -1, Instances: map[int64]*ProcessInstance{}, FlowNodes: map[int64]*FlowNodeInstance{}}
+	st := &partitionState{Partition: p, LastPosition: -1}
+	st.init()
+	return st
+}
+
+// init creates missing maps (also after loading a checkpoint).
+func (st *partitionState) init() {
+	if st.Instances == nil {
+		st.Instances = map[int64]*instanceState{}
+	}
+	if st.FlowNodes == nil {
+		st.FlowNodes = map[int64]*FlowNodeInstance{}
+	}
+	if st.Incidents == nil {
+		st.Incidents = map[int64]*Incident{}
+	}
+	if st.Tasks == nil {
+		st.Tasks = map[int64]*Task{}
+	}
+}
+
+// active counts the entities held.
+func (st *partitionState) active() int {
+	return len(st.Instances) + len(st.FlowNodes) + len(st.Incidents) + len(st.Tasks)
+}
+
+// folder folds the records of one message into a partition's state and
+// collects the documents they change. Owned by the partition worker.
+type folder struct {
+	ctx     context.Context
+	st      *partitionState
+	defs    *definitions
+	ch      changes
+	ignored map[string]int // value type -> records ignored
+}
+
+func newFolder(ctx context.Context, st *partitionState, defs *definitions) *folder {
+	return &folder{ctx: ctx, st: st, defs: defs}
+}
+
+// apply folds one record. Records already applied (by position), records
+// other than events, and value types Flowline does not aggregate change
+// nothing; the latter are counted in ignored. An error means the state could
+// not be read or stored (e.g. the definition store is unreachable): the
+// caller retries the message.
+func (f *folder) apply(r *recordv1.Record) error {
+	if r.Position <= f.st.LastPosition {
+		return nil
+	}
+	if r.RecordType != "EVENT" {
+		f.ignore(r.ValueType)
+		f.st.LastPosition = r.Position
+		return nil
+	}
+	var err error
+	switch v := r.Value.(type) {
+	case *recordv1.Record_ProcessInstance:
+		err = f.processInstance(r, v.ProcessInstance)
+	default:
+		f.ignore(r.ValueType)
+	}
+	if err != nil {
+		return err
+	}
+	f.st.LastPosition = r.Position
+	return nil
+}
+
+func (f *folder) ignore(valueType string) {
+	if f.ignored == nil {
+		f.ignored = map[string]int{}
+	}
+	f.ignored[valueType]++
+}
+
+// emit notes that document doc of family fam with id changed at record r.
+func (f *folder) emit(fam schema.Family, id string, doc any, r *recordv1.Record) {
+	f.ch.add(fam, id, doc, r)
 }
 
 // changes collects the documents one record message changed, each once, in
@@ -52,21 +121,21 @@ type changes struct {
 
 type changeKey struct {
 	family schema.Family
-	key    int64
+	id     string
 }
 
 type changed struct {
 	changeKey
-	doc       any   // *ProcessInstance or *FlowNodeInstance, final state
+	doc       any   // pointer to the document in its final state for this message
 	position  int64 // newest record position that shaped it
 	timestamp int64
 }
 
-func (c *changes) add(f schema.Family, key int64, doc any, r *recordv1.Record) {
+func (c *changes) add(f schema.Family, id string, doc any, r *recordv1.Record) {
 	if c.seen == nil {
 		c.seen = map[changeKey]int{}
 	}
-	k := changeKey{f, key}
+	k := changeKey{f, id}
 	ch := changed{changeKey: k, doc: doc, position: r.Position, timestamp: r.Timestamp}
 	if i, ok := c.seen[k]; ok {
 		c.order[i] = ch
@@ -85,79 +154,26 @@ func (c *changes) documents(p int32) ([]*recordv1.Document, error) {
 			return nil, err
 		}
 		docs = append(docs, &recordv1.Document{
-			Family: string(ch.family), Id: strconv.FormatInt(ch.key, 10), Version: ch.position,
+			Family: string(ch.family), Id: ch.id, Version: ch.position,
 			Source: src, PartitionId: p, RecordTimestamp: ch.timestamp,
 		})
 	}
 	return docs, nil
 }
 
-// apply folds one record into the state and notes the documents it changed.
-// Records other than PROCESS_INSTANCE lifecycle events change nothing.
-func (st *partitionState) apply(r *recordv1.Record, c *changes) {
-	if r.Position <= st.LastPosition {
-		return
+// checkRecord says why a record cannot be aggregated on partition p, or "".
+func checkRecord(r *recordv1.Record, p int32) string {
+	if r.PartitionId != p {
+		return fmt.Sprintf("record at position %d claims partition %d but was stored on partition %d", r.Position, r.PartitionId, p)
 	}
-	st.LastPosition = r.Position
-	if r.ValueType != valueTypeInstance || r.RecordType != "EVENT" || !lifecycleIntents[r.Intent] {
-		return
+	if r.Value == nil {
+		return fmt.Sprintf("%s record at position %d has no value", r.ValueType, r.Position)
 	}
-	v := r.GetProcessInstance()
-	if v == nil || v.BpmnElementType == elementSeqFlow {
-		return
+	if _, raw := r.Value.(*recordv1.Record_ValueJson); raw && typedValueTypes[r.ValueType] {
+		return fmt.Sprintf("%s record at position %d carries raw JSON instead of its typed value", r.ValueType, r.Position)
 	}
-	if v.BpmnElementType == elementProcess {
-		st.applyInstance(r, v, c)
-		return
-	}
-	st.applyFlowNode(r, v, c)
+	return ""
 }
 
-func (st *partitionState) applyInstance(r *recordv1.Record, v *recordv1.ProcessInstanceValue, c *changes) {
-	pi := st.Instances[r.Key]
-	if pi == nil || r.Intent == intentActivating {
-		pi = &ProcessInstance{Key: r.Key, State: StateActive}
-		st.Instances[r.Key] = pi
-	}
-	pi.ProcessDefinitionKey = v.ProcessDefinitionKey
-	pi.BpmnProcessID = v.BpmnProcessId
-	pi.Version = v.Version
-	pi.ParentProcessInstanceKey = v.ParentProcessInstanceKey
-	pi.TenantID = v.TenantId
-	pi.PartitionID = r.PartitionId
-	pi.Position = r.Position
-	switch r.Intent {
-	case intentActivating:
-		pi.StartDate = FormatDate(r.Timestamp)
-	case intentCompleted:
-		pi.State, pi.EndDate = StateCompleted, FormatDate(r.Timestamp)
-		delete(st.Instances, r.Key)
-	case intentTerminated:
-		pi.State, pi.EndDate = StateCanceled, FormatDate(r.Timestamp)
-		delete(st.Instances, r.Key)
-	}
-	c.add(schema.ListView, r.Key, pi, r)
-}
-
-func (st *partitionState) applyFlowNode(r *recordv1.Record, v *recordv1.ProcessInstanceValue, c *changes) {
-	fn := st.FlowNodes[r.Key]
-	if fn == nil || r.Intent == intentActivating {
-		fn = &FlowNodeInstance{Key: r.Key, State: StateActive}
-		st.FlowNodes[r.Key] = fn
-	}
-	fn.ProcessInstanceKey = v.ProcessInstanceKey
-	fn.FlowNodeID = v.ElementId
-	fn.Type = v.BpmnElementType
-	fn.Position = r.Position
-	switch r.Intent {
-	case intentActivating:
-		fn.StartDate = FormatDate(r.Timestamp)
-	case intentCompleted:
-		fn.State, fn.EndDate = StateCompleted, FormatDate(r.Timestamp)
-		delete(st.FlowNodes, r.Key)
-	case intentTerminated:
-		fn.State, fn.EndDate = StateTerminated, FormatDate(r.Timestamp)
-		delete(st.FlowNodes, r.Key)
-	}
-	c.add(schema.FlowNodeInstance, r.Key, fn, r)
-}
+// typedValueTypes are the value types whose records must arrive typed.
+var typedValueTypes = map[string]bool{"PROCESS_INSTANCE": true}

@@ -1,7 +1,9 @@
 package aggregator
 
 import (
+	"context"
 	"encoding/json"
+	"strconv"
 	"testing"
 
 	recordv1 "github.com/flowline/flowline/pkg/pb/recordv1"
@@ -16,9 +18,19 @@ func piRecord(pos, key int64, intent, elementID, typ string) *recordv1.Record {
 		ValueType: "PROCESS_INSTANCE", Intent: intent,
 		Value: &recordv1.Record_ProcessInstance{ProcessInstance: &recordv1.ProcessInstanceValue{
 			BpmnProcessId: "order", Version: 2, ProcessDefinitionKey: 77, ProcessInstanceKey: pik,
-			ElementId: elementID, BpmnElementType: typ, ParentProcessInstanceKey: -1, TenantId: "<default>",
+			ElementId: elementID, BpmnElementType: typ, ParentProcessInstanceKey: -1, ParentElementInstanceKey: -1,
+			FlowScopeKey: flowScope(typ), TenantId: "<default>",
 		}},
 	}
+}
+
+func id(k int64) string { return strconv.FormatInt(k, 10) }
+
+func flowScope(typ string) int64 {
+	if typ == "PROCESS" {
+		return -1
+	}
+	return pik
 }
 
 func TestApply(t *testing.T) {
@@ -37,9 +49,10 @@ func TestApply(t *testing.T) {
 				piRecord(3, pik, "ELEMENT_COMPLETING", "order", "PROCESS"),
 				piRecord(4, pik, "ELEMENT_COMPLETED", "order", "PROCESS"),
 			},
-			want: map[changeKey]any{{schema.ListView, pik}: &ProcessInstance{
+			want: map[changeKey]any{{schema.ListView, id(pik)}: &ProcessInstance{
 				Key: pik, ProcessDefinitionKey: 77, BpmnProcessID: "order", Version: 2, State: StateCompleted,
 				StartDate: date(1), EndDate: date(4), ParentProcessInstanceKey: -1, TenantID: "<default>", PartitionID: 5, Position: 4,
+				ProcessName: "order", RootProcessInstanceKey: pik, TreePath: "PI_" + id(pik), ParentFlowNodeInstanceKey: -1,
 			}},
 		},
 		{
@@ -51,14 +64,16 @@ func TestApply(t *testing.T) {
 				piRecord(4, pik, "ELEMENT_TERMINATED", "order", "PROCESS"),
 			},
 			want: map[changeKey]any{
-				{schema.ListView, pik}: &ProcessInstance{Key: pik, ProcessDefinitionKey: 77, BpmnProcessID: "order", Version: 2,
-					State: StateCanceled, StartDate: date(1), EndDate: date(4), ParentProcessInstanceKey: -1, TenantID: "<default>", PartitionID: 5, Position: 4},
-				{schema.FlowNodeInstance, pik + 1}: &FlowNodeInstance{Key: pik + 1, ProcessInstanceKey: pik, FlowNodeID: "task",
-					Type: "SERVICE_TASK", State: StateTerminated, StartDate: date(2), EndDate: date(3), Position: 3},
+				{schema.ListView, id(pik)}: &ProcessInstance{Key: pik, ProcessDefinitionKey: 77, BpmnProcessID: "order", Version: 2,
+					State: StateCanceled, StartDate: date(1), EndDate: date(4), ParentProcessInstanceKey: -1, TenantID: "<default>", PartitionID: 5, Position: 4,
+					ProcessName: "order", RootProcessInstanceKey: pik, TreePath: "PI_" + id(pik), ParentFlowNodeInstanceKey: -1},
+				{schema.FlowNodeInstance, id(pik + 1)}: &FlowNodeInstance{Key: pik + 1, ProcessInstanceKey: pik, FlowNodeID: "task",
+					Type: "SERVICE_TASK", State: StateTerminated, StartDate: date(2), EndDate: date(3), Position: 3,
+					ProcessDefinitionKey: 77, BpmnProcessID: "order", FlowNodeName: "task", ScopeKey: pik, TreePath: id(pik) + "/" + id(pik+1), Level: 1, TenantID: "<default>"},
 			},
 		},
 		{
-			name: "sequence flows, commands, other value types and replays change nothing",
+			name: "a taken sequence flow is a document; commands, other value types and replays change nothing",
 			records: []*recordv1.Record{
 				piRecord(1, pik+2, "ELEMENT_ACTIVATING", "task", "USER_TASK"),
 				piRecord(2, pik+3, "SEQUENCE_FLOW_TAKEN", "flow", "SEQUENCE_FLOW"),
@@ -74,18 +89,25 @@ func TestApply(t *testing.T) {
 				}(),
 				piRecord(1, pik+2, "ELEMENT_COMPLETED", "task", "USER_TASK"), // replayed old position
 			},
-			want: map[changeKey]any{{schema.FlowNodeInstance, pik + 2}: &FlowNodeInstance{Key: pik + 2, ProcessInstanceKey: pik,
-				FlowNodeID: "task", Type: "USER_TASK", State: StateActive, StartDate: date(1), Position: 1}},
+			want: map[changeKey]any{{schema.FlowNodeInstance, id(pik + 2)}: &FlowNodeInstance{Key: pik + 2, ProcessInstanceKey: pik,
+				FlowNodeID: "task", Type: "USER_TASK", State: StateActive, StartDate: date(1), Position: 1,
+				ProcessDefinitionKey: 77, BpmnProcessID: "order", FlowNodeName: "task", ScopeKey: pik, TreePath: id(pik) + "/" + id(pik+2), Level: 1, TenantID: "<default>"},
+				{schema.SequenceFlow, id(pik) + "_flow"}: &SequenceFlow{ProcessInstanceKey: pik, ProcessDefinitionKey: 77, BpmnProcessID: "order",
+					ActivityID: "flow", TenantID: "<default>", Position: 2},
+			},
 			open: 1,
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			st := newPartitionState(5)
-			var ch changes
+			f := newFolder(context.Background(), st, newDefinitions(&memDefinitions{}, 10))
 			for _, r := range tt.records {
-				st.apply(r, &ch)
+				if err := f.apply(r); err != nil {
+					t.Fatal(err)
+				}
 			}
+			ch := f.ch
 			if len(ch.order) != len(tt.want) {
 				t.Fatalf("%d documents changed, want %d", len(ch.order), len(tt.want))
 			}
@@ -96,7 +118,7 @@ func TestApply(t *testing.T) {
 					t.Errorf("%v:\n got  %s\n want %s", c.changeKey, got, want)
 				}
 			}
-			if open := len(st.Instances) + len(st.FlowNodes); open != tt.open {
+			if open := st.active(); open != tt.open {
 				t.Errorf("%d entities remembered, want %d", open, tt.open)
 			}
 		})
@@ -104,11 +126,13 @@ func TestApply(t *testing.T) {
 }
 
 func TestDocumentsCarryVersionAndExactKeys(t *testing.T) {
-	st := newPartitionState(5)
-	var ch changes
-	st.apply(piRecord(7, pik, "ELEMENT_ACTIVATING", "order", "PROCESS"), &ch)
-	st.apply(piRecord(9, pik, "ELEMENT_ACTIVATED", "order", "PROCESS"), &ch)
-	docs, err := ch.documents(5)
+	f := newFolder(context.Background(), newPartitionState(5), newDefinitions(&memDefinitions{}, 10))
+	for _, r := range []*recordv1.Record{piRecord(7, pik, "ELEMENT_ACTIVATING", "order", "PROCESS"), piRecord(9, pik, "ELEMENT_ACTIVATED", "order", "PROCESS")} {
+		if err := f.apply(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	docs, err := f.ch.documents(5)
 	if err != nil {
 		t.Fatal(err)
 	}

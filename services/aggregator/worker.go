@@ -125,11 +125,14 @@ func (w *worker) run(ctx context.Context) error {
 	// Drain: confirm and checkpoint what was processed, with a fresh deadline.
 	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
-	if w.since > 0 {
+	if w.since > 0 && w.s.holds(w.p) {
 		return w.checkpoint(dctx)
 	}
 	return nil
 }
+
+// errLeaseLost: the partition's lease ended; its state must not be saved.
+var errLeaseLost = errors.New("partition lease lost; not checkpointing")
 
 // handle folds one record message into the state and publishes the
 // documents it changed.
@@ -158,27 +161,26 @@ func (w *worker) handle(ctx context.Context, msg jetstream.Msg) error {
 	if err := proto.Unmarshal(msg.Data(), &batch); err != nil {
 		return w.deadLetter(mctx, msg.Data(), seq, "message is not a flowline.record.v1.RecordBatch: "+err.Error())
 	}
-	var ch changes
+	f := newFolder(mctx, w.cp.State, w.s.defs)
 	for _, r := range batch.Records {
-		if r.PartitionId != w.p {
-			if err := w.deadLetterRecord(mctx, r, seq, fmt.Sprintf("record at position %d claims partition %d but was stored on partition %d", r.Position, r.PartitionId, w.p)); err != nil {
+		if reason := checkRecord(r, w.p); reason != "" {
+			if err := w.deadLetterRecord(mctx, r, seq, reason); err != nil {
 				return err
 			}
 			continue
 		}
-		if r.ValueType == valueTypeInstance && r.GetProcessInstance() == nil {
-			if err := w.deadLetterRecord(mctx, r, seq, fmt.Sprintf("PROCESS_INSTANCE record at position %d has no typed process-instance value", r.Position)); err != nil {
-				return err
-			}
-			continue
+		if err := f.apply(r); err != nil {
+			return fmt.Errorf("partition %d: record at position %d: %w", w.p, r.Position, err)
 		}
-		w.cp.State.apply(r, &ch)
 	}
 	w.s.metrics.records.Add(float64(len(batch.Records)))
-	if len(ch.order) == 0 {
+	for vt, n := range f.ignored {
+		w.s.metrics.ignored.WithLabelValues(vt).Add(float64(n))
+	}
+	if len(f.ch.order) == 0 {
 		return nil
 	}
-	docs, err := ch.documents(w.p)
+	docs, err := f.ch.documents(w.p)
 	if err != nil {
 		return w.deadLetter(mctx, msg.Data(), seq, "cannot render documents: "+err.Error())
 	}
@@ -227,6 +229,9 @@ func (w *worker) checkpoint(ctx context.Context) error {
 		}
 	}
 	w.pending = w.pending[:0]
+	if !w.s.holds(w.p) {
+		return fmt.Errorf("partition %d: %w", w.p, errLeaseLost)
+	}
 	start := time.Now()
 	if err := saveCheckpoint(ctx, w.s.store, w.cp); err != nil {
 		return err

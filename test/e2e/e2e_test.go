@@ -61,7 +61,8 @@ func startStack(t *testing.T) *stack {
 		BatchRecords: 7, BatchBytes: 64 << 10, NATS: natsCfg, Streams: streams,
 	}, ingest.Deps{Log: log, Tracer: tp, Registry: reg})
 	agg := aggregator.New(aggregator.Config{
-		ConsumerPrefix: "aggregator", StateBucket: "flowline-aggregator", DiscoveryInterval: 200 * time.Millisecond,
+		ConsumerPrefix: "aggregator", StateBucket: "flowline-aggregator",
+		DefinitionsBucket: "flowline-definitions", DefinitionCache: 100, LeaseBucket: "flowline-aggregator-leases", LeaseTTL: 2 * time.Second,
 		CheckpointInterval: 200 * time.Millisecond, CheckpointMessages: 100, FetchBatch: 16, AckWait: 30 * time.Second,
 		NATS: natsCfg, Streams: streams,
 	}, aggregator.Deps{Log: log, Tracer: tp, Registry: reg})
@@ -157,7 +158,11 @@ func expectedInstances() map[string]map[string]any {
 		}
 		return doc("key", key, "processDefinitionKey", int64(p)<<51+100, "bpmnProcessId", fmt.Sprintf("order-%d", p),
 			"version", 3, "state", state, "startDate", date(1), "endDate", end, "parentProcessInstanceKey", -1,
-			"tenantId", "<default>", "partitionId", int(p), "position", pos)
+			"tenantId", "<default>", "partitionId", int(p), "position", pos,
+			// No deployment in this fixture: the name falls back to the
+			// process id, and there is no version tag.
+			"processName", fmt.Sprintf("order-%d", p), "versionTag", nil, "parentFlowNodeInstanceKey", -1,
+			"rootProcessInstanceKey", key, "treePath", fmt.Sprintf("PI_%d", key), "incident", false)
 	}
 	return map[string]map[string]any{
 		id(keyP1): pi(keyP1, 1, "COMPLETED", 21, 21),
@@ -172,8 +177,12 @@ func expectedFlowNodes() map[string]map[string]any {
 		if end > 0 {
 			e = date(end)
 		}
+		p := pi >> 51
 		return doc("key", key, "processInstanceKey", pi, "flowNodeId", flowNode, "type", typ, "state", state,
-			"startDate", date(start), "endDate", e, "position", pos)
+			"startDate", date(start), "endDate", e, "position", pos,
+			"processDefinitionKey", p<<51+100, "bpmnProcessId", fmt.Sprintf("order-%d", p),
+			"flowNodeName", flowNode, "scopeKey", pi, "treePath", fmt.Sprintf("%d/%d", pi, key), "level", 1,
+			"incident", false, "incidentKey", nil, "tenantId", "<default>")
 	}
 	return map[string]map[string]any{
 		id(keyP1 + 1): fn(keyP1+1, keyP1, "start", "START_EVENT", "COMPLETED", 3, 6, 6),
@@ -184,6 +193,24 @@ func expectedFlowNodes() map[string]map[string]any {
 		id(keyP5 + 1): fn(keyP5+1, keyP5, "start", "START_EVENT", "COMPLETED", 3, 6, 6),
 		id(keyP5 + 3): fn(keyP5+3, keyP5, "approve", "USER_TASK", "ACTIVE", 8, 0, 9),
 	}
+}
+
+func expectedSequenceFlows() map[string]map[string]any {
+	sf := func(pi int64, flow string, pos int64) (string, map[string]any) {
+		p := pi >> 51
+		return fmt.Sprintf("%d_%s", pi, flow), doc("processInstanceKey", pi, "processDefinitionKey", p<<51+100,
+			"bpmnProcessId", fmt.Sprintf("order-%d", p), "activityId", flow, "tenantId", "<default>", "position", pos)
+	}
+	out := map[string]map[string]any{}
+	for _, f := range []struct {
+		pi   int64
+		flow string
+		pos  int64
+	}{{keyP1, "flow-1", 7}, {keyP1, "flow-2", 15}, {keyP2, "flow-1", 7}, {keyP5, "flow-1", 7}} {
+		id, d := sf(f.pi, f.flow, f.pos)
+		out[id] = d
+	}
+	return out
 }
 
 // sources strips hits to their sources.
@@ -222,6 +249,7 @@ func TestRecordsBecomeDocumentsEndToEnd(t *testing.T) {
 
 	instances := waitForDocs(t, s, schema.ListView, expectedInstances())
 	flowNodes := waitForDocs(t, s, schema.FlowNodeInstance, expectedFlowNodes())
+	waitForDocs(t, s, schema.SequenceFlow, expectedSequenceFlows())
 
 	// One trace spans ingest -> aggregator -> writer: the trace context
 	// rides in the NATS message headers.
