@@ -2,25 +2,10 @@ package zeebejson
 
 import (
 	"math"
-	"math/bits"
 	"strconv"
 
 	recordv1 "github.com/flowline/flowline/pkg/pb/recordv1"
 )
-
-// Records are allocated together with their value wrapper (and typed value)
-// to save allocations; the protobuf runtime only ever sees pointers to the
-// embedded messages.
-type piAlloc struct {
-	rec  recordv1.Record
-	wrap recordv1.Record_ProcessInstance
-	pi   recordv1.ProcessInstanceValue
-}
-
-type jsonAlloc struct {
-	rec  recordv1.Record
-	wrap recordv1.Record_ValueJson
-}
 
 // firstFieldError keeps the first *FieldError it is given and passes on any
 // other error (a *SyntaxError), which is fatal. Decoding goes on after a field
@@ -180,9 +165,10 @@ func rawString(raw []byte, ws bool) string {
 // sourceRecordPosition -1, rejectionType "NULL_VAL", rejectionReason "",
 // brokerVersion "", recordVersion 0, operationReference -1,
 // batchOperationReference -1, authorizations_json "" (absent). Unknown
-// envelope fields go to extra_json. A PROCESS_INSTANCE value is decoded into
-// ProcessInstanceValue (see present_fields), any other value is kept as
-// compacted JSON text in value_json.
+// envelope fields go to extra_json. Values of the typed value types (see the
+// package documentation) are decoded into their message, with present_fields
+// and extra_json; any other value is kept as compacted JSON text in
+// value_json.
 //
 // Integer fields accept only integer literals that fit the field (int64 keys
 // and positions never pass through float64); null is not accepted for any
@@ -193,6 +179,9 @@ func rawString(raw []byte, ws bool) string {
 //
 // All errors wrap ErrInvalidRecord.
 func Decode(line []byte) (*recordv1.Record, error) {
+	if len(line) > maxLine {
+		return nil, &SyntaxError{Offset: maxLine, Msg: "line too long"}
+	}
 	s := scanner{data: line}
 	s.skipWS()
 	if s.pos >= len(line) {
@@ -220,9 +209,9 @@ func Decode(line []byte) (*recordv1.Record, error) {
 		rejectionReason, brokerVersion  string
 		authorizations                  string
 		value                           []byte
-		pa                              *piAlloc // PROCESS_INSTANCE value decoded in the first pass
-		piErr                           error    // its field error
 		valueWS                         bool
+		mbuf                            [32]member
+		members                         []member // the value's, when it is an object
 		extra                           []byte
 		seen                            uint32
 		ferr                            error
@@ -278,20 +267,16 @@ func Decode(line []byte) (*recordv1.Record, error) {
 				case eBatchOperationReference:
 					batchOperationRef, err = s.readInt(name, math.MinInt64, math.MaxInt64)
 				case eValue:
-					if pa == nil && looksLikeProcessInstance(line[s.pos:], valueType) {
-						// Decode the value as PROCESS_INSTANCE in the same pass;
-						// on a field error, rescan it below and keep the error
-						// for the case the record turns out to be one.
+					if s.pos < len(line) && line[s.pos] == '{' {
+						// Validate the value and note its members; they are
+						// decoded once the value type is known (the exporter
+						// writes "value" before "valueType").
 						start := s.pos
-						s.ws = false
-						pa = new(piAlloc)
-						if err = s.decodeProcessInstance(&pa.pi); err == nil {
-							value, valueWS = line[start:s.pos], s.ws
-							break
-						} else if _, ok := err.(*FieldError); !ok {
-							return nil, err
+						var ws bool
+						if members, ws, err = s.collectMembers(mbuf[:0], 0); err == nil {
+							value, valueWS = line[start:s.pos], ws
 						}
-						pa, piErr, s.pos, err = nil, err, start, nil
+						break
 					}
 					fallthrough
 				case eAuthorizations:
@@ -340,24 +325,15 @@ func Decode(line []byte) (*recordv1.Record, error) {
 		return nil, &FieldError{Field: envelopeNames[eIntent], Msg: "must not be empty"}
 	}
 
-	var rec *recordv1.Record
-	if valueType == valueTypeProcessInstance {
-		if piErr != nil {
-			return nil, piErr
-		}
-		a := pa
-		if a == nil {
-			a = new(piAlloc)
-			vs := scanner{data: value}
-			if err := vs.decodeProcessInstance(&a.pi); err != nil {
-				return nil, err
-			}
-		}
-		a.wrap.ProcessInstance = &a.pi
-		a.rec.Value = &a.wrap
-		rec = &a.rec
-	} else {
-		a := new(jsonAlloc)
+	rec, err := decodeValue(valueType, line, members)
+	if err != nil {
+		return nil, prefixError(err, "value.")
+	}
+	if rec == nil {
+		a := new(struct {
+			rec  recordv1.Record
+			wrap recordv1.Record_ValueJson
+		})
 		a.wrap.ValueJson = rawString(value, valueWS)
 		a.rec.Value = &a.wrap
 		rec = &a.rec
@@ -387,123 +363,6 @@ type notObjectError struct{ got string }
 
 func (e *notObjectError) Error() string { return ErrNotObject.Error() + " (got " + e.got + ")" }
 func (e *notObjectError) Unwrap() error { return ErrNotObject }
-
-// looksLikeProcessInstance guesses, before the value type may be known,
-// whether the value at the start of rest is a PROCESS_INSTANCE value: either
-// valueType said so already, or the object starts with "bpmnProcessId" as
-// the exporter writes it. A wrong guess costs time, never correctness.
-func looksLikeProcessInstance(rest []byte, valueType string) bool {
-	if valueType != "" {
-		return valueType == valueTypeProcessInstance
-	}
-	const prefix = `{"bpmnProcessId":`
-	return len(rest) > len(prefix) && string(rest[:len(prefix)]) == prefix
-}
-
-// decodeProcessInstance decodes the PROCESS_INSTANCE value object at s.pos
-// (which must be '{') and leaves s.pos after it. It returns a *FieldError for
-// a field that does not fit, or a *SyntaxError.
-func (s *scanner) decodeProcessInstance(pi *recordv1.ProcessInstanceValue) error {
-	pi.Version = -1
-	pi.ProcessDefinitionKey = -1
-	pi.ProcessInstanceKey = -1
-	pi.FlowScopeKey = -1
-	pi.BpmnElementType = defaultUnspecified
-	pi.BpmnEventType = defaultUnspecified
-	pi.ParentProcessInstanceKey = -1
-	pi.ParentElementInstanceKey = -1
-	pi.TenantId = defaultTenantID
-	pi.RootProcessInstanceKey = -1
-	pi.ElementInstanceKey = -1
-
-	var (
-		present uint32
-		extra   []byte
-	)
-	if s.openObject() {
-		for {
-			k, quoted, err := s.readKey()
-			if err != nil {
-				return err
-			}
-			f := piField(k)
-			if f < 0 {
-				if extra, err = s.appendExtra(extra, quoted); err != nil {
-					return err
-				}
-			} else {
-				name := piValueNames[f]
-				if present&(1<<f) != 0 {
-					return &FieldError{Field: name, Msg: msgDuplicate}
-				}
-				present |= 1 << f
-				var v int64
-				switch f {
-				case pBpmnProcessID:
-					pi.BpmnProcessId, err = s.readString(name, false)
-				case pProcessInstanceKey:
-					pi.ProcessInstanceKey, err = s.readInt(name, math.MinInt64, math.MaxInt64)
-				case pProcessDefinitionKey:
-					pi.ProcessDefinitionKey, err = s.readInt(name, math.MinInt64, math.MaxInt64)
-				case pElementID:
-					pi.ElementId, err = s.readString(name, false)
-				case pFlowScopeKey:
-					pi.FlowScopeKey, err = s.readInt(name, math.MinInt64, math.MaxInt64)
-				case pBpmnEventType:
-					pi.BpmnEventType, err = s.readString(name, true)
-				case pParentProcessInstanceKey:
-					pi.ParentProcessInstanceKey, err = s.readInt(name, math.MinInt64, math.MaxInt64)
-				case pParentElementInstanceKey:
-					pi.ParentElementInstanceKey, err = s.readInt(name, math.MinInt64, math.MaxInt64)
-				case pBpmnElementType:
-					pi.BpmnElementType, err = s.readString(name, true)
-				case pVersion:
-					v, err = s.readInt(name, math.MinInt32, math.MaxInt32)
-					pi.Version = int32(v)
-				case pTenantID:
-					pi.TenantId, err = s.readString(name, true)
-				case pElementInstancePath:
-					pi.ElementInstancePath, err = s.readElementInstancePath(name)
-				case pProcessDefinitionPath:
-					pi.ProcessDefinitionPath, err = s.readInt64List(name)
-				case pCallingElementPath:
-					pi.CallingElementPath, err = s.readInt32List(name)
-				case pTags:
-					pi.Tags, err = s.readStringList(name)
-				case pRootProcessInstanceKey:
-					pi.RootProcessInstanceKey, err = s.readInt(name, math.MinInt64, math.MaxInt64)
-				case pBusinessID:
-					pi.BusinessId, err = s.readString(name, false)
-				case pElementInstanceKey:
-					pi.ElementInstanceKey, err = s.readInt(name, math.MinInt64, math.MaxInt64)
-				}
-				if err != nil {
-					return err
-				}
-			}
-			more, err := s.nextMember()
-			if err != nil {
-				return err
-			}
-			if !more {
-				break
-			}
-		}
-	}
-	if present != 0 {
-		pf := make([]string, 0, bits.OnesCount32(present))
-		for f := range numPI {
-			if present&(1<<f) != 0 {
-				pf = append(pf, piNames[f])
-			}
-		}
-		pi.PresentFields = pf
-	}
-	if extra != nil {
-		pi.ExtraJson = string(append(extra, '}'))
-	}
-	return nil
-}
 
 // openArray consumes '[' and reports whether the array has elements; if the
 // value is not an array it is skipped and a *FieldError returned.
@@ -552,6 +411,10 @@ func elemError(err error, field string, i int) error {
 
 // appendInts appends the integers of the array at s.pos to dst.
 func (s *scanner) appendInts(dst []int64, field string, lo, hi int64) ([]int64, error) {
+	if out, end, ok := fastInts(s.data, s.pos, dst, lo, hi); ok {
+		s.pos = end
+		return out, nil
+	}
 	more, err := s.openArray(field)
 	for i := 0; more && err == nil; i++ {
 		var v int64
@@ -562,6 +425,72 @@ func (s *scanner) appendInts(dst []int64, field string, lo, hi int64) ([]int64, 
 		more, err = s.nextElement()
 	}
 	return dst, err
+}
+
+// fastInts parses the array at data[pos] if it is an array of integer
+// literals in [lo, hi] (valid JSON, whitespace allowed), appending them to
+// dst and returning the offset after it; otherwise it reports false and the
+// caller takes the slow path, which validates and names what is wrong.
+func fastInts(data []byte, pos int, dst []int64, lo, hi int64) ([]int64, int, bool) {
+	isWS := func(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
+	i := pos
+	if i >= len(data) || data[i] != '[' {
+		return dst, 0, false
+	}
+	i++
+	for i < len(data) && isWS(data[i]) {
+		i++
+	}
+	if i < len(data) && data[i] == ']' {
+		return dst, i + 1, true
+	}
+	for {
+		neg := false
+		if i < len(data) && data[i] == '-' {
+			neg = true
+			i++
+		}
+		start := i
+		var u uint64
+		for i < len(data) && '0' <= data[i] && data[i] <= '9' {
+			u = u*10 + uint64(data[i]-'0')
+			i++
+		}
+		n := i - start
+		if n == 0 || n > 19 || (n > 1 && data[start] == '0') {
+			return dst, 0, false
+		}
+		var v int64
+		switch {
+		case neg && u <= 1<<63:
+			v = int64(-u) // -(1<<63) wraps to MinInt64
+		case !neg && u <= 1<<63-1:
+			v = int64(u)
+		default:
+			return dst, 0, false
+		}
+		if v < lo || v > hi {
+			return dst, 0, false
+		}
+		dst = append(dst, v)
+		for i < len(data) && isWS(data[i]) {
+			i++
+		}
+		if i >= len(data) {
+			return dst, 0, false
+		}
+		switch data[i] {
+		case ',':
+			i++
+			for i < len(data) && isWS(data[i]) {
+				i++
+			}
+		case ']':
+			return dst, i + 1, true
+		default:
+			return dst, 0, false
+		}
+	}
 }
 
 func (s *scanner) readInt64List(field string) ([]int64, error) {

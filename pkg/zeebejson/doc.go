@@ -13,25 +13,60 @@
 //     operationReference -1, batchOperationReference -1. An absent
 //     "authorizations" stays absent.
 //   - Output is compact, keys in a fixed order (see Encode); raw JSON kept as
-//     text (value_json, authorizations_json, extra_json) keeps its member
-//     order, escapes and number literals but loses insignificant whitespace.
+//     text (value_json, authorizations_json, extra_json, the "<name>_json"
+//     fields of typed values) keeps its member order, escapes and number
+//     literals but loses insignificant whitespace.
 //   - In fields decoded into Go strings, escapes are resolved, and a lone
 //     UTF-16 surrogate escape such as "\ud800" becomes U+FFFD, as
 //     encoding/json does. An integer written "-0" comes back as 0.
 //
 // # Values
 //
-// A PROCESS_INSTANCE value is decoded into recordv1.ProcessInstanceValue.
-// Every known value field that was present is listed in present_fields (in
-// the order Encode writes them); absent ones get Zeebe's defaults (-1 for
-// keys and version, "" for bpmnProcessId, elementId and businessId,
-// "UNSPECIFIED" for bpmnElementType and bpmnEventType, "<default>" for
-// tenantId, empty lists). Encode writes the fields in present_fields plus any
-// field whose value differs from that default, so a decoded record comes back
-// with exactly the fields it arrived with, and a record built in Go without
-// present_fields loses nothing it set. Unknown value fields go to the
-// value's extra_json. Every other value type, known or not, is kept as its
-// compacted JSON object text in value_json.
+// Values of these value types are decoded into typed messages, the Record
+// oneof member named after the value type:
+//
+//	PROCESS_INSTANCE       process_instance       ProcessInstanceValue
+//	PROCESS                process                ProcessValue
+//	DECISION_REQUIREMENTS  decision_requirements  DecisionRequirementsValue
+//	DECISION               decision               DecisionValue
+//	FORM                   form                   FormValue
+//	VARIABLE               variable               VariableValue
+//	INCIDENT               incident               IncidentValue
+//	JOB                    job                    JobValue
+//	USER_TASK              user_task              UserTaskValue
+//	DECISION_EVALUATION    decision_evaluation    DecisionEvaluationValue
+//
+// Every other value type, known or not, is kept as its compacted JSON object
+// text in value_json. The exporter writes "value" before "valueType": Decode
+// validates the value and notes where its members are, and decodes them once
+// the value type is known, so field order never matters.
+//
+// Every known value field that was present is listed in the message's
+// present_fields (in the order Encode writes them), at every level
+// (DECISION_EVALUATION's evaluatedDecisions, their evaluatedInputs and
+// matchedRules, and those rules' evaluatedOutputs are nested messages with
+// their own present_fields and extra_json). Absent fields get Zeebe's
+// defaults: -1 for keys, versions, timestamps, deadlines and ruleIndex; ""
+// for strings except tenantId "<default>", decisionOutput "null" (of a
+// DECISION_EVALUATION), enum-like strings their Zeebe default
+// ("UNSPECIFIED" for bpmnElementType, bpmnEventType, elementType and
+// jobListenerEventType, "BPMN_ELEMENT" for jobKind, "UNKNOWN" for
+// errorType); priority 50 for a USER_TASK, 0 for a JOB; 0 for retryBackoff
+// and ordinalKey; false; empty lists and bytes; "" for JSON object text.
+// Encode writes the fields in present_fields plus any field whose value
+// differs from that default, so a decoded record comes back with exactly the
+// fields it arrived with, and a record built in Go without present_fields
+// loses nothing it set. Unknown value fields go to the message's extra_json.
+//
+// Free-form JSON objects (variables, customHeaders, a job's result, a
+// variable's source) are kept as their compacted JSON text in "<name>_json"
+// fields and must be objects. JSON text that Zeebe writes inside a string (a
+// variable's value, decision outputs, evaluated input and output values)
+// stays a string. checksum and resource are base64 in JSON and bytes in the
+// message: Decode accepts only canonical standard base64 (RFC 4648 alphabet
+// with padding, zero padding bits, no line breaks), which is what Zeebe
+// writes and exactly what Encode writes back; anything else is a field error
+// rather than bytes that would not come back as the same text.
 //
 // # Validation
 //
@@ -45,10 +80,13 @@
 //
 // Every error wraps ErrInvalidRecord. Malformed JSON is a *SyntaxError with
 // a byte offset; a record that does not fit is a *FieldError naming the
-// field ("position", "value.processInstanceKey", "value.tags[2]"). When
+// field by its JSON path ("position", "value.processInstanceKey",
+// "value.tags[2]", "value.evaluatedDecisions[0].matchedRules[1].ruleIndex").
+// When
 // several things are wrong, Decode reports a syntax error first, then the
 // first mistyped or duplicated field in document order (envelope before the
-// PROCESS_INSTANCE value), then the first missing required field.
+// value), then the first missing required field, then the first mistyped or
+// duplicated field of the value.
 //
 // Decode, Encode and AppendEncode are safe for concurrent use.
 package zeebejson

@@ -21,12 +21,19 @@ import (
 // brokerVersion "", recordVersion 0, operationReference -1,
 // batchOperationReference -1).
 //
-// A ProcessInstanceValue is written with the fields named in present_fields
-// plus any field whose value differs from its absent-default, in Zeebe's order,
-// then the members of its extra_json. value_json, authorizations_json and
-// extra_json must hold JSON objects; they are validated and compacted, and an
-// extra_json may not repeat a field the schema knows. Errors wrap
-// ErrInvalidRecord and name the Record's field.
+// A typed value (ProcessInstanceValue, JobValue, ...; nested messages alike)
+// is written with the fields named in present_fields plus any field whose
+// value differs from its absent-default, in a fixed order (Zeebe's, as in
+// its JSON serialization tests), then the members of its extra_json; bytes
+// as standard base64, "<name>_json" fields as the JSON object they hold.
+// value_json, authorizations_json, the "<name>_json" fields and extra_json
+// must hold JSON objects; they are validated and compacted, and an
+// extra_json may not repeat a field the schema knows. A typed value must
+// come with its own value type (a JobValue with "JOB"), as Decode would read
+// it back; value_json goes with any value type. Errors wrap
+// ErrInvalidRecord and name the Record's field by its protobuf path
+// ("job.variables_json",
+// "decision_evaluation.evaluated_decisions[1].present_fields").
 func Encode(r *recordv1.Record) ([]byte, error) {
 	return AppendEncode(make([]byte, 0, sizeHint(r)), r)
 }
@@ -48,23 +55,10 @@ func sizeHint(r *recordv1.Record) int {
 	}
 	n := 360 + len(r.RecordType) + len(r.ValueType) + len(r.Intent) + len(r.RejectionType) +
 		len(r.RejectionReason) + len(r.BrokerVersion) + len(r.AuthorizationsJson) + len(r.ExtraJson)
-	switch v := r.Value.(type) {
-	case *recordv1.Record_ValueJson:
+	if v, ok := r.Value.(*recordv1.Record_ValueJson); ok {
 		n += len(v.ValueJson)
-	case *recordv1.Record_ProcessInstance:
-		pi := v.ProcessInstance
-		if pi == nil {
-			break
-		}
-		n += 520 + len(pi.BpmnProcessId) + len(pi.ElementId) + len(pi.BpmnElementType) +
-			len(pi.BpmnEventType) + len(pi.TenantId) + len(pi.BusinessId) + len(pi.ExtraJson) +
-			21*len(pi.ProcessDefinitionPath) + 12*len(pi.CallingElementPath)
-		for _, e := range pi.ElementInstancePath {
-			n += 3 + 21*len(e.GetKeys())
-		}
-		for _, t := range pi.Tags {
-			n += 3 + len(t)
-		}
+	} else {
+		n += valueSize(r)
 	}
 	return n
 }
@@ -124,156 +118,23 @@ func appendRecord(dst []byte, r *recordv1.Record) ([]byte, error) {
 		}
 	}
 	dst = append(dst, `,"value":`...)
-	switch v := r.Value.(type) {
-	case *recordv1.Record_ValueJson:
+	if v, ok := r.Value.(*recordv1.Record_ValueJson); ok {
 		if dst, err = appendRawObject(dst, v.ValueJson, "value_json"); err != nil {
 			return dst, err
 		}
-	case *recordv1.Record_ProcessInstance:
-		if v.ProcessInstance == nil {
-			return dst, encodeError("process_instance", "nil value")
-		}
-		if dst, err = appendProcessInstance(dst, v.ProcessInstance); err != nil {
+	} else {
+		var typed bool
+		if dst, typed, err = appendValue(dst, r); err != nil {
 			return dst, err
 		}
-	default:
-		return dst, encodeError("value", "record has no value")
+		if !typed {
+			return dst, encodeError("value", "record has no value")
+		}
 	}
 	return append(dst, '}'), nil
 }
 
 func isEnvelopeKey(k []byte) bool { return envelopeField(k) >= 0 }
-func isPIKey(k []byte) bool       { return piField(k) >= 0 }
-
-// piEmitMask returns the fields Encode writes: those listed in present_fields
-// and those whose value differs from what Decode gives an absent field.
-func piEmitMask(pi *recordv1.ProcessInstanceValue) (uint32, error) {
-	var m uint32
-	for _, name := range pi.PresentFields {
-		f := piField(name)
-		if f < 0 {
-			return 0, encodeError("process_instance.present_fields", "unknown field %q", name)
-		}
-		m |= 1 << f
-	}
-	set := func(f int, differs bool) {
-		if differs {
-			m |= 1 << f
-		}
-	}
-	set(pBpmnProcessID, pi.BpmnProcessId != "")
-	set(pProcessInstanceKey, pi.ProcessInstanceKey != -1)
-	set(pProcessDefinitionKey, pi.ProcessDefinitionKey != -1)
-	set(pElementID, pi.ElementId != "")
-	set(pFlowScopeKey, pi.FlowScopeKey != -1)
-	set(pBpmnEventType, pi.BpmnEventType != defaultUnspecified)
-	set(pParentProcessInstanceKey, pi.ParentProcessInstanceKey != -1)
-	set(pParentElementInstanceKey, pi.ParentElementInstanceKey != -1)
-	set(pBpmnElementType, pi.BpmnElementType != defaultUnspecified)
-	set(pVersion, pi.Version != -1)
-	set(pTenantID, pi.TenantId != defaultTenantID)
-	set(pElementInstancePath, len(pi.ElementInstancePath) > 0)
-	set(pProcessDefinitionPath, len(pi.ProcessDefinitionPath) > 0)
-	set(pCallingElementPath, len(pi.CallingElementPath) > 0)
-	set(pTags, len(pi.Tags) > 0)
-	set(pRootProcessInstanceKey, pi.RootProcessInstanceKey != -1)
-	set(pBusinessID, pi.BusinessId != "")
-	set(pElementInstanceKey, pi.ElementInstanceKey != -1)
-	return m, nil
-}
-
-func appendProcessInstance(dst []byte, pi *recordv1.ProcessInstanceValue) ([]byte, error) {
-	mask, err := piEmitMask(pi)
-	if err != nil {
-		return dst, err
-	}
-	dst = append(dst, '{')
-	first := true
-	for f := range numPI {
-		if mask&(1<<f) == 0 {
-			continue
-		}
-		if !first {
-			dst = append(dst, ',')
-		}
-		first = false
-		dst = append(dst, '"')
-		dst = append(dst, piNames[f]...)
-		dst = append(dst, '"', ':')
-		switch f {
-		case pBpmnProcessID:
-			dst = appendString(dst, pi.BpmnProcessId)
-		case pProcessInstanceKey:
-			dst = strconv.AppendInt(dst, pi.ProcessInstanceKey, 10)
-		case pProcessDefinitionKey:
-			dst = strconv.AppendInt(dst, pi.ProcessDefinitionKey, 10)
-		case pElementID:
-			dst = appendString(dst, pi.ElementId)
-		case pFlowScopeKey:
-			dst = strconv.AppendInt(dst, pi.FlowScopeKey, 10)
-		case pBpmnEventType:
-			dst = appendString(dst, pi.BpmnEventType)
-		case pParentProcessInstanceKey:
-			dst = strconv.AppendInt(dst, pi.ParentProcessInstanceKey, 10)
-		case pParentElementInstanceKey:
-			dst = strconv.AppendInt(dst, pi.ParentElementInstanceKey, 10)
-		case pBpmnElementType:
-			dst = appendString(dst, pi.BpmnElementType)
-		case pVersion:
-			dst = strconv.AppendInt(dst, int64(pi.Version), 10)
-		case pTenantID:
-			dst = appendString(dst, pi.TenantId)
-		case pElementInstancePath:
-			dst = append(dst, '[')
-			for i, e := range pi.ElementInstancePath {
-				if i > 0 {
-					dst = append(dst, ',')
-				}
-				dst = appendInt64s(dst, e.GetKeys())
-			}
-			dst = append(dst, ']')
-		case pProcessDefinitionPath:
-			dst = appendInt64s(dst, pi.ProcessDefinitionPath)
-		case pCallingElementPath:
-			dst = append(dst, '[')
-			for i, v := range pi.CallingElementPath {
-				if i > 0 {
-					dst = append(dst, ',')
-				}
-				dst = strconv.AppendInt(dst, int64(v), 10)
-			}
-			dst = append(dst, ']')
-		case pTags:
-			dst = append(dst, '[')
-			for i, t := range pi.Tags {
-				if i > 0 {
-					dst = append(dst, ',')
-				}
-				dst = appendString(dst, t)
-			}
-			dst = append(dst, ']')
-		case pRootProcessInstanceKey:
-			dst = strconv.AppendInt(dst, pi.RootProcessInstanceKey, 10)
-		case pBusinessID:
-			dst = appendString(dst, pi.BusinessId)
-		case pElementInstanceKey:
-			dst = strconv.AppendInt(dst, pi.ElementInstanceKey, 10)
-		}
-	}
-	if pi.ExtraJson != "" {
-		mark := len(dst)
-		if dst, err = appendMembers(dst, pi.ExtraJson, "process_instance.extra_json", isPIKey); err != nil {
-			return dst, err
-		}
-		if first && len(dst) > mark {
-			// No typed field was written: drop the separator appendMembers put.
-			copy(dst[mark:], dst[mark+1:])
-			dst = dst[:len(dst)-1]
-		}
-	}
-	return append(dst, '}'), nil
-}
-
 func appendInt64s(dst []byte, vs []int64) []byte {
 	dst = append(dst, '[')
 	for i, v := range vs {

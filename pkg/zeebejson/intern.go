@@ -4,7 +4,8 @@ import "strings"
 
 // internTab maps the enum-like strings Zeebe repeats in every record (record
 // types, value types, intents, rejection types, BPMN element and event types,
-// the default tenant) to a shared copy, so decoding them does not allocate.
+// incident error types, job kinds, listener event types, decision types, the
+// default tenant) to a shared copy, so decoding them does not allocate.
 // It is read-only after init and safe for concurrent use. Strings not in it
 // are simply copied.
 var internTab = func() map[string]string {
@@ -47,6 +48,15 @@ MANUAL_TASK TASK EXCLUSIVE_GATEWAY PARALLEL_GATEWAY EVENT_BASED_GATEWAY
 INCLUSIVE_GATEWAY SEQUENCE_FLOW MULTI_INSTANCE_BODY CALL_ACTIVITY
 BUSINESS_RULE_TASK SCRIPT_TASK SEND_TASK
 NONE TERMINATE LINK COMPENSATION CONDITIONAL
+
+UNKNOWN IO_MAPPING_ERROR JOB_NO_RETRIES CONDITION_ERROR EXTRACT_VALUE_ERROR
+CALLED_ELEMENT_ERROR UNHANDLED_ERROR_EVENT MESSAGE_SIZE_EXCEEDED
+CALLED_DECISION_ERROR DECISION_EVALUATION_ERROR FORM_NOT_FOUND
+RESOURCE_NOT_FOUND EXECUTION_LISTENER_NO_RETRIES TASK_LISTENER_NO_RETRIES
+AD_HOC_SUB_PROCESS_NO_RETRIES
+BPMN_ELEMENT EXECUTION_LISTENER TASK_LISTENER AD_HOC_SUB_PROCESS
+START END CREATING ASSIGNING UPDATING CANCELING
+USER_TASK DECISION_TABLE LITERAL_EXPRESSION
 
 <default>
 `)

@@ -167,27 +167,30 @@ func TestRoundTrip(t *testing.T) {
 	tests := []struct {
 		name  string
 		line  string
-		typed bool // value decoded into ProcessInstanceValue
+		value string // the Record oneof member Decode fills
 	}{
-		{"process instance 8.2 with paths", piLine, true},
-		{"process instance newer fields, keys above 2^53", piNewLine, true},
-		{"process instance old broker", piOldLine, true},
-		{"variable with JSON string value", varLine, false},
-		{"variable with JSON object text value", varObjLine, false},
-		{"job with customHeaders and variables", jobLine, false},
-		{"unknown value type with nested objects", fooLine, false},
-		{"extra unknown envelope fields", extraLine, false},
-		{"pretty printed", prettyLine, false},
-		{"escaped keys", escapedKeyLine, true},
-		{"process instance empty value", piEmptyValueLine, true},
-		{"process instance empty lists", piEmptyListsLine, true},
-		{"process instance defaults present", piDefaultsPresent, true},
+		{"process instance 8.2 with paths", piLine, "process_instance"},
+		{"process instance newer fields, keys above 2^53", piNewLine, "process_instance"},
+		{"process instance old broker", piOldLine, "process_instance"},
+		{"variable with JSON string value", varLine, "variable"},
+		{"variable with JSON object text value", varObjLine, "variable"},
+		{"job with customHeaders and variables", jobLine, "job"},
+		{"unknown value type with nested objects", fooLine, "value_json"},
+		{"extra unknown envelope fields", extraLine, "value_json"},
+		{"pretty printed", prettyLine, "variable"},
+		{"escaped keys", escapedKeyLine, "process_instance"},
+		{"process instance empty value", piEmptyValueLine, "process_instance"},
+		{"process instance empty lists", piEmptyListsLine, "process_instance"},
+		{"process instance defaults present", piDefaultsPresent, "process_instance"},
+	}
+	for _, tl := range typedLines {
+		tests = append(tests, struct{ name, line, value string }{tl.name, tl.line, tl.value})
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			r := mustDecode(t, tc.line)
-			if got := r.GetProcessInstance() != nil; got != tc.typed {
-				t.Fatalf("typed value = %v, want %v (value %T)", got, tc.typed, r.Value)
+			if got := valueMember(r); got != tc.value {
+				t.Fatalf("value decoded as %s, want %s", got, tc.value)
 			}
 			out, err := Encode(r)
 			if err != nil {
@@ -299,7 +302,7 @@ func TestDecodeDefaults(t *testing.T) {
 		}
 	}
 
-	r = mustDecode(t, `{"partitionId":0,"position":1,"key":2,"timestamp":3,"recordType":"EVENT","valueType":"JOB","intent":"CREATED","value":{}}`)
+	r = mustDecode(t, `{"partitionId":0,"position":1,"key":2,"timestamp":3,"recordType":"EVENT","valueType":"SIGNAL","intent":"BROADCASTED","value":{}}`)
 	if r.SourceRecordPosition != -1 || r.RejectionType != "NULL_VAL" || r.RejectionReason != "" ||
 		r.BrokerVersion != "" || r.RecordVersion != 0 || r.OperationReference != -1 || r.BatchOperationReference != -1 {
 		t.Errorf("envelope defaults wrong: %v", r)
@@ -349,21 +352,26 @@ func TestLargeKeysExact(t *testing.T) {
 			}
 		}
 	}
-	// In raw value JSON the literal is kept verbatim.
+	// In JSON text (a variable's value, variables objects, unknown value
+	// types) the literal is kept verbatim.
 	r := mustDecode(t, varObjLine)
-	if !strings.Contains(r.GetValueJson(), `\"id\":9007199254740993`) {
-		t.Errorf("value_json lost the key text: %s", r.GetValueJson())
+	if !strings.Contains(r.GetVariable().GetValue(), `"id":9007199254740993`) {
+		t.Errorf("variable value lost the key text: %s", r.GetVariable().GetValue())
 	}
 	r = mustDecode(t, jobLine)
-	if !strings.Contains(r.GetValueJson(), `"big":9223372036854775807`) || !strings.Contains(r.GetValueJson(), `"amount":12.50`) {
+	if vj := r.GetJob().GetVariablesJson(); !strings.Contains(vj, `"big":9223372036854775807`) || !strings.Contains(vj, `"amount":12.50`) {
+		t.Errorf("variables_json changed number literals: %s", vj)
+	}
+	r = mustDecode(t, fooLine)
+	if !strings.Contains(r.GetValueJson(), `"big":123456789012345678901234567890`) {
 		t.Errorf("value_json changed number literals: %s", r.GetValueJson())
 	}
 }
 
 func TestEmbeddedJSONTextStaysString(t *testing.T) {
 	r := mustDecode(t, varLine)
-	if !strings.Contains(r.GetValueJson(), `"value":"\"EUR\""`) {
-		t.Errorf("value_json = %s", r.GetValueJson())
+	if got := r.GetVariable().GetValue(); got != `"EUR"` {
+		t.Errorf("variable value = %s", got)
 	}
 	out, err := Encode(r)
 	if err != nil {
@@ -493,9 +501,13 @@ func TestEncodeErrors(t *testing.T) {
 		{"nil record", func(*recordv1.Record) *recordv1.Record { return nil }, ""},
 		{"no value", func(r *recordv1.Record) *recordv1.Record { r.Value = nil; return r }, "value"},
 		{"nil process instance", func(r *recordv1.Record) *recordv1.Record {
-			r.Value = &recordv1.Record_ProcessInstance{}
+			r.ValueType, r.Value = "PROCESS_INSTANCE", &recordv1.Record_ProcessInstance{}
 			return r
 		}, "process_instance"},
+		{"typed value under another value type", func(r *recordv1.Record) *recordv1.Record {
+			r.Value = &recordv1.Record_ProcessInstance{ProcessInstance: &recordv1.ProcessInstanceValue{}}
+			return r
+		}, "value_type"},
 		{"empty record type", func(r *recordv1.Record) *recordv1.Record { r.RecordType = ""; return r }, "record_type"},
 		{"empty value type", func(r *recordv1.Record) *recordv1.Record { r.ValueType = ""; return r }, "value_type"},
 		{"empty intent", func(r *recordv1.Record) *recordv1.Record { r.Intent = ""; return r }, "intent"},
@@ -521,10 +533,12 @@ func TestEncodeErrors(t *testing.T) {
 		{"extra_json holds known field", func(r *recordv1.Record) *recordv1.Record { r.ExtraJson = `{"x":1,"position":1}`; return r }, "extra_json"},
 		{"extra_json holds escaped known field", func(r *recordv1.Record) *recordv1.Record { r.ExtraJson = `{"\u006bey":1}`; return r }, "extra_json"},
 		{"pi extra_json holds known field", func(r *recordv1.Record) *recordv1.Record {
+			r.ValueType = "PROCESS_INSTANCE"
 			r.Value = &recordv1.Record_ProcessInstance{ProcessInstance: &recordv1.ProcessInstanceValue{ExtraJson: `{"tags":[]}`}}
 			return r
 		}, "process_instance.extra_json"},
 		{"unknown present field", func(r *recordv1.Record) *recordv1.Record {
+			r.ValueType = "PROCESS_INSTANCE"
 			r.Value = &recordv1.Record_ProcessInstance{ProcessInstance: &recordv1.ProcessInstanceValue{PresentFields: []string{"nope"}}}
 			return r
 		}, "process_instance.present_fields"},
@@ -717,11 +731,12 @@ func TestMistypedProcessInstanceField(t *testing.T) {
 			if !strings.Contains(err.Error(), tc.msg) || !strings.Contains(err.Error(), tc.field) {
 				t.Errorf("message %q should name %q and contain %q", err, tc.field, tc.msg)
 			}
-			// The same value under another value type is kept verbatim.
-			m["valueType"] = `"JOB"`
+			// The same value under a value type without a typed message is
+			// kept verbatim.
+			m["valueType"] = `"PROCESS_INSTANCE_CREATION"`
 			r, err := Decode([]byte(buildLine(m)))
 			if err != nil || !strings.Contains(r.GetValueJson(), tc.val) {
-				t.Errorf("as JOB: %v, %v", r, err)
+				t.Errorf("as PROCESS_INSTANCE_CREATION: %v, %v", r, err)
 			}
 		})
 	}
@@ -824,7 +839,7 @@ func TestSyntaxBeforeFieldErrors(t *testing.T) {
 func TestAllPrefixesFail(t *testing.T) {
 	// Every proper prefix of a record (except whitespace-trimmed equals) fails
 	// with a syntax error and never panics.
-	for _, line := range []string{piLine, jobLine, escapedKeyLine} {
+	for _, line := range []string{piLine, jobLine, escapedKeyLine, jobNewLine, decisionEvaluationLine, formLine} {
 		for i := 1; i < len(line); i++ {
 			_, err := Decode([]byte(line[:i]))
 			var se *SyntaxError
@@ -836,7 +851,11 @@ func TestAllPrefixesFail(t *testing.T) {
 }
 
 func TestDecodeDoesNotRetainLine(t *testing.T) {
-	for _, line := range []string{piNewLine, varObjLine, extraLine, fooLine} {
+	lines := []string{piNewLine, varObjLine, extraLine, fooLine}
+	for _, tl := range typedLines {
+		lines = append(lines, tl.line)
+	}
+	for _, line := range lines {
 		buf := []byte(line)
 		r, err := Decode(buf)
 		if err != nil {
@@ -857,6 +876,12 @@ func FuzzDecode(f *testing.F) {
 		prettyLine, escapedKeyLine, piEmptyValueLine, piEmptyListsLine, piDefaultsPresent,
 		"", "{}", "[]", `{"value":{}}`, `{"partitionId":1,"position":1,"key":1,"timestamp":1,"recordType":"E","valueType":"V","intent":"I","value":{"a":"\ud800"}}`} {
 		f.Add([]byte(s))
+	}
+	for _, tl := range typedLines {
+		f.Add([]byte(tl.line))
+	}
+	for _, vt := range []string{"PROCESS", "DECISION_REQUIREMENTS", "DECISION", "FORM", "VARIABLE", "INCIDENT", "JOB", "USER_TASK", "DECISION_EVALUATION"} {
+		f.Add([]byte(`{"partitionId":1,"position":1,"key":1,"timestamp":1,"recordType":"E","valueType":"` + vt + `","intent":"I","value":{"resource":"YQ==","checksum":"","evaluatedDecisions":[{"matchedRules":[{"ruleIndex":1,"evaluatedOutputs":[{}]}],"evaluatedInputs":[{"x":1}]}],"variables":{},"source":{},"duplicate":true,"errorType":"X","tags":["a"],"elementInstancePath":[[1]]}}`))
 	}
 	f.Fuzz(func(t *testing.T, line []byte) {
 		r, err := Decode(line)
@@ -887,9 +912,9 @@ func FuzzDecode(f *testing.F) {
 	})
 }
 
-// TestSpeculativeProcessInstance covers Decode guessing the value type from
-// the value's first key before it has seen valueType.
-func TestSpeculativeProcessInstance(t *testing.T) {
+// TestValueTypeAfterValue covers values that come before or after
+// valueType, and values that look like another type's.
+func TestValueTypeAfterValue(t *testing.T) {
 	// Looks like a PROCESS_INSTANCE value but is not one: kept verbatim.
 	const creation = `{"partitionId":1,"value":{"bpmnProcessId":"p","version":-1,"processDefinitionKey":1,"variables":{"a":1},"startInstructions":[]},"position":1,"key":1,"timestamp":1,"recordType":"COMMAND","valueType":"PROCESS_INSTANCE_CREATION","intent":"CREATE"}`
 	r := mustDecode(t, creation)
@@ -908,12 +933,12 @@ func TestSpeculativeProcessInstance(t *testing.T) {
 	}
 	// valueType before value, not PROCESS_INSTANCE, although the value looks
 	// like one: kept verbatim.
-	r = mustDecode(t, `{"valueType":"VARIABLE","value":{"bpmnProcessId":"p","version":"x"},"partitionId":1,"position":1,"key":1,"timestamp":1,"recordType":"EVENT","intent":"I"}`)
+	r = mustDecode(t, `{"valueType":"PROCESS_INSTANCE_CREATION","value":{"bpmnProcessId":"p","version":"x"},"partitionId":1,"position":1,"key":1,"timestamp":1,"recordType":"EVENT","intent":"I"}`)
 	if r.GetValueJson() != `{"bpmnProcessId":"p","version":"x"}` {
 		t.Errorf("value_json = %q", r.GetValueJson())
 	}
-	// A syntax error after a field error in a guessed value is reported as
-	// the syntax error, at its offset in the line.
+	// A syntax error after a field error in the value is reported as the
+	// syntax error, at its offset in the line.
 	line := `{"value":{"bpmnProcessId":"p","version":"x","a":[}}`
 	_, err := Decode([]byte(line))
 	var se *SyntaxError

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -17,13 +18,19 @@ import (
 	recordv1 "github.com/flowline/flowline/pkg/pb/recordv1"
 	"github.com/flowline/flowline/pkg/simulate"
 	"github.com/flowline/flowline/pkg/stream"
+	"github.com/flowline/flowline/pkg/zeebejson"
 	"github.com/flowline/flowline/services/aggregator"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }
 
 func newAggregator(t *testing.T, ns *stream.Embedded) *aggregator.Service {
+	return newReplica(t, ns, "")
+}
+
+func newReplica(t *testing.T, ns *stream.Embedded, id string) *aggregator.Service {
 	cfg := aggregator.Config{
+		ReplicaID:      id,
 		ConsumerPrefix: "aggregator", StateBucket: "flowline-aggregator",
 		DefinitionsBucket: "flowline-definitions", DefinitionCache: 100, LeaseBucket: "flowline-aggregator-leases", LeaseTTL: 2 * time.Second,
 		CheckpointInterval: 100 * time.Millisecond, CheckpointMessages: 50, FetchBatch: 8, AckWait: 30 * time.Second,
@@ -36,24 +43,14 @@ func newAggregator(t *testing.T, ns *stream.Embedded) *aggregator.Service {
 }
 
 // publishRecords stores records of one partition as one message, as ingest
-// would.
+// would (through the Zeebe JSON codec).
 func publishRecords(t *testing.T, js jetstream.JetStream, recs []simulate.Record) {
 	t.Helper()
 	batch := &recordv1.RecordBatch{}
 	for _, r := range recs {
-		pr := &recordv1.Record{PartitionId: r.PartitionID, Position: r.Position, Key: r.Key, Timestamp: r.Timestamp,
-			RecordType: r.RecordType, ValueType: r.ValueType, Intent: r.Intent}
-		if r.ValueType == "PROCESS_INSTANCE" {
-			v := r.Value
-			pr.Value = &recordv1.Record_ProcessInstance{ProcessInstance: &recordv1.ProcessInstanceValue{
-				BpmnProcessId: v["bpmnProcessId"].(string), Version: v["version"].(int32),
-				ProcessDefinitionKey: v["processDefinitionKey"].(int64), ProcessInstanceKey: v["processInstanceKey"].(int64),
-				ElementId: v["elementId"].(string), BpmnElementType: v["bpmnElementType"].(string),
-				ParentProcessInstanceKey: -1, TenantId: "<default>",
-			}}
-		} else {
-			b, _ := json.Marshal(r.Value)
-			pr.Value = &recordv1.Record_ValueJson{ValueJson: string(b)}
+		pr, err := zeebejson.Decode(r.JSON())
+		if err != nil {
+			t.Fatal(err)
 		}
 		batch.Records = append(batch.Records, pr)
 	}
@@ -155,5 +152,129 @@ func TestStateSurvivesRestartAndPoisonIsDeadLettered(t *testing.T) {
 	if msg.Subject() != "flowline.dlq.aggregator" || string(msg.Data()) != "not protobuf \xff" ||
 		msg.Headers().Get(stream.HeaderDLQReason) == "" || msg.Headers().Get(stream.HeaderDLQSubject) != "flowline.records.3" {
 		t.Fatalf("dead letter %s %q headers %v", msg.Subject(), msg.Data(), msg.Headers())
+	}
+}
+
+// TestReplicasShareAndHandOverPartitions: a second replica takes over half
+// of 8 partitions while records keep arriving, then leaves; the replicas never
+// own a partition at the same time, and no record is missed: every instance
+// ends COMPLETED with the start date of its first record.
+func TestReplicasShareAndHandOverPartitions(t *testing.T) {
+	ns := testenv.NATS(t)
+	js := testenv.Connect(t, ns).JS
+	if err := stream.EnsureStreams(context.Background(), js, testenv.Streams()); err != nil {
+		t.Fatal(err)
+	}
+	const partitions = 8
+	parts := make([]*simulate.Partition, partitions)
+	for i := range parts {
+		parts[i] = simulate.NewPartition(int32(i+1), time.UnixMilli(1_763_884_800_000))
+	}
+	var instances []*simulate.Instance
+	// feed starts an instance on every partition and advances all running
+	// ones by one step, publishing one record message per partition.
+	feed := func() {
+		for _, p := range parts {
+			instances = append(instances, simulate.Start(p, simulate.DemoProcess(int64(p.ID)<<51+999)))
+		}
+		for _, in := range instances {
+			in.Step(time.Second)
+		}
+		for _, p := range parts {
+			if recs := p.Take(); len(recs) > 0 {
+				publishRecords(t, js, recs)
+			}
+		}
+	}
+
+	a := newReplica(t, ns, "replica-a")
+	stopA := testenv.Run(t, a)
+	overlap := make(chan string, 1)
+	watchDone, stopWatch := make(chan struct{}), make(chan struct{})
+	var bRef atomic.Pointer[aggregator.Service]
+	go func() { // no partition is ever owned by both
+		defer close(watchDone)
+		for {
+			select {
+			case <-stopWatch:
+				return
+			case <-time.After(5 * time.Millisecond):
+			}
+			other := bRef.Load()
+			if other == nil {
+				continue
+			}
+			owned := map[int32]bool{}
+			for _, p := range a.Owned() {
+				owned[p] = true
+			}
+			for _, p := range other.Owned() {
+				if owned[p] {
+					select {
+					case overlap <- fmt.Sprintf("partition %d owned by both replicas", p):
+					default:
+					}
+				}
+			}
+		}
+	}()
+
+	for range 3 {
+		feed()
+	}
+	testenv.Eventually(t, 20*time.Second, func() error {
+		if n := len(a.Owned()); n != partitions {
+			return fmt.Errorf("replica a owns %d partitions", n)
+		}
+		return nil
+	})
+
+	b := newReplica(t, ns, "replica-b")
+	bRef.Store(b)
+	stopB := testenv.Run(t, b)
+	testenv.Eventually(t, 30*time.Second, func() error {
+		feed()
+		if na, nb := len(a.Owned()), len(b.Owned()); na != 4 || nb != 4 {
+			return fmt.Errorf("owned: a %d, b %d", na, nb)
+		}
+		return nil
+	})
+	for range 3 {
+		feed()
+	}
+	stopB()
+	testenv.Eventually(t, 30*time.Second, func() error {
+		feed()
+		if n := len(a.Owned()); n != partitions {
+			return fmt.Errorf("after b left, a owns %d", n)
+		}
+		return nil
+	})
+	// Finish every instance and check the documents.
+	for _, in := range instances {
+		for !in.Done {
+			in.Step(time.Second)
+		}
+	}
+	for _, p := range parts {
+		publishRecords(t, js, p.Take())
+	}
+	testenv.Eventually(t, 30*time.Second, func() error {
+		docs := latestDocs(t, js)
+		for _, in := range instances {
+			d := docs[fmt.Sprintf("list-view/%d", in.Key)]
+			if d == nil || d["state"] != "COMPLETED" || d["startDate"] == nil {
+				return fmt.Errorf("instance %d: %v", in.Key, d)
+			}
+		}
+		return nil
+	})
+	close(stopWatch)
+	<-watchDone
+	stopA()
+	select {
+	case msg := <-overlap:
+		t.Fatal(msg)
+	default:
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"log/slog"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -48,7 +49,7 @@ type Service struct {
 	js     jetstream.JetStream
 	store  jetstream.ObjectStore
 	defs   *definitions
-	leases *lease.Manager
+	leases atomic.Pointer[lease.Manager] // set once connected
 
 	mu      sync.Mutex
 	workers map[int32]*worker // partitions being worked on by this replica
@@ -77,7 +78,7 @@ func (s *Service) Name() string { return "aggregator" }
 // replica's share of the partitions, and every owned partition has been read
 // to its end once.
 func (s *Service) Ready() error {
-	if s.leases != nil && s.leases.Settled() {
+	if l := s.leases.Load(); l != nil && l.Settled() {
 		s.ready.Met("partitions balanced")
 		s.mu.Lock()
 		var behind []int32
@@ -99,10 +100,10 @@ func (s *Service) Ready() error {
 
 // Owned lists the partitions this replica aggregates now.
 func (s *Service) Owned() []int32 {
-	if s.leases == nil {
-		return nil
+	if l := s.leases.Load(); l != nil {
+		return l.Owned()
 	}
-	return s.leases.Owned()
+	return nil
 }
 
 // Run aggregates the partitions this replica owns until ctx is cancelled;
@@ -138,10 +139,11 @@ func (s *Service) Run(ctx context.Context) error {
 	s.defs = newDefinitions(kvDefinitions{defsKV}, s.cfg.DefinitionCache)
 	s.ready.Met("connected to NATS")
 
-	s.leases = lease.New(s.js, lease.Config{
+	leases := lease.New(s.js, lease.Config{
 		Bucket: s.cfg.LeaseBucket, ReplicaID: s.cfg.ReplicaID, TTL: s.cfg.LeaseTTL, Replicas: s.cfg.Streams.Replicas,
 	}, s.log)
-	return s.leases.Run(ctx, s.discover, s.work)
+	s.leases.Store(leases)
+	return leases.Run(ctx, s.discover, s.work)
 }
 
 // work aggregates partition p while this replica owns it.
@@ -161,7 +163,10 @@ func (s *Service) work(ctx context.Context, p int32) {
 // holds reports whether this replica may still act for partition p (its
 // lease is valid): checked before a checkpoint, which must never come from
 // a replica that lost the partition.
-func (s *Service) holds(p int32) bool { return s.leases != nil && s.leases.Holds(p) }
+func (s *Service) holds(p int32) bool {
+	l := s.leases.Load()
+	return l != nil && l.Holds(p)
+}
 
 // discover lists the partitions that have records.
 func (s *Service) discover(ctx context.Context) ([]int32, error) {

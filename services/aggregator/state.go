@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 
 	recordv1 "github.com/flowline/flowline/pkg/pb/recordv1"
 	"github.com/flowline/flowline/pkg/schema"
@@ -62,14 +63,22 @@ func (st *partitionState) active() int {
 // collects the documents they change. Owned by the partition worker.
 type folder struct {
 	ctx     context.Context
+	log     *slog.Logger
 	st      *partitionState
 	defs    *definitions
 	ch      changes
 	ignored map[string]int // value type -> records ignored
 }
 
-func newFolder(ctx context.Context, st *partitionState, defs *definitions) *folder {
-	return &folder{ctx: ctx, st: st, defs: defs}
+func newFolder(ctx context.Context, st *partitionState, defs *definitions, log *slog.Logger) *folder {
+	return &folder{ctx: ctx, st: st, defs: defs, log: log}
+}
+
+// warn logs a problem with a record that does not stop its aggregation.
+func (f *folder) warn(msg string, args ...any) {
+	if f.log != nil {
+		f.log.WarnContext(f.ctx, msg, append(args, "partition", f.st.Partition)...)
+	}
 }
 
 // apply folds one record. Records already applied (by position), records
@@ -90,6 +99,24 @@ func (f *folder) apply(r *recordv1.Record) error {
 	switch v := r.Value.(type) {
 	case *recordv1.Record_ProcessInstance:
 		err = f.processInstance(r, v.ProcessInstance)
+	case *recordv1.Record_Process:
+		err = f.process(r, v.Process)
+	case *recordv1.Record_DecisionRequirements:
+		f.decisionRequirements(r, v.DecisionRequirements)
+	case *recordv1.Record_Decision:
+		f.decision(r, v.Decision)
+	case *recordv1.Record_Form:
+		f.form(r, v.Form)
+	case *recordv1.Record_Variable:
+		f.variable(r, v.Variable)
+	case *recordv1.Record_Incident:
+		f.incident(r, v.Incident)
+	case *recordv1.Record_Job:
+		f.job(r, v.Job)
+	case *recordv1.Record_UserTask:
+		err = f.userTask(r, v.UserTask)
+	case *recordv1.Record_DecisionEvaluation:
+		f.decisionEvaluation(r, v.DecisionEvaluation)
 	default:
 		f.ignore(r.ValueType)
 	}
@@ -176,4 +203,7 @@ func checkRecord(r *recordv1.Record, p int32) string {
 }
 
 // typedValueTypes are the value types whose records must arrive typed.
-var typedValueTypes = map[string]bool{"PROCESS_INSTANCE": true}
+var typedValueTypes = map[string]bool{
+	"PROCESS_INSTANCE": true, "PROCESS": true, "DECISION_REQUIREMENTS": true, "DECISION": true, "FORM": true,
+	"VARIABLE": true, "INCIDENT": true, "JOB": true, "USER_TASK": true, "DECISION_EVALUATION": true,
+}

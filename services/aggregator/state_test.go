@@ -101,7 +101,7 @@ func TestApply(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			st := newPartitionState(5)
-			f := newFolder(context.Background(), st, newDefinitions(&memDefinitions{}, 10))
+			f := newFolder(context.Background(), st, newDefinitions(&memDefinitions{}, 10), nil)
 			for _, r := range tt.records {
 				if err := f.apply(r); err != nil {
 					t.Fatal(err)
@@ -126,7 +126,7 @@ func TestApply(t *testing.T) {
 }
 
 func TestDocumentsCarryVersionAndExactKeys(t *testing.T) {
-	f := newFolder(context.Background(), newPartitionState(5), newDefinitions(&memDefinitions{}, 10))
+	f := newFolder(context.Background(), newPartitionState(5), newDefinitions(&memDefinitions{}, 10), nil)
 	for _, r := range []*recordv1.Record{piRecord(7, pik, "ELEMENT_ACTIVATING", "order", "PROCESS"), piRecord(9, pik, "ELEMENT_ACTIVATED", "order", "PROCESS")} {
 		if err := f.apply(r); err != nil {
 			t.Fatal(err)

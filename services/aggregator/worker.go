@@ -161,7 +161,7 @@ func (w *worker) handle(ctx context.Context, msg jetstream.Msg) error {
 	if err := proto.Unmarshal(msg.Data(), &batch); err != nil {
 		return w.deadLetter(mctx, msg.Data(), seq, "message is not a flowline.record.v1.RecordBatch: "+err.Error())
 	}
-	f := newFolder(mctx, w.cp.State, w.s.defs)
+	f := newFolder(mctx, w.cp.State, w.s.defs, w.s.log)
 	for _, r := range batch.Records {
 		if reason := checkRecord(r, w.p); reason != "" {
 			if err := w.deadLetterRecord(mctx, r, seq, reason); err != nil {

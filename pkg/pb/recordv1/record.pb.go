@@ -59,10 +59,23 @@ type Record struct {
 	// Envelope fields this schema does not know yet, as a JSON object text;
 	// empty when there are none.
 	ExtraJson string `protobuf:"bytes,16,opt,name=extra_json,json=extraJson,proto3" json:"extra_json,omitempty"`
+	// The value: typed for the value types listed here (the oneof member is
+	// named after the valueType: PROCESS_INSTANCE -> process_instance, ...),
+	// raw JSON for every other value type.
+	//
 	// Types that are valid to be assigned to Value:
 	//
 	//	*Record_ValueJson
 	//	*Record_ProcessInstance
+	//	*Record_Process
+	//	*Record_DecisionRequirements
+	//	*Record_Decision
+	//	*Record_Form
+	//	*Record_Variable
+	//	*Record_Incident
+	//	*Record_Job
+	//	*Record_UserTask
+	//	*Record_DecisionEvaluation
 	Value         isRecord_Value `protobuf_oneof:"value"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -235,6 +248,87 @@ func (x *Record) GetProcessInstance() *ProcessInstanceValue {
 	return nil
 }
 
+func (x *Record) GetProcess() *ProcessValue {
+	if x != nil {
+		if x, ok := x.Value.(*Record_Process); ok {
+			return x.Process
+		}
+	}
+	return nil
+}
+
+func (x *Record) GetDecisionRequirements() *DecisionRequirementsValue {
+	if x != nil {
+		if x, ok := x.Value.(*Record_DecisionRequirements); ok {
+			return x.DecisionRequirements
+		}
+	}
+	return nil
+}
+
+func (x *Record) GetDecision() *DecisionValue {
+	if x != nil {
+		if x, ok := x.Value.(*Record_Decision); ok {
+			return x.Decision
+		}
+	}
+	return nil
+}
+
+func (x *Record) GetForm() *FormValue {
+	if x != nil {
+		if x, ok := x.Value.(*Record_Form); ok {
+			return x.Form
+		}
+	}
+	return nil
+}
+
+func (x *Record) GetVariable() *VariableValue {
+	if x != nil {
+		if x, ok := x.Value.(*Record_Variable); ok {
+			return x.Variable
+		}
+	}
+	return nil
+}
+
+func (x *Record) GetIncident() *IncidentValue {
+	if x != nil {
+		if x, ok := x.Value.(*Record_Incident); ok {
+			return x.Incident
+		}
+	}
+	return nil
+}
+
+func (x *Record) GetJob() *JobValue {
+	if x != nil {
+		if x, ok := x.Value.(*Record_Job); ok {
+			return x.Job
+		}
+	}
+	return nil
+}
+
+func (x *Record) GetUserTask() *UserTaskValue {
+	if x != nil {
+		if x, ok := x.Value.(*Record_UserTask); ok {
+			return x.UserTask
+		}
+	}
+	return nil
+}
+
+func (x *Record) GetDecisionEvaluation() *DecisionEvaluationValue {
+	if x != nil {
+		if x, ok := x.Value.(*Record_DecisionEvaluation); ok {
+			return x.DecisionEvaluation
+		}
+	}
+	return nil
+}
+
 type isRecord_Value interface {
 	isRecord_Value()
 }
@@ -248,9 +342,63 @@ type Record_ProcessInstance struct {
 	ProcessInstance *ProcessInstanceValue `protobuf:"bytes,31,opt,name=process_instance,json=processInstance,proto3,oneof"`
 }
 
+type Record_Process struct {
+	Process *ProcessValue `protobuf:"bytes,32,opt,name=process,proto3,oneof"`
+}
+
+type Record_DecisionRequirements struct {
+	DecisionRequirements *DecisionRequirementsValue `protobuf:"bytes,33,opt,name=decision_requirements,json=decisionRequirements,proto3,oneof"`
+}
+
+type Record_Decision struct {
+	Decision *DecisionValue `protobuf:"bytes,34,opt,name=decision,proto3,oneof"`
+}
+
+type Record_Form struct {
+	Form *FormValue `protobuf:"bytes,35,opt,name=form,proto3,oneof"`
+}
+
+type Record_Variable struct {
+	Variable *VariableValue `protobuf:"bytes,36,opt,name=variable,proto3,oneof"`
+}
+
+type Record_Incident struct {
+	Incident *IncidentValue `protobuf:"bytes,37,opt,name=incident,proto3,oneof"`
+}
+
+type Record_Job struct {
+	Job *JobValue `protobuf:"bytes,38,opt,name=job,proto3,oneof"`
+}
+
+type Record_UserTask struct {
+	UserTask *UserTaskValue `protobuf:"bytes,39,opt,name=user_task,json=userTask,proto3,oneof"`
+}
+
+type Record_DecisionEvaluation struct {
+	DecisionEvaluation *DecisionEvaluationValue `protobuf:"bytes,40,opt,name=decision_evaluation,json=decisionEvaluation,proto3,oneof"`
+}
+
 func (*Record_ValueJson) isRecord_Value() {}
 
 func (*Record_ProcessInstance) isRecord_Value() {}
+
+func (*Record_Process) isRecord_Value() {}
+
+func (*Record_DecisionRequirements) isRecord_Value() {}
+
+func (*Record_Decision) isRecord_Value() {}
+
+func (*Record_Form) isRecord_Value() {}
+
+func (*Record_Variable) isRecord_Value() {}
+
+func (*Record_Incident) isRecord_Value() {}
+
+func (*Record_Job) isRecord_Value() {}
+
+func (*Record_UserTask) isRecord_Value() {}
+
+func (*Record_DecisionEvaluation) isRecord_Value() {}
 
 // RecordBatch holds records; on the broker one message carries records of a
 // single partition in position order.
@@ -545,11 +693,2027 @@ func (x *ProcessInstanceValue) GetExtraJson() string {
 	return ""
 }
 
+// ProcessValue is the value of a PROCESS record: a deployed process.
+type ProcessValue struct {
+	state                protoimpl.MessageState `protogen:"open.v1"`
+	BpmnProcessId        string                 `protobuf:"bytes,1,opt,name=bpmn_process_id,json=bpmnProcessId,proto3" json:"bpmn_process_id,omitempty"`
+	Version              int32                  `protobuf:"varint,2,opt,name=version,proto3" json:"version,omitempty"`
+	ProcessDefinitionKey int64                  `protobuf:"varint,3,opt,name=process_definition_key,json=processDefinitionKey,proto3" json:"process_definition_key,omitempty"`
+	ResourceName         string                 `protobuf:"bytes,4,opt,name=resource_name,json=resourceName,proto3" json:"resource_name,omitempty"`
+	// MD5 of the resource.
+	Checksum []byte `protobuf:"bytes,5,opt,name=checksum,proto3" json:"checksum,omitempty"`
+	// The BPMN XML as deployed.
+	Resource      []byte   `protobuf:"bytes,6,opt,name=resource,proto3" json:"resource,omitempty"`
+	Duplicate     bool     `protobuf:"varint,7,opt,name=duplicate,proto3" json:"duplicate,omitempty"`
+	TenantId      string   `protobuf:"bytes,8,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
+	DeploymentKey int64    `protobuf:"varint,9,opt,name=deployment_key,json=deploymentKey,proto3" json:"deployment_key,omitempty"`
+	VersionTag    string   `protobuf:"bytes,10,opt,name=version_tag,json=versionTag,proto3" json:"version_tag,omitempty"`
+	ProcessName   string   `protobuf:"bytes,11,opt,name=process_name,json=processName,proto3" json:"process_name,omitempty"`
+	PresentFields []string `protobuf:"bytes,12,rep,name=present_fields,json=presentFields,proto3" json:"present_fields,omitempty"`
+	ExtraJson     string   `protobuf:"bytes,13,opt,name=extra_json,json=extraJson,proto3" json:"extra_json,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ProcessValue) Reset() {
+	*x = ProcessValue{}
+	mi := &file_flowline_record_v1_record_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ProcessValue) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ProcessValue) ProtoMessage() {}
+
+func (x *ProcessValue) ProtoReflect() protoreflect.Message {
+	mi := &file_flowline_record_v1_record_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ProcessValue.ProtoReflect.Descriptor instead.
+func (*ProcessValue) Descriptor() ([]byte, []int) {
+	return file_flowline_record_v1_record_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *ProcessValue) GetBpmnProcessId() string {
+	if x != nil {
+		return x.BpmnProcessId
+	}
+	return ""
+}
+
+func (x *ProcessValue) GetVersion() int32 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
+func (x *ProcessValue) GetProcessDefinitionKey() int64 {
+	if x != nil {
+		return x.ProcessDefinitionKey
+	}
+	return 0
+}
+
+func (x *ProcessValue) GetResourceName() string {
+	if x != nil {
+		return x.ResourceName
+	}
+	return ""
+}
+
+func (x *ProcessValue) GetChecksum() []byte {
+	if x != nil {
+		return x.Checksum
+	}
+	return nil
+}
+
+func (x *ProcessValue) GetResource() []byte {
+	if x != nil {
+		return x.Resource
+	}
+	return nil
+}
+
+func (x *ProcessValue) GetDuplicate() bool {
+	if x != nil {
+		return x.Duplicate
+	}
+	return false
+}
+
+func (x *ProcessValue) GetTenantId() string {
+	if x != nil {
+		return x.TenantId
+	}
+	return ""
+}
+
+func (x *ProcessValue) GetDeploymentKey() int64 {
+	if x != nil {
+		return x.DeploymentKey
+	}
+	return 0
+}
+
+func (x *ProcessValue) GetVersionTag() string {
+	if x != nil {
+		return x.VersionTag
+	}
+	return ""
+}
+
+func (x *ProcessValue) GetProcessName() string {
+	if x != nil {
+		return x.ProcessName
+	}
+	return ""
+}
+
+func (x *ProcessValue) GetPresentFields() []string {
+	if x != nil {
+		return x.PresentFields
+	}
+	return nil
+}
+
+func (x *ProcessValue) GetExtraJson() string {
+	if x != nil {
+		return x.ExtraJson
+	}
+	return ""
+}
+
+// DecisionRequirementsValue is the value of a DECISION_REQUIREMENTS record: a
+// deployed decision requirements graph (DRG), i.e. a DMN resource.
+type DecisionRequirementsValue struct {
+	state                       protoimpl.MessageState `protogen:"open.v1"`
+	DecisionRequirementsId      string                 `protobuf:"bytes,1,opt,name=decision_requirements_id,json=decisionRequirementsId,proto3" json:"decision_requirements_id,omitempty"`
+	DecisionRequirementsName    string                 `protobuf:"bytes,2,opt,name=decision_requirements_name,json=decisionRequirementsName,proto3" json:"decision_requirements_name,omitempty"`
+	DecisionRequirementsVersion int32                  `protobuf:"varint,3,opt,name=decision_requirements_version,json=decisionRequirementsVersion,proto3" json:"decision_requirements_version,omitempty"`
+	DecisionRequirementsKey     int64                  `protobuf:"varint,4,opt,name=decision_requirements_key,json=decisionRequirementsKey,proto3" json:"decision_requirements_key,omitempty"`
+	Namespace                   string                 `protobuf:"bytes,5,opt,name=namespace,proto3" json:"namespace,omitempty"`
+	ResourceName                string                 `protobuf:"bytes,6,opt,name=resource_name,json=resourceName,proto3" json:"resource_name,omitempty"`
+	// The DMN XML as deployed.
+	Resource []byte `protobuf:"bytes,7,opt,name=resource,proto3" json:"resource,omitempty"`
+	// MD5 of the resource.
+	Checksum      []byte   `protobuf:"bytes,8,opt,name=checksum,proto3" json:"checksum,omitempty"`
+	Duplicate     bool     `protobuf:"varint,9,opt,name=duplicate,proto3" json:"duplicate,omitempty"`
+	TenantId      string   `protobuf:"bytes,10,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
+	DeploymentKey int64    `protobuf:"varint,11,opt,name=deployment_key,json=deploymentKey,proto3" json:"deployment_key,omitempty"`
+	PresentFields []string `protobuf:"bytes,12,rep,name=present_fields,json=presentFields,proto3" json:"present_fields,omitempty"`
+	ExtraJson     string   `protobuf:"bytes,13,opt,name=extra_json,json=extraJson,proto3" json:"extra_json,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DecisionRequirementsValue) Reset() {
+	*x = DecisionRequirementsValue{}
+	mi := &file_flowline_record_v1_record_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DecisionRequirementsValue) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DecisionRequirementsValue) ProtoMessage() {}
+
+func (x *DecisionRequirementsValue) ProtoReflect() protoreflect.Message {
+	mi := &file_flowline_record_v1_record_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DecisionRequirementsValue.ProtoReflect.Descriptor instead.
+func (*DecisionRequirementsValue) Descriptor() ([]byte, []int) {
+	return file_flowline_record_v1_record_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *DecisionRequirementsValue) GetDecisionRequirementsId() string {
+	if x != nil {
+		return x.DecisionRequirementsId
+	}
+	return ""
+}
+
+func (x *DecisionRequirementsValue) GetDecisionRequirementsName() string {
+	if x != nil {
+		return x.DecisionRequirementsName
+	}
+	return ""
+}
+
+func (x *DecisionRequirementsValue) GetDecisionRequirementsVersion() int32 {
+	if x != nil {
+		return x.DecisionRequirementsVersion
+	}
+	return 0
+}
+
+func (x *DecisionRequirementsValue) GetDecisionRequirementsKey() int64 {
+	if x != nil {
+		return x.DecisionRequirementsKey
+	}
+	return 0
+}
+
+func (x *DecisionRequirementsValue) GetNamespace() string {
+	if x != nil {
+		return x.Namespace
+	}
+	return ""
+}
+
+func (x *DecisionRequirementsValue) GetResourceName() string {
+	if x != nil {
+		return x.ResourceName
+	}
+	return ""
+}
+
+func (x *DecisionRequirementsValue) GetResource() []byte {
+	if x != nil {
+		return x.Resource
+	}
+	return nil
+}
+
+func (x *DecisionRequirementsValue) GetChecksum() []byte {
+	if x != nil {
+		return x.Checksum
+	}
+	return nil
+}
+
+func (x *DecisionRequirementsValue) GetDuplicate() bool {
+	if x != nil {
+		return x.Duplicate
+	}
+	return false
+}
+
+func (x *DecisionRequirementsValue) GetTenantId() string {
+	if x != nil {
+		return x.TenantId
+	}
+	return ""
+}
+
+func (x *DecisionRequirementsValue) GetDeploymentKey() int64 {
+	if x != nil {
+		return x.DeploymentKey
+	}
+	return 0
+}
+
+func (x *DecisionRequirementsValue) GetPresentFields() []string {
+	if x != nil {
+		return x.PresentFields
+	}
+	return nil
+}
+
+func (x *DecisionRequirementsValue) GetExtraJson() string {
+	if x != nil {
+		return x.ExtraJson
+	}
+	return ""
+}
+
+// DecisionValue is the value of a DECISION record: a deployed decision.
+type DecisionValue struct {
+	state                   protoimpl.MessageState `protogen:"open.v1"`
+	DecisionId              string                 `protobuf:"bytes,1,opt,name=decision_id,json=decisionId,proto3" json:"decision_id,omitempty"`
+	DecisionName            string                 `protobuf:"bytes,2,opt,name=decision_name,json=decisionName,proto3" json:"decision_name,omitempty"`
+	Version                 int32                  `protobuf:"varint,3,opt,name=version,proto3" json:"version,omitempty"`
+	DecisionKey             int64                  `protobuf:"varint,4,opt,name=decision_key,json=decisionKey,proto3" json:"decision_key,omitempty"`
+	DecisionRequirementsKey int64                  `protobuf:"varint,5,opt,name=decision_requirements_key,json=decisionRequirementsKey,proto3" json:"decision_requirements_key,omitempty"`
+	DecisionRequirementsId  string                 `protobuf:"bytes,6,opt,name=decision_requirements_id,json=decisionRequirementsId,proto3" json:"decision_requirements_id,omitempty"`
+	Duplicate               bool                   `protobuf:"varint,7,opt,name=duplicate,proto3" json:"duplicate,omitempty"`
+	TenantId                string                 `protobuf:"bytes,8,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
+	DeploymentKey           int64                  `protobuf:"varint,9,opt,name=deployment_key,json=deploymentKey,proto3" json:"deployment_key,omitempty"`
+	VersionTag              string                 `protobuf:"bytes,10,opt,name=version_tag,json=versionTag,proto3" json:"version_tag,omitempty"`
+	PresentFields           []string               `protobuf:"bytes,11,rep,name=present_fields,json=presentFields,proto3" json:"present_fields,omitempty"`
+	ExtraJson               string                 `protobuf:"bytes,12,opt,name=extra_json,json=extraJson,proto3" json:"extra_json,omitempty"`
+	unknownFields           protoimpl.UnknownFields
+	sizeCache               protoimpl.SizeCache
+}
+
+func (x *DecisionValue) Reset() {
+	*x = DecisionValue{}
+	mi := &file_flowline_record_v1_record_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DecisionValue) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DecisionValue) ProtoMessage() {}
+
+func (x *DecisionValue) ProtoReflect() protoreflect.Message {
+	mi := &file_flowline_record_v1_record_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DecisionValue.ProtoReflect.Descriptor instead.
+func (*DecisionValue) Descriptor() ([]byte, []int) {
+	return file_flowline_record_v1_record_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *DecisionValue) GetDecisionId() string {
+	if x != nil {
+		return x.DecisionId
+	}
+	return ""
+}
+
+func (x *DecisionValue) GetDecisionName() string {
+	if x != nil {
+		return x.DecisionName
+	}
+	return ""
+}
+
+func (x *DecisionValue) GetVersion() int32 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
+func (x *DecisionValue) GetDecisionKey() int64 {
+	if x != nil {
+		return x.DecisionKey
+	}
+	return 0
+}
+
+func (x *DecisionValue) GetDecisionRequirementsKey() int64 {
+	if x != nil {
+		return x.DecisionRequirementsKey
+	}
+	return 0
+}
+
+func (x *DecisionValue) GetDecisionRequirementsId() string {
+	if x != nil {
+		return x.DecisionRequirementsId
+	}
+	return ""
+}
+
+func (x *DecisionValue) GetDuplicate() bool {
+	if x != nil {
+		return x.Duplicate
+	}
+	return false
+}
+
+func (x *DecisionValue) GetTenantId() string {
+	if x != nil {
+		return x.TenantId
+	}
+	return ""
+}
+
+func (x *DecisionValue) GetDeploymentKey() int64 {
+	if x != nil {
+		return x.DeploymentKey
+	}
+	return 0
+}
+
+func (x *DecisionValue) GetVersionTag() string {
+	if x != nil {
+		return x.VersionTag
+	}
+	return ""
+}
+
+func (x *DecisionValue) GetPresentFields() []string {
+	if x != nil {
+		return x.PresentFields
+	}
+	return nil
+}
+
+func (x *DecisionValue) GetExtraJson() string {
+	if x != nil {
+		return x.ExtraJson
+	}
+	return ""
+}
+
+// FormValue is the value of a FORM record: a deployed form.
+type FormValue struct {
+	state        protoimpl.MessageState `protogen:"open.v1"`
+	FormId       string                 `protobuf:"bytes,1,opt,name=form_id,json=formId,proto3" json:"form_id,omitempty"`
+	Version      int32                  `protobuf:"varint,2,opt,name=version,proto3" json:"version,omitempty"`
+	FormKey      int64                  `protobuf:"varint,3,opt,name=form_key,json=formKey,proto3" json:"form_key,omitempty"`
+	ResourceName string                 `protobuf:"bytes,4,opt,name=resource_name,json=resourceName,proto3" json:"resource_name,omitempty"`
+	// MD5 of the resource.
+	Checksum []byte `protobuf:"bytes,5,opt,name=checksum,proto3" json:"checksum,omitempty"`
+	// The form's JSON schema as deployed.
+	Resource      []byte   `protobuf:"bytes,6,opt,name=resource,proto3" json:"resource,omitempty"`
+	Duplicate     bool     `protobuf:"varint,7,opt,name=duplicate,proto3" json:"duplicate,omitempty"`
+	TenantId      string   `protobuf:"bytes,8,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
+	DeploymentKey int64    `protobuf:"varint,9,opt,name=deployment_key,json=deploymentKey,proto3" json:"deployment_key,omitempty"`
+	VersionTag    string   `protobuf:"bytes,10,opt,name=version_tag,json=versionTag,proto3" json:"version_tag,omitempty"`
+	PresentFields []string `protobuf:"bytes,11,rep,name=present_fields,json=presentFields,proto3" json:"present_fields,omitempty"`
+	ExtraJson     string   `protobuf:"bytes,12,opt,name=extra_json,json=extraJson,proto3" json:"extra_json,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FormValue) Reset() {
+	*x = FormValue{}
+	mi := &file_flowline_record_v1_record_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FormValue) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FormValue) ProtoMessage() {}
+
+func (x *FormValue) ProtoReflect() protoreflect.Message {
+	mi := &file_flowline_record_v1_record_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FormValue.ProtoReflect.Descriptor instead.
+func (*FormValue) Descriptor() ([]byte, []int) {
+	return file_flowline_record_v1_record_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *FormValue) GetFormId() string {
+	if x != nil {
+		return x.FormId
+	}
+	return ""
+}
+
+func (x *FormValue) GetVersion() int32 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
+func (x *FormValue) GetFormKey() int64 {
+	if x != nil {
+		return x.FormKey
+	}
+	return 0
+}
+
+func (x *FormValue) GetResourceName() string {
+	if x != nil {
+		return x.ResourceName
+	}
+	return ""
+}
+
+func (x *FormValue) GetChecksum() []byte {
+	if x != nil {
+		return x.Checksum
+	}
+	return nil
+}
+
+func (x *FormValue) GetResource() []byte {
+	if x != nil {
+		return x.Resource
+	}
+	return nil
+}
+
+func (x *FormValue) GetDuplicate() bool {
+	if x != nil {
+		return x.Duplicate
+	}
+	return false
+}
+
+func (x *FormValue) GetTenantId() string {
+	if x != nil {
+		return x.TenantId
+	}
+	return ""
+}
+
+func (x *FormValue) GetDeploymentKey() int64 {
+	if x != nil {
+		return x.DeploymentKey
+	}
+	return 0
+}
+
+func (x *FormValue) GetVersionTag() string {
+	if x != nil {
+		return x.VersionTag
+	}
+	return ""
+}
+
+func (x *FormValue) GetPresentFields() []string {
+	if x != nil {
+		return x.PresentFields
+	}
+	return nil
+}
+
+func (x *FormValue) GetExtraJson() string {
+	if x != nil {
+		return x.ExtraJson
+	}
+	return ""
+}
+
+// VariableValue is the value of a VARIABLE record.
+type VariableValue struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Name  string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// The variable's value as JSON text (Zeebe writes it as a JSON string).
+	Value                  string `protobuf:"bytes,2,opt,name=value,proto3" json:"value,omitempty"`
+	ScopeKey               int64  `protobuf:"varint,3,opt,name=scope_key,json=scopeKey,proto3" json:"scope_key,omitempty"`
+	ProcessInstanceKey     int64  `protobuf:"varint,4,opt,name=process_instance_key,json=processInstanceKey,proto3" json:"process_instance_key,omitempty"`
+	ProcessDefinitionKey   int64  `protobuf:"varint,5,opt,name=process_definition_key,json=processDefinitionKey,proto3" json:"process_definition_key,omitempty"`
+	BpmnProcessId          string `protobuf:"bytes,6,opt,name=bpmn_process_id,json=bpmnProcessId,proto3" json:"bpmn_process_id,omitempty"`
+	TenantId               string `protobuf:"bytes,7,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
+	RootProcessInstanceKey int64  `protobuf:"varint,8,opt,name=root_process_instance_key,json=rootProcessInstanceKey,proto3" json:"root_process_instance_key,omitempty"`
+	ElementInstanceKey     int64  `protobuf:"varint,9,opt,name=element_instance_key,json=elementInstanceKey,proto3" json:"element_instance_key,omitempty"`
+	// The "source" object (e.g. {"type":"API"}) as JSON text.
+	SourceJson      string   `protobuf:"bytes,10,opt,name=source_json,json=sourceJson,proto3" json:"source_json,omitempty"`
+	ProtectionModes []string `protobuf:"bytes,11,rep,name=protection_modes,json=protectionModes,proto3" json:"protection_modes,omitempty"`
+	PresentFields   []string `protobuf:"bytes,12,rep,name=present_fields,json=presentFields,proto3" json:"present_fields,omitempty"`
+	ExtraJson       string   `protobuf:"bytes,13,opt,name=extra_json,json=extraJson,proto3" json:"extra_json,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *VariableValue) Reset() {
+	*x = VariableValue{}
+	mi := &file_flowline_record_v1_record_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *VariableValue) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*VariableValue) ProtoMessage() {}
+
+func (x *VariableValue) ProtoReflect() protoreflect.Message {
+	mi := &file_flowline_record_v1_record_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use VariableValue.ProtoReflect.Descriptor instead.
+func (*VariableValue) Descriptor() ([]byte, []int) {
+	return file_flowline_record_v1_record_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *VariableValue) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *VariableValue) GetValue() string {
+	if x != nil {
+		return x.Value
+	}
+	return ""
+}
+
+func (x *VariableValue) GetScopeKey() int64 {
+	if x != nil {
+		return x.ScopeKey
+	}
+	return 0
+}
+
+func (x *VariableValue) GetProcessInstanceKey() int64 {
+	if x != nil {
+		return x.ProcessInstanceKey
+	}
+	return 0
+}
+
+func (x *VariableValue) GetProcessDefinitionKey() int64 {
+	if x != nil {
+		return x.ProcessDefinitionKey
+	}
+	return 0
+}
+
+func (x *VariableValue) GetBpmnProcessId() string {
+	if x != nil {
+		return x.BpmnProcessId
+	}
+	return ""
+}
+
+func (x *VariableValue) GetTenantId() string {
+	if x != nil {
+		return x.TenantId
+	}
+	return ""
+}
+
+func (x *VariableValue) GetRootProcessInstanceKey() int64 {
+	if x != nil {
+		return x.RootProcessInstanceKey
+	}
+	return 0
+}
+
+func (x *VariableValue) GetElementInstanceKey() int64 {
+	if x != nil {
+		return x.ElementInstanceKey
+	}
+	return 0
+}
+
+func (x *VariableValue) GetSourceJson() string {
+	if x != nil {
+		return x.SourceJson
+	}
+	return ""
+}
+
+func (x *VariableValue) GetProtectionModes() []string {
+	if x != nil {
+		return x.ProtectionModes
+	}
+	return nil
+}
+
+func (x *VariableValue) GetPresentFields() []string {
+	if x != nil {
+		return x.PresentFields
+	}
+	return nil
+}
+
+func (x *VariableValue) GetExtraJson() string {
+	if x != nil {
+		return x.ExtraJson
+	}
+	return ""
+}
+
+// IncidentValue is the value of an INCIDENT record.
+type IncidentValue struct {
+	state                   protoimpl.MessageState      `protogen:"open.v1"`
+	ErrorType               string                      `protobuf:"bytes,1,opt,name=error_type,json=errorType,proto3" json:"error_type,omitempty"`
+	ErrorMessage            string                      `protobuf:"bytes,2,opt,name=error_message,json=errorMessage,proto3" json:"error_message,omitempty"`
+	BpmnProcessId           string                      `protobuf:"bytes,3,opt,name=bpmn_process_id,json=bpmnProcessId,proto3" json:"bpmn_process_id,omitempty"`
+	ProcessDefinitionKey    int64                       `protobuf:"varint,4,opt,name=process_definition_key,json=processDefinitionKey,proto3" json:"process_definition_key,omitempty"`
+	ProcessInstanceKey      int64                       `protobuf:"varint,5,opt,name=process_instance_key,json=processInstanceKey,proto3" json:"process_instance_key,omitempty"`
+	ElementId               string                      `protobuf:"bytes,6,opt,name=element_id,json=elementId,proto3" json:"element_id,omitempty"`
+	ElementInstanceKey      int64                       `protobuf:"varint,7,opt,name=element_instance_key,json=elementInstanceKey,proto3" json:"element_instance_key,omitempty"`
+	JobKey                  int64                       `protobuf:"varint,8,opt,name=job_key,json=jobKey,proto3" json:"job_key,omitempty"`
+	VariableScopeKey        int64                       `protobuf:"varint,9,opt,name=variable_scope_key,json=variableScopeKey,proto3" json:"variable_scope_key,omitempty"`
+	TenantId                string                      `protobuf:"bytes,10,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
+	ElementInstancePath     []*ElementInstancePathEntry `protobuf:"bytes,11,rep,name=element_instance_path,json=elementInstancePath,proto3" json:"element_instance_path,omitempty"`
+	ProcessDefinitionPath   []int64                     `protobuf:"varint,12,rep,packed,name=process_definition_path,json=processDefinitionPath,proto3" json:"process_definition_path,omitempty"`
+	CallingElementPath      []int32                     `protobuf:"varint,13,rep,packed,name=calling_element_path,json=callingElementPath,proto3" json:"calling_element_path,omitempty"`
+	RootProcessInstanceKey  int64                       `protobuf:"varint,14,opt,name=root_process_instance_key,json=rootProcessInstanceKey,proto3" json:"root_process_instance_key,omitempty"`
+	AuthorizedUsername      string                      `protobuf:"bytes,15,opt,name=authorized_username,json=authorizedUsername,proto3" json:"authorized_username,omitempty"`
+	AuthorizedClientId      string                      `protobuf:"bytes,16,opt,name=authorized_client_id,json=authorizedClientId,proto3" json:"authorized_client_id,omitempty"`
+	AuthorizedAnonymousUser bool                        `protobuf:"varint,17,opt,name=authorized_anonymous_user,json=authorizedAnonymousUser,proto3" json:"authorized_anonymous_user,omitempty"`
+	OrdinalKey              int32                       `protobuf:"varint,18,opt,name=ordinal_key,json=ordinalKey,proto3" json:"ordinal_key,omitempty"`
+	PresentFields           []string                    `protobuf:"bytes,19,rep,name=present_fields,json=presentFields,proto3" json:"present_fields,omitempty"`
+	ExtraJson               string                      `protobuf:"bytes,20,opt,name=extra_json,json=extraJson,proto3" json:"extra_json,omitempty"`
+	unknownFields           protoimpl.UnknownFields
+	sizeCache               protoimpl.SizeCache
+}
+
+func (x *IncidentValue) Reset() {
+	*x = IncidentValue{}
+	mi := &file_flowline_record_v1_record_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *IncidentValue) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*IncidentValue) ProtoMessage() {}
+
+func (x *IncidentValue) ProtoReflect() protoreflect.Message {
+	mi := &file_flowline_record_v1_record_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use IncidentValue.ProtoReflect.Descriptor instead.
+func (*IncidentValue) Descriptor() ([]byte, []int) {
+	return file_flowline_record_v1_record_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *IncidentValue) GetErrorType() string {
+	if x != nil {
+		return x.ErrorType
+	}
+	return ""
+}
+
+func (x *IncidentValue) GetErrorMessage() string {
+	if x != nil {
+		return x.ErrorMessage
+	}
+	return ""
+}
+
+func (x *IncidentValue) GetBpmnProcessId() string {
+	if x != nil {
+		return x.BpmnProcessId
+	}
+	return ""
+}
+
+func (x *IncidentValue) GetProcessDefinitionKey() int64 {
+	if x != nil {
+		return x.ProcessDefinitionKey
+	}
+	return 0
+}
+
+func (x *IncidentValue) GetProcessInstanceKey() int64 {
+	if x != nil {
+		return x.ProcessInstanceKey
+	}
+	return 0
+}
+
+func (x *IncidentValue) GetElementId() string {
+	if x != nil {
+		return x.ElementId
+	}
+	return ""
+}
+
+func (x *IncidentValue) GetElementInstanceKey() int64 {
+	if x != nil {
+		return x.ElementInstanceKey
+	}
+	return 0
+}
+
+func (x *IncidentValue) GetJobKey() int64 {
+	if x != nil {
+		return x.JobKey
+	}
+	return 0
+}
+
+func (x *IncidentValue) GetVariableScopeKey() int64 {
+	if x != nil {
+		return x.VariableScopeKey
+	}
+	return 0
+}
+
+func (x *IncidentValue) GetTenantId() string {
+	if x != nil {
+		return x.TenantId
+	}
+	return ""
+}
+
+func (x *IncidentValue) GetElementInstancePath() []*ElementInstancePathEntry {
+	if x != nil {
+		return x.ElementInstancePath
+	}
+	return nil
+}
+
+func (x *IncidentValue) GetProcessDefinitionPath() []int64 {
+	if x != nil {
+		return x.ProcessDefinitionPath
+	}
+	return nil
+}
+
+func (x *IncidentValue) GetCallingElementPath() []int32 {
+	if x != nil {
+		return x.CallingElementPath
+	}
+	return nil
+}
+
+func (x *IncidentValue) GetRootProcessInstanceKey() int64 {
+	if x != nil {
+		return x.RootProcessInstanceKey
+	}
+	return 0
+}
+
+func (x *IncidentValue) GetAuthorizedUsername() string {
+	if x != nil {
+		return x.AuthorizedUsername
+	}
+	return ""
+}
+
+func (x *IncidentValue) GetAuthorizedClientId() string {
+	if x != nil {
+		return x.AuthorizedClientId
+	}
+	return ""
+}
+
+func (x *IncidentValue) GetAuthorizedAnonymousUser() bool {
+	if x != nil {
+		return x.AuthorizedAnonymousUser
+	}
+	return false
+}
+
+func (x *IncidentValue) GetOrdinalKey() int32 {
+	if x != nil {
+		return x.OrdinalKey
+	}
+	return 0
+}
+
+func (x *IncidentValue) GetPresentFields() []string {
+	if x != nil {
+		return x.PresentFields
+	}
+	return nil
+}
+
+func (x *IncidentValue) GetExtraJson() string {
+	if x != nil {
+		return x.ExtraJson
+	}
+	return ""
+}
+
+// JobValue is the value of a JOB record.
+type JobValue struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Type  string                 `protobuf:"bytes,1,opt,name=type,proto3" json:"type,omitempty"`
+	// The "customHeaders" object as JSON text.
+	CustomHeadersJson string `protobuf:"bytes,2,opt,name=custom_headers_json,json=customHeadersJson,proto3" json:"custom_headers_json,omitempty"`
+	// The "variables" object as JSON text.
+	VariablesJson string `protobuf:"bytes,3,opt,name=variables_json,json=variablesJson,proto3" json:"variables_json,omitempty"`
+	Worker        string `protobuf:"bytes,4,opt,name=worker,proto3" json:"worker,omitempty"`
+	Retries       int32  `protobuf:"varint,5,opt,name=retries,proto3" json:"retries,omitempty"`
+	// Milliseconds.
+	RetryBackoff int64 `protobuf:"varint,6,opt,name=retry_backoff,json=retryBackoff,proto3" json:"retry_backoff,omitempty"`
+	// Epoch milliseconds, -1 when unset.
+	RecurringTime int64 `protobuf:"varint,7,opt,name=recurring_time,json=recurringTime,proto3" json:"recurring_time,omitempty"`
+	// Epoch milliseconds, -1 when unset.
+	Deadline int64 `protobuf:"varint,8,opt,name=deadline,proto3" json:"deadline,omitempty"`
+	// Milliseconds, -1 when unset.
+	Timeout                  int64    `protobuf:"varint,9,opt,name=timeout,proto3" json:"timeout,omitempty"`
+	ErrorMessage             string   `protobuf:"bytes,10,opt,name=error_message,json=errorMessage,proto3" json:"error_message,omitempty"`
+	ErrorCode                string   `protobuf:"bytes,11,opt,name=error_code,json=errorCode,proto3" json:"error_code,omitempty"`
+	ElementId                string   `protobuf:"bytes,12,opt,name=element_id,json=elementId,proto3" json:"element_id,omitempty"`
+	ElementInstanceKey       int64    `protobuf:"varint,13,opt,name=element_instance_key,json=elementInstanceKey,proto3" json:"element_instance_key,omitempty"`
+	ProcessInstanceKey       int64    `protobuf:"varint,14,opt,name=process_instance_key,json=processInstanceKey,proto3" json:"process_instance_key,omitempty"`
+	BpmnProcessId            string   `protobuf:"bytes,15,opt,name=bpmn_process_id,json=bpmnProcessId,proto3" json:"bpmn_process_id,omitempty"`
+	ProcessDefinitionVersion int32    `protobuf:"varint,16,opt,name=process_definition_version,json=processDefinitionVersion,proto3" json:"process_definition_version,omitempty"`
+	ProcessDefinitionKey     int64    `protobuf:"varint,17,opt,name=process_definition_key,json=processDefinitionKey,proto3" json:"process_definition_key,omitempty"`
+	TenantId                 string   `protobuf:"bytes,18,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
+	ChangedAttributes        []string `protobuf:"bytes,19,rep,name=changed_attributes,json=changedAttributes,proto3" json:"changed_attributes,omitempty"`
+	JobKind                  string   `protobuf:"bytes,20,opt,name=job_kind,json=jobKind,proto3" json:"job_kind,omitempty"`
+	JobListenerEventType     string   `protobuf:"bytes,21,opt,name=job_listener_event_type,json=jobListenerEventType,proto3" json:"job_listener_event_type,omitempty"`
+	// The "result" object (task listener corrections, ad-hoc sub-process
+	// activations) as JSON text.
+	ResultJson             string   `protobuf:"bytes,22,opt,name=result_json,json=resultJson,proto3" json:"result_json,omitempty"`
+	ElementType            string   `protobuf:"bytes,23,opt,name=element_type,json=elementType,proto3" json:"element_type,omitempty"`
+	Priority               int32    `protobuf:"varint,24,opt,name=priority,proto3" json:"priority,omitempty"`
+	Tags                   []string `protobuf:"bytes,25,rep,name=tags,proto3" json:"tags,omitempty"`
+	JobToUserTaskMigration bool     `protobuf:"varint,26,opt,name=job_to_user_task_migration,json=jobToUserTaskMigration,proto3" json:"job_to_user_task_migration,omitempty"`
+	RootProcessInstanceKey int64    `protobuf:"varint,27,opt,name=root_process_instance_key,json=rootProcessInstanceKey,proto3" json:"root_process_instance_key,omitempty"`
+	PresentFields          []string `protobuf:"bytes,28,rep,name=present_fields,json=presentFields,proto3" json:"present_fields,omitempty"`
+	ExtraJson              string   `protobuf:"bytes,29,opt,name=extra_json,json=extraJson,proto3" json:"extra_json,omitempty"`
+	unknownFields          protoimpl.UnknownFields
+	sizeCache              protoimpl.SizeCache
+}
+
+func (x *JobValue) Reset() {
+	*x = JobValue{}
+	mi := &file_flowline_record_v1_record_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *JobValue) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*JobValue) ProtoMessage() {}
+
+func (x *JobValue) ProtoReflect() protoreflect.Message {
+	mi := &file_flowline_record_v1_record_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use JobValue.ProtoReflect.Descriptor instead.
+func (*JobValue) Descriptor() ([]byte, []int) {
+	return file_flowline_record_v1_record_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *JobValue) GetType() string {
+	if x != nil {
+		return x.Type
+	}
+	return ""
+}
+
+func (x *JobValue) GetCustomHeadersJson() string {
+	if x != nil {
+		return x.CustomHeadersJson
+	}
+	return ""
+}
+
+func (x *JobValue) GetVariablesJson() string {
+	if x != nil {
+		return x.VariablesJson
+	}
+	return ""
+}
+
+func (x *JobValue) GetWorker() string {
+	if x != nil {
+		return x.Worker
+	}
+	return ""
+}
+
+func (x *JobValue) GetRetries() int32 {
+	if x != nil {
+		return x.Retries
+	}
+	return 0
+}
+
+func (x *JobValue) GetRetryBackoff() int64 {
+	if x != nil {
+		return x.RetryBackoff
+	}
+	return 0
+}
+
+func (x *JobValue) GetRecurringTime() int64 {
+	if x != nil {
+		return x.RecurringTime
+	}
+	return 0
+}
+
+func (x *JobValue) GetDeadline() int64 {
+	if x != nil {
+		return x.Deadline
+	}
+	return 0
+}
+
+func (x *JobValue) GetTimeout() int64 {
+	if x != nil {
+		return x.Timeout
+	}
+	return 0
+}
+
+func (x *JobValue) GetErrorMessage() string {
+	if x != nil {
+		return x.ErrorMessage
+	}
+	return ""
+}
+
+func (x *JobValue) GetErrorCode() string {
+	if x != nil {
+		return x.ErrorCode
+	}
+	return ""
+}
+
+func (x *JobValue) GetElementId() string {
+	if x != nil {
+		return x.ElementId
+	}
+	return ""
+}
+
+func (x *JobValue) GetElementInstanceKey() int64 {
+	if x != nil {
+		return x.ElementInstanceKey
+	}
+	return 0
+}
+
+func (x *JobValue) GetProcessInstanceKey() int64 {
+	if x != nil {
+		return x.ProcessInstanceKey
+	}
+	return 0
+}
+
+func (x *JobValue) GetBpmnProcessId() string {
+	if x != nil {
+		return x.BpmnProcessId
+	}
+	return ""
+}
+
+func (x *JobValue) GetProcessDefinitionVersion() int32 {
+	if x != nil {
+		return x.ProcessDefinitionVersion
+	}
+	return 0
+}
+
+func (x *JobValue) GetProcessDefinitionKey() int64 {
+	if x != nil {
+		return x.ProcessDefinitionKey
+	}
+	return 0
+}
+
+func (x *JobValue) GetTenantId() string {
+	if x != nil {
+		return x.TenantId
+	}
+	return ""
+}
+
+func (x *JobValue) GetChangedAttributes() []string {
+	if x != nil {
+		return x.ChangedAttributes
+	}
+	return nil
+}
+
+func (x *JobValue) GetJobKind() string {
+	if x != nil {
+		return x.JobKind
+	}
+	return ""
+}
+
+func (x *JobValue) GetJobListenerEventType() string {
+	if x != nil {
+		return x.JobListenerEventType
+	}
+	return ""
+}
+
+func (x *JobValue) GetResultJson() string {
+	if x != nil {
+		return x.ResultJson
+	}
+	return ""
+}
+
+func (x *JobValue) GetElementType() string {
+	if x != nil {
+		return x.ElementType
+	}
+	return ""
+}
+
+func (x *JobValue) GetPriority() int32 {
+	if x != nil {
+		return x.Priority
+	}
+	return 0
+}
+
+func (x *JobValue) GetTags() []string {
+	if x != nil {
+		return x.Tags
+	}
+	return nil
+}
+
+func (x *JobValue) GetJobToUserTaskMigration() bool {
+	if x != nil {
+		return x.JobToUserTaskMigration
+	}
+	return false
+}
+
+func (x *JobValue) GetRootProcessInstanceKey() int64 {
+	if x != nil {
+		return x.RootProcessInstanceKey
+	}
+	return 0
+}
+
+func (x *JobValue) GetPresentFields() []string {
+	if x != nil {
+		return x.PresentFields
+	}
+	return nil
+}
+
+func (x *JobValue) GetExtraJson() string {
+	if x != nil {
+		return x.ExtraJson
+	}
+	return ""
+}
+
+// UserTaskValue is the value of a USER_TASK record.
+type UserTaskValue struct {
+	state               protoimpl.MessageState `protogen:"open.v1"`
+	UserTaskKey         int64                  `protobuf:"varint,1,opt,name=user_task_key,json=userTaskKey,proto3" json:"user_task_key,omitempty"`
+	Assignee            string                 `protobuf:"bytes,2,opt,name=assignee,proto3" json:"assignee,omitempty"`
+	CandidateGroupsList []string               `protobuf:"bytes,3,rep,name=candidate_groups_list,json=candidateGroupsList,proto3" json:"candidate_groups_list,omitempty"`
+	CandidateUsersList  []string               `protobuf:"bytes,4,rep,name=candidate_users_list,json=candidateUsersList,proto3" json:"candidate_users_list,omitempty"`
+	DueDate             string                 `protobuf:"bytes,5,opt,name=due_date,json=dueDate,proto3" json:"due_date,omitempty"`
+	FollowUpDate        string                 `protobuf:"bytes,6,opt,name=follow_up_date,json=followUpDate,proto3" json:"follow_up_date,omitempty"`
+	FormKey             int64                  `protobuf:"varint,7,opt,name=form_key,json=formKey,proto3" json:"form_key,omitempty"`
+	ChangedAttributes   []string               `protobuf:"bytes,8,rep,name=changed_attributes,json=changedAttributes,proto3" json:"changed_attributes,omitempty"`
+	// The "variables" object as JSON text.
+	VariablesJson            string `protobuf:"bytes,9,opt,name=variables_json,json=variablesJson,proto3" json:"variables_json,omitempty"`
+	BpmnProcessId            string `protobuf:"bytes,10,opt,name=bpmn_process_id,json=bpmnProcessId,proto3" json:"bpmn_process_id,omitempty"`
+	ProcessDefinitionVersion int32  `protobuf:"varint,11,opt,name=process_definition_version,json=processDefinitionVersion,proto3" json:"process_definition_version,omitempty"`
+	ProcessDefinitionKey     int64  `protobuf:"varint,12,opt,name=process_definition_key,json=processDefinitionKey,proto3" json:"process_definition_key,omitempty"`
+	ProcessInstanceKey       int64  `protobuf:"varint,13,opt,name=process_instance_key,json=processInstanceKey,proto3" json:"process_instance_key,omitempty"`
+	ElementId                string `protobuf:"bytes,14,opt,name=element_id,json=elementId,proto3" json:"element_id,omitempty"`
+	ElementInstanceKey       int64  `protobuf:"varint,15,opt,name=element_instance_key,json=elementInstanceKey,proto3" json:"element_instance_key,omitempty"`
+	TenantId                 string `protobuf:"bytes,16,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
+	// Epoch milliseconds.
+	CreationTimestamp     int64  `protobuf:"varint,17,opt,name=creation_timestamp,json=creationTimestamp,proto3" json:"creation_timestamp,omitempty"`
+	Priority              int32  `protobuf:"varint,18,opt,name=priority,proto3" json:"priority,omitempty"`
+	ExternalFormReference string `protobuf:"bytes,19,opt,name=external_form_reference,json=externalFormReference,proto3" json:"external_form_reference,omitempty"`
+	// The "customHeaders" object as JSON text.
+	CustomHeadersJson      string   `protobuf:"bytes,20,opt,name=custom_headers_json,json=customHeadersJson,proto3" json:"custom_headers_json,omitempty"`
+	Action                 string   `protobuf:"bytes,21,opt,name=action,proto3" json:"action,omitempty"`
+	Tags                   []string `protobuf:"bytes,22,rep,name=tags,proto3" json:"tags,omitempty"`
+	DeniedReason           string   `protobuf:"bytes,23,opt,name=denied_reason,json=deniedReason,proto3" json:"denied_reason,omitempty"`
+	ListenersConfigKey     int64    `protobuf:"varint,24,opt,name=listeners_config_key,json=listenersConfigKey,proto3" json:"listeners_config_key,omitempty"`
+	RootProcessInstanceKey int64    `protobuf:"varint,25,opt,name=root_process_instance_key,json=rootProcessInstanceKey,proto3" json:"root_process_instance_key,omitempty"`
+	BusinessId             string   `protobuf:"bytes,26,opt,name=business_id,json=businessId,proto3" json:"business_id,omitempty"`
+	PresentFields          []string `protobuf:"bytes,27,rep,name=present_fields,json=presentFields,proto3" json:"present_fields,omitempty"`
+	ExtraJson              string   `protobuf:"bytes,28,opt,name=extra_json,json=extraJson,proto3" json:"extra_json,omitempty"`
+	unknownFields          protoimpl.UnknownFields
+	sizeCache              protoimpl.SizeCache
+}
+
+func (x *UserTaskValue) Reset() {
+	*x = UserTaskValue{}
+	mi := &file_flowline_record_v1_record_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UserTaskValue) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UserTaskValue) ProtoMessage() {}
+
+func (x *UserTaskValue) ProtoReflect() protoreflect.Message {
+	mi := &file_flowline_record_v1_record_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UserTaskValue.ProtoReflect.Descriptor instead.
+func (*UserTaskValue) Descriptor() ([]byte, []int) {
+	return file_flowline_record_v1_record_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *UserTaskValue) GetUserTaskKey() int64 {
+	if x != nil {
+		return x.UserTaskKey
+	}
+	return 0
+}
+
+func (x *UserTaskValue) GetAssignee() string {
+	if x != nil {
+		return x.Assignee
+	}
+	return ""
+}
+
+func (x *UserTaskValue) GetCandidateGroupsList() []string {
+	if x != nil {
+		return x.CandidateGroupsList
+	}
+	return nil
+}
+
+func (x *UserTaskValue) GetCandidateUsersList() []string {
+	if x != nil {
+		return x.CandidateUsersList
+	}
+	return nil
+}
+
+func (x *UserTaskValue) GetDueDate() string {
+	if x != nil {
+		return x.DueDate
+	}
+	return ""
+}
+
+func (x *UserTaskValue) GetFollowUpDate() string {
+	if x != nil {
+		return x.FollowUpDate
+	}
+	return ""
+}
+
+func (x *UserTaskValue) GetFormKey() int64 {
+	if x != nil {
+		return x.FormKey
+	}
+	return 0
+}
+
+func (x *UserTaskValue) GetChangedAttributes() []string {
+	if x != nil {
+		return x.ChangedAttributes
+	}
+	return nil
+}
+
+func (x *UserTaskValue) GetVariablesJson() string {
+	if x != nil {
+		return x.VariablesJson
+	}
+	return ""
+}
+
+func (x *UserTaskValue) GetBpmnProcessId() string {
+	if x != nil {
+		return x.BpmnProcessId
+	}
+	return ""
+}
+
+func (x *UserTaskValue) GetProcessDefinitionVersion() int32 {
+	if x != nil {
+		return x.ProcessDefinitionVersion
+	}
+	return 0
+}
+
+func (x *UserTaskValue) GetProcessDefinitionKey() int64 {
+	if x != nil {
+		return x.ProcessDefinitionKey
+	}
+	return 0
+}
+
+func (x *UserTaskValue) GetProcessInstanceKey() int64 {
+	if x != nil {
+		return x.ProcessInstanceKey
+	}
+	return 0
+}
+
+func (x *UserTaskValue) GetElementId() string {
+	if x != nil {
+		return x.ElementId
+	}
+	return ""
+}
+
+func (x *UserTaskValue) GetElementInstanceKey() int64 {
+	if x != nil {
+		return x.ElementInstanceKey
+	}
+	return 0
+}
+
+func (x *UserTaskValue) GetTenantId() string {
+	if x != nil {
+		return x.TenantId
+	}
+	return ""
+}
+
+func (x *UserTaskValue) GetCreationTimestamp() int64 {
+	if x != nil {
+		return x.CreationTimestamp
+	}
+	return 0
+}
+
+func (x *UserTaskValue) GetPriority() int32 {
+	if x != nil {
+		return x.Priority
+	}
+	return 0
+}
+
+func (x *UserTaskValue) GetExternalFormReference() string {
+	if x != nil {
+		return x.ExternalFormReference
+	}
+	return ""
+}
+
+func (x *UserTaskValue) GetCustomHeadersJson() string {
+	if x != nil {
+		return x.CustomHeadersJson
+	}
+	return ""
+}
+
+func (x *UserTaskValue) GetAction() string {
+	if x != nil {
+		return x.Action
+	}
+	return ""
+}
+
+func (x *UserTaskValue) GetTags() []string {
+	if x != nil {
+		return x.Tags
+	}
+	return nil
+}
+
+func (x *UserTaskValue) GetDeniedReason() string {
+	if x != nil {
+		return x.DeniedReason
+	}
+	return ""
+}
+
+func (x *UserTaskValue) GetListenersConfigKey() int64 {
+	if x != nil {
+		return x.ListenersConfigKey
+	}
+	return 0
+}
+
+func (x *UserTaskValue) GetRootProcessInstanceKey() int64 {
+	if x != nil {
+		return x.RootProcessInstanceKey
+	}
+	return 0
+}
+
+func (x *UserTaskValue) GetBusinessId() string {
+	if x != nil {
+		return x.BusinessId
+	}
+	return ""
+}
+
+func (x *UserTaskValue) GetPresentFields() []string {
+	if x != nil {
+		return x.PresentFields
+	}
+	return nil
+}
+
+func (x *UserTaskValue) GetExtraJson() string {
+	if x != nil {
+		return x.ExtraJson
+	}
+	return ""
+}
+
+// DecisionEvaluationValue is the value of a DECISION_EVALUATION record.
+type DecisionEvaluationValue struct {
+	state                   protoimpl.MessageState `protogen:"open.v1"`
+	DecisionKey             int64                  `protobuf:"varint,1,opt,name=decision_key,json=decisionKey,proto3" json:"decision_key,omitempty"`
+	DecisionId              string                 `protobuf:"bytes,2,opt,name=decision_id,json=decisionId,proto3" json:"decision_id,omitempty"`
+	DecisionName            string                 `protobuf:"bytes,3,opt,name=decision_name,json=decisionName,proto3" json:"decision_name,omitempty"`
+	DecisionVersion         int32                  `protobuf:"varint,4,opt,name=decision_version,json=decisionVersion,proto3" json:"decision_version,omitempty"`
+	DecisionRequirementsKey int64                  `protobuf:"varint,5,opt,name=decision_requirements_key,json=decisionRequirementsKey,proto3" json:"decision_requirements_key,omitempty"`
+	DecisionRequirementsId  string                 `protobuf:"bytes,6,opt,name=decision_requirements_id,json=decisionRequirementsId,proto3" json:"decision_requirements_id,omitempty"`
+	// JSON text.
+	DecisionOutput string `protobuf:"bytes,7,opt,name=decision_output,json=decisionOutput,proto3" json:"decision_output,omitempty"`
+	// The "variables" object as JSON text.
+	VariablesJson        string `protobuf:"bytes,8,opt,name=variables_json,json=variablesJson,proto3" json:"variables_json,omitempty"`
+	ProcessDefinitionKey int64  `protobuf:"varint,9,opt,name=process_definition_key,json=processDefinitionKey,proto3" json:"process_definition_key,omitempty"`
+	BpmnProcessId        string `protobuf:"bytes,10,opt,name=bpmn_process_id,json=bpmnProcessId,proto3" json:"bpmn_process_id,omitempty"`
+	ProcessInstanceKey   int64  `protobuf:"varint,11,opt,name=process_instance_key,json=processInstanceKey,proto3" json:"process_instance_key,omitempty"`
+	ElementInstanceKey   int64  `protobuf:"varint,12,opt,name=element_instance_key,json=elementInstanceKey,proto3" json:"element_instance_key,omitempty"`
+	ElementId            string `protobuf:"bytes,13,opt,name=element_id,json=elementId,proto3" json:"element_id,omitempty"`
+	// In evaluation order, required decisions first.
+	EvaluatedDecisions       []*EvaluatedDecisionValue `protobuf:"bytes,14,rep,name=evaluated_decisions,json=evaluatedDecisions,proto3" json:"evaluated_decisions,omitempty"`
+	EvaluationFailureMessage string                    `protobuf:"bytes,15,opt,name=evaluation_failure_message,json=evaluationFailureMessage,proto3" json:"evaluation_failure_message,omitempty"`
+	FailedDecisionId         string                    `protobuf:"bytes,16,opt,name=failed_decision_id,json=failedDecisionId,proto3" json:"failed_decision_id,omitempty"`
+	TenantId                 string                    `protobuf:"bytes,17,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
+	RootProcessInstanceKey   int64                     `protobuf:"varint,18,opt,name=root_process_instance_key,json=rootProcessInstanceKey,proto3" json:"root_process_instance_key,omitempty"`
+	OrdinalKey               int32                     `protobuf:"varint,19,opt,name=ordinal_key,json=ordinalKey,proto3" json:"ordinal_key,omitempty"`
+	PresentFields            []string                  `protobuf:"bytes,20,rep,name=present_fields,json=presentFields,proto3" json:"present_fields,omitempty"`
+	ExtraJson                string                    `protobuf:"bytes,21,opt,name=extra_json,json=extraJson,proto3" json:"extra_json,omitempty"`
+	unknownFields            protoimpl.UnknownFields
+	sizeCache                protoimpl.SizeCache
+}
+
+func (x *DecisionEvaluationValue) Reset() {
+	*x = DecisionEvaluationValue{}
+	mi := &file_flowline_record_v1_record_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DecisionEvaluationValue) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DecisionEvaluationValue) ProtoMessage() {}
+
+func (x *DecisionEvaluationValue) ProtoReflect() protoreflect.Message {
+	mi := &file_flowline_record_v1_record_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DecisionEvaluationValue.ProtoReflect.Descriptor instead.
+func (*DecisionEvaluationValue) Descriptor() ([]byte, []int) {
+	return file_flowline_record_v1_record_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *DecisionEvaluationValue) GetDecisionKey() int64 {
+	if x != nil {
+		return x.DecisionKey
+	}
+	return 0
+}
+
+func (x *DecisionEvaluationValue) GetDecisionId() string {
+	if x != nil {
+		return x.DecisionId
+	}
+	return ""
+}
+
+func (x *DecisionEvaluationValue) GetDecisionName() string {
+	if x != nil {
+		return x.DecisionName
+	}
+	return ""
+}
+
+func (x *DecisionEvaluationValue) GetDecisionVersion() int32 {
+	if x != nil {
+		return x.DecisionVersion
+	}
+	return 0
+}
+
+func (x *DecisionEvaluationValue) GetDecisionRequirementsKey() int64 {
+	if x != nil {
+		return x.DecisionRequirementsKey
+	}
+	return 0
+}
+
+func (x *DecisionEvaluationValue) GetDecisionRequirementsId() string {
+	if x != nil {
+		return x.DecisionRequirementsId
+	}
+	return ""
+}
+
+func (x *DecisionEvaluationValue) GetDecisionOutput() string {
+	if x != nil {
+		return x.DecisionOutput
+	}
+	return ""
+}
+
+func (x *DecisionEvaluationValue) GetVariablesJson() string {
+	if x != nil {
+		return x.VariablesJson
+	}
+	return ""
+}
+
+func (x *DecisionEvaluationValue) GetProcessDefinitionKey() int64 {
+	if x != nil {
+		return x.ProcessDefinitionKey
+	}
+	return 0
+}
+
+func (x *DecisionEvaluationValue) GetBpmnProcessId() string {
+	if x != nil {
+		return x.BpmnProcessId
+	}
+	return ""
+}
+
+func (x *DecisionEvaluationValue) GetProcessInstanceKey() int64 {
+	if x != nil {
+		return x.ProcessInstanceKey
+	}
+	return 0
+}
+
+func (x *DecisionEvaluationValue) GetElementInstanceKey() int64 {
+	if x != nil {
+		return x.ElementInstanceKey
+	}
+	return 0
+}
+
+func (x *DecisionEvaluationValue) GetElementId() string {
+	if x != nil {
+		return x.ElementId
+	}
+	return ""
+}
+
+func (x *DecisionEvaluationValue) GetEvaluatedDecisions() []*EvaluatedDecisionValue {
+	if x != nil {
+		return x.EvaluatedDecisions
+	}
+	return nil
+}
+
+func (x *DecisionEvaluationValue) GetEvaluationFailureMessage() string {
+	if x != nil {
+		return x.EvaluationFailureMessage
+	}
+	return ""
+}
+
+func (x *DecisionEvaluationValue) GetFailedDecisionId() string {
+	if x != nil {
+		return x.FailedDecisionId
+	}
+	return ""
+}
+
+func (x *DecisionEvaluationValue) GetTenantId() string {
+	if x != nil {
+		return x.TenantId
+	}
+	return ""
+}
+
+func (x *DecisionEvaluationValue) GetRootProcessInstanceKey() int64 {
+	if x != nil {
+		return x.RootProcessInstanceKey
+	}
+	return 0
+}
+
+func (x *DecisionEvaluationValue) GetOrdinalKey() int32 {
+	if x != nil {
+		return x.OrdinalKey
+	}
+	return 0
+}
+
+func (x *DecisionEvaluationValue) GetPresentFields() []string {
+	if x != nil {
+		return x.PresentFields
+	}
+	return nil
+}
+
+func (x *DecisionEvaluationValue) GetExtraJson() string {
+	if x != nil {
+		return x.ExtraJson
+	}
+	return ""
+}
+
+// EvaluatedDecisionValue is one decision evaluated as part of a
+// DECISION_EVALUATION.
+type EvaluatedDecisionValue struct {
+	state           protoimpl.MessageState `protogen:"open.v1"`
+	DecisionId      string                 `protobuf:"bytes,1,opt,name=decision_id,json=decisionId,proto3" json:"decision_id,omitempty"`
+	DecisionName    string                 `protobuf:"bytes,2,opt,name=decision_name,json=decisionName,proto3" json:"decision_name,omitempty"`
+	DecisionKey     int64                  `protobuf:"varint,3,opt,name=decision_key,json=decisionKey,proto3" json:"decision_key,omitempty"`
+	DecisionVersion int32                  `protobuf:"varint,4,opt,name=decision_version,json=decisionVersion,proto3" json:"decision_version,omitempty"`
+	DecisionType    string                 `protobuf:"bytes,5,opt,name=decision_type,json=decisionType,proto3" json:"decision_type,omitempty"`
+	// JSON text.
+	DecisionOutput string `protobuf:"bytes,6,opt,name=decision_output,json=decisionOutput,proto3" json:"decision_output,omitempty"`
+	TenantId       string `protobuf:"bytes,7,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
+	// Filled for decision tables only.
+	EvaluatedInputs []*EvaluatedInputValue `protobuf:"bytes,8,rep,name=evaluated_inputs,json=evaluatedInputs,proto3" json:"evaluated_inputs,omitempty"`
+	// Filled for decision tables only.
+	MatchedRules []*MatchedRuleValue `protobuf:"bytes,9,rep,name=matched_rules,json=matchedRules,proto3" json:"matched_rules,omitempty"`
+	// A string in Zeebe, despite its name.
+	DecisionEvaluationInstanceKey string   `protobuf:"bytes,10,opt,name=decision_evaluation_instance_key,json=decisionEvaluationInstanceKey,proto3" json:"decision_evaluation_instance_key,omitempty"`
+	PresentFields                 []string `protobuf:"bytes,11,rep,name=present_fields,json=presentFields,proto3" json:"present_fields,omitempty"`
+	ExtraJson                     string   `protobuf:"bytes,12,opt,name=extra_json,json=extraJson,proto3" json:"extra_json,omitempty"`
+	unknownFields                 protoimpl.UnknownFields
+	sizeCache                     protoimpl.SizeCache
+}
+
+func (x *EvaluatedDecisionValue) Reset() {
+	*x = EvaluatedDecisionValue{}
+	mi := &file_flowline_record_v1_record_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EvaluatedDecisionValue) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EvaluatedDecisionValue) ProtoMessage() {}
+
+func (x *EvaluatedDecisionValue) ProtoReflect() protoreflect.Message {
+	mi := &file_flowline_record_v1_record_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EvaluatedDecisionValue.ProtoReflect.Descriptor instead.
+func (*EvaluatedDecisionValue) Descriptor() ([]byte, []int) {
+	return file_flowline_record_v1_record_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *EvaluatedDecisionValue) GetDecisionId() string {
+	if x != nil {
+		return x.DecisionId
+	}
+	return ""
+}
+
+func (x *EvaluatedDecisionValue) GetDecisionName() string {
+	if x != nil {
+		return x.DecisionName
+	}
+	return ""
+}
+
+func (x *EvaluatedDecisionValue) GetDecisionKey() int64 {
+	if x != nil {
+		return x.DecisionKey
+	}
+	return 0
+}
+
+func (x *EvaluatedDecisionValue) GetDecisionVersion() int32 {
+	if x != nil {
+		return x.DecisionVersion
+	}
+	return 0
+}
+
+func (x *EvaluatedDecisionValue) GetDecisionType() string {
+	if x != nil {
+		return x.DecisionType
+	}
+	return ""
+}
+
+func (x *EvaluatedDecisionValue) GetDecisionOutput() string {
+	if x != nil {
+		return x.DecisionOutput
+	}
+	return ""
+}
+
+func (x *EvaluatedDecisionValue) GetTenantId() string {
+	if x != nil {
+		return x.TenantId
+	}
+	return ""
+}
+
+func (x *EvaluatedDecisionValue) GetEvaluatedInputs() []*EvaluatedInputValue {
+	if x != nil {
+		return x.EvaluatedInputs
+	}
+	return nil
+}
+
+func (x *EvaluatedDecisionValue) GetMatchedRules() []*MatchedRuleValue {
+	if x != nil {
+		return x.MatchedRules
+	}
+	return nil
+}
+
+func (x *EvaluatedDecisionValue) GetDecisionEvaluationInstanceKey() string {
+	if x != nil {
+		return x.DecisionEvaluationInstanceKey
+	}
+	return ""
+}
+
+func (x *EvaluatedDecisionValue) GetPresentFields() []string {
+	if x != nil {
+		return x.PresentFields
+	}
+	return nil
+}
+
+func (x *EvaluatedDecisionValue) GetExtraJson() string {
+	if x != nil {
+		return x.ExtraJson
+	}
+	return ""
+}
+
+// EvaluatedInputValue is an input of an evaluated decision table.
+type EvaluatedInputValue struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	InputId   string                 `protobuf:"bytes,1,opt,name=input_id,json=inputId,proto3" json:"input_id,omitempty"`
+	InputName string                 `protobuf:"bytes,2,opt,name=input_name,json=inputName,proto3" json:"input_name,omitempty"`
+	// JSON text.
+	InputValue    string   `protobuf:"bytes,3,opt,name=input_value,json=inputValue,proto3" json:"input_value,omitempty"`
+	PresentFields []string `protobuf:"bytes,4,rep,name=present_fields,json=presentFields,proto3" json:"present_fields,omitempty"`
+	ExtraJson     string   `protobuf:"bytes,5,opt,name=extra_json,json=extraJson,proto3" json:"extra_json,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EvaluatedInputValue) Reset() {
+	*x = EvaluatedInputValue{}
+	mi := &file_flowline_record_v1_record_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EvaluatedInputValue) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EvaluatedInputValue) ProtoMessage() {}
+
+func (x *EvaluatedInputValue) ProtoReflect() protoreflect.Message {
+	mi := &file_flowline_record_v1_record_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EvaluatedInputValue.ProtoReflect.Descriptor instead.
+func (*EvaluatedInputValue) Descriptor() ([]byte, []int) {
+	return file_flowline_record_v1_record_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *EvaluatedInputValue) GetInputId() string {
+	if x != nil {
+		return x.InputId
+	}
+	return ""
+}
+
+func (x *EvaluatedInputValue) GetInputName() string {
+	if x != nil {
+		return x.InputName
+	}
+	return ""
+}
+
+func (x *EvaluatedInputValue) GetInputValue() string {
+	if x != nil {
+		return x.InputValue
+	}
+	return ""
+}
+
+func (x *EvaluatedInputValue) GetPresentFields() []string {
+	if x != nil {
+		return x.PresentFields
+	}
+	return nil
+}
+
+func (x *EvaluatedInputValue) GetExtraJson() string {
+	if x != nil {
+		return x.ExtraJson
+	}
+	return ""
+}
+
+// MatchedRuleValue is a rule of a decision table that matched.
+type MatchedRuleValue struct {
+	state            protoimpl.MessageState  `protogen:"open.v1"`
+	RuleId           string                  `protobuf:"bytes,1,opt,name=rule_id,json=ruleId,proto3" json:"rule_id,omitempty"`
+	RuleIndex        int32                   `protobuf:"varint,2,opt,name=rule_index,json=ruleIndex,proto3" json:"rule_index,omitempty"`
+	EvaluatedOutputs []*EvaluatedOutputValue `protobuf:"bytes,3,rep,name=evaluated_outputs,json=evaluatedOutputs,proto3" json:"evaluated_outputs,omitempty"`
+	PresentFields    []string                `protobuf:"bytes,4,rep,name=present_fields,json=presentFields,proto3" json:"present_fields,omitempty"`
+	ExtraJson        string                  `protobuf:"bytes,5,opt,name=extra_json,json=extraJson,proto3" json:"extra_json,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *MatchedRuleValue) Reset() {
+	*x = MatchedRuleValue{}
+	mi := &file_flowline_record_v1_record_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MatchedRuleValue) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MatchedRuleValue) ProtoMessage() {}
+
+func (x *MatchedRuleValue) ProtoReflect() protoreflect.Message {
+	mi := &file_flowline_record_v1_record_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MatchedRuleValue.ProtoReflect.Descriptor instead.
+func (*MatchedRuleValue) Descriptor() ([]byte, []int) {
+	return file_flowline_record_v1_record_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *MatchedRuleValue) GetRuleId() string {
+	if x != nil {
+		return x.RuleId
+	}
+	return ""
+}
+
+func (x *MatchedRuleValue) GetRuleIndex() int32 {
+	if x != nil {
+		return x.RuleIndex
+	}
+	return 0
+}
+
+func (x *MatchedRuleValue) GetEvaluatedOutputs() []*EvaluatedOutputValue {
+	if x != nil {
+		return x.EvaluatedOutputs
+	}
+	return nil
+}
+
+func (x *MatchedRuleValue) GetPresentFields() []string {
+	if x != nil {
+		return x.PresentFields
+	}
+	return nil
+}
+
+func (x *MatchedRuleValue) GetExtraJson() string {
+	if x != nil {
+		return x.ExtraJson
+	}
+	return ""
+}
+
+// EvaluatedOutputValue is an output of a matched rule.
+type EvaluatedOutputValue struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	OutputId   string                 `protobuf:"bytes,1,opt,name=output_id,json=outputId,proto3" json:"output_id,omitempty"`
+	OutputName string                 `protobuf:"bytes,2,opt,name=output_name,json=outputName,proto3" json:"output_name,omitempty"`
+	// JSON text.
+	OutputValue   string   `protobuf:"bytes,3,opt,name=output_value,json=outputValue,proto3" json:"output_value,omitempty"`
+	PresentFields []string `protobuf:"bytes,4,rep,name=present_fields,json=presentFields,proto3" json:"present_fields,omitempty"`
+	ExtraJson     string   `protobuf:"bytes,5,opt,name=extra_json,json=extraJson,proto3" json:"extra_json,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EvaluatedOutputValue) Reset() {
+	*x = EvaluatedOutputValue{}
+	mi := &file_flowline_record_v1_record_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EvaluatedOutputValue) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EvaluatedOutputValue) ProtoMessage() {}
+
+func (x *EvaluatedOutputValue) ProtoReflect() protoreflect.Message {
+	mi := &file_flowline_record_v1_record_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EvaluatedOutputValue.ProtoReflect.Descriptor instead.
+func (*EvaluatedOutputValue) Descriptor() ([]byte, []int) {
+	return file_flowline_record_v1_record_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *EvaluatedOutputValue) GetOutputId() string {
+	if x != nil {
+		return x.OutputId
+	}
+	return ""
+}
+
+func (x *EvaluatedOutputValue) GetOutputName() string {
+	if x != nil {
+		return x.OutputName
+	}
+	return ""
+}
+
+func (x *EvaluatedOutputValue) GetOutputValue() string {
+	if x != nil {
+		return x.OutputValue
+	}
+	return ""
+}
+
+func (x *EvaluatedOutputValue) GetPresentFields() []string {
+	if x != nil {
+		return x.PresentFields
+	}
+	return nil
+}
+
+func (x *EvaluatedOutputValue) GetExtraJson() string {
+	if x != nil {
+		return x.ExtraJson
+	}
+	return ""
+}
+
 var File_flowline_record_v1_record_proto protoreflect.FileDescriptor
 
 const file_flowline_record_v1_record_proto_rawDesc = "" +
 	"\n" +
-	"\x1fflowline/record/v1/record.proto\x12\x12flowline.record.v1\"\xe3\x05\n" +
+	"\x1fflowline/record/v1/record.proto\x12\x12flowline.record.v1\"\xd3\n" +
+	"\n" +
 	"\x06Record\x12!\n" +
 	"\fpartition_id\x18\x01 \x01(\x05R\vpartitionId\x12\x1a\n" +
 	"\bposition\x18\x02 \x01(\x03R\bposition\x124\n" +
@@ -573,7 +2737,16 @@ const file_flowline_record_v1_record_proto_rawDesc = "" +
 	"extra_json\x18\x10 \x01(\tR\textraJson\x12\x1f\n" +
 	"\n" +
 	"value_json\x18\x1e \x01(\tH\x00R\tvalueJson\x12U\n" +
-	"\x10process_instance\x18\x1f \x01(\v2(.flowline.record.v1.ProcessInstanceValueH\x00R\x0fprocessInstanceB\a\n" +
+	"\x10process_instance\x18\x1f \x01(\v2(.flowline.record.v1.ProcessInstanceValueH\x00R\x0fprocessInstance\x12<\n" +
+	"\aprocess\x18  \x01(\v2 .flowline.record.v1.ProcessValueH\x00R\aprocess\x12d\n" +
+	"\x15decision_requirements\x18! \x01(\v2-.flowline.record.v1.DecisionRequirementsValueH\x00R\x14decisionRequirements\x12?\n" +
+	"\bdecision\x18\" \x01(\v2!.flowline.record.v1.DecisionValueH\x00R\bdecision\x123\n" +
+	"\x04form\x18# \x01(\v2\x1d.flowline.record.v1.FormValueH\x00R\x04form\x12?\n" +
+	"\bvariable\x18$ \x01(\v2!.flowline.record.v1.VariableValueH\x00R\bvariable\x12?\n" +
+	"\bincident\x18% \x01(\v2!.flowline.record.v1.IncidentValueH\x00R\bincident\x120\n" +
+	"\x03job\x18& \x01(\v2\x1c.flowline.record.v1.JobValueH\x00R\x03job\x12@\n" +
+	"\tuser_task\x18' \x01(\v2!.flowline.record.v1.UserTaskValueH\x00R\buserTask\x12^\n" +
+	"\x13decision_evaluation\x18( \x01(\v2+.flowline.record.v1.DecisionEvaluationValueH\x00R\x12decisionEvaluationB\a\n" +
 	"\x05value\"C\n" +
 	"\vRecordBatch\x124\n" +
 	"\arecords\x18\x01 \x03(\v2\x1a.flowline.record.v1.RecordR\arecords\".\n" +
@@ -603,7 +2776,252 @@ const file_flowline_record_v1_record_proto_rawDesc = "" +
 	"\x14element_instance_key\x18\x12 \x01(\x03R\x12elementInstanceKey\x12%\n" +
 	"\x0epresent_fields\x18\x13 \x03(\tR\rpresentFields\x12\x1d\n" +
 	"\n" +
-	"extra_json\x18\x14 \x01(\tR\textraJsonB7Z5github.com/flowline/flowline/pkg/pb/recordv1;recordv1b\x06proto3"
+	"extra_json\x18\x14 \x01(\tR\textraJson\"\xcf\x03\n" +
+	"\fProcessValue\x12&\n" +
+	"\x0fbpmn_process_id\x18\x01 \x01(\tR\rbpmnProcessId\x12\x18\n" +
+	"\aversion\x18\x02 \x01(\x05R\aversion\x124\n" +
+	"\x16process_definition_key\x18\x03 \x01(\x03R\x14processDefinitionKey\x12#\n" +
+	"\rresource_name\x18\x04 \x01(\tR\fresourceName\x12\x1a\n" +
+	"\bchecksum\x18\x05 \x01(\fR\bchecksum\x12\x1a\n" +
+	"\bresource\x18\x06 \x01(\fR\bresource\x12\x1c\n" +
+	"\tduplicate\x18\a \x01(\bR\tduplicate\x12\x1b\n" +
+	"\ttenant_id\x18\b \x01(\tR\btenantId\x12%\n" +
+	"\x0edeployment_key\x18\t \x01(\x03R\rdeploymentKey\x12\x1f\n" +
+	"\vversion_tag\x18\n" +
+	" \x01(\tR\n" +
+	"versionTag\x12!\n" +
+	"\fprocess_name\x18\v \x01(\tR\vprocessName\x12%\n" +
+	"\x0epresent_fields\x18\f \x03(\tR\rpresentFields\x12\x1d\n" +
+	"\n" +
+	"extra_json\x18\r \x01(\tR\textraJson\"\xb6\x04\n" +
+	"\x19DecisionRequirementsValue\x128\n" +
+	"\x18decision_requirements_id\x18\x01 \x01(\tR\x16decisionRequirementsId\x12<\n" +
+	"\x1adecision_requirements_name\x18\x02 \x01(\tR\x18decisionRequirementsName\x12B\n" +
+	"\x1ddecision_requirements_version\x18\x03 \x01(\x05R\x1bdecisionRequirementsVersion\x12:\n" +
+	"\x19decision_requirements_key\x18\x04 \x01(\x03R\x17decisionRequirementsKey\x12\x1c\n" +
+	"\tnamespace\x18\x05 \x01(\tR\tnamespace\x12#\n" +
+	"\rresource_name\x18\x06 \x01(\tR\fresourceName\x12\x1a\n" +
+	"\bresource\x18\a \x01(\fR\bresource\x12\x1a\n" +
+	"\bchecksum\x18\b \x01(\fR\bchecksum\x12\x1c\n" +
+	"\tduplicate\x18\t \x01(\bR\tduplicate\x12\x1b\n" +
+	"\ttenant_id\x18\n" +
+	" \x01(\tR\btenantId\x12%\n" +
+	"\x0edeployment_key\x18\v \x01(\x03R\rdeploymentKey\x12%\n" +
+	"\x0epresent_fields\x18\f \x03(\tR\rpresentFields\x12\x1d\n" +
+	"\n" +
+	"extra_json\x18\r \x01(\tR\textraJson\"\xd1\x03\n" +
+	"\rDecisionValue\x12\x1f\n" +
+	"\vdecision_id\x18\x01 \x01(\tR\n" +
+	"decisionId\x12#\n" +
+	"\rdecision_name\x18\x02 \x01(\tR\fdecisionName\x12\x18\n" +
+	"\aversion\x18\x03 \x01(\x05R\aversion\x12!\n" +
+	"\fdecision_key\x18\x04 \x01(\x03R\vdecisionKey\x12:\n" +
+	"\x19decision_requirements_key\x18\x05 \x01(\x03R\x17decisionRequirementsKey\x128\n" +
+	"\x18decision_requirements_id\x18\x06 \x01(\tR\x16decisionRequirementsId\x12\x1c\n" +
+	"\tduplicate\x18\a \x01(\bR\tduplicate\x12\x1b\n" +
+	"\ttenant_id\x18\b \x01(\tR\btenantId\x12%\n" +
+	"\x0edeployment_key\x18\t \x01(\x03R\rdeploymentKey\x12\x1f\n" +
+	"\vversion_tag\x18\n" +
+	" \x01(\tR\n" +
+	"versionTag\x12%\n" +
+	"\x0epresent_fields\x18\v \x03(\tR\rpresentFields\x12\x1d\n" +
+	"\n" +
+	"extra_json\x18\f \x01(\tR\textraJson\"\xff\x02\n" +
+	"\tFormValue\x12\x17\n" +
+	"\aform_id\x18\x01 \x01(\tR\x06formId\x12\x18\n" +
+	"\aversion\x18\x02 \x01(\x05R\aversion\x12\x19\n" +
+	"\bform_key\x18\x03 \x01(\x03R\aformKey\x12#\n" +
+	"\rresource_name\x18\x04 \x01(\tR\fresourceName\x12\x1a\n" +
+	"\bchecksum\x18\x05 \x01(\fR\bchecksum\x12\x1a\n" +
+	"\bresource\x18\x06 \x01(\fR\bresource\x12\x1c\n" +
+	"\tduplicate\x18\a \x01(\bR\tduplicate\x12\x1b\n" +
+	"\ttenant_id\x18\b \x01(\tR\btenantId\x12%\n" +
+	"\x0edeployment_key\x18\t \x01(\x03R\rdeploymentKey\x12\x1f\n" +
+	"\vversion_tag\x18\n" +
+	" \x01(\tR\n" +
+	"versionTag\x12%\n" +
+	"\x0epresent_fields\x18\v \x03(\tR\rpresentFields\x12\x1d\n" +
+	"\n" +
+	"extra_json\x18\f \x01(\tR\textraJson\"\x82\x04\n" +
+	"\rVariableValue\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value\x12\x1b\n" +
+	"\tscope_key\x18\x03 \x01(\x03R\bscopeKey\x120\n" +
+	"\x14process_instance_key\x18\x04 \x01(\x03R\x12processInstanceKey\x124\n" +
+	"\x16process_definition_key\x18\x05 \x01(\x03R\x14processDefinitionKey\x12&\n" +
+	"\x0fbpmn_process_id\x18\x06 \x01(\tR\rbpmnProcessId\x12\x1b\n" +
+	"\ttenant_id\x18\a \x01(\tR\btenantId\x129\n" +
+	"\x19root_process_instance_key\x18\b \x01(\x03R\x16rootProcessInstanceKey\x120\n" +
+	"\x14element_instance_key\x18\t \x01(\x03R\x12elementInstanceKey\x12\x1f\n" +
+	"\vsource_json\x18\n" +
+	" \x01(\tR\n" +
+	"sourceJson\x12)\n" +
+	"\x10protection_modes\x18\v \x03(\tR\x0fprotectionModes\x12%\n" +
+	"\x0epresent_fields\x18\f \x03(\tR\rpresentFields\x12\x1d\n" +
+	"\n" +
+	"extra_json\x18\r \x01(\tR\textraJson\"\xa5\a\n" +
+	"\rIncidentValue\x12\x1d\n" +
+	"\n" +
+	"error_type\x18\x01 \x01(\tR\terrorType\x12#\n" +
+	"\rerror_message\x18\x02 \x01(\tR\ferrorMessage\x12&\n" +
+	"\x0fbpmn_process_id\x18\x03 \x01(\tR\rbpmnProcessId\x124\n" +
+	"\x16process_definition_key\x18\x04 \x01(\x03R\x14processDefinitionKey\x120\n" +
+	"\x14process_instance_key\x18\x05 \x01(\x03R\x12processInstanceKey\x12\x1d\n" +
+	"\n" +
+	"element_id\x18\x06 \x01(\tR\telementId\x120\n" +
+	"\x14element_instance_key\x18\a \x01(\x03R\x12elementInstanceKey\x12\x17\n" +
+	"\ajob_key\x18\b \x01(\x03R\x06jobKey\x12,\n" +
+	"\x12variable_scope_key\x18\t \x01(\x03R\x10variableScopeKey\x12\x1b\n" +
+	"\ttenant_id\x18\n" +
+	" \x01(\tR\btenantId\x12`\n" +
+	"\x15element_instance_path\x18\v \x03(\v2,.flowline.record.v1.ElementInstancePathEntryR\x13elementInstancePath\x126\n" +
+	"\x17process_definition_path\x18\f \x03(\x03R\x15processDefinitionPath\x120\n" +
+	"\x14calling_element_path\x18\r \x03(\x05R\x12callingElementPath\x129\n" +
+	"\x19root_process_instance_key\x18\x0e \x01(\x03R\x16rootProcessInstanceKey\x12/\n" +
+	"\x13authorized_username\x18\x0f \x01(\tR\x12authorizedUsername\x120\n" +
+	"\x14authorized_client_id\x18\x10 \x01(\tR\x12authorizedClientId\x12:\n" +
+	"\x19authorized_anonymous_user\x18\x11 \x01(\bR\x17authorizedAnonymousUser\x12\x1f\n" +
+	"\vordinal_key\x18\x12 \x01(\x05R\n" +
+	"ordinalKey\x12%\n" +
+	"\x0epresent_fields\x18\x13 \x03(\tR\rpresentFields\x12\x1d\n" +
+	"\n" +
+	"extra_json\x18\x14 \x01(\tR\textraJson\"\xdb\b\n" +
+	"\bJobValue\x12\x12\n" +
+	"\x04type\x18\x01 \x01(\tR\x04type\x12.\n" +
+	"\x13custom_headers_json\x18\x02 \x01(\tR\x11customHeadersJson\x12%\n" +
+	"\x0evariables_json\x18\x03 \x01(\tR\rvariablesJson\x12\x16\n" +
+	"\x06worker\x18\x04 \x01(\tR\x06worker\x12\x18\n" +
+	"\aretries\x18\x05 \x01(\x05R\aretries\x12#\n" +
+	"\rretry_backoff\x18\x06 \x01(\x03R\fretryBackoff\x12%\n" +
+	"\x0erecurring_time\x18\a \x01(\x03R\rrecurringTime\x12\x1a\n" +
+	"\bdeadline\x18\b \x01(\x03R\bdeadline\x12\x18\n" +
+	"\atimeout\x18\t \x01(\x03R\atimeout\x12#\n" +
+	"\rerror_message\x18\n" +
+	" \x01(\tR\ferrorMessage\x12\x1d\n" +
+	"\n" +
+	"error_code\x18\v \x01(\tR\terrorCode\x12\x1d\n" +
+	"\n" +
+	"element_id\x18\f \x01(\tR\telementId\x120\n" +
+	"\x14element_instance_key\x18\r \x01(\x03R\x12elementInstanceKey\x120\n" +
+	"\x14process_instance_key\x18\x0e \x01(\x03R\x12processInstanceKey\x12&\n" +
+	"\x0fbpmn_process_id\x18\x0f \x01(\tR\rbpmnProcessId\x12<\n" +
+	"\x1aprocess_definition_version\x18\x10 \x01(\x05R\x18processDefinitionVersion\x124\n" +
+	"\x16process_definition_key\x18\x11 \x01(\x03R\x14processDefinitionKey\x12\x1b\n" +
+	"\ttenant_id\x18\x12 \x01(\tR\btenantId\x12-\n" +
+	"\x12changed_attributes\x18\x13 \x03(\tR\x11changedAttributes\x12\x19\n" +
+	"\bjob_kind\x18\x14 \x01(\tR\ajobKind\x125\n" +
+	"\x17job_listener_event_type\x18\x15 \x01(\tR\x14jobListenerEventType\x12\x1f\n" +
+	"\vresult_json\x18\x16 \x01(\tR\n" +
+	"resultJson\x12!\n" +
+	"\felement_type\x18\x17 \x01(\tR\velementType\x12\x1a\n" +
+	"\bpriority\x18\x18 \x01(\x05R\bpriority\x12\x12\n" +
+	"\x04tags\x18\x19 \x03(\tR\x04tags\x12:\n" +
+	"\x1ajob_to_user_task_migration\x18\x1a \x01(\bR\x16jobToUserTaskMigration\x129\n" +
+	"\x19root_process_instance_key\x18\x1b \x01(\x03R\x16rootProcessInstanceKey\x12%\n" +
+	"\x0epresent_fields\x18\x1c \x03(\tR\rpresentFields\x12\x1d\n" +
+	"\n" +
+	"extra_json\x18\x1d \x01(\tR\textraJson\"\xfb\b\n" +
+	"\rUserTaskValue\x12\"\n" +
+	"\ruser_task_key\x18\x01 \x01(\x03R\vuserTaskKey\x12\x1a\n" +
+	"\bassignee\x18\x02 \x01(\tR\bassignee\x122\n" +
+	"\x15candidate_groups_list\x18\x03 \x03(\tR\x13candidateGroupsList\x120\n" +
+	"\x14candidate_users_list\x18\x04 \x03(\tR\x12candidateUsersList\x12\x19\n" +
+	"\bdue_date\x18\x05 \x01(\tR\adueDate\x12$\n" +
+	"\x0efollow_up_date\x18\x06 \x01(\tR\ffollowUpDate\x12\x19\n" +
+	"\bform_key\x18\a \x01(\x03R\aformKey\x12-\n" +
+	"\x12changed_attributes\x18\b \x03(\tR\x11changedAttributes\x12%\n" +
+	"\x0evariables_json\x18\t \x01(\tR\rvariablesJson\x12&\n" +
+	"\x0fbpmn_process_id\x18\n" +
+	" \x01(\tR\rbpmnProcessId\x12<\n" +
+	"\x1aprocess_definition_version\x18\v \x01(\x05R\x18processDefinitionVersion\x124\n" +
+	"\x16process_definition_key\x18\f \x01(\x03R\x14processDefinitionKey\x120\n" +
+	"\x14process_instance_key\x18\r \x01(\x03R\x12processInstanceKey\x12\x1d\n" +
+	"\n" +
+	"element_id\x18\x0e \x01(\tR\telementId\x120\n" +
+	"\x14element_instance_key\x18\x0f \x01(\x03R\x12elementInstanceKey\x12\x1b\n" +
+	"\ttenant_id\x18\x10 \x01(\tR\btenantId\x12-\n" +
+	"\x12creation_timestamp\x18\x11 \x01(\x03R\x11creationTimestamp\x12\x1a\n" +
+	"\bpriority\x18\x12 \x01(\x05R\bpriority\x126\n" +
+	"\x17external_form_reference\x18\x13 \x01(\tR\x15externalFormReference\x12.\n" +
+	"\x13custom_headers_json\x18\x14 \x01(\tR\x11customHeadersJson\x12\x16\n" +
+	"\x06action\x18\x15 \x01(\tR\x06action\x12\x12\n" +
+	"\x04tags\x18\x16 \x03(\tR\x04tags\x12#\n" +
+	"\rdenied_reason\x18\x17 \x01(\tR\fdeniedReason\x120\n" +
+	"\x14listeners_config_key\x18\x18 \x01(\x03R\x12listenersConfigKey\x129\n" +
+	"\x19root_process_instance_key\x18\x19 \x01(\x03R\x16rootProcessInstanceKey\x12\x1f\n" +
+	"\vbusiness_id\x18\x1a \x01(\tR\n" +
+	"businessId\x12%\n" +
+	"\x0epresent_fields\x18\x1b \x03(\tR\rpresentFields\x12\x1d\n" +
+	"\n" +
+	"extra_json\x18\x1c \x01(\tR\textraJson\"\xdc\a\n" +
+	"\x17DecisionEvaluationValue\x12!\n" +
+	"\fdecision_key\x18\x01 \x01(\x03R\vdecisionKey\x12\x1f\n" +
+	"\vdecision_id\x18\x02 \x01(\tR\n" +
+	"decisionId\x12#\n" +
+	"\rdecision_name\x18\x03 \x01(\tR\fdecisionName\x12)\n" +
+	"\x10decision_version\x18\x04 \x01(\x05R\x0fdecisionVersion\x12:\n" +
+	"\x19decision_requirements_key\x18\x05 \x01(\x03R\x17decisionRequirementsKey\x128\n" +
+	"\x18decision_requirements_id\x18\x06 \x01(\tR\x16decisionRequirementsId\x12'\n" +
+	"\x0fdecision_output\x18\a \x01(\tR\x0edecisionOutput\x12%\n" +
+	"\x0evariables_json\x18\b \x01(\tR\rvariablesJson\x124\n" +
+	"\x16process_definition_key\x18\t \x01(\x03R\x14processDefinitionKey\x12&\n" +
+	"\x0fbpmn_process_id\x18\n" +
+	" \x01(\tR\rbpmnProcessId\x120\n" +
+	"\x14process_instance_key\x18\v \x01(\x03R\x12processInstanceKey\x120\n" +
+	"\x14element_instance_key\x18\f \x01(\x03R\x12elementInstanceKey\x12\x1d\n" +
+	"\n" +
+	"element_id\x18\r \x01(\tR\telementId\x12[\n" +
+	"\x13evaluated_decisions\x18\x0e \x03(\v2*.flowline.record.v1.EvaluatedDecisionValueR\x12evaluatedDecisions\x12<\n" +
+	"\x1aevaluation_failure_message\x18\x0f \x01(\tR\x18evaluationFailureMessage\x12,\n" +
+	"\x12failed_decision_id\x18\x10 \x01(\tR\x10failedDecisionId\x12\x1b\n" +
+	"\ttenant_id\x18\x11 \x01(\tR\btenantId\x129\n" +
+	"\x19root_process_instance_key\x18\x12 \x01(\x03R\x16rootProcessInstanceKey\x12\x1f\n" +
+	"\vordinal_key\x18\x13 \x01(\x05R\n" +
+	"ordinalKey\x12%\n" +
+	"\x0epresent_fields\x18\x14 \x03(\tR\rpresentFields\x12\x1d\n" +
+	"\n" +
+	"extra_json\x18\x15 \x01(\tR\textraJson\"\xc5\x04\n" +
+	"\x16EvaluatedDecisionValue\x12\x1f\n" +
+	"\vdecision_id\x18\x01 \x01(\tR\n" +
+	"decisionId\x12#\n" +
+	"\rdecision_name\x18\x02 \x01(\tR\fdecisionName\x12!\n" +
+	"\fdecision_key\x18\x03 \x01(\x03R\vdecisionKey\x12)\n" +
+	"\x10decision_version\x18\x04 \x01(\x05R\x0fdecisionVersion\x12#\n" +
+	"\rdecision_type\x18\x05 \x01(\tR\fdecisionType\x12'\n" +
+	"\x0fdecision_output\x18\x06 \x01(\tR\x0edecisionOutput\x12\x1b\n" +
+	"\ttenant_id\x18\a \x01(\tR\btenantId\x12R\n" +
+	"\x10evaluated_inputs\x18\b \x03(\v2'.flowline.record.v1.EvaluatedInputValueR\x0fevaluatedInputs\x12I\n" +
+	"\rmatched_rules\x18\t \x03(\v2$.flowline.record.v1.MatchedRuleValueR\fmatchedRules\x12G\n" +
+	" decision_evaluation_instance_key\x18\n" +
+	" \x01(\tR\x1ddecisionEvaluationInstanceKey\x12%\n" +
+	"\x0epresent_fields\x18\v \x03(\tR\rpresentFields\x12\x1d\n" +
+	"\n" +
+	"extra_json\x18\f \x01(\tR\textraJson\"\xb6\x01\n" +
+	"\x13EvaluatedInputValue\x12\x19\n" +
+	"\binput_id\x18\x01 \x01(\tR\ainputId\x12\x1d\n" +
+	"\n" +
+	"input_name\x18\x02 \x01(\tR\tinputName\x12\x1f\n" +
+	"\vinput_value\x18\x03 \x01(\tR\n" +
+	"inputValue\x12%\n" +
+	"\x0epresent_fields\x18\x04 \x03(\tR\rpresentFields\x12\x1d\n" +
+	"\n" +
+	"extra_json\x18\x05 \x01(\tR\textraJson\"\xe7\x01\n" +
+	"\x10MatchedRuleValue\x12\x17\n" +
+	"\arule_id\x18\x01 \x01(\tR\x06ruleId\x12\x1d\n" +
+	"\n" +
+	"rule_index\x18\x02 \x01(\x05R\truleIndex\x12U\n" +
+	"\x11evaluated_outputs\x18\x03 \x03(\v2(.flowline.record.v1.EvaluatedOutputValueR\x10evaluatedOutputs\x12%\n" +
+	"\x0epresent_fields\x18\x04 \x03(\tR\rpresentFields\x12\x1d\n" +
+	"\n" +
+	"extra_json\x18\x05 \x01(\tR\textraJson\"\xbd\x01\n" +
+	"\x14EvaluatedOutputValue\x12\x1b\n" +
+	"\toutput_id\x18\x01 \x01(\tR\boutputId\x12\x1f\n" +
+	"\voutput_name\x18\x02 \x01(\tR\n" +
+	"outputName\x12!\n" +
+	"\foutput_value\x18\x03 \x01(\tR\voutputValue\x12%\n" +
+	"\x0epresent_fields\x18\x04 \x03(\tR\rpresentFields\x12\x1d\n" +
+	"\n" +
+	"extra_json\x18\x05 \x01(\tR\textraJsonB7Z5github.com/flowline/flowline/pkg/pb/recordv1;recordv1b\x06proto3"
 
 var (
 	file_flowline_record_v1_record_proto_rawDescOnce sync.Once
@@ -617,22 +3035,49 @@ func file_flowline_record_v1_record_proto_rawDescGZIP() []byte {
 	return file_flowline_record_v1_record_proto_rawDescData
 }
 
-var file_flowline_record_v1_record_proto_msgTypes = make([]protoimpl.MessageInfo, 4)
+var file_flowline_record_v1_record_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
 var file_flowline_record_v1_record_proto_goTypes = []any{
-	(*Record)(nil),                   // 0: flowline.record.v1.Record
-	(*RecordBatch)(nil),              // 1: flowline.record.v1.RecordBatch
-	(*ElementInstancePathEntry)(nil), // 2: flowline.record.v1.ElementInstancePathEntry
-	(*ProcessInstanceValue)(nil),     // 3: flowline.record.v1.ProcessInstanceValue
+	(*Record)(nil),                    // 0: flowline.record.v1.Record
+	(*RecordBatch)(nil),               // 1: flowline.record.v1.RecordBatch
+	(*ElementInstancePathEntry)(nil),  // 2: flowline.record.v1.ElementInstancePathEntry
+	(*ProcessInstanceValue)(nil),      // 3: flowline.record.v1.ProcessInstanceValue
+	(*ProcessValue)(nil),              // 4: flowline.record.v1.ProcessValue
+	(*DecisionRequirementsValue)(nil), // 5: flowline.record.v1.DecisionRequirementsValue
+	(*DecisionValue)(nil),             // 6: flowline.record.v1.DecisionValue
+	(*FormValue)(nil),                 // 7: flowline.record.v1.FormValue
+	(*VariableValue)(nil),             // 8: flowline.record.v1.VariableValue
+	(*IncidentValue)(nil),             // 9: flowline.record.v1.IncidentValue
+	(*JobValue)(nil),                  // 10: flowline.record.v1.JobValue
+	(*UserTaskValue)(nil),             // 11: flowline.record.v1.UserTaskValue
+	(*DecisionEvaluationValue)(nil),   // 12: flowline.record.v1.DecisionEvaluationValue
+	(*EvaluatedDecisionValue)(nil),    // 13: flowline.record.v1.EvaluatedDecisionValue
+	(*EvaluatedInputValue)(nil),       // 14: flowline.record.v1.EvaluatedInputValue
+	(*MatchedRuleValue)(nil),          // 15: flowline.record.v1.MatchedRuleValue
+	(*EvaluatedOutputValue)(nil),      // 16: flowline.record.v1.EvaluatedOutputValue
 }
 var file_flowline_record_v1_record_proto_depIdxs = []int32{
-	3, // 0: flowline.record.v1.Record.process_instance:type_name -> flowline.record.v1.ProcessInstanceValue
-	0, // 1: flowline.record.v1.RecordBatch.records:type_name -> flowline.record.v1.Record
-	2, // 2: flowline.record.v1.ProcessInstanceValue.element_instance_path:type_name -> flowline.record.v1.ElementInstancePathEntry
-	3, // [3:3] is the sub-list for method output_type
-	3, // [3:3] is the sub-list for method input_type
-	3, // [3:3] is the sub-list for extension type_name
-	3, // [3:3] is the sub-list for extension extendee
-	0, // [0:3] is the sub-list for field type_name
+	3,  // 0: flowline.record.v1.Record.process_instance:type_name -> flowline.record.v1.ProcessInstanceValue
+	4,  // 1: flowline.record.v1.Record.process:type_name -> flowline.record.v1.ProcessValue
+	5,  // 2: flowline.record.v1.Record.decision_requirements:type_name -> flowline.record.v1.DecisionRequirementsValue
+	6,  // 3: flowline.record.v1.Record.decision:type_name -> flowline.record.v1.DecisionValue
+	7,  // 4: flowline.record.v1.Record.form:type_name -> flowline.record.v1.FormValue
+	8,  // 5: flowline.record.v1.Record.variable:type_name -> flowline.record.v1.VariableValue
+	9,  // 6: flowline.record.v1.Record.incident:type_name -> flowline.record.v1.IncidentValue
+	10, // 7: flowline.record.v1.Record.job:type_name -> flowline.record.v1.JobValue
+	11, // 8: flowline.record.v1.Record.user_task:type_name -> flowline.record.v1.UserTaskValue
+	12, // 9: flowline.record.v1.Record.decision_evaluation:type_name -> flowline.record.v1.DecisionEvaluationValue
+	0,  // 10: flowline.record.v1.RecordBatch.records:type_name -> flowline.record.v1.Record
+	2,  // 11: flowline.record.v1.ProcessInstanceValue.element_instance_path:type_name -> flowline.record.v1.ElementInstancePathEntry
+	2,  // 12: flowline.record.v1.IncidentValue.element_instance_path:type_name -> flowline.record.v1.ElementInstancePathEntry
+	13, // 13: flowline.record.v1.DecisionEvaluationValue.evaluated_decisions:type_name -> flowline.record.v1.EvaluatedDecisionValue
+	14, // 14: flowline.record.v1.EvaluatedDecisionValue.evaluated_inputs:type_name -> flowline.record.v1.EvaluatedInputValue
+	15, // 15: flowline.record.v1.EvaluatedDecisionValue.matched_rules:type_name -> flowline.record.v1.MatchedRuleValue
+	16, // 16: flowline.record.v1.MatchedRuleValue.evaluated_outputs:type_name -> flowline.record.v1.EvaluatedOutputValue
+	17, // [17:17] is the sub-list for method output_type
+	17, // [17:17] is the sub-list for method input_type
+	17, // [17:17] is the sub-list for extension type_name
+	17, // [17:17] is the sub-list for extension extendee
+	0,  // [0:17] is the sub-list for field type_name
 }
 
 func init() { file_flowline_record_v1_record_proto_init() }
@@ -643,6 +3088,15 @@ func file_flowline_record_v1_record_proto_init() {
 	file_flowline_record_v1_record_proto_msgTypes[0].OneofWrappers = []any{
 		(*Record_ValueJson)(nil),
 		(*Record_ProcessInstance)(nil),
+		(*Record_Process)(nil),
+		(*Record_DecisionRequirements)(nil),
+		(*Record_Decision)(nil),
+		(*Record_Form)(nil),
+		(*Record_Variable)(nil),
+		(*Record_Incident)(nil),
+		(*Record_Job)(nil),
+		(*Record_UserTask)(nil),
+		(*Record_DecisionEvaluation)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -650,7 +3104,7 @@ func file_flowline_record_v1_record_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_flowline_record_v1_record_proto_rawDesc), len(file_flowline_record_v1_record_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   4,
+			NumMessages:   17,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

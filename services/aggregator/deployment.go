@@ -1,0 +1,93 @@
+package aggregator
+
+import (
+	"strconv"
+
+	"github.com/flowline/flowline/pkg/bpmn"
+	recordv1 "github.com/flowline/flowline/pkg/pb/recordv1"
+	"github.com/flowline/flowline/pkg/schema"
+)
+
+// Zeebe writes a definition's records on every partition (deployment
+// distribution), and positions of different partitions cannot be compared:
+// only the partition encoded in the definition key writes its document.
+func ownsDefinition(partition int32, key int64) bool { return int32(key>>51) == partition }
+
+// process folds PROCESS CREATED / DELETED: every partition caches the
+// definition (names for other documents); the key's partition writes it.
+func (f *folder) process(r *recordv1.Record, v *recordv1.ProcessValue) error {
+	if r.Intent != "CREATED" && r.Intent != "DELETED" {
+		f.ignore(r.ValueType + "." + r.Intent)
+		return nil
+	}
+	def := &ProcessDef{Key: v.ProcessDefinitionKey, BpmnProcessID: v.BpmnProcessId, Name: v.ProcessName, VersionTag: v.VersionTag}
+	if parsed, err := bpmn.Parse(v.Resource, v.BpmnProcessId); err == nil {
+		if parsed.Name != "" {
+			def.Name = parsed.Name
+		}
+		if def.VersionTag == "" {
+			def.VersionTag = parsed.VersionTag
+		}
+		def.FlowNodes, def.CallActivityIDs = parsed.FlowNodes, parsed.CallActivityIDs
+	} else {
+		f.warn("process resource unreadable; its document has no flow nodes", "key", v.ProcessDefinitionKey, "error", err)
+	}
+	if r.Intent == "CREATED" {
+		if err := f.defs.put(f.ctx, def); err != nil {
+			return err
+		}
+	}
+	if !ownsDefinition(r.PartitionId, v.ProcessDefinitionKey) {
+		return nil
+	}
+	nodes := make([]FlowNode, len(def.FlowNodes))
+	for i, n := range def.FlowNodes {
+		nodes[i] = FlowNode{ID: n.ID, Name: n.Name}
+	}
+	callIDs := def.CallActivityIDs
+	if callIDs == nil {
+		callIDs = []string{}
+	}
+	f.emit(schema.Process, strconv.FormatInt(v.ProcessDefinitionKey, 10), &Process{
+		Key: v.ProcessDefinitionKey, BpmnProcessID: v.BpmnProcessId, Version: v.Version,
+		VersionTag: optionalString(def.VersionTag), Name: def.Name, ResourceName: v.ResourceName,
+		BpmnXML: string(v.Resource), FlowNodes: nodes, CallActivityIDs: callIDs,
+		Deleted: r.Intent == "DELETED", TenantID: v.TenantId, Position: r.Position,
+	}, r)
+	return nil
+}
+
+func (f *folder) decisionRequirements(r *recordv1.Record, v *recordv1.DecisionRequirementsValue) {
+	if r.Intent != "CREATED" || !ownsDefinition(r.PartitionId, v.DecisionRequirementsKey) {
+		f.ignore(r.ValueType + "." + r.Intent)
+		return
+	}
+	f.emit(schema.DecisionRequirements, strconv.FormatInt(v.DecisionRequirementsKey, 10), &DecisionRequirements{
+		Key: v.DecisionRequirementsKey, DecisionRequirementsID: v.DecisionRequirementsId,
+		Name: v.DecisionRequirementsName, Version: v.DecisionRequirementsVersion, ResourceName: v.ResourceName,
+		XML: string(v.Resource), TenantID: v.TenantId, Position: r.Position,
+	}, r)
+}
+
+func (f *folder) decision(r *recordv1.Record, v *recordv1.DecisionValue) {
+	if r.Intent != "CREATED" || !ownsDefinition(r.PartitionId, v.DecisionKey) {
+		f.ignore(r.ValueType + "." + r.Intent)
+		return
+	}
+	f.emit(schema.Decision, strconv.FormatInt(v.DecisionKey, 10), &Decision{
+		Key: v.DecisionKey, DecisionID: v.DecisionId, Name: v.DecisionName, Version: v.Version,
+		DecisionRequirementsKey: v.DecisionRequirementsKey, DecisionRequirementsID: v.DecisionRequirementsId,
+		TenantID: v.TenantId, Position: r.Position,
+	}, r)
+}
+
+func (f *folder) form(r *recordv1.Record, v *recordv1.FormValue) {
+	if r.Intent != "CREATED" || !ownsDefinition(r.PartitionId, v.FormKey) {
+		f.ignore(r.ValueType + "." + r.Intent)
+		return
+	}
+	f.emit(schema.Form, strconv.FormatInt(v.FormKey, 10), &Form{
+		Key: v.FormKey, FormID: v.FormId, Version: v.Version, Schema: string(v.Resource),
+		TenantID: v.TenantId, Position: r.Position,
+	}, r)
+}

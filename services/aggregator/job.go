@@ -1,0 +1,31 @@
+package aggregator
+
+import (
+	"encoding/json"
+	"strconv"
+
+	recordv1 "github.com/flowline/flowline/pkg/pb/recordv1"
+	"github.com/flowline/flowline/pkg/schema"
+)
+
+// jobEnds are the job intents after which the job is finished.
+var jobEnds = map[string]bool{"COMPLETED": true, "CANCELED": true, "ERROR_THROWN": true}
+
+// job folds any JOB event: every record holds the whole job, and its state
+// is the record's intent (CREATED, COMPLETED, FAILED, TIMED_OUT, ...).
+func (f *folder) job(r *recordv1.Record, v *recordv1.JobValue) {
+	headers := json.RawMessage(v.CustomHeadersJson)
+	if len(headers) == 0 {
+		headers = json.RawMessage("{}")
+	}
+	doc := &Job{
+		Key: r.Key, ProcessInstanceKey: v.ProcessInstanceKey, FlowNodeInstanceKey: v.ElementInstanceKey,
+		FlowNodeID: v.ElementId, Type: v.Type, Worker: v.Worker, Retries: v.Retries, State: r.Intent,
+		ErrorMessage: v.ErrorMessage, ErrorCode: v.ErrorCode, Deadline: optionalDate(v.Deadline),
+		CustomHeaders: headers, TenantID: v.TenantId, Position: r.Position,
+	}
+	if jobEnds[r.Intent] || (r.Intent == "FAILED" && v.Retries <= 0) {
+		doc.EndTime = FormatDate(r.Timestamp)
+	}
+	f.emit(schema.Job, strconv.FormatInt(r.Key, 10), doc, r)
+}

@@ -1,0 +1,68 @@
+package aggregator
+
+import (
+	"strconv"
+
+	recordv1 "github.com/flowline/flowline/pkg/pb/recordv1"
+	"github.com/flowline/flowline/pkg/schema"
+)
+
+// userTask folds USER_TASK events into the task document. CREATED,
+// COMPLETED and CANCELED set the state; the transient *ING intents and
+// updates (ASSIGNED, UPDATED, ...) change fields but never the state.
+func (f *folder) userTask(r *recordv1.Record, v *recordv1.UserTaskValue) error {
+	if r.Intent == "CREATING" {
+		f.ignore(r.ValueType + "." + r.Intent)
+		return nil
+	}
+	task := f.st.Tasks[r.Key]
+	if task == nil {
+		task = &Task{Key: r.Key, State: StateCreated}
+		def, err := f.defs.get(f.ctx, v.ProcessDefinitionKey)
+		if err != nil {
+			return err
+		}
+		task.Name = def.FlowNodeName(v.ElementId)
+		f.st.Tasks[r.Key] = task
+	}
+	task.ProcessInstanceKey = v.ProcessInstanceKey
+	task.FlowNodeInstanceKey = v.ElementInstanceKey
+	task.FlowNodeBpmnID = v.ElementId
+	task.BpmnProcessID = v.BpmnProcessId
+	task.ProcessDefinitionKey = v.ProcessDefinitionKey
+	task.Assignee = optionalString(v.Assignee)
+	task.CandidateGroups = nonNil(v.CandidateGroupsList)
+	task.CandidateUsers = nonNil(v.CandidateUsersList)
+	task.DueDate = optionalString(v.DueDate)
+	task.FollowUpDate = optionalString(v.FollowUpDate)
+	task.FormKey = optionalString(v.ExternalFormReference)
+	if v.FormKey > 0 {
+		task.FormKey = optionalString(strconv.FormatInt(v.FormKey, 10))
+	}
+	task.Priority = v.Priority
+	task.TenantID = v.TenantId
+	task.Position = r.Position
+	switch {
+	case v.CreationTimestamp > 0:
+		task.CreationTime = FormatDate(v.CreationTimestamp)
+	case r.Intent == "CREATED" || task.CreationTime == nil:
+		task.CreationTime = FormatDate(r.Timestamp)
+	}
+	switch r.Intent {
+	case "COMPLETED":
+		task.State, task.CompletionTime = StateCompleted, FormatDate(r.Timestamp)
+		delete(f.st.Tasks, r.Key)
+	case "CANCELED":
+		task.State, task.CompletionTime = StateCanceled, FormatDate(r.Timestamp)
+		delete(f.st.Tasks, r.Key)
+	}
+	f.emit(schema.Task, strconv.FormatInt(r.Key, 10), task, r)
+	return nil
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
