@@ -1,0 +1,72 @@
+package aggregator
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	recordv1 "github.com/flowline/flowline/pkg/pb/recordv1"
+	"github.com/flowline/flowline/pkg/simulate"
+	"github.com/flowline/flowline/pkg/zeebejson"
+)
+
+// benchRecords is one partition's records of n interleaved demo instances
+// (process, start, two service tasks with jobs, end; sequence flows).
+func benchRecords(b *testing.B, n int) []*recordv1.Record {
+	p := simulate.NewPartition(1, time.UnixMilli(1_763_884_800_000))
+	var running []*simulate.Instance
+	for range n {
+		running = append(running, simulate.Start(p, simulate.DemoProcess(1<<51+999)))
+		if len(running) == 50 {
+			for _, in := range running {
+				for !in.Done {
+					in.Step(time.Second)
+				}
+			}
+			running = running[:0]
+		}
+	}
+	for _, in := range running {
+		for !in.Done {
+			in.Step(time.Second)
+		}
+	}
+	var out []*recordv1.Record
+	for _, r := range p.Take() {
+		rec, err := zeebejson.Decode(r.JSON())
+		if err != nil {
+			b.Fatal(err)
+		}
+		out = append(out, rec)
+	}
+	return out
+}
+
+// BenchmarkAggregate measures the aggregation step alone on one goroutine:
+// folding records into state and rendering the changed documents, in
+// messages of 500 records as ingest batches them. Reported per record.
+func BenchmarkAggregate(b *testing.B) {
+	recs := benchRecords(b, 2000)
+	defs := newDefinitions(&memDefinitions{}, 100)
+	b.ReportAllocs()
+	b.ResetTimer()
+	processed := 0
+	for b.Loop() {
+		st := newPartitionState(1)
+		for i := 0; i < len(recs); i += 500 {
+			f := newFolder(context.Background(), st, defs, nil)
+			for _, r := range recs[i:min(i+500, len(recs))] {
+				if err := f.apply(r); err != nil {
+					b.Fatal(err)
+				}
+			}
+			if _, err := f.ch.documents(1); err != nil {
+				b.Fatal(err)
+			}
+		}
+		processed += len(recs)
+	}
+	b.ReportMetric(float64(processed)/b.Elapsed().Seconds(), "records/s")
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(processed), "ns/record")
+	b.ReportMetric(float64(len(recs)), "records/op") // allocs per record = allocs/op ÷ records/op
+}
