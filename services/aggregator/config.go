@@ -15,7 +15,7 @@ import (
 type Config struct {
 	ConsumerPrefix     string        `envconfig:"AGGREGATOR_CONSUMER_PREFIX" default:"aggregator" desc:"durable consumer name prefix; partition P uses <prefix>-P"`
 	StateBucket        string        `envconfig:"AGGREGATOR_STATE_BUCKET" default:"flowline-aggregator" desc:"JetStream object store bucket holding partition checkpoints"`
-	DefinitionsBucket  string        `envconfig:"AGGREGATOR_DEFINITIONS_BUCKET" default:"flowline-definitions" desc:"JetStream KV bucket caching process definitions"`
+	DefinitionsBucket  string        `envconfig:"AGGREGATOR_DEFINITIONS_BUCKET" default:"flowline-definitions" desc:"JetStream object store bucket keeping process definitions"`
 	DefinitionCache    int           `envconfig:"AGGREGATOR_DEFINITION_CACHE" default:"10000" desc:"process definitions kept in memory"`
 	LeaseBucket        string        `envconfig:"AGGREGATOR_LEASE_BUCKET" default:"flowline-aggregator-leases" desc:"JetStream KV bucket of partition leases shared by replicas"`
 	LeaseTTL           time.Duration `envconfig:"AGGREGATOR_LEASE_TTL" default:"10s" desc:"a crashed replica's partitions are taken over after about this long"`

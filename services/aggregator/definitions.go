@@ -13,15 +13,23 @@ import (
 	"github.com/flowline/flowline/pkg/bpmn"
 )
 
-// ProcessDef is what documents of other families need from a process
-// definition: its name, version tag, flow-node names and call activities.
+// ProcessDef is a process definition as the aggregator keeps it: what
+// documents of other families need (name, version tag, flow-node names, call
+// activities) and, in the store only, the rest of the process document, so
+// that a PROCESS DELETED record (which carries no resource) can still write
+// the whole document.
 type ProcessDef struct {
 	Key             int64           `json:"key"`
 	BpmnProcessID   string          `json:"bpmnProcessId"`
+	Version         int32           `json:"version"`
 	Name            string          `json:"name"`
 	VersionTag      string          `json:"versionTag"`
+	ResourceName    string          `json:"resourceName"`
+	TenantID        string          `json:"tenantId"`
 	FlowNodes       []bpmn.FlowNode `json:"flowNodes"`
 	CallActivityIDs []string        `json:"callActivityIds"`
+	// BpmnXML is kept in the store, never in the in-memory cache.
+	BpmnXML string `json:"bpmnXml,omitempty"`
 }
 
 // FlowNodeName is the name of a flow node, or its id when it has no name.
@@ -96,7 +104,22 @@ func (d *definitions) put(ctx context.Context, def *ProcessDef) error {
 	return nil
 }
 
+// stored returns the whole stored definition (with its XML), bypassing the
+// cache; nil when there is none.
+func (d *definitions) stored(ctx context.Context, key int64) (*ProcessDef, error) {
+	def, err := d.store.Get(ctx, key)
+	if errors.Is(err, ErrNoDefinition) {
+		return nil, nil
+	}
+	return def, err
+}
+
 func (d *definitions) remember(def *ProcessDef) {
+	if def.BpmnXML != "" {
+		lean := *def
+		lean.BpmnXML = ""
+		def = &lean
+	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if _, ok := d.entries[def.Key]; !ok {
@@ -109,33 +132,33 @@ func (d *definitions) remember(def *ProcessDef) {
 	}
 }
 
-// kvDefinitions stores definitions as JSON in a JetStream KV bucket under
-// "process.<key>".
-type kvDefinitions struct{ kv jetstream.KeyValue }
+// objectDefinitions stores definitions as JSON objects "process.<key>" in a
+// JetStream object store (no size limit, so any BPMN XML fits).
+type objectDefinitions struct{ store jetstream.ObjectStore }
 
-func defKey(key int64) string { return "process." + strconv.FormatInt(key, 10) }
+func defName(key int64) string { return "process." + strconv.FormatInt(key, 10) }
 
-func (s kvDefinitions) Get(ctx context.Context, key int64) (*ProcessDef, error) {
-	e, err := s.kv.Get(ctx, defKey(key))
-	if errors.Is(err, jetstream.ErrKeyNotFound) {
+func (s objectDefinitions) Get(ctx context.Context, key int64) (*ProcessDef, error) {
+	b, err := s.store.GetBytes(ctx, defName(key))
+	if errors.Is(err, jetstream.ErrObjectNotFound) {
 		return nil, ErrNoDefinition
 	}
 	if err != nil {
 		return nil, err
 	}
 	var def ProcessDef
-	if err := json.Unmarshal(e.Value(), &def); err != nil {
-		return nil, fmt.Errorf("stored definition %s is unreadable: %w", defKey(key), err)
+	if err := json.Unmarshal(b, &def); err != nil {
+		return nil, fmt.Errorf("stored definition %s is unreadable: %w", defName(key), err)
 	}
 	return &def, nil
 }
 
-func (s kvDefinitions) Put(ctx context.Context, def *ProcessDef) error {
+func (s objectDefinitions) Put(ctx context.Context, def *ProcessDef) error {
 	b, err := json.Marshal(def)
 	if err != nil {
 		return err
 	}
-	_, err = s.kv.Put(ctx, defKey(def.Key), b)
+	_, err = s.store.PutBytes(ctx, defName(def.Key), b)
 	return err
 }
 

@@ -13,29 +13,49 @@ import (
 // only the partition encoded in the definition key writes its document.
 func ownsDefinition(partition int32, key int64) bool { return int32(key>>51) == partition }
 
-// process folds PROCESS CREATED / DELETED: every partition caches the
-// definition (names for other documents); the key's partition writes it.
+// process folds PROCESS CREATED / DELETED: every partition caches and
+// stores the definition (names for other documents); the key's partition
+// writes the process document. DELETED carries no resource: the document is
+// rebuilt from the stored definition and marked deleted.
 func (f *folder) process(r *recordv1.Record, v *recordv1.ProcessValue) error {
-	if r.Intent != "CREATED" && r.Intent != "DELETED" {
-		f.ignore(r.ValueType + "." + r.Intent)
-		return nil
-	}
-	def := &ProcessDef{Key: v.ProcessDefinitionKey, BpmnProcessID: v.BpmnProcessId, Name: v.ProcessName, VersionTag: v.VersionTag}
-	if parsed, err := bpmn.Parse(v.Resource, v.BpmnProcessId); err == nil {
-		if parsed.Name != "" {
-			def.Name = parsed.Name
+	var def *ProcessDef
+	switch r.Intent {
+	case "CREATED":
+		def = &ProcessDef{
+			Key: v.ProcessDefinitionKey, BpmnProcessID: v.BpmnProcessId, Version: v.Version, Name: v.ProcessName,
+			VersionTag: v.VersionTag, ResourceName: v.ResourceName, TenantID: v.TenantId, BpmnXML: string(v.Resource),
 		}
-		if def.VersionTag == "" {
-			def.VersionTag = parsed.VersionTag
+		if parsed, err := bpmn.Parse(v.Resource, v.BpmnProcessId); err == nil {
+			if parsed.Name != "" {
+				def.Name = parsed.Name
+			}
+			if def.VersionTag == "" {
+				def.VersionTag = parsed.VersionTag
+			}
+			def.FlowNodes, def.CallActivityIDs = parsed.FlowNodes, parsed.CallActivityIDs
+		} else {
+			f.warn("process resource unreadable; its document has no flow nodes", "key", v.ProcessDefinitionKey, "error", err)
 		}
-		def.FlowNodes, def.CallActivityIDs = parsed.FlowNodes, parsed.CallActivityIDs
-	} else {
-		f.warn("process resource unreadable; its document has no flow nodes", "key", v.ProcessDefinitionKey, "error", err)
-	}
-	if r.Intent == "CREATED" {
 		if err := f.defs.put(f.ctx, def); err != nil {
 			return err
 		}
+	case "DELETED":
+		if !ownsDefinition(r.PartitionId, v.ProcessDefinitionKey) {
+			return nil
+		}
+		stored, err := f.defs.stored(f.ctx, v.ProcessDefinitionKey)
+		if err != nil {
+			return err
+		}
+		def = stored
+		if def == nil {
+			f.warn("deleted process was never seen; its document keeps only what the record says", "key", v.ProcessDefinitionKey)
+			def = &ProcessDef{Key: v.ProcessDefinitionKey, BpmnProcessID: v.BpmnProcessId, Version: v.Version,
+				VersionTag: v.VersionTag, ResourceName: v.ResourceName, TenantID: v.TenantId}
+		}
+	default:
+		f.ignore(r.ValueType + "." + r.Intent)
+		return nil
 	}
 	if !ownsDefinition(r.PartitionId, v.ProcessDefinitionKey) {
 		return nil
@@ -48,11 +68,11 @@ func (f *folder) process(r *recordv1.Record, v *recordv1.ProcessValue) error {
 	if callIDs == nil {
 		callIDs = []string{}
 	}
-	f.emit(schema.Process, strconv.FormatInt(v.ProcessDefinitionKey, 10), &Process{
-		Key: v.ProcessDefinitionKey, BpmnProcessID: v.BpmnProcessId, Version: v.Version,
-		VersionTag: optionalString(def.VersionTag), Name: def.Name, ResourceName: v.ResourceName,
-		BpmnXML: string(v.Resource), FlowNodes: nodes, CallActivityIDs: callIDs,
-		Deleted: r.Intent == "DELETED", TenantID: v.TenantId, Position: r.Position,
+	f.emit(schema.Process, strconv.FormatInt(def.Key, 10), &Process{
+		Key: def.Key, BpmnProcessID: def.BpmnProcessID, Version: def.Version,
+		VersionTag: optionalString(def.VersionTag), Name: def.Name, ResourceName: def.ResourceName,
+		BpmnXML: def.BpmnXML, FlowNodes: nodes, CallActivityIDs: callIDs,
+		Deleted: r.Intent == "DELETED", TenantID: def.TenantID, Position: r.Position,
 	}, r)
 	return nil
 }

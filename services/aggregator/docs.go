@@ -85,7 +85,7 @@ type Incident struct {
 	BpmnProcessID        string  `json:"bpmnProcessId"`
 	FlowNodeID           string  `json:"flowNodeId"`
 	FlowNodeInstanceKey  int64   `json:"flowNodeInstanceKey"`
-	JobKey               int64   `json:"jobKey"`
+	JobKey               *int64  `json:"jobKey"` // null when no job caused it
 	ErrorType            string  `json:"errorType"`
 	ErrorMessage         string  `json:"errorMessage"`
 	State                string  `json:"state"`

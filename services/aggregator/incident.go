@@ -16,7 +16,7 @@ func (f *folder) incident(r *recordv1.Record, v *recordv1.IncidentValue) {
 		inc := &Incident{
 			Key: r.Key, ProcessInstanceKey: v.ProcessInstanceKey, ProcessDefinitionKey: v.ProcessDefinitionKey,
 			BpmnProcessID: v.BpmnProcessId, FlowNodeID: v.ElementId, FlowNodeInstanceKey: v.ElementInstanceKey,
-			JobKey: v.JobKey, ErrorType: v.ErrorType, ErrorMessage: v.ErrorMessage, State: StateActive,
+			JobKey: optionalKey(v.JobKey), ErrorType: v.ErrorType, ErrorMessage: v.ErrorMessage, State: StateActive,
 			CreationTime: FormatDate(r.Timestamp), TreePath: f.incidentPath(v), TenantID: v.TenantId, Position: r.Position,
 		}
 		fresh := f.st.Incidents[r.Key] == nil
@@ -37,7 +37,7 @@ func (f *folder) incident(r *recordv1.Record, v *recordv1.IncidentValue) {
 			inc = &Incident{
 				Key: r.Key, ProcessInstanceKey: v.ProcessInstanceKey, ProcessDefinitionKey: v.ProcessDefinitionKey,
 				BpmnProcessID: v.BpmnProcessId, FlowNodeID: v.ElementId, FlowNodeInstanceKey: v.ElementInstanceKey,
-				JobKey: v.JobKey, ErrorType: v.ErrorType, ErrorMessage: v.ErrorMessage,
+				JobKey: optionalKey(v.JobKey), ErrorType: v.ErrorType, ErrorMessage: v.ErrorMessage,
 				TreePath: f.incidentPath(v), TenantID: v.TenantId,
 			}
 		}
@@ -81,4 +81,12 @@ func (f *folder) incidentPath(v *recordv1.IncidentValue) string {
 		base = is.Doc.TreePath
 	}
 	return base + "/FN_" + v.ElementId + "/FNI_" + strconv.FormatInt(v.ElementInstanceKey, 10)
+}
+
+// optionalKey is nil for Zeebe's unset keys (-1, 0).
+func optionalKey(k int64) *int64 {
+	if k <= 0 {
+		return nil
+	}
+	return &k
 }

@@ -8,8 +8,9 @@ import (
 	"github.com/flowline/flowline/pkg/schema"
 )
 
-// jobEnds are the job intents after which the job is finished.
-var jobEnds = map[string]bool{"COMPLETED": true, "CANCELED": true, "ERROR_THROWN": true}
+// jobEnds are the job intents that set endTime: as in the Camunda exporter,
+// only completion and cancellation (a failed job may still get retries, a
+// thrown error may still be handled by the job's own element).
 
 // job folds any JOB event: every record holds the whole job, and its state
 // is the record's intent (CREATED, COMPLETED, FAILED, TIMED_OUT, ...).
@@ -24,7 +25,7 @@ func (f *folder) job(r *recordv1.Record, v *recordv1.JobValue) {
 		ErrorMessage: v.ErrorMessage, ErrorCode: v.ErrorCode, Deadline: optionalDate(v.Deadline),
 		CustomHeaders: headers, TenantID: v.TenantId, Position: r.Position,
 	}
-	if jobEnds[r.Intent] || (r.Intent == "FAILED" && v.Retries <= 0) {
+	if r.Intent == "COMPLETED" || r.Intent == "CANCELED" {
 		doc.EndTime = FormatDate(r.Timestamp)
 	}
 	f.emit(schema.Job, strconv.FormatInt(r.Key, 10), doc, r)

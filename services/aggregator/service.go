@@ -127,16 +127,16 @@ func (s *Service) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("aggregator: state bucket %s: %w", s.cfg.StateBucket, err)
 	}
-	defsKV, err := s.js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+	defsStore, err := s.js.CreateOrUpdateObjectStore(ctx, jetstream.ObjectStoreConfig{
 		Bucket:      s.cfg.DefinitionsBucket,
-		Description: "process definitions (names, flow nodes, call activities) for the aggregator",
+		Description: "process definitions (XML, names, flow nodes, call activities) for the aggregator",
 		Storage:     jetstream.FileStorage,
 		Replicas:    s.cfg.Streams.Replicas,
 	})
 	if err != nil {
 		return fmt.Errorf("aggregator: definitions bucket %s: %w", s.cfg.DefinitionsBucket, err)
 	}
-	s.defs = newDefinitions(kvDefinitions{defsKV}, s.cfg.DefinitionCache)
+	s.defs = newDefinitions(objectDefinitions{defsStore}, s.cfg.DefinitionCache)
 	s.ready.Met("connected to NATS")
 
 	leases := lease.New(s.js, lease.Config{

@@ -2,16 +2,30 @@ package aggregator
 
 import (
 	"strconv"
+	"strings"
 
 	recordv1 "github.com/flowline/flowline/pkg/pb/recordv1"
 	"github.com/flowline/flowline/pkg/schema"
 )
 
-// userTask folds USER_TASK events into the task document. CREATED,
-// COMPLETED and CANCELED set the state; the transient *ING intents and
-// updates (ASSIGNED, UPDATED, ...) change fields but never the state.
+// taskIntents are the USER_TASK intents whose values are applied to the
+// task document, as the Camunda exporter does: CREATED, COMPLETED and
+// CANCELED set the state, ASSIGNED, UPDATED and MIGRATED change fields. The
+// transient *ING intents (ASSIGNING, COMPLETING, ...) only advance the
+// document's position: a task listener may still deny or correct what they
+// announce, so they never change the state or the fields.
+var taskIntents = map[string]bool{
+	"CREATED": true, "ASSIGNED": true, "UPDATED": true, "MIGRATED": true, "COMPLETED": true, "CANCELED": true,
+}
+
+// userTask folds USER_TASK events into the task document.
 func (f *folder) userTask(r *recordv1.Record, v *recordv1.UserTaskValue) error {
-	if r.Intent == "CREATING" {
+	if !taskIntents[r.Intent] {
+		if task := f.st.Tasks[r.Key]; task != nil && strings.HasSuffix(r.Intent, "ING") {
+			task.Position = r.Position
+			f.emit(schema.Task, strconv.FormatInt(r.Key, 10), task, r)
+			return nil
+		}
 		f.ignore(r.ValueType + "." + r.Intent)
 		return nil
 	}
