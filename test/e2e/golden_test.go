@@ -144,4 +144,3 @@ func diffDocs(got, want map[string]map[string]any) string {
 	}
 	return strings.Join(out, "; ")
 }
-
