@@ -40,11 +40,18 @@ type stack struct {
 	ingestURL string
 	prefix    string
 	spans     *tracetest.SpanRecorder
-	es        *elasticsearch.Client
-	nats      *stream.Embedded
+	// newAggregator builds an aggregator on this stack's broker.
+	newAggregator func() *aggregator.Service
+	es            *elasticsearch.Client
+	nats          *stream.Embedded
 }
 
-func startStack(t *testing.T) *stack {
+func startStack(t *testing.T) *stack { return startStackWith(t, true) }
+
+// startStackWith starts ingest, writer and archiver, and the aggregator too
+// when withAggregator; stack.newAggregator builds further aggregators (for
+// restarts) on the same broker.
+func startStackWith(t *testing.T, withAggregator bool) *stack {
 	t.Helper()
 	ns := testenv.NATS(t)
 	es, esCfg := testenv.Elasticsearch(t)
@@ -60,20 +67,26 @@ func startStack(t *testing.T) *stack {
 		Addr: "127.0.0.1:0", MaxBodyBytes: 1 << 20, MaxRecords: 10_000, EventsOnly: true,
 		BatchRecords: 7, BatchBytes: 64 << 10, NATS: natsCfg, Streams: streams,
 	}, ingest.Deps{Log: log, Tracer: tp, Registry: reg})
-	agg := aggregator.New(aggregator.Config{
-		ConsumerPrefix: "aggregator", StateBucket: "flowline-aggregator",
-		DefinitionsBucket: "flowline-definitions", DefinitionCache: 100, LeaseBucket: "flowline-aggregator-leases", LeaseTTL: 2 * time.Second,
-		CheckpointInterval: 200 * time.Millisecond, CheckpointMessages: 100, FetchBatch: 16, AckWait: 30 * time.Second,
-		NATS: natsCfg, Streams: streams,
-	}, aggregator.Deps{Log: log, Tracer: tp, Registry: reg})
+	newAggregator := func() *aggregator.Service {
+		return aggregator.New(aggregator.Config{
+			ConsumerPrefix: "aggregator", StateBucket: "flowline-aggregator",
+			DefinitionsBucket: "flowline-definitions", DefinitionCache: 100, LeaseBucket: "flowline-aggregator-leases", LeaseTTL: 2 * time.Second,
+			CheckpointInterval: 200 * time.Millisecond, CheckpointMessages: 100, FetchBatch: 16, AckWait: 30 * time.Second,
+			NATS: natsCfg, Streams: streams,
+		}, aggregator.Deps{Log: log, Tracer: tp, Registry: prometheus.NewRegistry()})
+	}
 	wr := writer.New(writer.Config{
 		Consumer: "writer", Workers: 2, FetchMessages: 64, BulkMaxDocs: 1000, BulkMaxBytes: 1 << 20,
 		FlushInterval: 100 * time.Millisecond, AckWait: 30 * time.Second,
 		NATS: natsCfg, Streams: streams, ES: esCfg, Index: idx,
 	}, writer.Deps{Log: log, Tracer: tp, Registry: reg})
 	ar := archiver.New(archiver.Config{NATS: natsCfg, ES: esCfg, Index: idx}, archiver.Deps{Log: log, Tracer: tp, Registry: reg})
-	testenv.Run(t, wr, ar, agg, in)
-	return &stack{ingestURL: "http://" + in.Addr() + "/v1/records", prefix: prefix, es: es, nats: ns, spans: spans}
+	if withAggregator {
+		testenv.Run(t, wr, ar, newAggregator(), in)
+	} else {
+		testenv.Run(t, wr, ar, in)
+	}
+	return &stack{ingestURL: "http://" + in.Addr() + "/v1/records", prefix: prefix, es: es, nats: ns, spans: spans, newAggregator: newAggregator}
 }
 
 func post(t *testing.T, url, contentType, body string) (int, map[string]any) {

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"math/rand/v2"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -14,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/flowline/flowline/internal/testenv"
 	"github.com/flowline/flowline/pkg/schema"
 )
 
@@ -41,34 +43,78 @@ func TestGoldenFixturesThroughTheStack(t *testing.T) {
 					t.Fatalf("POST: %d %v", code, res)
 				}
 			}
-			byFamily := map[schema.Family]map[string]map[string]any{}
-			for key, doc := range want {
-				fam, id, _ := strings.Cut(key, "/")
-				f := schema.Family(fam)
-				if byFamily[f] == nil {
-					byFamily[f] = map[string]map[string]any{}
-				}
-				byFamily[f][id] = doc
+			expectDocs(t, s, want)
+		})
+	}
+}
+
+// expectDocs waits until every family's alias returns exactly want
+// ("<family>/<id>" -> source), failing with the differences.
+func expectDocs(t *testing.T, s *stack, want map[string]map[string]any) {
+	t.Helper()
+	byFamily := map[schema.Family]map[string]map[string]any{}
+	for key, doc := range want {
+		fam, id, _ := strings.Cut(key, "/")
+		f := schema.Family(fam)
+		if byFamily[f] == nil {
+			byFamily[f] = map[string]map[string]any{}
+		}
+		byFamily[f][id] = doc
+	}
+	for _, f := range schema.Families {
+		expected := byFamily[f]
+		if expected == nil {
+			expected = map[string]map[string]any{}
+		}
+		var last string
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			got := sources(searchAll(t, s, f))
+			if reflect.DeepEqual(got, expected) {
+				break
 			}
-			for _, f := range schema.Families {
-				expected := byFamily[f]
-				if expected == nil {
-					expected = map[string]map[string]any{}
+			last = diffDocs(got, expected)
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: %s", f, last)
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+	}
+}
+
+// TestRestartsAndDuplicatesThroughTheStack: the same records, sent with
+// duplicate requests and with the aggregator stopped and restarted between
+// requests, end in exactly the documents of a clean run (the goldens).
+func TestRestartsAndDuplicatesThroughTheStack(t *testing.T) {
+	for _, name := range []string{"incidents", "user_task", "call_activity"} {
+		t.Run(name, func(t *testing.T) {
+			file := "../../services/aggregator/testdata/golden/" + name + ".ndjson"
+			want := loadExpected(t, "../../services/aggregator/testdata/golden/"+name+".expected.json")
+			body, err := os.ReadFile(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s := startStackWith(t, false)
+			rng := rand.New(rand.NewPCG(uint64(len(name)), 7))
+			stop := testenv.Run(t, s.newAggregator())
+			parts := chunks(body, 15)
+			for i, chunk := range parts {
+				if code, res := post(t, s.ingestURL, "application/x-ndjson", string(chunk)); code != http.StatusAccepted {
+					t.Fatalf("POST: %d %v", code, res)
 				}
-				var last string
-				deadline := time.Now().Add(30 * time.Second)
-				for {
-					got := sources(searchAll(t, s, f))
-					if reflect.DeepEqual(got, expected) {
-						break
+				if i > 0 && rng.IntN(3) == 0 { // a client re-sends an earlier request
+					code, res := post(t, s.ingestURL, "application/x-ndjson", string(parts[rng.IntN(i)]))
+					if code != http.StatusAccepted || res["accepted"] != float64(0) {
+						t.Fatalf("re-send: %d %v", code, res)
 					}
-					last = diffDocs(got, expected)
-					if time.Now().After(deadline) {
-						t.Fatalf("%s: %s", f, last)
-					}
-					time.Sleep(200 * time.Millisecond)
+				}
+				if rng.IntN(3) == 0 { // the aggregator restarts
+					time.Sleep(time.Duration(rng.IntN(300)) * time.Millisecond)
+					stop()
+					stop = testenv.Run(t, s.newAggregator())
 				}
 			}
+			expectDocs(t, s, want)
 		})
 	}
 }
