@@ -178,7 +178,17 @@ func rawString(raw []byte, ws bool) string {
 // UTF-8 is a syntax error.
 //
 // All errors wrap ErrInvalidRecord.
-func Decode(line []byte) (*recordv1.Record, error) {
+func Decode(line []byte) (*recordv1.Record, error) { return decode(line, false) }
+
+// DecodeLenient is Decode for ingest: a record whose envelope is valid but
+// whose value does not fit its typed message (a mistyped or malformed value
+// field) is returned anyway, with the value kept verbatim in value_json and
+// the reason in value_error, so that one odd value does not reject a whole
+// request and nothing is lost; downstream dead-letters it with the reason.
+// Envelope errors are errors, as in Decode.
+func DecodeLenient(line []byte) (*recordv1.Record, error) { return decode(line, true) }
+
+func decode(line []byte, lenient bool) (*recordv1.Record, error) {
 	if len(line) > maxLine {
 		return nil, &SyntaxError{Offset: maxLine, Msg: "line too long"}
 	}
@@ -326,8 +336,13 @@ func Decode(line []byte) (*recordv1.Record, error) {
 	}
 
 	rec, err := decodeValue(valueType, line, members)
+	var valueErr string
 	if err != nil {
-		return nil, prefixError(err, "value.")
+		err = prefixError(err, "value.")
+		if !lenient {
+			return nil, err
+		}
+		rec, valueErr = nil, err.Error()
 	}
 	if rec == nil {
 		a := new(struct {
@@ -353,6 +368,7 @@ func Decode(line []byte) (*recordv1.Record, error) {
 	rec.OperationReference = operationRef
 	rec.BatchOperationReference = batchOperationRef
 	rec.AuthorizationsJson = authorizations
+	rec.ValueError = valueErr
 	if extra != nil {
 		rec.ExtraJson = string(append(extra, '}'))
 	}

@@ -649,3 +649,25 @@ func TestFastInts(t *testing.T) {
 		}
 	}
 }
+
+func TestDecodeLenientKeepsAMistypedValueVerbatim(t *testing.T) {
+	line := []byte(`{"partitionId":3,"position":7,"key":6755399441055745,"timestamp":1,"recordType":"EVENT","valueType":"VARIABLE","intent":"CREATED","value":{"name":"amount","value":5,"scopeKey":1}}`)
+	if _, err := Decode(line); err == nil || !strings.Contains(err.Error(), "value.value") {
+		t.Fatalf("strict Decode: %v", err)
+	}
+	r, err := DecodeLenient(line)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.GetValueJson() != `{"name":"amount","value":5,"scopeKey":1}` || !strings.Contains(r.ValueError, "value.value") || r.Position != 7 || r.Key != 6755399441055745 {
+		t.Fatalf("lenient record: value %q error %q", r.GetValueJson(), r.ValueError)
+	}
+	back, err := Encode(r)
+	if err != nil || !strings.Contains(string(back), `"value":{"name":"amount","value":5,"scopeKey":1}`) {
+		t.Fatalf("re-encoded %s, %v", back, err)
+	}
+	// Envelope errors stay errors.
+	if _, err := DecodeLenient([]byte(`{"partitionId":"3"}`)); err == nil {
+		t.Fatal("lenient decode accepted a mistyped envelope")
+	}
+}

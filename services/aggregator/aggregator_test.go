@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -125,6 +126,14 @@ func TestStateSurvivesRestartAndPoisonIsDeadLettered(t *testing.T) {
 	if _, err := js.PublishMsg(context.Background(), &nats.Msg{Subject: stream.RecordsSubject(3), Data: []byte("not protobuf \xff")}); err != nil {
 		t.Fatal(err)
 	}
+	// ... and a record whose value ingest could not type.
+	odd, _ := proto.Marshal(&recordv1.RecordBatch{Records: []*recordv1.Record{{
+		PartitionId: 3, Position: 1_000_000, Key: 1, RecordType: "EVENT", ValueType: "VARIABLE", Intent: "CREATED",
+		Value: &recordv1.Record_ValueJson{ValueJson: `{"value":5}`}, ValueError: `field "value.value": expected string, got number 5`,
+	}}})
+	if _, err := js.Publish(context.Background(), stream.RecordsSubject(3), odd); err != nil {
+		t.Fatal(err)
+	}
 	for !in.Done {
 		in.Step(time.Second)
 	}
@@ -152,6 +161,13 @@ func TestStateSurvivesRestartAndPoisonIsDeadLettered(t *testing.T) {
 	if msg.Subject() != "flowline.dlq.aggregator" || string(msg.Data()) != "not protobuf \xff" ||
 		msg.Headers().Get(stream.HeaderDLQReason) == "" || msg.Headers().Get(stream.HeaderDLQSubject) != "flowline.records.3" {
 		t.Fatalf("dead letter %s %q headers %v", msg.Subject(), msg.Data(), msg.Headers())
+	}
+	msg, err = dlq.Next(jetstream.FetchMaxWait(2 * time.Second))
+	if err != nil {
+		t.Fatalf("no dead letter for the untyped value: %v", err)
+	}
+	if reason := msg.Headers().Get(stream.HeaderDLQReason); !strings.Contains(reason, "value does not decode") || !strings.Contains(reason, "expected string") {
+		t.Fatalf("dead letter reason %q", reason)
 	}
 }
 

@@ -196,6 +196,9 @@ func checkRecord(r *recordv1.Record, p int32) string {
 	if r.Value == nil {
 		return fmt.Sprintf("%s record at position %d has no value", r.ValueType, r.Position)
 	}
+	if r.ValueError != "" {
+		return fmt.Sprintf("%s record at position %d: value does not decode: %s", r.ValueType, r.Position, r.ValueError)
+	}
 	if _, raw := r.Value.(*recordv1.Record_ValueJson); raw && typedValueTypes[r.ValueType] {
 		return fmt.Sprintf("%s record at position %d carries raw JSON instead of its typed value", r.ValueType, r.Position)
 	}

@@ -245,3 +245,30 @@ func TestGzipProtobufTokenAndCommands(t *testing.T) {
 		t.Fatalf("stored %d records, want 4", n)
 	}
 }
+
+// A record whose envelope is valid but whose value does not fit its type is
+// stored verbatim with the reason (the aggregator dead-letters it), not
+// rejected with the rest of its request.
+func TestMistypedValueIsStoredWithItsReason(t *testing.T) {
+	ns := testenv.NATS(t)
+	s := newIngest(t, ns, nil)
+	odd := strings.Replace(line(1, 2), `"value":"\"EUR\""`, `"value":5`, 1)
+	a := send(t, s, "application/x-ndjson", []byte(line(1, 1)+"\n"+odd+"\n"), nil)
+	if a.code != 202 || a.body["accepted"] != 2.0 {
+		t.Fatalf("%d %s", a.code, a.raw)
+	}
+	js := testenv.Connect(t, ns).JS
+	st, _ := js.Stream(context.Background(), stream.RecordsStream)
+	m, err := st.GetLastMsgForSubject(context.Background(), stream.RecordsSubject(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b recordv1.RecordBatch
+	if err := proto.Unmarshal(m.Data, &b); err != nil {
+		t.Fatal(err)
+	}
+	last := b.Records[len(b.Records)-1]
+	if last.Position != 2 || !strings.Contains(last.ValueError, "value.value") || !strings.Contains(last.GetValueJson(), `"value":5`) {
+		t.Fatalf("stored record: position %d, error %q, value %q", last.Position, last.ValueError, last.GetValueJson())
+	}
+}

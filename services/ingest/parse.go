@@ -61,7 +61,7 @@ func parseNDJSON(body []byte, maxRecords int) ([]item, []problem, error) {
 		if len(items) >= maxRecords {
 			return nil, nil, errTooManyRecords{maxRecords}
 		}
-		r, err := zeebejson.Decode(l)
+		r, err := zeebejson.DecodeLenient(l)
 		if err != nil {
 			if len(problems) < maxReportedErrors {
 				problems = append(problems, problem{Line: line, Reason: err.Error()})

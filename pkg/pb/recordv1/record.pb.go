@@ -59,6 +59,11 @@ type Record struct {
 	// Envelope fields this schema does not know yet, as a JSON object text;
 	// empty when there are none.
 	ExtraJson string `protobuf:"bytes,16,opt,name=extra_json,json=extraJson,proto3" json:"extra_json,omitempty"`
+	// Why the value could not be decoded into its typed message, when ingest
+	// accepted the record anyway with the value kept verbatim in value_json
+	// (the envelope was valid). The aggregator dead-letters such records with
+	// this reason; empty otherwise.
+	ValueError string `protobuf:"bytes,17,opt,name=value_error,json=valueError,proto3" json:"value_error,omitempty"`
 	// The value: typed for the value types listed here (the oneof member is
 	// named after the valueType: PROCESS_INSTANCE -> process_instance, ...),
 	// raw JSON for every other value type.
@@ -219,6 +224,13 @@ func (x *Record) GetAuthorizationsJson() string {
 func (x *Record) GetExtraJson() string {
 	if x != nil {
 		return x.ExtraJson
+	}
+	return ""
+}
+
+func (x *Record) GetValueError() string {
+	if x != nil {
+		return x.ValueError
 	}
 	return ""
 }
@@ -2712,7 +2724,7 @@ var File_flowline_record_v1_record_proto protoreflect.FileDescriptor
 
 const file_flowline_record_v1_record_proto_rawDesc = "" +
 	"\n" +
-	"\x1fflowline/record/v1/record.proto\x12\x12flowline.record.v1\"\xd3\n" +
+	"\x1fflowline/record/v1/record.proto\x12\x12flowline.record.v1\"\xf4\n" +
 	"\n" +
 	"\x06Record\x12!\n" +
 	"\fpartition_id\x18\x01 \x01(\x05R\vpartitionId\x12\x1a\n" +
@@ -2735,6 +2747,8 @@ const file_flowline_record_v1_record_proto_rawDesc = "" +
 	"\x13authorizations_json\x18\x0f \x01(\tR\x12authorizationsJson\x12\x1d\n" +
 	"\n" +
 	"extra_json\x18\x10 \x01(\tR\textraJson\x12\x1f\n" +
+	"\vvalue_error\x18\x11 \x01(\tR\n" +
+	"valueError\x12\x1f\n" +
 	"\n" +
 	"value_json\x18\x1e \x01(\tH\x00R\tvalueJson\x12U\n" +
 	"\x10process_instance\x18\x1f \x01(\v2(.flowline.record.v1.ProcessInstanceValueH\x00R\x0fprocessInstance\x12<\n" +
