@@ -94,4 +94,3 @@ func BenchmarkEncodingJSONBaseline(b *testing.B) {
 		}
 	}
 }
-
