@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sort"
+	"strings"
 
 	"github.com/elastic/go-elasticsearch/v8"
 
@@ -29,11 +31,137 @@ func EnsureSchema(ctx context.Context, c *elasticsearch.Client, idx config.Index
 		}
 		index := schema.RuntimeIndex(idx.Prefix, f)
 		b, err := read(c.Indices.Create(index, c.Indices.Create.WithContext(ctx)))("create index " + index)
-		if err != nil && !alreadyExists(err, b) {
+		switch {
+		case err == nil:
+		case alreadyExists(err, b):
+			if err := reconcile(ctx, c, index, f); err != nil {
+				return err
+			}
+			// An index made before its template (by hand, or by an older
+			// Flowline) may lack the alias.
+			alias := schema.Alias(idx.Prefix, f)
+			if _, err := read(c.Indices.PutAlias([]string{index}, alias,
+				c.Indices.PutAlias.WithContext(ctx)))("alias " + index + " as " + alias); err != nil {
+				return err
+			}
+		default:
 			return err
 		}
 	}
 	return nil
+}
+
+// ErrIncompatibleSchema: an existing index's mappings contradict this
+// Flowline's schema (a field of another type, or another schema version).
+// Retrying does not help: migrate (a schema version bump writes new indices)
+// or use another FLOWLINE_INDEX_PREFIX.
+var ErrIncompatibleSchema = errors.New("incompatible existing index schema")
+
+// reconcile checks an existing index against family f's mappings: fields of
+// another type or another schema version are an error wrapping
+// ErrIncompatibleSchema; fields the index lacks are added (a compatible
+// change within one schema version).
+func reconcile(ctx context.Context, c *elasticsearch.Client, index string, f schema.Family) error {
+	want, err := schema.Mappings(f)
+	if err != nil {
+		return err
+	}
+	b, err := read(c.Indices.GetMapping(c.Indices.GetMapping.WithIndex(index),
+		c.Indices.GetMapping.WithContext(ctx)))("get mapping of " + index)
+	if err != nil {
+		return err
+	}
+	var got map[string]struct {
+		Mappings mapping `json:"mappings"`
+	}
+	if err := json.Unmarshal(b, &got); err != nil {
+		return fmt.Errorf("%w: get mapping of %s: unreadable: %v", ErrUnavailable, index, err)
+	}
+	var ours mapping
+	if err := json.Unmarshal(want, &ours); err != nil {
+		return fmt.Errorf("schema: mappings of %s: %w", f, err)
+	}
+	existing, ok := got[index]
+	if !ok {
+		for _, m := range got { // the name was an alias
+			existing = m
+		}
+	}
+	if v, ok := existing.Mappings.Meta["flowlineSchemaVersion"]; ok && fmt.Sprint(v) != fmt.Sprint(schema.Version) {
+		return fmt.Errorf("%w: index %s holds Flowline schema version %v, this Flowline writes version %d", ErrIncompatibleSchema, index, v, schema.Version)
+	}
+	var conflicts []string
+	missing := map[string]json.RawMessage{}
+	compareFields("", ours.Properties, existing.Mappings.Properties, &conflicts, missing)
+	if len(conflicts) > 0 {
+		sort.Strings(conflicts)
+		return fmt.Errorf("%w: index %s: %s (use a new FLOWLINE_INDEX_PREFIX, or delete the index if its data can be rebuilt)",
+			ErrIncompatibleSchema, index, strings.Join(conflicts, "; "))
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	body, err := json.Marshal(map[string]any{"properties": missing})
+	if err != nil {
+		return err
+	}
+	_, err = read(c.Indices.PutMapping([]string{index}, bytes.NewReader(body),
+		c.Indices.PutMapping.WithContext(ctx)))("add fields to " + index)
+	return err
+}
+
+// mapping is the part of a mappings document reconcile compares.
+type mapping struct {
+	Meta       map[string]any          `json:"_meta"`
+	Properties map[string]fieldMapping `json:"properties"`
+}
+
+type fieldMapping struct {
+	Type       string                  `json:"type"`
+	Properties map[string]fieldMapping `json:"properties"`
+	raw        json.RawMessage
+}
+
+func (f *fieldMapping) UnmarshalJSON(b []byte) error {
+	type plain fieldMapping
+	if err := json.Unmarshal(b, (*plain)(f)); err != nil {
+		return err
+	}
+	f.raw = append(json.RawMessage(nil), b...)
+	return nil
+}
+
+// typeOf is a field's type; a field without one is an object.
+func (f fieldMapping) typeOf() string {
+	if f.Type == "" {
+		return "object"
+	}
+	return f.Type
+}
+
+// compareFields notes fields of ours whose type differs in theirs, and
+// top-level fields theirs lacks wholly or partly (with our mapping of them:
+// Elasticsearch merges object properties, so adding them is compatible).
+// It reports whether anything below prefix is missing.
+func compareFields(prefix string, ours, theirs map[string]fieldMapping, conflicts *[]string, missing map[string]json.RawMessage) bool {
+	lacking := false
+	for name, o := range ours {
+		t, ok := theirs[name]
+		switch {
+		case !ok:
+			lacking = true
+		case o.typeOf() != t.typeOf():
+			*conflicts = append(*conflicts, fmt.Sprintf("field %s%s is %s, Flowline needs %s", prefix, name, t.typeOf(), o.typeOf()))
+			continue
+		case o.Properties != nil:
+			ok = !compareFields(prefix+name+".", o.Properties, t.Properties, conflicts, missing)
+			lacking = lacking || !ok
+		}
+		if !ok && prefix == "" {
+			missing[name] = o.raw
+		}
+	}
+	return lacking
 }
 
 // templateBody renders family f's template: its index pattern covers the

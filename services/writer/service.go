@@ -12,6 +12,7 @@ package writer
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -100,7 +101,13 @@ func (s *Service) Run(ctx context.Context) error {
 
 	// Elasticsearch may still be starting: wait for it at WARN, not ERROR.
 	err = backoff.Retry(ctx, s.log, backoff.New(500*time.Millisecond, 15*time.Second), "installing index templates",
-		func(ctx context.Context) error { return search.EnsureSchema(ctx, s.es, s.cfg.Index) })
+		func(ctx context.Context) error {
+			err := search.EnsureSchema(ctx, s.es, s.cfg.Index)
+			if errors.Is(err, search.ErrIncompatibleSchema) {
+				return backoff.Permanent(err) // retrying cannot fix it
+			}
+			return err
+		})
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil

@@ -1,0 +1,79 @@
+package search_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/flowline/flowline/internal/testenv"
+	"github.com/flowline/flowline/pkg/config"
+	"github.com/flowline/flowline/pkg/schema"
+	"github.com/flowline/flowline/pkg/search"
+)
+
+func TestMain(m *testing.M) { testenv.Main(m) }
+
+func TestEnsureSchema(t *testing.T) {
+	es, _ := testenv.Elasticsearch(t)
+	ctx := context.Background()
+	tests := []struct {
+		name     string
+		existing string // mappings of a pre-existing list-view runtime index; "" = none
+		wantErr  []string
+	}{
+		{name: "fresh cluster"},
+		{name: "older mapping lacking fields gets them added", existing: `{"dynamic":"strict","_meta":{"flowlineSchemaVersion":1},"properties":{"key":{"type":"long"},"state":{"type":"keyword"}}}`},
+		{name: "field of another type", existing: `{"properties":{"key":{"type":"keyword"},"state":{"type":"keyword"}}}`,
+			wantErr: []string{"list-view-1_", "field key is keyword, Flowline needs long"}},
+		{name: "other schema version", existing: `{"_meta":{"flowlineSchemaVersion":7},"properties":{"key":{"type":"long"}}}`,
+			wantErr: []string{"schema version 7"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			idx := config.Index{Prefix: testenv.IndexPrefix(t), Shards: 1, RefreshInterval: "1s"}
+			testenv.DropIndices(t, es, idx.Prefix)
+			runtime := schema.RuntimeIndex(idx.Prefix, schema.ListView)
+			if tt.existing != "" {
+				res, err := es.Indices.Create(runtime, es.Indices.Create.WithBody(strings.NewReader(`{"mappings":`+tt.existing+`}`)))
+				if err != nil || res.IsError() {
+					t.Fatalf("create %s: %v %v", runtime, err, res)
+				}
+				res.Body.Close()
+			}
+			err := search.EnsureSchema(ctx, es, idx)
+			if tt.wantErr != nil {
+				if !errors.Is(err, search.ErrIncompatibleSchema) {
+					t.Fatalf("err = %v, want ErrIncompatibleSchema", err)
+				}
+				for _, w := range tt.wantErr {
+					if !strings.Contains(err.Error(), w) {
+						t.Errorf("error %q lacks %q", err, w)
+					}
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Every family's alias resolves, and a full list-view document
+			// indexes under dynamic:strict (every field is mapped).
+			for _, f := range schema.Families {
+				res, err := es.Indices.GetAlias(es.Indices.GetAlias.WithName(schema.Alias(idx.Prefix, f)))
+				if err != nil || res.IsError() {
+					t.Fatalf("alias of %s: %v %v", f, err, res)
+				}
+				res.Body.Close()
+			}
+			doc := `{"key":1,"processDefinitionKey":2,"bpmnProcessId":"p","version":1,"versionTag":null,"processName":"P","state":"ACTIVE","startDate":"2026-11-23T06:00:00.000Z","endDate":null,"parentProcessInstanceKey":-1,"parentFlowNodeInstanceKey":-1,"rootProcessInstanceKey":1,"treePath":"PI_1","incident":false,"tenantId":"<default>","partitionId":1,"position":5}`
+			results, err := search.Bulk(ctx, es, []search.Op{{Index: runtime, ID: "1", Version: 5, Source: []byte(doc)}})
+			if err != nil || results[0].Outcome != search.Done {
+				t.Fatalf("index a full document: %v %+v", err, results)
+			}
+			// Idempotent.
+			if err := search.EnsureSchema(ctx, es, idx); err != nil {
+				t.Fatalf("second EnsureSchema: %v", err)
+			}
+		})
+	}
+}
