@@ -16,15 +16,19 @@ package esnode
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -60,21 +64,85 @@ type Options struct {
 	// explicit port that is already in use fails Start immediately.
 	HTTPPort int
 	// Log receives the node's stdout and stderr. nil writes them to
-	// console.log in the node directory (removed by Stop). Writes come from
-	// a goroutine owned by the Node and stop before Wait returns.
+	// console.log in the node directory (removed by Stop unless DataDir is
+	// set). Writes come from a goroutine owned by the Node and stop before
+	// Wait returns.
 	Log io.Writer
+	// Settings are extra node settings, passed as `-E key=value` (in key
+	// order), e.g. {"thread_pool.write.queue_size": "1"}. They may override
+	// esnode's defaults (xpack.security.enabled,
+	// cluster.routing.allocation.disk.threshold_enabled,
+	// action.destructive_requires_name) but not the settings esnode manages
+	// (see managedSettings: names, discovery, hosts, ports and paths); Start
+	// rejects those, and settings the node does not know make it fail to
+	// start with Elasticsearch's message.
+	Settings map[string]string
+	// DataDir, when set, is a persistent node directory instead of a
+	// private one under the runtime dir: the node's config (with its
+	// keystore), data and logs live in DataDir/config, DataDir/data and
+	// DataDir/logs, and Stop leaves them in place. A later Start with the
+	// same DataDir restarts the node on its data (same cluster name and
+	// UUID, same indices and documents); pass the same HTTPPort too to keep
+	// the URL. DataDir is created when missing. One node at a time may use
+	// it: Start fails at once while another node runs on it. When this
+	// process is root the node runs as nobody: DataDir's contents are handed
+	// to nobody, and every directory above DataDir must be searchable by
+	// others (Start checks; t.TempDir's are not). Removing DataDir is the
+	// caller's business.
+	DataDir string
+}
+
+// managedSettings are the settings Start sets itself; Options.Settings may
+// not name them.
+var managedSettings = []string{
+	"cluster.name", "node.name", "discovery.type", "network.host", "http.host",
+	"http.port", "transport.port", "path.data", "path.logs", "path.home", "path.conf",
+}
+
+// defaultSettings are the settings Start sets unless Options.Settings
+// overrides them.
+var defaultSettings = map[string]string{
+	"xpack.security.enabled":                            "false",
+	"cluster.routing.allocation.disk.threshold_enabled": "false",
+	"action.destructive_requires_name":                  "false",
+}
+
+// nodeSettings merges extra over defaultSettings, after checking that extra
+// names no managed setting and no malformed key.
+func nodeSettings(extra map[string]string) (map[string]string, error) {
+	out := make(map[string]string, len(defaultSettings)+len(extra))
+	for k, v := range defaultSettings {
+		out[k] = v
+	}
+	for k, v := range extra {
+		if k == "" || strings.TrimSpace(k) != k || strings.ContainsAny(k, "= \t\n") {
+			return nil, fmt.Errorf("esnode: invalid setting name %q", k)
+		}
+		if strings.ContainsAny(v, "\n\r\x00") {
+			return nil, fmt.Errorf("esnode: setting %s: value must be one line", k)
+		}
+		for _, m := range managedSettings {
+			if k == m {
+				return nil, fmt.Errorf("esnode: setting %s is managed by esnode and cannot be set in Options.Settings", k)
+			}
+		}
+		out[k] = v
+	}
+	return out, nil
 }
 
 // Node is a running single-node Elasticsearch started by Start. It owns the
 // process (a process group: the CLI launcher JVM and the server JVM) and a
 // private node directory holding the node's config, data, logs and temp
-// files; the caller must call Stop to release them. Should the calling
+// files (or Options.DataDir, which outlives it); the caller must call Stop to
+// release them. Should the calling
 // process die without Stop, the node gets SIGTERM (Linux parent-death
 // signal) and its directory is removed by a later Start. All methods are
 // safe for concurrent use.
 type Node struct {
 	url     string
-	dir     string // node directory, removed by Stop
+	dir     string // node directory, removed by Stop unless persistent
+	persist bool   // dir is Options.DataDir: Stop keeps it
 	logPath string // where to look when something goes wrong
 	cmd     *exec.Cmd
 	pgid    int
@@ -98,7 +166,8 @@ func (n *Node) Wait() error {
 
 // Stop shuts the node down: SIGTERM to its process group, up to 30 s for it
 // to exit, then SIGKILL. Once nothing of the group is left it removes the
-// node directory (data, logs, config). It is idempotent: later calls return
+// node directory (data, logs, config); with Options.DataDir it removes only
+// the temp files and keeps the rest for a later Start. It is idempotent: later calls return
 // the first call's result. The exit status of a node that Stop terminated is
 // not an error (see Wait for it).
 func (n *Node) Stop() error {
@@ -109,6 +178,13 @@ func (n *Node) Stop() error {
 func (n *Node) stop() error {
 	if err := n.terminate(stopGrace); err != nil {
 		return fmt.Errorf("esnode: stop node %s (pgid %d): %w; node dir %s left in place", n.url, n.pgid, err, n.dir)
+	}
+	if n.persist {
+		_ = os.Remove(filepath.Join(n.dir, "es.pgid"))
+		if err := os.RemoveAll(filepath.Join(n.dir, "tmp")); err != nil {
+			return fmt.Errorf("esnode: remove temp dir: %w", err)
+		}
+		return nil
 	}
 	if err := os.RemoveAll(n.dir); err != nil {
 		return fmt.Errorf("esnode: remove node dir: %w", err)
@@ -178,6 +254,21 @@ func Start(ctx context.Context, opts Options) (*Node, error) {
 	if opts.HTTPPort != 0 && !portAvailable(opts.HTTPPort) {
 		return nil, fmt.Errorf("esnode: HTTP port %d on 127.0.0.1 is already in use", opts.HTTPPort)
 	}
+	if _, err := nodeSettings(opts.Settings); err != nil {
+		return nil, err
+	}
+	if opts.DataDir != "" {
+		abs, err := filepath.Abs(opts.DataDir)
+		if err != nil {
+			return nil, fmt.Errorf("esnode: DataDir: %w", err)
+		}
+		opts.DataDir = abs
+		if os.Geteuid() == 0 {
+			if err := searchableByOthers(filepath.Dir(abs)); err != nil {
+				return nil, fmt.Errorf("esnode: DataDir %s: %w", abs, err)
+			}
+		}
+	}
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, defaultStartTimeout)
@@ -241,12 +332,24 @@ type bindError struct{ err error }
 func (e *bindError) Error() string { return e.err.Error() }
 func (e *bindError) Unwrap() error { return e.err }
 
-// startOnce starts one node in a fresh node directory. On failure the
-// directory is removed, except its logs (named in the error) unless the
-// failure is a port clash that the caller will retry.
+// startOnce starts one node in a fresh node directory, or in
+// opts.DataDir. On failure a fresh directory is removed, except its logs
+// (named in the error) unless the failure is a port clash that the caller
+// will retry; of a DataDir only the temp files are removed.
 func startOnce(ctx context.Context, opts Options, home, javaHome, nodes string, retryable bool) (_ *Node, err error) {
-	dir, err := os.MkdirTemp(nodes, "node-")
-	if err != nil {
+	persist := opts.DataDir != ""
+	var dir, clusterName string
+	var lock *os.File // held while the node runs on a DataDir
+	lockHandedOver := false
+	if persist {
+		dir = opts.DataDir
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, fmt.Errorf("esnode: DataDir: %w", err)
+		}
+		if lock, err = lockDataDir(dir); err != nil {
+			return nil, err
+		}
+	} else if dir, err = os.MkdirTemp(nodes, "node-"); err != nil {
 		return nil, fmt.Errorf("esnode: %w", err)
 	}
 	keepLogs := false
@@ -254,11 +357,17 @@ func startOnce(ctx context.Context, opts Options, home, javaHome, nodes string, 
 		if err == nil {
 			return
 		}
-		if keepLogs {
+		switch {
+		case persist:
+			_ = os.RemoveAll(filepath.Join(dir, "tmp"))
+			if !lockHandedOver {
+				lock.Close()
+			}
+		case keepLogs:
 			for _, sub := range []string{"data", "config", "tmp"} {
 				_ = os.RemoveAll(filepath.Join(dir, sub))
 			}
-		} else {
+		default:
 			_ = os.RemoveAll(dir)
 		}
 	}()
@@ -268,15 +377,36 @@ func startOnce(ctx context.Context, opts Options, home, javaHome, nodes string, 
 	if err := os.WriteFile(filepath.Join(dir, "owner.pid"), []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644); err != nil {
 		return nil, fmt.Errorf("esnode: %w", err)
 	}
+	if persist {
+		// Temp files are per run; data, logs and config persist.
+		if err := os.RemoveAll(filepath.Join(dir, "tmp")); err != nil {
+			return nil, fmt.Errorf("esnode: %w", err)
+		}
+	}
 	for _, sub := range []string{"data", "logs", "tmp"} {
-		if err := os.Mkdir(filepath.Join(dir, sub), 0o755); err != nil {
+		if err := os.Mkdir(filepath.Join(dir, sub), 0o755); err != nil && !(persist && errors.Is(err, fs.ErrExist)) {
 			return nil, fmt.Errorf("esnode: %w", err)
 		}
 	}
 	// A private config dir (ES_PATH_CONF): the node writes its keystore
-	// there, so the shared install stays read-only and nodes stay apart.
-	if err := copyTree(filepath.Join(home, "config"), filepath.Join(dir, "config")); err != nil {
-		return nil, fmt.Errorf("esnode: copy config: %w", err)
+	// there, so the shared install stays read-only and nodes stay apart. A
+	// DataDir keeps the config (and keystore) of its first start.
+	if !persist || !fileExistsAt(filepath.Join(dir, "config", "jvm.options")) {
+		if err := copyTree(filepath.Join(home, "config"), filepath.Join(dir, "config")); err != nil {
+			return nil, fmt.Errorf("esnode: copy config: %w", err)
+		}
+	}
+	if persist {
+		// The cluster name is part of the node's on-disk state: keep it.
+		if clusterName, err = persistentClusterName(dir); err != nil {
+			return nil, err
+		}
+	} else {
+		clusterName = "flowline-esnode-" + strings.TrimPrefix(filepath.Base(dir), "node-")
+	}
+	settings, err := nodeSettings(opts.Settings)
+	if err != nil {
+		return nil, err
 	}
 	asRoot := os.Geteuid() == 0
 	if asRoot {
@@ -298,7 +428,6 @@ func startOnce(ctx context.Context, opts Options, home, javaHome, nodes string, 
 		transportPort = ports[0]
 	}
 
-	clusterName := "flowline-esnode-" + strings.TrimPrefix(filepath.Base(dir), "node-")
 	args := []string{
 		"-E", "cluster.name=" + clusterName,
 		"-E", "node.name=" + clusterName,
@@ -309,9 +438,14 @@ func startOnce(ctx context.Context, opts Options, home, javaHome, nodes string, 
 		"-E", "transport.port=" + strconv.Itoa(transportPort),
 		"-E", "path.data=" + filepath.Join(dir, "data"),
 		"-E", "path.logs=" + filepath.Join(dir, "logs"),
-		"-E", "xpack.security.enabled=false",
-		"-E", "cluster.routing.allocation.disk.threshold_enabled=false",
-		"-E", "action.destructive_requires_name=false",
+	}
+	keys := make([]string, 0, len(settings))
+	for k := range settings {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		args = append(args, "-E", k+"="+settings[k])
 	}
 	cmd := exec.Command(filepath.Join(home, "bin", "elasticsearch"), args...)
 	cmd.Dir = dir
@@ -331,6 +465,7 @@ func startOnce(ctx context.Context, opts Options, home, javaHome, nodes string, 
 	n := &Node{
 		url:     "http://" + net.JoinHostPort("127.0.0.1", strconv.Itoa(httpPort)),
 		dir:     dir,
+		persist: persist,
 		logPath: filepath.Join(dir, "logs", clusterName+".log"),
 		cmd:     cmd,
 		done:    make(chan struct{}),
@@ -353,6 +488,11 @@ func startOnce(ctx context.Context, opts Options, home, javaHome, nodes string, 
 			c.Close()
 		}
 		return nil, fmt.Errorf("esnode: start %s: %w", cmd.Path, err)
+	}
+	if lock != nil {
+		// Released once the process has exited.
+		n.closers = append(n.closers, lock)
+		lockHandedOver = true
 	}
 	n.pgid = cmd.Process.Pid
 	_ = os.WriteFile(filepath.Join(dir, "es.pgid"), []byte(strconv.Itoa(n.pgid)+"\n"), 0o644)
@@ -550,4 +690,67 @@ func indent(s string) string {
 		return "    (empty)"
 	}
 	return "    " + strings.ReplaceAll(s, "\n", "\n    ")
+}
+
+// lockDataDir takes an exclusive flock on dir/esnode.lock without waiting,
+// so that two nodes never share a DataDir.
+func lockDataDir(dir string) (*os.File, error) {
+	p := filepath.Join(dir, "esnode.lock")
+	f, err := os.OpenFile(p, os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("esnode: DataDir lock: %w", err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			return nil, fmt.Errorf("esnode: DataDir %s is in use by another node (%s is locked)", dir, p)
+		}
+		return nil, fmt.Errorf("esnode: lock %s: %w", p, err)
+	}
+	return f, nil
+}
+
+// persistentClusterName returns the cluster name stored in dir/cluster.name,
+// choosing and storing a fresh one on first use.
+func persistentClusterName(dir string) (string, error) {
+	p := filepath.Join(dir, "cluster.name")
+	if b, err := os.ReadFile(p); err == nil {
+		if name := strings.TrimSpace(string(b)); name != "" {
+			return name, nil
+		}
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return "", fmt.Errorf("esnode: %w", err)
+	}
+	var rnd [4]byte
+	if _, err := rand.Read(rnd[:]); err != nil {
+		return "", fmt.Errorf("esnode: %w", err)
+	}
+	name := "flowline-esnode-" + hex.EncodeToString(rnd[:])
+	if err := os.WriteFile(p, []byte(name+"\n"), 0o644); err != nil {
+		return "", fmt.Errorf("esnode: %w", err)
+	}
+	return name, nil
+}
+
+// searchableByOthers checks that every directory from dir up to / can be
+// traversed by an unprivileged user (the node runs as nobody under root).
+func searchableByOthers(dir string) error {
+	for d := dir; ; d = filepath.Dir(d) {
+		fi, err := os.Stat(d)
+		if err != nil {
+			if !errors.Is(err, fs.ErrNotExist) {
+				return err
+			}
+		} else if fi.Mode().Perm()&0o001 == 0 {
+			return fmt.Errorf("%s (mode %v) is not searchable by nobody, whom the node runs as; make it (and every directory above the DataDir) o+x or choose another DataDir", d, fi.Mode().Perm())
+		}
+		if parent := filepath.Dir(d); parent == d {
+			return nil
+		}
+	}
+}
+
+func fileExistsAt(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
 }

@@ -590,3 +590,218 @@ func TestStartTimeout(t *testing.T) {
 		t.Errorf("data dir of the failed node was kept")
 	}
 }
+
+func TestNodeSettings(t *testing.T) {
+	got, err := nodeSettings(map[string]string{"thread_pool.write.queue_size": "1", "xpack.security.enabled": "true"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got["thread_pool.write.queue_size"] != "1" || got["xpack.security.enabled"] != "true" || got["action.destructive_requires_name"] != "false" {
+		t.Errorf("nodeSettings = %v", got)
+	}
+	if defaultSettings["xpack.security.enabled"] != "false" {
+		t.Error("nodeSettings changed the defaults")
+	}
+	for _, bad := range []map[string]string{
+		{"http.port": "9200"},
+		{"path.data": "/x"},
+		{"cluster.name": "x"},
+		{"": "x"},
+		{"a=b": "x"},
+		{" a": "x"},
+		{"a": "x\ny"},
+	} {
+		if _, err := nodeSettings(bad); err == nil {
+			t.Errorf("nodeSettings(%q): want error", bad)
+		}
+	}
+	// Start refuses them before doing anything.
+	_, err = Start(context.Background(), Options{Settings: map[string]string{"http.port": "1"}})
+	if err == nil || !strings.Contains(err.Error(), "managed by esnode") {
+		t.Errorf("Start with a managed setting: err = %v", err)
+	}
+}
+
+func TestSearchableByOthers(t *testing.T) {
+	dir := worldReadableTempDir(t)
+	if err := searchableByOthers(filepath.Join(dir, "not", "yet")); err != nil {
+		t.Errorf("world-searchable path: %v", err)
+	}
+	closed := filepath.Join(dir, "closed")
+	if err := os.Mkdir(closed, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := searchableByOthers(filepath.Join(closed, "data")); err == nil || !strings.Contains(err.Error(), closed) {
+		t.Errorf("path under a 0700 dir: err = %v", err)
+	}
+}
+
+// nodeJSON GETs path from n and decodes the answer into out.
+func nodeJSON(t *testing.T, n *Node, path string, out any) {
+	t.Helper()
+	doJSON(t, http.MethodGet, n.URL()+path, "", http.StatusOK, out)
+}
+
+// TestRestartOnDataDir: a node stopped and started again on the same DataDir
+// and HTTPPort comes back healthy at the same URL with its cluster, indices,
+// documents and settings; the DataDir survives Stop and cannot be shared by
+// two nodes at once.
+func TestRestartOnDataDir(t *testing.T) {
+	requireNodePrereqs(t)
+	if _, err := resolveJavaHome("", DefaultVersion, systemJava); err != nil {
+		t.Skipf("no JDK: %v", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
+	defer cancel()
+	ports, err := freePorts(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dataDir := filepath.Join(worldReadableTempDir(t), "node")
+	opts := Options{
+		DataDir:  dataDir,
+		HTTPPort: ports[0],
+		HeapMB:   512,
+		Settings: map[string]string{"thread_pool.write.queue_size": "77"},
+	}
+	start := func() *Node {
+		t.Helper()
+		t0 := time.Now()
+		n, err := Start(ctx, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = n.Stop() })
+		t.Logf("started %s in %v", n.URL(), time.Since(t0).Round(time.Millisecond))
+		return n
+	}
+	type state struct {
+		ClusterName string `json:"cluster_name"`
+		Metadata    struct {
+			ClusterUUID string `json:"cluster_uuid"`
+		} `json:"metadata"`
+	}
+	const docs = 500
+
+	n1 := start()
+	wantURL := fmt.Sprintf("http://127.0.0.1:%d", ports[0])
+	if n1.URL() != wantURL {
+		t.Errorf("URL = %s, want %s", n1.URL(), wantURL)
+	}
+	// The extra setting is in force.
+	var settings struct {
+		Nodes map[string]struct {
+			Settings struct {
+				ThreadPool struct {
+					Write struct {
+						QueueSize string `json:"queue_size"`
+					} `json:"write"`
+				} `json:"thread_pool"`
+			} `json:"settings"`
+		} `json:"nodes"`
+	}
+	nodeJSON(t, n1, "/_nodes/_local/settings", &settings)
+	for id, nd := range settings.Nodes {
+		if nd.Settings.ThreadPool.Write.QueueSize != "77" {
+			t.Errorf("node %s: thread_pool.write.queue_size = %q, want 77", id, nd.Settings.ThreadPool.Write.QueueSize)
+		}
+	}
+	if len(settings.Nodes) != 1 {
+		t.Errorf("%d nodes in _nodes/_local/settings", len(settings.Nodes))
+	}
+	// A second node on the same DataDir is refused at once.
+	if n, err := Start(ctx, Options{DataDir: dataDir}); err == nil {
+		n.Stop()
+		t.Error("a second node started on a DataDir in use")
+	} else if !strings.Contains(err.Error(), "in use") {
+		t.Errorf("second node on the DataDir: err = %v, want 'in use'", err)
+	}
+
+	var before state
+	nodeJSON(t, n1, "/_cluster/state/metadata?filter_path=cluster_name,metadata.cluster_uuid", &before)
+	var body strings.Builder
+	for i := range docs {
+		fmt.Fprintf(&body, `{"index":{"_index":"restart-test","_id":"%d","version":%d,"version_type":"external"}}`+"\n"+`{"n":%d}`+"\n", i, 10+i, i)
+	}
+	var bulk struct {
+		Errors bool `json:"errors"`
+		Items  []any
+	}
+	req, _ := http.NewRequest(http.MethodPost, n1.URL()+"/_bulk", strings.NewReader(body.String()))
+	req.Header.Set("Content-Type", "application/x-ndjson")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err := json.Unmarshal(b, &bulk); err != nil || bulk.Errors || len(bulk.Items) != docs {
+		t.Fatalf("bulk: %v errors=%v items=%d: %.500s", err, bulk.Errors, len(bulk.Items), b)
+	}
+	// No refresh: the documents must survive in the translog.
+
+	if err := n1.Stop(); err != nil {
+		t.Fatalf("Stop: %v", err)
+	}
+	for _, sub := range []string{"data", "config", "logs", "cluster.name"} {
+		if !fileExists(filepath.Join(dataDir, sub)) {
+			t.Errorf("%s missing from the DataDir after Stop", sub)
+		}
+	}
+	if fileExists(filepath.Join(dataDir, "tmp")) {
+		t.Errorf("temp dir kept after Stop")
+	}
+	if !portAvailable(ports[0]) {
+		t.Fatalf("port %d still taken after Stop", ports[0])
+	}
+
+	n2 := start()
+	if n2.URL() != wantURL {
+		t.Errorf("URL after restart = %s, want %s", n2.URL(), wantURL)
+	}
+	var health struct {
+		Status string `json:"status"`
+	}
+	// Yellow: the index has the default replica, which a single node cannot
+	// assign; the primary is what matters.
+	nodeJSON(t, n2, "/_cluster/health/restart-test?wait_for_status=yellow&timeout=30s", &health)
+	if health.Status != "yellow" && health.Status != "green" {
+		t.Errorf("index health after restart = %q", health.Status)
+	}
+	var after state
+	nodeJSON(t, n2, "/_cluster/state/metadata?filter_path=cluster_name,metadata.cluster_uuid", &after)
+	if after != before || after.Metadata.ClusterUUID == "" {
+		t.Errorf("cluster after restart %+v, before %+v", after, before)
+	}
+	var count struct {
+		Count int `json:"count"`
+	}
+	doJSON(t, http.MethodPost, n2.URL()+"/restart-test/_refresh", "", http.StatusOK, &struct{}{})
+	nodeJSON(t, n2, "/restart-test/_count", &count)
+	if count.Count != docs {
+		t.Errorf("%d documents after restart, want %d", count.Count, docs)
+	}
+	var got struct {
+		Found   bool `json:"found"`
+		Version int  `json:"_version"`
+		Source  struct {
+			N int `json:"n"`
+		} `json:"_source"`
+	}
+	nodeJSON(t, n2, "/restart-test/_doc/123", &got)
+	if !got.Found || got.Version != 133 || got.Source.N != 123 {
+		t.Errorf("document 123 after restart: %+v", got)
+	}
+	nodeJSON(t, n2, "/_nodes/_local/settings", &settings)
+	for id, nd := range settings.Nodes {
+		if nd.Settings.ThreadPool.Write.QueueSize != "77" {
+			t.Errorf("after restart, node %s: thread_pool.write.queue_size = %q", id, nd.Settings.ThreadPool.Write.QueueSize)
+		}
+	}
+	if err := n2.Stop(); err != nil {
+		t.Fatalf("second Stop: %v", err)
+	}
+	if !fileExists(filepath.Join(dataDir, "data")) {
+		t.Error("data gone after the second Stop")
+	}
+}

@@ -1,0 +1,235 @@
+package writer_test
+
+// Resilience of the writer on real NATS (embedded) and a real Elasticsearch
+// node of each test's own (pkg/esnode; not the shared one: these tests stop
+// it or starve it). Helpers are in resilience_helpers_test.go.
+//
+//	go test ./services/writer/ -run Resilien -count=1 -v
+
+import (
+	"context"
+	"fmt"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/trace/noop"
+
+	"github.com/flowline/flowline/internal/testenv"
+	"github.com/flowline/flowline/pkg/config"
+	"github.com/flowline/flowline/pkg/schema"
+	"github.com/flowline/flowline/pkg/stream"
+	"github.com/flowline/flowline/services/writer"
+)
+
+const resilDocs = 20_000 // unique ids per test
+
+// resilCheckOutcome asserts what both tests expect of the writer's log and
+// metrics: it noticed trouble (WARN and retries) and gave up on nothing
+// (no ERROR, no dead letter).
+func resilCheckOutcome(t *testing.T, logs *resilLogs, reg *prometheus.Registry) (retries, retryItems float64) {
+	t.Helper()
+	warns, errs := logs.snapshot()
+	for _, e := range errs {
+		t.Errorf("writer logged an ERROR: %s", e)
+	}
+	total := 0
+	for msg, c := range warns {
+		total += c
+		t.Logf("WARN x%d: %s", c, msg)
+	}
+	retries = resilMetric(t, reg, "flowline_writer_retries_total", nil)
+	retryItems = resilMetric(t, reg, "flowline_writer_items_total", map[string]string{"outcome": "retry"})
+	dead := resilMetric(t, reg, "flowline_writer_dead_letters_total", nil)
+	t.Logf("writer metrics: retries_total %v, items_total{retry} %v, items_total{done} %v, items_total{stale} %v, dead_letters_total %v, bulk_requests_total %v",
+		retries, retryItems,
+		resilMetric(t, reg, "flowline_writer_items_total", map[string]string{"outcome": "done"}),
+		resilMetric(t, reg, "flowline_writer_items_total", map[string]string{"outcome": "stale"}),
+		dead, resilMetric(t, reg, "flowline_writer_bulk_requests_total", nil))
+	if dead != 0 {
+		t.Errorf("%v documents dead-lettered, want none", dead)
+	}
+	if total == 0 {
+		t.Errorf("the writer logged no WARN: it did not notice Elasticsearch's trouble")
+	}
+	return retries, retryItems
+}
+
+// TestResilienceElasticsearchRestartMidLoad: Elasticsearch is stopped for
+// 30 s in the middle of a load (publishing goes on) and started again on
+// the same data and port; every document ends up present exactly once at
+// its highest version, nothing is lost or dead-lettered, and the writer
+// only WARNs while it waits.
+func TestResilienceElasticsearchRestartMidLoad(t *testing.T) {
+	if testing.Short() {
+		t.Skip("stops and restarts an Elasticsearch node; skipped with -short")
+	}
+	tStart := time.Now()
+	opts := resilNodeOptions(t, nil)
+	node := resilStartNode(t, opts)
+	es, esCfg := resilClient(t, node.URL())
+	ns := testenv.NATS(t)
+	js := testenv.Connect(t, ns).JS
+	ctx := context.Background()
+	if err := stream.EnsureStreams(ctx, js, testenv.Streams()); err != nil {
+		t.Fatal(err)
+	}
+	prefix := testenv.IndexPrefix(t)
+	index := schema.RuntimeIndex(prefix, schema.FlowNodeInstance)
+	plan := resilPlan(resilDocs)
+	msgs := resilMessages(t, plan, 200)
+	t.Logf("load: %d unique ids, %d documents (updates and stale copies included) in %d messages", resilDocs, len(plan), len(msgs))
+
+	logs := newResilLogs()
+	reg := prometheus.NewRegistry()
+	w := writer.New(writer.Config{
+		Consumer: "writer", Workers: 2, FetchMessages: 16, BulkMaxDocs: 5000, BulkMaxBytes: 8 << 20,
+		FlushInterval: 100 * time.Millisecond, AckWait: 30 * time.Second,
+		NATS: testenv.NATSConfig(ns), Streams: testenv.Streams(), ES: esCfg,
+		Index: config.Index{Prefix: prefix, Shards: 1, RefreshInterval: "1s"},
+	}, writer.Deps{Log: logs.logger(testenv.Logger(t)), Tracer: noop.NewTracerProvider(), Registry: reg})
+	stopWriter := testenv.Run(t, w)
+
+	// Publish at a steady pace (about 35 s in all), so that publishing
+	// goes on while Elasticsearch is down.
+	var published atomic.Int64
+	pubCtx, cancelPub := context.WithCancel(ctx)
+	defer cancelPub()
+	pubDone := make(chan error, 1)
+	go func() {
+		tick := time.NewTicker(250 * time.Millisecond)
+		defer tick.Stop()
+		for _, m := range msgs {
+			if _, err := js.Publish(pubCtx, m.subject, m.data); err != nil {
+				pubDone <- err
+				return
+			}
+			published.Add(1)
+			select {
+			case <-tick.C:
+			case <-pubCtx.Done():
+				pubDone <- pubCtx.Err()
+				return
+			}
+		}
+		pubDone <- nil
+	}()
+
+	testenv.Eventually(t, 60*time.Second, func() error {
+		c, err := resilCount(ctx, es, index)
+		if err != nil {
+			return err
+		}
+		if c < resilDocs/3 {
+			return fmt.Errorf("%d of %d documents indexed", c, resilDocs)
+		}
+		return nil
+	})
+	beforeStop, _ := resilCount(ctx, es, index)
+	atStop := published.Load()
+	t0 := time.Now()
+	if err := node.Stop(); err != nil {
+		t.Fatalf("stop Elasticsearch: %v", err)
+	}
+	t.Logf("Elasticsearch stopped with %d documents indexed and %d of %d messages published (stop took %v)",
+		beforeStop, atStop, len(msgs), time.Since(t0).Round(time.Millisecond))
+	time.Sleep(30 * time.Second)
+	atRestart := published.Load()
+	if atRestart <= atStop {
+		t.Errorf("nothing was published while Elasticsearch was down (%d messages before, %d after)", atStop, atRestart)
+	}
+	if atStop == int64(len(msgs)) {
+		t.Errorf("everything was published before Elasticsearch was stopped")
+	}
+	t1 := time.Now()
+	node = resilStartNode(t, opts)
+	t.Logf("Elasticsearch started again at %s (down %v); %d messages published meanwhile",
+		node.URL(), time.Since(t0).Round(time.Millisecond), atRestart-atStop)
+
+	select {
+	case err := <-pubDone:
+		if err != nil {
+			t.Fatalf("publishing: %v", err)
+		}
+	case <-time.After(60 * time.Second):
+		t.Fatal("publishing did not finish")
+	}
+	resilWaitDrained(t, js, 90*time.Second)
+	t.Logf("writer caught up %v after the restart", time.Since(t1).Round(time.Millisecond))
+	stopWriter()
+
+	resilVerify(t, es, index, resilDocs)
+	retries, _ := resilCheckOutcome(t, logs, reg)
+	if retries == 0 {
+		t.Errorf("flowline_writer_retries_total = 0: no bulk was retried although Elasticsearch was down")
+	}
+	if n, err := resilStreamMsgs(ctx, js, stream.DLQStream); err != nil || n != 0 {
+		t.Errorf("dead-letter stream: %d messages (%v), want none", n, err)
+	}
+	t.Logf("test took %v", time.Since(tStart).Round(time.Millisecond))
+}
+
+// TestResilience429StormIsSurvived: a node with a write thread pool of one
+// thread and a queue of one rejects most concurrent bulks (429, at the
+// request or item level) while a writer with many workers and small bulks
+// pushes a load; everything is written exactly once at its highest version.
+func TestResilience429StormIsSurvived(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts an Elasticsearch node of its own; skipped with -short")
+	}
+	tStart := time.Now()
+	opts := resilNodeOptions(t, map[string]string{
+		"thread_pool.write.size":       "1",
+		"thread_pool.write.queue_size": "1",
+	})
+	opts.DataDir = "" // no restart here
+	node := resilStartNode(t, opts)
+	es, esCfg := resilClient(t, node.URL())
+	ns := testenv.NATS(t)
+	js := testenv.Connect(t, ns).JS
+	ctx := context.Background()
+	if err := stream.EnsureStreams(ctx, js, testenv.Streams()); err != nil {
+		t.Fatal(err)
+	}
+	prefix := testenv.IndexPrefix(t)
+	index := schema.RuntimeIndex(prefix, schema.FlowNodeInstance)
+	plan := resilPlan(resilDocs)
+	msgs := resilMessages(t, plan, 50)
+	t.Logf("load: %d unique ids, %d documents in %d messages", resilDocs, len(plan), len(msgs))
+
+	logs := newResilLogs()
+	reg := prometheus.NewRegistry()
+	w := writer.New(writer.Config{
+		Consumer: "writer", Workers: 8, FetchMessages: 1, BulkMaxDocs: 50, BulkMaxBytes: 64 << 10,
+		FlushInterval: 50 * time.Millisecond, AckWait: 30 * time.Second,
+		NATS: testenv.NATSConfig(ns), Streams: testenv.Streams(), ES: esCfg,
+		Index: config.Index{Prefix: prefix, Shards: 1, RefreshInterval: "1s"},
+	}, writer.Deps{Log: logs.logger(testenv.Logger(t)), Tracer: noop.NewTracerProvider(), Registry: reg})
+	stopWriter := testenv.Run(t, w)
+
+	t0 := time.Now()
+	for _, m := range msgs {
+		if _, err := js.Publish(ctx, m.subject, m.data); err != nil {
+			t.Fatal(err)
+		}
+	}
+	resilWaitDrained(t, js, 100*time.Second)
+	t.Logf("writer wrote the load in %v", time.Since(t0).Round(time.Millisecond))
+	stopWriter()
+
+	resilVerify(t, es, index, resilDocs)
+	rejected := resilThreadPoolRejected(t, es)
+	retries, retryItems := resilCheckOutcome(t, logs, reg)
+	t.Logf("Elasticsearch write thread pool rejected %d tasks", rejected)
+	if rejected == 0 {
+		t.Errorf("the write thread pool rejected nothing: no 429 storm happened")
+	}
+	if retries == 0 && retryItems == 0 {
+		t.Errorf("the writer retried nothing (flowline_writer_retries_total and items_total{outcome=\"retry\"} are 0) although Elasticsearch rejected %d tasks", rejected)
+	}
+	if n, err := resilStreamMsgs(ctx, js, stream.DLQStream); err != nil || n != 0 {
+		t.Errorf("dead-letter stream: %d messages (%v), want none", n, err)
+	}
+	t.Logf("test took %v", time.Since(tStart).Round(time.Millisecond))
+}
