@@ -12,6 +12,12 @@
 // Elasticsearch refuses to run as root: when this process is root the node
 // runs as nobody (65534:65534), and installs and node directories live under
 // /var/tmp/flowline-elasticsearch instead of the (root-only) user cache dir.
+//
+// Nodes run without security by default. Options.Security starts a secured
+// node instead: file-realm superusers, and optionally HTTPS with a
+// certificate from a CA that esnode generates (Node.CACert). API keys and
+// native users cannot be created on this distribution: they live in the
+// .security index, whose mappings need the missing analysis-common module.
 package esnode
 
 import (
@@ -72,7 +78,8 @@ type Options struct {
 	// order), e.g. {"thread_pool.write.queue_size": "1"}. They may override
 	// esnode's defaults (xpack.security.enabled,
 	// cluster.routing.allocation.disk.threshold_enabled,
-	// action.destructive_requires_name) but not the settings esnode manages
+	// action.destructive_requires_name; with Security they may not
+	// contradict the security settings it implies) but not the settings esnode manages
 	// (see managedSettings: names, discovery, hosts, ports and paths); Start
 	// rejects those, and settings the node does not know make it fail to
 	// start with Elasticsearch's message.
@@ -90,6 +97,11 @@ type Options struct {
 	// others (Start checks; t.TempDir's are not). Removing DataDir is the
 	// caller's business.
 	DataDir string
+	// Security, when set, runs a secured node: file-realm superusers and,
+	// with Security.TLS, HTTPS with a certificate esnode generates (see
+	// Security and Node.CACert). nil: security disabled, plain HTTP, no
+	// authentication.
+	Security *Security
 }
 
 // managedSettings are the settings Start sets itself; Options.Settings may
@@ -141,6 +153,7 @@ func nodeSettings(extra map[string]string) (map[string]string, error) {
 // safe for concurrent use.
 type Node struct {
 	url     string
+	caPEM   []byte // CA of the HTTPS certificate; nil over plain HTTP
 	dir     string // node directory, removed by Stop unless persistent
 	persist bool   // dir is Options.DataDir: Stop keeps it
 	logPath string // where to look when something goes wrong
@@ -154,7 +167,8 @@ type Node struct {
 	stopErr  error
 }
 
-// URL returns the node's HTTP base URL, e.g. http://127.0.0.1:41234.
+// URL returns the node's HTTP base URL, e.g. http://127.0.0.1:41234, or
+// https://127.0.0.1:41234 with Security.TLS.
 func (n *Node) URL() string { return n.url }
 
 // Wait blocks until the node process exits (on its own or through Stop) and
@@ -254,7 +268,10 @@ func Start(ctx context.Context, opts Options) (*Node, error) {
 	if opts.HTTPPort != 0 && !portAvailable(opts.HTTPPort) {
 		return nil, fmt.Errorf("esnode: HTTP port %d on 127.0.0.1 is already in use", opts.HTTPPort)
 	}
-	if _, err := nodeSettings(opts.Settings); err != nil {
+	if err := opts.Security.validate(); err != nil {
+		return nil, err
+	}
+	if _, err := nodeSettingsFor(opts.Security, opts.Settings); err != nil {
 		return nil, err
 	}
 	if opts.DataDir != "" {
@@ -404,7 +421,11 @@ func startOnce(ctx context.Context, opts Options, home, javaHome, nodes string, 
 	} else {
 		clusterName = "flowline-esnode-" + strings.TrimPrefix(filepath.Base(dir), "node-")
 	}
-	settings, err := nodeSettings(opts.Settings)
+	settings, err := nodeSettingsFor(opts.Security, opts.Settings)
+	if err != nil {
+		return nil, err
+	}
+	caPEM, err := opts.Security.writeFiles(filepath.Join(dir, "config"))
 	if err != nil {
 		return nil, err
 	}
@@ -462,8 +483,13 @@ func startOnce(ctx context.Context, opts Options, home, javaHome, nodes string, 
 	cmd.WaitDelay = 5 * time.Second
 
 	tail := &tailBuffer{max: 64 << 10}
+	scheme := "http://"
+	if caPEM != nil {
+		scheme = "https://"
+	}
 	n := &Node{
-		url:     "http://" + net.JoinHostPort("127.0.0.1", strconv.Itoa(httpPort)),
+		url:     scheme + net.JoinHostPort("127.0.0.1", strconv.Itoa(httpPort)),
+		caPEM:   caPEM,
 		dir:     dir,
 		persist: persist,
 		logPath: filepath.Join(dir, "logs", clusterName+".log"),
@@ -504,7 +530,7 @@ func startOnce(ctx context.Context, opts Options, home, javaHome, nodes string, 
 		close(n.done)
 	}()
 
-	if err := n.waitHealthy(ctx, clusterName); err != nil {
+	if err := n.waitHealthy(ctx, clusterName, opts.Security); err != nil {
 		if terr := n.terminate(10 * time.Second); terr != nil {
 			err = fmt.Errorf("%w; stopping it failed too: %v (process group %d)", err, terr, n.pgid)
 		}
@@ -527,13 +553,22 @@ func startOnce(ctx context.Context, opts Options, home, javaHome, nodes string, 
 }
 
 // waitHealthy polls /_cluster/health until it reports green or yellow for
-// our cluster, the process exits, or ctx ends.
-func (n *Node) waitHealthy(ctx context.Context, clusterName string) error {
-	client := &http.Client{Transport: &http.Transport{Proxy: nil}, Timeout: 5 * time.Second}
+// our cluster, the process exits, or ctx ends. A secured node is asked as
+// sec's first user, trusting only the node's CA.
+func (n *Node) waitHealthy(ctx context.Context, clusterName string, sec *Security) error {
+	client, err := healthClient(n.caPEM)
+	if err != nil {
+		return err
+	}
 	defer client.CloseIdleConnections()
+	auth := func(*http.Request) {}
+	if sec != nil {
+		user, password := sec.healthUser()
+		auth = func(r *http.Request) { r.SetBasicAuth(user, password) }
+	}
 	last := "no answer yet"
 	for {
-		status, err := clusterHealth(ctx, client, n.url, clusterName)
+		status, err := clusterHealth(ctx, client, n.url, clusterName, auth)
 		if err == nil && (status == "green" || status == "yellow") {
 			return nil
 		}
@@ -552,11 +587,12 @@ func (n *Node) waitHealthy(ctx context.Context, clusterName string) error {
 	}
 }
 
-func clusterHealth(ctx context.Context, client *http.Client, url, clusterName string) (string, error) {
+func clusterHealth(ctx context.Context, client *http.Client, url, clusterName string, auth func(*http.Request)) (string, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url+"/_cluster/health", nil)
 	if err != nil {
 		return "", err
 	}
+	auth(req)
 	resp, err := client.Do(req)
 	if err != nil {
 		return "", err

@@ -309,7 +309,7 @@ func TestLockFileExcludes(t *testing.T) {
 func TestStartStop(t *testing.T) {
 	requireNodePrereqs(t)
 	if _, err := resolveJavaHome("", DefaultVersion, systemJava); err != nil {
-		t.Skipf("no JDK: %v", err)
+		t.Fatalf("no JDK (install one; CI has OpenJDK 17): %v", err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
@@ -430,7 +430,7 @@ func procUID(t *testing.T, pid int) int {
 	t.Helper()
 	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
 	if err != nil {
-		t.Skipf("no /proc: %v", err)
+		t.Fatalf("no /proc: %v", err)
 	}
 	for _, line := range strings.Split(string(b), "\n") {
 		if rest, ok := strings.CutPrefix(line, "Uid:"); ok {
@@ -524,12 +524,9 @@ func processesUsing(s string) []int {
 
 func requireNodePrereqs(t *testing.T) {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("needs the Elasticsearch distribution; skipped with -short")
-	}
 	if _, err := exec.LookPath("mvn"); err != nil {
 		if dir, _ := cacheDir(); dir == "" || !fileExists(filepath.Join(dir, "elasticsearch-"+DefaultVersion+".zip")) {
-			t.Skip("neither mvn nor a cached Elasticsearch zip")
+			t.Fatal("neither mvn nor a cached Elasticsearch zip: install Maven (CI has it)")
 		}
 	}
 }
@@ -563,7 +560,7 @@ func TestStartProcessExits(t *testing.T) {
 func TestStartTimeout(t *testing.T) {
 	requireNodePrereqs(t)
 	if _, err := resolveJavaHome("", DefaultVersion, systemJava); err != nil {
-		t.Skipf("no JDK: %v", err)
+		t.Fatalf("no JDK (install one; CI has OpenJDK 17): %v", err)
 	}
 	// Provision outside the short deadline.
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
@@ -649,7 +646,7 @@ func nodeJSON(t *testing.T, n *Node, path string, out any) {
 func TestRestartOnDataDir(t *testing.T) {
 	requireNodePrereqs(t)
 	if _, err := resolveJavaHome("", DefaultVersion, systemJava); err != nil {
-		t.Skipf("no JDK: %v", err)
+		t.Fatalf("no JDK (install one; CI has OpenJDK 17): %v", err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
 	defer cancel()

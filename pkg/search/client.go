@@ -5,9 +5,12 @@ package search
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"strings"
@@ -26,35 +29,71 @@ var ErrUnavailable = errors.New("elasticsearch unavailable")
 // ErrRejected wraps failures that retrying will not fix (4xx other than 429).
 var ErrRejected = errors.New("elasticsearch rejected the request")
 
-// NewClient builds a client from cfg. The client does not retry by itself:
-// callers decide (see Bulk and the writer). Safe for concurrent use.
+// ErrAuth additionally marks rejections of the credentials rather than of
+// the request: 401 (authentication failed) and 403 (not permitted). Such an
+// error is also ErrRejected; it says nothing about the documents sent, so a
+// caller should not dead-letter them because of it.
+var ErrAuth = errors.New("elasticsearch refused the credentials")
+
+// NewClient builds a client from cfg: basic auth (FLOWLINE_ES_USERNAME and
+// _PASSWORD) or an API key (FLOWLINE_ES_API_KEY, the base64 "id:key" form),
+// and for https URLs the server is verified against FLOWLINE_ES_CA_CERT (a
+// PEM file; only its certificates are trusted) or else the system roots.
+// The client does not retry by itself: callers decide (see Bulk and the
+// writer). It logs nothing, so credentials never reach a log; errors name
+// URLs without their passwords. Safe for concurrent use.
 func NewClient(cfg config.Elasticsearch) (*elasticsearch.Client, error) {
-	ec := elasticsearch.Config{
-		Addresses:    splitList(cfg.URL),
-		Username:     cfg.Username,
-		Password:     cfg.Password,
-		APIKey:       cfg.APIKey,
-		DisableRetry: true,
-		Transport: &http.Transport{
-			Proxy:               http.ProxyFromEnvironment,
-			MaxIdleConnsPerHost: 32,
-			IdleConnTimeout:     90 * time.Second,
-		},
-		CompressRequestBody: false,
+	tr, err := newTransport(cfg.CACert)
+	if err != nil {
+		return nil, err
 	}
-	if cfg.CACert != "" {
-		ca, err := os.ReadFile(cfg.CACert)
-		if err != nil {
-			return nil, fmt.Errorf("search: read FLOWLINE_ES_CA_CERT: %w", err)
-		}
-		ec.CACert = ca
-		ec.Transport = nil // the client builds a TLS transport with the CA
+	ec := elasticsearch.Config{
+		Addresses:           splitList(cfg.URL),
+		Username:            cfg.Username,
+		Password:            cfg.Password,
+		APIKey:              cfg.APIKey,
+		DisableRetry:        true,
+		Transport:           tr,
+		CompressRequestBody: false,
 	}
 	c, err := elasticsearch.NewClient(ec)
 	if err != nil {
 		return nil, fmt.Errorf("search: client: %w", err)
 	}
 	return c, nil
+}
+
+// newTransport is the client's HTTP transport: proxies from the
+// environment, bounded dial and TLS handshake times, enough idle
+// connections per node for several bulk requests in flight (so TLS
+// handshakes are not repeated), and with caFile the CA pool to verify the
+// server with. The CA is set here rather than through the go-elasticsearch
+// config, which would replace this transport with a clone of
+// http.DefaultTransport (two idle connections per host).
+func newTransport(caFile string) (*http.Transport, error) {
+	dialer := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
+	tr := &http.Transport{
+		Proxy:                 http.ProxyFromEnvironment,
+		DialContext:           dialer.DialContext,
+		MaxIdleConnsPerHost:   32,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   10 * time.Second,
+		ExpectContinueTimeout: time.Second,
+		TLSClientConfig:       &tls.Config{MinVersion: tls.VersionTLS12},
+	}
+	if caFile == "" {
+		return tr, nil
+	}
+	pem, err := os.ReadFile(caFile)
+	if err != nil {
+		return nil, fmt.Errorf("search: read FLOWLINE_ES_CA_CERT: %w", err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("search: FLOWLINE_ES_CA_CERT %s holds no PEM certificate", caFile)
+	}
+	tr.TLSClientConfig.RootCAs = pool
+	return tr, nil
 }
 
 func splitList(s string) []string {
@@ -80,7 +119,7 @@ func Ping(ctx context.Context, c *elasticsearch.Client) error {
 func read(res *esapi.Response, err error) func(what string) ([]byte, error) {
 	return func(what string) ([]byte, error) {
 		if err != nil {
-			return nil, fmt.Errorf("%w: %s: %v", ErrUnavailable, what, err)
+			return nil, fmt.Errorf("%w: %s: %v%s", ErrUnavailable, what, err, tlsHint(err))
 		}
 		defer res.Body.Close()
 		b, rerr := io.ReadAll(res.Body)
@@ -92,6 +131,25 @@ func read(res *esapi.Response, err error) func(what string) ([]byte, error) {
 		}
 		return b, nil
 	}
+}
+
+// tlsHint explains a server certificate that could not be verified, which
+// retrying does not fix (the error stays ErrUnavailable so that nothing is
+// dead-lettered while the configuration is wrong).
+func tlsHint(err error) string {
+	var unknownCA x509.UnknownAuthorityError
+	var hostname x509.HostnameError
+	var invalid x509.CertificateInvalidError
+	var verify *tls.CertificateVerificationError
+	switch {
+	case errors.As(err, &unknownCA):
+		return " (the server certificate is not signed by a trusted CA: set FLOWLINE_ES_CA_CERT to the PEM file of the CA that signed it)"
+	case errors.As(err, &hostname):
+		return " (the server certificate is not valid for this host name: check FLOWLINE_ES_URL)"
+	case errors.As(err, &invalid), errors.As(err, &verify):
+		return " (the server certificate could not be verified)"
+	}
+	return ""
 }
 
 // statusError classifies an error status.
@@ -106,7 +164,8 @@ func statusError(status int, body []byte, what string) error {
 	return &StatusError{Status: status, Body: strings.TrimSpace(string(body)), what: what, kind: kind}
 }
 
-// StatusError is an error response from Elasticsearch.
+// StatusError is an error response from Elasticsearch. It matches
+// ErrUnavailable (429, 5xx) or ErrRejected, and 401 and 403 also ErrAuth.
 type StatusError struct {
 	Status int
 	Body   string
@@ -118,5 +177,10 @@ func (e *StatusError) Error() string {
 	return fmt.Sprintf("%v: %s: HTTP %d: %s", e.kind, e.what, e.Status, e.Body)
 }
 
-// Unwrap makes errors.Is(err, ErrUnavailable / ErrRejected) work.
-func (e *StatusError) Unwrap() error { return e.kind }
+// Unwrap makes errors.Is(err, ErrUnavailable / ErrRejected / ErrAuth) work.
+func (e *StatusError) Unwrap() []error {
+	if e.Status == http.StatusUnauthorized || e.Status == http.StatusForbidden {
+		return []error{e.kind, ErrAuth}
+	}
+	return []error{e.kind}
+}

@@ -62,9 +62,6 @@ func resilCheckOutcome(t *testing.T, logs *resilLogs, reg *prometheus.Registry) 
 // its highest version, nothing is lost or dead-lettered, and the writer
 // only WARNs while it waits.
 func TestResilienceElasticsearchRestartMidLoad(t *testing.T) {
-	if testing.Short() {
-		t.Skip("stops and restarts an Elasticsearch node; skipped with -short")
-	}
 	tStart := time.Now()
 	opts := resilNodeOptions(t, nil)
 	node := resilStartNode(t, opts)
@@ -175,9 +172,6 @@ func TestResilienceElasticsearchRestartMidLoad(t *testing.T) {
 // request or item level) while a writer with many workers and small bulks
 // pushes a load; everything is written exactly once at its highest version.
 func TestResilience429StormIsSurvived(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts an Elasticsearch node of its own; skipped with -short")
-	}
 	tStart := time.Now()
 	opts := resilNodeOptions(t, map[string]string{
 		"thread_pool.write.size":       "1",
