@@ -81,9 +81,9 @@ var ErrTooLarge = errors.New("bulk request too large")
 // AppendOp appends op's action and source lines to a bulk body.
 func AppendOp(buf []byte, op Op) []byte {
 	buf = append(buf, `{"index":{"_index":`...)
-	buf = strconv.AppendQuote(buf, op.Index)
+	buf = appendJSONString(buf, op.Index)
 	buf = append(buf, `,"_id":`...)
-	buf = strconv.AppendQuote(buf, op.ID)
+	buf = appendJSONString(buf, op.ID)
 	buf = append(buf, `,"version":`...)
 	buf = strconv.AppendInt(buf, op.Version, 10)
 	buf = append(buf, `,"version_type":"external"}}`+"\n"...)
@@ -91,11 +91,48 @@ func AppendOp(buf []byte, op Op) []byte {
 	return append(buf, '\n')
 }
 
+// OpSize is about how many bytes AppendOp adds for op, to size buffers.
+func OpSize(op Op) int { return len(op.Index) + len(op.ID) + len(op.Source) + 80 }
+
+// appendJSONString appends s as a JSON string. Ids and index names rarely
+// need escaping, so the common case is a plain copy.
+func appendJSONString(buf []byte, s string) []byte {
+	buf = append(buf, '"')
+	start := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 0x20 && c != '"' && c != '\\' {
+			continue // including UTF-8 bytes, valid in JSON strings as they are
+		}
+		buf = append(buf, s[start:i]...)
+		switch c {
+		case '"', '\\':
+			buf = append(buf, '\\', c)
+		case '\n':
+			buf = append(buf, '\\', 'n')
+		case '\r':
+			buf = append(buf, '\\', 'r')
+		case '\t':
+			buf = append(buf, '\\', 't')
+		default:
+			const hex = "0123456789abcdef"
+			buf = append(buf, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+		}
+		start = i + 1
+	}
+	buf = append(buf, s[start:]...)
+	return append(buf, '"')
+}
+
 // Bulk sends ops in one bulk request and returns one Result per op, in
 // order. A request-level failure returns an error wrapping ErrUnavailable
 // (retry the whole request), ErrTooLarge (split it) or ErrRejected.
 func Bulk(ctx context.Context, c *elasticsearch.Client, ops []Op) ([]Result, error) {
-	var body []byte
+	size := 0
+	for _, op := range ops {
+		size += OpSize(op)
+	}
+	body := make([]byte, 0, size)
 	for _, op := range ops {
 		body = AppendOp(body, op)
 	}
@@ -128,6 +165,9 @@ type bulkResponse struct {
 }
 
 func parseBulkResponse(b []byte, n int) ([]Result, error) {
+	if out, ok := parseAllSucceeded(b, n); ok {
+		return out, nil
+	}
 	var r bulkResponse
 	if err := json.Unmarshal(b, &r); err != nil {
 		return nil, fmt.Errorf("%w: bulk: unreadable response: %v", ErrUnavailable, err)
@@ -145,4 +185,35 @@ func parseBulkResponse(b []byte, n int) ([]Result, error) {
 		}
 	}
 	return out, nil
+}
+
+// parseAllSucceeded is the fast path of parseBulkResponse for the common
+// response in which no item failed: {"errors":false,"items":[{"index":
+// {"status":201}},...]} (as filtered by BulkBody). Without errors there are
+// no error objects, so every "status": is an item's; it reports false for
+// anything else, which the full parser then reads.
+func parseAllSucceeded(b []byte, n int) ([]Result, bool) {
+	const head, key = `{"errors":false,"items":[`, `"status":`
+	if !bytes.HasPrefix(b, []byte(head)) {
+		return nil, false
+	}
+	out := make([]Result, 0, n)
+	rest := b[len(head):]
+	for {
+		i := bytes.Index(rest, []byte(key))
+		if i < 0 {
+			break
+		}
+		rest = rest[i+len(key):]
+		status, j := 0, 0
+		for ; j < len(rest) && j < 4 && rest[j] >= '0' && rest[j] <= '9'; j++ {
+			status = status*10 + int(rest[j]-'0')
+		}
+		if j == 0 || j == len(rest) || (rest[j] != '}' && rest[j] != ',') || Classify(status) != Done || len(out) == n {
+			return nil, false
+		}
+		out = append(out, Result{Outcome: Done, Status: status})
+		rest = rest[j:]
+	}
+	return out, len(out) == n
 }

@@ -3,6 +3,7 @@ package search
 import (
 	"encoding/json"
 	"errors"
+	"strings"
 	"testing"
 )
 
@@ -60,6 +61,64 @@ func TestParseBulkResponse(t *testing.T) {
 	}
 	if _, err := parseBulkResponse([]byte(body), 3); !errors.Is(err, ErrUnavailable) {
 		t.Errorf("item count mismatch: err = %v", err)
+	}
+}
+
+func TestAppendOpEscapesAsJSON(t *testing.T) {
+	for _, id := range []string{"6755399441059750", `a"b\c`, "tab\there\nnewline\x01", "grüße-日本"} {
+		b := AppendOp(nil, Op{Index: "flowline-job-1_", ID: id, Version: 1, Source: []byte(`{}`)})
+		var action struct {
+			Index struct {
+				Index string `json:"_index"`
+				ID    string `json:"_id"`
+			} `json:"index"`
+		}
+		if err := json.Unmarshal(splitLines(b)[0], &action); err != nil {
+			t.Fatalf("id %q: %v: %s", id, err, b)
+		}
+		if action.Index.ID != id || action.Index.Index != "flowline-job-1_" {
+			t.Errorf("id %q: read back %+v", id, action.Index)
+		}
+	}
+}
+
+func TestParseBulkResponseWithoutErrors(t *testing.T) {
+	body := `{"errors":false,"items":[{"index":{"status":201}},{"index":{"status":200}},{"index":{"status":201}}]}`
+	got, err := parseBulkResponse([]byte(body), 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range got {
+		if r.Outcome != Done || (r.Status != 201 && r.Status != 200) {
+			t.Errorf("item %d: %+v", i, r)
+		}
+	}
+	if _, ok := parseAllSucceeded([]byte(body), 3); !ok {
+		t.Error("fast path not taken")
+	}
+	for _, n := range []int{2, 4} {
+		if _, err := parseBulkResponse([]byte(body), n); !errors.Is(err, ErrUnavailable) {
+			t.Errorf("%d operations: err = %v", n, err)
+		}
+	}
+	// Anything unusual goes to the full parser.
+	for _, odd := range []string{
+		`{"errors":false,"items":[{"index":{"status":201,"_id":"x"}},{"index":{"status":409}}]}`,
+		`{"items":[{"index":{"status":201}},{"index":{"status":201}}],"errors":false}`,
+		`{"errors":false,"items":[{"index":{"status":201}},{"index":{"status":"201"}}]}`,
+	} {
+		if _, ok := parseAllSucceeded([]byte(odd), 2); ok {
+			t.Errorf("fast path taken for %s", odd)
+		}
+	}
+}
+
+func BenchmarkParseBulkResponse(b *testing.B) {
+	body := []byte(`{"errors":false,"items":[` + strings.Repeat(`{"index":{"status":201}},`, 4999) + `{"index":{"status":201}}]}`)
+	for b.Loop() {
+		if _, err := parseBulkResponse(body, 5000); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
 

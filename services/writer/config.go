@@ -10,13 +10,15 @@ import (
 // Config is the writer's configuration (FLOWLINE_WRITER_*, plus the shared
 // NATS, stream, Elasticsearch and index sections).
 type Config struct {
-	Consumer      string        `envconfig:"WRITER_CONSUMER" default:"writer" desc:"durable consumer shared by all writer replicas"`
-	Workers       int           `envconfig:"WRITER_WORKERS" default:"2" desc:"bulk pipelines per replica (bulk requests in flight)"`
-	FetchMessages int           `envconfig:"WRITER_FETCH_MESSAGES" default:"256" desc:"most document messages per bulk"`
-	BulkMaxDocs   int           `envconfig:"WRITER_BULK_MAX_DOCS" default:"5000" desc:"most documents per bulk request"`
-	BulkMaxBytes  int           `envconfig:"WRITER_BULK_MAX_BYTES" default:"8388608" desc:"most bytes of messages gathered for one bulk"`
-	FlushInterval time.Duration `envconfig:"WRITER_FLUSH_INTERVAL" default:"200ms" desc:"longest wait to fill a bulk"`
-	AckWait       time.Duration `envconfig:"WRITER_ACK_WAIT" default:"60s" desc:"redelivery timeout; slow bulks keep messages alive with in-progress acks"`
+	Consumer         string        `envconfig:"WRITER_CONSUMER" default:"writer" desc:"durable consumer shared by all writer replicas"`
+	Workers          int           `envconfig:"WRITER_WORKERS" default:"3" desc:"bulk requests in flight per replica"`
+	FetchMessages    int           `envconfig:"WRITER_FETCH_MESSAGES" default:"1000" desc:"most document messages fetched at once"`
+	FetchMaxBytes    int           `envconfig:"WRITER_FETCH_MAX_BYTES" default:"8388608" desc:"most bytes of document messages fetched at once (raised to the stream's largest message)"`
+	MaxInFlightBytes int           `envconfig:"WRITER_MAX_IN_FLIGHT_BYTES" default:"33554432" desc:"most bytes of fetched document messages not yet acked (raised to two fetches); memory is about three times this"`
+	BulkMaxDocs      int           `envconfig:"WRITER_BULK_MAX_DOCS" default:"5000" desc:"most documents per bulk request"`
+	BulkMaxBytes     int           `envconfig:"WRITER_BULK_MAX_BYTES" default:"4194304" desc:"most bytes per bulk request body (a larger document goes alone)"`
+	FlushInterval    time.Duration `envconfig:"WRITER_FLUSH_INTERVAL" default:"200ms" desc:"longest wait to fill a fetch before writing what arrived"`
+	AckWait          time.Duration `envconfig:"WRITER_ACK_WAIT" default:"60s" desc:"redelivery timeout; slow bulks keep messages alive with in-progress acks"`
 
 	NATS    config.NATS          `envconfig:"NATS"`
 	Streams config.Streams       `envconfig:"STREAM"`
@@ -26,7 +28,7 @@ type Config struct {
 
 // Validate implements config.Validator.
 func (c Config) Validate() error {
-	if c.Consumer == "" || c.Workers <= 0 || c.FetchMessages <= 0 || c.BulkMaxDocs <= 0 || c.BulkMaxBytes <= 0 || c.FlushInterval <= 0 {
+	if c.Consumer == "" || c.Workers <= 0 || c.FetchMessages <= 0 || c.FetchMaxBytes < 0 || c.MaxInFlightBytes < 0 || c.BulkMaxDocs <= 0 || c.BulkMaxBytes <= 0 || c.FlushInterval <= 0 {
 		return fmt.Errorf("%w: FLOWLINE_WRITER_* sizes and intervals must be positive", config.ErrInvalid)
 	}
 	if c.AckWait < 5*time.Second {

@@ -4,18 +4,20 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
-	"google.golang.org/protobuf/proto"
 
 	"github.com/flowline/flowline/pkg/backoff"
-	recordv1 "github.com/flowline/flowline/pkg/pb/recordv1"
 	"github.com/flowline/flowline/pkg/schema"
 	"github.com/flowline/flowline/pkg/search"
 	"github.com/flowline/flowline/pkg/stream"
@@ -29,18 +31,25 @@ type doc struct {
 	timestamp int64 // record timestamp, epoch ms
 }
 
-// gathered is one bulk's worth of messages and their documents, newest
-// version per (index, id).
+// gathered is one fetch: its messages and their documents, newest version
+// per (index, id), cut into bulks. Its messages are acked once every bulk
+// is written (or nak'ed if one could not be before shutdown).
 type gathered struct {
 	msgs  []jetstream.Msg
-	spans []trace.Span
+	spans []trace.Span // nil where the message's trace is not sampled
 	docs  []doc
-	at    map[[2]string]int // (index, id) -> position in docs
-	bytes int
+	at    map[docKey]int // position in docs
+	bytes int            // of the messages, held in the in-flight budget
+
+	pending   atomic.Int32 // bulks not yet written
+	failed    atomic.Bool  // a bulk was given up (shutdown)
+	stopAlive func()
 }
 
+type docKey struct{ index, id string }
+
 func (g *gathered) add(d doc) {
-	k := [2]string{d.op.Index, d.op.ID}
+	k := docKey{d.op.Index, d.op.ID}
 	if i, ok := g.at[k]; ok {
 		if d.op.Version > g.docs[i].op.Version {
 			g.docs[i] = d
@@ -51,15 +60,36 @@ func (g *gathered) add(d doc) {
 	g.docs = append(g.docs, d)
 }
 
-// pipeline repeatedly gathers document messages, writes them and acks them,
-// until ctx is cancelled.
-func (s *Service) pipeline(ctx context.Context) error {
+// bulk is one bulk request's worth of a fetch's documents.
+type bulk struct {
+	g    *gathered
+	docs []doc
+}
+
+// fetch repeatedly fetches document messages while the in-flight byte
+// budget allows, and hands their documents in bulks to the senders, until
+// ctx is cancelled; it then closes bulks.
+func (s *Service) fetch(ctx context.Context, bulks chan<- bulk) {
+	defer close(bulks)
 	fetchBackoff := backoff.New(200*time.Millisecond, 10*time.Second)
+	pending := -1 // messages known to be waiting, from the last fetch
 	for ctx.Err() == nil {
-		g, caughtUp, err := s.gather(ctx)
+		if !s.budget.take(ctx, s.fetchBytes) {
+			return
+		}
+		// Ask for no more messages than are known to be waiting: the fetch
+		// then returns as soon as they are here, rather than waiting
+		// FlushInterval for messages that are not there. With none known
+		// to be waiting, wait up to FlushInterval to fill a fetch.
+		want := s.cfg.FetchMessages
+		if pending > 0 {
+			want = min(want, pending)
+		}
+		g, p, err := s.gather(ctx, want)
 		if err != nil {
+			s.budget.give(s.fetchBytes)
 			if ctx.Err() != nil {
-				return nil
+				return
 			}
 			d := fetchBackoff.Next()
 			s.log.Warn("fetching documents failed, retrying", "error", err, "retry_in", d)
@@ -67,45 +97,162 @@ func (s *Service) pipeline(ctx context.Context) error {
 			continue
 		}
 		fetchBackoff.Reset()
-		if caughtUp {
+		s.budget.give(s.fetchBytes - g.bytes)
+		if pending = p; pending == 0 {
 			s.ready.Met("caught up")
 		}
 		if len(g.msgs) == 0 {
 			continue
 		}
-		s.flush(ctx, g)
-	}
-	return nil
-}
-
-// gather fetches up to FetchMessages messages (waiting at most
-// FlushInterval) and decodes their documents. Undecodable messages are
-// dead-lettered and acked here.
-func (s *Service) gather(ctx context.Context) (*gathered, bool, error) {
-	batch, err := s.cons.Fetch(s.cfg.FetchMessages, jetstream.FetchMaxWait(s.cfg.FlushInterval))
-	if err != nil {
-		return nil, false, err
-	}
-	g := &gathered{at: map[[2]string]int{}}
-	caughtUp := false
-	for msg := range batch.Messages() {
-		if meta, err := msg.Metadata(); err == nil && meta.NumPending == 0 {
-			caughtUp = true
-		}
-		mctx, span := s.tracer.Start(telemetry.Extract(ctx, msg.Headers()), "writer.index",
-			trace.WithSpanKind(trace.SpanKindConsumer), trace.WithAttributes(attribute.String("messaging.destination.name", msg.Subject())))
-		var b recordv1.DocumentBatch
-		if err := proto.Unmarshal(msg.Data(), &b); err != nil {
-			s.deadLetterMessage(mctx, msg, "message is not a flowline.record.v1.DocumentBatch: "+err.Error())
-			span.SetStatus(codes.Error, "undecodable")
-			span.End()
+		s.metrics.inFlight.Add(float64(g.bytes))
+		parts := s.cut(g.docs)
+		if len(parts) == 0 { // messages without documents
+			s.finish(g)
 			continue
 		}
-		for _, d := range b.Documents {
-			g.add(doc{
-				op:        search.Op{Index: s.indexOf(d.Family), ID: d.Id, Version: d.Version, Source: d.Source},
-				partition: d.PartitionId, timestamp: d.RecordTimestamp,
-			})
+		g.pending.Store(int32(len(parts)))
+		g.stopAlive = s.keepAlive(g.msgs)
+		for _, docs := range parts {
+			bulks <- bulk{g: g, docs: docs} // the senders drain bulks even after ctx ends
+		}
+	}
+}
+
+// send writes bulks until the channel is closed, acking each fetch's
+// messages once all of its bulks are written.
+func (s *Service) send(ctx context.Context, bulks <-chan bulk) {
+	for b := range bulks {
+		if !b.g.failed.Load() {
+			if err := s.write(ctx, b.docs); err != nil {
+				b.g.failed.Store(true)
+			}
+		}
+		if b.g.pending.Add(-1) == 0 {
+			s.finish(b.g)
+		}
+	}
+}
+
+// cut splits docs into bulks of at most BulkMaxDocs documents and about
+// BulkMaxBytes bytes (a larger document goes alone), of even sizes.
+func (s *Service) cut(docs []doc) [][]doc {
+	if len(docs) == 0 {
+		return nil
+	}
+	size := 0
+	for _, d := range docs {
+		size += search.OpSize(d.op)
+	}
+	parts := max((len(docs)+s.cfg.BulkMaxDocs-1)/s.cfg.BulkMaxDocs, (size+s.cfg.BulkMaxBytes-1)/s.cfg.BulkMaxBytes)
+	perPart := (len(docs) + parts - 1) / parts
+	out := make([][]doc, 0, parts)
+	for len(docs) > 0 {
+		n, bytes := 0, 0
+		for n < len(docs) && n < perPart {
+			sz := search.OpSize(docs[n].op)
+			if n > 0 && bytes+sz > s.cfg.BulkMaxBytes {
+				break
+			}
+			bytes += sz
+			n++
+		}
+		out = append(out, docs[:n:n])
+		docs = docs[n:]
+	}
+	return out
+}
+
+// finish acks g's messages, or naks them when a bulk was given up so that
+// another writer takes them at once, and frees their in-flight bytes.
+func (s *Service) finish(g *gathered) {
+	if g.stopAlive != nil {
+		g.stopAlive()
+	}
+	failed := g.failed.Load()
+	for i, msg := range g.msgs {
+		span := g.spans[i]
+		if failed {
+			_ = msg.Nak()
+			if span != nil {
+				span.SetStatus(codes.Error, "not written before shutdown")
+			}
+		} else if err := msg.Ack(); err != nil {
+			s.log.Warn("ack failed; the message will be redelivered and rewritten harmlessly", "error", err)
+		}
+		if span != nil {
+			span.End()
+		}
+	}
+	s.metrics.inFlight.Sub(float64(g.bytes))
+	s.budget.give(g.bytes)
+}
+
+// budget is the in-flight byte budget: the fetcher takes a fetch's worth
+// before fetching and the bytes come back when the fetch is acked.
+type budget struct {
+	mu   sync.Mutex
+	free int
+	wake chan struct{} // one waiter: the fetcher
+}
+
+func newBudget(n int) *budget { return &budget{free: n, wake: make(chan struct{}, 1)} }
+
+// take waits until n bytes are free and takes them; false if ctx ends first.
+func (b *budget) take(ctx context.Context, n int) bool {
+	for {
+		b.mu.Lock()
+		if b.free >= n {
+			b.free -= n
+			b.mu.Unlock()
+			return true
+		}
+		b.mu.Unlock()
+		select {
+		case <-b.wake:
+		case <-ctx.Done():
+			return false
+		}
+	}
+}
+
+func (b *budget) give(n int) {
+	b.mu.Lock()
+	b.free += n
+	b.mu.Unlock()
+	select {
+	case b.wake <- struct{}{}:
+	default:
+	}
+}
+
+// gather fetches up to want messages and fetchBytes bytes, waiting at most
+// FlushInterval for them, and decodes their documents; it also returns how
+// many messages were pending after the last one (-1: unknown). Undecodable
+// messages are dead-lettered and acked here.
+func (s *Service) gather(ctx context.Context, want int) (*gathered, int, error) {
+	batch, err := s.cons.Fetch(want, jetstream.FetchMaxBytes(s.fetchBytes), jetstream.FetchMaxWait(s.cfg.FlushInterval))
+	if err != nil {
+		return nil, -1, err
+	}
+	g := &gathered{at: map[docKey]int{}}
+	pending := -1
+	var docs []doc // of one message
+	for msg := range batch.Messages() {
+		if meta, err := msg.Metadata(); err == nil {
+			pending = int(meta.NumPending)
+		}
+		mctx, span := s.startSpan(ctx, msg)
+		docs, err = decodeDocuments(msg.Data(), s.indices, docs[:0])
+		if err != nil {
+			s.deadLetterMessage(mctx, msg, "message is not a flowline.record.v1.DocumentBatch: "+err.Error())
+			if span != nil {
+				span.SetStatus(codes.Error, "undecodable")
+				span.End()
+			}
+			continue
+		}
+		for _, d := range docs {
+			g.add(d)
 		}
 		g.msgs = append(g.msgs, msg)
 		g.spans = append(g.spans, span)
@@ -113,43 +260,38 @@ func (s *Service) gather(ctx context.Context) (*gathered, bool, error) {
 	}
 	if err := batch.Error(); err != nil && !errors.Is(err, nats.ErrTimeout) {
 		if len(g.msgs) == 0 {
-			return nil, false, err
+			return nil, -1, err
 		}
 		s.log.Warn("fetch ended early", "error", err) // write what arrived
 	}
 	if len(g.msgs) == 0 && (batch.Error() == nil || errors.Is(batch.Error(), nats.ErrTimeout)) {
-		caughtUp = true
+		pending = 0 // nothing came within FlushInterval
 	}
-	return g, caughtUp, nil
+	return g, pending, nil
 }
 
-// indexOf maps a family to its runtime index; unknown families map to ""
-// and are dead-lettered by write.
-func (s *Service) indexOf(family string) string {
-	if !schema.Known(schema.Family(family)) {
-		return ""
+// startSpan starts the span of one message when the message carries a
+// sampled trace; unsampled messages cost no span (nil).
+func (s *Service) startSpan(ctx context.Context, msg jetstream.Msg) (context.Context, trace.Span) {
+	if msg.Headers() == nil {
+		return ctx, nil
 	}
-	return schema.RuntimeIndex(s.cfg.Index.Prefix, schema.Family(family))
+	pctx := telemetry.Extract(ctx, msg.Headers())
+	if !trace.SpanContextFromContext(pctx).IsSampled() {
+		return ctx, nil
+	}
+	return s.tracer.Start(pctx, "writer.index",
+		trace.WithSpanKind(trace.SpanKindConsumer), trace.WithAttributes(attribute.String("messaging.destination.name", msg.Subject())))
 }
 
-// flush writes g's documents and acks its messages. If ctx ends first, the
-// messages are nak'ed so that another writer takes them at once.
-func (s *Service) flush(ctx context.Context, g *gathered) {
-	s.metrics.inFlight.Add(float64(g.bytes))
-	defer s.metrics.inFlight.Sub(float64(g.bytes))
-
-	stop := s.keepAlive(g.msgs)
-	err := s.write(ctx, g.docs)
-	stop()
-	for i, msg := range g.msgs {
-		if err != nil {
-			_ = msg.Nak()
-			g.spans[i].SetStatus(codes.Error, err.Error())
-		} else if aerr := msg.Ack(); aerr != nil {
-			s.log.Warn("ack failed; the message will be redelivered and rewritten harmlessly", "error", aerr)
-		}
-		g.spans[i].End()
+// familyIndices maps every family of the schema to its runtime index; a
+// family not in it has no index ("") and its documents are dead-lettered.
+func familyIndices(prefix string) map[string]string {
+	m := make(map[string]string, len(schema.Families))
+	for _, f := range schema.Families {
+		m[string(f)] = schema.RuntimeIndex(prefix, f)
 	}
+	return m
 }
 
 // keepAlive marks msgs in progress every third of AckWait until stopped,
@@ -174,20 +316,29 @@ func (s *Service) keepAlive(msgs []jetstream.Msg) (stop func()) {
 }
 
 // write indexes docs until every one is done, stale or dead-lettered,
-// retrying 429/5xx items and unavailable clusters with backoff. It returns
-// an error only when ctx ends first.
+// retrying 429/5xx items, unavailable clusters and failed dead letters with
+// backoff. It returns an error only when ctx ends first.
 func (s *Service) write(ctx context.Context, docs []doc) error {
 	b := backoff.New(100*time.Millisecond, 30*time.Second)
-	pending := docs[:0:0]
-	for _, d := range docs {
-		if d.op.Index == "" {
-			s.deadLetterDoc(ctx, d, "unknown document family (no index for it in this writer's schema)")
-			continue
+	for {
+		var retry []doc
+		known := docs
+		if slices.ContainsFunc(docs, func(d doc) bool { return d.op.Index == "" }) {
+			known = nil
+			for _, d := range docs {
+				if d.op.Index != "" {
+					known = append(known, d)
+				} else if !s.deadLetterDoc(ctx, d, "unknown document family (no index for it in this writer's schema)") {
+					retry = append(retry, d)
+				}
+			}
 		}
-		pending = append(pending, d)
-	}
-	for len(pending) > 0 {
-		retry, err := s.attempt(ctx, pending)
+		var err error
+		if len(known) > 0 {
+			var r []doc
+			r, err = s.attempt(ctx, known)
+			retry = append(retry, r...)
+		}
 		if len(retry) == 0 {
 			return nil
 		}
@@ -204,24 +355,25 @@ func (s *Service) write(ctx context.Context, docs []doc) error {
 		if !backoff.Sleep(ctx, d) {
 			return ctx.Err()
 		}
-		pending = retry
+		docs = retry
 	}
-	return nil
 }
 
 // attempt sends docs in one bulk request (split in halves when it is too
 // large or rejected as a whole) and returns the documents to retry.
 func (s *Service) attempt(ctx context.Context, docs []doc) ([]doc, error) {
-	ops := make([]search.Op, len(docs))
 	size := 0
-	for i, d := range docs {
-		ops[i] = d.op
-		size += len(d.op.Source) + len(d.op.ID) + 100
+	for _, d := range docs {
+		size += search.OpSize(d.op)
+	}
+	body := make([]byte, 0, size)
+	for _, d := range docs {
+		body = search.AppendOp(body, d.op)
 	}
 	start := time.Now()
-	results, err := search.Bulk(ctx, s.es, ops)
+	results, err := search.BulkBody(ctx, s.es, body, len(docs))
 	s.metrics.bulkRequests.Inc()
-	s.metrics.bulkBytes.Add(float64(size))
+	s.metrics.bulkBytes.Add(float64(len(body)))
 	s.metrics.bulkSeconds.Observe(time.Since(start).Seconds())
 	switch {
 	case err == nil:
@@ -237,13 +389,17 @@ func (s *Service) attempt(ctx context.Context, docs []doc) ([]doc, error) {
 		return nil, nil
 	}
 	var retry []doc
+	var outcomes [search.Rejected + 1]int
 	now := time.Now()
+	lag, lagOf := prometheus.Observer(nil), int32(-1)
 	for i, r := range results {
-		s.metrics.items.WithLabelValues(r.Outcome.String()).Inc()
+		outcomes[r.Outcome]++
 		switch r.Outcome {
 		case search.Done:
-			s.metrics.lag.WithLabelValues(strconv.Itoa(int(docs[i].partition))).
-				Observe(now.Sub(time.UnixMilli(docs[i].timestamp)).Seconds())
+			if p := docs[i].partition; p != lagOf || lag == nil {
+				lag, lagOf = s.metrics.lag.WithLabelValues(strconv.Itoa(int(p))), p
+			}
+			lag.Observe(now.Sub(time.UnixMilli(docs[i].timestamp)).Seconds())
 		case search.Stale:
 		case search.Retry:
 			retry = append(retry, docs[i])
@@ -251,6 +407,11 @@ func (s *Service) attempt(ctx context.Context, docs []doc) ([]doc, error) {
 			if !s.deadLetterDoc(ctx, docs[i], fmt.Sprintf("HTTP %d: %s", r.Status, r.Reason)) {
 				retry = append(retry, docs[i])
 			}
+		}
+	}
+	for o, n := range outcomes {
+		if n > 0 {
+			s.metrics.items.WithLabelValues(search.Outcome(o).String()).Add(float64(n))
 		}
 	}
 	return retry, nil

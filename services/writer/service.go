@@ -3,11 +3,16 @@
 // its runtime index, as full documents with external versions (the record
 // position), so re-deliveries and reordering never regress a document.
 //
-// Replicas share one durable consumer; each replica runs Workers bulk
-// pipelines. A document message is acked only once all of its documents are
-// written, already applied (409), or dead-lettered (rejected by
-// Elasticsearch, with its index and reason). 429 and 5xx are retried with
-// jittered backoff for as long as it takes: JetStream holds the backlog.
+// Replicas share one durable consumer. In each replica one fetcher fetches
+// document messages by count and bytes, keeps the newest version of each
+// document of a fetch and cuts the documents into bulks by count and bytes,
+// for Workers senders: Elasticsearch always has Workers bulk requests to
+// work on while the next ones are prepared. The bytes of fetched messages
+// not yet acked are bounded (MaxInFlightBytes); beyond that the backlog
+// stays in JetStream. A document message is acked only once all of its
+// documents are written, already applied (409), or dead-lettered (rejected
+// by Elasticsearch, with its index and reason). 429 and 5xx are retried with
+// jittered backoff for as long as it takes.
 package writer
 
 import (
@@ -19,6 +24,7 @@ import (
 	"time"
 
 	"github.com/elastic/go-elasticsearch/v8"
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 	"go.opentelemetry.io/otel/trace"
@@ -36,8 +42,8 @@ type Deps struct {
 	Registry prometheus.Registerer
 }
 
-// Service is the writer. Its bulk pipelines run concurrently and share only
-// the consumer, the client and the metrics.
+// Service is the writer: one fetcher and Workers senders sharing the
+// consumer, the client, the in-flight budget and the metrics.
 type Service struct {
 	cfg     Config
 	log     *slog.Logger
@@ -48,6 +54,10 @@ type Service struct {
 	es   *elasticsearch.Client
 	js   jetstream.JetStream
 	cons jetstream.Consumer
+
+	indices    map[string]string // family -> runtime index
+	fetchBytes int               // byte budget of one fetch
+	budget     *budget           // in-flight bytes of fetched messages
 }
 
 // New returns a writer; it does no I/O.
@@ -58,6 +68,7 @@ func New(cfg Config, deps Deps) *Service {
 		tracer:  deps.Tracer.Tracer("flowline/writer"),
 		metrics: newMetrics(deps.Registry),
 		ready:   lifecycle.NewReadiness("connected to NATS", "index templates installed", "caught up"),
+		indices: familyIndices(cfg.Index.Prefix),
 	}
 }
 
@@ -68,8 +79,8 @@ func (s *Service) Name() string { return "writer" }
 // Elasticsearch, with templates installed and the backlog drained once.
 func (s *Service) Ready() error { return s.ready.Err() }
 
-// Run writes documents until ctx is cancelled; in-flight bulks then finish
-// and are acked (or left unacked for redelivery if they cannot finish).
+// Run writes documents until ctx is cancelled; the messages of bulks not
+// yet written then are nak'ed for redelivery.
 func (s *Service) Run(ctx context.Context) error {
 	es, err := search.NewClient(s.cfg.ES)
 	if err != nil {
@@ -83,6 +94,10 @@ func (s *Service) Run(ctx context.Context) error {
 	defer conn.Close()
 	s.js = conn.JS
 	if err := stream.EnsureStreams(ctx, s.js, s.cfg.Streams); err != nil {
+		return fmt.Errorf("writer: %w", err)
+	}
+	s.fetchBytes, err = fetchBytes(ctx, s.js, conn.NC, s.cfg.FetchMaxBytes)
+	if err != nil {
 		return fmt.Errorf("writer: %w", err)
 	}
 	s.cons, err = s.js.CreateOrUpdateConsumer(ctx, stream.DocsStream, jetstream.ConsumerConfig{
@@ -117,18 +132,30 @@ func (s *Service) Run(ctx context.Context) error {
 	s.ready.Met("index templates installed")
 	s.log.Info("index templates installed", "prefix", s.cfg.Index.Prefix)
 
+	// One fetcher keeps Workers senders busy, so that Elasticsearch always
+	// has Workers bulk requests to work on while the next are prepared.
+	s.budget = newBudget(max(s.cfg.MaxInFlightBytes, 2*s.fetchBytes))
+	bulks := make(chan bulk, s.cfg.Workers)
 	var wg sync.WaitGroup
-	errs := make(chan error, s.cfg.Workers)
 	for range s.cfg.Workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := s.pipeline(ctx); err != nil {
-				errs <- err
-			}
-		}()
+		wg.Go(func() { s.send(ctx, bulks) })
 	}
+	s.fetch(ctx, bulks)
 	wg.Wait()
-	close(errs)
-	return <-errs
+	return nil
+}
+
+// fetchBytes is the byte budget of one fetch: configured, but never below
+// the largest message the document stream can hold plus its headers, for a
+// message larger than the budget would never be delivered.
+func fetchBytes(ctx context.Context, js jetstream.JetStream, nc *nats.Conn, configured int) (int, error) {
+	st, err := js.Stream(ctx, stream.DocsStream)
+	if err != nil {
+		return 0, fmt.Errorf("stream %s: %w", stream.DocsStream, err)
+	}
+	largest := int(st.CachedInfo().Config.MaxMsgSize)
+	if largest <= 0 {
+		largest = int(nc.MaxPayload())
+	}
+	return max(configured, largest+64<<10), nil
 }

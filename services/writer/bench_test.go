@@ -1,0 +1,475 @@
+// The "Must show" benchmark of issue 4: the writer against the Elasticsearch
+// ceiling, on the same node in the same run.
+//
+//	FLOWLINE_ES_URL=http://127.0.0.1:9299 go test ./services/writer -run x -bench WriterVsCeiling -benchtime 1x
+//
+// (without FLOWLINE_ES_URL a local node is provisioned). Each iteration
+// indexes the same N pre-built documents (FLOWLINE_BENCH_DOCS, default
+// 200,000; a realistic family mix of flownode-instance, list-view, variable
+// and job documents of 250-500 bytes) three times, into fresh indices each
+// time: ceiling, writer, ceiling again (the machine is shared, so the writer
+// is compared with the mean of the ceilings measured around it):
+//
+//   - ceiling: a minimal direct bulk loader (search.AppendOp into reused
+//     buffers, search.BulkBody, the writer's client and external versions)
+//     with the best settings found: refresh_interval -1 during the load
+//     (restored after), no replicas, FLOWLINE_BENCH_CEILING_BULK documents
+//     per bulk, FLOWLINE_BENCH_CEILING_CONCURRENCY bulks in flight;
+//   - writer: the writer service with its default configuration (FLOWLINE_WRITER_*
+//     overrides it) consuming the documents from FLOWLINE_DOCS, where they
+//     were published as DocumentBatch messages like the aggregator's
+//     (FLOWLINE_BENCH_DOCS_PER_MESSAGE documents each, over 4 partitions)
+//     before the timer starts. The consumer is paused while they are
+//     published; the timer runs from resuming it until the writer has
+//     indexed all N (its flowline_writer_items_total).
+//
+// Reported: docs/s and MB/s (document source bytes) of both, and
+// writer/ceiling, the ratio of the docs/s; the target is ≥ 0.9.
+package writer_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/elastic/go-elasticsearch/v8"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/trace/noop"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/flowline/flowline/internal/testenv"
+	"github.com/flowline/flowline/pkg/config"
+	recordv1 "github.com/flowline/flowline/pkg/pb/recordv1"
+	"github.com/flowline/flowline/pkg/schema"
+	"github.com/flowline/flowline/pkg/search"
+	"github.com/flowline/flowline/pkg/stream"
+	"github.com/flowline/flowline/services/writer"
+)
+
+func BenchmarkWriterVsCeiling(b *testing.B) {
+	n := benchEnv(b, "FLOWLINE_BENCH_DOCS", 200_000)
+	perMsg := benchEnv(b, "FLOWLINE_BENCH_DOCS_PER_MESSAGE", 120)
+	ceilBulk := benchEnv(b, "FLOWLINE_BENCH_CEILING_BULK", 2000)
+	ceilConc := benchEnv(b, "FLOWLINE_BENCH_CEILING_CONCURRENCY", 3)
+	b.StopTimer()
+	es, esCfg := testenv.Elasticsearch(b)
+
+	docs := benchDocuments(n)
+	srcBytes := 0
+	for _, d := range docs {
+		srcBytes += len(d.Source)
+	}
+	msgs := benchMessages(b, docs, perMsg)
+	b.Logf("%d documents, %.1f MB of sources (%.0f B average), %d messages of %d documents",
+		n, float64(srcBytes)/1e6, float64(srcBytes)/float64(n), len(msgs), perMsg)
+
+	// Warm the node's indexing path up once, outside the measurements.
+	warm := testenv.IndexPrefix(b)
+	benchCeiling(b, es, warm, docs[:min(n, 20_000)], ceilBulk, ceilConc)
+	benchDropIndices(es, warm)
+
+	// The machine is shared (Elasticsearch, NATS, the writer and whatever
+	// else runs), so each iteration measures the ceiling right before and
+	// right after the writer and compares the writer with their mean.
+	var ceilSec, writerSec float64
+	for range b.N {
+		c1 := benchCeilingRun(b, es, docs, ceilBulk, ceilConc)
+		writerSec += benchWriterRun(b, es, esCfg, msgs, n)
+		c2 := benchCeilingRun(b, es, docs, ceilBulk, ceilConc)
+		ceilSec += (c1 + c2) / 2
+	}
+	b.StopTimer()
+
+	mb := float64(srcBytes) / 1e6 * float64(b.N)
+	nd := float64(n) * float64(b.N)
+	b.ReportMetric(nd/ceilSec, "ceiling-docs/s")
+	b.ReportMetric(mb/ceilSec, "ceiling-MB/s")
+	b.ReportMetric(nd/writerSec, "writer-docs/s")
+	b.ReportMetric(mb/writerSec, "writer-MB/s")
+	b.ReportMetric(ceilSec/writerSec, "writer/ceiling")
+}
+
+func benchEnv(b *testing.B, key string, def int) int {
+	v := os.Getenv(key)
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n <= 0 {
+		b.Fatalf("%s=%q: want a positive integer", key, v)
+	}
+	return n
+}
+
+// benchCeilingRun loads docs with the direct loader into fresh indices and
+// returns the seconds the load took (timed).
+func benchCeilingRun(b *testing.B, es *elasticsearch.Client, docs []*recordv1.Document, bulk, conc int) float64 {
+	prefix := testenv.IndexPrefix(b)
+	defer benchDropIndices(es, prefix)
+	sec, cpu := benchCeiling(b, es, prefix, docs, bulk, conc)
+	b.Logf("ceiling: %d documents in %.2fs: %.0f docs/s (bulks of %d, %d in flight; %s)", len(docs), sec, float64(len(docs))/sec, bulk, conc, cpu)
+	return sec
+}
+
+// benchCeiling is the minimal direct bulk loader: the family indices are
+// created from the writer's templates, refresh is switched off for the load
+// and restored after it, and conc goroutines send bulks of size documents.
+func benchCeiling(b *testing.B, es *elasticsearch.Client, prefix string, docs []*recordv1.Document, size, conc int) (float64, string) {
+	ctx := context.Background()
+	idx := config.Index{Prefix: prefix, Shards: 1, Replicas: 0, RefreshInterval: "1s"}
+	if err := search.EnsureSchema(ctx, es, idx); err != nil {
+		b.Fatal(err)
+	}
+	benchSettings(b, es, prefix, `{"index":{"refresh_interval":"-1","number_of_replicas":0}}`)
+	indexOf := map[string]string{}
+	for _, f := range schema.Families {
+		indexOf[string(f)] = schema.RuntimeIndex(prefix, f)
+	}
+
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	errs := make(chan error, conc)
+	m := benchStart(b, es)
+	for range conc {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var body []byte
+			for {
+				from := int(next.Add(int64(size))) - size
+				if from >= len(docs) {
+					return
+				}
+				chunk := docs[from:min(from+size, len(docs))]
+				for len(chunk) > 0 {
+					body = body[:0]
+					for _, d := range chunk {
+						body = search.AppendOp(body, search.Op{Index: indexOf[d.Family], ID: d.Id, Version: d.Version, Source: d.Source})
+					}
+					results, err := search.BulkBody(ctx, es, body, len(chunk))
+					if err != nil {
+						errs <- err
+						return
+					}
+					var retry []*recordv1.Document
+					for i, r := range results {
+						switch r.Outcome {
+						case search.Done:
+						case search.Retry:
+							retry = append(retry, chunk[i])
+						default:
+							errs <- fmt.Errorf("ceiling: document %s: HTTP %d: %s", chunk[i].Id, r.Status, r.Reason)
+							return
+						}
+					}
+					chunk = retry
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	sec, cpu := m.stop(b, es)
+	close(errs)
+	if err := <-errs; err != nil {
+		b.Fatal(err)
+	}
+	benchSettings(b, es, prefix, `{"index":{"refresh_interval":"1s"}}`)
+	benchCheckCount(b, es, prefix, len(docs))
+	return sec, cpu
+}
+
+// benchWriterRun publishes msgs to a fresh JetStream, runs the writer on
+// them into fresh indices and returns the seconds from resuming its
+// consumer until all n documents were indexed (timed).
+func benchWriterRun(b *testing.B, es *elasticsearch.Client, esCfg config.Elasticsearch, msgs []*nats.Msg, n int) float64 {
+	ctx := context.Background()
+	ns := testenv.NATS(b)
+	defer ns.Shutdown()
+	js := testenv.Connect(b, ns).JS
+	if err := stream.EnsureStreams(ctx, js, testenv.Streams()); err != nil {
+		b.Fatal(err)
+	}
+	prefix := testenv.IndexPrefix(b)
+	defer benchDropIndices(es, prefix)
+
+	var cfg writer.Config
+	if err := config.Process(&cfg); err != nil { // defaults, and FLOWLINE_WRITER_* for tuning
+		b.Fatal(err)
+	}
+	cfg.NATS, cfg.Streams, cfg.ES = testenv.NATSConfig(ns), testenv.Streams(), esCfg
+	cfg.Index.Prefix = prefix
+	if err := cfg.Validate(); err != nil {
+		b.Fatal(err)
+	}
+	reg := prometheus.NewRegistry()
+	w := writer.New(cfg, writer.Deps{Log: testenv.Logger(b), Tracer: noop.NewTracerProvider(), Registry: reg})
+	stop := testenv.Run(b, w) // ready: consumer created, templates and indices installed
+	defer stop()
+
+	if _, err := js.PauseConsumer(ctx, stream.DocsStream, cfg.Consumer, time.Now().Add(time.Hour)); err != nil {
+		b.Fatal(err)
+	}
+	var futures []jetstream.PubAckFuture
+	for _, m := range msgs {
+		f, err := js.PublishMsgAsync(m)
+		if err != nil {
+			b.Fatal(err)
+		}
+		futures = append(futures, f)
+	}
+	for _, f := range futures {
+		select {
+		case <-f.Ok():
+		case err := <-f.Err():
+			b.Fatal(err)
+		}
+	}
+	if done := benchWriterDone(b, reg); done != 0 {
+		b.Fatalf("writer indexed %d documents while paused", done)
+	}
+
+	m := benchStart(b, es)
+	start := time.Now()
+	if _, err := js.ResumeConsumer(ctx, stream.DocsStream, cfg.Consumer); err != nil {
+		b.Fatal(err)
+	}
+	deadline := start.Add(10 * time.Minute)
+	for benchWriterDone(b, reg) < n {
+		if time.Now().After(deadline) {
+			b.Fatalf("writer indexed %d of %d documents in 10 minutes", benchWriterDone(b, reg), n)
+		}
+		time.Sleep(20 * time.Millisecond) // gathering the metrics costs CPU the writer could use
+	}
+	sec, cpu := m.stop(b, es)
+	bulks, bulkSec := benchMetric(b, reg, "flowline_writer_bulk_requests_total"), benchMetric(b, reg, "flowline_writer_bulk_seconds")
+	b.Logf("writer: %d documents in %.2fs: %.0f docs/s (workers %d, fetch ≤ %d messages / %d bytes, bulk ≤ %d docs / %d bytes; %.0f bulks of %.0f docs, %.1f in flight on average; %s)",
+		n, sec, float64(n)/sec, cfg.Workers, cfg.FetchMessages, cfg.FetchMaxBytes, cfg.BulkMaxDocs, cfg.BulkMaxBytes, bulks, float64(n)/bulks, bulkSec/sec, cpu)
+
+	stop()
+	benchCheckCount(b, es, prefix, n)
+	return sec
+}
+
+// benchMeter times a measured phase and the CPU spent meanwhile by this
+// process (the loader, or the writer and the embedded NATS server) and by
+// the Elasticsearch node (busy with whatever else runs on it too).
+type benchMeter struct {
+	start    time.Time
+	self, es float64
+}
+
+func benchStart(b *testing.B, es *elasticsearch.Client) benchMeter {
+	m := benchMeter{self: benchSelfCPU(), es: benchESCPU(b, es)}
+	b.StartTimer()
+	m.start = time.Now()
+	return m
+}
+
+// stop returns the seconds since benchStart and the CPU spent.
+func (m benchMeter) stop(b *testing.B, es *elasticsearch.Client) (float64, string) {
+	sec := time.Since(m.start).Seconds()
+	b.StopTimer()
+	self, esCPU := benchSelfCPU()-m.self, benchESCPU(b, es)-m.es
+	return sec, fmt.Sprintf("CPU: this process %.2fs, Elasticsearch %.2fs = %.2f cores", self, esCPU, (self+esCPU)/sec)
+}
+
+func benchSelfCPU() float64 {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
+}
+
+func benchESCPU(b *testing.B, es *elasticsearch.Client) float64 {
+	res, err := es.Nodes.Stats(es.Nodes.Stats.WithMetric("process"), es.Nodes.Stats.WithFilterPath("nodes.*.process.cpu.total_in_millis"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer res.Body.Close()
+	var r struct {
+		Nodes map[string]struct {
+			Process struct {
+				CPU struct {
+					TotalInMillis float64 `json:"total_in_millis"`
+				} `json:"cpu"`
+			} `json:"process"`
+		} `json:"nodes"`
+	}
+	if err := json.NewDecoder(res.Body).Decode(&r); err != nil {
+		b.Fatal(err)
+	}
+	total := 0.0
+	for _, n := range r.Nodes {
+		total += n.Process.CPU.TotalInMillis / 1000
+	}
+	return total
+}
+
+// benchWriterDone is how many documents the writer has indexed (created or
+// updated, or already there).
+func benchWriterDone(b *testing.B, reg *prometheus.Registry) int {
+	return int(benchMetric(b, reg, "flowline_writer_items_total", "done", "stale"))
+}
+
+// benchMetric sums the values of a counter (of the given outcomes) or the
+// sums of a histogram.
+func benchMetric(b *testing.B, reg *prometheus.Registry, name string, outcomes ...string) float64 {
+	mfs, err := reg.Gather()
+	if err != nil {
+		b.Fatal(err)
+	}
+	total := 0.0
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			wanted := len(outcomes) == 0
+			for _, l := range m.GetLabel() {
+				wanted = wanted || l.GetName() == "outcome" && slices.Contains(outcomes, l.GetValue())
+			}
+			if !wanted {
+				continue
+			}
+			total += m.GetCounter().GetValue() + m.GetHistogram().GetSampleSum()
+		}
+	}
+	return total
+}
+
+func benchSettings(b *testing.B, es *elasticsearch.Client, prefix, body string) {
+	res, err := es.Indices.PutSettings(strings.NewReader(body), es.Indices.PutSettings.WithIndex(prefix+"-*"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer res.Body.Close()
+	if res.IsError() {
+		b.Fatalf("index settings %s: %s", body, res)
+	}
+}
+
+// benchCheckCount checks that the indices of prefix hold exactly n documents.
+func benchCheckCount(b *testing.B, es *elasticsearch.Client, prefix string, n int) {
+	ctx := context.Background()
+	if err := search.Refresh(ctx, es, prefix+"-*"); err != nil {
+		b.Fatal(err)
+	}
+	res, err := es.Count(es.Count.WithIndex(prefix+"-*"), es.Count.WithContext(ctx))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer res.Body.Close()
+	var c struct {
+		Count int `json:"count"`
+	}
+	if err := json.NewDecoder(res.Body).Decode(&c); err != nil {
+		b.Fatal(err)
+	}
+	if c.Count != n {
+		b.Fatalf("%s-*: %d documents, want %d", prefix, c.Count, n)
+	}
+}
+
+// benchDropIndices deletes the indices and templates of prefix. The indices
+// are named: a node refuses wildcard deletes (action.destructive_requires_name).
+func benchDropIndices(es *elasticsearch.Client, prefix string) {
+	var names []string
+	for _, f := range schema.Families {
+		names = append(names, schema.RuntimeIndex(prefix, f))
+	}
+	if res, err := es.Indices.Delete(names, es.Indices.Delete.WithIgnoreUnavailable(true)); err == nil {
+		res.Body.Close()
+	}
+	if res, err := es.Indices.DeleteIndexTemplate(prefix + "-*"); err == nil {
+		res.Body.Close()
+	}
+}
+
+// benchDocuments builds n documents of whole process instances: per
+// instance one list-view (~450 B), six flownode-instances (~350 B), three
+// variables (~300 B) and two jobs (~400 B), keys as Zeebe makes them on
+// four partitions, each document with its own id.
+func benchDocuments(n int) []*recordv1.Document {
+	rng := rand.New(rand.NewPCG(1, 2))
+	states := []string{"ACTIVE", "COMPLETED", "TERMINATED"}
+	elements := []string{"start", "validate-order", "reserve-stock", "charge-card", "ship-parcel", "notify-customer", "end"}
+	docs := make([]*recordv1.Document, 0, n)
+	var counter int64
+	pos := int64(1000)
+	for inst := 0; len(docs) < n; inst++ {
+		p := int32(inst%4 + 1)
+		key := func() int64 { counter++; return int64(p)<<51 + counter }
+		piKey := key()
+		ts := time.Date(2026, 11, 23, 6, 0, 0, 0, time.UTC).Add(time.Duration(inst) * time.Millisecond)
+		date := func(d time.Duration) string { return ts.Add(d).Format("2006-01-02T15:04:05.000Z") }
+		add := func(f schema.Family, id int64, src string) {
+			if len(docs) < n {
+				pos += int64(1 + rng.IntN(3))
+				docs = append(docs, &recordv1.Document{Family: string(f), Id: strconv.FormatInt(id, 10), Version: pos,
+					Source: []byte(strings.Replace(src, "POS", strconv.FormatInt(pos, 10), 1)), PartitionId: p, RecordTimestamp: ts.UnixMilli()})
+			}
+		}
+		state := states[rng.IntN(len(states))]
+		add(schema.ListView, piKey, fmt.Sprintf(`{"key":%d,"processDefinitionKey":2251799813685549,"bpmnProcessId":"order-process","version":4,"versionTag":"v1.4","processName":"Order fulfilment process","state":%q,"startDate":%q,"endDate":%q,"parentProcessInstanceKey":-1,"parentFlowNodeInstanceKey":-1,"rootProcessInstanceKey":%d,"treePath":"PI_%d","incident":false,"tenantId":"<default>","partitionId":%d,"position":POS}`,
+			piKey, state, date(0), date(4922*time.Millisecond), piKey, piKey, p))
+		var fnKeys []int64
+		for e := range 6 {
+			k := key()
+			fnKeys = append(fnKeys, k)
+			add(schema.FlowNodeInstance, k, fmt.Sprintf(`{"key":%d,"processInstanceKey":%d,"processDefinitionKey":2251799813685549,"bpmnProcessId":"order-process","flowNodeId":%q,"flowNodeName":"Step %d","type":"SERVICE_TASK","state":%q,"startDate":%q,"endDate":null,"scopeKey":%d,"treePath":"%d/%d","level":1,"incident":false,"incidentKey":null,"tenantId":"<default>","position":POS}`,
+				k, piKey, elements[e], e, state, date(time.Duration(e)*time.Second), piKey, piKey, k))
+		}
+		for v := range 3 {
+			value := strconv.Quote(fmt.Sprintf("%d.%02d", rng.IntN(1000), rng.IntN(100)))
+			if v == 2 {
+				value = strconv.Quote(fmt.Sprintf(`{"street":"Main St %d","city":"Berlin","zip":"%05d"}`, rng.IntN(500), rng.IntN(99999)))
+			}
+			add(schema.Variable, key(), fmt.Sprintf(`{"name":"var%d","value":%s,"fullValue":null,"isPreview":false,"scopeKey":%d,"processInstanceKey":%d,"processDefinitionKey":2251799813685549,"bpmnProcessId":"order-process","tenantId":"<default>","position":POS}`,
+				v, value, piKey, piKey))
+		}
+		for j := range 2 {
+			k := key()
+			add(schema.Job, k, fmt.Sprintf(`{"key":%d,"processInstanceKey":%d,"flowNodeInstanceKey":%d,"flowNodeId":%q,"type":"inventory.reserve","worker":"inventory-worker-%d","retries":3,"state":"COMPLETED","errorMessage":"","errorCode":"","deadline":%q,"customHeaders":{"warehouse":"DC-Berlin"},"endTime":%q,"tenantId":"<default>","position":POS}`,
+				k, piKey, fnKeys[j+1], elements[j+1], rng.IntN(8), date(5*time.Minute), date(time.Second)))
+		}
+	}
+	return docs
+}
+
+// benchMessages groups docs into DocumentBatch messages of perMsg documents
+// of one partition each, as the aggregator publishes them, the partitions
+// taking turns.
+func benchMessages(b *testing.B, docs []*recordv1.Document, perMsg int) []*nats.Msg {
+	var byPartition [5][]*recordv1.Document
+	for _, d := range docs {
+		byPartition[d.PartitionId] = append(byPartition[d.PartitionId], d)
+	}
+	var msgs []*nats.Msg
+	for i := 0; i < len(docs); i += perMsg {
+		for p, ds := range byPartition {
+			if i >= len(ds) {
+				continue
+			}
+			batch := ds[i:min(i+perMsg, len(ds))]
+			data, err := proto.Marshal(&recordv1.DocumentBatch{PartitionId: int32(p), FirstPosition: batch[0].Version, LastPosition: batch[len(batch)-1].Version, Documents: batch})
+			if err != nil {
+				b.Fatal(err)
+			}
+			m := &nats.Msg{Subject: stream.DocsSubject(int32(p)), Data: data, Header: nats.Header{}}
+			m.Header.Set(nats.MsgIdHdr, fmt.Sprintf("doc-%d-%d-%d", p, batch[0].Version, batch[len(batch)-1].Version))
+			msgs = append(msgs, m)
+		}
+	}
+	return msgs
+}
