@@ -15,8 +15,8 @@ type Config struct {
 	FetchMessages    int           `envconfig:"WRITER_FETCH_MESSAGES" default:"1000" desc:"most document messages fetched at once"`
 	FetchMaxBytes    int           `envconfig:"WRITER_FETCH_MAX_BYTES" default:"8388608" desc:"most bytes of document messages fetched at once (raised to the stream's largest message)"`
 	MaxInFlightBytes int           `envconfig:"WRITER_MAX_IN_FLIGHT_BYTES" default:"33554432" desc:"most bytes of fetched document messages not yet acked (raised to two fetches); memory is about three times this"`
-	BulkMaxDocs      int           `envconfig:"WRITER_BULK_MAX_DOCS" default:"5000" desc:"most documents per bulk request"`
-	BulkMaxBytes     int           `envconfig:"WRITER_BULK_MAX_BYTES" default:"4194304" desc:"most bytes per bulk request body (a larger document goes alone)"`
+	BulkMaxDocs      int           `envconfig:"WRITER_BULK_MAX_DOCS" default:"10000" desc:"most documents per bulk request"`
+	BulkMaxBytes     int           `envconfig:"WRITER_BULK_MAX_BYTES" default:"8388608" desc:"most bytes per bulk request body (a larger document goes alone)"`
 	FlushInterval    time.Duration `envconfig:"WRITER_FLUSH_INTERVAL" default:"200ms" desc:"longest wait to fill a fetch before writing what arrived"`
 	AckWait          time.Duration `envconfig:"WRITER_ACK_WAIT" default:"60s" desc:"redelivery timeout; slow bulks keep messages alive with in-progress acks"`
 

@@ -25,10 +25,10 @@ var errInvalidUTF8 = errors.New("string field contains invalid UTF-8")
 // decodeDocuments appends the documents of an encoded DocumentBatch to out,
 // as proto.Unmarshal would read them but without copying: each source
 // aliases data, which the fetch holds until its messages are acked. A
-// document's family is mapped to its index through indices ("" when
-// unknown). On an error out may hold some of the documents; the message is
+// document's family is mapped to its number and index through fams (0 and
+// "" when unknown). On an error out may hold some of the documents; the message is
 // then not a DocumentBatch.
-func decodeDocuments(data []byte, indices map[string]string, out []doc) ([]doc, error) {
+func decodeDocuments(data []byte, fams *families, out []doc) ([]doc, error) {
 	for len(data) > 0 {
 		num, typ, n := consumeTag(data)
 		if n < 0 {
@@ -41,7 +41,7 @@ func decodeDocuments(data []byte, indices map[string]string, out []doc) ([]doc, 
 				return out, protowire.ParseError(n)
 			}
 			data = data[n:]
-			d, err := decodeDocument(v, indices)
+			d, err := decodeDocument(v, fams)
 			if err != nil {
 				return out, err
 			}
@@ -57,7 +57,7 @@ func decodeDocuments(data []byte, indices map[string]string, out []doc) ([]doc, 
 	return out, nil
 }
 
-func decodeDocument(b []byte, indices map[string]string) (doc, error) {
+func decodeDocument(b []byte, fams *families) (doc, error) {
 	var d doc
 	for len(b) > 0 {
 		num, typ, n := consumeTag(b)
@@ -77,7 +77,8 @@ func decodeDocument(b []byte, indices map[string]string) (doc, error) {
 				if !utf8.Valid(v) {
 					return d, errInvalidUTF8
 				}
-				d.op.Index = indices[string(v)]
+				d.family = fams.num[string(v)]
+				d.op.Index = fams.index[d.family]
 			case docID:
 				if !utf8.Valid(v) {
 					return d, errInvalidUTF8

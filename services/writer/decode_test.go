@@ -34,9 +34,9 @@ func FuzzDecodeDocuments(f *testing.F) {
 
 	f.Add([]byte("\x80\x81\x81\x810\x81\xcc0")) // field number above the largest valid one
 
-	indices := familyIndices("p")
+	fams := newFamilies("p")
 	f.Fuzz(func(t *testing.T, data []byte) {
-		got, err := decodeDocuments(data, indices, nil)
+		got, err := decodeDocuments(data, fams, nil)
 		var want recordv1.DocumentBatch
 		werr := proto.Unmarshal(data, &want)
 		if (err == nil) != (werr == nil) {
@@ -50,7 +50,7 @@ func FuzzDecodeDocuments(f *testing.F) {
 		}
 		for i, w := range want.Documents {
 			g := got[i]
-			if g.op.Index != indices[w.Family] || g.op.ID != w.Id || g.op.Version != w.Version || !bytes.Equal(g.op.Source, w.Source) ||
+			if g.family != fams.num[w.Family] || g.op.Index != fams.index[g.family] || g.op.ID != w.Id || g.op.Version != w.Version || !bytes.Equal(g.op.Source, w.Source) ||
 				g.partition != w.PartitionId || g.timestamp != w.RecordTimestamp {
 				t.Errorf("document %d: %+v, want %v", i, g, w)
 			}

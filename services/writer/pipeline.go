@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"slices"
 	"strconv"
 	"sync"
@@ -27,6 +28,7 @@ import (
 // doc is one document to index, with what the metrics need.
 type doc struct {
 	op        search.Op
+	family    uint8 // number in families; 0: unknown, op.Index is ""
 	partition int32
 	timestamp int64 // record timestamp, epoch ms
 }
@@ -46,10 +48,13 @@ type gathered struct {
 	stopAlive func()
 }
 
-type docKey struct{ index, id string }
+type docKey struct {
+	family uint8
+	id     string
+}
 
 func (g *gathered) add(d doc) {
-	k := docKey{d.op.Index, d.op.ID}
+	k := docKey{d.family, d.op.ID}
 	if i, ok := g.at[k]; ok {
 		if d.op.Version > g.docs[i].op.Version {
 			g.docs[i] = d
@@ -85,7 +90,7 @@ func (s *Service) fetch(ctx context.Context, bulks chan<- bulk) {
 		if pending > 0 {
 			want = min(want, pending)
 		}
-		g, p, err := s.gather(ctx, want)
+		g, p, err := s.gather(ctx, want, pending > 0)
 		if err != nil {
 			s.budget.give(s.fetchBytes)
 			if ctx.Err() != nil {
@@ -228,8 +233,10 @@ func (b *budget) give(n int) {
 // gather fetches up to want messages and fetchBytes bytes, waiting at most
 // FlushInterval for them, and decodes their documents; it also returns how
 // many messages were pending after the last one (-1: unknown). Undecodable
-// messages are dead-lettered and acked here.
-func (s *Service) gather(ctx context.Context, want int) (*gathered, int, error) {
+// messages are dead-lettered and acked here. If the messages are expected
+// to come (they are known to be waiting), room for their documents is made
+// at once.
+func (s *Service) gather(ctx context.Context, want int, expected bool) (*gathered, int, error) {
 	batch, err := s.cons.Fetch(want, jetstream.FetchMaxBytes(s.fetchBytes), jetstream.FetchMaxWait(s.cfg.FlushInterval))
 	if err != nil {
 		return nil, -1, err
@@ -242,7 +249,7 @@ func (s *Service) gather(ctx context.Context, want int) (*gathered, int, error) 
 			pending = int(meta.NumPending)
 		}
 		mctx, span := s.startSpan(ctx, msg)
-		docs, err = decodeDocuments(msg.Data(), s.indices, docs[:0])
+		docs, err = decodeDocuments(msg.Data(), s.families, docs[:0])
 		if err != nil {
 			s.deadLetterMessage(mctx, msg, "message is not a flowline.record.v1.DocumentBatch: "+err.Error())
 			if span != nil {
@@ -250,6 +257,10 @@ func (s *Service) gather(ctx context.Context, want int) (*gathered, int, error) 
 				span.End()
 			}
 			continue
+		}
+		if expected && g.docs == nil {
+			n := min(len(docs)*min(want, s.fetchBytes/max(len(msg.Data()), 1)+1), 1<<16)
+			g.docs, g.at = make([]doc, 0, n), make(map[docKey]int, n)
 		}
 		for _, d := range docs {
 			g.add(d)
@@ -284,14 +295,21 @@ func (s *Service) startSpan(ctx context.Context, msg jetstream.Msg) (context.Con
 		trace.WithSpanKind(trace.SpanKindConsumer), trace.WithAttributes(attribute.String("messaging.destination.name", msg.Subject())))
 }
 
-// familyIndices maps every family of the schema to its runtime index; a
-// family not in it has no index ("") and its documents are dead-lettered.
-func familyIndices(prefix string) map[string]string {
-	m := make(map[string]string, len(schema.Families))
-	for _, f := range schema.Families {
-		m[string(f)] = schema.RuntimeIndex(prefix, f)
+// families numbers the families of the schema from 1 and names their
+// runtime indices; a family not in it is number 0, without index (""), and
+// its documents are dead-lettered.
+type families struct {
+	num   map[string]uint8
+	index []string // by number
+}
+
+func newFamilies(prefix string) *families {
+	f := &families{num: make(map[string]uint8, len(schema.Families)), index: []string{""}}
+	for _, fam := range schema.Families {
+		f.num[string(fam)] = uint8(len(f.index))
+		f.index = append(f.index, schema.RuntimeIndex(prefix, fam))
 	}
-	return m
+	return f
 }
 
 // keepAlive marks msgs in progress every third of AckWait until stopped,
@@ -348,7 +366,7 @@ func (s *Service) write(ctx context.Context, docs []doc) error {
 		s.metrics.retries.Inc()
 		d := b.Next()
 		if err != nil {
-			s.log.Warn("Elasticsearch unavailable, retrying bulk", "error", err, "documents", len(retry), "retry_in", d)
+			s.log.Warn("bulk request failed, retrying", "error", err, "documents", len(retry), "retry_in", d)
 		} else {
 			s.log.Warn("Elasticsearch pushed back on some documents, retrying them", "documents", len(retry), "retry_in", d)
 		}
@@ -377,7 +395,7 @@ func (s *Service) attempt(ctx context.Context, docs []doc) ([]doc, error) {
 	s.metrics.bulkSeconds.Observe(time.Since(start).Seconds())
 	switch {
 	case err == nil:
-	case errors.Is(err, search.ErrUnavailable):
+	case !splittable(err): // unavailable, or refused whatever it holds (401, 403...)
 		return docs, err
 	case len(docs) > 1: // too large, or one bad document spoiled the request
 		half := len(docs) / 2
@@ -385,7 +403,9 @@ func (s *Service) attempt(ctx context.Context, docs []doc) ([]doc, error) {
 		r2, err2 := s.attempt(ctx, docs[half:])
 		return append(r1, r2...), errors.Join(err1, err2)
 	default:
-		s.deadLetterDoc(ctx, docs[0], err.Error())
+		if !s.deadLetterDoc(ctx, docs[0], err.Error()) {
+			return docs, nil
+		}
 		return nil, nil
 	}
 	var retry []doc
@@ -415,6 +435,15 @@ func (s *Service) attempt(ctx context.Context, docs []doc) ([]doc, error) {
 		}
 	}
 	return retry, nil
+}
+
+// splittable reports whether a failed bulk request is worth splitting: it
+// was too large (413), or malformed (400: one bad document spoils the whole
+// request). Other failures do not depend on the documents; the request is
+// retried as it is.
+func splittable(err error) bool {
+	var se *search.StatusError
+	return errors.Is(err, search.ErrTooLarge) || errors.As(err, &se) && se.Status == http.StatusBadRequest
 }
 
 // deadLetterDoc stores a document Elasticsearch will not take on the

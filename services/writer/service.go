@@ -55,20 +55,20 @@ type Service struct {
 	js   jetstream.JetStream
 	cons jetstream.Consumer
 
-	indices    map[string]string // family -> runtime index
-	fetchBytes int               // byte budget of one fetch
-	budget     *budget           // in-flight bytes of fetched messages
+	families   *families
+	fetchBytes int     // byte budget of one fetch
+	budget     *budget // in-flight bytes of fetched messages
 }
 
 // New returns a writer; it does no I/O.
 func New(cfg Config, deps Deps) *Service {
 	return &Service{
-		cfg:     cfg,
-		log:     deps.Log.With("service", "writer"),
-		tracer:  deps.Tracer.Tracer("flowline/writer"),
-		metrics: newMetrics(deps.Registry),
-		ready:   lifecycle.NewReadiness("connected to NATS", "index templates installed", "caught up"),
-		indices: familyIndices(cfg.Index.Prefix),
+		cfg:      cfg,
+		log:      deps.Log.With("service", "writer"),
+		tracer:   deps.Tracer.Tracer("flowline/writer"),
+		metrics:  newMetrics(deps.Registry),
+		ready:    lifecycle.NewReadiness("connected to NATS", "index templates installed", "caught up"),
+		families: newFamilies(cfg.Index.Prefix),
 	}
 }
 
