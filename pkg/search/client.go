@@ -7,6 +7,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -164,6 +165,37 @@ func statusError(status int, body []byte, what string) error {
 	return &StatusError{Status: status, Body: strings.TrimSpace(string(body)), what: what, kind: kind}
 }
 
+// summary is the gist of an Elasticsearch error body: "type: reason" of its
+// root cause when it is the usual {"error":{...}} object, else the body cut
+// to 300 bytes, so that log lines and dead-letter reasons stay readable.
+func summary(body string) string {
+	var e struct {
+		Error struct {
+			Type      string `json:"type"`
+			Reason    string `json:"reason"`
+			Extra     string `json:"additional_unsuccessful_credentials"` // 401: which credentials failed, and why
+			RootCause []struct {
+				Type   string `json:"type"`
+				Reason string `json:"reason"`
+			} `json:"root_cause"`
+		} `json:"error"`
+	}
+	if json.Unmarshal([]byte(body), &e) == nil && e.Error.Type != "" {
+		t, r := e.Error.Type, e.Error.Reason
+		if len(e.Error.RootCause) > 0 && e.Error.RootCause[0].Type != "" && e.Error.RootCause[0].Type != t {
+			r += " (caused by " + e.Error.RootCause[0].Type + ": " + e.Error.RootCause[0].Reason + ")"
+		}
+		if e.Error.Extra != "" {
+			r += " (" + e.Error.Extra + ")"
+		}
+		return t + ": " + r
+	}
+	if len(body) > 300 {
+		return body[:300] + "..."
+	}
+	return body
+}
+
 // StatusError is an error response from Elasticsearch. It matches
 // ErrUnavailable (429, 5xx) or ErrRejected, and 401 and 403 also ErrAuth.
 type StatusError struct {
@@ -174,7 +206,7 @@ type StatusError struct {
 }
 
 func (e *StatusError) Error() string {
-	return fmt.Sprintf("%v: %s: HTTP %d: %s", e.kind, e.what, e.Status, e.Body)
+	return fmt.Sprintf("%v: %s: HTTP %d: %s", e.kind, e.what, e.Status, summary(e.Body))
 }
 
 // Unwrap makes errors.Is(err, ErrUnavailable / ErrRejected / ErrAuth) work.

@@ -13,8 +13,8 @@ type Config struct {
 	Consumer         string        `envconfig:"WRITER_CONSUMER" default:"writer" desc:"durable consumer shared by all writer replicas"`
 	Workers          int           `envconfig:"WRITER_WORKERS" default:"3" desc:"bulk requests in flight per replica"`
 	FetchMessages    int           `envconfig:"WRITER_FETCH_MESSAGES" default:"1000" desc:"most document messages fetched at once"`
-	FetchMaxBytes    int           `envconfig:"WRITER_FETCH_MAX_BYTES" default:"8388608" desc:"most bytes of document messages fetched at once (raised to the stream's largest message)"`
-	MaxInFlightBytes int           `envconfig:"WRITER_MAX_IN_FLIGHT_BYTES" default:"33554432" desc:"most bytes of fetched document messages not yet acked (raised to two fetches); memory is about three times this"`
+	FetchMaxBytes    int           `envconfig:"WRITER_FETCH_MAX_BYTES" default:"8388608" desc:"most bytes of document messages fetched at once (at least the stream's largest message)"`
+	MaxInFlightBytes int           `envconfig:"WRITER_MAX_IN_FLIGHT_BYTES" default:"33554432" desc:"most bytes of fetched document messages not yet acked (at least two fetches); the writer's memory is about three times this"`
 	BulkMaxDocs      int           `envconfig:"WRITER_BULK_MAX_DOCS" default:"10000" desc:"most documents per bulk request"`
 	BulkMaxBytes     int           `envconfig:"WRITER_BULK_MAX_BYTES" default:"8388608" desc:"most bytes per bulk request body (a larger document goes alone)"`
 	FlushInterval    time.Duration `envconfig:"WRITER_FLUSH_INTERVAL" default:"200ms" desc:"longest wait to fill a fetch before writing what arrived"`
@@ -29,7 +29,7 @@ type Config struct {
 // Validate implements config.Validator.
 func (c Config) Validate() error {
 	if c.Consumer == "" || c.Workers <= 0 || c.FetchMessages <= 0 || c.FetchMaxBytes < 0 || c.MaxInFlightBytes < 0 || c.BulkMaxDocs <= 0 || c.BulkMaxBytes <= 0 || c.FlushInterval <= 0 {
-		return fmt.Errorf("%w: FLOWLINE_WRITER_* sizes and intervals must be positive", config.ErrInvalid)
+		return fmt.Errorf("%w: FLOWLINE_WRITER_* sizes and intervals must be positive (FETCH_MAX_BYTES and MAX_IN_FLIGHT_BYTES may be 0: their least)", config.ErrInvalid)
 	}
 	if c.AckWait < 5*time.Second {
 		return fmt.Errorf("%w: FLOWLINE_WRITER_ACK_WAIT must be at least 5s, got %s", config.ErrInvalid, c.AckWait)

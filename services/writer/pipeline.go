@@ -337,7 +337,7 @@ func (s *Service) keepAlive(msgs []jetstream.Msg) (stop func()) {
 // retrying 429/5xx items, unavailable clusters and failed dead letters with
 // backoff. It returns an error only when ctx ends first.
 func (s *Service) write(ctx context.Context, docs []doc) error {
-	b := backoff.New(100*time.Millisecond, 30*time.Second)
+	b := backoff.New(100*time.Millisecond, 5*time.Second) // short cap: resume soon after Elasticsearch is back
 	for {
 		var retry []doc
 		known := docs
