@@ -91,6 +91,20 @@ func AppendOp(buf []byte, op Op) []byte {
 	return append(buf, '\n')
 }
 
+// AppendDelete appends a delete of index/id that applies only while the
+// stored version is at most version (version_type external_gte), so a
+// document updated since it was read is not deleted; the delete leaves a
+// tombstone at version. A 404 item means the document was already gone.
+func AppendDelete(buf []byte, index, id string, version int64) []byte {
+	buf = append(buf, `{"delete":{"_index":`...)
+	buf = appendJSONString(buf, index)
+	buf = append(buf, `,"_id":`...)
+	buf = appendJSONString(buf, id)
+	buf = append(buf, `,"version":`...)
+	buf = strconv.AppendInt(buf, version, 10)
+	return append(buf, `,"version_type":"external_gte"}}`+"\n"...)
+}
+
 // OpSize is about how many bytes AppendOp adds for op, to size buffers.
 func OpSize(op Op) int { return len(op.Index) + len(op.ID) + len(op.Source) + 80 }
 

@@ -114,6 +114,12 @@ func Ping(ctx context.Context, c *elasticsearch.Client) error {
 	return err
 }
 
+// Do reads the response of any esapi call like the calls of this package do:
+// it returns a function that reads the body, closes it, and turns transport
+// failures and error statuses into errors classified as ErrUnavailable or
+// ErrRejected (StatusError), naming what was attempted.
+func Do(res *esapi.Response, err error) func(what string) ([]byte, error) { return read(res, err) }
+
 // read returns a function that reads a response's body, closes it, and turns
 // transport failures and error statuses into errors classified as
 // ErrUnavailable or ErrRejected, naming what was attempted.

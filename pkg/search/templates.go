@@ -6,14 +6,33 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/elastic/go-elasticsearch/v8"
+	"github.com/elastic/go-elasticsearch/v8/esapi"
 
+	"github.com/flowline/flowline/pkg/backoff"
 	"github.com/flowline/flowline/pkg/config"
 	"github.com/flowline/flowline/pkg/schema"
 )
+
+// InstallSchema runs EnsureSchema until it succeeds, waiting at WARN with
+// backoff while Elasticsearch is not reachable yet (it may still be
+// starting); an incompatible schema fails at once. It returns ctx's error
+// when ctx ends first.
+func InstallSchema(ctx context.Context, c *elasticsearch.Client, idx config.Index, log *slog.Logger) error {
+	return backoff.Retry(ctx, log, backoff.New(500*time.Millisecond, 15*time.Second), "installing index templates",
+		func(ctx context.Context) error {
+			err := EnsureSchema(ctx, c, idx)
+			if errors.Is(err, ErrIncompatibleSchema) {
+				return backoff.Permanent(err) // retrying cannot fix it
+			}
+			return err
+		})
+}
 
 // EnsureSchema installs the composable index template of every family
 // (creating or updating it) and creates each family's runtime index with its
@@ -208,4 +227,23 @@ func Refresh(ctx context.Context, c *elasticsearch.Client, indices ...string) er
 	_, err := read(c.Indices.Refresh(c.Indices.Refresh.WithIndex(indices...),
 		c.Indices.Refresh.WithContext(ctx)))(fmt.Sprintf("refresh %v", indices))
 	return err
+}
+
+// CreateIndex creates index (its mappings and alias come from the matching
+// template) with extra index settings, if it does not exist yet.
+func CreateIndex(ctx context.Context, c *elasticsearch.Client, index string, settings map[string]any) error {
+	var opts []func(*esapi.IndicesCreateRequest)
+	opts = append(opts, c.Indices.Create.WithContext(ctx))
+	if len(settings) > 0 {
+		body, err := json.Marshal(map[string]any{"settings": settings})
+		if err != nil {
+			return err
+		}
+		opts = append(opts, c.Indices.Create.WithBody(bytes.NewReader(body)))
+	}
+	b, err := read(c.Indices.Create(index, opts...))("create index " + index)
+	if err != nil && !alreadyExists(err, b) {
+		return err
+	}
+	return nil
 }

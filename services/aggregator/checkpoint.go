@@ -1,13 +1,15 @@
 package aggregator
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strconv"
 
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/flowline/flowline/pkg/stream"
 )
 
 // checkpoint is a partition's aggregation state as of a stream sequence:
@@ -17,7 +19,7 @@ type checkpoint struct {
 	State *partitionState `json:"state"`
 }
 
-func objectName(p int32) string { return "partition-" + strconv.Itoa(int(p)) }
+func objectName(p int32) string { return stream.CheckpointName(p) }
 
 // loadCheckpoint returns partition p's checkpoint, or an empty one at
 // sequence 0 when there is none.
@@ -47,7 +49,9 @@ func saveCheckpoint(ctx context.Context, store jetstream.ObjectStore, cp *checkp
 	if err != nil {
 		return fmt.Errorf("partition %d: encode checkpoint: %w", cp.State.Partition, err)
 	}
-	if _, err := store.PutBytes(ctx, objectName(cp.State.Partition), b); err != nil {
+	// The metadata carries the position for readers that need only it
+	// (the archiver).
+	if _, err := store.Put(ctx, stream.CheckpointMeta(cp.State.Partition, cp.State.LastPosition), bytes.NewReader(b)); err != nil {
 		return fmt.Errorf("partition %d: save checkpoint: %w", cp.State.Partition, err)
 	}
 	return nil

@@ -2,8 +2,6 @@ package aggregator
 
 import (
 	"fmt"
-	"os"
-	"strconv"
 	"strings"
 	"time"
 
@@ -27,13 +25,6 @@ type Config struct {
 
 	NATS    config.NATS    `envconfig:"NATS"`
 	Streams config.Streams `envconfig:"STREAM"`
-}
-
-// DefaultReplicaID names this process: host name and process id.
-func DefaultReplicaID() string {
-	host, _ := os.Hostname()
-	id := strings.NewReplacer(".", "-", " ", "-").Replace(host) + "-" + strconv.Itoa(os.Getpid())
-	return strings.Trim(id, "-")
 }
 
 // Validate implements config.Validator.

@@ -15,7 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"sort"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -56,10 +56,10 @@ type Service struct {
 }
 
 // New returns an aggregator; it does no I/O. An empty ReplicaID becomes
-// DefaultReplicaID().
+// lease.DefaultReplicaID().
 func New(cfg Config, deps Deps) *Service {
 	if cfg.ReplicaID == "" {
-		cfg.ReplicaID = DefaultReplicaID()
+		cfg.ReplicaID = lease.DefaultReplicaID()
 	}
 	return &Service{
 		cfg:     cfg,
@@ -91,7 +91,7 @@ func (s *Service) Ready() error {
 		if len(behind) == 0 {
 			s.ready.Met("caught up")
 		} else {
-			sort.Slice(behind, func(i, j int) bool { return behind[i] < behind[j] })
+			slices.Sort(behind)
 			s.ready.Unmet("caught up", fmt.Sprintf("catching up on partitions %v", behind))
 		}
 	}
@@ -170,25 +170,7 @@ func (s *Service) holds(p int32) bool {
 
 // discover lists the partitions that have records.
 func (s *Service) discover(ctx context.Context) ([]int32, error) {
-	st, err := s.js.Stream(ctx, stream.RecordsStream)
-	if err != nil {
-		return nil, err
-	}
-	info, err := st.Info(ctx, jetstream.WithSubjectFilter(stream.AllRecords))
-	if err != nil {
-		return nil, err
-	}
-	parts := make([]int32, 0, len(info.State.Subjects))
-	for subj := range info.State.Subjects {
-		p, err := stream.PartitionOf(subj)
-		if err != nil {
-			s.log.Warn("ignoring subject without partition", "subject", subj)
-			continue
-		}
-		parts = append(parts, p)
-	}
-	sort.Slice(parts, func(i, j int) bool { return parts[i] < parts[j] })
-	return parts, nil
+	return stream.Partitions(ctx, s.js, stream.RecordsStream, stream.AllRecords)
 }
 
 // supervise runs a partition worker, restarting it from its checkpoint with

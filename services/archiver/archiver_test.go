@@ -1,26 +1,151 @@
 package archiver_test
 
 import (
+	"context"
+	"fmt"
 	"testing"
-
-	"github.com/prometheus/client_golang/prometheus"
-	"go.opentelemetry.io/otel/trace/noop"
+	"time"
 
 	"github.com/flowline/flowline/internal/testenv"
-	"github.com/flowline/flowline/pkg/config"
+	"github.com/flowline/flowline/pkg/schema"
 	"github.com/flowline/flowline/services/archiver"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }
 
-func TestReadyOnceConnected(t *testing.T) {
+// The must-show test of issue 5: 1,000 completed and 200 running instances
+// with all their documents; afterwards the runtime indices hold exactly the
+// running ones, the dated indices exactly the completed ones (identical
+// documents, in the index of their end date's day), and the aliases all.
+func TestArchivesCompletedInstancesWithAllTheirDocuments(t *testing.T) {
 	ns := testenv.NATS(t)
-	_, esCfg := testenv.Elasticsearch(t)
-	s := archiver.New(archiver.Config{NATS: testenv.NATSConfig(ns), ES: esCfg, Index: config.Index{Prefix: "flowline", Shards: 1}},
-		archiver.Deps{Log: testenv.Logger(t), Tracer: noop.NewTracerProvider(), Registry: prometheus.NewRegistry()})
-	if s.Ready() == nil {
-		t.Fatal("ready before running")
-	}
-	stop := testenv.Run(t, s) // fails the test unless Ready turns nil
+	es, esCfg := testenv.Elasticsearch(t)
+	prefix := testenv.IndexPrefix(t)
+	testenv.DropIndices(t, es, prefix)
+
+	a, reg := newArchiver(t, ns, esCfg, prefix, func(c *archiver.Config) { c.BatchSize = 300 })
+	stop := testenv.Run(t, a) // installs the templates
+	fx := newFixture(prefix, 3, 1000, 200, time.Now(), 58*time.Hour)
+	fx.index(t, es)
+
+	testenv.Eventually(t, 60*time.Second, func() error {
+		if n := metric(t, reg, "flowline_archiver_instances_total"); n < 1000 {
+			return fmt.Errorf("%v instances archived", n)
+		}
+		return nil
+	})
 	stop()
+	if err := fx.check(t, es, archiver.Day, nil); err != nil {
+		t.Fatal(err)
+	}
+	if n := metric(t, reg, "flowline_archiver_instances_total"); n != 1000 {
+		t.Errorf("flowline_archiver_instances_total = %v, want 1000", n)
+	}
+	if n, want := metric(t, reg, "flowline_archiver_documents_total"), float64(fx.count()*1000/1200); n != want {
+		t.Errorf("flowline_archiver_documents_total = %v, want %v", n, want)
+	}
+	if n := metric(t, reg, "flowline_archiver_backlog"); n != 0 {
+		t.Errorf("flowline_archiver_backlog = %v after archiving everything", n)
+	}
+	if n := metric(t, reg, "flowline_archiver_batch_seconds"); n < 4 {
+		t.Errorf("%v batches observed, want at least 4 (1000 instances in batches of 300)", n)
+	}
+	if n := metric(t, reg, "flowline_archiver_errors_total"); n != 0 {
+		t.Errorf("flowline_archiver_errors_total = %v", n)
+	}
+
+	// A second run finds nothing to do and changes nothing.
+	a2, reg2 := newArchiver(t, ns, esCfg, prefix, nil)
+	stop = testenv.Run(t, a2)
+	time.Sleep(500 * time.Millisecond)
+	stop()
+	if n := metric(t, reg2, "flowline_archiver_instances_total"); n != 0 {
+		t.Errorf("second run archived %v instances", n)
+	}
+	if err := fx.check(t, es, archiver.Day, nil); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Instances that ended less than the wait period ago stay.
+func TestWaitPeriodIsRespected(t *testing.T) {
+	ns := testenv.NATS(t)
+	es, esCfg := testenv.Elasticsearch(t)
+	prefix := testenv.IndexPrefix(t)
+	testenv.DropIndices(t, es, prefix)
+
+	// The fixture's instances ended 2 h to 60 h ago: with a 30 h wait, the
+	// younger half stays.
+	a, reg := newArchiver(t, ns, esCfg, prefix, func(c *archiver.Config) { c.WaitPeriod = 30 * time.Hour })
+	stop := testenv.Run(t, a)
+	now := time.Now()
+	fx := newFixture(prefix, 1, 100, 10, now, 58*time.Hour)
+	fx.index(t, es)
+	stay := map[int64]bool{}
+	for _, k := range fx.completed {
+		if fx.ends[k].After(now.Add(-30*time.Hour - time.Minute)) {
+			stay[k] = true
+		}
+	}
+	testenv.Eventually(t, 30*time.Second, func() error {
+		if n := metric(t, reg, "flowline_archiver_instances_total"); n < float64(100-len(stay)) {
+			return fmt.Errorf("%v instances archived", n)
+		}
+		return nil
+	})
+	stop()
+	if len(stay) < 30 || len(stay) > 70 {
+		t.Fatalf("fixture: %d of 100 instances ended within 30 h", len(stay))
+	}
+	if err := fx.check(t, es, archiver.Day, stay); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Retention deletes dated indices whose period ended before it, and only
+// those.
+func TestRetentionDeletesExpiredDatedIndices(t *testing.T) {
+	ns := testenv.NATS(t)
+	es, esCfg := testenv.Elasticsearch(t)
+	prefix := testenv.IndexPrefix(t)
+	testenv.DropIndices(t, es, prefix)
+	ctx := context.Background()
+
+	now := time.Now().UTC()
+	lv := schema.RuntimeIndex(prefix, schema.ListView)
+	job := schema.RuntimeIndex(prefix, schema.Job)
+	old := []string{lv + archiver.Day.Suffix(now.AddDate(0, 0, -40)), job + archiver.Day.Suffix(now.AddDate(0, 0, -31))}
+	kept := []string{lv + archiver.Day.Suffix(now.AddDate(0, 0, -29)), job + archiver.Day.Suffix(now), lv}
+	a, reg := newArchiver(t, ns, esCfg, prefix, func(c *archiver.Config) {
+		c.Retention = archiver.Retention(30 * 24 * time.Hour)
+		c.RetentionILM = "flowline-retention" // this cluster has no ILM: the archiver deletes itself
+	})
+	// The templates must exist before the indices are made.
+	setup, _ := newArchiver(t, ns, esCfg, prefix, nil)
+	testenv.Run(t, setup)()
+	for _, name := range append(append([]string{}, old...), kept[:2]...) {
+		res, err := es.Indices.Create(name, es.Indices.Create.WithContext(ctx))
+		if err != nil || res.IsError() {
+			t.Fatalf("create %s: %v %v", name, err, res)
+		}
+		res.Body.Close()
+	}
+	stop := testenv.Run(t, a)
+	testenv.Eventually(t, 20*time.Second, func() error {
+		if n := metric(t, reg, "flowline_archiver_retention_deleted_indices_total"); n < 2 {
+			return fmt.Errorf("%v indices deleted", n)
+		}
+		return nil
+	})
+	stop()
+	for _, name := range old {
+		if exists(t, es, name) {
+			t.Errorf("%s (expired) still exists", name)
+		}
+	}
+	for _, name := range kept {
+		if !exists(t, es, name) {
+			t.Errorf("%s was deleted", name)
+		}
+	}
 }

@@ -17,11 +17,9 @@ package writer
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
-	"time"
 
 	"github.com/elastic/go-elasticsearch/v8"
 	"github.com/nats-io/nats.go"
@@ -29,7 +27,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"go.opentelemetry.io/otel/trace"
 
-	"github.com/flowline/flowline/pkg/backoff"
 	"github.com/flowline/flowline/pkg/lifecycle"
 	"github.com/flowline/flowline/pkg/search"
 	"github.com/flowline/flowline/pkg/stream"
@@ -115,15 +112,7 @@ func (s *Service) Run(ctx context.Context) error {
 	s.ready.Met("connected to NATS")
 
 	// Elasticsearch may still be starting: wait for it at WARN, not ERROR.
-	err = backoff.Retry(ctx, s.log, backoff.New(500*time.Millisecond, 15*time.Second), "installing index templates",
-		func(ctx context.Context) error {
-			err := search.EnsureSchema(ctx, s.es, s.cfg.Index)
-			if errors.Is(err, search.ErrIncompatibleSchema) {
-				return backoff.Permanent(err) // retrying cannot fix it
-			}
-			return err
-		})
-	if err != nil {
+	if err := search.InstallSchema(ctx, s.es, s.cfg.Index, s.log); err != nil {
 		if ctx.Err() != nil {
 			return nil
 		}

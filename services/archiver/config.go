@@ -1,0 +1,92 @@
+package archiver
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/flowline/flowline/pkg/config"
+)
+
+// Config is the archiver's configuration (FLOWLINE_ARCHIVER_*,
+// FLOWLINE_RETENTION*, plus the shared NATS, stream, Elasticsearch and index
+// sections).
+type Config struct {
+	WaitPeriod   time.Duration `envconfig:"ARCHIVER_WAIT_PERIOD" default:"1h" desc:"a process instance is archived once it ended this long ago"`
+	BatchSize    int           `envconfig:"ARCHIVER_BATCH_SIZE" default:"1000" desc:"most process instances moved per batch (with all their documents)"`
+	Rollover     Period        `envconfig:"ARCHIVER_ROLLOVER_INTERVAL" default:"day" desc:"period of the dated indices by end date: hour, day, week or month"`
+	PageSize     int           `envconfig:"ARCHIVER_PAGE_SIZE" default:"5000" desc:"documents read, copied, verified and deleted at a time"`
+	Concurrency  int           `envconfig:"ARCHIVER_CONCURRENCY" default:"3" desc:"document families moved at once within a batch"`
+	Delay        time.Duration `envconfig:"ARCHIVER_DELAY" default:"1s" desc:"pause after a batch that emptied the backlog; grows x1.5 while idle"`
+	MaxDelay     time.Duration `envconfig:"ARCHIVER_MAX_DELAY" default:"1m" desc:"longest pause while idle or after errors"`
+	LeaseBucket  string        `envconfig:"ARCHIVER_LEASE_BUCKET" default:"flowline-archiver-leases" desc:"JetStream KV bucket of partition leases shared by archiver replicas"`
+	LeaseTTL     time.Duration `envconfig:"ARCHIVER_LEASE_TTL" default:"10s" desc:"a crashed replica's partitions are taken over after about this long"`
+	ReplicaID    string        `envconfig:"ARCHIVER_REPLICA_ID" desc:"this replica's id among archiver replicas (default: host name and process id)"`
+	StateBucket  string        `envconfig:"AGGREGATOR_STATE_BUCKET" default:"flowline-aggregator" desc:"JetStream object store bucket holding partition checkpoints"`
+	Retention    Retention     `envconfig:"RETENTION" desc:"delete dated indices whose period ended longer ago than this, e.g. 30d (empty: keep them)"`
+	RetentionILM string        `envconfig:"RETENTION_ILM_POLICY" desc:"with FLOWLINE_RETENTION, attach this ILM policy (created with a delete phase) to dated indices instead, where the cluster has ILM"`
+
+	NATS    config.NATS          `envconfig:"NATS"`
+	Streams config.Streams       `envconfig:"STREAM"`
+	ES      config.Elasticsearch `envconfig:"ES"`
+	Index   config.Index         `envconfig:"INDEX"`
+}
+
+// Validate implements config.Validator.
+func (c Config) Validate() error {
+	if c.WaitPeriod < 0 {
+		return fmt.Errorf("%w: FLOWLINE_ARCHIVER_WAIT_PERIOD must not be negative, got %s", config.ErrInvalid, c.WaitPeriod)
+	}
+	if c.BatchSize <= 0 || c.BatchSize > 10_000 || c.PageSize <= 0 || c.PageSize > 10_000 || c.Concurrency <= 0 {
+		return fmt.Errorf("%w: FLOWLINE_ARCHIVER_BATCH_SIZE and _PAGE_SIZE must be 1..10000 and _CONCURRENCY positive", config.ErrInvalid)
+	}
+	if c.Delay <= 0 || c.MaxDelay < c.Delay {
+		return fmt.Errorf("%w: FLOWLINE_ARCHIVER_DELAY must be positive and FLOWLINE_ARCHIVER_MAX_DELAY at least as long", config.ErrInvalid)
+	}
+	if c.LeaseBucket == "" || c.StateBucket == "" || c.LeaseTTL < time.Second {
+		return fmt.Errorf("%w: FLOWLINE_ARCHIVER_LEASE_BUCKET and FLOWLINE_AGGREGATOR_STATE_BUCKET must be set and FLOWLINE_ARCHIVER_LEASE_TTL at least 1s", config.ErrInvalid)
+	}
+	if strings.ContainsAny(c.ReplicaID, " *>") {
+		return fmt.Errorf("%w: FLOWLINE_ARCHIVER_REPLICA_ID %q must not hold spaces, * or >", config.ErrInvalid, c.ReplicaID)
+	}
+	if c.RetentionILM != "" && c.Retention == 0 {
+		return fmt.Errorf("%w: FLOWLINE_RETENTION_ILM_POLICY needs FLOWLINE_RETENTION", config.ErrInvalid)
+	}
+	return config.ValidateAll(c.NATS, c.Streams, c.ES, c.Index)
+}
+
+// Retention is how long dated indices are kept: a Go duration or a whole
+// number of days (30d) or weeks (4w); 0 keeps them for ever.
+type Retention time.Duration
+
+// Decode implements envconfig.Decoder.
+func (r *Retention) Decode(v string) error {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		*r = 0
+		return nil
+	}
+	var n int
+	var unit string
+	if _, err := fmt.Sscanf(v, "%d%s", &n, &unit); err == nil && n > 0 && (unit == "d" || unit == "w") {
+		day := 24 * time.Hour
+		if unit == "w" {
+			day *= 7
+		}
+		*r = Retention(time.Duration(n) * day)
+		return nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d <= 0 {
+		return fmt.Errorf("retention %q: want a positive duration such as 30d, 4w or 12h", v)
+	}
+	*r = Retention(d)
+	return nil
+}
+
+func (r Retention) String() string {
+	if r == 0 {
+		return ""
+	}
+	return time.Duration(r).String()
+}

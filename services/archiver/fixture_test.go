@@ -1,0 +1,355 @@
+package archiver_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/elastic/go-elasticsearch/v8"
+	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/trace/noop"
+
+	"github.com/flowline/flowline/internal/testenv"
+	"github.com/flowline/flowline/pkg/config"
+	"github.com/flowline/flowline/pkg/schema"
+	"github.com/flowline/flowline/pkg/search"
+	"github.com/flowline/flowline/pkg/stream"
+	"github.com/flowline/flowline/services/archiver"
+)
+
+// families the archiver moves, list-view first.
+var archivedFamilies = []schema.Family{
+	schema.ListView, schema.FlowNodeInstance, schema.Variable, schema.Incident, schema.Job,
+	schema.Task, schema.SequenceFlow, schema.DecisionInstance,
+}
+
+// fixture is a set of process instances with all their documents, indexed
+// into the runtime indices of prefix: completed instances ended between
+// 2 hours and 2 hours + span before now (58 h span several daily periods), the
+// running ones have no end date. Keys and positions follow Zeebe's
+// encoding on partition.
+type fixture struct {
+	prefix    string
+	partition int32
+	completed []int64
+	running   []int64
+	docs      map[schema.Family]map[string]fixtureDoc // by id
+	owner     map[schema.Family]map[string]int64      // id -> process instance key
+	ends      map[int64]time.Time
+}
+
+type fixtureDoc struct {
+	version int64
+	source  string
+}
+
+// newFixture builds completed+running instances on partition p.
+func newFixture(prefix string, p int32, completed, running int, now time.Time, span time.Duration) *fixture {
+	f := &fixture{prefix: prefix, partition: p, docs: map[schema.Family]map[string]fixtureDoc{}, owner: map[schema.Family]map[string]int64{}, ends: map[int64]time.Time{}}
+	for _, fam := range archivedFamilies {
+		f.docs[fam], f.owner[fam] = map[string]fixtureDoc{}, map[string]int64{}
+	}
+	base := int64(p) << 51
+	pos := int64(1000)
+	for i := range completed + running {
+		key := base + int64(i+1)*100
+		done := i < completed
+		start := now.Add(-60 * time.Hour).Add(time.Duration(i) * time.Second)
+		var end time.Time
+		if done {
+			end = now.Add(-2 * time.Hour).Add(-time.Duration(i) * span / time.Duration(completed))
+			f.completed = append(f.completed, key)
+			f.ends[key] = end
+		} else {
+			f.running = append(f.running, key)
+		}
+		f.add(schema.FlowNodeInstance, key, fmt.Sprint(key+1), &pos, `{"key":%d,"processInstanceKey":%d,"processDefinitionKey":2251799813685249,"bpmnProcessId":"order","flowNodeId":"start","type":"START_EVENT","state":"COMPLETED","startDate":%q,"endDate":%q,"treePath":"%d/%d","level":1,"tenantId":"<default>","position":%d}`,
+			key+1, key, date(start), date(start), key, key+1)
+		for j := 2; j <= 4; j++ {
+			f.add(schema.FlowNodeInstance, key, fmt.Sprint(key+int64(j)), &pos, `{"key":%d,"processInstanceKey":%d,"processDefinitionKey":2251799813685249,"bpmnProcessId":"order","flowNodeId":"task%d","flowNodeName":"Task %d","type":"SERVICE_TASK","state":"COMPLETED","startDate":%q,"treePath":"%d/%d","level":1,"incident":false,"tenantId":"<default>","position":%d}`,
+				key+int64(j), key, j, j, date(start), key, key+int64(j))
+		}
+		for _, name := range []string{"orderId", "amount", "customer"} {
+			f.add(schema.Variable, key, fmt.Sprintf("%d-%s", key, name), &pos, `{"name":%q,"value":"\"v-%d\"","fullValue":"\"v-%d\"","isPreview":false,"scopeKey":%d,"processInstanceKey":%d,"processDefinitionKey":2251799813685249,"bpmnProcessId":"order","tenantId":"<default>","position":%d}`,
+				name, key, key, key, key)
+		}
+		f.add(schema.Incident, key, fmt.Sprint(key+10), &pos, `{"key":%d,"processInstanceKey":%d,"processDefinitionKey":2251799813685249,"bpmnProcessId":"order","flowNodeId":"task2","flowNodeInstanceKey":%d,"jobKey":%d,"errorType":"JOB_NO_RETRIES","errorMessage":"boom","state":"RESOLVED","creationTime":%q,"treePath":"%d/%d","tenantId":"<default>","position":%d}`,
+			key+10, key, key+2, key+11, date(start), key, key+2)
+		f.add(schema.Job, key, fmt.Sprint(key+11), &pos, `{"key":%d,"processInstanceKey":%d,"flowNodeInstanceKey":%d,"flowNodeId":"task2","type":"charge","worker":"w1","retries":0,"state":"COMPLETED","tenantId":"<default>","position":%d}`,
+			key+11, key, key+2)
+		f.add(schema.Task, key, fmt.Sprint(key+12), &pos, `{"key":%d,"processInstanceKey":%d,"flowNodeInstanceKey":%d,"flowNodeBpmnId":"task3","bpmnProcessId":"order","processDefinitionKey":2251799813685249,"name":"Approve","state":"COMPLETED","candidateGroups":["clerks"],"priority":50,"creationTime":%q,"tenantId":"<default>","position":%d}`,
+			key+12, key, key+3, date(start))
+		for _, flow := range []string{"f1", "f2"} {
+			f.add(schema.SequenceFlow, key, fmt.Sprintf("%d_%s", key, flow), &pos, `{"processInstanceKey":%d,"processDefinitionKey":2251799813685249,"bpmnProcessId":"order","activityId":%q,"tenantId":"<default>","position":%d}`,
+				key, flow)
+		}
+		f.add(schema.DecisionInstance, key, fmt.Sprintf("%d-1", key+13), &pos, `{"decisionId":"risk","decisionName":"Risk","decisionType":"DECISION_TABLE","decisionVersion":1,"decisionKey":2251799813685300,"decisionRequirementsKey":2251799813685299,"state":"EVALUATED","evaluationDate":%q,"processInstanceKey":%d,"processDefinitionKey":2251799813685249,"flowNodeInstanceKey":%d,"elementId":"task4","result":"\"low\"","tenantId":"<default>","position":%d}`,
+			date(start), key, key+4)
+		// The list-view document is the instance's newest.
+		state, endField := "ACTIVE", ""
+		if done {
+			state, endField = "COMPLETED", fmt.Sprintf(`,"endDate":%q`, date(end))
+		}
+		f.add(schema.ListView, key, fmt.Sprint(key), &pos, `{"key":%d,"processDefinitionKey":2251799813685249,"bpmnProcessId":"order","version":1,"processName":"Order","state":%q,"startDate":%q%s,"treePath":"PI_%d","incident":false,"tenantId":"<default>","partitionId":%d,"position":%d}`,
+			key, state, date(start), endField, key, p)
+	}
+	return f
+}
+
+func date(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z") }
+
+// add records a document; the last %d of format is its position, taken
+// from pos.
+func (f *fixture) add(fam schema.Family, owner int64, id string, pos *int64, format string, args ...any) {
+	*pos++
+	f.docs[fam][id] = fixtureDoc{version: *pos, source: fmt.Sprintf(format, append(args, *pos)...)}
+	f.owner[fam][id] = owner
+}
+
+// count is the number of documents of the fixture.
+func (f *fixture) count() int {
+	n := 0
+	for _, d := range f.docs {
+		n += len(d)
+	}
+	return n
+}
+
+// index writes every document into its runtime index.
+func (f *fixture) index(t testing.TB, es *elasticsearch.Client) {
+	t.Helper()
+	ctx := context.Background()
+	var ops []search.Op
+	flush := func() {
+		res, err := search.Bulk(ctx, es, ops)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, r := range res {
+			if r.Outcome != search.Done {
+				t.Fatalf("seeding %s/%s: %d %s", ops[i].Index, ops[i].ID, r.Status, r.Reason)
+			}
+		}
+		ops = ops[:0]
+	}
+	for _, fam := range archivedFamilies {
+		for id, d := range f.docs[fam] {
+			ops = append(ops, search.Op{Index: schema.RuntimeIndex(f.prefix, fam), ID: id, Version: d.version, Source: []byte(d.source)})
+			if len(ops) == 5000 {
+				flush()
+			}
+		}
+	}
+	if len(ops) > 0 {
+		flush()
+	}
+	if err := search.Refresh(ctx, es, f.prefix+"-*"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// stored is a document as read back.
+type stored struct {
+	index   string
+	version int64
+	source  string
+}
+
+// readAll reads every document of family fam from the indices matching
+// pattern, by id; an id stored twice is an error.
+func readAll(t testing.TB, es *elasticsearch.Client, pattern string) (map[string]stored, error) {
+	t.Helper()
+	ctx := context.Background()
+	if err := search.Refresh(ctx, es, pattern); err != nil {
+		return nil, err
+	}
+	out := map[string]stored{}
+	var dup []string
+	err := search.Scan(ctx, es, pattern, map[string]any{"match_all": map[string]any{}}, 10000, func(hits []search.Hit) error {
+		for _, h := range hits {
+			if _, ok := out[h.ID]; ok {
+				dup = append(dup, h.ID)
+			}
+			out[h.ID] = stored{version: h.Version, source: string(h.Source)}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if len(dup) > 0 {
+		return nil, fmt.Errorf("%s: %d ids stored twice, e.g. %s", pattern, len(dup), dup[0])
+	}
+	return out, nil
+}
+
+// check verifies the end state: the runtime indices hold exactly the
+// documents of the running instances (and of the instances in stay), each
+// dated index exactly those of the completed instances that ended in its
+// period, identical (source and version), and each alias all of them once.
+func (f *fixture) check(t testing.TB, es *elasticsearch.Client, period archiver.Period, stay map[int64]bool) error {
+	t.Helper()
+	inRuntime := map[int64]bool{}
+	for _, k := range f.running {
+		inRuntime[k] = true
+	}
+	maps.Copy(inRuntime, stay)
+	for _, fam := range archivedFamilies {
+		runtime := schema.RuntimeIndex(f.prefix, fam)
+		rt, err := readAll(t, es, runtime)
+		if err != nil {
+			return err
+		}
+		var wantRT []string
+		for id, owner := range f.owner[fam] {
+			if inRuntime[owner] {
+				wantRT = append(wantRT, id)
+			}
+		}
+		if err := sameIDs(runtime, keysOf(rt), wantRT); err != nil {
+			return err
+		}
+		// Archived: by period.
+		wantDated := map[string][]string{}
+		for id, owner := range f.owner[fam] {
+			if !inRuntime[owner] {
+				wantDated[runtime+period.Suffix(f.ends[owner])] = append(wantDated[runtime+period.Suffix(f.ends[owner])], id)
+			}
+		}
+		// Nothing archived anywhere else (dated suffixes start with the year).
+		if len(wantDated) > 0 {
+			all, err := readAll(t, es, runtime+"2*")
+			if err != nil {
+				return err
+			}
+			var want []string
+			for _, ids := range wantDated {
+				want = append(want, ids...)
+			}
+			if err := sameIDs(runtime+"2*", keysOf(all), want); err != nil {
+				return err
+			}
+		}
+		for index, want := range wantDated {
+			got, err := readAll(t, es, index)
+			if err != nil {
+				return err
+			}
+			if err := sameIDs(index, keysOf(got), want); err != nil {
+				return err
+			}
+			for id, g := range got {
+				w := f.docs[fam][id]
+				if g.version != w.version || !jsonEqual(g.source, w.source) {
+					return fmt.Errorf("%s/%s: version %d source %s, want version %d source %s", index, id, g.version, g.source, w.version, w.source)
+				}
+			}
+		}
+		// The alias: every document once.
+		alias := schema.Alias(f.prefix, fam)
+		viaAlias, err := readAll(t, es, alias)
+		if err != nil {
+			return err
+		}
+		if len(viaAlias) != len(f.docs[fam]) {
+			return fmt.Errorf("alias %s returns %d documents, want %d", alias, len(viaAlias), len(f.docs[fam]))
+		}
+	}
+	return nil
+}
+
+func keysOf(m map[string]stored) []string { return slices.Collect(maps.Keys(m)) }
+
+func sameIDs(where string, got, want []string) error {
+	slices.Sort(got)
+	slices.Sort(want)
+	if slices.Equal(got, want) {
+		return nil
+	}
+	g, w := map[string]bool{}, map[string]bool{}
+	for _, id := range got {
+		g[id] = true
+	}
+	for _, id := range want {
+		w[id] = true
+	}
+	var extra, missing []string
+	for id := range g {
+		if !w[id] {
+			extra = append(extra, id)
+		}
+	}
+	for id := range w {
+		if !g[id] {
+			missing = append(missing, id)
+		}
+	}
+	return fmt.Errorf("%s: %d documents, want %d (%d unexpected, e.g. %v; %d missing, e.g. %v)", where, len(got), len(want), len(extra), first(extra), len(missing), first(missing))
+}
+
+func first(s []string) []string { return s[:min(len(s), 3)] }
+
+func jsonEqual(a, b string) bool {
+	var x, y any
+	return json.Unmarshal([]byte(a), &x) == nil && json.Unmarshal([]byte(b), &y) == nil && fmt.Sprint(x) == fmt.Sprint(y)
+}
+
+// newArchiver returns an archiver for prefix with a short wait period and
+// quick pacing, and its metrics registry.
+func newArchiver(t testing.TB, ns *stream.Embedded, esCfg config.Elasticsearch, prefix string, tune func(*archiver.Config)) (*archiver.Service, *prometheus.Registry) {
+	cfg := archiver.Config{
+		WaitPeriod: time.Hour, BatchSize: 1000, Rollover: archiver.Day, PageSize: 5000, Concurrency: 3,
+		Delay: 50 * time.Millisecond, MaxDelay: 500 * time.Millisecond,
+		LeaseBucket: "leases-" + prefix, LeaseTTL: 2 * time.Second, StateBucket: "flowline-aggregator",
+		NATS: testenv.NATSConfig(ns), Streams: testenv.Streams(), ES: esCfg,
+		Index: config.Index{Prefix: prefix, Shards: 1, RefreshInterval: "1s"},
+	}
+	if tune != nil {
+		tune(&cfg)
+	}
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	reg := prometheus.NewRegistry()
+	return archiver.New(cfg, archiver.Deps{Log: testenv.Logger(t), Tracer: noop.NewTracerProvider(), Registry: reg}), reg
+}
+
+// metric sums the samples of a metric family in reg.
+func metric(t testing.TB, reg *prometheus.Registry, name string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := 0.0
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			switch {
+			case m.Counter != nil:
+				sum += m.Counter.GetValue()
+			case m.Gauge != nil:
+				sum += m.Gauge.GetValue()
+			case m.Histogram != nil:
+				sum += float64(m.Histogram.GetSampleCount())
+			}
+		}
+	}
+	return sum
+}
+
+func exists(t testing.TB, es *elasticsearch.Client, index string) bool {
+	t.Helper()
+	res, err := es.Indices.Exists([]string{index})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	return res.StatusCode == 200
+}

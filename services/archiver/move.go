@@ -1,0 +1,272 @@
+package archiver
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/flowline/flowline/pkg/backoff"
+	"github.com/flowline/flowline/pkg/schema"
+	"github.com/flowline/flowline/pkg/search"
+)
+
+// dependents are the families whose documents belong to a process instance
+// (by their processInstanceKey field); they move before its list-view
+// document, which moves last, so that an instance stays selectable until
+// everything of it is archived.
+var dependents = []schema.Family{
+	schema.FlowNodeInstance, schema.Variable, schema.Incident, schema.Job,
+	schema.Task, schema.SequenceFlow, schema.DecisionInstance,
+}
+
+// errNotVerified is returned when a copied document is not found in its
+// dated index at its version: nothing of the page is deleted.
+var errNotVerified = errors.New("archived copy not verified")
+
+// moveGroup moves instances (all of one period) with every document of
+// theirs into the dated indices of that period. For each family and each
+// page of its documents it copies (same id, same external version),
+// verifies (every id present at that version, read in real time), and only
+// then deletes from the runtime index, each delete conditional on the
+// version that was copied. An instance with a document that could not be
+// archived keeps its list-view document in the runtime index, so a later
+// batch takes it up again. It returns the instances fully archived.
+//
+// Every step is idempotent: a batch redone after a crash at any point
+// copies again what is still in the runtime index (a same-version copy is a
+// no-op), and what was deleted had been verified.
+func (s *Service) moveGroup(ctx context.Context, batch []instance) (int, error) {
+	suffix := batch[0].suffix
+	keys := make([]int64, len(batch))
+	ids := make([]string, len(batch))
+	for i, in := range batch {
+		keys[i], ids[i] = in.key, in.id
+	}
+	kept := &keptSet{m: map[int64]bool{}} // instances that must stay in the runtime index
+
+	// The dependent families are independent of each other: move them
+	// concurrently, a few at a time.
+	var wg sync.WaitGroup
+	errs := make([]error, len(dependents))
+	sem := make(chan struct{}, s.cfg.Concurrency)
+	for i, f := range dependents {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			q := map[string]any{"terms": map[string]any{"processInstanceKey": keys}}
+			errs[i] = s.moveFamily(ctx, f, suffix, q, kept, nil)
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return 0, err
+	}
+	q := map[string]any{"ids": map[string]any{"values": ids}}
+	if err := s.moveFamily(ctx, schema.ListView, suffix, q, kept, kept.has); err != nil {
+		return 0, err
+	}
+	return len(batch) - kept.len(), nil
+}
+
+// keptSet is the set of instances to keep in the runtime index; safe for
+// concurrent use.
+type keptSet struct {
+	mu sync.Mutex
+	m  map[int64]bool
+}
+
+func (k *keptSet) add(key int64) {
+	k.mu.Lock()
+	k.m[key] = true
+	k.mu.Unlock()
+}
+
+func (k *keptSet) has(key int64) bool {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.m[key]
+}
+
+func (k *keptSet) len() int {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return len(k.m)
+}
+
+// moveFamily moves the documents of family f matching query from the
+// runtime index to the dated index with suffix, page by page. keep, when
+// set, names list-view documents (by key) to copy but not delete.
+func (s *Service) moveFamily(ctx context.Context, f schema.Family, suffix string, query any, kept *keptSet, keep func(int64) bool) error {
+	src := schema.RuntimeIndex(s.cfg.Index.Prefix, f)
+	dst := src + suffix
+	if err := s.ensureIndex(ctx, dst, suffix); err != nil {
+		return err
+	}
+	return search.Scan(ctx, s.es, src, query, s.cfg.PageSize, func(hits []search.Hit) error {
+		moved, err := s.movePage(ctx, f, src, dst, hits, kept, keep)
+		s.metrics.documents.WithLabelValues(string(f)).Add(float64(moved))
+		return err
+	})
+}
+
+// movePage copies hits to dst, verifies them there and deletes them from
+// src; it returns how many were deleted from src.
+func (s *Service) movePage(ctx context.Context, f schema.Family, src, dst string, hits []search.Hit, kept *keptSet, keep func(int64) bool) (int, error) {
+	// Copy.
+	copied := make([]bool, len(hits))
+	err := s.bulk(ctx, len(hits), func(buf []byte, i int) []byte {
+		return search.AppendOp(buf, search.Op{Index: dst, ID: hits[i].ID, Version: hits[i].Version, Source: hits[i].Source})
+	}, func(i int, r search.Result) {
+		switch r.Outcome {
+		case search.Done, search.Stale: // stale: the copy is already there (verified next)
+			copied[i] = true
+		case search.Rejected:
+			s.refused(f, hits[i], dst, r.Reason, kept)
+		}
+	})
+	if err != nil {
+		return 0, fmt.Errorf("copy %s to %s: %w", src, dst, err)
+	}
+
+	// Verify.
+	ids := make([]string, 0, len(hits))
+	for i, h := range hits {
+		if copied[i] {
+			ids = append(ids, h.ID)
+		}
+	}
+	if len(ids) == 0 {
+		return 0, nil
+	}
+	versions, err := search.Versions(ctx, s.es, dst, ids)
+	if err != nil {
+		return 0, fmt.Errorf("verify %s: %w", dst, err)
+	}
+	var deleting []int
+	for i, h := range hits {
+		if !copied[i] {
+			continue
+		}
+		if v, ok := versions[h.ID]; !ok || v < h.Version {
+			return 0, fmt.Errorf("%w: %s/%s at version %d (found %v at %d); nothing of this page is deleted", errNotVerified, dst, h.ID, h.Version, ok, v)
+		}
+		if keep != nil && keep(mustKey(h.ID)) {
+			continue
+		}
+		deleting = append(deleting, i)
+	}
+	if len(deleting) == 0 {
+		return 0, nil
+	}
+
+	// Delete what was verified, each only at the version copied.
+	deleted := 0
+	err = s.bulk(ctx, len(deleting), func(buf []byte, j int) []byte {
+		h := hits[deleting[j]]
+		return search.AppendDelete(buf, src, h.ID, h.Version)
+	}, func(j int, r search.Result) {
+		h := hits[deleting[j]]
+		switch {
+		case r.Outcome == search.Done, r.Status == http.StatusNotFound: // 404: already gone
+			deleted++
+		case r.Outcome == search.Stale:
+			// Updated since it was read: the newer version is not archived
+			// yet; its instance stays and is moved again later.
+			s.log.Warn("document changed while being archived; its instance is kept for a later batch", "index", src, "id", h.ID, "version", h.Version)
+			kept.add(instanceKey(f, h))
+		default:
+			s.refused(f, h, src, r.Reason, kept)
+		}
+	})
+	if err != nil {
+		return deleted, fmt.Errorf("delete archived documents from %s: %w", src, err)
+	}
+	return deleted, nil
+}
+
+// refused handles a document Elasticsearch refuses to copy or delete for
+// good: it stays where it is, and so does its instance.
+func (s *Service) refused(f schema.Family, h search.Hit, index, reason string, kept *keptSet) {
+	s.metrics.errors.Inc()
+	key := instanceKey(f, h)
+	s.log.Error("Elasticsearch refused to archive a document; it and its process instance stay in the runtime index",
+		"index", index, "id", h.ID, "process_instance_key", key, "reason", reason)
+	kept.add(key)
+}
+
+// instanceKey is the process instance a hit belongs to.
+func instanceKey(f schema.Family, h search.Hit) int64 {
+	if f == schema.ListView {
+		return mustKey(h.ID)
+	}
+	var d struct {
+		ProcessInstanceKey int64 `json:"processInstanceKey"`
+	}
+	_ = json.Unmarshal(h.Source, &d)
+	return d.ProcessInstanceKey
+}
+
+func mustKey(id string) int64 {
+	k, _ := strconv.ParseInt(id, 10, 64)
+	return k
+}
+
+// bulk sends n operations (appendOp appends operation i to a body) in one
+// bulk request and calls result for each item that is final; items
+// Elasticsearch pushes back on (429, 5xx) and failed requests are retried
+// a few times with backoff before giving up with an error (the batch is
+// then redone later).
+func (s *Service) bulk(ctx context.Context, n int, appendOp func(buf []byte, i int) []byte, result func(int, search.Result)) error {
+	b := backoff.New(100*time.Millisecond, 5*time.Second)
+	pending := make([]int, n)
+	for i := range pending {
+		pending[i] = i
+	}
+	var body []byte
+	for attempt := 1; ; attempt++ {
+		body = body[:0]
+		for _, i := range pending {
+			body = appendOp(body, i)
+		}
+		results, err := search.BulkBody(ctx, s.es, body, len(pending))
+		if err == nil {
+			var retry []int
+			for j, r := range results {
+				if r.Outcome == search.Retry {
+					retry = append(retry, pending[j])
+				} else {
+					result(pending[j], r)
+				}
+			}
+			if len(retry) == 0 {
+				return nil
+			}
+			err = fmt.Errorf("%w: %d of %d items pushed back, first: %s", search.ErrUnavailable, len(retry), len(pending), results[slicesIndex(results)].Reason)
+			pending = retry
+		}
+		if attempt == 5 || ctx.Err() != nil || !errors.Is(err, search.ErrUnavailable) {
+			return err
+		}
+		d := b.Next()
+		s.log.Warn("bulk request while archiving failed, retrying", "error", err, "retry_in", d)
+		if !backoff.Sleep(ctx, d) {
+			return ctx.Err()
+		}
+	}
+}
+
+// slicesIndex is the first result to retry.
+func slicesIndex(results []search.Result) int {
+	for i, r := range results {
+		if r.Outcome == search.Retry {
+			return i
+		}
+	}
+	return 0
+}

@@ -1,0 +1,151 @@
+package archiver
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/flowline/flowline/pkg/backoff"
+	"github.com/flowline/flowline/pkg/schema"
+	"github.com/flowline/flowline/pkg/search"
+)
+
+// retentionEvery is how often expired dated indices are looked for.
+const retentionEvery = 10 * time.Minute
+
+// setUpRetention decides how dated indices expire. With
+// FLOWLINE_RETENTION_ILM_POLICY and a cluster that has ILM, it creates or
+// updates that policy (a delete phase at the retention age, counted from
+// the end of an index's period) and new dated indices carry it; otherwise,
+// with FLOWLINE_RETENTION, the archiver deletes expired dated indices
+// itself.
+func (s *Service) setUpRetention(ctx context.Context) error {
+	if s.cfg.Retention == 0 || s.cfg.RetentionILM == "" {
+		return nil
+	}
+	b, err := search.Do(s.es.ILM.GetStatus(s.es.ILM.GetStatus.WithContext(ctx)))("ILM status")
+	var st struct {
+		Mode string `json:"operation_mode"`
+	}
+	if err != nil || json.Unmarshal(b, &st) != nil || st.Mode == "" {
+		s.log.Warn("the cluster has no index lifecycle management; the archiver deletes expired dated indices itself",
+			"policy", s.cfg.RetentionILM, "retention", s.cfg.Retention.String(), "error", err)
+		return nil
+	}
+	hours := int64(time.Duration(s.cfg.Retention) / time.Hour)
+	policy := map[string]any{"policy": map[string]any{
+		"_meta":  map[string]any{"managed_by": "flowline-archiver"},
+		"phases": map[string]any{"delete": map[string]any{"min_age": fmt.Sprintf("%dh", max(hours, 1)), "actions": map[string]any{"delete": map[string]any{}}}},
+	}}
+	body, _ := json.Marshal(policy)
+	if _, err := search.Do(s.es.ILM.PutLifecycle(s.cfg.RetentionILM, s.es.ILM.PutLifecycle.WithBody(bytes.NewReader(body)), s.es.ILM.PutLifecycle.WithContext(ctx)))("put ILM policy " + s.cfg.RetentionILM); err != nil {
+		return err
+	}
+	s.ilm = true
+	return nil
+}
+
+// retentionLoop deletes expired dated indices at start and every
+// retentionEvery until ctx ends. Every replica runs it; deleting is
+// idempotent.
+func (s *Service) retentionLoop(ctx context.Context) {
+	for {
+		if err := s.deleteExpired(ctx); err != nil && ctx.Err() == nil {
+			s.metrics.errors.Inc()
+			s.log.Warn("deleting expired dated indices failed; retried later", "error", err)
+		}
+		if !backoff.Sleep(ctx, retentionEvery) {
+			return
+		}
+	}
+}
+
+// deleteExpired deletes the dated indices whose period ended more than
+// Retention ago.
+func (s *Service) deleteExpired(ctx context.Context) error {
+	limit := s.now().Add(-time.Duration(s.cfg.Retention))
+	for _, f := range append([]schema.Family{schema.ListView}, dependents...) {
+		runtime := schema.RuntimeIndex(s.cfg.Index.Prefix, f)
+		names, err := s.indicesLike(ctx, runtime+"*")
+		if err != nil {
+			return err
+		}
+		var expired []string
+		for _, name := range names {
+			start, p, ok := ParseSuffix(strings.TrimPrefix(name, runtime))
+			if !ok || !strings.HasPrefix(name, runtime) {
+				continue // not a dated index of ours
+			}
+			if p == Day && s.cfg.Rollover == Week {
+				p = Week
+			}
+			if p.End(start).Before(limit) {
+				expired = append(expired, name)
+			}
+		}
+		for _, name := range expired {
+			if _, err := search.Do(s.es.Indices.Delete([]string{name}, s.es.Indices.Delete.WithContext(ctx)))("delete expired index " + name); err != nil {
+				if se := (*search.StatusError)(nil); errors.As(err, &se) && se.Status == http.StatusNotFound {
+					continue
+				}
+				return err
+			}
+			s.made.Delete(name)
+			s.metrics.indicesDeleted.Inc()
+			s.log.Info("expired dated index deleted", "index", name, "retention", s.cfg.Retention.String())
+		}
+	}
+	return nil
+}
+
+// indicesLike lists the indices matching pattern.
+func (s *Service) indicesLike(ctx context.Context, pattern string) ([]string, error) {
+	b, err := search.Do(s.es.Indices.Get([]string{pattern}, s.es.Indices.Get.WithContext(ctx),
+		s.es.Indices.Get.WithFilterPath("*.settings.index.provided_name"), s.es.Indices.Get.WithAllowNoIndices(true)))("list indices " + pattern)
+	if err != nil {
+		return nil, err
+	}
+	var res map[string]json.RawMessage
+	if err := json.Unmarshal(b, &res); err != nil {
+		return nil, fmt.Errorf("%w: list indices: unreadable response: %v", search.ErrUnavailable, err)
+	}
+	out := make([]string, 0, len(res))
+	for name := range res {
+		out = append(out, name)
+	}
+	return out, nil
+}
+
+// indexedPartitions lists the partitions with instances in the runtime
+// list-view index.
+func (s *Service) indexedPartitions(ctx context.Context) ([]int32, error) {
+	index := schema.RuntimeIndex(s.cfg.Index.Prefix, schema.ListView)
+	body := []byte(`{"size":0,"aggs":{"p":{"terms":{"field":"partitionId","size":10000}}}}`)
+	b, err := search.Do(s.es.Search(s.es.Search.WithIndex(index), s.es.Search.WithBody(bytes.NewReader(body)),
+		s.es.Search.WithIgnoreUnavailable(true), s.es.Search.WithContext(ctx)))("partitions in " + index)
+	if err != nil {
+		return nil, err
+	}
+	var res struct {
+		Aggs struct {
+			P struct {
+				Buckets []struct {
+					Key int32 `json:"key"`
+				} `json:"buckets"`
+			} `json:"p"`
+		} `json:"aggregations"`
+	}
+	if err := json.Unmarshal(b, &res); err != nil {
+		return nil, fmt.Errorf("%w: partitions in %s: unreadable response: %v", search.ErrUnavailable, index, err)
+	}
+	out := make([]int32, 0, len(res.Aggs.P.Buckets))
+	for _, bk := range res.Aggs.P.Buckets {
+		out = append(out, bk.Key)
+	}
+	return out, nil
+}

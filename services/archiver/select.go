@@ -1,0 +1,122 @@
+package archiver
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/flowline/flowline/pkg/schema"
+	"github.com/flowline/flowline/pkg/search"
+)
+
+// instance is a process instance chosen for archiving: its list-view
+// document's id (the key) and version, and the period its end date falls in.
+type instance struct {
+	key     int64
+	id      string
+	version int64
+	suffix  string
+}
+
+// eligibleQuery matches partition p's process instances that ended before
+// cutoff; with a bound, only those whose list-view document is at or below
+// position maxPosition.
+func eligibleQuery(p int32, cutoff time.Time, maxPosition int64, bounded bool) map[string]any {
+	filter := []any{
+		map[string]any{"term": map[string]any{"partitionId": p}},
+		map[string]any{"range": map[string]any{"endDate": map[string]any{"lt": cutoff.UnixMilli(), "format": "epoch_millis"}}},
+	}
+	if bounded {
+		filter = append(filter, map[string]any{"range": map[string]any{"position": map[string]any{"lte": maxPosition}}})
+	}
+	return map[string]any{"bool": map[string]any{"filter": filter}}
+}
+
+// selectBatch returns up to BatchSize of partition p's instances that ended
+// before cutoff with every document at or below safe, oldest end date
+// first.
+func (s *Service) selectBatch(ctx context.Context, p int32, cutoff time.Time, safe int64, bounded bool) ([]instance, error) {
+	index := schema.RuntimeIndex(s.cfg.Index.Prefix, schema.ListView)
+	body, err := json.Marshal(map[string]any{
+		"size":             s.cfg.BatchSize,
+		"query":            eligibleQuery(p, cutoff, safe, bounded),
+		"sort":             []any{map[string]string{"endDate": "asc"}, map[string]string{"key": "asc"}},
+		"_source":          false,
+		"version":          true,
+		"track_total_hits": false,
+	})
+	if err != nil {
+		return nil, err
+	}
+	b, err := search.Do(s.es.Search(s.es.Search.WithIndex(index), s.es.Search.WithBody(bytes.NewReader(body)), s.es.Search.WithContext(ctx)))("select instances to archive in " + index)
+	if err != nil {
+		return nil, err
+	}
+	var res struct {
+		Hits struct {
+			Hits []struct {
+				ID      string        `json:"_id"`
+				Version int64         `json:"_version"`
+				Sort    []json.Number `json:"sort"`
+			} `json:"hits"`
+		} `json:"hits"`
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	if err := dec.Decode(&res); err != nil {
+		return nil, fmt.Errorf("%w: select instances: unreadable response: %v", search.ErrUnavailable, err)
+	}
+	out := make([]instance, 0, len(res.Hits.Hits))
+	for _, h := range res.Hits.Hits {
+		key, err := strconv.ParseInt(h.ID, 10, 64)
+		if err != nil || len(h.Sort) == 0 {
+			return nil, fmt.Errorf("list-view document %q in %s: its id is not a process instance key", h.ID, index)
+		}
+		end, err := h.Sort[0].Int64()
+		if err != nil {
+			return nil, fmt.Errorf("list-view document %q in %s: endDate sort value %q: %w", h.ID, index, h.Sort[0], err)
+		}
+		out = append(out, instance{key: key, id: h.ID, version: h.Version, suffix: s.cfg.Rollover.Suffix(time.UnixMilli(end))})
+	}
+	return out, nil
+}
+
+// backlog counts partition p's instances that ended before cutoff and are
+// still in the runtime index.
+func (s *Service) backlog(ctx context.Context, p int32, cutoff time.Time) (int64, error) {
+	index := schema.RuntimeIndex(s.cfg.Index.Prefix, schema.ListView)
+	body, err := json.Marshal(map[string]any{"query": eligibleQuery(p, cutoff, 0, false)})
+	if err != nil {
+		return 0, err
+	}
+	b, err := search.Do(s.es.Count(s.es.Count.WithIndex(index), s.es.Count.WithBody(bytes.NewReader(body)), s.es.Count.WithContext(ctx)))("count instances to archive in " + index)
+	if err != nil {
+		return 0, err
+	}
+	var res struct {
+		Count int64 `json:"count"`
+	}
+	if err := json.Unmarshal(b, &res); err != nil {
+		return 0, fmt.Errorf("%w: count: unreadable response: %v", search.ErrUnavailable, err)
+	}
+	return res.Count, nil
+}
+
+// groups splits a batch by destination period, keeping the order.
+func groups(batch []instance) [][]instance {
+	var out [][]instance
+	at := map[string]int{}
+	for _, in := range batch {
+		i, ok := at[in.suffix]
+		if !ok {
+			i = len(out)
+			at[in.suffix] = i
+			out = append(out, nil)
+		}
+		out[i] = append(out[i], in)
+	}
+	return out
+}

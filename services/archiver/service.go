@@ -1,0 +1,299 @@
+// Package archiver is the archiver service: it moves completed process
+// instances, with every document that belongs to them, from the runtime
+// indices into dated historical indices that the family aliases also
+// cover, without ever deleting what it has not verified in its new place,
+// and deletes dated indices after the retention period.
+//
+// Partitions are shared among archiver replicas with leases (pkg/lease),
+// like the aggregator's; each owned partition is archived by its own
+// goroutine, which runs batches back to back while there is a backlog and
+// backs off while idle. See docs/design/archiver.md.
+package archiver
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"math"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/elastic/go-elasticsearch/v8"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/flowline/flowline/pkg/backoff"
+	"github.com/flowline/flowline/pkg/lease"
+	"github.com/flowline/flowline/pkg/lifecycle"
+	"github.com/flowline/flowline/pkg/schema"
+	"github.com/flowline/flowline/pkg/search"
+	"github.com/flowline/flowline/pkg/stream"
+)
+
+// Deps are what the archiver needs from its process.
+type Deps struct {
+	Log      *slog.Logger
+	Tracer   trace.TracerProvider
+	Registry prometheus.Registerer
+	// Now is the clock (time.Now when nil); tests move it.
+	Now func() time.Time
+}
+
+// Service is the archiver. Run is called once; the other methods are safe
+// for concurrent use.
+type Service struct {
+	cfg     Config
+	log     *slog.Logger
+	tracer  trace.Tracer
+	metrics *metrics
+	ready   *lifecycle.Readiness
+	now     func() time.Time
+
+	js     jetstream.JetStream           // set in Run before partitions start
+	es     *elasticsearch.Client         // set in Run before partitions start
+	ilm    bool                          // retention by ILM policy; set in Run
+	leases atomic.Pointer[lease.Manager] // set once connected
+	made   sync.Map                      // dated indices known to exist
+}
+
+// New returns an archiver; it does no I/O. An empty ReplicaID becomes
+// lease.DefaultReplicaID().
+func New(cfg Config, deps Deps) *Service {
+	if cfg.ReplicaID == "" {
+		cfg.ReplicaID = lease.DefaultReplicaID()
+	}
+	now := deps.Now
+	if now == nil {
+		now = time.Now
+	}
+	return &Service{
+		cfg:     cfg,
+		log:     deps.Log.With("service", "archiver", "replica", cfg.ReplicaID),
+		tracer:  deps.Tracer.Tracer("flowline/archiver"),
+		metrics: newMetrics(deps.Registry),
+		ready:   lifecycle.NewReadiness("connected to NATS", "connected to Elasticsearch", "partitions balanced"),
+		now:     now,
+	}
+}
+
+// Name implements lifecycle.Service.
+func (s *Service) Name() string { return "archiver" }
+
+// Ready implements lifecycle.Service: connected, index templates installed
+// and partition leases settled.
+func (s *Service) Ready() error {
+	if l := s.leases.Load(); l != nil {
+		if l.Settled() {
+			s.ready.Met("partitions balanced")
+		} else {
+			s.ready.Unmet("partitions balanced", "partition leases are being balanced")
+		}
+	}
+	return s.ready.Err()
+}
+
+// Owned lists the partitions this replica archives now.
+func (s *Service) Owned() []int32 {
+	if l := s.leases.Load(); l != nil {
+		return l.Owned()
+	}
+	return nil
+}
+
+// Run archives the partitions this replica owns until ctx is cancelled.
+func (s *Service) Run(ctx context.Context) error {
+	conn, err := stream.Connect(ctx, s.cfg.NATS, "flowline-archiver", s.log)
+	if err != nil {
+		return fmt.Errorf("archiver: %w", err)
+	}
+	defer conn.Close()
+	s.js = conn.JS
+	if err := stream.EnsureStreams(ctx, s.js, s.cfg.Streams); err != nil {
+		return fmt.Errorf("archiver: %w", err)
+	}
+	s.ready.Met("connected to NATS")
+
+	s.es, err = search.NewClient(s.cfg.ES)
+	if err != nil {
+		return fmt.Errorf("archiver: %w", err)
+	}
+	// Dated indices are made from the family templates: install them
+	// (Elasticsearch may still be starting).
+	if err := search.InstallSchema(ctx, s.es, s.cfg.Index, s.log); err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
+		return fmt.Errorf("archiver: %w", err)
+	}
+	if err := s.setUpRetention(ctx); err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
+		return fmt.Errorf("archiver: %w", err)
+	}
+	s.ready.Met("connected to Elasticsearch")
+	s.log.Info("archiver started", "wait_period", s.cfg.WaitPeriod, "rollover", s.cfg.Rollover, "batch_size", s.cfg.BatchSize, "retention", s.cfg.Retention.String(), "retention_by_ilm", s.ilm)
+
+	var wg sync.WaitGroup
+	if s.cfg.Retention > 0 && !s.ilm {
+		wg.Go(func() { s.retentionLoop(ctx) })
+	}
+	defer wg.Wait()
+
+	leases := lease.New(s.js, lease.Config{
+		Bucket: s.cfg.LeaseBucket, ReplicaID: s.cfg.ReplicaID, TTL: s.cfg.LeaseTTL, Replicas: s.cfg.Streams.Replicas,
+	}, s.log)
+	s.leases.Store(leases)
+	return leases.Run(ctx, s.discover, s.work)
+}
+
+// discover lists the partitions with anything to archive: those with
+// records or documents in the broker, and those with instances in the
+// runtime list-view index (documents may have been written by other means).
+func (s *Service) discover(ctx context.Context) ([]int32, error) {
+	seen := map[int32]bool{}
+	for _, src := range []struct{ name, all string }{{stream.RecordsStream, stream.AllRecords}, {stream.DocsStream, stream.AllDocs}} {
+		parts, err := stream.Partitions(ctx, s.js, src.name, src.all)
+		if err != nil {
+			return nil, err
+		}
+		for _, p := range parts {
+			seen[p] = true
+		}
+	}
+	parts, err := s.indexedPartitions(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range parts {
+		seen[p] = true
+	}
+	out := make([]int32, 0, len(seen))
+	for p := range seen {
+		out = append(out, p)
+	}
+	return out, nil
+}
+
+// work archives partition p while this replica owns it: batches back to
+// back while there is a backlog, a pause of Delay after a partial batch,
+// growing x1.5 up to MaxDelay while there is nothing to do, and a backoff
+// up to MaxDelay after errors (WARN; the batch is redone).
+func (s *Service) work(ctx context.Context, p int32) {
+	s.log.Info("partition acquired", "partition", p)
+	defer s.log.Info("partition given up", "partition", p, "cause", context.Cause(ctx))
+	idle := s.cfg.Delay
+	failing := backoff.New(s.cfg.Delay, s.cfg.MaxDelay)
+	for ctx.Err() == nil {
+		n, full, err := s.runBatch(ctx, p)
+		var d time.Duration
+		switch {
+		case err != nil:
+			if ctx.Err() != nil {
+				return
+			}
+			s.metrics.errors.Inc()
+			d = failing.Next()
+			s.log.Warn("archiving batch failed; it is redone", "partition", p, "error", err, "retry_in", d)
+		case full:
+			failing.Reset()
+			idle = s.cfg.Delay
+			continue
+		case n > 0:
+			failing.Reset()
+			idle, d = s.cfg.Delay, s.cfg.Delay
+		default:
+			failing.Reset()
+			d = idle
+			idle = min(time.Duration(float64(idle)*1.5), s.cfg.MaxDelay)
+		}
+		if !backoff.Sleep(ctx, d) {
+			return
+		}
+	}
+}
+
+// runBatch archives one batch of partition p: it returns how many
+// instances were selected and whether the batch was full.
+func (s *Service) runBatch(ctx context.Context, p int32) (n int, full bool, err error) {
+	start := s.now()
+	cutoff := start.Add(-s.cfg.WaitPeriod)
+	safe, err := s.safePosition(ctx, p)
+	if err != nil {
+		return 0, false, err
+	}
+	// Everything at or below safe is written; make it visible to search.
+	if err := search.Refresh(ctx, s.es, s.runtimeIndices()...); err != nil {
+		return 0, false, err
+	}
+	backlog, err := s.backlog(ctx, p, cutoff)
+	if err != nil {
+		return 0, false, err
+	}
+	s.metrics.backlog.WithLabelValues(strconv.Itoa(int(p))).Set(float64(backlog))
+	if backlog == 0 || safe < 0 {
+		return 0, false, nil
+	}
+	batch, err := s.selectBatch(ctx, p, cutoff, safe, safe != math.MaxInt64)
+	if err != nil || len(batch) == 0 {
+		return 0, false, err
+	}
+
+	ctx, span := s.tracer.Start(ctx, "archiver.batch", trace.WithAttributes(
+		attribute.Int("flowline.partition", int(p)), attribute.Int("flowline.instances", len(batch))))
+	defer span.End()
+	archived := 0
+	for _, g := range groups(batch) {
+		k, err := s.moveGroup(ctx, g)
+		archived += k
+		if err != nil {
+			span.SetStatus(codes.Error, err.Error())
+			s.metrics.instances.Add(float64(archived))
+			return len(batch), false, err
+		}
+	}
+	s.metrics.instances.Add(float64(archived))
+	s.metrics.batchSeconds.Observe(time.Since(start).Seconds())
+	s.metrics.backlog.WithLabelValues(strconv.Itoa(int(p))).Set(float64(max(backlog-int64(archived), 0)))
+	s.log.Debug("batch archived", "partition", p, "instances", archived, "selected", len(batch), "took", time.Since(start))
+	return len(batch), len(batch) == s.cfg.BatchSize, nil
+}
+
+// runtimeIndices are the runtime indices of the families the archiver
+// moves.
+func (s *Service) runtimeIndices() []string {
+	out := []string{schema.RuntimeIndex(s.cfg.Index.Prefix, schema.ListView)}
+	for _, f := range dependents {
+		out = append(out, schema.RuntimeIndex(s.cfg.Index.Prefix, f))
+	}
+	return out
+}
+
+// ensureIndex creates the dated index name (of the period starting at
+// suffix) from its family's template unless it is known to exist, with the
+// retention policy attached when retention is by ILM. Creating it
+// explicitly keeps archiving working where indices are not auto-created.
+func (s *Service) ensureIndex(ctx context.Context, name, suffix string) error {
+	if _, ok := s.made.Load(name); ok {
+		return nil
+	}
+	settings := map[string]any{}
+	if s.ilm {
+		start, p, _ := ParseSuffix(suffix)
+		if p == Day && s.cfg.Rollover == Week {
+			p = Week
+		}
+		settings["index.lifecycle.name"] = s.cfg.RetentionILM
+		settings["index.lifecycle.origination_date"] = p.End(start).UnixMilli()
+	}
+	if err := search.CreateIndex(ctx, s.es, name, settings); err != nil {
+		return err
+	}
+	s.made.Store(name, true)
+	return nil
+}
