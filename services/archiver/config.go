@@ -16,7 +16,7 @@ type Config struct {
 	BatchSize    int           `envconfig:"ARCHIVER_BATCH_SIZE" default:"1000" desc:"most process instances moved per batch (with all their documents)"`
 	Rollover     Period        `envconfig:"ARCHIVER_ROLLOVER_INTERVAL" default:"day" desc:"period of the dated indices by end date: hour, day, week or month"`
 	PageSize     int           `envconfig:"ARCHIVER_PAGE_SIZE" default:"5000" desc:"documents read, copied, verified and deleted at a time"`
-	Concurrency  int           `envconfig:"ARCHIVER_CONCURRENCY" default:"3" desc:"document families moved at once within a batch"`
+	Concurrency  int           `envconfig:"ARCHIVER_CONCURRENCY" default:"4" desc:"document families moved at once within a batch (memory: about PAGE_SIZE x CONCURRENCY documents per owned partition)"`
 	Delay        time.Duration `envconfig:"ARCHIVER_DELAY" default:"1s" desc:"pause after a batch that emptied the backlog; grows x1.5 while idle"`
 	MaxDelay     time.Duration `envconfig:"ARCHIVER_MAX_DELAY" default:"1m" desc:"longest pause while idle or after errors"`
 	LeaseBucket  string        `envconfig:"ARCHIVER_LEASE_BUCKET" default:"flowline-archiver-leases" desc:"JetStream KV bucket of partition leases shared by archiver replicas"`

@@ -37,23 +37,30 @@ func eligibleQuery(p int32, cutoff time.Time, maxPosition int64, bounded bool) m
 
 // selectBatch returns up to BatchSize of partition p's instances that ended
 // before cutoff with every document at or below safe, oldest end date
-// first.
-func (s *Service) selectBatch(ctx context.Context, p int32, cutoff time.Time, safe int64, bounded bool) ([]instance, error) {
+// first (then by key), after the sort values after (nil: from the start),
+// and the sort values of the last one. Within a round the archiver pages
+// on with after instead of refreshing the list-view index to hide what it
+// just moved.
+func (s *Service) selectBatch(ctx context.Context, p int32, cutoff time.Time, safe int64, bounded bool, after []json.Number) ([]instance, []json.Number, error) {
 	index := schema.RuntimeIndex(s.cfg.Index.Prefix, schema.ListView)
-	body, err := json.Marshal(map[string]any{
+	req := map[string]any{
 		"size":             s.cfg.BatchSize,
 		"query":            eligibleQuery(p, cutoff, safe, bounded),
 		"sort":             []any{map[string]string{"endDate": "asc"}, map[string]string{"key": "asc"}},
 		"_source":          false,
 		"version":          true,
 		"track_total_hits": false,
-	})
+	}
+	if after != nil {
+		req["search_after"] = after
+	}
+	body, err := json.Marshal(req)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	b, err := search.Do(s.es.Search(s.es.Search.WithIndex(index), s.es.Search.WithBody(bytes.NewReader(body)), s.es.Search.WithContext(ctx)))("select instances to archive in " + index)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var res struct {
 		Hits struct {
@@ -67,21 +74,23 @@ func (s *Service) selectBatch(ctx context.Context, p int32, cutoff time.Time, sa
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.UseNumber()
 	if err := dec.Decode(&res); err != nil {
-		return nil, fmt.Errorf("%w: select instances: unreadable response: %v", search.ErrUnavailable, err)
+		return nil, nil, fmt.Errorf("%w: select instances: unreadable response: %v", search.ErrUnavailable, err)
 	}
 	out := make([]instance, 0, len(res.Hits.Hits))
+	var last []json.Number
 	for _, h := range res.Hits.Hits {
 		key, err := strconv.ParseInt(h.ID, 10, 64)
-		if err != nil || len(h.Sort) == 0 {
-			return nil, fmt.Errorf("list-view document %q in %s: its id is not a process instance key", h.ID, index)
+		if err != nil || len(h.Sort) != 2 {
+			return nil, nil, fmt.Errorf("list-view document %q in %s: its id is not a process instance key", h.ID, index)
 		}
 		end, err := h.Sort[0].Int64()
 		if err != nil {
-			return nil, fmt.Errorf("list-view document %q in %s: endDate sort value %q: %w", h.ID, index, h.Sort[0], err)
+			return nil, nil, fmt.Errorf("list-view document %q in %s: endDate sort value %q: %w", h.ID, index, h.Sort[0], err)
 		}
 		out = append(out, instance{key: key, id: h.ID, version: h.Version, suffix: s.cfg.Rollover.Suffix(time.UnixMilli(end))})
+		last = h.Sort
 	}
-	return out, nil
+	return out, last, nil
 }
 
 // backlog counts partition p's instances that ended before cutoff and are

@@ -12,6 +12,7 @@ package archiver
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"math"
@@ -180,17 +181,18 @@ func (s *Service) discover(ctx context.Context) ([]int32, error) {
 	return out, nil
 }
 
-// work archives partition p while this replica owns it: batches back to
-// back while there is a backlog, a pause of Delay after a partial batch,
-// growing x1.5 up to MaxDelay while there is nothing to do, and a backoff
-// up to MaxDelay after errors (WARN; the batch is redone).
+// work archives partition p while this replica owns it, in rounds: a round
+// runs batches back to back while there is a backlog; then a pause of
+// Delay if it archived anything, growing x1.5 up to MaxDelay while there is
+// nothing to do, and a backoff up to MaxDelay after errors (WARN; the
+// batch is redone).
 func (s *Service) work(ctx context.Context, p int32) {
 	s.log.Info("partition acquired", "partition", p)
 	defer s.log.Info("partition given up", "partition", p, "cause", context.Cause(ctx))
 	idle := s.cfg.Delay
 	failing := backoff.New(s.cfg.Delay, s.cfg.MaxDelay)
 	for ctx.Err() == nil {
-		n, full, err := s.runBatch(ctx, p)
+		n, err := s.runRound(ctx, p)
 		var d time.Duration
 		switch {
 		case err != nil:
@@ -200,10 +202,6 @@ func (s *Service) work(ctx context.Context, p int32) {
 			s.metrics.errors.Inc()
 			d = failing.Next()
 			s.log.Warn("archiving batch failed; it is redone", "partition", p, "error", err, "retry_in", d)
-		case full:
-			failing.Reset()
-			idle = s.cfg.Delay
-			continue
 		case n > 0:
 			failing.Reset()
 			idle, d = s.cfg.Delay, s.cfg.Delay
@@ -218,32 +216,56 @@ func (s *Service) work(ctx context.Context, p int32) {
 	}
 }
 
-// runBatch archives one batch of partition p: it returns how many
-// instances were selected and whether the batch was full.
-func (s *Service) runBatch(ctx context.Context, p int32) (n int, full bool, err error) {
-	start := s.now()
-	cutoff := start.Add(-s.cfg.WaitPeriod)
+// runRound archives partition p's backlog as of now, batch after batch,
+// and returns how many instances it archived. A round fixes the cutoff and
+// the safe position, refreshes the runtime indices once (everything at or
+// below the safe position is written, and must be visible to the scans),
+// and pages through the eligible instances with search_after.
+func (s *Service) runRound(ctx context.Context, p int32) (int, error) {
+	cutoff := s.now().Add(-s.cfg.WaitPeriod)
 	safe, err := s.safePosition(ctx, p)
 	if err != nil {
-		return 0, false, err
+		return 0, err
 	}
-	// Everything at or below safe is written; make it visible to search.
 	if err := search.Refresh(ctx, s.es, s.runtimeIndices()...); err != nil {
-		return 0, false, err
+		return 0, err
 	}
 	backlog, err := s.backlog(ctx, p, cutoff)
 	if err != nil {
-		return 0, false, err
+		return 0, err
 	}
-	s.metrics.backlog.WithLabelValues(strconv.Itoa(int(p))).Set(float64(backlog))
+	gauge := s.metrics.backlog.WithLabelValues(strconv.Itoa(int(p)))
+	gauge.Set(float64(backlog))
 	if backlog == 0 || safe < 0 {
-		return 0, false, nil
+		return 0, nil
 	}
-	batch, err := s.selectBatch(ctx, p, cutoff, safe, safe != math.MaxInt64)
-	if err != nil || len(batch) == 0 {
-		return 0, false, err
+	total := 0
+	var after []json.Number
+	for ctx.Err() == nil {
+		start := time.Now()
+		batch, last, err := s.selectBatch(ctx, p, cutoff, safe, safe != math.MaxInt64, after)
+		if err != nil || len(batch) == 0 {
+			return total, err
+		}
+		n, err := s.archiveBatch(ctx, p, batch)
+		total += n
+		gauge.Set(float64(max(backlog-int64(total), 0)))
+		if err != nil {
+			return total, err
+		}
+		s.metrics.batchSeconds.Observe(time.Since(start).Seconds())
+		s.log.Debug("batch archived", "partition", p, "instances", n, "selected", len(batch), "took", time.Since(start))
+		if len(batch) < s.cfg.BatchSize {
+			break
+		}
+		after = last
 	}
+	return total, nil
+}
 
+// archiveBatch moves a batch, period by period, and returns how many
+// instances were fully archived.
+func (s *Service) archiveBatch(ctx context.Context, p int32, batch []instance) (int, error) {
 	ctx, span := s.tracer.Start(ctx, "archiver.batch", trace.WithAttributes(
 		attribute.Int("flowline.partition", int(p)), attribute.Int("flowline.instances", len(batch))))
 	defer span.End()
@@ -251,17 +273,13 @@ func (s *Service) runBatch(ctx context.Context, p int32) (n int, full bool, err 
 	for _, g := range groups(batch) {
 		k, err := s.moveGroup(ctx, g)
 		archived += k
+		s.metrics.instances.Add(float64(k))
 		if err != nil {
 			span.SetStatus(codes.Error, err.Error())
-			s.metrics.instances.Add(float64(archived))
-			return len(batch), false, err
+			return archived, err
 		}
 	}
-	s.metrics.instances.Add(float64(archived))
-	s.metrics.batchSeconds.Observe(time.Since(start).Seconds())
-	s.metrics.backlog.WithLabelValues(strconv.Itoa(int(p))).Set(float64(max(backlog-int64(archived), 0)))
-	s.log.Debug("batch archived", "partition", p, "instances", archived, "selected", len(batch), "took", time.Since(start))
-	return len(batch), len(batch) == s.cfg.BatchSize, nil
+	return archived, nil
 }
 
 // runtimeIndices are the runtime indices of the families the archiver

@@ -1,0 +1,129 @@
+package archiver_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"math"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/trace/noop"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/flowline/flowline/internal/testenv"
+	"github.com/flowline/flowline/pkg/config"
+	recordv1 "github.com/flowline/flowline/pkg/pb/recordv1"
+	"github.com/flowline/flowline/pkg/schema"
+	"github.com/flowline/flowline/pkg/search"
+	"github.com/flowline/flowline/pkg/stream"
+	"github.com/flowline/flowline/services/archiver"
+	"github.com/flowline/flowline/services/writer"
+)
+
+// The writer and the archiver never fight. A writer wrote a document of
+// instance X and died before acking its message, so the message will be
+// delivered again; the aggregator has checkpointed only part of the
+// partition. The archiver must move no instance that a document still on
+// its way could reach: not X while its message is pending (else the
+// redelivered document would put X's flow node back into the runtime
+// index), and none above the checkpoint (the aggregator may publish their
+// documents again). Once the redelivered document is written and acked,
+// and the checkpoint moves on, everything is archived and the runtime
+// indices stay empty.
+func TestLateDocumentsNeverBringAnArchivedInstanceBack(t *testing.T) {
+	ns := testenv.NATS(t)
+	js := testenv.Connect(t, ns).JS
+	es, esCfg := testenv.Elasticsearch(t)
+	prefix := testenv.IndexPrefix(t)
+	testenv.DropIndices(t, es, prefix)
+	ctx := context.Background()
+	if err := stream.EnsureStreams(ctx, js, testenv.Streams()); err != nil {
+		t.Fatal(err)
+	}
+	const p = 4
+	fx := newFixture(prefix, p, 20, 0, time.Now(), time.Hour)
+
+	// The aggregator's checkpoint covers instances 0..10.
+	bucket := "state-" + prefix
+	store, err := js.CreateObjectStore(ctx, jetstream.ObjectStoreConfig{Bucket: bucket})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkpoint := func(pos int64) {
+		if _, err := store.Put(ctx, stream.CheckpointMeta(p, pos), bytes.NewReader([]byte(`{}`))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	lv := func(i int) int64 { return fx.docs[schema.ListView][fmt.Sprint(fx.completed[i])].version }
+	checkpoint(lv(10))
+
+	// Instance 3's flow node is written, but its message is still pending.
+	x := fx.completed[3]
+	fnID := fmt.Sprint(x + 2)
+	fn := fx.docs[schema.FlowNodeInstance][fnID]
+	data, _ := proto.Marshal(&recordv1.DocumentBatch{PartitionId: p, Documents: []*recordv1.Document{
+		{Family: string(schema.FlowNodeInstance), Id: fnID, Version: fn.version, Source: []byte(fn.source), PartitionId: p},
+	}})
+	if _, err := js.Publish(ctx, stream.DocsSubject(p), data); err != nil {
+		t.Fatal(err)
+	}
+	if err := search.EnsureSchema(ctx, es, config.Index{Prefix: prefix, Shards: 1, RefreshInterval: "1s"}); err != nil {
+		t.Fatal(err)
+	}
+	fx.index(t, es)
+
+	a, reg := newArchiver(t, ns, esCfg, prefix, func(c *archiver.Config) { c.StateBucket = bucket; c.BatchSize = 5 })
+	testenv.Run(t, a)
+	archived := func(want float64) func() error {
+		return func() error {
+			if n := metric(t, reg, "flowline_archiver_instances_total"); n != want {
+				return fmt.Errorf("%v instances archived, want %v", n, want)
+			}
+			return nil
+		}
+	}
+	// Only instances 0..2 are below the pending document.
+	testenv.Eventually(t, 20*time.Second, archived(3))
+	time.Sleep(time.Second) // several more rounds
+	testenv.Eventually(t, time.Second, archived(3))
+	stay := map[int64]bool{}
+	for _, k := range fx.completed[3:] {
+		stay[k] = true
+	}
+	if err := fx.check(t, es, archiver.Day, stay); err != nil {
+		t.Fatal(err)
+	}
+	if n := metric(t, reg, "flowline_archiver_backlog"); n != 17 {
+		t.Errorf("flowline_archiver_backlog = %v, want 17", n)
+	}
+
+	// The writer takes the redelivered message, writes it (again) and acks.
+	w := writer.New(writer.Config{
+		Consumer: "writer", Workers: 1, FetchMessages: 16, BulkMaxDocs: 100, BulkMaxBytes: 1 << 20,
+		FlushInterval: 100 * time.Millisecond, AckWait: 30 * time.Second,
+		NATS: testenv.NATSConfig(ns), Streams: testenv.Streams(), ES: esCfg,
+		Index: config.Index{Prefix: prefix, Shards: 1, RefreshInterval: "1s"},
+	}, writer.Deps{Log: testenv.Logger(t), Tracer: noop.NewTracerProvider(), Registry: prometheus.NewRegistry()})
+	testenv.Run(t, w)
+	// Now up to the checkpoint: instances 0..10.
+	testenv.Eventually(t, 20*time.Second, archived(11))
+	time.Sleep(time.Second)
+	testenv.Eventually(t, time.Second, archived(11))
+	stay = map[int64]bool{}
+	for _, k := range fx.completed[11:] {
+		stay[k] = true
+	}
+	if err := fx.check(t, es, archiver.Day, stay); err != nil {
+		t.Fatal(err)
+	}
+
+	// The aggregator checkpoints the rest.
+	checkpoint(math.MaxInt64)
+	testenv.Eventually(t, 20*time.Second, archived(20))
+	if err := fx.check(t, es, archiver.Day, nil); err != nil {
+		t.Fatal(err)
+	}
+}
