@@ -29,7 +29,7 @@ func TestArchivesCompletedInstancesWithAllTheirDocuments(t *testing.T) {
 	fx.index(t, es)
 
 	testenv.Eventually(t, 60*time.Second, func() error {
-		if n := metric(t, reg, "flowline_archiver_instances_total"); n < 1000 {
+		if n := testenv.Metric(t, reg, "flowline_archiver_instances_total", nil); n < 1000 {
 			return fmt.Errorf("%v instances archived", n)
 		}
 		return nil
@@ -38,19 +38,19 @@ func TestArchivesCompletedInstancesWithAllTheirDocuments(t *testing.T) {
 	if err := fx.check(t, es, archiver.Day, nil); err != nil {
 		t.Fatal(err)
 	}
-	if n := metric(t, reg, "flowline_archiver_instances_total"); n != 1000 {
+	if n := testenv.Metric(t, reg, "flowline_archiver_instances_total", nil); n != 1000 {
 		t.Errorf("flowline_archiver_instances_total = %v, want 1000", n)
 	}
-	if n, want := metric(t, reg, "flowline_archiver_documents_total"), float64(fx.count()*1000/1200); n != want {
+	if n, want := testenv.Metric(t, reg, "flowline_archiver_documents_total", nil), float64(fx.count()*1000/1200); n != want {
 		t.Errorf("flowline_archiver_documents_total = %v, want %v", n, want)
 	}
-	if n := metric(t, reg, "flowline_archiver_backlog"); n != 0 {
+	if n := testenv.Metric(t, reg, "flowline_archiver_backlog", nil); n != 0 {
 		t.Errorf("flowline_archiver_backlog = %v after archiving everything", n)
 	}
-	if n := metric(t, reg, "flowline_archiver_batch_seconds"); n < 4 {
+	if n := testenv.Metric(t, reg, "flowline_archiver_batch_seconds", nil); n < 4 {
 		t.Errorf("%v batches observed, want at least 4 (1000 instances in batches of 300)", n)
 	}
-	if n := metric(t, reg, "flowline_archiver_errors_total"); n != 0 {
+	if n := testenv.Metric(t, reg, "flowline_archiver_errors_total", nil); n != 0 {
 		t.Errorf("flowline_archiver_errors_total = %v", n)
 	}
 
@@ -59,7 +59,7 @@ func TestArchivesCompletedInstancesWithAllTheirDocuments(t *testing.T) {
 	stop = testenv.Run(t, a2)
 	time.Sleep(500 * time.Millisecond)
 	stop()
-	if n := metric(t, reg2, "flowline_archiver_instances_total"); n != 0 {
+	if n := testenv.Metric(t, reg2, "flowline_archiver_instances_total", nil); n != 0 {
 		t.Errorf("second run archived %v instances", n)
 	}
 	if err := fx.check(t, es, archiver.Day, nil); err != nil {
@@ -88,7 +88,7 @@ func TestWaitPeriodIsRespected(t *testing.T) {
 		}
 	}
 	testenv.Eventually(t, 30*time.Second, func() error {
-		if n := metric(t, reg, "flowline_archiver_instances_total"); n < float64(100-len(stay)) {
+		if n := testenv.Metric(t, reg, "flowline_archiver_instances_total", nil); n < float64(100-len(stay)) {
 			return fmt.Errorf("%v instances archived", n)
 		}
 		return nil
@@ -132,7 +132,7 @@ func TestRetentionDeletesExpiredDatedIndices(t *testing.T) {
 	}
 	stop := testenv.Run(t, a)
 	testenv.Eventually(t, 20*time.Second, func() error {
-		if n := metric(t, reg, "flowline_archiver_retention_deleted_indices_total"); n < 2 {
+		if n := testenv.Metric(t, reg, "flowline_archiver_retention_deleted_indices_total", nil); n < 2 {
 			return fmt.Errorf("%v indices deleted", n)
 		}
 		return nil

@@ -17,8 +17,6 @@ package archiver_test
 
 import (
 	"context"
-	"os"
-	"strconv"
 	"testing"
 	"time"
 
@@ -30,8 +28,8 @@ import (
 )
 
 func BenchmarkArchive(b *testing.B) {
-	n := benchEnv(b, "FLOWLINE_BENCH_INSTANCES", 20_000)
-	parts := benchEnv(b, "FLOWLINE_BENCH_PARTITIONS", 2)
+	n := testenv.BenchEnv(b, "FLOWLINE_BENCH_INSTANCES", 20_000)
+	parts := testenv.BenchEnv(b, "FLOWLINE_BENCH_PARTITIONS", 2)
 	ns := testenv.NATS(b)
 	es, esCfg := testenv.Elasticsearch(b)
 	ctx := context.Background()
@@ -73,29 +71,17 @@ func BenchmarkArchive(b *testing.B) {
 		start := time.Now()
 		b.StartTimer()
 		stop := testenv.Run(b, a)
-		for metric(b, reg, "flowline_archiver_instances_total") < float64(n*parts) {
+		for testenv.Metric(b, reg, "flowline_archiver_instances_total", nil) < float64(n*parts) {
 			time.Sleep(10 * time.Millisecond)
 		}
 		b.StopTimer()
 		took += time.Since(start)
 		stop()
 		total += float64(n * parts)
-		if e := metric(b, reg, "flowline_archiver_errors_total"); e != 0 {
+		if e := testenv.Metric(b, reg, "flowline_archiver_errors_total", nil); e != 0 {
 			b.Fatalf("%v archiving errors", e)
 		}
 	}
 	b.ReportMetric(total/took.Seconds(), "instances/s")
 	b.ReportMetric(docs/took.Seconds(), "docs/s")
-}
-
-func benchEnv(b *testing.B, key string, def int) int {
-	v := os.Getenv(key)
-	if v == "" {
-		return def
-	}
-	n, err := strconv.Atoi(v)
-	if err != nil || n <= 0 {
-		b.Fatalf("%s=%q: want a positive integer", key, v)
-	}
-	return n
 }

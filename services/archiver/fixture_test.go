@@ -318,32 +318,6 @@ func newArchiver(t testing.TB, ns *stream.Embedded, esCfg config.Elasticsearch, 
 	return archiver.New(cfg, archiver.Deps{Log: testenv.Logger(t), Tracer: noop.NewTracerProvider(), Registry: reg}), reg
 }
 
-// metric sums the samples of a metric family in reg.
-func metric(t testing.TB, reg *prometheus.Registry, name string) float64 {
-	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	sum := 0.0
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-		for _, m := range mf.GetMetric() {
-			switch {
-			case m.Counter != nil:
-				sum += m.Counter.GetValue()
-			case m.Gauge != nil:
-				sum += m.Gauge.GetValue()
-			case m.Histogram != nil:
-				sum += float64(m.Histogram.GetSampleCount())
-			}
-		}
-	}
-	return sum
-}
-
 func exists(t testing.TB, es *elasticsearch.Client, index string) bool {
 	t.Helper()
 	res, err := es.Indices.Exists([]string{index})

@@ -79,7 +79,7 @@ func TestLateDocumentsNeverBringAnArchivedInstanceBack(t *testing.T) {
 	testenv.Run(t, a)
 	archived := func(want float64) func() error {
 		return func() error {
-			if n := metric(t, reg, "flowline_archiver_instances_total"); n != want {
+			if n := testenv.Metric(t, reg, "flowline_archiver_instances_total", nil); n != want {
 				return fmt.Errorf("%v instances archived, want %v", n, want)
 			}
 			return nil
@@ -96,7 +96,7 @@ func TestLateDocumentsNeverBringAnArchivedInstanceBack(t *testing.T) {
 	if err := fx.check(t, es, archiver.Day, stay); err != nil {
 		t.Fatal(err)
 	}
-	if n := metric(t, reg, "flowline_archiver_backlog"); n != 17 {
+	if n := testenv.Metric(t, reg, "flowline_archiver_backlog", nil); n != 17 {
 		t.Errorf("flowline_archiver_backlog = %v, want 17", n)
 	}
 

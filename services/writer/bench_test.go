@@ -67,10 +67,10 @@ import (
 )
 
 func BenchmarkWriterVsCeiling(b *testing.B) {
-	n := benchEnv(b, "FLOWLINE_BENCH_DOCS", 200_000)
-	perMsg := benchEnv(b, "FLOWLINE_BENCH_DOCS_PER_MESSAGE", 120)
-	ceilBulk := benchEnv(b, "FLOWLINE_BENCH_CEILING_BULK", 10_000)
-	ceilConc := benchEnv(b, "FLOWLINE_BENCH_CEILING_CONCURRENCY", 3)
+	n := testenv.BenchEnv(b, "FLOWLINE_BENCH_DOCS", 200_000)
+	perMsg := testenv.BenchEnv(b, "FLOWLINE_BENCH_DOCS_PER_MESSAGE", 120)
+	ceilBulk := testenv.BenchEnv(b, "FLOWLINE_BENCH_CEILING_BULK", 10_000)
+	ceilConc := testenv.BenchEnv(b, "FLOWLINE_BENCH_CEILING_CONCURRENCY", 3)
 	b.StopTimer()
 	es, esCfg := testenv.Elasticsearch(b)
 
@@ -107,18 +107,6 @@ func BenchmarkWriterVsCeiling(b *testing.B) {
 	b.ReportMetric(nd/writerSec, "writer-docs/s")
 	b.ReportMetric(mb/writerSec, "writer-MB/s")
 	b.ReportMetric(ceilSec/writerSec, "writer/ceiling")
-}
-
-func benchEnv(b *testing.B, key string, def int) int {
-	v := os.Getenv(key)
-	if v == "" {
-		return def
-	}
-	n, err := strconv.Atoi(v)
-	if err != nil || n <= 0 {
-		b.Fatalf("%s=%q: want a positive integer", key, v)
-	}
-	return n
 }
 
 // benchCeilingRun loads docs with the direct loader into fresh indices and

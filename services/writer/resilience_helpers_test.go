@@ -23,7 +23,6 @@ import (
 
 	"github.com/elastic/go-elasticsearch/v8"
 	"github.com/nats-io/nats.go/jetstream"
-	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/flowline/flowline/internal/testenv"
@@ -265,36 +264,6 @@ func (h *resilHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
 
 func (h *resilHandler) WithGroup(name string) slog.Handler {
 	return &resilHandler{rec: h.rec, next: h.next.WithGroup(name), attrs: h.attrs}
-}
-
-// resilMetric sums the samples of a counter family in reg whose labels
-// include want.
-func resilMetric(t *testing.T, reg *prometheus.Registry, name string, want map[string]string) float64 {
-	t.Helper()
-	mfs, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	sum := 0.0
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-	next:
-		for _, m := range mf.GetMetric() {
-			labels := map[string]string{}
-			for _, lp := range m.GetLabel() {
-				labels[lp.GetName()] = lp.GetValue()
-			}
-			for k, v := range want {
-				if labels[k] != v {
-					continue next
-				}
-			}
-			sum += m.GetCounter().GetValue() + m.GetGauge().GetValue()
-		}
-	}
-	return sum
 }
 
 // resilStreamMsgs is the number of messages in stream name.

@@ -39,14 +39,14 @@ func resilCheckOutcome(t *testing.T, logs *resilLogs, reg *prometheus.Registry) 
 		total += c
 		t.Logf("WARN x%d: %s", c, msg)
 	}
-	retries = resilMetric(t, reg, "flowline_writer_retries_total", nil)
-	retryItems = resilMetric(t, reg, "flowline_writer_items_total", map[string]string{"outcome": "retry"})
-	dead := resilMetric(t, reg, "flowline_writer_dead_letters_total", nil)
+	retries = testenv.Metric(t, reg, "flowline_writer_retries_total", nil)
+	retryItems = testenv.Metric(t, reg, "flowline_writer_items_total", map[string]string{"outcome": "retry"})
+	dead := testenv.Metric(t, reg, "flowline_writer_dead_letters_total", nil)
 	t.Logf("writer metrics: retries_total %v, items_total{retry} %v, items_total{done} %v, items_total{stale} %v, dead_letters_total %v, bulk_requests_total %v",
 		retries, retryItems,
-		resilMetric(t, reg, "flowline_writer_items_total", map[string]string{"outcome": "done"}),
-		resilMetric(t, reg, "flowline_writer_items_total", map[string]string{"outcome": "stale"}),
-		dead, resilMetric(t, reg, "flowline_writer_bulk_requests_total", nil))
+		testenv.Metric(t, reg, "flowline_writer_items_total", map[string]string{"outcome": "done"}),
+		testenv.Metric(t, reg, "flowline_writer_items_total", map[string]string{"outcome": "stale"}),
+		dead, testenv.Metric(t, reg, "flowline_writer_bulk_requests_total", nil))
 	if dead != 0 {
 		t.Errorf("%v documents dead-lettered, want none", dead)
 	}

@@ -48,10 +48,16 @@ type stack struct {
 
 func startStack(t *testing.T) *stack { return startStackWith(t, true) }
 
-// startStackWith starts ingest, writer and archiver, and the aggregator too
-// when withAggregator; stack.newAggregator builds further aggregators (for
-// restarts) on the same broker.
+// startStackWith starts ingest, writer and archiver (which archives nothing:
+// its wait period is 10 years), and the aggregator too when withAggregator;
+// stack.newAggregator builds further aggregators (for restarts) on the same
+// broker.
 func startStackWith(t *testing.T, withAggregator bool) *stack {
+	return startStackArchiving(t, withAggregator, 10*365*24*time.Hour)
+}
+
+// startStackArchiving is startStackWith with the archiver's wait period.
+func startStackArchiving(t *testing.T, withAggregator bool, archiveAfter time.Duration) *stack {
 	t.Helper()
 	ns := testenv.NATS(t)
 	es, esCfg := testenv.Elasticsearch(t)
@@ -80,7 +86,13 @@ func startStackWith(t *testing.T, withAggregator bool) *stack {
 		FlushInterval: 100 * time.Millisecond, AckWait: 30 * time.Second,
 		NATS: natsCfg, Streams: streams, ES: esCfg, Index: idx,
 	}, writer.Deps{Log: log, Tracer: tp, Registry: reg})
-	ar := archiver.New(archiver.Config{NATS: natsCfg, ES: esCfg, Index: idx}, archiver.Deps{Log: log, Tracer: tp, Registry: reg})
+	var arCfg archiver.Config
+	if err := config.Process(&arCfg); err != nil { // the defaults
+		t.Fatal(err)
+	}
+	arCfg.NATS, arCfg.Streams, arCfg.ES, arCfg.Index = natsCfg, streams, esCfg, idx
+	arCfg.WaitPeriod, arCfg.Delay, arCfg.MaxDelay, arCfg.LeaseTTL = archiveAfter, 100*time.Millisecond, 500*time.Millisecond, 2*time.Second
+	ar := archiver.New(arCfg, archiver.Deps{Log: log, Tracer: tp, Registry: reg})
 	if withAggregator {
 		testenv.Run(t, wr, ar, newAggregator(), in)
 	} else {
