@@ -20,16 +20,18 @@ type command struct {
 	summary string
 	spec    func() []any // pointers to the command's config sections, for --help
 	run     func(ctx context.Context, args []string, stdout io.Writer) error
+	flags   func() *flag.FlagSet // the command's flags, for --help (nil: none listed)
 }
 
 func commands() map[string]command {
 	return map[string]command{
-		"ingest":        {"run the ingest service (push API -> JetStream)", specIngest, runIngest},
-		"aggregator":    {"run the aggregator service (records -> documents)", specAggregator, runAggregator},
-		"writer":        {"run the writer service (documents -> Elasticsearch)", specWriter, runWriter},
-		"archiver":      {"run the archiver service", specArchiver, runArchiver},
-		"dev":           {"run everything locally: embedded NATS, local Elasticsearch, all services, a demo workload", specDev, runDev},
-		"elasticsearch": {"provision and run a local single-node Elasticsearch until interrupted", specElasticsearch, runElasticsearch},
+		"ingest":        {"run the ingest service (push API -> JetStream)", specIngest, runIngest, nil},
+		"aggregator":    {"run the aggregator service (records -> documents)", specAggregator, runAggregator, nil},
+		"writer":        {"run the writer service (documents -> Elasticsearch)", specWriter, runWriter, nil},
+		"archiver":      {"run the archiver service", specArchiver, runArchiver, nil},
+		"dev":           {"run everything locally: embedded NATS, local Elasticsearch, all services, a demo workload", specDev, runDev, nil},
+		"replay":        {"stream NDJSON files of Zeebe records (plain or gzip) to ingest: flowline replay --ingest URL [--token T] FILE...", specNone, runReplay, func() *flag.FlagSet { fs, _ := replayFlags(); return fs }},
+		"elasticsearch": {"provision and run a local single-node Elasticsearch until interrupted", specElasticsearch, runElasticsearch, nil},
 	}
 }
 
@@ -69,6 +71,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
+// specNone is the config spec of a command configured by flags alone.
+func specNone() []any { return nil }
+
 // usageError is a bad flag or argument.
 type usageError struct{ error }
 
@@ -88,7 +93,17 @@ func usage(w io.Writer, cmds map[string]command) {
 }
 
 func commandUsage(w io.Writer, name string, cmd command) {
-	fmt.Fprintf(w, "usage: flowline %s\n\n%s\n\nConfiguration comes from the environment:\n\n", name, cmd.summary)
+	fmt.Fprintf(w, "usage: flowline %s\n\n%s\n", name, cmd.summary)
+	if cmd.flags != nil {
+		fmt.Fprintln(w, "\nflags:")
+		fs := cmd.flags()
+		fs.SetOutput(w)
+		fs.PrintDefaults()
+	}
+	if len(cmd.spec()) == 0 {
+		return
+	}
+	fmt.Fprint(w, "\nConfiguration comes from the environment:\n\n")
 	if err := printConfigUsage(w, cmd.spec()); err != nil {
 		fmt.Fprintf(w, "(cannot list settings: %v)\n", err)
 	}

@@ -60,3 +60,27 @@ func TestBadInvocations(t *testing.T) {
 		})
 	}
 }
+
+func TestReplayCommandLine(t *testing.T) {
+	t.Setenv("FLOWLINE_INGEST_TOKEN", "do-not-print-me")
+	var out, errOut bytes.Buffer
+	if code := run([]string{"replay", "--help"}, &out, &errOut); code != 0 {
+		t.Fatalf("--help exit %d", code)
+	}
+	for _, flag := range []string{"-ingest", "-token", "-from-line", "-skip-invalid", "-reject-file", "-checkpoint-dir"} {
+		if !strings.Contains(out.String(), flag) {
+			t.Errorf("--help lacks %s:\n%s", flag, out.String())
+		}
+	}
+	if strings.Contains(out.String(), "do-not-print-me") {
+		t.Error("--help prints the token")
+	}
+	out.Reset()
+	if code := run([]string{"replay", "--ingest", "http://127.0.0.1:1/v1/records"}, &out, &errOut); code != 2 || !strings.Contains(errOut.String(), "no file to replay") {
+		t.Errorf("no file: exit %d, stderr %q", code, errOut.String())
+	}
+	errOut.Reset()
+	if code := run([]string{"replay", "--no-checkpoint", "/no/such/file.ndjson"}, &out, &errOut); code != 1 || !strings.Contains(errOut.String(), "no such file") {
+		t.Errorf("missing file: exit %d, stderr %q", code, errOut.String())
+	}
+}
