@@ -90,6 +90,19 @@ func TestConnectAuthAndEnsureStreams(t *testing.T) {
 			if st.CachedInfo().Config.Retention.String() != "WorkQueue" {
 				t.Errorf("docs stream retention = %v", st.CachedInfo().Config.Retention)
 			}
+			// Unchanged settings are left alone; changed ones are applied.
+			before, _ := c.JS.Stream(ctx, RecordsStream)
+			if !sameStreamConfig(before.CachedInfo().Config, StreamConfigs(streams)[0]) {
+				t.Errorf("the records stream as created does not match its wanted config: %+v", before.CachedInfo().Config)
+			}
+			streams.RecordsMaxAge = 2 * time.Hour
+			if err := EnsureStreams(ctx, c.JS, streams); err != nil {
+				t.Fatal(err)
+			}
+			after, err := c.JS.Stream(ctx, RecordsStream)
+			if err != nil || after.CachedInfo().Config.MaxAge != 2*time.Hour {
+				t.Errorf("records MaxAge after a change = %v, %v; want 2h", after.CachedInfo().Config.MaxAge, err)
+			}
 		})
 	}
 }

@@ -3,6 +3,7 @@ package stream
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -53,9 +54,23 @@ func StreamConfigs(cfg config.Streams) []jetstream.StreamConfig {
 // for several services to call at once.
 func EnsureStreams(ctx context.Context, js jetstream.JetStream, cfg config.Streams) error {
 	for _, sc := range StreamConfigs(cfg) {
+		// A stream already configured as wanted is left alone: every
+		// service calls this at start, and needless updates race with
+		// consumers being created (and churn the cluster's metadata).
+		if st, err := js.Stream(ctx, sc.Name); err == nil && sameStreamConfig(st.CachedInfo().Config, sc) {
+			continue
+		}
 		if _, err := js.CreateOrUpdateStream(ctx, sc); err != nil {
 			return fmt.Errorf("stream: ensure %s: %w", sc.Name, err)
 		}
 	}
 	return nil
+}
+
+// sameStreamConfig reports whether an existing stream has every setting
+// Flowline manages as wanted.
+func sameStreamConfig(have, want jetstream.StreamConfig) bool {
+	return slices.Equal(have.Subjects, want.Subjects) && have.Storage == want.Storage && have.Retention == want.Retention &&
+		have.MaxAge == want.MaxAge && have.Replicas == want.Replicas && have.Duplicates == want.Duplicates &&
+		have.MaxMsgSize == want.MaxMsgSize && have.Description == want.Description
 }
