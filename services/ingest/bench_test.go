@@ -1,0 +1,204 @@
+package ingest_test
+
+// The ingest throughput benchmark of issue 6:
+//
+//	go test ./services/ingest -run x -bench IngestVsJetStream -benchtime 2x
+//
+// FLOWLINE_BENCH_RECORDS records (default 200,000: simulated demo instances
+// on four partitions, about 600 B of JSON each) go into file-storage
+// JetStream three ways, each on a fresh embedded server:
+//
+//   - raw: the records already decoded, encoded as RecordBatch messages of
+//     1,000 records of one partition (what ingest stores) and published
+//     with PublishAsync, all acks awaited: the broker's ceiling;
+//   - ndjson / protobuf: POST /v1/records with 5,000 records per request,
+//     one client per partition (records of a partition must arrive in
+//     order), through ingest with its default batching.
+//
+// Reported: records/s of each and the ratios ndjson/raw and protobuf/raw;
+// the target is at least 0.7.
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/trace/noop"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/flowline/flowline/internal/testenv"
+	"github.com/flowline/flowline/pkg/config"
+	recordv1 "github.com/flowline/flowline/pkg/pb/recordv1"
+	"github.com/flowline/flowline/pkg/simulate"
+	"github.com/flowline/flowline/pkg/stream"
+	"github.com/flowline/flowline/pkg/zeebejson"
+	"github.com/flowline/flowline/services/ingest"
+)
+
+const benchParts = 4
+
+// benchInput is the workload, per partition.
+type benchInput struct {
+	lines [benchParts][]string
+	recs  [benchParts][]*recordv1.Record
+	n     int
+}
+
+func benchRecords(b *testing.B, n int) *benchInput {
+	in := &benchInput{}
+	for i := range benchParts {
+		p := simulate.NewPartition(int32(i+1), time.UnixMilli(1_763_884_800_000))
+		for len(in.lines[i]) < n/benchParts {
+			inst := simulate.Start(p, simulate.DemoProcess(int64(i+1)<<51+1))
+			for !inst.Done {
+				inst.Step(time.Second)
+			}
+			for _, r := range p.Take() {
+				line := r.JSON()
+				rec, err := zeebejson.Decode(line)
+				if err != nil {
+					b.Fatal(err)
+				}
+				in.lines[i] = append(in.lines[i], string(line))
+				in.recs[i] = append(in.recs[i], rec)
+			}
+		}
+		in.n += len(in.lines[i])
+	}
+	return in
+}
+
+func BenchmarkIngestVsJetStream(b *testing.B) {
+	n := testenv.BenchEnv(b, "FLOWLINE_BENCH_RECORDS", 200_000)
+	in := benchRecords(b, n)
+	b.StopTimer()
+	var raw, nd, pb time.Duration
+	for range b.N {
+		raw += benchRaw(b, in)
+		nd += benchIngest(b, in, "application/x-ndjson")
+		pb += benchIngest(b, in, "application/x-protobuf")
+	}
+	total := float64(in.n * b.N)
+	b.ReportMetric(total/raw.Seconds(), "raw-records/s")
+	b.ReportMetric(total/nd.Seconds(), "ndjson-records/s")
+	b.ReportMetric(total/pb.Seconds(), "protobuf-records/s")
+	b.ReportMetric(raw.Seconds()/nd.Seconds(), "ndjson/raw")
+	b.ReportMetric(raw.Seconds()/pb.Seconds(), "protobuf/raw")
+}
+
+// benchRaw publishes the records as ingest would store them, straight to
+// JetStream, and returns the time it took.
+func benchRaw(b *testing.B, in *benchInput) time.Duration {
+	ns := testenv.NATS(b)
+	js := testenv.Connect(b, ns).JS
+	ctx := context.Background()
+	if err := stream.EnsureStreams(ctx, js, testenv.Streams()); err != nil {
+		b.Fatal(err)
+	}
+	start := time.Now()
+	var wg sync.WaitGroup
+	for p := range benchParts {
+		wg.Go(func() {
+			recs := in.recs[p]
+			var futures []jetstream.PubAckFuture
+			for len(recs) > 0 {
+				k := min(1000, len(recs))
+				data, err := proto.Marshal(&recordv1.RecordBatch{Records: recs[:k]})
+				if err != nil {
+					b.Error(err)
+					return
+				}
+				f, err := js.PublishAsync(stream.RecordsSubject(int32(p+1)), data)
+				if err != nil {
+					b.Error(err)
+					return
+				}
+				futures = append(futures, f)
+				recs = recs[k:]
+			}
+			for _, f := range futures {
+				select {
+				case <-f.Ok():
+				case err := <-f.Err():
+					b.Error(err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return time.Since(start)
+}
+
+// benchIngest posts the records to a fresh ingest and returns the time it
+// took until every request was answered 202.
+func benchIngest(b *testing.B, in *benchInput, contentType string) time.Duration {
+	ns := testenv.NATS(b)
+	var cfg ingest.Config
+	if err := config.Process(&cfg); err != nil { // the defaults
+		b.Fatal(err)
+	}
+	cfg.Addr, cfg.NATS, cfg.Streams = "127.0.0.1:0", testenv.NATSConfig(ns), testenv.Streams()
+	s := ingest.New(cfg, ingest.Deps{Log: testenv.Logger(b), Tracer: noop.NewTracerProvider(), Registry: prometheus.NewRegistry()})
+	stop := testenv.Run(b, s)
+	defer stop()
+	url := "http://" + s.Addr() + "/v1/records"
+
+	var bodies [benchParts][][]byte
+	for p := range benchParts {
+		for i := 0; i < len(in.lines[p]); i += 5000 {
+			j := min(i+5000, len(in.lines[p]))
+			var body []byte
+			if contentType == "application/x-ndjson" {
+				body = []byte(strings.Join(in.lines[p][i:j], "\n") + "\n")
+			} else {
+				var err error
+				if body, err = proto.Marshal(&recordv1.RecordBatch{Records: in.recs[p][i:j]}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			bodies[p] = append(bodies[p], body)
+		}
+	}
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: benchParts}}
+	start := time.Now()
+	var wg sync.WaitGroup
+	accepted := make([]int, benchParts)
+	for p := range benchParts {
+		wg.Go(func() {
+			for _, body := range bodies[p] {
+				res, err := client.Post(url, contentType, bytes.NewReader(body))
+				if err != nil {
+					b.Error(err)
+					return
+				}
+				var buf bytes.Buffer
+				_, _ = buf.ReadFrom(res.Body)
+				res.Body.Close()
+				if res.StatusCode != http.StatusAccepted {
+					b.Errorf("HTTP %d: %s", res.StatusCode, buf.String())
+					return
+				}
+				var a int
+				fmt.Sscanf(strings.TrimPrefix(buf.String(), `{"accepted":`), "%d", &a)
+				accepted[p] += a
+			}
+		})
+	}
+	wg.Wait()
+	took := time.Since(start)
+	sum := 0
+	for _, a := range accepted {
+		sum += a
+	}
+	if sum != in.n {
+		b.Fatalf("%s: %d records accepted, want %d", contentType, sum, in.n)
+	}
+	return took
+}
