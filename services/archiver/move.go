@@ -237,17 +237,21 @@ func (s *Service) bulk(ctx context.Context, n int, appendOp func(buf []byte, i i
 		results, err := search.BulkBody(ctx, s.es, body, len(pending))
 		if err == nil {
 			var retry []int
+			reason := ""
 			for j, r := range results {
-				if r.Outcome == search.Retry {
-					retry = append(retry, pending[j])
-				} else {
+				if r.Outcome != search.Retry {
 					result(pending[j], r)
+					continue
 				}
+				if len(retry) == 0 {
+					reason = r.Reason
+				}
+				retry = append(retry, pending[j])
 			}
 			if len(retry) == 0 {
 				return nil
 			}
-			err = fmt.Errorf("%w: %d of %d items pushed back, first: %s", search.ErrUnavailable, len(retry), len(pending), results[slicesIndex(results)].Reason)
+			err = fmt.Errorf("%w: %d of %d items pushed back, first: %s", search.ErrUnavailable, len(retry), len(pending), reason)
 			pending = retry
 		}
 		if attempt == 5 || ctx.Err() != nil || !errors.Is(err, search.ErrUnavailable) {
@@ -259,14 +263,4 @@ func (s *Service) bulk(ctx context.Context, n int, appendOp func(buf []byte, i i
 			return ctx.Err()
 		}
 	}
-}
-
-// slicesIndex is the first result to retry.
-func slicesIndex(results []search.Result) int {
-	for i, r := range results {
-		if r.Outcome == search.Retry {
-			return i
-		}
-	}
-	return 0
 }

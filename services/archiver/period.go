@@ -97,3 +97,13 @@ func ParseSuffix(s string) (start time.Time, p Period, ok bool) {
 	}
 	return time.Time{}, 0, false
 }
+
+// suffixEnd is the end of the period a dated index's suffix names, read
+// with the configured rollover (a week's suffix has a day's layout).
+func suffixEnd(suffix string, rollover Period) (time.Time, bool) {
+	start, p, ok := ParseSuffix(suffix)
+	if p == Day && rollover == Week {
+		p = Week
+	}
+	return p.End(start), ok
+}

@@ -77,14 +77,11 @@ func (s *Service) deleteExpired(ctx context.Context) error {
 		}
 		var expired []string
 		for _, name := range names {
-			start, p, ok := ParseSuffix(strings.TrimPrefix(name, runtime))
+			end, ok := suffixEnd(strings.TrimPrefix(name, runtime), s.cfg.Rollover)
 			if !ok || !strings.HasPrefix(name, runtime) {
 				continue // not a dated index of ours
 			}
-			if p == Day && s.cfg.Rollover == Week {
-				p = Week
-			}
-			if p.End(start).Before(limit) {
+			if end.Before(limit) {
 				expired = append(expired, name)
 			}
 		}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"strconv"
 	"time"
 
@@ -22,14 +23,14 @@ type instance struct {
 }
 
 // eligibleQuery matches partition p's process instances that ended before
-// cutoff; with a bound, only those whose list-view document is at or below
-// position maxPosition.
-func eligibleQuery(p int32, cutoff time.Time, maxPosition int64, bounded bool) map[string]any {
+// cutoff and whose list-view document is at or below position maxPosition
+// (math.MaxInt64: any).
+func eligibleQuery(p int32, cutoff time.Time, maxPosition int64) map[string]any {
 	filter := []any{
 		map[string]any{"term": map[string]any{"partitionId": p}},
 		map[string]any{"range": map[string]any{"endDate": map[string]any{"lt": cutoff.UnixMilli(), "format": "epoch_millis"}}},
 	}
-	if bounded {
+	if maxPosition != math.MaxInt64 {
 		filter = append(filter, map[string]any{"range": map[string]any{"position": map[string]any{"lte": maxPosition}}})
 	}
 	return map[string]any{"bool": map[string]any{"filter": filter}}
@@ -41,11 +42,11 @@ func eligibleQuery(p int32, cutoff time.Time, maxPosition int64, bounded bool) m
 // and the sort values of the last one. Within a round the archiver pages
 // on with after instead of refreshing the list-view index to hide what it
 // just moved.
-func (s *Service) selectBatch(ctx context.Context, p int32, cutoff time.Time, safe int64, bounded bool, after []json.Number) ([]instance, []json.Number, error) {
+func (s *Service) selectBatch(ctx context.Context, p int32, cutoff time.Time, safe int64, after []json.Number) ([]instance, []json.Number, error) {
 	index := schema.RuntimeIndex(s.cfg.Index.Prefix, schema.ListView)
 	req := map[string]any{
 		"size":             s.cfg.BatchSize,
-		"query":            eligibleQuery(p, cutoff, safe, bounded),
+		"query":            eligibleQuery(p, cutoff, safe),
 		"sort":             []any{map[string]string{"endDate": "asc"}, map[string]string{"key": "asc"}},
 		"_source":          false,
 		"version":          true,
@@ -97,7 +98,7 @@ func (s *Service) selectBatch(ctx context.Context, p int32, cutoff time.Time, sa
 // still in the runtime index.
 func (s *Service) backlog(ctx context.Context, p int32, cutoff time.Time) (int64, error) {
 	index := schema.RuntimeIndex(s.cfg.Index.Prefix, schema.ListView)
-	body, err := json.Marshal(map[string]any{"query": eligibleQuery(p, cutoff, 0, false)})
+	body, err := json.Marshal(map[string]any{"query": eligibleQuery(p, cutoff, math.MaxInt64)})
 	if err != nil {
 		return 0, err
 	}

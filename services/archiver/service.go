@@ -15,7 +15,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
-	"math"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -217,33 +216,41 @@ func (s *Service) work(ctx context.Context, p int32) {
 }
 
 // runRound archives partition p's backlog as of now, batch after batch,
-// and returns how many instances it archived. A round fixes the cutoff and
-// the safe position, refreshes the runtime indices once (everything at or
-// below the safe position is written, and must be visible to the scans),
-// and pages through the eligible instances with search_after.
+// and returns how many instances it archived. A round fixes the cutoff;
+// when there is a backlog it fixes the safe position, refreshes the runtime
+// indices once (everything at or below the safe position is written, and
+// must be visible to the scans), and pages through the eligible instances
+// with search_after. An idle round costs one count, no refresh.
 func (s *Service) runRound(ctx context.Context, p int32) (int, error) {
 	cutoff := s.now().Add(-s.cfg.WaitPeriod)
-	safe, err := s.safePosition(ctx, p)
-	if err != nil {
-		return 0, err
-	}
-	if err := search.Refresh(ctx, s.es, s.runtimeIndices()...); err != nil {
-		return 0, err
-	}
 	backlog, err := s.backlog(ctx, p, cutoff)
 	if err != nil {
 		return 0, err
 	}
 	gauge := s.metrics.backlog.WithLabelValues(strconv.Itoa(int(p)))
-	gauge.Set(float64(backlog))
-	if backlog == 0 || safe < 0 {
+	if backlog == 0 {
+		gauge.Set(0)
 		return 0, nil
 	}
+	safe, err := s.safePosition(ctx, p)
+	if err != nil || safe < 0 {
+		return 0, err
+	}
+	if err := search.Refresh(ctx, s.es, s.runtimeIndices()...); err != nil {
+		return 0, err
+	}
+	// Counted again: the first count may still have seen documents moved
+	// by the previous round, before this refresh.
+	if backlog, err = s.backlog(ctx, p, cutoff); err != nil || backlog == 0 {
+		gauge.Set(float64(backlog))
+		return 0, err
+	}
+	gauge.Set(float64(backlog))
 	total := 0
 	var after []json.Number
 	for ctx.Err() == nil {
 		start := time.Now()
-		batch, last, err := s.selectBatch(ctx, p, cutoff, safe, safe != math.MaxInt64, after)
+		batch, last, err := s.selectBatch(ctx, p, cutoff, safe, after)
 		if err != nil || len(batch) == 0 {
 			return total, err
 		}
@@ -302,12 +309,9 @@ func (s *Service) ensureIndex(ctx context.Context, name, suffix string) error {
 	}
 	settings := map[string]any{}
 	if s.ilm {
-		start, p, _ := ParseSuffix(suffix)
-		if p == Day && s.cfg.Rollover == Week {
-			p = Week
-		}
+		end, _ := suffixEnd(suffix, s.cfg.Rollover)
 		settings["index.lifecycle.name"] = s.cfg.RetentionILM
-		settings["index.lifecycle.origination_date"] = p.End(start).UnixMilli()
+		settings["index.lifecycle.origination_date"] = end.UnixMilli()
 	}
 	if err := search.CreateIndex(ctx, s.es, name, settings); err != nil {
 		return err

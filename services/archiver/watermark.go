@@ -39,11 +39,11 @@ func (s *Service) safePosition(ctx context.Context, p int32) (int64, error) {
 	case err == nil:
 		safe = pos
 	case errors.Is(err, stream.ErrNoCheckpoint):
-		has, err := hasMessages(ctx, s.js, stream.RecordsStream, stream.RecordsSubject(p))
+		withRecords, err := stream.Partitions(ctx, s.js, stream.RecordsStream, stream.RecordsSubject(p))
 		if err != nil {
 			return 0, err
 		}
-		if has {
+		if len(withRecords) > 0 {
 			return -1, nil
 		}
 	default:
@@ -84,20 +84,4 @@ func lowestPending(ctx context.Context, js jetstream.JetStream, p int32) (int64,
 		low = min(low, d.Version)
 	}
 	return low, nil
-}
-
-// hasMessages reports whether stream name holds a message on subject.
-func hasMessages(ctx context.Context, js jetstream.JetStream, name, subject string) (bool, error) {
-	st, err := js.Stream(ctx, name)
-	if errors.Is(err, jetstream.ErrStreamNotFound) {
-		return false, nil
-	}
-	if err != nil {
-		return false, fmt.Errorf("stream %s: %w", name, err)
-	}
-	info, err := st.Info(ctx, jetstream.WithSubjectFilter(subject))
-	if err != nil {
-		return false, fmt.Errorf("stream %s: %w", name, err)
-	}
-	return info.State.Subjects[subject] > 0, nil
 }

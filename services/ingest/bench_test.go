@@ -21,7 +21,7 @@ package ingest_test
 import (
 	"bytes"
 	"context"
-	"fmt"
+	"encoding/json"
 	"net/http"
 	"strings"
 	"sync"
@@ -178,16 +178,16 @@ func benchIngest(b *testing.B, in *benchInput, contentType string) time.Duration
 					b.Error(err)
 					return
 				}
-				var buf bytes.Buffer
-				_, _ = buf.ReadFrom(res.Body)
+				var a struct {
+					Accepted int `json:"accepted"`
+				}
+				err = json.NewDecoder(res.Body).Decode(&a)
 				res.Body.Close()
-				if res.StatusCode != http.StatusAccepted {
-					b.Errorf("HTTP %d: %s", res.StatusCode, buf.String())
+				if res.StatusCode != http.StatusAccepted || err != nil {
+					b.Errorf("HTTP %d: %v", res.StatusCode, err)
 					return
 				}
-				var a int
-				fmt.Sscanf(strings.TrimPrefix(buf.String(), `{"accepted":`), "%d", &a)
-				accepted[p] += a
+				accepted[p] += a.Accepted
 			}
 		})
 	}

@@ -13,11 +13,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/elastic/go-elasticsearch/v8"
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 	"go.opentelemetry.io/otel/trace/noop"
 
 	"github.com/flowline/flowline/internal/testenv"
 	"github.com/flowline/flowline/pkg/config"
+	"github.com/flowline/flowline/pkg/esnode"
 	"github.com/flowline/flowline/pkg/schema"
 	"github.com/flowline/flowline/pkg/stream"
 	"github.com/flowline/flowline/services/writer"
@@ -25,11 +28,52 @@ import (
 
 const resilDocs = 20_000 // unique ids per test
 
+// resilRun is one resilience test's broker, load and running writer.
+type resilRun struct {
+	es         *elasticsearch.Client
+	js         jetstream.JetStream
+	index      string
+	msgs       []resilMsg
+	logs       *resilLogs
+	reg        *prometheus.Registry
+	stopWriter func()
+}
+
+// resilSetup starts NATS with Flowline's streams, builds the load (resilDocs
+// ids, perMsg documents per message) and runs a writer against node, tuned
+// by tune.
+func resilSetup(t *testing.T, node *esnode.Node, perMsg int, tune func(*writer.Config)) *resilRun {
+	t.Helper()
+	es, esCfg := resilClient(t, node.URL())
+	ns := testenv.NATS(t)
+	js := testenv.Connect(t, ns).JS
+	if err := stream.EnsureStreams(context.Background(), js, testenv.Streams()); err != nil {
+		t.Fatal(err)
+	}
+	prefix := testenv.IndexPrefix(t)
+	plan := resilPlan(resilDocs)
+	r := &resilRun{es: es, js: js, index: schema.RuntimeIndex(prefix, schema.FlowNodeInstance), msgs: resilMessages(t, plan, perMsg),
+		logs: newResilLogs(), reg: prometheus.NewRegistry()}
+	t.Logf("load: %d unique ids, %d documents (updates and stale copies included) in %d messages", resilDocs, len(plan), len(r.msgs))
+	cfg := writer.Config{
+		Consumer: "writer", AckWait: 30 * time.Second,
+		NATS: testenv.NATSConfig(ns), Streams: testenv.Streams(), ES: esCfg,
+		Index: config.Index{Prefix: prefix, Shards: 1, RefreshInterval: "1s"},
+	}
+	tune(&cfg)
+	w := writer.New(cfg, writer.Deps{Log: r.logs.logger(testenv.Logger(t)), Tracer: noop.NewTracerProvider(), Registry: r.reg})
+	r.stopWriter = testenv.Run(t, w)
+	return r
+}
+
 // resilCheckOutcome asserts what both tests expect of the writer's log and
 // metrics: it noticed trouble (WARN and retries) and gave up on nothing
 // (no ERROR, no dead letter).
-func resilCheckOutcome(t *testing.T, logs *resilLogs, reg *prometheus.Registry) (retries, retryItems float64) {
+func resilCheckOutcome(t *testing.T, logs *resilLogs, reg *prometheus.Registry, js jetstream.JetStream) (retries, retryItems float64) {
 	t.Helper()
+	if n, err := resilStreamMsgs(context.Background(), js, stream.DLQStream); err != nil || n != 0 {
+		t.Errorf("dead-letter stream: %d messages (%v), want none", n, err)
+	}
 	warns, errs := logs.snapshot()
 	for _, e := range errs {
 		t.Errorf("writer logged an ERROR: %s", e)
@@ -65,28 +109,11 @@ func TestResilienceElasticsearchRestartMidLoad(t *testing.T) {
 	tStart := time.Now()
 	opts := resilNodeOptions(t, nil)
 	node := resilStartNode(t, opts)
-	es, esCfg := resilClient(t, node.URL())
-	ns := testenv.NATS(t)
-	js := testenv.Connect(t, ns).JS
+	r := resilSetup(t, node, 200, func(c *writer.Config) {
+		c.Workers, c.FetchMessages, c.BulkMaxDocs, c.BulkMaxBytes, c.FlushInterval = 2, 16, 5000, 8<<20, 100*time.Millisecond
+	})
+	es, js, index, msgs := r.es, r.js, r.index, r.msgs
 	ctx := context.Background()
-	if err := stream.EnsureStreams(ctx, js, testenv.Streams()); err != nil {
-		t.Fatal(err)
-	}
-	prefix := testenv.IndexPrefix(t)
-	index := schema.RuntimeIndex(prefix, schema.FlowNodeInstance)
-	plan := resilPlan(resilDocs)
-	msgs := resilMessages(t, plan, 200)
-	t.Logf("load: %d unique ids, %d documents (updates and stale copies included) in %d messages", resilDocs, len(plan), len(msgs))
-
-	logs := newResilLogs()
-	reg := prometheus.NewRegistry()
-	w := writer.New(writer.Config{
-		Consumer: "writer", Workers: 2, FetchMessages: 16, BulkMaxDocs: 5000, BulkMaxBytes: 8 << 20,
-		FlushInterval: 100 * time.Millisecond, AckWait: 30 * time.Second,
-		NATS: testenv.NATSConfig(ns), Streams: testenv.Streams(), ES: esCfg,
-		Index: config.Index{Prefix: prefix, Shards: 1, RefreshInterval: "1s"},
-	}, writer.Deps{Log: logs.logger(testenv.Logger(t)), Tracer: noop.NewTracerProvider(), Registry: reg})
-	stopWriter := testenv.Run(t, w)
 
 	// Publish at a steady pace (about 35 s in all), so that publishing
 	// goes on while Elasticsearch is down.
@@ -154,15 +181,12 @@ func TestResilienceElasticsearchRestartMidLoad(t *testing.T) {
 	}
 	resilWaitDrained(t, js, 90*time.Second)
 	t.Logf("writer caught up %v after the restart", time.Since(t1).Round(time.Millisecond))
-	stopWriter()
+	r.stopWriter()
 
 	resilVerify(t, es, index, resilDocs)
-	retries, _ := resilCheckOutcome(t, logs, reg)
+	retries, _ := resilCheckOutcome(t, r.logs, r.reg, js)
 	if retries == 0 {
 		t.Errorf("flowline_writer_retries_total = 0: no bulk was retried although Elasticsearch was down")
-	}
-	if n, err := resilStreamMsgs(ctx, js, stream.DLQStream); err != nil || n != 0 {
-		t.Errorf("dead-letter stream: %d messages (%v), want none", n, err)
 	}
 	t.Logf("test took %v", time.Since(tStart).Round(time.Millisecond))
 }
@@ -179,28 +203,11 @@ func TestResilience429StormIsSurvived(t *testing.T) {
 	})
 	opts.DataDir = "" // no restart here
 	node := resilStartNode(t, opts)
-	es, esCfg := resilClient(t, node.URL())
-	ns := testenv.NATS(t)
-	js := testenv.Connect(t, ns).JS
+	r := resilSetup(t, node, 50, func(c *writer.Config) {
+		c.Workers, c.FetchMessages, c.BulkMaxDocs, c.BulkMaxBytes, c.FlushInterval = 8, 1, 50, 64<<10, 50*time.Millisecond
+	})
+	es, js, index, msgs := r.es, r.js, r.index, r.msgs
 	ctx := context.Background()
-	if err := stream.EnsureStreams(ctx, js, testenv.Streams()); err != nil {
-		t.Fatal(err)
-	}
-	prefix := testenv.IndexPrefix(t)
-	index := schema.RuntimeIndex(prefix, schema.FlowNodeInstance)
-	plan := resilPlan(resilDocs)
-	msgs := resilMessages(t, plan, 50)
-	t.Logf("load: %d unique ids, %d documents in %d messages", resilDocs, len(plan), len(msgs))
-
-	logs := newResilLogs()
-	reg := prometheus.NewRegistry()
-	w := writer.New(writer.Config{
-		Consumer: "writer", Workers: 8, FetchMessages: 1, BulkMaxDocs: 50, BulkMaxBytes: 64 << 10,
-		FlushInterval: 50 * time.Millisecond, AckWait: 30 * time.Second,
-		NATS: testenv.NATSConfig(ns), Streams: testenv.Streams(), ES: esCfg,
-		Index: config.Index{Prefix: prefix, Shards: 1, RefreshInterval: "1s"},
-	}, writer.Deps{Log: logs.logger(testenv.Logger(t)), Tracer: noop.NewTracerProvider(), Registry: reg})
-	stopWriter := testenv.Run(t, w)
 
 	t0 := time.Now()
 	for _, m := range msgs {
@@ -210,20 +217,17 @@ func TestResilience429StormIsSurvived(t *testing.T) {
 	}
 	resilWaitDrained(t, js, 100*time.Second)
 	t.Logf("writer wrote the load in %v", time.Since(t0).Round(time.Millisecond))
-	stopWriter()
+	r.stopWriter()
 
 	resilVerify(t, es, index, resilDocs)
 	rejected := resilThreadPoolRejected(t, es)
-	retries, retryItems := resilCheckOutcome(t, logs, reg)
+	retries, retryItems := resilCheckOutcome(t, r.logs, r.reg, js)
 	t.Logf("Elasticsearch write thread pool rejected %d tasks", rejected)
 	if rejected == 0 {
 		t.Errorf("the write thread pool rejected nothing: no 429 storm happened")
 	}
 	if retries == 0 && retryItems == 0 {
 		t.Errorf("the writer retried nothing (flowline_writer_retries_total and items_total{outcome=\"retry\"} are 0) although Elasticsearch rejected %d tasks", rejected)
-	}
-	if n, err := resilStreamMsgs(ctx, js, stream.DLQStream); err != nil || n != 0 {
-		t.Errorf("dead-letter stream: %d messages (%v), want none", n, err)
 	}
 	t.Logf("test took %v", time.Since(tStart).Round(time.Millisecond))
 }
