@@ -20,7 +20,6 @@ import (
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
 
-	recordv1 "github.com/flowline/flowline/pkg/pb/recordv1"
 	"github.com/flowline/flowline/pkg/telemetry"
 )
 
@@ -156,6 +155,7 @@ func (s *Service) readBody(r *http.Request) ([]byte, int, error) {
 		return nil, http.StatusRequestEntityTooLarge, fmt.Errorf("request body of %d bytes exceeds the limit of %d bytes (FLOWLINE_INGEST_MAX_BODY_BYTES)", r.ContentLength, limit)
 	}
 	var src io.Reader = http.MaxBytesReader(nil, r.Body, limit)
+	gzipped := false
 	switch enc := strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Encoding"))); enc {
 	case "", "identity":
 	case "gzip":
@@ -164,11 +164,11 @@ func (s *Service) readBody(r *http.Request) ([]byte, int, error) {
 			return nil, http.StatusBadRequest, fmt.Errorf("body is not valid gzip: %v", err)
 		}
 		defer zr.Close()
-		src = zr
+		src, gzipped = zr, true
 	default:
 		return nil, http.StatusUnsupportedMediaType, fmt.Errorf("unsupported Content-Encoding %q: use gzip or none", enc)
 	}
-	b, err := io.ReadAll(io.LimitReader(src, limit+1))
+	b, err := readAll(io.LimitReader(src, limit+1), r.ContentLength, gzipped)
 	var tooLarge *http.MaxBytesError
 	switch {
 	case errors.As(err, &tooLarge) || int64(len(b)) > limit:
@@ -180,7 +180,7 @@ func (s *Service) readBody(r *http.Request) ([]byte, int, error) {
 }
 
 // store appends each partition's records, partitions in parallel.
-func (s *Service) store(ctx context.Context, groups map[int32][]*recordv1.Record) (appendResult, error) {
+func (s *Service) store(ctx context.Context, groups map[int32][]wireRecord) (appendResult, error) {
 	var (
 		mu    sync.Mutex
 		total appendResult
@@ -203,4 +203,31 @@ func (s *Service) store(ctx context.Context, groups map[int32][]*recordv1.Record
 	}
 	wg.Wait()
 	return total, errors.Join(errs...)
+}
+
+// readAll reads src to the end into a buffer sized from the request's
+// Content-Length (a gzip body usually inflates about eightfold), so a large
+// body is not copied over and over while its buffer grows.
+func readAll(src io.Reader, contentLength int64, gzipped bool) ([]byte, error) {
+	size := contentLength + 1 // +1: reading up to EOF needs room for one more read
+	if gzipped {
+		size = contentLength * 8
+	}
+	if contentLength <= 0 || size > 64<<20 {
+		return io.ReadAll(src)
+	}
+	buf := make([]byte, 0, size)
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)] // grow (only when gzip inflated more)
+		}
+		n, err := src.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return buf, err
+		}
+	}
 }

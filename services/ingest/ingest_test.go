@@ -115,6 +115,13 @@ func TestMalformedInputIsRejectedWithWhereAndWhy(t *testing.T) {
 	missingPosition := strings.Replace(line(1, 2), `"position":2,`, "", 1)
 	stringPosition := strings.Replace(line(1, 2), `"position":2`, `"position":"2"`, 1)
 
+	good, _ := proto.Marshal(&recordv1.RecordBatch{Records: []*recordv1.Record{{
+		PartitionId: 1, Position: 1, RecordType: "EVENT", ValueType: "SIGNAL", Intent: "BROADCASTED",
+		Value: &recordv1.Record_ValueJson{ValueJson: `{}`},
+	}}})
+	badSecond := string(good) + "\x0a\x03\x10\xff\xff" // record 2: position varint cut short
+	truncated := string(good) + "\x0a\x20\x08"         // record 2 claims 32 bytes, has 1
+
 	tests := []struct {
 		name        string
 		contentType string
@@ -133,6 +140,8 @@ func TestMalformedInputIsRejectedWithWhereAndWhy(t *testing.T) {
 		{"goes backwards", "application/x-ndjson", line(1, 5) + "\n" + line(2, 1) + "\n" + line(1, 4) + "\n", 400,
 			[]string{"line 3", "partition 1", "position 4", "position 5"}},
 		{"bad protobuf", "application/x-protobuf", "\xff\xff\xff", 400, []string{"RecordBatch"}},
+		{"bad protobuf record 2", "application/x-protobuf", badSecond, 400, []string{"record 2", "flowline.record.v1.Record"}},
+		{"truncated protobuf batch", "application/x-protobuf", truncated, 400, []string{"record 2", "RecordBatch"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

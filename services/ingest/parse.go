@@ -29,10 +29,11 @@ func (p problem) String() string {
 	return fmt.Sprintf("record %d: %s", p.Record, p.Reason)
 }
 
-// item is a parsed record with where it came from.
+// item is a parsed record, its encoding, and where it came from.
 type item struct {
-	rec *recordv1.Record
-	at  problem // Line or Record set, Reason empty
+	rec  *recordv1.Record
+	wire wireRecord
+	at   problem // Line or Record set, Reason empty
 }
 
 // errTooManyRecords: the request holds more than MaxRecords records.
@@ -47,6 +48,12 @@ func (e errTooManyRecords) Error() string {
 func parseNDJSON(body []byte, maxRecords int) ([]item, []problem, error) {
 	var items []item
 	var problems []problem
+	report := func(line int, reason string) {
+		if len(problems) < maxReportedErrors {
+			problems = append(problems, problem{Line: line, Reason: reason})
+		}
+	}
+	arena := make([]byte, 0, len(body)/2) // protobuf is about half the size of the JSON
 	for line := 1; len(body) > 0; line++ {
 		var l []byte
 		if i := bytes.IndexByte(body, '\n'); i >= 0 {
@@ -63,35 +70,50 @@ func parseNDJSON(body []byte, maxRecords int) ([]item, []problem, error) {
 		}
 		r, err := zeebejson.DecodeLenient(l)
 		if err != nil {
-			if len(problems) < maxReportedErrors {
-				problems = append(problems, problem{Line: line, Reason: err.Error()})
-			}
+			report(line, err.Error())
 			continue
 		}
-		items = append(items, item{rec: r, at: problem{Line: line}})
+		var w wireRecord
+		if arena, w, err = encodeRecord(arena, r); err != nil {
+			report(line, err.Error())
+			continue
+		}
+		items = append(items, item{rec: r, wire: w, at: problem{Line: line}})
 	}
 	return items, problems, nil
 }
 
-// parseProtobuf decodes a RecordBatch and checks each record's envelope.
+// parseProtobuf decodes a RecordBatch record by record and checks each
+// record's envelope; valid records keep the client's encoding.
 func parseProtobuf(body []byte, maxRecords int) ([]item, []problem, error) {
-	var batch recordv1.RecordBatch
-	if err := proto.Unmarshal(body, &batch); err != nil {
-		return nil, []problem{{Record: 1, Reason: "body is not a flowline.record.v1.RecordBatch: " + err.Error()}}, nil
+	var items []item
+	var problems []problem
+	report := func(i int, reason string) {
+		if len(problems) < maxReportedErrors {
+			problems = append(problems, problem{Record: i, Reason: reason})
+		}
 	}
-	if len(batch.Records) > maxRecords {
+	count := 0
+	err := splitBatch(body, func(i int, data []byte) {
+		if count++; count > maxRecords {
+			return
+		}
+		r := &recordv1.Record{}
+		if err := proto.Unmarshal(data, r); err != nil {
+			report(i, "not a flowline.record.v1.Record: "+err.Error())
+			return
+		}
+		if reason := checkEnvelope(r); reason != "" {
+			report(i, reason)
+			return
+		}
+		items = append(items, item{rec: r, wire: wireRecord{position: r.Position, data: data}, at: problem{Record: i}})
+	})
+	if count > maxRecords {
 		return nil, nil, errTooManyRecords{maxRecords}
 	}
-	items := make([]item, 0, len(batch.Records))
-	var problems []problem
-	for i, r := range batch.Records {
-		if reason := checkEnvelope(r); reason != "" {
-			if len(problems) < maxReportedErrors {
-				problems = append(problems, problem{Record: i + 1, Reason: reason})
-			}
-			continue
-		}
-		items = append(items, item{rec: r, at: problem{Record: i + 1}})
+	if err != nil {
+		report(count+1, "body is not a flowline.record.v1.RecordBatch: "+err.Error())
 	}
 	return items, problems, nil
 }
@@ -122,8 +144,8 @@ func checkEnvelope(r *recordv1.Record) string {
 
 // byPartition groups items by partition, keeping request order, and checks
 // that positions strictly increase within each partition.
-func byPartition(items []item) (map[int32][]*recordv1.Record, []problem) {
-	groups := map[int32][]*recordv1.Record{}
+func byPartition(items []item) (map[int32][]wireRecord, []problem) {
+	groups := map[int32][]wireRecord{}
 	prev := map[int32]item{}
 	var problems []problem
 	for _, it := range items {
@@ -138,7 +160,7 @@ func byPartition(items []item) (map[int32][]*recordv1.Record, []problem) {
 			continue
 		}
 		prev[p] = it
-		groups[p] = append(groups[p], it.rec)
+		groups[p] = append(groups[p], it.wire)
 	}
 	return groups, problems
 }

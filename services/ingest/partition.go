@@ -10,9 +10,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
-	"google.golang.org/protobuf/proto"
 
-	recordv1 "github.com/flowline/flowline/pkg/pb/recordv1"
 	"github.com/flowline/flowline/pkg/stream"
 	"github.com/flowline/flowline/pkg/telemetry"
 )
@@ -59,7 +57,7 @@ type appendResult struct{ accepted, duplicates int }
 // append stores records (in position order, positions strictly increasing)
 // after the highest stored position; records at or below it are duplicates.
 // It returns only after JetStream acknowledged every message.
-func (l *partitionLog) append(ctx context.Context, s *Service, records []*recordv1.Record) (appendResult, error) {
+func (l *partitionLog) append(ctx context.Context, s *Service, records []wireRecord) (appendResult, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	var res appendResult
@@ -70,7 +68,7 @@ func (l *partitionLog) append(ctx context.Context, s *Service, records []*record
 			}
 		}
 		i := 0
-		for i < len(records) && records[i].Position <= l.lastPos {
+		for i < len(records) && records[i].position <= l.lastPos {
 			i++
 		}
 		res.duplicates += i
@@ -118,22 +116,18 @@ func (l *partitionLog) load(ctx context.Context, js jetstream.JetStream) error {
 
 // publishChunk publishes the longest prefix of records that fits one message
 // and returns how many records it stored.
-func (l *partitionLog) publishChunk(ctx context.Context, s *Service, records []*recordv1.Record) (int, error) {
-	batch := &recordv1.RecordBatch{}
-	size := 0
-	for _, r := range records {
-		rs := proto.Size(r) + 4
-		if len(batch.Records) > 0 && (len(batch.Records) >= s.cfg.BatchRecords || size+rs > s.cfg.BatchBytes) {
+func (l *partitionLog) publishChunk(ctx context.Context, s *Service, records []wireRecord) (int, error) {
+	n, size := 0, 0
+	for n < len(records) {
+		rs := batchEntrySize(records[n])
+		if n > 0 && (n >= s.cfg.BatchRecords || size+rs > s.cfg.BatchBytes) {
 			break
 		}
-		batch.Records = append(batch.Records, r)
 		size += rs
+		n++
 	}
-	data, err := proto.Marshal(batch)
-	if err != nil {
-		return 0, fmt.Errorf("partition %d: encode batch: %w", l.partition, err)
-	}
-	first, last := batch.Records[0].Position, batch.Records[len(batch.Records)-1].Position
+	data := appendBatch(make([]byte, 0, size), records[:n])
+	first, last := records[0].position, records[n-1].position
 	msg := &nats.Msg{Subject: stream.RecordsSubject(l.partition), Data: data, Header: nats.Header{}}
 	msg.Header.Set(nats.MsgIdHdr, fmt.Sprintf("rec-%d-%d-%d", l.partition, first, last))
 	msg.Header.Set(stream.HeaderFirstPosition, strconv.FormatInt(first, 10))
@@ -157,5 +151,5 @@ func (l *partitionLog) publishChunk(ctx context.Context, s *Service, records []*
 		return 0, errConflict
 	}
 	l.lastSeq, l.lastPos = ack.Sequence, last
-	return len(batch.Records), nil
+	return n, nil
 }
