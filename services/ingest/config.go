@@ -6,8 +6,8 @@ import (
 	"github.com/flowline/flowline/pkg/config"
 )
 
-// Config is the ingest service's configuration (FLOWLINE_INGEST_*, plus the
-// shared NATS and stream sections).
+// Config is the ingest service's configuration (FLOWLINE_INGEST_*,
+// FLOWLINE_ZEEBE_IMPORT_*, plus the shared NATS and stream sections).
 type Config struct {
 	Addr         string `envconfig:"INGEST_ADDR" default:"127.0.0.1:8080" desc:"address of the record push API"`
 	Token        string `envconfig:"INGEST_TOKEN" desc:"when set, requests need Authorization: Bearer <token>"`
@@ -18,6 +18,10 @@ type Config struct {
 	EventsOnly   bool   `envconfig:"INGEST_EVENTS_ONLY" default:"true" desc:"count and drop records whose recordType is not EVENT"`
 	BatchRecords int    `envconfig:"INGEST_BATCH_RECORDS" default:"1000" desc:"most records of one partition per JetStream message"`
 	BatchBytes   int    `envconfig:"INGEST_BATCH_BYTES" default:"786432" desc:"most encoded bytes per JetStream message (keep under the server's max_payload)"`
+
+	// ZeebeImport, when its URL is set, also imports the Zeebe
+	// Elasticsearch exporter's indices (see zeebeimport.go).
+	ZeebeImport ZeebeImport `envconfig:"ZEEBE_IMPORT"`
 
 	NATS    config.NATS    `envconfig:"NATS"`
 	Streams config.Streams `envconfig:"STREAM"`
@@ -31,5 +35,5 @@ func (c Config) Validate() error {
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		return fmt.Errorf("%w: FLOWLINE_INGEST_TLS_CERT and FLOWLINE_INGEST_TLS_KEY go together", config.ErrInvalid)
 	}
-	return config.ValidateAll(c.NATS, c.Streams)
+	return config.ValidateAll(c.NATS, c.Streams, c.ZeebeImport)
 }

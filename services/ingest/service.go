@@ -48,6 +48,9 @@ type Service struct {
 	ready   *lifecycle.Readiness
 	parts   partitions
 
+	zimp       *zeebeImporter // set when the Zeebe import is configured
+	importOnly bool           // NewImporter: no push API
+
 	js   jetstream.JetStream // set once connected
 	conn atomic.Bool
 	addr atomic.Value // string: the address the API listens on
@@ -55,7 +58,7 @@ type Service struct {
 
 // New returns an ingest service; it does no I/O.
 func New(cfg Config, deps Deps) *Service {
-	return &Service{
+	s := &Service{
 		cfg:     cfg,
 		log:     deps.Log.With("service", "ingest"),
 		tracer:  deps.Tracer.Tracer("flowline/ingest"),
@@ -63,10 +66,19 @@ func New(cfg Config, deps Deps) *Service {
 		ready:   lifecycle.NewReadiness("connected to NATS", "listening"),
 		parts:   partitions{logs: map[int32]*partitionLog{}},
 	}
+	if cfg.ZeebeImport.Enabled() {
+		s.zimp = newZeebeImporter(s, cfg.ZeebeImport, deps.Registry)
+	}
+	return s
 }
 
 // Name implements lifecycle.Service.
-func (s *Service) Name() string { return "ingest" }
+func (s *Service) Name() string {
+	if s.importOnly {
+		return "zeebe-import"
+	}
+	return "ingest"
+}
 
 // Ready implements lifecycle.Service: ready once connected to JetStream with
 // the streams in place and the API listening.
@@ -80,8 +92,12 @@ func (s *Service) Addr() string {
 
 // Run serves the push API until ctx is cancelled, then stops accepting
 // requests, lets in-flight requests finish (their records are stored and
-// answered) and closes the connection.
+// answered) and closes the connection. With the Zeebe import configured it
+// runs that too, and stops it before closing the connection.
 func (s *Service) Run(ctx context.Context) error {
+	if s.importOnly {
+		return s.runImportOnly(ctx)
+	}
 	ln, err := net.Listen("tcp", s.cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("ingest: listen on %s: %w", s.cfg.Addr, err)
@@ -113,16 +129,22 @@ func (s *Service) Run(ctx context.Context) error {
 		_ = srv.Close()
 		return fmt.Errorf("ingest: %w", err)
 	}
+	stopImport := func() {}
+	if err == nil {
+		stopImport = s.startImport(ctx)
+	}
 
 	select {
 	case <-ctx.Done():
 	case err := <-served:
+		stopImport()
 		return fmt.Errorf("ingest: serve: %w", err)
 	}
 	s.ready.Unmet("listening", "shutting down")
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	err = srv.Shutdown(shutdownCtx)
+	stopImport()
 	if conn != nil {
 		conn.Close()
 	}

@@ -1,0 +1,115 @@
+package ingest
+
+import (
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/flowline/flowline/pkg/config"
+)
+
+// ZeebeImport configures the import of the Zeebe Elasticsearch exporter's
+// indices (FLOWLINE_ZEEBE_IMPORT_*): the migration path for installations
+// that run that exporter today. It is off while URL is empty.
+type ZeebeImport struct {
+	URL      string `envconfig:"URL" desc:"Elasticsearch URL(s) holding the Zeebe exporter's indices, comma separated; set it to import them (empty: no import)"`
+	Username string `envconfig:"USERNAME" desc:"basic auth user of that Elasticsearch"`
+	Password string `envconfig:"PASSWORD" desc:"basic auth password of that Elasticsearch"`
+	APIKey   string `envconfig:"API_KEY" desc:"API key (base64 id:key) of that Elasticsearch, instead of basic auth"`
+	CACert   string `envconfig:"CA_CERT" desc:"CA certificate file to verify that Elasticsearch"`
+
+	IndexPrefix string `envconfig:"INDEX_PREFIX" default:"zeebe-record" desc:"the exporter's index prefix: indices <prefix>_<value-type>_<version>_<date>"`
+	PageSize    int    `envconfig:"PAGE_SIZE" default:"1000" desc:"most documents read per value type and partition at a time"`
+
+	BackoffStart  time.Duration `envconfig:"BACKOFF_START" default:"1s" desc:"pause after a round without new data; also the pause after a round that imported less than a full page"`
+	BackoffFactor float64       `envconfig:"BACKOFF_FACTOR" default:"1.5" desc:"growth of the pause while rounds find no new data"`
+	BackoffMax    time.Duration `envconfig:"BACKOFF_MAX" default:"30s" desc:"longest pause while idle or after errors"`
+	// Settle: the exporter's bulk request spans one index per value type, and
+	// each index becomes searchable at its own refresh. A record that is not
+	// visible yet while a later position of another value type is would be
+	// passed over for good (ingest keeps positions increasing). So a round
+	// takes only records older than Settle, and stops before the first
+	// newer one: by then every index of the bulk has been refreshed (an
+	// index refreshes every second by default). It does not help when the
+	// exporter itself lags behind by more than Settle; such late records
+	// are dead-lettered, never dropped (see zeebeimport_round.go).
+	Settle time.Duration `envconfig:"SETTLE" default:"5s" desc:"import only records whose timestamp is at least this old, so that every index of an exporter bulk is searchable"`
+
+	Bucket      string        `envconfig:"BUCKET" default:"flowline-zeebe-import" desc:"JetStream KV bucket of the import progress (one key per partition)"`
+	LeaseBucket string        `envconfig:"LEASE_BUCKET" default:"flowline-zeebe-import-leases" desc:"JetStream KV bucket of partition leases shared by importing replicas"`
+	LeaseTTL    time.Duration `envconfig:"LEASE_TTL" default:"10s" desc:"a crashed replica's partitions are imported by another after about this long"`
+	ReplicaID   string        `envconfig:"REPLICA_ID" desc:"this replica's id among importing replicas (default: host name and process id)"`
+}
+
+// Enabled reports whether the import is configured.
+func (c ZeebeImport) Enabled() bool { return strings.TrimSpace(c.URL) != "" }
+
+// Elasticsearch is the client configuration of the source cluster.
+func (c ZeebeImport) Elasticsearch() config.Elasticsearch {
+	return config.Elasticsearch{URL: c.URL, Username: c.Username, Password: c.Password, APIKey: c.APIKey, CACert: c.CACert}
+}
+
+// Validate implements config.Validator; a disabled import is valid.
+func (c ZeebeImport) Validate() error {
+	if !c.Enabled() {
+		return nil
+	}
+	bad := func(name, format string, args ...any) error {
+		return fmt.Errorf("%w: FLOWLINE_ZEEBE_IMPORT_%s: %s", config.ErrInvalid, name, fmt.Sprintf(format, args...))
+	}
+	for _, raw := range strings.Split(c.URL, ",") {
+		u, err := url.Parse(strings.TrimSpace(raw))
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return bad("URL", "%q must be a URL with scheme http or https and a host", strings.TrimSpace(raw))
+		}
+	}
+	switch {
+	case c.APIKey != "" && c.Username != "":
+		return bad("API_KEY", "choose API key or basic auth, not both")
+	case c.IndexPrefix == "" || strings.ContainsAny(c.IndexPrefix, `\/*?"<>| ,#:`) || strings.ToLower(c.IndexPrefix) != c.IndexPrefix:
+		return bad("INDEX_PREFIX", "%q must be a non-empty lowercase index name prefix", c.IndexPrefix)
+	case c.PageSize < 1 || c.PageSize > 10_000:
+		return bad("PAGE_SIZE", "must be 1..10000, got %d", c.PageSize)
+	case c.BackoffStart <= 0 || c.BackoffMax < c.BackoffStart || c.BackoffFactor < 1:
+		return bad("BACKOFF_*", "START must be positive, MAX at least START and FACTOR at least 1")
+	case c.Settle < 0:
+		return bad("SETTLE", "must not be negative, got %s", c.Settle)
+	case c.Bucket == "" || c.LeaseBucket == "" || c.Bucket == c.LeaseBucket:
+		return bad("BUCKET", "BUCKET and LEASE_BUCKET must be set and differ (lease keys expire)")
+	case c.LeaseTTL < time.Second:
+		return bad("LEASE_TTL", "must be at least 1s, got %s", c.LeaseTTL)
+	case strings.ContainsAny(c.ReplicaID, " *>"):
+		return bad("REPLICA_ID", "%q must not hold spaces, * or >", c.ReplicaID)
+	}
+	return nil
+}
+
+// ImportConfig is the configuration of `flowline zeebe-import`: the import
+// alone, without the push API. The storing settings are ingest's.
+type ImportConfig struct {
+	ZeebeImport  ZeebeImport `envconfig:"ZEEBE_IMPORT"`
+	EventsOnly   bool        `envconfig:"INGEST_EVENTS_ONLY" default:"true" desc:"count and drop records whose recordType is not EVENT"`
+	BatchRecords int         `envconfig:"INGEST_BATCH_RECORDS" default:"1000" desc:"most records of one partition per JetStream message"`
+	BatchBytes   int         `envconfig:"INGEST_BATCH_BYTES" default:"786432" desc:"most encoded bytes per JetStream message (keep under the server's max_payload)"`
+
+	NATS    config.NATS    `envconfig:"NATS"`
+	Streams config.Streams `envconfig:"STREAM"`
+}
+
+// Validate implements config.Validator.
+func (c ImportConfig) Validate() error {
+	if !c.ZeebeImport.Enabled() {
+		return fmt.Errorf("%w: FLOWLINE_ZEEBE_IMPORT_URL is required: the Elasticsearch holding the %s_* indices", config.ErrInvalid, c.ZeebeImport.IndexPrefix)
+	}
+	return c.ingestConfig().Validate()
+}
+
+// ingestConfig is the ingest configuration the import runs with.
+func (c ImportConfig) ingestConfig() Config {
+	return Config{
+		MaxBodyBytes: 1, MaxRecords: 1, // no push API
+		EventsOnly: c.EventsOnly, BatchRecords: c.BatchRecords, BatchBytes: c.BatchBytes,
+		ZeebeImport: c.ZeebeImport, NATS: c.NATS, Streams: c.Streams,
+	}
+}

@@ -1,0 +1,103 @@
+package ingest
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// errProgressConflict: the partition's progress was written by someone else
+// since we read it (another replica, or our own earlier write we did not see
+// acknowledged). The worker re-reads it and redoes the round; the records
+// re-read then count as duplicates.
+var errProgressConflict = errors.New("zeebe import: progress written concurrently")
+
+// ImportProgressKey is the key of partition p's progress in the progress
+// bucket (FLOWLINE_ZEEBE_IMPORT_BUCKET).
+func ImportProgressKey(p int32) string { return "partition." + strconv.Itoa(int(p)) }
+
+// ImportProgress is one partition's import progress, the JSON value of its
+// key. All value types of a partition share one key, so that a round's
+// cursors are stored at once or not at all.
+type ImportProgress struct {
+	// Cursors holds, per value type (as the index names spell it), the
+	// highest position that is stored, dead-lettered or dropped; the next
+	// page starts after it.
+	Cursors map[string]int64 `json:"cursors"`
+	// Position is the highest position the import got past in any value
+	// type (-1: none). A record at or below it that shows up later was not
+	// searchable in time: it is dead-lettered as late.
+	Position int64     `json:"position"`
+	Updated  time.Time `json:"updated"`
+}
+
+// progressStore reads and writes progress in a KV bucket; safe for
+// concurrent use (each partition's key is written by its one worker).
+type progressStore struct{ kv jetstream.KeyValue }
+
+// openProgress opens or creates the progress bucket (file storage: progress
+// must survive a broker restart; no TTL).
+func openProgress(ctx context.Context, js jetstream.JetStream, bucket string, replicas int) (*progressStore, error) {
+	kv, err := js.KeyValue(ctx, bucket)
+	if errors.Is(err, jetstream.ErrBucketNotFound) {
+		kv, err = js.CreateKeyValue(ctx, jetstream.KeyValueConfig{
+			Bucket: bucket, Description: "Flowline import progress of the Zeebe exporter's indices, per partition",
+			History: 5, Storage: jetstream.FileStorage, Replicas: replicas,
+		})
+		if errors.Is(err, jetstream.ErrBucketExists) {
+			kv, err = js.KeyValue(ctx, bucket)
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("zeebe import: progress bucket %s: %w", bucket, err)
+	}
+	return &progressStore{kv: kv}, nil
+}
+
+// load returns partition p's progress and its revision (0: none stored).
+func (ps *progressStore) load(ctx context.Context, p int32) (ImportProgress, uint64, error) {
+	fresh := ImportProgress{Cursors: map[string]int64{}, Position: -1}
+	e, err := ps.kv.Get(ctx, ImportProgressKey(p))
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		return fresh, 0, nil
+	}
+	if err != nil {
+		return fresh, 0, fmt.Errorf("zeebe import: read progress of partition %d: %w", p, err)
+	}
+	var prog ImportProgress
+	if err := json.Unmarshal(e.Value(), &prog); err != nil {
+		return fresh, 0, fmt.Errorf("zeebe import: progress of partition %d (revision %d) is unreadable: %w", p, e.Revision(), err)
+	}
+	if prog.Cursors == nil {
+		prog.Cursors = map[string]int64{}
+	}
+	return prog, e.Revision(), nil
+}
+
+// save stores prog as partition p's progress if the stored revision is
+// still rev (0: none stored), and returns the new revision.
+func (ps *progressStore) save(ctx context.Context, p int32, prog ImportProgress, rev uint64) (uint64, error) {
+	prog.Updated = time.Now().UTC()
+	b, err := json.Marshal(prog)
+	if err != nil {
+		return 0, err
+	}
+	var newRev uint64
+	if rev == 0 {
+		newRev, err = ps.kv.Create(ctx, ImportProgressKey(p), b)
+	} else {
+		newRev, err = ps.kv.Update(ctx, ImportProgressKey(p), b, rev)
+	}
+	if errors.Is(err, jetstream.ErrKeyExists) || errors.Is(err, jetstream.ErrKeyRevisionMismatch) {
+		return 0, fmt.Errorf("partition %d: %w", p, errProgressConflict)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("zeebe import: store progress of partition %d: %w", p, err)
+	}
+	return newRev, nil
+}

@@ -1,0 +1,274 @@
+package ingest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/elastic/go-elasticsearch/v8"
+
+	recordv1 "github.com/flowline/flowline/pkg/pb/recordv1"
+	"github.com/flowline/flowline/pkg/search"
+	"github.com/flowline/flowline/pkg/zeebejson"
+)
+
+// The Zeebe Elasticsearch exporter (zeebe/exporters/elasticsearch-exporter,
+// RecordIndexRouter) writes each record into the index
+// <prefix>_<value-type>_<brokerVersion>_<yyyy-MM-dd> (value type lower
+// case, "_" turned into "-"; the date of the record's timestamp, UTC) with
+// _id <partitionId>-<position> and routing <partitionId>; the document is
+// the record's JSON plus a "sequence" field. So one value type may span
+// several indices (days, broker versions), and one position may appear in
+// two of them after an upgrade re-exported it.
+
+// errSourcePartial: Elasticsearch answered a search only in part, and a
+// partial page would look like a complete one.
+var errSourcePartial = errors.New("zeebe import: partial search result")
+
+// zeebeSource reads the exporter's indices; safe for concurrent use.
+type zeebeSource struct {
+	es       *elasticsearch.Client
+	prefix   string
+	pageSize int
+
+	mu      sync.Mutex
+	parts   map[int32]bool // every partition seen so far
+	scanned time.Time      // start of the last partition scan; zero: never
+}
+
+// sourceDoc is one exporter document read back: where it is, its position
+// (the sort value), and the record, or why it does not decode.
+type sourceDoc struct {
+	valueType string // kebab, from the index pattern searched
+	index, id string
+	position  int64
+	source    []byte
+	rec       *recordv1.Record // nil when err is set
+	err       error
+}
+
+// sourcePage is one value type's page of a partition: documents after the
+// value type's cursor in position order, full when it holds PageSize.
+type sourcePage struct {
+	valueType string
+	docs      []sourceDoc
+	full      bool
+}
+
+// partitionRescan bounds how far back a partition scan after the first one
+// looks: a new partition's records are recent, and scanning every document
+// of a large installation each time would be costly.
+const partitionRescan = time.Hour
+
+// partitions lists the partitions that have exporter documents. The first
+// call aggregates over every document; later calls only over documents of
+// the last partitionRescan and add to what was seen.
+func (z *zeebeSource) partitions(ctx context.Context) ([]int32, error) {
+	z.mu.Lock()
+	since := z.scanned
+	z.mu.Unlock()
+	start := time.Now()
+	query := map[string]any{"match_all": map[string]any{}}
+	if !since.IsZero() {
+		query = map[string]any{"range": map[string]any{"timestamp": map[string]any{"gte": since.Add(-partitionRescan).UnixMilli()}}}
+	}
+	body, _ := json.Marshal(map[string]any{
+		"size": 0, "track_total_hits": false, "query": query,
+		"aggs": map[string]any{"partitions": map[string]any{"terms": map[string]any{"field": "partitionId", "size": 65536}}},
+	})
+	pattern := z.prefix + "_*"
+	b, err := search.Do(z.es.Search(z.es.Search.WithIndex(pattern), z.es.Search.WithBody(bytes.NewReader(body)),
+		z.es.Search.WithIgnoreUnavailable(true), z.es.Search.WithAllowNoIndices(true), z.es.Search.WithContext(ctx)))("search " + pattern)
+	if err != nil {
+		return nil, err
+	}
+	var res struct {
+		Shards struct {
+			Failed int `json:"failed"`
+		} `json:"_shards"`
+		Aggregations struct {
+			Partitions struct {
+				Buckets []struct {
+					Key int64 `json:"key"`
+				} `json:"buckets"`
+			} `json:"partitions"`
+		} `json:"aggregations"`
+	}
+	if err := json.Unmarshal(b, &res); err != nil {
+		return nil, fmt.Errorf("%w: partitions of %s: unreadable response: %v", search.ErrUnavailable, pattern, err)
+	}
+	if res.Shards.Failed > 0 {
+		return nil, fmt.Errorf("%w: partitions of %s: %d shards failed", errSourcePartial, pattern, res.Shards.Failed)
+	}
+	z.mu.Lock()
+	defer z.mu.Unlock()
+	if z.parts == nil {
+		z.parts = map[int32]bool{}
+	}
+	for _, bk := range res.Aggregations.Partitions.Buckets {
+		if bk.Key >= 0 && bk.Key <= 1<<31-1 {
+			z.parts[int32(bk.Key)] = true
+		}
+	}
+	z.scanned = start
+	out := make([]int32, 0, len(z.parts))
+	for p := range z.parts {
+		out = append(out, p)
+	}
+	slices.Sort(out)
+	return out, nil
+}
+
+// valueTypes lists the value types (as the index names spell them) that
+// have an open index, from the cluster state: cheap enough for every round,
+// so that a value type's first index is seen before its records settle.
+func (z *zeebeSource) valueTypes(ctx context.Context) ([]string, error) {
+	pattern := z.prefix + "_*"
+	b, err := search.Do(z.es.Indices.ResolveIndex([]string{pattern}, z.es.Indices.ResolveIndex.WithExpandWildcards("open"),
+		z.es.Indices.ResolveIndex.WithContext(ctx)))("resolve " + pattern)
+	if err != nil {
+		return nil, err
+	}
+	var res struct {
+		Indices []struct {
+			Name string `json:"name"`
+		} `json:"indices"`
+	}
+	if err := json.Unmarshal(b, &res); err != nil {
+		return nil, fmt.Errorf("%w: resolve %s: unreadable response: %v", search.ErrUnavailable, pattern, err)
+	}
+	var out []string
+	for _, ix := range res.Indices {
+		if vt, ok := valueTypeOfIndex(z.prefix, ix.Name); ok {
+			out = append(out, vt)
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out), nil
+}
+
+// valueTypeOfIndex returns the value type segment of an exporter index
+// name <prefix>_<value-type>_<version>_<date>.
+func valueTypeOfIndex(prefix, index string) (string, bool) {
+	rest, ok := strings.CutPrefix(index, prefix+"_")
+	if !ok {
+		return "", false
+	}
+	vt, tail, ok := strings.Cut(rest, "_")
+	if !ok || vt == "" || tail == "" {
+		return "", false
+	}
+	return vt, true
+}
+
+// pages reads, in one multi-search, partition p's next page of every value
+// type: documents with a position after cursors[vt] (absent: from the
+// start), in position order, at most pageSize each. Documents are decoded;
+// one that does not decode carries its error.
+func (z *zeebeSource) pages(ctx context.Context, p int32, valueTypes []string, cursors map[string]int64) ([]sourcePage, error) {
+	if len(valueTypes) == 0 {
+		return nil, nil
+	}
+	var body bytes.Buffer
+	enc := json.NewEncoder(&body)
+	for _, vt := range valueTypes {
+		after, ok := cursors[vt]
+		if !ok {
+			after = -1
+		}
+		_ = enc.Encode(map[string]any{"index": z.pattern(vt), "ignore_unavailable": true, "allow_no_indices": true})
+		// A range filter rather than search_after: on the one sort field the
+		// two select the same documents, and the filter also leaves out
+		// documents without a position (they cannot be ordered).
+		_ = enc.Encode(map[string]any{
+			"size": z.pageSize, "track_total_hits": false,
+			"query": map[string]any{"bool": map[string]any{"filter": []any{
+				map[string]any{"term": map[string]any{"partitionId": p}},
+				map[string]any{"range": map[string]any{"position": map[string]any{"gt": after}}},
+			}}},
+			"sort": []any{map[string]any{"position": "asc"}},
+		})
+	}
+	what := fmt.Sprintf("read partition %d from %s_*", p, z.prefix)
+	b, err := search.Do(z.es.Msearch(&body, z.es.Msearch.WithContext(ctx)))(what)
+	if err != nil {
+		return nil, err
+	}
+	var res struct {
+		Responses []struct {
+			Status int             `json:"status"`
+			Error  json.RawMessage `json:"error"`
+			Shards struct {
+				Failed int `json:"failed"`
+			} `json:"_shards"`
+			Hits struct {
+				Hits []sourceHit `json:"hits"`
+			} `json:"hits"`
+		} `json:"responses"`
+	}
+	if err := json.Unmarshal(b, &res); err != nil {
+		return nil, fmt.Errorf("%w: %s: unreadable response: %v", search.ErrUnavailable, what, err)
+	}
+	if len(res.Responses) != len(valueTypes) {
+		return nil, fmt.Errorf("%w: %s: %d answers to %d searches", search.ErrUnavailable, what, len(res.Responses), len(valueTypes))
+	}
+	out := make([]sourcePage, 0, len(valueTypes))
+	for i, r := range res.Responses {
+		vt := valueTypes[i]
+		if len(r.Error) > 0 && string(r.Error) != "null" {
+			return nil, fmt.Errorf("%w: %s: %s: HTTP %d: %.300s", search.ErrUnavailable, what, vt, r.Status, r.Error)
+		}
+		if r.Shards.Failed > 0 {
+			return nil, fmt.Errorf("%w: %s: %s: %d shards failed", errSourcePartial, what, vt, r.Shards.Failed)
+		}
+		pg := sourcePage{valueType: vt, full: len(r.Hits.Hits) >= z.pageSize, docs: make([]sourceDoc, 0, len(r.Hits.Hits))}
+		for _, h := range r.Hits.Hits {
+			d, err := decodeSourceDoc(vt, h)
+			if err != nil {
+				return nil, fmt.Errorf("%w: %s: %v", search.ErrUnavailable, what, err)
+			}
+			pg.docs = append(pg.docs, d)
+		}
+		out = append(out, pg)
+	}
+	return out, nil
+}
+
+// sourceHit is one search hit.
+type sourceHit struct {
+	Index  string          `json:"_index"`
+	ID     string          `json:"_id"`
+	Source json.RawMessage `json:"_source"`
+	Sort   json.RawMessage `json:"sort"`
+}
+
+// pattern is the index pattern of one value type's indices.
+func (z *zeebeSource) pattern(vt string) string { return z.prefix + "_" + vt + "_*" }
+
+// decodeSourceDoc decodes a hit. It fails only when the hit has no usable
+// sort value (the page cannot be trusted); a document that is no valid
+// record is returned with its error.
+func decodeSourceDoc(vt string, h sourceHit) (sourceDoc, error) {
+	var sort []json.Number
+	dec := json.NewDecoder(bytes.NewReader(h.Sort))
+	dec.UseNumber()
+	if err := dec.Decode(&sort); err != nil || len(sort) != 1 {
+		return sourceDoc{}, fmt.Errorf("hit %s has no position sort value (%s)", h.ID, h.Sort)
+	}
+	pos, err := sort[0].Int64()
+	if err != nil {
+		return sourceDoc{}, fmt.Errorf("hit %s: position sort value %s: %v", h.ID, sort[0], err)
+	}
+	d := sourceDoc{valueType: vt, index: h.Index, id: h.ID, position: pos, source: h.Source}
+	d.rec, d.err = zeebejson.DecodeLenient(h.Source)
+	if d.err == nil && d.rec.Position != pos {
+		d.rec, d.err = nil, fmt.Errorf("document position %d differs from the indexed position %d", d.rec.Position, pos)
+	}
+	return d, nil
+}
