@@ -61,13 +61,17 @@ func loadDevServices(natsURL, esURL string) (devServices, error) {
 
 func runDev(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("dev", flag.ContinueOnError)
-	workload := fs.String("workload", "demo", "demo workload to run once ready: demo or none")
-	instances := fs.Int("instances", 120, "process instances of the demo workload")
+	workload := fs.String("workload", "realistic", "workload to run once ready: realistic (alias demo), typical or none")
+	instances := fs.Int("instances", 120, "process instances of the workload")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if *workload != "demo" && *workload != "none" {
-		return usageError{fmt.Errorf("--workload must be demo or none, got %q", *workload)}
+	wl, ok := devWorkloads[*workload]
+	if !ok && *workload != "none" {
+		return usageError{fmt.Errorf("--workload must be realistic, typical, demo or none, got %q", *workload)}
+	}
+	if *instances < 1 {
+		return usageError{fmt.Errorf("--instances must be at least 1, got %d", *instances)}
 	}
 	var dc devConfig
 	var rt config.Runtime
@@ -124,8 +128,8 @@ func runDev(ctx context.Context, args []string, stdout io.Writer) error {
 		prefix := cfgs.writer.Index.Prefix
 		fmt.Fprintf(stdout, "flowline dev ready: push records to http://%s/v1/records; search %s/%s/_search and %s/%s/_search; NATS %s; admin http://%s/readyz\n",
 			in.Addr(), esURL, schema.Alias(prefix, schema.ListView), esURL, schema.Alias(prefix, schema.FlowNodeInstance), ns.URL(), rt.AdminAddr)
-		if *workload == "demo" {
-			if err := runDemo(ctx, "http://"+in.Addr(), *instances, stdout); err != nil && !errors.Is(err, context.Canceled) {
+		if *workload != "none" {
+			if err := runDemo(ctx, "http://"+in.Addr()+"/v1/records", wl, *instances, stdout); err != nil && !errors.Is(err, context.Canceled) {
 				p.log.Error("demo workload failed", "error", err)
 			}
 		}

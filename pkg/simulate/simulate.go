@@ -1,13 +1,13 @@
 // Package simulate produces Zeebe partition records the way an engine
 // exports them: keys encoded per partition ((partitionId << 51) + counter),
 // strictly increasing positions, sourceRecordPosition chains and element
-// lifecycles. It drives `flowline dev`'s demo workload and tests.
+// lifecycles. Generator runs whole workloads (deployments, the typical and
+// realistic benchmark processes, incidents, cancellations) for `flowline
+// generate`, `flowline dev` and tests; Start and DemoProcess drive a small
+// linear process step by step.
 package simulate
 
-import (
-	"encoding/json"
-	"time"
-)
+import "time"
 
 // Record is a Zeebe record in the exporter's JSON layout.
 type Record struct {
@@ -30,13 +30,7 @@ type Record struct {
 }
 
 // JSON renders the record as one NDJSON line (without the newline).
-func (r Record) JSON() []byte {
-	b, err := json.Marshal(r)
-	if err != nil {
-		panic(err) // only maps of JSON-safe values are ever built here
-	}
-	return b
-}
+func (r Record) JSON() []byte { return r.AppendJSON(nil) }
 
 // Partition emits one partition's records; not safe for concurrent use.
 type Partition struct {
@@ -77,8 +71,14 @@ func (p *Partition) Take() []Record {
 // Emit appends an EVENT record to the partition's output and returns it;
 // source is the position of the record that caused it (-1 for none).
 func (p *Partition) Emit(source, key int64, valueType, intent string, value map[string]any) Record {
-	p.pos++
 	p.clock = p.clock.Add(time.Millisecond)
+	return p.emit(source, key, valueType, intent, value)
+}
+
+// emit appends an EVENT record at the partition's current time (records of
+// one processing step share their timestamp).
+func (p *Partition) emit(source, key int64, valueType, intent string, value map[string]any) Record {
+	p.pos++
 	r := Record{
 		PartitionID: p.ID, Position: p.pos, SourceRecordPosition: source, Key: key,
 		Timestamp: p.clock.UnixMilli(), RecordType: "EVENT", ValueType: valueType, Intent: intent,

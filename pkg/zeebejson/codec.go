@@ -623,7 +623,7 @@ func appendMsg[T any](dst []byte, sp *msgSpec[T], m *T) ([]byte, error) {
 func (fd *fieldDef[T]) appendValue(dst []byte, m *T) ([]byte, error) {
 	switch fd.kind {
 	case kString, kEnum:
-		dst = appendString(dst, *fd.str(m))
+		dst = AppendString(dst, *fd.str(m))
 	case kInt64:
 		dst = strconv.AppendInt(dst, *fd.i64(m), 10)
 	case kInt32:
@@ -645,7 +645,7 @@ func (fd *fieldDef[T]) appendValue(dst []byte, m *T) ([]byte, error) {
 			if i > 0 {
 				dst = append(dst, ',')
 			}
-			dst = appendString(dst, v)
+			dst = AppendString(dst, v)
 		}
 		dst = append(dst, ']')
 	case kInt64s:

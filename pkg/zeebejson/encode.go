@@ -89,17 +89,17 @@ func appendRecord(dst []byte, r *recordv1.Record) ([]byte, error) {
 	dst = append(dst, `,"timestamp":`...)
 	dst = strconv.AppendInt(dst, r.Timestamp, 10)
 	dst = append(dst, `,"recordType":`...)
-	dst = appendString(dst, r.RecordType)
+	dst = AppendString(dst, r.RecordType)
 	dst = append(dst, `,"valueType":`...)
-	dst = appendString(dst, r.ValueType)
+	dst = AppendString(dst, r.ValueType)
 	dst = append(dst, `,"intent":`...)
-	dst = appendString(dst, r.Intent)
+	dst = AppendString(dst, r.Intent)
 	dst = append(dst, `,"rejectionType":`...)
-	dst = appendString(dst, r.RejectionType)
+	dst = AppendString(dst, r.RejectionType)
 	dst = append(dst, `,"rejectionReason":`...)
-	dst = appendString(dst, r.RejectionReason)
+	dst = AppendString(dst, r.RejectionReason)
 	dst = append(dst, `,"brokerVersion":`...)
-	dst = appendString(dst, r.BrokerVersion)
+	dst = AppendString(dst, r.BrokerVersion)
 	dst = append(dst, `,"recordVersion":`...)
 	dst = strconv.AppendInt(dst, int64(r.RecordVersion), 10)
 	dst = append(dst, `,"operationReference":`...)
@@ -229,9 +229,9 @@ func rawError(field string, err error) error {
 	return err
 }
 
-// appendString appends s as a JSON string. Only '"', '\\' and control
+// AppendString appends s as a JSON string. Only '"', '\\' and control
 // characters are escaped; invalid UTF-8 becomes U+FFFD, as in encoding/json.
-func appendString(dst []byte, s string) []byte {
+func AppendString(dst []byte, s string) []byte {
 	dst = append(dst, '"')
 	start := 0
 	for i := 0; i < len(s); {

@@ -1,0 +1,162 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"time"
+
+	"github.com/flowline/flowline/pkg/simulate"
+)
+
+// generateOptions are `flowline generate`'s flags.
+type generateOptions struct {
+	workload     string
+	instances    int
+	partitions   int
+	rate         float64
+	ingest       string
+	out          string
+	token        string
+	seed         uint64
+	incidentRate float64
+	cancelRate   float64
+	runningRate  float64
+	items        int
+	batch        int
+	resume       int64
+	start        string
+}
+
+func generateFlags() (*flag.FlagSet, *generateOptions) {
+	o := &generateOptions{}
+	fs := flag.NewFlagSet("generate", flag.ContinueOnError)
+	fs.StringVar(&o.workload, "workload", "typical", "typical (10 service tasks, a gateway, 2 timers, 14 variables) or realistic (decision, user task, sub-process, multi-instance, call activity)")
+	fs.IntVar(&o.instances, "instances", 100, "root process instances to run")
+	fs.IntVar(&o.partitions, "partitions", 3, "partitions 1..P the instances are spread over")
+	fs.Float64Var(&o.rate, "rate", 0, "records per second to send at (0: as fast as possible)")
+	fs.StringVar(&o.ingest, "ingest", "", "send to ingest at this URL (http://host:port or .../v1/records)")
+	fs.StringVar(&o.out, "out", "", "write NDJSON to this file (gzip when it ends in .gz; - for stdout)")
+	fs.StringVar(&o.token, "token", "", "bearer token of ingest (default: FLOWLINE_INGEST_TOKEN; never printed)")
+	fs.Uint64Var(&o.seed, "seed", 1, "random seed: the same seed gives the same workload")
+	fs.Float64Var(&o.incidentRate, "incident-rate", 0, "share of job attempts that fail into an incident (resolved later), 0..1")
+	fs.Float64Var(&o.cancelRate, "cancel-rate", 0, "share of instances canceled midway, 0..1")
+	fs.Float64Var(&o.runningRate, "running-rate", 0, "share of instances left running, 0..1")
+	fs.IntVar(&o.items, "items", 10, "items of the realistic workload's multi-instance task")
+	fs.IntVar(&o.batch, "batch", 5000, "most records per request to ingest")
+	fs.Int64Var(&o.resume, "resume", -1, "continue positions and key counters after this value (-1: from the clock with --ingest, so a rerun is not taken for duplicates; 0 with --out)")
+	fs.StringVar(&o.start, "start", "", "clock at the start, RFC 3339 (default: now); with --seed it makes a run reproducible")
+	return fs, o
+}
+
+// check validates the flags; errors name the flag.
+func (o *generateOptions) check() error {
+	bad := func(format string, args ...any) error { return usageError{fmt.Errorf(format, args...)} }
+	switch {
+	case o.workload != string(simulate.Typical) && o.workload != string(simulate.Realistic):
+		return bad("--workload must be typical or realistic, got %q", o.workload)
+	case o.instances < 1:
+		return bad("--instances must be at least 1, got %d", o.instances)
+	case o.partitions < 1 || o.partitions > simulate.MaxPartition:
+		return bad("--partitions must be 1..%d, got %d", simulate.MaxPartition, o.partitions)
+	case o.rate < 0:
+		return bad("--rate must not be negative, got %v", o.rate)
+	case o.ingest == "" && o.out == "":
+		return bad("give --ingest URL or --out FILE")
+	case o.ingest != "" && o.out != "":
+		return bad("--ingest and --out exclude each other")
+	case o.incidentRate < 0 || o.incidentRate > 1:
+		return bad("--incident-rate must be 0..1, got %v", o.incidentRate)
+	case o.cancelRate < 0 || o.cancelRate > 1:
+		return bad("--cancel-rate must be 0..1, got %v", o.cancelRate)
+	case o.runningRate < 0 || o.runningRate > 1 || o.cancelRate+o.runningRate > 1:
+		return bad("--running-rate must be 0..1 and, with --cancel-rate, at most 1; got %v", o.runningRate)
+	case o.items < 1 || o.items > 10_000:
+		return bad("--items must be 1..10000, got %d", o.items)
+	case o.batch < 1:
+		return bad("--batch must be at least 1, got %d", o.batch)
+	case o.resume < -1 || o.resume >= 1<<51:
+		return bad("--resume must be -1..2^51, got %d", o.resume)
+	}
+	if o.start != "" {
+		if _, err := time.Parse(time.RFC3339Nano, o.start); err != nil {
+			return bad("--start must be an RFC 3339 time such as 2026-11-23T12:00:00Z, got %q", o.start)
+		}
+	}
+	if o.ingest != "" {
+		u, err := url.Parse(o.ingest)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return bad("--ingest must be an http(s) URL, got %q", o.ingest)
+		}
+		if u.Path == "" || u.Path == "/" {
+			u.Path = "/v1/records"
+			o.ingest = u.String()
+		}
+	}
+	return nil
+}
+
+// config is the generator's configuration; the clock gives the start (but
+// for --start) and, when resuming from the clock, positions above any
+// earlier run's.
+func (o *generateOptions) config(now time.Time) simulate.Config {
+	start := now
+	if o.start != "" {
+		start, _ = time.Parse(time.RFC3339Nano, o.start) // checked
+	}
+	resume := o.resume
+	if resume == -1 {
+		resume = 0
+		if o.ingest != "" {
+			resume = clockResume(now)
+		}
+	}
+	return simulate.Config{
+		Workload: simulate.Workload(o.workload), Instances: o.instances, Partitions: o.partitions, Seed: o.seed,
+		IncidentRate: o.incidentRate, CancelRate: o.cancelRate, RunningRate: o.runningRate,
+		MultiInstanceItems: o.items, Start: start, Resume: resume,
+	}
+}
+
+// clockResume is a resume point that grows with the clock (1000 per
+// millisecond), so every run continues after the earlier ones.
+func clockResume(now time.Time) int64 { return now.UnixMilli() * 1000 }
+
+// runGenerate runs `flowline generate`.
+func runGenerate(ctx context.Context, args []string, stdout io.Writer) error {
+	fs, o := generateFlags()
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if err := o.check(); err != nil {
+		return err
+	}
+	if o.token == "" {
+		o.token = os.Getenv("FLOWLINE_INGEST_TOKEN")
+	}
+	gen, err := simulate.NewGenerator(o.config(time.Now()))
+	if err != nil {
+		return usageError{err}
+	}
+	var sink recordSink
+	if o.out != "" {
+		if sink, err = newFileSink(o.out, stdout); err != nil {
+			return err
+		}
+	} else {
+		sink = newIngestSink(o.ingest, o.token)
+	}
+	sum, err := pump(ctx, gen, sink, o.rate, o.batch)
+	if cerr := sink.close(); err == nil {
+		err = cerr
+	}
+	report := stdout
+	if o.out == "-" { // stdout holds the records
+		report = os.Stderr
+	}
+	fmt.Fprintln(report, sum.line(o.workload, sink.name()))
+	return err
+}
