@@ -110,5 +110,3 @@ func appendList[T any](dst []byte, l []T, f func([]byte, T) []byte) []byte {
 	}
 	return append(dst, ']')
 }
-
-
