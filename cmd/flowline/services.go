@@ -54,6 +54,9 @@ func (p *process) serve(ctx context.Context, rt config.Runtime, services ...life
 	if err != nil {
 		return err
 	}
+	if rt.Pprof {
+		admin.EnablePprof()
+	}
 	go func() {
 		if err := admin.Serve(); err != nil {
 			p.log.Error("admin server failed", "error", err)

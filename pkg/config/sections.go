@@ -115,6 +115,7 @@ type Runtime struct {
 	LogLevel  string        `envconfig:"LOG_LEVEL" default:"info" desc:"debug, info, warn or error"`
 	AdminAddr string        `envconfig:"ADMIN_ADDR" default:":9600" desc:"address of the admin HTTP server (/healthz, /readyz, /metrics)"`
 	DrainTime time.Duration `envconfig:"DRAIN_TIMEOUT" default:"30s" desc:"how long a service may take to drain on SIGTERM"`
+	Pprof     bool          `envconfig:"ADMIN_PPROF" default:"false" desc:"also serve Go profiles under /debug/pprof/ on the admin server"`
 }
 
 // Validate implements Validator.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"strings"
 	"time"
 
@@ -18,6 +19,7 @@ import (
 // /metrics the Prometheus registry.
 type Admin struct {
 	srv *http.Server
+	mux *http.ServeMux
 	ln  net.Listener
 }
 
@@ -46,7 +48,18 @@ func NewAdmin(addr string, gatherer prometheus.Gatherer, services ...Service) (*
 		_, _ = w.Write([]byte("ready\n"))
 	})
 	mux.Handle("GET /metrics", promhttp.HandlerFor(gatherer, promhttp.HandlerOpts{}))
-	return &Admin{srv: &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}, ln: ln}, nil
+	return &Admin{srv: &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}, mux: mux, ln: ln}, nil
+}
+
+// EnablePprof also serves the Go runtime's profiles under /debug/pprof/
+// (opt-in: profiles reveal internals, so keep the admin port private).
+// Call it before Serve.
+func (a *Admin) EnablePprof() {
+	a.mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+	a.mux.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)
+	a.mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+	a.mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
+	a.mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
 }
 
 // Addr is the address the admin server listens on.

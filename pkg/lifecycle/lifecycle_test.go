@@ -111,3 +111,27 @@ func TestAdminEndpoints(t *testing.T) {
 		t.Errorf("metrics lack the counter: %s", body)
 	}
 }
+
+func TestAdminPprofIsOptIn(t *testing.T) {
+	for _, enable := range []bool{false, true} {
+		a, err := NewAdmin("127.0.0.1:0", prometheus.NewRegistry())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if enable {
+			a.EnablePprof()
+		}
+		go a.Serve()
+		res, err := http.Get("http://" + a.Addr() + "/debug/pprof/heap?debug=1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		_ = a.Shutdown(context.Background())
+		served := res.StatusCode == 200 && strings.Contains(string(body), "heap profile")
+		if served != enable {
+			t.Errorf("pprof enabled=%v: status %d, heap profile served=%v", enable, res.StatusCode, served)
+		}
+	}
+}
