@@ -100,15 +100,19 @@ func BenchmarkIngestVsJetStream(b *testing.B) {
 	b.ReportMetric(single.Seconds()/nd.Seconds(), "ndjson/raw-per-record")
 }
 
+// freshJetStream starts a fresh embedded server with Flowline's streams.
+func freshJetStream(b *testing.B) jetstream.JetStream {
+	js := testenv.Connect(b, testenv.NATS(b)).JS
+	if err := stream.EnsureStreams(context.Background(), js, testenv.Streams()); err != nil {
+		b.Fatal(err)
+	}
+	return js
+}
+
 // benchRaw publishes the records as ingest would store them, straight to
 // JetStream, and returns the time it took.
 func benchRaw(b *testing.B, in *benchInput) time.Duration {
-	ns := testenv.NATS(b)
-	js := testenv.Connect(b, ns).JS
-	ctx := context.Background()
-	if err := stream.EnsureStreams(ctx, js, testenv.Streams()); err != nil {
-		b.Fatal(err)
-	}
+	js := freshJetStream(b)
 	start := time.Now()
 	var wg sync.WaitGroup
 	for p := range benchParts {
@@ -146,12 +150,7 @@ func benchRaw(b *testing.B, in *benchInput) time.Duration {
 // benchRawPerRecord publishes each record's JSON line as one message, all
 // acks awaited, and returns the time it took.
 func benchRawPerRecord(b *testing.B, in *benchInput) time.Duration {
-	ns := testenv.NATS(b)
-	js := testenv.Connect(b, ns).JS
-	ctx := context.Background()
-	if err := stream.EnsureStreams(ctx, js, testenv.Streams()); err != nil {
-		b.Fatal(err)
-	}
+	js := freshJetStream(b)
 	start := time.Now()
 	var wg sync.WaitGroup
 	for p := range benchParts {

@@ -11,9 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
-	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 	"go.opentelemetry.io/otel/trace/noop"
 	"google.golang.org/protobuf/proto"
@@ -85,27 +83,15 @@ func send(t *testing.T, s *ingest.Service, contentType string, body []byte, hdr 
 
 func storedRecords(t *testing.T, ns *stream.Embedded) int {
 	t.Helper()
-	js := testenv.Connect(t, ns).JS
-	st, err := js.Stream(context.Background(), stream.RecordsStream)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cons, err := st.OrderedConsumer(context.Background(), jetstream.OrderedConsumerConfig{})
-	if err != nil {
-		t.Fatal(err)
-	}
 	n := 0
-	for {
-		msg, err := cons.Next(jetstream.FetchMaxWait(500 * time.Millisecond))
-		if err != nil {
-			return n
-		}
+	for _, msg := range testenv.Messages(t, testenv.Connect(t, ns).JS, stream.RecordsStream) {
 		var b recordv1.RecordBatch
 		if err := proto.Unmarshal(msg.Data(), &b); err != nil {
 			t.Fatal(err)
 		}
 		n += len(b.Records)
 	}
+	return n
 }
 
 func TestMalformedInputIsRejectedWithWhereAndWhy(t *testing.T) {

@@ -175,25 +175,8 @@ func (w *workload) finish() []simulate.Record {
 // order.
 func stored(t *testing.T, js jetstream.JetStream) map[int32][]int64 {
 	t.Helper()
-	ctx := context.Background()
-	st, err := js.Stream(ctx, stream.RecordsStream)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cons, err := st.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	info, err := st.Info(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
 	out := map[int32][]int64{}
-	for i := uint64(0); i < info.State.Msgs; i++ {
-		msg, err := cons.Next(jetstream.FetchMaxWait(2 * time.Second))
-		if err != nil {
-			t.Fatalf("message %d of %d: %v", i+1, info.State.Msgs, err)
-		}
+	for _, msg := range testenv.Messages(t, js, stream.RecordsStream) {
 		var batch recordv1.RecordBatch
 		if err := proto.Unmarshal(msg.Data(), &batch); err != nil {
 			t.Fatal(err)
@@ -412,26 +395,5 @@ func TestZeebeImport(t *testing.T) {
 // deadLetters reads every message of the dead-letter stream.
 func deadLetters(t *testing.T, js jetstream.JetStream) []jetstream.Msg {
 	t.Helper()
-	ctx := context.Background()
-	st, err := js.Stream(ctx, stream.DLQStream)
-	if err != nil {
-		t.Fatal(err)
-	}
-	info, err := st.Info(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cons, err := st.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []jetstream.Msg
-	for range info.State.Msgs {
-		msg, err := cons.Next(jetstream.FetchMaxWait(2 * time.Second))
-		if err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, msg)
-	}
-	return out
+	return testenv.Messages(t, js, stream.DLQStream)
 }
