@@ -29,6 +29,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -83,21 +84,47 @@ func BenchmarkIngestVsJetStream(b *testing.B) {
 	n := testenv.BenchEnv(b, "FLOWLINE_BENCH_RECORDS", 200_000)
 	in := benchRecords(b, n)
 	b.StopTimer()
-	var raw, single, nd, pb time.Duration
+	var raw, single, nd, pb cost
 	for range b.N {
-		raw += benchRaw(b, in)
-		single += benchRawPerRecord(b, in)
-		nd += benchIngest(b, in, "application/x-ndjson")
-		pb += benchIngest(b, in, "application/x-protobuf")
+		raw.add(benchRaw(b, in))
+		single.add(benchRawPerRecord(b, in))
+		nd.add(benchIngest(b, in, "application/x-ndjson"))
+		pb.add(benchIngest(b, in, "application/x-protobuf"))
 	}
 	total := float64(in.n * b.N)
-	b.ReportMetric(total/raw.Seconds(), "raw-records/s")
-	b.ReportMetric(total/nd.Seconds(), "ndjson-records/s")
-	b.ReportMetric(total/pb.Seconds(), "protobuf-records/s")
-	b.ReportMetric(raw.Seconds()/nd.Seconds(), "ndjson/raw")
-	b.ReportMetric(raw.Seconds()/pb.Seconds(), "protobuf/raw")
-	b.ReportMetric(total/single.Seconds(), "raw-per-record-records/s")
-	b.ReportMetric(single.Seconds()/nd.Seconds(), "ndjson/raw-per-record")
+	for _, c := range []struct {
+		name string
+		cost
+	}{{"raw", raw}, {"raw-per-record", single}, {"ndjson", nd}, {"protobuf", pb}} {
+		b.ReportMetric(float64(c.cpu.Nanoseconds())/1000/total, c.name+"-cpu-µs/record")
+	}
+	b.ReportMetric(total/raw.wall.Seconds(), "raw-records/s")
+	b.ReportMetric(total/nd.wall.Seconds(), "ndjson-records/s")
+	b.ReportMetric(total/pb.wall.Seconds(), "protobuf-records/s")
+	b.ReportMetric(raw.wall.Seconds()/nd.wall.Seconds(), "ndjson/raw")
+	b.ReportMetric(raw.wall.Seconds()/pb.wall.Seconds(), "protobuf/raw")
+	b.ReportMetric(total/single.wall.Seconds(), "raw-per-record-records/s")
+	b.ReportMetric(single.wall.Seconds()/nd.wall.Seconds(), "ndjson/raw-per-record")
+}
+
+// cost is the wall time and the process's CPU time (user and system, the
+// embedded server's included) of one timed path.
+type cost struct{ wall, cpu time.Duration }
+
+func (c *cost) add(d cost) { c.wall += d.wall; c.cpu += d.cpu }
+
+// measure starts timing; calling the result ends it.
+func measure() func() cost {
+	start, cpu := time.Now(), processCPU()
+	return func() cost { return cost{time.Since(start), processCPU() - cpu} }
+}
+
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // freshJetStream starts a fresh embedded server with Flowline's streams.
@@ -111,9 +138,9 @@ func freshJetStream(b *testing.B) jetstream.JetStream {
 
 // benchRaw publishes the records as ingest would store them, straight to
 // JetStream, and returns the time it took.
-func benchRaw(b *testing.B, in *benchInput) time.Duration {
+func benchRaw(b *testing.B, in *benchInput) cost {
 	js := freshJetStream(b)
-	start := time.Now()
+	done := measure()
 	var wg sync.WaitGroup
 	for p := range benchParts {
 		wg.Go(func() {
@@ -144,14 +171,14 @@ func benchRaw(b *testing.B, in *benchInput) time.Duration {
 		})
 	}
 	wg.Wait()
-	return time.Since(start)
+	return done()
 }
 
 // benchRawPerRecord publishes each record's JSON line as one message, all
 // acks awaited, and returns the time it took.
-func benchRawPerRecord(b *testing.B, in *benchInput) time.Duration {
+func benchRawPerRecord(b *testing.B, in *benchInput) cost {
 	js := freshJetStream(b)
-	start := time.Now()
+	done := measure()
 	var wg sync.WaitGroup
 	for p := range benchParts {
 		wg.Go(func() {
@@ -170,12 +197,12 @@ func benchRawPerRecord(b *testing.B, in *benchInput) time.Duration {
 	case <-time.After(time.Minute):
 		b.Fatal("per-record publishing did not complete")
 	}
-	return time.Since(start)
+	return done()
 }
 
 // benchIngest posts the records to a fresh ingest and returns the time it
 // took until every request was answered 202.
-func benchIngest(b *testing.B, in *benchInput, contentType string) time.Duration {
+func benchIngest(b *testing.B, in *benchInput, contentType string) cost {
 	ns := testenv.NATS(b)
 	var cfg ingest.Config
 	if err := config.Process(&cfg); err != nil { // the defaults
@@ -204,7 +231,7 @@ func benchIngest(b *testing.B, in *benchInput, contentType string) time.Duration
 		}
 	}
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: benchParts}}
-	start := time.Now()
+	done := measure()
 	var wg sync.WaitGroup
 	accepted := make([]int, benchParts)
 	for p := range benchParts {
@@ -229,7 +256,7 @@ func benchIngest(b *testing.B, in *benchInput, contentType string) time.Duration
 		})
 	}
 	wg.Wait()
-	took := time.Since(start)
+	took := done()
 	sum := 0
 	for _, a := range accepted {
 		sum += a

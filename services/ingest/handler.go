@@ -110,7 +110,7 @@ func (s *Service) ingest(ctx context.Context, r *http.Request) (int, any) {
 	events := items[:0]
 	dropped := 0
 	for _, it := range items {
-		if s.cfg.EventsOnly && it.rec.RecordType != "EVENT" {
+		if s.cfg.EventsOnly && !it.env.event {
 			dropped++
 			continue
 		}

@@ -5,9 +5,6 @@ import (
 	"fmt"
 	"strings"
 
-	"google.golang.org/protobuf/proto"
-
-	recordv1 "github.com/flowline/flowline/pkg/pb/recordv1"
 	"github.com/flowline/flowline/pkg/zeebejson"
 )
 
@@ -29,9 +26,10 @@ func (p problem) String() string {
 	return fmt.Sprintf("record %d: %s", p.Record, p.Reason)
 }
 
-// item is a parsed record, its encoding, and where it came from.
+// item is a parsed record: its envelope, its encoding, and where it came
+// from.
 type item struct {
-	rec  *recordv1.Record
+	env  envelope
 	wire wireRecord
 	at   problem // Line or Record set, Reason empty
 }
@@ -78,7 +76,8 @@ func parseNDJSON(body []byte, maxRecords int) ([]item, []problem, error) {
 			report(line, err.Error())
 			continue
 		}
-		items = append(items, item{rec: r, wire: w, at: problem{Line: line}})
+		env := envelope{partition: r.PartitionId, position: r.Position, event: r.RecordType == "EVENT"}
+		items = append(items, item{env: env, wire: w, at: problem{Line: line}})
 	}
 	return items, problems, nil
 }
@@ -98,16 +97,12 @@ func parseProtobuf(body []byte, maxRecords int) ([]item, []problem, error) {
 		if count++; count > maxRecords {
 			return
 		}
-		r := &recordv1.Record{}
-		if err := proto.Unmarshal(data, r); err != nil {
-			report(i, "not a flowline.record.v1.Record: "+err.Error())
-			return
-		}
-		if reason := checkEnvelope(r); reason != "" {
+		env, reason := checkRecord(data)
+		if reason != "" {
 			report(i, reason)
 			return
 		}
-		items = append(items, item{rec: r, wire: wireRecord{position: r.Position, data: data}, at: problem{Record: i}})
+		items = append(items, item{env: env, wire: wireRecord{position: env.position, data: data}, at: problem{Record: i}})
 	})
 	if count > maxRecords {
 		return nil, nil, errTooManyRecords{maxRecords}
@@ -118,30 +113,6 @@ func parseProtobuf(body []byte, maxRecords int) ([]item, []problem, error) {
 	return items, problems, nil
 }
 
-// checkEnvelope names what is missing from a protobuf record's envelope.
-func checkEnvelope(r *recordv1.Record) string {
-	var missing []string
-	if r.PartitionId < 0 {
-		return fmt.Sprintf("partition_id %d is negative", r.PartitionId)
-	}
-	if r.RecordType == "" {
-		missing = append(missing, "record_type")
-	}
-	if r.ValueType == "" {
-		missing = append(missing, "value_type")
-	}
-	if r.Intent == "" {
-		missing = append(missing, "intent")
-	}
-	if r.Value == nil {
-		missing = append(missing, "value")
-	}
-	if len(missing) > 0 {
-		return "missing " + strings.Join(missing, ", ")
-	}
-	return ""
-}
-
 // byPartition groups items by partition, keeping request order, and checks
 // that positions strictly increase within each partition.
 func byPartition(items []item) (map[int32][]wireRecord, []problem) {
@@ -149,12 +120,12 @@ func byPartition(items []item) (map[int32][]wireRecord, []problem) {
 	prev := map[int32]item{}
 	var problems []problem
 	for _, it := range items {
-		p := it.rec.PartitionId
-		if last, ok := prev[p]; ok && it.rec.Position <= last.rec.Position {
+		p := it.env.partition
+		if last, ok := prev[p]; ok && it.env.position <= last.env.position {
 			if len(problems) < maxReportedErrors {
 				pr := it.at
 				pr.Reason = fmt.Sprintf("partition %d goes backwards: position %d is not after position %d (%s)",
-					p, it.rec.Position, last.rec.Position, strings.TrimSuffix(last.at.String(), ": "))
+					p, it.env.position, last.env.position, strings.TrimSuffix(last.at.String(), ": "))
 				problems = append(problems, pr)
 			}
 			continue
