@@ -27,6 +27,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -113,8 +114,10 @@ type cost struct{ wall, cpu time.Duration }
 
 func (c *cost) add(d cost) { c.wall += d.wall; c.cpu += d.cpu }
 
-// measure starts timing; calling the result ends it.
+// measure starts timing, after a GC so that no path pays for the garbage
+// of the one before; calling the result ends it.
 func measure() func() cost {
+	runtime.GC()
 	start, cpu := time.Now(), processCPU()
 	return func() cost { return cost{time.Since(start), processCPU() - cpu} }
 }
@@ -127,19 +130,23 @@ func processCPU() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
-// freshJetStream starts a fresh embedded server with Flowline's streams.
-func freshJetStream(b *testing.B) jetstream.JetStream {
-	js := testenv.Connect(b, testenv.NATS(b)).JS
-	if err := stream.EnsureStreams(context.Background(), js, testenv.Streams()); err != nil {
+// freshJetStream starts a fresh embedded server with Flowline's streams;
+// stop shuts it down. Each path stops its server when done, so that no
+// earlier server's background work or memory (GC marking) loads the next.
+func freshJetStream(b *testing.B) (js jetstream.JetStream, stop func()) {
+	ns := testenv.NATS(b)
+	c := testenv.Connect(b, ns)
+	if err := stream.EnsureStreams(context.Background(), c.JS, testenv.Streams()); err != nil {
 		b.Fatal(err)
 	}
-	return js
+	return c.JS, func() { c.Close(); ns.Shutdown() }
 }
 
 // benchRaw publishes the records as ingest would store them, straight to
 // JetStream, and returns the time it took.
 func benchRaw(b *testing.B, in *benchInput) cost {
-	js := freshJetStream(b)
+	js, stop := freshJetStream(b)
+	defer stop()
 	done := measure()
 	var wg sync.WaitGroup
 	for p := range benchParts {
@@ -177,7 +184,8 @@ func benchRaw(b *testing.B, in *benchInput) cost {
 // benchRawPerRecord publishes each record's JSON line as one message, all
 // acks awaited, and returns the time it took.
 func benchRawPerRecord(b *testing.B, in *benchInput) cost {
-	js := freshJetStream(b)
+	js, stop := freshJetStream(b)
+	defer stop()
 	done := measure()
 	var wg sync.WaitGroup
 	for p := range benchParts {
@@ -211,6 +219,7 @@ func benchIngest(b *testing.B, in *benchInput, contentType string) cost {
 	cfg.Addr, cfg.NATS, cfg.Streams = "127.0.0.1:0", testenv.NATSConfig(ns), testenv.Streams()
 	s := ingest.New(cfg, ingest.Deps{Log: testenv.Logger(b), Tracer: noop.NewTracerProvider(), Registry: prometheus.NewRegistry()})
 	stop := testenv.Run(b, s)
+	defer ns.Shutdown()
 	defer stop()
 	url := "http://" + s.Addr() + "/v1/records"
 

@@ -92,11 +92,14 @@ func (s *Service) ingest(ctx context.Context, r *http.Request) (int, any) {
 	if err != nil {
 		return fail(code, "%v", err)
 	}
+	defer s.bufs.put(body) // items alias it until the records are stored
 
 	var items []item
 	var problems []problem
 	if mediaType == ContentTypeNDJSON {
-		items, problems, err = parseNDJSON(body, s.cfg.MaxRecords)
+		arena := s.bufs.get(len(body) / 2) // protobuf is about half the size of the JSON
+		items, problems, arena, err = parseNDJSON(body, s.cfg.MaxRecords, arena)
+		defer s.bufs.put(arena)
 	} else {
 		items, problems, err = parseProtobuf(body, s.cfg.MaxRecords)
 	}
@@ -168,7 +171,7 @@ func (s *Service) readBody(r *http.Request) ([]byte, int, error) {
 	default:
 		return nil, http.StatusUnsupportedMediaType, fmt.Errorf("unsupported Content-Encoding %q: use gzip or none", enc)
 	}
-	b, err := readAll(io.LimitReader(src, limit+1), r.ContentLength, gzipped)
+	b, err := s.readAll(io.LimitReader(src, limit+1), r.ContentLength, gzipped)
 	var tooLarge *http.MaxBytesError
 	switch {
 	case errors.As(err, &tooLarge) || int64(len(b)) > limit:
@@ -205,18 +208,18 @@ func (s *Service) store(ctx context.Context, groups map[int32][]wireRecord) (app
 	return total, errors.Join(errs...)
 }
 
-// readAll reads src to the end into a buffer sized from the request's
-// Content-Length (a gzip body usually inflates about eightfold), so a large
-// body is not copied over and over while its buffer grows.
-func readAll(src io.Reader, contentLength int64, gzipped bool) ([]byte, error) {
+// readAll reads src to the end into a pooled buffer sized from the
+// request's Content-Length (a gzip body usually inflates about eightfold),
+// so a large body is not copied over and over while its buffer grows.
+func (s *Service) readAll(src io.Reader, contentLength int64, gzipped bool) ([]byte, error) {
 	size := contentLength + 1 // +1: reading up to EOF needs room for one more read
 	if gzipped {
 		size = contentLength * 8
 	}
-	if contentLength <= 0 || size > 64<<20 {
+	if contentLength <= 0 || size > maxPooledBuffer {
 		return io.ReadAll(src)
 	}
-	buf := make([]byte, 0, size)
+	buf := s.bufs.get(int(size))
 	for {
 		if len(buf) == cap(buf) {
 			buf = append(buf, 0)[:len(buf)] // grow (only when gzip inflated more)

@@ -42,16 +42,17 @@ func (e errTooManyRecords) Error() string {
 }
 
 // parseNDJSON decodes one Zeebe JSON record per line; blank lines are
-// skipped. It returns every invalid line (up to maxReportedErrors).
-func parseNDJSON(body []byte, maxRecords int) ([]item, []problem, error) {
-	var items []item
+// skipped. It returns every invalid line (up to maxReportedErrors). Records
+// are encoded into arena, which is returned (grown if need be) and which the
+// items alias.
+func parseNDJSON(body []byte, maxRecords int, arena []byte) ([]item, []problem, []byte, error) {
+	items := make([]item, 0, min(maxRecords, len(body)/512+1)) // lines are most often longer
 	var problems []problem
 	report := func(line int, reason string) {
 		if len(problems) < maxReportedErrors {
 			problems = append(problems, problem{Line: line, Reason: reason})
 		}
 	}
-	arena := make([]byte, 0, len(body)/2) // protobuf is about half the size of the JSON
 	for line := 1; len(body) > 0; line++ {
 		var l []byte
 		if i := bytes.IndexByte(body, '\n'); i >= 0 {
@@ -64,7 +65,7 @@ func parseNDJSON(body []byte, maxRecords int) ([]item, []problem, error) {
 			continue
 		}
 		if len(items) >= maxRecords {
-			return nil, nil, errTooManyRecords{maxRecords}
+			return nil, nil, arena, errTooManyRecords{maxRecords}
 		}
 		r, err := zeebejson.DecodeLenient(l)
 		if err != nil {
@@ -79,13 +80,13 @@ func parseNDJSON(body []byte, maxRecords int) ([]item, []problem, error) {
 		env := envelope{partition: r.PartitionId, position: r.Position, event: r.RecordType == "EVENT"}
 		items = append(items, item{env: env, wire: w, at: problem{Line: line}})
 	}
-	return items, problems, nil
+	return items, problems, arena, nil
 }
 
 // parseProtobuf decodes a RecordBatch record by record and checks each
 // record's envelope; valid records keep the client's encoding.
 func parseProtobuf(body []byte, maxRecords int) ([]item, []problem, error) {
-	var items []item
+	items := make([]item, 0, min(maxRecords, len(body)/256+1)) // records are a few hundred bytes
 	var problems []problem
 	report := func(i int, reason string) {
 		if len(problems) < maxReportedErrors {
@@ -116,13 +117,28 @@ func parseProtobuf(body []byte, maxRecords int) ([]item, []problem, error) {
 // byPartition groups items by partition, keeping request order, and checks
 // that positions strictly increase within each partition.
 func byPartition(items []item) (map[int32][]wireRecord, []problem) {
-	groups := map[int32][]wireRecord{}
-	prev := map[int32]item{}
+	type run struct {
+		last item
+		recs []wireRecord
+	}
+	runs := map[int32]*run{}
 	var problems []problem
+	var cur *run // the partition of the item before: requests usually hold one
 	for _, it := range items {
 		p := it.env.partition
-		if last, ok := prev[p]; ok && it.env.position <= last.env.position {
+		if cur == nil || cur.last.env.partition != p {
+			if cur = runs[p]; cur == nil {
+				size := 16
+				if len(runs) == 0 {
+					size = len(items)
+				}
+				cur = &run{recs: make([]wireRecord, 0, size)}
+				runs[p] = cur
+			}
+		}
+		if len(cur.recs) > 0 && it.env.position <= cur.last.env.position {
 			if len(problems) < maxReportedErrors {
+				last := cur.last
 				pr := it.at
 				pr.Reason = fmt.Sprintf("partition %d goes backwards: position %d is not after position %d (%s)",
 					p, it.env.position, last.env.position, strings.TrimSuffix(last.at.String(), ": "))
@@ -130,8 +146,14 @@ func byPartition(items []item) (map[int32][]wireRecord, []problem) {
 			}
 			continue
 		}
-		prev[p] = it
-		groups[p] = append(groups[p], it.wire)
+		cur.last = it
+		cur.recs = append(cur.recs, it.wire)
+	}
+	groups := make(map[int32][]wireRecord, len(runs))
+	for p, r := range runs {
+		if len(r.recs) > 0 {
+			groups[p] = r.recs
+		}
 	}
 	return groups, problems
 }

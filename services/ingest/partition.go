@@ -126,7 +126,8 @@ func (l *partitionLog) publishChunk(ctx context.Context, s *Service, records []w
 		size += rs
 		n++
 	}
-	data := appendBatch(make([]byte, 0, size), records[:n])
+	data := appendBatch(s.bufs.get(size), records[:n])
+	defer s.bufs.put(data) // the client has copied it once PublishMsg returns
 	first, last := records[0].position, records[n-1].position
 	msg := &nats.Msg{Subject: stream.RecordsSubject(l.partition), Data: data, Header: nats.Header{}}
 	msg.Header.Set(nats.MsgIdHdr, fmt.Sprintf("rec-%d-%d-%d", l.partition, first, last))

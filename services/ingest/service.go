@@ -47,6 +47,7 @@ type Service struct {
 	metrics *metrics
 	ready   *lifecycle.Readiness
 	parts   partitions
+	bufs    buffers // request bodies, NDJSON arenas, message bodies
 
 	zimp       *zeebeImporter // set when the Zeebe import is configured
 	importOnly bool           // NewImporter: no push API
