@@ -171,6 +171,9 @@ type Node struct {
 // https://127.0.0.1:41234 with Security.TLS.
 func (n *Node) URL() string { return n.url }
 
+// PID is the node's process id (the JVM), for measuring what it uses.
+func (n *Node) PID() int { return n.cmd.Process.Pid }
+
 // Wait blocks until the node process exits (on its own or through Stop) and
 // returns its exit error. It may be called any number of times.
 func (n *Node) Wait() error {

@@ -44,8 +44,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -57,11 +55,11 @@ import (
 	"go.opentelemetry.io/otel/trace/noop"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/flowline/flowline/internal/bench"
 	"github.com/flowline/flowline/internal/testenv"
 	"github.com/flowline/flowline/pkg/config"
 	recordv1 "github.com/flowline/flowline/pkg/pb/recordv1"
 	"github.com/flowline/flowline/pkg/schema"
-	"github.com/flowline/flowline/pkg/search"
 	"github.com/flowline/flowline/pkg/stream"
 	"github.com/flowline/flowline/services/writer"
 )
@@ -86,7 +84,7 @@ func BenchmarkWriterVsCeiling(b *testing.B) {
 	// Warm the node's indexing path up once, outside the measurements.
 	warm := testenv.IndexPrefix(b)
 	benchCeiling(b, es, warm, docs[:min(n, 20_000)], ceilBulk, ceilConc)
-	benchDropIndices(es, warm)
+	bench.DropIndexSet(context.Background(), es, warm)
 
 	// The machine is shared (Elasticsearch, NATS, the writer and whatever
 	// else runs), so each iteration measures the ceiling right before and
@@ -113,76 +111,28 @@ func BenchmarkWriterVsCeiling(b *testing.B) {
 // returns the seconds the load took (timed).
 func benchCeilingRun(b *testing.B, es *elasticsearch.Client, docs []*recordv1.Document, bulk, conc int) float64 {
 	prefix := testenv.IndexPrefix(b)
-	defer benchDropIndices(es, prefix)
+	defer bench.DropIndexSet(context.Background(), es, prefix)
 	sec, cpu := benchCeiling(b, es, prefix, docs, bulk, conc)
 	b.Logf("ceiling: %d documents in %.2fs: %.0f docs/s (bulks of %d, %d in flight; %s)", len(docs), sec, float64(len(docs))/sec, bulk, conc, cpu)
 	return sec
 }
 
-// benchCeiling is the minimal direct bulk loader: the family indices are
-// created from the writer's templates, refresh is switched off for the load
-// and restored after it, and conc goroutines send bulks of size documents.
+// benchCeiling loads docs with the harness's ceiling loader
+// (internal/bench): bulks of size documents, conc in flight, into indices
+// from the writer's templates with refresh off for the load.
 func benchCeiling(b *testing.B, es *elasticsearch.Client, prefix string, docs []*recordv1.Document, size, conc int) (float64, string) {
 	ctx := context.Background()
-	idx := config.Index{Prefix: prefix, Shards: 1, Replicas: 0, RefreshInterval: "1s"}
-	if err := search.EnsureSchema(ctx, es, idx); err != nil {
+	if err := bench.PrepareCeiling(ctx, es, prefix); err != nil {
 		b.Fatal(err)
 	}
-	benchSettings(b, es, prefix, `{"index":{"refresh_interval":"-1","number_of_replicas":0}}`)
-	indexOf := map[string]string{}
-	for _, f := range schema.Families {
-		indexOf[string(f)] = schema.RuntimeIndex(prefix, f)
-	}
-
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	errs := make(chan error, conc)
 	m := benchStart(b, es)
-	for range conc {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			var body []byte
-			for {
-				from := int(next.Add(int64(size))) - size
-				if from >= len(docs) {
-					return
-				}
-				chunk := docs[from:min(from+size, len(docs))]
-				for len(chunk) > 0 {
-					body = body[:0]
-					for _, d := range chunk {
-						body = search.AppendOp(body, search.Op{Index: indexOf[d.Family], ID: d.Id, Version: d.Version, Source: d.Source})
-					}
-					results, err := search.BulkBody(ctx, es, body, len(chunk))
-					if err != nil {
-						errs <- err
-						return
-					}
-					var retry []*recordv1.Document
-					for i, r := range results {
-						switch r.Outcome {
-						case search.Done:
-						case search.Retry:
-							retry = append(retry, chunk[i])
-						default:
-							errs <- fmt.Errorf("ceiling: document %s: HTTP %d: %s", chunk[i].Id, r.Status, r.Reason)
-							return
-						}
-					}
-					chunk = retry
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	sec, cpu := m.stop(b, es)
-	close(errs)
-	if err := <-errs; err != nil {
+	if _, err := bench.LoadCeiling(ctx, es, prefix, docs, size, conc); err != nil {
 		b.Fatal(err)
 	}
-	benchSettings(b, es, prefix, `{"index":{"refresh_interval":"1s"}}`)
-	benchCheckCount(b, es, prefix, len(docs))
+	sec, cpu := m.stop(b, es)
+	if err := bench.FinishCeiling(ctx, es, prefix, len(docs)); err != nil {
+		b.Fatal(err)
+	}
 	return sec, cpu
 }
 
@@ -198,7 +148,7 @@ func benchWriterRun(b *testing.B, es *elasticsearch.Client, esCfg config.Elastic
 		b.Fatal(err)
 	}
 	prefix := testenv.IndexPrefix(b)
-	defer benchDropIndices(es, prefix)
+	defer bench.DropIndexSet(context.Background(), es, prefix)
 
 	var cfg writer.Config
 	if err := config.Process(&cfg); err != nil { // defaults, and FLOWLINE_WRITER_* for tuning
@@ -262,8 +212,9 @@ func benchWriterRun(b *testing.B, es *elasticsearch.Client, esCfg config.Elastic
 		n, sec, float64(n)/sec, refresh, cfg.Workers, cfg.FetchMessages, cfg.FetchMaxBytes, cfg.BulkMaxDocs, cfg.BulkMaxBytes, bulks, float64(n)/bulks, bulkSec/sec, cpu)
 
 	stop()
-	benchSettings(b, es, prefix, `{"index":{"refresh_interval":"1s"}}`)
-	benchCheckCount(b, es, prefix, n)
+	if err := bench.FinishCeiling(ctx, es, prefix, n); err != nil { // the same check
+		b.Fatal(err)
+	}
 	return sec
 }
 
@@ -367,43 +318,6 @@ func benchSettings(b *testing.B, es *elasticsearch.Client, prefix, body string) 
 	defer res.Body.Close()
 	if res.IsError() {
 		b.Fatalf("index settings %s: %s", body, res)
-	}
-}
-
-// benchCheckCount checks that the indices of prefix hold exactly n documents.
-func benchCheckCount(b *testing.B, es *elasticsearch.Client, prefix string, n int) {
-	ctx := context.Background()
-	if err := search.Refresh(ctx, es, prefix+"-*"); err != nil {
-		b.Fatal(err)
-	}
-	res, err := es.Count(es.Count.WithIndex(prefix+"-*"), es.Count.WithContext(ctx))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer res.Body.Close()
-	var c struct {
-		Count int `json:"count"`
-	}
-	if err := json.NewDecoder(res.Body).Decode(&c); err != nil {
-		b.Fatal(err)
-	}
-	if c.Count != n {
-		b.Fatalf("%s-*: %d documents, want %d", prefix, c.Count, n)
-	}
-}
-
-// benchDropIndices deletes the indices and templates of prefix. The indices
-// are named: a node refuses wildcard deletes (action.destructive_requires_name).
-func benchDropIndices(es *elasticsearch.Client, prefix string) {
-	var names []string
-	for _, f := range schema.Families {
-		names = append(names, schema.RuntimeIndex(prefix, f))
-	}
-	if res, err := es.Indices.Delete(names, es.Indices.Delete.WithIgnoreUnavailable(true)); err == nil {
-		res.Body.Close()
-	}
-	if res, err := es.Indices.DeleteIndexTemplate(prefix + "-*"); err == nil {
-		res.Body.Close()
 	}
 }
 

@@ -1,0 +1,166 @@
+package bench
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/elastic/go-elasticsearch/v8"
+
+	"github.com/flowline/flowline/pkg/config"
+	recordv1 "github.com/flowline/flowline/pkg/pb/recordv1"
+	"github.com/flowline/flowline/pkg/schema"
+	"github.com/flowline/flowline/pkg/search"
+)
+
+// The ceiling is the fastest way to put a set of final documents into
+// Elasticsearch: a minimal bulk loader, with the writer's templates and
+// index settings best for loading (0 replicas, no refresh), and no work
+// besides the bulk requests. Flowline's document rate is compared with it.
+
+// Ceiling defaults: documents per bulk request and requests in flight.
+const (
+	CeilingBulk        = 10_000
+	CeilingConcurrency = 3
+)
+
+// PrepareCeiling creates prefix's index set from the templates, set up for
+// the load: no replicas, refresh off.
+func PrepareCeiling(ctx context.Context, es *elasticsearch.Client, prefix string) error {
+	if err := search.EnsureSchema(ctx, es, config.Index{Prefix: prefix, Shards: 1, Replicas: 0, RefreshInterval: "1s"}); err != nil {
+		return fmt.Errorf("ceiling: index set %s: %w", prefix, err)
+	}
+	return putSettings(ctx, es, prefix, `{"index":{"refresh_interval":"-1","number_of_replicas":0}}`)
+}
+
+// LoadCeiling bulk-indexes docs into prefix's runtime indices, size
+// documents per request and conc requests in flight, retrying items
+// Elasticsearch asks to retry, and returns how long it took. Each
+// document keeps its version (external versioning, as the writer does).
+func LoadCeiling(ctx context.Context, es *elasticsearch.Client, prefix string, docs []*recordv1.Document, size, conc int) (time.Duration, error) {
+	indexOf := map[string]string{}
+	for _, f := range schema.Families {
+		indexOf[string(f)] = schema.RuntimeIndex(prefix, f)
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	errs := make(chan error, conc)
+	start := time.Now()
+	for range conc {
+		wg.Go(func() {
+			var body []byte
+			for {
+				from := int(next.Add(int64(size))) - size
+				if from >= len(docs) {
+					return
+				}
+				chunk := docs[from:min(from+size, len(docs))]
+				for len(chunk) > 0 {
+					body = body[:0]
+					for _, d := range chunk {
+						body = search.AppendOp(body, search.Op{Index: indexOf[d.Family], ID: d.Id, Version: d.Version, Source: d.Source})
+					}
+					results, err := search.BulkBody(ctx, es, body, len(chunk))
+					if err != nil {
+						errs <- fmt.Errorf("ceiling: bulk: %w", err)
+						return
+					}
+					var retry []*recordv1.Document
+					for i, r := range results {
+						switch r.Outcome {
+						case search.Done:
+						case search.Retry:
+							retry = append(retry, chunk[i])
+						default:
+							errs <- fmt.Errorf("ceiling: document %s/%s: HTTP %d: %s", chunk[i].Family, chunk[i].Id, r.Status, r.Reason)
+							return
+						}
+					}
+					chunk = retry
+				}
+			}
+		})
+	}
+	wg.Wait()
+	took := time.Since(start)
+	close(errs)
+	return took, <-errs
+}
+
+// FinishCeiling restores the refresh interval and checks that prefix's
+// indices hold exactly n documents.
+func FinishCeiling(ctx context.Context, es *elasticsearch.Client, prefix string, n int) error {
+	if err := putSettings(ctx, es, prefix, `{"index":{"refresh_interval":"1s"}}`); err != nil {
+		return err
+	}
+	got, err := count(ctx, es, prefix+"-*")
+	if err != nil {
+		return err
+	}
+	if got != n {
+		return fmt.Errorf("ceiling: %s-* holds %d documents, want %d", prefix, got, n)
+	}
+	return nil
+}
+
+func putSettings(ctx context.Context, es *elasticsearch.Client, prefix, body string) error {
+	_, err := search.Do(es.Indices.PutSettings(strings.NewReader(body), es.Indices.PutSettings.WithIndex(prefix+"-*"),
+		es.Indices.PutSettings.WithContext(ctx)))("index settings of " + prefix + "-*")
+	return err
+}
+
+// count refreshes index (a name or pattern) and counts its documents.
+func count(ctx context.Context, es *elasticsearch.Client, index string) (int, error) {
+	if err := search.Refresh(ctx, es, index); err != nil {
+		return 0, err
+	}
+	b, err := search.Do(es.Count(es.Count.WithIndex(index), es.Count.WithContext(ctx)))("count " + index)
+	if err != nil {
+		return 0, err
+	}
+	var c struct {
+		Count int `json:"count"`
+	}
+	if err := json.Unmarshal(b, &c); err != nil {
+		return 0, fmt.Errorf("count %s: %w", index, err)
+	}
+	return c.Count, nil
+}
+
+// DropIndexSet deletes prefix's runtime indices and templates. The indices
+// are named: a node refuses wildcard deletes (action.destructive_requires_name).
+func DropIndexSet(ctx context.Context, es *elasticsearch.Client, prefix string) {
+	var names []string
+	for _, f := range schema.Families {
+		names = append(names, schema.RuntimeIndex(prefix, f))
+	}
+	if res, err := es.Indices.Delete(names, es.Indices.Delete.WithIgnoreUnavailable(true), es.Indices.Delete.WithContext(ctx)); err == nil {
+		res.Body.Close()
+	}
+	if res, err := es.Indices.DeleteIndexTemplate(prefix+"-*", es.Indices.DeleteIndexTemplate.WithContext(ctx)); err == nil {
+		res.Body.Close()
+	}
+}
+
+// ReadDocuments scans every document of prefix's index set (through the
+// family aliases) with its version: the final documents of a run.
+func ReadDocuments(ctx context.Context, es *elasticsearch.Client, prefix string) ([]*recordv1.Document, error) {
+	var docs []*recordv1.Document
+	for _, f := range schema.Families {
+		alias := schema.Alias(prefix, f)
+		err := search.Scan(ctx, es, alias, map[string]any{"match_all": map[string]any{}}, 5000, func(hits []search.Hit) error {
+			for _, h := range hits {
+				docs = append(docs, &recordv1.Document{Family: string(f), Id: h.ID, Version: h.Version, Source: h.Source})
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("read documents of %s: %w", alias, err)
+		}
+	}
+	return docs, nil
+}
