@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -25,7 +26,16 @@ import (
 	"github.com/flowline/flowline/services/writer"
 )
 
-func TestMain(m *testing.M) { testenv.Main(m) }
+// asFlowline makes the test binary act as the flowline binary: the bench
+// smoke test runs it as the services' child processes.
+const asFlowline = "FLOWLINE_TEST_AS_FLOWLINE"
+
+func TestMain(m *testing.M) {
+	if os.Getenv(asFlowline) == "1" {
+		os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+	}
+	testenv.Main(m)
+}
 
 // TestGenerateThroughTheStack: a realistic workload with incidents,
 // cancellations and instances left running goes through `flowline generate

@@ -34,6 +34,7 @@ func commands() map[string]command {
 		"zeebe-import":  {"import the Zeebe Elasticsearch exporter's zeebe-record_* indices into JetStream, following new records", specZeebeImport, runZeebeImport, nil},
 		"generate":      {"simulate a Zeebe engine: flowline generate --workload typical|realistic --instances N --partitions P [--rate R] (--ingest URL | --out FILE)", specNone, runGenerate, func() *flag.FlagSet { fs, _ := generateFlags(); return fs }},
 		"elasticsearch": {"provision and run a local single-node Elasticsearch until interrupted", specElasticsearch, runElasticsearch, nil},
+		"bench":         {"measure Flowline end to end on this machine against the bulk-load ceiling and a peer (fresh Elasticsearch and JetStream)", specNone, runBench, func() *flag.FlagSet { fs, _ := benchFlags(); return fs }},
 		"nats":          {"run a local NATS server with JetStream (embedded nats-server) until interrupted", specNone, runNATS, func() *flag.FlagSet { fs, _, _, _ := natsFlags(); return fs }},
 	}
 }

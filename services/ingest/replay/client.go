@@ -42,6 +42,8 @@ type client struct {
 	warn   func(msg string, args ...any)
 	zbuf   bytes.Buffer
 	zw     *gzip.Writer
+	plain  bool   // send bodies uncompressed
+	body   []byte // what once sends
 	maxGap time.Duration
 }
 
@@ -56,13 +58,17 @@ func newClient(url, token string, hc *http.Client, warn func(string, ...any)) *c
 
 // post sends body (NDJSON) and returns ingest's answer.
 func (c *client) post(ctx context.Context, body []byte) (Answer, error) {
-	c.zbuf.Reset()
-	c.zw.Reset(&c.zbuf)
-	if _, err := c.zw.Write(body); err != nil {
-		return Answer{}, err
-	}
-	if err := c.zw.Close(); err != nil {
-		return Answer{}, err
+	c.body = body
+	if !c.plain {
+		c.zbuf.Reset()
+		c.zw.Reset(&c.zbuf)
+		if _, err := c.zw.Write(body); err != nil {
+			return Answer{}, err
+		}
+		if err := c.zw.Close(); err != nil {
+			return Answer{}, err
+		}
+		c.body = c.zbuf.Bytes()
 	}
 	b := backoff.New(200*time.Millisecond, c.maxGap)
 	for {
@@ -84,12 +90,14 @@ func (c *client) post(ctx context.Context, body []byte) (Answer, error) {
 // once sends the prepared body once; a retryable failure comes back as a
 // plain error with the server's Retry-After.
 func (c *client) once(ctx context.Context) (Answer, time.Duration, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.url, bytes.NewReader(c.zbuf.Bytes()))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.url, bytes.NewReader(c.body))
 	if err != nil {
 		return Answer{}, 0, fmt.Errorf("%w: %v", ErrRefused, err)
 	}
 	req.Header.Set("Content-Type", "application/x-ndjson")
-	req.Header.Set("Content-Encoding", "gzip")
+	if !c.plain {
+		req.Header.Set("Content-Encoding", "gzip")
+	}
 	if c.token != "" {
 		req.Header.Set("Authorization", "Bearer "+c.token)
 	}

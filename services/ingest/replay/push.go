@@ -24,6 +24,13 @@ func NewPusher(url, token string, hc *http.Client, warn func(msg string, args ..
 	return &Pusher{c: newClient(url, token, hc, warn)}
 }
 
+// Uncompressed makes the pusher send bodies as they are, not gzipped: for
+// a producer next to ingest, where compressing costs more CPU than it saves.
+func (p *Pusher) Uncompressed() *Pusher {
+	p.c.plain = true
+	return p
+}
+
 // Push sends body, whole NDJSON lines, and returns ingest's answers summed.
 // Errors wrap ErrRefused or ErrTooLarge (a single line too large), or are
 // ctx's error.

@@ -60,3 +60,32 @@ func TestPusherHalvesTooLargeBatchesAndRetries(t *testing.T) {
 		t.Errorf("a single oversize line: %v, want ErrTooLarge", err)
 	}
 }
+
+// TestPusherUncompressed: an uncompressed pusher sends the lines as they
+// are, with no Content-Encoding, and still splits on 413.
+func TestPusherUncompressed(t *testing.T) {
+	var got bytes.Buffer
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if enc := r.Header.Get("Content-Encoding"); enc != "" {
+			http.Error(w, "unexpected Content-Encoding "+enc, http.StatusBadRequest)
+			return
+		}
+		body, _ := io.ReadAll(r.Body)
+		if bytes.Count(body, []byte("\n")) > 2 {
+			http.Error(w, "too many records", http.StatusRequestEntityTooLarge)
+			return
+		}
+		got.Write(body)
+		w.WriteHeader(http.StatusAccepted)
+		fmt.Fprintf(w, `{"accepted":%d}`, bytes.Count(body, []byte("\n")))
+	}))
+	defer srv.Close()
+	p := replay.NewPusher(srv.URL, "", nil, nil).Uncompressed()
+	ans, err := p.Push(context.Background(), []byte("a\nb\nc\nd\ne\n"))
+	if err != nil || ans.Accepted != 5 {
+		t.Fatalf("answer %+v, error %v; want 5 accepted", ans, err)
+	}
+	if got.String() != "a\nb\nc\nd\ne\n" {
+		t.Errorf("server received %q", got.String())
+	}
+}

@@ -1,0 +1,192 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/flowline/flowline/internal/bench"
+)
+
+// benchOptions are `flowline bench`'s flags.
+type benchOptions struct {
+	instances   int
+	partitions  string
+	aggregators string
+	latency     time.Duration
+	profile     time.Duration
+	peer        bool
+	ceiling     bool
+	out         string
+	workDir     string
+	esURL       string
+	smoke       bool
+}
+
+func benchFlags() (*flag.FlagSet, *benchOptions) {
+	o := &benchOptions{}
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.IntVar(&o.instances, "instances", 20000, "process instances of the typical workload per run")
+	fs.StringVar(&o.partitions, "partitions", "1,2,4", "partition counts to run (comma-separated); the largest is the main run")
+	fs.StringVar(&o.aggregators, "aggregators", "1,2", "aggregator replica counts to run at the largest partition count")
+	fs.DurationVar(&o.latency, "latency-for", time.Minute, "how long the latency run sends at half the maximum rate (0: none)")
+	fs.DurationVar(&o.profile, "profile-for", 10*time.Second, "CPU profile length of each service in the main run (0: none)")
+	fs.BoolVar(&o.peer, "peer", true, "also run the peer (Benthos v4.27.0, built on first use into the cache directory)")
+	fs.BoolVar(&o.ceiling, "ceiling", true, "also bulk-load the main run's documents directly (the ceiling)")
+	fs.StringVar(&o.out, "out", "bench-results/bench.json", "JSON report file")
+	fs.StringVar(&o.workDir, "work-dir", "", "workloads, logs and profiles (default: next to --out)")
+	fs.StringVar(&o.esURL, "es-url", "", "use this Elasticsearch instead of a fresh local node")
+	fs.BoolVar(&o.smoke, "smoke", false, "a run of seconds that checks the harness works: 200 instances, partitions 1,2, aggregators 1,2, 5 s latency, no profiles")
+	return fs, o
+}
+
+func parseCounts(flagName, s string) ([]int, error) {
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 1 {
+			return nil, usageError{fmt.Errorf("--%s: %q is not a positive count", flagName, f)}
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+// benchConfig turns the flags into the harness's config.
+func (o *benchOptions) config() (bench.Config, error) {
+	if o.smoke {
+		o.instances, o.partitions, o.aggregators, o.latency, o.profile = 200, "1,2", "1,2", 5*time.Second, 0
+	}
+	parts, err := parseCounts("partitions", o.partitions)
+	if err != nil {
+		return bench.Config{}, err
+	}
+	aggs, err := parseCounts("aggregators", o.aggregators)
+	if err != nil {
+		return bench.Config{}, err
+	}
+	bin, err := os.Executable()
+	if err != nil {
+		return bench.Config{}, err
+	}
+	cache, err := os.UserCacheDir()
+	if err != nil {
+		return bench.Config{}, err
+	}
+	work := o.workDir
+	if work == "" {
+		work = filepath.Join(filepath.Dir(o.out), "work")
+	}
+	cfg := bench.Config{
+		Bin: bin, Instances: o.instances, Partitions: parts, Aggregators: aggs,
+		LatencyFor: o.latency, ProfileFor: o.profile, Ceiling: o.ceiling, Peer: o.peer,
+		ESURL: o.esURL, ESVersion: os.Getenv("FLOWLINE_ES_VERSION"),
+		CacheDir: filepath.Join(cache, "flowline"), WorkDir: work,
+	}
+	if err := cfg.Validate(); err != nil {
+		return cfg, usageError{err}
+	}
+	return cfg, nil
+}
+
+// runBench runs `flowline bench`.
+func runBench(ctx context.Context, args []string, stdout io.Writer) error {
+	fs, o := benchFlags()
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	cfg, err := o.config()
+	if err != nil {
+		return err
+	}
+	return runBenchWith(ctx, cfg, o.out, stdout, isTerminal(stdout))
+}
+
+// runBenchWith runs the harness, draws its progress on out and writes the
+// table there and the JSON report to jsonPath.
+func runBenchWith(ctx context.Context, cfg bench.Config, jsonPath string, out io.Writer, terminal bool) error {
+	pl := &progressLine{w: out, terminal: terminal}
+	cfg.Progress = pl.show
+	rep, err := bench.Run(ctx, cfg)
+	pl.end()
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(jsonPath), 0o755); err != nil {
+		return err
+	}
+	b, err := json.MarshalIndent(rep, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(jsonPath, append(b, '\n'), 0o644); err != nil {
+		return err
+	}
+	fmt.Fprintln(out)
+	rep.WriteTable(out)
+	fmt.Fprintf(out, "\nJSON report: %s; logs and profiles: %s\n", jsonPath, cfg.WorkDir)
+	return nil
+}
+
+// progressLine draws the harness's progress: one line redrawn in place on
+// a terminal, a line per phase or note otherwise. Used by the harness's
+// goroutine only.
+type progressLine struct {
+	w        io.Writer
+	terminal bool
+	phase    string
+	drawn    bool
+	last     time.Time
+}
+
+func (p *progressLine) show(pr bench.Progress) {
+	if pr.Note != "" {
+		p.end()
+		fmt.Fprintf(p.w, "%s: %s\n", pr.Phase, pr.Note)
+		return
+	}
+	if pr.Phase != p.phase {
+		p.end()
+		p.phase = pr.Phase
+	}
+	el := time.Since(pr.Since)
+	rate := float64(pr.Done) / max(el.Seconds(), 1e-3)
+	eta := "?"
+	if pr.Done > 0 && pr.Total > 0 {
+		eta = (time.Duration(float64(el)*float64(pr.Total)/float64(pr.Done)) - el).Round(time.Second).String()
+	}
+	line := fmt.Sprintf("%s: %d/%d %s, %.0f/s, %s elapsed, ETA %s", pr.Phase, pr.Done, pr.Total, pr.Unit, rate, el.Round(time.Second), eta)
+	switch {
+	case p.terminal:
+		fmt.Fprintf(p.w, "\r%s\033[K", line)
+		p.drawn = true
+	case time.Since(p.last) >= 5*time.Second:
+		fmt.Fprintln(p.w, line)
+		p.last = time.Now()
+	}
+}
+
+// end finishes a line drawn in place.
+func (p *progressLine) end() {
+	if p.drawn {
+		fmt.Fprintln(p.w)
+		p.drawn = false
+	}
+}
+
+// isTerminal reports whether w is a character device (a terminal).
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}

@@ -1,0 +1,293 @@
+// Package bench is `flowline bench`: one command that measures Flowline end
+// to end on this machine against the Elasticsearch bulk-load ceiling and a
+// peer, with a fresh Elasticsearch and JetStream. Flowline's processes run
+// as children of the harness (the flowline binary's subcommands), so that
+// each one's CPU and memory are read apart from /proc; the harness itself
+// only generates and pushes the workload and watches for the end.
+//
+// A Run is used by one goroutine; Progress callbacks come from it.
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"time"
+
+	"github.com/flowline/flowline/pkg/config"
+	"github.com/flowline/flowline/pkg/esnode"
+	"github.com/flowline/flowline/pkg/search"
+)
+
+// Config is one bench run.
+type Config struct {
+	// Bin is the flowline binary whose subcommands run the services.
+	Bin string
+	// ChildEnv is added to every child process's environment.
+	ChildEnv []string
+	// Instances is the number of process instances of the workload.
+	Instances int
+	// Partitions lists the partition counts to run (one aggregator each);
+	// the largest is the main run.
+	Partitions []int
+	// Aggregators lists the aggregator replica counts to run at the largest
+	// partition count (1 is the main run).
+	Aggregators []int
+	// LatencyFor is how long the latency run pushes at half the maximum
+	// rate (0: no latency run).
+	LatencyFor time.Duration
+	// ProfileFor is how long each service of the main run is profiled (0:
+	// no profiles).
+	ProfileFor time.Duration
+	// Ceiling runs the bulk-load ceiling on the main run's documents.
+	Ceiling bool
+	// Peer runs Benthos on the main run's records.
+	Peer bool
+	// ESURL is an Elasticsearch to use; empty starts a fresh node (version
+	// ESVersion) for the run.
+	ESURL     string
+	ESVersion string
+	// CacheDir holds the Benthos build.
+	CacheDir string
+	// WorkDir holds workloads, logs and profiles.
+	WorkDir string
+	// Progress is told what is going on (nil: nothing).
+	Progress func(Progress)
+}
+
+// Progress is a running phase's state.
+type Progress struct {
+	Phase       string
+	Done, Total int64
+	Unit        string
+	Since       time.Time
+	Note        string // a message instead of counts
+}
+
+// Validate checks the config.
+func (c *Config) Validate() error {
+	switch {
+	case c.Bin == "":
+		return errors.New("bench: no flowline binary")
+	case c.Instances < 1:
+		return fmt.Errorf("bench: instances must be at least 1, got %d", c.Instances)
+	case len(c.Partitions) == 0 || slices.Min(c.Partitions) < 1:
+		return fmt.Errorf("bench: partitions must be at least 1, got %v", c.Partitions)
+	case len(c.Aggregators) == 0 || slices.Min(c.Aggregators) < 1:
+		return fmt.Errorf("bench: aggregators must be at least 1, got %v", c.Aggregators)
+	case c.WorkDir == "":
+		return errors.New("bench: no work directory")
+	}
+	return nil
+}
+
+// harness is the state of one Run.
+type harness struct {
+	cfg   Config
+	es    esClient
+	esURL string
+	esPID int // 0: an Elasticsearch the harness did not start
+}
+
+func (h *harness) progress(p Progress) {
+	if h.cfg.Progress != nil {
+		h.cfg.Progress(p)
+	}
+}
+
+func (h *harness) warn(msg string) { h.progress(Progress{Phase: "warning", Note: msg}) }
+
+func (h *harness) esUsage() Usage {
+	if h.esPID == 0 {
+		return Usage{}
+	}
+	u, _ := readTreeUsage(h.esPID)
+	return u
+}
+
+// Run runs the benchmark.
+func Run(ctx context.Context, cfg Config) (*Report, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(cfg.WorkDir, 0o755); err != nil {
+		return nil, err
+	}
+	h := &harness{cfg: cfg, esURL: cfg.ESURL}
+	rep := &Report{Started: time.Now().UTC(), Machine: describeMachine(), Instances: cfg.Instances}
+	if h.esURL == "" {
+		version := cfg.ESVersion
+		if version == "" {
+			version = esnode.DefaultVersion
+		}
+		h.progress(Progress{Phase: "elasticsearch", Note: "starting a fresh node " + version})
+		node, err := esnode.Start(ctx, esnode.Options{Version: version})
+		if err != nil {
+			return nil, fmt.Errorf("bench: Elasticsearch: %w", err)
+		}
+		defer node.Stop()
+		h.esURL, h.esPID = node.URL(), node.PID()
+		rep.Machine.Elasticsearch = version
+	}
+	es, err := search.NewClient(config.Elasticsearch{URL: h.esURL})
+	if err != nil {
+		return nil, err
+	}
+	h.es = es
+
+	mainP := slices.Max(cfg.Partitions)
+	workloads := map[int]*workload{}
+	workloadFor := func(p int) (*workload, error) {
+		if w := workloads[p]; w != nil {
+			return w, nil
+		}
+		h.progress(Progress{Phase: "workload", Note: fmt.Sprintf("generating %d typical instances on %d partition(s)", cfg.Instances, p)})
+		w, err := makeWorkload(ctx, filepath.Join(cfg.WorkDir, fmt.Sprintf("workload-p%d", p)), cfg.Instances, p)
+		if err != nil {
+			return nil, fmt.Errorf("bench: workload: %w", err)
+		}
+		workloads[p] = w
+		return w, nil
+	}
+
+	// Scenarios: each partition count with one aggregator, then more
+	// aggregators at the largest partition count. The main run is
+	// (largest, 1), profiled.
+	var scenarios []Scenario
+	for _, p := range slices.Sorted(slices.Values(cfg.Partitions)) {
+		scenarios = append(scenarios, Scenario{Partitions: p, Aggregators: 1})
+	}
+	for _, a := range slices.Sorted(slices.Values(cfg.Aggregators)) {
+		if a > 1 {
+			scenarios = append(scenarios, Scenario{Partitions: mainP, Aggregators: a})
+		}
+	}
+	mainSc := Scenario{Partitions: mainP, Aggregators: 1}
+	for _, sc := range scenarios {
+		w, err := workloadFor(sc.Partitions)
+		if err != nil {
+			return nil, err
+		}
+		profile := time.Duration(0)
+		if sc == mainSc {
+			profile = cfg.ProfileFor
+		}
+		res, err := h.runScenario(ctx, sc, w, profile)
+		if err != nil {
+			return nil, fmt.Errorf("bench: %w", err)
+		}
+		rep.Scenarios = append(rep.Scenarios, *res)
+		if sc == mainSc {
+			rep.Main = res
+		} else {
+			DropIndexSet(ctx, es, sc.prefix())
+		}
+	}
+	defer DropIndexSet(context.WithoutCancel(ctx), es, mainSc.prefix())
+
+	if cfg.LatencyFor > 0 {
+		lat, err := h.runLatency(ctx, mainSc, rep.Main.RecordsPerSec/2, cfg.LatencyFor)
+		if err != nil {
+			return nil, fmt.Errorf("bench: latency: %w", err)
+		}
+		rep.Latency = lat
+	}
+	if cfg.Ceiling {
+		c, err := h.runCeiling(ctx, mainSc.prefix(), rep.Main)
+		if err != nil {
+			return nil, fmt.Errorf("bench: ceiling: %w", err)
+		}
+		rep.Ceiling = c
+	}
+	if cfg.Peer {
+		p, err := h.runPeer(ctx, workloads[mainP], rep.Main)
+		if err != nil {
+			return nil, fmt.Errorf("bench: peer: %w", err)
+		}
+		rep.Peer = p
+	}
+	rep.Finished = time.Now().UTC()
+	return rep, nil
+}
+
+// CeilingResult is the bulk-load ceiling on the main run's documents.
+type CeilingResult struct {
+	Documents   int     `json:"documents"`
+	Seconds     float64 `json:"seconds"`
+	DocsPerSec  float64 `json:"documents_per_second"`
+	Bulk        int     `json:"bulk_documents"`
+	Concurrency int     `json:"concurrency"`
+	Ratio       float64 `json:"flowline_to_ceiling"` // Flowline docs/s ÷ ceiling docs/s
+	Target      float64 `json:"target"`
+}
+
+func (h *harness) runCeiling(ctx context.Context, fromPrefix string, main *ScenarioResult) (*CeilingResult, error) {
+	h.progress(Progress{Phase: "ceiling", Note: "reading the main run's final documents"})
+	docs, err := ReadDocuments(ctx, h.es, fromPrefix)
+	if err != nil {
+		return nil, err
+	}
+	prefix := "bench-ceiling"
+	DropIndexSet(ctx, h.es, prefix)
+	defer DropIndexSet(context.WithoutCancel(ctx), h.es, prefix)
+	if err := PrepareCeiling(ctx, h.es, prefix); err != nil {
+		return nil, err
+	}
+	h.progress(Progress{Phase: "ceiling", Note: fmt.Sprintf("bulk-loading %d documents", len(docs))})
+	took, err := LoadCeiling(ctx, h.es, prefix, docs, CeilingBulk, CeilingConcurrency)
+	if err != nil {
+		return nil, err
+	}
+	if err := FinishCeiling(ctx, h.es, prefix, len(docs)); err != nil {
+		return nil, err
+	}
+	c := &CeilingResult{Documents: len(docs), Seconds: took.Seconds(), DocsPerSec: float64(len(docs)) / took.Seconds(),
+		Bulk: CeilingBulk, Concurrency: CeilingConcurrency, Target: 0.85}
+	c.Ratio = main.DocsPerSec / c.DocsPerSec
+	return c, nil
+}
+
+// PeerRun is the peer's result next to Flowline's.
+type PeerRun struct {
+	PeerResult
+	Name   string  `json:"name"`
+	Ratio  float64 `json:"flowline_to_peer"` // Flowline records/s ÷ peer records/s
+	Target float64 `json:"target"`
+}
+
+func (h *harness) runPeer(ctx context.Context, w *workload, main *ScenarioResult) (*PeerRun, error) {
+	h.progress(Progress{Phase: "peer", Note: "building Benthos v4.27.0 (first run only)"})
+	bin, err := BuildBenthos(ctx, h.cfg.CacheDir, func(s string) { h.progress(Progress{Phase: "peer", Note: s}) })
+	if err != nil {
+		return nil, err
+	}
+	lines, err := w.readLines()
+	if err != nil {
+		return nil, err
+	}
+	natsDir := filepath.Join(h.cfg.WorkDir, "peer")
+	st, err := startNATS(ctx, h.cfg.Bin, h.cfg.ChildEnv, natsDir)
+	if err != nil {
+		return nil, err
+	}
+	defer st.stop()
+	index := "bench-peer-records"
+	drop := func() {
+		if res, err := h.es.Indices.Delete([]string{index}, h.es.Indices.Delete.WithIgnoreUnavailable(true)); err == nil {
+			res.Body.Close()
+		}
+	}
+	drop() // left over from a run that was cut short
+	defer drop()
+	h.progress(Progress{Phase: "peer", Note: fmt.Sprintf("Benthos: %d records, nats_jetstream -> elasticsearch", w.records)})
+	res, err := RunPeer(ctx, PeerConfig{Bin: bin, NATSURL: st.natsURL, ESURL: h.esURL, Index: index, Lines: lines, WorkDir: natsDir})
+	if err != nil {
+		return nil, err
+	}
+	runtime.GC() // the lines are garbage now
+	return &PeerRun{PeerResult: res, Name: "Benthos v4.27.0", Ratio: main.RecordsPerSec / res.RecordsPerSec, Target: 1.5}, nil
+}

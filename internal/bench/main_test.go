@@ -1,0 +1,76 @@
+package bench
+
+import (
+	"os"
+	"testing"
+	"time"
+
+	"github.com/flowline/flowline/internal/testenv"
+)
+
+func TestMain(m *testing.M) { testenv.Main(m) }
+
+// TestReadUsage reads this process's CPU and peak RSS from /proc: both
+// grow when it works and allocates.
+func TestReadUsage(t *testing.T) {
+	before, err := readTreeUsage(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 64<<20)
+	for i := range buf {
+		buf[i] = byte(i)
+	}
+	deadline := time.Now().Add(300 * time.Millisecond)
+	for x := 0; time.Now().Before(deadline); x++ {
+		buf[x%len(buf)]++
+	}
+	after, err := readTreeUsage(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after.CPU <= before.CPU {
+		t.Errorf("CPU did not grow: %v -> %v", before.CPU, after.CPU)
+	}
+	if after.PeakRSSMB < 64 {
+		t.Errorf("peak RSS %.1f MB after touching 64 MiB", after.PeakRSSMB)
+	}
+}
+
+func TestConfigValidate(t *testing.T) {
+	ok := Config{Bin: "flowline", Instances: 1, Partitions: []int{1}, Aggregators: []int{1}, WorkDir: "w"}
+	if err := ok.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	for name, mutate := range map[string]func(*Config){
+		"no binary":       func(c *Config) { c.Bin = "" },
+		"no instances":    func(c *Config) { c.Instances = 0 },
+		"zero partitions": func(c *Config) { c.Partitions = []int{2, 0} },
+		"no aggregators":  func(c *Config) { c.Aggregators = nil },
+		"no work dir":     func(c *Config) { c.WorkDir = "" },
+	} {
+		c := ok
+		mutate(&c)
+		if c.Validate() == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+}
+
+// TestCompletions: a completion counts once, when first
+// seen, and only if it was sent.
+func TestCompletions(t *testing.T) {
+	c := &completions{pending: map[int64]time.Time{}}
+	t0 := time.Now()
+	c.sent(1, t0)
+	c.sent(2, t0)
+	c.seen(1, t0.Add(300*time.Millisecond))
+	c.seen(1, t0.Add(900*time.Millisecond)) // seen again: ignored
+	c.seen(3, t0.Add(time.Second))          // never sent: ignored
+	if len(c.samples) != 1 || c.samples[0] != 300*time.Millisecond {
+		t.Errorf("samples %v, want [300ms]", c.samples)
+	}
+	if c.left() != 1 || len(c.keys(10)) != 1 {
+		t.Errorf("left %d, want 1", c.left())
+	}
+}

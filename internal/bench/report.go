@@ -1,0 +1,140 @@
+package bench
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"runtime/debug"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// Report is everything a Run measured, with the machine it ran on.
+type Report struct {
+	Started   time.Time        `json:"started"`
+	Finished  time.Time        `json:"finished"`
+	Machine   Machine          `json:"machine"`
+	Instances int              `json:"instances"`
+	Main      *ScenarioResult  `json:"main"`
+	Scenarios []ScenarioResult `json:"scenarios"`
+	Latency   *LatencyResult   `json:"latency,omitempty"`
+	Ceiling   *CeilingResult   `json:"ceiling,omitempty"`
+	Peer      *PeerRun         `json:"peer,omitempty"`
+}
+
+// Machine describes where a Report came from.
+type Machine struct {
+	CPU           string  `json:"cpu"`
+	Cores         int     `json:"cores"`
+	MemoryGiB     float64 `json:"memory_gib"`
+	OS            string  `json:"os"`
+	Go            string  `json:"go"`
+	Elasticsearch string  `json:"elasticsearch,omitempty"`
+	NATSServer    string  `json:"nats_server"`
+}
+
+func describeMachine() Machine {
+	m := Machine{Cores: runtime.NumCPU(), OS: runtime.GOOS + "/" + runtime.GOARCH, Go: runtime.Version()}
+	m.CPU = procField("/proc/cpuinfo", "model name")
+	if kb := procField("/proc/meminfo", "MemTotal"); kb != "" {
+		var n float64
+		fmt.Sscanf(kb, "%f", &n)
+		m.MemoryGiB = float64(int(n/1024/1024*10+0.5)) / 10
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, d := range bi.Deps {
+			if d.Path == "github.com/nats-io/nats-server/v2" {
+				m.NATSServer = d.Version
+			}
+		}
+	}
+	return m
+}
+
+// procField returns the value of the first "name: value" line of a /proc
+// file.
+func procField(path, name string) string {
+	f, err := os.Open(path)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		k, v, ok := strings.Cut(sc.Text(), ":")
+		if ok && strings.TrimSpace(k) == name {
+			return strings.TrimSpace(v)
+		}
+	}
+	return ""
+}
+
+// verdict marks a ratio against its target.
+func verdict(ratio, target float64) string {
+	if ratio >= target {
+		return fmt.Sprintf("%.2f (target >= %.2f: met)", ratio, target)
+	}
+	return fmt.Sprintf("%.2f (target >= %.2f: NOT met)", ratio, target)
+}
+
+// WriteTable prints the report as tables.
+func (r *Report) WriteTable(out io.Writer) {
+	m := r.Machine
+	fmt.Fprintf(out, "Machine: %s, %d cores, %.1f GiB, %s, %s; Elasticsearch %s, nats-server %s\n\n",
+		m.CPU, m.Cores, m.MemoryGiB, m.OS, m.Go, orDash(m.Elasticsearch), orDash(m.NATSServer))
+	if mr := r.Main; mr != nil {
+		fmt.Fprintf(out, "Flowline end to end, maximum rate (%s; %d process instances, %d records, %d documents):\n",
+			mr.Scenario, mr.Instances, mr.Records, mr.Documents)
+		tw := tabwriter.NewWriter(out, 2, 4, 2, ' ', tabwriter.AlignRight)
+		fmt.Fprintf(tw, "seconds\trecords/s\tprocess instances/s\tdocuments/s\t\n")
+		fmt.Fprintf(tw, "%.1f\t%.0f\t%.0f\t%.0f\t\n", mr.Seconds, mr.RecordsPerSec, mr.InstancesPerSec, mr.DocsPerSec)
+		tw.Flush()
+		fmt.Fprintln(out)
+		tw = tabwriter.NewWriter(out, 2, 4, 2, ' ', tabwriter.AlignRight)
+		fmt.Fprintf(tw, "process\tCPU s\tCPU s / 1000 records\tpeak RSS MB\t\n")
+		for _, s := range mr.Services {
+			fmt.Fprintf(tw, "%s\t%.1f\t%.3f\t%.0f\t\n", s.Name, s.CPUSeconds, s.CPUPer1000Rec, s.PeakRSSMB)
+		}
+		tw.Flush()
+		fmt.Fprintln(out)
+	}
+	if l := r.Latency; l != nil {
+		fmt.Fprintf(out, "Data availability latency at half the maximum rate (%.0f records/s sent for %.0f s; record timestamp -> searchable as COMPLETED in list-view; polled every %.0f ms):\n",
+			l.AchievedRate, l.Seconds, l.PollMS)
+		tw := tabwriter.NewWriter(out, 2, 4, 2, ' ', tabwriter.AlignRight)
+		fmt.Fprintf(tw, "instances\tp50 ms\tp95 ms\tp99 ms\tmax ms\tnot seen\t\n")
+		fmt.Fprintf(tw, "%d\t%.0f\t%.0f\t%.0f\t%.0f\t%d\t\n", l.Samples, l.P50MS, l.P95MS, l.P99MS, l.MaxMS, l.Unseen)
+		tw.Flush()
+		fmt.Fprintln(out)
+	}
+	if c := r.Ceiling; c != nil {
+		fmt.Fprintf(out, "Ceiling: the main run's %d final documents bulk-loaded directly (%d per bulk, %d in flight, refresh off): %.0f documents/s\n",
+			c.Documents, c.Bulk, c.Concurrency, c.DocsPerSec)
+		fmt.Fprintf(out, "  Flowline / ceiling (documents/s): %s\n\n", verdict(c.Ratio, c.Target))
+	}
+	if p := r.Peer; p != nil {
+		fmt.Fprintf(out, "Peer: %s, nats_jetstream -> elasticsearch, one document per record, no aggregation: %d records in %.1f s, %.0f records/s (CPU %.1f s, peak RSS %.0f MB)\n",
+			p.Name, p.Records, p.Seconds, p.RecordsPerSec, p.CPUSeconds, p.PeakRSSMB)
+		fmt.Fprintf(out, "  Flowline / peer (records/s): %s\n\n", verdict(p.Ratio, p.Target))
+	}
+	if len(r.Scenarios) > 0 {
+		fmt.Fprintln(out, "Scaling (same workload size, maximum rate):")
+		tw := tabwriter.NewWriter(out, 2, 4, 2, ' ', tabwriter.AlignRight)
+		fmt.Fprintf(tw, "partitions\taggregators\trecords/s\tprocess instances/s\tdocuments/s\tvs first\t\n")
+		base := r.Scenarios[0].RecordsPerSec
+		for _, s := range r.Scenarios {
+			fmt.Fprintf(tw, "%d\t%d\t%.0f\t%.0f\t%.0f\t%.2fx\t\n", s.Partitions, s.Aggregators, s.RecordsPerSec, s.InstancesPerSec, s.DocsPerSec, s.RecordsPerSec/base)
+		}
+		tw.Flush()
+	}
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}

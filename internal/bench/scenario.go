@@ -1,0 +1,300 @@
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/elastic/go-elasticsearch/v8"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/flowline/flowline/pkg/schema"
+	"github.com/flowline/flowline/pkg/stream"
+)
+
+// Scenario is one end-to-end configuration.
+type Scenario struct {
+	Partitions  int `json:"partitions"`
+	Aggregators int `json:"aggregators"`
+}
+
+func (s Scenario) String() string {
+	return fmt.Sprintf("%d partition(s), %d aggregator(s)", s.Partitions, s.Aggregators)
+}
+
+func (s Scenario) prefix() string {
+	return fmt.Sprintf("bench-p%d-a%d", s.Partitions, s.Aggregators)
+}
+
+// ServiceUsage is what one process used during a measured run.
+type ServiceUsage struct {
+	Name          string  `json:"name"`
+	CPUSeconds    float64 `json:"cpu_seconds"`
+	CPUPer1000Rec float64 `json:"cpu_seconds_per_1000_records"`
+	PeakRSSMB     float64 `json:"peak_rss_mb"` // over the process's life
+}
+
+// ScenarioResult is one run at the maximum rate: the workload pushed as
+// fast as ingest takes it, timed from the first push until every record
+// was aggregated and every document indexed (the consumers drained).
+type ScenarioResult struct {
+	Scenario
+	Records         int64          `json:"records"`
+	Instances       int            `json:"process_instances"`
+	Documents       int            `json:"documents"`
+	DocsByFamily    map[string]int `json:"documents_by_family"`
+	Seconds         float64        `json:"seconds"`
+	RecordsPerSec   float64        `json:"records_per_second"`
+	InstancesPerSec float64        `json:"process_instances_per_second"`
+	DocsPerSec      float64        `json:"documents_per_second"`
+	Services        []ServiceUsage `json:"services"`
+	Profiles        []string       `json:"profiles,omitempty"` // CPU profile files
+}
+
+// runScenario starts a stack for sc, pushes w through it and measures.
+// With profileFor > 0 each service is profiled for that long, starting
+// shortly after the push. The index set stays for the ceiling; the stack
+// is stopped.
+func (h *harness) runScenario(ctx context.Context, sc Scenario, w *workload, profileFor time.Duration) (*ScenarioResult, error) {
+	dir := filepath.Join(h.cfg.WorkDir, sc.prefix())
+	DropIndexSet(ctx, h.es, sc.prefix())
+	st, err := startStack(ctx, stackConfig{bin: h.cfg.Bin, env: h.cfg.ChildEnv, dir: dir, esURL: h.esURL, prefix: sc.prefix(), aggregators: sc.Aggregators})
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", sc, err)
+	}
+	defer st.stop()
+	nc, err := nats.Connect(st.natsURL)
+	if err != nil {
+		return nil, fmt.Errorf("%s: connect to NATS: %w", sc, err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return nil, err
+	}
+
+	// Warm up: each partition's deployment, so that the aggregators have
+	// found every partition (they look for new ones every few seconds)
+	// before the clock starts. A running installation knows its partitions.
+	var warm atomic.Int64
+	if err := w.push(ctx, st.ingestURL, 0, warmupLines, &warm); err != nil {
+		return nil, fmt.Errorf("%s: warm-up: %w", sc, err)
+	}
+	if err := h.waitPartitions(ctx, st, sc.Partitions); err != nil {
+		return nil, fmt.Errorf("%s: warm-up: %w", sc, err)
+	}
+
+	before, esBefore := st.usage(), h.esUsage()
+	start := time.Now()
+	var pushed atomic.Int64
+	pushDone := make(chan error, 1)
+	pctx, cancelPush := context.WithCancel(ctx)
+	defer cancelPush()
+	go func() { pushDone <- w.push(pctx, st.ingestURL, warmupLines, -1, &pushed) }()
+
+	var profiles []string
+	var pwg sync.WaitGroup
+	if profileFor > 0 {
+		for name, admin := range st.admin {
+			path := filepath.Join(h.cfg.WorkDir, "profiles", name+".pprof")
+			profiles = append(profiles, path)
+			pwg.Go(func() {
+				if err := fetchProfile(pctx, admin, profileFor, path); err != nil {
+					h.warn(fmt.Sprintf("profile of %s: %v", name, err))
+				}
+			})
+		}
+		sort.Strings(profiles)
+	}
+
+	phase := "flowline " + sc.String()
+	pushing := true
+	err = waitUntil(ctx, 200*time.Millisecond, func() (bool, error) {
+		h.progress(Progress{Phase: phase, Done: pushed.Load(), Total: w.records - warm.Load(), Unit: "records pushed", Since: start})
+		if pushing {
+			select {
+			case err := <-pushDone:
+				if err != nil {
+					return false, err
+				}
+				pushing = false
+			default:
+				return false, st.checkAlive()
+			}
+		}
+		ok, _ := drained(ctx, js, sc.Partitions)
+		return ok, nil
+	})
+	took := time.Since(start)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", sc, err)
+	}
+	after, esAfter := st.usage(), h.esUsage()
+	pwg.Wait()
+
+	res := &ScenarioResult{Scenario: sc, Records: pushed.Load(), Instances: w.stats.Instances + w.stats.ChildInstances,
+		Seconds: took.Seconds(), DocsByFamily: map[string]int{}, Profiles: profiles}
+	for _, f := range schema.Families {
+		n, err := count(ctx, h.es, schema.Alias(sc.prefix(), f))
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", sc, err)
+		}
+		if n > 0 {
+			res.DocsByFamily[string(f)] = n
+			res.Documents += n
+		}
+	}
+	if got := res.DocsByFamily[string(schema.ListView)]; got != res.Instances {
+		return nil, fmt.Errorf("%s: %d process instances in %s, want %d: the run lost data (logs in %s)",
+			sc, got, schema.Alias(sc.prefix(), schema.ListView), res.Instances, dir)
+	}
+	if n, err := dlqMessages(ctx, js); err != nil || n > 0 {
+		return nil, fmt.Errorf("%s: %d dead letters (%v): the run lost data (logs in %s)", sc, n, err, dir)
+	}
+	res.RecordsPerSec = float64(res.Records) / res.Seconds
+	res.InstancesPerSec = float64(res.Instances) / res.Seconds
+	res.DocsPerSec = float64(res.Documents) / res.Seconds
+	names := make([]string, 0, len(after))
+	for name := range after {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		res.Services = append(res.Services, usageOf(name, before[name], after[name], res.Records))
+	}
+	if h.esPID > 0 {
+		res.Services = append(res.Services, usageOf("elasticsearch", esBefore, esAfter, res.Records))
+	}
+	return res, nil
+}
+
+func usageOf(name string, before, after Usage, records int64) ServiceUsage {
+	cpu := (after.CPU - before.CPU).Seconds()
+	return ServiceUsage{Name: name, CPUSeconds: cpu, CPUPer1000Rec: cpu / float64(records) * 1000, PeakRSSMB: after.PeakRSSMB}
+}
+
+// drained reports whether every record was aggregated and every document
+// written: the aggregators' consumers (one per partition) and the writer's
+// have nothing pending or unacknowledged, and the documents stream (a work
+// queue) is empty. status says what is still open.
+func drained(ctx context.Context, js jetstream.JetStream, partitions int) (bool, string) {
+	consumers := 0
+	var recPending, docPending uint64
+	for _, name := range []string{stream.RecordsStream, stream.DocsStream} {
+		s, err := js.Stream(ctx, name)
+		if err != nil {
+			return false, "streams not created yet"
+		}
+		lister := s.ListConsumers(ctx)
+		for ci := range lister.Info() {
+			open := ci.NumPending + uint64(ci.NumAckPending)
+			if name == stream.RecordsStream {
+				consumers++
+				recPending += open
+			} else {
+				docPending += open
+			}
+		}
+		if err := lister.Err(); err != nil {
+			return false, "listing consumers: " + err.Error()
+		}
+		if name == stream.DocsStream {
+			info, err := s.Info(ctx)
+			if err != nil {
+				return false, "docs stream: " + err.Error()
+			}
+			docPending = max(docPending, info.State.Msgs)
+		}
+	}
+	status := fmt.Sprintf("record messages open %d, document messages open %d", recPending, docPending)
+	return consumers >= partitions && recPending == 0 && docPending == 0, status
+}
+
+// waitPartitions waits until the aggregators consume every partition and
+// everything sent so far is written.
+func (h *harness) waitPartitions(ctx context.Context, st *stack, partitions int) error {
+	nc, err := nats.Connect(st.natsURL)
+	if err != nil {
+		return err
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return err
+	}
+	wctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	return waitUntil(wctx, 100*time.Millisecond, func() (bool, error) {
+		ok, _ := drained(wctx, js, partitions)
+		return ok, st.checkAlive()
+	})
+}
+
+// dlqMessages counts dead letters.
+func dlqMessages(ctx context.Context, js jetstream.JetStream) (uint64, error) {
+	s, err := js.Stream(ctx, stream.DLQStream)
+	if errors.Is(err, jetstream.ErrStreamNotFound) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	info, err := s.Info(ctx)
+	if err != nil {
+		return 0, err
+	}
+	return info.State.Msgs, nil
+}
+
+// checkAlive fails when a process of the stack has exited.
+func (st *stack) checkAlive() error {
+	for _, p := range st.procs {
+		if done, err := p.Exited(); done {
+			return fmt.Errorf("%s exited (%v):\n%s", p.Name, err, LogTail(filepath.Join(st.dir, p.Name+".log"), 20))
+		}
+	}
+	return nil
+}
+
+// fetchProfile saves a CPU profile of d from a service's admin server.
+func fetchProfile(ctx context.Context, admin string, d time.Duration, path string) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	url := fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", admin, max(1, int(d.Seconds())))
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return err
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		b, _ := io.ReadAll(io.LimitReader(res.Body, 512))
+		return fmt.Errorf("%s: HTTP %d: %s", url, res.StatusCode, strings.TrimSpace(string(b)))
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, res.Body); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// esClient is what the harness needs of Elasticsearch.
+type esClient = *elasticsearch.Client

@@ -1,0 +1,178 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// stack is one scenario's Flowline: a NATS server and the services, each a
+// child process of the harness (so that each one's CPU and memory can be
+// read apart), writing into a shared Elasticsearch under their own index
+// prefix. Started downstream first, stopped upstream first. Owned by one
+// goroutine.
+type stack struct {
+	dir       string
+	natsURL   string
+	ingestURL string
+	procs     []*Process        // NATS, writer, aggregators, ingest: start order
+	admin     map[string]string // service name → admin base URL
+}
+
+// stackConfig says what to run.
+type stackConfig struct {
+	bin         string   // the flowline binary
+	env         []string // added to every child's environment
+	dir         string   // logs, NATS storage
+	esURL       string
+	prefix      string
+	aggregators int
+}
+
+const startTimeout = 2 * time.Minute
+
+// startNATS starts a stack holding only a NATS server (storage in dir).
+func startNATS(ctx context.Context, bin string, env []string, dir string) (_ *stack, err error) {
+	st := &stack{dir: dir, admin: map[string]string{}}
+	defer func() {
+		if err != nil {
+			st.stop()
+		}
+	}()
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	urlFile := filepath.Join(dir, "nats.url")
+	logPath := filepath.Join(dir, "nats.log")
+	nats, err := StartProcess("nats", bin, []string{"nats", "--port", "0", "--store", filepath.Join(dir, "nats"), "--url-file", urlFile}, env, logPath)
+	if err != nil {
+		return nil, err
+	}
+	st.procs = append(st.procs, nats)
+	err = waitUntil(ctx, 50*time.Millisecond, func() (bool, error) {
+		if done, err := nats.Exited(); done {
+			return false, fmt.Errorf("nats exited (%v):\n%s", err, LogTail(logPath, 20))
+		}
+		b, err := os.ReadFile(urlFile)
+		if err == nil && strings.HasSuffix(string(b), "\n") {
+			st.natsURL = strings.TrimSpace(string(b))
+			return true, nil
+		}
+		return false, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return st, nil
+}
+
+// startStack starts NATS, the writer, the aggregators and ingest, and waits
+// until each is ready (/readyz).
+func startStack(ctx context.Context, cfg stackConfig) (_ *stack, err error) {
+	st, err := startNATS(ctx, cfg.bin, cfg.env, cfg.dir)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			st.stop()
+		}
+	}()
+
+	start := func(name, cmd string, extra ...string) error {
+		adminPort, err := freePort()
+		if err != nil {
+			return err
+		}
+		env := append(append([]string{}, cfg.env...),
+			"FLOWLINE_NATS_URL="+st.natsURL,
+			"FLOWLINE_ES_URL="+cfg.esURL,
+			"FLOWLINE_INDEX_PREFIX="+cfg.prefix,
+			"FLOWLINE_ADMIN_ADDR=127.0.0.1:"+strconv.Itoa(adminPort),
+			"FLOWLINE_ADMIN_PPROF=true",
+			"FLOWLINE_LOG_LEVEL=warn",
+			"OTEL_EXPORTER_OTLP_ENDPOINT=", // no trace export: not what is measured
+			"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT=")
+		env = append(env, extra...)
+		logPath := filepath.Join(cfg.dir, name+".log")
+		p, err := StartProcess(name, cfg.bin, []string{cmd}, env, logPath)
+		if err != nil {
+			return err
+		}
+		st.procs = append(st.procs, p)
+		admin := "http://127.0.0.1:" + strconv.Itoa(adminPort)
+		st.admin[name] = admin
+		wctx, cancel := context.WithTimeout(ctx, startTimeout)
+		defer cancel()
+		err = waitUntil(wctx, 100*time.Millisecond, func() (bool, error) {
+			if done, err := p.Exited(); done {
+				return false, fmt.Errorf("%s exited (%v):\n%s", name, err, LogTail(logPath, 20))
+			}
+			res, err := http.Get(admin + "/readyz")
+			if err != nil {
+				return false, nil
+			}
+			res.Body.Close()
+			return res.StatusCode == http.StatusOK, nil
+		})
+		if err != nil {
+			return fmt.Errorf("%s not ready: %w\n%s", name, err, LogTail(logPath, 20))
+		}
+		return nil
+	}
+	if err := start("writer", "writer"); err != nil {
+		return nil, err
+	}
+	for i := range cfg.aggregators {
+		name := "aggregator"
+		if cfg.aggregators > 1 {
+			name = fmt.Sprintf("aggregator-%d", i+1)
+		}
+		if err := start(name, "aggregator", "FLOWLINE_AGGREGATOR_REPLICA_ID="+name); err != nil {
+			return nil, err
+		}
+	}
+	ingestPort, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	addr := "127.0.0.1:" + strconv.Itoa(ingestPort)
+	if err := start("ingest", "ingest", "FLOWLINE_INGEST_ADDR="+addr); err != nil {
+		return nil, err
+	}
+	st.ingestURL = "http://" + addr + "/v1/records"
+	return st, nil
+}
+
+// usage reads every process's usage now, by name.
+func (st *stack) usage() map[string]Usage {
+	out := map[string]Usage{}
+	for _, p := range st.procs {
+		out[p.Name] = p.Usage()
+	}
+	return out
+}
+
+// stop ends the processes, upstream first.
+func (st *stack) stop() {
+	for i := len(st.procs) - 1; i >= 0; i-- {
+		st.procs[i].Stop(30 * time.Second)
+	}
+	st.procs = nil
+}
+
+// freePort asks the kernel for a free TCP port on 127.0.0.1.
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
