@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"flag"
@@ -25,6 +26,7 @@ type benchOptions struct {
 	peer        bool
 	ceiling     bool
 	out         string
+	markdown    string
 	workDir     string
 	esURL       string
 	smoke       bool
@@ -41,6 +43,7 @@ func benchFlags() (*flag.FlagSet, *benchOptions) {
 	fs.BoolVar(&o.peer, "peer", true, "also run the peer (Benthos v4.27.0, built on first use into the cache directory)")
 	fs.BoolVar(&o.ceiling, "ceiling", true, "also bulk-load the main run's documents directly (the ceiling)")
 	fs.StringVar(&o.out, "out", "bench-results/bench.json", "JSON report file")
+	fs.StringVar(&o.markdown, "markdown", "", "also write the tables as a Markdown page (docs/benchmarks.md holds the latest full run)")
 	fs.StringVar(&o.workDir, "work-dir", "", "workloads, logs and profiles (default: next to --out)")
 	fs.StringVar(&o.esURL, "es-url", "", "use this Elasticsearch instead of a fresh local node")
 	fs.BoolVar(&o.smoke, "smoke", false, "a run of seconds that checks the harness works: 200 instances, partitions 1,2, aggregators 1,2, 5 s latency, no profiles")
@@ -106,12 +109,14 @@ func runBench(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	return runBenchWith(ctx, cfg, o.out, stdout, isTerminal(stdout))
+	command := strings.TrimSpace("go run ./cmd/flowline bench " + strings.Join(args, " "))
+	return runBenchWith(ctx, cfg, o.out, o.markdown, command, stdout, isTerminal(stdout))
 }
 
 // runBenchWith runs the harness, draws its progress on out and writes the
-// table there and the JSON report to jsonPath.
-func runBenchWith(ctx context.Context, cfg bench.Config, jsonPath string, out io.Writer, terminal bool) error {
+// table there, the JSON report to jsonPath and, if mdPath is set, a
+// Markdown page.
+func runBenchWith(ctx context.Context, cfg bench.Config, jsonPath, mdPath, command string, out io.Writer, terminal bool) error {
 	pl := &progressLine{w: out, terminal: terminal}
 	cfg.Progress = pl.show
 	rep, err := bench.Run(ctx, cfg)
@@ -128,6 +133,13 @@ func runBenchWith(ctx context.Context, cfg bench.Config, jsonPath string, out io
 	}
 	if err := os.WriteFile(jsonPath, append(b, '\n'), 0o644); err != nil {
 		return err
+	}
+	if mdPath != "" {
+		var md bytes.Buffer
+		rep.WriteMarkdown(&md, command)
+		if err := os.WriteFile(mdPath, md.Bytes(), 0o644); err != nil {
+			return err
+		}
 	}
 	fmt.Fprintln(out)
 	rep.WriteTable(out)

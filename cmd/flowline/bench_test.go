@@ -36,7 +36,8 @@ func TestBenchSmoke(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	var out bytes.Buffer
-	if err := runBenchWith(ctx, cfg, o.out, &out, false); err != nil {
+	md := filepath.Join(dir, "benchmarks.md")
+	if err := runBenchWith(ctx, cfg, o.out, md, "flowline bench --smoke", &out, false); err != nil {
 		t.Fatalf("%v\n%s", err, out.String())
 	}
 	t.Log(out.String())
@@ -55,6 +56,9 @@ func TestBenchSmoke(t *testing.T) {
 	}
 	if m.Instances != 200 || m.DocsByFamily["list-view"] != 200 || m.Documents <= m.Instances || m.Records < 100*200 {
 		t.Errorf("main run: %d instances, %d list-view, %d documents, %d records", m.Instances, m.DocsByFamily["list-view"], m.Documents, m.Records)
+	}
+	if m.IndexOps < m.Documents {
+		t.Errorf("main run: %d index operations for %d documents", m.IndexOps, m.Documents)
 	}
 	if m.Seconds <= 0 || m.RecordsPerSec <= 0 || m.DocsPerSec <= 0 {
 		t.Errorf("main run rates: %+v", m)
@@ -89,9 +93,16 @@ func TestBenchSmoke(t *testing.T) {
 	if p := rep.Peer; p == nil || p.Records != int(m.Records)+m.Partitions || p.RecordsPerSec <= 0 || p.Ratio <= 0 {
 		t.Errorf("peer %+v (main run %d records)", p, m.Records)
 	}
+	page, err := os.ReadFile(md)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, want := range []string{"Flowline / ceiling", "Flowline / peer", "Scaling", "p99 ms", "CPU s / 1000 records"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("the table lacks %q", want)
+		}
+		if !strings.Contains(string(page), want) {
+			t.Errorf("the Markdown page lacks %q", want)
 		}
 	}
 }

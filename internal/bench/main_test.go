@@ -1,7 +1,9 @@
 package bench
 
 import (
+	"fmt"
 	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -73,4 +75,20 @@ func TestCompletions(t *testing.T) {
 	if c.left() != 1 || len(c.keys(10)) != 1 {
 		t.Errorf("left %d, want 1", c.left())
 	}
+}
+
+// TestChildren finds a shell's child process.
+func TestChildren(t *testing.T) {
+	p, err := StartProcess("sh", "/bin/sh", []string{"-c", "sleep 5 & wait"}, nil, filepath.Join(t.TempDir(), "sh.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Stop(time.Second)
+	pid := p.cmd.Process.Pid
+	testenv.Eventually(t, 5*time.Second, func() error {
+		if len(children(pid)) != 1 {
+			return fmt.Errorf("children of %d: %v, want the sleep", pid, children(pid))
+		}
+		return nil
+	})
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -70,16 +71,29 @@ func readTreeUsage(pid int) (Usage, error) {
 	if err != nil {
 		return u, err
 	}
-	children, _ := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", pid, pid))
-	for _, c := range strings.Fields(string(children)) {
-		if cpid, err := strconv.Atoi(c); err == nil {
-			if cu, err := readTreeUsage(cpid); err == nil {
-				u.CPU += cu.CPU
-				u.PeakRSSMB += cu.PeakRSSMB
-			}
+	for _, cpid := range children(pid) {
+		if cu, err := readTreeUsage(cpid); err == nil {
+			u.CPU += cu.CPU
+			u.PeakRSSMB += cu.PeakRSSMB
 		}
 	}
 	return u, nil
+}
+
+// children lists pid's child processes: each thread has its own list (a
+// JVM starts processes from other threads than its main one).
+func children(pid int) []int {
+	tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/children", pid))
+	var out []int
+	for _, t := range tasks {
+		b, _ := os.ReadFile(t)
+		for _, c := range strings.Fields(string(b)) {
+			if cpid, err := strconv.Atoi(c); err == nil {
+				out = append(out, cpid)
+			}
+		}
+	}
+	return out
 }
 
 // selfCPU is this process's CPU time so far.

@@ -86,8 +86,8 @@ func (r *Report) WriteTable(out io.Writer) {
 	fmt.Fprintf(out, "Machine: %s, %d cores, %.1f GiB, %s, %s; Elasticsearch %s, nats-server %s\n\n",
 		m.CPU, m.Cores, m.MemoryGiB, m.OS, m.Go, orDash(m.Elasticsearch), orDash(m.NATSServer))
 	if mr := r.Main; mr != nil {
-		fmt.Fprintf(out, "Flowline end to end, maximum rate (%s; %d process instances, %d records, %d documents):\n",
-			mr.Scenario, mr.Instances, mr.Records, mr.Documents)
+		fmt.Fprintf(out, "Flowline end to end, maximum rate (%s; %d process instances, %d records, %d documents from %d index operations):\n",
+			mr.Scenario, mr.Instances, mr.Records, mr.Documents, mr.IndexOps)
 		tw := tabwriter.NewWriter(out, 2, 4, 2, ' ', tabwriter.AlignRight)
 		fmt.Fprintf(tw, "seconds\trecords/s\tprocess instances/s\tdocuments/s\t\n")
 		fmt.Fprintf(tw, "%.1f\t%.0f\t%.0f\t%.0f\t\n", mr.Seconds, mr.RecordsPerSec, mr.InstancesPerSec, mr.DocsPerSec)
@@ -137,4 +137,17 @@ func orDash(s string) string {
 		return "-"
 	}
 	return s
+}
+
+// WriteMarkdown writes the report as the page docs/benchmarks.md holds:
+// when and where it ran, how to run it again, and the tables.
+func (r *Report) WriteMarkdown(out io.Writer, command string) {
+	fmt.Fprintf(out, "# Benchmarks\n\n")
+	fmt.Fprintf(out, "The latest full run of `flowline bench` (see the README, \"Benchmark it\"). Reproduce with:\n\n")
+	fmt.Fprintf(out, "```sh\n%s\n```\n\n", command)
+	fmt.Fprintf(out, "Ran %s to %s (UTC). The run's JSON report holds every figure.\n\n",
+		r.Started.Format("2006-01-02 15:04"), r.Finished.Format("15:04"))
+	fmt.Fprintf(out, "```\n")
+	r.WriteTable(out)
+	fmt.Fprintf(out, "```\n")
 }

@@ -52,6 +52,7 @@ type ScenarioResult struct {
 	Records         int64          `json:"records"`
 	Instances       int            `json:"process_instances"`
 	Documents       int            `json:"documents"`
+	IndexOps        int            `json:"index_operations"` // bulk items the writer sent (done or stale): each document's versions
 	DocsByFamily    map[string]int `json:"documents_by_family"`
 	Seconds         float64        `json:"seconds"`
 	RecordsPerSec   float64        `json:"records_per_second"`
@@ -141,9 +142,13 @@ func (h *harness) runScenario(ctx context.Context, sc Scenario, w *workload, pro
 	}
 	after, esAfter := st.usage(), h.esUsage()
 	pwg.Wait()
+	ops, err := scrapeCounter(ctx, st.admin["writer"], "flowline_writer_items_total", `outcome="done"`, `outcome="stale"`)
+	if err != nil {
+		return nil, fmt.Errorf("%s: writer metrics: %w", sc, err)
+	}
 
 	res := &ScenarioResult{Scenario: sc, Records: pushed.Load(), Instances: w.stats.Instances + w.stats.ChildInstances,
-		Seconds: took.Seconds(), DocsByFamily: map[string]int{}, Profiles: profiles}
+		Seconds: took.Seconds(), DocsByFamily: map[string]int{}, Profiles: profiles, IndexOps: int(ops)}
 	for _, f := range schema.Families {
 		n, err := count(ctx, h.es, schema.Alias(sc.prefix(), f))
 		if err != nil {
@@ -254,6 +259,40 @@ func dlqMessages(ctx context.Context, js jetstream.JetStream) (uint64, error) {
 		return 0, err
 	}
 	return info.State.Msgs, nil
+}
+
+// scrapeCounter sums the samples of a counter whose labels contain one of
+// labels, from a service's /metrics (Prometheus text format).
+func scrapeCounter(ctx context.Context, admin, name string, labels ...string) (float64, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, admin+"/metrics", nil)
+	if err != nil {
+		return 0, err
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		return 0, err
+	}
+	total := 0.0
+	for _, line := range strings.Split(string(b), "\n") {
+		if !strings.HasPrefix(line, name+"{") {
+			continue
+		}
+		for _, l := range labels {
+			if strings.Contains(line, l) {
+				var v float64
+				if _, err := fmt.Sscanf(line[strings.LastIndexByte(line, ' ')+1:], "%g", &v); err == nil {
+					total += v
+				}
+				break
+			}
+		}
+	}
+	return total, nil
 }
 
 // checkAlive fails when a process of the stack has exited.
