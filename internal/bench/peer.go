@@ -1,13 +1,10 @@
 package bench
 
 import (
-	"bytes"
 	"context"
 	"embed"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"os"
@@ -20,6 +17,9 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/flowline/flowline/pkg/config"
+	"github.com/flowline/flowline/pkg/search"
 )
 
 // The peer is Benthos, the stream processor a user might pick instead of
@@ -87,22 +87,13 @@ func BuildBenthos(ctx context.Context, cacheDir string, progress func(string)) (
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		_ = os.Remove(filepath.Join(dir, tmp))
-		return "", fmt.Errorf("build Benthos %s in %s: go build: %w\n%s", BenthosVersion, dir, err, peerTail(string(out), 30))
+		return "", fmt.Errorf("build Benthos %s in %s: go build: %w\n%s", BenthosVersion, dir, err, lastLines(string(out), 30))
 	}
 	if err := os.Rename(filepath.Join(dir, tmp), bin); err != nil {
 		return "", fmt.Errorf("build Benthos: install %s: %w", bin, err)
 	}
 	progress(fmt.Sprintf("built Benthos %s in %s", BenthosVersion, time.Since(start).Round(time.Second)))
 	return bin, nil
-}
-
-// peerTail returns the last n lines of s.
-func peerTail(s string, n int) string {
-	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
 }
 
 // PeerConfig is one peer run.
@@ -228,6 +219,10 @@ func RunPeer(ctx context.Context, cfg PeerConfig) (PeerResult, error) {
 	}
 	esURL := strings.TrimRight(cfg.ESURL, "/")
 	hc := &http.Client{Timeout: 30 * time.Second}
+	es, err := search.NewClient(config.Elasticsearch{URL: esURL})
+	if err != nil {
+		return PeerResult{}, fmt.Errorf("peer: Elasticsearch client: %w", err)
+	}
 
 	nc, err := nats.Connect(cfg.NATSURL, nats.Name("flowline-bench-peer"), nats.Timeout(10*time.Second))
 	if err != nil {
@@ -243,11 +238,12 @@ func RunPeer(ctx context.Context, cfg PeerConfig) (PeerResult, error) {
 	if err := createPeerStream(ctx, js); err != nil {
 		return PeerResult{}, err
 	}
-	if err := peerESDo(ctx, hc, http.MethodPut, esURL+"/"+cfg.Index, []byte(peerMapping), nil); err != nil {
-		return PeerResult{}, fmt.Errorf("peer: create index %s: %w", cfg.Index, err)
+	if _, err := search.Do(es.Indices.Create(cfg.Index, es.Indices.Create.WithBody(strings.NewReader(peerMapping)),
+		es.Indices.Create.WithContext(ctx)))("create index " + cfg.Index); err != nil {
+		return PeerResult{}, fmt.Errorf("peer: %w", err)
 	}
 
-	port, err := peerFreePort()
+	port, err := freePort()
 	if err != nil {
 		return PeerResult{}, fmt.Errorf("peer: pick a port for Benthos's HTTP server: %w", err)
 	}
@@ -301,7 +297,7 @@ func RunPeer(ctx context.Context, cfg PeerConfig) (PeerResult, error) {
 	pubErr := make(chan error, 1)
 	go func() { pubErr <- publishPeer(pubCtx, js, cfg.Lines) }()
 
-	count := 0
+	indexed := 0
 	err = waitUntil(ctx, peerPoll, func() (bool, error) {
 		select {
 		case err := <-pubErr:
@@ -313,19 +309,19 @@ func RunPeer(ctx context.Context, cfg PeerConfig) (PeerResult, error) {
 		if done, werr := proc.Exited(); done {
 			return false, fmt.Errorf("benthos exited: %v", werr)
 		}
-		n, err := peerESCount(ctx, hc, esURL, cfg.Index)
+		n, err := count(ctx, es, cfg.Index)
 		if err != nil {
 			return false, err
 		}
-		count = n
+		indexed = n
 		return n >= total, nil
 	})
 	elapsed := time.Since(start)
 	if err != nil {
-		return fail("%d of %d records in index %s after %s: %v", count, total, cfg.Index, elapsed.Round(time.Millisecond), err)
+		return fail("%d of %d records in index %s after %s: %v", indexed, total, cfg.Index, elapsed.Round(time.Millisecond), err)
 	}
-	if count != total {
-		return fail("index %s holds %d documents, want %d", cfg.Index, count, total)
+	if indexed != total {
+		return fail("index %s holds %d documents, want %d", cfg.Index, indexed, total)
 	}
 	end := proc.Stop(peerStopGrace)
 	stopped = true
@@ -416,62 +412,4 @@ func publishPartition(ctx context.Context, js jetstream.JetStream, subject strin
 		}
 	}
 	return nil
-}
-
-// peerESCount refreshes index and returns its document count.
-func peerESCount(ctx context.Context, hc *http.Client, esURL, index string) (int, error) {
-	if err := peerESDo(ctx, hc, http.MethodPost, esURL+"/"+index+"/_refresh", nil, nil); err != nil {
-		return 0, fmt.Errorf("refresh index %s: %w", index, err)
-	}
-	var res struct {
-		Count int `json:"count"`
-	}
-	if err := peerESDo(ctx, hc, http.MethodGet, esURL+"/"+index+"/_count", nil, &res); err != nil {
-		return 0, fmt.Errorf("count index %s: %w", index, err)
-	}
-	return res.Count, nil
-}
-
-// peerESDo sends one request to Elasticsearch and decodes a 2xx JSON response
-// into out (when not nil); other statuses are errors carrying the body.
-func peerESDo(ctx context.Context, hc *http.Client, method, url string, body []byte, out any) error {
-	var r io.Reader
-	if body != nil {
-		r = bytes.NewReader(body)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, url, r)
-	if err != nil {
-		return err
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	res, err := hc.Do(req)
-	if err != nil {
-		return err
-	}
-	defer res.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(res.Body, 1<<20))
-	if err != nil {
-		return fmt.Errorf("%s %s: read response: %w", method, url, err)
-	}
-	if res.StatusCode/100 != 2 {
-		return fmt.Errorf("%s %s: %s: %s", method, url, res.Status, bytes.TrimSpace(b))
-	}
-	if out != nil {
-		if err := json.Unmarshal(b, out); err != nil {
-			return fmt.Errorf("%s %s: decode response: %w", method, url, err)
-		}
-	}
-	return nil
-}
-
-// peerFreePort returns a TCP port on 127.0.0.1 that was free a moment ago.
-func peerFreePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }

@@ -190,7 +190,12 @@ func LogTail(path string, n int) string {
 	}
 	defer f.Close()
 	b, _ := io.ReadAll(io.LimitReader(f, 1<<24))
-	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	return lastLines(string(b), n)
+}
+
+// lastLines returns the last n lines of s.
+func lastLines(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
 	if len(lines) > n {
 		lines = lines[len(lines)-n:]
 	}
