@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -50,8 +51,9 @@ const (
 // GOFLAGS=-mod=mod (the go.sum pins the graph), which needs the Go toolchain
 // and the module proxy. A binary already there is reused. The binary is
 // built under a temporary name and renamed into place, so an interrupted
-// build never leaves a half-written binary and concurrent callers at worst
-// build twice. progress gets one-line status messages (may be nil).
+// build never leaves a half-written binary; concurrent callers (in this or
+// other processes) wait for one build under a file lock. progress gets
+// one-line status messages (may be nil).
 func BuildBenthos(ctx context.Context, cacheDir string, progress func(string)) (string, error) {
 	if progress == nil {
 		progress = func(string) {}
@@ -64,6 +66,20 @@ func BuildBenthos(ctx context.Context, cacheDir string, progress func(string)) (
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", fmt.Errorf("build Benthos: create %s: %w", dir, err)
+	}
+	// One build at a time (test packages run in parallel and may both
+	// need it): the loser of the lock finds the winner's binary.
+	lock, err := os.OpenFile(filepath.Join(dir, ".lock"), os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return "", fmt.Errorf("build Benthos: %w", err)
+	}
+	defer lock.Close()
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
+		return "", fmt.Errorf("build Benthos: lock %s: %w", lock.Name(), err)
+	}
+	if fi, err := os.Stat(bin); err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0 {
+		progress("using Benthos " + BenthosVersion + " at " + bin)
+		return bin, nil
 	}
 	for _, name := range []string{"main.go", "go.mod", "go.sum"} {
 		b, err := benthosSrc.ReadFile("benthos/" + name + ".txt")
