@@ -2,8 +2,9 @@
 # proto.sh: lint the protobuf schema and (re)generate its Go code with buf.
 #   scripts/proto.sh          lint and regenerate pkg/pb
 #   scripts/proto.sh --check  lint, regenerate into a temp dir, fail if pkg/pb is stale
-# buf comes from the Go module proxy via tools/go.mod; protoc-gen-go is built
-# from the main module so generated code matches the protobuf runtime we link.
+# buf comes from the Go module proxy via tools/go.mod; protoc-gen-go and
+# protoc-gen-go-vtproto are built from the main module so generated code
+# matches the protobuf and vtprotobuf runtimes we link.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -11,6 +12,7 @@ bin="${FLOWLINE_TOOLS_BIN:-${XDG_CACHE_HOME:-$HOME/.cache}/flowline/bin}"
 mkdir -p "$bin"
 (cd tools && go build -o "$bin/" github.com/bufbuild/buf/cmd/buf)
 go build -o "$bin/" google.golang.org/protobuf/cmd/protoc-gen-go
+go build -o "$bin/" github.com/planetscale/vtprotobuf/cmd/protoc-gen-go-vtproto
 export PATH="$bin:$PATH"
 
 cd proto

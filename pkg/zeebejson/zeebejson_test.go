@@ -223,6 +223,23 @@ func TestRoundTrip(t *testing.T) {
 			if err := proto.Unmarshal(b, r3); err != nil || !proto.Equal(r, r3) {
 				t.Errorf("proto round trip failed: %v", err)
 			}
+			// The generated (vtprotobuf) codec the data path uses agrees with
+			// the reflection-based one both ways.
+			vb, err := r.MarshalVT()
+			if err != nil {
+				t.Fatalf("MarshalVT: %v", err)
+			}
+			if len(vb) != r.SizeVT() || len(vb) != proto.Size(r) {
+				t.Errorf("sizes: MarshalVT %d, SizeVT %d, proto.Size %d", len(vb), r.SizeVT(), proto.Size(r))
+			}
+			r4 := new(recordv1.Record)
+			if err := proto.Unmarshal(vb, r4); err != nil || !proto.Equal(r, r4) {
+				t.Errorf("MarshalVT then proto.Unmarshal: %v\n r: %v\nr4: %v", err, r, r4)
+			}
+			r5 := new(recordv1.Record)
+			if err := r5.UnmarshalVT(b); err != nil || !proto.Equal(r, r5) {
+				t.Errorf("proto.Marshal then UnmarshalVT: %v\n r: %v\nr5: %v", err, r, r5)
+			}
 		})
 	}
 }

@@ -2,9 +2,9 @@ package ingest
 
 import (
 	"fmt"
+	"slices"
 
 	"google.golang.org/protobuf/encoding/protowire"
-	"google.golang.org/protobuf/proto"
 
 	recordv1 "github.com/flowline/flowline/pkg/pb/recordv1"
 )
@@ -24,10 +24,11 @@ type wireRecord struct {
 
 // encodeRecord appends r's encoding to arena and returns it as a wireRecord
 // whose data aliases arena's backing array (later appends never touch it).
+// The encoder is vtprotobuf's generated one: no reflection.
 func encodeRecord(arena []byte, r *recordv1.Record) ([]byte, wireRecord, error) {
-	start := len(arena)
-	arena, err := proto.MarshalOptions{}.MarshalAppend(arena, r)
-	if err != nil {
+	start, size := len(arena), r.SizeVT()
+	arena = slices.Grow(arena, size)[:start+size]
+	if _, err := r.MarshalToSizedBufferVT(arena[start:]); err != nil {
 		return arena[:start], wireRecord{}, fmt.Errorf("encode record at position %d: %w", r.Position, err)
 	}
 	return arena, wireRecord{position: r.Position, data: arena[start:len(arena):len(arena)]}, nil
