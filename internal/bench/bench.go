@@ -221,7 +221,8 @@ type CeilingResult struct {
 	DocsPerSec  float64 `json:"documents_per_second"`
 	Bulk        int     `json:"bulk_documents"`
 	Concurrency int     `json:"concurrency"`
-	Ratio       float64 `json:"flowline_to_ceiling"` // Flowline docs/s ÷ ceiling docs/s
+	ESCPU       float64 `json:"elasticsearch_cpu_seconds,omitempty"` // during the load, when the harness started the node
+	Ratio       float64 `json:"flowline_to_ceiling"`                 // Flowline docs/s ÷ ceiling docs/s
 	Target      float64 `json:"target"`
 }
 
@@ -238,15 +239,17 @@ func (h *harness) runCeiling(ctx context.Context, fromPrefix string, main *Scena
 		return nil, err
 	}
 	h.progress(Progress{Phase: "ceiling", Note: fmt.Sprintf("bulk-loading %d documents", len(docs))})
+	esBefore := h.esUsage()
 	took, err := LoadCeiling(ctx, h.es, prefix, docs, CeilingBulk, CeilingConcurrency)
 	if err != nil {
 		return nil, err
 	}
+	esCPU := (h.esUsage().CPU - esBefore.CPU).Seconds()
 	if err := FinishCeiling(ctx, h.es, prefix, len(docs)); err != nil {
 		return nil, err
 	}
 	c := &CeilingResult{Documents: len(docs), Seconds: took.Seconds(), DocsPerSec: float64(len(docs)) / took.Seconds(),
-		Bulk: CeilingBulk, Concurrency: CeilingConcurrency, Target: 0.85}
+		Bulk: CeilingBulk, Concurrency: CeilingConcurrency, ESCPU: esCPU, Target: 0.85}
 	c.Ratio = main.DocsPerSec / c.DocsPerSec
 	return c, nil
 }

@@ -111,8 +111,12 @@ func (r *Report) WriteTable(out io.Writer) {
 		fmt.Fprintln(out)
 	}
 	if c := r.Ceiling; c != nil {
-		fmt.Fprintf(out, "Ceiling: the main run's %d final documents bulk-loaded directly (%d per bulk, %d in flight, refresh off): %.0f documents/s\n",
+		fmt.Fprintf(out, "Ceiling: the main run's %d final documents bulk-loaded directly (%d per bulk, %d in flight, refresh off): %.0f documents/s",
 			c.Documents, c.Bulk, c.Concurrency, c.DocsPerSec)
+		if c.ESCPU > 0 {
+			fmt.Fprintf(out, " (Elasticsearch CPU %.1f s)", c.ESCPU)
+		}
+		fmt.Fprintln(out)
 		fmt.Fprintf(out, "  Flowline / ceiling (documents/s): %s\n\n", verdict(c.Ratio, c.Target))
 	}
 	if p := r.Peer; p != nil {
