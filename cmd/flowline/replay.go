@@ -44,10 +44,7 @@ func runReplay(ctx context.Context, args []string, stdout io.Writer) error {
 	if fs.NArg() == 0 {
 		return usageError{fmt.Errorf("no file to replay: flowline replay --ingest URL [--token T] FILE...")}
 	}
-	opts.Progress = os.Stderr
-	if fi, err := os.Stderr.Stat(); err == nil && fi.Mode()&os.ModeCharDevice != 0 {
-		opts.Terminal = true
-	}
+	opts.Progress, opts.Terminal = os.Stderr, isTerminal(os.Stderr)
 	opts.Log = slog.New(slog.NewJSONHandler(io.Discard, nil)) // the progress output says it all
 	st, err := replay.Run(ctx, *opts, fs.Args()...)
 	fmt.Fprintf(stdout, "replayed %d lines: %d records sent, %d accepted, %d duplicates, %d dropped (not events), %d rejected\n",

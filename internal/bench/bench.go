@@ -18,6 +18,8 @@ import (
 	"slices"
 	"time"
 
+	"github.com/elastic/go-elasticsearch/v8"
+
 	"github.com/flowline/flowline/pkg/config"
 	"github.com/flowline/flowline/pkg/esnode"
 	"github.com/flowline/flowline/pkg/search"
@@ -88,7 +90,7 @@ func (c *Config) Validate() error {
 // harness is the state of one Run.
 type harness struct {
 	cfg   Config
-	es    esClient
+	es    *elasticsearch.Client
 	esURL string
 	esPID int // 0: an Elasticsearch the harness did not start
 }

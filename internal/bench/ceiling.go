@@ -34,7 +34,7 @@ func PrepareCeiling(ctx context.Context, es *elasticsearch.Client, prefix string
 	if err := search.EnsureSchema(ctx, es, config.Index{Prefix: prefix, Shards: 1, Replicas: 0, RefreshInterval: "1s"}); err != nil {
 		return fmt.Errorf("ceiling: index set %s: %w", prefix, err)
 	}
-	return putSettings(ctx, es, prefix, `{"index":{"refresh_interval":"-1","number_of_replicas":0}}`)
+	return SetIndexSettings(ctx, es, prefix, `{"index":{"refresh_interval":"-1","number_of_replicas":0}}`)
 }
 
 // LoadCeiling bulk-indexes docs into prefix's runtime indices, size
@@ -94,7 +94,7 @@ func LoadCeiling(ctx context.Context, es *elasticsearch.Client, prefix string, d
 // FinishCeiling restores the refresh interval and checks that prefix's
 // indices hold exactly n documents.
 func FinishCeiling(ctx context.Context, es *elasticsearch.Client, prefix string, n int) error {
-	if err := putSettings(ctx, es, prefix, `{"index":{"refresh_interval":"1s"}}`); err != nil {
+	if err := SetIndexSettings(ctx, es, prefix, `{"index":{"refresh_interval":"1s"}}`); err != nil {
 		return err
 	}
 	got, err := count(ctx, es, prefix+"-*")
@@ -107,7 +107,9 @@ func FinishCeiling(ctx context.Context, es *elasticsearch.Client, prefix string,
 	return nil
 }
 
-func putSettings(ctx context.Context, es *elasticsearch.Client, prefix, body string) error {
+// SetIndexSettings applies index settings (a JSON body) to every index of
+// prefix.
+func SetIndexSettings(ctx context.Context, es *elasticsearch.Client, prefix, body string) error {
 	_, err := search.Do(es.Indices.PutSettings(strings.NewReader(body), es.Indices.PutSettings.WithIndex(prefix+"-*"),
 		es.Indices.PutSettings.WithContext(ctx)))("index settings of " + prefix + "-*")
 	return err

@@ -56,12 +56,12 @@ func (c *completions) sent(key int64, at time.Time) {
 	c.mu.Unlock()
 }
 
-func (c *completions) keys(max int) []int64 {
+func (c *completions) keys(n int) []int64 {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	out := make([]int64, 0, min(max, len(c.pending)))
+	out := make([]int64, 0, min(n, len(c.pending)))
 	for k := range c.pending {
-		if len(out) == max {
+		if len(out) == n {
 			break
 		}
 		out = append(out, k)
@@ -154,7 +154,7 @@ func (h *harness) runLatency(ctx context.Context, sc Scenario, rate float64, d t
 	if err := send(warm, time.Now(), false); err != nil {
 		return nil, fmt.Errorf("warm-up: %w", err)
 	}
-	if err := h.waitPartitions(ctx, st, sc.Partitions); err != nil {
+	if err := st.waitPartitions(ctx, sc.Partitions); err != nil {
 		return nil, fmt.Errorf("warm-up: %w", err)
 	}
 

@@ -285,7 +285,7 @@ func RunPeer(ctx context.Context, cfg PeerConfig) (PeerResult, error) {
 		proc.Stop(peerStopGrace)
 		stopped = true
 		return PeerResult{}, fmt.Errorf("peer: "+format+"\nbenthos log (%s):\n%s",
-			append(a, logPath, LogTail(logPath, 30))...)
+			append(a, logPath, proc.Tail(30))...)
 	}
 
 	readyCtx, cancel := context.WithTimeout(ctx, peerReadyTimeout)

@@ -96,8 +96,9 @@ func children(pid int) []int {
 	return out
 }
 
-// selfCPU is this process's CPU time so far.
-func selfCPU() time.Duration {
+// SelfCPU is this process's CPU time so far (user + system), for
+// benchmarks that measure in-process work.
+func SelfCPU() time.Duration {
 	var ru syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
 		return 0
@@ -109,11 +110,12 @@ func selfCPU() time.Duration {
 // service, NATS, or the peer). Its output goes to a log file. Stop ends
 // it; the owner must call Stop. Methods are safe for concurrent use.
 type Process struct {
-	Name string
-	cmd  *exec.Cmd
-	log  *os.File
-	done chan struct{}
-	err  error
+	Name    string
+	cmd     *exec.Cmd
+	log     *os.File
+	logPath string
+	done    chan struct{}
+	err     error
 
 	mu   sync.Mutex
 	last Usage // the latest reading, kept for after the process exits
@@ -134,7 +136,7 @@ func StartProcess(name, bin string, args, env []string, logPath string) (*Proces
 		f.Close()
 		return nil, fmt.Errorf("start %s: %w", name, err)
 	}
-	p := &Process{Name: name, cmd: cmd, log: f, done: make(chan struct{})}
+	p := &Process{Name: name, cmd: cmd, log: f, logPath: logPath, done: make(chan struct{})}
 	go func() {
 		p.err = cmd.Wait()
 		close(p.done)
@@ -155,6 +157,15 @@ func (p *Process) Usage() Usage {
 		p.last = u
 	}
 	return p.last
+}
+
+// checkAlive fails, naming the process and quoting its log, once it has
+// exited.
+func (p *Process) checkAlive() error {
+	if done, err := p.Exited(); done {
+		return fmt.Errorf("%s exited (%v):\n%s", p.Name, err, p.Tail(20))
+	}
+	return nil
 }
 
 // Exited reports whether the process has ended, and how.
@@ -182,9 +193,9 @@ func (p *Process) Stop(grace time.Duration) Usage {
 	return u
 }
 
-// LogTail returns the last lines of the process's log, for errors.
-func LogTail(path string, n int) string {
-	f, err := os.Open(path)
+// Tail returns the last n lines of the process's log, for errors.
+func (p *Process) Tail(n int) string {
+	f, err := os.Open(p.logPath)
 	if err != nil {
 		return ""
 	}

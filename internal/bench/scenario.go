@@ -14,8 +14,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/elastic/go-elasticsearch/v8"
-	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/flowline/flowline/pkg/schema"
@@ -74,15 +72,7 @@ func (h *harness) runScenario(ctx context.Context, sc Scenario, w *workload, pro
 		return nil, fmt.Errorf("%s: %w", sc, err)
 	}
 	defer st.stop()
-	nc, err := nats.Connect(st.natsURL)
-	if err != nil {
-		return nil, fmt.Errorf("%s: connect to NATS: %w", sc, err)
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		return nil, err
-	}
+	js := st.js
 
 	// Warm up: each partition's deployment, so that the aggregators have
 	// found every partition (they look for new ones every few seconds)
@@ -91,7 +81,7 @@ func (h *harness) runScenario(ctx context.Context, sc Scenario, w *workload, pro
 	if err := w.push(ctx, st.ingestURL, 0, warmupLines, &warm); err != nil {
 		return nil, fmt.Errorf("%s: warm-up: %w", sc, err)
 	}
-	if err := h.waitPartitions(ctx, st, sc.Partitions); err != nil {
+	if err := st.waitPartitions(ctx, sc.Partitions); err != nil {
 		return nil, fmt.Errorf("%s: warm-up: %w", sc, err)
 	}
 
@@ -227,20 +217,11 @@ func drained(ctx context.Context, js jetstream.JetStream, partitions int) (bool,
 
 // waitPartitions waits until the aggregators consume every partition and
 // everything sent so far is written.
-func (h *harness) waitPartitions(ctx context.Context, st *stack, partitions int) error {
-	nc, err := nats.Connect(st.natsURL)
-	if err != nil {
-		return err
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		return err
-	}
+func (st *stack) waitPartitions(ctx context.Context, partitions int) error {
 	wctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
 	return waitUntil(wctx, 100*time.Millisecond, func() (bool, error) {
-		ok, _ := drained(wctx, js, partitions)
+		ok, _ := drained(wctx, st.js, partitions)
 		return ok, st.checkAlive()
 	})
 }
@@ -298,8 +279,8 @@ func scrapeCounter(ctx context.Context, admin, name string, labels ...string) (f
 // checkAlive fails when a process of the stack has exited.
 func (st *stack) checkAlive() error {
 	for _, p := range st.procs {
-		if done, err := p.Exited(); done {
-			return fmt.Errorf("%s exited (%v):\n%s", p.Name, err, LogTail(filepath.Join(st.dir, p.Name+".log"), 20))
+		if err := p.checkAlive(); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -334,6 +315,3 @@ func fetchProfile(ctx context.Context, admin string, d time.Duration, path strin
 	}
 	return f.Close()
 }
-
-// esClient is what the harness needs of Elasticsearch.
-type esClient = *elasticsearch.Client

@@ -10,6 +10,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 )
 
 // stack is one scenario's Flowline: a NATS server and the services, each a
@@ -23,6 +26,8 @@ type stack struct {
 	ingestURL string
 	procs     []*Process        // NATS, writer, aggregators, ingest: start order
 	admin     map[string]string // service name → admin base URL
+	nc        *nats.Conn        // the harness's client (startStack), for watching consumers
+	js        jetstream.JetStream
 }
 
 // stackConfig says what to run.
@@ -49,15 +54,14 @@ func startNATS(ctx context.Context, bin string, env []string, dir string) (_ *st
 		return nil, err
 	}
 	urlFile := filepath.Join(dir, "nats.url")
-	logPath := filepath.Join(dir, "nats.log")
-	nats, err := StartProcess("nats", bin, []string{"nats", "--port", "0", "--store", filepath.Join(dir, "nats"), "--url-file", urlFile}, env, logPath)
+	server, err := StartProcess("nats", bin, []string{"nats", "--port", "0", "--store", filepath.Join(dir, "nats"), "--url-file", urlFile}, env, filepath.Join(dir, "nats.log"))
 	if err != nil {
 		return nil, err
 	}
-	st.procs = append(st.procs, nats)
+	st.procs = append(st.procs, server)
 	err = waitUntil(ctx, 50*time.Millisecond, func() (bool, error) {
-		if done, err := nats.Exited(); done {
-			return false, fmt.Errorf("nats exited (%v):\n%s", err, LogTail(logPath, 20))
+		if err := server.checkAlive(); err != nil {
+			return false, err
 		}
 		b, err := os.ReadFile(urlFile)
 		if err == nil && strings.HasSuffix(string(b), "\n") {
@@ -84,6 +88,12 @@ func startStack(ctx context.Context, cfg stackConfig) (_ *stack, err error) {
 			st.stop()
 		}
 	}()
+	if st.nc, err = nats.Connect(st.natsURL); err != nil {
+		return nil, fmt.Errorf("connect to NATS: %w", err)
+	}
+	if st.js, err = jetstream.New(st.nc); err != nil {
+		return nil, err
+	}
 
 	start := func(name, cmd string, extra ...string) error {
 		adminPort, err := freePort()
@@ -100,8 +110,7 @@ func startStack(ctx context.Context, cfg stackConfig) (_ *stack, err error) {
 			"OTEL_EXPORTER_OTLP_ENDPOINT=", // no trace export: not what is measured
 			"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT=")
 		env = append(env, extra...)
-		logPath := filepath.Join(cfg.dir, name+".log")
-		p, err := StartProcess(name, cfg.bin, []string{cmd}, env, logPath)
+		p, err := StartProcess(name, cfg.bin, []string{cmd}, env, filepath.Join(cfg.dir, name+".log"))
 		if err != nil {
 			return err
 		}
@@ -111,8 +120,8 @@ func startStack(ctx context.Context, cfg stackConfig) (_ *stack, err error) {
 		wctx, cancel := context.WithTimeout(ctx, startTimeout)
 		defer cancel()
 		err = waitUntil(wctx, 100*time.Millisecond, func() (bool, error) {
-			if done, err := p.Exited(); done {
-				return false, fmt.Errorf("%s exited (%v):\n%s", name, err, LogTail(logPath, 20))
+			if err := p.checkAlive(); err != nil {
+				return false, err
 			}
 			res, err := http.Get(admin + "/readyz")
 			if err != nil {
@@ -122,7 +131,7 @@ func startStack(ctx context.Context, cfg stackConfig) (_ *stack, err error) {
 			return res.StatusCode == http.StatusOK, nil
 		})
 		if err != nil {
-			return fmt.Errorf("%s not ready: %w\n%s", name, err, LogTail(logPath, 20))
+			return fmt.Errorf("%s not ready: %w\n%s", name, err, p.Tail(20))
 		}
 		return nil
 	}
@@ -161,6 +170,10 @@ func (st *stack) usage() map[string]Usage {
 
 // stop ends the processes, upstream first.
 func (st *stack) stop() {
+	if st.nc != nil {
+		st.nc.Close()
+		st.nc = nil
+	}
 	for i := len(st.procs) - 1; i >= 0; i-- {
 		st.procs[i].Stop(30 * time.Second)
 	}

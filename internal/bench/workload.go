@@ -2,6 +2,7 @@ package bench
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -161,18 +162,10 @@ func (w *workload) readLines() ([][][]byte, error) {
 		if err != nil {
 			return nil, err
 		}
-		for len(b) > 0 {
-			j := 0
-			for j < len(b) && b[j] != '\n' {
-				j++
+		for _, line := range bytes.Split(b, []byte{'\n'}) {
+			if len(line) > 0 {
+				out[i] = append(out[i], line)
 			}
-			if j > 0 {
-				out[i] = append(out[i], b[:j:j])
-			}
-			if j < len(b) {
-				j++
-			}
-			b = b[j:]
 		}
 	}
 	return out, nil

@@ -30,7 +30,6 @@ import (
 	"runtime"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -39,6 +38,7 @@ import (
 	"go.opentelemetry.io/otel/trace/noop"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/flowline/flowline/internal/bench"
 	"github.com/flowline/flowline/internal/testenv"
 	"github.com/flowline/flowline/pkg/config"
 	recordv1 "github.com/flowline/flowline/pkg/pb/recordv1"
@@ -118,16 +118,8 @@ func (c *cost) add(d cost) { c.wall += d.wall; c.cpu += d.cpu }
 // of the one before; calling the result ends it.
 func measure() func() cost {
 	runtime.GC()
-	start, cpu := time.Now(), processCPU()
-	return func() cost { return cost{time.Since(start), processCPU() - cpu} }
-}
-
-func processCPU() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	start, cpu := time.Now(), bench.SelfCPU()
+	return func() cost { return cost{time.Since(start), bench.SelfCPU() - cpu} }
 }
 
 // freshJetStream starts a fresh embedded server with Flowline's streams;

@@ -33,19 +33,19 @@ const maxWireDepth = 10000
 
 var (
 	recordDesc = (&recordv1.Record{}).ProtoReflect().Descriptor()
-	// valueMembers are the field numbers of the value oneof's members.
-	valueMembers = func() []bool {
-		fs := recordDesc.Oneofs().ByName("value").Fields()
-		m := make([]bool, maxDenseField+1)
-		for i := range fs.Len() {
-			m[fs.Get(i).Number()] = true
-		}
-		return m
-	}()
-	errNotUTF8  = errors.New("string field contains invalid UTF-8")
-	errTooDeep  = errors.New("exceeded maximum recursion depth")
-	recordField = struct{ partition, position, recordType, valueType, intent protowire.Number }{1, 2, 6, 7, 8}
+	errNotUTF8 = errors.New("string field contains invalid UTF-8")
+	errTooDeep = errors.New("exceeded maximum recursion depth")
+	// recordField holds the numbers of the envelope fields checkRecord reads.
+	recordField = struct{ partition, position, recordType, valueType, intent protowire.Number }{
+		numberOf("partition_id"), numberOf("position"), numberOf("record_type"), numberOf("value_type"), numberOf("intent"),
+	}
 )
+
+// numberOf is the number of Record's field name (panics at start-up if the
+// schema lost it).
+func numberOf(name protoreflect.Name) protowire.Number {
+	return recordDesc.Fields().ByName(name).Number()
+}
 
 // checkRecord validates data as an encoded Record and returns its envelope.
 // The reason, if not empty, says what is wrong: the wire error, or the
@@ -86,7 +86,7 @@ func checkRecord(data []byte) (envelope, string) {
 				valueType = len(v) > 0
 			case num == recordField.intent:
 				intent = len(v) > 0
-			case int(num) < len(valueMembers) && valueMembers[num]:
+			case f.oneof == "value":
 				value = true
 			}
 		default:
@@ -125,6 +125,7 @@ type wireField struct {
 	packable bool           // a repeated scalar: may come packed
 	msg      *wireMsg       // a message field's message
 	name     protoreflect.Name
+	oneof    protoreflect.Name // the oneof the field is a member of, if any
 }
 
 // maxDenseField bounds the dense tables; messages with larger field
@@ -152,6 +153,9 @@ func newWireMsg(md protoreflect.MessageDescriptor, seen map[protoreflect.FullNam
 		f.packable = fd.IsList() && f.typ != protowire.BytesType && f.typ != protowire.StartGroupType
 		if fd.Kind() == protoreflect.MessageKind {
 			f.msg = newWireMsg(fd.Message(), seen)
+		}
+		if o := fd.ContainingOneof(); o != nil {
+			f.oneof = o.Name()
 		}
 		m.fields[fd.Number()] = f
 	}

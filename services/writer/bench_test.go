@@ -44,7 +44,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -167,7 +166,9 @@ func benchWriterRun(b *testing.B, es *elasticsearch.Client, esCfg config.Elastic
 	if refresh == "" {
 		refresh = "-1" // as for the ceiling
 	}
-	benchSettings(b, es, prefix, fmt.Sprintf(`{"index":{"refresh_interval":%q}}`, refresh))
+	if err := bench.SetIndexSettings(ctx, es, prefix, fmt.Sprintf(`{"index":{"refresh_interval":%q}}`, refresh)); err != nil {
+		b.Fatal(err)
+	}
 
 	if _, err := js.PauseConsumer(ctx, stream.DocsStream, cfg.Consumer, time.Now().Add(time.Hour)); err != nil {
 		b.Fatal(err)
@@ -232,7 +233,7 @@ func benchStart(b *testing.B, es *elasticsearch.Client) benchMeter {
 
 // benchStartAt starts measuring at a moment shortly ahead.
 func benchStartAt(b *testing.B, es *elasticsearch.Client, at time.Time) benchMeter {
-	m := benchMeter{self: benchSelfCPU(), es: benchESCPU(b, es)}
+	m := benchMeter{self: bench.SelfCPU().Seconds(), es: benchESCPU(b, es)}
 	time.Sleep(time.Until(at))
 	b.StartTimer()
 	m.start = time.Now()
@@ -243,14 +244,8 @@ func benchStartAt(b *testing.B, es *elasticsearch.Client, at time.Time) benchMet
 func (m benchMeter) stop(b *testing.B, es *elasticsearch.Client) (float64, string) {
 	sec := time.Since(m.start).Seconds()
 	b.StopTimer()
-	self, esCPU := benchSelfCPU()-m.self, benchESCPU(b, es)-m.es
+	self, esCPU := bench.SelfCPU().Seconds()-m.self, benchESCPU(b, es)-m.es
 	return sec, fmt.Sprintf("CPU: this process %.2fs, Elasticsearch %.2fs = %.2f cores", self, esCPU, (self+esCPU)/sec)
-}
-
-func benchSelfCPU() float64 {
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
 }
 
 func benchESCPU(b *testing.B, es *elasticsearch.Client) float64 {
@@ -308,17 +303,6 @@ func benchMetric(b *testing.B, reg *prometheus.Registry, name string, outcomes .
 		}
 	}
 	return total
-}
-
-func benchSettings(b *testing.B, es *elasticsearch.Client, prefix, body string) {
-	res, err := es.Indices.PutSettings(strings.NewReader(body), es.Indices.PutSettings.WithIndex(prefix+"-*"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer res.Body.Close()
-	if res.IsError() {
-		b.Fatalf("index settings %s: %s", body, res)
-	}
 }
 
 // benchDocuments builds n documents of whole process instances: per
