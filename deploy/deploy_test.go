@@ -34,8 +34,8 @@ import (
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 	"sigs.k8s.io/yaml"
 
+	"github.com/flowline/flowline/internal/dev/esnode"
 	"github.com/flowline/flowline/pkg/config"
-	"github.com/flowline/flowline/pkg/esnode"
 	"github.com/flowline/flowline/services/aggregator"
 	"github.com/flowline/flowline/services/archiver"
 	"github.com/flowline/flowline/services/ingest"
@@ -474,7 +474,7 @@ func checkComposeElasticsearch(p *problems, proj *composetypes.Project) {
 	if !ok {
 		return
 	}
-	// The same release the tests run (pkg/esnode).
+	// The same release the tests run (internal/dev/esnode).
 	want := "docker.elastic.co/elasticsearch/elasticsearch:" + esnode.DefaultVersion
 	if svc.Image != want || !strings.HasPrefix(esnode.DefaultVersion, "8.19.") {
 		p.addf("compose service elasticsearch: image is %q, want %q (esnode.DefaultVersion, an 8.19 release)", svc.Image, want)

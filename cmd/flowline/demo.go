@@ -6,7 +6,7 @@ import (
 	"io"
 	"time"
 
-	"github.com/flowline/flowline/pkg/simulate"
+	"github.com/flowline/flowline/internal/dev/simulate"
 )
 
 // devWorkloads are the values of `flowline dev --workload`; demo is the

@@ -10,11 +10,11 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/flowline/flowline/internal/dev/esnode"
+	"github.com/flowline/flowline/internal/dev/natsserver"
 	"github.com/flowline/flowline/pkg/config"
-	"github.com/flowline/flowline/pkg/esnode"
 	"github.com/flowline/flowline/pkg/lifecycle"
 	"github.com/flowline/flowline/pkg/schema"
-	"github.com/flowline/flowline/pkg/stream"
 	"github.com/flowline/flowline/services/aggregator"
 	"github.com/flowline/flowline/services/archiver"
 	"github.com/flowline/flowline/services/ingest"
@@ -90,7 +90,7 @@ func runDev(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	ns, err := stream.StartEmbedded(filepath.Join(dataDir, "nats"), "127.0.0.1", dc.NATSPort)
+	ns, err := natsserver.Start(filepath.Join(dataDir, "nats"), "127.0.0.1", dc.NATSPort)
 	if err != nil {
 		return err
 	}

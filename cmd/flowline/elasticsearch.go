@@ -7,7 +7,7 @@ import (
 	"io"
 	"os"
 
-	"github.com/flowline/flowline/pkg/esnode"
+	"github.com/flowline/flowline/internal/dev/esnode"
 )
 
 type esConfig struct {

@@ -9,7 +9,7 @@ import (
 	"os"
 	"time"
 
-	"github.com/flowline/flowline/pkg/simulate"
+	"github.com/flowline/flowline/internal/dev/simulate"
 )
 
 // generateOptions are `flowline generate`'s flags.

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/flowline/flowline/pkg/simulate"
+	"github.com/flowline/flowline/internal/dev/simulate"
 	"github.com/flowline/flowline/services/ingest/replay"
 )
 

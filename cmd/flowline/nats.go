@@ -8,7 +8,7 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/flowline/flowline/pkg/stream"
+	"github.com/flowline/flowline/internal/dev/natsserver"
 )
 
 // natsFlags are `flowline nats`'s flags.
@@ -28,7 +28,7 @@ func runNATS(ctx context.Context, args []string, stdout io.Writer) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	ns, err := stream.StartEmbedded(*store, "127.0.0.1", *port)
+	ns, err := natsserver.Start(*store, "127.0.0.1", *port)
 	if err != nil {
 		return err
 	}

@@ -12,9 +12,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/flowline/flowline/internal/dev/simulate"
 	"github.com/flowline/flowline/pkg/schema"
 	"github.com/flowline/flowline/pkg/search"
-	"github.com/flowline/flowline/pkg/simulate"
 	"github.com/flowline/flowline/services/ingest/replay"
 )
 

@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/flowline/flowline/internal/dev/simulate"
 	"github.com/flowline/flowline/internal/testenv"
-	"github.com/flowline/flowline/pkg/simulate"
 )
 
 // TestPeer builds Benthos (once per machine, into the user cache), runs it

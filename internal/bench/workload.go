@@ -11,7 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/flowline/flowline/pkg/simulate"
+	"github.com/flowline/flowline/internal/dev/simulate"
 	"github.com/flowline/flowline/services/ingest/replay"
 )
 

@@ -1,7 +1,7 @@
 // Package testenv gives integration tests the real dependencies: an embedded
 // NATS JetStream server per test, and one Elasticsearch node per test binary
 // (FLOWLINE_ES_URL when set, as scripts/test.sh does for the whole run;
-// otherwise a node provisioned by pkg/esnode and stopped by Main).
+// otherwise a node provisioned by internal/dev/esnode and stopped by Main).
 package testenv
 
 import (
@@ -16,8 +16,9 @@ import (
 
 	"github.com/elastic/go-elasticsearch/v8"
 
+	"github.com/flowline/flowline/internal/dev/esnode"
+	"github.com/flowline/flowline/internal/dev/natsserver"
 	"github.com/flowline/flowline/pkg/config"
-	"github.com/flowline/flowline/pkg/esnode"
 	"github.com/flowline/flowline/pkg/search"
 	"github.com/flowline/flowline/pkg/stream"
 )
@@ -74,9 +75,9 @@ func Elasticsearch(t testing.TB) (*elasticsearch.Client, config.Elasticsearch) {
 }
 
 // NATS starts an embedded JetStream server for the test, stopped at cleanup.
-func NATS(t testing.TB) *stream.Embedded {
+func NATS(t testing.TB) *natsserver.Server {
 	t.Helper()
-	s, err := stream.StartEmbedded(t.TempDir(), "127.0.0.1", 0)
+	s, err := natsserver.Start(t.TempDir(), "127.0.0.1", 0)
 	if err != nil {
 		t.Fatalf("testenv: NATS: %v", err)
 	}
@@ -85,12 +86,12 @@ func NATS(t testing.TB) *stream.Embedded {
 }
 
 // NATSConfig is a client config for server s.
-func NATSConfig(s *stream.Embedded) config.NATS {
+func NATSConfig(s *natsserver.Server) config.NATS {
 	return config.NATS{URL: s.URL(), ConnectTimeout: 5 * time.Second}
 }
 
 // Connect connects a client to s, closed at cleanup.
-func Connect(t testing.TB, s *stream.Embedded) *stream.Conn {
+func Connect(t testing.TB, s *natsserver.Server) *stream.Conn {
 	t.Helper()
 	c, err := stream.Connect(context.Background(), NATSConfig(s), "test", Logger(t))
 	if err != nil {

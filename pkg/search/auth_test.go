@@ -27,8 +27,8 @@ import (
 
 	"github.com/elastic/go-elasticsearch/v8"
 
+	"github.com/flowline/flowline/internal/dev/esnode"
 	"github.com/flowline/flowline/pkg/config"
-	"github.com/flowline/flowline/pkg/esnode"
 )
 
 const (

@@ -15,9 +15,10 @@ import (
 	"go.opentelemetry.io/otel/trace/noop"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/flowline/flowline/internal/dev/natsserver"
+	"github.com/flowline/flowline/internal/dev/simulate"
 	"github.com/flowline/flowline/internal/testenv"
 	recordv1 "github.com/flowline/flowline/pkg/pb/recordv1"
-	"github.com/flowline/flowline/pkg/simulate"
 	"github.com/flowline/flowline/pkg/stream"
 	"github.com/flowline/flowline/pkg/zeebejson"
 	"github.com/flowline/flowline/services/aggregator"
@@ -25,11 +26,11 @@ import (
 
 func TestMain(m *testing.M) { testenv.Main(m) }
 
-func newAggregator(t *testing.T, ns *stream.Embedded) *aggregator.Service {
+func newAggregator(t *testing.T, ns *natsserver.Server) *aggregator.Service {
 	return newReplica(t, ns, "")
 }
 
-func newReplica(t *testing.T, ns *stream.Embedded, id string) *aggregator.Service {
+func newReplica(t *testing.T, ns *natsserver.Server, id string) *aggregator.Service {
 	cfg := aggregator.Config{
 		ReplicaID:      id,
 		ConsumerPrefix: "aggregator", StateBucket: "flowline-aggregator",

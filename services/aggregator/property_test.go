@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/flowline/flowline/internal/dev/simulate"
 	recordv1 "github.com/flowline/flowline/pkg/pb/recordv1"
-	"github.com/flowline/flowline/pkg/simulate"
 	"github.com/flowline/flowline/pkg/zeebejson"
 )
 

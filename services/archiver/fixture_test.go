@@ -13,11 +13,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"go.opentelemetry.io/otel/trace/noop"
 
+	"github.com/flowline/flowline/internal/dev/natsserver"
 	"github.com/flowline/flowline/internal/testenv"
 	"github.com/flowline/flowline/pkg/config"
 	"github.com/flowline/flowline/pkg/schema"
 	"github.com/flowline/flowline/pkg/search"
-	"github.com/flowline/flowline/pkg/stream"
 	"github.com/flowline/flowline/services/archiver"
 )
 
@@ -304,7 +304,7 @@ func jsonEqual(a, b string) bool {
 
 // newArchiver returns an archiver for prefix with a short wait period and
 // quick pacing, and its metrics registry.
-func newArchiver(t testing.TB, ns *stream.Embedded, esCfg config.Elasticsearch, prefix string, tune func(*archiver.Config)) (*archiver.Service, *prometheus.Registry) {
+func newArchiver(t testing.TB, ns *natsserver.Server, esCfg config.Elasticsearch, prefix string, tune func(*archiver.Config)) (*archiver.Service, *prometheus.Registry) {
 	cfg := archiver.Config{
 		WaitPeriod: time.Hour, BatchSize: 1000, Rollover: archiver.Day, PageSize: 5000, Concurrency: 3,
 		Delay: 50 * time.Millisecond, MaxDelay: 500 * time.Millisecond,

@@ -39,10 +39,10 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/flowline/flowline/internal/bench"
+	"github.com/flowline/flowline/internal/dev/simulate"
 	"github.com/flowline/flowline/internal/testenv"
 	"github.com/flowline/flowline/pkg/config"
 	recordv1 "github.com/flowline/flowline/pkg/pb/recordv1"
-	"github.com/flowline/flowline/pkg/simulate"
 	"github.com/flowline/flowline/pkg/stream"
 	"github.com/flowline/flowline/pkg/zeebejson"
 	"github.com/flowline/flowline/services/ingest"

@@ -16,6 +16,7 @@ import (
 	"go.opentelemetry.io/otel/trace/noop"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/flowline/flowline/internal/dev/natsserver"
 	"github.com/flowline/flowline/internal/testenv"
 	recordv1 "github.com/flowline/flowline/pkg/pb/recordv1"
 	"github.com/flowline/flowline/pkg/stream"
@@ -38,7 +39,7 @@ func lines(p int32, from, to int64) string {
 	return b.String()
 }
 
-func newIngest(t *testing.T, ns *stream.Embedded, mutate func(*ingest.Config)) *ingest.Service {
+func newIngest(t *testing.T, ns *natsserver.Server, mutate func(*ingest.Config)) *ingest.Service {
 	cfg := ingest.Config{
 		Addr: "127.0.0.1:0", MaxBodyBytes: 64 << 10, MaxRecords: 100, EventsOnly: true,
 		BatchRecords: 4, BatchBytes: 32 << 10, NATS: testenv.NATSConfig(ns), Streams: testenv.Streams(),
@@ -81,7 +82,7 @@ func send(t *testing.T, s *ingest.Service, contentType string, body []byte, hdr 
 	return a
 }
 
-func storedRecords(t *testing.T, ns *stream.Embedded) int {
+func storedRecords(t *testing.T, ns *natsserver.Server) int {
 	t.Helper()
 	n := 0
 	for _, msg := range testenv.Messages(t, testenv.Connect(t, ns).JS, stream.RecordsStream) {

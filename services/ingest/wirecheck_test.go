@@ -9,8 +9,8 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 
+	"github.com/flowline/flowline/internal/dev/simulate"
 	recordv1 "github.com/flowline/flowline/pkg/pb/recordv1"
-	"github.com/flowline/flowline/pkg/simulate"
 	"github.com/flowline/flowline/pkg/zeebejson"
 )
 

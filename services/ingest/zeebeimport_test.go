@@ -16,10 +16,10 @@ import (
 	"go.opentelemetry.io/otel/trace/noop"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/flowline/flowline/internal/dev/simulate"
 	"github.com/flowline/flowline/internal/testenv"
 	recordv1 "github.com/flowline/flowline/pkg/pb/recordv1"
 	"github.com/flowline/flowline/pkg/search"
-	"github.com/flowline/flowline/pkg/simulate"
 	"github.com/flowline/flowline/pkg/stream"
 	"github.com/flowline/flowline/services/ingest"
 )

@@ -18,9 +18,10 @@ import (
 	"go.opentelemetry.io/otel/trace/noop"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/flowline/flowline/internal/dev/esnode"
+	"github.com/flowline/flowline/internal/dev/natsserver"
 	"github.com/flowline/flowline/internal/testenv"
 	"github.com/flowline/flowline/pkg/config"
-	"github.com/flowline/flowline/pkg/esnode"
 	recordv1 "github.com/flowline/flowline/pkg/pb/recordv1"
 	"github.com/flowline/flowline/pkg/schema"
 	"github.com/flowline/flowline/pkg/search"
@@ -34,7 +35,7 @@ const (
 )
 
 // authWriterConfig is a small writer config for the auth tests.
-func authWriterConfig(ns *stream.Embedded, es config.Elasticsearch, prefix string) writer.Config {
+func authWriterConfig(ns *natsserver.Server, es config.Elasticsearch, prefix string) writer.Config {
 	return writer.Config{
 		Consumer: "writer", Workers: 1, FetchMessages: 16, BulkMaxDocs: 100, BulkMaxBytes: 1 << 20,
 		FlushInterval: 100 * time.Millisecond, AckWait: 30 * time.Second,

@@ -1,7 +1,7 @@
 package writer_test
 
 // Resilience of the writer on real NATS (embedded) and a real Elasticsearch
-// node of each test's own (pkg/esnode; not the shared one: these tests stop
+// node of each test's own (internal/dev/esnode; not the shared one: these tests stop
 // it or starve it). Helpers are in resilience_helpers_test.go.
 //
 //	go test ./services/writer/ -run Resilien -count=1 -v
@@ -18,9 +18,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"go.opentelemetry.io/otel/trace/noop"
 
+	"github.com/flowline/flowline/internal/dev/esnode"
 	"github.com/flowline/flowline/internal/testenv"
 	"github.com/flowline/flowline/pkg/config"
-	"github.com/flowline/flowline/pkg/esnode"
 	"github.com/flowline/flowline/pkg/schema"
 	"github.com/flowline/flowline/pkg/stream"
 	"github.com/flowline/flowline/services/writer"

@@ -17,6 +17,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/flowline/flowline/internal/dev/natsserver"
 	"github.com/flowline/flowline/internal/testenv"
 	"github.com/flowline/flowline/pkg/config"
 	"github.com/flowline/flowline/pkg/schema"
@@ -43,7 +44,7 @@ type stack struct {
 	// newAggregator builds an aggregator on this stack's broker.
 	newAggregator func() *aggregator.Service
 	es            *elasticsearch.Client
-	nats          *stream.Embedded
+	nats          *natsserver.Server
 }
 
 func startStack(t *testing.T) *stack { return startStackWith(t, true) }

@@ -15,8 +15,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"go.opentelemetry.io/otel/trace/noop"
 
+	"github.com/flowline/flowline/internal/dev/simulate"
 	"github.com/flowline/flowline/internal/testenv"
-	"github.com/flowline/flowline/pkg/simulate"
 	"github.com/flowline/flowline/pkg/stream"
 	"github.com/flowline/flowline/services/ingest"
 	"github.com/flowline/flowline/services/ingest/replay"

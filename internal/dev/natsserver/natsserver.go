@@ -1,0 +1,50 @@
+// Package natsserver runs the real nats-server with JetStream inside this
+// process, for `flowline dev`, `flowline nats`, the benchmark harness and
+// tests. It is development tooling: no production service links it (a test
+// in cmd/flowline checks that).
+package natsserver
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+)
+
+// Server is a NATS server with JetStream running inside this process. The
+// caller owns it and stops it with Shutdown.
+type Server struct{ *server.Server }
+
+// Start starts a JetStream-enabled server storing under dir, on host:port
+// (port 0 picks a free one).
+func Start(dir, host string, port int) (*Server, error) {
+	if port == 0 {
+		port = -1 // nats-server: random port
+	}
+	s, err := server.NewServer(&server.Options{
+		Host:       host,
+		Port:       port,
+		JetStream:  true,
+		StoreDir:   dir,
+		MaxPayload: 8 << 20,
+		NoSigs:     true,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("natsserver: %w", err)
+	}
+	go s.Start()
+	if !s.ReadyForConnections(30 * time.Second) {
+		s.Shutdown()
+		return nil, fmt.Errorf("natsserver: nats-server did not start within 30s")
+	}
+	return &Server{s}, nil
+}
+
+// URL is the client URL of the server.
+func (s *Server) URL() string { return s.ClientURL() }
+
+// Shutdown stops the server and waits for it.
+func (s *Server) Shutdown() {
+	s.Server.Shutdown()
+	s.Server.WaitForShutdown()
+}
