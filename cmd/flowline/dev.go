@@ -19,6 +19,7 @@ import (
 	"github.com/flowline/flowline/services/archiver"
 	"github.com/flowline/flowline/services/ingest"
 	"github.com/flowline/flowline/services/writer"
+	"github.com/flowline/flowline/services/zeebeimport"
 )
 
 // devConfig is what `flowline dev` reads besides the services' own configs.
@@ -36,27 +37,38 @@ func (c devConfig) Validate() error {
 }
 
 func specDev() []any {
-	return []any{&devConfig{}, &config.Runtime{}, &ingest.Config{}, &aggregator.Config{}, &writer.Config{}, &archiver.Config{}}
+	s := newDevServices()
+	return []any{&devConfig{}, &config.Runtime{}, &s.ingest, &s.zeebeImport, &s.aggregator, &s.writer, &s.archiver}
 }
 
 // devServices is the configuration of every service in a dev process.
 type devServices struct {
-	ingest     ingest.Config
-	aggregator aggregator.Config
-	writer     writer.Config
-	archiver   archiver.Config
+	ingest      ingest.Config
+	zeebeImport zeebeimport.Config // runs beside ingest when its URL is set
+	aggregator  aggregator.Config
+	writer      writer.Config
+	archiver    archiver.Config
+}
+
+// newDevServices holds every service's defaults that tags cannot carry.
+func newDevServices() devServices {
+	return devServices{zeebeImport: zeebeimport.NewConfig(), aggregator: aggregator.NewConfig(), archiver: archiver.NewConfig()}
 }
 
 func loadDevServices(natsURL, esURL string) (devServices, error) {
-	var s devServices
-	for _, c := range []any{&s.ingest, &s.aggregator, &s.writer, &s.archiver} {
+	s := newDevServices()
+	for _, c := range []any{&s.ingest, &s.zeebeImport, &s.aggregator, &s.writer, &s.archiver} {
 		if err := config.Process(c); err != nil {
 			return s, err
 		}
 	}
-	s.ingest.NATS.URL, s.aggregator.NATS.URL, s.writer.NATS.URL, s.archiver.NATS.URL = natsURL, natsURL, natsURL, natsURL
+	s.ingest.NATS.URL, s.zeebeImport.NATS.URL, s.aggregator.NATS.URL, s.writer.NATS.URL, s.archiver.NATS.URL = natsURL, natsURL, natsURL, natsURL, natsURL
 	s.writer.ES.URL, s.archiver.ES.URL = esURL, esURL
-	return s, config.ValidateAll(s.ingest, s.aggregator, s.writer, s.archiver)
+	checks := []config.Validator{s.ingest, s.aggregator, s.writer, s.archiver}
+	if s.zeebeImport.Enabled() {
+		checks = append(checks, s.zeebeImport)
+	}
+	return s, config.ValidateAll(checks...)
 }
 
 func runDev(ctx context.Context, args []string, stdout io.Writer) error {
@@ -113,13 +125,12 @@ func runDev(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	in := ingest.New(cfgs.ingest, ingest.Deps{Log: p.log, Tracer: p.tracer, Registry: p.registry})
-	services := []lifecycle.Service{ // downstream first
+	in, ingestion := ingestServices(cfgs.ingest, cfgs.zeebeImport, p)
+	services := append([]lifecycle.Service{ // downstream first
 		writer.New(cfgs.writer, writer.Deps{Log: p.log, Tracer: p.tracer, Registry: p.registry}),
 		archiver.New(cfgs.archiver, archiver.Deps{Log: p.log, Tracer: p.tracer, Registry: p.registry}),
 		aggregator.New(cfgs.aggregator, aggregator.Deps{Log: p.log, Tracer: p.tracer, Registry: p.registry}),
-		in,
-	}
+	}, ingestion...)
 
 	go func() {
 		if !waitReady(ctx, services) {

@@ -50,12 +50,12 @@ func TestGenerateThroughTheStack(t *testing.T) {
 	natsCfg, streams := testenv.NATSConfig(ns), testenv.Streams()
 	log, reg, tp := testenv.Logger(t), prometheus.NewRegistry(), noop.NewTracerProvider()
 	in := ingest.New(ingest.Config{
-		Addr: "127.0.0.1:0", MaxBodyBytes: 1 << 20, MaxRecords: 10_000, EventsOnly: true, // 1 MiB: the 5000-record batches are halved
-		BatchRecords: 500, BatchBytes: 512 << 10, NATS: natsCfg, Streams: streams,
+		Addr: "127.0.0.1:0", MaxBodyBytes: 1 << 20, MaxRecords: 10_000, // 1 MiB: the 5000-record batches are halved
+		RecordStore: config.RecordStore{EventsOnly: true, BatchRecords: 500, BatchBytes: 512 << 10}, NATS: natsCfg, Streams: streams,
 	}, ingest.Deps{Log: log, Tracer: tp, Registry: reg})
 	agg := aggregator.New(aggregator.Config{
 		ConsumerPrefix: "aggregator", StateBucket: "flowline-aggregator", DefinitionsBucket: "flowline-definitions",
-		DefinitionCache: 100, LeaseBucket: "flowline-aggregator-leases", LeaseTTL: 2 * time.Second,
+		DefinitionCache: 100, Lease: config.Lease{Bucket: "flowline-aggregator-leases", TTL: 2 * time.Second},
 		CheckpointInterval: 200 * time.Millisecond, CheckpointMessages: 100, FetchBatch: 16, AckWait: 30 * time.Second,
 		NATS: natsCfg, Streams: streams,
 	}, aggregator.Deps{Log: log, Tracer: tp, Registry: prometheus.NewRegistry()})

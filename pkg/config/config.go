@@ -12,8 +12,10 @@ import (
 	"fmt"
 	"io"
 	"net/url"
+	"reflect"
 	"strings"
 	"text/tabwriter"
+	"text/template"
 
 	"github.com/kelseyhightower/envconfig"
 )
@@ -44,8 +46,22 @@ func Process(spec any) error {
 	return nil
 }
 
-const usageFormat = `{{range .}}{{usage_key .}}	{{usage_default .}}	{{usage_description .}}
-{{end}}`
+// usageTemplate lists one variable a line, from envconfig's information
+// about each (Key, Tags, Field). A variable whose default is not a tag (it
+// differs per service, like a lease bucket's) shows the value the spec was
+// filled with.
+var usageTemplate = template.Must(template.New("usage").Funcs(template.FuncMap{
+	"default_of": func(tags reflect.StructTag, field reflect.Value) string {
+		if d := tags.Get("default"); d != "" {
+			return d
+		}
+		if field.Kind() != reflect.Struct && !field.IsZero() {
+			return fmt.Sprint(field.Interface())
+		}
+		return ""
+	},
+}).Parse(`{{range .}}{{.Key}}	{{default_of .Tags .Field}}	{{.Tags.Get "desc"}}
+{{end}}`))
 
 // Usage writes one table of every variable of specs (pointers to config
 // structs) with its default and description; a variable shared by several
@@ -56,7 +72,7 @@ func Usage(w io.Writer, specs ...any) error {
 	seen := map[string]bool{}
 	for _, spec := range specs {
 		var rows strings.Builder
-		if err := envconfig.Usagef(Prefix, spec, &rows, usageFormat); err != nil {
+		if err := envconfig.Usaget(Prefix, spec, &rows, usageTemplate); err != nil {
 			return err
 		}
 		for _, row := range strings.Split(strings.TrimSuffix(rows.String(), "\n"), "\n") {

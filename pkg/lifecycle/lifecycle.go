@@ -78,3 +78,24 @@ func RunAll(ctx context.Context, log *slog.Logger, drain time.Duration, services
 	}
 	return firstErr
 }
+
+// Companion wraps a service that runs beside a process's main service
+// without being essential to it (the Zeebe import beside the push API): its
+// readiness does not gate the process's, and if it fails, the failure is
+// logged at ERROR and the rest of the process goes on.
+func Companion(s Service, log *slog.Logger) Service { return companion{s, log} }
+
+type companion struct {
+	Service
+	log *slog.Logger
+}
+
+func (c companion) Ready() error { return nil }
+
+func (c companion) Run(ctx context.Context) error {
+	if err := c.Service.Run(ctx); err != nil && ctx.Err() == nil {
+		c.log.Error("companion service stopped; the others go on", "service", c.Name(), "error", err)
+	}
+	<-ctx.Done()
+	return nil
+}

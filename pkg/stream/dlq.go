@@ -22,10 +22,17 @@ type DeadLetter struct {
 	Header nats.Header
 }
 
+// Publisher is the part of a JetStream context that stores a message and
+// waits for the broker's acknowledgement: what a component that only
+// publishes (dead letters, for one) is given instead of a whole context.
+type Publisher interface {
+	PublishMsg(ctx context.Context, msg *nats.Msg, opts ...jetstream.PublishOpt) (*jetstream.PubAck, error)
+}
+
 // PublishDeadLetter stores d on the dead-letter stream and waits for the
 // broker's acknowledgement; a caller acks the failed input only after this
 // returned nil.
-func PublishDeadLetter(ctx context.Context, js jetstream.JetStream, d DeadLetter) error {
+func PublishDeadLetter(ctx context.Context, js Publisher, d DeadLetter) error {
 	h := nats.Header{}
 	for k, v := range d.Header {
 		h[k] = v

@@ -18,6 +18,7 @@ import (
 	"github.com/flowline/flowline/internal/dev/natsserver"
 	"github.com/flowline/flowline/internal/dev/simulate"
 	"github.com/flowline/flowline/internal/testenv"
+	"github.com/flowline/flowline/pkg/config"
 	recordv1 "github.com/flowline/flowline/pkg/pb/recordv1"
 	"github.com/flowline/flowline/pkg/stream"
 	"github.com/flowline/flowline/pkg/zeebejson"
@@ -32,9 +33,9 @@ func newAggregator(t *testing.T, ns *natsserver.Server) *aggregator.Service {
 
 func newReplica(t *testing.T, ns *natsserver.Server, id string) *aggregator.Service {
 	cfg := aggregator.Config{
-		ReplicaID:      id,
+		Lease:          config.Lease{ReplicaID: id, Bucket: "flowline-aggregator-leases", TTL: 2 * time.Second},
 		ConsumerPrefix: "aggregator", StateBucket: "flowline-aggregator",
-		DefinitionsBucket: "flowline-definitions", DefinitionCache: 100, LeaseBucket: "flowline-aggregator-leases", LeaseTTL: 2 * time.Second,
+		DefinitionsBucket: "flowline-definitions", DefinitionCache: 100,
 		CheckpointInterval: 100 * time.Millisecond, CheckpointMessages: 50, FetchBatch: 8, AckWait: 30 * time.Second,
 		NATS: testenv.NATSConfig(ns), Streams: testenv.Streams(),
 	}

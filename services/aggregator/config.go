@@ -2,41 +2,44 @@ package aggregator
 
 import (
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/flowline/flowline/pkg/config"
 )
 
 // Config is the aggregator's configuration (FLOWLINE_AGGREGATOR_*, plus the
-// shared NATS and stream sections).
+// shared lease, NATS and stream sections). Start from NewConfig, which fills
+// the lease bucket's default.
 type Config struct {
 	ConsumerPrefix     string        `envconfig:"AGGREGATOR_CONSUMER_PREFIX" default:"aggregator" desc:"durable consumer name prefix; partition P uses <prefix>-P"`
 	StateBucket        string        `envconfig:"AGGREGATOR_STATE_BUCKET" default:"flowline-aggregator" desc:"JetStream object store bucket holding partition checkpoints"`
 	DefinitionsBucket  string        `envconfig:"AGGREGATOR_DEFINITIONS_BUCKET" default:"flowline-definitions" desc:"JetStream object store bucket keeping process definitions"`
 	DefinitionCache    int           `envconfig:"AGGREGATOR_DEFINITION_CACHE" default:"10000" desc:"process definitions kept in memory"`
-	LeaseBucket        string        `envconfig:"AGGREGATOR_LEASE_BUCKET" default:"flowline-aggregator-leases" desc:"JetStream KV bucket of partition leases shared by replicas"`
-	LeaseTTL           time.Duration `envconfig:"AGGREGATOR_LEASE_TTL" default:"10s" desc:"a crashed replica's partitions are taken over after about this long"`
-	ReplicaID          string        `envconfig:"AGGREGATOR_REPLICA_ID" desc:"this replica's id among aggregator replicas (default: host name and process id)"`
 	CheckpointInterval time.Duration `envconfig:"AGGREGATOR_CHECKPOINT_INTERVAL" default:"1s" desc:"most time between checkpoints (state saved, records acked)"`
 	CheckpointMessages int           `envconfig:"AGGREGATOR_CHECKPOINT_MESSAGES" default:"500" desc:"most record messages between checkpoints"`
 	FetchBatch         int           `envconfig:"AGGREGATOR_FETCH_BATCH" default:"64" desc:"record messages fetched per pull"`
 	AckWait            time.Duration `envconfig:"AGGREGATOR_ACK_WAIT" default:"2m" desc:"redelivery timeout of unacked record messages"`
 
+	// Lease: FLOWLINE_AGGREGATOR_LEASE_BUCKET, _LEASE_TTL, _REPLICA_ID.
+	Lease config.Lease `envconfig:"AGGREGATOR"`
+
 	NATS    config.NATS    `envconfig:"NATS"`
 	Streams config.Streams `envconfig:"STREAM"`
 }
 
+// leasePrefix names the aggregator's lease variables.
+const leasePrefix = "AGGREGATOR"
+
+// NewConfig returns a Config with the defaults tags cannot carry.
+func NewConfig() Config { return Config{Lease: config.LeaseFor(leasePrefix)} }
+
 // Validate implements config.Validator.
 func (c Config) Validate() error {
-	if c.ConsumerPrefix == "" || c.StateBucket == "" || c.DefinitionsBucket == "" || c.LeaseBucket == "" {
+	if c.ConsumerPrefix == "" || c.StateBucket == "" || c.DefinitionsBucket == "" {
 		return fmt.Errorf("%w: FLOWLINE_AGGREGATOR_CONSUMER_PREFIX and the _BUCKET names must not be empty", config.ErrInvalid)
 	}
-	if strings.ContainsAny(c.ReplicaID, " *>") {
-		return fmt.Errorf("%w: FLOWLINE_AGGREGATOR_REPLICA_ID %q must not hold spaces, * or >", config.ErrInvalid, c.ReplicaID)
-	}
-	if c.LeaseTTL < time.Second || c.DefinitionCache <= 0 {
-		return fmt.Errorf("%w: FLOWLINE_AGGREGATOR_LEASE_TTL must be at least 1s and _DEFINITION_CACHE positive", config.ErrInvalid)
+	if c.DefinitionCache <= 0 {
+		return fmt.Errorf("%w: FLOWLINE_AGGREGATOR_DEFINITION_CACHE must be positive", config.ErrInvalid)
 	}
 	if c.CheckpointInterval <= 0 || c.CheckpointMessages <= 0 || c.FetchBatch <= 0 {
 		return fmt.Errorf("%w: FLOWLINE_AGGREGATOR_* intervals and sizes must be positive", config.ErrInvalid)
@@ -44,5 +47,5 @@ func (c Config) Validate() error {
 	if c.AckWait < 10*c.CheckpointInterval {
 		return fmt.Errorf("%w: FLOWLINE_AGGREGATOR_ACK_WAIT (%s) must be at least 10 x the checkpoint interval (%s)", config.ErrInvalid, c.AckWait, c.CheckpointInterval)
 	}
-	return config.ValidateAll(c.NATS, c.Streams)
+	return config.ValidateAll(c.Lease.For(leasePrefix), c.NATS, c.Streams)
 }

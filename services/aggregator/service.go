@@ -12,12 +12,10 @@ package aggregator
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -45,28 +43,35 @@ type Service struct {
 	tracer  trace.Tracer
 	metrics *metrics
 	ready   *lifecycle.Readiness
-
-	js     jetstream.JetStream
-	store  jetstream.ObjectStore
-	defs   *definitions
-	leases atomic.Pointer[lease.Manager] // set once connected
+	runner  *lease.Runner
 
 	mu      sync.Mutex
 	workers map[int32]*worker // partitions being worked on by this replica
 }
 
-// New returns an aggregator; it does no I/O. An empty ReplicaID becomes
-// lease.DefaultReplicaID().
+// Readiness conditions besides lease.ConditionBalanced.
+const (
+	condNATS     = "connected to NATS"
+	condCaughtUp = "caught up"
+)
+
+// New returns an aggregator; it does no I/O. An empty replica id becomes
+// lease.DefaultReplicaID(), an empty lease bucket the default one.
 func New(cfg Config, deps Deps) *Service {
-	if cfg.ReplicaID == "" {
-		cfg.ReplicaID = lease.DefaultReplicaID()
-	}
+	cfg.Lease = cfg.Lease.For(leasePrefix)
+	runner := lease.NewRunner(lease.RunnerConfig{
+		Lease: cfg.Lease, Replicas: cfg.Streams.Replicas,
+		// A worker is one long round; a failed one restarts from its
+		// checkpoint after this backoff.
+		Pacing: lease.Pacing{RetryStart: 100 * time.Millisecond, RetryMax: 10 * time.Second},
+	}, deps.Log.With("service", "aggregator"))
 	return &Service{
 		cfg:     cfg,
-		log:     deps.Log.With("service", "aggregator", "replica", cfg.ReplicaID),
+		log:     deps.Log.With("service", "aggregator", "replica", runner.ReplicaID()),
 		tracer:  deps.Tracer.Tracer("flowline/aggregator"),
 		metrics: newMetrics(deps.Registry),
-		ready:   lifecycle.NewReadiness("connected to NATS", "partitions balanced", "caught up"),
+		ready:   lifecycle.NewReadiness(condNATS, lease.ConditionBalanced, condCaughtUp),
+		runner:  runner,
 		workers: map[int32]*worker{},
 	}
 }
@@ -78,8 +83,8 @@ func (s *Service) Name() string { return "aggregator" }
 // replica's share of the partitions, and every owned partition has been read
 // to its end once.
 func (s *Service) Ready() error {
-	if l := s.leases.Load(); l != nil && l.Settled() {
-		s.ready.Met("partitions balanced")
+	s.runner.ReportReadiness(s.ready)
+	if s.runner.Balanced() {
 		s.mu.Lock()
 		var behind []int32
 		for p, w := range s.workers {
@@ -89,22 +94,17 @@ func (s *Service) Ready() error {
 		}
 		s.mu.Unlock()
 		if len(behind) == 0 {
-			s.ready.Met("caught up")
+			s.ready.Met(condCaughtUp)
 		} else {
 			slices.Sort(behind)
-			s.ready.Unmet("caught up", fmt.Sprintf("catching up on partitions %v", behind))
+			s.ready.Unmet(condCaughtUp, fmt.Sprintf("catching up on partitions %v", behind))
 		}
 	}
 	return s.ready.Err()
 }
 
 // Owned lists the partitions this replica aggregates now.
-func (s *Service) Owned() []int32 {
-	if l := s.leases.Load(); l != nil {
-		return l.Owned()
-	}
-	return nil
-}
+func (s *Service) Owned() []int32 { return s.runner.Owned() }
 
 // Run aggregates the partitions this replica owns until ctx is cancelled;
 // workers then checkpoint and stop, and the leases are released.
@@ -114,11 +114,11 @@ func (s *Service) Run(ctx context.Context) error {
 		return fmt.Errorf("aggregator: %w", err)
 	}
 	defer conn.Close()
-	s.js = conn.JS
-	if err := stream.EnsureStreams(ctx, s.js, s.cfg.Streams); err != nil {
+	js := conn.JS
+	if err := stream.EnsureStreams(ctx, js, s.cfg.Streams); err != nil {
 		return fmt.Errorf("aggregator: %w", err)
 	}
-	s.store, err = s.js.CreateOrUpdateObjectStore(ctx, jetstream.ObjectStoreConfig{
+	checkpoints, err := js.CreateOrUpdateObjectStore(ctx, jetstream.ObjectStoreConfig{
 		Bucket:      s.cfg.StateBucket,
 		Description: "aggregator checkpoints, one object per partition",
 		Storage:     jetstream.FileStorage,
@@ -127,7 +127,7 @@ func (s *Service) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("aggregator: state bucket %s: %w", s.cfg.StateBucket, err)
 	}
-	defsStore, err := s.js.CreateOrUpdateObjectStore(ctx, jetstream.ObjectStoreConfig{
+	defsStore, err := js.CreateOrUpdateObjectStore(ctx, jetstream.ObjectStoreConfig{
 		Bucket:      s.cfg.DefinitionsBucket,
 		Description: "process definitions (XML, names, flow nodes, call activities) for the aggregator",
 		Storage:     jetstream.FileStorage,
@@ -136,65 +136,31 @@ func (s *Service) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("aggregator: definitions bucket %s: %w", s.cfg.DefinitionsBucket, err)
 	}
-	s.defs = newDefinitions(objectDefinitions{defsStore}, s.cfg.DefinitionCache)
-	s.ready.Met("connected to NATS")
+	defs := newDefinitions(objectDefinitions{defsStore}, s.cfg.DefinitionCache)
+	s.ready.Met(condNATS)
 
-	leases := lease.New(s.js, lease.Config{
-		Bucket: s.cfg.LeaseBucket, ReplicaID: s.cfg.ReplicaID, TTL: s.cfg.LeaseTTL, Replicas: s.cfg.Streams.Replicas,
-	}, s.log)
-	s.leases.Store(leases)
-	return leases.Run(ctx, s.discover, s.work)
-}
-
-// work aggregates partition p while this replica owns it.
-func (s *Service) work(ctx context.Context, p int32) {
-	w := &worker{s: s, p: p}
-	s.mu.Lock()
-	s.workers[p] = w
-	s.mu.Unlock()
-	s.log.Info("partition acquired", "partition", p)
-	s.supervise(ctx, w)
-	s.mu.Lock()
-	delete(s.workers, p)
-	s.mu.Unlock()
-	s.log.Info("partition given up", "partition", p, "cause", context.Cause(ctx))
-}
-
-// holds reports whether this replica may still act for partition p (its
-// lease is valid): checked before a checkpoint, which must never come from
-// a replica that lost the partition.
-func (s *Service) holds(p int32) bool {
-	l := s.leases.Load()
-	return l != nil && l.Holds(p)
-}
-
-// discover lists the partitions that have records.
-func (s *Service) discover(ctx context.Context) ([]int32, error) {
-	return stream.Partitions(ctx, s.js, stream.RecordsStream, stream.AllRecords)
-}
-
-// supervise runs a partition worker, restarting it from its checkpoint with
-// backoff after a failure, until ctx is cancelled.
-func (s *Service) supervise(ctx context.Context, w *worker) {
-	b := backoff.New(100*time.Millisecond, 10*time.Second)
-	for {
-		err := w.run(ctx)
-		if ctx.Err() != nil {
-			if err != nil && !errors.Is(err, context.Canceled) {
-				s.log.Warn("partition stopped without a final checkpoint; it resumes from the previous one", "partition", w.p, "error", err)
-			}
-			return
-		}
-		d := b.Next()
-		s.log.Warn("partition worker failed, restarting from its checkpoint", "partition", w.p, "error", err, "retry_in", d)
-		if !backoff.Sleep(ctx, d) {
-			return
-		}
+	discover := func(ctx context.Context) ([]int32, error) {
+		return stream.Partitions(ctx, js, stream.RecordsStream, stream.AllRecords)
 	}
+	return s.runner.Run(ctx, js, discover, func(p int32) (lease.Round, func()) {
+		w := &worker{
+			p: p, cfg: s.cfg, js: js, checkpoints: checkpoints, defs: defs, holds: s.runner.Holds,
+			metrics: s.metrics, tracer: s.tracer, log: s.log.With("partition", p),
+		}
+		s.mu.Lock()
+		s.workers[p] = w
+		s.mu.Unlock()
+		round := func(ctx context.Context) (lease.Outcome, error) { return lease.Busy, w.run(ctx) }
+		return round, func() {
+			s.mu.Lock()
+			delete(s.workers, p)
+			s.mu.Unlock()
+		}
+	})
 }
 
 // retry calls op until it succeeds or ctx is done, with jittered
 // exponential backoff, logging each failure at WARN.
-func (s *Service) retry(ctx context.Context, op func(context.Context) error) error {
-	return backoff.Retry(ctx, s.log, backoff.New(100*time.Millisecond, 10*time.Second), "broker operation", op)
+func retry(ctx context.Context, log *slog.Logger, op func(context.Context) error) error {
+	return backoff.Retry(ctx, log, backoff.New(100*time.Millisecond, 10*time.Second), "broker operation", op)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -14,6 +15,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/flowline/flowline/pkg/lease"
 	recordv1 "github.com/flowline/flowline/pkg/pb/recordv1"
 	"github.com/flowline/flowline/pkg/stream"
 	"github.com/flowline/flowline/pkg/telemetry"
@@ -26,10 +28,20 @@ import (
 // one). After a crash it resumes from the checkpoint; records between the
 // checkpoint and the crash are delivered again and rebuild the same
 // documents, which the writer's external versioning makes harmless.
-// A worker is owned by one goroutine.
+// A worker is owned by one goroutine; its collaborators (the JetStream
+// context, the checkpoint store, the definitions, the metrics) are shared
+// with the other partitions' workers and safe for concurrent use.
 type worker struct {
-	s        *Service
-	p        int32
+	p           int32
+	cfg         Config
+	js          jetstream.JetStream // binds the consumer, publishes documents and dead letters
+	checkpoints jetstream.ObjectStore
+	defs        *definitions
+	holds       func(p int32) bool // this replica still holds p's lease
+	metrics     *metrics
+	tracer      trace.Tracer
+	log         *slog.Logger
+
 	cons     jetstream.Consumer
 	cp       *checkpoint
 	pending  []jetstream.PubAckFuture
@@ -39,19 +51,19 @@ type worker struct {
 	caughtUp atomic.Bool
 }
 
-func (w *worker) consumerName() string { return w.s.cfg.ConsumerPrefix + "-" + strconv.Itoa(int(w.p)) }
+func (w *worker) consumerName() string { return w.cfg.ConsumerPrefix + "-" + strconv.Itoa(int(w.p)) }
 
 // start loads the checkpoint and binds the durable consumer. A consumer that
 // has delivered messages it never got acks for (a crash) is recreated to
 // start right after the checkpoint, so nothing waits for AckWait to expire.
 func (w *worker) start(ctx context.Context) error {
-	cp, err := loadCheckpoint(ctx, w.s.store, w.p)
+	cp, err := loadCheckpoint(ctx, w.checkpoints, w.p)
 	if err != nil {
 		return err
 	}
 	w.cp, w.pending, w.last, w.since, w.lastSave = cp, nil, nil, 0, time.Now()
 
-	st, err := w.s.js.Stream(ctx, stream.RecordsStream)
+	st, err := w.js.Stream(ctx, stream.RecordsStream)
 	if err != nil {
 		return fmt.Errorf("partition %d: %w", w.p, err)
 	}
@@ -73,7 +85,7 @@ func (w *worker) start(ctx context.Context) error {
 		Description:   fmt.Sprintf("aggregator of partition %d", w.p),
 		FilterSubject: stream.RecordsSubject(w.p),
 		AckPolicy:     jetstream.AckAllPolicy,
-		AckWait:       w.s.cfg.AckWait,
+		AckWait:       w.cfg.AckWait,
 		MaxAckPending: 100_000,
 		MaxDeliver:    -1,
 		DeliverPolicy: jetstream.DeliverAllPolicy,
@@ -96,7 +108,7 @@ func (w *worker) run(ctx context.Context) error {
 		return err
 	}
 	for ctx.Err() == nil {
-		batch, err := w.cons.Fetch(w.s.cfg.FetchBatch, jetstream.FetchMaxWait(w.s.cfg.CheckpointInterval))
+		batch, err := w.cons.Fetch(w.cfg.FetchBatch, jetstream.FetchMaxWait(w.cfg.CheckpointInterval))
 		if err != nil {
 			if ctx.Err() != nil {
 				break
@@ -116,7 +128,7 @@ func (w *worker) run(ctx context.Context) error {
 		if n == 0 {
 			w.caughtUp.Store(true)
 		}
-		if w.since > 0 && (w.since >= w.s.cfg.CheckpointMessages || time.Since(w.lastSave) >= w.s.cfg.CheckpointInterval || n == 0) {
+		if w.since > 0 && (w.since >= w.cfg.CheckpointMessages || time.Since(w.lastSave) >= w.cfg.CheckpointInterval || n == 0) {
 			if err := w.checkpoint(ctx); err != nil {
 				return err
 			}
@@ -125,14 +137,11 @@ func (w *worker) run(ctx context.Context) error {
 	// Drain: confirm and checkpoint what was processed, with a fresh deadline.
 	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
-	if w.since > 0 && w.s.holds(w.p) {
+	if w.since > 0 && w.holds(w.p) {
 		return w.checkpoint(dctx)
 	}
 	return nil
 }
-
-// errLeaseLost: the partition's lease ended; its state must not be saved.
-var errLeaseLost = errors.New("partition lease lost; not checkpointing")
 
 // handle folds one record message into the state and publishes the
 // documents it changed.
@@ -152,7 +161,7 @@ func (w *worker) handle(ctx context.Context, msg jetstream.Msg) error {
 	}
 	w.cp.Seq = seq
 
-	mctx, span := w.s.tracer.Start(telemetry.Extract(ctx, msg.Headers()), "aggregator.process",
+	mctx, span := w.tracer.Start(telemetry.Extract(ctx, msg.Headers()), "aggregator.process",
 		trace.WithSpanKind(trace.SpanKindConsumer),
 		trace.WithAttributes(attribute.Int("flowline.partition", int(w.p)), attribute.Int64("messaging.message.sequence", int64(seq))))
 	defer span.End()
@@ -161,7 +170,7 @@ func (w *worker) handle(ctx context.Context, msg jetstream.Msg) error {
 	if err := batch.UnmarshalVT(msg.Data()); err != nil { // generated, reflection-free: the aggregator's hottest call
 		return w.deadLetter(mctx, msg.Data(), seq, "message is not a flowline.record.v1.RecordBatch: "+err.Error())
 	}
-	f := newFolder(mctx, w.cp.State, w.s.defs, w.s.log)
+	f := newFolder(mctx, w.cp.State, w.defs, w.log)
 	for _, r := range batch.Records {
 		if reason := checkRecord(r, w.p); reason != "" {
 			if err := w.deadLetterRecord(mctx, r, seq, reason); err != nil {
@@ -173,9 +182,9 @@ func (w *worker) handle(ctx context.Context, msg jetstream.Msg) error {
 			return fmt.Errorf("partition %d: record at position %d: %w", w.p, r.Position, err)
 		}
 	}
-	w.s.metrics.records.Add(float64(len(batch.Records)))
+	w.metrics.records.Add(float64(len(batch.Records)))
 	for vt, n := range f.ignored {
-		w.s.metrics.ignored.WithLabelValues(vt).Add(float64(n))
+		w.metrics.ignored.WithLabelValues(vt).Add(float64(n))
 	}
 	if len(f.ch.order) == 0 {
 		return nil
@@ -195,17 +204,14 @@ func (w *worker) publish(ctx context.Context, records []*recordv1.Record, docs [
 	if err != nil {
 		return fmt.Errorf("partition %d: encode documents: %w", w.p, err)
 	}
-	m := &nats.Msg{Subject: stream.DocsSubject(w.p), Data: data, Header: nats.Header{}}
-	m.Header.Set(nats.MsgIdHdr, fmt.Sprintf("doc-%d-%d-%d", w.p, first, last))
-	m.Header.Set(stream.HeaderFirstPosition, strconv.FormatInt(first, 10))
-	m.Header.Set(stream.HeaderLastPosition, strconv.FormatInt(last, 10))
+	m := stream.DocsMsg(w.p, first, last, data)
 	telemetry.Inject(ctx, m.Header)
-	f, err := w.s.js.PublishMsgAsync(m)
+	f, err := w.js.PublishMsgAsync(m)
 	if err != nil {
 		return fmt.Errorf("partition %d: publish documents: %w", w.p, err)
 	}
 	w.pending = append(w.pending, f)
-	w.s.metrics.documents.Add(float64(len(docs)))
+	w.metrics.documents.Add(float64(len(docs)))
 	return nil
 }
 
@@ -217,9 +223,9 @@ func (w *worker) checkpoint(ctx context.Context) error {
 		select {
 		case <-f.Ok():
 		case err := <-f.Err():
-			w.s.log.WarnContext(ctx, "document publish failed, retrying", "partition", w.p, "error", err)
-			if err := w.s.retry(ctx, func(ctx context.Context) error {
-				_, err := w.s.js.PublishMsg(ctx, f.Msg())
+			w.log.WarnContext(ctx, "document publish failed, retrying", "error", err)
+			if err := retry(ctx, w.log, func(ctx context.Context) error {
+				_, err := w.js.PublishMsg(ctx, f.Msg())
 				return err
 			}); err != nil {
 				return fmt.Errorf("partition %d: publish documents: %w", w.p, err)
@@ -229,14 +235,14 @@ func (w *worker) checkpoint(ctx context.Context) error {
 		}
 	}
 	w.pending = w.pending[:0]
-	if !w.s.holds(w.p) {
-		return fmt.Errorf("partition %d: %w", w.p, errLeaseLost)
+	if !w.holds(w.p) { // the lease ended: the state must not be saved
+		return fmt.Errorf("partition %d: not checkpointing: %w", w.p, lease.ErrNotHeld)
 	}
 	start := time.Now()
-	if err := saveCheckpoint(ctx, w.s.store, w.cp); err != nil {
+	if err := saveCheckpoint(ctx, w.checkpoints, w.cp); err != nil {
 		return err
 	}
-	w.s.metrics.checkpoint.Observe(time.Since(start).Seconds())
+	w.metrics.checkpoint.Observe(time.Since(start).Seconds())
 	if w.last != nil {
 		if err := w.last.Ack(); err != nil {
 			return fmt.Errorf("partition %d: ack records: %w", w.p, err)
@@ -249,10 +255,10 @@ func (w *worker) checkpoint(ctx context.Context) error {
 
 // deadLetter sends a whole record message to the dead-letter stream.
 func (w *worker) deadLetter(ctx context.Context, data []byte, seq uint64, reason string) error {
-	w.s.log.ErrorContext(ctx, "dead-lettering record message", "partition", w.p, "stream_seq", seq, "reason", reason)
-	w.s.metrics.deadLetters.Inc()
-	return w.s.retry(ctx, func(ctx context.Context) error {
-		return stream.PublishDeadLetter(ctx, w.s.js, stream.DeadLetter{
+	w.log.ErrorContext(ctx, "dead-lettering record message", "stream_seq", seq, "reason", reason)
+	w.metrics.deadLetters.Inc()
+	return retry(ctx, w.log, func(ctx context.Context) error {
+		return stream.PublishDeadLetter(ctx, w.js, stream.DeadLetter{
 			Service: "aggregator", Reason: reason, Data: data, Subject: stream.RecordsSubject(w.p), Sequence: seq,
 		})
 	})

@@ -66,7 +66,7 @@ func BenchmarkArchive(b *testing.B) {
 				b.Fatal(err)
 			}
 			c.NATS, c.Streams, c.ES, c.Index = testenv.NATSConfig(ns), testenv.Streams(), esCfg, idx
-			c.LeaseBucket, c.LeaseTTL = "leases-"+prefix, 2*time.Second
+			c.Lease.Bucket, c.Lease.TTL = "leases-"+prefix, 2*time.Second
 		})
 		start := time.Now()
 		b.StartTimer()

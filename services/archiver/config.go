@@ -19,18 +19,24 @@ type Config struct {
 	Concurrency  int           `envconfig:"ARCHIVER_CONCURRENCY" default:"4" desc:"document families moved at once within a batch (memory: about PAGE_SIZE x CONCURRENCY documents per owned partition)"`
 	Delay        time.Duration `envconfig:"ARCHIVER_DELAY" default:"1s" desc:"pause after a batch that emptied the backlog; grows x1.5 while idle"`
 	MaxDelay     time.Duration `envconfig:"ARCHIVER_MAX_DELAY" default:"1m" desc:"longest pause while idle or after errors"`
-	LeaseBucket  string        `envconfig:"ARCHIVER_LEASE_BUCKET" default:"flowline-archiver-leases" desc:"JetStream KV bucket of partition leases shared by archiver replicas"`
-	LeaseTTL     time.Duration `envconfig:"ARCHIVER_LEASE_TTL" default:"10s" desc:"a crashed replica's partitions are taken over after about this long"`
-	ReplicaID    string        `envconfig:"ARCHIVER_REPLICA_ID" desc:"this replica's id among archiver replicas (default: host name and process id)"`
 	StateBucket  string        `envconfig:"AGGREGATOR_STATE_BUCKET" default:"flowline-aggregator" desc:"JetStream object store bucket holding partition checkpoints"`
 	Retention    Retention     `envconfig:"RETENTION" desc:"delete dated indices whose period ended longer ago than this, e.g. 30d (empty: keep them)"`
 	RetentionILM string        `envconfig:"RETENTION_ILM_POLICY" desc:"with FLOWLINE_RETENTION, attach this ILM policy (created with a delete phase) to dated indices instead, where the cluster has ILM"`
+
+	// Lease: FLOWLINE_ARCHIVER_LEASE_BUCKET, _LEASE_TTL, _REPLICA_ID.
+	Lease config.Lease `envconfig:"ARCHIVER"`
 
 	NATS    config.NATS          `envconfig:"NATS"`
 	Streams config.Streams       `envconfig:"STREAM"`
 	ES      config.Elasticsearch `envconfig:"ES"`
 	Index   config.Index         `envconfig:"INDEX"`
 }
+
+// leasePrefix names the archiver's lease variables.
+const leasePrefix = "ARCHIVER"
+
+// NewConfig returns a Config with the defaults tags cannot carry.
+func NewConfig() Config { return Config{Lease: config.LeaseFor(leasePrefix)} }
 
 // Validate implements config.Validator.
 func (c Config) Validate() error {
@@ -43,16 +49,13 @@ func (c Config) Validate() error {
 	if c.Delay <= 0 || c.MaxDelay < c.Delay {
 		return fmt.Errorf("%w: FLOWLINE_ARCHIVER_DELAY must be positive and FLOWLINE_ARCHIVER_MAX_DELAY at least as long", config.ErrInvalid)
 	}
-	if c.LeaseBucket == "" || c.StateBucket == "" || c.LeaseTTL < time.Second {
-		return fmt.Errorf("%w: FLOWLINE_ARCHIVER_LEASE_BUCKET and FLOWLINE_AGGREGATOR_STATE_BUCKET must be set and FLOWLINE_ARCHIVER_LEASE_TTL at least 1s", config.ErrInvalid)
-	}
-	if strings.ContainsAny(c.ReplicaID, " *>") {
-		return fmt.Errorf("%w: FLOWLINE_ARCHIVER_REPLICA_ID %q must not hold spaces, * or >", config.ErrInvalid, c.ReplicaID)
+	if c.StateBucket == "" {
+		return fmt.Errorf("%w: FLOWLINE_AGGREGATOR_STATE_BUCKET must be set", config.ErrInvalid)
 	}
 	if c.RetentionILM != "" && c.Retention == 0 {
 		return fmt.Errorf("%w: FLOWLINE_RETENTION_ILM_POLICY needs FLOWLINE_RETENTION", config.ErrInvalid)
 	}
-	return config.ValidateAll(c.NATS, c.Streams, c.ES, c.Index)
+	return config.ValidateAll(c.Lease.For(leasePrefix), c.NATS, c.Streams, c.ES, c.Index)
 }
 
 // Retention is how long dated indices are kept: a Go duration or a whole

@@ -101,9 +101,9 @@ func TestConfigDefaultsFromTheEnvironmentAndValidate(t *testing.T) {
 		"zero batch":      func(c *Config) { c.BatchSize = 0 },
 		"page too large":  func(c *Config) { c.PageSize = 10_001 },
 		"max below delay": func(c *Config) { c.MaxDelay = time.Millisecond },
-		"short lease":     func(c *Config) { c.LeaseTTL = time.Millisecond },
+		"short lease":     func(c *Config) { c.Lease.TTL = time.Millisecond },
 		"ilm without age": func(c *Config) { c.Retention, c.RetentionILM = 0, "p" },
-		"replica id":      func(c *Config) { c.ReplicaID = "a b" },
+		"replica id":      func(c *Config) { c.Lease.ReplicaID = "a b" },
 	}
 	for name, mutate := range tests {
 		c := valid()

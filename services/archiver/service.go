@@ -17,7 +17,6 @@ import (
 	"log/slog"
 	"strconv"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/elastic/go-elasticsearch/v8"
@@ -27,7 +26,6 @@ import (
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
 
-	"github.com/flowline/flowline/pkg/backoff"
 	"github.com/flowline/flowline/pkg/lease"
 	"github.com/flowline/flowline/pkg/lifecycle"
 	"github.com/flowline/flowline/pkg/schema"
@@ -54,30 +52,47 @@ type Service struct {
 	ready   *lifecycle.Readiness
 	now     func() time.Time
 
-	js     jetstream.JetStream           // set in Run before partitions start
-	es     *elasticsearch.Client         // set in Run before partitions start
-	ilm    bool                          // retention by ILM policy; set in Run
-	leases atomic.Pointer[lease.Manager] // set once connected
-	made   sync.Map                      // dated indices known to exist
+	runner *lease.Runner
+
+	js   jetstream.JetStream   // set in Run before partitions start
+	es   *elasticsearch.Client // set in Run before partitions start
+	ilm  bool                  // retention by ILM policy; set in Run
+	made sync.Map              // dated indices known to exist
 }
 
-// New returns an archiver; it does no I/O. An empty ReplicaID becomes
-// lease.DefaultReplicaID().
+// Readiness conditions besides lease.ConditionBalanced.
+const (
+	condNATS = "connected to NATS"
+	condES   = "connected to Elasticsearch"
+)
+
+// New returns an archiver; it does no I/O. An empty replica id becomes
+// lease.DefaultReplicaID(), an empty lease bucket the default one.
 func New(cfg Config, deps Deps) *Service {
-	if cfg.ReplicaID == "" {
-		cfg.ReplicaID = lease.DefaultReplicaID()
-	}
+	cfg.Lease = cfg.Lease.For(leasePrefix)
+	// Rounds archive the backlog batch after batch; then a pause of Delay,
+	// growing x1.5 up to MaxDelay while idle, and a backoff up to MaxDelay
+	// after errors (the batch is redone).
+	runner := lease.NewRunner(lease.RunnerConfig{
+		Lease: cfg.Lease, Replicas: cfg.Streams.Replicas,
+		Pacing: lease.Pacing{
+			AfterProgress: cfg.Delay,
+			IdleStart:     cfg.Delay, IdleFactor: 1.5, IdleMax: cfg.MaxDelay,
+			RetryStart: cfg.Delay, RetryMax: cfg.MaxDelay,
+		},
+	}, deps.Log.With("service", "archiver"))
 	now := deps.Now
 	if now == nil {
 		now = time.Now
 	}
 	return &Service{
 		cfg:     cfg,
-		log:     deps.Log.With("service", "archiver", "replica", cfg.ReplicaID),
+		log:     deps.Log.With("service", "archiver", "replica", runner.ReplicaID()),
 		tracer:  deps.Tracer.Tracer("flowline/archiver"),
 		metrics: newMetrics(deps.Registry),
-		ready:   lifecycle.NewReadiness("connected to NATS", "connected to Elasticsearch", "partitions balanced"),
+		ready:   lifecycle.NewReadiness(condNATS, condES, lease.ConditionBalanced),
 		now:     now,
+		runner:  runner,
 	}
 }
 
@@ -87,23 +102,12 @@ func (s *Service) Name() string { return "archiver" }
 // Ready implements lifecycle.Service: connected, index templates installed
 // and partition leases settled.
 func (s *Service) Ready() error {
-	if l := s.leases.Load(); l != nil {
-		if l.Settled() {
-			s.ready.Met("partitions balanced")
-		} else {
-			s.ready.Unmet("partitions balanced", "partition leases are being balanced")
-		}
-	}
+	s.runner.ReportReadiness(s.ready)
 	return s.ready.Err()
 }
 
 // Owned lists the partitions this replica archives now.
-func (s *Service) Owned() []int32 {
-	if l := s.leases.Load(); l != nil {
-		return l.Owned()
-	}
-	return nil
-}
+func (s *Service) Owned() []int32 { return s.runner.Owned() }
 
 // Run archives the partitions this replica owns until ctx is cancelled.
 func (s *Service) Run(ctx context.Context) error {
@@ -116,7 +120,7 @@ func (s *Service) Run(ctx context.Context) error {
 	if err := stream.EnsureStreams(ctx, s.js, s.cfg.Streams); err != nil {
 		return fmt.Errorf("archiver: %w", err)
 	}
-	s.ready.Met("connected to NATS")
+	s.ready.Met(condNATS)
 
 	s.es, err = search.NewClient(s.cfg.ES)
 	if err != nil {
@@ -136,7 +140,7 @@ func (s *Service) Run(ctx context.Context) error {
 		}
 		return fmt.Errorf("archiver: %w", err)
 	}
-	s.ready.Met("connected to Elasticsearch")
+	s.ready.Met(condES)
 	s.log.Info("archiver started", "wait_period", s.cfg.WaitPeriod, "rollover", s.cfg.Rollover, "batch_size", s.cfg.BatchSize, "retention", s.cfg.Retention.String(), "retention_by_ilm", s.ilm)
 
 	var wg sync.WaitGroup
@@ -145,11 +149,9 @@ func (s *Service) Run(ctx context.Context) error {
 	}
 	defer wg.Wait()
 
-	leases := lease.New(s.js, lease.Config{
-		Bucket: s.cfg.LeaseBucket, ReplicaID: s.cfg.ReplicaID, TTL: s.cfg.LeaseTTL, Replicas: s.cfg.Streams.Replicas,
-	}, s.log)
-	s.leases.Store(leases)
-	return leases.Run(ctx, s.discover, s.work)
+	return s.runner.Run(ctx, s.js, s.discover, func(p int32) (lease.Round, func()) {
+		return func(ctx context.Context) (lease.Outcome, error) { return s.runRound(ctx, p) }, nil
+	})
 }
 
 // discover lists the partitions with anything to archive: those with
@@ -180,48 +182,30 @@ func (s *Service) discover(ctx context.Context) ([]int32, error) {
 	return out, nil
 }
 
-// work archives partition p while this replica owns it, in rounds: a round
-// runs batches back to back while there is a backlog; then a pause of
-// Delay if it archived anything, growing x1.5 up to MaxDelay while there is
-// nothing to do, and a backoff up to MaxDelay after errors (WARN; the
-// batch is redone).
-func (s *Service) work(ctx context.Context, p int32) {
-	s.log.Info("partition acquired", "partition", p)
-	defer s.log.Info("partition given up", "partition", p, "cause", context.Cause(ctx))
-	idle := s.cfg.Delay
-	failing := backoff.New(s.cfg.Delay, s.cfg.MaxDelay)
-	for ctx.Err() == nil {
-		n, err := s.runRound(ctx, p)
-		var d time.Duration
-		switch {
-		case err != nil:
-			if ctx.Err() != nil {
-				return
-			}
-			s.metrics.errors.Inc()
-			d = failing.Next()
-			s.log.Warn("archiving batch failed; it is redone", "partition", p, "error", err, "retry_in", d)
-		case n > 0:
-			failing.Reset()
-			idle, d = s.cfg.Delay, s.cfg.Delay
-		default:
-			failing.Reset()
-			d = idle
-			idle = min(time.Duration(float64(idle)*1.5), s.cfg.MaxDelay)
-		}
-		if !backoff.Sleep(ctx, d) {
-			return
-		}
-	}
-}
-
-// runRound archives partition p's backlog as of now, batch after batch,
-// and returns how many instances it archived. A round fixes the cutoff;
+// runRound archives partition p's backlog as of now, batch after batch:
+// Progress when it archived anything, Idle when there was nothing to do. A
+// failed round counts as an error and is redone. A round fixes the cutoff;
 // when there is a backlog it fixes the safe position, refreshes the runtime
 // indices once (everything at or below the safe position is written, and
 // must be visible to the scans), and pages through the eligible instances
 // with search_after. An idle round costs one count, no refresh.
-func (s *Service) runRound(ctx context.Context, p int32) (int, error) {
+func (s *Service) runRound(ctx context.Context, p int32) (lease.Outcome, error) {
+	n, err := s.archiveBacklog(ctx, p)
+	switch {
+	case err != nil:
+		if ctx.Err() == nil {
+			s.metrics.errors.Inc()
+		}
+		return lease.Idle, fmt.Errorf("archiving batch of partition %d: %w", p, err)
+	case n > 0:
+		return lease.Progress, nil
+	}
+	return lease.Idle, nil
+}
+
+// archiveBacklog is a round's work; it returns how many instances it
+// archived.
+func (s *Service) archiveBacklog(ctx context.Context, p int32) (int, error) {
 	cutoff := s.now().Add(-s.cfg.WaitPeriod)
 	backlog, err := s.backlog(ctx, p, cutoff)
 	if err != nil {

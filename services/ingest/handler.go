@@ -13,13 +13,13 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/flowline/flowline/pkg/bufpool"
 	"github.com/flowline/flowline/pkg/telemetry"
 )
 
@@ -92,14 +92,14 @@ func (s *Service) ingest(ctx context.Context, r *http.Request) (int, any) {
 	if err != nil {
 		return fail(code, "%v", err)
 	}
-	defer s.bufs.put(body) // items alias it until the records are stored
+	defer s.bufs.Put(body) // items alias it until the records are stored
 
 	var items []item
 	var problems []problem
 	if mediaType == ContentTypeNDJSON {
-		arena := s.bufs.get(len(body) / 2) // protobuf is about half the size of the JSON
+		arena := s.bufs.Get(len(body) / 2) // protobuf is about half the size of the JSON
 		items, problems, arena, err = parseNDJSON(body, s.cfg.MaxRecords, arena)
-		defer s.bufs.put(arena)
+		defer s.bufs.Put(arena)
 	} else {
 		items, problems, err = parseProtobuf(body, s.cfg.MaxRecords)
 	}
@@ -113,7 +113,7 @@ func (s *Service) ingest(ctx context.Context, r *http.Request) (int, any) {
 	events := items[:0]
 	dropped := 0
 	for _, it := range items {
-		if s.cfg.EventsOnly && !it.env.event {
+		if s.cfg.EventsOnly && !it.env.Event {
 			dropped++
 			continue
 		}
@@ -135,19 +135,20 @@ func (s *Service) ingest(ctx context.Context, r *http.Request) (int, any) {
 			Problems: problems,
 		}
 	}
-	if !s.conn.Load() {
+	records := s.records.Load()
+	if records == nil {
 		return fail(http.StatusServiceUnavailable, "not connected to JetStream yet; retry")
 	}
 
-	res, err := s.store(ctx, groups)
-	s.metrics.records.WithLabelValues("accepted").Add(float64(res.accepted))
-	s.metrics.records.WithLabelValues("duplicate").Add(float64(res.duplicates))
+	res, err := records.AppendAll(ctx, groups)
+	s.metrics.records.WithLabelValues("accepted").Add(float64(res.Accepted))
+	s.metrics.records.WithLabelValues("duplicate").Add(float64(res.Duplicates))
 	s.metrics.records.WithLabelValues("dropped").Add(float64(dropped))
 	if err != nil {
 		s.log.WarnContext(ctx, "storing records failed; client should retry", "error", err)
 		return fail(http.StatusServiceUnavailable, "storing records failed, retry the request (records already stored count as duplicates): %v", err)
 	}
-	return http.StatusAccepted, Response{Accepted: res.accepted, Duplicates: res.duplicates, Dropped: dropped}
+	return http.StatusAccepted, Response{Accepted: res.Accepted, Duplicates: res.Duplicates, Dropped: dropped}
 }
 
 // readBody reads the request body, gunzipping when Content-Encoding is gzip,
@@ -182,32 +183,6 @@ func (s *Service) readBody(r *http.Request) ([]byte, int, error) {
 	return b, 0, nil
 }
 
-// store appends each partition's records, partitions in parallel.
-func (s *Service) store(ctx context.Context, groups map[int32][]wireRecord) (appendResult, error) {
-	var (
-		mu    sync.Mutex
-		total appendResult
-		errs  []error
-		wg    sync.WaitGroup
-	)
-	for p, recs := range groups {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			res, err := s.parts.get(p).append(ctx, s, recs)
-			mu.Lock()
-			defer mu.Unlock()
-			total.accepted += res.accepted
-			total.duplicates += res.duplicates
-			if err != nil {
-				errs = append(errs, err)
-			}
-		}()
-	}
-	wg.Wait()
-	return total, errors.Join(errs...)
-}
-
 // readAll reads src to the end into a pooled buffer sized from the
 // request's Content-Length (a gzip body usually inflates about eightfold),
 // so a large body is not copied over and over while its buffer grows.
@@ -216,10 +191,10 @@ func (s *Service) readAll(src io.Reader, contentLength int64, gzipped bool) ([]b
 	if gzipped {
 		size = contentLength * 8
 	}
-	if contentLength <= 0 || size > maxPooledBuffer {
+	if contentLength <= 0 || size > bufpool.MaxPooled {
 		return io.ReadAll(src)
 	}
-	buf := s.bufs.get(int(size))
+	buf := s.bufs.Get(int(size))
 	for {
 		if len(buf) == cap(buf) {
 			buf = append(buf, 0)[:len(buf)] // grow (only when gzip inflated more)

@@ -18,6 +18,7 @@ import (
 
 	"github.com/flowline/flowline/internal/dev/natsserver"
 	"github.com/flowline/flowline/internal/testenv"
+	"github.com/flowline/flowline/pkg/config"
 	recordv1 "github.com/flowline/flowline/pkg/pb/recordv1"
 	"github.com/flowline/flowline/pkg/stream"
 	"github.com/flowline/flowline/services/ingest"
@@ -41,8 +42,8 @@ func lines(p int32, from, to int64) string {
 
 func newIngest(t *testing.T, ns *natsserver.Server, mutate func(*ingest.Config)) *ingest.Service {
 	cfg := ingest.Config{
-		Addr: "127.0.0.1:0", MaxBodyBytes: 64 << 10, MaxRecords: 100, EventsOnly: true,
-		BatchRecords: 4, BatchBytes: 32 << 10, NATS: testenv.NATSConfig(ns), Streams: testenv.Streams(),
+		Addr: "127.0.0.1:0", MaxBodyBytes: 64 << 10, MaxRecords: 100,
+		RecordStore: config.RecordStore{EventsOnly: true, BatchRecords: 4, BatchBytes: 32 << 10}, NATS: testenv.NATSConfig(ns), Streams: testenv.Streams(),
 	}
 	if mutate != nil {
 		mutate(&cfg)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/flowline/flowline/pkg/wire"
 	"github.com/flowline/flowline/pkg/zeebejson"
 )
 
@@ -29,9 +30,9 @@ func (p problem) String() string {
 // item is a parsed record: its envelope, its encoding, and where it came
 // from.
 type item struct {
-	env  envelope
-	wire wireRecord
-	at   problem // Line or Record set, Reason empty
+	env    wire.Envelope
+	record wire.Record
+	at     problem // Line or Record set, Reason empty
 }
 
 // errTooManyRecords: the request holds more than MaxRecords records.
@@ -72,13 +73,13 @@ func parseNDJSON(body []byte, maxRecords int, arena []byte) ([]item, []problem, 
 			report(line, err.Error())
 			continue
 		}
-		var w wireRecord
-		if arena, w, err = encodeRecord(arena, r); err != nil {
+		var rec wire.Record
+		if arena, rec, err = wire.EncodeRecord(arena, r); err != nil {
 			report(line, err.Error())
 			continue
 		}
-		env := envelope{partition: r.PartitionId, position: r.Position, event: r.RecordType == "EVENT"}
-		items = append(items, item{env: env, wire: w, at: problem{Line: line}})
+		env := wire.Envelope{Partition: r.PartitionId, Position: r.Position, Event: r.RecordType == "EVENT"}
+		items = append(items, item{env: env, record: rec, at: problem{Line: line}})
 	}
 	return items, problems, arena, nil
 }
@@ -94,16 +95,16 @@ func parseProtobuf(body []byte, maxRecords int) ([]item, []problem, error) {
 		}
 	}
 	count := 0
-	err := splitBatch(body, func(i int, data []byte) {
+	err := wire.SplitBatch(body, func(i int, data []byte) {
 		if count++; count > maxRecords {
 			return
 		}
-		env, reason := checkRecord(data)
+		env, reason := wire.CheckRecord(data)
 		if reason != "" {
 			report(i, reason)
 			return
 		}
-		items = append(items, item{env: env, wire: wireRecord{position: env.position, data: data}, at: problem{Record: i}})
+		items = append(items, item{env: env, record: wire.Record{Position: env.Position, Data: data}, at: problem{Record: i}})
 	})
 	if count > maxRecords {
 		return nil, nil, errTooManyRecords{maxRecords}
@@ -116,40 +117,40 @@ func parseProtobuf(body []byte, maxRecords int) ([]item, []problem, error) {
 
 // byPartition groups items by partition, keeping request order, and checks
 // that positions strictly increase within each partition.
-func byPartition(items []item) (map[int32][]wireRecord, []problem) {
+func byPartition(items []item) (map[int32][]wire.Record, []problem) {
 	type run struct {
 		last item
-		recs []wireRecord
+		recs []wire.Record
 	}
 	runs := map[int32]*run{}
 	var problems []problem
 	var cur *run // the partition of the item before: requests usually hold one
 	for _, it := range items {
-		p := it.env.partition
-		if cur == nil || cur.last.env.partition != p {
+		p := it.env.Partition
+		if cur == nil || cur.last.env.Partition != p {
 			if cur = runs[p]; cur == nil {
 				size := 16
 				if len(runs) == 0 {
 					size = len(items)
 				}
-				cur = &run{recs: make([]wireRecord, 0, size)}
+				cur = &run{recs: make([]wire.Record, 0, size)}
 				runs[p] = cur
 			}
 		}
-		if len(cur.recs) > 0 && it.env.position <= cur.last.env.position {
+		if len(cur.recs) > 0 && it.env.Position <= cur.last.env.Position {
 			if len(problems) < maxReportedErrors {
 				last := cur.last
 				pr := it.at
 				pr.Reason = fmt.Sprintf("partition %d goes backwards: position %d is not after position %d (%s)",
-					p, it.env.position, last.env.position, strings.TrimSuffix(last.at.String(), ": "))
+					p, it.env.Position, last.env.Position, strings.TrimSuffix(last.at.String(), ": "))
 				problems = append(problems, pr)
 			}
 			continue
 		}
 		cur.last = it
-		cur.recs = append(cur.recs, it.wire)
+		cur.recs = append(cur.recs, it.record)
 	}
-	groups := make(map[int32][]wireRecord, len(runs))
+	groups := make(map[int32][]wire.Record, len(runs))
 	for p, r := range runs {
 		if len(r.recs) > 0 {
 			groups[p] = r.recs

@@ -23,11 +23,12 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/flowline/flowline/pkg/bufpool"
 	"github.com/flowline/flowline/pkg/lifecycle"
+	"github.com/flowline/flowline/pkg/recordlog"
 	"github.com/flowline/flowline/pkg/stream"
 )
 
@@ -46,15 +47,10 @@ type Service struct {
 	tracer  trace.Tracer
 	metrics *metrics
 	ready   *lifecycle.Readiness
-	parts   partitions
-	bufs    buffers // request bodies, NDJSON arenas, message bodies
+	bufs    bufpool.Pool // request bodies, NDJSON arenas, message bodies
 
-	zimp       *zeebeImporter // set when the Zeebe import is configured
-	importOnly bool           // NewImporter: no push API
-
-	js   jetstream.JetStream // set once connected
-	conn atomic.Bool
-	addr atomic.Value // string: the address the API listens on
+	records atomic.Pointer[recordlog.Log] // set once connected
+	addr    atomic.Value                  // string: the address the API listens on
 }
 
 // New returns an ingest service; it does no I/O.
@@ -65,21 +61,12 @@ func New(cfg Config, deps Deps) *Service {
 		tracer:  deps.Tracer.Tracer("flowline/ingest"),
 		metrics: newMetrics(deps.Registry),
 		ready:   lifecycle.NewReadiness("connected to NATS", "listening"),
-		parts:   partitions{logs: map[int32]*partitionLog{}},
-	}
-	if cfg.ZeebeImport.Enabled() {
-		s.zimp = newZeebeImporter(s, cfg.ZeebeImport, deps.Registry)
 	}
 	return s
 }
 
 // Name implements lifecycle.Service.
-func (s *Service) Name() string {
-	if s.importOnly {
-		return "zeebe-import"
-	}
-	return "ingest"
-}
+func (s *Service) Name() string { return "ingest" }
 
 // Ready implements lifecycle.Service: ready once connected to JetStream with
 // the streams in place and the API listening.
@@ -93,12 +80,8 @@ func (s *Service) Addr() string {
 
 // Run serves the push API until ctx is cancelled, then stops accepting
 // requests, lets in-flight requests finish (their records are stored and
-// answered) and closes the connection. With the Zeebe import configured it
-// runs that too, and stops it before closing the connection.
+// answered) and closes the connection.
 func (s *Service) Run(ctx context.Context) error {
-	if s.importOnly {
-		return s.runImportOnly(ctx)
-	}
 	ln, err := net.Listen("tcp", s.cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("ingest: listen on %s: %w", s.cfg.Addr, err)
@@ -121,8 +104,7 @@ func (s *Service) Run(ctx context.Context) error {
 	if err == nil {
 		err = stream.EnsureStreams(ctx, conn.JS, s.cfg.Streams)
 		if err == nil {
-			s.js = conn.JS
-			s.conn.Store(true)
+			s.records.Store(recordlog.New(conn.JS, s.cfg.RecordStore, &s.bufs, s.metrics.publish))
 			s.ready.Met("connected to NATS")
 		}
 	}
@@ -130,22 +112,16 @@ func (s *Service) Run(ctx context.Context) error {
 		_ = srv.Close()
 		return fmt.Errorf("ingest: %w", err)
 	}
-	stopImport := func() {}
-	if err == nil {
-		stopImport = s.startImport(ctx)
-	}
 
 	select {
 	case <-ctx.Done():
 	case err := <-served:
-		stopImport()
 		return fmt.Errorf("ingest: serve: %w", err)
 	}
 	s.ready.Unmet("listening", "shutting down")
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	err = srv.Shutdown(shutdownCtx)
-	stopImport()
 	if conn != nil {
 		conn.Close()
 	}

@@ -71,13 +71,13 @@ func startStackArchiving(t *testing.T, withAggregator bool, archiveAfter time.Du
 	log, reg := testenv.Logger(t), prometheus.NewRegistry()
 
 	in := ingest.New(ingest.Config{
-		Addr: "127.0.0.1:0", MaxBodyBytes: 1 << 20, MaxRecords: 10_000, EventsOnly: true,
-		BatchRecords: 7, BatchBytes: 64 << 10, NATS: natsCfg, Streams: streams,
+		Addr: "127.0.0.1:0", MaxBodyBytes: 1 << 20, MaxRecords: 10_000,
+		RecordStore: config.RecordStore{EventsOnly: true, BatchRecords: 7, BatchBytes: 64 << 10}, NATS: natsCfg, Streams: streams,
 	}, ingest.Deps{Log: log, Tracer: tp, Registry: reg})
 	newAggregator := func() *aggregator.Service {
 		return aggregator.New(aggregator.Config{
 			ConsumerPrefix: "aggregator", StateBucket: "flowline-aggregator",
-			DefinitionsBucket: "flowline-definitions", DefinitionCache: 100, LeaseBucket: "flowline-aggregator-leases", LeaseTTL: 2 * time.Second,
+			DefinitionsBucket: "flowline-definitions", DefinitionCache: 100, Lease: config.Lease{Bucket: "flowline-aggregator-leases", TTL: 2 * time.Second},
 			CheckpointInterval: 200 * time.Millisecond, CheckpointMessages: 100, FetchBatch: 16, AckWait: 30 * time.Second,
 			NATS: natsCfg, Streams: streams,
 		}, aggregator.Deps{Log: log, Tracer: tp, Registry: prometheus.NewRegistry()})
@@ -87,12 +87,12 @@ func startStackArchiving(t *testing.T, withAggregator bool, archiveAfter time.Du
 		FlushInterval: 100 * time.Millisecond, AckWait: 30 * time.Second,
 		NATS: natsCfg, Streams: streams, ES: esCfg, Index: idx,
 	}, writer.Deps{Log: log, Tracer: tp, Registry: reg})
-	var arCfg archiver.Config
+	arCfg := archiver.NewConfig()
 	if err := config.Process(&arCfg); err != nil { // the defaults
 		t.Fatal(err)
 	}
 	arCfg.NATS, arCfg.Streams, arCfg.ES, arCfg.Index = natsCfg, streams, esCfg, idx
-	arCfg.WaitPeriod, arCfg.Delay, arCfg.MaxDelay, arCfg.LeaseTTL = archiveAfter, 100*time.Millisecond, 500*time.Millisecond, 2*time.Second
+	arCfg.WaitPeriod, arCfg.Delay, arCfg.MaxDelay, arCfg.Lease.TTL = archiveAfter, 100*time.Millisecond, 500*time.Millisecond, 2*time.Second
 	ar := archiver.New(arCfg, archiver.Deps{Log: log, Tracer: tp, Registry: reg})
 	if withAggregator {
 		testenv.Run(t, wr, ar, newAggregator(), in)

@@ -17,6 +17,7 @@ import (
 
 	"github.com/flowline/flowline/internal/dev/simulate"
 	"github.com/flowline/flowline/internal/testenv"
+	"github.com/flowline/flowline/pkg/config"
 	"github.com/flowline/flowline/pkg/stream"
 	"github.com/flowline/flowline/services/ingest"
 	"github.com/flowline/flowline/services/ingest/replay"
@@ -29,8 +30,8 @@ func TestMain(m *testing.M) { testenv.Main(m) }
 func startIngest(t *testing.T, mutate func(*ingest.Config)) string {
 	ns := testenv.NATS(t)
 	cfg := ingest.Config{
-		Addr: "127.0.0.1:0", MaxBodyBytes: 8 << 20, MaxRecords: 10_000, EventsOnly: true,
-		BatchRecords: 1000, BatchBytes: 768 << 10, NATS: testenv.NATSConfig(ns), Streams: testenv.Streams(),
+		Addr: "127.0.0.1:0", MaxBodyBytes: 8 << 20, MaxRecords: 10_000,
+		RecordStore: config.RecordStore{EventsOnly: true, BatchRecords: 1000, BatchBytes: 768 << 10}, NATS: testenv.NATSConfig(ns), Streams: testenv.Streams(),
 	}
 	if mutate != nil {
 		mutate(&cfg)
@@ -179,8 +180,8 @@ func TestTokenAndTooLargeRequests(t *testing.T) {
 func TestRetriesWhileTheBrokerIsDown(t *testing.T) {
 	ns := testenv.NATS(t)
 	cfg := ingest.Config{
-		Addr: "127.0.0.1:0", MaxBodyBytes: 8 << 20, MaxRecords: 10_000, EventsOnly: true,
-		BatchRecords: 1000, BatchBytes: 768 << 10, NATS: testenv.NATSConfig(ns), Streams: testenv.Streams(),
+		Addr: "127.0.0.1:0", MaxBodyBytes: 8 << 20, MaxRecords: 10_000,
+		RecordStore: config.RecordStore{EventsOnly: true, BatchRecords: 1000, BatchBytes: 768 << 10}, NATS: testenv.NATSConfig(ns), Streams: testenv.Streams(),
 	}
 	s := ingest.New(cfg, ingest.Deps{Log: testenv.Logger(t), Tracer: noop.NewTracerProvider(), Registry: prometheus.NewRegistry()})
 	testenv.Run(t, s)

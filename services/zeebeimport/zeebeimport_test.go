@@ -1,4 +1,4 @@
-package ingest_test
+package zeebeimport_test
 
 import (
 	"bytes"
@@ -16,12 +16,14 @@ import (
 	"go.opentelemetry.io/otel/trace/noop"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/flowline/flowline/internal/dev/natsserver"
 	"github.com/flowline/flowline/internal/dev/simulate"
 	"github.com/flowline/flowline/internal/testenv"
+	"github.com/flowline/flowline/pkg/config"
 	recordv1 "github.com/flowline/flowline/pkg/pb/recordv1"
 	"github.com/flowline/flowline/pkg/search"
 	"github.com/flowline/flowline/pkg/stream"
-	"github.com/flowline/flowline/services/ingest"
+	"github.com/flowline/flowline/services/zeebeimport"
 )
 
 // exporterTemplate installs an index template like the Zeebe Elasticsearch
@@ -229,12 +231,16 @@ func brief(ps []int64) string {
 // importConfig is a quick import for tests. Settle must exceed the time
 // from a record's timestamp until it is searchable (export plus refresh),
 // or the import rightly dead-letters it as late.
-func importConfig(esURL, prefix, replica string) ingest.ZeebeImport {
-	return ingest.ZeebeImport{
-		URL: esURL, IndexPrefix: prefix, PageSize: 16,
-		BackoffStart: 100 * time.Millisecond, BackoffFactor: 1.5, BackoffMax: 400 * time.Millisecond,
-		Settle: 1500 * time.Millisecond, Bucket: "zeebe-import", LeaseBucket: "zeebe-import-leases",
-		LeaseTTL: 2 * time.Second, ReplicaID: replica,
+func importConfig(ns *natsserver.Server, esURL, prefix, replica string) zeebeimport.Config {
+	return zeebeimport.Config{
+		Source: zeebeimport.Source{
+			URL: esURL, IndexPrefix: prefix, PageSize: 16,
+			BackoffStart: 100 * time.Millisecond, BackoffFactor: 1.5, BackoffMax: 400 * time.Millisecond,
+			Settle: 1500 * time.Millisecond, Bucket: "zeebe-import",
+		},
+		Lease:       config.Lease{Bucket: "zeebe-import-leases", TTL: 2 * time.Second, ReplicaID: replica},
+		RecordStore: config.RecordStore{EventsOnly: true, BatchRecords: 10, BatchBytes: 32 << 10},
+		NATS:        testenv.NATSConfig(ns), Streams: testenv.Streams(),
 	}
 }
 
@@ -284,17 +290,13 @@ func TestZeebeImport(t *testing.T) {
 	})
 	keep(backlog, bad.Position)
 
-	newService := func(replica string) (*ingest.Service, *prometheus.Registry, func()) {
+	newService := func(replica string) (*zeebeimport.Service, *prometheus.Registry, func()) {
 		reg := prometheus.NewRegistry()
-		cfg := ingest.Config{
-			Addr: "127.0.0.1:0", MaxBodyBytes: 64 << 10, MaxRecords: 100, EventsOnly: true,
-			BatchRecords: 10, BatchBytes: 32 << 10, NATS: testenv.NATSConfig(ns), Streams: testenv.Streams(),
-			ZeebeImport: importConfig(esCfg.URL, prefix, replica),
-		}
+		cfg := importConfig(ns, esCfg.URL, prefix, replica)
 		if err := cfg.Validate(); err != nil {
 			t.Fatal(err)
 		}
-		s := ingest.New(cfg, ingest.Deps{Log: testenv.Logger(t), Tracer: noop.NewTracerProvider(), Registry: reg})
+		s := zeebeimport.New(cfg, zeebeimport.Deps{Log: testenv.Logger(t), Tracer: noop.NewTracerProvider(), Registry: reg})
 		return s, reg, testenv.Run(t, s)
 	}
 	_, reg, stop := newService("replica-a")
@@ -332,11 +334,11 @@ func TestZeebeImport(t *testing.T) {
 	}
 	testenv.Eventually(t, 10*time.Second, func() error {
 		for p, ps := range want {
-			e, err := kv.Get(context.Background(), ingest.ImportProgressKey(p))
+			e, err := kv.Get(context.Background(), zeebeimport.ImportProgressKey(p))
 			if err != nil {
 				return fmt.Errorf("partition %d: %v", p, err)
 			}
-			var prog ingest.ImportProgress
+			var prog zeebeimport.ImportProgress
 			if err := json.Unmarshal(e.Value(), &prog); err != nil {
 				return err
 			}
@@ -380,16 +382,12 @@ func TestZeebeImport(t *testing.T) {
 		t.Errorf("after restart %v duplicates: progress was not resumed", got)
 	}
 
-	// A standalone importer joins as a second replica; the partitions are
-	// shared and still stored once each.
-	imp := ingest.NewImporter(ingest.ImportConfig{
-		ZeebeImport: importConfig(esCfg.URL, prefix, "replica-b"), EventsOnly: true, BatchRecords: 10, BatchBytes: 32 << 10,
-		NATS: testenv.NATSConfig(ns), Streams: testenv.Streams(),
-	}, ingest.Deps{Log: testenv.Logger(t), Tracer: noop.NewTracerProvider(), Registry: prometheus.NewRegistry()})
+	// A second replica joins; the partitions are shared and still stored
+	// once each.
+	imp, _, _ := newService("replica-b")
 	if imp.Name() != "zeebe-import" {
-		t.Errorf("standalone name %q", imp.Name())
+		t.Errorf("name %q", imp.Name())
 	}
-	testenv.Run(t, imp)
 	for range 3 {
 		recs := w2.step(1)
 		x.export(recs, nil)

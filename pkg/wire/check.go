@@ -1,4 +1,4 @@
-package ingest
+package wire
 
 import (
 	"errors"
@@ -14,17 +14,17 @@ import (
 
 // A protobuf request's records are stored as the client encoded them, so
 // ingest only has to know that each one is what proto.Unmarshal would
-// accept as a flowline.record.v1.Record, and read its envelope. checkRecord
+// accept as a flowline.record.v1.Record, and read its Envelope. CheckRecord
 // does both on the wire, walking the bytes against the message descriptors
 // without building a message: no allocation, a few hundred nanoseconds a
 // record instead of the microseconds of a full unmarshal. Descriptors are
 // immutable, so all of this is safe for concurrent use.
 
-// envelope is what ingest needs of a record besides its bytes.
-type envelope struct {
-	partition int32
-	position  int64
-	event     bool // record_type is EVENT
+// Envelope is what ingest needs of a record besides its bytes.
+type Envelope struct {
+	Partition int32
+	Position  int64
+	Event     bool // record_type is EVENT
 }
 
 // maxWireDepth bounds message nesting, as proto.Unmarshal's default
@@ -32,30 +32,36 @@ type envelope struct {
 const maxWireDepth = 10000
 
 var (
-	recordDesc = (&recordv1.Record{}).ProtoReflect().Descriptor()
+	recordDesc      = (&recordv1.Record{}).ProtoReflect().Descriptor()
+	recordBatchDesc = (&recordv1.RecordBatch{}).ProtoReflect().Descriptor()
 	errNotUTF8 = errors.New("string field contains invalid UTF-8")
 	errTooDeep = errors.New("exceeded maximum recursion depth")
-	// recordField holds the numbers of the envelope fields checkRecord reads.
+	// recordField holds the numbers of the Envelope fields CheckRecord reads.
 	recordField = struct{ partition, position, recordType, valueType, intent protowire.Number }{
-		numberOf("partition_id"), numberOf("position"), numberOf("record_type"), numberOf("value_type"), numberOf("intent"),
+		fieldNumber(recordDesc, "partition_id"), fieldNumber(recordDesc, "position"), fieldNumber(recordDesc, "record_type"),
+		fieldNumber(recordDesc, "value_type"), fieldNumber(recordDesc, "intent"),
 	}
 )
 
-// numberOf is the number of Record's field name (panics at start-up if the
-// schema lost it).
-func numberOf(name protoreflect.Name) protowire.Number {
-	return recordDesc.Fields().ByName(name).Number()
+// fieldNumber is the number of md's field name; it panics at start-up if
+// the schema lost the field.
+func fieldNumber(md protoreflect.MessageDescriptor, name protoreflect.Name) protowire.Number {
+	fd := md.Fields().ByName(name)
+	if fd == nil {
+		panic(fmt.Sprintf("wire: %s has no field %s", md.FullName(), name))
+	}
+	return fd.Number()
 }
 
-// checkRecord validates data as an encoded Record and returns its envelope.
+// CheckRecord validates data as an encoded Record and returns its Envelope.
 // The reason, if not empty, says what is wrong: the wire error, or the
-// envelope fields that are missing.
-func checkRecord(data []byte) (envelope, string) {
-	var env envelope
+// Envelope fields that are missing.
+func CheckRecord(data []byte) (Envelope, string) {
+	var env Envelope
 	if err := checkMessage(wireRecordMsg, data, 0); err != nil {
 		return env, "not a flowline.record.v1.Record: " + err.Error()
 	}
-	// Valid, so the envelope pass needs no error checks. The last
+	// Valid, so the Envelope pass needs no error checks. The last
 	// occurrence of a field wins, as in proto.Unmarshal.
 	var recordType, valueType, intent, value bool
 	for len(data) > 0 {
@@ -72,16 +78,16 @@ func checkRecord(data []byte) (envelope, string) {
 			data = data[n:]
 			switch num {
 			case recordField.partition:
-				env.partition = int32(v)
+				env.Partition = int32(v)
 			case recordField.position:
-				env.position = int64(v)
+				env.Position = int64(v)
 			}
 		case protowire.BytesType:
 			v, n := protowire.ConsumeBytes(data)
 			data = data[n:]
 			switch {
 			case num == recordField.recordType:
-				recordType, env.event = len(v) > 0, string(v) == "EVENT"
+				recordType, env.Event = len(v) > 0, string(v) == "EVENT"
 			case num == recordField.valueType:
 				valueType = len(v) > 0
 			case num == recordField.intent:
@@ -93,8 +99,8 @@ func checkRecord(data []byte) (envelope, string) {
 			data = data[protowire.ConsumeFieldValue(num, typ, data):]
 		}
 	}
-	if env.partition < 0 {
-		return env, fmt.Sprintf("partition_id %d is negative", env.partition)
+	if env.Partition < 0 {
+		return env, fmt.Sprintf("partition_id %d is negative", env.Partition)
 	}
 	var missing []string
 	for _, m := range []struct {
@@ -143,7 +149,7 @@ func newWireMsg(md protoreflect.MessageDescriptor, seen map[protoreflect.FullNam
 	for i := range fds.Len() {
 		fd := fds.Get(i)
 		if fd.Number() > maxDenseField {
-			panic(fmt.Sprintf("ingest: field %s has number %d > %d", fd.FullName(), fd.Number(), maxDenseField))
+			panic(fmt.Sprintf("wire: field %s has number %d > %d", fd.FullName(), fd.Number(), maxDenseField))
 		}
 		for int(fd.Number()) >= len(m.fields) {
 			m.fields = append(m.fields, wireField{})

@@ -1,4 +1,4 @@
-package ingest
+package zeebeimport
 
 import (
 	"errors"
@@ -11,46 +11,6 @@ import (
 	"github.com/flowline/flowline/pkg/config"
 	recordv1 "github.com/flowline/flowline/pkg/pb/recordv1"
 )
-
-func TestPollBackoff(t *testing.T) {
-	s := time.Second
-	tests := []struct {
-		name       string
-		start, max time.Duration
-		factor     float64
-		resetAfter int // call Reset after this many Next calls (0: never)
-		want       []time.Duration
-	}{
-		{"grows x1.5 to the cap", s, 30 * s, 1.5, 0, []time.Duration{s, 1500 * time.Millisecond, 2250 * time.Millisecond, 3375 * time.Millisecond}},
-		{"stays at the cap", s, 2 * s, 1.5, 0, []time.Duration{s, 1500 * time.Millisecond, 2 * s, 2 * s, 2 * s}},
-		{"reset starts over", s, 30 * s, 1.5, 3, []time.Duration{s, 1500 * time.Millisecond, 2250 * time.Millisecond, s, 1500 * time.Millisecond}},
-		{"factor 1 is constant", 200 * time.Millisecond, s, 1, 0, []time.Duration{200 * time.Millisecond, 200 * time.Millisecond, 200 * time.Millisecond}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			b := newPollBackoff(tt.start, tt.factor, tt.max)
-			var got []time.Duration
-			for i := range tt.want {
-				if tt.resetAfter > 0 && i == tt.resetAfter {
-					b.Reset()
-				}
-				got = append(got, b.Next())
-			}
-			if !slices.Equal(got, tt.want) {
-				t.Errorf("delays %v, want %v", got, tt.want)
-			}
-		})
-	}
-	// Over many idle rounds the defaults reach 30 s and stay there.
-	b := newPollBackoff(s, 1.5, 30*s)
-	var last time.Duration
-	for range 20 {
-		last = b.Next()
-	}
-	if last != 30*s {
-		t.Errorf("after 20 idle rounds the pause is %s, want 30s", last)
-	}
-}
 
 // doc builds a decoded source document at position pos with timestamp ts.
 func doc(vt string, pos, ts int64) sourceDoc {
@@ -145,26 +105,35 @@ func TestValueTypeOfIndex(t *testing.T) {
 }
 
 func TestZeebeImportValidate(t *testing.T) {
-	valid := func() ZeebeImport {
-		return ZeebeImport{URL: "http://es:9200", IndexPrefix: "zeebe-record", PageSize: 1000, BackoffStart: time.Second,
-			BackoffFactor: 1.5, BackoffMax: 30 * time.Second, Settle: 5 * time.Second, Bucket: "a", LeaseBucket: "b", LeaseTTL: 10 * time.Second}
+	valid := func() Config {
+		return Config{
+			Source: Source{URL: "http://es:9200", IndexPrefix: "zeebe-record", PageSize: 1000, BackoffStart: time.Second,
+				BackoffFactor: 1.5, BackoffMax: 30 * time.Second, Settle: 5 * time.Second, Bucket: "a"},
+			Lease:       config.Lease{Bucket: "b", TTL: 10 * time.Second},
+			RecordStore: config.RecordStore{BatchRecords: 1000, BatchBytes: 1 << 20},
+			NATS:        config.NATS{URL: "nats://127.0.0.1:4222", ConnectTimeout: time.Second},
+			Streams:     config.Streams{Replicas: 1, RecordsMaxAge: time.Hour, DLQMaxAge: time.Hour},
+		}
 	}
 	tests := []struct {
 		name    string
-		mutate  func(*ZeebeImport)
+		mutate  func(*Config)
 		mention string // "" = valid
 	}{
-		{"valid", func(*ZeebeImport) {}, ""},
-		{"disabled needs nothing else", func(c *ZeebeImport) { *c = ZeebeImport{} }, ""},
-		{"bad URL", func(c *ZeebeImport) { c.URL = "es:9200" }, "FLOWLINE_ZEEBE_IMPORT_URL"},
-		{"two auth methods", func(c *ZeebeImport) { c.APIKey, c.Username = "k", "u" }, "API_KEY"},
-		{"uppercase prefix", func(c *ZeebeImport) { c.IndexPrefix = "Zeebe" }, "INDEX_PREFIX"},
-		{"page too large", func(c *ZeebeImport) { c.PageSize = 10_001 }, "PAGE_SIZE"},
-		{"max below start", func(c *ZeebeImport) { c.BackoffMax = time.Millisecond }, "BACKOFF"},
-		{"shrinking factor", func(c *ZeebeImport) { c.BackoffFactor = 0.5 }, "BACKOFF"},
-		{"negative settle", func(c *ZeebeImport) { c.Settle = -time.Second }, "SETTLE"},
-		{"same buckets", func(c *ZeebeImport) { c.LeaseBucket = c.Bucket }, "BUCKET"},
-		{"short lease", func(c *ZeebeImport) { c.LeaseTTL = time.Millisecond }, "LEASE_TTL"},
+		{"valid", func(*Config) {}, ""},
+		{"default lease bucket", func(c *Config) { c.Lease.Bucket = "" }, ""},
+		{"bad URL", func(c *Config) { c.Source.URL = "es:9200" }, "FLOWLINE_ZEEBE_IMPORT_URL"},
+		{"two auth methods", func(c *Config) { c.Source.APIKey, c.Source.Username = "k", "u" }, "API_KEY"},
+		{"uppercase prefix", func(c *Config) { c.Source.IndexPrefix = "Zeebe" }, "INDEX_PREFIX"},
+		{"page too large", func(c *Config) { c.Source.PageSize = 10_001 }, "PAGE_SIZE"},
+		{"max below start", func(c *Config) { c.Source.BackoffMax = time.Millisecond }, "BACKOFF"},
+		{"shrinking factor", func(c *Config) { c.Source.BackoffFactor = 0.5 }, "BACKOFF"},
+		{"negative settle", func(c *Config) { c.Source.Settle = -time.Second }, "SETTLE"},
+		{"same buckets", func(c *Config) { c.Lease.Bucket = c.Source.Bucket }, "BUCKET"},
+		{"same as the default lease bucket", func(c *Config) { c.Lease.Bucket, c.Source.Bucket = "", "flowline-zeebe-import-leases" }, "BUCKET"},
+		{"short lease", func(c *Config) { c.Lease.TTL = time.Millisecond }, "FLOWLINE_ZEEBE_IMPORT_LEASE_TTL"},
+		{"bad replica id", func(c *Config) { c.Lease.ReplicaID = "a b" }, "FLOWLINE_ZEEBE_IMPORT_REPLICA_ID"},
+		{"batch bytes too small", func(c *Config) { c.BatchBytes = 10 }, "FLOWLINE_INGEST_BATCH_BYTES"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -179,7 +148,10 @@ func TestZeebeImportValidate(t *testing.T) {
 			}
 		})
 	}
-	if err := (ImportConfig{ZeebeImport: ZeebeImport{IndexPrefix: "zeebe-record"}}).Validate(); err == nil || !strings.Contains(err.Error(), "FLOWLINE_ZEEBE_IMPORT_URL is required") {
-		t.Errorf("standalone import without URL: %v", err)
+	if err := (Source{}).Validate(); err != nil {
+		t.Errorf("a disabled source needs nothing else: %v", err)
+	}
+	if err := (Config{Source: Source{IndexPrefix: "zeebe-record"}}).Validate(); err == nil || !strings.Contains(err.Error(), "FLOWLINE_ZEEBE_IMPORT_URL is required") {
+		t.Errorf("import without URL: %v", err)
 	}
 }

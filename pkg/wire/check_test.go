@@ -1,4 +1,4 @@
-package ingest
+package wire
 
 import (
 	"strings"
@@ -42,22 +42,22 @@ func wireCorpus(t testing.TB) [][]byte {
 	return out
 }
 
-// agrees checks checkRecord against proto.Unmarshal on data: the same
-// verdict on the wire, and the same envelope.
+// agrees checks CheckRecord against proto.Unmarshal on data: the same
+// verdict on the wire, and the same Envelope.
 func agrees(t *testing.T, data []byte) {
 	t.Helper()
-	env, reason := checkRecord(data)
+	env, reason := CheckRecord(data)
 	var r recordv1.Record
 	err := proto.Unmarshal(data, &r)
 	if wireBad := strings.HasPrefix(reason, "not a flowline.record.v1.Record"); wireBad != (err != nil) {
-		t.Fatalf("checkRecord says %q, proto.Unmarshal says %v, for %x", reason, err, data)
+		t.Fatalf("CheckRecord says %q, proto.Unmarshal says %v, for %x", reason, err, data)
 	}
 	if err != nil {
 		return
 	}
-	want := envelope{partition: r.PartitionId, position: r.Position, event: r.RecordType == "EVENT"}
+	want := Envelope{Partition: r.PartitionId, Position: r.Position, Event: r.RecordType == "EVENT"}
 	if env != want {
-		t.Fatalf("envelope %+v, want %+v", env, want)
+		t.Fatalf("Envelope %+v, want %+v", env, want)
 	}
 	var missing []string
 	for _, m := range []struct {
@@ -127,12 +127,12 @@ func TestCheckRecordAgreesWithUnmarshal(t *testing.T) {
 		"unknown field":               cat(base, protowire.AppendVarint(tag(nil, 999, protowire.VarintType), 5)),
 		"known field, other type":     cat(base, protowire.AppendVarint(tag(nil, 6, protowire.VarintType), 5)),
 		"invalid UTF-8 in intent":     cat(base, str(8, "\xff\xfe")),
-		"invalid UTF-8 nested":        cat(base, protowire.AppendBytes(tag(nil, fieldNumber(t, "job"), protowire.BytesType), str(1, "\xc3"))),
+		"invalid UTF-8 nested":        cat(base, protowire.AppendBytes(tag(nil, recordFieldNumber(t, "job"), protowire.BytesType), str(1, "\xc3"))),
 		"empty intent wins last":      cat(base, str(8, "")),
 		"later position wins":         cat(base, protowire.AppendVarint(tag(nil, 2, protowire.VarintType), 77)),
 		"negative partition":          cat(base, neg),
 		"no value":                    cat(str(6, "EVENT"), str(7, "JOB"), str(8, "CREATED")),
-		"value_json is a value":       cat(str(6, "EVENT"), str(7, "SIGNAL"), str(8, "BROADCASTED"), str(fieldNumber(t, "value_json"), "{}")),
+		"value_json is a value":       cat(str(6, "EVENT"), str(7, "SIGNAL"), str(8, "BROADCASTED"), str(recordFieldNumber(t, "value_json"), "{}")),
 		"nothing":                     {},
 		"field number zero":           {0x00, 0x01},
 		"stray end group":             tag(nil, 5, protowire.EndGroupType),
@@ -140,17 +140,17 @@ func TestCheckRecordAgreesWithUnmarshal(t *testing.T) {
 		"unterminated group":          cat(base, tag(nil, 500, protowire.StartGroupType)),
 		"overlong varint":             cat(tag(nil, 2, protowire.VarintType), []byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01}),
 		"length beyond the end":       cat(tag(nil, 6, protowire.BytesType), []byte{0x10, 'E'}),
-		"nested message truncated":    cat(base, protowire.AppendBytes(tag(nil, fieldNumber(t, "job"), protowire.BytesType), []byte{0x0a, 0x05, 'a'})),
-		"packed repeated, truncated":  cat(base, protowire.AppendBytes(tag(nil, fieldNumber(t, "process_instance"), protowire.BytesType), protowire.AppendBytes(tag(nil, 13, protowire.BytesType), []byte{0x80}))),
-		"packed repeated, valid":      cat(base, protowire.AppendBytes(tag(nil, fieldNumber(t, "process_instance"), protowire.BytesType), protowire.AppendBytes(tag(nil, 13, protowire.BytesType), []byte{0x01, 0x02}))),
-		"unpacked repeated in nested": cat(base, protowire.AppendBytes(tag(nil, fieldNumber(t, "process_instance"), protowire.BytesType), protowire.AppendVarint(tag(nil, 13, protowire.VarintType), 4))),
+		"nested message truncated":    cat(base, protowire.AppendBytes(tag(nil, recordFieldNumber(t, "job"), protowire.BytesType), []byte{0x0a, 0x05, 'a'})),
+		"packed repeated, truncated":  cat(base, protowire.AppendBytes(tag(nil, recordFieldNumber(t, "process_instance"), protowire.BytesType), protowire.AppendBytes(tag(nil, 13, protowire.BytesType), []byte{0x80}))),
+		"packed repeated, valid":      cat(base, protowire.AppendBytes(tag(nil, recordFieldNumber(t, "process_instance"), protowire.BytesType), protowire.AppendBytes(tag(nil, 13, protowire.BytesType), []byte{0x01, 0x02}))),
+		"unpacked repeated in nested": cat(base, protowire.AppendBytes(tag(nil, recordFieldNumber(t, "process_instance"), protowire.BytesType), protowire.AppendVarint(tag(nil, 13, protowire.VarintType), 4))),
 	}
 	for name, data := range cases {
 		t.Run(name, func(t *testing.T) { agrees(t, data) })
 	}
 }
 
-func fieldNumber(t *testing.T, name string) protowire.Number {
+func recordFieldNumber(t *testing.T, name string) protowire.Number {
 	fd := recordDesc.Fields().ByName(protoreflect.Name(name))
 	if fd == nil {
 		t.Fatalf("Record has no field %s", name)
@@ -158,7 +158,7 @@ func fieldNumber(t *testing.T, name string) protowire.Number {
 	return fd.Number()
 }
 
-// FuzzCheckRecord: on any input, checkRecord and proto.Unmarshal agree.
+// FuzzCheckRecord: on any input, CheckRecord and proto.Unmarshal agree.
 func FuzzCheckRecord(f *testing.F) {
 	for _, b := range wireCorpus(f)[:200] {
 		f.Add(b)
@@ -170,7 +170,7 @@ func TestCheckRecordDoesNotAllocate(t *testing.T) {
 	corpus := wireCorpus(t)
 	if n := testing.AllocsPerRun(10, func() {
 		for _, b := range corpus {
-			if _, reason := checkRecord(b); reason != "" {
+			if _, reason := CheckRecord(b); reason != "" {
 				t.Fatal(reason)
 			}
 		}
@@ -186,9 +186,9 @@ func BenchmarkCheckRecord(b *testing.B) {
 		size += len(c)
 	}
 	b.SetBytes(int64(size / len(corpus)))
-	b.Run("checkRecord", func(b *testing.B) {
+	b.Run("CheckRecord", func(b *testing.B) {
 		for i := 0; b.Loop(); i++ {
-			checkRecord(corpus[i%len(corpus)])
+			CheckRecord(corpus[i%len(corpus)])
 		}
 	})
 	b.Run("proto.Unmarshal", func(b *testing.B) {
@@ -211,12 +211,12 @@ func BenchmarkEncodeRecord(b *testing.B) {
 		recs = append(recs, r)
 	}
 	arena := make([]byte, 0, 1<<20)
-	b.Run("encodeRecord", func(b *testing.B) {
+	b.Run("EncodeRecord", func(b *testing.B) {
 		for i := 0; b.Loop(); i++ {
 			if len(arena) > 1<<19 {
 				arena = arena[:0]
 			}
-			arena, _, _ = encodeRecord(arena, recs[i%len(recs)])
+			arena, _, _ = EncodeRecord(arena, recs[i%len(recs)])
 		}
 	})
 	b.Run("proto.MarshalAppend", func(b *testing.B) {

@@ -1,4 +1,4 @@
-package writer
+package wire
 
 import (
 	"bytes"
@@ -10,7 +10,7 @@ import (
 	recordv1 "github.com/flowline/flowline/pkg/pb/recordv1"
 )
 
-// decodeDocuments must read exactly what proto.Unmarshal reads, and fail
+// DecodeDocuments must read exactly what proto.Unmarshal reads, and fail
 // where it fails.
 func FuzzDecodeDocuments(f *testing.F) {
 	batch := &recordv1.DocumentBatch{PartitionId: 3, FirstPosition: 10, LastPosition: 12, Documents: []*recordv1.Document{
@@ -34,13 +34,13 @@ func FuzzDecodeDocuments(f *testing.F) {
 
 	f.Add([]byte("\x80\x81\x81\x810\x81\xcc0")) // field number above the largest valid one
 
-	fams := newFamilies("p")
 	f.Fuzz(func(t *testing.T, data []byte) {
-		got, err := decodeDocuments(data, fams, nil)
+		var got []Document
+		err := DecodeDocuments(data, func(d Document) { got = append(got, d) })
 		var want recordv1.DocumentBatch
 		werr := proto.Unmarshal(data, &want)
 		if (err == nil) != (werr == nil) {
-			t.Fatalf("decodeDocuments error %v, proto.Unmarshal error %v", err, werr)
+			t.Fatalf("DecodeDocuments error %v, proto.Unmarshal error %v", err, werr)
 		}
 		if err != nil {
 			return
@@ -50,8 +50,8 @@ func FuzzDecodeDocuments(f *testing.F) {
 		}
 		for i, w := range want.Documents {
 			g := got[i]
-			if g.family != fams.num[w.Family] || g.op.Index != fams.index[g.family] || g.op.ID != w.Id || g.op.Version != w.Version || !bytes.Equal(g.op.Source, w.Source) ||
-				g.partition != w.PartitionId || g.timestamp != w.RecordTimestamp {
+			if string(g.Family) != w.Family || g.ID != w.Id || g.Version != w.Version || !bytes.Equal(g.Source, w.Source) ||
+				g.Partition != w.PartitionId || g.Timestamp != w.RecordTimestamp {
 				t.Errorf("document %d: %+v, want %v", i, g, w)
 			}
 		}

@@ -1,19 +1,19 @@
-package ingest
+package zeebeimport
 
 import "github.com/prometheus/client_golang/prometheus"
 
-// importMetrics are the Zeebe import's metrics; registered once, in New,
-// only when the import is configured.
-type importMetrics struct {
+// metrics are the Zeebe import's metrics; registered once, in New.
+type metrics struct {
 	records *prometheus.CounterVec // by result: imported, duplicate, dropped, invalid, late
 	pages   prometheus.Counter
 	rounds  *prometheus.CounterVec // by outcome: full, partial, idle, error
 	lag     *prometheus.GaugeVec   // by partition
 	errors  prometheus.Counter
+	publish prometheus.Histogram
 }
 
-func newImportMetrics(reg prometheus.Registerer) *importMetrics {
-	m := &importMetrics{
+func newMetrics(reg prometheus.Registerer) *metrics {
+	m := &metrics{
 		records: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "flowline_zeebe_import_records_total",
 			Help: "Documents read from the Zeebe exporter's indices, by result: imported, duplicate (already stored), dropped (not an event), invalid and late (both dead-lettered).",
@@ -31,7 +31,11 @@ func newImportMetrics(reg prometheus.Registerer) *importMetrics {
 		errors: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "flowline_zeebe_import_errors_total", Help: "Import rounds that failed and are redone.",
 		}),
+		publish: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "flowline_zeebe_import_publish_seconds", Help: "Time to store one JetStream message of imported records.",
+			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14),
+		}),
 	}
-	reg.MustRegister(m.records, m.pages, m.rounds, m.lag, m.errors)
+	reg.MustRegister(m.records, m.pages, m.rounds, m.lag, m.errors, m.publish)
 	return m
 }

@@ -1,4 +1,4 @@
-package ingest
+package zeebeimport
 
 import (
 	"fmt"
@@ -9,10 +9,46 @@ import (
 	"github.com/flowline/flowline/pkg/config"
 )
 
-// ZeebeImport configures the import of the Zeebe Elasticsearch exporter's
-// indices (FLOWLINE_ZEEBE_IMPORT_*): the migration path for installations
-// that run that exporter today. It is off while URL is empty.
-type ZeebeImport struct {
+// Config is the Zeebe import's configuration: the source section
+// (FLOWLINE_ZEEBE_IMPORT_*), its partition leases
+// (FLOWLINE_ZEEBE_IMPORT_LEASE_BUCKET, _LEASE_TTL, _REPLICA_ID), how records
+// are stored (ingest's FLOWLINE_INGEST_EVENTS_ONLY, _BATCH_RECORDS,
+// _BATCH_BYTES), and the shared NATS and stream sections. Start from
+// NewConfig, which fills the lease bucket's default.
+type Config struct {
+	Source Source       `envconfig:"ZEEBE_IMPORT"`
+	Lease  config.Lease `envconfig:"ZEEBE_IMPORT"`
+	config.RecordStore
+
+	NATS    config.NATS    `envconfig:"NATS"`
+	Streams config.Streams `envconfig:"STREAM"`
+}
+
+// leasePrefix names the import's lease variables.
+const leasePrefix = "ZEEBE_IMPORT"
+
+// NewConfig returns a Config with the defaults tags cannot carry.
+func NewConfig() Config { return Config{Lease: config.LeaseFor(leasePrefix)} }
+
+// Enabled reports whether the import is configured (FLOWLINE_ZEEBE_IMPORT_URL
+// is set): `flowline ingest` runs it alongside the push API then.
+func (c Config) Enabled() bool { return c.Source.Enabled() }
+
+// Validate implements config.Validator: the source URL is required.
+func (c Config) Validate() error {
+	if !c.Enabled() {
+		return fmt.Errorf("%w: FLOWLINE_ZEEBE_IMPORT_URL is required: the Elasticsearch holding the %s_* indices", config.ErrInvalid, c.Source.IndexPrefix)
+	}
+	if l := c.Lease.For(leasePrefix); c.Source.Bucket == l.Bucket {
+		return fmt.Errorf("%w: FLOWLINE_ZEEBE_IMPORT_BUCKET and _LEASE_BUCKET must differ (lease keys expire)", config.ErrInvalid)
+	}
+	return config.ValidateAll(c.Source, c.Lease.For(leasePrefix), c.RecordStore, c.NATS, c.Streams)
+}
+
+// Source configures where and how the import reads the Zeebe Elasticsearch
+// exporter's indices (FLOWLINE_ZEEBE_IMPORT_*): the migration path for
+// installations that run that exporter today. It is off while URL is empty.
+type Source struct {
 	URL      string `envconfig:"URL" desc:"Elasticsearch URL(s) holding the Zeebe exporter's indices, comma separated; set it to import them (empty: no import)"`
 	Username string `envconfig:"USERNAME" desc:"basic auth user of that Elasticsearch"`
 	Password string `envconfig:"PASSWORD" desc:"basic auth password of that Elasticsearch"`
@@ -36,22 +72,19 @@ type ZeebeImport struct {
 	// are dead-lettered, never dropped (see zeebeimport_round.go).
 	Settle time.Duration `envconfig:"SETTLE" default:"5s" desc:"import only records whose timestamp is at least this old, so that every index of an exporter bulk is searchable"`
 
-	Bucket      string        `envconfig:"BUCKET" default:"flowline-zeebe-import" desc:"JetStream KV bucket of the import progress (one key per partition)"`
-	LeaseBucket string        `envconfig:"LEASE_BUCKET" default:"flowline-zeebe-import-leases" desc:"JetStream KV bucket of partition leases shared by importing replicas"`
-	LeaseTTL    time.Duration `envconfig:"LEASE_TTL" default:"10s" desc:"a crashed replica's partitions are imported by another after about this long"`
-	ReplicaID   string        `envconfig:"REPLICA_ID" desc:"this replica's id among importing replicas (default: host name and process id)"`
+	Bucket string `envconfig:"BUCKET" default:"flowline-zeebe-import" desc:"JetStream KV bucket of the import progress (one key per partition)"`
 }
 
 // Enabled reports whether the import is configured.
-func (c ZeebeImport) Enabled() bool { return strings.TrimSpace(c.URL) != "" }
+func (c Source) Enabled() bool { return strings.TrimSpace(c.URL) != "" }
 
 // Elasticsearch is the client configuration of the source cluster.
-func (c ZeebeImport) Elasticsearch() config.Elasticsearch {
+func (c Source) Elasticsearch() config.Elasticsearch {
 	return config.Elasticsearch{URL: c.URL, Username: c.Username, Password: c.Password, APIKey: c.APIKey, CACert: c.CACert}
 }
 
 // Validate implements config.Validator; a disabled import is valid.
-func (c ZeebeImport) Validate() error {
+func (c Source) Validate() error {
 	if !c.Enabled() {
 		return nil
 	}
@@ -75,41 +108,8 @@ func (c ZeebeImport) Validate() error {
 		return bad("BACKOFF_*", "START must be positive, MAX at least START and FACTOR at least 1")
 	case c.Settle < 0:
 		return bad("SETTLE", "must not be negative, got %s", c.Settle)
-	case c.Bucket == "" || c.LeaseBucket == "" || c.Bucket == c.LeaseBucket:
-		return bad("BUCKET", "BUCKET and LEASE_BUCKET must be set and differ (lease keys expire)")
-	case c.LeaseTTL < time.Second:
-		return bad("LEASE_TTL", "must be at least 1s, got %s", c.LeaseTTL)
-	case strings.ContainsAny(c.ReplicaID, " *>"):
-		return bad("REPLICA_ID", "%q must not hold spaces, * or >", c.ReplicaID)
+	case c.Bucket == "":
+		return bad("BUCKET", "must be set")
 	}
 	return nil
-}
-
-// ImportConfig is the configuration of `flowline zeebe-import`: the import
-// alone, without the push API. The storing settings are ingest's.
-type ImportConfig struct {
-	ZeebeImport  ZeebeImport `envconfig:"ZEEBE_IMPORT"`
-	EventsOnly   bool        `envconfig:"INGEST_EVENTS_ONLY" default:"true" desc:"count and drop records whose recordType is not EVENT"`
-	BatchRecords int         `envconfig:"INGEST_BATCH_RECORDS" default:"1000" desc:"most records of one partition per JetStream message"`
-	BatchBytes   int         `envconfig:"INGEST_BATCH_BYTES" default:"786432" desc:"most encoded bytes per JetStream message (keep under the server's max_payload)"`
-
-	NATS    config.NATS    `envconfig:"NATS"`
-	Streams config.Streams `envconfig:"STREAM"`
-}
-
-// Validate implements config.Validator.
-func (c ImportConfig) Validate() error {
-	if !c.ZeebeImport.Enabled() {
-		return fmt.Errorf("%w: FLOWLINE_ZEEBE_IMPORT_URL is required: the Elasticsearch holding the %s_* indices", config.ErrInvalid, c.ZeebeImport.IndexPrefix)
-	}
-	return c.ingestConfig().Validate()
-}
-
-// ingestConfig is the ingest configuration the import runs with.
-func (c ImportConfig) ingestConfig() Config {
-	return Config{
-		MaxBodyBytes: 1, MaxRecords: 1, // no push API
-		EventsOnly: c.EventsOnly, BatchRecords: c.BatchRecords, BatchBytes: c.BatchBytes,
-		ZeebeImport: c.ZeebeImport, NATS: c.NATS, Streams: c.Streams,
-	}
 }

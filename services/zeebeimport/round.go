@@ -1,10 +1,12 @@
-package ingest
+package zeebeimport
 
 import (
 	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"maps"
 	"math"
 	"slices"
 	"strconv"
@@ -13,14 +15,14 @@ import (
 	"github.com/nats-io/nats.go"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
 
+	"github.com/flowline/flowline/pkg/lease"
 	recordv1 "github.com/flowline/flowline/pkg/pb/recordv1"
+	"github.com/flowline/flowline/pkg/recordlog"
 	"github.com/flowline/flowline/pkg/stream"
+	"github.com/flowline/flowline/pkg/wire"
 )
-
-// errLeaseGone: the partition's lease ended before the round stored
-// anything; another replica imports it now.
-var errLeaseGone = errors.New("zeebe import: partition lease ended")
 
 // A partition's records of all value types share one position sequence,
 // and ingest stores a partition in position order only (anything at or
@@ -91,14 +93,60 @@ type roundResult struct {
 }
 
 // partitionImport is one partition's import while this replica holds its
-// lease: owned by one worker goroutine.
+// lease: owned by the partition's goroutine. Its collaborators are shared
+// with the other partitions and safe for concurrent use.
 type partitionImport struct {
-	z      *zeebeImporter
-	p      int32
-	loaded bool
+	p           int32
+	src         *zeebeSource
+	progress    *progressStore
+	records     *recordlog.Log
+	deadLetters stream.Publisher
+	holds       func(p int32) bool // this replica still holds p's lease
+	metrics     *metrics
+	tracer      trace.Tracer
+	log         *slog.Logger
+	settle      time.Duration
+	eventsOnly  bool
+
+	loaded bool // prog and rev were read; false again after a failed round
 	prog   ImportProgress
 	rev    uint64
 }
+
+// paced runs a round for the partition's runner: it counts it, keeps the
+// lag gauge, and tells the pacing what the round found.
+func (w *partitionImport) paced(ctx context.Context) (lease.Outcome, error) {
+	lag := w.metrics.lag.WithLabelValues(strconv.Itoa(int(w.p)))
+	res, err := w.round(ctx)
+	if err != nil {
+		if ctx.Err() == nil && !errors.Is(err, lease.ErrNotHeld) {
+			w.loaded = false // re-read the progress: a conflict means someone else moved it
+			w.metrics.errors.Inc()
+			w.metrics.rounds.WithLabelValues("error").Inc()
+		}
+		return lease.Idle, err
+	}
+	switch {
+	case (res.full || res.held) && res.newest > 0:
+		lag.Set(max(0, time.Since(time.UnixMilli(res.newest)).Seconds()))
+	case !res.full && !res.held:
+		lag.Set(0)
+	}
+	switch {
+	case res.full && res.taken > 0:
+		w.metrics.rounds.WithLabelValues("full").Inc()
+		return lease.Busy, nil
+	case res.taken > 0 || res.held:
+		w.metrics.rounds.WithLabelValues("partial").Inc()
+		return lease.Progress, nil
+	default:
+		w.metrics.rounds.WithLabelValues("idle").Inc()
+		return lease.Idle, nil
+	}
+}
+
+// close drops the partition's lag gauge once the partition is given up.
+func (w *partitionImport) close() { w.metrics.lag.DeleteLabelValues(strconv.Itoa(int(w.p))) }
 
 // deadDoc is a document given up on, with why.
 type deadDoc struct {
@@ -109,8 +157,7 @@ type deadDoc struct {
 
 // round reads the next pages, stores what it may, and moves the cursors.
 func (w *partitionImport) round(ctx context.Context) (res roundResult, err error) {
-	z := w.z
-	ctx, span := z.s.tracer.Start(ctx, "zeebe-import round")
+	ctx, span := w.tracer.Start(ctx, "zeebe-import round")
 	span.SetAttributes(attribute.Int("partition", int(w.p)))
 	defer func() {
 		span.SetAttributes(attribute.Int("records.taken", res.taken), attribute.Int("records.imported", res.imported))
@@ -121,25 +168,25 @@ func (w *partitionImport) round(ctx context.Context) (res roundResult, err error
 		span.End()
 	}()
 	if !w.loaded {
-		if w.prog, w.rev, err = z.progress.load(ctx, w.p); err != nil {
+		if w.prog, w.rev, err = w.progress.load(ctx, w.p); err != nil {
 			return res, err
 		}
 		w.loaded = true
 	}
-	vts, err := z.src.valueTypes(ctx)
+	vts, err := w.src.valueTypes(ctx)
 	if err != nil {
 		return res, err
 	}
-	pages, err := z.src.pages(ctx, w.p, vts, w.prog.Cursors)
+	pages, err := w.src.pages(ctx, w.p, vts, w.prog.Cursors)
 	if err != nil {
 		return res, err
 	}
 	for _, pg := range pages {
 		if len(pg.docs) > 0 {
-			z.metrics.pages.Inc()
+			w.metrics.pages.Inc()
 		}
 	}
-	pl := planRound(pages, time.Now().Add(-z.cfg.Settle).UnixMilli())
+	pl := planRound(pages, time.Now().Add(-w.settle).UnixMilli())
 	res.full, res.held, res.taken = pl.full, pl.held, len(pl.take)
 	if len(pl.take) == 0 {
 		return res, nil
@@ -157,7 +204,7 @@ func (w *partitionImport) round(ctx context.Context) (res roundResult, err error
 			res.duplicate++ // the same record in two indices (re-exported after an upgrade)
 		case d.position <= w.prog.Position:
 			dead = append(dead, deadDoc{d, "late", fmt.Sprintf("zeebe import: record became searchable only after position %d of partition %d was imported; raise FLOWLINE_ZEEBE_IMPORT_SETTLE", w.prog.Position, w.p)})
-		case z.s.cfg.EventsOnly && d.rec.RecordType != "EVENT":
+		case w.eventsOnly && d.rec.RecordType != "EVENT":
 			dropped++
 		default:
 			records = append(records, d.rec)
@@ -166,8 +213,8 @@ func (w *partitionImport) round(ctx context.Context) (res roundResult, err error
 		prev = max(prev, d.position)
 	}
 
-	if !w.z.holds(w.p) {
-		return res, errLeaseGone
+	if !w.holds(w.p) {
+		return res, fmt.Errorf("zeebe import of partition %d: %w", w.p, lease.ErrNotHeld)
 	}
 	for _, dd := range dead {
 		if err := w.deadLetter(ctx, dd); err != nil {
@@ -175,39 +222,36 @@ func (w *partitionImport) round(ctx context.Context) (res roundResult, err error
 		}
 	}
 	if len(records) > 0 {
-		ar, err := z.s.appendImported(ctx, w.p, records)
+		wires, err := wire.EncodeRecords(records)
+		if err != nil {
+			return res, fmt.Errorf("zeebe import: partition %d: %w", w.p, err)
+		}
+		ar, err := w.records.Append(ctx, w.p, wires)
 		if err != nil {
 			return res, fmt.Errorf("zeebe import: %w", err)
 		}
-		res.imported, res.duplicate = ar.accepted, res.duplicate+ar.duplicates
+		res.imported, res.duplicate = ar.Accepted, res.duplicate+ar.Duplicates
 	}
 
-	next := ImportProgress{Cursors: maps2(w.prog.Cursors, pl.cursors), Position: max(w.prog.Position, pl.take[len(pl.take)-1].position)}
-	rev, err := z.progress.save(ctx, w.p, next, w.rev)
+	cursors := maps.Clone(w.prog.Cursors)
+	if cursors == nil {
+		cursors = map[string]int64{}
+	}
+	maps.Copy(cursors, pl.cursors)
+	next := ImportProgress{Cursors: cursors, Position: max(w.prog.Position, pl.take[len(pl.take)-1].position)}
+	rev, err := w.progress.save(ctx, w.p, next, w.rev)
 	if err != nil {
 		return res, err
 	}
 	w.prog, w.rev = next, rev
 
-	z.metrics.records.WithLabelValues("imported").Add(float64(res.imported))
-	z.metrics.records.WithLabelValues("duplicate").Add(float64(res.duplicate))
-	z.metrics.records.WithLabelValues("dropped").Add(float64(dropped))
+	w.metrics.records.WithLabelValues("imported").Add(float64(res.imported))
+	w.metrics.records.WithLabelValues("duplicate").Add(float64(res.duplicate))
+	w.metrics.records.WithLabelValues("dropped").Add(float64(dropped))
 	for _, dd := range dead {
-		z.metrics.records.WithLabelValues(dd.result).Inc()
+		w.metrics.records.WithLabelValues(dd.result).Inc()
 	}
 	return res, nil
-}
-
-// maps2 returns a copy of a updated with b.
-func maps2(a, b map[string]int64) map[string]int64 {
-	out := make(map[string]int64, len(a)+len(b))
-	for k, v := range a {
-		out[k] = v
-	}
-	for k, v := range b {
-		out[k] = v
-	}
-	return out
 }
 
 // deadLetter stores a document on flowline.dlq.ingest with its index, id
@@ -219,10 +263,10 @@ func (w *partitionImport) deadLetter(ctx context.Context, dd deadDoc) error {
 	h.Set(stream.HeaderDLQID, dd.doc.id)
 	h.Set(nats.MsgIdHdr, "zeebe-import-"+dd.doc.index+"-"+dd.doc.id)
 	h.Set(stream.HeaderFirstPosition, strconv.FormatInt(dd.doc.position, 10))
-	err := stream.PublishDeadLetter(ctx, w.z.s.js, stream.DeadLetter{Service: "ingest", Reason: dd.reason, Data: dd.doc.source, Header: h})
+	err := stream.PublishDeadLetter(ctx, w.deadLetters, stream.DeadLetter{Service: "ingest", Reason: dd.reason, Data: dd.doc.source, Header: h})
 	if err != nil {
 		return fmt.Errorf("zeebe import: %w", err)
 	}
-	w.z.log.Error("exporter document dead-lettered", "partition", w.p, "index", dd.doc.index, "id", dd.doc.id, "result", dd.result, "reason", dd.reason)
+	w.log.Error("exporter document dead-lettered", "index", dd.doc.index, "id", dd.doc.id, "result", dd.result, "reason", dd.reason)
 	return nil
 }

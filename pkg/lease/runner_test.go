@@ -1,0 +1,97 @@
+package lease
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/flowline/flowline/pkg/config"
+)
+
+// TestRunnerPacing drives one partition's rounds through a script of
+// outcomes and checks the pause after each: none after Busy, AfterProgress
+// after Progress, a growing idle pause reset by work, a jittered growing
+// backoff after failures reset by success, and an end at ErrNotHeld.
+func TestRunnerPacing(t *testing.T) {
+	ms := time.Millisecond
+	pacing := Pacing{AfterProgress: 5 * ms, IdleStart: 10 * ms, IdleFactor: 2, IdleMax: 30 * ms, RetryStart: 100 * ms, RetryMax: time.Second}
+	boom := errors.New("boom")
+	type step struct {
+		outcome Outcome
+		err     error
+		min     time.Duration // pause after this round: min..max (0..0: none)
+		max     time.Duration
+	}
+	script := []step{
+		{Busy, nil, 0, 0},
+		{Progress, nil, 5 * ms, 5 * ms},
+		{Idle, nil, 10 * ms, 10 * ms},
+		{Idle, nil, 20 * ms, 20 * ms},
+		{Idle, nil, 30 * ms, 30 * ms},
+		{Idle, nil, 30 * ms, 30 * ms}, // capped
+		{Idle, boom, 50 * ms, 100 * ms},
+		{Idle, boom, 100 * ms, 200 * ms}, // doubling, jittered
+		{Busy, nil, 0, 0},
+		{Idle, nil, 10 * ms, 10 * ms},  // work reset the idle pause
+		{Idle, boom, 50 * ms, 100 * ms}, // success reset the backoff
+		{Idle, ErrNotHeld, 0, 0},
+	}
+	r := NewRunner(RunnerConfig{Lease: config.Lease{Bucket: "b", TTL: time.Second}, Pacing: pacing}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if r.ReplicaID() == "" {
+		t.Error("no default replica id")
+	}
+	var pauses []time.Duration
+	r.sleep = func(_ context.Context, d time.Duration) bool { pauses = append(pauses, d); return true }
+	rounds := 0
+	r.work(context.Background(), 7, func(context.Context) (Outcome, error) {
+		s := script[rounds]
+		rounds++
+		return s.outcome, s.err
+	})
+	if rounds != len(script) {
+		t.Fatalf("%d rounds ran, want %d (ErrNotHeld ends the partition's work)", rounds, len(script))
+	}
+	i := 0
+	for n, s := range script {
+		if s.max == 0 {
+			continue
+		}
+		if i >= len(pauses) {
+			t.Fatalf("round %d: no pause, want %v..%v (pauses %v)", n, s.min, s.max, pauses)
+		}
+		if p := pauses[i]; p < s.min || p > s.max {
+			t.Errorf("round %d: pause %v, want %v..%v", n, p, s.min, s.max)
+		}
+		i++
+	}
+	if i != len(pauses) {
+		t.Errorf("pauses %v: %d more than the script's", pauses, len(pauses)-i)
+	}
+}
+
+// TestRunnerStopsOnCancel: a cancelled context ends the work after the
+// round in progress, without another round or pause.
+func TestRunnerStopsOnCancel(t *testing.T) {
+	r := NewRunner(RunnerConfig{Lease: config.Lease{Bucket: "b", TTL: time.Second, ReplicaID: "me"},
+		Pacing: Pacing{RetryStart: time.Millisecond, RetryMax: time.Millisecond}}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if r.ReplicaID() != "me" {
+		t.Errorf("replica id %q", r.ReplicaID())
+	}
+	r.sleep = func(context.Context, time.Duration) bool { t.Error("paused after cancellation"); return false }
+	ctx, cancel := context.WithCancel(context.Background())
+	rounds := 0
+	r.work(ctx, 1, func(context.Context) (Outcome, error) {
+		rounds++
+		cancel()
+		return Idle, errors.New("interrupted")
+	})
+	if rounds != 1 {
+		t.Errorf("%d rounds, want 1", rounds)
+	}
+	if r.Holds(1) || r.Balanced() || r.Owned() != nil {
+		t.Error("a runner that never ran holds nothing")
+	}
+}

@@ -1,0 +1,31 @@
+package stream
+
+import (
+	"strconv"
+
+	"github.com/nats-io/nats.go"
+)
+
+// RecordsMsg is the message storing partition p's records at positions
+// first..last (data: an encoded RecordBatch). Its Nats-Msg-Id,
+// rec-<p>-<first>-<last>, makes a re-sent batch a duplicate within the
+// stream's dedupe window.
+func RecordsMsg(p int32, first, last int64, data []byte) *nats.Msg {
+	return batchMsg(RecordsSubject(p), "rec-", p, first, last, data)
+}
+
+// DocsMsg is the message carrying the documents built from partition p's
+// records at positions first..last (data: an encoded DocumentBatch), with
+// the message id doc-<p>-<first>-<last>.
+func DocsMsg(p int32, first, last int64, data []byte) *nats.Msg {
+	return batchMsg(DocsSubject(p), "doc-", p, first, last, data)
+}
+
+func batchMsg(subject, idPrefix string, p int32, first, last int64, data []byte) *nats.Msg {
+	firstS, lastS := strconv.FormatInt(first, 10), strconv.FormatInt(last, 10)
+	m := &nats.Msg{Subject: subject, Data: data, Header: nats.Header{}}
+	m.Header.Set(nats.MsgIdHdr, idPrefix+strconv.Itoa(int(p))+"-"+firstS+"-"+lastS)
+	m.Header.Set(HeaderFirstPosition, firstS)
+	m.Header.Set(HeaderLastPosition, lastS)
+	return m
+}

@@ -1,0 +1,134 @@
+package wire
+
+import (
+	"unicode/utf8"
+
+	"google.golang.org/protobuf/encoding/protowire"
+
+	recordv1 "github.com/flowline/flowline/pkg/pb/recordv1"
+)
+
+// Document is one document of an encoded DocumentBatch, read without
+// copying: Family and Source alias the message, which the caller must keep
+// until it is done with them. ID is a string of its own.
+type Document struct {
+	Family    []byte
+	ID        string
+	Version   int64
+	Source    []byte
+	Partition int32
+	Timestamp int64 // epoch ms of the newest record folded into it
+}
+
+// Field numbers of DocumentBatch and Document, from their descriptors.
+var (
+	documentBatchDesc = (&recordv1.DocumentBatch{}).ProtoReflect().Descriptor()
+	documentDesc      = (&recordv1.Document{}).ProtoReflect().Descriptor()
+
+	batchDocuments = fieldNumber(documentBatchDesc, "documents")
+	documentField  = struct {
+		family, id, version, source, partition, timestamp protowire.Number
+	}{
+		fieldNumber(documentDesc, "family"), fieldNumber(documentDesc, "id"), fieldNumber(documentDesc, "version"),
+		fieldNumber(documentDesc, "source"), fieldNumber(documentDesc, "partition_id"), fieldNumber(documentDesc, "record_timestamp"),
+	}
+)
+
+// DecodeDocuments calls each with every document of an encoded
+// DocumentBatch, in order, reading exactly what proto.Unmarshal would read
+// (unknown fields skipped, strings checked for UTF-8) and failing where it
+// fails. On an error each may have been called for the documents before
+// the bad one; the message is then not a DocumentBatch.
+func DecodeDocuments(data []byte, each func(Document)) error {
+	for len(data) > 0 {
+		num, typ, n := consumeTag(data)
+		if n < 0 {
+			return protowire.ParseError(n)
+		}
+		data = data[n:]
+		if num == batchDocuments && typ == protowire.BytesType {
+			v, n := protowire.ConsumeBytes(data)
+			if n < 0 {
+				return protowire.ParseError(n)
+			}
+			data = data[n:]
+			d, err := decodeDocument(v)
+			if err != nil {
+				return err
+			}
+			each(d)
+			continue
+		}
+		n = protowire.ConsumeFieldValue(num, typ, data) // partition and positions: not needed here
+		if n < 0 {
+			return protowire.ParseError(n)
+		}
+		data = data[n:]
+	}
+	return nil
+}
+
+func decodeDocument(b []byte) (Document, error) {
+	var d Document
+	f := documentField
+	for len(b) > 0 {
+		num, typ, n := consumeTag(b)
+		if n < 0 {
+			return d, protowire.ParseError(n)
+		}
+		b = b[n:]
+		switch {
+		case typ == protowire.BytesType && (num == f.family || num == f.id || num == f.source):
+			v, n := protowire.ConsumeBytes(b)
+			if n < 0 {
+				return d, protowire.ParseError(n)
+			}
+			b = b[n:]
+			switch num {
+			case f.family:
+				if !utf8.Valid(v) {
+					return d, errNotUTF8
+				}
+				d.Family = v
+			case f.id:
+				if !utf8.Valid(v) {
+					return d, errNotUTF8
+				}
+				d.ID = string(v)
+			case f.source:
+				d.Source = v
+			}
+		case typ == protowire.VarintType && (num == f.version || num == f.partition || num == f.timestamp):
+			v, n := protowire.ConsumeVarint(b)
+			if n < 0 {
+				return d, protowire.ParseError(n)
+			}
+			b = b[n:]
+			switch num {
+			case f.version:
+				d.Version = int64(v)
+			case f.partition:
+				d.Partition = int32(v)
+			case f.timestamp:
+				d.Timestamp = int64(v)
+			}
+		default: // unknown fields are skipped, as proto.Unmarshal keeps them aside
+			n = protowire.ConsumeFieldValue(num, typ, b)
+			if n < 0 {
+				return d, protowire.ParseError(n)
+			}
+			b = b[n:]
+		}
+	}
+	return d, nil
+}
+
+// consumeTag is protowire.ConsumeTag that also refuses field numbers above
+// the largest valid one, as proto.Unmarshal does.
+func consumeTag(b []byte) (protowire.Number, protowire.Type, int) {
+	num, typ, n := protowire.ConsumeTag(b)
+	if n >= 0 && num > protowire.MaxValidNumber {
+		return 0, 0, -2 // protowire.ParseError(-2): invalid field number
+	}
+	return num, typ, n
+}

@@ -1,0 +1,143 @@
+// Package zeebeimport is the Zeebe import: it reads the indices of Zeebe's
+// Elasticsearch exporter (zeebe-record_*) of an existing installation and
+// stores their records on the records stream through pkg/recordlog, as the
+// push API does, so that dedupe by position and the safety of several
+// replicas hold alike. It runs alone (`flowline zeebe-import`) or beside the
+// push API in the ingest process when FLOWLINE_ZEEBE_IMPORT_URL is set
+// (cmd/flowline wires that; services never import each other).
+//
+// Partitions are spread over the replicas with leases (pkg/lease, bucket
+// FLOWLINE_ZEEBE_IMPORT_LEASE_BUCKET); each owned partition runs rounds
+// (see round.go) and keeps its progress in FLOWLINE_ZEEBE_IMPORT_BUCKET.
+// Pacing: after a round with a full page the next starts at once; after one
+// that imported less, after BACKOFF_START; after rounds without new data the
+// pause grows from BACKOFF_START ×BACKOFF_FACTOR up to BACKOFF_MAX, and any
+// new data resets it. Failed rounds are redone after a jittered backoff up
+// to BACKOFF_MAX.
+package zeebeimport
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/flowline/flowline/pkg/backoff"
+	"github.com/flowline/flowline/pkg/bufpool"
+	"github.com/flowline/flowline/pkg/lease"
+	"github.com/flowline/flowline/pkg/lifecycle"
+	"github.com/flowline/flowline/pkg/recordlog"
+	"github.com/flowline/flowline/pkg/search"
+	"github.com/flowline/flowline/pkg/stream"
+)
+
+// Readiness conditions.
+const (
+	condNATS   = "connected to NATS"
+	condSource = "connected to the exporter's Elasticsearch"
+)
+
+// Deps are what the import needs from its process.
+type Deps struct {
+	Log      *slog.Logger
+	Tracer   trace.TracerProvider
+	Registry prometheus.Registerer
+}
+
+// Service is the Zeebe import. Create it with New and run it with Run; its
+// partitions' rounds run concurrently, one goroutine per owned partition.
+type Service struct {
+	cfg     Config
+	log     *slog.Logger
+	tracer  trace.Tracer
+	metrics *metrics
+	ready   *lifecycle.Readiness
+	runner  *lease.Runner
+}
+
+// New returns the import; it does no I/O.
+func New(cfg Config, deps Deps) *Service {
+	cfg.Lease = cfg.Lease.For(leasePrefix)
+	src := cfg.Source
+	runner := lease.NewRunner(lease.RunnerConfig{
+		Lease: cfg.Lease, Replicas: cfg.Streams.Replicas,
+		Pacing: lease.Pacing{
+			AfterProgress: src.BackoffStart,
+			IdleStart:     src.BackoffStart, IdleFactor: src.BackoffFactor, IdleMax: src.BackoffMax,
+			RetryStart: src.BackoffStart, RetryMax: src.BackoffMax,
+		},
+	}, deps.Log.With("service", "zeebeimport", "index_prefix", src.IndexPrefix))
+	log := deps.Log.With("service", "zeebeimport", "index_prefix", src.IndexPrefix, "replica", runner.ReplicaID())
+	return &Service{
+		cfg: cfg, log: log,
+		tracer:  deps.Tracer.Tracer("flowline/zeebeimport"),
+		metrics: newMetrics(deps.Registry),
+		ready:   lifecycle.NewReadiness(condNATS, condSource),
+		runner:  runner,
+	}
+}
+
+// Name implements lifecycle.Service.
+func (s *Service) Name() string { return "zeebe-import" }
+
+// Ready implements lifecycle.Service: ready once connected to JetStream and
+// to the exporter's Elasticsearch.
+func (s *Service) Ready() error { return s.ready.Err() }
+
+// Run imports until ctx is cancelled. It returns an error only when the
+// import cannot work at all (e.g. a lease bucket with a shorter TTL).
+func (s *Service) Run(ctx context.Context) error {
+	conn, err := stream.Connect(ctx, s.cfg.NATS, "flowline-zeebe-import", s.log)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
+		return fmt.Errorf("zeebe import: %w", err)
+	}
+	defer conn.Close()
+	if err := stream.EnsureStreams(ctx, conn.JS, s.cfg.Streams); err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
+		return fmt.Errorf("zeebe import: %w", err)
+	}
+	s.ready.Met(condNATS)
+
+	es, err := search.NewClient(s.cfg.Source.Elasticsearch())
+	if err != nil {
+		return fmt.Errorf("zeebe import: %w", err)
+	}
+	src := &zeebeSource{es: es, prefix: s.cfg.Source.IndexPrefix, pageSize: s.cfg.Source.PageSize}
+	retry := backoff.New(s.cfg.Source.BackoffStart, s.cfg.Source.BackoffMax)
+	if err := backoff.Retry(ctx, s.log, retry, "connecting to the exporter's Elasticsearch", func(ctx context.Context) error {
+		return search.Ping(ctx, es)
+	}); err != nil {
+		return nil // cancelled
+	}
+	retry.Reset()
+	var progress *progressStore
+	if err := backoff.Retry(ctx, s.log, retry, "opening the import progress bucket", func(ctx context.Context) error {
+		progress, err = openProgress(ctx, conn.JS, s.cfg.Source.Bucket, s.cfg.Streams.Replicas)
+		return err
+	}); err != nil {
+		return nil // cancelled
+	}
+	s.ready.Met(condSource)
+	s.log.Info("importing the Zeebe exporter's indices", "page_size", s.cfg.Source.PageSize, "settle", s.cfg.Source.Settle)
+
+	var bufs bufpool.Pool
+	records := recordlog.New(conn.JS, s.cfg.RecordStore, &bufs, s.metrics.publish)
+	if err := s.runner.Run(ctx, conn.JS, src.partitions, func(p int32) (lease.Round, func()) {
+		w := &partitionImport{
+			p: p, src: src, progress: progress, records: records, deadLetters: conn.JS,
+			holds: s.runner.Holds, metrics: s.metrics, tracer: s.tracer, log: s.log.With("partition", p),
+			settle: s.cfg.Source.Settle, eventsOnly: s.cfg.EventsOnly,
+		}
+		return w.paced, w.close
+	}); err != nil {
+		return fmt.Errorf("zeebe import: %w", err)
+	}
+	return nil
+}
