@@ -45,4 +45,3 @@ func TestPoll(t *testing.T) {
 		t.Errorf("after 20 idle rounds the pause is %s, want 30s", last)
 	}
 }
-

@@ -68,7 +68,7 @@ type Runner struct {
 	cfg     RunnerConfig
 	log     *slog.Logger
 	sleep   func(ctx context.Context, d time.Duration) bool // backoff.Sleep; tests record pauses
-	manager atomic.Pointer[Manager]                          // set once Run has a connection
+	manager atomic.Pointer[Manager]                         // set once Run has a connection
 }
 
 // NewRunner returns a runner; it does no I/O. An empty replica id becomes

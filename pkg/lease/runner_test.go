@@ -35,7 +35,7 @@ func TestRunnerPacing(t *testing.T) {
 		{Idle, boom, 50 * ms, 100 * ms},
 		{Idle, boom, 100 * ms, 200 * ms}, // doubling, jittered
 		{Busy, nil, 0, 0},
-		{Idle, nil, 10 * ms, 10 * ms},  // work reset the idle pause
+		{Idle, nil, 10 * ms, 10 * ms},   // work reset the idle pause
 		{Idle, boom, 50 * ms, 100 * ms}, // success reset the backoff
 		{Idle, ErrNotHeld, 0, 0},
 	}

@@ -34,8 +34,8 @@ const maxWireDepth = 10000
 var (
 	recordDesc      = (&recordv1.Record{}).ProtoReflect().Descriptor()
 	recordBatchDesc = (&recordv1.RecordBatch{}).ProtoReflect().Descriptor()
-	errNotUTF8 = errors.New("string field contains invalid UTF-8")
-	errTooDeep = errors.New("exceeded maximum recursion depth")
+	errNotUTF8      = errors.New("string field contains invalid UTF-8")
+	errTooDeep      = errors.New("exceeded maximum recursion depth")
 	// recordField holds the numbers of the Envelope fields CheckRecord reads.
 	recordField = struct{ partition, position, recordType, valueType, intent protowire.Number }{
 		fieldNumber(recordDesc, "partition_id"), fieldNumber(recordDesc, "position"), fieldNumber(recordDesc, "record_type"),
