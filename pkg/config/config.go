@@ -47,15 +47,17 @@ func Process(spec any) error {
 }
 
 // usageTemplate lists one variable a line, from envconfig's information
-// about each (Key, Tags, Field). A variable whose default is not a tag (it
-// differs per service, like a lease bucket's) shows the value the spec was
-// filled with.
+// about each (Key, Tags, Field). A variable whose default differs per
+// service, so cannot be a tag (a lease bucket's), is tagged
+// `prefilled:"true"` and shows the value the spec was filled with; no other
+// field's value is ever shown, so a spec loaded from the environment cannot
+// print a secret.
 var usageTemplate = template.Must(template.New("usage").Funcs(template.FuncMap{
 	"default_of": func(tags reflect.StructTag, field reflect.Value) string {
 		if d := tags.Get("default"); d != "" {
 			return d
 		}
-		if field.Kind() != reflect.Struct && !field.IsZero() {
+		if tags.Get("prefilled") == "true" && !field.IsZero() {
 			return fmt.Sprint(field.Interface())
 		}
 		return ""

@@ -12,7 +12,7 @@ import (
 // default differs per service, so it cannot be a tag: the service's
 // NewConfig fills it (see LeaseFor), and an empty Bucket means that default.
 type Lease struct {
-	Bucket    string        `envconfig:"LEASE_BUCKET" desc:"JetStream KV bucket of partition leases shared by the service's replicas"`
+	Bucket    string        `envconfig:"LEASE_BUCKET" prefilled:"true" desc:"JetStream KV bucket of partition leases shared by the service's replicas"`
 	TTL       time.Duration `envconfig:"LEASE_TTL" default:"10s" desc:"a crashed replica's partitions are taken over after about this long"`
 	ReplicaID string        `envconfig:"REPLICA_ID" desc:"this replica's id among the service's replicas (default: host name and process id)"`
 

@@ -97,11 +97,13 @@ func (s *Service) Run(ctx context.Context) error {
 		return fmt.Errorf("zeebe import: %w", err)
 	}
 	defer conn.Close()
-	if err := stream.EnsureStreams(ctx, conn.JS, s.cfg.Streams); err != nil {
-		if ctx.Err() != nil {
-			return nil
-		}
-		return fmt.Errorf("zeebe import: %w", err)
+	// Retried: beside the push API the import runs as a companion, which
+	// would otherwise stay stopped after a passing broker error at start.
+	retry := backoff.New(s.cfg.Source.BackoffStart, s.cfg.Source.BackoffMax)
+	if err := backoff.Retry(ctx, s.log, retry, "ensuring the streams", func(ctx context.Context) error {
+		return stream.EnsureStreams(ctx, conn.JS, s.cfg.Streams)
+	}); err != nil {
+		return nil // cancelled
 	}
 	s.ready.Met(condNATS)
 
@@ -110,7 +112,7 @@ func (s *Service) Run(ctx context.Context) error {
 		return fmt.Errorf("zeebe import: %w", err)
 	}
 	src := &zeebeSource{es: es, prefix: s.cfg.Source.IndexPrefix, pageSize: s.cfg.Source.PageSize}
-	retry := backoff.New(s.cfg.Source.BackoffStart, s.cfg.Source.BackoffMax)
+	retry.Reset()
 	if err := backoff.Retry(ctx, s.log, retry, "connecting to the exporter's Elasticsearch", func(ctx context.Context) error {
 		return search.Ping(ctx, es)
 	}); err != nil {
