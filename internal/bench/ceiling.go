@@ -110,8 +110,9 @@ func FinishCeiling(ctx context.Context, es *elasticsearch.Client, prefix string,
 // SetIndexSettings applies index settings (a JSON body) to every index of
 // prefix.
 func SetIndexSettings(ctx context.Context, es *elasticsearch.Client, prefix, body string) error {
-	_, err := search.Do(es.Indices.PutSettings(strings.NewReader(body), es.Indices.PutSettings.WithIndex(prefix+"-*"),
-		es.Indices.PutSettings.WithContext(ctx)))("index settings of " + prefix + "-*")
+	resp, err := es.Indices.PutSettings(strings.NewReader(body), es.Indices.PutSettings.WithIndex(prefix+"-*"),
+		es.Indices.PutSettings.WithContext(ctx))
+	_, err = search.ReadResponse("index settings of "+prefix+"-*", resp, err)
 	return err
 }
 
@@ -120,7 +121,8 @@ func count(ctx context.Context, es *elasticsearch.Client, index string) (int, er
 	if err := search.Refresh(ctx, es, index); err != nil {
 		return 0, err
 	}
-	b, err := search.Do(es.Count(es.Count.WithIndex(index), es.Count.WithContext(ctx)))("count " + index)
+	resp, err := es.Count(es.Count.WithIndex(index), es.Count.WithContext(ctx))
+	b, err := search.ReadResponse("count "+index, resp, err)
 	if err != nil {
 		return 0, err
 	}

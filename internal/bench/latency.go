@@ -234,8 +234,9 @@ func (h *harness) pollCompletions(ctx context.Context, alias string, c *completi
 				map[string]any{"term": map[string]any{"state": "COMPLETED"}},
 			}}},
 		})
-		b, err := search.Do(h.es.Search(h.es.Search.WithIndex(alias), h.es.Search.WithBody(bytes.NewReader(body)),
-			h.es.Search.WithContext(ctx), h.es.Search.WithIgnoreUnavailable(true)))("search " + alias)
+		resp, err := h.es.Search(h.es.Search.WithIndex(alias), h.es.Search.WithBody(bytes.NewReader(body)),
+			h.es.Search.WithContext(ctx), h.es.Search.WithIgnoreUnavailable(true))
+		b, err := search.ReadResponse("search "+alias, resp, err)
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil

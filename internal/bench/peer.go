@@ -254,8 +254,8 @@ func RunPeer(ctx context.Context, cfg PeerConfig) (PeerResult, error) {
 	if err := createPeerStream(ctx, js); err != nil {
 		return PeerResult{}, err
 	}
-	if _, err := search.Do(es.Indices.Create(cfg.Index, es.Indices.Create.WithBody(strings.NewReader(peerMapping)),
-		es.Indices.Create.WithContext(ctx)))("create index " + cfg.Index); err != nil {
+	resp, err := es.Indices.Create(cfg.Index, es.Indices.Create.WithBody(strings.NewReader(peerMapping)), es.Indices.Create.WithContext(ctx))
+	if _, err := search.ReadResponse("create index "+cfg.Index, resp, err); err != nil {
 		return PeerResult{}, fmt.Errorf("peer: %w", err)
 	}
 

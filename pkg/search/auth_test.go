@@ -118,9 +118,9 @@ func TestAuth(t *testing.T) {
 		for i := range ops {
 			ops[i] = Op{Index: "auth-test", ID: fmt.Sprint(i), Version: int64(10 + i), Source: []byte(fmt.Sprintf(`{"n":%d}`, i))}
 		}
-		res, err := Bulk(ctx, c, ops)
+		res, err := bulkOps(ctx, c, ops)
 		if err != nil {
-			t.Fatalf("Bulk: %v", err)
+			t.Fatalf("bulkOps: %v", err)
 		}
 		for i, r := range res {
 			if r.Outcome != Done {
@@ -131,7 +131,7 @@ func TestAuth(t *testing.T) {
 			t.Fatal(err)
 		}
 		cres, err := c.Count(c.Count.WithIndex("auth-test"), c.Count.WithContext(ctx))
-		b, err := read(cres, err)("count")
+		b, err := ReadResponse("count", cres, err)
 		var count struct {
 			Count int `json:"count"`
 		}
@@ -147,7 +147,7 @@ func TestAuth(t *testing.T) {
 		for what, err := range map[string]error{
 			"Ping": Ping(ctx, c),
 			"Bulk": func() error {
-				_, err := Bulk(ctx, c, []Op{{Index: "auth-test", ID: "x", Version: 1, Source: []byte(`{}`)}})
+				_, err := bulkOps(ctx, c, []Op{{Index: "auth-test", ID: "x", Version: 1, Source: []byte(`{}`)}})
 				return err
 			}(),
 		} {
@@ -232,7 +232,7 @@ func TestAuth(t *testing.T) {
 		basic := authNewClient(t, good)
 		res, err := basic.Security.CreateAPIKey(strings.NewReader(`{"name":"flowline-auth-test"}`),
 			basic.Security.CreateAPIKey.WithContext(ctx))
-		b, err := read(res, err)("create API key")
+		b, err := ReadResponse("create API key", res, err)
 		if err != nil {
 			// The integ-test-zip distribution lacks the analysis-common
 			// module, so the .security index (which stores API keys)
@@ -254,7 +254,7 @@ func TestAuth(t *testing.T) {
 		if err := Ping(ctx, c); err != nil {
 			t.Fatalf("Ping with the API key: %v", err)
 		}
-		if _, err := Bulk(ctx, c, []Op{{Index: "auth-test", ID: "k", Version: 1, Source: []byte(`{"n":1}`)}}); err != nil {
+		if _, err := bulkOps(ctx, c, []Op{{Index: "auth-test", ID: "k", Version: 1, Source: []byte(`{"n":1}`)}}); err != nil {
 			t.Fatalf("Bulk with the API key: %v", err)
 		}
 	})
@@ -306,7 +306,7 @@ func TestAPIKeyOverTLS(t *testing.T) {
 	if err := Ping(ctx, c); err != nil {
 		t.Fatalf("Ping: %v", err)
 	}
-	res, err := Bulk(ctx, c, []Op{{Index: "i", ID: "1", Version: 1, Source: []byte(`{}`)}})
+	res, err := bulkOps(ctx, c, []Op{{Index: "i", ID: "1", Version: 1, Source: []byte(`{}`)}})
 	if err != nil || len(res) != 1 || res[0].Outcome != Done {
 		t.Fatalf("Bulk: %v %+v", err, res)
 	}

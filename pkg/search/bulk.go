@@ -31,10 +31,13 @@ const (
 	// Stale: 409 version conflict, a same or newer version is stored; the
 	// operation is already applied.
 	Stale
-	// Retry: 429 or 5xx; send it again after a backoff.
+	// Retry: 429 or 5xx, or 403 or 404 on an index operation (a write
+	// block, a missing index: the cluster's doing, not the document's);
+	// send it again after a backoff.
 	Retry
 	// Rejected: any other 4xx (mapping or parse errors); retrying will not
-	// help, the document goes to the dead-letter stream.
+	// help, the document goes to the dead-letter stream. A 404 on a delete
+	// means the document is gone.
 	Rejected
 )
 
@@ -58,9 +61,13 @@ type Result struct {
 	Outcome Outcome
 	Status  int
 	Reason  string
+	// Err is set when the operation was refused in a bulk request of its
+	// own (413 too large, 400 malformed; see BulkExecutor) rather than as
+	// an item: that request's error, and Reason its text.
+	Err error
 }
 
-// Classify maps an item status to its outcome.
+// Classify maps an item status to its outcome, whatever the operation.
 func Classify(status int) Outcome {
 	switch {
 	case status >= 200 && status < 300:
@@ -138,25 +145,25 @@ func appendJSONString(buf []byte, s string) []byte {
 	return append(buf, '"')
 }
 
-// Bulk sends ops in one bulk request and returns one Result per op, in
-// order. A request-level failure returns an error wrapping ErrUnavailable
-// (retry the whole request), ErrTooLarge (split it) or ErrRejected.
-func Bulk(ctx context.Context, c *elasticsearch.Client, ops []Op) ([]Result, error) {
-	size := 0
-	for _, op := range ops {
-		size += OpSize(op)
+// classifyItem maps the status of an item with action (index, delete) to
+// its outcome: Classify, except that a 403 or 404 on an index operation
+// comes from the cluster (a write block, a missing index that may not be
+// created, privileges), not from the document, and is retried.
+func classifyItem(action string, status int) Outcome {
+	if action == "index" && (status == http.StatusForbidden || status == http.StatusNotFound) {
+		return Retry
 	}
-	body := make([]byte, 0, size)
-	for _, op := range ops {
-		body = AppendOp(body, op)
-	}
-	return BulkBody(ctx, c, body, len(ops))
+	return Classify(status)
 }
 
-// BulkBody sends a prepared bulk body of n operations; see Bulk.
+// BulkBody sends a prepared bulk body of n operations in one request and
+// returns one Result per operation, in order. A request-level failure
+// returns an error wrapping ErrUnavailable (retry the whole request),
+// ErrTooLarge (split it) or ErrRejected. BulkExecutor does all that.
 func BulkBody(ctx context.Context, c *elasticsearch.Client, body []byte, n int) ([]Result, error) {
-	b, err := read(c.Bulk(bytes.NewReader(body), c.Bulk.WithContext(ctx),
-		c.Bulk.WithFilterPath("errors", "items.*.status", "items.*.error.type", "items.*.error.reason")))("bulk")
+	res, err := c.Bulk(bytes.NewReader(body), c.Bulk.WithContext(ctx),
+		c.Bulk.WithFilterPath("errors", "items.*.status", "items.*.error.type", "items.*.error.reason"))
+	b, err := ReadResponse("bulk", res, err)
 	if err != nil {
 		var se *StatusError
 		if errors.As(err, &se) && se.Status == http.StatusRequestEntityTooLarge {
@@ -191,8 +198,8 @@ func parseBulkResponse(b []byte, n int) ([]Result, error) {
 	}
 	out := make([]Result, n)
 	for i, item := range r.Items {
-		for _, it := range item { // one key: the action
-			out[i] = Result{Outcome: Classify(it.Status), Status: it.Status}
+		for action, it := range item { // one key: the action
+			out[i] = Result{Outcome: classifyItem(action, it.Status), Status: it.Status}
 			if it.Error != nil {
 				out[i].Reason = it.Error.Type + ": " + it.Error.Reason
 			}

@@ -133,3 +133,28 @@ func splitLines(b []byte) [][]byte {
 	}
 	return out
 }
+
+// A 403 or 404 on an index operation is the cluster's (a write block, a
+// missing index that may not be created): retried. On a delete, 404 means
+// the document is gone, and 403 stays a rejection.
+func TestParseBulkResponseClusterSideItems(t *testing.T) {
+	body := `{"errors":true,"items":[` +
+		`{"index":{"status":403,"error":{"type":"cluster_block_exception","reason":"index [x] blocked by: [FORBIDDEN/8/index write (api)];"}}},` +
+		`{"index":{"status":404,"error":{"type":"index_not_found_exception","reason":"no such index [x]"}}},` +
+		`{"delete":{"status":404}},` +
+		`{"delete":{"status":403,"error":{"type":"cluster_block_exception","reason":"blocked"}}},` +
+		`{"index":{"status":400,"error":{"type":"mapper_parsing_exception","reason":"bad"}}}]}`
+	got, err := parseBulkResponse([]byte(body), 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Outcome{Retry, Retry, Rejected, Rejected, Rejected}
+	for i := range want {
+		if got[i].Outcome != want[i] {
+			t.Errorf("item %d: %v, want %v", i, got[i].Outcome, want[i])
+		}
+	}
+	if got[2].Status != 404 || got[0].Reason != "cluster_block_exception: index [x] blocked by: [FORBIDDEN/8/index write (api)];" {
+		t.Errorf("status or reason lost: %+v", got)
+	}
+}

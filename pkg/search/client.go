@@ -40,7 +40,7 @@ var ErrAuth = errors.New("elasticsearch refused the credentials")
 // _PASSWORD) or an API key (FLOWLINE_ES_API_KEY, the base64 "id:key" form),
 // and for https URLs the server is verified against FLOWLINE_ES_CA_CERT (a
 // PEM file; only its certificates are trusted) or else the system roots.
-// The client does not retry by itself: callers decide (see Bulk and the
+// The client does not retry by itself: callers decide (see BulkExecutor and the
 // writer). It logs nothing, so credentials never reach a log; errors name
 // URLs without their passwords. Safe for concurrent use.
 func NewClient(cfg config.Elasticsearch) (*elasticsearch.Client, error) {
@@ -110,34 +110,29 @@ func splitList(s string) []string {
 // Ping checks that the cluster answers its health API (GET / may be absent on
 // minimal distributions).
 func Ping(ctx context.Context, c *elasticsearch.Client) error {
-	_, err := read(c.Cluster.Health(c.Cluster.Health.WithContext(ctx)))("cluster health")
+	res, err := c.Cluster.Health(c.Cluster.Health.WithContext(ctx))
+	_, err = ReadResponse("cluster health", res, err)
 	return err
 }
 
-// Do reads the response of any esapi call like the calls of this package do:
-// it returns a function that reads the body, closes it, and turns transport
-// failures and error statuses into errors classified as ErrUnavailable or
-// ErrRejected (StatusError), naming what was attempted.
-func Do(res *esapi.Response, err error) func(what string) ([]byte, error) { return read(res, err) }
-
-// read returns a function that reads a response's body, closes it, and turns
-// transport failures and error statuses into errors classified as
-// ErrUnavailable or ErrRejected, naming what was attempted.
-func read(res *esapi.Response, err error) func(what string) ([]byte, error) {
-	return func(what string) ([]byte, error) {
-		if err != nil {
-			return nil, fmt.Errorf("%w: %s: %v%s", ErrUnavailable, what, err, tlsHint(err))
-		}
-		defer res.Body.Close()
-		b, rerr := io.ReadAll(res.Body)
-		if rerr != nil {
-			return nil, fmt.Errorf("%w: %s: reading response: %v", ErrUnavailable, what, rerr)
-		}
-		if res.IsError() {
-			return b, statusError(res.StatusCode, b, what)
-		}
-		return b, nil
+// ReadResponse reads and closes the response of any esapi call (res and
+// err as the call returned them), and turns transport failures and error
+// statuses into errors classified as ErrUnavailable or ErrRejected
+// (StatusError), naming what was attempted. With an error status it
+// returns the body too.
+func ReadResponse(what string, res *esapi.Response, err error) ([]byte, error) {
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: %v%s", ErrUnavailable, what, err, tlsHint(err))
 	}
+	defer res.Body.Close()
+	b, rerr := io.ReadAll(res.Body)
+	if rerr != nil {
+		return nil, fmt.Errorf("%w: %s: reading response: %v", ErrUnavailable, what, rerr)
+	}
+	if res.IsError() {
+		return b, statusError(res.StatusCode, b, what)
+	}
+	return b, nil
 }
 
 // tlsHint explains a server certificate that could not be verified, which

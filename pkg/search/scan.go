@@ -28,7 +28,8 @@ const pitKeepAlive = "2m"
 // first error page returns. Hits carry their version and source. It needs
 // neither scroll contexts nor scripts, only the point-in-time API.
 func Scan(ctx context.Context, c *elasticsearch.Client, index string, query any, size int, page func([]Hit) error) error {
-	b, err := read(c.OpenPointInTime([]string{index}, pitKeepAlive, c.OpenPointInTime.WithContext(ctx)))("open point in time on " + index)
+	res, err := c.OpenPointInTime([]string{index}, pitKeepAlive, c.OpenPointInTime.WithContext(ctx))
+	b, err := ReadResponse("open point in time on "+index, res, err)
 	if err != nil {
 		return err
 	}
@@ -41,7 +42,8 @@ func Scan(ctx context.Context, c *elasticsearch.Client, index string, query any,
 	defer func() {
 		body, _ := json.Marshal(map[string]string{"id": pit.ID})
 		// Best effort: an unclosed point in time expires after pitKeepAlive.
-		_, _ = read(c.ClosePointInTime(c.ClosePointInTime.WithBody(bytes.NewReader(body)), c.ClosePointInTime.WithContext(context.WithoutCancel(ctx))))("close point in time")
+		res, err := c.ClosePointInTime(c.ClosePointInTime.WithBody(bytes.NewReader(body)), c.ClosePointInTime.WithContext(context.WithoutCancel(ctx)))
+		_, _ = ReadResponse("close point in time", res, err)
 	}()
 
 	var after json.RawMessage
@@ -61,7 +63,8 @@ func Scan(ctx context.Context, c *elasticsearch.Client, index string, query any,
 		if err != nil {
 			return fmt.Errorf("search: scan %s: %w", index, err)
 		}
-		b, err := read(c.Search(c.Search.WithBody(bytes.NewReader(body)), c.Search.WithContext(ctx)))("search " + index)
+		sres, err := c.Search(c.Search.WithBody(bytes.NewReader(body)), c.Search.WithContext(ctx))
+		b, err := ReadResponse("search "+index, sres, err)
 		if err != nil {
 			return err
 		}
@@ -105,8 +108,9 @@ func Versions(ctx context.Context, c *elasticsearch.Client, index string, ids []
 	if err != nil {
 		return nil, err
 	}
-	b, err := read(c.Mget(bytes.NewReader(body), c.Mget.WithIndex(index), c.Mget.WithSource("false"),
-		c.Mget.WithRealtime(true), c.Mget.WithContext(ctx)))("get " + index)
+	mres, err := c.Mget(bytes.NewReader(body), c.Mget.WithIndex(index), c.Mget.WithSource("false"),
+		c.Mget.WithRealtime(true), c.Mget.WithContext(ctx))
+	b, err := ReadResponse("get "+index, mres, err)
 	if err != nil {
 		return nil, err
 	}

@@ -44,12 +44,13 @@ func EnsureSchema(ctx context.Context, c *elasticsearch.Client, idx config.Index
 			return err
 		}
 		name := schema.TemplateName(idx.Prefix, f)
-		if _, err := read(c.Indices.PutIndexTemplate(name, bytes.NewReader(body),
-			c.Indices.PutIndexTemplate.WithContext(ctx)))("put index template " + name); err != nil {
+		res, err := c.Indices.PutIndexTemplate(name, bytes.NewReader(body), c.Indices.PutIndexTemplate.WithContext(ctx))
+		if _, err := ReadResponse("put index template "+name, res, err); err != nil {
 			return err
 		}
 		index := schema.RuntimeIndex(idx.Prefix, f)
-		b, err := read(c.Indices.Create(index, c.Indices.Create.WithContext(ctx)))("create index " + index)
+		res, err = c.Indices.Create(index, c.Indices.Create.WithContext(ctx))
+		b, err := ReadResponse("create index "+index, res, err)
 		switch {
 		case err == nil:
 		case alreadyExists(err, b):
@@ -59,8 +60,8 @@ func EnsureSchema(ctx context.Context, c *elasticsearch.Client, idx config.Index
 			// An index made before its template (by hand, or by an older
 			// Flowline) may lack the alias.
 			alias := schema.Alias(idx.Prefix, f)
-			if _, err := read(c.Indices.PutAlias([]string{index}, alias,
-				c.Indices.PutAlias.WithContext(ctx)))("alias " + index + " as " + alias); err != nil {
+			res, err := c.Indices.PutAlias([]string{index}, alias, c.Indices.PutAlias.WithContext(ctx))
+			if _, err := ReadResponse("alias "+index+" as "+alias, res, err); err != nil {
 				return err
 			}
 		default:
@@ -85,8 +86,8 @@ func reconcile(ctx context.Context, c *elasticsearch.Client, index string, f sch
 	if err != nil {
 		return err
 	}
-	b, err := read(c.Indices.GetMapping(c.Indices.GetMapping.WithIndex(index),
-		c.Indices.GetMapping.WithContext(ctx)))("get mapping of " + index)
+	res, err := c.Indices.GetMapping(c.Indices.GetMapping.WithIndex(index), c.Indices.GetMapping.WithContext(ctx))
+	b, err := ReadResponse("get mapping of "+index, res, err)
 	if err != nil {
 		return err
 	}
@@ -124,8 +125,8 @@ func reconcile(ctx context.Context, c *elasticsearch.Client, index string, f sch
 	if err != nil {
 		return err
 	}
-	_, err = read(c.Indices.PutMapping([]string{index}, bytes.NewReader(body),
-		c.Indices.PutMapping.WithContext(ctx)))("add fields to " + index)
+	res, err = c.Indices.PutMapping([]string{index}, bytes.NewReader(body), c.Indices.PutMapping.WithContext(ctx))
+	_, err = ReadResponse("add fields to "+index, res, err)
 	return err
 }
 
@@ -224,8 +225,8 @@ func alreadyExists(err error, body []byte) bool {
 // Refresh makes everything indexed so far in the indices visible to search
 // (tests and tools; the writer never calls it).
 func Refresh(ctx context.Context, c *elasticsearch.Client, indices ...string) error {
-	_, err := read(c.Indices.Refresh(c.Indices.Refresh.WithIndex(indices...),
-		c.Indices.Refresh.WithContext(ctx)))(fmt.Sprintf("refresh %v", indices))
+	res, err := c.Indices.Refresh(c.Indices.Refresh.WithIndex(indices...), c.Indices.Refresh.WithContext(ctx))
+	_, err = ReadResponse(fmt.Sprintf("refresh %v", indices), res, err)
 	return err
 }
 
@@ -241,7 +242,8 @@ func CreateIndex(ctx context.Context, c *elasticsearch.Client, index string, set
 		}
 		opts = append(opts, c.Indices.Create.WithBody(bytes.NewReader(body)))
 	}
-	b, err := read(c.Indices.Create(index, opts...))("create index " + index)
+	res, err := c.Indices.Create(index, opts...)
+	b, err := ReadResponse("create index "+index, res, err)
 	if err != nil && !alreadyExists(err, b) {
 		return err
 	}

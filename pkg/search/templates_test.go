@@ -66,9 +66,12 @@ func TestEnsureSchema(t *testing.T) {
 				res.Body.Close()
 			}
 			doc := `{"key":1,"processDefinitionKey":2,"bpmnProcessId":"p","version":1,"versionTag":null,"processName":"P","state":"ACTIVE","startDate":"2026-11-23T06:00:00.000Z","endDate":null,"parentProcessInstanceKey":-1,"parentFlowNodeInstanceKey":-1,"rootProcessInstanceKey":1,"treePath":"PI_1","incident":false,"tenantId":"<default>","partitionId":1,"position":5}`
-			results, err := search.Bulk(ctx, es, []search.Op{{Index: runtime, ID: "1", Version: 5, Source: []byte(doc)}})
-			if err != nil || results[0].Outcome != search.Done {
-				t.Fatalf("index a full document: %v %+v", err, results)
+			var result search.Result
+			err = search.NewBulkExecutor(es, search.BulkPolicy{MaxAttempts: 1}).Do(ctx, 1, func(buf []byte, _ int) []byte {
+				return search.AppendOp(buf, search.Op{Index: runtime, ID: "1", Version: 5, Source: []byte(doc)})
+			}, func(_ int, r search.Result) bool { result = r; return true })
+			if err != nil || result.Outcome != search.Done {
+				t.Fatalf("index a full document: %v %+v", err, result)
 			}
 			// Idempotent.
 			if err := search.EnsureSchema(ctx, es, idx); err != nil {

@@ -125,15 +125,16 @@ func (f *fixture) index(t testing.TB, es *elasticsearch.Client) {
 	t.Helper()
 	ctx := context.Background()
 	var ops []search.Op
+	bulk := search.NewBulkExecutor(es, search.BulkPolicy{MaxAttempts: 5})
 	flush := func() {
-		res, err := search.Bulk(ctx, es, ops)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for i, r := range res {
+		err := bulk.Do(ctx, len(ops), func(buf []byte, i int) []byte { return search.AppendOp(buf, ops[i]) }, func(i int, r search.Result) bool {
 			if r.Outcome != search.Done {
 				t.Fatalf("seeding %s/%s: %d %s", ops[i].Index, ops[i].ID, r.Status, r.Reason)
 			}
+			return true
+		})
+		if err != nil {
+			t.Fatal(err)
 		}
 		ops = ops[:0]
 	}

@@ -10,7 +10,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/flowline/flowline/pkg/backoff"
 	"github.com/flowline/flowline/pkg/schema"
 	"github.com/flowline/flowline/pkg/search"
 )
@@ -119,16 +118,18 @@ func (s *Service) moveFamily(ctx context.Context, f schema.Family, suffix string
 // src; it returns how many were deleted from src.
 func (s *Service) movePage(ctx context.Context, f schema.Family, src, dst string, hits []search.Hit, kept *keptSet, keep func(int64) bool) (int, error) {
 	// Copy.
+	bulk := s.bulkExecutor()
 	copied := make([]bool, len(hits))
-	err := s.bulk(ctx, len(hits), func(buf []byte, i int) []byte {
+	err := bulk.Do(ctx, len(hits), func(buf []byte, i int) []byte {
 		return search.AppendOp(buf, search.Op{Index: dst, ID: hits[i].ID, Version: hits[i].Version, Source: hits[i].Source})
-	}, func(i int, r search.Result) {
+	}, func(i int, r search.Result) bool {
 		switch r.Outcome {
 		case search.Done, search.Stale: // stale: the copy is already there (verified next)
 			copied[i] = true
 		case search.Rejected:
 			s.refused(f, hits[i], dst, r.Reason, kept)
 		}
+		return true
 	})
 	if err != nil {
 		return 0, fmt.Errorf("copy %s to %s: %w", src, dst, err)
@@ -167,10 +168,10 @@ func (s *Service) movePage(ctx context.Context, f schema.Family, src, dst string
 
 	// Delete what was verified, each only at the version copied.
 	deleted := 0
-	err = s.bulk(ctx, len(deleting), func(buf []byte, j int) []byte {
+	err = bulk.Do(ctx, len(deleting), func(buf []byte, j int) []byte {
 		h := hits[deleting[j]]
 		return search.AppendDelete(buf, src, h.ID, h.Version)
-	}, func(j int, r search.Result) {
+	}, func(j int, r search.Result) bool {
 		h := hits[deleting[j]]
 		switch {
 		case r.Outcome == search.Done, r.Status == http.StatusNotFound: // 404: already gone
@@ -183,6 +184,7 @@ func (s *Service) movePage(ctx context.Context, f schema.Family, src, dst string
 		default:
 			s.refused(f, h, src, r.Reason, kept)
 		}
+		return true
 	})
 	if err != nil {
 		return deleted, fmt.Errorf("delete archived documents from %s: %w", src, err)
@@ -217,50 +219,15 @@ func mustKey(id string) int64 {
 	return k
 }
 
-// bulk sends n operations (appendOp appends operation i to a body) in one
-// bulk request and calls result for each item that is final; items
-// Elasticsearch pushes back on (429, 5xx) and failed requests are retried
-// a few times with backoff before giving up with an error (the batch is
-// then redone later).
-func (s *Service) bulk(ctx context.Context, n int, appendOp func(buf []byte, i int) []byte, result func(int, search.Result)) error {
-	b := backoff.New(100*time.Millisecond, 5*time.Second)
-	pending := make([]int, n)
-	for i := range pending {
-		pending[i] = i
-	}
-	var body []byte
-	for attempt := 1; ; attempt++ {
-		body = body[:0]
-		for _, i := range pending {
-			body = appendOp(body, i)
-		}
-		results, err := search.BulkBody(ctx, s.es, body, len(pending))
-		if err == nil {
-			var retry []int
-			reason := ""
-			for j, r := range results {
-				if r.Outcome != search.Retry {
-					result(pending[j], r)
-					continue
-				}
-				if len(retry) == 0 {
-					reason = r.Reason
-				}
-				retry = append(retry, pending[j])
-			}
-			if len(retry) == 0 {
-				return nil
-			}
-			err = fmt.Errorf("%w: %d of %d items pushed back, first: %s", search.ErrUnavailable, len(retry), len(pending), reason)
-			pending = retry
-		}
-		if attempt == 5 || ctx.Err() != nil || !errors.Is(err, search.ErrUnavailable) {
-			return err
-		}
-		d := b.Next()
-		s.log.Warn("bulk request while archiving failed, retrying", "error", err, "retry_in", d)
-		if !backoff.Sleep(ctx, d) {
-			return ctx.Err()
-		}
-	}
+// bulkExecutor sends the bulks of one page (pages of several families are
+// moved at once: one executor each). Items Elasticsearch pushes back on
+// (429, 5xx) and unavailable requests are retried a few times with backoff
+// before giving up with an error (the batch is then redone later).
+func (s *Service) bulkExecutor() *search.BulkExecutor {
+	return search.NewBulkExecutor(s.es, search.BulkPolicy{
+		MaxAttempts: 5, MinBackoff: 100 * time.Millisecond, MaxBackoff: 5 * time.Second,
+		BeforeRetry: func(err error, _ int, wait time.Duration) {
+			s.log.Warn("bulk request while archiving failed, retrying", "error", err, "retry_in", wait)
+		},
+	})
 }

@@ -28,7 +28,8 @@ func (s *Service) setUpRetention(ctx context.Context) error {
 	if s.cfg.Retention == 0 || s.cfg.RetentionILM == "" {
 		return nil
 	}
-	b, err := search.Do(s.es.ILM.GetStatus(s.es.ILM.GetStatus.WithContext(ctx)))("ILM status")
+	resp, err := s.es.ILM.GetStatus(s.es.ILM.GetStatus.WithContext(ctx))
+	b, err := search.ReadResponse("ILM status", resp, err)
 	var st struct {
 		Mode string `json:"operation_mode"`
 	}
@@ -43,7 +44,8 @@ func (s *Service) setUpRetention(ctx context.Context) error {
 		"phases": map[string]any{"delete": map[string]any{"min_age": fmt.Sprintf("%dh", max(hours, 1)), "actions": map[string]any{"delete": map[string]any{}}}},
 	}}
 	body, _ := json.Marshal(policy)
-	if _, err := search.Do(s.es.ILM.PutLifecycle(s.cfg.RetentionILM, s.es.ILM.PutLifecycle.WithBody(bytes.NewReader(body)), s.es.ILM.PutLifecycle.WithContext(ctx)))("put ILM policy " + s.cfg.RetentionILM); err != nil {
+	resp, err = s.es.ILM.PutLifecycle(s.cfg.RetentionILM, s.es.ILM.PutLifecycle.WithBody(bytes.NewReader(body)), s.es.ILM.PutLifecycle.WithContext(ctx))
+	if _, err := search.ReadResponse("put ILM policy "+s.cfg.RetentionILM, resp, err); err != nil {
 		return err
 	}
 	s.ilm = true
@@ -86,7 +88,8 @@ func (s *Service) deleteExpired(ctx context.Context) error {
 			}
 		}
 		for _, name := range expired {
-			if _, err := search.Do(s.es.Indices.Delete([]string{name}, s.es.Indices.Delete.WithContext(ctx)))("delete expired index " + name); err != nil {
+			resp, err := s.es.Indices.Delete([]string{name}, s.es.Indices.Delete.WithContext(ctx))
+			if _, err := search.ReadResponse("delete expired index "+name, resp, err); err != nil {
 				if se := (*search.StatusError)(nil); errors.As(err, &se) && se.Status == http.StatusNotFound {
 					continue
 				}
@@ -102,8 +105,9 @@ func (s *Service) deleteExpired(ctx context.Context) error {
 
 // indicesLike lists the indices matching pattern.
 func (s *Service) indicesLike(ctx context.Context, pattern string) ([]string, error) {
-	b, err := search.Do(s.es.Indices.Get([]string{pattern}, s.es.Indices.Get.WithContext(ctx),
-		s.es.Indices.Get.WithFilterPath("*.settings.index.provided_name"), s.es.Indices.Get.WithAllowNoIndices(true)))("list indices " + pattern)
+	resp, err := s.es.Indices.Get([]string{pattern}, s.es.Indices.Get.WithContext(ctx),
+		s.es.Indices.Get.WithFilterPath("*.settings.index.provided_name"), s.es.Indices.Get.WithAllowNoIndices(true))
+	b, err := search.ReadResponse("list indices "+pattern, resp, err)
 	if err != nil {
 		return nil, err
 	}
@@ -123,8 +127,9 @@ func (s *Service) indicesLike(ctx context.Context, pattern string) ([]string, er
 func (s *Service) indexedPartitions(ctx context.Context) ([]int32, error) {
 	index := schema.RuntimeIndex(s.cfg.Index.Prefix, schema.ListView)
 	body := []byte(`{"size":0,"aggs":{"p":{"terms":{"field":"partitionId","size":10000}}}}`)
-	b, err := search.Do(s.es.Search(s.es.Search.WithIndex(index), s.es.Search.WithBody(bytes.NewReader(body)),
-		s.es.Search.WithIgnoreUnavailable(true), s.es.Search.WithContext(ctx)))("partitions in " + index)
+	resp, err := s.es.Search(s.es.Search.WithIndex(index), s.es.Search.WithBody(bytes.NewReader(body)),
+		s.es.Search.WithIgnoreUnavailable(true), s.es.Search.WithContext(ctx))
+	b, err := search.ReadResponse("partitions in "+index, resp, err)
 	if err != nil {
 		return nil, err
 	}

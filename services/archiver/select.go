@@ -59,7 +59,8 @@ func (s *Service) selectBatch(ctx context.Context, p int32, cutoff time.Time, sa
 	if err != nil {
 		return nil, nil, err
 	}
-	b, err := search.Do(s.es.Search(s.es.Search.WithIndex(index), s.es.Search.WithBody(bytes.NewReader(body)), s.es.Search.WithContext(ctx)))("select instances to archive in " + index)
+	resp, err := s.es.Search(s.es.Search.WithIndex(index), s.es.Search.WithBody(bytes.NewReader(body)), s.es.Search.WithContext(ctx))
+	b, err := search.ReadResponse("select instances to archive in "+index, resp, err)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -102,7 +103,8 @@ func (s *Service) backlog(ctx context.Context, p int32, cutoff time.Time) (int64
 	if err != nil {
 		return 0, err
 	}
-	b, err := search.Do(s.es.Count(s.es.Count.WithIndex(index), s.es.Count.WithBody(bytes.NewReader(body)), s.es.Count.WithContext(ctx)))("count instances to archive in " + index)
+	resp, err := s.es.Count(s.es.Count.WithIndex(index), s.es.Count.WithBody(bytes.NewReader(body)), s.es.Count.WithContext(ctx))
+	b, err := search.ReadResponse("count instances to archive in "+index, resp, err)
 	if err != nil {
 		return 0, err
 	}

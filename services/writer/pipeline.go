@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"slices"
 	"strconv"
 	"sync"
@@ -33,10 +32,10 @@ type doc struct {
 	timestamp int64 // record timestamp, epoch ms
 }
 
-// gathered is one fetch: its messages and their documents, newest version
-// per (index, id), cut into bulks. Its messages are acked once every bulk
-// is written (or nak'ed if one could not be before shutdown).
-type gathered struct {
+// fetchBatch is one fetch: its messages and their documents, newest
+// version per (index, id), cut into bulks. Its messages are acked once
+// every bulk is written (or nak'ed if one could not be before shutdown).
+type fetchBatch struct {
 	msgs  []jetstream.Msg
 	spans []trace.Span // nil where the message's trace is not sampled
 	docs  []doc
@@ -53,22 +52,22 @@ type docKey struct {
 	id     string
 }
 
-func (g *gathered) add(d doc) {
+func (f *fetchBatch) add(d doc) {
 	k := docKey{d.family, d.op.ID}
-	if i, ok := g.at[k]; ok {
-		if d.op.Version > g.docs[i].op.Version {
-			g.docs[i] = d
+	if i, ok := f.at[k]; ok {
+		if d.op.Version > f.docs[i].op.Version {
+			f.docs[i] = d
 		}
 		return
 	}
-	g.at[k] = len(g.docs)
-	g.docs = append(g.docs, d)
+	f.at[k] = len(f.docs)
+	f.docs = append(f.docs, d)
 }
 
 // bulk is one bulk request's worth of a fetch's documents.
 type bulk struct {
-	g    *gathered
-	docs []doc
+	fetch *fetchBatch
+	docs  []doc
 }
 
 // fetch repeatedly fetches document messages while the in-flight byte
@@ -90,7 +89,7 @@ func (s *Service) fetch(ctx context.Context, bulks chan<- bulk) {
 		if pending > 0 {
 			want = min(want, pending)
 		}
-		g, p, err := s.gather(ctx, want, pending > 0)
+		fb, p, err := s.gather(ctx, want, pending > 0)
 		if err != nil {
 			s.budget.give(s.fetchBytes)
 			if ctx.Err() != nil {
@@ -102,23 +101,23 @@ func (s *Service) fetch(ctx context.Context, bulks chan<- bulk) {
 			continue
 		}
 		fetchBackoff.Reset()
-		s.budget.give(s.fetchBytes - g.bytes)
+		s.budget.give(s.fetchBytes - fb.bytes)
 		if pending = p; pending == 0 {
 			s.ready.Met("caught up")
 		}
-		if len(g.msgs) == 0 {
+		if len(fb.msgs) == 0 {
 			continue
 		}
-		s.metrics.inFlight.Add(float64(g.bytes))
-		parts := s.cut(g.docs)
+		s.metrics.inFlight.Add(float64(fb.bytes))
+		parts := s.cut(fb.docs)
 		if len(parts) == 0 { // messages without documents
-			s.finish(g)
+			s.finish(fb)
 			continue
 		}
-		g.pending.Store(int32(len(parts)))
-		g.stopAlive = s.keepAlive(g.msgs)
+		fb.pending.Store(int32(len(parts)))
+		fb.stopAlive = s.keepAlive(fb.msgs)
 		for _, docs := range parts {
-			bulks <- bulk{g: g, docs: docs} // the senders drain bulks even after ctx ends
+			bulks <- bulk{fetch: fb, docs: docs} // the senders drain bulks even after ctx ends
 		}
 	}
 }
@@ -126,14 +125,15 @@ func (s *Service) fetch(ctx context.Context, bulks chan<- bulk) {
 // send writes bulks until the channel is closed, acking each fetch's
 // messages once all of its bulks are written.
 func (s *Service) send(ctx context.Context, bulks <-chan bulk) {
+	w := s.newSender()
 	for b := range bulks {
-		if !b.g.failed.Load() {
-			if err := s.write(ctx, b.docs); err != nil {
-				b.g.failed.Store(true)
+		if !b.fetch.failed.Load() {
+			if err := w.write(ctx, b.docs); err != nil {
+				b.fetch.failed.Store(true)
 			}
 		}
-		if b.g.pending.Add(-1) == 0 {
-			s.finish(b.g)
+		if b.fetch.pending.Add(-1) == 0 {
+			s.finish(b.fetch)
 		}
 	}
 }
@@ -167,15 +167,15 @@ func (s *Service) cut(docs []doc) [][]doc {
 	return out
 }
 
-// finish acks g's messages, or naks them when a bulk was given up so that
+// finish acks fb's messages, or naks them when a bulk was given up so that
 // another writer takes them at once, and frees their in-flight bytes.
-func (s *Service) finish(g *gathered) {
-	if g.stopAlive != nil {
-		g.stopAlive()
+func (s *Service) finish(fb *fetchBatch) {
+	if fb.stopAlive != nil {
+		fb.stopAlive()
 	}
-	failed := g.failed.Load()
-	for i, msg := range g.msgs {
-		span := g.spans[i]
+	failed := fb.failed.Load()
+	for i, msg := range fb.msgs {
+		span := fb.spans[i]
 		if failed {
 			_ = msg.Nak()
 			if span != nil {
@@ -188,8 +188,8 @@ func (s *Service) finish(g *gathered) {
 			span.End()
 		}
 	}
-	s.metrics.inFlight.Sub(float64(g.bytes))
-	s.budget.give(g.bytes)
+	s.metrics.inFlight.Sub(float64(fb.bytes))
+	s.budget.give(fb.bytes)
 }
 
 // budget is the in-flight byte budget: the fetcher takes a fetch's worth
@@ -236,12 +236,12 @@ func (b *budget) give(n int) {
 // messages are dead-lettered and acked here. If the messages are expected
 // to come (they are known to be waiting), room for their documents is made
 // at once.
-func (s *Service) gather(ctx context.Context, want int, expected bool) (*gathered, int, error) {
+func (s *Service) gather(ctx context.Context, want int, expected bool) (*fetchBatch, int, error) {
 	batch, err := s.cons.Fetch(want, jetstream.FetchMaxBytes(s.fetchBytes), jetstream.FetchMaxWait(s.cfg.FlushInterval))
 	if err != nil {
 		return nil, -1, err
 	}
-	g := &gathered{at: map[docKey]int{}}
+	fb := &fetchBatch{at: map[docKey]int{}}
 	pending := -1
 	var docs []doc // of one message
 	for msg := range batch.Messages() {
@@ -258,27 +258,27 @@ func (s *Service) gather(ctx context.Context, want int, expected bool) (*gathere
 			}
 			continue
 		}
-		if expected && g.docs == nil {
+		if expected && fb.docs == nil {
 			n := min(len(docs)*min(want, s.fetchBytes/max(len(msg.Data()), 1)+1), 1<<16)
-			g.docs, g.at = make([]doc, 0, n), make(map[docKey]int, n)
+			fb.docs, fb.at = make([]doc, 0, n), make(map[docKey]int, n)
 		}
 		for _, d := range docs {
-			g.add(d)
+			fb.add(d)
 		}
-		g.msgs = append(g.msgs, msg)
-		g.spans = append(g.spans, span)
-		g.bytes += len(msg.Data())
+		fb.msgs = append(fb.msgs, msg)
+		fb.spans = append(fb.spans, span)
+		fb.bytes += len(msg.Data())
 	}
 	if err := batch.Error(); err != nil && !errors.Is(err, nats.ErrTimeout) {
-		if len(g.msgs) == 0 {
+		if len(fb.msgs) == 0 {
 			return nil, -1, err
 		}
 		s.log.Warn("fetch ended early", "error", err) // write what arrived
 	}
-	if len(g.msgs) == 0 && (batch.Error() == nil || errors.Is(batch.Error(), nats.ErrTimeout)) {
+	if len(fb.msgs) == 0 && (batch.Error() == nil || errors.Is(batch.Error(), nats.ErrTimeout)) {
 		pending = 0 // nothing came within FlushInterval
 	}
-	return g, pending, nil
+	return fb, pending, nil
 }
 
 // startSpan starts the span of one message when the message carries a
@@ -333,117 +333,120 @@ func (s *Service) keepAlive(msgs []jetstream.Msg) (stop func()) {
 	return func() { close(done) }
 }
 
+// sender writes the bulks of one send goroutine through its own bulk
+// executor, which reuses its buffers from bulk to bulk.
+type sender struct {
+	s        *Service
+	exec     *search.BulkExecutor
+	ctx      context.Context // of the bulk being written
+	docs     []doc
+	appendOp func(buf []byte, i int) []byte
+	onResult func(i int, r search.Result) bool
+
+	answered time.Time           // when the last bulk response came
+	lag      prometheus.Observer // of partition lagOf
+	lagOf    int32
+}
+
+func (s *Service) newSender() *sender {
+	w := &sender{s: s, lagOf: -1}
+	w.exec = search.NewBulkExecutor(s.es, search.BulkPolicy{
+		MinBackoff: 100 * time.Millisecond, MaxBackoff: 5 * time.Second, // short cap: resume soon after Elasticsearch is back
+		RetryRefused: true, // never drop documents: wait until the credentials or privileges are fixed
+		AfterRequest: w.afterRequest,
+		BeforeRetry:  w.beforeRetry,
+	})
+	w.appendOp = func(buf []byte, i int) []byte { return search.AppendOp(buf, w.docs[i].op) }
+	w.onResult = w.result
+	return w
+}
+
 // write indexes docs until every one is done, stale or dead-lettered,
 // retrying 429/5xx items, unavailable clusters and failed dead letters with
 // backoff. It returns an error only when ctx ends first.
-func (s *Service) write(ctx context.Context, docs []doc) error {
-	b := backoff.New(100*time.Millisecond, 5*time.Second) // short cap: resume soon after Elasticsearch is back
-	for {
-		var retry []doc
-		known := docs
-		if slices.ContainsFunc(docs, func(d doc) bool { return d.op.Index == "" }) {
-			known = nil
-			for _, d := range docs {
-				if d.op.Index != "" {
-					known = append(known, d)
-				} else if !s.deadLetterDoc(ctx, d, "unknown document family (no index for it in this writer's schema)") {
-					retry = append(retry, d)
-				}
+func (w *sender) write(ctx context.Context, docs []doc) error {
+	if slices.ContainsFunc(docs, func(d doc) bool { return d.op.Index == "" }) {
+		known := make([]doc, 0, len(docs))
+		for _, d := range docs {
+			if d.op.Index != "" {
+				known = append(known, d)
+			} else if err := w.deadLetterUnknown(ctx, d); err != nil {
+				return err
 			}
 		}
-		var err error
-		if len(known) > 0 {
-			var r []doc
-			r, err = s.attempt(ctx, known)
-			retry = append(retry, r...)
-		}
-		if len(retry) == 0 {
-			return nil
-		}
+		docs = known
+	}
+	w.ctx, w.docs = ctx, docs
+	defer func() { w.ctx, w.docs = nil, nil }()
+	return w.exec.Do(ctx, len(docs), w.appendOp, w.onResult)
+}
+
+// deadLetterUnknown dead-letters a document of a family this writer has no
+// index for, retrying with backoff until it is stored or ctx ends.
+func (w *sender) deadLetterUnknown(ctx context.Context, d doc) error {
+	b := backoff.New(100*time.Millisecond, 5*time.Second)
+	for !w.s.deadLetterDoc(ctx, d, "unknown document family (no index for it in this writer's schema)") {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		s.metrics.retries.Inc()
-		d := b.Next()
-		if err != nil {
-			s.log.Warn("bulk request failed, retrying", "error", err, "documents", len(retry), "retry_in", d)
-		} else {
-			s.log.Warn("Elasticsearch pushed back on some documents, retrying them", "documents", len(retry), "retry_in", d)
-		}
-		if !backoff.Sleep(ctx, d) {
+		w.s.metrics.retries.Inc()
+		if !backoff.Sleep(ctx, b.Next()) {
 			return ctx.Err()
 		}
-		docs = retry
 	}
+	return nil
 }
 
-// attempt sends docs in one bulk request (split in halves when it is too
-// large or rejected as a whole) and returns the documents to retry.
-func (s *Service) attempt(ctx context.Context, docs []doc) ([]doc, error) {
-	size := 0
-	for _, d := range docs {
-		size += search.OpSize(d.op)
+// afterRequest counts a bulk request and its items by outcome.
+func (w *sender) afterRequest(bodyBytes int, took time.Duration, results []search.Result) {
+	m := w.s.metrics
+	m.bulkRequests.Inc()
+	m.bulkBytes.Add(float64(bodyBytes))
+	m.bulkSeconds.Observe(took.Seconds())
+	if results == nil {
+		return
 	}
-	body := make([]byte, 0, size)
-	for _, d := range docs {
-		body = search.AppendOp(body, d.op)
-	}
-	start := time.Now()
-	results, err := search.BulkBody(ctx, s.es, body, len(docs))
-	s.metrics.bulkRequests.Inc()
-	s.metrics.bulkBytes.Add(float64(len(body)))
-	s.metrics.bulkSeconds.Observe(time.Since(start).Seconds())
-	switch {
-	case err == nil:
-	case !splittable(err): // unavailable, or refused whatever it holds (401, 403...)
-		return docs, err
-	case len(docs) > 1: // too large, or one bad document spoiled the request
-		half := len(docs) / 2
-		r1, err1 := s.attempt(ctx, docs[:half])
-		r2, err2 := s.attempt(ctx, docs[half:])
-		return append(r1, r2...), errors.Join(err1, err2)
-	default:
-		if !s.deadLetterDoc(ctx, docs[0], err.Error()) {
-			return docs, nil
-		}
-		return nil, nil
-	}
-	var retry []doc
+	w.answered = time.Now()
 	var outcomes [search.Rejected + 1]int
-	now := time.Now()
-	lag, lagOf := prometheus.Observer(nil), int32(-1)
-	for i, r := range results {
+	for _, r := range results {
 		outcomes[r.Outcome]++
-		switch r.Outcome {
-		case search.Done:
-			if p := docs[i].partition; p != lagOf || lag == nil {
-				lag, lagOf = s.metrics.lag.WithLabelValues(strconv.Itoa(int(p))), p
-			}
-			lag.Observe(now.Sub(time.UnixMilli(docs[i].timestamp)).Seconds())
-		case search.Stale:
-		case search.Retry:
-			retry = append(retry, docs[i])
-		case search.Rejected:
-			if !s.deadLetterDoc(ctx, docs[i], fmt.Sprintf("HTTP %d: %s", r.Status, r.Reason)) {
-				retry = append(retry, docs[i])
-			}
-		}
 	}
 	for o, n := range outcomes {
 		if n > 0 {
-			s.metrics.items.WithLabelValues(search.Outcome(o).String()).Add(float64(n))
+			m.items.WithLabelValues(search.Outcome(o).String()).Add(float64(n))
 		}
 	}
-	return retry, nil
 }
 
-// splittable reports whether a failed bulk request is worth splitting: it
-// was too large (413), or malformed (400: one bad document spoils the whole
-// request). Other failures do not depend on the documents; the request is
-// retried as it is.
-func splittable(err error) bool {
-	var se *search.StatusError
-	return errors.Is(err, search.ErrTooLarge) || errors.As(err, &se) && se.Status == http.StatusBadRequest
+// result takes the final result of document i: the lag of a written one,
+// the dead letter of a rejected one (false, to send it again, if the dead
+// letter could not be stored).
+func (w *sender) result(i int, r search.Result) bool {
+	d := &w.docs[i]
+	switch r.Outcome {
+	case search.Done:
+		if d.partition != w.lagOf || w.lag == nil {
+			w.lag, w.lagOf = w.s.metrics.lag.WithLabelValues(strconv.Itoa(int(d.partition))), d.partition
+		}
+		w.lag.Observe(w.answered.Sub(time.UnixMilli(d.timestamp)).Seconds())
+	case search.Rejected:
+		reason := fmt.Sprintf("HTTP %d: %s", r.Status, r.Reason)
+		if r.Err != nil { // refused as a request of its own
+			reason = r.Err.Error()
+		}
+		return w.s.deadLetterDoc(w.ctx, *d, reason)
+	}
+	return true
+}
+
+// beforeRetry counts and logs a round of documents to send again.
+func (w *sender) beforeRetry(err error, docs int, wait time.Duration) {
+	w.s.metrics.retries.Inc()
+	if errors.Is(err, search.ErrPushedBack) {
+		w.s.log.Warn("Elasticsearch pushed back on some documents, retrying them", "documents", docs, "retry_in", wait)
+	} else {
+		w.s.log.Warn("bulk request failed, retrying", "error", err, "documents", docs, "retry_in", wait)
+	}
 }
 
 // deadLetterDoc stores a document Elasticsearch will not take on the

@@ -83,8 +83,9 @@ func (z *zeebeSource) partitions(ctx context.Context) ([]int32, error) {
 		"aggs": map[string]any{"partitions": map[string]any{"terms": map[string]any{"field": "partitionId", "size": 65536}}},
 	})
 	pattern := z.prefix + "_*"
-	b, err := search.Do(z.es.Search(z.es.Search.WithIndex(pattern), z.es.Search.WithBody(bytes.NewReader(body)),
-		z.es.Search.WithIgnoreUnavailable(true), z.es.Search.WithAllowNoIndices(true), z.es.Search.WithContext(ctx)))("search " + pattern)
+	resp, err := z.es.Search(z.es.Search.WithIndex(pattern), z.es.Search.WithBody(bytes.NewReader(body)),
+		z.es.Search.WithIgnoreUnavailable(true), z.es.Search.WithAllowNoIndices(true), z.es.Search.WithContext(ctx))
+	b, err := search.ReadResponse("search "+pattern, resp, err)
 	if err != nil {
 		return nil, err
 	}
@@ -130,8 +131,9 @@ func (z *zeebeSource) partitions(ctx context.Context) ([]int32, error) {
 // so that a value type's first index is seen before its records settle.
 func (z *zeebeSource) valueTypes(ctx context.Context) ([]string, error) {
 	pattern := z.prefix + "_*"
-	b, err := search.Do(z.es.Indices.ResolveIndex([]string{pattern}, z.es.Indices.ResolveIndex.WithExpandWildcards("open"),
-		z.es.Indices.ResolveIndex.WithContext(ctx)))("resolve " + pattern)
+	resp, err := z.es.Indices.ResolveIndex([]string{pattern}, z.es.Indices.ResolveIndex.WithExpandWildcards("open"),
+		z.es.Indices.ResolveIndex.WithContext(ctx))
+	b, err := search.ReadResponse("resolve "+pattern, resp, err)
 	if err != nil {
 		return nil, err
 	}
@@ -196,7 +198,8 @@ func (z *zeebeSource) pages(ctx context.Context, p int32, valueTypes []string, c
 		})
 	}
 	what := fmt.Sprintf("read partition %d from %s_*", p, z.prefix)
-	b, err := search.Do(z.es.Msearch(&body, z.es.Msearch.WithContext(ctx)))(what)
+	resp, err := z.es.Msearch(&body, z.es.Msearch.WithContext(ctx))
+	b, err := search.ReadResponse(what, resp, err)
 	if err != nil {
 		return nil, err
 	}

@@ -52,7 +52,8 @@ func exporterTemplate(t *testing.T, es *elasticsearch.Client, prefix string) {
 			},
 		},
 	})
-	if _, err := search.Do(es.Indices.PutIndexTemplate(prefix+"-template", bytes.NewReader(body)))("put template"); err != nil {
+	resp, err := es.Indices.PutIndexTemplate(prefix+"-template", bytes.NewReader(body))
+	if _, err := search.ReadResponse("put template", resp, err); err != nil {
 		t.Fatal(err)
 	}
 }

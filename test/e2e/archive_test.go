@@ -69,7 +69,8 @@ func idsIn(s *stack, index string) ([]string, error) {
 	if err := search.Refresh(ctx, s.es, index); err != nil {
 		return nil, err
 	}
-	b, err := search.Do(s.es.Search(s.es.Search.WithContext(ctx), s.es.Search.WithIndex(index), s.es.Search.WithSize(1000)))("search " + index)
+	resp, err := s.es.Search(s.es.Search.WithContext(ctx), s.es.Search.WithIndex(index), s.es.Search.WithSize(1000))
+	b, err := search.ReadResponse("search "+index, resp, err)
 	if err != nil {
 		return nil, err
 	}

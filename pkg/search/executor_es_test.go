@@ -1,0 +1,83 @@
+package search_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/flowline/flowline/internal/testenv"
+	"github.com/flowline/flowline/pkg/search"
+)
+
+// The executor against Elasticsearch: written, stale, rejected and gone
+// items are final; a write-blocked index (403 on index operations) is the
+// cluster's doing, pushed back until the attempts run out, and written once
+// the block is lifted.
+func TestBulkExecutorAgainstElasticsearch(t *testing.T) {
+	es, _ := testenv.Elasticsearch(t)
+	ctx := context.Background()
+	prefix := testenv.IndexPrefix(t)
+	testenv.DropIndices(t, es, prefix)
+	index := prefix + "-exec"
+	if err := search.CreateIndex(ctx, es, index, map[string]any{"number_of_replicas": 0}); err != nil {
+		t.Fatal(err)
+	}
+	res, err := es.Indices.PutMapping([]string{index}, strings.NewReader(`{"dynamic":"strict","properties":{"n":{"type":"long"}}}`))
+	if _, err := search.ReadResponse("mapping of "+index, res, err); err != nil {
+		t.Fatal(err)
+	}
+
+	type op struct {
+		id      string
+		version int64
+		source  string
+		delete  bool
+	}
+	do := func(e *search.BulkExecutor, ops []op) (string, error) {
+		got := make([]string, len(ops))
+		err := e.Do(ctx, len(ops), func(buf []byte, i int) []byte {
+			if ops[i].delete {
+				return search.AppendDelete(buf, index, ops[i].id, ops[i].version)
+			}
+			return search.AppendOp(buf, search.Op{Index: index, ID: ops[i].id, Version: ops[i].version, Source: []byte(ops[i].source)})
+		}, func(i int, r search.Result) bool {
+			got[i] = fmt.Sprintf("%v/%d", r.Outcome, r.Status)
+			return true
+		})
+		return strings.Join(got, " "), err
+	}
+	e := search.NewBulkExecutor(es, search.BulkPolicy{MaxAttempts: 2})
+
+	got, err := do(e, []op{{"1", 5, `{"n":1}`, false}, {"2", 5, `{"n":2}`, false}})
+	if err != nil || got != "done/201 done/201" {
+		t.Fatalf("first write: %q %v", got, err)
+	}
+	got, err = do(e, []op{{"1", 4, `{"n":0}`, false}, {"3", 1, `{"unmapped":true}`, false}, {"2", 5, "", true}, {"9", 1, "", true}})
+	if err != nil || got != "stale/409 rejected/400 done/200 rejected/404" {
+		t.Fatalf("stale, rejected, deleted, gone: %q %v", got, err)
+	}
+
+	block := func(on bool) {
+		t.Helper()
+		res, err := es.Indices.PutSettings(strings.NewReader(fmt.Sprintf(`{"index.blocks.write":%v}`, on)), es.Indices.PutSettings.WithIndex(index))
+		if _, err := search.ReadResponse("write block on "+index, res, err); err != nil {
+			t.Fatal(err)
+		}
+	}
+	block(true)
+	got, err = do(e, []op{{"4", 1, `{"n":4}`, false}})
+	if !errors.Is(err, search.ErrPushedBack) || got != "" {
+		t.Errorf("write-blocked: %q %v, want nothing reported and ErrPushedBack", got, err)
+	}
+	if err != nil && !strings.Contains(err.Error(), "cluster_block_exception") {
+		t.Errorf("error %q does not say why", err)
+	}
+	block(false)
+	got, err = do(e, []op{{"4", 1, `{"n":4}`, false}})
+	if err != nil || got != "done/"+fmt.Sprint(http.StatusCreated) {
+		t.Errorf("block lifted: %q %v", got, err)
+	}
+}
