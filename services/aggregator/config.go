@@ -9,10 +9,9 @@ import (
 )
 
 // Config is the aggregator's configuration (FLOWLINE_AGGREGATOR_*, plus the
-// shared NATS and stream sections).
+// shared state bucket, NATS and stream sections).
 type Config struct {
 	ConsumerPrefix     string        `envconfig:"AGGREGATOR_CONSUMER_PREFIX" default:"aggregator" desc:"durable consumer name prefix; partition P uses <prefix>-P"`
-	StateBucket        string        `envconfig:"AGGREGATOR_STATE_BUCKET" default:"flowline-aggregator" desc:"JetStream object store bucket holding partition checkpoints"`
 	DefinitionsBucket  string        `envconfig:"AGGREGATOR_DEFINITIONS_BUCKET" default:"flowline-definitions" desc:"JetStream object store bucket keeping process definitions"`
 	DefinitionCache    int           `envconfig:"AGGREGATOR_DEFINITION_CACHE" default:"10000" desc:"process definitions kept in memory"`
 	LeaseBucket        string        `envconfig:"AGGREGATOR_LEASE_BUCKET" default:"flowline-aggregator-leases" desc:"JetStream KV bucket of partition leases shared by replicas"`
@@ -23,6 +22,7 @@ type Config struct {
 	FetchBatch         int           `envconfig:"AGGREGATOR_FETCH_BATCH" default:"64" desc:"record messages fetched per pull"`
 	AckWait            time.Duration `envconfig:"AGGREGATOR_ACK_WAIT" default:"2m" desc:"redelivery timeout of unacked record messages"`
 
+	config.AggregatorState
 	NATS    config.NATS    `envconfig:"NATS"`
 	Streams config.Streams `envconfig:"STREAM"`
 }

@@ -9,8 +9,8 @@ import (
 )
 
 // Config is the archiver's configuration (FLOWLINE_ARCHIVER_*,
-// FLOWLINE_RETENTION*, plus the shared NATS, stream, Elasticsearch and index
-// sections).
+// FLOWLINE_RETENTION*, plus the shared sections: the aggregator's state
+// bucket, NATS, stream, Elasticsearch and index).
 type Config struct {
 	WaitPeriod   time.Duration `envconfig:"ARCHIVER_WAIT_PERIOD" default:"1h" desc:"a process instance is archived once it ended this long ago"`
 	BatchSize    int           `envconfig:"ARCHIVER_BATCH_SIZE" default:"1000" desc:"most process instances moved per batch (with all their documents)"`
@@ -22,10 +22,10 @@ type Config struct {
 	LeaseBucket  string        `envconfig:"ARCHIVER_LEASE_BUCKET" default:"flowline-archiver-leases" desc:"JetStream KV bucket of partition leases shared by archiver replicas"`
 	LeaseTTL     time.Duration `envconfig:"ARCHIVER_LEASE_TTL" default:"10s" desc:"a crashed replica's partitions are taken over after about this long"`
 	ReplicaID    string        `envconfig:"ARCHIVER_REPLICA_ID" desc:"this replica's id among archiver replicas (default: host name and process id)"`
-	StateBucket  string        `envconfig:"AGGREGATOR_STATE_BUCKET" default:"flowline-aggregator" desc:"JetStream object store bucket holding partition checkpoints"`
 	Retention    Retention     `envconfig:"RETENTION" desc:"delete dated indices whose period ended longer ago than this, e.g. 30d (empty: keep them)"`
 	RetentionILM string        `envconfig:"RETENTION_ILM_POLICY" desc:"with FLOWLINE_RETENTION, attach this ILM policy (created with a delete phase) to dated indices instead, where the cluster has ILM"`
 
+	config.AggregatorState
 	NATS    config.NATS          `envconfig:"NATS"`
 	Streams config.Streams       `envconfig:"STREAM"`
 	ES      config.Elasticsearch `envconfig:"ES"`
