@@ -54,7 +54,7 @@ func TestGenerateThroughTheStack(t *testing.T) {
 		RecordStore: config.RecordStore{EventsOnly: true, BatchRecords: 500, BatchBytes: 512 << 10}, NATS: natsCfg, Streams: streams,
 	}, ingest.Deps{Log: log, Tracer: tp, Registry: reg})
 	agg := aggregator.New(aggregator.Config{
-		ConsumerPrefix: "aggregator", StateBucket: "flowline-aggregator", DefinitionsBucket: "flowline-definitions",
+		ConsumerPrefix: "aggregator", AggregatorState: config.AggregatorState{StateBucket: "flowline-aggregator"}, DefinitionsBucket: "flowline-definitions",
 		DefinitionCache: 100, Lease: config.Lease{Bucket: "flowline-aggregator-leases", TTL: 2 * time.Second},
 		CheckpointInterval: 200 * time.Millisecond, CheckpointMessages: 100, FetchBatch: 16, AckWait: 30 * time.Second,
 		NATS: natsCfg, Streams: streams,

@@ -75,3 +75,28 @@ func TestUsageListsEveryVariableOnceWithDefault(t *testing.T) {
 		}
 	}
 }
+
+// TestAggregatorStateIsUnprefixedWhenEmbedded: embedded anonymously, as the
+// aggregator and the archiver do, the section's variable is
+// FLOWLINE_AGGREGATOR_STATE_BUCKET, listed once for both.
+func TestAggregatorStateIsUnprefixedWhenEmbedded(t *testing.T) {
+	type service struct {
+		AggregatorState
+		NATS NATS `envconfig:"NATS"`
+	}
+	var c service
+	if err := Process(&c); err != nil || c.StateBucket != "flowline-aggregator" {
+		t.Fatalf("default %q (%v), want flowline-aggregator", c.StateBucket, err)
+	}
+	t.Setenv("FLOWLINE_AGGREGATOR_STATE_BUCKET", "states")
+	if err := Process(&c); err != nil || c.StateBucket != "states" {
+		t.Fatalf("loaded %q (%v), want states", c.StateBucket, err)
+	}
+	var b strings.Builder
+	if err := Usage(&b, &service{}, &struct{ AggregatorState }{}); err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(b.String(), "FLOWLINE_AGGREGATOR_STATE_BUCKET "); n != 1 {
+		t.Errorf("FLOWLINE_AGGREGATOR_STATE_BUCKET listed %d times:\n%s", n, b.String())
+	}
+}

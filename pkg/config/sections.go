@@ -109,6 +109,15 @@ func (c Index) Validate() error {
 	return nil
 }
 
+// AggregatorState names the bucket of the aggregator's partition checkpoints
+// (FLOWLINE_AGGREGATOR_STATE_BUCKET): the aggregator writes them, the
+// archiver reads how far each partition is aggregated from them. Both embed
+// it (anonymously, so the variable has no further prefix) and validate it
+// with their own settings.
+type AggregatorState struct {
+	StateBucket string `envconfig:"AGGREGATOR_STATE_BUCKET" default:"flowline-aggregator" desc:"JetStream object store bucket holding partition checkpoints"`
+}
+
 // Runtime configures what every service process shares: logging and the
 // admin port (FLOWLINE_LOG_LEVEL, FLOWLINE_ADMIN_ADDR).
 type Runtime struct {

@@ -1,5 +1,6 @@
-// Package schema names Flowline's document families and their Elasticsearch
-// indices, aliases and mappings. It is pure data: no I/O.
+// Package schema is Flowline's document model: the document families, their
+// documents (documents.go) with the names of the fields code queries by, and
+// their Elasticsearch indices, aliases and mappings. It is pure data: no I/O.
 //
 // Each family is written to the runtime index <prefix>-<family>-<version>_
 // and read through the alias <prefix>-<family>, which also covers the dated

@@ -27,6 +27,19 @@ import (
 
 func TestMain(m *testing.M) { testenv.Main(m) }
 
+// TestConfigStateBucket: the state bucket, shared with the archiver, keeps
+// its variable and default.
+func TestConfigStateBucket(t *testing.T) {
+	var c aggregator.Config
+	if err := config.Process(&c); err != nil || c.StateBucket != "flowline-aggregator" {
+		t.Fatalf("default state bucket %q (%v), want flowline-aggregator", c.StateBucket, err)
+	}
+	t.Setenv("FLOWLINE_AGGREGATOR_STATE_BUCKET", "states")
+	if err := config.Process(&c); err != nil || c.StateBucket != "states" {
+		t.Fatalf("state bucket %q (%v) from FLOWLINE_AGGREGATOR_STATE_BUCKET=states", c.StateBucket, err)
+	}
+}
+
 func newAggregator(t *testing.T, ns *natsserver.Server) *aggregator.Service {
 	return newReplica(t, ns, "")
 }
@@ -34,7 +47,7 @@ func newAggregator(t *testing.T, ns *natsserver.Server) *aggregator.Service {
 func newReplica(t *testing.T, ns *natsserver.Server, id string) *aggregator.Service {
 	cfg := aggregator.Config{
 		Lease:          config.Lease{ReplicaID: id, Bucket: "flowline-aggregator-leases", TTL: 2 * time.Second},
-		ConsumerPrefix: "aggregator", StateBucket: "flowline-aggregator",
+		ConsumerPrefix: "aggregator", AggregatorState: config.AggregatorState{StateBucket: "flowline-aggregator"},
 		DefinitionsBucket: "flowline-definitions", DefinitionCache: 100,
 		CheckpointInterval: 100 * time.Millisecond, CheckpointMessages: 50, FetchBatch: 8, AckWait: 30 * time.Second,
 		NATS: testenv.NATSConfig(ns), Streams: testenv.Streams(),

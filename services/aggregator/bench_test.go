@@ -54,7 +54,7 @@ func BenchmarkAggregate(b *testing.B) {
 	for b.Loop() {
 		st := newPartitionState(1)
 		for i := 0; i < len(recs); i += 500 {
-			f := newFolder(context.Background(), st, defs, nil)
+			f := newRecordFolder(context.Background(), st, defs, nil)
 			for _, r := range recs[i:min(i+500, len(recs))] {
 				if err := f.apply(r); err != nil {
 					b.Fatal(err)

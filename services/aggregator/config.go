@@ -8,11 +8,10 @@ import (
 )
 
 // Config is the aggregator's configuration (FLOWLINE_AGGREGATOR_*, plus the
-// shared lease, NATS and stream sections). Start from NewConfig, which fills
+// shared lease, state bucket, NATS and stream sections). Start from NewConfig, which fills
 // the lease bucket's default.
 type Config struct {
 	ConsumerPrefix     string        `envconfig:"AGGREGATOR_CONSUMER_PREFIX" default:"aggregator" desc:"durable consumer name prefix; partition P uses <prefix>-P"`
-	StateBucket        string        `envconfig:"AGGREGATOR_STATE_BUCKET" default:"flowline-aggregator" desc:"JetStream object store bucket holding partition checkpoints"`
 	DefinitionsBucket  string        `envconfig:"AGGREGATOR_DEFINITIONS_BUCKET" default:"flowline-definitions" desc:"JetStream object store bucket keeping process definitions"`
 	DefinitionCache    int           `envconfig:"AGGREGATOR_DEFINITION_CACHE" default:"10000" desc:"process definitions kept in memory"`
 	CheckpointInterval time.Duration `envconfig:"AGGREGATOR_CHECKPOINT_INTERVAL" default:"1s" desc:"most time between checkpoints (state saved, records acked)"`
@@ -23,6 +22,7 @@ type Config struct {
 	// Lease: FLOWLINE_AGGREGATOR_LEASE_BUCKET, _LEASE_TTL, _REPLICA_ID.
 	Lease config.Lease `envconfig:"AGGREGATOR"`
 
+	config.AggregatorState
 	NATS    config.NATS    `envconfig:"NATS"`
 	Streams config.Streams `envconfig:"STREAM"`
 }

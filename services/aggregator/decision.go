@@ -11,7 +11,7 @@ import (
 // decision-instance document per evaluated decision, id <recordKey>-<i>
 // (i from 1). On FAILED the failing decision is FAILED with the failure
 // message; if the engine did not list it, it is added last.
-func (f *folder) decisionEvaluation(r *recordv1.Record, v *recordv1.DecisionEvaluationValue) {
+func (f *recordFolder) decisionEvaluation(r *recordv1.Record, v *recordv1.DecisionEvaluationValue) {
 	if r.Intent != "EVALUATED" && r.Intent != "FAILED" {
 		f.ignore(r.ValueType + "." + r.Intent)
 		return
@@ -25,23 +25,23 @@ func (f *folder) decisionEvaluation(r *recordv1.Record, v *recordv1.DecisionEval
 		})
 	}
 	for i, d := range decisions {
-		doc := &DecisionInstance{
+		doc := &schema.DecisionInstanceDoc{
 			DecisionID: d.DecisionId, DecisionName: d.DecisionName, DecisionType: d.DecisionType,
 			DecisionVersion: d.DecisionVersion, DecisionKey: d.DecisionKey, DecisionRequirementsKey: v.DecisionRequirementsKey,
-			State: StateEvaluated, EvaluationDate: FormatDate(r.Timestamp), ProcessInstanceKey: v.ProcessInstanceKey,
+			State: schema.StateEvaluated, EvaluationDate: schema.FormatDate(r.Timestamp), ProcessInstanceKey: v.ProcessInstanceKey,
 			ProcessDefinitionKey: v.ProcessDefinitionKey, FlowNodeInstanceKey: v.ElementInstanceKey, ElementID: v.ElementId,
-			EvaluatedInputs: []EvaluatedInput{}, EvaluatedOutputs: []EvaluatedOutput{}, Result: d.DecisionOutput,
+			EvaluatedInputs: []schema.EvaluatedInput{}, EvaluatedOutputs: []schema.EvaluatedOutput{}, Result: d.DecisionOutput,
 			TenantID: v.TenantId, Position: r.Position,
 		}
 		if failed && d.DecisionId == v.FailedDecisionId {
-			doc.State, doc.EvaluationFailure = StateFailed, optionalString(v.EvaluationFailureMessage)
+			doc.State, doc.EvaluationFailure = schema.StateFailed, optionalString(v.EvaluationFailureMessage)
 		}
 		for _, in := range d.EvaluatedInputs {
-			doc.EvaluatedInputs = append(doc.EvaluatedInputs, EvaluatedInput{ID: in.InputId, Name: in.InputName, Value: in.InputValue})
+			doc.EvaluatedInputs = append(doc.EvaluatedInputs, schema.EvaluatedInput{ID: in.InputId, Name: in.InputName, Value: in.InputValue})
 		}
 		for _, rule := range d.MatchedRules {
 			for _, out := range rule.EvaluatedOutputs {
-				doc.EvaluatedOutputs = append(doc.EvaluatedOutputs, EvaluatedOutput{
+				doc.EvaluatedOutputs = append(doc.EvaluatedOutputs, schema.EvaluatedOutput{
 					ID: out.OutputId, Name: out.OutputName, Value: out.OutputValue, RuleID: rule.RuleId, RuleIndex: rule.RuleIndex,
 				})
 			}

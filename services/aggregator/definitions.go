@@ -13,12 +13,12 @@ import (
 	"github.com/flowline/flowline/pkg/bpmn"
 )
 
-// ProcessDef is a process definition as the aggregator keeps it: what
+// processDef is a process definition as the aggregator keeps it: what
 // documents of other families need (name, version tag, flow-node names, call
 // activities) and, in the store only, the rest of the process document, so
 // that a PROCESS DELETED record (which carries no resource) can still write
 // the whole document.
-type ProcessDef struct {
+type processDef struct {
 	Key             int64           `json:"key"`
 	BpmnProcessID   string          `json:"bpmnProcessId"`
 	Version         int32           `json:"version"`
@@ -32,8 +32,8 @@ type ProcessDef struct {
 	BpmnXML string `json:"bpmnXml,omitempty"`
 }
 
-// FlowNodeName is the name of a flow node, or its id when it has no name.
-func (d *ProcessDef) FlowNodeName(id string) string {
+// flowNodeName is the name of a flow node, or its id when it has no name.
+func (d *processDef) flowNodeName(id string) string {
 	if d != nil {
 		for _, n := range d.FlowNodes {
 			if n.ID == id {
@@ -47,34 +47,34 @@ func (d *ProcessDef) FlowNodeName(id string) string {
 	return id
 }
 
-// ErrNoDefinition: the definition is neither cached nor stored.
-var ErrNoDefinition = errors.New("process definition not found")
+// errNoDefinition: the definition is neither cached nor stored.
+var errNoDefinition = errors.New("process definition not found")
 
-// DefinitionStore keeps process definitions beyond the memory of one
+// definitionStore keeps process definitions beyond the memory of one
 // aggregator (a JetStream KV bucket in production, a map in unit tests).
-type DefinitionStore interface {
-	Get(ctx context.Context, key int64) (*ProcessDef, error) // ErrNoDefinition when absent
-	Put(ctx context.Context, def *ProcessDef) error
+type definitionStore interface {
+	Get(ctx context.Context, key int64) (*processDef, error) // errNoDefinition when absent
+	Put(ctx context.Context, def *processDef) error
 }
 
-// definitions is a bounded cache in front of a DefinitionStore, shared by
+// definitions is a bounded cache in front of a definitionStore, shared by
 // the partition workers of one aggregator; safe for concurrent use.
 type definitions struct {
-	store DefinitionStore
+	store definitionStore
 	limit int
 
 	mu      sync.Mutex
-	entries map[int64]*ProcessDef
+	entries map[int64]*processDef
 	order   []int64 // insertion order, for FIFO eviction
 }
 
-func newDefinitions(store DefinitionStore, limit int) *definitions {
-	return &definitions{store: store, limit: limit, entries: map[int64]*ProcessDef{}}
+func newDefinitions(store definitionStore, limit int) *definitions {
+	return &definitions{store: store, limit: limit, entries: map[int64]*processDef{}}
 }
 
 // get returns the definition of key from memory or the store; nil (and no
 // error) when nobody has seen it.
-func (d *definitions) get(ctx context.Context, key int64) (*ProcessDef, error) {
+func (d *definitions) get(ctx context.Context, key int64) (*processDef, error) {
 	if key <= 0 {
 		return nil, nil
 	}
@@ -85,7 +85,7 @@ func (d *definitions) get(ctx context.Context, key int64) (*ProcessDef, error) {
 		return def, nil
 	}
 	def, err := d.store.Get(ctx, key)
-	if errors.Is(err, ErrNoDefinition) {
+	if errors.Is(err, errNoDefinition) {
 		return nil, nil
 	}
 	if err != nil {
@@ -96,7 +96,7 @@ func (d *definitions) get(ctx context.Context, key int64) (*ProcessDef, error) {
 }
 
 // put remembers def and stores it for other replicas and restarts.
-func (d *definitions) put(ctx context.Context, def *ProcessDef) error {
+func (d *definitions) put(ctx context.Context, def *processDef) error {
 	d.remember(def)
 	if err := d.store.Put(ctx, def); err != nil {
 		return fmt.Errorf("store process definition %d: %w", def.Key, err)
@@ -106,15 +106,15 @@ func (d *definitions) put(ctx context.Context, def *ProcessDef) error {
 
 // stored returns the whole stored definition (with its XML), bypassing the
 // cache; nil when there is none.
-func (d *definitions) stored(ctx context.Context, key int64) (*ProcessDef, error) {
+func (d *definitions) stored(ctx context.Context, key int64) (*processDef, error) {
 	def, err := d.store.Get(ctx, key)
-	if errors.Is(err, ErrNoDefinition) {
+	if errors.Is(err, errNoDefinition) {
 		return nil, nil
 	}
 	return def, err
 }
 
-func (d *definitions) remember(def *ProcessDef) {
+func (d *definitions) remember(def *processDef) {
 	if def.BpmnXML != "" {
 		lean := *def
 		lean.BpmnXML = ""
@@ -138,51 +138,26 @@ type objectDefinitions struct{ store jetstream.ObjectStore }
 
 func defName(key int64) string { return "process." + strconv.FormatInt(key, 10) }
 
-func (s objectDefinitions) Get(ctx context.Context, key int64) (*ProcessDef, error) {
+func (s objectDefinitions) Get(ctx context.Context, key int64) (*processDef, error) {
 	b, err := s.store.GetBytes(ctx, defName(key))
 	if errors.Is(err, jetstream.ErrObjectNotFound) {
-		return nil, ErrNoDefinition
+		return nil, errNoDefinition
 	}
 	if err != nil {
 		return nil, err
 	}
-	var def ProcessDef
+	var def processDef
 	if err := json.Unmarshal(b, &def); err != nil {
 		return nil, fmt.Errorf("stored definition %s is unreadable: %w", defName(key), err)
 	}
 	return &def, nil
 }
 
-func (s objectDefinitions) Put(ctx context.Context, def *ProcessDef) error {
+func (s objectDefinitions) Put(ctx context.Context, def *processDef) error {
 	b, err := json.Marshal(def)
 	if err != nil {
 		return err
 	}
 	_, err = s.store.PutBytes(ctx, defName(def.Key), b)
 	return err
-}
-
-// memDefinitions is a DefinitionStore in memory (tests, tools).
-type memDefinitions struct {
-	mu   sync.Mutex
-	defs map[int64]*ProcessDef
-}
-
-func (m *memDefinitions) Get(_ context.Context, key int64) (*ProcessDef, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if d, ok := m.defs[key]; ok {
-		return d, nil
-	}
-	return nil, ErrNoDefinition
-}
-
-func (m *memDefinitions) Put(_ context.Context, def *ProcessDef) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.defs == nil {
-		m.defs = map[int64]*ProcessDef{}
-	}
-	m.defs[def.Key] = def
-	return nil
 }

@@ -17,11 +17,11 @@ func ownsDefinition(partition int32, key int64) bool { return int32(key>>51) == 
 // stores the definition (names for other documents); the key's partition
 // writes the process document. DELETED carries no resource: the document is
 // rebuilt from the stored definition and marked deleted.
-func (f *folder) process(r *recordv1.Record, v *recordv1.ProcessValue) error {
-	var def *ProcessDef
+func (f *recordFolder) process(r *recordv1.Record, v *recordv1.ProcessValue) error {
+	var def *processDef
 	switch r.Intent {
 	case "CREATED":
-		def = &ProcessDef{
+		def = &processDef{
 			Key: v.ProcessDefinitionKey, BpmnProcessID: v.BpmnProcessId, Version: v.Version, Name: v.ProcessName,
 			VersionTag: v.VersionTag, ResourceName: v.ResourceName, TenantID: v.TenantId, BpmnXML: string(v.Resource),
 		}
@@ -50,7 +50,7 @@ func (f *folder) process(r *recordv1.Record, v *recordv1.ProcessValue) error {
 		def = stored
 		if def == nil {
 			f.warn("deleted process was never seen; its document keeps only what the record says", "key", v.ProcessDefinitionKey)
-			def = &ProcessDef{Key: v.ProcessDefinitionKey, BpmnProcessID: v.BpmnProcessId, Version: v.Version,
+			def = &processDef{Key: v.ProcessDefinitionKey, BpmnProcessID: v.BpmnProcessId, Version: v.Version,
 				VersionTag: v.VersionTag, ResourceName: v.ResourceName, TenantID: v.TenantId}
 		}
 	default:
@@ -60,15 +60,15 @@ func (f *folder) process(r *recordv1.Record, v *recordv1.ProcessValue) error {
 	if !ownsDefinition(r.PartitionId, v.ProcessDefinitionKey) {
 		return nil
 	}
-	nodes := make([]FlowNode, len(def.FlowNodes))
+	nodes := make([]schema.FlowNode, len(def.FlowNodes))
 	for i, n := range def.FlowNodes {
-		nodes[i] = FlowNode{ID: n.ID, Name: n.Name}
+		nodes[i] = schema.FlowNode{ID: n.ID, Name: n.Name}
 	}
 	callIDs := def.CallActivityIDs
 	if callIDs == nil {
 		callIDs = []string{}
 	}
-	f.emit(schema.Process, strconv.FormatInt(def.Key, 10), &Process{
+	f.emit(schema.Process, strconv.FormatInt(def.Key, 10), &schema.ProcessDoc{
 		Key: def.Key, BpmnProcessID: def.BpmnProcessID, Version: def.Version,
 		VersionTag: optionalString(def.VersionTag), Name: def.Name, ResourceName: def.ResourceName,
 		BpmnXML: def.BpmnXML, FlowNodes: nodes, CallActivityIDs: callIDs,
@@ -77,36 +77,36 @@ func (f *folder) process(r *recordv1.Record, v *recordv1.ProcessValue) error {
 	return nil
 }
 
-func (f *folder) decisionRequirements(r *recordv1.Record, v *recordv1.DecisionRequirementsValue) {
+func (f *recordFolder) decisionRequirements(r *recordv1.Record, v *recordv1.DecisionRequirementsValue) {
 	if r.Intent != "CREATED" || !ownsDefinition(r.PartitionId, v.DecisionRequirementsKey) {
 		f.ignore(r.ValueType + "." + r.Intent)
 		return
 	}
-	f.emit(schema.DecisionRequirements, strconv.FormatInt(v.DecisionRequirementsKey, 10), &DecisionRequirements{
+	f.emit(schema.DecisionRequirements, strconv.FormatInt(v.DecisionRequirementsKey, 10), &schema.DecisionRequirementsDoc{
 		Key: v.DecisionRequirementsKey, DecisionRequirementsID: v.DecisionRequirementsId,
 		Name: v.DecisionRequirementsName, Version: v.DecisionRequirementsVersion, ResourceName: v.ResourceName,
 		XML: string(v.Resource), TenantID: v.TenantId, Position: r.Position,
 	}, r)
 }
 
-func (f *folder) decision(r *recordv1.Record, v *recordv1.DecisionValue) {
+func (f *recordFolder) decision(r *recordv1.Record, v *recordv1.DecisionValue) {
 	if r.Intent != "CREATED" || !ownsDefinition(r.PartitionId, v.DecisionKey) {
 		f.ignore(r.ValueType + "." + r.Intent)
 		return
 	}
-	f.emit(schema.Decision, strconv.FormatInt(v.DecisionKey, 10), &Decision{
+	f.emit(schema.Decision, strconv.FormatInt(v.DecisionKey, 10), &schema.DecisionDoc{
 		Key: v.DecisionKey, DecisionID: v.DecisionId, Name: v.DecisionName, Version: v.Version,
 		DecisionRequirementsKey: v.DecisionRequirementsKey, DecisionRequirementsID: v.DecisionRequirementsId,
 		TenantID: v.TenantId, Position: r.Position,
 	}, r)
 }
 
-func (f *folder) form(r *recordv1.Record, v *recordv1.FormValue) {
+func (f *recordFolder) form(r *recordv1.Record, v *recordv1.FormValue) {
 	if r.Intent != "CREATED" || !ownsDefinition(r.PartitionId, v.FormKey) {
 		f.ignore(r.ValueType + "." + r.Intent)
 		return
 	}
-	f.emit(schema.Form, strconv.FormatInt(v.FormKey, 10), &Form{
+	f.emit(schema.Form, strconv.FormatInt(v.FormKey, 10), &schema.FormDoc{
 		Key: v.FormKey, FormID: v.FormId, Version: v.Version, Schema: string(v.Resource),
 		TenantID: v.TenantId, Position: r.Position,
 	}, r)

@@ -10,14 +10,14 @@ import (
 // incident folds INCIDENT CREATED / RESOLVED: the incident document, and
 // the incident flag of its flow node and of its process instance and every
 // calling instance (set while any incident in the subtree is unresolved).
-func (f *folder) incident(r *recordv1.Record, v *recordv1.IncidentValue) {
+func (f *recordFolder) incident(r *recordv1.Record, v *recordv1.IncidentValue) {
 	switch r.Intent {
 	case "CREATED":
-		inc := &Incident{
+		inc := &schema.IncidentDoc{
 			Key: r.Key, ProcessInstanceKey: v.ProcessInstanceKey, ProcessDefinitionKey: v.ProcessDefinitionKey,
 			BpmnProcessID: v.BpmnProcessId, FlowNodeID: v.ElementId, FlowNodeInstanceKey: v.ElementInstanceKey,
-			JobKey: optionalKey(v.JobKey), ErrorType: v.ErrorType, ErrorMessage: v.ErrorMessage, State: StateActive,
-			CreationTime: FormatDate(r.Timestamp), TreePath: f.incidentPath(v), TenantID: v.TenantId, Position: r.Position,
+			JobKey: optionalKey(v.JobKey), ErrorType: v.ErrorType, ErrorMessage: v.ErrorMessage, State: schema.StateActive,
+			CreationTime: schema.FormatDate(r.Timestamp), TreePath: f.incidentPath(v), TenantID: v.TenantId, Position: r.Position,
 		}
 		fresh := f.st.Incidents[r.Key] == nil
 		f.st.Incidents[r.Key] = inc
@@ -34,7 +34,7 @@ func (f *folder) incident(r *recordv1.Record, v *recordv1.IncidentValue) {
 		inc := f.st.Incidents[r.Key]
 		held := inc != nil
 		if !held {
-			inc = &Incident{
+			inc = &schema.IncidentDoc{
 				Key: r.Key, ProcessInstanceKey: v.ProcessInstanceKey, ProcessDefinitionKey: v.ProcessDefinitionKey,
 				BpmnProcessID: v.BpmnProcessId, FlowNodeID: v.ElementId, FlowNodeInstanceKey: v.ElementInstanceKey,
 				JobKey: optionalKey(v.JobKey), ErrorType: v.ErrorType, ErrorMessage: v.ErrorMessage,
@@ -42,7 +42,7 @@ func (f *folder) incident(r *recordv1.Record, v *recordv1.IncidentValue) {
 			}
 		}
 		delete(f.st.Incidents, r.Key)
-		inc.State, inc.ResolutionTime, inc.Position = StateResolved, FormatDate(r.Timestamp), r.Position
+		inc.State, inc.ResolutionTime, inc.Position = schema.StateResolved, schema.FormatDate(r.Timestamp), r.Position
 		f.emit(schema.Incident, strconv.FormatInt(r.Key, 10), inc, r)
 		if fn := f.st.FlowNodes[v.ElementInstanceKey]; fn != nil && fn.IncidentKey != nil && *fn.IncidentKey == r.Key {
 			fn.Incident, fn.IncidentKey, fn.Position = false, nil, r.Position
@@ -58,7 +58,7 @@ func (f *folder) incident(r *recordv1.Record, v *recordv1.IncidentValue) {
 
 // countIncident adds delta to the unresolved-incident count of instance pi
 // and of every instance that called it, emitting each whose flag flips.
-func (f *folder) countIncident(r *recordv1.Record, pi int64, delta int) {
+func (f *recordFolder) countIncident(r *recordv1.Record, pi int64, delta int) {
 	for seen := 0; pi > 0 && seen < 1000; seen++ { // the bound guards against a corrupt cycle
 		is := f.st.Instances[pi]
 		if is == nil {
@@ -75,7 +75,7 @@ func (f *folder) countIncident(r *recordv1.Record, pi int64, delta int) {
 
 // incidentPath is the instance's tree path followed by the flow node:
 // .../PI_<instance>/FN_<elementId>/FNI_<elementInstanceKey>.
-func (f *folder) incidentPath(v *recordv1.IncidentValue) string {
+func (f *recordFolder) incidentPath(v *recordv1.IncidentValue) string {
 	base := "PI_" + strconv.FormatInt(v.ProcessInstanceKey, 10)
 	if is := f.st.Instances[v.ProcessInstanceKey]; is != nil && is.Doc.TreePath != "" {
 		base = is.Doc.TreePath

@@ -24,7 +24,7 @@ var lifecycleIntents = map[string]bool{
 	"ELEMENT_TERMINATING": true, intentTerminated: true,
 }
 
-func (f *folder) processInstance(r *recordv1.Record, v *recordv1.ProcessInstanceValue) error {
+func (f *recordFolder) processInstance(r *recordv1.Record, v *recordv1.ProcessInstanceValue) error {
 	switch {
 	case r.Intent == intentSequenceTaken:
 		f.sequenceFlow(r, v)
@@ -40,10 +40,10 @@ func (f *folder) processInstance(r *recordv1.Record, v *recordv1.ProcessInstance
 }
 
 // instance folds a lifecycle record of the process element itself.
-func (f *folder) instance(r *recordv1.Record, v *recordv1.ProcessInstanceValue) error {
+func (f *recordFolder) instance(r *recordv1.Record, v *recordv1.ProcessInstanceValue) error {
 	is := f.st.Instances[r.Key]
 	if is == nil || r.Intent == intentActivating {
-		is = &instanceState{Doc: &ProcessInstance{Key: r.Key, State: StateActive}}
+		is = &instanceState{Doc: &schema.ListViewDoc{Key: r.Key, State: schema.StateActive}}
 		if old := f.st.Instances[r.Key]; old != nil {
 			is.Incidents = old.Incidents
 		}
@@ -74,12 +74,12 @@ func (f *folder) instance(r *recordv1.Record, v *recordv1.ProcessInstanceValue) 
 	pi.Incident = is.Incidents > 0
 	switch r.Intent {
 	case intentActivating:
-		pi.StartDate = FormatDate(r.Timestamp)
+		pi.StartDate = schema.FormatDate(r.Timestamp)
 	case intentCompleted:
-		pi.State, pi.EndDate = StateCompleted, FormatDate(r.Timestamp)
+		pi.State, pi.EndDate = schema.StateCompleted, schema.FormatDate(r.Timestamp)
 		delete(f.st.Instances, r.Key)
 	case intentTerminated:
-		pi.State, pi.EndDate = StateCanceled, FormatDate(r.Timestamp)
+		pi.State, pi.EndDate = schema.StateCanceled, schema.FormatDate(r.Timestamp)
 		delete(f.st.Instances, r.Key)
 	}
 	f.emit(schema.ListView, strconv.FormatInt(r.Key, 10), pi, r)
@@ -91,7 +91,7 @@ func (f *folder) instance(r *recordv1.Record, v *recordv1.ProcessInstanceValue) 
 // of a process instance: from its calling instance's state when that is
 // held (always, when the aggregator saw the tree start), else from the
 // record's element instance and calling element paths, else as a root.
-func (f *folder) instanceTree(self int64, v *recordv1.ProcessInstanceValue) (int64, string) {
+func (f *recordFolder) instanceTree(self int64, v *recordv1.ProcessInstanceValue) (int64, string) {
 	selfPart := "PI_" + strconv.FormatInt(self, 10)
 	if v.ParentProcessInstanceKey > 0 {
 		parent := f.st.Instances[v.ParentProcessInstanceKey]
@@ -119,7 +119,7 @@ func (f *folder) instanceTree(self int64, v *recordv1.ProcessInstanceValue) (int
 // key first, the calling element's instance key last) and
 // callingElementPath (per calling instance, the index of the call activity
 // among its process's sorted call activity ids).
-func (f *folder) pathFromRecord(v *recordv1.ProcessInstanceValue) (string, int64, bool) {
+func (f *recordFolder) pathFromRecord(v *recordv1.ProcessInstanceValue) (string, int64, bool) {
 	eip, cep, pdp := v.ElementInstancePath, v.CallingElementPath, v.ProcessDefinitionPath
 	if len(eip) < 2 || len(cep) < len(eip)-1 || len(pdp) < len(eip)-1 {
 		return "", 0, false
@@ -144,10 +144,10 @@ func (f *folder) pathFromRecord(v *recordv1.ProcessInstanceValue) (string, int64
 }
 
 // flowNode folds a lifecycle record of an element other than the process.
-func (f *folder) flowNode(r *recordv1.Record, v *recordv1.ProcessInstanceValue) error {
+func (f *recordFolder) flowNode(r *recordv1.Record, v *recordv1.ProcessInstanceValue) error {
 	fn := f.st.FlowNodes[r.Key]
 	if fn == nil || r.Intent == intentActivating {
-		fn = &FlowNodeInstance{Key: r.Key, State: StateActive}
+		fn = &schema.FlowNodeInstanceDoc{Key: r.Key, State: schema.StateActive}
 		if old := f.st.FlowNodes[r.Key]; old != nil {
 			fn.Incident, fn.IncidentKey = old.Incident, old.IncidentKey
 		}
@@ -158,7 +158,7 @@ func (f *folder) flowNode(r *recordv1.Record, v *recordv1.ProcessInstanceValue) 
 		if err != nil {
 			return err
 		}
-		fn.FlowNodeName = def.FlowNodeName(v.ElementId)
+		fn.FlowNodeName = def.flowNodeName(v.ElementId)
 	}
 	fn.ProcessInstanceKey = v.ProcessInstanceKey
 	fn.ProcessDefinitionKey = v.ProcessDefinitionKey
@@ -170,12 +170,12 @@ func (f *folder) flowNode(r *recordv1.Record, v *recordv1.ProcessInstanceValue) 
 	fn.Position = r.Position
 	switch r.Intent {
 	case intentActivating:
-		fn.StartDate = FormatDate(r.Timestamp)
+		fn.StartDate = schema.FormatDate(r.Timestamp)
 	case intentCompleted:
-		fn.State, fn.EndDate = StateCompleted, FormatDate(r.Timestamp)
+		fn.State, fn.EndDate = schema.StateCompleted, schema.FormatDate(r.Timestamp)
 		delete(f.st.FlowNodes, r.Key)
 	case intentTerminated:
-		fn.State, fn.EndDate = StateTerminated, FormatDate(r.Timestamp)
+		fn.State, fn.EndDate = schema.StateTerminated, schema.FormatDate(r.Timestamp)
 		delete(f.st.FlowNodes, r.Key)
 	}
 	f.emit(schema.FlowNodeInstance, strconv.FormatInt(r.Key, 10), fn, r)
@@ -185,7 +185,7 @@ func (f *folder) flowNode(r *recordv1.Record, v *recordv1.ProcessInstanceValue) 
 // flowNodePath is the element instance keys from the process instance down
 // to self, joined by "/": its flow scope's path plus itself when the scope is
 // held, else the record's own chain, else instance/self.
-func (f *folder) flowNodePath(self int64, v *recordv1.ProcessInstanceValue) string {
+func (f *recordFolder) flowNodePath(self int64, v *recordv1.ProcessInstanceValue) string {
 	selfKey := strconv.FormatInt(self, 10)
 	if scope := f.st.FlowNodes[v.FlowScopeKey]; scope != nil {
 		return scope.TreePath + "/" + selfKey
@@ -205,9 +205,9 @@ func (f *folder) flowNodePath(self int64, v *recordv1.ProcessInstanceValue) stri
 }
 
 // sequenceFlow emits the document of a taken sequence flow.
-func (f *folder) sequenceFlow(r *recordv1.Record, v *recordv1.ProcessInstanceValue) {
+func (f *recordFolder) sequenceFlow(r *recordv1.Record, v *recordv1.ProcessInstanceValue) {
 	id := strconv.FormatInt(v.ProcessInstanceKey, 10) + "_" + v.ElementId
-	f.emit(schema.SequenceFlow, id, &SequenceFlow{
+	f.emit(schema.SequenceFlow, id, &schema.SequenceFlowDoc{
 		ProcessInstanceKey: v.ProcessInstanceKey, ProcessDefinitionKey: v.ProcessDefinitionKey,
 		BpmnProcessID: v.BpmnProcessId, ActivityID: v.ElementId, TenantID: v.TenantId, Position: r.Position,
 	}, r)

@@ -14,19 +14,19 @@ import (
 
 // job folds any JOB event: every record holds the whole job, and its state
 // is the record's intent (CREATED, COMPLETED, FAILED, TIMED_OUT, ...).
-func (f *folder) job(r *recordv1.Record, v *recordv1.JobValue) {
+func (f *recordFolder) job(r *recordv1.Record, v *recordv1.JobValue) {
 	headers := json.RawMessage(v.CustomHeadersJson)
 	if len(headers) == 0 {
 		headers = json.RawMessage("{}")
 	}
-	doc := &Job{
+	doc := &schema.JobDoc{
 		Key: r.Key, ProcessInstanceKey: v.ProcessInstanceKey, FlowNodeInstanceKey: v.ElementInstanceKey,
 		FlowNodeID: v.ElementId, Type: v.Type, Worker: v.Worker, Retries: v.Retries, State: r.Intent,
 		ErrorMessage: v.ErrorMessage, ErrorCode: v.ErrorCode, Deadline: optionalDate(v.Deadline),
 		CustomHeaders: headers, TenantID: v.TenantId, Position: r.Position,
 	}
 	if r.Intent == "COMPLETED" || r.Intent == "CANCELED" {
-		doc.EndTime = FormatDate(r.Timestamp)
+		doc.EndTime = schema.FormatDate(r.Timestamp)
 	}
 	f.emit(schema.Job, strconv.FormatInt(r.Key, 10), doc, r)
 }

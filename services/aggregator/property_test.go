@@ -119,7 +119,7 @@ func run(t *testing.T, p int32, recs []*recordv1.Record, defs *definitions, stor
 			st, next = restore(t, cpState), cpNext
 			continue
 		}
-		f := newFolder(context.Background(), st, defs, nil)
+		f := newRecordFolder(context.Background(), st, defs, nil)
 		deliveries := 1
 		if rng != nil && rng.IntN(8) == 0 {
 			deliveries = 2 // the same message redelivered

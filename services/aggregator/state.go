@@ -18,18 +18,18 @@ type partitionState struct {
 	Partition int32 `json:"partition"`
 	// LastPosition is the newest record position applied; older or equal
 	// positions are skipped, so a replayed record never applies twice.
-	LastPosition int64                       `json:"lastPosition"`
-	Instances    map[int64]*instanceState    `json:"instances"`
-	FlowNodes    map[int64]*FlowNodeInstance `json:"flowNodes"`
-	Incidents    map[int64]*Incident         `json:"incidents"`
-	Tasks        map[int64]*Task             `json:"tasks"`
+	LastPosition int64                                 `json:"lastPosition"`
+	Instances    map[int64]*instanceState              `json:"instances"`
+	FlowNodes    map[int64]*schema.FlowNodeInstanceDoc `json:"flowNodes"`
+	Incidents    map[int64]*schema.IncidentDoc         `json:"incidents"`
+	Tasks        map[int64]*schema.TaskDoc             `json:"tasks"`
 }
 
 // instanceState is an active process instance: its document and the number
 // of unresolved incidents in it and in the instances it called.
 type instanceState struct {
-	Doc       *ProcessInstance `json:"doc"`
-	Incidents int              `json:"incidents"`
+	Doc       *schema.ListViewDoc `json:"doc"`
+	Incidents int                 `json:"incidents"`
 }
 
 func newPartitionState(p int32) *partitionState {
@@ -44,13 +44,13 @@ func (st *partitionState) init() {
 		st.Instances = map[int64]*instanceState{}
 	}
 	if st.FlowNodes == nil {
-		st.FlowNodes = map[int64]*FlowNodeInstance{}
+		st.FlowNodes = map[int64]*schema.FlowNodeInstanceDoc{}
 	}
 	if st.Incidents == nil {
-		st.Incidents = map[int64]*Incident{}
+		st.Incidents = map[int64]*schema.IncidentDoc{}
 	}
 	if st.Tasks == nil {
-		st.Tasks = map[int64]*Task{}
+		st.Tasks = map[int64]*schema.TaskDoc{}
 	}
 }
 
@@ -59,9 +59,9 @@ func (st *partitionState) active() int {
 	return len(st.Instances) + len(st.FlowNodes) + len(st.Incidents) + len(st.Tasks)
 }
 
-// folder folds the records of one message into a partition's state and
+// recordFolder folds the records of one message into a partition's state and
 // collects the documents they change. Owned by the partition worker.
-type folder struct {
+type recordFolder struct {
 	ctx     context.Context
 	log     *slog.Logger
 	st      *partitionState
@@ -70,12 +70,12 @@ type folder struct {
 	ignored map[string]int // value type -> records ignored
 }
 
-func newFolder(ctx context.Context, st *partitionState, defs *definitions, log *slog.Logger) *folder {
-	return &folder{ctx: ctx, st: st, defs: defs, log: log}
+func newRecordFolder(ctx context.Context, st *partitionState, defs *definitions, log *slog.Logger) *recordFolder {
+	return &recordFolder{ctx: ctx, st: st, defs: defs, log: log}
 }
 
 // warn logs a problem with a record that does not stop its aggregation.
-func (f *folder) warn(msg string, args ...any) {
+func (f *recordFolder) warn(msg string, args ...any) {
 	if f.log != nil {
 		f.log.WarnContext(f.ctx, msg, append(args, "partition", f.st.Partition)...)
 	}
@@ -86,7 +86,7 @@ func (f *folder) warn(msg string, args ...any) {
 // nothing; the latter are counted in ignored. An error means the state could
 // not be read or stored (e.g. the definition store is unreachable): the
 // caller retries the message.
-func (f *folder) apply(r *recordv1.Record) error {
+func (f *recordFolder) apply(r *recordv1.Record) error {
 	if r.Position <= f.st.LastPosition {
 		return nil
 	}
@@ -127,7 +127,7 @@ func (f *folder) apply(r *recordv1.Record) error {
 	return nil
 }
 
-func (f *folder) ignore(valueType string) {
+func (f *recordFolder) ignore(valueType string) {
 	if f.ignored == nil {
 		f.ignored = map[string]int{}
 	}
@@ -135,7 +135,7 @@ func (f *folder) ignore(valueType string) {
 }
 
 // emit notes that document doc of family fam with id changed at record r.
-func (f *folder) emit(fam schema.Family, id string, doc any, r *recordv1.Record) {
+func (f *recordFolder) emit(fam schema.Family, id string, doc any, r *recordv1.Record) {
 	f.ch.add(fam, id, doc, r)
 }
 
@@ -188,8 +188,8 @@ func (c *changes) documents(p int32) ([]*recordv1.Document, error) {
 	return docs, nil
 }
 
-// checkRecord says why a record cannot be aggregated on partition p, or "".
-func checkRecord(r *recordv1.Record, p int32) string {
+// recordProblem says why a record cannot be aggregated on partition p, or "".
+func recordProblem(r *recordv1.Record, p int32) string {
 	if r.PartitionId != p {
 		return fmt.Sprintf("record at position %d claims partition %d but was stored on partition %d", r.Position, r.PartitionId, p)
 	}

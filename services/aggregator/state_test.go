@@ -34,7 +34,7 @@ func flowScope(typ string) int64 {
 }
 
 func TestApply(t *testing.T) {
-	date := func(pos int64) *string { return FormatDate(1_763_884_800_000 + pos) }
+	date := func(pos int64) *string { return schema.FormatDate(1_763_884_800_000 + pos) }
 	tests := []struct {
 		name    string
 		records []*recordv1.Record
@@ -49,8 +49,8 @@ func TestApply(t *testing.T) {
 				piRecord(3, pik, "ELEMENT_COMPLETING", "order", "PROCESS"),
 				piRecord(4, pik, "ELEMENT_COMPLETED", "order", "PROCESS"),
 			},
-			want: map[changeKey]any{{schema.ListView, id(pik)}: &ProcessInstance{
-				Key: pik, ProcessDefinitionKey: 77, BpmnProcessID: "order", Version: 2, State: StateCompleted,
+			want: map[changeKey]any{{schema.ListView, id(pik)}: &schema.ListViewDoc{
+				Key: pik, ProcessDefinitionKey: 77, BpmnProcessID: "order", Version: 2, State: schema.StateCompleted,
 				StartDate: date(1), EndDate: date(4), ParentProcessInstanceKey: -1, TenantID: "<default>", PartitionID: 5, Position: 4,
 				ProcessName: "order", RootProcessInstanceKey: pik, TreePath: "PI_" + id(pik), ParentFlowNodeInstanceKey: -1,
 			}},
@@ -64,11 +64,11 @@ func TestApply(t *testing.T) {
 				piRecord(4, pik, "ELEMENT_TERMINATED", "order", "PROCESS"),
 			},
 			want: map[changeKey]any{
-				{schema.ListView, id(pik)}: &ProcessInstance{Key: pik, ProcessDefinitionKey: 77, BpmnProcessID: "order", Version: 2,
-					State: StateCanceled, StartDate: date(1), EndDate: date(4), ParentProcessInstanceKey: -1, TenantID: "<default>", PartitionID: 5, Position: 4,
+				{schema.ListView, id(pik)}: &schema.ListViewDoc{Key: pik, ProcessDefinitionKey: 77, BpmnProcessID: "order", Version: 2,
+					State: schema.StateCanceled, StartDate: date(1), EndDate: date(4), ParentProcessInstanceKey: -1, TenantID: "<default>", PartitionID: 5, Position: 4,
 					ProcessName: "order", RootProcessInstanceKey: pik, TreePath: "PI_" + id(pik), ParentFlowNodeInstanceKey: -1},
-				{schema.FlowNodeInstance, id(pik + 1)}: &FlowNodeInstance{Key: pik + 1, ProcessInstanceKey: pik, FlowNodeID: "task",
-					Type: "SERVICE_TASK", State: StateTerminated, StartDate: date(2), EndDate: date(3), Position: 3,
+				{schema.FlowNodeInstance, id(pik + 1)}: &schema.FlowNodeInstanceDoc{Key: pik + 1, ProcessInstanceKey: pik, FlowNodeID: "task",
+					Type: "SERVICE_TASK", State: schema.StateTerminated, StartDate: date(2), EndDate: date(3), Position: 3,
 					ProcessDefinitionKey: 77, BpmnProcessID: "order", FlowNodeName: "task", ScopeKey: pik, TreePath: id(pik) + "/" + id(pik+1), Level: 1, TenantID: "<default>"},
 			},
 		},
@@ -89,10 +89,10 @@ func TestApply(t *testing.T) {
 				}(),
 				piRecord(1, pik+2, "ELEMENT_COMPLETED", "task", "USER_TASK"), // replayed old position
 			},
-			want: map[changeKey]any{{schema.FlowNodeInstance, id(pik + 2)}: &FlowNodeInstance{Key: pik + 2, ProcessInstanceKey: pik,
-				FlowNodeID: "task", Type: "USER_TASK", State: StateActive, StartDate: date(1), Position: 1,
+			want: map[changeKey]any{{schema.FlowNodeInstance, id(pik + 2)}: &schema.FlowNodeInstanceDoc{Key: pik + 2, ProcessInstanceKey: pik,
+				FlowNodeID: "task", Type: "USER_TASK", State: schema.StateActive, StartDate: date(1), Position: 1,
 				ProcessDefinitionKey: 77, BpmnProcessID: "order", FlowNodeName: "task", ScopeKey: pik, TreePath: id(pik) + "/" + id(pik+2), Level: 1, TenantID: "<default>"},
-				{schema.SequenceFlow, id(pik) + "_flow"}: &SequenceFlow{ProcessInstanceKey: pik, ProcessDefinitionKey: 77, BpmnProcessID: "order",
+				{schema.SequenceFlow, id(pik) + "_flow"}: &schema.SequenceFlowDoc{ProcessInstanceKey: pik, ProcessDefinitionKey: 77, BpmnProcessID: "order",
 					ActivityID: "flow", TenantID: "<default>", Position: 2},
 			},
 			open: 1,
@@ -101,7 +101,7 @@ func TestApply(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			st := newPartitionState(5)
-			f := newFolder(context.Background(), st, newDefinitions(&memDefinitions{}, 10), nil)
+			f := newRecordFolder(context.Background(), st, newDefinitions(&memDefinitions{}, 10), nil)
 			for _, r := range tt.records {
 				if err := f.apply(r); err != nil {
 					t.Fatal(err)
@@ -126,7 +126,7 @@ func TestApply(t *testing.T) {
 }
 
 func TestDocumentsCarryVersionAndExactKeys(t *testing.T) {
-	f := newFolder(context.Background(), newPartitionState(5), newDefinitions(&memDefinitions{}, 10), nil)
+	f := newRecordFolder(context.Background(), newPartitionState(5), newDefinitions(&memDefinitions{}, 10), nil)
 	for _, r := range []*recordv1.Record{piRecord(7, pik, "ELEMENT_ACTIVATING", "order", "PROCESS"), piRecord(9, pik, "ELEMENT_ACTIVATED", "order", "PROCESS")} {
 		if err := f.apply(r); err != nil {
 			t.Fatal(err)

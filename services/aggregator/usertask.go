@@ -19,7 +19,7 @@ var taskIntents = map[string]bool{
 }
 
 // userTask folds USER_TASK events into the task document.
-func (f *folder) userTask(r *recordv1.Record, v *recordv1.UserTaskValue) error {
+func (f *recordFolder) userTask(r *recordv1.Record, v *recordv1.UserTaskValue) error {
 	if !taskIntents[r.Intent] {
 		if task := f.st.Tasks[r.Key]; task != nil && strings.HasSuffix(r.Intent, "ING") {
 			task.Position = r.Position
@@ -31,12 +31,12 @@ func (f *folder) userTask(r *recordv1.Record, v *recordv1.UserTaskValue) error {
 	}
 	task := f.st.Tasks[r.Key]
 	if task == nil {
-		task = &Task{Key: r.Key, State: StateCreated}
+		task = &schema.TaskDoc{Key: r.Key, State: schema.StateCreated}
 		def, err := f.defs.get(f.ctx, v.ProcessDefinitionKey)
 		if err != nil {
 			return err
 		}
-		task.Name = def.FlowNodeName(v.ElementId)
+		task.Name = def.flowNodeName(v.ElementId)
 		f.st.Tasks[r.Key] = task
 	}
 	task.ProcessInstanceKey = v.ProcessInstanceKey
@@ -58,16 +58,16 @@ func (f *folder) userTask(r *recordv1.Record, v *recordv1.UserTaskValue) error {
 	task.Position = r.Position
 	switch {
 	case v.CreationTimestamp > 0:
-		task.CreationTime = FormatDate(v.CreationTimestamp)
+		task.CreationTime = schema.FormatDate(v.CreationTimestamp)
 	case r.Intent == "CREATED" || task.CreationTime == nil:
-		task.CreationTime = FormatDate(r.Timestamp)
+		task.CreationTime = schema.FormatDate(r.Timestamp)
 	}
 	switch r.Intent {
 	case "COMPLETED":
-		task.State, task.CompletionTime = StateCompleted, FormatDate(r.Timestamp)
+		task.State, task.CompletionTime = schema.StateCompleted, schema.FormatDate(r.Timestamp)
 		delete(f.st.Tasks, r.Key)
 	case "CANCELED":
-		task.State, task.CompletionTime = StateCanceled, FormatDate(r.Timestamp)
+		task.State, task.CompletionTime = schema.StateCanceled, schema.FormatDate(r.Timestamp)
 		delete(f.st.Tasks, r.Key)
 	}
 	f.emit(schema.Task, strconv.FormatInt(r.Key, 10), task, r)

@@ -170,9 +170,9 @@ func (w *worker) handle(ctx context.Context, msg jetstream.Msg) error {
 	if err := batch.UnmarshalVT(msg.Data()); err != nil { // generated, reflection-free: the aggregator's hottest call
 		return w.deadLetter(mctx, msg.Data(), seq, "message is not a flowline.record.v1.RecordBatch: "+err.Error())
 	}
-	f := newFolder(mctx, w.cp.State, w.defs, w.log)
+	f := newRecordFolder(mctx, w.cp.State, w.defs, w.log)
 	for _, r := range batch.Records {
-		if reason := checkRecord(r, w.p); reason != "" {
+		if reason := recordProblem(r, w.p); reason != "" {
 			if err := w.deadLetterRecord(mctx, r, seq, reason); err != nil {
 				return err
 			}

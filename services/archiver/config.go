@@ -9,8 +9,8 @@ import (
 )
 
 // Config is the archiver's configuration (FLOWLINE_ARCHIVER_*,
-// FLOWLINE_RETENTION*, plus the shared NATS, stream, Elasticsearch and index
-// sections).
+// FLOWLINE_RETENTION*, plus the shared sections: the aggregator's state
+// bucket, NATS, stream, Elasticsearch and index).
 type Config struct {
 	WaitPeriod   time.Duration `envconfig:"ARCHIVER_WAIT_PERIOD" default:"1h" desc:"a process instance is archived once it ended this long ago"`
 	BatchSize    int           `envconfig:"ARCHIVER_BATCH_SIZE" default:"1000" desc:"most process instances moved per batch (with all their documents)"`
@@ -19,13 +19,13 @@ type Config struct {
 	Concurrency  int           `envconfig:"ARCHIVER_CONCURRENCY" default:"4" desc:"document families moved at once within a batch (memory: about PAGE_SIZE x CONCURRENCY documents per owned partition)"`
 	Delay        time.Duration `envconfig:"ARCHIVER_DELAY" default:"1s" desc:"pause after a batch that emptied the backlog; grows x1.5 while idle"`
 	MaxDelay     time.Duration `envconfig:"ARCHIVER_MAX_DELAY" default:"1m" desc:"longest pause while idle or after errors"`
-	StateBucket  string        `envconfig:"AGGREGATOR_STATE_BUCKET" default:"flowline-aggregator" desc:"JetStream object store bucket holding partition checkpoints"`
 	Retention    Retention     `envconfig:"RETENTION" desc:"delete dated indices whose period ended longer ago than this, e.g. 30d (empty: keep them)"`
 	RetentionILM string        `envconfig:"RETENTION_ILM_POLICY" desc:"with FLOWLINE_RETENTION, attach this ILM policy (created with a delete phase) to dated indices instead, where the cluster has ILM"`
 
 	// Lease: FLOWLINE_ARCHIVER_LEASE_BUCKET, _LEASE_TTL, _REPLICA_ID.
 	Lease config.Lease `envconfig:"ARCHIVER"`
 
+	config.AggregatorState
 	NATS    config.NATS          `envconfig:"NATS"`
 	Streams config.Streams       `envconfig:"STREAM"`
 	ES      config.Elasticsearch `envconfig:"ES"`

@@ -309,7 +309,7 @@ func newArchiver(t testing.TB, ns *natsserver.Server, esCfg config.Elasticsearch
 	cfg := archiver.Config{
 		WaitPeriod: time.Hour, BatchSize: 1000, Rollover: archiver.Day, PageSize: 5000, Concurrency: 3,
 		Delay: 50 * time.Millisecond, MaxDelay: 500 * time.Millisecond,
-		Lease: config.Lease{Bucket: "leases-" + prefix, TTL: 2 * time.Second}, StateBucket: "flowline-aggregator",
+		Lease: config.Lease{Bucket: "leases-" + prefix, TTL: 2 * time.Second}, AggregatorState: config.AggregatorState{StateBucket: "flowline-aggregator"},
 		NATS: testenv.NATSConfig(ns), Streams: testenv.Streams(), ES: esCfg,
 		Index: config.Index{Prefix: prefix, Shards: 1, RefreshInterval: "1s"},
 	}

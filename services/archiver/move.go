@@ -58,7 +58,7 @@ func (s *Service) moveGroup(ctx context.Context, batch []instance) (int, error) 
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			q := map[string]any{"terms": map[string]any{"processInstanceKey": keys}}
+			q := map[string]any{"terms": map[string]any{schema.FieldProcessInstanceKey: keys}}
 			errs[i] = s.moveFamily(ctx, f, suffix, q, kept, nil)
 		}()
 	}
@@ -207,11 +207,12 @@ func instanceKey(f schema.Family, h search.Hit) int64 {
 	if f == schema.ListView {
 		return mustKey(h.ID)
 	}
-	var d struct {
-		ProcessInstanceKey int64 `json:"processInstanceKey"`
+	var d map[string]json.RawMessage
+	var key int64
+	if json.Unmarshal(h.Source, &d) == nil {
+		_ = json.Unmarshal(d[schema.FieldProcessInstanceKey], &key)
 	}
-	_ = json.Unmarshal(h.Source, &d)
-	return d.ProcessInstanceKey
+	return key
 }
 
 func mustKey(id string) int64 {

@@ -126,7 +126,7 @@ func (s *Service) indicesLike(ctx context.Context, pattern string) ([]string, er
 // list-view index.
 func (s *Service) indexedPartitions(ctx context.Context) ([]int32, error) {
 	index := schema.RuntimeIndex(s.cfg.Index.Prefix, schema.ListView)
-	body := []byte(`{"size":0,"aggs":{"p":{"terms":{"field":"partitionId","size":10000}}}}`)
+	body := []byte(`{"size":0,"aggs":{"p":{"terms":{"field":"` + schema.FieldPartitionID + `","size":10000}}}}`)
 	resp, err := s.es.Search(s.es.Search.WithIndex(index), s.es.Search.WithBody(bytes.NewReader(body)),
 		s.es.Search.WithIgnoreUnavailable(true), s.es.Search.WithContext(ctx))
 	b, err := search.ReadResponse("partitions in "+index, resp, err)

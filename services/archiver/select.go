@@ -27,11 +27,11 @@ type instance struct {
 // (math.MaxInt64: any).
 func eligibleQuery(p int32, cutoff time.Time, maxPosition int64) map[string]any {
 	filter := []any{
-		map[string]any{"term": map[string]any{"partitionId": p}},
-		map[string]any{"range": map[string]any{"endDate": map[string]any{"lt": cutoff.UnixMilli(), "format": "epoch_millis"}}},
+		map[string]any{"term": map[string]any{schema.FieldPartitionID: p}},
+		map[string]any{"range": map[string]any{schema.FieldEndDate: map[string]any{"lt": cutoff.UnixMilli(), "format": "epoch_millis"}}},
 	}
 	if maxPosition != math.MaxInt64 {
-		filter = append(filter, map[string]any{"range": map[string]any{"position": map[string]any{"lte": maxPosition}}})
+		filter = append(filter, map[string]any{"range": map[string]any{schema.FieldPosition: map[string]any{"lte": maxPosition}}})
 	}
 	return map[string]any{"bool": map[string]any{"filter": filter}}
 }
@@ -47,7 +47,7 @@ func (s *Service) selectBatch(ctx context.Context, p int32, cutoff time.Time, sa
 	req := map[string]any{
 		"size":             s.cfg.BatchSize,
 		"query":            eligibleQuery(p, cutoff, safe),
-		"sort":             []any{map[string]string{"endDate": "asc"}, map[string]string{"key": "asc"}},
+		"sort":             []any{map[string]string{schema.FieldEndDate: "asc"}, map[string]string{schema.FieldKey: "asc"}},
 		"_source":          false,
 		"version":          true,
 		"track_total_hits": false,

@@ -76,7 +76,7 @@ func startStackArchiving(t *testing.T, withAggregator bool, archiveAfter time.Du
 	}, ingest.Deps{Log: log, Tracer: tp, Registry: reg})
 	newAggregator := func() *aggregator.Service {
 		return aggregator.New(aggregator.Config{
-			ConsumerPrefix: "aggregator", StateBucket: "flowline-aggregator",
+			ConsumerPrefix: "aggregator", AggregatorState: config.AggregatorState{StateBucket: "flowline-aggregator"},
 			DefinitionsBucket: "flowline-definitions", DefinitionCache: 100, Lease: config.Lease{Bucket: "flowline-aggregator-leases", TTL: 2 * time.Second},
 			CheckpointInterval: 200 * time.Millisecond, CheckpointMessages: 100, FetchBatch: 16, AckWait: 30 * time.Second,
 			NATS: natsCfg, Streams: streams,

@@ -1,17 +1,19 @@
-package aggregator
+package schema
 
 import (
 	"encoding/json"
 	"time"
 )
 
-// Documents, one struct per family. Fields follow the families' mappings
-// in pkg/schema/mappings; nullable values are pointers so that an unset
-// value is an explicit null. Every document carries the position of the
-// newest record folded into it, which is also its external version.
+// Documents, one struct per family, named after it: the family F's
+// documents are FDoc, and their JSON fields are exactly the properties of
+// F's mapping (mappings/F.json; a test holds them together). Nullable values
+// are pointers so that an unset value is an explicit null. Every document
+// carries the position of the newest record folded into it, which is also
+// its external version.
 
-// ProcessInstance is the list-view document of a process instance.
-type ProcessInstance struct {
+// ListViewDoc is the list-view document of a process instance.
+type ListViewDoc struct {
 	Key                       int64   `json:"key"`
 	ProcessDefinitionKey      int64   `json:"processDefinitionKey"`
 	BpmnProcessID             string  `json:"bpmnProcessId"`
@@ -31,9 +33,9 @@ type ProcessInstance struct {
 	Position                  int64   `json:"position"`
 }
 
-// FlowNodeInstance is the flownode-instance document of one element
+// FlowNodeInstanceDoc is the flownode-instance document of one element
 // instance (every element but the process itself and sequence flows).
-type FlowNodeInstance struct {
+type FlowNodeInstanceDoc struct {
 	Key                  int64   `json:"key"`
 	ProcessInstanceKey   int64   `json:"processInstanceKey"`
 	ProcessDefinitionKey int64   `json:"processDefinitionKey"`
@@ -53,8 +55,8 @@ type FlowNodeInstance struct {
 	Position             int64   `json:"position"`
 }
 
-// SequenceFlow is a taken sequence flow of a process instance.
-type SequenceFlow struct {
+// SequenceFlowDoc is a taken sequence flow of a process instance.
+type SequenceFlowDoc struct {
 	ProcessInstanceKey   int64  `json:"processInstanceKey"`
 	ProcessDefinitionKey int64  `json:"processDefinitionKey"`
 	BpmnProcessID        string `json:"bpmnProcessId"`
@@ -63,8 +65,8 @@ type SequenceFlow struct {
 	Position             int64  `json:"position"`
 }
 
-// Variable is a variable of a scope; id <scopeKey>-<name>.
-type Variable struct {
+// VariableDoc is a variable of a scope; id <scopeKey>-<name>.
+type VariableDoc struct {
 	Name                 string  `json:"name"`
 	Value                string  `json:"value"`
 	FullValue            *string `json:"fullValue"`
@@ -77,8 +79,8 @@ type Variable struct {
 	Position             int64   `json:"position"`
 }
 
-// Incident is an incident of a flow-node instance.
-type Incident struct {
+// IncidentDoc is an incident of a flow-node instance.
+type IncidentDoc struct {
 	Key                  int64   `json:"key"`
 	ProcessInstanceKey   int64   `json:"processInstanceKey"`
 	ProcessDefinitionKey int64   `json:"processDefinitionKey"`
@@ -96,8 +98,8 @@ type Incident struct {
 	Position             int64   `json:"position"`
 }
 
-// Job is a job of a service-like task.
-type Job struct {
+// JobDoc is a job of a service-like task.
+type JobDoc struct {
 	Key                 int64           `json:"key"`
 	ProcessInstanceKey  int64           `json:"processInstanceKey"`
 	FlowNodeInstanceKey int64           `json:"flowNodeInstanceKey"`
@@ -115,8 +117,8 @@ type Job struct {
 	Position            int64           `json:"position"`
 }
 
-// Task is a user task (Tasklist's task).
-type Task struct {
+// TaskDoc is a user task (Tasklist's task).
+type TaskDoc struct {
 	Key                  int64    `json:"key"`
 	ProcessInstanceKey   int64    `json:"processInstanceKey"`
 	FlowNodeInstanceKey  int64    `json:"flowNodeInstanceKey"`
@@ -138,8 +140,8 @@ type Task struct {
 	Position             int64    `json:"position"`
 }
 
-// DecisionInstance is one evaluated decision of a DECISION_EVALUATION.
-type DecisionInstance struct {
+// DecisionInstanceDoc is one evaluated decision of a DECISION_EVALUATION.
+type DecisionInstanceDoc struct {
 	DecisionID              string            `json:"decisionId"`
 	DecisionName            string            `json:"decisionName"`
 	DecisionType            string            `json:"decisionType"`
@@ -176,8 +178,8 @@ type EvaluatedOutput struct {
 	RuleIndex int32  `json:"ruleIndex"`
 }
 
-// Process is a deployed process definition.
-type Process struct {
+// ProcessDoc is a deployed process definition.
+type ProcessDoc struct {
 	Key             int64      `json:"key"`
 	BpmnProcessID   string     `json:"bpmnProcessId"`
 	Version         int32      `json:"version"`
@@ -198,8 +200,8 @@ type FlowNode struct {
 	Name string `json:"name"`
 }
 
-// DecisionRequirements is a deployed DRG (a DMN resource).
-type DecisionRequirements struct {
+// DecisionRequirementsDoc is a deployed DRG (a DMN resource).
+type DecisionRequirementsDoc struct {
 	Key                    int64  `json:"key"`
 	DecisionRequirementsID string `json:"decisionRequirementsId"`
 	Name                   string `json:"name"`
@@ -210,8 +212,8 @@ type DecisionRequirements struct {
 	Position               int64  `json:"position"`
 }
 
-// Decision is a deployed decision.
-type Decision struct {
+// DecisionDoc is a deployed decision.
+type DecisionDoc struct {
 	Key                     int64  `json:"key"`
 	DecisionID              string `json:"decisionId"`
 	Name                    string `json:"name"`
@@ -222,8 +224,8 @@ type Decision struct {
 	Position                int64  `json:"position"`
 }
 
-// Form is a deployed form.
-type Form struct {
+// FormDoc is a deployed form.
+type FormDoc struct {
 	Key      int64  `json:"key"`
 	FormID   string `json:"formId"`
 	Version  int32  `json:"version"`
@@ -231,6 +233,16 @@ type Form struct {
 	TenantID string `json:"tenantId"`
 	Position int64  `json:"position"`
 }
+
+// Names of the fields that code queries, sorts or reads documents by (the
+// archiver); a test holds each to the document types above.
+const (
+	FieldKey                = "key"                // entity key; a list-view document's id
+	FieldPartitionID        = "partitionId"        // list-view
+	FieldEndDate            = "endDate"            // list-view, flownode-instance
+	FieldPosition           = "position"           // every family: the newest record folded in
+	FieldProcessInstanceKey = "processInstanceKey" // the families of a process instance's parts
+)
 
 // States of process instances, flow-node instances, incidents and tasks.
 const (
@@ -250,21 +262,5 @@ const dateLayout = "2006-01-02T15:04:05.000Z"
 // FormatDate renders an epoch-millisecond timestamp as a document date.
 func FormatDate(epochMillis int64) *string {
 	s := time.UnixMilli(epochMillis).UTC().Format(dateLayout)
-	return &s
-}
-
-// optionalDate renders epoch ms as a date, or nil for Zeebe's -1 / 0.
-func optionalDate(epochMillis int64) *string {
-	if epochMillis <= 0 {
-		return nil
-	}
-	return FormatDate(epochMillis)
-}
-
-// optionalString is nil for "", else a pointer to s.
-func optionalString(s string) *string {
-	if s == "" {
-		return nil
-	}
 	return &s
 }
