@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/flowline/flowline/internal/dev/simulate"
+	"github.com/flowline/flowline/internal/progress"
 )
 
 // generateOptions are `flowline generate`'s flags.
@@ -141,15 +142,17 @@ func runGenerate(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return usageError{err}
 	}
+	line := progress.New(os.Stderr, isTerminal(os.Stderr))
 	var sink recordSink
 	if o.out != "" {
 		if sink, err = newFileSink(o.out, stdout); err != nil {
 			return err
 		}
 	} else {
-		sink = newIngestSink(o.ingest, o.token)
+		sink = newIngestSink(o.ingest, o.token, line)
 	}
-	sum, err := pump(ctx, gen, sink, o.rate, o.batch)
+	sum, err := pump(ctx, gen, sink, o.rate, o.batch, &pumpProgress{line: line, dest: sink.name(), instances: o.instances})
+	line.End()
 	if cerr := sink.close(); err == nil {
 		err = cerr
 	}
