@@ -14,8 +14,13 @@ import (
 	"time"
 
 	"github.com/flowline/flowline/internal/bench"
+	"github.com/flowline/flowline/internal/dev/esnode"
 	"github.com/flowline/flowline/internal/progress"
 )
+
+// specBench is bench's config: the version of the fresh local node it
+// provisions unless --es-url is given.
+func specBench() []any { return []any{esnode.NewConfig()} }
 
 // benchOptions are `flowline bench`'s flags.
 type benchOptions struct {
@@ -84,6 +89,10 @@ func (o *benchOptions) config() (bench.Config, error) {
 	if err != nil {
 		return bench.Config{}, err
 	}
+	local, err := esnode.LoadConfig()
+	if err != nil {
+		return bench.Config{}, err
+	}
 	work := o.workDir
 	if work == "" {
 		work = filepath.Join(filepath.Dir(o.out), "work")
@@ -91,7 +100,7 @@ func (o *benchOptions) config() (bench.Config, error) {
 	cfg := bench.Config{
 		Bin: bin, Instances: o.instances, Partitions: parts, Aggregators: aggs,
 		LatencyFor: o.latency, ProfileFor: o.profile, Ceiling: o.ceiling, Peer: o.peer,
-		ESURL: o.esURL, ESVersion: os.Getenv("FLOWLINE_ES_VERSION"),
+		ESURL: o.esURL, ESVersion: local.Version,
 		CacheDir: filepath.Join(cache, "flowline"), WorkDir: work,
 	}
 	if err := cfg.Validate(); err != nil {

@@ -13,6 +13,10 @@ import (
 	"github.com/flowline/flowline/internal/progress"
 )
 
+// specGenerate is generate's config: the token it sends to ingest unless
+// --token says.
+func specGenerate() []any { return []any{&ingestTokenConfig{}} }
+
 // generateOptions are `flowline generate`'s flags.
 type generateOptions struct {
 	workload     string
@@ -135,8 +139,9 @@ func runGenerate(ctx context.Context, args []string, stdout io.Writer) error {
 	if err := o.check(); err != nil {
 		return err
 	}
-	if o.token == "" {
-		o.token = os.Getenv("FLOWLINE_INGEST_TOKEN")
+	var err error
+	if o.token, err = ingestToken(o.token); err != nil {
+		return err
 	}
 	gen, err := simulate.NewGenerator(o.config(time.Now()))
 	if err != nil {
