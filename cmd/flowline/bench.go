@@ -14,7 +14,13 @@ import (
 	"time"
 
 	"github.com/flowline/flowline/internal/bench"
+	"github.com/flowline/flowline/internal/dev/esnode"
+	"github.com/flowline/flowline/internal/progress"
 )
+
+// specBench is bench's config: the version of the fresh local node it
+// provisions unless --es-url is given.
+func specBench() []any { return []any{esnode.NewConfig()} }
 
 // benchOptions are `flowline bench`'s flags.
 type benchOptions struct {
@@ -83,6 +89,10 @@ func (o *benchOptions) config() (bench.Config, error) {
 	if err != nil {
 		return bench.Config{}, err
 	}
+	local, err := esnode.LoadConfig()
+	if err != nil {
+		return bench.Config{}, err
+	}
 	work := o.workDir
 	if work == "" {
 		work = filepath.Join(filepath.Dir(o.out), "work")
@@ -90,7 +100,7 @@ func (o *benchOptions) config() (bench.Config, error) {
 	cfg := bench.Config{
 		Bin: bin, Instances: o.instances, Partitions: parts, Aggregators: aggs,
 		LatencyFor: o.latency, ProfileFor: o.profile, Ceiling: o.ceiling, Peer: o.peer,
-		ESURL: o.esURL, ESVersion: os.Getenv("FLOWLINE_ES_VERSION"),
+		ESURL: o.esURL, ESVersion: local.Version,
 		CacheDir: filepath.Join(cache, "flowline"), WorkDir: work,
 	}
 	if err := cfg.Validate(); err != nil {
@@ -117,10 +127,10 @@ func runBench(ctx context.Context, args []string, stdout io.Writer) error {
 // table there, the JSON report to jsonPath and, if mdPath is set, a
 // Markdown page.
 func runBenchWith(ctx context.Context, cfg bench.Config, jsonPath, mdPath, command string, out io.Writer, terminal bool) error {
-	pl := &progressLine{w: out, terminal: terminal}
+	pl := &benchProgress{line: progress.New(out, terminal)}
 	cfg.Progress = pl.show
 	rep, err := bench.Run(ctx, cfg)
-	pl.end()
+	pl.line.End()
 	if err != nil {
 		return err
 	}
@@ -147,50 +157,31 @@ func runBenchWith(ctx context.Context, cfg bench.Config, jsonPath, mdPath, comma
 	return nil
 }
 
-// progressLine draws the harness's progress: one line redrawn in place on
-// a terminal, a line per phase or note otherwise. Used by the harness's
-// goroutine only.
-type progressLine struct {
-	w        io.Writer
-	terminal bool
-	phase    string
-	drawn    bool
-	last     time.Time
+// benchProgress shows the harness's progress on a progress.Line: a line
+// per phase, the counts redrawn in place on a terminal; notes on lines of
+// their own. Used by the harness's goroutine only.
+type benchProgress struct {
+	line  *progress.Line
+	phase string
 }
 
-func (p *progressLine) show(pr bench.Progress) {
+func (p *benchProgress) show(pr bench.Progress) {
 	if pr.Note != "" {
-		p.end()
-		fmt.Fprintf(p.w, "%s: %s\n", pr.Phase, pr.Note)
+		p.line.End()
+		p.line.Note(fmt.Sprintf("%s: %s", pr.Phase, pr.Note))
 		return
 	}
 	if pr.Phase != p.phase {
-		p.end()
+		p.line.End()
 		p.phase = pr.Phase
 	}
 	el := time.Since(pr.Since)
-	rate := float64(pr.Done) / max(el.Seconds(), 1e-3)
-	eta := "?"
-	if pr.Done > 0 && pr.Total > 0 {
-		eta = (time.Duration(float64(el)*float64(pr.Total)/float64(pr.Done)) - el).Round(time.Second).String()
+	done := 0.0
+	if pr.Total > 0 {
+		done = float64(pr.Done) / float64(pr.Total)
 	}
-	line := fmt.Sprintf("%s: %d/%d %s, %.0f/s, %s elapsed, ETA %s", pr.Phase, pr.Done, pr.Total, pr.Unit, rate, el.Round(time.Second), eta)
-	switch {
-	case p.terminal:
-		fmt.Fprintf(p.w, "\r%s\033[K", line)
-		p.drawn = true
-	case time.Since(p.last) >= 5*time.Second:
-		fmt.Fprintln(p.w, line)
-		p.last = time.Now()
-	}
-}
-
-// end finishes a line drawn in place.
-func (p *progressLine) end() {
-	if p.drawn {
-		fmt.Fprintln(p.w)
-		p.drawn = false
-	}
+	p.line.Show(fmt.Sprintf("%s: %d/%d %s, %.0f/s, %s elapsed, ETA %s",
+		pr.Phase, pr.Done, pr.Total, pr.Unit, progress.Rate(pr.Done, el), el.Round(time.Second), progress.ETA(el, done)))
 }
 
 // isTerminal reports whether w is a character device (a terminal).

@@ -4,9 +4,11 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"time"
 
 	"github.com/flowline/flowline/internal/dev/simulate"
+	"github.com/flowline/flowline/internal/progress"
 )
 
 // devWorkloads are the values of `flowline dev --workload`; demo is the
@@ -34,8 +36,8 @@ func runDemo(ctx context.Context, ingestURL string, w simulate.Workload, instanc
 	if err != nil {
 		return err
 	}
-	sink := newIngestSink(ingestURL, "")
-	sum, err := pump(ctx, gen, sink, 0, 5000)
+	sink := newIngestSink(ingestURL, "", progress.New(os.Stderr, false))
+	sum, err := pump(ctx, gen, sink, 0, 5000, nil) // no progress line among the services' logs
 	if err != nil {
 		return err
 	}

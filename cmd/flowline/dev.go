@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"time"
 
@@ -22,23 +21,28 @@ import (
 	"github.com/flowline/flowline/services/zeebeimport"
 )
 
-// devConfig is what `flowline dev` reads besides the services' own configs.
+// devConfig is what `flowline dev` reads besides the services' own configs
+// and the local node's (esnode.Config). Its FLOWLINE_ES_URL stands before
+// the writer's in --help: unset, dev provisions a local node.
 type devConfig struct {
-	DataDir   string `envconfig:"DATA_DIR" default:"./.flowline" desc:"where the embedded NATS server keeps its data"`
-	NATSPort  int    `envconfig:"DEV_NATS_PORT" default:"4222" desc:"port of the embedded NATS server (0: any free port)"`
-	ESVersion string `envconfig:"ES_VERSION" default:"8.19.21" desc:"version of the local Elasticsearch provisioned when FLOWLINE_ES_URL is not set"`
+	DataDir  string `envconfig:"DATA_DIR" default:"./.flowline" desc:"where the embedded NATS server keeps its data"`
+	NATSPort int    `envconfig:"DEV_NATS_PORT" default:"4222" desc:"port of the embedded NATS server (0: any free port)"`
+	ESURL    string `envconfig:"ES_URL" desc:"Elasticsearch URL(s), comma separated (unset: a local node of FLOWLINE_ES_VERSION is provisioned)"`
 }
 
 func (c devConfig) Validate() error {
 	if c.DataDir == "" {
 		return fmt.Errorf("%w: FLOWLINE_DATA_DIR must not be empty", config.ErrInvalid)
 	}
+	if c.ESURL != "" {
+		return config.Elasticsearch{URL: c.ESURL}.Validate()
+	}
 	return nil
 }
 
 func specDev() []any {
 	s := newDevServices()
-	return []any{&devConfig{}, &config.Runtime{}, &s.ingest, &s.zeebeImport, &s.aggregator, &s.writer, &s.archiver}
+	return []any{&devConfig{}, esnode.NewConfig(), &config.Runtime{}, &s.ingest, &s.zeebeImport, &s.aggregator, &s.writer, &s.archiver}
 }
 
 // devServices is the configuration of every service in a dev process.
@@ -90,6 +94,10 @@ func runDev(ctx context.Context, args []string, stdout io.Writer) error {
 	if err := config.Load(&dc); err != nil {
 		return err
 	}
+	local, err := esnode.LoadConfig()
+	if err != nil {
+		return err
+	}
 	if err := config.Load(&rt); err != nil {
 		return err
 	}
@@ -109,10 +117,10 @@ func runDev(ctx context.Context, args []string, stdout io.Writer) error {
 	defer ns.Shutdown()
 	p.log.Info("embedded NATS JetStream started", "url", ns.URL(), "store", filepath.Join(dataDir, "nats"))
 
-	esURL := os.Getenv("FLOWLINE_ES_URL")
+	esURL := dc.ESURL
 	if esURL == "" {
-		p.log.Info("starting a local Elasticsearch (the first run fetches it from Maven Central)", "version", dc.ESVersion)
-		node, err := esnode.Start(ctx, esnode.Options{Version: dc.ESVersion})
+		p.log.Info("starting a local Elasticsearch (the first run fetches it from Maven Central)", "version", local.Version)
+		node, err := esnode.Start(ctx, esnode.Options{Version: local.Version})
 		if err != nil {
 			return fmt.Errorf("local Elasticsearch: %w", err)
 		}

@@ -10,13 +10,7 @@ import (
 	"github.com/flowline/flowline/internal/dev/esnode"
 )
 
-type esConfig struct {
-	ESVersion string `envconfig:"ES_VERSION" default:"8.19.21" desc:"Elasticsearch version to provision (integ-test-zip from Maven Central)"`
-}
-
-func (esConfig) Validate() error { return nil }
-
-func specElasticsearch() []any { return []any{&esConfig{}} }
+func specElasticsearch() []any { return []any{esnode.NewConfig()} }
 
 // runElasticsearch provisions a local node, prints its URL (and writes it
 // to --url-file), and runs it until interrupted.
@@ -27,16 +21,16 @@ func runElasticsearch(ctx context.Context, args []string, stdout io.Writer) erro
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	var cfg esConfig
-	if err := loadInto(&cfg); err != nil {
+	cfg, err := esnode.LoadConfig()
+	if err != nil {
 		return err
 	}
-	node, err := esnode.Start(ctx, esnode.Options{Version: cfg.ESVersion, HeapMB: *heap})
+	node, err := esnode.Start(ctx, esnode.Options{Version: cfg.Version, HeapMB: *heap})
 	if err != nil {
 		return err
 	}
 	defer node.Stop()
-	fmt.Fprintf(stdout, "Elasticsearch %s ready at %s\n", cfg.ESVersion, node.URL())
+	fmt.Fprintf(stdout, "Elasticsearch %s ready at %s\n", cfg.Version, node.URL())
 	if *urlFile != "" {
 		if err := os.WriteFile(*urlFile, []byte(node.URL()+"\n"), 0o644); err != nil {
 			return err

@@ -10,7 +10,12 @@ import (
 	"time"
 
 	"github.com/flowline/flowline/internal/dev/simulate"
+	"github.com/flowline/flowline/internal/progress"
 )
+
+// specGenerate is generate's config: the token it sends to ingest unless
+// --token says.
+func specGenerate() []any { return []any{&ingestTokenConfig{}} }
 
 // generateOptions are `flowline generate`'s flags.
 type generateOptions struct {
@@ -134,22 +139,25 @@ func runGenerate(ctx context.Context, args []string, stdout io.Writer) error {
 	if err := o.check(); err != nil {
 		return err
 	}
-	if o.token == "" {
-		o.token = os.Getenv("FLOWLINE_INGEST_TOKEN")
+	var err error
+	if o.token, err = ingestToken(o.token); err != nil {
+		return err
 	}
 	gen, err := simulate.NewGenerator(o.config(time.Now()))
 	if err != nil {
 		return usageError{err}
 	}
+	line := progress.New(os.Stderr, isTerminal(os.Stderr))
 	var sink recordSink
 	if o.out != "" {
 		if sink, err = newFileSink(o.out, stdout); err != nil {
 			return err
 		}
 	} else {
-		sink = newIngestSink(o.ingest, o.token)
+		sink = newIngestSink(o.ingest, o.token, line)
 	}
-	sum, err := pump(ctx, gen, sink, o.rate, o.batch)
+	sum, err := pump(ctx, gen, sink, o.rate, o.batch, &pumpProgress{line: line, dest: sink.name(), instances: o.instances})
+	line.End()
 	if cerr := sink.close(); err == nil {
 		err = cerr
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/flowline/flowline/internal/dev/simulate"
+	"github.com/flowline/flowline/internal/progress"
 	"github.com/flowline/flowline/services/ingest/replay"
 )
 
@@ -84,9 +85,10 @@ type ingestSink struct {
 	ans replay.Answer
 }
 
-func newIngestSink(url, token string) *ingestSink {
+// newIngestSink posts to url; retries are noted on notes.
+func newIngestSink(url, token string, notes *progress.Line) *ingestSink {
 	return &ingestSink{url: url, p: replay.NewPusher(url, token, nil, func(msg string, args ...any) {
-		fmt.Fprintln(os.Stderr, append([]any{"flowline generate:", msg}, args...)...)
+		notes.Note(strings.TrimSuffix(fmt.Sprintln(append([]any{"flowline generate:", msg}, args...)...), "\n"))
 	})}
 }
 
@@ -148,10 +150,26 @@ func (s summary) line(workload, dest string) string {
 	return line
 }
 
+// pumpProgress shows a pump's progress on a progress.Line: records
+// written, root instances finished (by the generator, a batch ahead of the
+// writes) of all, rate and ETA.
+type pumpProgress struct {
+	line      *progress.Line
+	dest      string
+	instances int
+}
+
+func (p *pumpProgress) show(st simulate.Stats, written int64, took time.Duration) {
+	finished := st.Completed + st.Canceled + st.Running
+	p.line.Show(fmt.Sprintf("generate: %d records to %s, %d/%d instances finished, %.0f records/s, %s elapsed, ETA %s",
+		written, p.dest, finished, p.instances, progress.Rate(written, took), took.Round(time.Second),
+		progress.ETA(took, float64(finished)/float64(max(p.instances, 1)))))
+}
+
 // pump renders the generator's records into NDJSON batches of at most
 // batch records and writes them to sink at rate records/s (0: as fast as
-// possible).
-func pump(ctx context.Context, gen *simulate.Generator, sink recordSink, rate float64, batch int) (summary, error) {
+// possible), showing its progress after every batch on pp (nil: none).
+func pump(ctx context.Context, gen *simulate.Generator, sink recordSink, rate float64, batch int, pp *pumpProgress) (summary, error) {
 	if rate > 0 { // smaller batches keep a low rate smooth: about 20 a second
 		batch = min(batch, max(1, int(rate/20)))
 	}
@@ -166,6 +184,9 @@ func pump(ctx context.Context, gen *simulate.Generator, sink recordSink, rate fl
 			return err
 		}
 		err := sink.write(ctx, body, n)
+		if pp != nil {
+			pp.show(gen.Stats(), pc.sent, time.Since(pc.start))
+		}
 		body, n = body[:0], 0
 		return err
 	}

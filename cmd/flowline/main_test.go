@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"strings"
 	"testing"
+
+	"github.com/flowline/flowline/internal/dev/esnode"
 )
 
 func TestHelpListsEveryVariableWithDefault(t *testing.T) {
@@ -15,7 +17,11 @@ func TestHelpListsEveryVariableWithDefault(t *testing.T) {
 		{"aggregator", []string{"FLOWLINE_AGGREGATOR_CHECKPOINT_INTERVAL", "FLOWLINE_STREAM_RECORDS_MAX_AGE"}},
 		{"writer", []string{"FLOWLINE_ES_URL", "http://127.0.0.1:9200", "FLOWLINE_INDEX_PREFIX", "flowline"}},
 		{"archiver", []string{"FLOWLINE_ES_API_KEY", "FLOWLINE_NATS_CREDS_FILE"}},
-		{"dev", []string{"FLOWLINE_DATA_DIR", "./.flowline", "FLOWLINE_INGEST_ADDR", "FLOWLINE_WRITER_WORKERS"}},
+		{"dev", []string{"FLOWLINE_DATA_DIR", "./.flowline", "FLOWLINE_INGEST_ADDR", "FLOWLINE_WRITER_WORKERS", "FLOWLINE_ES_URL", "FLOWLINE_ES_VERSION", esnode.DefaultVersion}},
+		{"replay", []string{"FLOWLINE_INGEST_URL", "http://127.0.0.1:8080/v1/records", "FLOWLINE_INGEST_TOKEN"}},
+		{"generate", []string{"FLOWLINE_INGEST_TOKEN"}},
+		{"bench", []string{"FLOWLINE_ES_VERSION", esnode.DefaultVersion}},
+		{"elasticsearch", []string{"FLOWLINE_ES_VERSION", esnode.DefaultVersion}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.cmd, func(t *testing.T) {
@@ -82,5 +88,24 @@ func TestReplayCommandLine(t *testing.T) {
 	errOut.Reset()
 	if code := run([]string{"replay", "--no-checkpoint", "/no/such/file.ndjson"}, &out, &errOut); code != 1 || !strings.Contains(errOut.String(), "no such file") {
 		t.Errorf("missing file: exit %d, stderr %q", code, errOut.String())
+	}
+	// FLOWLINE_INGEST_URL stands in for --ingest; the flag wins over it.
+	t.Setenv("FLOWLINE_INGEST_URL", "ftp://not-ingest")
+	errOut.Reset()
+	if code := run([]string{"replay", "--no-checkpoint", "/no/such/file.ndjson"}, &out, &errOut); code != 1 || !strings.Contains(errOut.String(), "FLOWLINE_INGEST_URL") {
+		t.Errorf("bad FLOWLINE_INGEST_URL: exit %d, stderr %q", code, errOut.String())
+	}
+	errOut.Reset()
+	if code := run([]string{"replay", "--ingest", "http://127.0.0.1:1/v1/records", "--no-checkpoint", "/no/such/file.ndjson"}, &out, &errOut); code != 1 || !strings.Contains(errOut.String(), "no such file") {
+		t.Errorf("--ingest over a bad FLOWLINE_INGEST_URL: exit %d, stderr %q", code, errOut.String())
+	}
+}
+
+func TestIngestTokenFlagWinsOverTheVariable(t *testing.T) {
+	t.Setenv("FLOWLINE_INGEST_TOKEN", "from-env")
+	for flagValue, want := range map[string]string{"": "from-env", "from-flag": "from-flag"} {
+		if got, err := ingestToken(flagValue); err != nil || got != want {
+			t.Errorf("--token %q: %q, %v; want %q", flagValue, got, err, want)
+		}
 	}
 }

@@ -1,11 +1,13 @@
 package testenv
 
 import (
-	"os"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/flowline/flowline/pkg/config"
 )
 
 // Metric sums the samples of metric family name in reg whose labels include
@@ -38,10 +40,15 @@ func Metric(t testing.TB, reg *prometheus.Registry, name string, want map[string
 	return sum
 }
 
-// BenchEnv reads a positive integer setting of a benchmark from the
-// environment, def when unset.
+// BenchEnv reads a positive integer setting of a benchmark, key (a
+// FLOWLINE_ variable), from the environment through pkg/config; def when
+// unset.
 func BenchEnv(b *testing.B, key string, def int) int {
-	v := os.Getenv(key)
+	name, ok := strings.CutPrefix(key, config.Prefix+"_")
+	if !ok {
+		b.Fatalf("%s: a benchmark setting is a %s_ variable", key, config.Prefix)
+	}
+	v, _ := config.Lookup(name)
 	if v == "" {
 		return def
 	}

@@ -40,19 +40,41 @@ func Main(m *testing.M) {
 	os.Exit(code)
 }
 
+// settings are what the tests read from the environment besides the local
+// node's esnode.Config (FLOWLINE_ES_VERSION).
+type settings struct {
+	ESURL string `envconfig:"ES_URL" desc:"Elasticsearch of the tests (unset: a local node provisioned once per test binary)"`
+}
+
+// Validate implements config.Validator.
+func (s settings) Validate() error {
+	if s.ESURL == "" {
+		return nil
+	}
+	return config.Elasticsearch{URL: s.ESURL}.Validate()
+}
+
 // ElasticsearchURL returns the URL of a healthy Elasticsearch, provisioning
 // a local node on first use when FLOWLINE_ES_URL is not set. A test that
 // cannot get one fails; it is never skipped.
 func ElasticsearchURL(t testing.TB) string {
 	t.Helper()
 	esOnce.Do(func() {
-		if u := os.Getenv("FLOWLINE_ES_URL"); u != "" {
-			esURL = u
+		var s settings
+		if esErr = config.Load(&s); esErr != nil {
+			return
+		}
+		if s.ESURL != "" {
+			esURL = s.ESURL
+			return
+		}
+		var local esnode.Config
+		if local, esErr = esnode.LoadConfig(); esErr != nil {
 			return
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 		defer cancel()
-		esNode, esErr = esnode.Start(ctx, esnode.Options{Version: envOr("FLOWLINE_ES_VERSION", esnode.DefaultVersion)})
+		esNode, esErr = esnode.Start(ctx, esnode.Options{Version: local.Version})
 		if esErr == nil {
 			esURL = esNode.URL()
 		}
@@ -146,13 +168,6 @@ func Eventually(t testing.TB, timeout time.Duration, cond func() error) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-}
-
-func envOr(k, def string) string {
-	if v := os.Getenv(k); v != "" {
-		return v
-	}
-	return def
 }
 
 // DropIndices deletes the indices and index templates of prefix at cleanup.

@@ -4,7 +4,12 @@
 // config struct built from the shared sections below plus its own fields; all
 // of them have envconfig tags, defaults and a Validate method. Load fills and
 // validates a struct; Usage prints every variable with its default, which is
-// what `flowline <cmd> --help` shows.
+// what `flowline <cmd> --help` shows. A default that lives in a Go constant
+// (a struct tag cannot name one) is pre-filled into the struct instead of
+// tagged: Load keeps it when the variable is unset, and Usage shows it.
+//
+// Knobs of tests and benchmarks, which belong to no command, are read with
+// Lookup; every FLOWLINE_ variable is read through this package.
 package config
 
 import (
@@ -12,6 +17,7 @@ import (
 	"fmt"
 	"io"
 	"net/url"
+	"os"
 	"reflect"
 	"strings"
 	"text/tabwriter"
@@ -38,7 +44,8 @@ func Load(spec Validator) error {
 }
 
 // Process reads spec (a pointer to a config struct) from the environment
-// without validating it.
+// without validating it. A field whose variable is unset and has no default
+// tag keeps the value spec holds.
 func Process(spec any) error {
 	if err := envconfig.Process(Prefix, spec); err != nil {
 		return fmt.Errorf("%w: %v", ErrInvalid, err)
@@ -87,6 +94,14 @@ func Usage(w io.Writer, specs ...any) error {
 		}
 	}
 	return tw.Flush()
+}
+
+// Lookup returns the value of FLOWLINE_<name> and whether it is set. It is
+// for the knobs of tests and benchmarks, which no command reads and so no
+// --help lists; a command's settings belong in a config section read with
+// Load.
+func Lookup(name string) (string, bool) {
+	return os.LookupEnv(Prefix + "_" + name)
 }
 
 // invalid formats a validation error for variable name.

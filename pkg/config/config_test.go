@@ -100,3 +100,47 @@ func TestAggregatorStateIsUnprefixedWhenEmbedded(t *testing.T) {
 		t.Errorf("FLOWLINE_AGGREGATOR_STATE_BUCKET listed %d times:\n%s", n, b.String())
 	}
 }
+
+func TestPrefilledDefaultIsKeptAndListed(t *testing.T) {
+	type section struct {
+		Version string `envconfig:"TEST_VERSION" prefilled:"true" desc:"a version"`
+		Other   string `envconfig:"TEST_OTHER" desc:"nothing pre-filled"`
+		Count   int    `envconfig:"TEST_COUNT" desc:"zero, no default"`
+	}
+	c := section{Version: "1.2.3"}
+	if err := Process(&c); err != nil || c.Version != "1.2.3" {
+		t.Fatalf("unset: %+v, %v; want the pre-filled 1.2.3 kept", c, err)
+	}
+	t.Setenv("FLOWLINE_TEST_VERSION", "4.5.6")
+	if err := Process(&c); err != nil || c.Version != "4.5.6" {
+		t.Fatalf("set: %+v, %v; want 4.5.6", c, err)
+	}
+	var b strings.Builder
+	if err := Usage(&b, &section{Version: "1.2.3"}); err != nil {
+		t.Fatal(err)
+	}
+	rows := map[string][]string{}
+	for _, l := range strings.Split(b.String(), "\n") {
+		if f := strings.Fields(l); len(f) > 0 {
+			rows[f[0]] = f[1:]
+		}
+	}
+	if r := rows["FLOWLINE_TEST_VERSION"]; len(r) < 1 || r[0] != "1.2.3" {
+		t.Errorf("pre-filled value not listed as the default:\n%s", b.String())
+	}
+	for _, k := range []string{"FLOWLINE_TEST_OTHER", "FLOWLINE_TEST_COUNT"} {
+		if r := rows[k]; len(r) < 1 || r[0] == "0" || !strings.Contains(b.String(), k) {
+			t.Errorf("%s: want an empty default, got %v:\n%s", k, r, b.String())
+		}
+	}
+}
+
+func TestLookupReadsThePrefixedVariable(t *testing.T) {
+	t.Setenv("FLOWLINE_TEST_KNOB", "7")
+	if v, ok := Lookup("TEST_KNOB"); !ok || v != "7" {
+		t.Errorf("Lookup = %q, %v", v, ok)
+	}
+	if _, ok := Lookup("TEST_UNSET_KNOB"); ok {
+		t.Error("an unset variable is reported set")
+	}
+}

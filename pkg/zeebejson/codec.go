@@ -129,63 +129,63 @@ func lookup[T any, K string | []byte](sp *msgSpec[T], key K, hint int) int {
 // Field constructors, one per kind. Integer fields default to -1 (Zeebe's
 // "unset" for keys, versions and timestamps) unless given a default.
 
-func strF[T any](name string, get func(*T) *string) fieldDef[T] {
+func stringField[T any](name string, get func(*T) *string) fieldDef[T] {
 	return fieldDef[T]{name: name, kind: kString, str: get}
 }
 
-func strD[T any](name, def string, get func(*T) *string) fieldDef[T] {
+func stringFieldDefault[T any](name, def string, get func(*T) *string) fieldDef[T] {
 	return fieldDef[T]{name: name, kind: kString, defStr: def, str: get}
 }
 
-func enumF[T any](name, def string, get func(*T) *string) fieldDef[T] {
+func enumField[T any](name, def string, get func(*T) *string) fieldDef[T] {
 	return fieldDef[T]{name: name, kind: kEnum, defStr: def, str: get}
 }
 
-func i64F[T any](name string, get func(*T) *int64) fieldDef[T] {
+func int64Field[T any](name string, get func(*T) *int64) fieldDef[T] {
 	return fieldDef[T]{name: name, kind: kInt64, defInt: -1, i64: get}
 }
 
-func i64D[T any](name string, def int64, get func(*T) *int64) fieldDef[T] {
+func int64FieldDefault[T any](name string, def int64, get func(*T) *int64) fieldDef[T] {
 	return fieldDef[T]{name: name, kind: kInt64, defInt: def, i64: get}
 }
 
-func i32F[T any](name string, get func(*T) *int32) fieldDef[T] {
+func int32Field[T any](name string, get func(*T) *int32) fieldDef[T] {
 	return fieldDef[T]{name: name, kind: kInt32, defInt: -1, i32: get}
 }
 
-func i32D[T any](name string, def int32, get func(*T) *int32) fieldDef[T] {
+func int32FieldDefault[T any](name string, def int32, get func(*T) *int32) fieldDef[T] {
 	return fieldDef[T]{name: name, kind: kInt32, defInt: int64(def), i32: get}
 }
 
-func boolF[T any](name string, get func(*T) *bool) fieldDef[T] {
+func boolField[T any](name string, get func(*T) *bool) fieldDef[T] {
 	return fieldDef[T]{name: name, kind: kBool, bln: get}
 }
 
-func bytesF[T any](name string, get func(*T) *[]byte) fieldDef[T] {
+func bytesField[T any](name string, get func(*T) *[]byte) fieldDef[T] {
 	return fieldDef[T]{name: name, kind: kBytes, byt: get}
 }
 
-func objF[T any](name string, get func(*T) *string) fieldDef[T] {
+func objectField[T any](name string, get func(*T) *string) fieldDef[T] {
 	return fieldDef[T]{name: name, kind: kObject, str: get}
 }
 
-func strsF[T any](name string, get func(*T) *[]string) fieldDef[T] {
+func stringListField[T any](name string, get func(*T) *[]string) fieldDef[T] {
 	return fieldDef[T]{name: name, kind: kStrings, strs: get}
 }
 
-func i64sF[T any](name string, get func(*T) *[]int64) fieldDef[T] {
+func int64ListField[T any](name string, get func(*T) *[]int64) fieldDef[T] {
 	return fieldDef[T]{name: name, kind: kInt64s, i64s: get}
 }
 
-func i32sF[T any](name string, get func(*T) *[]int32) fieldDef[T] {
+func int32ListField[T any](name string, get func(*T) *[]int32) fieldDef[T] {
 	return fieldDef[T]{name: name, kind: kInt32s, i32s: get}
 }
 
-func pathF[T any](name string, get func(*T) *[]*recordv1.ElementInstancePathEntry) fieldDef[T] {
+func elementPathField[T any](name string, get func(*T) *[]*recordv1.ElementInstancePathEntry) fieldDef[T] {
 	return fieldDef[T]{name: name, kind: kPath, path: get}
 }
 
-func listF[T, E any](name string, get func(*T) *[]*E, spec *msgSpec[E]) fieldDef[T] {
+func messageListField[T, E any](name string, get func(*T) *[]*E, spec *msgSpec[E]) fieldDef[T] {
 	return fieldDef[T]{name: name, kind: kList, list: msgList[T, E]{get: get, spec: spec}}
 }
 

@@ -43,7 +43,10 @@ import (
 )
 
 // DefaultVersion is the Elasticsearch version provisioned when none is
-// configured (newest 8.19 patch on Maven Central: 8.19.21).
+// configured (the newest 8.19 patch on Maven Central). It is the one place
+// the version is written in Go: the commands' FLOWLINE_ES_VERSION default
+// (Config) is this constant, and deploy/deploy_test.go checks compose's
+// image tag against it.
 const DefaultVersion = "8.19.21"
 
 const (
@@ -55,8 +58,8 @@ const (
 
 // Options configures Start. The zero value is valid.
 type Options struct {
-	// Version is the Elasticsearch version; default DefaultVersion. The env
-	// var FLOWLINE_ES_VERSION is read by callers, not here.
+	// Version is the Elasticsearch version; default DefaultVersion. Callers
+	// read FLOWLINE_ES_VERSION with LoadConfig.
 	Version string
 	// JavaHome is the JDK to run the node with. Default: $ES_JAVA_HOME, else
 	// $JAVA_HOME (each skipped when too old for Version), else the oldest

@@ -802,3 +802,24 @@ func TestRestartOnDataDir(t *testing.T) {
 		t.Error("data gone after the second Stop")
 	}
 }
+
+func TestConfigDefaultsToDefaultVersion(t *testing.T) {
+	t.Setenv("FLOWLINE_ES_VERSION", "") // restored at cleanup
+	os.Unsetenv("FLOWLINE_ES_VERSION")
+	c, err := LoadConfig()
+	if err != nil || c.Version != DefaultVersion {
+		t.Fatalf("unset: %+v, %v; want %s", c, err, DefaultVersion)
+	}
+	t.Setenv("FLOWLINE_ES_VERSION", "")
+	if c, err = LoadConfig(); err != nil || c.Version != DefaultVersion {
+		t.Fatalf("empty: %+v, %v; want %s", c, err, DefaultVersion)
+	}
+	t.Setenv("FLOWLINE_ES_VERSION", "9.1.0")
+	if c, err = LoadConfig(); err != nil || c.Version != "9.1.0" {
+		t.Fatalf("set: %+v, %v; want 9.1.0", c, err)
+	}
+	t.Setenv("FLOWLINE_ES_VERSION", "latest")
+	if _, err = LoadConfig(); err == nil || !strings.Contains(err.Error(), "FLOWLINE_ES_VERSION") {
+		t.Fatalf("invalid: %v, want an error naming FLOWLINE_ES_VERSION", err)
+	}
+}

@@ -95,7 +95,7 @@ type run struct {
 	log      *slog.Logger
 	client   *client
 	stats    Stats
-	progress *progress
+	progress *replayProgress
 	rejects  *os.File
 	reasons  *os.File
 }
@@ -147,7 +147,7 @@ func (r *run) file(ctx context.Context, name string) error {
 	br := bufio.NewReaderSize(in, 1<<20)
 
 	r.progress = startProgress(r.opts.Progress, r.opts.Terminal, name, info.Size(), &counted.n, &r.stats)
-	defer r.progress.stop()
+	defer r.progress.finish()
 
 	last := map[int32][2]int64{} // partition -> position, line
 	var p pending
