@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"compress/gzip"
 	"io"
@@ -12,95 +11,9 @@ import (
 	"strings"
 	"testing"
 
-	recordv1 "github.com/flowline/flowline/pkg/pb/recordv1"
+	"github.com/flowline/flowline/internal/testenv/generated"
 	"github.com/flowline/flowline/pkg/zeebejson"
 )
-
-// generatedFile is what a file of generated records holds.
-type generatedFile struct {
-	records    int
-	partitions map[int32]bool
-	instances  map[int64]string // process instance key -> last lifecycle intent of its process element
-	roots      map[int64]bool
-	flowNodes  map[int64]bool
-	incidents  map[int64]string // key -> last intent
-	tasks      map[int64]string
-	decisions  int // evaluated decisions (one decision-instance document each)
-}
-
-// readGenerated decodes every line of a generate --out file strictly and
-// checks that positions increase per partition.
-func readGenerated(t *testing.T, path string) generatedFile {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	var r io.Reader = f
-	if strings.HasSuffix(path, ".gz") {
-		gz, err := gzip.NewReader(f)
-		if err != nil {
-			t.Fatalf("%s is not gzip: %v", path, err)
-		}
-		r = gz
-	}
-	out := generatedFile{partitions: map[int32]bool{}, instances: map[int64]string{}, roots: map[int64]bool{}, flowNodes: map[int64]bool{},
-		incidents: map[int64]string{}, tasks: map[int64]string{}}
-	last := map[int32]int64{}
-	sc := bufio.NewScanner(r)
-	sc.Buffer(nil, 16<<20)
-	for sc.Scan() {
-		rec, err := zeebejson.Decode(sc.Bytes())
-		if err != nil {
-			t.Fatalf("line %d: %v", out.records+1, err)
-		}
-		out.records++
-		if rec.Position <= last[rec.PartitionId] {
-			t.Fatalf("line %d: position %d after %d on partition %d", out.records, rec.Position, last[rec.PartitionId], rec.PartitionId)
-		}
-		last[rec.PartitionId] = rec.Position
-		out.partitions[rec.PartitionId] = true
-		switch v := rec.Value.(type) {
-		case *recordv1.Record_ProcessInstance:
-			switch {
-			case rec.Intent == "SEQUENCE_FLOW_TAKEN":
-			case v.ProcessInstance.BpmnElementType == "PROCESS":
-				out.instances[rec.Key] = rec.Intent
-				if v.ProcessInstance.ParentProcessInstanceKey == -1 {
-					out.roots[rec.Key] = true
-				}
-			default:
-				out.flowNodes[rec.Key] = true
-			}
-		case *recordv1.Record_Incident:
-			out.incidents[rec.Key] = rec.Intent
-		case *recordv1.Record_UserTask:
-			out.tasks[rec.Key] = rec.Intent
-		case *recordv1.Record_DecisionEvaluation:
-			out.decisions += len(v.DecisionEvaluation.EvaluatedDecisions)
-		case *recordv1.Record_ValueJson:
-			t.Fatalf("line %d: %s value not typed", out.records, rec.ValueType)
-		}
-	}
-	if err := sc.Err(); err != nil {
-		t.Fatal(err)
-	}
-	return out
-}
-
-// count counts the entries of m whose value is one of states.
-func count(m map[int64]string, states ...string) int {
-	n := 0
-	for _, s := range m {
-		for _, want := range states {
-			if s == want {
-				n++
-			}
-		}
-	}
-	return n
-}
 
 var summaryRecords = regexp.MustCompile(`: (\d+) records to `)
 
@@ -120,30 +33,30 @@ func TestGenerateOut(t *testing.T) {
 			if code := run(append([]string{"generate", "--out", path, "--seed", "3", "--start", "2026-11-23T12:00:00Z"}, tt.args...), &out, &errOut); code != 0 {
 				t.Fatalf("exit %d: %s", code, errOut.String())
 			}
-			got := readGenerated(t, path)
+			got := generated.Read(t, path)
 			m := summaryRecords.FindStringSubmatch(out.String())
-			if m == nil || m[1] != strconv.Itoa(got.records) {
-				t.Errorf("summary %q does not count the %d records in the file", out.String(), got.records)
+			if m == nil || m[1] != strconv.Itoa(got.Records) {
+				t.Errorf("summary %q does not count the %d records in the file", out.String(), got.Records)
 			}
 			partitions, _ := strconv.Atoi(tt.args[5])
-			if len(got.partitions) != partitions {
-				t.Errorf("records on %d partitions, want %d", len(got.partitions), partitions)
+			if len(got.Partitions) != partitions {
+				t.Errorf("records on %d partitions, want %d", len(got.Partitions), partitions)
 			}
 			instances, _ := strconv.Atoi(tt.args[3])
-			for key, intent := range got.instances {
+			for key, intent := range got.Instances {
 				if intent != "ELEMENT_COMPLETED" && intent != "ELEMENT_TERMINATED" && intent != "ELEMENT_ACTIVATED" {
 					t.Errorf("instance %d stops at %s", key, intent)
 				}
 			}
-			if len(got.roots) != instances {
-				t.Errorf("%d root instances in the file, want %d", len(got.roots), instances)
+			if len(got.Roots) != instances {
+				t.Errorf("%d root instances in the file, want %d", len(got.Roots), instances)
 			}
 			if !strings.Contains(out.String(), strconv.Itoa(instances)+" process instances") {
 				t.Errorf("summary %q does not name %d instances", out.String(), instances)
 			}
-			if tt.args[1] == "realistic" && (len(got.incidents) == 0 || len(got.tasks) == 0 || got.decisions == 0 || len(got.instances) <= instances) {
+			if tt.args[1] == "realistic" && (len(got.Incidents) == 0 || len(got.Tasks) == 0 || got.Decisions == 0 || len(got.Instances) <= instances) {
 				t.Errorf("realistic file: %d incidents, %d user tasks, %d decisions, %d instances (want called ones too)",
-					len(got.incidents), len(got.tasks), got.decisions, len(got.instances))
+					len(got.Incidents), len(got.Tasks), got.Decisions, len(got.Instances))
 			}
 			// the same seed gives the same file
 			again := filepath.Join(t.TempDir(), tt.file)

@@ -2,11 +2,25 @@ package main
 
 import (
 	"bytes"
+	"os"
 	"strings"
 	"testing"
 
 	"github.com/flowline/flowline/internal/dev/esnode"
+	"github.com/flowline/flowline/internal/testenv"
+	"github.com/flowline/flowline/pkg/config"
 )
+
+// asFlowline makes the test binary act as the flowline binary: the bench
+// smoke test runs it as the services' child processes.
+const asFlowline = "FLOWLINE_TEST_AS_FLOWLINE"
+
+func TestMain(m *testing.M) {
+	if v, _ := config.Lookup("TEST_AS_FLOWLINE"); v == "1" {
+		os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+	}
+	testenv.Main(m)
+}
 
 func TestHelpListsEveryVariableWithDefault(t *testing.T) {
 	tests := []struct {

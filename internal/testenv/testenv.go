@@ -30,12 +30,15 @@ var (
 	esNode *esnode.Node
 )
 
-// Main runs the tests of a package and stops the Elasticsearch node it
-// started, if any. Use it from TestMain.
+// Main runs the tests of a package, then stops the Elasticsearch node and
+// removes the flowline binary it provisioned, if any. Use it from TestMain.
 func Main(m *testing.M) {
 	code := m.Run()
 	if esNode != nil {
 		_ = esNode.Stop()
+	}
+	if binDir != "" {
+		_ = os.RemoveAll(binDir)
 	}
 	os.Exit(code)
 }

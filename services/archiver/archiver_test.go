@@ -6,7 +6,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/elastic/go-elasticsearch/v8"
 	"github.com/flowline/flowline/internal/testenv"
+	"github.com/flowline/flowline/internal/testenv/archivertest"
 	"github.com/flowline/flowline/pkg/schema"
 	"github.com/flowline/flowline/services/archiver"
 )
@@ -23,10 +25,10 @@ func TestArchivesCompletedInstancesWithAllTheirDocuments(t *testing.T) {
 	prefix := testenv.IndexPrefix(t)
 	testenv.DropIndices(t, es, prefix)
 
-	a, reg := newArchiver(t, ns, esCfg, prefix, func(c *archiver.Config) { c.BatchSize = 300 })
+	a, reg := archivertest.NewArchiver(t, ns, esCfg, prefix, func(c *archiver.Config) { c.BatchSize = 300 })
 	stop := testenv.Run(t, a) // installs the templates
-	fx := newFixture(prefix, 3, 1000, 200, time.Now(), 58*time.Hour)
-	fx.index(t, es)
+	fx := archivertest.NewFixture(prefix, 3, 1000, 200, time.Now(), 58*time.Hour)
+	fx.Index(t, es)
 
 	testenv.Eventually(t, 60*time.Second, func() error {
 		if n := testenv.Metric(t, reg, "flowline_archiver_instances_total", nil); n < 1000 {
@@ -35,13 +37,13 @@ func TestArchivesCompletedInstancesWithAllTheirDocuments(t *testing.T) {
 		return nil
 	})
 	stop()
-	if err := fx.check(t, es, archiver.Day, nil); err != nil {
+	if err := fx.Check(t, es, archiver.Day, nil); err != nil {
 		t.Fatal(err)
 	}
 	if n := testenv.Metric(t, reg, "flowline_archiver_instances_total", nil); n != 1000 {
 		t.Errorf("flowline_archiver_instances_total = %v, want 1000", n)
 	}
-	if n, want := testenv.Metric(t, reg, "flowline_archiver_documents_total", nil), float64(fx.count()*1000/1200); n != want {
+	if n, want := testenv.Metric(t, reg, "flowline_archiver_documents_total", nil), float64(fx.Count()*1000/1200); n != want {
 		t.Errorf("flowline_archiver_documents_total = %v, want %v", n, want)
 	}
 	if n := testenv.Metric(t, reg, "flowline_archiver_backlog", nil); n != 0 {
@@ -55,14 +57,14 @@ func TestArchivesCompletedInstancesWithAllTheirDocuments(t *testing.T) {
 	}
 
 	// A second run finds nothing to do and changes nothing.
-	a2, reg2 := newArchiver(t, ns, esCfg, prefix, nil)
+	a2, reg2 := archivertest.NewArchiver(t, ns, esCfg, prefix, nil)
 	stop = testenv.Run(t, a2)
 	time.Sleep(500 * time.Millisecond)
 	stop()
 	if n := testenv.Metric(t, reg2, "flowline_archiver_instances_total", nil); n != 0 {
 		t.Errorf("second run archived %v instances", n)
 	}
-	if err := fx.check(t, es, archiver.Day, nil); err != nil {
+	if err := fx.Check(t, es, archiver.Day, nil); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -76,14 +78,14 @@ func TestWaitPeriodIsRespected(t *testing.T) {
 
 	// The fixture's instances ended 2 h to 60 h ago: with a 30 h wait, the
 	// younger half stays.
-	a, reg := newArchiver(t, ns, esCfg, prefix, func(c *archiver.Config) { c.WaitPeriod = 30 * time.Hour })
+	a, reg := archivertest.NewArchiver(t, ns, esCfg, prefix, func(c *archiver.Config) { c.WaitPeriod = 30 * time.Hour })
 	stop := testenv.Run(t, a)
 	now := time.Now()
-	fx := newFixture(prefix, 1, 100, 10, now, 58*time.Hour)
-	fx.index(t, es)
+	fx := archivertest.NewFixture(prefix, 1, 100, 10, now, 58*time.Hour)
+	fx.Index(t, es)
 	stay := map[int64]bool{}
-	for _, k := range fx.completed {
-		if fx.ends[k].After(now.Add(-30*time.Hour - time.Minute)) {
+	for _, k := range fx.Completed {
+		if fx.Ends[k].After(now.Add(-30*time.Hour - time.Minute)) {
 			stay[k] = true
 		}
 	}
@@ -97,7 +99,7 @@ func TestWaitPeriodIsRespected(t *testing.T) {
 	if len(stay) < 30 || len(stay) > 70 {
 		t.Fatalf("fixture: %d of 100 instances ended within 30 h", len(stay))
 	}
-	if err := fx.check(t, es, archiver.Day, stay); err != nil {
+	if err := fx.Check(t, es, archiver.Day, stay); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -116,12 +118,12 @@ func TestRetentionDeletesExpiredDatedIndices(t *testing.T) {
 	job := schema.RuntimeIndex(prefix, schema.Job)
 	old := []string{lv + archiver.Day.Suffix(now.AddDate(0, 0, -40)), job + archiver.Day.Suffix(now.AddDate(0, 0, -31))}
 	kept := []string{lv + archiver.Day.Suffix(now.AddDate(0, 0, -29)), job + archiver.Day.Suffix(now), lv}
-	a, reg := newArchiver(t, ns, esCfg, prefix, func(c *archiver.Config) {
+	a, reg := archivertest.NewArchiver(t, ns, esCfg, prefix, func(c *archiver.Config) {
 		c.Retention = archiver.Retention(30 * 24 * time.Hour)
 		c.RetentionILM = "flowline-retention" // this cluster has no ILM: the archiver deletes itself
 	})
 	// The templates must exist before the indices are made.
-	setup, _ := newArchiver(t, ns, esCfg, prefix, nil)
+	setup, _ := archivertest.NewArchiver(t, ns, esCfg, prefix, nil)
 	testenv.Run(t, setup)()
 	for _, name := range append(append([]string{}, old...), kept[:2]...) {
 		res, err := es.Indices.Create(name, es.Indices.Create.WithContext(ctx))
@@ -148,4 +150,14 @@ func TestRetentionDeletesExpiredDatedIndices(t *testing.T) {
 			t.Errorf("%s was deleted", name)
 		}
 	}
+}
+
+func exists(t testing.TB, es *elasticsearch.Client, index string) bool {
+	t.Helper()
+	res, err := es.Indices.Exists([]string{index})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	return res.StatusCode == 200
 }

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/flowline/flowline/internal/testenv"
+	"github.com/flowline/flowline/internal/testenv/archivertest"
 	"github.com/flowline/flowline/pkg/config"
 	"github.com/flowline/flowline/pkg/schema"
 	"github.com/flowline/flowline/pkg/search"
@@ -46,21 +47,21 @@ func BenchmarkArchive(b *testing.B) {
 		now := time.Now()
 		suffixes := map[string]bool{}
 		for p := range parts {
-			fx := newFixture(prefix, int32(p+1), n, 0, now, time.Hour)
-			fx.index(b, es)
-			docs += float64(fx.count())
-			for _, end := range fx.ends {
+			fx := archivertest.NewFixture(prefix, int32(p+1), n, 0, now, time.Hour)
+			fx.Index(b, es)
+			docs += float64(fx.Count())
+			for _, end := range fx.Ends {
 				suffixes[archiver.Day.Suffix(end)] = true
 			}
 		}
-		for _, f := range archivedFamilies {
+		for _, f := range archivertest.Families {
 			for s := range suffixes {
 				if err := search.CreateIndex(ctx, es, schema.RuntimeIndex(prefix, f)+s, nil); err != nil {
 					b.Fatal(err)
 				}
 			}
 		}
-		a, reg := newArchiver(b, ns, esCfg, prefix, func(c *archiver.Config) {
+		a, reg := archivertest.NewArchiver(b, ns, esCfg, prefix, func(c *archiver.Config) {
 			*c = archiver.Config{NATS: c.NATS, Streams: c.Streams, ES: c.ES, Index: idx}
 			if err := config.Process(c); err != nil {
 				b.Fatal(err)

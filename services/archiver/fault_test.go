@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/flowline/flowline/internal/testenv"
+	"github.com/flowline/flowline/internal/testenv/archivertest"
 	"github.com/flowline/flowline/pkg/config"
 	"github.com/flowline/flowline/pkg/search"
 	"github.com/flowline/flowline/services/archiver"
@@ -169,13 +170,13 @@ func TestFaultAtEveryStepOfABatch(t *testing.T) {
 				if err := search.EnsureSchema(context.Background(), es, config.Index{Prefix: prefix, Shards: 1, RefreshInterval: "1s"}); err != nil {
 					t.Fatal(err)
 				}
-				fx := newFixture(prefix, 2, 60, 15, time.Now(), time.Hour) // one or two dated periods
-				fx.index(t, es)
+				fx := archivertest.NewFixture(prefix, 2, 60, 15, time.Now(), time.Hour) // one or two dated periods
+				fx.Index(t, es)
 
 				proxy := newFaultProxy(t, esCfg.URL, st.step, st.nth, mode)
 				faulty := esCfg
 				faulty.URL = proxy.URL
-				a, _ := newArchiver(t, ns, faulty, prefix, tune)
+				a, _ := archivertest.NewArchiver(t, ns, faulty, prefix, tune)
 				stop := testenv.Run(t, a)
 				p, _ := faultProxies.Load(proxy)
 				select {
@@ -185,10 +186,10 @@ func TestFaultAtEveryStepOfABatch(t *testing.T) {
 				}
 				if mode != "fail" {
 					stop() // the killed archiver is gone; a new one takes over
-					a2, _ := newArchiver(t, ns, esCfg, prefix, tune)
+					a2, _ := archivertest.NewArchiver(t, ns, esCfg, prefix, tune)
 					stop = testenv.Run(t, a2)
 				}
-				testenv.Eventually(t, 60*time.Second, func() error { return fx.check(t, es, archiver.Day, nil) })
+				testenv.Eventually(t, 60*time.Second, func() error { return fx.Check(t, es, archiver.Day, nil) })
 				stop()
 			})
 		}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/flowline/flowline/internal/testenv"
+	"github.com/flowline/flowline/internal/testenv/stack"
 	"github.com/flowline/flowline/pkg/schema"
 	"github.com/flowline/flowline/pkg/search"
 )
@@ -20,8 +21,8 @@ import (
 // indices of their end date's day; the running one stays; the aliases
 // return every document once, unchanged.
 func TestEndedInstancesAreArchivedThroughTheStack(t *testing.T) {
-	s := startStackArchiving(t, true, time.Hour) // the fixture's instances ended in 2025
-	if code, res := post(t, s.ingestURL, "application/x-ndjson", ndjson(fixture())); code != http.StatusAccepted {
+	s := stack.Start(t, stack.Options{ArchiveAfter: time.Hour}) // the fixture's instances ended in 2025
+	if code, res := post(t, s.IngestURL(), "application/x-ndjson", ndjson(fixture())); code != http.StatusAccepted {
 		t.Fatalf("POST: %d %v", code, res)
 	}
 	running := fmt.Sprint(keyP5)
@@ -42,7 +43,7 @@ func TestEndedInstancesAreArchivedThroughTheStack(t *testing.T) {
 				wantDated = append(wantDated, id)
 			}
 		}
-		runtime := schema.RuntimeIndex(s.prefix, f)
+		runtime := schema.RuntimeIndex(s.Prefix, f)
 		dated := runtime + "2025-11-23"
 		testenv.Eventually(t, 30*time.Second, func() error {
 			for index, want := range map[string][]string{runtime: wantRuntime, dated: wantDated} {
@@ -64,12 +65,12 @@ func TestEndedInstancesAreArchivedThroughTheStack(t *testing.T) {
 }
 
 // idsIn lists the ids of the documents in index.
-func idsIn(s *stack, index string) ([]string, error) {
+func idsIn(s *stack.Stack, index string) ([]string, error) {
 	ctx := context.Background()
-	if err := search.Refresh(ctx, s.es, index); err != nil {
+	if err := search.Refresh(ctx, s.ES, index); err != nil {
 		return nil, err
 	}
-	resp, err := s.es.Search(s.es.Search.WithContext(ctx), s.es.Search.WithIndex(index), s.es.Search.WithSize(1000))
+	resp, err := s.ES.Search(s.ES.Search.WithContext(ctx), s.ES.Search.WithIndex(index), s.ES.Search.WithSize(1000))
 	b, err := search.ReadResponse("search "+index, resp, err)
 	if err != nil {
 		return nil, err

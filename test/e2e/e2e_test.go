@@ -13,93 +13,30 @@ import (
 	"testing"
 	"time"
 
-	"github.com/elastic/go-elasticsearch/v8"
 	"github.com/nats-io/nats.go/jetstream"
-	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/flowline/flowline/internal/dev/natsserver"
 	"github.com/flowline/flowline/internal/testenv"
-	"github.com/flowline/flowline/pkg/config"
+	"github.com/flowline/flowline/internal/testenv/stack"
 	"github.com/flowline/flowline/pkg/schema"
 	"github.com/flowline/flowline/pkg/search"
 	"github.com/flowline/flowline/pkg/stream"
-	"github.com/flowline/flowline/services/aggregator"
-	"github.com/flowline/flowline/services/archiver"
-	"github.com/flowline/flowline/services/ingest"
-	"github.com/flowline/flowline/services/writer"
-	sdktrace "go.opentelemetry.io/otel/sdk/trace"
-	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }
 
 func timeString(ms int64) string { return time.UnixMilli(ms).UTC().Format("2006-01-02T15:04:05.000Z") }
 
-// stack is the four services on one embedded NATS server and the shared
-// Elasticsearch, with an index prefix of its own.
-type stack struct {
-	ingestURL string
-	prefix    string
-	spans     *tracetest.SpanRecorder
-	// newAggregator builds an aggregator on this stack's broker.
-	newAggregator func() *aggregator.Service
-	es            *elasticsearch.Client
-	nats          *natsserver.Server
-}
+const tenYears = 10 * 365 * 24 * time.Hour
 
-func startStack(t *testing.T) *stack { return startStackWith(t, true) }
+// startStack starts ingest, aggregator, writer and an archiver that
+// archives nothing (its wait period is ten years).
+func startStack(t *testing.T) *stack.Stack { return startStackWith(t, true) }
 
-// startStackWith starts ingest, writer and archiver (which archives nothing:
-// its wait period is 10 years), and the aggregator too when withAggregator;
-// stack.newAggregator builds further aggregators (for restarts) on the same
-// broker.
-func startStackWith(t *testing.T, withAggregator bool) *stack {
-	return startStackArchiving(t, withAggregator, 10*365*24*time.Hour)
-}
-
-// startStackArchiving is startStackWith with the archiver's wait period.
-func startStackArchiving(t *testing.T, withAggregator bool, archiveAfter time.Duration) *stack {
-	t.Helper()
-	ns := testenv.NATS(t)
-	es, esCfg := testenv.Elasticsearch(t)
-	prefix := testenv.IndexPrefix(t)
-	testenv.DropIndices(t, es, prefix)
-	natsCfg, streams := testenv.NATSConfig(ns), testenv.Streams()
-	idx := config.Index{Prefix: prefix, Shards: 1, Replicas: 0, RefreshInterval: "1s"}
-	spans := tracetest.NewSpanRecorder()
-	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(spans))
-	log, reg := testenv.Logger(t), prometheus.NewRegistry()
-
-	in := ingest.New(ingest.Config{
-		Addr: "127.0.0.1:0", MaxBodyBytes: 1 << 20, MaxRecords: 10_000,
-		RecordStore: config.RecordStore{EventsOnly: true, BatchRecords: 7, BatchBytes: 64 << 10}, NATS: natsCfg, Streams: streams,
-	}, ingest.Deps{Log: log, Tracer: tp, Registry: reg})
-	newAggregator := func() *aggregator.Service {
-		return aggregator.New(aggregator.Config{
-			ConsumerPrefix: "aggregator", AggregatorState: config.AggregatorState{StateBucket: "flowline-aggregator"},
-			DefinitionsBucket: "flowline-definitions", DefinitionCache: 100, Lease: config.Lease{Bucket: "flowline-aggregator-leases", TTL: 2 * time.Second},
-			CheckpointInterval: 200 * time.Millisecond, CheckpointMessages: 100, FetchBatch: 16, AckWait: 30 * time.Second,
-			NATS: natsCfg, Streams: streams,
-		}, aggregator.Deps{Log: log, Tracer: tp, Registry: prometheus.NewRegistry()})
-	}
-	wr := writer.New(writer.Config{
-		Consumer: "writer", Workers: 2, FetchMessages: 64, BulkMaxDocs: 1000, BulkMaxBytes: 1 << 20,
-		FlushInterval: 100 * time.Millisecond, AckWait: 30 * time.Second,
-		NATS: natsCfg, Streams: streams, ES: esCfg, Index: idx,
-	}, writer.Deps{Log: log, Tracer: tp, Registry: reg})
-	arCfg := archiver.NewConfig()
-	if err := config.Process(&arCfg); err != nil { // the defaults
-		t.Fatal(err)
-	}
-	arCfg.NATS, arCfg.Streams, arCfg.ES, arCfg.Index = natsCfg, streams, esCfg, idx
-	arCfg.WaitPeriod, arCfg.Delay, arCfg.MaxDelay, arCfg.Lease.TTL = archiveAfter, 100*time.Millisecond, 500*time.Millisecond, 2*time.Second
-	ar := archiver.New(arCfg, archiver.Deps{Log: log, Tracer: tp, Registry: reg})
-	if withAggregator {
-		testenv.Run(t, wr, ar, newAggregator(), in)
-	} else {
-		testenv.Run(t, wr, ar, in)
-	}
-	return &stack{ingestURL: "http://" + in.Addr() + "/v1/records", prefix: prefix, es: es, nats: ns, spans: spans, newAggregator: newAggregator}
+// startStackWith is startStack, with the aggregator only when
+// withAggregator; Stack.NewAggregator builds further aggregators (for
+// restarts) on the same broker.
+func startStackWith(t *testing.T, withAggregator bool) *stack.Stack {
+	return stack.Start(t, stack.Options{WithoutAggregator: !withAggregator, ArchiveAfter: tenYears})
 }
 
 func post(t *testing.T, url, contentType, body string) (int, map[string]any) {
@@ -124,15 +61,15 @@ type hit struct {
 	Source map[string]any `json:"_source"`
 }
 
-func searchAll(t *testing.T, s *stack, f schema.Family) map[string]hit {
+func searchAll(t *testing.T, s *stack.Stack, f schema.Family) map[string]hit {
 	t.Helper()
 	ctx := context.Background()
-	alias := schema.Alias(s.prefix, f)
-	if err := search.Refresh(ctx, s.es, alias); err != nil {
+	alias := schema.Alias(s.Prefix, f)
+	if err := search.Refresh(ctx, s.ES, alias); err != nil {
 		t.Fatal(err)
 	}
-	res, err := s.es.Search(s.es.Search.WithContext(ctx), s.es.Search.WithIndex(alias),
-		s.es.Search.WithSize(1000), s.es.Search.WithSeqNoPrimaryTerm(true))
+	res, err := s.ES.Search(s.ES.Search.WithContext(ctx), s.ES.Search.WithIndex(alias),
+		s.ES.Search.WithSize(1000), s.ES.Search.WithSeqNoPrimaryTerm(true))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -248,7 +185,7 @@ func sources(hits map[string]hit) map[string]map[string]any {
 	return out
 }
 
-func waitForDocs(t *testing.T, s *stack, f schema.Family, want map[string]map[string]any) map[string]hit {
+func waitForDocs(t *testing.T, s *stack.Stack, f schema.Family, want map[string]map[string]any) map[string]hit {
 	t.Helper()
 	var got map[string]hit
 	testenv.Eventually(t, 30*time.Second, func() error {
@@ -265,7 +202,7 @@ func TestRecordsBecomeDocumentsEndToEnd(t *testing.T) {
 	s := startStack(t)
 	body := ndjson(fixture())
 
-	code, res := post(t, s.ingestURL, "application/x-ndjson", body)
+	code, res := post(t, s.IngestURL(), "application/x-ndjson", body)
 	if code != http.StatusAccepted {
 		t.Fatalf("POST: %d %v", code, res)
 	}
@@ -280,7 +217,7 @@ func TestRecordsBecomeDocumentsEndToEnd(t *testing.T) {
 	// One trace spans ingest -> aggregator -> writer: the trace context
 	// rides in the NATS message headers.
 	byTrace := map[string]map[string]bool{}
-	for _, sp := range s.spans.Ended() {
+	for _, sp := range s.Spans.Ended() {
 		id := sp.SpanContext().TraceID().String()
 		if byTrace[id] == nil {
 			byTrace[id] = map[string]bool{}
@@ -299,9 +236,9 @@ func TestRecordsBecomeDocumentsEndToEnd(t *testing.T) {
 
 	// Re-sending the same records: all duplicates, nothing stored, nothing
 	// rewritten in Elasticsearch.
-	js := testenv.Connect(t, s.nats).JS
+	js := testenv.Connect(t, s.NATS).JS
 	before := streamMsgs(t, js)
-	code, res = post(t, s.ingestURL, "application/x-ndjson", body)
+	code, res = post(t, s.IngestURL(), "application/x-ndjson", body)
 	if code != http.StatusAccepted || res["accepted"] != float64(0) || res["duplicates"] != float64(42) {
 		t.Fatalf("re-send: %d %v, want 0 accepted and 42 duplicates", code, res)
 	}

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/flowline/flowline/internal/testenv"
+	"github.com/flowline/flowline/internal/testenv/stack"
 	"github.com/flowline/flowline/pkg/schema"
 )
 
@@ -38,7 +39,7 @@ func TestGoldenFixturesThroughTheStack(t *testing.T) {
 				t.Fatal(err)
 			}
 			for _, chunk := range chunks(body, 500) {
-				code, res := post(t, s.ingestURL, "application/x-ndjson", string(chunk))
+				code, res := post(t, s.IngestURL(), "application/x-ndjson", string(chunk))
 				if code != http.StatusAccepted {
 					t.Fatalf("POST: %d %v", code, res)
 				}
@@ -50,7 +51,7 @@ func TestGoldenFixturesThroughTheStack(t *testing.T) {
 
 // expectDocs waits until every family's alias returns exactly want
 // ("<family>/<id>" -> source), failing with the differences.
-func expectDocs(t *testing.T, s *stack, want map[string]map[string]any) {
+func expectDocs(t *testing.T, s *stack.Stack, want map[string]map[string]any) {
 	t.Helper()
 	byFamily := map[schema.Family]map[string]map[string]any{}
 	for key, doc := range want {
@@ -96,14 +97,14 @@ func TestRestartsAndDuplicatesThroughTheStack(t *testing.T) {
 			}
 			s := startStackWith(t, false)
 			rng := rand.New(rand.NewPCG(uint64(len(name)), 7))
-			stop := testenv.Run(t, s.newAggregator())
+			stop := testenv.Run(t, s.NewAggregator())
 			parts := chunks(body, 15)
 			for i, chunk := range parts {
-				if code, res := post(t, s.ingestURL, "application/x-ndjson", string(chunk)); code != http.StatusAccepted {
+				if code, res := post(t, s.IngestURL(), "application/x-ndjson", string(chunk)); code != http.StatusAccepted {
 					t.Fatalf("POST: %d %v", code, res)
 				}
 				if i > 0 && rng.IntN(3) == 0 { // a client re-sends an earlier request
-					code, res := post(t, s.ingestURL, "application/x-ndjson", string(parts[rng.IntN(i)]))
+					code, res := post(t, s.IngestURL(), "application/x-ndjson", string(parts[rng.IntN(i)]))
 					if code != http.StatusAccepted || res["accepted"] != float64(0) {
 						t.Fatalf("re-send: %d %v", code, res)
 					}
@@ -111,7 +112,7 @@ func TestRestartsAndDuplicatesThroughTheStack(t *testing.T) {
 				if rng.IntN(3) == 0 { // the aggregator restarts
 					time.Sleep(time.Duration(rng.IntN(300)) * time.Millisecond)
 					stop()
-					stop = testenv.Run(t, s.newAggregator())
+					stop = testenv.Run(t, s.NewAggregator())
 				}
 			}
 			expectDocs(t, s, want)

@@ -85,3 +85,39 @@ func forbid(t *testing.T, pkg string, deps, forbidden []string) {
 		}
 	}
 }
+
+// TestMultiServiceTestsLiveInE2E: a service's tests import no other
+// service, and only test/e2e assembles a stack of services
+// (internal/testenv/stack), so every test that runs several services
+// together is found in one place.
+func TestMultiServiceTestsLiveInE2E(t *testing.T) {
+	cmd := exec.Command("go", "list", "-f", `{{.ImportPath}}{{range .TestImports}} {{.}}{{end}}{{range .XTestImports}} {{.}}{{end}}`, module+"...")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go list: %v: %s", err, stderr.String())
+	}
+	const stack = module + "internal/testenv/stack"
+	withTests := 0
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		fields := strings.Fields(line)
+		rel, imports := strings.TrimPrefix(fields[0], module), fields[1:]
+		if len(imports) > 0 {
+			withTests++
+		}
+		for _, d := range imports {
+			other, ours := strings.CutPrefix(d, module)
+			switch {
+			case !ours:
+			case d == stack && rel != "test/e2e":
+				t.Errorf("tests of %s assemble a stack of services: multi-service tests belong in test/e2e", rel)
+			case strings.HasPrefix(rel, "services/") && strings.HasPrefix(other, "services/") && serviceOf(other) != serviceOf(rel):
+				t.Errorf("tests of %s import another service, %s: multi-service tests belong in test/e2e", rel, other)
+			}
+		}
+	}
+	if withTests < 10 {
+		t.Fatalf("only %d packages with tests: go list found less than the repository holds", withTests)
+	}
+}

@@ -1,4 +1,8 @@
-package archiver_test
+// Package archivertest builds the archiver's test data: process instances
+// with every family's documents in the runtime indices, and the check that
+// each ended up where the archiver must put it. The archiver's own tests
+// and the multi-service tests in test/e2e share it.
+package archivertest
 
 import (
 	"context"
@@ -21,37 +25,38 @@ import (
 	"github.com/flowline/flowline/services/archiver"
 )
 
-// families the archiver moves, list-view first.
-var archivedFamilies = []schema.Family{
+// Families are the document families the archiver moves, list-view first.
+var Families = []schema.Family{
 	schema.ListView, schema.FlowNodeInstance, schema.Variable, schema.Incident, schema.Job,
 	schema.Task, schema.SequenceFlow, schema.DecisionInstance,
 }
 
-// fixture is a set of process instances with all their documents, indexed
+// Fixture is a set of process instances with all their documents, indexed
 // into the runtime indices of prefix: completed instances ended between
 // 2 hours and 2 hours + span before now (58 h span several daily periods), the
 // running ones have no end date. Keys and positions follow Zeebe's
 // encoding on partition.
-type fixture struct {
-	prefix    string
-	partition int32
-	completed []int64
-	running   []int64
-	docs      map[schema.Family]map[string]fixtureDoc // by id
-	owner     map[schema.Family]map[string]int64      // id -> process instance key
-	ends      map[int64]time.Time
+type Fixture struct {
+	Prefix    string
+	Partition int32
+	Completed []int64
+	Running   []int64
+	Docs      map[schema.Family]map[string]Doc   // by id
+	Owner     map[schema.Family]map[string]int64 // id -> process instance key
+	Ends      map[int64]time.Time
 }
 
-type fixtureDoc struct {
-	version int64
-	source  string
+// Doc is one fixture document: its version (position) and source.
+type Doc struct {
+	Version int64
+	Source  string
 }
 
-// newFixture builds completed+running instances on partition p.
-func newFixture(prefix string, p int32, completed, running int, now time.Time, span time.Duration) *fixture {
-	f := &fixture{prefix: prefix, partition: p, docs: map[schema.Family]map[string]fixtureDoc{}, owner: map[schema.Family]map[string]int64{}, ends: map[int64]time.Time{}}
-	for _, fam := range archivedFamilies {
-		f.docs[fam], f.owner[fam] = map[string]fixtureDoc{}, map[string]int64{}
+// NewFixture builds completed+running instances on partition p.
+func NewFixture(prefix string, p int32, completed, running int, now time.Time, span time.Duration) *Fixture {
+	f := &Fixture{Prefix: prefix, Partition: p, Docs: map[schema.Family]map[string]Doc{}, Owner: map[schema.Family]map[string]int64{}, Ends: map[int64]time.Time{}}
+	for _, fam := range Families {
+		f.Docs[fam], f.Owner[fam] = map[string]Doc{}, map[string]int64{}
 	}
 	base := int64(p) << 51
 	pos := int64(1000)
@@ -62,10 +67,10 @@ func newFixture(prefix string, p int32, completed, running int, now time.Time, s
 		var end time.Time
 		if done {
 			end = now.Add(-2 * time.Hour).Add(-time.Duration(i) * span / time.Duration(completed))
-			f.completed = append(f.completed, key)
-			f.ends[key] = end
+			f.Completed = append(f.Completed, key)
+			f.Ends[key] = end
 		} else {
-			f.running = append(f.running, key)
+			f.Running = append(f.Running, key)
 		}
 		f.add(schema.FlowNodeInstance, key, fmt.Sprint(key+1), &pos, `{"key":%d,"processInstanceKey":%d,"processDefinitionKey":2251799813685249,"bpmnProcessId":"order","flowNodeId":"start","type":"START_EVENT","state":"COMPLETED","startDate":%q,"endDate":%q,"treePath":"%d/%d","level":1,"tenantId":"<default>","position":%d}`,
 			key+1, key, date(start), date(start), key, key+1)
@@ -104,24 +109,24 @@ func date(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z"
 
 // add records a document; the last %d of format is its position, taken
 // from pos.
-func (f *fixture) add(fam schema.Family, owner int64, id string, pos *int64, format string, args ...any) {
+func (f *Fixture) add(fam schema.Family, owner int64, id string, pos *int64, format string, args ...any) {
 	*pos++
-	f.docs[fam][id] = fixtureDoc{version: *pos, source: fmt.Sprintf(format, append(args, *pos)...)}
-	f.owner[fam][id] = owner
+	f.Docs[fam][id] = Doc{Version: *pos, Source: fmt.Sprintf(format, append(args, *pos)...)}
+	f.Owner[fam][id] = owner
 }
 
-// count is the number of documents of the fixture.
-func (f *fixture) count() int {
+// Count is the number of documents of the fixture.
+func (f *Fixture) Count() int {
 	n := 0
-	for _, d := range f.docs {
+	for _, d := range f.Docs {
 		n += len(d)
 	}
 	return n
 }
 
-// index writes every document into its runtime index, flushing each family
+// Index writes every document into its runtime index, flushing each family
 // before the next.
-func (f *fixture) index(t testing.TB, es *elasticsearch.Client) {
+func (f *Fixture) Index(t testing.TB, es *elasticsearch.Client) {
 	t.Helper()
 	ctx := context.Background()
 	var ops []search.Op
@@ -141,9 +146,9 @@ func (f *fixture) index(t testing.TB, es *elasticsearch.Client) {
 	// List-view documents last, as the writer sees them (an instance's end
 	// is its newest record): an archiver already running must never find
 	// an ended instance whose documents are not all written yet.
-	for _, fam := range slices.Concat(archivedFamilies[1:], []schema.Family{schema.ListView}) {
-		for id, d := range f.docs[fam] {
-			ops = append(ops, search.Op{Index: schema.RuntimeIndex(f.prefix, fam), ID: id, Version: d.version, Source: []byte(d.source)})
+	for _, fam := range slices.Concat(Families[1:], []schema.Family{schema.ListView}) {
+		for id, d := range f.Docs[fam] {
+			ops = append(ops, search.Op{Index: schema.RuntimeIndex(f.Prefix, fam), ID: id, Version: d.Version, Source: []byte(d.Source)})
 			if len(ops) == 5000 {
 				flush()
 			}
@@ -152,7 +157,7 @@ func (f *fixture) index(t testing.TB, es *elasticsearch.Client) {
 			flush()
 		}
 	}
-	if err := search.Refresh(ctx, es, f.prefix+"-*"); err != nil {
+	if err := search.Refresh(ctx, es, f.Prefix+"-*"); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -192,25 +197,25 @@ func readAll(t testing.TB, es *elasticsearch.Client, pattern string) (map[string
 	return out, nil
 }
 
-// check verifies the end state: the runtime indices hold exactly the
+// Check verifies the end state: the runtime indices hold exactly the
 // documents of the running instances (and of the instances in stay), each
 // dated index exactly those of the completed instances that ended in its
 // period, identical (source and version), and each alias all of them once.
-func (f *fixture) check(t testing.TB, es *elasticsearch.Client, period archiver.Period, stay map[int64]bool) error {
+func (f *Fixture) Check(t testing.TB, es *elasticsearch.Client, period archiver.Period, stay map[int64]bool) error {
 	t.Helper()
 	inRuntime := map[int64]bool{}
-	for _, k := range f.running {
+	for _, k := range f.Running {
 		inRuntime[k] = true
 	}
 	maps.Copy(inRuntime, stay)
-	for _, fam := range archivedFamilies {
-		runtime := schema.RuntimeIndex(f.prefix, fam)
+	for _, fam := range Families {
+		runtime := schema.RuntimeIndex(f.Prefix, fam)
 		rt, err := readAll(t, es, runtime)
 		if err != nil {
 			return err
 		}
 		var wantRT []string
-		for id, owner := range f.owner[fam] {
+		for id, owner := range f.Owner[fam] {
 			if inRuntime[owner] {
 				wantRT = append(wantRT, id)
 			}
@@ -220,9 +225,9 @@ func (f *fixture) check(t testing.TB, es *elasticsearch.Client, period archiver.
 		}
 		// Archived: by period.
 		wantDated := map[string][]string{}
-		for id, owner := range f.owner[fam] {
+		for id, owner := range f.Owner[fam] {
 			if !inRuntime[owner] {
-				wantDated[runtime+period.Suffix(f.ends[owner])] = append(wantDated[runtime+period.Suffix(f.ends[owner])], id)
+				wantDated[runtime+period.Suffix(f.Ends[owner])] = append(wantDated[runtime+period.Suffix(f.Ends[owner])], id)
 			}
 		}
 		// Nothing archived anywhere else (dated suffixes start with the year).
@@ -248,20 +253,20 @@ func (f *fixture) check(t testing.TB, es *elasticsearch.Client, period archiver.
 				return err
 			}
 			for id, g := range got {
-				w := f.docs[fam][id]
-				if g.version != w.version || !jsonEqual(g.source, w.source) {
-					return fmt.Errorf("%s/%s: version %d source %s, want version %d source %s", index, id, g.version, g.source, w.version, w.source)
+				w := f.Docs[fam][id]
+				if g.version != w.Version || !jsonEqual(g.source, w.Source) {
+					return fmt.Errorf("%s/%s: version %d source %s, want version %d source %s", index, id, g.version, g.source, w.Version, w.Source)
 				}
 			}
 		}
 		// The alias: every document once.
-		alias := schema.Alias(f.prefix, fam)
+		alias := schema.Alias(f.Prefix, fam)
 		viaAlias, err := readAll(t, es, alias)
 		if err != nil {
 			return err
 		}
-		if len(viaAlias) != len(f.docs[fam]) {
-			return fmt.Errorf("alias %s returns %d documents, want %d", alias, len(viaAlias), len(f.docs[fam]))
+		if len(viaAlias) != len(f.Docs[fam]) {
+			return fmt.Errorf("alias %s returns %d documents, want %d", alias, len(viaAlias), len(f.Docs[fam]))
 		}
 	}
 	return nil
@@ -303,9 +308,9 @@ func jsonEqual(a, b string) bool {
 	return json.Unmarshal([]byte(a), &x) == nil && json.Unmarshal([]byte(b), &y) == nil && fmt.Sprint(x) == fmt.Sprint(y)
 }
 
-// newArchiver returns an archiver for prefix with a short wait period and
+// NewArchiver returns an archiver for prefix with a short wait period and
 // quick pacing, and its metrics registry.
-func newArchiver(t testing.TB, ns *natsserver.Server, esCfg config.Elasticsearch, prefix string, tune func(*archiver.Config)) (*archiver.Service, *prometheus.Registry) {
+func NewArchiver(t testing.TB, ns *natsserver.Server, esCfg config.Elasticsearch, prefix string, tune func(*archiver.Config)) (*archiver.Service, *prometheus.Registry) {
 	cfg := archiver.Config{
 		WaitPeriod: time.Hour, BatchSize: 1000, Rollover: archiver.Day, PageSize: 5000, Concurrency: 3,
 		Delay: 50 * time.Millisecond, MaxDelay: 500 * time.Millisecond,
@@ -321,14 +326,4 @@ func newArchiver(t testing.TB, ns *natsserver.Server, esCfg config.Elasticsearch
 	}
 	reg := prometheus.NewRegistry()
 	return archiver.New(cfg, archiver.Deps{Log: testenv.Logger(t), Tracer: noop.NewTracerProvider(), Registry: reg}), reg
-}
-
-func exists(t testing.TB, es *elasticsearch.Client, index string) bool {
-	t.Helper()
-	res, err := es.Indices.Exists([]string{index})
-	if err != nil {
-		t.Fatal(err)
-	}
-	res.Body.Close()
-	return res.StatusCode == 200
 }

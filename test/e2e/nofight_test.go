@@ -1,4 +1,4 @@
-package archiver_test
+package e2e
 
 import (
 	"bytes"
@@ -14,6 +14,8 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/flowline/flowline/internal/testenv"
+	"github.com/flowline/flowline/internal/testenv/archivertest"
+	"github.com/flowline/flowline/internal/testenv/stack"
 	"github.com/flowline/flowline/pkg/config"
 	recordv1 "github.com/flowline/flowline/pkg/pb/recordv1"
 	"github.com/flowline/flowline/pkg/schema"
@@ -44,7 +46,7 @@ func TestLateDocumentsNeverBringAnArchivedInstanceBack(t *testing.T) {
 		t.Fatal(err)
 	}
 	const p = 4
-	fx := newFixture(prefix, p, 20, 0, time.Now(), time.Hour)
+	fx := archivertest.NewFixture(prefix, p, 20, 0, time.Now(), time.Hour)
 
 	// The aggregator's checkpoint covers instances 0..10.
 	bucket := "state-" + prefix
@@ -57,15 +59,15 @@ func TestLateDocumentsNeverBringAnArchivedInstanceBack(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	lv := func(i int) int64 { return fx.docs[schema.ListView][fmt.Sprint(fx.completed[i])].version }
+	lv := func(i int) int64 { return fx.Docs[schema.ListView][fmt.Sprint(fx.Completed[i])].Version }
 	checkpoint(lv(10))
 
 	// Instance 3's flow node is written, but its message is still pending.
-	x := fx.completed[3]
+	x := fx.Completed[3]
 	fnID := fmt.Sprint(x + 2)
-	fn := fx.docs[schema.FlowNodeInstance][fnID]
+	fn := fx.Docs[schema.FlowNodeInstance][fnID]
 	data, _ := proto.Marshal(&recordv1.DocumentBatch{PartitionId: p, Documents: []*recordv1.Document{
-		{Family: string(schema.FlowNodeInstance), Id: fnID, Version: fn.version, Source: []byte(fn.source), PartitionId: p},
+		{Family: string(schema.FlowNodeInstance), Id: fnID, Version: fn.Version, Source: []byte(fn.Source), PartitionId: p},
 	}})
 	if _, err := js.Publish(ctx, stream.DocsSubject(p), data); err != nil {
 		t.Fatal(err)
@@ -73,9 +75,9 @@ func TestLateDocumentsNeverBringAnArchivedInstanceBack(t *testing.T) {
 	if err := search.EnsureSchema(ctx, es, config.Index{Prefix: prefix, Shards: 1, RefreshInterval: "1s"}); err != nil {
 		t.Fatal(err)
 	}
-	fx.index(t, es)
+	fx.Index(t, es)
 
-	a, reg := newArchiver(t, ns, esCfg, prefix, func(c *archiver.Config) { c.StateBucket = bucket; c.BatchSize = 5 })
+	a, reg := archivertest.NewArchiver(t, ns, esCfg, prefix, func(c *archiver.Config) { c.StateBucket = bucket; c.BatchSize = 5 })
 	testenv.Run(t, a)
 	archived := func(want float64) func() error {
 		return func() error {
@@ -90,10 +92,10 @@ func TestLateDocumentsNeverBringAnArchivedInstanceBack(t *testing.T) {
 	time.Sleep(time.Second) // several more rounds
 	testenv.Eventually(t, time.Second, archived(3))
 	stay := map[int64]bool{}
-	for _, k := range fx.completed[3:] {
+	for _, k := range fx.Completed[3:] {
 		stay[k] = true
 	}
-	if err := fx.check(t, es, archiver.Day, stay); err != nil {
+	if err := fx.Check(t, es, archiver.Day, stay); err != nil {
 		t.Fatal(err)
 	}
 	if n := testenv.Metric(t, reg, "flowline_archiver_backlog", nil); n != 17 {
@@ -101,29 +103,24 @@ func TestLateDocumentsNeverBringAnArchivedInstanceBack(t *testing.T) {
 	}
 
 	// The writer takes the redelivered message, writes it (again) and acks.
-	w := writer.New(writer.Config{
-		Consumer: "writer", Workers: 1, FetchMessages: 16, BulkMaxDocs: 100, BulkMaxBytes: 1 << 20,
-		FlushInterval: 100 * time.Millisecond, AckWait: 30 * time.Second,
-		NATS: testenv.NATSConfig(ns), Streams: testenv.Streams(), ES: esCfg,
-		Index: config.Index{Prefix: prefix, Shards: 1, RefreshInterval: "1s"},
-	}, writer.Deps{Log: testenv.Logger(t), Tracer: noop.NewTracerProvider(), Registry: prometheus.NewRegistry()})
+	w := writer.New(stack.WriterConfig(ns, esCfg, prefix), writer.Deps{Log: testenv.Logger(t), Tracer: noop.NewTracerProvider(), Registry: prometheus.NewRegistry()})
 	testenv.Run(t, w)
 	// Now up to the checkpoint: instances 0..10.
 	testenv.Eventually(t, 20*time.Second, archived(11))
 	time.Sleep(time.Second)
 	testenv.Eventually(t, time.Second, archived(11))
 	stay = map[int64]bool{}
-	for _, k := range fx.completed[11:] {
+	for _, k := range fx.Completed[11:] {
 		stay[k] = true
 	}
-	if err := fx.check(t, es, archiver.Day, stay); err != nil {
+	if err := fx.Check(t, es, archiver.Day, stay); err != nil {
 		t.Fatal(err)
 	}
 
 	// The aggregator checkpoints the rest.
 	checkpoint(math.MaxInt64)
 	testenv.Eventually(t, 20*time.Second, archived(20))
-	if err := fx.check(t, es, archiver.Day, nil); err != nil {
+	if err := fx.Check(t, es, archiver.Day, nil); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -1,0 +1,147 @@
+// Package stack assembles Flowline's services in one test process, on an
+// embedded NATS JetStream server and the shared Elasticsearch of testenv,
+// with an index prefix of their own. It is the one place the multi-service
+// tests (test/e2e) get their services and the services' test settings from:
+// short checkpoint and lease intervals, small batches, one shard.
+//
+// A Stack belongs to one test; its services stop at the test's cleanup.
+package stack
+
+import (
+	"testing"
+	"time"
+
+	"github.com/elastic/go-elasticsearch/v8"
+	"github.com/prometheus/client_golang/prometheus"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+
+	"github.com/flowline/flowline/internal/dev/natsserver"
+	"github.com/flowline/flowline/internal/testenv"
+	"github.com/flowline/flowline/pkg/config"
+	"github.com/flowline/flowline/pkg/lifecycle"
+	"github.com/flowline/flowline/services/aggregator"
+	"github.com/flowline/flowline/services/archiver"
+	"github.com/flowline/flowline/services/ingest"
+	"github.com/flowline/flowline/services/writer"
+)
+
+// Options choose the services of a stack; the zero value runs ingest, the
+// aggregator and the writer.
+type Options struct {
+	// WithoutAggregator leaves the aggregator out; Stack.NewAggregator
+	// builds one when the test wants it.
+	WithoutAggregator bool
+	// ArchiveAfter runs an archiver with this wait period; zero runs none.
+	ArchiveAfter time.Duration
+	// Ingest adjusts ingest's settings (IngestConfig) before it starts.
+	Ingest func(*ingest.Config)
+}
+
+// Stack is a running set of services and what a test needs to reach them.
+type Stack struct {
+	Prefix   string
+	ES       *elasticsearch.Client
+	ESConfig config.Elasticsearch
+	NATS     *natsserver.Server
+	// Spans records every span the services end.
+	Spans *tracetest.SpanRecorder
+
+	ingest *ingest.Service
+	tracer *sdktrace.TracerProvider
+	log    testing.TB
+}
+
+// Start starts the services of opts (downstream first) and waits until
+// they are ready.
+func Start(t testing.TB, opts Options) *Stack {
+	t.Helper()
+	ns := testenv.NATS(t)
+	es, esCfg := testenv.Elasticsearch(t)
+	prefix := testenv.IndexPrefix(t)
+	testenv.DropIndices(t, es, prefix)
+	spans := tracetest.NewSpanRecorder()
+	s := &Stack{Prefix: prefix, ES: es, ESConfig: esCfg, NATS: ns, Spans: spans,
+		tracer: sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(spans)), log: t}
+
+	inCfg := IngestConfig(ns)
+	if opts.Ingest != nil {
+		opts.Ingest(&inCfg)
+	}
+	s.ingest = ingest.New(inCfg, ingest.Deps{Log: testenv.Logger(t), Tracer: s.tracer, Registry: prometheus.NewRegistry()})
+	services := []lifecycle.Service{
+		writer.New(WriterConfig(ns, esCfg, prefix), writer.Deps{Log: testenv.Logger(t), Tracer: s.tracer, Registry: prometheus.NewRegistry()}),
+	}
+	if opts.ArchiveAfter > 0 {
+		arCfg := ArchiverConfig(t, ns, esCfg, prefix)
+		arCfg.WaitPeriod = opts.ArchiveAfter
+		services = append(services, archiver.New(arCfg, archiver.Deps{Log: testenv.Logger(t), Tracer: s.tracer, Registry: prometheus.NewRegistry()}))
+	}
+	if !opts.WithoutAggregator {
+		services = append(services, s.NewAggregator())
+	}
+	testenv.Run(t, append(services, s.ingest)...)
+	return s
+}
+
+// IngestAddr is the host:port of the stack's ingest.
+func (s *Stack) IngestAddr() string { return s.ingest.Addr() }
+
+// IngestURL is the stack's POST /v1/records endpoint.
+func (s *Stack) IngestURL() string { return "http://" + s.ingest.Addr() + "/v1/records" }
+
+// NewAggregator builds (does not start) an aggregator on the stack's
+// broker, sharing its tracer; tests start further ones to restart or scale.
+func (s *Stack) NewAggregator() *aggregator.Service {
+	return aggregator.New(AggregatorConfig(s.NATS), aggregator.Deps{Log: testenv.Logger(s.log), Tracer: s.tracer, Registry: prometheus.NewRegistry()})
+}
+
+// Index is the index settings of test prefix: one shard, no replica.
+func Index(prefix string) config.Index {
+	return config.Index{Prefix: prefix, Shards: 1, Replicas: 0, RefreshInterval: "1s"}
+}
+
+// IngestConfig is ingest's test setting on ns: small record messages (7
+// records), so a few records already span several messages.
+func IngestConfig(ns *natsserver.Server) ingest.Config {
+	return ingest.Config{
+		Addr: "127.0.0.1:0", MaxBodyBytes: 1 << 20, MaxRecords: 10_000,
+		RecordStore: config.RecordStore{EventsOnly: true, BatchRecords: 7, BatchBytes: 64 << 10},
+		NATS:        testenv.NATSConfig(ns), Streams: testenv.Streams(),
+	}
+}
+
+// AggregatorConfig is the aggregator's test setting on ns: frequent
+// checkpoints and a short lease.
+func AggregatorConfig(ns *natsserver.Server) aggregator.Config {
+	return aggregator.Config{
+		ConsumerPrefix: "aggregator", AggregatorState: config.AggregatorState{StateBucket: "flowline-aggregator"},
+		DefinitionsBucket: "flowline-definitions", DefinitionCache: 100,
+		Lease:              config.Lease{Bucket: "flowline-aggregator-leases", TTL: 2 * time.Second},
+		CheckpointInterval: 200 * time.Millisecond, CheckpointMessages: 100, FetchBatch: 16, AckWait: 30 * time.Second,
+		NATS: testenv.NATSConfig(ns), Streams: testenv.Streams(),
+	}
+}
+
+// WriterConfig is the writer's test setting on ns, writing indices of
+// prefix: quick flushes.
+func WriterConfig(ns *natsserver.Server, es config.Elasticsearch, prefix string) writer.Config {
+	return writer.Config{
+		Consumer: "writer", Workers: 2, FetchMessages: 64, BulkMaxDocs: 1000, BulkMaxBytes: 1 << 20,
+		FlushInterval: 100 * time.Millisecond, AckWait: 30 * time.Second,
+		NATS: testenv.NATSConfig(ns), Streams: testenv.Streams(), ES: es, Index: Index(prefix),
+	}
+}
+
+// ArchiverConfig is the archiver's defaults with quick pacing and a short
+// lease, on ns, moving indices of prefix.
+func ArchiverConfig(t testing.TB, ns *natsserver.Server, es config.Elasticsearch, prefix string) archiver.Config {
+	t.Helper()
+	cfg := archiver.NewConfig()
+	if err := config.Process(&cfg); err != nil { // the defaults
+		t.Fatal(err)
+	}
+	cfg.NATS, cfg.Streams, cfg.ES, cfg.Index = testenv.NATSConfig(ns), testenv.Streams(), es, Index(prefix)
+	cfg.Delay, cfg.MaxDelay, cfg.Lease.TTL = 100*time.Millisecond, 500*time.Millisecond, 2*time.Second
+	return cfg
+}
