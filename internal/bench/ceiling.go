@@ -2,7 +2,6 @@ package bench
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strings"
 	"sync"
@@ -121,18 +120,8 @@ func count(ctx context.Context, es *elasticsearch.Client, index string) (int, er
 	if err := search.Refresh(ctx, es, index); err != nil {
 		return 0, err
 	}
-	resp, err := es.Count(es.Count.WithIndex(index), es.Count.WithContext(ctx))
-	b, err := search.ReadResponse("count "+index, resp, err)
-	if err != nil {
-		return 0, err
-	}
-	var c struct {
-		Count int `json:"count"`
-	}
-	if err := json.Unmarshal(b, &c); err != nil {
-		return 0, fmt.Errorf("count %s: %w", index, err)
-	}
-	return c.Count, nil
+	n, err := search.Count(ctx, es, index, nil)
+	return int(n), err
 }
 
 // DropIndexSet deletes prefix's runtime indices and templates. The indices

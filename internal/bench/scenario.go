@@ -228,10 +228,16 @@ func (st *stack) waitPartitions(ctx context.Context, partitions int) error {
 
 // dlqMessages counts dead letters.
 func dlqMessages(ctx context.Context, js jetstream.JetStream) (uint64, error) {
-	s, err := js.Stream(ctx, stream.DLQStream)
+	n, err := StreamMsgs(ctx, js, stream.DLQStream)
 	if errors.Is(err, jetstream.ErrStreamNotFound) {
 		return 0, nil
 	}
+	return n, err
+}
+
+// StreamMsgs is the number of messages in stream name.
+func StreamMsgs(ctx context.Context, js jetstream.JetStream, name string) (uint64, error) {
+	s, err := js.Stream(ctx, name)
 	if err != nil {
 		return 0, err
 	}

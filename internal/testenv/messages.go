@@ -6,7 +6,36 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/flowline/flowline/internal/dev/natsserver"
+	recordv1 "github.com/flowline/flowline/pkg/pb/recordv1"
+	"github.com/flowline/flowline/pkg/stream"
 )
+
+// ConnectStreams connects a client to s, closed at cleanup, and creates
+// Flowline's streams with the tests' settings (Streams).
+func ConnectStreams(t testing.TB, s *natsserver.Server) *stream.Conn {
+	t.Helper()
+	c := Connect(t, s)
+	if err := stream.EnsureStreams(context.Background(), c.JS, Streams()); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// PublishDocuments publishes docs as one DocumentBatch of partition p on
+// p's documents subject, as the aggregator does, and waits for the ack.
+func PublishDocuments(t testing.TB, js jetstream.JetStream, p int32, docs ...*recordv1.Document) {
+	t.Helper()
+	data, err := proto.Marshal(&recordv1.DocumentBatch{PartitionId: p, Documents: docs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := js.Publish(context.Background(), stream.DocsSubject(p), data); err != nil {
+		t.Fatal(err)
+	}
+}
 
 // Messages returns every message stored in stream name right now, in stream
 // order, read through an ordered consumer; it fails t when one cannot be read.

@@ -14,6 +14,20 @@ import (
 // want (nil: all): counter and gauge values, histogram sample counts.
 func Metric(t testing.TB, reg *prometheus.Registry, name string, want map[string]string) float64 {
 	t.Helper()
+	return sumSamples(t, reg, name, want, false)
+}
+
+// HistogramSum sums the observed values of histogram family name in reg
+// whose labels include want (nil: all): for a latency histogram, the
+// seconds spent.
+func HistogramSum(t testing.TB, reg *prometheus.Registry, name string, want map[string]string) float64 {
+	t.Helper()
+	return sumSamples(t, reg, name, want, true)
+}
+
+// sumSamples is Metric, or HistogramSum when observed.
+func sumSamples(t testing.TB, reg *prometheus.Registry, name string, want map[string]string, observed bool) float64 {
+	t.Helper()
 	mfs, err := reg.Gather()
 	if err != nil {
 		t.Fatal(err)
@@ -34,7 +48,11 @@ func Metric(t testing.TB, reg *prometheus.Registry, name string, want map[string
 					continue next
 				}
 			}
-			sum += m.GetCounter().GetValue() + m.GetGauge().GetValue() + float64(m.GetHistogram().GetSampleCount())
+			if observed {
+				sum += m.GetHistogram().GetSampleSum()
+			} else {
+				sum += m.GetCounter().GetValue() + m.GetGauge().GetValue() + float64(m.GetHistogram().GetSampleCount())
+			}
 		}
 	}
 	return sum

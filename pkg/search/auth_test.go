@@ -27,7 +27,7 @@ import (
 
 	"github.com/elastic/go-elasticsearch/v8"
 
-	"github.com/flowline/flowline/internal/dev/esnode"
+	"github.com/flowline/flowline/internal/testenv/esnodetest"
 	"github.com/flowline/flowline/pkg/config"
 )
 
@@ -95,18 +95,7 @@ func authAssertNoSecret(t *testing.T, err error, secrets ...string) {
 func TestAuth(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
-	t0 := time.Now()
-	node, err := esnode.Start(ctx, esnode.Options{
-		Version:  authEnvOr("FLOWLINE_ES_VERSION", esnode.DefaultVersion),
-		HeapMB:   512,
-		Security: &esnode.Security{Users: map[string]string{authUser: authPassword}, TLS: true},
-	})
-	if err != nil {
-		t.Fatalf("secured node: %v", err)
-	}
-	defer node.Stop()
-	t.Logf("secured node %s healthy in %v", node.URL(), time.Since(t0).Round(time.Millisecond))
-	caFile := authWritePEM(t, "ca.pem", node.CACert())
+	node, caFile := esnodetest.StartSecured(ctx, t, authUser, authPassword)
 	good := config.Elasticsearch{URL: node.URL(), Username: authUser, Password: authPassword, CACert: caFile}
 
 	t.Run("BasicAuthWithCA", func(t *testing.T) {
@@ -363,13 +352,6 @@ func TestNewTransport(t *testing.T) {
 			t.Errorf("CA %q: RootCAs set = %v", ca, tr.TLSClientConfig.RootCAs != nil)
 		}
 	}
-}
-
-func authEnvOr(k, def string) string {
-	if v := os.Getenv(k); v != "" {
-		return v
-	}
-	return def
 }
 
 // TestURLPasswordNotInErrors: a password given in FLOWLINE_ES_URL (which the

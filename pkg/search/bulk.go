@@ -10,6 +10,8 @@ import (
 	"strconv"
 
 	"github.com/elastic/go-elasticsearch/v8"
+
+	"github.com/flowline/flowline/pkg/jsonstring"
 )
 
 // Op is one full-document index operation with an external version: the
@@ -85,12 +87,16 @@ func Classify(status int) Outcome {
 // large (413): split it and send the halves.
 var ErrTooLarge = errors.New("bulk request too large")
 
-// AppendOp appends op's action and source lines to a bulk body.
+// AppendOp appends op's action and source lines to a bulk body. Index and
+// ID go out as they are, escaped but not checked for UTF-8 (they are
+// protobuf strings, decoded JSON or names we build): one that is not UTF-8
+// makes Elasticsearch refuse the request rather than store the document
+// under a repaired id.
 func AppendOp(buf []byte, op Op) []byte {
 	buf = append(buf, `{"index":{"_index":`...)
-	buf = appendJSONString(buf, op.Index)
+	buf = jsonstring.AppendUnchecked(buf, op.Index)
 	buf = append(buf, `,"_id":`...)
-	buf = appendJSONString(buf, op.ID)
+	buf = jsonstring.AppendUnchecked(buf, op.ID)
 	buf = append(buf, `,"version":`...)
 	buf = strconv.AppendInt(buf, op.Version, 10)
 	buf = append(buf, `,"version_type":"external"}}`+"\n"...)
@@ -102,11 +108,12 @@ func AppendOp(buf []byte, op Op) []byte {
 // stored version is at most version (version_type external_gte), so a
 // document updated since it was read is not deleted; the delete leaves a
 // tombstone at version. A 404 item means the document was already gone.
+// index and id are written as AppendOp writes them.
 func AppendDelete(buf []byte, index, id string, version int64) []byte {
 	buf = append(buf, `{"delete":{"_index":`...)
-	buf = appendJSONString(buf, index)
+	buf = jsonstring.AppendUnchecked(buf, index)
 	buf = append(buf, `,"_id":`...)
-	buf = appendJSONString(buf, id)
+	buf = jsonstring.AppendUnchecked(buf, id)
 	buf = append(buf, `,"version":`...)
 	buf = strconv.AppendInt(buf, version, 10)
 	return append(buf, `,"version_type":"external_gte"}}`+"\n"...)
@@ -114,36 +121,6 @@ func AppendDelete(buf []byte, index, id string, version int64) []byte {
 
 // OpSize is about how many bytes AppendOp adds for op, to size buffers.
 func OpSize(op Op) int { return len(op.Index) + len(op.ID) + len(op.Source) + 80 }
-
-// appendJSONString appends s as a JSON string. Ids and index names rarely
-// need escaping, so the common case is a plain copy.
-func appendJSONString(buf []byte, s string) []byte {
-	buf = append(buf, '"')
-	start := 0
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c >= 0x20 && c != '"' && c != '\\' {
-			continue // including UTF-8 bytes, valid in JSON strings as they are
-		}
-		buf = append(buf, s[start:i]...)
-		switch c {
-		case '"', '\\':
-			buf = append(buf, '\\', c)
-		case '\n':
-			buf = append(buf, '\\', 'n')
-		case '\r':
-			buf = append(buf, '\\', 'r')
-		case '\t':
-			buf = append(buf, '\\', 't')
-		default:
-			const hex = "0123456789abcdef"
-			buf = append(buf, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
-		}
-		start = i + 1
-	}
-	buf = append(buf, s[start:]...)
-	return append(buf, '"')
-}
 
 // classifyItem maps the status of an item with action (index, delete) to
 // its outcome: Classify, except that a 403 or 404 on an index operation

@@ -1,9 +1,14 @@
 package search
 
 import (
+	"context"
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/flowline/flowline/pkg/config"
 )
 
 func TestStatusErrorSummarizesBody(t *testing.T) {
@@ -27,5 +32,30 @@ func TestStatusErrorSummarizesBody(t *testing.T) {
 				t.Fatalf("400 is not ErrRejected: %v", err)
 			}
 		})
+	}
+}
+
+// A search answered in part is an error, never a short list; an answer
+// without a count is unreadable, never zero.
+func TestPartialAndUnreadableAnswers(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Elastic-Product", "Elasticsearch")
+		w.Header().Set("Content-Type", "application/json")
+		if strings.HasSuffix(r.URL.Path, "/_count") {
+			_, _ = w.Write([]byte(`{"_shards":{"failed":0}}`))
+			return
+		}
+		_, _ = w.Write([]byte(`{"_shards":{"total":2,"failed":1},"aggregations":{"terms":{"buckets":[{"key":1}]}}}`))
+	}))
+	defer srv.Close()
+	es, err := NewClient(config.Elasticsearch{URL: srv.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := Terms(context.Background(), es, "x-*", "p", nil, 10); !errors.Is(err, ErrPartial) {
+		t.Errorf("Terms = %v, %v; want ErrPartial", got, err)
+	}
+	if n, err := Count(context.Background(), es, "x", nil); !errors.Is(err, ErrUnavailable) {
+		t.Errorf("Count = %d, %v; want ErrUnavailable", n, err)
 	}
 }

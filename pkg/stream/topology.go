@@ -11,6 +11,17 @@ import (
 	"github.com/flowline/flowline/pkg/config"
 )
 
+const (
+	// maxMsgSize bounds the messages of every stream. It is larger than the
+	// server's default so ingest can batch a partition's records into one
+	// message (see services/ingest), and the same everywhere because a dead
+	// letter carries the message that failed whole.
+	maxMsgSize = 8 << 20
+	// dedupWindow is how long the records and docs streams remember message
+	// ids, dropping a message published again under the same id.
+	dedupWindow = 2 * time.Minute
+)
+
 // StreamConfigs returns the configuration of Flowline's streams.
 func StreamConfigs(cfg config.Streams) []jetstream.StreamConfig {
 	return []jetstream.StreamConfig{
@@ -22,10 +33,8 @@ func StreamConfigs(cfg config.Streams) []jetstream.StreamConfig {
 			Retention:   jetstream.LimitsPolicy,
 			MaxAge:      cfg.RecordsMaxAge,
 			Replicas:    cfg.Replicas,
-			Duplicates:  2 * time.Minute,
-			// Larger than the default so ingest can batch a partition's
-			// records into one message (see services/ingest).
-			MaxMsgSize: 8 << 20,
+			Duplicates:  dedupWindow,
+			MaxMsgSize:  maxMsgSize,
 		},
 		{
 			Name:        DocsStream,
@@ -34,8 +43,8 @@ func StreamConfigs(cfg config.Streams) []jetstream.StreamConfig {
 			Storage:     jetstream.FileStorage,
 			Retention:   jetstream.WorkQueuePolicy,
 			Replicas:    cfg.Replicas,
-			Duplicates:  2 * time.Minute,
-			MaxMsgSize:  8 << 20,
+			Duplicates:  dedupWindow,
+			MaxMsgSize:  maxMsgSize,
 		},
 		{
 			Name:        DLQStream,
@@ -45,7 +54,7 @@ func StreamConfigs(cfg config.Streams) []jetstream.StreamConfig {
 			Retention:   jetstream.LimitsPolicy,
 			MaxAge:      cfg.DLQMaxAge,
 			Replicas:    cfg.Replicas,
-			MaxMsgSize:  8 << 20,
+			MaxMsgSize:  maxMsgSize,
 		},
 	}
 }

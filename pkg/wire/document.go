@@ -77,33 +77,26 @@ func decodeDocument(b []byte) (Document, error) {
 			return d, protowire.ParseError(n)
 		}
 		b = b[n:]
+		// Each case consumes the field's value, n being its length; when
+		// that is negative (a parse error), v is zero and what it set is
+		// dropped with the error.
 		switch {
 		case typ == protowire.BytesType && (num == f.family || num == f.id || num == f.source):
-			v, n := protowire.ConsumeBytes(b)
-			if n < 0 {
-				return d, protowire.ParseError(n)
-			}
-			b = b[n:]
-			switch num {
-			case f.family:
-				if !utf8.Valid(v) {
-					return d, errNotUTF8
-				}
-				d.Family = v
-			case f.id:
-				if !utf8.Valid(v) {
-					return d, errNotUTF8
-				}
-				d.ID = string(v)
-			case f.source:
+			var v []byte
+			v, n = protowire.ConsumeBytes(b)
+			switch {
+			case num == f.source:
 				d.Source = v
+			case !utf8.Valid(v):
+				return d, errNotUTF8
+			case num == f.family:
+				d.Family = v
+			default:
+				d.ID = string(v)
 			}
 		case typ == protowire.VarintType && (num == f.version || num == f.partition || num == f.timestamp):
-			v, n := protowire.ConsumeVarint(b)
-			if n < 0 {
-				return d, protowire.ParseError(n)
-			}
-			b = b[n:]
+			var v uint64
+			v, n = protowire.ConsumeVarint(b)
 			switch num {
 			case f.version:
 				d.Version = int64(v)
@@ -114,11 +107,11 @@ func decodeDocument(b []byte) (Document, error) {
 			}
 		default: // unknown fields are skipped, as proto.Unmarshal keeps them aside
 			n = protowire.ConsumeFieldValue(num, typ, b)
-			if n < 0 {
-				return d, protowire.ParseError(n)
-			}
-			b = b[n:]
 		}
+		if n < 0 {
+			return d, protowire.ParseError(n)
+		}
+		b = b[n:]
 	}
 	return d, nil
 }

@@ -222,10 +222,7 @@ func (s *scanner) collect(ms []member, depth int) ([]member, bool, error) {
 	}
 	data := s.data
 	s.ws = false
-	s.pos++
-	s.skipWS()
-	if s.pos < len(data) && data[s.pos] == '}' {
-		s.pos++
+	if !s.open('}') {
 		return ms, s.ws, nil
 	}
 	anyWS := false
@@ -266,6 +263,7 @@ func (s *scanner) collect(ms []member, depth int) ([]member, bool, error) {
 		anyWS = anyWS || s.ws
 		ms = append(ms, m)
 		s.ws = false
+		// s.nextMember(), written out (see skipValue).
 		s.skipWS()
 		if s.pos < len(data) {
 			switch data[s.pos] {
@@ -278,12 +276,15 @@ func (s *scanner) collect(ms []member, depth int) ([]member, bool, error) {
 				return ms, anyWS || s.ws, nil
 			}
 		}
-		return ms, false, s.unexpected("after object key:value pair")
+		return ms, false, s.unexpected(afterMember)
 	}
 }
 
 // raw returns the member's value as written.
 func (m *member) raw(data []byte) []byte { return data[m.start:m.end] }
+
+// quotedKey returns the member's key as written, quotes included.
+func (m *member) quotedKey(data []byte) []byte { return data[m.keyStart-1 : m.keyEnd+1] }
 
 // key returns the member's key, unescaped.
 func (m *member) key(data []byte) []byte {
@@ -292,25 +293,6 @@ func (m *member) key(data []byte) []byte {
 		return []byte(unquote(k))
 	}
 	return k
-}
-
-// appendExtraMember adds an unknown member, key as written and value
-// compacted, to the JSON object text being built in extra.
-func appendExtraMember(extra, data []byte, m *member) []byte {
-	quoted := data[m.keyStart-1 : m.keyEnd+1]
-	raw := m.raw(data)
-	if extra == nil {
-		extra = make([]byte, 0, 16+len(quoted)+len(raw))
-		extra = append(extra, '{')
-	} else {
-		extra = append(extra, ',')
-	}
-	extra = append(extra, quoted...)
-	extra = append(extra, ':')
-	if m.ws {
-		return appendCompact(extra, raw)
-	}
-	return append(extra, raw...)
 }
 
 // decodeMembers fills m, a new message, from the members of one JSON object
@@ -326,7 +308,7 @@ func decodeMembers[T any](sp *msgSpec[T], m *T, data []byte, ms []member) error 
 		mb := &ms[i]
 		f := lookup(sp, mb.key(data), hint)
 		if f < 0 {
-			extra = appendExtraMember(extra, data, mb)
+			extra = appendExtra(extra, mb.quotedKey(data), mb.raw(data), mb.ws)
 			continue
 		}
 		hint = f + 1

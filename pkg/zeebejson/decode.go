@@ -96,9 +96,40 @@ func (s *scanner) readKey() (key, quoted []byte, err error) {
 	return key, quoted, nil
 }
 
+// open consumes the '{' or '[' at s.pos, close being the matching '}' or
+// ']', and the whitespace after it, and reports whether the object or array
+// has members or elements; an empty one is consumed whole.
+func (s *scanner) open(close byte) bool {
+	s.pos++
+	s.skipWS()
+	if s.pos < len(s.data) && s.data[s.pos] == close {
+		s.pos++
+		return false
+	}
+	return true
+}
+
 // nextMember consumes the separator after an object member and reports
 // whether another member follows.
-func (s *scanner) nextMember() (bool, error) {
+func (s *scanner) nextMember() (bool, error) { return s.next('}', afterMember) }
+
+// nextElement consumes the separator after an array element and reports
+// whether another element follows.
+func (s *scanner) nextElement() (bool, error) { return s.next(']', afterElement) }
+
+// The contexts of the syntax error after an object member or array element
+// that no separator follows.
+const (
+	afterMember  = "after object key:value pair"
+	afterElement = "after array element"
+)
+
+// next consumes the separator after an object member or array element,
+// close being '}' or ']': a comma and the whitespace after it (true:
+// another one follows) or close (false: the object or array ends).
+// Anything else is a syntax error, context saying where it was found.
+// The hot loops, skipValue's and collect's, have it written out.
+func (s *scanner) next(close byte, context string) (bool, error) {
 	s.skipWS()
 	if s.pos < len(s.data) {
 		switch s.data[s.pos] {
@@ -106,32 +137,18 @@ func (s *scanner) nextMember() (bool, error) {
 			s.pos++
 			s.skipWS()
 			return true, nil
-		case '}':
+		case close:
 			s.pos++
 			return false, nil
 		}
 	}
-	return false, s.unexpected("after object key:value pair")
+	return false, s.unexpected(context)
 }
 
-// openObject consumes '{' and reports whether the object has members.
-func (s *scanner) openObject() bool {
-	s.pos++
-	s.skipWS()
-	if s.pos < len(s.data) && s.data[s.pos] == '}' {
-		s.pos++
-		return false
-	}
-	return true
-}
-
-// appendExtra adds an unknown member, key as written and value compacted, to
-// the JSON object text being built in extra.
-func (s *scanner) appendExtra(extra, quotedKey []byte) ([]byte, error) {
-	raw, ws, err := s.skipRaw()
-	if err != nil {
-		return extra, err
-	}
+// appendExtra adds an unknown member, its key as written (quotes included)
+// and its value raw compacted (ws: raw has insignificant whitespace), to the
+// JSON object text being built in extra, which is nil before the first.
+func appendExtra(extra, quotedKey, raw []byte, ws bool) []byte {
 	if extra == nil {
 		extra = make([]byte, 0, 16+len(quotedKey)+len(raw))
 		extra = append(extra, '{')
@@ -141,9 +158,9 @@ func (s *scanner) appendExtra(extra, quotedKey []byte) ([]byte, error) {
 	extra = append(extra, quotedKey...)
 	extra = append(extra, ':')
 	if ws {
-		return appendCompact(extra, raw), nil
+		return appendCompact(extra, raw)
 	}
-	return append(extra, raw...), nil
+	return append(extra, raw...)
 }
 
 func rawString(raw []byte, ws bool) string {
@@ -227,7 +244,7 @@ func decode(line []byte, lenient bool) (*recordv1.Record, error) {
 		ferr                            error
 	)
 
-	if s.openObject() {
+	if s.open('}') {
 		for {
 			k, quoted, err := s.readKey()
 			if err != nil {
@@ -235,9 +252,11 @@ func decode(line []byte, lenient bool) (*recordv1.Record, error) {
 			}
 			f := envelopeField(k)
 			if f < 0 {
-				if extra, err = s.appendExtra(extra, quoted); err != nil {
+				raw, ws, err := s.skipRaw()
+				if err != nil {
 					return nil, err
 				}
+				extra = appendExtra(extra, quoted, raw, ws)
 			} else {
 				if seen&(1<<f) != 0 && ferr == nil {
 					ferr = &FieldError{Field: envelopeNames[f], Msg: msgDuplicate}
@@ -384,37 +403,13 @@ func (e *notObjectError) Unwrap() error { return ErrNotObject }
 // value is not an array it is skipped and a *FieldError returned.
 func (s *scanner) openArray(field string) (bool, error) {
 	if s.pos < len(s.data) && s.data[s.pos] == '[' {
-		s.pos++
-		s.skipWS()
-		if s.pos < len(s.data) && s.data[s.pos] == ']' {
-			s.pos++
-			return false, nil
-		}
-		return true, nil
+		return s.open(']'), nil
 	}
 	start := s.pos
 	if err := s.skipValue(1); err != nil {
 		return false, err
 	}
 	return false, typeError(field, "array", s.data[start:s.pos])
-}
-
-// nextElement consumes the separator after an array element and reports
-// whether another element follows.
-func (s *scanner) nextElement() (bool, error) {
-	s.skipWS()
-	if s.pos < len(s.data) {
-		switch s.data[s.pos] {
-		case ',':
-			s.pos++
-			s.skipWS()
-			return true, nil
-		case ']':
-			s.pos++
-			return false, nil
-		}
-	}
-	return false, s.unexpected("after array element")
 }
 
 // elemError names the element in a *FieldError from reading element i.

@@ -2,8 +2,8 @@ package zeebejson
 
 import (
 	"strconv"
-	"unicode/utf8"
 
+	"github.com/flowline/flowline/pkg/jsonstring"
 	recordv1 "github.com/flowline/flowline/pkg/pb/recordv1"
 )
 
@@ -77,35 +77,23 @@ func appendRecord(dst []byte, r *recordv1.Record) ([]byte, error) {
 			return dst, encodeError(f.name, "must not be empty")
 		}
 	}
+	// One member a line, written out: a loop over a table of them costs
+	// small records some 5% of Encode.
+	dst = strconv.AppendInt(append(dst, `{"partitionId":`...), int64(r.PartitionId), 10)
+	dst = strconv.AppendInt(append(dst, `,"position":`...), r.Position, 10)
+	dst = strconv.AppendInt(append(dst, `,"sourceRecordPosition":`...), r.SourceRecordPosition, 10)
+	dst = strconv.AppendInt(append(dst, `,"key":`...), r.Key, 10)
+	dst = strconv.AppendInt(append(dst, `,"timestamp":`...), r.Timestamp, 10)
+	dst = AppendString(append(dst, `,"recordType":`...), r.RecordType)
+	dst = AppendString(append(dst, `,"valueType":`...), r.ValueType)
+	dst = AppendString(append(dst, `,"intent":`...), r.Intent)
+	dst = AppendString(append(dst, `,"rejectionType":`...), r.RejectionType)
+	dst = AppendString(append(dst, `,"rejectionReason":`...), r.RejectionReason)
+	dst = AppendString(append(dst, `,"brokerVersion":`...), r.BrokerVersion)
+	dst = strconv.AppendInt(append(dst, `,"recordVersion":`...), int64(r.RecordVersion), 10)
+	dst = strconv.AppendInt(append(dst, `,"operationReference":`...), r.OperationReference, 10)
+	dst = strconv.AppendInt(append(dst, `,"batchOperationReference":`...), r.BatchOperationReference, 10)
 	var err error
-	dst = append(dst, `{"partitionId":`...)
-	dst = strconv.AppendInt(dst, int64(r.PartitionId), 10)
-	dst = append(dst, `,"position":`...)
-	dst = strconv.AppendInt(dst, r.Position, 10)
-	dst = append(dst, `,"sourceRecordPosition":`...)
-	dst = strconv.AppendInt(dst, r.SourceRecordPosition, 10)
-	dst = append(dst, `,"key":`...)
-	dst = strconv.AppendInt(dst, r.Key, 10)
-	dst = append(dst, `,"timestamp":`...)
-	dst = strconv.AppendInt(dst, r.Timestamp, 10)
-	dst = append(dst, `,"recordType":`...)
-	dst = AppendString(dst, r.RecordType)
-	dst = append(dst, `,"valueType":`...)
-	dst = AppendString(dst, r.ValueType)
-	dst = append(dst, `,"intent":`...)
-	dst = AppendString(dst, r.Intent)
-	dst = append(dst, `,"rejectionType":`...)
-	dst = AppendString(dst, r.RejectionType)
-	dst = append(dst, `,"rejectionReason":`...)
-	dst = AppendString(dst, r.RejectionReason)
-	dst = append(dst, `,"brokerVersion":`...)
-	dst = AppendString(dst, r.BrokerVersion)
-	dst = append(dst, `,"recordVersion":`...)
-	dst = strconv.AppendInt(dst, int64(r.RecordVersion), 10)
-	dst = append(dst, `,"operationReference":`...)
-	dst = strconv.AppendInt(dst, r.OperationReference, 10)
-	dst = append(dst, `,"batchOperationReference":`...)
-	dst = strconv.AppendInt(dst, r.BatchOperationReference, 10)
 	if r.AuthorizationsJson != "" {
 		dst = append(dst, `,"authorizations":`...)
 		if dst, err = appendRawObject(dst, r.AuthorizationsJson, "authorizations_json"); err != nil {
@@ -135,6 +123,7 @@ func appendRecord(dst []byte, r *recordv1.Record) ([]byte, error) {
 }
 
 func isEnvelopeKey(k []byte) bool { return envelopeField(k) >= 0 }
+
 func appendInt64s(dst []byte, vs []int64) []byte {
 	dst = append(dst, '[')
 	for i, v := range vs {
@@ -188,7 +177,7 @@ func appendMembers(dst []byte, text, field string, known func([]byte) bool) ([]b
 		}
 		return dst[:mark], typeError(field, "object", s.data[lead:s.pos])
 	}
-	if s.openObject() {
+	if s.open('}') {
 		for {
 			k, _, err := s.readKey()
 			if err != nil {
@@ -229,50 +218,8 @@ func rawError(field string, err error) error {
 	return err
 }
 
-// AppendString appends s as a JSON string. Only '"', '\\' and control
-// characters are escaped; invalid UTF-8 becomes U+FFFD, as in encoding/json.
-func AppendString(dst []byte, s string) []byte {
-	dst = append(dst, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if strSafe[c] {
-			i++
-			continue
-		}
-		if c >= utf8.RuneSelf {
-			r, size := utf8.DecodeRuneInString(s[i:])
-			if r == utf8.RuneError && size == 1 {
-				dst = append(dst, s[start:i]...)
-				dst = append(dst, `\ufffd`...)
-				i++
-				start = i
-				continue
-			}
-			i += size
-			continue
-		}
-		dst = append(dst, s[start:i]...)
-		switch c {
-		case '"', '\\':
-			dst = append(dst, '\\', c)
-		case '\n':
-			dst = append(dst, '\\', 'n')
-		case '\r':
-			dst = append(dst, '\\', 'r')
-		case '\t':
-			dst = append(dst, '\\', 't')
-		case '\b':
-			dst = append(dst, '\\', 'b')
-		case '\f':
-			dst = append(dst, '\\', 'f')
-		default:
-			const hex = "0123456789abcdef"
-			dst = append(dst, '\\', 'u', '0', '0', hex[c>>4], hex[c&15])
-		}
-		i++
-		start = i
-	}
-	dst = append(dst, s[start:]...)
-	return append(dst, '"')
-}
+// AppendString appends s as a JSON string, as Encode writes strings. Only
+// '"', '\\' and control characters are escaped; invalid UTF-8 becomes
+// U+FFFD, as in encoding/json. It is jsonstring.Append, kept here for the
+// callers that build Zeebe JSON by hand.
+func AppendString(dst []byte, s string) []byte { return jsonstring.Append(dst, s) }

@@ -6,19 +6,12 @@ import (
 	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
+
+	"github.com/flowline/flowline/pkg/jsonstring"
 )
 
 // maxDepth bounds the nesting of arrays and objects, as encoding/json does.
 const maxDepth = 10000
-
-// strSafe[c] is true for bytes that may appear unescaped in a JSON string and
-// need no further checking: printable ASCII other than '"' and '\\'.
-var strSafe = func() (t [256]bool) {
-	for c := 0x20; c < 0x80; c++ {
-		t[c] = c != '"' && c != '\\'
-	}
-	return t
-}()
 
 // scanner is a validating JSON reader over a byte slice. It never allocates
 // except for error values.
@@ -105,7 +98,7 @@ func (s *scanner) scanString() (raw []byte, escaped bool, err error) {
 			break
 		}
 		c := data[i]
-		if strSafe[c] {
+		if jsonstring.Plain(c) {
 			i++
 			continue
 		}
@@ -332,13 +325,13 @@ func (s *scanner) skipValue(depth int) error {
 		_, _, err := s.scanString()
 		return err
 	case '{':
+		// The loops here and in collect have s.nextMember and
+		// s.nextElement written out: Go does not inline them, and a call
+		// per member or element costs Decode and Encode some 2%.
 		if depth >= maxDepth {
 			return s.syntaxErr(s.pos, "exceeded max depth")
 		}
-		s.pos++
-		s.skipWS()
-		if s.pos < len(s.data) && s.data[s.pos] == '}' {
-			s.pos++
+		if !s.open('}') {
 			return nil
 		}
 		for {
@@ -367,16 +360,13 @@ func (s *scanner) skipValue(depth int) error {
 					return nil
 				}
 			}
-			return s.unexpected("after object key:value pair")
+			return s.unexpected(afterMember)
 		}
 	case '[':
 		if depth >= maxDepth {
 			return s.syntaxErr(s.pos, "exceeded max depth")
 		}
-		s.pos++
-		s.skipWS()
-		if s.pos < len(s.data) && s.data[s.pos] == ']' {
-			s.pos++
+		if !s.open(']') {
 			return nil
 		}
 		for {
@@ -395,7 +385,7 @@ func (s *scanner) skipValue(depth int) error {
 					return nil
 				}
 			}
-			return s.unexpected("after array element")
+			return s.unexpected(afterElement)
 		}
 	case 't':
 		return s.literal("true")

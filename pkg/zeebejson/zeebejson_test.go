@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/flowline/flowline/pkg/jsonstring"
 	recordv1 "github.com/flowline/flowline/pkg/pb/recordv1"
 	"google.golang.org/protobuf/proto"
 )
@@ -978,7 +979,7 @@ func TestValueTypeAfterValue(t *testing.T) {
 // TestSpecialBytes checks the word-at-a-time string scan against the
 // byte-at-a-time definition for every byte value at every position.
 func TestSpecialBytes(t *testing.T) {
-	special := func(c byte) bool { return !strSafe[c] }
+	special := func(c byte) bool { return !jsonstring.Plain(c) }
 	for pos := 0; pos < 8; pos++ {
 		for c := 0; c < 256; c++ {
 			for _, fill := range []byte{'a', ' ', '~', 0x1f, 0x80, '"'} {

@@ -11,8 +11,6 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
-	"github.com/prometheus/client_golang/prometheus"
-	"go.opentelemetry.io/otel/trace/noop"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/flowline/flowline/internal/dev/natsserver"
@@ -55,7 +53,7 @@ func newReplica(t *testing.T, ns *natsserver.Server, id string) *aggregator.Serv
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	return aggregator.New(cfg, aggregator.Deps{Log: testenv.Logger(t), Tracer: noop.NewTracerProvider(), Registry: prometheus.NewRegistry()})
+	return aggregator.New(cfg, testenv.Deps(t))
 }
 
 // publishRecords stores records of one partition as one message, as ingest

@@ -13,6 +13,17 @@ import (
 // only the partition encoded in the definition key writes its document.
 func ownsDefinition(partition int32, key int64) bool { return int32(key>>51) == partition }
 
+// ownedDefinitionCreated reports whether r is the CREATED event of
+// definition key on the partition that owns it; any other record of the
+// definition is counted as ignored.
+func (f *recordFolder) ownedDefinitionCreated(r *recordv1.Record, key int64) bool {
+	if r.Intent == "CREATED" && ownsDefinition(r.PartitionId, key) {
+		return true
+	}
+	f.ignore(r.ValueType + "." + r.Intent)
+	return false
+}
+
 // process folds PROCESS CREATED / DELETED: every partition caches and
 // stores the definition (names for other documents); the key's partition
 // writes the process document. DELETED carries no resource: the document is
@@ -78,8 +89,7 @@ func (f *recordFolder) process(r *recordv1.Record, v *recordv1.ProcessValue) err
 }
 
 func (f *recordFolder) decisionRequirements(r *recordv1.Record, v *recordv1.DecisionRequirementsValue) {
-	if r.Intent != "CREATED" || !ownsDefinition(r.PartitionId, v.DecisionRequirementsKey) {
-		f.ignore(r.ValueType + "." + r.Intent)
+	if !f.ownedDefinitionCreated(r, v.DecisionRequirementsKey) {
 		return
 	}
 	f.emit(schema.DecisionRequirements, strconv.FormatInt(v.DecisionRequirementsKey, 10), &schema.DecisionRequirementsDoc{
@@ -90,8 +100,7 @@ func (f *recordFolder) decisionRequirements(r *recordv1.Record, v *recordv1.Deci
 }
 
 func (f *recordFolder) decision(r *recordv1.Record, v *recordv1.DecisionValue) {
-	if r.Intent != "CREATED" || !ownsDefinition(r.PartitionId, v.DecisionKey) {
-		f.ignore(r.ValueType + "." + r.Intent)
+	if !f.ownedDefinitionCreated(r, v.DecisionKey) {
 		return
 	}
 	f.emit(schema.Decision, strconv.FormatInt(v.DecisionKey, 10), &schema.DecisionDoc{
@@ -102,8 +111,7 @@ func (f *recordFolder) decision(r *recordv1.Record, v *recordv1.DecisionValue) {
 }
 
 func (f *recordFolder) form(r *recordv1.Record, v *recordv1.FormValue) {
-	if r.Intent != "CREATED" || !ownsDefinition(r.PartitionId, v.FormKey) {
-		f.ignore(r.ValueType + "." + r.Intent)
+	if !f.ownedDefinitionCreated(r, v.FormKey) {
 		return
 	}
 	f.emit(schema.Form, strconv.FormatInt(v.FormKey, 10), &schema.FormDoc{

@@ -237,17 +237,7 @@ func decodeGoldenJSON(data []byte) (any, error) {
 
 func compareGolden(t *testing.T, want map[string]any, got map[string]goldenDoc) {
 	t.Helper()
-	keys := make([]string, 0, len(want)+len(got))
-	for k := range want {
-		keys = append(keys, k)
-	}
-	for k := range got {
-		if _, ok := want[k]; !ok {
-			keys = append(keys, k)
-		}
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
+	for _, k := range unionKeys(want, got) {
 		w, expected := want[k]
 		g, produced := got[k]
 		switch {
@@ -276,6 +266,21 @@ func compareGolden(t *testing.T, want map[string]any, got map[string]goldenDoc) 
 	}
 }
 
+// unionKeys returns the keys of a and b, sorted, each once.
+func unionKeys[A, B any](a map[string]A, b map[string]B) []string {
+	keys := make([]string, 0, len(a)+len(b))
+	for k := range a {
+		keys = append(keys, k)
+	}
+	for k := range b {
+		if _, ok := a[k]; !ok {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	return keys
+}
+
 // diffJSON lists the differences between want and got, one per field path.
 func diffJSON(path string, want, got any) []string {
 	switch w := want.(type) {
@@ -284,18 +289,8 @@ func diffJSON(path string, want, got any) []string {
 		if !ok {
 			return []string{fmt.Sprintf("%s: got %s, want an object %s", path, show(got), show(want))}
 		}
-		fields := make([]string, 0, len(w)+len(g))
-		for f := range w {
-			fields = append(fields, f)
-		}
-		for f := range g {
-			if _, ok := w[f]; !ok {
-				fields = append(fields, f)
-			}
-		}
-		sort.Strings(fields)
 		var out []string
-		for _, f := range fields {
+		for _, f := range unionKeys(w, g) {
 			wv, inWant := w[f]
 			gv, inGot := g[f]
 			switch {

@@ -72,18 +72,31 @@ func (f *recordFolder) instance(r *recordv1.Record, v *recordv1.ProcessInstanceV
 	pi.PartitionID = r.PartitionId
 	pi.Position = r.Position
 	pi.Incident = is.Incidents > 0
-	switch r.Intent {
-	case intentActivating:
-		pi.StartDate = schema.FormatDate(r.Timestamp)
-	case intentCompleted:
-		pi.State, pi.EndDate = schema.StateCompleted, schema.FormatDate(r.Timestamp)
-		delete(f.st.Instances, r.Key)
-	case intentTerminated:
-		pi.State, pi.EndDate = schema.StateCanceled, schema.FormatDate(r.Timestamp)
+	if elementLifecycle(r, &pi.State, &pi.StartDate, &pi.EndDate, schema.StateCanceled) {
 		delete(f.st.Instances, r.Key)
 	}
 	f.emit(schema.ListView, strconv.FormatInt(r.Key, 10), pi, r)
 	return nil
+}
+
+// elementLifecycle applies a lifecycle record of an element (the process
+// or a flow node) to its document's state and dates: ELEMENT_ACTIVATING
+// sets the start date, ELEMENT_COMPLETED and ELEMENT_TERMINATED the end
+// date and the state COMPLETED or terminatedState (the list view says
+// CANCELED, flow nodes TERMINATED). It reports whether the element ended,
+// so that its state can be let go.
+func elementLifecycle(r *recordv1.Record, state *string, start, end **string, terminatedState string) (ended bool) {
+	switch r.Intent {
+	case intentActivating:
+		*start = schema.FormatDate(r.Timestamp)
+	case intentCompleted:
+		*state, *end = schema.StateCompleted, schema.FormatDate(r.Timestamp)
+		return true
+	case intentTerminated:
+		*state, *end = terminatedState, schema.FormatDate(r.Timestamp)
+		return true
+	}
+	return false
 }
 
 // instanceTree returns the root instance key and the tree path
@@ -168,14 +181,7 @@ func (f *recordFolder) flowNode(r *recordv1.Record, v *recordv1.ProcessInstanceV
 	fn.ScopeKey = v.FlowScopeKey
 	fn.TenantID = v.TenantId
 	fn.Position = r.Position
-	switch r.Intent {
-	case intentActivating:
-		fn.StartDate = schema.FormatDate(r.Timestamp)
-	case intentCompleted:
-		fn.State, fn.EndDate = schema.StateCompleted, schema.FormatDate(r.Timestamp)
-		delete(f.st.FlowNodes, r.Key)
-	case intentTerminated:
-		fn.State, fn.EndDate = schema.StateTerminated, schema.FormatDate(r.Timestamp)
+	if elementLifecycle(r, &fn.State, &fn.StartDate, &fn.EndDate, schema.StateTerminated) {
 		delete(f.st.FlowNodes, r.Key)
 	}
 	f.emit(schema.FlowNodeInstance, strconv.FormatInt(r.Key, 10), fn, r)

@@ -19,7 +19,6 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
-	"github.com/prometheus/client_golang/prometheus"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/flowline/flowline/pkg/backoff"
@@ -28,12 +27,8 @@ import (
 	"github.com/flowline/flowline/pkg/stream"
 )
 
-// Deps are what the aggregator needs from its process.
-type Deps struct {
-	Log      *slog.Logger
-	Tracer   trace.TracerProvider
-	Registry prometheus.Registerer
-}
+// Deps are what the aggregator gets from its process.
+type Deps = lifecycle.Deps
 
 // Service is the aggregator. Its partition workers run in their own
 // goroutines; the service's fields are set before they start.
@@ -118,23 +113,22 @@ func (s *Service) Run(ctx context.Context) error {
 	if err := stream.EnsureStreams(ctx, js, s.cfg.Streams); err != nil {
 		return fmt.Errorf("aggregator: %w", err)
 	}
-	checkpoints, err := js.CreateOrUpdateObjectStore(ctx, jetstream.ObjectStoreConfig{
-		Bucket:      s.cfg.StateBucket,
-		Description: "aggregator checkpoints, one object per partition",
-		Storage:     jetstream.FileStorage,
-		Replicas:    s.cfg.Streams.Replicas,
-	})
-	if err != nil {
-		return fmt.Errorf("aggregator: state bucket %s: %w", s.cfg.StateBucket, err)
+	openStore := func(bucket, description string) (jetstream.ObjectStore, error) {
+		store, err := js.CreateOrUpdateObjectStore(ctx, jetstream.ObjectStoreConfig{
+			Bucket: bucket, Description: description, Storage: jetstream.FileStorage, Replicas: s.cfg.Streams.Replicas,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("aggregator: bucket %s (%s): %w", bucket, description, err)
+		}
+		return store, nil
 	}
-	defsStore, err := js.CreateOrUpdateObjectStore(ctx, jetstream.ObjectStoreConfig{
-		Bucket:      s.cfg.DefinitionsBucket,
-		Description: "process definitions (XML, names, flow nodes, call activities) for the aggregator",
-		Storage:     jetstream.FileStorage,
-		Replicas:    s.cfg.Streams.Replicas,
-	})
+	checkpoints, err := openStore(s.cfg.StateBucket, "aggregator checkpoints, one object per partition")
 	if err != nil {
-		return fmt.Errorf("aggregator: definitions bucket %s: %w", s.cfg.DefinitionsBucket, err)
+		return err
+	}
+	defsStore, err := openStore(s.cfg.DefinitionsBucket, "process definitions (XML, names, flow nodes, call activities) for the aggregator")
+	if err != nil {
+		return err
 	}
 	defs := newDefinitions(objectDefinitions{defsStore}, s.cfg.DefinitionCache)
 	s.ready.Met(condNATS)

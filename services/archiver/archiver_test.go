@@ -20,15 +20,12 @@ func TestMain(m *testing.M) { testenv.Main(m) }
 // running ones, the dated indices exactly the completed ones (identical
 // documents, in the index of their end date's day), and the aliases all.
 func TestArchivesCompletedInstancesWithAllTheirDocuments(t *testing.T) {
-	ns := testenv.NATS(t)
-	es, esCfg := testenv.Elasticsearch(t)
-	prefix := testenv.IndexPrefix(t)
-	testenv.DropIndices(t, es, prefix)
+	env := testenv.NewEnv(t)
 
-	a, reg := archivertest.NewArchiver(t, ns, esCfg, prefix, func(c *archiver.Config) { c.BatchSize = 300 })
+	a, reg := archivertest.NewArchiver(t, env.NATS, env.ESConfig, env.Prefix, func(c *archiver.Config) { c.BatchSize = 300 })
 	stop := testenv.Run(t, a) // installs the templates
-	fx := archivertest.NewFixture(prefix, 3, 1000, 200, time.Now(), 58*time.Hour)
-	fx.Index(t, es)
+	fx := archivertest.NewFixture(env.Prefix, 3, 1000, 200, time.Now(), 58*time.Hour)
+	fx.Index(t, env.ES)
 
 	testenv.Eventually(t, 60*time.Second, func() error {
 		if n := testenv.Metric(t, reg, "flowline_archiver_instances_total", nil); n < 1000 {
@@ -37,7 +34,7 @@ func TestArchivesCompletedInstancesWithAllTheirDocuments(t *testing.T) {
 		return nil
 	})
 	stop()
-	if err := fx.Check(t, es, archiver.Day, nil); err != nil {
+	if err := fx.Check(t, env.ES, archiver.Day, nil); err != nil {
 		t.Fatal(err)
 	}
 	if n := testenv.Metric(t, reg, "flowline_archiver_instances_total", nil); n != 1000 {
@@ -57,32 +54,29 @@ func TestArchivesCompletedInstancesWithAllTheirDocuments(t *testing.T) {
 	}
 
 	// A second run finds nothing to do and changes nothing.
-	a2, reg2 := archivertest.NewArchiver(t, ns, esCfg, prefix, nil)
+	a2, reg2 := archivertest.NewArchiver(t, env.NATS, env.ESConfig, env.Prefix, nil)
 	stop = testenv.Run(t, a2)
 	time.Sleep(500 * time.Millisecond)
 	stop()
 	if n := testenv.Metric(t, reg2, "flowline_archiver_instances_total", nil); n != 0 {
 		t.Errorf("second run archived %v instances", n)
 	}
-	if err := fx.Check(t, es, archiver.Day, nil); err != nil {
+	if err := fx.Check(t, env.ES, archiver.Day, nil); err != nil {
 		t.Fatal(err)
 	}
 }
 
 // Instances that ended less than the wait period ago stay.
 func TestWaitPeriodIsRespected(t *testing.T) {
-	ns := testenv.NATS(t)
-	es, esCfg := testenv.Elasticsearch(t)
-	prefix := testenv.IndexPrefix(t)
-	testenv.DropIndices(t, es, prefix)
+	env := testenv.NewEnv(t)
 
 	// The fixture's instances ended 2 h to 60 h ago: with a 30 h wait, the
 	// younger half stays.
-	a, reg := archivertest.NewArchiver(t, ns, esCfg, prefix, func(c *archiver.Config) { c.WaitPeriod = 30 * time.Hour })
+	a, reg := archivertest.NewArchiver(t, env.NATS, env.ESConfig, env.Prefix, func(c *archiver.Config) { c.WaitPeriod = 30 * time.Hour })
 	stop := testenv.Run(t, a)
 	now := time.Now()
-	fx := archivertest.NewFixture(prefix, 1, 100, 10, now, 58*time.Hour)
-	fx.Index(t, es)
+	fx := archivertest.NewFixture(env.Prefix, 1, 100, 10, now, 58*time.Hour)
+	fx.Index(t, env.ES)
 	stay := map[int64]bool{}
 	for _, k := range fx.Completed {
 		if fx.Ends[k].After(now.Add(-30*time.Hour - time.Minute)) {
@@ -99,7 +93,7 @@ func TestWaitPeriodIsRespected(t *testing.T) {
 	if len(stay) < 30 || len(stay) > 70 {
 		t.Fatalf("fixture: %d of 100 instances ended within 30 h", len(stay))
 	}
-	if err := fx.Check(t, es, archiver.Day, stay); err != nil {
+	if err := fx.Check(t, env.ES, archiver.Day, stay); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -107,26 +101,23 @@ func TestWaitPeriodIsRespected(t *testing.T) {
 // Retention deletes dated indices whose period ended before it, and only
 // those.
 func TestRetentionDeletesExpiredDatedIndices(t *testing.T) {
-	ns := testenv.NATS(t)
-	es, esCfg := testenv.Elasticsearch(t)
-	prefix := testenv.IndexPrefix(t)
-	testenv.DropIndices(t, es, prefix)
+	env := testenv.NewEnv(t)
 	ctx := context.Background()
 
 	now := time.Now().UTC()
-	lv := schema.RuntimeIndex(prefix, schema.ListView)
-	job := schema.RuntimeIndex(prefix, schema.Job)
+	lv := schema.RuntimeIndex(env.Prefix, schema.ListView)
+	job := schema.RuntimeIndex(env.Prefix, schema.Job)
 	old := []string{lv + archiver.Day.Suffix(now.AddDate(0, 0, -40)), job + archiver.Day.Suffix(now.AddDate(0, 0, -31))}
 	kept := []string{lv + archiver.Day.Suffix(now.AddDate(0, 0, -29)), job + archiver.Day.Suffix(now), lv}
-	a, reg := archivertest.NewArchiver(t, ns, esCfg, prefix, func(c *archiver.Config) {
+	a, reg := archivertest.NewArchiver(t, env.NATS, env.ESConfig, env.Prefix, func(c *archiver.Config) {
 		c.Retention = archiver.Retention(30 * 24 * time.Hour)
 		c.RetentionILM = "flowline-retention" // this cluster has no ILM: the archiver deletes itself
 	})
 	// The templates must exist before the indices are made.
-	setup, _ := archivertest.NewArchiver(t, ns, esCfg, prefix, nil)
+	setup, _ := archivertest.NewArchiver(t, env.NATS, env.ESConfig, env.Prefix, nil)
 	testenv.Run(t, setup)()
 	for _, name := range append(append([]string{}, old...), kept[:2]...) {
-		res, err := es.Indices.Create(name, es.Indices.Create.WithContext(ctx))
+		res, err := env.ES.Indices.Create(name, env.ES.Indices.Create.WithContext(ctx))
 		if err != nil || res.IsError() {
 			t.Fatalf("create %s: %v %v", name, err, res)
 		}
@@ -141,12 +132,12 @@ func TestRetentionDeletesExpiredDatedIndices(t *testing.T) {
 	})
 	stop()
 	for _, name := range old {
-		if exists(t, es, name) {
+		if exists(t, env.ES, name) {
 			t.Errorf("%s (expired) still exists", name)
 		}
 	}
 	for _, name := range kept {
-		if !exists(t, es, name) {
+		if !exists(t, env.ES, name) {
 			t.Errorf("%s was deleted", name)
 		}
 	}

@@ -70,7 +70,7 @@ func (s *Service) retentionLoop(ctx context.Context) {
 // deleteExpired deletes the dated indices whose period ended more than
 // Retention ago.
 func (s *Service) deleteExpired(ctx context.Context) error {
-	limit := s.now().Add(-time.Duration(s.cfg.Retention))
+	limit := time.Now().Add(-time.Duration(s.cfg.Retention))
 	for _, f := range append([]schema.Family{schema.ListView}, dependents...) {
 		runtime := schema.RuntimeIndex(s.cfg.Index.Prefix, f)
 		names, err := s.indicesLike(ctx, runtime+"*")
@@ -125,29 +125,13 @@ func (s *Service) indicesLike(ctx context.Context, pattern string) ([]string, er
 // indexedPartitions lists the partitions with instances in the runtime
 // list-view index.
 func (s *Service) indexedPartitions(ctx context.Context) ([]int32, error) {
-	index := schema.RuntimeIndex(s.cfg.Index.Prefix, schema.ListView)
-	body := []byte(`{"size":0,"aggs":{"p":{"terms":{"field":"` + schema.FieldPartitionID + `","size":10000}}}}`)
-	resp, err := s.es.Search(s.es.Search.WithIndex(index), s.es.Search.WithBody(bytes.NewReader(body)),
-		s.es.Search.WithIgnoreUnavailable(true), s.es.Search.WithContext(ctx))
-	b, err := search.ReadResponse("partitions in "+index, resp, err)
+	keys, err := search.Terms(ctx, s.es, schema.RuntimeIndex(s.cfg.Index.Prefix, schema.ListView), schema.FieldPartitionID, nil, 10000)
 	if err != nil {
 		return nil, err
 	}
-	var res struct {
-		Aggs struct {
-			P struct {
-				Buckets []struct {
-					Key int32 `json:"key"`
-				} `json:"buckets"`
-			} `json:"p"`
-		} `json:"aggregations"`
-	}
-	if err := json.Unmarshal(b, &res); err != nil {
-		return nil, fmt.Errorf("%w: partitions in %s: unreadable response: %v", search.ErrUnavailable, index, err)
-	}
-	out := make([]int32, 0, len(res.Aggs.P.Buckets))
-	for _, bk := range res.Aggs.P.Buckets {
-		out = append(out, bk.Key)
+	out := make([]int32, 0, len(keys))
+	for _, k := range keys {
+		out = append(out, int32(k))
 	}
 	return out, nil
 }

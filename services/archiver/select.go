@@ -98,23 +98,7 @@ func (s *Service) selectBatch(ctx context.Context, p int32, cutoff time.Time, sa
 // backlog counts partition p's instances that ended before cutoff and are
 // still in the runtime index.
 func (s *Service) backlog(ctx context.Context, p int32, cutoff time.Time) (int64, error) {
-	index := schema.RuntimeIndex(s.cfg.Index.Prefix, schema.ListView)
-	body, err := json.Marshal(map[string]any{"query": eligibleQuery(p, cutoff, math.MaxInt64)})
-	if err != nil {
-		return 0, err
-	}
-	resp, err := s.es.Count(s.es.Count.WithIndex(index), s.es.Count.WithBody(bytes.NewReader(body)), s.es.Count.WithContext(ctx))
-	b, err := search.ReadResponse("count instances to archive in "+index, resp, err)
-	if err != nil {
-		return 0, err
-	}
-	var res struct {
-		Count int64 `json:"count"`
-	}
-	if err := json.Unmarshal(b, &res); err != nil {
-		return 0, fmt.Errorf("%w: count: unreadable response: %v", search.ErrUnavailable, err)
-	}
-	return res.Count, nil
+	return search.Count(ctx, s.es, schema.RuntimeIndex(s.cfg.Index.Prefix, schema.ListView), eligibleQuery(p, cutoff, math.MaxInt64))
 }
 
 // groups splits a batch by destination period, keeping the order.

@@ -21,7 +21,6 @@ import (
 
 	"github.com/elastic/go-elasticsearch/v8"
 	"github.com/nats-io/nats.go/jetstream"
-	"github.com/prometheus/client_golang/prometheus"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
@@ -33,14 +32,8 @@ import (
 	"github.com/flowline/flowline/pkg/stream"
 )
 
-// Deps are what the archiver needs from its process.
-type Deps struct {
-	Log      *slog.Logger
-	Tracer   trace.TracerProvider
-	Registry prometheus.Registerer
-	// Now is the clock (time.Now when nil); tests move it.
-	Now func() time.Time
-}
+// Deps are what the archiver gets from its process.
+type Deps = lifecycle.Deps
 
 // Service is the archiver. Run is called once; the other methods are safe
 // for concurrent use.
@@ -50,7 +43,6 @@ type Service struct {
 	tracer  trace.Tracer
 	metrics *metrics
 	ready   *lifecycle.Readiness
-	now     func() time.Time
 
 	runner *lease.Runner
 
@@ -81,17 +73,12 @@ func New(cfg Config, deps Deps) *Service {
 			RetryStart: cfg.Delay, RetryMax: cfg.MaxDelay,
 		},
 	}, deps.Log.With("service", "archiver"))
-	now := deps.Now
-	if now == nil {
-		now = time.Now
-	}
 	return &Service{
 		cfg:     cfg,
 		log:     deps.Log.With("service", "archiver", "replica", runner.ReplicaID()),
 		tracer:  deps.Tracer.Tracer("flowline/archiver"),
 		metrics: newMetrics(deps.Registry),
 		ready:   lifecycle.NewReadiness(condNATS, condES, lease.ConditionBalanced),
-		now:     now,
 		runner:  runner,
 	}
 }
@@ -206,7 +193,7 @@ func (s *Service) runRound(ctx context.Context, p int32) (lease.Outcome, error) 
 // archiveBacklog is a round's work; it returns how many instances it
 // archived.
 func (s *Service) archiveBacklog(ctx context.Context, p int32) (int, error) {
-	cutoff := s.now().Add(-s.cfg.WaitPeriod)
+	cutoff := time.Now().Add(-s.cfg.WaitPeriod)
 	backlog, err := s.backlog(ctx, p, cutoff)
 	if err != nil {
 		return 0, err

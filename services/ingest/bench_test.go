@@ -24,7 +24,6 @@ package ingest_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"net/http"
 	"runtime"
@@ -34,8 +33,6 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
-	"github.com/prometheus/client_golang/prometheus"
-	"go.opentelemetry.io/otel/trace/noop"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/flowline/flowline/internal/bench"
@@ -127,77 +124,77 @@ func measure() func() cost {
 // earlier server's background work or memory (GC marking) loads the next.
 func freshJetStream(b *testing.B) (js jetstream.JetStream, stop func()) {
 	ns := testenv.NATS(b)
-	c := testenv.Connect(b, ns)
-	if err := stream.EnsureStreams(context.Background(), c.JS, testenv.Streams()); err != nil {
-		b.Fatal(err)
-	}
+	c := testenv.ConnectStreams(b, ns)
 	return c.JS, func() { c.Close(); ns.Shutdown() }
+}
+
+// timePublish times publishing straight to a fresh JetStream: publish runs
+// for every partition p (0-based) at once, then await (when not nil) until
+// every ack is in.
+func timePublish(b *testing.B, publish func(js jetstream.JetStream, p int), await func(js jetstream.JetStream)) cost {
+	js, stop := freshJetStream(b)
+	defer stop()
+	done := measure()
+	var wg sync.WaitGroup
+	for p := range benchParts {
+		wg.Go(func() { publish(js, p) })
+	}
+	wg.Wait()
+	if await != nil {
+		await(js)
+	}
+	return done()
 }
 
 // benchRaw publishes the records as ingest would store them, straight to
 // JetStream, and returns the time it took.
 func benchRaw(b *testing.B, in *benchInput) cost {
-	js, stop := freshJetStream(b)
-	defer stop()
-	done := measure()
-	var wg sync.WaitGroup
-	for p := range benchParts {
-		wg.Go(func() {
-			recs := in.recs[p]
-			var futures []jetstream.PubAckFuture
-			for len(recs) > 0 {
-				k := min(1000, len(recs))
-				data, err := proto.Marshal(&recordv1.RecordBatch{Records: recs[:k]})
-				if err != nil {
-					b.Error(err)
-					return
-				}
-				f, err := js.PublishAsync(stream.RecordsSubject(int32(p+1)), data)
-				if err != nil {
-					b.Error(err)
-					return
-				}
-				futures = append(futures, f)
-				recs = recs[k:]
+	return timePublish(b, func(js jetstream.JetStream, p int) {
+		recs := in.recs[p]
+		var futures []jetstream.PubAckFuture
+		for len(recs) > 0 {
+			k := min(1000, len(recs))
+			data, err := proto.Marshal(&recordv1.RecordBatch{Records: recs[:k]})
+			if err != nil {
+				b.Error(err)
+				return
 			}
-			for _, f := range futures {
-				select {
-				case <-f.Ok():
-				case err := <-f.Err():
-					b.Error(err)
-				}
+			f, err := js.PublishAsync(stream.RecordsSubject(int32(p+1)), data)
+			if err != nil {
+				b.Error(err)
+				return
 			}
-		})
-	}
-	wg.Wait()
-	return done()
+			futures = append(futures, f)
+			recs = recs[k:]
+		}
+		for _, f := range futures {
+			select {
+			case <-f.Ok():
+			case err := <-f.Err():
+				b.Error(err)
+			}
+		}
+	}, nil)
 }
 
 // benchRawPerRecord publishes each record's JSON line as one message, all
 // acks awaited, and returns the time it took.
 func benchRawPerRecord(b *testing.B, in *benchInput) cost {
-	js, stop := freshJetStream(b)
-	defer stop()
-	done := measure()
-	var wg sync.WaitGroup
-	for p := range benchParts {
-		wg.Go(func() {
-			subject := stream.RecordsSubject(int32(p + 1))
-			for _, l := range in.lines[p] {
-				if _, err := js.PublishAsync(subject, []byte(l), jetstream.WithStallWait(time.Minute)); err != nil {
-					b.Error(err)
-					return
-				}
+	return timePublish(b, func(js jetstream.JetStream, p int) {
+		subject := stream.RecordsSubject(int32(p + 1))
+		for _, l := range in.lines[p] {
+			if _, err := js.PublishAsync(subject, []byte(l), jetstream.WithStallWait(time.Minute)); err != nil {
+				b.Error(err)
+				return
 			}
-		})
-	}
-	wg.Wait()
-	select {
-	case <-js.PublishAsyncComplete():
-	case <-time.After(time.Minute):
-		b.Fatal("per-record publishing did not complete")
-	}
-	return done()
+		}
+	}, func(js jetstream.JetStream) {
+		select {
+		case <-js.PublishAsyncComplete():
+		case <-time.After(time.Minute):
+			b.Fatal("per-record publishing did not complete")
+		}
+	})
 }
 
 // benchIngest posts the records to a fresh ingest and returns the time it
@@ -209,7 +206,7 @@ func benchIngest(b *testing.B, in *benchInput, contentType string) cost {
 		b.Fatal(err)
 	}
 	cfg.Addr, cfg.NATS, cfg.Streams = "127.0.0.1:0", testenv.NATSConfig(ns), testenv.Streams()
-	s := ingest.New(cfg, ingest.Deps{Log: testenv.Logger(b), Tracer: noop.NewTracerProvider(), Registry: prometheus.NewRegistry()})
+	s := ingest.New(cfg, testenv.Deps(b))
 	stop := testenv.Run(b, s)
 	defer ns.Shutdown()
 	defer stop()

@@ -12,8 +12,6 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"go.opentelemetry.io/otel/trace/noop"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/flowline/flowline/internal/dev/natsserver"
@@ -51,7 +49,7 @@ func newIngest(t *testing.T, ns *natsserver.Server, mutate func(*ingest.Config))
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	s := ingest.New(cfg, ingest.Deps{Log: testenv.Logger(t), Tracer: noop.NewTracerProvider(), Registry: prometheus.NewRegistry()})
+	s := ingest.New(cfg, testenv.Deps(t))
 	testenv.Run(t, s)
 	return s
 }

@@ -23,7 +23,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/flowline/flowline/pkg/bufpool"
@@ -32,12 +31,8 @@ import (
 	"github.com/flowline/flowline/pkg/stream"
 )
 
-// Deps are what the ingest service needs from its process.
-type Deps struct {
-	Log      *slog.Logger
-	Tracer   trace.TracerProvider
-	Registry prometheus.Registerer
-}
+// Deps are what the ingest service gets from its process.
+type Deps = lifecycle.Deps
 
 // Service is the ingest service. Create it with New and run it with Run;
 // its HTTP handlers run concurrently, one partition's appends serialized.

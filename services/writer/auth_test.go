@@ -1,31 +1,25 @@
 package writer_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"go.opentelemetry.io/otel/trace/noop"
-	"google.golang.org/protobuf/proto"
 
-	"github.com/flowline/flowline/internal/dev/esnode"
 	"github.com/flowline/flowline/internal/dev/natsserver"
 	"github.com/flowline/flowline/internal/testenv"
+	"github.com/flowline/flowline/internal/testenv/esnodetest"
 	"github.com/flowline/flowline/pkg/config"
 	recordv1 "github.com/flowline/flowline/pkg/pb/recordv1"
 	"github.com/flowline/flowline/pkg/schema"
 	"github.com/flowline/flowline/pkg/search"
-	"github.com/flowline/flowline/pkg/stream"
 	"github.com/flowline/flowline/services/writer"
 )
 
@@ -34,32 +28,15 @@ const (
 	authTestPassword = "pw-Writer-Auth-5d20c7"
 )
 
-// authWriterConfig is a small writer config for the auth tests.
-func authWriterConfig(ns *natsserver.Server, es config.Elasticsearch, prefix string) writer.Config {
+// smallWriterConfig is a writer config of one worker and small bulks, on
+// ns, writing indices of prefix into es.
+func smallWriterConfig(ns *natsserver.Server, es config.Elasticsearch, prefix string) writer.Config {
 	return writer.Config{
 		Consumer: "writer", Workers: 1, FetchMessages: 16, BulkMaxDocs: 100, BulkMaxBytes: 1 << 20,
 		FlushInterval: 100 * time.Millisecond, AckWait: 30 * time.Second,
 		NATS: testenv.NATSConfig(ns), Streams: testenv.Streams(), ES: es,
 		Index: config.Index{Prefix: prefix, Shards: 1, RefreshInterval: "1s"},
 	}
-}
-
-// authLogBuffer collects a writer's log output (all levels).
-type authLogBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *authLogBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *authLogBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // TestAuth runs writers against one secured Elasticsearch node (file-realm
@@ -70,25 +47,7 @@ func (b *authLogBuffer) String() string {
 func TestAuth(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
-	version := os.Getenv("FLOWLINE_ES_VERSION")
-	if version == "" {
-		version = esnode.DefaultVersion
-	}
-	t0 := time.Now()
-	node, err := esnode.Start(ctx, esnode.Options{
-		Version:  version,
-		HeapMB:   512,
-		Security: &esnode.Security{Users: map[string]string{authTestUser: authTestPassword}, TLS: true},
-	})
-	if err != nil {
-		t.Fatalf("secured node: %v", err)
-	}
-	defer node.Stop()
-	t.Logf("secured node %s healthy in %v", node.URL(), time.Since(t0).Round(time.Millisecond))
-	caFile := filepath.Join(t.TempDir(), "es-ca.pem")
-	if err := os.WriteFile(caFile, node.CACert(), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	node, caFile := esnodetest.StartSecured(ctx, t, authTestUser, authTestPassword)
 	good := config.Elasticsearch{URL: node.URL(), Username: authTestUser, Password: authTestPassword, CACert: caFile}
 	if err := good.Validate(); err != nil {
 		t.Fatal(err)
@@ -96,21 +55,12 @@ func TestAuth(t *testing.T) {
 
 	t.Run("IndexesWithPasswordAndCA", func(t *testing.T) {
 		ns := testenv.NATS(t)
-		js := testenv.Connect(t, ns).JS
+		js := testenv.ConnectStreams(t, ns).JS
 		prefix := testenv.IndexPrefix(t)
-		if err := stream.EnsureStreams(ctx, js, testenv.Streams()); err != nil {
-			t.Fatal(err)
-		}
 		const key = 4711
-		src := fmt.Sprintf(`{"key":%d,"processInstanceKey":1,"flowNodeId":"task","type":"SERVICE_TASK","state":"ACTIVE","startDate":"2026-11-23T06:00:00.000Z","endDate":null,"position":%d}`, key, key)
-		data, _ := proto.Marshal(&recordv1.DocumentBatch{PartitionId: 1, Documents: []*recordv1.Document{
-			{Family: "flownode-instance", Id: fmt.Sprint(key), Version: key, Source: []byte(src)},
-		}})
-		if _, err := js.Publish(ctx, stream.DocsSubject(1), data); err != nil {
-			t.Fatal(err)
-		}
-		w := writer.New(authWriterConfig(ns, good, prefix),
-			writer.Deps{Log: testenv.Logger(t), Tracer: noop.NewTracerProvider(), Registry: prometheus.NewRegistry()})
+		testenv.PublishDocuments(t, js, 1,
+			&recordv1.Document{Family: "flownode-instance", Id: fmt.Sprint(key), Version: key, Source: flowNode(key, "ACTIVE", "")})
+		w := writer.New(smallWriterConfig(ns, good, prefix), testenv.Deps(t))
 		testenv.Run(t, w)
 
 		es, err := search.NewClient(good)
@@ -167,9 +117,9 @@ func TestAuth(t *testing.T) {
 				t.Fatal(err)
 			}
 			ns := testenv.NATS(t)
-			logs := &authLogBuffer{}
+			logs := &testenv.Buffer{} // the writer's log output (all levels)
 			log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-			w := writer.New(authWriterConfig(ns, tc.es, testenv.IndexPrefix(t)),
+			w := writer.New(smallWriterConfig(ns, tc.es, testenv.IndexPrefix(t)),
 				writer.Deps{Log: log, Tracer: noop.NewTracerProvider(), Registry: prometheus.NewRegistry()})
 			runCtx, stop := context.WithCancel(ctx)
 			defer stop()

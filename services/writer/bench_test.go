@@ -37,11 +37,9 @@ package writer_test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"os"
-	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -51,7 +49,6 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
-	"go.opentelemetry.io/otel/trace/noop"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/flowline/flowline/internal/bench"
@@ -142,10 +139,7 @@ func benchWriterRun(b *testing.B, es *elasticsearch.Client, esCfg config.Elastic
 	ctx := context.Background()
 	ns := testenv.NATS(b)
 	defer ns.Shutdown()
-	js := testenv.Connect(b, ns).JS
-	if err := stream.EnsureStreams(ctx, js, testenv.Streams()); err != nil {
-		b.Fatal(err)
-	}
+	js := testenv.ConnectStreams(b, ns).JS
 	prefix := testenv.IndexPrefix(b)
 	defer bench.DropIndexSet(context.Background(), es, prefix)
 
@@ -159,7 +153,7 @@ func benchWriterRun(b *testing.B, es *elasticsearch.Client, esCfg config.Elastic
 		b.Fatal(err)
 	}
 	reg := prometheus.NewRegistry()
-	w := writer.New(cfg, writer.Deps{Log: testenv.Logger(b), Tracer: noop.NewTracerProvider(), Registry: reg})
+	w := writer.New(cfg, testenv.DepsOn(b, reg))
 	stop := testenv.Run(b, w) // ready: consumer created, templates and indices installed
 	defer stop()
 	refresh := os.Getenv("FLOWLINE_BENCH_WRITER_REFRESH")
@@ -208,7 +202,7 @@ func benchWriterRun(b *testing.B, es *elasticsearch.Client, esCfg config.Elastic
 		time.Sleep(20 * time.Millisecond) // gathering the metrics costs CPU the writer could use
 	}
 	sec, cpu := m.stop(b, es)
-	bulks, bulkSec := benchMetric(b, reg, "flowline_writer_bulk_requests_total"), benchMetric(b, reg, "flowline_writer_bulk_seconds")
+	bulks, bulkSec := testenv.Metric(b, reg, "flowline_writer_bulk_requests_total", nil), testenv.HistogramSum(b, reg, "flowline_writer_bulk_seconds", nil)
 	b.Logf("writer: %d documents in %.2fs: %.0f docs/s (refresh %s, workers %d, fetch ≤ %d messages / %d bytes, bulk ≤ %d docs / %d bytes; %.0f bulks of %.0f docs, %.1f in flight on average; %s)",
 		n, sec, float64(n)/sec, refresh, cfg.Workers, cfg.FetchMessages, cfg.FetchMaxBytes, cfg.BulkMaxDocs, cfg.BulkMaxBytes, bulks, float64(n)/bulks, bulkSec/sec, cpu)
 
@@ -249,25 +243,15 @@ func (m benchMeter) stop(b *testing.B, es *elasticsearch.Client) (float64, strin
 }
 
 func benchESCPU(b *testing.B, es *elasticsearch.Client) float64 {
-	res, err := es.Nodes.Stats(es.Nodes.Stats.WithMetric("process"), es.Nodes.Stats.WithFilterPath("nodes.*.process.cpu.total_in_millis"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer res.Body.Close()
-	var r struct {
-		Nodes map[string]struct {
-			Process struct {
-				CPU struct {
-					TotalInMillis float64 `json:"total_in_millis"`
-				} `json:"cpu"`
-			} `json:"process"`
-		} `json:"nodes"`
-	}
-	if err := json.NewDecoder(res.Body).Decode(&r); err != nil {
-		b.Fatal(err)
+	type stats struct {
+		Process struct {
+			CPU struct {
+				TotalInMillis float64 `json:"total_in_millis"`
+			} `json:"cpu"`
+		} `json:"process"`
 	}
 	total := 0.0
-	for _, n := range r.Nodes {
+	for _, n := range nodeStats[stats](b, es, "process", "nodes.*.process.cpu.total_in_millis") {
 		total += n.Process.CPU.TotalInMillis / 1000
 	}
 	return total
@@ -276,33 +260,8 @@ func benchESCPU(b *testing.B, es *elasticsearch.Client) float64 {
 // benchWriterDone is how many documents the writer has indexed (created or
 // updated, or already there).
 func benchWriterDone(b *testing.B, reg *prometheus.Registry) int {
-	return int(benchMetric(b, reg, "flowline_writer_items_total", "done", "stale"))
-}
-
-// benchMetric sums the values of a counter (of the given outcomes) or the
-// sums of a histogram.
-func benchMetric(b *testing.B, reg *prometheus.Registry, name string, outcomes ...string) float64 {
-	mfs, err := reg.Gather()
-	if err != nil {
-		b.Fatal(err)
-	}
-	total := 0.0
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-		for _, m := range mf.GetMetric() {
-			wanted := len(outcomes) == 0
-			for _, l := range m.GetLabel() {
-				wanted = wanted || l.GetName() == "outcome" && slices.Contains(outcomes, l.GetValue())
-			}
-			if !wanted {
-				continue
-			}
-			total += m.GetCounter().GetValue() + m.GetHistogram().GetSampleSum()
-		}
-	}
-	return total
+	return int(testenv.Metric(b, reg, "flowline_writer_items_total", map[string]string{"outcome": "done"}) +
+		testenv.Metric(b, reg, "flowline_writer_items_total", map[string]string{"outcome": "stale"}))
 }
 
 // benchDocuments builds n documents of whole process instances: per

@@ -25,8 +25,10 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/flowline/flowline/internal/bench"
 	"github.com/flowline/flowline/internal/dev/esnode"
 	"github.com/flowline/flowline/internal/testenv"
+	"github.com/flowline/flowline/internal/testenv/esnodetest"
 	"github.com/flowline/flowline/pkg/config"
 	recordv1 "github.com/flowline/flowline/pkg/pb/recordv1"
 	"github.com/flowline/flowline/pkg/search"
@@ -45,7 +47,6 @@ func resilNodeOptions(t *testing.T, settings map[string]string) esnode.Options {
 	port := ln.Addr().(*net.TCPAddr).Port
 	ln.Close()
 	return esnode.Options{
-		Version:  resilEnvOr("FLOWLINE_ES_VERSION", esnode.DefaultVersion),
 		HeapMB:   512,
 		HTTPPort: port,
 		DataDir:  filepath.Join(resilSearchableTempDir(t), "es"),
@@ -53,19 +54,13 @@ func resilNodeOptions(t *testing.T, settings map[string]string) esnode.Options {
 	}
 }
 
-// resilStartNode starts a node with opts; it is stopped at cleanup.
+// resilStartNode starts a node with opts (within 3 minutes); it is stopped
+// at cleanup.
 func resilStartNode(t *testing.T, opts esnode.Options) *esnode.Node {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	t0 := time.Now()
-	n, err := esnode.Start(ctx, opts)
-	if err != nil {
-		t.Fatalf("start Elasticsearch: %v", err)
-	}
-	t.Cleanup(func() { _ = n.Stop() })
-	t.Logf("Elasticsearch %s healthy after %v", n.URL(), time.Since(t0).Round(time.Millisecond))
-	return n
+	return esnodetest.Start(ctx, t, opts)
 }
 
 // resilSearchableTempDir is a t.TempDir that the node (nobody, when the
@@ -79,13 +74,6 @@ func resilSearchableTempDir(t *testing.T) string {
 		}
 	}
 	return dir
-}
-
-func resilEnvOr(k, def string) string {
-	if v := os.Getenv(k); v != "" {
-		return v
-	}
-	return def
 }
 
 func resilClient(t *testing.T, url string) (*elasticsearch.Client, config.Elasticsearch) {
@@ -266,26 +254,13 @@ func (h *resilHandler) WithGroup(name string) slog.Handler {
 	return &resilHandler{rec: h.rec, next: h.next.WithGroup(name), attrs: h.attrs}
 }
 
-// resilStreamMsgs is the number of messages in stream name.
-func resilStreamMsgs(ctx context.Context, js jetstream.JetStream, name string) (uint64, error) {
-	st, err := js.Stream(ctx, name)
-	if err != nil {
-		return 0, err
-	}
-	info, err := st.Info(ctx)
-	if err != nil {
-		return 0, err
-	}
-	return info.State.Msgs, nil
-}
-
 // resilWaitDrained waits until the writer has acked every document message
 // (the work-queue stream is empty).
 func resilWaitDrained(t *testing.T, js jetstream.JetStream, timeout time.Duration) {
 	t.Helper()
 	ctx := context.Background()
 	testenv.Eventually(t, timeout, func() error {
-		n, err := resilStreamMsgs(ctx, js, stream.DocsStream)
+		n, err := bench.StreamMsgs(ctx, js, stream.DocsStream)
 		if err != nil {
 			return err
 		}
@@ -402,26 +377,34 @@ func jsonEqual(a, b []byte) bool {
 // pool rejected (each one a 429 to the writer).
 func resilThreadPoolRejected(t *testing.T, es *elasticsearch.Client) int {
 	t.Helper()
-	res, err := es.Nodes.Stats(es.Nodes.Stats.WithMetric("thread_pool"))
+	type stats struct {
+		ThreadPool map[string]struct {
+			Rejected int `json:"rejected"`
+		} `json:"thread_pool"`
+	}
+	n := 0
+	for _, nd := range nodeStats[stats](t, es, "thread_pool") {
+		n += nd.ThreadPool["write"].Rejected
+	}
+	return n
+}
+
+// nodeStats decodes the nodes stats of metric (GET _nodes/stats/<metric>,
+// only the fields of filter when given) into one T per node.
+func nodeStats[T any](t testing.TB, es *elasticsearch.Client, metric string, filter ...string) map[string]T {
+	t.Helper()
+	res, err := es.Nodes.Stats(es.Nodes.Stats.WithMetric(metric), es.Nodes.Stats.WithFilterPath(filter...))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer res.Body.Close()
 	var st struct {
-		Nodes map[string]struct {
-			ThreadPool map[string]struct {
-				Rejected int `json:"rejected"`
-			} `json:"thread_pool"`
-		} `json:"nodes"`
+		Nodes map[string]T `json:"nodes"`
 	}
 	if err := json.NewDecoder(res.Body).Decode(&st); err != nil {
 		t.Fatal(err)
 	}
-	n := 0
-	for _, nd := range st.Nodes {
-		n += nd.ThreadPool["write"].Rejected
-	}
-	return n
+	return st.Nodes
 }
 
 // TestResilienceLogRecorder: the recorder sees WARN and ERROR records of

@@ -18,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"go.opentelemetry.io/otel/trace/noop"
 
+	"github.com/flowline/flowline/internal/bench"
 	"github.com/flowline/flowline/internal/dev/esnode"
 	"github.com/flowline/flowline/internal/testenv"
 	"github.com/flowline/flowline/pkg/config"
@@ -46,10 +47,7 @@ func resilSetup(t *testing.T, node *esnode.Node, perMsg int, tune func(*writer.C
 	t.Helper()
 	es, esCfg := resilClient(t, node.URL())
 	ns := testenv.NATS(t)
-	js := testenv.Connect(t, ns).JS
-	if err := stream.EnsureStreams(context.Background(), js, testenv.Streams()); err != nil {
-		t.Fatal(err)
-	}
+	js := testenv.ConnectStreams(t, ns).JS
 	prefix := testenv.IndexPrefix(t)
 	plan := resilPlan(resilDocs)
 	r := &resilRun{es: es, js: js, index: schema.RuntimeIndex(prefix, schema.FlowNodeInstance), msgs: resilMessages(t, plan, perMsg),
@@ -71,7 +69,7 @@ func resilSetup(t *testing.T, node *esnode.Node, perMsg int, tune func(*writer.C
 // (no ERROR, no dead letter).
 func resilCheckOutcome(t *testing.T, logs *resilLogs, reg *prometheus.Registry, js jetstream.JetStream) (retries, retryItems float64) {
 	t.Helper()
-	if n, err := resilStreamMsgs(context.Background(), js, stream.DLQStream); err != nil || n != 0 {
+	if n, err := bench.StreamMsgs(context.Background(), js, stream.DLQStream); err != nil || n != 0 {
 		t.Errorf("dead-letter stream: %d messages (%v), want none", n, err)
 	}
 	warns, errs := logs.snapshot()

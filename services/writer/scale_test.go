@@ -8,43 +8,31 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"go.opentelemetry.io/otel/trace/noop"
-	"google.golang.org/protobuf/proto"
 
 	"github.com/flowline/flowline/internal/testenv"
 	"github.com/flowline/flowline/pkg/config"
 	recordv1 "github.com/flowline/flowline/pkg/pb/recordv1"
 	"github.com/flowline/flowline/pkg/schema"
 	"github.com/flowline/flowline/pkg/search"
-	"github.com/flowline/flowline/pkg/stream"
 	"github.com/flowline/flowline/services/writer"
 )
 
 // TestReplicasShareTheDocumentStream: two writer replicas consume one
 // durable consumer; both do work and every document is written once.
 func TestReplicasShareTheDocumentStream(t *testing.T) {
-	ns := testenv.NATS(t)
-	js := testenv.Connect(t, ns).JS
-	es, esCfg := testenv.Elasticsearch(t)
-	idx := config.Index{Prefix: testenv.IndexPrefix(t), Shards: 1, RefreshInterval: "1s"}
-	testenv.DropIndices(t, es, idx.Prefix)
+	env := testenv.NewEnv(t)
+	js := testenv.ConnectStreams(t, env.NATS).JS
 	ctx := context.Background()
-	if err := stream.EnsureStreams(ctx, js, testenv.Streams()); err != nil {
-		t.Fatal(err)
-	}
 	const messages, perMessage = 60, 50
 	for m := range messages {
-		b := &recordv1.DocumentBatch{PartitionId: 1}
+		var docs []*recordv1.Document
 		for i := range perMessage {
 			key := int64(1)<<51 + int64(m*perMessage+i)
-			b.Documents = append(b.Documents, &recordv1.Document{
+			docs = append(docs, &recordv1.Document{
 				Family: string(schema.FlowNodeInstance), Id: fmt.Sprint(key), Version: 1, Source: flowNode(key, "ACTIVE", ""), PartitionId: 1,
 			})
 		}
-		data, _ := proto.Marshal(b)
-		if _, err := js.Publish(ctx, stream.DocsSubject(1), data); err != nil {
-			t.Fatal(err)
-		}
+		testenv.PublishDocuments(t, js, 1, docs...)
 	}
 	regs := []*prometheus.Registry{prometheus.NewRegistry(), prometheus.NewRegistry()}
 	var replicas []*writer.Service
@@ -52,17 +40,18 @@ func TestReplicasShareTheDocumentStream(t *testing.T) {
 		replicas = append(replicas, writer.New(writer.Config{
 			Consumer: "writer", Workers: 1, FetchMessages: 4, BulkMaxDocs: 1000, BulkMaxBytes: 1 << 20,
 			FlushInterval: 50 * time.Millisecond, AckWait: 30 * time.Second,
-			NATS: testenv.NATSConfig(ns), Streams: testenv.Streams(), ES: esCfg, Index: idx,
-		}, writer.Deps{Log: testenv.Logger(t), Tracer: noop.NewTracerProvider(), Registry: reg}))
+			NATS: testenv.NATSConfig(env.NATS), Streams: testenv.Streams(), ES: env.ESConfig,
+			Index: config.Index{Prefix: env.Prefix, Shards: 1, RefreshInterval: "1s"},
+		}, testenv.DepsOn(t, reg)))
 	}
 	testenv.Run(t, replicas[0], replicas[1])
 
-	index := schema.RuntimeIndex(idx.Prefix, schema.FlowNodeInstance)
+	index := schema.RuntimeIndex(env.Prefix, schema.FlowNodeInstance)
 	testenv.Eventually(t, 30*time.Second, func() error {
-		if err := search.Refresh(ctx, es, index); err != nil {
+		if err := search.Refresh(ctx, env.ES, index); err != nil {
 			return err
 		}
-		res, err := es.Count(es.Count.WithIndex(index))
+		res, err := env.ES.Count(env.ES.Count.WithIndex(index))
 		if err != nil {
 			return err
 		}

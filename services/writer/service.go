@@ -24,7 +24,6 @@ import (
 	"github.com/elastic/go-elasticsearch/v8"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
-	"github.com/prometheus/client_golang/prometheus"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/flowline/flowline/pkg/lifecycle"
@@ -32,12 +31,8 @@ import (
 	"github.com/flowline/flowline/pkg/stream"
 )
 
-// Deps are what the writer needs from its process.
-type Deps struct {
-	Log      *slog.Logger
-	Tracer   trace.TracerProvider
-	Registry prometheus.Registerer
-}
+// Deps are what the writer gets from its process.
+type Deps = lifecycle.Deps
 
 // Service is the writer: one fetcher and Workers senders sharing the
 // consumer, the client, the in-flight budget and the metrics.

@@ -9,12 +9,8 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
-	"github.com/prometheus/client_golang/prometheus"
-	"go.opentelemetry.io/otel/trace/noop"
-	"google.golang.org/protobuf/proto"
 
 	"github.com/flowline/flowline/internal/testenv"
-	"github.com/flowline/flowline/pkg/config"
 	recordv1 "github.com/flowline/flowline/pkg/pb/recordv1"
 	"github.com/flowline/flowline/pkg/schema"
 	"github.com/flowline/flowline/pkg/search"
@@ -30,42 +26,27 @@ func flowNode(key int64, state string, extra string) []byte {
 }
 
 func TestRejectedDocumentIsDeadLetteredAndTheRestWritten(t *testing.T) {
-	ns := testenv.NATS(t)
-	js := testenv.Connect(t, ns).JS
-	es, esCfg := testenv.Elasticsearch(t)
-	prefix := testenv.IndexPrefix(t)
-	testenv.DropIndices(t, es, prefix)
+	env := testenv.NewEnv(t)
+	js := testenv.ConnectStreams(t, env.NATS).JS
 	ctx := context.Background()
-	if err := stream.EnsureStreams(ctx, js, testenv.Streams()); err != nil {
-		t.Fatal(err)
-	}
 
 	big := int64(5)<<51 + 3 // above 2^53
-	batch := &recordv1.DocumentBatch{PartitionId: 5, Documents: []*recordv1.Document{
-		{Family: "flownode-instance", Id: fmt.Sprint(big), Version: 10, Source: flowNode(big, "ACTIVE", "")},
-		{Family: "flownode-instance", Id: "2", Version: 11, Source: flowNode(2, "ACTIVE", `,"notInMapping":true`)},
-		{Family: "flownode-instance", Id: fmt.Sprint(big), Version: 9, Source: flowNode(big, "STALE", "")},
-		{Family: "no-such-family", Id: "3", Version: 1, Source: []byte(`{}`)},
-	}}
-	data, _ := proto.Marshal(batch)
-	if _, err := js.Publish(ctx, stream.DocsSubject(5), data); err != nil {
-		t.Fatal(err)
-	}
+	testenv.PublishDocuments(t, js, 5,
+		&recordv1.Document{Family: "flownode-instance", Id: fmt.Sprint(big), Version: 10, Source: flowNode(big, "ACTIVE", "")},
+		&recordv1.Document{Family: "flownode-instance", Id: "2", Version: 11, Source: flowNode(2, "ACTIVE", `,"notInMapping":true`)},
+		&recordv1.Document{Family: "flownode-instance", Id: fmt.Sprint(big), Version: 9, Source: flowNode(big, "STALE", "")},
+		&recordv1.Document{Family: "no-such-family", Id: "3", Version: 1, Source: []byte(`{}`)},
+	)
 
-	w := writer.New(writer.Config{
-		Consumer: "writer", Workers: 1, FetchMessages: 16, BulkMaxDocs: 100, BulkMaxBytes: 1 << 20,
-		FlushInterval: 100 * time.Millisecond, AckWait: 30 * time.Second,
-		NATS: testenv.NATSConfig(ns), Streams: testenv.Streams(), ES: esCfg,
-		Index: config.Index{Prefix: prefix, Shards: 1, RefreshInterval: "1s"},
-	}, writer.Deps{Log: testenv.Logger(t), Tracer: noop.NewTracerProvider(), Registry: prometheus.NewRegistry()})
+	w := writer.New(smallWriterConfig(env.NATS, env.ESConfig, env.Prefix), testenv.Deps(t))
 	testenv.Run(t, w)
 
-	index := schema.RuntimeIndex(prefix, schema.FlowNodeInstance)
+	index := schema.RuntimeIndex(env.Prefix, schema.FlowNodeInstance)
 	testenv.Eventually(t, 15*time.Second, func() error {
-		if err := search.Refresh(ctx, es, index); err != nil {
+		if err := search.Refresh(ctx, env.ES, index); err != nil {
 			return err
 		}
-		res, err := es.Get(index, fmt.Sprint(big))
+		res, err := env.ES.Get(index, fmt.Sprint(big))
 		if err != nil {
 			return err
 		}
@@ -106,15 +87,5 @@ func TestRejectedDocumentIsDeadLetteredAndTheRestWritten(t *testing.T) {
 		t.Errorf("reasons = %v", reasons)
 	}
 	// The message was acked: the work-queue stream is empty.
-	testenv.Eventually(t, 5*time.Second, func() error {
-		st, _ := js.Stream(ctx, stream.DocsStream)
-		info, err := st.Info(ctx)
-		if err != nil {
-			return err
-		}
-		if info.State.Msgs != 0 {
-			return fmt.Errorf("%d document messages left", info.State.Msgs)
-		}
-		return nil
-	})
+	resilWaitDrained(t, js, 5*time.Second)
 }

@@ -21,7 +21,6 @@ import (
 	"fmt"
 	"log/slog"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/flowline/flowline/pkg/backoff"
@@ -39,12 +38,8 @@ const (
 	condSource = "connected to the exporter's Elasticsearch"
 )
 
-// Deps are what the import needs from its process.
-type Deps struct {
-	Log      *slog.Logger
-	Tracer   trace.TracerProvider
-	Registry prometheus.Registerer
-}
+// Deps are what the import gets from its process.
+type Deps = lifecycle.Deps
 
 // Service is the Zeebe import. Create it with New and run it with Run; its
 // partitions' rounds run concurrently, one goroutine per owned partition.

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -26,10 +25,6 @@ import (
 // the record's JSON plus a "sequence" field. So one value type may span
 // several indices (days, broker versions), and one position may appear in
 // two of them after an upgrade re-exported it.
-
-// errSourcePartial: Elasticsearch answered a search only in part, and a
-// partial page would look like a complete one.
-var errSourcePartial = errors.New("zeebe import: partial search result")
 
 // zeebeSource reads the exporter's indices; safe for concurrent use.
 type zeebeSource struct {
@@ -74,47 +69,22 @@ func (z *zeebeSource) partitions(ctx context.Context) ([]int32, error) {
 	since := z.scanned
 	z.mu.Unlock()
 	start := time.Now()
-	query := map[string]any{"match_all": map[string]any{}}
+	var query any // all documents
 	if !since.IsZero() {
 		query = map[string]any{"range": map[string]any{"timestamp": map[string]any{"gte": since.Add(-partitionRescan).UnixMilli()}}}
 	}
-	body, _ := json.Marshal(map[string]any{
-		"size": 0, "track_total_hits": false, "query": query,
-		"aggs": map[string]any{"partitions": map[string]any{"terms": map[string]any{"field": "partitionId", "size": 65536}}},
-	})
-	pattern := z.prefix + "_*"
-	resp, err := z.es.Search(z.es.Search.WithIndex(pattern), z.es.Search.WithBody(bytes.NewReader(body)),
-		z.es.Search.WithIgnoreUnavailable(true), z.es.Search.WithAllowNoIndices(true), z.es.Search.WithContext(ctx))
-	b, err := search.ReadResponse("search "+pattern, resp, err)
+	keys, err := search.Terms(ctx, z.es, z.prefix+"_*", "partitionId", query, 65536)
 	if err != nil {
 		return nil, err
-	}
-	var res struct {
-		Shards struct {
-			Failed int `json:"failed"`
-		} `json:"_shards"`
-		Aggregations struct {
-			Partitions struct {
-				Buckets []struct {
-					Key int64 `json:"key"`
-				} `json:"buckets"`
-			} `json:"partitions"`
-		} `json:"aggregations"`
-	}
-	if err := json.Unmarshal(b, &res); err != nil {
-		return nil, fmt.Errorf("%w: partitions of %s: unreadable response: %v", search.ErrUnavailable, pattern, err)
-	}
-	if res.Shards.Failed > 0 {
-		return nil, fmt.Errorf("%w: partitions of %s: %d shards failed", errSourcePartial, pattern, res.Shards.Failed)
 	}
 	z.mu.Lock()
 	defer z.mu.Unlock()
 	if z.parts == nil {
 		z.parts = map[int32]bool{}
 	}
-	for _, bk := range res.Aggregations.Partitions.Buckets {
-		if bk.Key >= 0 && bk.Key <= 1<<31-1 {
-			z.parts[int32(bk.Key)] = true
+	for _, k := range keys {
+		if k >= 0 && k <= 1<<31-1 {
+			z.parts[int32(k)] = true
 		}
 	}
 	z.scanned = start
@@ -228,7 +198,7 @@ func (z *zeebeSource) pages(ctx context.Context, p int32, valueTypes []string, c
 			return nil, fmt.Errorf("%w: %s: %s: HTTP %d: %.300s", search.ErrUnavailable, what, vt, r.Status, r.Error)
 		}
 		if r.Shards.Failed > 0 {
-			return nil, fmt.Errorf("%w: %s: %s: %d shards failed", errSourcePartial, what, vt, r.Shards.Failed)
+			return nil, fmt.Errorf("%w: %s: %s: %d shards failed", search.ErrPartial, what, vt, r.Shards.Failed)
 		}
 		pg := sourcePage{valueType: vt, full: len(r.Hits.Hits) >= z.pageSize, docs: make([]sourceDoc, 0, len(r.Hits.Hits))}
 		for _, h := range r.Hits.Hits {

@@ -13,7 +13,6 @@ import (
 	"github.com/elastic/go-elasticsearch/v8"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
-	"go.opentelemetry.io/otel/trace/noop"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/flowline/flowline/internal/dev/natsserver"
@@ -297,7 +296,7 @@ func TestZeebeImport(t *testing.T) {
 		if err := cfg.Validate(); err != nil {
 			t.Fatal(err)
 		}
-		s := zeebeimport.New(cfg, zeebeimport.Deps{Log: testenv.Logger(t), Tracer: noop.NewTracerProvider(), Registry: reg})
+		s := zeebeimport.New(cfg, testenv.DepsOn(t, reg))
 		return s, reg, testenv.Run(t, s)
 	}
 	_, reg, stop := newService("replica-a")

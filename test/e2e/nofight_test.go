@@ -9,9 +9,6 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
-	"github.com/prometheus/client_golang/prometheus"
-	"go.opentelemetry.io/otel/trace/noop"
-	"google.golang.org/protobuf/proto"
 
 	"github.com/flowline/flowline/internal/testenv"
 	"github.com/flowline/flowline/internal/testenv/archivertest"
@@ -36,20 +33,14 @@ import (
 // and the checkpoint moves on, everything is archived and the runtime
 // indices stay empty.
 func TestLateDocumentsNeverBringAnArchivedInstanceBack(t *testing.T) {
-	ns := testenv.NATS(t)
-	js := testenv.Connect(t, ns).JS
-	es, esCfg := testenv.Elasticsearch(t)
-	prefix := testenv.IndexPrefix(t)
-	testenv.DropIndices(t, es, prefix)
+	env := testenv.NewEnv(t)
+	js := testenv.ConnectStreams(t, env.NATS).JS
 	ctx := context.Background()
-	if err := stream.EnsureStreams(ctx, js, testenv.Streams()); err != nil {
-		t.Fatal(err)
-	}
 	const p = 4
-	fx := archivertest.NewFixture(prefix, p, 20, 0, time.Now(), time.Hour)
+	fx := archivertest.NewFixture(env.Prefix, p, 20, 0, time.Now(), time.Hour)
 
 	// The aggregator's checkpoint covers instances 0..10.
-	bucket := "state-" + prefix
+	bucket := "state-" + env.Prefix
 	store, err := js.CreateObjectStore(ctx, jetstream.ObjectStoreConfig{Bucket: bucket})
 	if err != nil {
 		t.Fatal(err)
@@ -66,18 +57,14 @@ func TestLateDocumentsNeverBringAnArchivedInstanceBack(t *testing.T) {
 	x := fx.Completed[3]
 	fnID := fmt.Sprint(x + 2)
 	fn := fx.Docs[schema.FlowNodeInstance][fnID]
-	data, _ := proto.Marshal(&recordv1.DocumentBatch{PartitionId: p, Documents: []*recordv1.Document{
-		{Family: string(schema.FlowNodeInstance), Id: fnID, Version: fn.Version, Source: []byte(fn.Source), PartitionId: p},
-	}})
-	if _, err := js.Publish(ctx, stream.DocsSubject(p), data); err != nil {
+	testenv.PublishDocuments(t, js, p,
+		&recordv1.Document{Family: string(schema.FlowNodeInstance), Id: fnID, Version: fn.Version, Source: []byte(fn.Source), PartitionId: p})
+	if err := search.EnsureSchema(ctx, env.ES, config.Index{Prefix: env.Prefix, Shards: 1, RefreshInterval: "1s"}); err != nil {
 		t.Fatal(err)
 	}
-	if err := search.EnsureSchema(ctx, es, config.Index{Prefix: prefix, Shards: 1, RefreshInterval: "1s"}); err != nil {
-		t.Fatal(err)
-	}
-	fx.Index(t, es)
+	fx.Index(t, env.ES)
 
-	a, reg := archivertest.NewArchiver(t, ns, esCfg, prefix, func(c *archiver.Config) { c.StateBucket = bucket; c.BatchSize = 5 })
+	a, reg := archivertest.NewArchiver(t, env.NATS, env.ESConfig, env.Prefix, func(c *archiver.Config) { c.StateBucket = bucket; c.BatchSize = 5 })
 	testenv.Run(t, a)
 	archived := func(want float64) func() error {
 		return func() error {
@@ -95,7 +82,7 @@ func TestLateDocumentsNeverBringAnArchivedInstanceBack(t *testing.T) {
 	for _, k := range fx.Completed[3:] {
 		stay[k] = true
 	}
-	if err := fx.Check(t, es, archiver.Day, stay); err != nil {
+	if err := fx.Check(t, env.ES, archiver.Day, stay); err != nil {
 		t.Fatal(err)
 	}
 	if n := testenv.Metric(t, reg, "flowline_archiver_backlog", nil); n != 17 {
@@ -103,7 +90,7 @@ func TestLateDocumentsNeverBringAnArchivedInstanceBack(t *testing.T) {
 	}
 
 	// The writer takes the redelivered message, writes it (again) and acks.
-	w := writer.New(stack.WriterConfig(ns, esCfg, prefix), writer.Deps{Log: testenv.Logger(t), Tracer: noop.NewTracerProvider(), Registry: prometheus.NewRegistry()})
+	w := writer.New(stack.WriterConfig(env.NATS, env.ESConfig, env.Prefix), testenv.Deps(t))
 	testenv.Run(t, w)
 	// Now up to the checkpoint: instances 0..10.
 	testenv.Eventually(t, 20*time.Second, archived(11))
@@ -113,14 +100,14 @@ func TestLateDocumentsNeverBringAnArchivedInstanceBack(t *testing.T) {
 	for _, k := range fx.Completed[11:] {
 		stay[k] = true
 	}
-	if err := fx.Check(t, es, archiver.Day, stay); err != nil {
+	if err := fx.Check(t, env.ES, archiver.Day, stay); err != nil {
 		t.Fatal(err)
 	}
 
 	// The aggregator checkpoints the rest.
 	checkpoint(math.MaxInt64)
 	testenv.Eventually(t, 20*time.Second, archived(20))
-	if err := fx.Check(t, es, archiver.Day, nil); err != nil {
+	if err := fx.Check(t, env.ES, archiver.Day, nil); err != nil {
 		t.Fatal(err)
 	}
 }

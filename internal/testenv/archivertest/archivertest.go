@@ -15,7 +15,6 @@ import (
 
 	"github.com/elastic/go-elasticsearch/v8"
 	"github.com/prometheus/client_golang/prometheus"
-	"go.opentelemetry.io/otel/trace/noop"
 
 	"github.com/flowline/flowline/internal/dev/natsserver"
 	"github.com/flowline/flowline/internal/testenv"
@@ -325,5 +324,5 @@ func NewArchiver(t testing.TB, ns *natsserver.Server, esCfg config.Elasticsearch
 		t.Fatal(err)
 	}
 	reg := prometheus.NewRegistry()
-	return archiver.New(cfg, archiver.Deps{Log: testenv.Logger(t), Tracer: noop.NewTracerProvider(), Registry: reg}), reg
+	return archiver.New(cfg, testenv.DepsOn(t, reg)), reg
 }

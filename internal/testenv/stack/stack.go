@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/elastic/go-elasticsearch/v8"
 	"github.com/prometheus/client_golang/prometheus"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
@@ -40,48 +39,51 @@ type Options struct {
 
 // Stack is a running set of services and what a test needs to reach them.
 type Stack struct {
-	Prefix   string
-	ES       *elasticsearch.Client
-	ESConfig config.Elasticsearch
-	NATS     *natsserver.Server
+	// Env is the broker, the Elasticsearch and the index prefix the
+	// services share.
+	*testenv.Env
 	// Spans records every span the services end.
 	Spans *tracetest.SpanRecorder
 
 	ingest *ingest.Service
 	tracer *sdktrace.TracerProvider
-	log    testing.TB
+	t      testing.TB // the test the stack belongs to
 }
 
 // Start starts the services of opts (downstream first) and waits until
 // they are ready.
 func Start(t testing.TB, opts Options) *Stack {
 	t.Helper()
-	ns := testenv.NATS(t)
-	es, esCfg := testenv.Elasticsearch(t)
-	prefix := testenv.IndexPrefix(t)
-	testenv.DropIndices(t, es, prefix)
+	env := testenv.NewEnv(t)
+	ns, esCfg, prefix := env.NATS, env.ESConfig, env.Prefix
 	spans := tracetest.NewSpanRecorder()
-	s := &Stack{Prefix: prefix, ES: es, ESConfig: esCfg, NATS: ns, Spans: spans,
-		tracer: sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(spans)), log: t}
+	s := &Stack{Env: env, Spans: spans,
+		tracer: sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(spans)), t: t}
 
 	inCfg := IngestConfig(ns)
 	if opts.Ingest != nil {
 		opts.Ingest(&inCfg)
 	}
-	s.ingest = ingest.New(inCfg, ingest.Deps{Log: testenv.Logger(t), Tracer: s.tracer, Registry: prometheus.NewRegistry()})
+	s.ingest = ingest.New(inCfg, s.deps())
 	services := []lifecycle.Service{
-		writer.New(WriterConfig(ns, esCfg, prefix), writer.Deps{Log: testenv.Logger(t), Tracer: s.tracer, Registry: prometheus.NewRegistry()}),
+		writer.New(WriterConfig(ns, esCfg, prefix), s.deps()),
 	}
 	if opts.ArchiveAfter > 0 {
 		arCfg := ArchiverConfig(t, ns, esCfg, prefix)
 		arCfg.WaitPeriod = opts.ArchiveAfter
-		services = append(services, archiver.New(arCfg, archiver.Deps{Log: testenv.Logger(t), Tracer: s.tracer, Registry: prometheus.NewRegistry()}))
+		services = append(services, archiver.New(arCfg, s.deps()))
 	}
 	if !opts.WithoutAggregator {
 		services = append(services, s.NewAggregator())
 	}
 	testenv.Run(t, append(services, s.ingest)...)
 	return s
+}
+
+// deps are a service's collaborators in this stack: the test log, the
+// stack's tracer (spans recorded in Spans), a registry of its own.
+func (s *Stack) deps() lifecycle.Deps {
+	return lifecycle.Deps{Log: testenv.Logger(s.t), Tracer: s.tracer, Registry: prometheus.NewRegistry()}
 }
 
 // IngestAddr is the host:port of the stack's ingest.
@@ -93,7 +95,7 @@ func (s *Stack) IngestURL() string { return "http://" + s.ingest.Addr() + "/v1/r
 // NewAggregator builds (does not start) an aggregator on the stack's
 // broker, sharing its tracer; tests start further ones to restart or scale.
 func (s *Stack) NewAggregator() *aggregator.Service {
-	return aggregator.New(AggregatorConfig(s.NATS), aggregator.Deps{Log: testenv.Logger(s.log), Tracer: s.tracer, Registry: prometheus.NewRegistry()})
+	return aggregator.New(AggregatorConfig(s.NATS), s.deps())
 }
 
 // Index is the index settings of test prefix: one shard, no replica.

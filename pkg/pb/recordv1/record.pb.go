@@ -4,10 +4,14 @@
 // 	protoc        (unknown)
 // source: flowline/record/v1/record.proto
 
-// Package flowline.record.v1 carries Zeebe partition records between Flowline
-// services. Record mirrors the envelope of Zeebe's exported JSON record; value
-// types with a typed message travel typed, every other value type travels as
-// its raw JSON so nothing a newer engine sends is lost.
+// Package flowline.record.v1 is Flowline's wire format on JetStream: Zeebe
+// partition records (RecordBatch: ingest and the imports write them, the
+// aggregator reads them) and the entity documents built from them
+// (DocumentBatch: the aggregator writes them, the writer reads them).
+//
+// Record mirrors the envelope of Zeebe's exported JSON record; value types
+// with a typed message travel typed, every other value type travels as its
+// raw JSON so nothing a newer engine sends is lost.
 //
 // Keys and positions are int64 end to end: Zeebe keys are
 // (partitionId << 51) + counter and exceed 2^53.
@@ -2720,6 +2724,171 @@ func (x *EvaluatedOutputValue) GetExtraJson() string {
 	return ""
 }
 
+// Document is one entity document built by the aggregator, to be indexed
+// whole (never partially updated) by the writer.
+type Document struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Document family, e.g. "list-view" or "flownode-instance"; the writer maps
+	// it to the family's runtime index.
+	Family string `protobuf:"bytes,1,opt,name=family,proto3" json:"family,omitempty"`
+	// Elasticsearch _id.
+	Id string `protobuf:"bytes,2,opt,name=id,proto3" json:"id,omitempty"`
+	// External version: the position of the newest record that shaped this
+	// document. Elasticsearch keeps the highest version, so re-deliveries and
+	// reordering never regress a document.
+	Version int64 `protobuf:"varint,3,opt,name=version,proto3" json:"version,omitempty"`
+	// The document source as JSON.
+	Source      []byte `protobuf:"bytes,4,opt,name=source,proto3" json:"source,omitempty"`
+	PartitionId int32  `protobuf:"varint,5,opt,name=partition_id,json=partitionId,proto3" json:"partition_id,omitempty"`
+	// Timestamp (epoch ms) of the newest record that shaped this document, for
+	// end-to-end lag.
+	RecordTimestamp int64 `protobuf:"varint,6,opt,name=record_timestamp,json=recordTimestamp,proto3" json:"record_timestamp,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *Document) Reset() {
+	*x = Document{}
+	mi := &file_flowline_record_v1_record_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Document) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Document) ProtoMessage() {}
+
+func (x *Document) ProtoReflect() protoreflect.Message {
+	mi := &file_flowline_record_v1_record_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Document.ProtoReflect.Descriptor instead.
+func (*Document) Descriptor() ([]byte, []int) {
+	return file_flowline_record_v1_record_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *Document) GetFamily() string {
+	if x != nil {
+		return x.Family
+	}
+	return ""
+}
+
+func (x *Document) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *Document) GetVersion() int64 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
+func (x *Document) GetSource() []byte {
+	if x != nil {
+		return x.Source
+	}
+	return nil
+}
+
+func (x *Document) GetPartitionId() int32 {
+	if x != nil {
+		return x.PartitionId
+	}
+	return 0
+}
+
+func (x *Document) GetRecordTimestamp() int64 {
+	if x != nil {
+		return x.RecordTimestamp
+	}
+	return 0
+}
+
+// DocumentBatch is the documents the aggregator built from one record
+// message: one partition, the record positions first_position..last_position.
+type DocumentBatch struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	PartitionId   int32                  `protobuf:"varint,1,opt,name=partition_id,json=partitionId,proto3" json:"partition_id,omitempty"`
+	FirstPosition int64                  `protobuf:"varint,2,opt,name=first_position,json=firstPosition,proto3" json:"first_position,omitempty"`
+	LastPosition  int64                  `protobuf:"varint,3,opt,name=last_position,json=lastPosition,proto3" json:"last_position,omitempty"`
+	Documents     []*Document            `protobuf:"bytes,4,rep,name=documents,proto3" json:"documents,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DocumentBatch) Reset() {
+	*x = DocumentBatch{}
+	mi := &file_flowline_record_v1_record_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DocumentBatch) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DocumentBatch) ProtoMessage() {}
+
+func (x *DocumentBatch) ProtoReflect() protoreflect.Message {
+	mi := &file_flowline_record_v1_record_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DocumentBatch.ProtoReflect.Descriptor instead.
+func (*DocumentBatch) Descriptor() ([]byte, []int) {
+	return file_flowline_record_v1_record_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *DocumentBatch) GetPartitionId() int32 {
+	if x != nil {
+		return x.PartitionId
+	}
+	return 0
+}
+
+func (x *DocumentBatch) GetFirstPosition() int64 {
+	if x != nil {
+		return x.FirstPosition
+	}
+	return 0
+}
+
+func (x *DocumentBatch) GetLastPosition() int64 {
+	if x != nil {
+		return x.LastPosition
+	}
+	return 0
+}
+
+func (x *DocumentBatch) GetDocuments() []*Document {
+	if x != nil {
+		return x.Documents
+	}
+	return nil
+}
+
 var File_flowline_record_v1_record_proto protoreflect.FileDescriptor
 
 const file_flowline_record_v1_record_proto_rawDesc = "" +
@@ -3035,7 +3204,19 @@ const file_flowline_record_v1_record_proto_rawDesc = "" +
 	"\foutput_value\x18\x03 \x01(\tR\voutputValue\x12%\n" +
 	"\x0epresent_fields\x18\x04 \x03(\tR\rpresentFields\x12\x1d\n" +
 	"\n" +
-	"extra_json\x18\x05 \x01(\tR\textraJsonB7Z5github.com/flowline/flowline/pkg/pb/recordv1;recordv1b\x06proto3"
+	"extra_json\x18\x05 \x01(\tR\textraJson\"\xb2\x01\n" +
+	"\bDocument\x12\x16\n" +
+	"\x06family\x18\x01 \x01(\tR\x06family\x12\x0e\n" +
+	"\x02id\x18\x02 \x01(\tR\x02id\x12\x18\n" +
+	"\aversion\x18\x03 \x01(\x03R\aversion\x12\x16\n" +
+	"\x06source\x18\x04 \x01(\fR\x06source\x12!\n" +
+	"\fpartition_id\x18\x05 \x01(\x05R\vpartitionId\x12)\n" +
+	"\x10record_timestamp\x18\x06 \x01(\x03R\x0frecordTimestamp\"\xba\x01\n" +
+	"\rDocumentBatch\x12!\n" +
+	"\fpartition_id\x18\x01 \x01(\x05R\vpartitionId\x12%\n" +
+	"\x0efirst_position\x18\x02 \x01(\x03R\rfirstPosition\x12#\n" +
+	"\rlast_position\x18\x03 \x01(\x03R\flastPosition\x12:\n" +
+	"\tdocuments\x18\x04 \x03(\v2\x1c.flowline.record.v1.DocumentR\tdocumentsB7Z5github.com/flowline/flowline/pkg/pb/recordv1;recordv1b\x06proto3"
 
 var (
 	file_flowline_record_v1_record_proto_rawDescOnce sync.Once
@@ -3049,7 +3230,7 @@ func file_flowline_record_v1_record_proto_rawDescGZIP() []byte {
 	return file_flowline_record_v1_record_proto_rawDescData
 }
 
-var file_flowline_record_v1_record_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
+var file_flowline_record_v1_record_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
 var file_flowline_record_v1_record_proto_goTypes = []any{
 	(*Record)(nil),                    // 0: flowline.record.v1.Record
 	(*RecordBatch)(nil),               // 1: flowline.record.v1.RecordBatch
@@ -3068,6 +3249,8 @@ var file_flowline_record_v1_record_proto_goTypes = []any{
 	(*EvaluatedInputValue)(nil),       // 14: flowline.record.v1.EvaluatedInputValue
 	(*MatchedRuleValue)(nil),          // 15: flowline.record.v1.MatchedRuleValue
 	(*EvaluatedOutputValue)(nil),      // 16: flowline.record.v1.EvaluatedOutputValue
+	(*Document)(nil),                  // 17: flowline.record.v1.Document
+	(*DocumentBatch)(nil),             // 18: flowline.record.v1.DocumentBatch
 }
 var file_flowline_record_v1_record_proto_depIdxs = []int32{
 	3,  // 0: flowline.record.v1.Record.process_instance:type_name -> flowline.record.v1.ProcessInstanceValue
@@ -3087,11 +3270,12 @@ var file_flowline_record_v1_record_proto_depIdxs = []int32{
 	14, // 14: flowline.record.v1.EvaluatedDecisionValue.evaluated_inputs:type_name -> flowline.record.v1.EvaluatedInputValue
 	15, // 15: flowline.record.v1.EvaluatedDecisionValue.matched_rules:type_name -> flowline.record.v1.MatchedRuleValue
 	16, // 16: flowline.record.v1.MatchedRuleValue.evaluated_outputs:type_name -> flowline.record.v1.EvaluatedOutputValue
-	17, // [17:17] is the sub-list for method output_type
-	17, // [17:17] is the sub-list for method input_type
-	17, // [17:17] is the sub-list for extension type_name
-	17, // [17:17] is the sub-list for extension extendee
-	0,  // [0:17] is the sub-list for field type_name
+	17, // 17: flowline.record.v1.DocumentBatch.documents:type_name -> flowline.record.v1.Document
+	18, // [18:18] is the sub-list for method output_type
+	18, // [18:18] is the sub-list for method input_type
+	18, // [18:18] is the sub-list for extension type_name
+	18, // [18:18] is the sub-list for extension extendee
+	0,  // [0:18] is the sub-list for field type_name
 }
 
 func init() { file_flowline_record_v1_record_proto_init() }
@@ -3118,7 +3302,7 @@ func file_flowline_record_v1_record_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_flowline_record_v1_record_proto_rawDesc), len(file_flowline_record_v1_record_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   17,
+			NumMessages:   19,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -12,9 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"go.opentelemetry.io/otel/trace/noop"
-
 	"github.com/flowline/flowline/internal/dev/simulate"
 	"github.com/flowline/flowline/internal/testenv"
 	"github.com/flowline/flowline/pkg/config"
@@ -36,7 +33,7 @@ func startIngest(t *testing.T, mutate func(*ingest.Config)) string {
 	if mutate != nil {
 		mutate(&cfg)
 	}
-	s := ingest.New(cfg, ingest.Deps{Log: testenv.Logger(t), Tracer: noop.NewTracerProvider(), Registry: prometheus.NewRegistry()})
+	s := ingest.New(cfg, testenv.Deps(t))
 	testenv.Run(t, s)
 	return "http://" + s.Addr() + "/v1/records"
 }
@@ -183,7 +180,7 @@ func TestRetriesWhileTheBrokerIsDown(t *testing.T) {
 		Addr: "127.0.0.1:0", MaxBodyBytes: 8 << 20, MaxRecords: 10_000,
 		RecordStore: config.RecordStore{EventsOnly: true, BatchRecords: 1000, BatchBytes: 768 << 10}, NATS: testenv.NATSConfig(ns), Streams: testenv.Streams(),
 	}
-	s := ingest.New(cfg, ingest.Deps{Log: testenv.Logger(t), Tracer: noop.NewTracerProvider(), Registry: prometheus.NewRegistry()})
+	s := ingest.New(cfg, testenv.Deps(t))
 	testenv.Run(t, s)
 	js := testenv.Connect(t, ns).JS
 	ctx := context.Background()
@@ -193,12 +190,12 @@ func TestRetriesWhileTheBrokerIsDown(t *testing.T) {
 	}
 	lines := records(10)
 	path := write(t, t.TempDir(), "dump.ndjson", lines)
-	var progress bytes.Buffer
+	var progress testenv.Buffer // written by the replay's goroutine
 	done := make(chan error, 1)
 	var st replay.Stats
 	go func() {
 		var err error
-		st, err = replay.Run(ctx, replay.Options{Ingest: "http://" + s.Addr() + "/v1/records", NoCheckpoint: true, Progress: &syncWriter{w: &progress}}, path)
+		st, err = replay.Run(ctx, replay.Options{Ingest: "http://" + s.Addr() + "/v1/records", NoCheckpoint: true, Progress: &progress}, path)
 		done <- err
 	}()
 	time.Sleep(1500 * time.Millisecond)

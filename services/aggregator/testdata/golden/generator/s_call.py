@@ -33,9 +33,7 @@ def call_activity():
     run.vars.set(child, child.key, "country", jtext("DE"))
     run.vars.set(child, child.key, "parcel", jtext({"weightKg": 2.5, "dims": "30x20x10"}))
     call.ev("ELEMENT_ACTIVATED")
-    p.command(1)
-    child.el.ev("ELEMENT_ACTIVATING")
-    child.el.ev("ELEMENT_ACTIVATED")
+    run.activate(child.el)
     cstart = run.el(child, "parcel-start", "START_EVENT", event_type="NONE")
     label = run.none_event(cstart, [("p1", "print-label", "SERVICE_TASK")])
     job = run.service_activate(label, "parcel.label")
@@ -72,13 +70,10 @@ def call_activity():
         fx.expect("flownode-instance", e.key, doc_flow_node(
             e, name, "COMPLETED", e.ts["ELEMENT_ACTIVATING"], e.ts["ELEMENT_COMPLETED"],
             e.pos["ELEMENT_COMPLETED"], "%d/%d" % (pk, e.key), 1))
-    for (pik, fid), (fpi, _, pos) in run.flows.items():
-        fx.expect("sequence-flow", "%d_%s" % (pik, fid), doc_sequence_flow(fpi, fid, pos))
+    run.expect_flows()
     values = {"country": '"DE"', "parcel": '{"weightKg":2.5,"dims":"30x20x10"}', "labelId": '"LBL-7781"',
               "carrier": '"DHL"'}
     assert len(run.vars.last) == 8
-    for (scope, name), (vpi, value, pos) in run.vars.last.items():
-        assert values[name] == value
-        fx.expect("variable", "%d-%s" % (scope, name), doc_variable(vpi, scope, name, values[name], None, False, pos))
+    run.expect_vars(values)
     fx.expect("job", job.key, doc_job(job, "COMPLETED", "label-printer-2", 3, job.deadline, job.last_ts, job.last_pos))
     return fx

@@ -83,12 +83,9 @@ def cancel():
     fx.expect("list-view", k, doc_list_view(
         pi, "CANCELED", pi.el.ts["ELEMENT_ACTIVATING"], pi.el.ts["ELEMENT_TERMINATED"],
         pi.el.pos["ELEMENT_TERMINATED"], "PI_%d" % k, k, "Loan application", None))
-    for e, name, path, level in [(start, "Application received", "%d/%d" % (k, start.key), 1),
-                                 (fork, "loan-fork", "%d/%d" % (k, fork.key), 1),
-                                 (dstart, "docs-start", "%d/%d/%d" % (k, docs.key, dstart.key), 2)]:
-        fx.expect("flownode-instance", e.key, doc_flow_node(
-            e, name, "COMPLETED", e.ts["ELEMENT_ACTIVATING"], e.ts["ELEMENT_COMPLETED"],
-            e.pos["ELEMENT_COMPLETED"], path, level))
+    run.expect_completed([(start, "Application received", "%d/%d" % (k, start.key), 1),
+                          (fork, "loan-fork", "%d/%d" % (k, fork.key), 1),
+                          (dstart, "docs-start", "%d/%d/%d" % (k, docs.key, dstart.key), 2)])
     for e, name, path, level in [(credit, "Check credit score", "%d/%d" % (k, credit.key), 1),
                                  (docs, "Collect documents", "%d/%d" % (k, docs.key), 1),
                                  (request, "Request documents", "%d/%d/%d" % (k, docs.key, request.key), 2),
@@ -112,10 +109,7 @@ def cancel():
         error_message="Credit bureau unavailable (HTTP 503)"))
     fx.expect("job", job_request.key, doc_job(
         job_request, "CANCELED", "", 3, None, job_request.last_ts, job_request.last_pos))
-    for (pik, fid), (fpi, _, pos) in run.flows.items():
-        fx.expect("sequence-flow", "%d_%s" % (pik, fid), doc_sequence_flow(fpi, fid, pos))
+    run.expect_flows()
     want = {"applicant": '"Jan Kowalski"', "amount": "25000"}
-    for (scope, name), (vpi, value, pos) in run.vars.last.items():
-        assert want[name] == value
-        fx.expect("variable", "%d-%s" % (scope, name), doc_variable(vpi, scope, name, value, None, False, pos))
+    run.expect_vars(want)
     return fx

@@ -127,9 +127,7 @@ def business_rule():
     fx.expect("incident", inc.key, doc_incident(
         inc, "ACTIVE", inc.created.ts, None, inc.created.pos, "PI_%d/FN_decide-discount/FNI_%d" % (q2.key, brt2.key),
         None))
-    for (pik, fid), (fpi, _, pos) in run.flows.items():
-        fx.expect("sequence-flow", "%d_%s" % (pik, fid), doc_sequence_flow(fpi, fid, pos))
-    for (scope, name), (vpi, value, pos) in run.vars.last.items():
-        fx.expect("variable", "%d-%s" % (scope, name), doc_variable(vpi, scope, name, value, None, False, pos))
+    run.expect_flows()
+    run.expect_vars()
     assert len(run.vars.last) == 4
     return fx

@@ -36,9 +36,7 @@ def incidents():
         run.vars.set(child, child.key, "invoiceId", jtext(invoice))
         run.vars.set(child, child.key, "amount", jtext(amount))
         t.call.ev("ELEMENT_ACTIVATED")
-        p.command(1)
-        child.el.ev("ELEMENT_ACTIVATING")
-        child.el.ev("ELEMENT_ACTIVATED")
+        run.activate(child.el)
         t.cstart = run.el(child, "charge-start", "START_EVENT", event_type="NONE")
         t.charge = run.none_event(t.cstart, [("k1", "charge", "SERVICE_TASK")])
         t.job = run.service_activate(t.charge, "payment.charge", retries=2, headers={"psp": "adyen"})
@@ -142,9 +140,7 @@ def incidents():
     fx.expect("job", b.job.key, doc_job(b.job, "FAILED", "psp-worker-2", 0, b.job.deadline, None, b.job.last_pos,
                                         error_message="Card expired"))
 
-    for (pik, fid), (fpi, _, pos) in run.flows.items():
-        fx.expect("sequence-flow", "%d_%s" % (pik, fid), doc_sequence_flow(fpi, fid, pos))
-    for (scope, name), (vpi, value, pos) in run.vars.last.items():
-        fx.expect("variable", "%d-%s" % (scope, name), doc_variable(vpi, scope, name, value, None, False, pos))
+    run.expect_flows()
+    run.expect_vars()
     assert len(run.vars.last) == 12
     return fx

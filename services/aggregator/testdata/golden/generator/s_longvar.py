@@ -39,9 +39,7 @@ def long_variable():
         "variables": {"exact": json.loads(exact), "over": json.loads(over), "payload": payload},
         "startInstructions": [], "runtimeInstructions": [], "processInstanceKey": pi.key,
         "tenantId": "<default>"})
-    p.command(1)
-    pi.el.ev("ELEMENT_ACTIVATING")
-    pi.el.ev("ELEMENT_ACTIVATED")
+    run.activate(pi.el)
     start = run.el(pi, "doc-received", "START_EVENT", event_type="NONE")
     task = run.none_event(start, [("i1", "extract-text", "SERVICE_TASK")])
     job = run.service_activate(task, "ocr.extract")
@@ -63,8 +61,7 @@ def long_variable():
         fx.expect("flownode-instance", e.key, doc_flow_node(
             e, name, "COMPLETED", e.ts["ELEMENT_ACTIVATING"], e.ts["ELEMENT_COMPLETED"],
             e.pos["ELEMENT_COMPLETED"], "%d/%d" % (k, e.key), 1))
-    for (pik, fid), (fpi, _, pos) in run.flows.items():
-        fx.expect("sequence-flow", "%d_%s" % (pik, fid), doc_sequence_flow(fpi, fid, pos))
+    run.expect_flows()
     last = run.vars.last
     fx.expect("variable", "%d-exact" % k, doc_variable(pi, k, "exact", exact, None, False, last[(k, "exact")][2]))
     fx.expect("variable", "%d-over" % k, doc_variable(pi, k, "over", over[:LIMIT], over, True, last[(k, "over")][2]))

@@ -6,6 +6,23 @@ BASE = 1763989200000  # 2025-11-24T13:00:00.000Z
 P1 = 1 << 51
 
 
+def start_batch(run, proc, recipients, batch_id, dt, retries):
+    """Starts a batch-notify instance up to one activated job per recipient:
+    the multi-instance body is activated, its output collection initialised,
+    and one inner instance activated per item."""
+    pi = run.create(proc, [("recipients", recipients), ("batchId", batch_id)], dt=dt)
+    start = run.el(pi, "notify-start", "START_EVENT", event_type="NONE")
+    body = run.none_event(start, [("n1", "notify", "MULTI_INSTANCE_BODY")])
+    run.activate(body)
+    run.vars.set(pi, body.key, "deliveries", jtext([None, None, None]))
+    inner = [El(pi, "notify", "SERVICE_TASK", scope=body) for _ in recipients]
+    jobs = []
+    for i, (e, rcpt) in enumerate(zip(inner, recipients)):
+        jobs.append(run.service_activate(e, "notify.email", retries=retries, inputs=[
+            (e.key, "recipient", rcpt), (e.key, "deliveryStatus", None), (e.key, "loopCounter", i + 1)]))
+    return pi, start, body, inner, jobs
+
+
 def multi_instance():
     fx = Fixture("multi_instance")
     p = fx.part(2, 20400, 1800, BASE)
@@ -15,19 +32,7 @@ def multi_instance():
 
     run = Run(fx, p)
     recipients = ["anna@example.com", "bob@example.com", "carla@example.com"]
-    pi = run.create(proc, [("recipients", recipients), ("batchId", "B-17")], dt=2000)
-    start = run.el(pi, "notify-start", "START_EVENT", event_type="NONE")
-    body = run.none_event(start, [("n1", "notify", "MULTI_INSTANCE_BODY")])
-    # body: activated, output collection initialised, one ACTIVATE per item
-    p.command(1)
-    body.ev("ELEMENT_ACTIVATING")
-    body.ev("ELEMENT_ACTIVATED")
-    run.vars.set(pi, body.key, "deliveries", jtext([None, None, None]))
-    inner = [El(pi, "notify", "SERVICE_TASK", scope=body) for _ in recipients]
-    jobs = []
-    for i, (e, rcpt) in enumerate(zip(inner, recipients)):
-        jobs.append(run.service_activate(e, "notify.email", inputs=[
-            (e.key, "recipient", rcpt), (e.key, "deliveryStatus", None), (e.key, "loopCounter", i + 1)]))
+    pi, start, body, inner, jobs = start_batch(run, proc, recipients, "B-17", dt=2000, retries=3)
     deliveries = [None, None, None]
     statuses = ["sent", "sent", "bounced"]
     for i in (1, 0, 2):  # workers finish out of order
@@ -45,18 +50,7 @@ def multi_instance():
     # Batch B-18: two inner jobs fail without retries (two incidents in one
     # instance); one is fixed and completes, the other stays open.
     rec2 = ["dora@example.com", "emil@example.com", "fynn@example.com"]
-    pi2 = run.create(proc, [("recipients", rec2), ("batchId", "B-18")], dt=30000)
-    start2 = run.el(pi2, "notify-start", "START_EVENT", event_type="NONE")
-    body2 = run.none_event(start2, [("n1", "notify", "MULTI_INSTANCE_BODY")])
-    p.command(1)
-    body2.ev("ELEMENT_ACTIVATING")
-    body2.ev("ELEMENT_ACTIVATED")
-    run.vars.set(pi2, body2.key, "deliveries", jtext([None, None, None]))
-    inner2 = [El(pi2, "notify", "SERVICE_TASK", scope=body2) for _ in rec2]
-    jobs2 = []
-    for i, (e, rcpt) in enumerate(zip(inner2, rec2)):
-        jobs2.append(run.service_activate(e, "notify.email", retries=1, inputs=[
-            (e.key, "recipient", rcpt), (e.key, "deliveryStatus", None), (e.key, "loopCounter", i + 1)]))
+    pi2, start2, body2, inner2, jobs2 = start_batch(run, proc, rec2, "B-18", dt=30000, retries=1)
     run.job_complete(jobs2[0], "mailer-1", [("deliveryStatus", "sent")], dt_work=300)
     run.service_complete(inner2[0], [(inner2[0].key, "deliveryStatus", "sent"),
                                      (body2.key, "deliveries", ["sent", None, None])])
@@ -121,12 +115,8 @@ def multi_instance():
             (body, "Notify recipient", "%d/%d" % (k, body.key), 1),
             (end, "All notified", "%d/%d" % (k, end.key), 1)]
     rows += [(e, "Notify recipient", "%d/%d/%d" % (k, body.key, e.key), 2) for e in inner]
-    for e, name, path, level in rows:
-        fx.expect("flownode-instance", e.key, doc_flow_node(
-            e, name, "COMPLETED", e.ts["ELEMENT_ACTIVATING"], e.ts["ELEMENT_COMPLETED"],
-            e.pos["ELEMENT_COMPLETED"], path, level))
-    for (pik, fid), (fpi, _, pos) in run.flows.items():
-        fx.expect("sequence-flow", "%d_%s" % (pik, fid), doc_sequence_flow(fpi, fid, pos))
+    run.expect_completed(rows)
+    run.expect_flows()
     want = {(k, "recipients"): '["anna@example.com","bob@example.com","carla@example.com"]',
             (k, "batchId"): '"B-17"',
             (body.key, "deliveries"): '["sent","sent","bounced"]',
@@ -143,9 +133,7 @@ def multi_instance():
         want[(e.key, "deliveryStatus")] = 'null' if i == 1 else '"sent"'
         want[(e.key, "loopCounter")] = str(i + 1)
     assert set(want) == set(run.vars.last), set(want) ^ set(run.vars.last)
-    for (scope, name), (vpi, value, pos) in run.vars.last.items():
-        assert want[(scope, name)] == value, (name, value)
-        fx.expect("variable", "%d-%s" % (scope, name), doc_variable(vpi, scope, name, want[(scope, name)], None, False, pos))
+    run.expect_vars(want)
     for i, job in enumerate(jobs):
         fx.expect("job", job.key, doc_job(job, "COMPLETED", "mailer-%d" % (i + 1), 3, job.deadline, job.last_ts,
                                           job.last_pos))

@@ -56,16 +56,13 @@ def service_gateways():
         fx.expect("flownode-instance", e.key, doc_flow_node(
             e, name, "COMPLETED", e.ts["ELEMENT_ACTIVATING"], e.ts["ELEMENT_COMPLETED"],
             e.pos["ELEMENT_COMPLETED"], "%d/%d" % (pi.key, e.key), 1))
-    for (pik, fid), (fpi, _, pos) in run.flows.items():
-        fx.expect("sequence-flow", "%d_%s" % (pik, fid), doc_sequence_flow(fpi, fid, pos))
+    run.expect_flows()
     expected_values = {
         "orderId": '"A-1001"', "amount": "134.9", "express": "false",
         "customer": '{"id":"C-77","name":"Zoë Müller","tier":"gold"}', "reserved": "true",
         "stockLocation": '"DC-Berlin"', "trackingId": '"DHL-00012345"', "invoiceId": '"INV-2025-0042"',
         "paymentId": '"pay_8f2c"'}
-    for (scope, name), (vpi, value, pos) in run.vars.last.items():
-        assert expected_values[name] == value, (name, value)
-        fx.expect("variable", "%d-%s" % (scope, name), doc_variable(vpi, scope, name, expected_values[name], None, False, pos))
+    run.expect_vars(expected_values)
     assert len(run.vars.last) == len(expected_values)
     for job, worker in [(job_reserve, "inventory-worker-1"), (job_std, "shipping-worker-3"),
                         (job_charge, "payment-worker-2"), (job_invoice, "billing-worker-1")]:

@@ -45,27 +45,21 @@ def embedded_subprocess():
         pi, "COMPLETED", pi.el.ts["ELEMENT_ACTIVATING"], pi.el.ts["ELEMENT_COMPLETED"],
         pi.el.pos["ELEMENT_COMPLETED"], "PI_%d" % pi.key, pi.key, "Insurance claim", None))
     k = pi.key
-    for e, name, path, level in [
+    run.expect_completed([
             (start, "Claim filed", "%d/%d" % (k, start.key), 1),
             (register, "Register claim", "%d/%d" % (k, register.key), 1),
             (assess, "Assess claim", "%d/%d" % (k, assess.key), 1),
             (astart, "assess-start", "%d/%d/%d" % (k, assess.key, astart.key), 2),
             (estimate, "Estimate damage", "%d/%d/%d" % (k, assess.key, estimate.key), 2),
             (aend, "assess-end", "%d/%d/%d" % (k, assess.key, aend.key), 2),
-            (settled, "Claim settled", "%d/%d" % (k, settled.key), 1)]:
-        fx.expect("flownode-instance", e.key, doc_flow_node(
-            e, name, "COMPLETED", e.ts["ELEMENT_ACTIVATING"], e.ts["ELEMENT_COMPLETED"],
-            e.pos["ELEMENT_COMPLETED"], path, level))
-    for (pik, fid), (fpi, _, pos) in run.flows.items():
-        fx.expect("sequence-flow", "%d_%s" % (pik, fid), doc_sequence_flow(fpi, fid, pos))
+            (settled, "Claim settled", "%d/%d" % (k, settled.key), 1)])
+    run.expect_flows()
     want = {(k, "claim"): '{"id":"CL-9","amount":2400,"policy":"P-123"}',
             (k, "registeredAt"): '"2025-11-24T11:00:31Z"',
             (assess.key, "claimedAmount"): "2300",
             (k, "estimate"): "1850.5"}
     assert set(want) == set(run.vars.last), run.vars.last.keys()
-    for (scope, name), (vpi, value, pos) in run.vars.last.items():
-        assert want[(scope, name)] == value
-        fx.expect("variable", "%d-%s" % (scope, name), doc_variable(vpi, scope, name, want[(scope, name)], None, False, pos))
+    run.expect_vars(want)
     for job in (job_reg, job_est):
         fx.expect("job", job.key, doc_job(job, "COMPLETED", "claims-worker", 3, job.deadline, job.last_ts, job.last_pos))
     return fx

@@ -187,9 +187,7 @@ def user_task():
                                           job.last_pos))
     for job in (j2c, j3a):
         fx.expect("job", job.key, doc_job(job, "CREATED", "", 3, None, None, job.last_pos))
-    for (pik, fid), (fpi, _, pos) in run.flows.items():
-        fx.expect("sequence-flow", "%d_%s" % (pik, fid), doc_sequence_flow(fpi, fid, pos))
-    for (scope, name), (vpi, value, pos) in run.vars.last.items():
-        fx.expect("variable", "%d-%s" % (scope, name), doc_variable(vpi, scope, name, value, None, False, pos))
+    run.expect_flows()
+    run.expect_vars()
     assert len(run.vars.last) == 11
     return fx

@@ -4,7 +4,7 @@ each processed in its own batch; follow-up events carry the command's
 position as sourceRecordPosition)."""
 import json
 
-from lib import El, Job, PI, Vars, flow, creation, jtext
+from lib import El, Job, PI, Vars, flow, creation, jtext, doc_flow_node, doc_sequence_flow, doc_variable
 
 
 class Run:
@@ -12,6 +12,31 @@ class Run:
         self.fx, self.p = fx, part
         self.vars = Vars()
         self.flows = {}
+
+    # -- the documents every scenario expects alike
+
+    def expect_flows(self):
+        """Expects the sequence-flow document of every flow taken."""
+        for (pik, fid), (fpi, _, pos) in self.flows.items():
+            self.fx.expect("sequence-flow", "%d_%s" % (pik, fid), doc_sequence_flow(fpi, fid, pos))
+
+    def expect_completed(self, rows):
+        """Expects a COMPLETED flow-node document for each (element, name,
+        tree path, level) of rows."""
+        for e, name, path, level in rows:
+            self.fx.expect("flownode-instance", e.key, doc_flow_node(
+                e, name, "COMPLETED", e.ts["ELEMENT_ACTIVATING"], e.ts["ELEMENT_COMPLETED"],
+                e.pos["ELEMENT_COMPLETED"], path, level))
+
+    def expect_vars(self, want=None):
+        """Expects the variable document of every variable's last value. With
+        want (by (scope, name) or by name), first asserts that each last value
+        is the one the scenario set."""
+        for (scope, name), (vpi, value, pos) in self.vars.last.items():
+            if want is not None:
+                expected = want[(scope, name)] if (scope, name) in want else want[name]
+                assert expected == value, (scope, name, value, expected)
+            self.fx.expect("variable", "%d-%s" % (scope, name), doc_variable(vpi, scope, name, value, None, False, pos))
 
     # -- instances
 

@@ -1,10 +1,13 @@
 package search_test
 
+// The tests of this file run against the real Elasticsearch of testenv.
+
 import (
 	"context"
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 
@@ -79,5 +82,48 @@ func TestBulkExecutorAgainstElasticsearch(t *testing.T) {
 	got, err = do(e, []op{{"4", 1, `{"n":4}`, false}})
 	if err != nil || got != "done/"+fmt.Sprint(http.StatusCreated) {
 		t.Errorf("block lifted: %q %v", got, err)
+	}
+}
+
+// Count and Terms against Elasticsearch: all documents or those matching a
+// query, the distinct values of a field, and an index pattern that matches
+// nothing counting as empty.
+func TestCountAndTerms(t *testing.T) {
+	es, _ := testenv.Elasticsearch(t)
+	ctx := context.Background()
+	prefix := testenv.IndexPrefix(t)
+	testenv.DropIndices(t, es, prefix)
+	index := prefix + "-q"
+	if err := search.CreateIndex(ctx, es, index, map[string]any{"number_of_replicas": 0}); err != nil {
+		t.Fatal(err)
+	}
+	e := search.NewBulkExecutor(es, search.BulkPolicy{MaxAttempts: 2})
+	partitions := []int64{3, 1, 3, 2, 3}
+	err := e.Do(ctx, len(partitions), func(buf []byte, i int) []byte {
+		return search.AppendOp(buf, search.Op{Index: index, ID: fmt.Sprint(i), Version: 1, Source: []byte(fmt.Sprintf(`{"p":%d}`, partitions[i]))})
+	}, func(int, search.Result) bool { return true })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := search.Refresh(ctx, es, index); err != nil {
+		t.Fatal(err)
+	}
+	threes := map[string]any{"term": map[string]any{"p": 3}}
+	for _, tt := range []struct {
+		index string
+		query any
+		want  int64
+	}{{index, nil, 5}, {index, threes, 3}, {prefix + "-none-*", nil, 0}} {
+		if n, err := search.Count(ctx, es, tt.index, tt.query); err != nil || n != tt.want {
+			t.Errorf("Count(%s, %v) = %d, %v; want %d", tt.index, tt.query, n, err, tt.want)
+		}
+	}
+	got, err := search.Terms(ctx, es, prefix+"-*", "p", nil, 10)
+	slices.Sort(got)
+	if err != nil || !slices.Equal(got, []int64{1, 2, 3}) {
+		t.Errorf("Terms = %v, %v; want [1 2 3]", got, err)
+	}
+	if got, err := search.Terms(ctx, es, prefix+"-none-*", "p", nil, 10); err != nil || len(got) != 0 {
+		t.Errorf("Terms of no index = %v, %v; want none", got, err)
 	}
 }

@@ -1,0 +1,31 @@
+package testenv
+
+import (
+	"testing"
+
+	"github.com/elastic/go-elasticsearch/v8"
+
+	"github.com/flowline/flowline/internal/dev/natsserver"
+	"github.com/flowline/flowline/pkg/config"
+)
+
+// Env is where a service's integration test starts from: an embedded NATS
+// JetStream server (NATS), the shared Elasticsearch (ES, ESConfig) and an
+// index prefix of the test's own (Prefix), whose indices and index templates
+// are deleted at cleanup. ConnectStreams adds Flowline's streams.
+type Env struct {
+	NATS     *natsserver.Server
+	ES       *elasticsearch.Client
+	ESConfig config.Elasticsearch
+	Prefix   string
+}
+
+// NewEnv sets up an Env for t.
+func NewEnv(t testing.TB) *Env {
+	t.Helper()
+	env := &Env{NATS: NATS(t)}
+	env.ES, env.ESConfig = Elasticsearch(t)
+	env.Prefix = IndexPrefix(t)
+	DropIndices(t, env.ES, env.Prefix)
+	return env
+}
