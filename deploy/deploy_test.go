@@ -623,6 +623,16 @@ func resolvePort(c corev1.Container, port intstr.IntOrString) int32 {
 	return -1
 }
 
+// selectsOnly reports to p unless selector (of the object what) selects the
+// pods of deployment want and of no other.
+func (objs *k8sObjects) selectsOnly(p *problems, what string, selector *metav1.LabelSelector, want string) {
+	for name, d := range objs.deployments {
+		if got := selects(selector, d.Spec.Template.Labels); got != (name == want) {
+			p.addf("%s: selects the pods of %s: %v, want %v", what, d.Name, got, name == want)
+		}
+	}
+}
+
 func selects(sel *metav1.LabelSelector, podLabels map[string]string) bool {
 	s, err := metav1.LabelSelectorAsSelector(sel)
 	if err != nil || sel == nil || s.Empty() {
@@ -884,25 +894,19 @@ func checkKustomize(t testing.TB, dir string) problems {
 	if len(objs.services) != 1 {
 		p.addf("%d Services, want 1 (ingest)", len(objs.services))
 	}
-	for _, s := range objs.services {
-		ing, ok := objs.deployments["ingest"]
-		if !ok {
-			continue
-		}
-		for name, d := range objs.deployments {
-			if got := selects(&metav1.LabelSelector{MatchLabels: s.Spec.Selector}, d.Spec.Template.Labels); got != (name == "ingest") {
-				p.addf("Service %s: selects the pods of %s: %v, want %v", s.Name, d.Name, got, name == "ingest")
+	if ing, ok := objs.deployments["ingest"]; ok {
+		for _, s := range objs.services {
+			objs.selectsOnly(&p, "Service "+s.Name, &metav1.LabelSelector{MatchLabels: s.Spec.Selector}, "ingest")
+			found := false
+			for _, sp := range s.Spec.Ports {
+				if sp.Port == ingestPort(t) && len(ing.Spec.Template.Spec.Containers) > 0 &&
+					resolvePort(ing.Spec.Template.Spec.Containers[0], sp.TargetPort) == ingestPort(t) {
+					found = true
+				}
 			}
-		}
-		found := false
-		for _, sp := range s.Spec.Ports {
-			if sp.Port == ingestPort(t) && len(ing.Spec.Template.Spec.Containers) > 0 &&
-				resolvePort(ing.Spec.Template.Spec.Containers[0], sp.TargetPort) == ingestPort(t) {
-				found = true
+			if !found {
+				p.addf("Service %s: no port %d to the ingest container's port %d", s.Name, ingestPort(t), ingestPort(t))
 			}
-		}
-		if !found {
-			p.addf("Service %s: no port %d to the ingest container's port %d", s.Name, ingestPort(t), ingestPort(t))
 		}
 	}
 
@@ -910,20 +914,16 @@ func checkKustomize(t testing.TB, dir string) problems {
 	if len(objs.pdbs) != 1 {
 		p.addf("%d PodDisruptionBudgets, want 1 (writer)", len(objs.pdbs))
 	}
+	writerReplicas := int32(1)
+	if w, ok := objs.deployments["writer"]; ok && w.Spec.Replicas != nil {
+		writerReplicas = *w.Spec.Replicas
+	}
 	for _, b := range objs.pdbs {
-		w, ok := objs.deployments["writer"]
-		if !ok {
+		if _, ok := objs.deployments["writer"]; !ok {
 			continue
 		}
-		for name, d := range objs.deployments {
-			if got := selects(b.Spec.Selector, d.Spec.Template.Labels); got != (name == "writer") {
-				p.addf("PodDisruptionBudget %s: selects the pods of %s: %v, want %v", b.Name, d.Name, got, name == "writer")
-			}
-		}
-		replicas := int32(1)
-		if w.Spec.Replicas != nil {
-			replicas = *w.Spec.Replicas
-		}
+		objs.selectsOnly(&p, "PodDisruptionBudget "+b.Name, b.Spec.Selector, "writer")
+		replicas := writerReplicas
 		switch {
 		case b.Spec.MinAvailable != nil && b.Spec.MinAvailable.Type == intstr.Int:
 			if b.Spec.MinAvailable.IntVal < 1 || b.Spec.MinAvailable.IntVal >= replicas {

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/elastic/go-elasticsearch/v8"
 	"github.com/flowline/flowline/internal/testenv"
 	"github.com/flowline/flowline/pkg/search"
 )
@@ -20,14 +21,8 @@ import (
 // cluster's doing, pushed back until the attempts run out, and written once
 // the block is lifted.
 func TestBulkExecutorAgainstElasticsearch(t *testing.T) {
-	es, _ := testenv.Elasticsearch(t)
+	es, _, index := newIndex(t, "exec")
 	ctx := context.Background()
-	prefix := testenv.IndexPrefix(t)
-	testenv.DropIndices(t, es, prefix)
-	index := prefix + "-exec"
-	if err := search.CreateIndex(ctx, es, index, map[string]any{"number_of_replicas": 0}); err != nil {
-		t.Fatal(err)
-	}
 	res, err := es.Indices.PutMapping([]string{index}, strings.NewReader(`{"dynamic":"strict","properties":{"n":{"type":"long"}}}`))
 	if _, err := search.ReadResponse("mapping of "+index, res, err); err != nil {
 		t.Fatal(err)
@@ -89,14 +84,8 @@ func TestBulkExecutorAgainstElasticsearch(t *testing.T) {
 // query, the distinct values of a field, and an index pattern that matches
 // nothing counting as empty.
 func TestCountAndTerms(t *testing.T) {
-	es, _ := testenv.Elasticsearch(t)
+	es, prefix, index := newIndex(t, "q")
 	ctx := context.Background()
-	prefix := testenv.IndexPrefix(t)
-	testenv.DropIndices(t, es, prefix)
-	index := prefix + "-q"
-	if err := search.CreateIndex(ctx, es, index, map[string]any{"number_of_replicas": 0}); err != nil {
-		t.Fatal(err)
-	}
 	e := search.NewBulkExecutor(es, search.BulkPolicy{MaxAttempts: 2})
 	partitions := []int64{3, 1, 3, 2, 3}
 	err := e.Do(ctx, len(partitions), func(buf []byte, i int) []byte {
@@ -126,4 +115,16 @@ func TestCountAndTerms(t *testing.T) {
 	if got, err := search.Terms(ctx, es, prefix+"-none-*", "p", nil, 10); err != nil || len(got) != 0 {
 		t.Errorf("Terms of no index = %v, %v; want none", got, err)
 	}
+}
+
+// newIndex creates the index <prefix>-<suffix>, without replicas, under an
+// index prefix of the test's own (dropped at cleanup).
+func newIndex(t *testing.T, suffix string) (es *elasticsearch.Client, prefix, index string) {
+	t.Helper()
+	env := testenv.NewEnv(t)
+	index = env.Prefix + "-" + suffix
+	if err := search.CreateIndex(context.Background(), env.ES, index, map[string]any{"number_of_replicas": 0}); err != nil {
+		t.Fatal(err)
+	}
+	return env.ES, env.Prefix, index
 }

@@ -314,23 +314,30 @@ func newFamilies(prefix string) *families {
 
 // keepAlive marks msgs in progress every third of AckWait until stopped,
 // so a slow or retrying bulk does not get its messages redelivered.
+// A timer re-armed after each round costs no goroutine while it waits.
 func (s *Service) keepAlive(msgs []jetstream.Msg) (stop func()) {
-	done := make(chan struct{})
-	go func() {
-		t := time.NewTicker(s.cfg.AckWait / 3)
-		defer t.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-t.C:
-				for _, m := range msgs {
-					_ = m.InProgress()
-				}
-			}
+	every := s.cfg.AckWait / 3
+	var mu sync.Mutex // guards stopped and the timer's re-arming
+	stopped := false
+	var timer *time.Timer
+	mu.Lock()
+	defer mu.Unlock()
+	timer = time.AfterFunc(every, func() {
+		for _, m := range msgs {
+			_ = m.InProgress()
 		}
-	}()
-	return func() { close(done) }
+		mu.Lock()
+		defer mu.Unlock()
+		if !stopped {
+			timer.Reset(every)
+		}
+	})
+	return func() {
+		mu.Lock()
+		defer mu.Unlock()
+		stopped = true
+		timer.Stop()
+	}
 }
 
 // sender writes the bulks of one send goroutine through its own bulk

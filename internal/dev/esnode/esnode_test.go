@@ -307,10 +307,7 @@ func TestLockFileExcludes(t *testing.T) {
 // TestStartStop provisions and runs a real node. It needs Maven (or a cached
 // zip) and a JDK 17+; it is skipped with -short.
 func TestStartStop(t *testing.T) {
-	requireNodePrereqs(t)
-	if _, err := resolveJavaHome("", DefaultVersion, systemJava); err != nil {
-		t.Fatalf("no JDK (install one; CI has OpenJDK 17): %v", err)
-	}
+	requireRealNode(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 
@@ -531,6 +528,15 @@ func requireNodePrereqs(t *testing.T) {
 	}
 }
 
+// requireRealNode is requireNodePrereqs plus a JDK that can run the node.
+func requireRealNode(t *testing.T) {
+	t.Helper()
+	requireNodePrereqs(t)
+	if _, err := resolveJavaHome("", DefaultVersion, systemJava); err != nil {
+		t.Fatalf("no JDK (install one; CI has OpenJDK 17): %v", err)
+	}
+}
+
 // TestStartProcessExits: a node whose JVM dies at once yields an error that
 // says so and shows the output.
 func TestStartProcessExits(t *testing.T) {
@@ -558,10 +564,7 @@ func TestStartProcessExits(t *testing.T) {
 // TestStartTimeout: a node that is not healthy by the deadline is killed and
 // the error names the log.
 func TestStartTimeout(t *testing.T) {
-	requireNodePrereqs(t)
-	if _, err := resolveJavaHome("", DefaultVersion, systemJava); err != nil {
-		t.Fatalf("no JDK (install one; CI has OpenJDK 17): %v", err)
-	}
+	requireRealNode(t)
 	// Provision outside the short deadline.
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -644,10 +647,7 @@ func nodeJSON(t *testing.T, n *Node, path string, out any) {
 // documents and settings; the DataDir survives Stop and cannot be shared by
 // two nodes at once.
 func TestRestartOnDataDir(t *testing.T) {
-	requireNodePrereqs(t)
-	if _, err := resolveJavaHome("", DefaultVersion, systemJava); err != nil {
-		t.Fatalf("no JDK (install one; CI has OpenJDK 17): %v", err)
-	}
+	requireRealNode(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
 	defer cancel()
 	ports, err := freePorts(1)

@@ -24,10 +24,7 @@ import (
 // a wrong password and 200 with either user's, and cannot be reached by a
 // client that does not trust the CA.
 func TestSecuredNode(t *testing.T) {
-	requireNodePrereqs(t)
-	if _, err := resolveJavaHome("", DefaultVersion, systemJava); err != nil {
-		t.Fatalf("no JDK (install one; CI has OpenJDK 17): %v", err)
-	}
+	requireRealNode(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	users := map[string]string{"flowline": "s3cret-Pa55word", "other": "another-s3cret"}

@@ -1,5 +1,5 @@
 from lib import *
-from steps import Run
+from steps import Run, deployed
 import resources as R
 
 BASE = 1763996400000  # 2025-11-24T15:00:00.000Z
@@ -26,10 +26,7 @@ def cancel():
     fx = Fixture("cancel")
     p = fx.part(3, 77000, 5100, BASE)
     proc = Proc("loan-application", P1 + 905, 2, R.LOAN, "loan-application.bpmn", "", [], P1 + 904)
-    p.command(0)
-    process_created(p, proc)
-
-    run = Run(fx, p)
+    run = deployed(fx, p, proc)
     pi = run.create(proc, [("applicant", "Jan Kowalski"), ("amount", 25000)], dt=1500)
     start = run.el(pi, "loan-start", "START_EVENT", event_type="NONE")
     fork = run.none_event(start, [("l1", "loan-fork", "PARALLEL_GATEWAY")])

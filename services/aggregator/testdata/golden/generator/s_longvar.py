@@ -1,5 +1,5 @@
 from lib import *
-from steps import Run
+from steps import Run, deployed
 import resources as R
 
 BASE = 1764007200000  # 2025-11-24T18:00:00.000Z
@@ -20,10 +20,7 @@ def long_variable():
     fx = Fixture("long_variable")
     p = fx.part(6, 5200, 640, BASE)  # partition 6
     proc = Proc("document-intake", P1 + 1100, 1, R.INTAKE, "document-intake.bpmn", "", [], P1 + 1099)
-    p.command(0)
-    process_created(p, proc)
-
-    run = Run(fx, p)
+    run = deployed(fx, p, proc)
     exact = '"' + "é" * (LIMIT - 2) + '"'          # 8191 characters (16380 bytes): kept whole
     over = '"' + "€" * (LIMIT - 1) + '"'           # 8192 characters: cut to 8191
     payload = {"documentId": "DOC-5521", "pages": 14, "body": long_text(70)}

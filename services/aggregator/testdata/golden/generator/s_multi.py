@@ -1,5 +1,5 @@
 from lib import *
-from steps import Run
+from steps import Run, deployed
 import resources as R
 
 BASE = 1763989200000  # 2025-11-24T13:00:00.000Z
@@ -27,10 +27,7 @@ def multi_instance():
     fx = Fixture("multi_instance")
     p = fx.part(2, 20400, 1800, BASE)
     proc = Proc("batch-notify", P1 + 733, 1, R.NOTIFY, "batch-notify.bpmn", "", [], P1 + 732)
-    p.command(0)
-    process_created(p, proc)
-
-    run = Run(fx, p)
+    run = deployed(fx, p, proc)
     recipients = ["anna@example.com", "bob@example.com", "carla@example.com"]
     pi, start, body, inner, jobs = start_batch(run, proc, recipients, "B-17", dt=2000, retries=3)
     deliveries = [None, None, None]

@@ -1,5 +1,5 @@
 from lib import *
-from steps import Run
+from steps import Run, deployed
 import resources as R
 
 BASE = 1763982000000  # 2025-11-24T11:00:00.000Z
@@ -10,10 +10,7 @@ def embedded_subprocess():
     fx = Fixture("embedded_subprocess")
     p = fx.part(5, 88000, 7000, BASE)  # partition 5: keys above 2^53
     proc = Proc("claim-process", P1 + 512, 1, R.CLAIM, "claim.bpmn", "", [], P1 + 511, tenant="acme")
-    p.command(0)
-    process_created(p, proc)
-
-    run = Run(fx, p)
+    run = deployed(fx, p, proc)
     pi = run.create(proc, [("claim", {"id": "CL-9", "amount": 2400, "policy": "P-123"})], dt=30000, tenant="acme")
     start = run.el(pi, "claim-filed", "START_EVENT", event_type="NONE")
     register = run.none_event(start, [("c1", "register-claim", "SERVICE_TASK")])

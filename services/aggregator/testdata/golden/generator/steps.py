@@ -4,7 +4,16 @@ each processed in its own batch; follow-up events carry the command's
 position as sourceRecordPosition)."""
 import json
 
-from lib import El, Job, PI, Vars, flow, creation, jtext, doc_flow_node, doc_sequence_flow, doc_variable
+from lib import El, Job, PI, Vars, flow, creation, jtext, process_created, doc_flow_node, doc_sequence_flow, doc_variable
+
+
+def deployed(fx, p, proc):
+    """Writes proc's PROCESS CREATED on partition p (the copy a deployment
+    distributes, in a batch of its own) and returns the Run that drives its
+    instances there."""
+    p.command(0)
+    process_created(p, proc)
+    return Run(fx, p)
 
 
 class Run:
