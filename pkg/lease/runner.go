@@ -168,8 +168,9 @@ func (r *Runner) Balanced() bool {
 // ConditionBalanced is the readiness condition a Runner reports.
 const ConditionBalanced = "partitions balanced"
 
-// ReportReadiness marks ConditionBalanced on ready: met while this replica
-// holds its share of the partitions, unmet while leases are being balanced.
+// ReportReadiness marks ConditionBalanced on ready: unmet until the lease
+// manager has settled (this replica took its share once), met from then on;
+// later rebalancing does not make the service unready.
 // Services call it from their Ready.
 func (r *Runner) ReportReadiness(ready *lifecycle.Readiness) {
 	switch {

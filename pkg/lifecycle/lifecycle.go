@@ -27,10 +27,7 @@ var ErrStopped = errors.New("service stopped")
 
 // RunAll starts services in order (list downstream services first) and runs
 // them until ctx is cancelled or one of them fails. It then stops them in
-// reverse order (upstream first), all within drain in total: the process's
-// shutdown fits its termination grace period however many services it
-// runs. A service still draining at the deadline is left behind (what it
-// has not acked is delivered again to its successor).
+// reverse order (upstream first), giving each up to drain to return.
 func RunAll(ctx context.Context, log *slog.Logger, drain time.Duration, services ...Service) error {
 	type running struct {
 		svc    Service
@@ -63,8 +60,6 @@ func RunAll(ctx context.Context, log *slog.Logger, drain time.Duration, services
 	case firstErr = <-failed:
 		log.Error("stopping: a service failed", "error", firstErr)
 	}
-	deadline := time.NewTimer(drain)
-	defer deadline.Stop()
 	for i := len(all) - 1; i >= 0; i-- {
 		r := all[i]
 		r.cancel()
@@ -74,15 +69,11 @@ func RunAll(ctx context.Context, log *slog.Logger, drain time.Duration, services
 				firstErr = fmt.Errorf("%s: %w", r.svc.Name(), err)
 			}
 			log.Info("service stopped", "service", r.svc.Name())
-		case <-deadline.C:
+		case <-time.After(drain):
 			log.Warn("service did not drain in time", "service", r.svc.Name(), "timeout", drain)
 			if firstErr == nil {
 				firstErr = fmt.Errorf("%s: drain timed out after %s", r.svc.Name(), drain)
 			}
-			for _, rest := range all[:i] { // out of time: stop the rest at once
-				rest.cancel()
-			}
-			return firstErr
 		}
 	}
 	return firstErr

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"strings"
 	"time"
@@ -131,7 +132,9 @@ func (s *Service) indexedPartitions(ctx context.Context) ([]int32, error) {
 	}
 	out := make([]int32, 0, len(keys))
 	for _, k := range keys {
-		out = append(out, int32(k))
+		if k >= 0 && k <= math.MaxInt32 {
+			out = append(out, int32(k))
+		}
 	}
 	return out, nil
 }

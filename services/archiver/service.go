@@ -13,6 +13,7 @@ package archiver
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strconv"
@@ -156,7 +157,10 @@ func (s *Service) discover(ctx context.Context) ([]int32, error) {
 		}
 	}
 	parts, err := s.indexedPartitions(ctx)
-	if err != nil {
+	switch {
+	case errors.Is(err, search.ErrPartial): // the streams' partitions still get archived
+		s.log.Warn("partitions in the runtime index answered in part; archiving the streams' partitions", "error", err)
+	case err != nil:
 		return nil, err
 	}
 	for _, p := range parts {
@@ -183,6 +187,9 @@ func (s *Service) runRound(ctx context.Context, p int32) (lease.Outcome, error) 
 		if ctx.Err() == nil {
 			s.metrics.errors.Inc()
 		}
+		// A dated index known to exist may have been deleted since (by
+		// another replica's retention): check them all again next round.
+		s.made.Clear()
 		return lease.Idle, fmt.Errorf("archiving batch of partition %d: %w", p, err)
 	case n > 0:
 		return lease.Progress, nil
