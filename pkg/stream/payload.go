@@ -1,0 +1,169 @@
+package stream
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/flowline/flowline/pkg/config"
+)
+
+// Large payloads use the claim-check pattern. A JetStream message is bounded
+// by the server's max_payload (1 MiB by default) and the stream's
+// MaxMsgSize, but a Zeebe record may be as large as the broker's maximum
+// message size (4 MiB by default) and a document built from it larger
+// still; a live broker cannot shrink them, so refusing them would block the
+// partition for ever. A message body over the inline limit is therefore
+// stored as an object in the PayloadBucket object store, and the message
+// itself carries only the object's name (HeaderPayloadObject) and the
+// body's size (HeaderPayloadSize), with an empty body. The message keeps
+// its subject, id and every other header, so ordering, deduplication and
+// acknowledgement work exactly as for an inline message; every reader gets
+// the body through Payloads.Body, whichever way it was stored.
+//
+// Objects live as long as the longest-lived stream that can reference them
+// (records, dead letters) plus a margin; consumers of the work-queue docs
+// stream release a document message's object once they acked it.
+const (
+	// PayloadBucket is the object store holding message bodies too large to
+	// travel inline.
+	PayloadBucket = "FLOWLINE_PAYLOADS"
+	// HeaderPayloadObject names the object holding a message's body.
+	HeaderPayloadObject = "Flowline-Payload-Object"
+	// HeaderPayloadSize is the size in bytes of a body held in an object.
+	HeaderPayloadSize = "Flowline-Payload-Size"
+
+	// headerRoom is kept free below the server's max_payload for a
+	// message's headers (ids, positions, trace context, dead-letter
+	// reasons are far smaller).
+	headerRoom = 16 << 10
+	// payloadTTLMargin keeps an object a little longer than the messages
+	// that reference it: the object is stored just before its message.
+	payloadTTLMargin = time.Hour
+)
+
+// ErrPayloadMissing is returned by Body when a message references an object
+// that is gone (expired, or its bucket was deleted).
+var ErrPayloadMissing = errors.New("stream: message body object is missing")
+
+// Payloads stores and reads message bodies, inline or as objects. Create it
+// with OpenPayloads once connected; safe for concurrent use.
+type Payloads struct {
+	store  jetstream.ObjectStore
+	inline int // largest body sent inline
+}
+
+// PayloadTTL is how long the payload bucket keeps an object under cfg.
+func PayloadTTL(cfg config.Streams) time.Duration {
+	return max(cfg.RecordsMaxAge, cfg.DLQMaxAge) + payloadTTLMargin
+}
+
+// OpenPayloads binds the payload object store, creating it when missing
+// (an existing bucket is left as configured). Bodies up to the connection's
+// max_payload and the streams' MaxMsgSize, less room for headers, stay
+// inline.
+func OpenPayloads(ctx context.Context, js jetstream.JetStream, cfg config.Streams) (*Payloads, error) {
+	store, err := js.ObjectStore(ctx, PayloadBucket)
+	if errors.Is(err, jetstream.ErrBucketNotFound) {
+		store, err = js.CreateObjectStore(ctx, jetstream.ObjectStoreConfig{
+			Bucket:      PayloadBucket,
+			Description: "message bodies too large to travel inline (records, documents, dead letters)",
+			TTL:         PayloadTTL(cfg),
+			Storage:     jetstream.FileStorage,
+			Replicas:    cfg.Replicas,
+			Compression: true,
+		})
+		if errors.Is(err, jetstream.ErrBucketExists) { // another service created it first
+			store, err = js.ObjectStore(ctx, PayloadBucket)
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("stream: payload bucket %s: %w", PayloadBucket, err)
+	}
+	limit := int64(maxMsgSize)
+	if nc := js.Conn(); nc != nil && nc.MaxPayload() > 0 {
+		limit = min(limit, nc.MaxPayload())
+	}
+	return NewPayloads(store, int(limit)-headerRoom), nil
+}
+
+// NewPayloads returns Payloads on store sending bodies of up to inline
+// bytes inline (for tests that need a small limit).
+func NewPayloads(store jetstream.ObjectStore, inline int) *Payloads {
+	return &Payloads{store: store, inline: max(inline, 1)}
+}
+
+// InlineLimit is the largest body a message carries itself.
+func (p *Payloads) InlineLimit() int { return p.inline }
+
+// Prepare readies msg for publishing: a body over the inline limit is
+// stored as an object and replaced by a reference. The object's name is
+// derived from the message id (or, without one, from the subject and the
+// body's hash), so preparing the same message again overwrites the same
+// object with the same bytes. Prepare must finish before msg is published.
+func (p *Payloads) Prepare(ctx context.Context, msg *nats.Msg) error {
+	if len(msg.Data) <= p.inline {
+		return nil
+	}
+	if msg.Header == nil {
+		msg.Header = nats.Header{}
+	}
+	name := msg.Header.Get(nats.MsgIdHdr)
+	if name == "" {
+		sum := sha256.Sum256(msg.Data)
+		name = hex.EncodeToString(sum[:])
+	}
+	name = msg.Subject + "/" + name
+	if _, err := p.store.Put(ctx, jetstream.ObjectMeta{Name: name}, bytes.NewReader(msg.Data)); err != nil {
+		return fmt.Errorf("stream: store %d-byte body of a %s message as object %q: %w", len(msg.Data), msg.Subject, name, err)
+	}
+	msg.Header.Set(HeaderPayloadObject, name)
+	msg.Header.Set(HeaderPayloadSize, strconv.Itoa(len(msg.Data)))
+	msg.Data = nil
+	return nil
+}
+
+// IsReference reports whether a message's body is held in an object.
+func IsReference(h nats.Header) bool { return h.Get(HeaderPayloadObject) != "" }
+
+// Body returns a message's body: data itself, or the object its header
+// references (ErrPayloadMissing when the object is gone).
+func (p *Payloads) Body(ctx context.Context, h nats.Header, data []byte) ([]byte, error) {
+	name := h.Get(HeaderPayloadObject)
+	if name == "" {
+		return data, nil
+	}
+	b, err := p.store.GetBytes(ctx, name)
+	if errors.Is(err, jetstream.ErrObjectNotFound) {
+		return nil, fmt.Errorf("%w: %q", ErrPayloadMissing, name)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("stream: read body object %q: %w", name, err)
+	}
+	if want := h.Get(HeaderPayloadSize); want != "" && want != strconv.Itoa(len(b)) {
+		return nil, fmt.Errorf("stream: body object %q holds %d bytes, its message says %s", name, len(b), want)
+	}
+	return b, nil
+}
+
+// Release deletes the object a message references, if any, once no reader
+// needs it (the docs stream's messages, after a writer acked them). A
+// missing object is not an error.
+func (p *Payloads) Release(ctx context.Context, h nats.Header) error {
+	name := h.Get(HeaderPayloadObject)
+	if name == "" {
+		return nil
+	}
+	if err := p.store.Delete(ctx, name); err != nil && !errors.Is(err, jetstream.ErrObjectNotFound) {
+		return fmt.Errorf("stream: release body object %q: %w", name, err)
+	}
+	return nil
+}

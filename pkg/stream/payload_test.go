@@ -1,0 +1,97 @@
+package stream
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/flowline/flowline/pkg/config"
+)
+
+// TestPayloadsCarryBodiesOverMaxPayload publishes a body four times the
+// server's max_payload through the records stream and reads it back whole,
+// while a small body stays inline; a released or expired object is
+// reported as ErrPayloadMissing, not as an empty body.
+func TestPayloadsCarryBodiesOverMaxPayload(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	url := authServer(t, server.Options{MaxPayload: 256 << 10})
+	cfg := config.Streams{Replicas: 1, RecordsMaxAge: time.Hour, DLQMaxAge: 2 * time.Hour}
+	conn, err := Connect(ctx, config.NATS{URL: url, ConnectTimeout: time.Second}, "payload-test", slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if err := EnsureStreams(ctx, conn.JS, cfg); err != nil {
+		t.Fatal(err)
+	}
+	payloads, err := OpenPayloads(ctx, conn.JS, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := payloads.InlineLimit(); got <= 0 || got >= 256<<10 {
+		t.Fatalf("inline limit %d, want below the server's max_payload", got)
+	}
+	again, err := OpenPayloads(ctx, conn.JS, cfg) // a second service binds the same bucket
+	if err != nil {
+		t.Fatal(err)
+	}
+	big := bytes.Repeat([]byte("0123456789abcdef"), (1<<20)/16)
+	small := []byte("small body")
+	for i, body := range [][]byte{big, small} {
+		msg := RecordsMsg(1, int64(i*10), int64(i*10+9), append([]byte(nil), body...))
+		if err := payloads.Prepare(ctx, msg); err != nil {
+			t.Fatal(err)
+		}
+		if IsReference(msg.Header) != (len(body) > payloads.InlineLimit()) {
+			t.Fatalf("body of %d bytes: reference=%v", len(body), IsReference(msg.Header))
+		}
+		if _, err := conn.JS.PublishMsg(ctx, msg); err != nil {
+			t.Fatalf("publish %d-byte body: %v", len(body), err)
+		}
+	}
+	st, err := conn.JS.Stream(ctx, RecordsStream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var refs []*jetstream.RawStreamMsg
+	for seq, want := range map[uint64][]byte{1: big, 2: small} {
+		m, err := st.GetMsg(ctx, seq)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := again.Body(ctx, m.Header, m.Data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Fatalf("message %d: body of %d bytes, want %d", seq, len(got), len(want))
+		}
+		if IsReference(m.Header) {
+			refs = append(refs, m)
+		}
+	}
+	if len(refs) != 1 {
+		t.Fatalf("%d messages reference objects, want 1", len(refs))
+	}
+	if err := payloads.Release(ctx, refs[0].Header); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := payloads.Body(ctx, refs[0].Header, refs[0].Data); !errors.Is(err, ErrPayloadMissing) {
+		t.Fatalf("body of a released object: %v, want ErrPayloadMissing", err)
+	}
+	if err := payloads.Release(ctx, refs[0].Header); err != nil {
+		t.Fatalf("releasing twice: %v", err)
+	}
+	if err := payloads.Release(ctx, nats.Header{}); err != nil {
+		t.Fatalf("releasing an inline message: %v", err)
+	}
+}
