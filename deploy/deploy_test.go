@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"maps"
@@ -22,6 +23,7 @@ import (
 
 	"github.com/compose-spec/compose-go/v2/cli"
 	composetypes "github.com/compose-spec/compose-go/v2/types"
+	natsserver "github.com/nats-io/nats-server/v2/server"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
@@ -180,6 +182,32 @@ func addrPort(t testing.TB, addr string) int32 {
 	return int32(n)
 }
 
+// checkAdminAddr reports a service whose admin server would not be
+// reachable from outside its container: the binary's default is loopback,
+// so a deployment sets 0.0.0.0:<admin port> explicitly.
+func checkAdminAddr(p *problems, where, addr string, admin int32) {
+	if want := fmt.Sprintf("0.0.0.0:%d", admin); addr != want {
+		p.addf("%s: FLOWLINE_ADMIN_ADDR is %q, want %s (the default listens on loopback, out of reach of probes and Prometheus)", where, addr, want)
+	}
+}
+
+// checkStreamOwner reports unless exactly one service, ingest, manages the
+// stream settings (FLOWLINE_STREAM_MANAGE=true): with none, a changed
+// setting is never applied; with several, services started with different
+// settings would reset each other's.
+func checkStreamOwner(p *problems, where string, manage map[string]string) {
+	var owners []string
+	for svc, v := range manage {
+		if b, err := strconv.ParseBool(v); err == nil && b {
+			owners = append(owners, svc)
+		}
+	}
+	slices.Sort(owners)
+	if !slices.Equal(owners, []string{"ingest"}) {
+		p.addf("%s: FLOWLINE_STREAM_MANAGE=true is set on %v, want on ingest alone (one owner of the stream settings)", where, owners)
+	}
+}
+
 // validateEnv loads the config of subcommand cmd from exactly env, the way
 // the binary does, and returns the validation error.
 func validateEnv(t testing.TB, cmd string, env map[string]string) error {
@@ -249,6 +277,12 @@ func TestBinaryVariables(t *testing.T) {
 	}
 	if got := adminPort(t); got != 9600 {
 		t.Errorf("admin port default is %d; the deployment files use 9600", got)
+	}
+	if host, _, _ := net.SplitHostPort(binaryDefault(t, "FLOWLINE_ADMIN_ADDR")); host != "127.0.0.1" {
+		t.Errorf("admin address default listens on %q; a bare process must listen on loopback (127.0.0.1)", host)
+	}
+	if def := binaryDefault(t, "FLOWLINE_STREAM_MANAGE"); def != "false" {
+		t.Errorf("FLOWLINE_STREAM_MANAGE defaults to %q; only the designated owner manages stream settings", def)
 	}
 	if got := ingestPort(t); got != 8080 {
 		t.Errorf("ingest port default is %d; the deployment files use 8080", got)
@@ -338,6 +372,7 @@ func checkCompose(t testing.TB, file, root string, env map[string]string) proble
 	drain := drainTimeout(t)
 	admin := adminPort(t)
 	builders := 0
+	manage := map[string]string{} // FLOWLINE_STREAM_MANAGE by service
 	for _, name := range services {
 		svc, ok := proj.Services[name]
 		if !ok {
@@ -373,6 +408,8 @@ func checkCompose(t testing.TB, file, root string, env map[string]string) proble
 
 		env := envValues(svc.Environment)
 		checkVarsKnown(&p, where, name, slices.Sorted(maps.Keys(env)))
+		checkAdminAddr(&p, where, env["FLOWLINE_ADMIN_ADDR"], admin)
+		manage[name] = env["FLOWLINE_STREAM_MANAGE"]
 		if v := env["FLOWLINE_NATS_URL"]; v != "nats://nats:4222" {
 			p.addf("%s: FLOWLINE_NATS_URL is %q, want nats://nats:4222", where, v)
 		}
@@ -406,6 +443,7 @@ func checkCompose(t testing.TB, file, root string, env map[string]string) proble
 	if builders == 0 {
 		p.addf("no compose service builds %s from the repository's Dockerfile", image)
 	}
+	checkStreamOwner(&p, "compose", manage)
 
 	if svc, ok := proj.Services["ingest"]; ok {
 		addr := envValues(svc.Environment)["FLOWLINE_INGEST_ADDR"]
@@ -425,6 +463,11 @@ func checkCompose(t testing.TB, file, root string, env map[string]string) proble
 	return p
 }
 
+// checkComposeNATS checks the NATS server: the release the tests embed,
+// JetStream on with its store on a named volume, and every write synced
+// before it is acknowledged (sync_interval: always; a single server keeps
+// one copy). The server's options are read the way nats-server reads them,
+// from its command line and the config files mounted into it.
 func checkComposeNATS(t testing.TB, p *problems, proj *composetypes.Project) {
 	svc, ok := proj.Services["nats"]
 	if !ok {
@@ -437,24 +480,42 @@ func checkComposeNATS(t testing.TB, p *problems, proj *composetypes.Project) {
 	if m == nil || m[1] != wantMinor {
 		p.addf("compose service nats: image %q is not nats:%s[.x], the nats-server go.mod requires (%s)", svc.Image, wantMinor, server)
 	}
-	args := []string(svc.Command)
-	if !slices.Contains(args, "-js") && !slices.Contains(args, "--jetstream") {
-		p.addf("compose service nats: command %v does not enable JetStream (-js)", args)
-	}
-	store := ""
-	for i, a := range args {
-		if (a == "-sd" || a == "--store_dir") && i+1 < len(args) {
-			store = args[i+1]
-		} else if v, ok := strings.CutPrefix(a, "--store_dir="); ok {
-			store = v
+	// Files mounted into the container, by their path inside it.
+	mounted := map[string]string{}
+	for _, c := range svc.Configs {
+		if cfg, ok := proj.Configs[c.Source]; ok && cfg.File != "" {
+			target := c.Target
+			if target == "" {
+				target = "/" + c.Source
+			}
+			mounted[target] = cfg.File
 		}
 	}
-	if store == "" {
-		p.addf("compose service nats: command %v sets no JetStream store dir (-sd)", args)
+	args := slices.Clone([]string(svc.Command))
+	for i, a := range args {
+		if host, ok := mounted[a]; ok {
+			args[i] = host
+		}
+	}
+	fs := flag.NewFlagSet("nats-server", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	opts, err := natsserver.ConfigureOptions(fs, args, func() {}, func() {}, func() {})
+	if err != nil {
+		p.addf("compose service nats: nats-server rejects its command %v: %v", []string(svc.Command), err)
 		return
 	}
-	if !hasNamedVolume(proj, svc, store) {
-		p.addf("compose service nats: no named volume is mounted at its store dir %s", store)
+	if !opts.JetStream {
+		p.addf("compose service nats: command %v does not enable JetStream", []string(svc.Command))
+	}
+	if !opts.SyncAlways {
+		p.addf("compose service nats: JetStream does not sync every write (sync_interval: always); a single server's acknowledged messages would sit in the page cache")
+	}
+	if opts.StoreDir == "" {
+		p.addf("compose service nats: command %v sets no JetStream store dir", []string(svc.Command))
+		return
+	}
+	if !hasNamedVolume(proj, svc, opts.StoreDir) {
+		p.addf("compose service nats: no named volume is mounted at its store dir %s", opts.StoreDir)
 	}
 }
 
@@ -675,6 +736,7 @@ func checkKustomize(t testing.TB, dir string) problems {
 	drain := drainTimeout(t)
 	admin := adminPort(t)
 	usedKeys := map[string]bool{}
+	manage := map[string]string{} // FLOWLINE_STREAM_MANAGE by service
 
 	for cmd, d := range objs.deployments {
 		if !slices.Contains(services, cmd) {
@@ -841,6 +903,8 @@ func checkKustomize(t testing.TB, dir string) problems {
 			}
 		}
 		checkVarsKnown(&p, where, svc, names)
+		checkAdminAddr(&p, where, env["FLOWLINE_ADMIN_ADDR"], admin)
+		manage[svc] = env["FLOWLINE_STREAM_MANAGE"]
 		wantFrom := map[string]string{"FLOWLINE_NATS_URL": "configmap"}
 		switch svc {
 		case "ingest":
@@ -872,6 +936,8 @@ func checkKustomize(t testing.TB, dir string) problems {
 			}
 		}
 	}
+
+	checkStreamOwner(&p, "kustomize", manage)
 
 	// The shared ConfigMap: every key known and read.
 	if len(objs.configMaps) != 1 {
@@ -1248,14 +1314,20 @@ func copyDir(t *testing.T, src, dst string) {
 }
 
 func TestComposeChecksCatchMistakes(t *testing.T) {
-	orig := readFile(t, filepath.Join("compose", "compose.yaml"))
 	cases := map[string]mutation{
 		"unknown variable":          {old: "FLOWLINE_NATS_URL: nats://nats:4222", new: "FLOWLINE_NATS_ULR: nats://nats:4222", want: "FLOWLINE_NATS_ULR is not a variable"},
 		"variable of another cmd":   {old: "command: [\"writer\"]\n    environment:\n", new: "command: [\"writer\"]\n    environment:\n      FLOWLINE_INGEST_TOKEN: x\n", want: "FLOWLINE_INGEST_TOKEN is not a variable `flowline writer`"},
 		"wrong NATS URL":            {old: "FLOWLINE_NATS_URL: nats://nats:4222", new: "FLOWLINE_NATS_URL: nats://localhost:4222", want: "FLOWLINE_NATS_URL"},
 		"value the binary rejects":  {old: "FLOWLINE_ES_URL: http://elasticsearch:9200", new: "FLOWLINE_ES_URL: elasticsearch:9200", want: "invalid configuration"},
-		"no jetstream":              {old: `["-js", "-sd"`, new: `["-sd"`, want: "JetStream"},
+		"no jetstream":              {file: "nats.conf", old: "jetstream {", new: "jetstream_off {", want: "nats-server rejects"},
+		"jetstream disabled":        {file: "nats.conf", old: "jetstream {", new: "jetstream {\n  enabled: false", want: "does not enable JetStream"},
+		"page-cache durability":     {file: "nats.conf", old: "sync_interval: always", new: `sync_interval: "2m"`, want: "sync_interval: always"},
+		"config not mounted":        {old: "target: /etc/nats/nats.conf", new: "target: /etc/nats/other.conf", want: "nats-server rejects"},
 		"store not on a volume":     {old: "nats-data:/data", new: "nats-data:/store", want: "store dir"},
+		"admin on loopback":         {old: "FLOWLINE_ADMIN_ADDR: 0.0.0.0:9600", new: "FLOWLINE_ADMIN_ADDR: 127.0.0.1:9600", want: "ingest: FLOWLINE_ADMIN_ADDR"},
+		"admin address unset":       {old: "      FLOWLINE_ADMIN_ADDR: 0.0.0.0:9600\n", new: "", last: true, want: "archiver: FLOWLINE_ADMIN_ADDR"},
+		"no stream owner":           {old: `FLOWLINE_STREAM_MANAGE: "true"`, new: `FLOWLINE_STREAM_MANAGE: "false"`, want: "FLOWLINE_STREAM_MANAGE=true is set on []"},
+		"two stream owners":         {old: "command: [\"writer\"]\n    environment:\n", new: "command: [\"writer\"]\n    environment:\n      FLOWLINE_STREAM_MANAGE: \"true\"\n", want: "[ingest writer]"},
 		"other nats release":        {old: "nats:2.", new: "nats:1.", want: "nats-server"},
 		"other elasticsearch":       {old: "elasticsearch:8.19.", new: "elasticsearch:8.18.", want: "esnode.DefaultVersion"},
 		"security on":               {old: `xpack.security.enabled: "false"`, new: `xpack.security.enabled: "true"`, want: "xpack.security.enabled"},
@@ -1272,14 +1344,16 @@ func TestComposeChecksCatchMistakes(t *testing.T) {
 	for name, m := range cases {
 		t.Run(name, func(t *testing.T) {
 			root := t.TempDir()
-			file := filepath.Join(root, "deploy", "compose", "compose.yaml")
-			if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
+			dir := filepath.Join(root, "deploy", "compose")
+			copyDir(t, "compose", dir)
+			if m.file == "" {
+				m.file = "compose.yaml"
+			}
+			path := filepath.Join(dir, m.file)
+			if err := os.WriteFile(path, []byte(m.apply(t, readFile(t, path))), 0o644); err != nil {
 				t.Fatal(err)
 			}
-			if err := os.WriteFile(file, []byte(m.apply(t, orig)), 0o644); err != nil {
-				t.Fatal(err)
-			}
-			expectProblem(t, checkCompose(t, file, root, nil), m.want)
+			expectProblem(t, checkCompose(t, filepath.Join(dir, "compose.yaml"), root, nil), m.want)
 		})
 	}
 }
@@ -1309,6 +1383,9 @@ func TestKustomizeChecksCatchMistakes(t *testing.T) {
 		"pdb selects ingest":    {file: "writer.yaml", old: "app.kubernetes.io/component: writer", new: "app.kubernetes.io/component: ingest", last: true, want: "PodDisruptionBudget flowline-writer: selects the pods of flowline-ingest"},
 		"service target port":   {file: "ingest.yaml", old: "targetPort: http", new: "targetPort: admin", want: "Service flowline-ingest: no port 8080"},
 		"ingest on loopback":    {file: "ingest.yaml", old: `value: "0.0.0.0:8080"`, new: `value: "127.0.0.1:8080"`, want: "FLOWLINE_INGEST_ADDR"},
+		"admin on loopback":     {file: "writer.yaml", old: `value: "0.0.0.0:9600"`, new: `value: "127.0.0.1:9600"`, want: "flowline-writer: FLOWLINE_ADMIN_ADDR"},
+		"no stream owner":       {file: "ingest.yaml", old: "- name: FLOWLINE_STREAM_MANAGE\n              value: \"true\"", new: "- name: FLOWLINE_STREAM_MANAGE\n              value: \"false\"", want: "FLOWLINE_STREAM_MANAGE=true is set on []"},
+		"two stream owners":     {file: "aggregator.yaml", old: "          env:\n", new: "          env:\n            - name: FLOWLINE_STREAM_MANAGE\n              value: \"true\"\n", want: "[aggregator ingest]"},
 	}
 	for name, m := range cases {
 		t.Run(name, func(t *testing.T) {

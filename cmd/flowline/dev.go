@@ -146,7 +146,7 @@ func runDev(ctx context.Context, args []string, stdout io.Writer) error {
 		}
 		prefix := cfgs.writer.Index.Prefix
 		fmt.Fprintf(stdout, "flowline dev ready: push records to http://%s/v1/records; search %s/%s/_search and %s/%s/_search; NATS %s; admin http://%s/readyz\n",
-			in.Addr(), esURL, schema.Alias(prefix, schema.ListView), esURL, schema.Alias(prefix, schema.FlowNodeInstance), ns.URL(), rt.AdminAddr)
+			in.Addr(), config.Redact(esURL), schema.Alias(prefix, schema.ListView), config.Redact(esURL), schema.Alias(prefix, schema.FlowNodeInstance), ns.URL(), rt.AdminAddr)
 		if *workload != "none" {
 			if err := runDemo(ctx, "http://"+in.Addr()+"/v1/records", wl, *instances, stdout); err != nil && !errors.Is(err, context.Canceled) {
 				p.log.Error("demo workload failed", "error", err)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/flowline/flowline/internal/dev/simulate"
 	"github.com/flowline/flowline/internal/progress"
+	"github.com/flowline/flowline/pkg/config"
 )
 
 // specGenerate is generate's config: the token it sends to ingest unless
@@ -94,7 +95,7 @@ func (o *generateOptions) check() error {
 	if o.ingest != "" {
 		u, err := url.Parse(o.ingest)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return bad("--ingest must be an http(s) URL, got %q", o.ingest)
+			return bad("--ingest must be an http(s) URL, got %q", config.Redact(o.ingest))
 		}
 		if u.Path == "" || u.Path == "/" {
 			u.Path = "/v1/records"

@@ -12,6 +12,7 @@ import (
 
 	"github.com/flowline/flowline/internal/dev/simulate"
 	"github.com/flowline/flowline/internal/progress"
+	"github.com/flowline/flowline/pkg/config"
 	"github.com/flowline/flowline/services/ingest/replay"
 )
 
@@ -101,7 +102,7 @@ func (s *ingestSink) write(ctx context.Context, body []byte, _ int) error {
 }
 
 func (s *ingestSink) close() error           { return nil }
-func (s *ingestSink) name() string           { return s.url }
+func (s *ingestSink) name() string           { return config.Redact(s.url) }
 func (s *ingestSink) answer() *replay.Answer { return &s.ans }
 
 // pacer holds a producer to a rate (records per second; 0: unlimited).

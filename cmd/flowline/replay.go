@@ -22,7 +22,7 @@ type ingestURLConfig struct {
 // Validate implements config.Validator.
 func (c ingestURLConfig) Validate() error {
 	if u, err := url.Parse(c.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return fmt.Errorf("%w: FLOWLINE_INGEST_URL: %q must be an http(s) URL with a host", config.ErrInvalid, c.URL)
+		return fmt.Errorf("%w: FLOWLINE_INGEST_URL: %q must be an http(s) URL with a host", config.ErrInvalid, config.Redact(c.URL))
 	}
 	return nil
 }

@@ -112,14 +112,19 @@ func invalid(name, format string, args ...any) error {
 func checkURL(name, raw string, schemes ...string) error {
 	u, err := url.Parse(raw)
 	if err != nil {
-		return invalid(name, "%v", err)
+		// A url.Error quotes the URL whole, password included.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return invalid(name, "%q: %v", Redact(raw), err)
 	}
 	for _, s := range schemes {
 		if u.Scheme == s && u.Host != "" {
 			return nil
 		}
 	}
-	return invalid(name, "%q must be a URL with scheme %s and a host", raw, strings.Join(schemes, " or "))
+	return invalid(name, "%q must be a URL with scheme %s and a host", Redact(raw), strings.Join(schemes, " or "))
 }
 
 func checkPositive(name string, v int64) error {

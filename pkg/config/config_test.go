@@ -17,7 +17,7 @@ func TestLoadReadsPrefixedNestedVariablesWithDefaults(t *testing.T) {
 	if err := Process(&c); err != nil {
 		t.Fatal(err)
 	}
-	if c.NATS.URL != "nats://broker:4222" || c.LogLevel != "debug" || c.NATS.ConnectTimeout != 5*time.Second || c.AdminAddr != ":9600" {
+	if c.NATS.URL != "nats://broker:4222" || c.LogLevel != "debug" || c.NATS.ConnectTimeout != 5*time.Second || c.AdminAddr != "127.0.0.1:9600" {
 		t.Errorf("loaded %+v", c)
 	}
 }
@@ -40,6 +40,9 @@ func TestValidate(t *testing.T) {
 		{"index zero shards", Index{Prefix: "flow", Shards: 0}, "FLOWLINE_INDEX_SHARDS"},
 		{"runtime bad level", Runtime{LogLevel: "loud", AdminAddr: ":1", DrainTime: time.Second}, "FLOWLINE_LOG_LEVEL"},
 		{"streams replicas", Streams{Replicas: 0, RecordsMaxAge: time.Hour, DLQMaxAge: time.Hour}, "FLOWLINE_STREAM_REPLICAS"},
+		{"lag defaults", AggregatorLag{}, ""},
+		{"lag alert above 1", AggregatorLag{LagAlert: 1.5}, "FLOWLINE_AGGREGATOR_LAG_ALERT"},
+		{"lag negative interval", AggregatorLag{LagInterval: -time.Second}, "FLOWLINE_AGGREGATOR_LAG_INTERVAL"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

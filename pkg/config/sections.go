@@ -46,12 +46,16 @@ func (c NATS) Validate() error {
 	return checkPositive("NATS_CONNECT_TIMEOUT", int64(c.ConnectTimeout))
 }
 
-// Streams configures the JetStream streams every service ensures exist
-// (FLOWLINE_STREAM_*).
+// Streams configures Flowline's JetStream streams (FLOWLINE_STREAM_*).
+// Every service creates a stream that is missing, with these settings; only
+// a service with Manage set changes an existing stream whose settings
+// differ (see stream.EnsureStreams), so services started with different
+// settings never reset each other's.
 type Streams struct {
 	Replicas      int           `envconfig:"REPLICAS" default:"1" desc:"replicas of each stream (1 for a single server, 3 for a cluster)"`
-	RecordsMaxAge time.Duration `envconfig:"RECORDS_MAX_AGE" default:"168h" desc:"how long raw records are kept for replays"`
+	RecordsMaxAge time.Duration `envconfig:"RECORDS_MAX_AGE" default:"168h" desc:"how long raw records are kept for replays (an aggregator stalled longer loses records)"`
 	DLQMaxAge     time.Duration `envconfig:"DLQ_MAX_AGE" default:"720h" desc:"how long dead letters are kept"`
+	Manage        bool          `envconfig:"MANAGE" default:"false" desc:"this service owns the stream settings: it updates existing streams to them (set it on one service, ingest in deploy/); others only create missing streams and log ERROR on a difference"`
 }
 
 // Validate implements Validator.
@@ -118,11 +122,47 @@ type AggregatorState struct {
 	StateBucket string `envconfig:"AGGREGATOR_STATE_BUCKET" default:"flowline-aggregator" desc:"JetStream object store bucket holding partition checkpoints"`
 }
 
+// AggregatorLag configures how the aggregator watches how far behind each
+// partition is (FLOWLINE_AGGREGATOR_LAG_*): the age of its oldest
+// unaggregated record, against the records stream's max age, after which
+// records are deleted whether aggregated or not. The aggregator embeds it
+// anonymously. A zero field (a config built in code) means its default.
+type AggregatorLag struct {
+	LagAlert    float64       `envconfig:"AGGREGATOR_LAG_ALERT" default:"0.5" desc:"log ERROR when a partition's oldest unaggregated record is older than this fraction of FLOWLINE_STREAM_RECORDS_MAX_AGE"`
+	LagInterval time.Duration `envconfig:"AGGREGATOR_LAG_INTERVAL" default:"30s" desc:"how often each partition's lag is measured (flowline_aggregator_lag_seconds)"`
+}
+
+// Defaults of AggregatorLag, for zero fields.
+const (
+	DefaultLagAlert    = 0.5
+	DefaultLagInterval = 30 * time.Second
+)
+
+// WithDefaults returns c with zero fields set to their defaults.
+func (c AggregatorLag) WithDefaults() AggregatorLag {
+	if c.LagAlert == 0 {
+		c.LagAlert = DefaultLagAlert
+	}
+	if c.LagInterval == 0 {
+		c.LagInterval = DefaultLagInterval
+	}
+	return c
+}
+
+// Validate implements Validator.
+func (c AggregatorLag) Validate() error {
+	c = c.WithDefaults()
+	if c.LagAlert < 0 || c.LagAlert >= 1 {
+		return invalid("AGGREGATOR_LAG_ALERT", "must be a fraction between 0 and 1 (exclusive), got %v", c.LagAlert)
+	}
+	return checkPositive("AGGREGATOR_LAG_INTERVAL", int64(c.LagInterval))
+}
+
 // Runtime configures what every service process shares: logging and the
 // admin port (FLOWLINE_LOG_LEVEL, FLOWLINE_ADMIN_ADDR).
 type Runtime struct {
 	LogLevel  string        `envconfig:"LOG_LEVEL" default:"info" desc:"debug, info, warn or error"`
-	AdminAddr string        `envconfig:"ADMIN_ADDR" default:":9600" desc:"address of the admin HTTP server (/healthz, /readyz, /metrics)"`
+	AdminAddr string        `envconfig:"ADMIN_ADDR" default:"127.0.0.1:9600" desc:"address of the admin HTTP server (/healthz, /readyz, /metrics); loopback unless set (containers set 0.0.0.0:9600)"`
 	DrainTime time.Duration `envconfig:"DRAIN_TIMEOUT" default:"30s" desc:"how long a service may take to drain on SIGTERM"`
 	Pprof     bool          `envconfig:"ADMIN_PPROF" default:"false" desc:"also serve Go profiles under /debug/pprof/ on the admin server"`
 }

@@ -135,3 +135,17 @@ func TestAdminPprofIsOptIn(t *testing.T) {
 		}
 	}
 }
+
+func TestReadinessReporterSaysWhyAConditionIsUnmet(t *testing.T) {
+	r := NewReadiness("connected to NATS", "caught up")
+	r.Reporter("connected to NATS")(errors.New("NATS rejected the credentials (check FLOWLINE_NATS_TOKEN)"))
+	err := r.Err()
+	if err == nil || !strings.Contains(err.Error(), "not yet connected to NATS: NATS rejected the credentials (check FLOWLINE_NATS_TOKEN)") || !strings.Contains(err.Error(), "not yet caught up") {
+		t.Fatalf("readiness %v", err)
+	}
+	r.Met("connected to NATS")
+	r.Met("caught up")
+	if err := r.Err(); err != nil {
+		t.Fatalf("readiness after both met: %v", err)
+	}
+}

@@ -51,3 +51,11 @@ func (r *Readiness) Err() error {
 	}
 	return errors.Join(errs...)
 }
+
+// Reporter returns a function that marks condition unmet with the text of
+// the error it is given: for a set-up step that says why it is still
+// waiting (stream.Open's waiting argument), so that /readyz says it too,
+// e.g. that NATS rejected the credentials. Safe for concurrent use.
+func (r *Readiness) Reporter(condition string) func(reason error) {
+	return func(reason error) { r.Unmet(condition, "not yet "+condition+": "+reason.Error()) }
+}

@@ -90,12 +90,13 @@ func TestConnectAuthAndEnsureStreams(t *testing.T) {
 			if st.CachedInfo().Config.Retention.String() != "WorkQueue" {
 				t.Errorf("docs stream retention = %v", st.CachedInfo().Config.Retention)
 			}
-			// Unchanged settings are left alone; changed ones are applied.
+			// Unchanged settings are left alone; changed ones are applied
+			// by the owner of the settings.
 			before, _ := c.JS.Stream(ctx, RecordsStream)
 			if !sameStreamConfig(before.CachedInfo().Config, StreamConfigs(streams)[0]) {
 				t.Errorf("the records stream as created does not match its wanted config: %+v", before.CachedInfo().Config)
 			}
-			streams.RecordsMaxAge = 2 * time.Hour
+			streams.RecordsMaxAge, streams.Manage = 2*time.Hour, true
 			if err := EnsureStreams(ctx, c.JS, streams); err != nil {
 				t.Fatal(err)
 			}

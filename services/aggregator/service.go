@@ -39,6 +39,7 @@ type Service struct {
 	metrics *metrics
 	ready   *lifecycle.Readiness
 	runner  *lease.Runner
+	lag     *lagWatch // see lag.go
 
 	mu      sync.Mutex
 	workers map[int32]*worker // partitions being worked on by this replica
@@ -67,6 +68,7 @@ func New(cfg Config, deps Deps) *Service {
 		metrics: newMetrics(deps.Registry),
 		ready:   lifecycle.NewReadiness(condNATS, lease.ConditionBalanced, condCaughtUp),
 		runner:  runner,
+		lag:     newLagWatch(cfg, deps.Registry, deps.Log.With("service", "aggregator")),
 		workers: map[int32]*worker{},
 	}
 }
@@ -104,15 +106,13 @@ func (s *Service) Owned() []int32 { return s.runner.Owned() }
 // Run aggregates the partitions this replica owns until ctx is cancelled;
 // workers then checkpoint and stop, and the leases are released.
 func (s *Service) Run(ctx context.Context) error {
-	conn, err := stream.Connect(ctx, s.cfg.NATS, "flowline-aggregator", s.log)
+	conn, err := stream.Open(ctx, s.cfg.NATS, s.cfg.Streams, "flowline-aggregator", s.log, s.ready.Reporter(condNATS))
 	if err != nil {
 		return fmt.Errorf("aggregator: %w", err)
 	}
 	defer conn.Close()
 	js := conn.JS
-	if err := stream.EnsureStreams(ctx, js, s.cfg.Streams); err != nil {
-		return fmt.Errorf("aggregator: %w", err)
-	}
+	defer s.lag.start(ctx, js)()
 	openStore := func(bucket, description string) (jetstream.ObjectStore, error) {
 		store, err := js.CreateOrUpdateObjectStore(ctx, jetstream.ObjectStoreConfig{
 			Bucket: bucket, Description: description, Storage: jetstream.FileStorage, Replicas: s.cfg.Streams.Replicas,

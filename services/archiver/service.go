@@ -99,15 +99,12 @@ func (s *Service) Owned() []int32 { return s.runner.Owned() }
 
 // Run archives the partitions this replica owns until ctx is cancelled.
 func (s *Service) Run(ctx context.Context) error {
-	conn, err := stream.Connect(ctx, s.cfg.NATS, "flowline-archiver", s.log)
+	conn, err := stream.Open(ctx, s.cfg.NATS, s.cfg.Streams, "flowline-archiver", s.log, s.ready.Reporter(condNATS))
 	if err != nil {
 		return fmt.Errorf("archiver: %w", err)
 	}
 	defer conn.Close()
 	s.js = conn.JS
-	if err := stream.EnsureStreams(ctx, s.js, s.cfg.Streams); err != nil {
-		return fmt.Errorf("archiver: %w", err)
-	}
 	s.ready.Met(condNATS)
 
 	s.es, err = search.NewClient(s.cfg.ES)

@@ -95,13 +95,10 @@ func (s *Service) Run(ctx context.Context) error {
 	}()
 	s.log.Info("push API listening", "addr", ln.Addr().String())
 
-	conn, err := stream.Connect(ctx, s.cfg.NATS, "flowline-ingest", s.log)
+	conn, err := stream.Open(ctx, s.cfg.NATS, s.cfg.Streams, "flowline-ingest", s.log, s.ready.Reporter("connected to NATS"))
 	if err == nil {
-		err = stream.EnsureStreams(ctx, conn.JS, s.cfg.Streams)
-		if err == nil {
-			s.records.Store(recordlog.New(conn.JS, s.cfg.RecordStore, &s.bufs, s.metrics.publish))
-			s.ready.Met("connected to NATS")
-		}
+		s.records.Store(recordlog.New(conn.JS, s.cfg.RecordStore, &s.bufs, s.metrics.publish))
+		s.ready.Met("connected to NATS")
 	}
 	if err != nil && ctx.Err() == nil {
 		_ = srv.Close()

@@ -79,15 +79,12 @@ func (s *Service) Run(ctx context.Context) error {
 		return fmt.Errorf("writer: %w", err)
 	}
 	s.es = es
-	conn, err := stream.Connect(ctx, s.cfg.NATS, "flowline-writer", s.log)
+	conn, err := stream.Open(ctx, s.cfg.NATS, s.cfg.Streams, "flowline-writer", s.log, s.ready.Reporter("connected to NATS"))
 	if err != nil {
 		return fmt.Errorf("writer: %w", err)
 	}
 	defer conn.Close()
 	s.js = conn.JS
-	if err := stream.EnsureStreams(ctx, s.js, s.cfg.Streams); err != nil {
-		return fmt.Errorf("writer: %w", err)
-	}
 	s.fetchBytes, err = fetchBytes(ctx, s.js, conn.NC, s.cfg.FetchMaxBytes)
 	if err != nil {
 		return fmt.Errorf("writer: %w", err)

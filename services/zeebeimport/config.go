@@ -94,7 +94,7 @@ func (c Source) Validate() error {
 	for _, raw := range strings.Split(c.URL, ",") {
 		u, err := url.Parse(strings.TrimSpace(raw))
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return bad("URL", "%q must be a URL with scheme http or https and a host", strings.TrimSpace(raw))
+			return bad("URL", "%q must be a URL with scheme http or https and a host", config.Redact(strings.TrimSpace(raw)))
 		}
 	}
 	switch {

@@ -84,22 +84,12 @@ func (s *Service) Ready() error { return s.ready.Err() }
 // Run imports until ctx is cancelled. It returns an error only when the
 // import cannot work at all (e.g. a lease bucket with a shorter TTL).
 func (s *Service) Run(ctx context.Context) error {
-	conn, err := stream.Connect(ctx, s.cfg.NATS, "flowline-zeebe-import", s.log)
+	conn, err := stream.Open(ctx, s.cfg.NATS, s.cfg.Streams, "flowline-zeebe-import", s.log, s.ready.Reporter(condNATS))
 	if err != nil {
-		if ctx.Err() != nil {
-			return nil
-		}
-		return fmt.Errorf("zeebe import: %w", err)
+		return nil // cancelled: Open retries until JetStream answers
 	}
 	defer conn.Close()
-	// Retried: beside the push API the import runs as a companion, which
-	// would otherwise stay stopped after a passing broker error at start.
 	retry := backoff.New(s.cfg.Source.BackoffStart, s.cfg.Source.BackoffMax)
-	if err := backoff.Retry(ctx, s.log, retry, "ensuring the streams", func(ctx context.Context) error {
-		return stream.EnsureStreams(ctx, conn.JS, s.cfg.Streams)
-	}); err != nil {
-		return nil // cancelled
-	}
 	s.ready.Met(condNATS)
 
 	es, err := search.NewClient(s.cfg.Source.Elasticsearch())

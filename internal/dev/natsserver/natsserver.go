@@ -17,6 +17,14 @@ type Server struct{ *server.Server }
 
 // Start starts a JetStream-enabled server storing under dir, on host:port
 // (port 0 picks a free one).
+//
+// Durability: the server keeps nats-server's default sync_interval (its
+// file store flushes to disk every 2 minutes) and every stream has one
+// replica, so an acknowledged message (ingest's 202) may be only in the
+// operating system's page cache for up to 2 minutes: a power loss or kernel
+// crash can lose it. That suits `flowline dev`, the benchmark and tests;
+// the compose file's server syncs every write (sync_interval: always), and
+// docs/operations.md lists what each setting guarantees.
 func Start(dir, host string, port int) (*Server, error) {
 	if port == 0 {
 		port = -1 // nats-server: random port
