@@ -33,13 +33,16 @@ const (
 	// Stale: 409 version conflict, a same or newer version is stored; the
 	// operation is already applied.
 	Stale
-	// Retry: 429 or 5xx, or 403 or 404 on an index operation (a write
-	// block, a missing index: the cluster's doing, not the document's);
-	// send it again after a backoff.
+	// Retry: Elasticsearch pushed back (429, 5xx), or refused the
+	// operation for a condition of the cluster rather than of the document
+	// (Result.Condition: 401 or 403 — credentials, privileges, a block —,
+	// 404 index_not_found on an index operation, a closed index); send it
+	// again after a backoff.
 	Retry
-	// Rejected: any other 4xx (mapping or parse errors); retrying will not
-	// help, the document goes to the dead-letter stream. A 404 on a delete
-	// means the document is gone.
+	// Rejected: Elasticsearch refused the document itself (mapping and
+	// parse errors: mapper_parsing_exception, document_parsing_exception,
+	// strict_dynamic_mapping_exception, illegal_argument_exception...);
+	// retrying will not help, the document goes to the dead-letter stream.
 	Rejected
 )
 
@@ -67,9 +70,14 @@ type Result struct {
 	// own (413 too large, 400 malformed; see BulkExecutor) rather than as
 	// an item: that request's error, and Reason its text.
 	Err error
+	// Condition marks a Retry that is a condition of the cluster an
+	// operator has to lift (see clusterConditions), not pushback under load.
+	Condition bool
 }
 
-// Classify maps an item status to its outcome, whatever the operation.
+// Classify maps a status to its outcome by the status alone, whatever the
+// operation. Bulk items are classified by their error type too (see
+// classifyItem): a 403 or a closed index is the cluster's, not Rejected.
 func Classify(status int) Outcome {
 	switch {
 	case status >= 200 && status < 300:
@@ -122,15 +130,35 @@ func AppendDelete(buf []byte, index, id string, version int64) []byte {
 // OpSize is about how many bytes AppendOp adds for op, to size buffers.
 func OpSize(op Op) int { return len(op.Index) + len(op.ID) + len(op.Source) + 80 }
 
-// classifyItem maps the status of an item with action (index, delete) to
-// its outcome: Classify, except that a 403 or 404 on an index operation
-// comes from the cluster (a write block, a missing index that may not be
-// created, privileges), not from the document, and is retried.
-func classifyItem(action string, status int) Outcome {
-	if action == "index" && (status == http.StatusForbidden || status == http.StatusNotFound) {
-		return Retry
+// clusterConditions are the error types of bulk items that Elasticsearch
+// refuses for a condition of the cluster, not of the document: sending the
+// same document again succeeds once the condition is lifted.
+var clusterConditions = map[string]bool{
+	"cluster_block_exception":   true, // a write or read-only block (403; 429 at the flood-stage disk watermark)
+	"security_exception":        true, // a missing index privilege (403)
+	"index_not_found_exception": true, // a missing index that may not be created (404, action.auto_create_index)
+	"index_closed_exception":    true, // a closed index (400)
+}
+
+// classifyItem maps a bulk item of action (index, delete) with status and
+// error type errType ("" without error) to its outcome, and whether a
+// Retry is a condition of the cluster:
+//
+//   - 2xx, and 404 on a delete (the document, or its index, is gone): Done;
+//   - 409: Stale;
+//   - 401, 403, a 404 on an index operation, and the error types of
+//     clusterConditions whatever their status: Retry, a condition;
+//   - 429, 5xx: Retry (pushback);
+//   - any other: Rejected, the document itself.
+func classifyItem(action string, status int, errType string) (Outcome, bool) {
+	switch {
+	case status >= 200 && status < 300, action == "delete" && status == http.StatusNotFound:
+		return Done, false
+	case status == http.StatusUnauthorized, status == http.StatusForbidden, clusterConditions[errType],
+		action == "index" && status == http.StatusNotFound:
+		return Retry, true
 	}
-	return Classify(status)
+	return Classify(status), false
 }
 
 // BulkBody sends a prepared bulk body of n operations in one request and
@@ -176,10 +204,13 @@ func parseBulkResponse(b []byte, n int) ([]Result, error) {
 	out := make([]Result, n)
 	for i, item := range r.Items {
 		for action, it := range item { // one key: the action
-			out[i] = Result{Outcome: classifyItem(action, it.Status), Status: it.Status}
+			var errType string
 			if it.Error != nil {
+				errType = it.Error.Type
 				out[i].Reason = it.Error.Type + ": " + it.Error.Reason
 			}
+			out[i].Outcome, out[i].Condition = classifyItem(action, it.Status, errType)
+			out[i].Status = it.Status
 		}
 	}
 	return out, nil

@@ -134,27 +134,49 @@ func splitLines(b []byte) [][]byte {
 	return out
 }
 
-// A 403 or 404 on an index operation is the cluster's (a write block, a
-// missing index that may not be created): retried. On a delete, 404 means
-// the document is gone, and 403 stays a rejection.
-func TestParseBulkResponseClusterSideItems(t *testing.T) {
-	body := `{"errors":true,"items":[` +
-		`{"index":{"status":403,"error":{"type":"cluster_block_exception","reason":"index [x] blocked by: [FORBIDDEN/8/index write (api)];"}}},` +
-		`{"index":{"status":404,"error":{"type":"index_not_found_exception","reason":"no such index [x]"}}},` +
-		`{"delete":{"status":404}},` +
-		`{"delete":{"status":403,"error":{"type":"cluster_block_exception","reason":"blocked"}}},` +
-		`{"index":{"status":400,"error":{"type":"mapper_parsing_exception","reason":"bad"}}}]}`
-	got, err := parseBulkResponse([]byte(body), 5)
+// Items Elasticsearch refuses for a condition of the cluster — 401 and 403
+// (credentials, privileges, blocks) on any operation, 404 on an index
+// operation (a missing index that may not be created), a closed index, a
+// flood-stage block (429) — are retried and marked as conditions; 429 and
+// 5xx pushback is retried but is no condition; a 404 on a delete means the
+// document is gone (done); only what the document itself causes is
+// rejected.
+func TestParseBulkResponseRetriesClusterConditions(t *testing.T) {
+	items := []struct {
+		item      string
+		want      Outcome
+		condition bool
+	}{
+		{`{"index":{"status":403,"error":{"type":"cluster_block_exception","reason":"index [x] blocked by: [FORBIDDEN/8/index write (api)];"}}}`, Retry, true},
+		{`{"index":{"status":403,"error":{"type":"security_exception","reason":"action [indices:data/write/bulk[s]] is unauthorized for user [w]"}}}`, Retry, true},
+		{`{"index":{"status":404,"error":{"type":"index_not_found_exception","reason":"no such index [x]"}}}`, Retry, true},
+		{`{"index":{"status":400,"error":{"type":"index_closed_exception","reason":"closed"}}}`, Retry, true},
+		{`{"index":{"status":429,"error":{"type":"cluster_block_exception","reason":"index [x] blocked by: [TOO_MANY_REQUESTS/12/disk usage exceeded flood-stage watermark, index has read-only-allow-delete block];"}}}`, Retry, true},
+		{`{"delete":{"status":403,"error":{"type":"cluster_block_exception","reason":"blocked"}}}`, Retry, true},
+		{`{"index":{"status":429,"error":{"type":"es_rejected_execution_exception","reason":"queue full"}}}`, Retry, false},
+		{`{"index":{"status":503,"error":{"type":"unavailable_shards_exception","reason":"primary shard is not active"}}}`, Retry, false},
+		{`{"delete":{"status":404}}`, Done, false},
+		{`{"delete":{"status":404,"error":{"type":"index_not_found_exception","reason":"no such index [x]"}}}`, Done, false},
+		{`{"index":{"status":409,"error":{"type":"version_conflict_engine_exception","reason":"old"}}}`, Stale, false},
+		{`{"index":{"status":400,"error":{"type":"mapper_parsing_exception","reason":"bad"}}}`, Rejected, false},
+		{`{"index":{"status":400,"error":{"type":"document_parsing_exception","reason":"bad"}}}`, Rejected, false},
+		{`{"index":{"status":400,"error":{"type":"strict_dynamic_mapping_exception","reason":"no field x"}}}`, Rejected, false},
+		{`{"index":{"status":400,"error":{"type":"illegal_argument_exception","reason":"Limit of total fields [1000] has been exceeded"}}}`, Rejected, false},
+	}
+	bodies := make([]string, len(items))
+	for i, it := range items {
+		bodies[i] = it.item
+	}
+	got, err := parseBulkResponse([]byte(`{"errors":true,"items":[`+strings.Join(bodies, ",")+`]}`), len(items))
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []Outcome{Retry, Retry, Rejected, Rejected, Rejected}
-	for i := range want {
-		if got[i].Outcome != want[i] {
-			t.Errorf("item %d: %v, want %v", i, got[i].Outcome, want[i])
+	for i, it := range items {
+		if got[i].Outcome != it.want || got[i].Condition != it.condition {
+			t.Errorf("%s: %v (condition %v), want %v (condition %v)", it.item, got[i].Outcome, got[i].Condition, it.want, it.condition)
 		}
 	}
-	if got[2].Status != 404 || got[0].Reason != "cluster_block_exception: index [x] blocked by: [FORBIDDEN/8/index write (api)];" {
-		t.Errorf("status or reason lost: %+v", got)
+	if got[0].Status != 403 || got[0].Reason != "cluster_block_exception: index [x] blocked by: [FORBIDDEN/8/index write (api)];" {
+		t.Errorf("status or reason lost: %+v", got[0])
 	}
 }

@@ -42,11 +42,20 @@ var ErrAuth = errors.New("elasticsearch refused the credentials")
 // PEM file; only its certificates are trusted) or else the system roots.
 // The client does not retry by itself: callers decide (see BulkExecutor and the
 // writer). It logs nothing, so credentials never reach a log; errors name
-// URLs without their passwords. Safe for concurrent use.
-func NewClient(cfg config.Elasticsearch) (*elasticsearch.Client, error) {
+// URLs without their passwords. With ReportTo it reports refused
+// credentials to a Refusals, which says so. Safe for concurrent use.
+func NewClient(cfg config.Elasticsearch, opts ...ClientOption) (*elasticsearch.Client, error) {
+	var o clientOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
 	tr, err := newTransport(cfg.CACert)
 	if err != nil {
 		return nil, err
+	}
+	var rt http.RoundTripper = tr
+	if o.refusals != nil {
+		rt = &reportingTransport{next: tr, refusals: o.refusals}
 	}
 	ec := elasticsearch.Config{
 		Addresses:           splitList(cfg.URL),
@@ -54,7 +63,7 @@ func NewClient(cfg config.Elasticsearch) (*elasticsearch.Client, error) {
 		Password:            cfg.Password,
 		APIKey:              cfg.APIKey,
 		DisableRetry:        true,
-		Transport:           tr,
+		Transport:           rt,
 		CompressRequestBody: false,
 	}
 	c, err := elasticsearch.NewClient(ec)

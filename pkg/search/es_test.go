@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/elastic/go-elasticsearch/v8"
 	"github.com/flowline/flowline/internal/testenv"
@@ -17,7 +18,7 @@ import (
 )
 
 // The executor against Elasticsearch: written, stale, rejected and gone
-// items are final; a write-blocked index (403 on index operations) is the
+// (done) items are final; a write-blocked index (403 on index operations) is the
 // cluster's doing, pushed back until the attempts run out, and written once
 // the block is lifted.
 func TestBulkExecutorAgainstElasticsearch(t *testing.T) {
@@ -54,7 +55,7 @@ func TestBulkExecutorAgainstElasticsearch(t *testing.T) {
 		t.Fatalf("first write: %q %v", got, err)
 	}
 	got, err = do(e, []op{{"1", 4, `{"n":0}`, false}, {"3", 1, `{"unmapped":true}`, false}, {"2", 5, "", true}, {"9", 1, "", true}})
-	if err != nil || got != "stale/409 rejected/400 done/200 rejected/404" {
+	if err != nil || got != "stale/409 rejected/400 done/200 done/404" {
 		t.Fatalf("stale, rejected, deleted, gone: %q %v", got, err)
 	}
 
@@ -77,6 +78,83 @@ func TestBulkExecutorAgainstElasticsearch(t *testing.T) {
 	got, err = do(e, []op{{"4", 1, `{"n":4}`, false}})
 	if err != nil || got != "done/"+fmt.Sprint(http.StatusCreated) {
 		t.Errorf("block lifted: %q %v", got, err)
+	}
+}
+
+// Conditions of the cluster against Elasticsearch, through an executor
+// with a Refusals: a closed index (item 400 index_closed_exception) and a
+// missing index that may not be created (item 404 index_not_found_exception;
+// require_alias makes one of a missing name, without touching the cluster's
+// auto_create_index) are pushed back as ErrClusterRefused, nothing is
+// reported, readiness (Err) names the condition; once it is lifted the
+// documents are written and Err is nil.
+func TestBulkExecutorRetriesClusterConditionsAgainstElasticsearch(t *testing.T) {
+	es, prefix, index := newIndex(t, "cond")
+	ctx := context.Background()
+	missing := prefix + "-later"
+	for _, tc := range []struct {
+		name, reason string
+		target       string
+		action       string
+		apply, lift  func()
+	}{
+		{
+			name: "ClosedIndex", reason: "index_closed_exception", target: index,
+			action: `{"index":{"_index":%q,"_id":%q,"version":1,"version_type":"external"}}`,
+			apply: func() {
+				res, err := es.Indices.Close([]string{index})
+				if _, err := search.ReadResponse("close "+index, res, err); err != nil {
+					t.Fatal(err)
+				}
+			},
+			lift: func() {
+				res, err := es.Indices.Open([]string{index}, es.Indices.Open.WithWaitForActiveShards("1"))
+				if _, err := search.ReadResponse("open "+index, res, err); err != nil {
+					t.Fatal(err)
+				}
+			},
+		},
+		{
+			name: "MissingIndex", reason: "index_not_found_exception", target: missing,
+			action: `{"index":{"_index":%q,"_id":%q,"version":1,"version_type":"external","require_alias":true}}`,
+			apply:  func() {},
+			lift: func() {
+				if err := search.CreateIndex(ctx, es, missing+"-1", map[string]any{"number_of_replicas": 0}); err != nil {
+					t.Fatal(err)
+				}
+				res, err := es.Indices.PutAlias([]string{missing + "-1"}, missing)
+				if _, err := search.ReadResponse("alias "+missing, res, err); err != nil {
+					t.Fatal(err)
+				}
+			},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.apply()
+			_, esCfg := testenv.Elasticsearch(t)
+			r := search.NewRefusals(testenv.Logger(t), "FLOWLINE_ES_", esCfg, nil)
+			e := search.NewBulkExecutor(es, search.BulkPolicy{MaxAttempts: 2, MinBackoff: time.Millisecond, MaxBackoff: time.Millisecond, Refusals: r})
+			appendOp := func(buf []byte, i int) []byte {
+				buf = fmt.Appendf(buf, tc.action+"\n", tc.target, fmt.Sprint(i))
+				return append(buf, `{"n":1}`+"\n"...)
+			}
+			reported := 0
+			onResult := func(int, search.Result) bool { reported++; return true }
+			err := e.Do(ctx, 2, appendOp, onResult)
+			if !errors.Is(err, search.ErrClusterRefused) || !strings.Contains(err.Error(), tc.reason) || reported != 0 {
+				t.Errorf("while refused: %d reported, err %v; want none reported and ErrClusterRefused naming %s", reported, err, tc.reason)
+			}
+			if err := r.Err(); err == nil || !strings.Contains(err.Error(), tc.reason) {
+				t.Errorf("Err() = %v while refused, want it to name %s", err, tc.reason)
+			}
+			tc.lift()
+			if err := e.Do(ctx, 2, appendOp, onResult); err != nil || reported != 2 {
+				t.Errorf("once lifted: %d reported, err %v; want both written", reported, err)
+			}
+			if err := r.Err(); err != nil {
+				t.Errorf("Err() = %v once lifted", err)
+			}
+		})
 	}
 }
 

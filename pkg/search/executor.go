@@ -34,8 +34,15 @@ type BulkPolicy struct {
 	AfterRequest func(bodyBytes int, took time.Duration, results []Result)
 	// BeforeRetry, when set, is called before each backoff with why
 	// operations are sent again (the failures of whole requests, or else
-	// an error matching ErrPushedBack), how many and the wait.
+	// an error matching ErrPushedBack; either also matches
+	// ErrClusterRefused when it is a condition of the cluster, which
+	// Refusals reports), how many and the wait.
 	BeforeRetry func(err error, ops int, wait time.Duration)
+	// Refusals, when set, is told of every bulk request refused, or with
+	// items refused, for a condition of the cluster, and of every one
+	// without, so that the condition is logged (not once per item) and
+	// fails the caller's readiness while it lasts.
+	Refusals *Refusals
 }
 
 // ErrPushedBack means that bulk requests succeeded but some of their items
@@ -50,9 +57,12 @@ var ErrPushedBack = fmt.Errorf("%w: operations pushed back", ErrUnavailable)
 //     (400), is split in halves, sent at once, down to the operation at
 //     fault, which is Rejected alone (its Result carries the request's
 //     error);
-//   - items Elasticsearch pushes back on (Retry: 429, 5xx, and 403/404 on
-//     an index operation) and whole requests that failed with
-//     ErrUnavailable are sent again, after a jittered backoff, in rounds;
+//   - items Elasticsearch pushes back on (Retry: 429 and 5xx) or refuses
+//     for a condition of the cluster (Retry too: 401, 403, 404 on an index
+//     operation, a closed index; reported to BulkPolicy.Refusals), and whole
+//     requests that failed with ErrUnavailable (or were refused, with
+//     BulkPolicy.RetryRefused) are sent again, after a jittered backoff,
+//     in rounds;
 //   - every other item result (Done, Stale, Rejected) is final.
 //
 // It reuses its buffers from call to call, so that a caller writing bulk
@@ -144,11 +154,20 @@ func (e *BulkExecutor) send(ctx context.Context, ops []int, appendOp func([]byte
 	}
 	switch {
 	case err == nil:
+		var condition *Result
 		for j, res := range results {
+			if res.Condition && condition == nil {
+				condition = &results[j]
+			}
 			if res.Outcome == Retry || !onResult(ops[j], res) {
 				r.keep(res)
 				e.again = append(e.again, ops[j])
 			}
+		}
+		if condition != nil {
+			e.policy.Refusals.refused(e, refusedWrites, fmt.Errorf("HTTP %d: %s", condition.Status, condition.Reason))
+		} else {
+			e.policy.Refusals.accepted(e)
 		}
 		return nil
 	case refusedForContent(err) && len(ops) > 1:
@@ -167,12 +186,24 @@ func (e *BulkExecutor) send(ctx context.Context, ops []int, appendOp func([]byte
 			e.again = append(e.again, ops[0])
 		}
 		return nil
-	case errors.Is(err, ErrUnavailable) || e.policy.RetryRefused:
+	case errors.Is(err, ErrUnavailable):
 		r.failed = errors.Join(r.failed, err)
 		e.again = append(e.again, ops...)
 		return nil
-	default:
-		return err
+	default: // refused for another reason than what it holds
+		kind := refusedWrites
+		var se *StatusError
+		if errors.As(err, &se) && se.Status == http.StatusUnauthorized {
+			kind = refusedCredentials
+		}
+		e.policy.Refusals.refused(e, kind, err)
+		err = fmt.Errorf("%w: %w", ErrClusterRefused, err)
+		if !e.policy.RetryRefused {
+			return err
+		}
+		r.failed = errors.Join(r.failed, err)
+		e.again = append(e.again, ops...)
+		return nil
 	}
 }
 
@@ -187,23 +218,31 @@ func refusedForContent(err error) bool {
 
 // round is why operations of one round are sent again.
 type round struct {
-	failed error  // of whole requests
-	first  string // reason of the first item kept
+	failed    error  // of whole requests
+	first     string // reason of the first item kept
+	condition string // reason of the first item kept for a condition of the cluster
 }
 
 func (r *round) keep(res Result) {
+	reason := res.Reason
+	if reason == "" {
+		reason = fmt.Sprintf("HTTP %d", res.Status)
+	}
 	if r.first == "" {
-		r.first = res.Reason
-		if r.first == "" {
-			r.first = fmt.Sprintf("HTTP %d", res.Status)
-		}
+		r.first = reason
+	}
+	if res.Condition && r.condition == "" {
+		r.condition = reason
 	}
 }
 
 // err is why again of sent operations are to be sent again.
 func (r *round) err(again, sent int) error {
-	if r.failed != nil {
+	switch {
+	case r.failed != nil:
 		return r.failed
+	case r.condition != "":
+		return fmt.Errorf("%w: %w: %d of %d, first: %s", ErrPushedBack, ErrClusterRefused, again, sent, r.condition)
 	}
 	return fmt.Errorf("%w: %d of %d, first: %s", ErrPushedBack, again, sent, r.first)
 }

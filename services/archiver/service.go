@@ -47,10 +47,11 @@ type Service struct {
 
 	runner *lease.Runner
 
-	js   jetstream.JetStream   // set in Run before partitions start
-	es   *elasticsearch.Client // set in Run before partitions start
-	ilm  bool                  // retention by ILM policy; set in Run
-	made sync.Map              // dated indices known to exist
+	js       jetstream.JetStream   // set in Run before partitions start
+	es       *elasticsearch.Client // set in Run before partitions start
+	refusals *search.Refusals      // what the cluster refuses; set in Run with es
+	ilm      bool                  // retention by ILM policy; set in Run
+	made     sync.Map              // dated indices known to exist
 }
 
 // Readiness conditions besides lease.ConditionBalanced.
@@ -107,7 +108,8 @@ func (s *Service) Run(ctx context.Context) error {
 	s.js = conn.JS
 	s.ready.Met(condNATS)
 
-	s.es, err = search.NewClient(s.cfg.ES)
+	s.refusals = search.NewRefusals(s.log, "FLOWLINE_ES_", s.cfg.ES, s.ready)
+	s.es, err = search.NewClient(s.cfg.ES, search.ReportTo(s.refusals))
 	if err != nil {
 		return fmt.Errorf("archiver: %w", err)
 	}

@@ -41,9 +41,11 @@ func smallWriterConfig(ns *natsserver.Server, es config.Elasticsearch, prefix st
 
 // TestAuth runs writers against one secured Elasticsearch node (file-realm
 // user, HTTPS with esnode's CA): with user, password and CA a writer indexes
-// the documents it consumes; with a wrong password or an API key the node
-// does not know it WARNs about the authentication failure and never logs
-// the secret.
+// the documents it consumes; with a wrong password (as a variable or in the
+// URL) or an API key the node does not know it says at ERROR that the
+// credentials are refused and which variables to fix, names the URL
+// without its password, is not ready (saying why), keeps retrying, and
+// never logs the secret.
 func TestAuth(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
@@ -111,6 +113,12 @@ func TestAuth(t *testing.T) {
 			es:      config.Elasticsearch{URL: node.URL(), APIKey: apiKey, CACert: caFile},
 			secrets: []string{apiKey, apiKeySecret, authTestPassword},
 		},
+		{
+			name: "WrongPasswordInURLNeverLogged",
+			es:   config.Elasticsearch{URL: strings.Replace(node.URL(), "https://", "https://"+authTestUser+":"+wrongPassword+"@", 1), CACert: caFile},
+			secrets: []string{wrongPassword, authTestPassword,
+				base64.StdEncoding.EncodeToString([]byte(authTestUser + ":" + wrongPassword))},
+		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if err := tc.es.Validate(); err != nil {
@@ -126,17 +134,22 @@ func TestAuth(t *testing.T) {
 			done := make(chan error, 1)
 			go func() { done <- w.Run(runCtx) }()
 
-			// The writer keeps retrying at WARN; give it a few attempts.
+			// The writer keeps retrying; wait until it has said why, and
+			// has tried a few times.
 			var runErr error
 			returned := false
-			deadline := time.Now().Add(15 * time.Second)
-			for time.Now().Before(deadline) && strings.Count(logs.String(), "HTTP 401") < 3 && !returned {
+			said := func() bool {
+				return strings.Contains(logs.String(), "level=ERROR") && strings.Count(logs.String(), "HTTP 401") >= 3
+			}
+			deadline := time.Now().Add(30 * time.Second)
+			for time.Now().Before(deadline) && !said() && !returned {
 				select {
 				case runErr = <-done:
 					returned = true
 				case <-time.After(200 * time.Millisecond):
 				}
 			}
+			notReady := w.Ready()
 			stop()
 			if !returned {
 				select {
@@ -146,22 +159,36 @@ func TestAuth(t *testing.T) {
 				}
 			}
 			out := logs.String()
-			if runErr != nil {
-				out += "\nRun returned: " + runErr.Error()
+			if returned {
+				t.Errorf("the writer gave up instead of retrying: Run returned %v", runErr)
 			}
 			t.Logf("writer logs:\n%s", out)
 
-			warned := false
+			errors := 0
 			for _, line := range strings.Split(out, "\n") {
-				if strings.Contains(line, "level=WARN") && strings.Contains(line, "HTTP 401") && strings.Contains(line, "security_exception") {
-					warned = true
+				if strings.Contains(line, "level=ERROR") {
+					errors++
+					for _, want := range []string{"refuses the credentials", "FLOWLINE_ES_USERNAME", "FLOWLINE_ES_API_KEY", "HTTP 401", "security_exception", "url="} {
+						if !strings.Contains(line, want) {
+							t.Errorf("the ERROR line lacks %q: %s", want, line)
+						}
+					}
 				}
 			}
-			if !warned {
-				t.Error("no WARN about the authentication failure (HTTP 401 security_exception)")
+			if errors != 1 {
+				t.Errorf("%d ERROR lines, want exactly one (said once, not once per retry)", errors)
 			}
-			if w.Ready() == nil {
-				t.Error("writer ready without valid credentials")
+			if tc.name == "WrongPasswordInURLNeverLogged" && !strings.Contains(out, authTestUser+":xxxxx@") {
+				t.Errorf("the URL is not logged with its password redacted")
+			}
+			if notReady == nil || !strings.Contains(notReady.Error(), "refuses the credentials") || !strings.Contains(notReady.Error(), "HTTP 401") {
+				t.Errorf("readiness = %v, want it to say that the credentials are refused", notReady)
+			} else {
+				for _, s := range tc.secrets {
+					if strings.Contains(notReady.Error(), s) {
+						t.Errorf("readiness reveals the secret %q", s)
+					}
+				}
 			}
 			for _, s := range tc.secrets {
 				if strings.Contains(out, s) {

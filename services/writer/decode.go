@@ -8,14 +8,19 @@ import (
 // decodeDocuments appends the documents of an encoded DocumentBatch to out
 // (see wire.DecodeDocuments: sources alias data, which the fetch holds until
 // its messages are acked). A document's family is mapped to its number and
-// index through fams (0 and "" when unknown). On an error out may hold some
+// index through fams (0 and "" when unknown, with the family's name kept
+// in unknown). On an error out may hold some
 // of the documents; the message is then not a DocumentBatch.
 func decodeDocuments(data []byte, fams *families, out []doc) ([]doc, error) {
 	err := wire.DecodeDocuments(data, func(d wire.Document) {
-		family := fams.num[string(d.Family)]
+		family, known := fams.num[string(d.Family)]
+		var unknown string
+		if !known {
+			unknown = string(d.Family)
+		}
 		out = append(out, doc{
 			op:     search.Op{Index: fams.index[family], ID: d.ID, Version: d.Version, Source: d.Source},
-			family: family, partition: d.Partition, timestamp: d.Timestamp,
+			family: family, unknown: unknown, partition: d.Partition, timestamp: d.Timestamp,
 		})
 	})
 	return out, err

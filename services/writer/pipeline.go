@@ -27,7 +27,8 @@ import (
 // doc is one document to index, with what the metrics need.
 type doc struct {
 	op        search.Op
-	family    uint8 // number in families; 0: unknown, op.Index is ""
+	family    uint8  // number in families; 0: unknown, op.Index is ""
+	unknown   string // the family's name when it is unknown (0)
 	partition int32
 	timestamp int64 // record timestamp, epoch ms
 }
@@ -47,13 +48,17 @@ type fetchBatch struct {
 	stopAlive func()
 }
 
+// docKey is a document's identity within a fetch: its family (by number,
+// or by name when the writer does not know it, so that unknown families do
+// not collide) and its id.
 type docKey struct {
-	family uint8
-	id     string
+	family  uint8
+	unknown string
+	id      string
 }
 
 func (f *fetchBatch) add(d doc) {
-	k := docKey{d.family, d.op.ID}
+	k := docKey{d.family, d.unknown, d.op.ID}
 	if i, ok := f.at[k]; ok {
 		if d.op.Version > f.docs[i].op.Version {
 			f.docs[i] = d
@@ -297,7 +302,7 @@ func (s *Service) startSpan(ctx context.Context, msg jetstream.Msg) (context.Con
 
 // families numbers the families of the schema from 1 and names their
 // runtime indices; a family not in it is number 0, without index (""), and
-// its documents are dead-lettered.
+// its documents are dead-lettered (each, naming its family).
 type families struct {
 	num   map[string]uint8
 	index []string // by number
@@ -362,6 +367,7 @@ func (s *Service) newSender() *sender {
 		RetryRefused: true, // never drop documents: wait until the credentials or privileges are fixed
 		AfterRequest: w.afterRequest,
 		BeforeRetry:  w.beforeRetry,
+		Refusals:     s.refusals, // says what the cluster refuses, and fails readiness meanwhile
 	})
 	w.appendOp = func(buf []byte, i int) []byte { return search.AppendOp(buf, w.docs[i].op) }
 	w.onResult = w.result
@@ -392,7 +398,7 @@ func (w *sender) write(ctx context.Context, docs []doc) error {
 // index for, retrying with backoff until it is stored or ctx ends.
 func (w *sender) deadLetterUnknown(ctx context.Context, d doc) error {
 	b := backoff.New(100*time.Millisecond, 5*time.Second)
-	for !w.s.deadLetterDoc(ctx, d, "unknown document family (no index for it in this writer's schema)") {
+	for !w.s.deadLetterDoc(ctx, d, unknownFamilyReason(d)) {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
@@ -402,6 +408,12 @@ func (w *sender) deadLetterUnknown(ctx context.Context, d doc) error {
 		}
 	}
 	return nil
+}
+
+// unknownFamilyReason is the dead-letter reason of a document of a family
+// the writer has no index for.
+func unknownFamilyReason(d doc) string {
+	return fmt.Sprintf("unknown document family %q (no index for it in this writer's schema)", d.unknown)
 }
 
 // afterRequest counts a bulk request and its items by outcome.
@@ -446,12 +458,17 @@ func (w *sender) result(i int, r search.Result) bool {
 	return true
 }
 
-// beforeRetry counts and logs a round of documents to send again.
+// beforeRetry counts and logs a round of documents to send again; a
+// condition of the cluster is logged by the service's Refusals instead, at
+// its own pace.
 func (w *sender) beforeRetry(err error, docs int, wait time.Duration) {
 	w.s.metrics.retries.Inc()
-	if errors.Is(err, search.ErrPushedBack) {
+	switch {
+	case errors.Is(err, search.ErrClusterRefused):
+		w.s.log.Debug("Elasticsearch refuses documents for a condition of the cluster, retrying them", "error", err, "documents", docs, "retry_in", wait)
+	case errors.Is(err, search.ErrPushedBack):
 		w.s.log.Warn("Elasticsearch pushed back on some documents, retrying them", "documents", docs, "retry_in", wait)
-	} else {
+	default:
 		w.s.log.Warn("bulk request failed, retrying", "error", err, "documents", docs, "retry_in", wait)
 	}
 }

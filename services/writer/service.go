@@ -42,6 +42,10 @@ type Service struct {
 	tracer  trace.Tracer
 	metrics *metrics
 	ready   *lifecycle.Readiness
+	// refusals are Elasticsearch's refusals for conditions of the cluster,
+	// reported by the client and every sender's executor; they keep
+	// conditions of ready unmet while they last.
+	refusals *search.Refusals
 
 	es   *elasticsearch.Client
 	js   jetstream.JetStream
@@ -54,12 +58,15 @@ type Service struct {
 
 // New returns a writer; it does no I/O.
 func New(cfg Config, deps Deps) *Service {
+	log := deps.Log.With("service", "writer")
+	ready := lifecycle.NewReadiness("connected to NATS", "index templates installed", "caught up")
 	return &Service{
 		cfg:      cfg,
-		log:      deps.Log.With("service", "writer"),
+		log:      log,
 		tracer:   deps.Tracer.Tracer("flowline/writer"),
 		metrics:  newMetrics(deps.Registry),
-		ready:    lifecycle.NewReadiness("connected to NATS", "index templates installed", "caught up"),
+		ready:    ready,
+		refusals: search.NewRefusals(log, "FLOWLINE_ES_", cfg.ES, ready),
 		families: newFamilies(cfg.Index.Prefix),
 	}
 }
@@ -68,13 +75,15 @@ func New(cfg Config, deps Deps) *Service {
 func (s *Service) Name() string { return "writer" }
 
 // Ready implements lifecycle.Service: ready once connected to NATS and
-// Elasticsearch, with templates installed and the backlog drained once.
+// Elasticsearch, with templates installed and the backlog drained once, and
+// not while Elasticsearch refuses the credentials or writes for a condition
+// of the cluster.
 func (s *Service) Ready() error { return s.ready.Err() }
 
 // Run writes documents until ctx is cancelled; the messages of bulks not
 // yet written then are nak'ed for redelivery.
 func (s *Service) Run(ctx context.Context) error {
-	es, err := search.NewClient(s.cfg.ES)
+	es, err := search.NewClient(s.cfg.ES, search.ReportTo(s.refusals))
 	if err != nil {
 		return fmt.Errorf("writer: %w", err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -36,6 +37,7 @@ func TestRejectedDocumentIsDeadLetteredAndTheRestWritten(t *testing.T) {
 		&recordv1.Document{Family: "flownode-instance", Id: "2", Version: 11, Source: flowNode(2, "ACTIVE", `,"notInMapping":true`)},
 		&recordv1.Document{Family: "flownode-instance", Id: fmt.Sprint(big), Version: 9, Source: flowNode(big, "STALE", "")},
 		&recordv1.Document{Family: "no-such-family", Id: "3", Version: 1, Source: []byte(`{}`)},
+		&recordv1.Document{Family: "another-unknown-family", Id: "3", Version: 1, Source: []byte(`{"other":true}`)},
 	)
 
 	w := writer.New(smallWriterConfig(env.NATS, env.ESConfig, env.Prefix), testenv.Deps(t))
@@ -64,13 +66,15 @@ func TestRejectedDocumentIsDeadLetteredAndTheRestWritten(t *testing.T) {
 		return nil
 	})
 
-	// Two dead letters: the mapping violation and the unknown family.
+	// Three dead letters: the mapping violation and the two documents of
+	// unknown families (the same id, kept apart).
 	dlq, err := js.OrderedConsumer(ctx, stream.DLQStream, jetstream.OrderedConsumerConfig{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	reasons := map[string]string{}
-	for range 2 {
+	var unknown []string
+	for range 3 {
 		msg, err := dlq.Next(jetstream.FetchMaxWait(5 * time.Second))
 		if err != nil {
 			t.Fatalf("missing dead letter: %v", err)
@@ -79,12 +83,20 @@ func TestRejectedDocumentIsDeadLetteredAndTheRestWritten(t *testing.T) {
 			t.Errorf("dead letter on %s", msg.Subject())
 		}
 		reasons[msg.Headers().Get(stream.HeaderDLQID)] = msg.Headers().Get(stream.HeaderDLQReason)
+		if msg.Headers().Get(stream.HeaderDLQID) == "3" {
+			unknown = append(unknown, msg.Headers().Get(stream.HeaderDLQReason)+" "+string(msg.Data()))
+		}
 		if msg.Headers().Get(stream.HeaderDLQID) == "2" && (msg.Headers().Get(stream.HeaderDLQIndex) != index || !strings.Contains(string(msg.Data()), "notInMapping")) {
 			t.Errorf("dead letter of doc 2: index %q data %s", msg.Headers().Get(stream.HeaderDLQIndex), msg.Data())
 		}
 	}
 	if !strings.Contains(reasons["2"], "strict_dynamic_mapping_exception") || !strings.Contains(reasons["3"], "unknown document family") {
 		t.Errorf("reasons = %v", reasons)
+	}
+	slices.Sort(unknown)
+	if len(unknown) != 2 || !strings.Contains(unknown[0], `"another-unknown-family"`) || !strings.Contains(unknown[0], `{"other":true}`) ||
+		!strings.Contains(unknown[1], `"no-such-family"`) || !strings.Contains(unknown[1], `{}`) {
+		t.Errorf("dead letters of the unknown families: %q, want one per family, each naming it", unknown)
 	}
 	// The message was acked: the work-queue stream is empty.
 	resilWaitDrained(t, js, 5*time.Second)
