@@ -12,15 +12,16 @@ import (
 // FLOWLINE_RETENTION*, plus the shared sections: the aggregator's state
 // bucket, NATS, stream, Elasticsearch and index).
 type Config struct {
-	WaitPeriod   time.Duration `envconfig:"ARCHIVER_WAIT_PERIOD" default:"1h" desc:"a process instance is archived once it ended this long ago"`
-	BatchSize    int           `envconfig:"ARCHIVER_BATCH_SIZE" default:"1000" desc:"most process instances moved per batch (with all their documents)"`
-	Rollover     Period        `envconfig:"ARCHIVER_ROLLOVER_INTERVAL" default:"day" desc:"period of the dated indices by end date: hour, day, week or month"`
-	PageSize     int           `envconfig:"ARCHIVER_PAGE_SIZE" default:"5000" desc:"documents read, copied, verified and deleted at a time"`
-	Concurrency  int           `envconfig:"ARCHIVER_CONCURRENCY" default:"4" desc:"document families moved at once within a batch (memory: about PAGE_SIZE x CONCURRENCY documents per owned partition)"`
-	Delay        time.Duration `envconfig:"ARCHIVER_DELAY" default:"1s" desc:"pause after a batch that emptied the backlog; grows x1.5 while idle"`
-	MaxDelay     time.Duration `envconfig:"ARCHIVER_MAX_DELAY" default:"1m" desc:"longest pause while idle or after errors"`
-	Retention    Retention     `envconfig:"RETENTION" desc:"delete dated indices whose period ended longer ago than this, e.g. 30d (empty: keep them)"`
-	RetentionILM string        `envconfig:"RETENTION_ILM_POLICY" desc:"with FLOWLINE_RETENTION, attach this ILM policy (created with a delete phase) to dated indices instead, where the cluster has ILM"`
+	WaitPeriod    time.Duration `envconfig:"ARCHIVER_WAIT_PERIOD" default:"1h" desc:"a process instance is archived once it ended this long ago"`
+	BatchSize     int           `envconfig:"ARCHIVER_BATCH_SIZE" default:"1000" desc:"most process instances moved per batch (with all their documents)"`
+	Rollover      Period        `envconfig:"ARCHIVER_ROLLOVER_INTERVAL" default:"day" desc:"period of the dated indices by end date: hour, day, week or month"`
+	PageSize      int           `envconfig:"ARCHIVER_PAGE_SIZE" default:"5000" desc:"documents read, copied, verified and deleted at a time"`
+	Concurrency   int           `envconfig:"ARCHIVER_CONCURRENCY" default:"4" desc:"document families moved at once within a batch (memory: about PAGE_SIZE x CONCURRENCY documents per owned partition)"`
+	Delay         time.Duration `envconfig:"ARCHIVER_DELAY" default:"1s" desc:"pause after a batch that emptied the backlog; grows x1.5 while idle"`
+	MaxDelay      time.Duration `envconfig:"ARCHIVER_MAX_DELAY" default:"1m" desc:"longest pause while idle or after errors"`
+	SweepInterval time.Duration `envconfig:"ARCHIVER_SWEEP_INTERVAL" default:"10m" desc:"how often each owned partition's runtime indices are swept for documents of already archived instances (recreated by late documents), which are then moved to the archive"`
+	Retention     Retention     `envconfig:"RETENTION" desc:"delete dated indices whose period ended longer ago than this, e.g. 30d (empty: keep them)"`
+	RetentionILM  string        `envconfig:"RETENTION_ILM_POLICY" desc:"with FLOWLINE_RETENTION, attach this ILM policy (created with a delete phase) to dated indices instead, where the cluster has ILM"`
 
 	// Lease: FLOWLINE_ARCHIVER_LEASE_BUCKET, _LEASE_TTL, _REPLICA_ID.
 	Lease config.Lease `envconfig:"ARCHIVER"`
@@ -48,6 +49,9 @@ func (c Config) Validate() error {
 	}
 	if c.Delay <= 0 || c.MaxDelay < c.Delay {
 		return fmt.Errorf("%w: FLOWLINE_ARCHIVER_DELAY must be positive and FLOWLINE_ARCHIVER_MAX_DELAY at least as long", config.ErrInvalid)
+	}
+	if c.SweepInterval <= 0 {
+		return fmt.Errorf("%w: FLOWLINE_ARCHIVER_SWEEP_INTERVAL must be positive, got %s", config.ErrInvalid, c.SweepInterval)
 	}
 	if c.StateBucket == "" {
 		return fmt.Errorf("%w: FLOWLINE_AGGREGATOR_STATE_BUCKET must be set", config.ErrInvalid)

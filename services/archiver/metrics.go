@@ -10,6 +10,7 @@ type metrics struct {
 	backlog        *prometheus.GaugeVec // by partition
 	errors         prometheus.Counter
 	indicesDeleted prometheus.Counter
+	swept          prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -22,7 +23,11 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		backlog:        prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "flowline_archiver_backlog", Help: "Process instances that ended longer than the wait period ago and are still in the runtime index, per partition."}, []string{"partition"}),
 		errors:         prometheus.NewCounter(prometheus.CounterOpts{Name: "flowline_archiver_errors_total", Help: "Archiving batches that failed (they are redone) and documents Elasticsearch refused to archive."}),
 		indicesDeleted: prometheus.NewCounter(prometheus.CounterOpts{Name: "flowline_archiver_retention_deleted_indices_total", Help: "Dated indices deleted after FLOWLINE_RETENTION."}),
+		swept: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "flowline_archiver_swept_instances_total",
+			Help: "Already archived process instances whose runtime documents, recreated by late documents, the sweep moved to the archive.",
+		}),
 	}
-	reg.MustRegister(m.instances, m.documents, m.batchSeconds, m.backlog, m.errors, m.indicesDeleted)
+	reg.MustRegister(m.instances, m.documents, m.batchSeconds, m.backlog, m.errors, m.indicesDeleted, m.swept)
 	return m
 }

@@ -227,7 +227,7 @@ func mustKey(id string) int64 {
 func (s *Service) bulkExecutor() *search.BulkExecutor {
 	return search.NewBulkExecutor(s.es, search.BulkPolicy{
 		MaxAttempts: 5, MinBackoff: 100 * time.Millisecond, MaxBackoff: 5 * time.Second,
-		Refusals:    s.refusals, // a write block or missing privilege is said once and fails readiness
+		Refusals: s.refusals, // a write block or missing privilege is said once and fails readiness
 		BeforeRetry: func(err error, _ int, wait time.Duration) {
 			s.log.Warn("bulk request while archiving failed, retrying", "error", err, "retry_in", wait)
 		},

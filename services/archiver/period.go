@@ -98,8 +98,26 @@ func ParseSuffix(s string) (start time.Time, p Period, ok bool) {
 	return time.Time{}, 0, false
 }
 
+// latestEnd is the latest end of the period a dated index's suffix may
+// name, whatever rollover made the index: retention judges an index by it,
+// so that changing the rollover never deletes an index early. A week's
+// suffix has a day's layout (its Monday), so a day-layout suffix of a
+// Monday counts to the end of that week: a daily Monday index is kept up to
+// six days longer, never a weekly one six days shorter.
+func latestEnd(suffix string) (time.Time, bool) {
+	start, p, ok := ParseSuffix(suffix)
+	if !ok {
+		return time.Time{}, false
+	}
+	if p == Day && Week.Start(start).Equal(start) {
+		p = Week
+	}
+	return p.End(start), true
+}
+
 // suffixEnd is the end of the period a dated index's suffix names, read
-// with the configured rollover (a week's suffix has a day's layout).
+// with the configured rollover (a week's suffix has a day's layout): for
+// indices made with that rollover, such as the one being created.
 func suffixEnd(suffix string, rollover Period) (time.Time, bool) {
 	start, p, ok := ParseSuffix(suffix)
 	if p == Day && rollover == Week {

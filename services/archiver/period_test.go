@@ -113,3 +113,24 @@ func TestConfigDefaultsFromTheEnvironmentAndValidate(t *testing.T) {
 		}
 	}
 }
+
+func TestLatestEndCountsAMondaySuffixToTheEndOfItsWeek(t *testing.T) {
+	tests := []struct {
+		suffix string
+		want   time.Time
+	}{
+		{"2026-11-23", time.Date(2026, 11, 30, 0, 0, 0, 0, time.UTC)}, // a Monday: a week's index, or a day's
+		{"2026-11-24", time.Date(2026, 11, 25, 0, 0, 0, 0, time.UTC)}, // a Tuesday: only a day's
+		{"2026-11-23-14", time.Date(2026, 11, 23, 15, 0, 0, 0, time.UTC)},
+		{"2026-11", time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)},
+	}
+	for _, tt := range tests {
+		got, ok := latestEnd(tt.suffix)
+		if !ok || !got.Equal(tt.want) {
+			t.Errorf("latestEnd(%q) = %s, %v; want %s", tt.suffix, got, ok, tt.want)
+		}
+	}
+	if _, ok := latestEnd("latest"); ok {
+		t.Error("a suffix that names no period was read")
+	}
+}

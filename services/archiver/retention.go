@@ -69,7 +69,9 @@ func (s *Service) retentionLoop(ctx context.Context) {
 }
 
 // deleteExpired deletes the dated indices whose period ended more than
-// Retention ago.
+// Retention ago. The period is the longest one the index's name may stand
+// for (latestEnd), not the current rollover's: an index made before the
+// rollover changed keeps its own period.
 func (s *Service) deleteExpired(ctx context.Context) error {
 	limit := time.Now().Add(-time.Duration(s.cfg.Retention))
 	for _, f := range append([]schema.Family{schema.ListView}, dependents...) {
@@ -80,7 +82,7 @@ func (s *Service) deleteExpired(ctx context.Context) error {
 		}
 		var expired []string
 		for _, name := range names {
-			end, ok := suffixEnd(strings.TrimPrefix(name, runtime), s.cfg.Rollover)
+			end, ok := latestEnd(strings.TrimPrefix(name, runtime))
 			if !ok || !strings.HasPrefix(name, runtime) {
 				continue // not a dated index of ours
 			}

@@ -52,6 +52,9 @@ type Service struct {
 	refusals *search.Refusals      // what the cluster refuses; set in Run with es
 	ilm      bool                  // retention by ILM policy; set in Run
 	made     sync.Map              // dated indices known to exist
+
+	sweepMu sync.Mutex
+	swept   map[int32]time.Time // when each partition was last swept
 }
 
 // Readiness conditions besides lease.ConditionBalanced.
@@ -172,7 +175,8 @@ func (s *Service) discover(ctx context.Context) ([]int32, error) {
 	return out, nil
 }
 
-// runRound archives partition p's backlog as of now, batch after batch:
+// runRound archives partition p's backlog as of now, batch after batch,
+// and sweeps the partition when its sweep is due (see sweep.go):
 // Progress when it archived anything, Idle when there was nothing to do. A
 // failed round counts as an error and is redone. A round fixes the cutoff;
 // when there is a backlog it fixes the safe position, refreshes the runtime
@@ -181,6 +185,11 @@ func (s *Service) discover(ctx context.Context) ([]int32, error) {
 // with search_after. An idle round costs one count, no refresh.
 func (s *Service) runRound(ctx context.Context, p int32) (lease.Outcome, error) {
 	n, err := s.archiveBacklog(ctx, p)
+	if err == nil && s.sweepDue(p) {
+		var swept int
+		swept, err = s.sweep(ctx, p)
+		n += swept
+	}
 	switch {
 	case err != nil:
 		if ctx.Err() == nil {

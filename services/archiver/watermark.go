@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strconv"
 
 	"github.com/nats-io/nats.go/jetstream"
 	"google.golang.org/protobuf/proto"
@@ -27,8 +28,10 @@ import (
 //     nothing (-1) while records wait for their first checkpoint;
 //   - documents already published but not yet written are still in the
 //     work-queue documents stream (a message leaves it only when the writer
-//     acks it, after writing): the oldest one of the partition bounds it to
-//     below its lowest version.
+//     acks it, after writing): every pending message of the partition
+//     bounds it to below its first position. Not just the oldest: stream
+//     order is not position order when a batch is re-published after a
+//     reconnect or by an aggregator that already lost its lease.
 //
 // The documents stream is read after the checkpoint, so a document
 // published in between is either covered by the checkpoint or seen.
@@ -56,32 +59,38 @@ func (s *Service) safePosition(ctx context.Context, p int32) (int64, error) {
 	return min(safe, low-1), nil
 }
 
-// lowestPending is the lowest document version in partition p's oldest
-// message in the documents stream (math.MaxInt64 if it has none). An
-// undecodable message (the writer dead-letters it) counts as version 0:
-// nothing is safe until it is gone.
+// lowestPending is the lowest first position of all of partition p's
+// pending messages in the documents stream (math.MaxInt64 if there are
+// none): the Flowline-First-Position header, or for a message without one
+// the lowest version of its documents. An undecodable message (the writer
+// dead-letters it) counts as 0: nothing is safe until it is gone. Every
+// pending message is read (one request each): the stream holds only what
+// the writers have not acked yet.
 func lowestPending(ctx context.Context, js jetstream.JetStream, p int32) (int64, error) {
-	st, err := js.Stream(ctx, stream.DocsStream)
-	if errors.Is(err, jetstream.ErrStreamNotFound) {
-		return math.MaxInt64, nil
-	}
+	low := int64(math.MaxInt64)
+	err := stream.EachStored(ctx, js, stream.DocsStream, stream.DocsSubject(p), func(msg *jetstream.RawStreamMsg) error {
+		low = min(low, firstPosition(msg))
+		return nil
+	})
 	if err != nil {
-		return 0, fmt.Errorf("documents stream: %w", err)
+		return 0, fmt.Errorf("documents stream: pending messages of partition %d: %w", p, err)
 	}
-	msg, err := st.GetMsg(ctx, 1, jetstream.WithGetMsgSubject(stream.DocsSubject(p)))
-	if errors.Is(err, jetstream.ErrMsgNotFound) {
-		return math.MaxInt64, nil
-	}
-	if err != nil {
-		return 0, fmt.Errorf("documents stream: oldest message of partition %d: %w", p, err)
+	return low, nil
+}
+
+// firstPosition is the lowest record position a documents message may
+// carry a document of.
+func firstPosition(msg *jetstream.RawStreamMsg) int64 {
+	if v, err := strconv.ParseInt(msg.Header.Get(stream.HeaderFirstPosition), 10, 64); err == nil {
+		return v
 	}
 	var batch recordv1.DocumentBatch
 	if err := proto.Unmarshal(msg.Data, &batch); err != nil {
-		return 0, nil
+		return 0
 	}
 	low := int64(math.MaxInt64)
 	for _, d := range batch.Documents {
 		low = min(low, d.Version)
 	}
-	return low, nil
+	return low
 }

@@ -61,18 +61,46 @@ type Source struct {
 	BackoffStart  time.Duration `envconfig:"BACKOFF_START" default:"1s" desc:"pause after a round without new data; also the pause after a round that imported less than a full page"`
 	BackoffFactor float64       `envconfig:"BACKOFF_FACTOR" default:"1.5" desc:"growth of the pause while rounds find no new data"`
 	BackoffMax    time.Duration `envconfig:"BACKOFF_MAX" default:"30s" desc:"longest pause while idle or after errors"`
-	// Settle: the exporter's bulk request spans one index per value type, and
-	// each index becomes searchable at its own refresh. A record that is not
-	// visible yet while a later position of another value type is would be
-	// passed over for good (ingest keeps positions increasing). So a round
-	// takes only records older than Settle, and stops before the first
-	// newer one: by then every index of the bulk has been refreshed (an
-	// index refreshes every second by default). It does not help when the
-	// exporter itself lags behind by more than Settle; such late records
-	// are dead-lettered, never dropped (see zeebeimport_round.go).
-	Settle time.Duration `envconfig:"SETTLE" default:"5s" desc:"import only records whose timestamp is at least this old, so that every index of an exporter bulk is searchable"`
+	// How long a record may take to become searchable after its timestamp.
+	// Zeebe's Elasticsearch exporter (zeebe/exporters/elasticsearch-exporter,
+	// ElasticsearchExporterConfiguration.BulkConfiguration; documented at
+	// docs.camunda.io, self-managed/zeebe-deployment/exporters/elasticsearch-exporter)
+	// collects records in a bulk and sends it when it holds bulk.size
+	// records (1,000) or bulk.memoryLimit bytes (10 MiB), or else when
+	// bulk.delay (5 s) has passed since the last flush; the bulk request
+	// may take up to requestTimeoutMs (30 s) and usually well under a
+	// second. Each document then becomes searchable at its index's next
+	// refresh (index.refresh_interval, 1 s by default, which the exporter's
+	// templates do not change), and the bulk spans one index per value
+	// type, each refreshed on its own. So a record is searchable
+	// bulk.delay + refresh interval + the request after its timestamp:
+	// Settle defaults to ExporterBulkDelay + ExporterRefresh + settleMargin.
+	//
+	// A round takes only records older than the settle time and stops
+	// before the first newer one. Records the exporter sends later still
+	// (it lagged behind, or re-sends a bulk item that failed) are caught
+	// where a gap in a value type's "sequence" shows them (see round.go);
+	// only a record that shows up after its settle window and its gap watch
+	// is dead-lettered as late, never dropped silently.
+	ExporterBulkDelay time.Duration `envconfig:"EXPORTER_BULK_DELAY" default:"5s" desc:"the Zeebe exporter's bulk.delay (Zeebe's default: 5 s); part of the default settle time"`
+	ExporterRefresh   time.Duration `envconfig:"EXPORTER_REFRESH_INTERVAL" default:"1s" desc:"index.refresh_interval of the exporter's indices (Elasticsearch's default: 1 s); part of the default settle time"`
+	Settle            time.Duration `envconfig:"SETTLE" desc:"import only records whose timestamp is at least this old, and wait this long for a record missing from a value type's sequence; empty: EXPORTER_BULK_DELAY + EXPORTER_REFRESH_INTERVAL + 2s (8s)"`
+	GapWatch          time.Duration `envconfig:"GAP_WATCH" default:"1h" desc:"how long a gap in a value type's sequence that was given up on is still watched, so that a record arriving in it is dead-lettered as late rather than never seen"`
 
 	Bucket string `envconfig:"BUCKET" default:"flowline-zeebe-import" desc:"JetStream KV bucket of the import progress (one key per partition)"`
+}
+
+// settleMargin is the part of the default settle time for the exporter's
+// bulk request itself and a short lag of the exporter behind the engine.
+const settleMargin = 2 * time.Second
+
+// SettleTime is the settle time in effect: Settle, or when that is zero
+// ExporterBulkDelay + ExporterRefresh + settleMargin.
+func (c Source) SettleTime() time.Duration {
+	if c.Settle > 0 {
+		return c.Settle
+	}
+	return c.ExporterBulkDelay + c.ExporterRefresh + settleMargin
 }
 
 // Enabled reports whether the import is configured.
@@ -108,6 +136,12 @@ func (c Source) Validate() error {
 		return bad("BACKOFF_*", "START must be positive, MAX at least START and FACTOR at least 1")
 	case c.Settle < 0:
 		return bad("SETTLE", "must not be negative, got %s", c.Settle)
+	case c.ExporterBulkDelay < 0:
+		return bad("EXPORTER_BULK_DELAY", "must not be negative, got %s", c.ExporterBulkDelay)
+	case c.ExporterRefresh < 0:
+		return bad("EXPORTER_REFRESH_INTERVAL", "must not be negative (an index with refresh off never becomes searchable), got %s", c.ExporterRefresh)
+	case c.GapWatch < 0:
+		return bad("GAP_WATCH", "must not be negative, got %s", c.GapWatch)
 	case c.Bucket == "":
 		return bad("BUCKET", "must be set")
 	}

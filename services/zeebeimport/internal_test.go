@@ -60,7 +60,7 @@ func TestPlanRound(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			pl := planRound(tt.pages, tt.settled)
+			pl := planRound(tt.pages, tt.settled, ImportProgress{}, func(seqGap) bool { return false })
 			var got []int64
 			for _, d := range pl.take {
 				got = append(got, d.position)
@@ -81,6 +81,94 @@ func TestPlanRound(t *testing.T) {
 			}
 		})
 	}
+}
+
+// seqPage is a page whose documents carry sequences: positions[i] has
+// sequence seqs[i].
+func seqPage(vt string, positions, seqs []int64) sourcePage {
+	pg := sourcePage{valueType: vt}
+	for i, p := range positions {
+		d := doc(vt, p, p)
+		d.sequence = seqs[i]
+		pg.docs = append(pg.docs, d)
+	}
+	return pg
+}
+
+func TestPlanRoundStopsBeforeASequenceGapUntilItIsWaitedOut(t *testing.T) {
+	pages := []sourcePage{
+		seqPage("job", []int64{12, 20}, []int64{8, 10}), // sequence 9 is missing: between 12 and 20
+		seqPage("process-instance", []int64{11, 13, 15, 21}, []int64{30, 31, 32, 33}),
+	}
+	prog := ImportProgress{Cursors: map[string]int64{"job": 10, "process-instance": 9}, Sequences: map[string]int64{"job": 7, "process-instance": 29}}
+	gap := seqGap{valueType: "job", after: 12, before: 20, seqAfter: 8, seqBefore: 10}
+
+	pl := planRound(pages, 100, prog, func(g seqGap) bool { return false })
+	if got := positionsOf(pl.take); !slices.Equal(got, []int64{11, 12}) || pl.frontier != 12 || !pl.held {
+		t.Errorf("waiting: take %v frontier %d held %v, want [11 12] 12 true", got, pl.frontier, pl.held)
+	}
+	if !slices.Equal(pl.seen, []seqGap{gap}) || len(pl.skipped) != 0 {
+		t.Errorf("waiting: seen %v skipped %v", pl.seen, pl.skipped)
+	}
+	if pl.sequences["job"] != 8 || pl.sequences["process-instance"] != 30 {
+		t.Errorf("sequences %v", pl.sequences)
+	}
+
+	pl = planRound(pages, 100, prog, func(g seqGap) bool { return g == gap })
+	if got := positionsOf(pl.take); !slices.Equal(got, []int64{11, 12, 13, 15, 20, 21}) || pl.held {
+		t.Errorf("waited out: take %v held %v", got, pl.held)
+	}
+	if !slices.Equal(pl.skipped, []seqGap{gap}) {
+		t.Errorf("waited out: skipped %v", pl.skipped)
+	}
+
+	// A gap right after the cursor holds the value type's cursor; a
+	// repeated sequence (a re-exported copy) and documents without a
+	// sequence are no gap.
+	pages = []sourcePage{seqPage("job", []int64{14, 14, 16, 18}, []int64{9, 9, 0, 10}), seqPage("variable", []int64{11}, []int64{5})}
+	prog = ImportProgress{Cursors: map[string]int64{"job": 10, "variable": 3}, Sequences: map[string]int64{"job": 7, "variable": 3}}
+	pl = planRound(pages, 100, prog, func(g seqGap) bool { return false })
+	if got := positionsOf(pl.take); len(got) != 0 || pl.frontier != 3 {
+		t.Errorf("gap at the cursor: take %v frontier %d, want none and 3", got, pl.frontier)
+	}
+	want := []seqGap{{"job", 10, 14, 7, 9}, {"variable", 3, 11, 3, 5}}
+	if !slices.Equal(pl.seen, want) {
+		t.Errorf("seen %v, want %v", pl.seen, want)
+	}
+	prog.Sequences["job"] = 8
+	pl = planRound(pages, 100, prog, func(g seqGap) bool { return g.valueType == "variable" })
+	if got := positionsOf(pl.take); !slices.Equal(got, []int64{11, 14, 14, 16, 18}) {
+		t.Errorf("no job gap: take %v", got)
+	}
+}
+
+func TestWatchGapsSplitsAroundWhatArrived(t *testing.T) {
+	now := time.Now()
+	gaps := []Gap{
+		{ValueType: "job", After: 10, Before: 20, SeqAfter: 1, SeqBefore: 5, Since: now.Add(-time.Minute)},     // 2, 3, 4 missing
+		{ValueType: "job", After: 30, Before: 40, SeqAfter: 7, SeqBefore: 9, Since: now.Add(-time.Minute)},     // 8 missing
+		{ValueType: "job", After: 50, Before: 60, SeqAfter: 10, SeqBefore: 12, Since: now.Add(-2 * time.Hour)}, // expired
+	}
+	pages := []sourcePage{seqPage("job", []int64{13}, []int64{3}), seqPage("job", []int64{35}, []int64{8}), seqPage("job", nil, nil)}
+	found, remain := watchGaps(gaps, pages, now, time.Hour)
+	if got := positionsOf(found); !slices.Equal(got, []int64{13, 35}) {
+		t.Errorf("found %v", got)
+	}
+	want := []Gap{
+		{ValueType: "job", After: 10, Before: 13, SeqAfter: 1, SeqBefore: 3, Since: gaps[0].Since},
+		{ValueType: "job", After: 13, Before: 20, SeqAfter: 3, SeqBefore: 5, Since: gaps[0].Since},
+	}
+	if !slices.Equal(remain, want) {
+		t.Errorf("remain %+v, want %+v", remain, want)
+	}
+}
+
+func positionsOf(docs []sourceDoc) []int64 {
+	var out []int64
+	for _, d := range docs {
+		out = append(out, d.position)
+	}
+	return out
 }
 
 func TestValueTypeOfIndex(t *testing.T) {
@@ -129,6 +217,9 @@ func TestZeebeImportValidate(t *testing.T) {
 		{"max below start", func(c *Config) { c.Source.BackoffMax = time.Millisecond }, "BACKOFF"},
 		{"shrinking factor", func(c *Config) { c.Source.BackoffFactor = 0.5 }, "BACKOFF"},
 		{"negative settle", func(c *Config) { c.Source.Settle = -time.Second }, "SETTLE"},
+		{"negative bulk delay", func(c *Config) { c.Source.ExporterBulkDelay = -time.Second }, "EXPORTER_BULK_DELAY"},
+		{"negative refresh", func(c *Config) { c.Source.ExporterRefresh = -time.Second }, "EXPORTER_REFRESH_INTERVAL"},
+		{"negative gap watch", func(c *Config) { c.Source.GapWatch = -time.Second }, "GAP_WATCH"},
 		{"same buckets", func(c *Config) { c.Lease.Bucket = c.Source.Bucket }, "BUCKET"},
 		{"same as the default lease bucket", func(c *Config) { c.Lease.Bucket, c.Source.Bucket = "", "flowline-zeebe-import-leases" }, "BUCKET"},
 		{"short lease", func(c *Config) { c.Lease.TTL = time.Millisecond }, "FLOWLINE_ZEEBE_IMPORT_LEASE_TTL"},
@@ -147,6 +238,12 @@ func TestZeebeImportValidate(t *testing.T) {
 				t.Fatalf("error %v, want ErrInvalid naming %s", err, tt.mention)
 			}
 		})
+	}
+	if got := (Source{ExporterBulkDelay: 5 * time.Second, ExporterRefresh: time.Second}).SettleTime(); got != 8*time.Second {
+		t.Errorf("derived settle time %s, want 8s (bulk delay + refresh + margin)", got)
+	}
+	if got := (Source{ExporterBulkDelay: 5 * time.Second, Settle: time.Second}).SettleTime(); got != time.Second {
+		t.Errorf("settle time %s, want the set 1s", got)
 	}
 	if err := (Source{}).Validate(); err != nil {
 		t.Errorf("a disabled source needs nothing else: %v", err)

@@ -32,9 +32,32 @@ type ImportProgress struct {
 	// Position is the highest position the import got past in any value
 	// type (-1: none). A record at or below it that shows up later was not
 	// searchable in time: it is dead-lettered as late.
-	Position int64     `json:"position"`
-	Updated  time.Time `json:"updated"`
+	Position int64 `json:"position"`
+	// Sequences holds, per value type, the exporter's "sequence" of the
+	// record at its cursor (absent: unknown, e.g. an exporter before 8.2):
+	// the next record of the value type must carry the next sequence, or
+	// some record is missing (not searchable yet).
+	Sequences map[string]int64 `json:"sequences,omitempty"`
+	// Gaps are the sequence gaps the import waited for in vain and went
+	// past; they are watched for the records missing from them until
+	// FLOWLINE_ZEEBE_IMPORT_GAP_WATCH has passed.
+	Gaps    []Gap     `json:"gaps,omitempty"`
+	Updated time.Time `json:"updated"`
 }
+
+// Gap is a run of records of one value type missing between two positions
+// (exclusive) whose sequences are SeqAfter and SeqBefore.
+type Gap struct {
+	ValueType string    `json:"valueType"`
+	After     int64     `json:"after"`
+	Before    int64     `json:"before"`
+	SeqAfter  int64     `json:"seqAfter"`
+	SeqBefore int64     `json:"seqBefore"`
+	Since     time.Time `json:"since"` // when the import went past it
+}
+
+// missing is how many records the gap still lacks.
+func (g Gap) missing() int64 { return g.SeqBefore - g.SeqAfter - 1 }
 
 // progressStore reads and writes progress in a KV bucket; safe for
 // concurrent use (each partition's key is written by its one worker).
@@ -61,7 +84,7 @@ func openProgress(ctx context.Context, js jetstream.JetStream, bucket string, re
 
 // load returns partition p's progress and its revision (0: none stored).
 func (ps *progressStore) load(ctx context.Context, p int32) (ImportProgress, uint64, error) {
-	fresh := ImportProgress{Cursors: map[string]int64{}, Position: -1}
+	fresh := ImportProgress{Cursors: map[string]int64{}, Sequences: map[string]int64{}, Position: -1}
 	e, err := ps.kv.Get(ctx, ImportProgressKey(p))
 	if errors.Is(err, jetstream.ErrKeyNotFound) {
 		return fresh, 0, nil
@@ -75,6 +98,9 @@ func (ps *progressStore) load(ctx context.Context, p int32) (ImportProgress, uin
 	}
 	if prog.Cursors == nil {
 		prog.Cursors = map[string]int64{}
+	}
+	if prog.Sequences == nil {
+		prog.Sequences = map[string]int64{}
 	}
 	return prog, e.Revision(), nil
 }

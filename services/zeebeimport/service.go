@@ -112,7 +112,7 @@ func (s *Service) Run(ctx context.Context) error {
 		return nil // cancelled
 	}
 	s.ready.Met(condSource)
-	s.log.Info("importing the Zeebe exporter's indices", "page_size", s.cfg.Source.PageSize, "settle", s.cfg.Source.Settle)
+	s.log.Info("importing the Zeebe exporter's indices", "page_size", s.cfg.Source.PageSize, "settle", s.cfg.Source.SettleTime(), "gap_watch", s.cfg.Source.GapWatch)
 
 	var bufs bufpool.Pool
 	records := recordlog.New(conn.JS, s.cfg.RecordStore, &bufs, s.metrics.publish)
@@ -120,7 +120,7 @@ func (s *Service) Run(ctx context.Context) error {
 		w := &partitionImport{
 			p: p, src: src, progress: progress, records: records, deadLetters: conn.JS,
 			holds: s.runner.Holds, metrics: s.metrics, tracer: s.tracer, log: s.log.With("partition", p),
-			settle: s.cfg.Source.Settle, eventsOnly: s.cfg.EventsOnly,
+			settle: s.cfg.Source.SettleTime(), gapWatch: s.cfg.Source.GapWatch, eventsOnly: s.cfg.EventsOnly,
 		}
 		return w.paced, w.close
 	}); err != nil {

@@ -43,6 +43,7 @@ type sourceDoc struct {
 	valueType string // kebab, from the index pattern searched
 	index, id string
 	position  int64
+	sequence  int64 // the exporter's "sequence"; 0 when the document has none
 	source    []byte
 	rec       *recordv1.Record // nil when err is set
 	err       error
@@ -54,6 +55,13 @@ type sourcePage struct {
 	valueType string
 	docs      []sourceDoc
 	full      bool
+}
+
+// pageRequest asks for a value type's documents with a position above
+// after and, if before is not 0, below before.
+type pageRequest struct {
+	valueType     string
+	after, before int64
 }
 
 // partitionRescan bounds how far back a partition scan after the first one
@@ -139,22 +147,22 @@ func valueTypeOfIndex(prefix, index string) (string, bool) {
 	return vt, true
 }
 
-// pages reads, in one multi-search, partition p's next page of every value
-// type: documents with a position after cursors[vt] (absent: from the
-// start), in position order, at most pageSize each. Documents are decoded;
-// one that does not decode carries its error.
-func (z *zeebeSource) pages(ctx context.Context, p int32, valueTypes []string, cursors map[string]int64) ([]sourcePage, error) {
-	if len(valueTypes) == 0 {
+// pages reads, in one multi-search, a page of partition p for every
+// request: documents of its value type in its position range, in position
+// order, at most pageSize each. Documents are decoded; one that does not
+// decode carries its error.
+func (z *zeebeSource) pages(ctx context.Context, p int32, reqs []pageRequest) ([]sourcePage, error) {
+	if len(reqs) == 0 {
 		return nil, nil
 	}
 	var body bytes.Buffer
 	enc := json.NewEncoder(&body)
-	for _, vt := range valueTypes {
-		after, ok := cursors[vt]
-		if !ok {
-			after = -1
+	for _, rq := range reqs {
+		pos := map[string]any{"gt": rq.after}
+		if rq.before != 0 {
+			pos["lt"] = rq.before
 		}
-		_ = enc.Encode(map[string]any{"index": z.pattern(vt), "ignore_unavailable": true, "allow_no_indices": true})
+		_ = enc.Encode(map[string]any{"index": z.pattern(rq.valueType), "ignore_unavailable": true, "allow_no_indices": true})
 		// A range filter rather than search_after: on the one sort field the
 		// two select the same documents, and the filter also leaves out
 		// documents without a position (they cannot be ordered).
@@ -162,9 +170,10 @@ func (z *zeebeSource) pages(ctx context.Context, p int32, valueTypes []string, c
 			"size": z.pageSize, "track_total_hits": false,
 			"query": map[string]any{"bool": map[string]any{"filter": []any{
 				map[string]any{"term": map[string]any{"partitionId": p}},
-				map[string]any{"range": map[string]any{"position": map[string]any{"gt": after}}},
+				map[string]any{"range": map[string]any{"position": pos}},
 			}}},
-			"sort": []any{map[string]any{"position": "asc"}},
+			"sort":   []any{map[string]any{"position": "asc"}},
+			"fields": []string{"sequence"},
 		})
 	}
 	what := fmt.Sprintf("read partition %d from %s_*", p, z.prefix)
@@ -188,12 +197,12 @@ func (z *zeebeSource) pages(ctx context.Context, p int32, valueTypes []string, c
 	if err := json.Unmarshal(b, &res); err != nil {
 		return nil, fmt.Errorf("%w: %s: unreadable response: %v", search.ErrUnavailable, what, err)
 	}
-	if len(res.Responses) != len(valueTypes) {
-		return nil, fmt.Errorf("%w: %s: %d answers to %d searches", search.ErrUnavailable, what, len(res.Responses), len(valueTypes))
+	if len(res.Responses) != len(reqs) {
+		return nil, fmt.Errorf("%w: %s: %d answers to %d searches", search.ErrUnavailable, what, len(res.Responses), len(reqs))
 	}
-	out := make([]sourcePage, 0, len(valueTypes))
+	out := make([]sourcePage, 0, len(reqs))
 	for i, r := range res.Responses {
-		vt := valueTypes[i]
+		vt := reqs[i].valueType
 		if len(r.Error) > 0 && string(r.Error) != "null" {
 			return nil, fmt.Errorf("%w: %s: %s: HTTP %d: %.300s", search.ErrUnavailable, what, vt, r.Status, r.Error)
 		}
@@ -219,6 +228,9 @@ type sourceHit struct {
 	ID     string          `json:"_id"`
 	Source json.RawMessage `json:"_source"`
 	Sort   json.RawMessage `json:"sort"`
+	Fields struct {
+		Sequence []json.Number `json:"sequence"`
+	} `json:"fields"`
 }
 
 // pattern is the index pattern of one value type's indices.
@@ -239,6 +251,11 @@ func decodeSourceDoc(vt string, h sourceHit) (sourceDoc, error) {
 		return sourceDoc{}, fmt.Errorf("hit %s: position sort value %s: %v", h.ID, sort[0], err)
 	}
 	d := sourceDoc{valueType: vt, index: h.Index, id: h.ID, position: pos, source: h.Source}
+	if len(h.Fields.Sequence) == 1 {
+		if d.sequence, err = h.Fields.Sequence[0].Int64(); err != nil {
+			return sourceDoc{}, fmt.Errorf("hit %s: sequence %s: %v", h.ID, h.Fields.Sequence[0], err)
+		}
+	}
 	d.rec, d.err = zeebejson.DecodeLenient(h.Source)
 	if d.err == nil && d.rec.Position != pos {
 		d.rec, d.err = nil, fmt.Errorf("document position %d differs from the indexed position %d", d.rec.Position, pos)

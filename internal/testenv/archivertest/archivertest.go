@@ -5,8 +5,10 @@
 package archivertest
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -14,13 +16,17 @@ import (
 	"time"
 
 	"github.com/elastic/go-elasticsearch/v8"
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/flowline/flowline/internal/dev/natsserver"
 	"github.com/flowline/flowline/internal/testenv"
 	"github.com/flowline/flowline/pkg/config"
+	recordv1 "github.com/flowline/flowline/pkg/pb/recordv1"
 	"github.com/flowline/flowline/pkg/schema"
 	"github.com/flowline/flowline/pkg/search"
+	"github.com/flowline/flowline/pkg/stream"
 	"github.com/flowline/flowline/services/archiver"
 )
 
@@ -312,7 +318,7 @@ func jsonEqual(a, b string) bool {
 func NewArchiver(t testing.TB, ns *natsserver.Server, esCfg config.Elasticsearch, prefix string, tune func(*archiver.Config)) (*archiver.Service, *prometheus.Registry) {
 	cfg := archiver.Config{
 		WaitPeriod: time.Hour, BatchSize: 1000, Rollover: archiver.Day, PageSize: 5000, Concurrency: 3,
-		Delay: 50 * time.Millisecond, MaxDelay: 500 * time.Millisecond,
+		Delay: 50 * time.Millisecond, MaxDelay: 500 * time.Millisecond, SweepInterval: time.Second,
 		Lease: config.Lease{Bucket: "leases-" + prefix, TTL: 2 * time.Second}, AggregatorState: config.AggregatorState{StateBucket: "flowline-aggregator"},
 		NATS: testenv.NATSConfig(ns), Streams: testenv.Streams(), ES: esCfg,
 		Index: config.Index{Prefix: prefix, Shards: 1, RefreshInterval: "1s"},
@@ -325,4 +331,36 @@ func NewArchiver(t testing.TB, ns *natsserver.Server, esCfg config.Elasticsearch
 	}
 	reg := prometheus.NewRegistry()
 	return archiver.New(cfg, testenv.DepsOn(t, reg)), reg
+}
+
+// Checkpoint stores an aggregator checkpoint of partition p at position in
+// bucket, as the aggregator does (only its metadata matters to the
+// archiver).
+func Checkpoint(t testing.TB, js jetstream.JetStream, bucket string, p int32, position int64) {
+	t.Helper()
+	ctx := context.Background()
+	store, err := js.ObjectStore(ctx, bucket)
+	if errors.Is(err, jetstream.ErrBucketNotFound) {
+		store, err = js.CreateObjectStore(ctx, jetstream.ObjectStoreConfig{Bucket: bucket})
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.Put(ctx, stream.CheckpointMeta(p, position), bytes.NewReader([]byte("state"))); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// PublishBatch publishes docs on partition p's documents subject as the
+// aggregator does, as the batch of the records at positions first..last
+// (with its headers and message id), and waits for the ack.
+func PublishBatch(t testing.TB, js jetstream.JetStream, p int32, first, last int64, docs ...*recordv1.Document) {
+	t.Helper()
+	data, err := proto.Marshal(&recordv1.DocumentBatch{PartitionId: p, Documents: docs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := js.PublishMsg(context.Background(), stream.DocsMsg(p, first, last, data)); err != nil {
+		t.Fatal(err)
+	}
 }

@@ -1,0 +1,227 @@
+package archiver
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/flowline/flowline/pkg/schema"
+	"github.com/flowline/flowline/pkg/search"
+)
+
+// The sweep. The safe position keeps the writer from bringing back part of
+// an archived instance as long as documents are published in order by the
+// partition's one owner. A batch re-published late by an aggregator that
+// lost its lease can still recreate runtime documents of an instance that
+// is already archived; its list-view document is in a dated index, so no
+// round selects the instance again. Every ARCHIVER_SWEEP_INTERVAL each
+// owned partition is swept: the process instance keys of the partition's
+// runtime dependent documents (a key carries its partition: key >> 51)
+// whose list-view document is not in the runtime index (real-time get) but
+// in a dated index are moved there with moveFamily, the archiving path:
+// copy with the document's version as external version, verify, delete
+// at that version. So a late document newer than the archived copy
+// replaces it, and one older than the archived copy (the copy answers
+// 409, the archive is verified at a version at least as new) is only
+// deleted from the runtime index: the archive keeps the newest state
+// either way.
+
+// sweepPage is how many instance keys the sweep looks at a time.
+const sweepPage = 1000
+
+// sweepDue reports whether partition p's sweep is due, and if so marks it
+// done now. Safe for concurrent use (partitions run concurrently).
+func (s *Service) sweepDue(p int32) bool {
+	now := time.Now()
+	s.sweepMu.Lock()
+	defer s.sweepMu.Unlock()
+	if s.swept == nil {
+		s.swept = map[int32]time.Time{}
+	}
+	if last, ok := s.swept[p]; ok && now.Sub(last) < s.cfg.SweepInterval {
+		return false
+	}
+	s.swept[p] = now
+	return true
+}
+
+// sweep moves partition p's runtime documents of already archived
+// instances to their dated indices and returns how many instances it
+// found so.
+func (s *Service) sweep(ctx context.Context, p int32) (int, error) {
+	var indices []string
+	for _, f := range dependents {
+		indices = append(indices, schema.RuntimeIndex(s.cfg.Index.Prefix, f))
+	}
+	if err := search.Refresh(ctx, s.es, indices...); err != nil {
+		return 0, err
+	}
+	query := map[string]any{"range": map[string]any{schema.FieldProcessInstanceKey: map[string]any{
+		"gte": int64(p) << 51, "lt": int64(p+1) << 51,
+	}}}
+	total := 0
+	var after map[string]any
+	for {
+		keys, next, err := s.instanceKeys(ctx, strings.Join(indices, ","), query, after)
+		if err != nil {
+			return total, err
+		}
+		n, err := s.sweepKeys(ctx, keys)
+		total += n
+		if err != nil || next == nil {
+			return total, err
+		}
+		after = next
+	}
+}
+
+// instanceKeys returns one page of the distinct process instance keys of
+// the documents matching query in index (a composite aggregation), and the
+// key to continue after (nil: done).
+func (s *Service) instanceKeys(ctx context.Context, index string, query any, after map[string]any) ([]int64, map[string]any, error) {
+	comp := map[string]any{"size": sweepPage, "sources": []any{map[string]any{"k": map[string]any{"terms": map[string]any{"field": schema.FieldProcessInstanceKey}}}}}
+	if after != nil {
+		comp["after"] = after
+	}
+	body, err := json.Marshal(map[string]any{"size": 0, "track_total_hits": false, "query": query, "aggs": map[string]any{"keys": map[string]any{"composite": comp}}})
+	if err != nil {
+		return nil, nil, err
+	}
+	resp, err := s.es.Search(s.es.Search.WithIndex(index), s.es.Search.WithBody(bytes.NewReader(body)),
+		s.es.Search.WithIgnoreUnavailable(true), s.es.Search.WithContext(ctx))
+	b, err := search.ReadResponse("sweep: instance keys in "+index, resp, err)
+	if err != nil {
+		return nil, nil, err
+	}
+	var res struct {
+		Shards struct {
+			Failed int `json:"failed"`
+		} `json:"_shards"`
+		Aggs struct {
+			Keys struct {
+				AfterKey map[string]any `json:"after_key"`
+				Buckets  []struct {
+					Key struct {
+						K json.Number `json:"k"`
+					} `json:"key"`
+				} `json:"buckets"`
+			} `json:"keys"`
+		} `json:"aggregations"`
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	if err := dec.Decode(&res); err != nil {
+		return nil, nil, fmt.Errorf("%w: sweep: unreadable response: %v", search.ErrUnavailable, err)
+	}
+	if res.Shards.Failed > 0 {
+		return nil, nil, fmt.Errorf("%w: sweep: instance keys in %s: %d shards failed", search.ErrPartial, index, res.Shards.Failed)
+	}
+	keys := make([]int64, 0, len(res.Aggs.Keys.Buckets))
+	for _, bk := range res.Aggs.Keys.Buckets {
+		k, err := bk.Key.K.Int64()
+		if err != nil {
+			return nil, nil, fmt.Errorf("%w: sweep: instance key %q: %v", search.ErrUnavailable, bk.Key.K, err)
+		}
+		keys = append(keys, k)
+	}
+	if len(keys) < sweepPage {
+		return keys, nil, nil
+	}
+	return keys, res.Aggs.Keys.AfterKey, nil
+}
+
+// sweepKeys moves the runtime documents of those of keys whose instance is
+// archived (list-view document in a dated index, none in the runtime one).
+func (s *Service) sweepKeys(ctx context.Context, keys []int64) (int, error) {
+	if len(keys) == 0 {
+		return 0, nil
+	}
+	runtime := schema.RuntimeIndex(s.cfg.Index.Prefix, schema.ListView)
+	ids := make([]string, len(keys))
+	for i, k := range keys {
+		ids[i] = strconv.FormatInt(k, 10)
+	}
+	live, err := search.Versions(ctx, s.es, runtime, ids)
+	if err != nil {
+		return 0, fmt.Errorf("sweep: %w", err)
+	}
+	var orphans []string
+	for _, id := range ids {
+		if _, ok := live[id]; !ok {
+			orphans = append(orphans, id)
+		}
+	}
+	if len(orphans) == 0 {
+		return 0, nil
+	}
+	archived, err := s.archivedSuffixes(ctx, runtime, orphans)
+	if err != nil {
+		return 0, err
+	}
+	bySuffix := map[string][]int64{}
+	for id, suffix := range archived {
+		bySuffix[suffix] = append(bySuffix[suffix], mustKey(id))
+	}
+	swept := 0
+	for suffix, group := range bySuffix {
+		kept := &keptSet{m: map[int64]bool{}}
+		for _, f := range dependents {
+			q := map[string]any{"terms": map[string]any{schema.FieldProcessInstanceKey: group}}
+			if err := s.moveFamily(ctx, f, suffix, q, kept, nil); err != nil {
+				return swept, fmt.Errorf("sweep: %w", err)
+			}
+		}
+		s.log.Warn("moved late runtime documents of archived process instances to their dated indices",
+			"suffix", suffix, "instances", len(group), "kept", kept.len())
+		swept += len(group)
+		s.metrics.swept.Add(float64(len(group)))
+	}
+	return swept, nil
+}
+
+// archivedSuffixes finds which of ids have a list-view document in a dated
+// index (runtime + suffix) and returns each one's suffix.
+func (s *Service) archivedSuffixes(ctx context.Context, runtime string, ids []string) (map[string]string, error) {
+	body, err := json.Marshal(map[string]any{"size": len(ids), "_source": false, "track_total_hits": false,
+		"query": map[string]any{"ids": map[string]any{"values": ids}}})
+	if err != nil {
+		return nil, err
+	}
+	resp, err := s.es.Search(s.es.Search.WithIndex(runtime+"*"), s.es.Search.WithBody(bytes.NewReader(body)), s.es.Search.WithContext(ctx))
+	b, err := search.ReadResponse("sweep: archived instances in "+runtime+"*", resp, err)
+	if err != nil {
+		return nil, err
+	}
+	var res struct {
+		Shards struct {
+			Failed int `json:"failed"`
+		} `json:"_shards"`
+		Hits struct {
+			Hits []struct {
+				Index string `json:"_index"`
+				ID    string `json:"_id"`
+			} `json:"hits"`
+		} `json:"hits"`
+	}
+	if err := json.Unmarshal(b, &res); err != nil {
+		return nil, fmt.Errorf("%w: sweep: unreadable response: %v", search.ErrUnavailable, err)
+	}
+	if res.Shards.Failed > 0 {
+		return nil, fmt.Errorf("%w: sweep: archived instances: %d shards failed", search.ErrPartial, res.Shards.Failed)
+	}
+	out := map[string]string{}
+	for _, h := range res.Hits.Hits {
+		suffix := strings.TrimPrefix(h.Index, runtime)
+		if h.Index == runtime || suffix == h.Index {
+			continue // the runtime index (a delete not refreshed yet), or not ours
+		}
+		if _, _, ok := ParseSuffix(suffix); ok {
+			out[h.ID] = suffix
+		}
+	}
+	return out, nil
+}
