@@ -15,7 +15,7 @@ import (
 )
 
 // specGenerate is generate's config: the token it sends to ingest unless
-// --token says.
+// --token-file says.
 func specGenerate() []any { return []any{&ingestTokenConfig{}} }
 
 // generateOptions are `flowline generate`'s flags.
@@ -26,7 +26,8 @@ type generateOptions struct {
 	rate         float64
 	ingest       string
 	out          string
-	token        string
+	tokenFile    string
+	token        string // resolved from tokenFile or the environment
 	seed         uint64
 	incidentRate float64
 	cancelRate   float64
@@ -46,7 +47,7 @@ func generateFlags() (*flag.FlagSet, *generateOptions) {
 	fs.Float64Var(&o.rate, "rate", 0, "records per second to send at (0: as fast as possible)")
 	fs.StringVar(&o.ingest, "ingest", "", "send to ingest at this URL (http://host:port or .../v1/records)")
 	fs.StringVar(&o.out, "out", "", "write NDJSON to this file (gzip when it ends in .gz; - for stdout)")
-	fs.StringVar(&o.token, "token", "", "bearer token of ingest (default: FLOWLINE_INGEST_TOKEN; never printed)")
+	tokenFlags(fs, &o.tokenFile)
 	fs.Uint64Var(&o.seed, "seed", 1, "random seed: the same seed gives the same workload")
 	fs.Float64Var(&o.incidentRate, "incident-rate", 0, "share of job attempts that fail into an incident (resolved later), 0..1")
 	fs.Float64Var(&o.cancelRate, "cancel-rate", 0, "share of instances canceled midway, 0..1")
@@ -133,6 +134,9 @@ func clockResume(now time.Time) int64 { return now.UnixMilli() * 1000 }
 
 // runGenerate runs `flowline generate`.
 func runGenerate(ctx context.Context, args []string, stdout io.Writer) error {
+	if err := refuseTokenFlag(args); err != nil {
+		return err
+	}
 	fs, o := generateFlags()
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -141,7 +145,7 @@ func runGenerate(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	var err error
-	if o.token, err = ingestToken(o.token); err != nil {
+	if o.token, err = ingestToken(o.tokenFile); err != nil {
 		return err
 	}
 	gen, err := simulate.NewGenerator(o.config(time.Now()))

@@ -30,7 +30,7 @@ func commands() map[string]command {
 		"writer":        {"run the writer service (documents -> Elasticsearch)", specWriter, runWriter, nil},
 		"archiver":      {"run the archiver service", specArchiver, runArchiver, nil},
 		"dev":           {"run everything locally: embedded NATS, local Elasticsearch, all services, a demo workload", specDev, runDev, nil},
-		"replay":        {"stream NDJSON files of Zeebe records (plain or gzip) to ingest: flowline replay --ingest URL [--token T] FILE...", specReplay, runReplay, func() *flag.FlagSet { fs, _ := replayFlags(); return fs }},
+		"replay":        {"stream NDJSON files of Zeebe records (plain or gzip) to ingest: flowline replay --ingest URL [--token-file F] FILE...", specReplay, runReplay, func() *flag.FlagSet { fs, _, _ := replayFlags(); return fs }},
 		"zeebe-import":  {"import the Zeebe Elasticsearch exporter's zeebe-record_* indices into JetStream, following new records", specZeebeImport, runZeebeImport, nil},
 		"generate":      {"simulate a Zeebe engine: flowline generate --workload typical|realistic --instances N --partitions P [--rate R] (--ingest URL | --out FILE)", specGenerate, runGenerate, func() *flag.FlagSet { fs, _ := generateFlags(); return fs }},
 		"elasticsearch": {"provision and run a local single-node Elasticsearch until interrupted", specElasticsearch, runElasticsearch, nil},

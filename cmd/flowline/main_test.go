@@ -114,12 +114,3 @@ func TestReplayCommandLine(t *testing.T) {
 		t.Errorf("--ingest over a bad FLOWLINE_INGEST_URL: exit %d, stderr %q", code, errOut.String())
 	}
 }
-
-func TestIngestTokenFlagWinsOverTheVariable(t *testing.T) {
-	t.Setenv("FLOWLINE_INGEST_TOKEN", "from-env")
-	for flagValue, want := range map[string]string{"": "from-env", "from-flag": "from-flag"} {
-		if got, err := ingestToken(flagValue); err != nil || got != want {
-			t.Errorf("--token %q: %q, %v; want %q", flagValue, got, err, want)
-		}
-	}
-}

@@ -2,12 +2,14 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/url"
 	"os"
+	"strings"
 
 	"github.com/flowline/flowline/pkg/config"
 	"github.com/flowline/flowline/services/ingest/replay"
@@ -28,52 +30,89 @@ func (c ingestURLConfig) Validate() error {
 }
 
 // ingestTokenConfig is the bearer token replay and generate send to ingest
-// unless --token says (FLOWLINE_INGEST_TOKEN, the variable ingest checks it
-// against).
+// unless --token-file says: FLOWLINE_INGEST_TOKEN or
+// FLOWLINE_INGEST_TOKEN_FILE, the variables ingest reads it from.
 type ingestTokenConfig struct {
-	Token string `envconfig:"INGEST_TOKEN" desc:"bearer token of ingest: the default of --token (never printed)"`
+	config.IngestToken
 }
-
-// Validate implements config.Validator: any token will do.
-func (ingestTokenConfig) Validate() error { return nil }
 
 func specReplay() []any { return []any{&ingestURLConfig{}, &ingestTokenConfig{}} }
 
-// ingestToken is the token to send: --token, else FLOWLINE_INGEST_TOKEN.
-func ingestToken(flagValue string) (string, error) {
-	if flagValue != "" {
-		return flagValue, nil
+// errTokenFlag refuses --token: a token on the command line is visible to
+// every user of the machine (ps, /proc, shell history).
+var errTokenFlag = errors.New("--token is not accepted, a token on the command line is visible to every user of the machine (ps, shell history): " +
+	"use --token-file FILE, FLOWLINE_INGEST_TOKEN or FLOWLINE_INGEST_TOKEN_FILE")
+
+// tokenFlags defines --token-file into file, and --token, which always
+// fails with errTokenFlag.
+func tokenFlags(fs *flag.FlagSet, file *string) {
+	fs.StringVar(file, "token-file", "", "file holding ingest's bearer token (default: FLOWLINE_INGEST_TOKEN_FILE, else FLOWLINE_INGEST_TOKEN)")
+	fs.Func("token", "not accepted (visible to other users): use --token-file or FLOWLINE_INGEST_TOKEN", func(string) error { return errTokenFlag })
+}
+
+// refuseTokenFlag fails with errTokenFlag when args give --token in any
+// form the flag package reads (-token, --token, with = or not), before the
+// flags are parsed: the flag package's own error would repeat the token.
+func refuseTokenFlag(args []string) error {
+	for _, a := range args {
+		if a == "--" {
+			break
+		}
+		name, _, _ := strings.Cut(strings.TrimPrefix(strings.TrimPrefix(a, "-"), "-"), "=")
+		if strings.HasPrefix(a, "-") && name == "token" {
+			return usageError{errTokenFlag}
+		}
+	}
+	return nil
+}
+
+// ingestToken is the token to send: the content of --token-file, else
+// FLOWLINE_INGEST_TOKEN or the content of FLOWLINE_INGEST_TOKEN_FILE.
+func ingestToken(tokenFile string) (string, error) {
+	if tokenFile != "" {
+		tok, err := config.IngestToken{TokenFile: tokenFile}.Resolve()
+		if err != nil {
+			return "", usageError{fmt.Errorf("--token-file: %w", err)}
+		}
+		return tok, nil
 	}
 	var c ingestTokenConfig
-	err := config.Load(&c)
-	return c.Token, err
+	if err := config.Load(&c); err != nil {
+		return "", err
+	}
+	return c.Resolve()
 }
 
 // replayFlags are `flowline replay`'s flags; FLOWLINE_INGEST_URL and
-// FLOWLINE_INGEST_TOKEN stand in for --ingest and --token when not given.
-func replayFlags() (*flag.FlagSet, *replay.Options) {
+// FLOWLINE_INGEST_TOKEN (or _TOKEN_FILE) stand in for --ingest and
+// --token-file when not given. The token file's name is returned apart.
+func replayFlags() (*flag.FlagSet, *replay.Options, *string) {
 	o := &replay.Options{}
+	tokenFile := new(string)
 	fs := flag.NewFlagSet("replay", flag.ContinueOnError)
 	fs.StringVar(&o.Ingest, "ingest", "", "ingest's push URL (default: FLOWLINE_INGEST_URL)")
-	fs.StringVar(&o.Token, "token", "", "bearer token of ingest (default: FLOWLINE_INGEST_TOKEN; never printed)")
+	tokenFlags(fs, tokenFile)
 	fs.IntVar(&o.Batch, "batch", 5000, "most records per request")
 	fs.Int64Var(&o.FromLine, "from-line", 0, "start every file at this line (1-based), ignoring checkpoints")
 	fs.StringVar(&o.CheckpointDir, "checkpoint-dir", "", "directory of the checkpoints <file>.replay-checkpoint (default: beside each file)")
 	fs.BoolVar(&o.NoCheckpoint, "no-checkpoint", false, "keep no checkpoint")
-	fs.BoolVar(&o.SkipInvalid, "skip-invalid", false, "write invalid lines to --reject-file (reasons to <reject-file>.reasons) and go on")
+	fs.BoolVar(&o.SkipInvalid, "skip-invalid", false, "write invalid lines (and records ingest cannot store) to --reject-file (reasons to <reject-file>.reasons) and go on")
 	fs.StringVar(&o.RejectFile, "reject-file", "replay-rejects.ndjson", "where --skip-invalid writes invalid lines")
-	return fs, o
+	return fs, o, tokenFile
 }
 
 // runReplay streams NDJSON files (plain or gzip) to ingest.
 func runReplay(ctx context.Context, args []string, stdout io.Writer) error {
-	fs, opts := replayFlags()
+	if err := refuseTokenFlag(args); err != nil {
+		return err
+	}
+	fs, opts, tokenFile := replayFlags()
 	fs.SetOutput(io.Discard)
 	if err := fs.Parse(args); err != nil {
 		return usageError{err}
 	}
 	if fs.NArg() == 0 {
-		return usageError{fmt.Errorf("no file to replay: flowline replay --ingest URL [--token T] FILE...")}
+		return usageError{fmt.Errorf("no file to replay: flowline replay --ingest URL [--token-file F] FILE...")}
 	}
 	if opts.Ingest == "" { // the variable is checked only when it is used
 		var c ingestURLConfig
@@ -83,7 +122,7 @@ func runReplay(ctx context.Context, args []string, stdout io.Writer) error {
 		opts.Ingest = c.URL
 	}
 	var err error
-	if opts.Token, err = ingestToken(opts.Token); err != nil {
+	if opts.Token, err = ingestToken(*tokenFile); err != nil {
 		return err
 	}
 	opts.Progress, opts.Terminal = os.Stderr, isTerminal(os.Stderr)

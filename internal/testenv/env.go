@@ -20,10 +20,10 @@ type Env struct {
 	Prefix   string
 }
 
-// NewEnv sets up an Env for t.
-func NewEnv(t testing.TB) *Env {
+// NewEnv sets up an Env for t; opts adjust its NATS server.
+func NewEnv(t testing.TB, opts ...natsserver.Option) *Env {
 	t.Helper()
-	env := &Env{NATS: NATS(t)}
+	env := &Env{NATS: NATS(t, opts...)}
 	env.ES, env.ESConfig = Elasticsearch(t)
 	env.Prefix = IndexPrefix(t)
 	DropIndices(t, env.ES, env.Prefix)

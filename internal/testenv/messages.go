@@ -14,13 +14,19 @@ import (
 )
 
 // ConnectStreams connects a client to s, closed at cleanup, and creates
-// Flowline's streams with the tests' settings (Streams).
+// Flowline's streams with the tests' settings (Streams) and opens the
+// payload bucket (Conn.Payloads), as stream.Open does for a service.
 func ConnectStreams(t testing.TB, s *natsserver.Server) *stream.Conn {
 	t.Helper()
 	c := Connect(t, s)
 	if err := stream.EnsureStreams(context.Background(), c.JS, Streams()); err != nil {
 		t.Fatal(err)
 	}
+	p, err := stream.OpenPayloads(context.Background(), c.JS, Streams())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Payloads = p
 	return c
 }
 

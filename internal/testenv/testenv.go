@@ -99,10 +99,11 @@ func Elasticsearch(t testing.TB) (*elasticsearch.Client, config.Elasticsearch) {
 	return c, cfg
 }
 
-// NATS starts an embedded JetStream server for the test, stopped at cleanup.
-func NATS(t testing.TB) *natsserver.Server {
+// NATS starts an embedded JetStream server for the test, stopped at cleanup;
+// opts adjust it (e.g. natsserver.WithMaxPayload).
+func NATS(t testing.TB, opts ...natsserver.Option) *natsserver.Server {
 	t.Helper()
-	s, err := natsserver.Start(t.TempDir(), "127.0.0.1", 0)
+	s, err := natsserver.Start(t.TempDir(), "127.0.0.1", 0, opts...)
 	if err != nil {
 		t.Fatalf("testenv: NATS: %v", err)
 	}

@@ -29,6 +29,18 @@ import (
 // read of its last message and our publish.
 var errConflict = errors.New("concurrent append to partition")
 
+// Sentinel errors of Check (and of Append, which stores nothing of a call
+// that holds such a record): the record can never be stored as it is, so
+// sending it again cannot help.
+var (
+	// ErrRecordTooLarge: the encoded record is larger than
+	// FLOWLINE_INGEST_MAX_RECORD_BYTES.
+	ErrRecordTooLarge = errors.New("record too large")
+	// ErrPartitionOutOfRange: the partition id is above
+	// FLOWLINE_INGEST_MAX_PARTITION_ID.
+	ErrPartitionOutOfRange = errors.New("partition id out of range")
+)
+
 // Result counts what an append did.
 type Result struct{ Accepted, Duplicates int }
 
@@ -36,20 +48,39 @@ type Result struct{ Accepted, Duplicates int }
 // connected; safe for concurrent use: appends to one partition are
 // serialized, different partitions proceed in parallel.
 type Log struct {
-	js      jetstream.JetStream
-	cfg     config.RecordStore
-	bufs    *bufpool.Pool
-	publish prometheus.Observer // seconds per stored message; may be nil
+	js       jetstream.JetStream
+	cfg      config.RecordStore
+	payloads *stream.Payloads // bodies over the server's max_payload
+	bufs     *bufpool.Pool
+	publish  prometheus.Observer // seconds per stored message; may be nil
 
 	mu    sync.Mutex
 	parts map[int32]*partition
 }
 
-// New returns a Log publishing through js. Message bodies come from bufs
-// (shared with the caller's other buffers); publishSeconds, if not nil,
-// observes how long each message took to be stored.
-func New(js jetstream.JetStream, cfg config.RecordStore, bufs *bufpool.Pool, publishSeconds prometheus.Observer) *Log {
-	return &Log{js: js, cfg: cfg, bufs: bufs, publish: publishSeconds, parts: map[int32]*partition{}}
+// New returns a Log publishing through js. A message body larger than the
+// server takes inline (a record up to MaxRecordBytes goes alone in its
+// message) is stored through payloads (stream.OpenPayloads), so any
+// accepted record can be stored whatever the server's max_payload. Message
+// bodies come from bufs (shared with the caller's other buffers);
+// publishSeconds, if not nil, observes how long each message took to be
+// stored.
+func New(js jetstream.JetStream, cfg config.RecordStore, payloads *stream.Payloads, bufs *bufpool.Pool, publishSeconds prometheus.Observer) *Log {
+	return &Log{js: js, cfg: cfg, payloads: payloads, bufs: bufs, publish: publishSeconds, parts: map[int32]*partition{}}
+}
+
+// Check tells whether a record of partition p whose encoding is size bytes
+// may be stored: an error wrapping ErrPartitionOutOfRange or
+// ErrRecordTooLarge says why not, naming the limit and its variable.
+// Ingest and the Zeebe import check every record with it before storing.
+func Check(cfg config.RecordStore, p int32, size int) error {
+	if limit := cfg.PartitionLimit(); p > limit {
+		return fmt.Errorf("%w: partition %d is above the highest accepted partition id %d (FLOWLINE_INGEST_MAX_PARTITION_ID)", ErrPartitionOutOfRange, p, limit)
+	}
+	if limit := cfg.RecordLimit(); size > limit {
+		return fmt.Errorf("%w: the record is %d bytes encoded, more than the limit of %d bytes (FLOWLINE_INGEST_MAX_RECORD_BYTES)", ErrRecordTooLarge, size, limit)
+	}
+	return nil
 }
 
 func (l *Log) partition(p int32) *partition {
@@ -68,7 +99,15 @@ func (l *Log) partition(p int32) *partition {
 // duplicates. It returns only after JetStream acknowledged every message;
 // on an error some of the records may be stored (a retry counts them as
 // duplicates).
+//
+// A record Check refuses fails the whole call before anything is stored,
+// with Check's error (naming the record's position).
 func (l *Log) Append(ctx context.Context, p int32, records []wire.Record) (Result, error) {
+	for _, r := range records {
+		if err := Check(l.cfg, p, len(r.Data)); err != nil {
+			return Result{}, fmt.Errorf("partition %d, position %d: %w", p, r.Position, err)
+		}
+	}
 	return l.partition(p).append(ctx, records)
 }
 
@@ -190,6 +229,9 @@ func (pl *partition) publishChunk(ctx context.Context, records []wire.Record) (i
 	telemetry.Inject(ctx, msg.Header)
 
 	start := time.Now()
+	if err := pl.log.payloads.Prepare(ctx, msg); err != nil {
+		return 0, fmt.Errorf("partition %d: store positions %d..%d: %w", pl.p, first, last, err)
+	}
 	ack, err := pl.log.js.PublishMsg(ctx, msg, jetstream.WithExpectLastSequencePerSubject(pl.lastSeq))
 	if pl.log.publish != nil {
 		pl.log.publish.Observe(time.Since(start).Seconds())

@@ -21,6 +21,9 @@ import (
 type Conn struct {
 	NC *nats.Conn
 	JS jetstream.JetStream
+	// Payloads holds message bodies too large to travel inline; set by
+	// Open (nil after Connect, which touches no stream or bucket).
+	Payloads *Payloads
 }
 
 // ErrCredentialsRejected marks a NATS server's refusal of the configured
@@ -36,7 +39,8 @@ const (
 )
 
 // Open is how a service starts on JetStream: it connects to NATS as client
-// name and makes sure Flowline's streams exist (EnsureStreams), retrying
+// name, makes sure Flowline's streams exist (EnsureStreams) and opens the
+// payload bucket (OpenPayloads, into Conn.Payloads), retrying
 // either with backoff until it succeeds or ctx is done, so a service
 // started before its broker (a NATS node restarting, a cluster electing its
 // leaders, JetStream not yet enabled) becomes ready once JetStream answers.
@@ -64,7 +68,10 @@ func Open(ctx context.Context, cfg config.NATS, streams config.Streams, name str
 				log.Error("stream setting differs from this service's configuration; left as it is because this service does not manage stream settings (FLOWLINE_STREAM_MANAGE is false; the service that has it true applies them)",
 					"stream", d.Stream, "setting", d.Setting, "stream_value", d.Have, "config_value", d.Want, "variable", d.Variable)
 			}
-			return nil
+			err = nil
+		}
+		if err == nil && conn.Payloads == nil {
+			conn.Payloads, err = OpenPayloads(ctx, conn.JS, streams)
 		}
 		if err != nil {
 			return fmt.Errorf("JetStream is not ready: %w", err)

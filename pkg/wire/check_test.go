@@ -1,6 +1,10 @@
 package wire
 
 import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -43,16 +47,25 @@ func wireCorpus(t testing.TB) [][]byte {
 }
 
 // agrees checks CheckRecord against proto.Unmarshal on data: the same
-// verdict on the wire, and the same Envelope.
+// verdict on the wire, the same Envelope, and the same verdict on the rules
+// (envelope fields, JSON text) as a reference walk of the unmarshaled
+// message.
 func agrees(t *testing.T, data []byte) {
 	t.Helper()
-	env, reason := CheckRecord(data)
-	var r recordv1.Record
-	err := proto.Unmarshal(data, &r)
-	if wireBad := strings.HasPrefix(reason, "not a flowline.record.v1.Record"); wireBad != (err != nil) {
-		t.Fatalf("CheckRecord says %q, proto.Unmarshal says %v, for %x", reason, err, data)
+	env, err := CheckRecord(data)
+	var rerr *RecordError
+	if err != nil && (!errors.As(err, &rerr) || !errors.Is(err, ErrInvalidRecord)) {
+		t.Fatalf("CheckRecord error %T %v is not a *RecordError", err, err)
 	}
-	if err != nil {
+	var r recordv1.Record
+	uerr := proto.Unmarshal(data, &r)
+	if wireBad := rerr != nil && rerr.Wire; wireBad != (uerr != nil) {
+		t.Fatalf("CheckRecord says %v, proto.Unmarshal says %v, for %x", err, uerr, data)
+	}
+	if uerr != nil {
+		if !strings.HasPrefix(err.Error(), "not a flowline.record.v1.Record") {
+			t.Fatalf("wire error %q", err)
+		}
 		return
 	}
 	want := Envelope{Partition: r.PartitionId, Position: r.Position, Event: r.RecordType == "EVENT"}
@@ -68,18 +81,77 @@ func agrees(t *testing.T, data []byte) {
 			missing = append(missing, m.name)
 		}
 	}
+	badText := firstBadJSONText(r.ProtoReflect(), "")
 	switch {
 	case r.PartitionId < 0:
-		if !strings.Contains(reason, "negative") {
-			t.Fatalf("partition %d: reason %q", r.PartitionId, reason)
+		if rerr == nil || rerr.Field != "partition_id" || !strings.Contains(rerr.Reason, "negative") {
+			t.Fatalf("partition %d: %v", r.PartitionId, err)
+		}
+	case r.Position < 0:
+		if rerr == nil || rerr.Field != "position" || !strings.Contains(rerr.Reason, "negative") {
+			t.Fatalf("position %d: %v", r.Position, err)
 		}
 	case len(missing) > 0:
-		if reason != "missing "+strings.Join(missing, ", ") {
-			t.Fatalf("reason %q, want missing %v", reason, missing)
+		if rerr == nil || rerr.Reason != "missing "+strings.Join(missing, ", ") {
+			t.Fatalf("error %v, want missing %v", err, missing)
 		}
-	case reason != "":
-		t.Fatalf("valid record rejected: %s", reason)
+	case badText != "":
+		if rerr == nil || rerr.Field == "" || !strings.Contains(rerr.Reason, "JSON") {
+			t.Fatalf("error %v, want one naming JSON-text field %s", err, badText)
+		}
+		if canonical(t, &r, data) && rerr.Field != badText {
+			t.Fatalf("error names %s, want %s", rerr.Field, badText)
+		}
+	case err != nil && canonical(t, &r, data):
+		t.Fatalf("valid record rejected: %v", err)
+	case err != nil:
+		// Stricter than Unmarshal, which keeps a field's last occurrence:
+		// an earlier one did not hold JSON. The canonical encoding passes.
+		again, _ := proto.Marshal(&r)
+		if _, cerr := CheckRecord(again); cerr != nil || !strings.Contains(rerr.Reason, "JSON") {
+			t.Fatalf("valid record rejected: %v (canonical encoding: %v)", err, cerr)
+		}
 	}
+}
+
+// canonical reports whether data is r's deterministic encoding.
+func canonical(t *testing.T, r *recordv1.Record, data []byte) bool {
+	t.Helper()
+	b, err := proto.MarshalOptions{Deterministic: true}.Marshal(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return bytes.Equal(b, data)
+}
+
+// firstBadJSONText is the reference for CheckRecord's JSON-text rule: the
+// path of the first (in field-number order, as the encoder writes them)
+// JSON-text field of m that is neither empty nor JSON ("" when none).
+func firstBadJSONText(m protoreflect.Message, prefix string) string {
+	fds := m.Descriptor().Fields()
+	var found string
+	for i := range fds.Len() {
+		fd := fds.Get(i)
+		if found != "" || !m.Has(fd) {
+			continue
+		}
+		name := prefix + string(fd.Name())
+		switch {
+		case fd.Kind() == protoreflect.MessageKind && fd.IsList():
+			l := m.Get(fd).List()
+			for j := 0; j < l.Len() && found == ""; j++ {
+				found = firstBadJSONText(l.Get(j).Message(), fmt.Sprintf("%s[%d].", name, j))
+			}
+		case fd.Kind() == protoreflect.MessageKind:
+			found = firstBadJSONText(m.Get(fd).Message(), name+".")
+		case jsonTextKind(fd) != notJSONText:
+			text := strings.TrimSpace(m.Get(fd).String())
+			if !json.Valid([]byte(text)) || (jsonTextKind(fd) == jsonObject && text[0] != '{') {
+				found = name
+			}
+		}
+	}
+	return found
 }
 
 func TestCheckRecordAgreesWithUnmarshal(t *testing.T) {
@@ -170,8 +242,8 @@ func TestCheckRecordDoesNotAllocate(t *testing.T) {
 	corpus := wireCorpus(t)
 	if n := testing.AllocsPerRun(10, func() {
 		for _, b := range corpus {
-			if _, reason := CheckRecord(b); reason != "" {
-				t.Fatal(reason)
+			if _, err := CheckRecord(b); err != nil {
+				t.Fatal(err)
 			}
 		}
 	}); n != 0 {
@@ -227,4 +299,82 @@ func BenchmarkEncodeRecord(b *testing.B) {
 			arena, _ = proto.MarshalOptions{}.MarshalAppend(arena, recs[i%len(recs)])
 		}
 	})
+}
+
+// TestCheckRecordNamesTheFieldThatIsNotJSON: every JSON-text field of the
+// schema (variables, custom headers, a variable's value, decision outputs,
+// evaluated inputs and outputs, raw values, authorizations, unknown fields)
+// must be empty or JSON (an object for the *_json fields); the error names
+// the field by its protobuf path and its Zeebe JSON path, with partition
+// and position still read.
+func TestCheckRecordNamesTheFieldThatIsNotJSON(t *testing.T) {
+	rec := func(v func(*recordv1.Record)) *recordv1.Record {
+		r := &recordv1.Record{PartitionId: 3, Position: 42, RecordType: "EVENT", ValueType: "JOB", Intent: "CREATED",
+			Value: &recordv1.Record_Job{Job: &recordv1.JobValue{Type: "pay", CustomHeadersJson: `{"a":"b"}`, VariablesJson: "{}"}}}
+		v(r)
+		return r
+	}
+	decision := func(out string) *recordv1.DecisionEvaluationValue {
+		return &recordv1.DecisionEvaluationValue{DecisionOutput: `"ok"`, EvaluatedDecisions: []*recordv1.EvaluatedDecisionValue{
+			{DecisionOutput: "1"},
+			{DecisionOutput: "2", MatchedRules: []*recordv1.MatchedRuleValue{{}, {EvaluatedOutputs: []*recordv1.EvaluatedOutputValue{{OutputValue: "3"}, {OutputValue: out}}}}},
+		}}
+	}
+	tests := []struct {
+		name, field, jsonField string
+		r                      *recordv1.Record
+	}{
+		{"job custom headers", "job.custom_headers_json", "value.customHeaders", rec(func(r *recordv1.Record) { r.GetJob().CustomHeadersJson = "{not json" })},
+		{"job variables an array", "job.variables_json", "value.variables", rec(func(r *recordv1.Record) { r.GetJob().VariablesJson = "[1]" })},
+		{"job result", "job.result_json", "value.result", rec(func(r *recordv1.Record) { r.GetJob().ResultJson = `{"a":}` })},
+		{"variable value", "variable.value", "value.value", rec(func(r *recordv1.Record) {
+			r.ValueType, r.Value = "VARIABLE", &recordv1.Record_Variable{Variable: &recordv1.VariableValue{Name: "x", Value: "EUR"}}
+		})},
+		{"user task custom headers", "user_task.custom_headers_json", "value.customHeaders", rec(func(r *recordv1.Record) {
+			r.ValueType, r.Value = "USER_TASK", &recordv1.Record_UserTask{UserTask: &recordv1.UserTaskValue{VariablesJson: "{}", CustomHeadersJson: "{"}}
+		})},
+		{"deep decision output", "decision_evaluation.evaluated_decisions[1].matched_rules[1].evaluated_outputs[1].output_value",
+			"value.evaluatedDecisions[1].matchedRules[1].evaluatedOutputs[1].outputValue", rec(func(r *recordv1.Record) {
+				r.ValueType, r.Value = "DECISION_EVALUATION", &recordv1.Record_DecisionEvaluation{DecisionEvaluation: decision("nope")}
+			})},
+		{"message variables (raw value)", "value_json", "value", rec(func(r *recordv1.Record) {
+			r.ValueType, r.Value = "MESSAGE", &recordv1.Record_ValueJson{ValueJson: `{"variables":{"a":1}`}
+		})},
+		{"authorizations", "authorizations_json", "authorizations", rec(func(r *recordv1.Record) { r.AuthorizationsJson = "null" })},
+		{"unknown value fields", "job.extra_json", "value.(unknown fields)", rec(func(r *recordv1.Record) { r.GetJob().ExtraJson = `{"x":1,}` })},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			data, err := proto.Marshal(tt.r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			env, err := CheckRecord(data)
+			var rerr *RecordError
+			if !errors.As(err, &rerr) || rerr.Wire {
+				t.Fatalf("CheckRecord: %v, want a JSON-text *RecordError", err)
+			}
+			if rerr.Field != tt.field || rerr.JSONField != tt.jsonField {
+				t.Errorf("field %q (JSON %q), want %q (JSON %q)", rerr.Field, rerr.JSONField, tt.field, tt.jsonField)
+			}
+			if !strings.Contains(err.Error(), tt.field) || !strings.Contains(err.Error(), "JSON") {
+				t.Errorf("error %q does not name the field and the problem", err)
+			}
+			if env.Partition != 3 || env.Position != 42 {
+				t.Errorf("Envelope %+v, want partition 3, position 42", env)
+			}
+			agrees(t, data)
+		})
+	}
+	valid := rec(func(r *recordv1.Record) {
+		r.ValueType, r.Value = "DECISION_EVALUATION", &recordv1.Record_DecisionEvaluation{DecisionEvaluation: decision(` {"a":[1,2.5e3,null,true]} `)}
+	})
+	data, _ := proto.Marshal(valid)
+	if _, err := CheckRecord(data); err != nil {
+		t.Fatalf("valid JSON text rejected: %v", err)
+	}
+	negative, _ := proto.Marshal(rec(func(r *recordv1.Record) { r.Position = -5 }))
+	if _, err := CheckRecord(negative); err == nil || !strings.Contains(err.Error(), "position -5 is negative") {
+		t.Fatalf("negative position: %v", err)
+	}
 }

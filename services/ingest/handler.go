@@ -9,17 +9,20 @@ import (
 	"fmt"
 	"io"
 	"mime"
+	"net"
 	"net/http"
+	"os"
 	"sort"
 	"strconv"
 	"strings"
+	"time"
+	"unsafe"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
 
-	"github.com/flowline/flowline/pkg/bufpool"
 	"github.com/flowline/flowline/pkg/telemetry"
 )
 
@@ -77,9 +80,14 @@ func fail(code int, format string, args ...any) (int, any) {
 
 // ingest handles one request and returns its status and body.
 func (s *Service) ingest(ctx context.Context, r *http.Request) (int, any) {
-	if s.cfg.Token != "" {
+	started := time.Now()
+	token := s.token.Load()
+	if token == nil {
+		return fail(http.StatusServiceUnavailable, "starting: the bearer token file is not read yet; retry")
+	}
+	if *token != "" {
 		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(s.cfg.Token)) != 1 {
+		if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(*token)) != 1 {
 			return fail(http.StatusUnauthorized, "missing or wrong bearer token")
 		}
 	}
@@ -88,7 +96,9 @@ func (s *Service) ingest(ctx context.Context, r *http.Request) (int, any) {
 		return fail(http.StatusUnsupportedMediaType, "unsupported Content-Type %q: send %s (one Zeebe JSON record per line) or %s (a flowline.record.v1.RecordBatch)",
 			r.Header.Get("Content-Type"), ContentTypeNDJSON, ContentTypeProtobuf)
 	}
-	body, code, err := s.readBody(r)
+	held := &hold{b: s.budget}
+	defer held.release() // after the buffers below went back to the pool
+	body, code, err := s.readBody(r, held)
 	if err != nil {
 		return fail(code, "%v", err)
 	}
@@ -97,12 +107,20 @@ func (s *Service) ingest(ctx context.Context, r *http.Request) (int, any) {
 	var items []item
 	var problems []problem
 	if mediaType == ContentTypeNDJSON {
-		arena := s.bufs.Get(len(body) / 2) // protobuf is about half the size of the JSON
+		want := len(body) / 2 // protobuf is about half the size of the JSON
+		if err := held.take(int64(want)); err != nil {
+			return s.busy()
+		}
+		arena := s.bufs.Get(want)
+		held.force(int64(cap(arena) - want))
+		reserved := cap(arena)
 		items, problems, arena, err = parseNDJSON(body, s.cfg.MaxRecords, arena)
+		held.force(int64(cap(arena) - reserved)) // the arena grew while encoding
 		defer s.bufs.Put(arena)
 	} else {
 		items, problems, err = parseProtobuf(body, s.cfg.MaxRecords)
 	}
+	held.force(int64(cap(items)) * int64(unsafe.Sizeof(item{})))
 	if err != nil {
 		return fail(http.StatusRequestEntityTooLarge, "%v", err)
 	}
@@ -119,6 +137,7 @@ func (s *Service) ingest(ctx context.Context, r *http.Request) (int, any) {
 		}
 		events = append(events, it)
 	}
+	problems = append(problems, checkLimits(s.cfg.RecordStore, events)...)
 	groups, orderProblems := byPartition(events)
 	problems = append(problems, orderProblems...)
 	if len(problems) > 0 {
@@ -126,12 +145,19 @@ func (s *Service) ingest(ctx context.Context, r *http.Request) (int, any) {
 		sort.SliceStable(problems, func(i, j int) bool {
 			return problems[i].Line+problems[i].Record < problems[j].Line+problems[j].Record
 		})
+		if len(problems) > maxReportedErrors {
+			problems = problems[:maxReportedErrors]
+		}
 		msgs := make([]string, 0, len(problems))
+		code := http.StatusRequestEntityTooLarge // when every problem is a record too large to store
 		for _, p := range problems {
 			msgs = append(msgs, p.String())
+			if !p.tooLarge {
+				code = http.StatusBadRequest
+			}
 		}
-		return http.StatusBadRequest, errorBody{
-			Error:    fmt.Sprintf("%d invalid records, nothing stored: %s", len(problems), strings.Join(msgs, "; ")),
+		return code, errorBody{
+			Error:    fmt.Sprintf("%d records refused, nothing stored: %s", len(problems), strings.Join(msgs, "; ")),
 			Problems: problems,
 		}
 	}
@@ -140,7 +166,11 @@ func (s *Service) ingest(ctx context.Context, r *http.Request) (int, any) {
 		return fail(http.StatusServiceUnavailable, "not connected to JetStream yet; retry")
 	}
 
-	res, err := records.AppendAll(ctx, groups)
+	// Storing must end in time to answer before the write deadline.
+	_, write := s.cfg.timeouts()
+	storeCtx, cancel := context.WithDeadline(ctx, started.Add(write-minStoreTime/2))
+	defer cancel()
+	res, err := records.AppendAll(storeCtx, groups)
 	s.metrics.records.WithLabelValues("accepted").Add(float64(res.Accepted))
 	s.metrics.records.WithLabelValues("duplicate").Add(float64(res.Duplicates))
 	s.metrics.records.WithLabelValues("dropped").Add(float64(dropped))
@@ -151,9 +181,27 @@ func (s *Service) ingest(ctx context.Context, r *http.Request) (int, any) {
 	return http.StatusAccepted, Response{Accepted: res.Accepted, Duplicates: res.Duplicates, Dropped: dropped}
 }
 
+// busy is the answer while the requests in flight hold the byte budget.
+func (s *Service) busy() (int, any) { return fail(http.StatusTooManyRequests, "%v", s.busyError()) }
+
+func (s *Service) busyError() error {
+	return fmt.Errorf("%w: ingest holds its limit of %d bytes of requests in flight (FLOWLINE_INGEST_MAX_INFLIGHT_BYTES); retry after the Retry-After delay",
+		errBusy, s.budget.limit)
+}
+
+// Sizes of the body buffer: the first holds at most firstRead bytes
+// whatever the Content-Length says (a client may claim much and send
+// little), and the buffer doubles as the bytes arrive.
+const (
+	firstRead    = 1 << 20
+	firstUnknown = 64 << 10 // when the size is unknown (no Content-Length, or gzip)
+)
+
 // readBody reads the request body, gunzipping when Content-Encoding is gzip,
-// up to MaxBodyBytes.
-func (s *Service) readBody(r *http.Request) ([]byte, int, error) {
+// up to MaxBodyBytes. Its buffer is taken from held's budget as it grows
+// (gzip inflation included), so a request can never hold more memory than
+// the budget admits; errBusy answers 429.
+func (s *Service) readBody(r *http.Request, held *hold) ([]byte, int, error) {
 	limit := s.cfg.MaxBodyBytes
 	if r.ContentLength > limit {
 		return nil, http.StatusRequestEntityTooLarge, fmt.Errorf("request body of %d bytes exceeds the limit of %d bytes (FLOWLINE_INGEST_MAX_BODY_BYTES)", r.ContentLength, limit)
@@ -165,6 +213,9 @@ func (s *Service) readBody(r *http.Request) ([]byte, int, error) {
 	case "gzip":
 		zr, err := gzip.NewReader(src)
 		if err != nil {
+			if isTimeout(err) {
+				return nil, http.StatusRequestTimeout, s.timeoutError()
+			}
 			return nil, http.StatusBadRequest, fmt.Errorf("body is not valid gzip: %v", err)
 		}
 		defer zr.Close()
@@ -172,32 +223,68 @@ func (s *Service) readBody(r *http.Request) ([]byte, int, error) {
 	default:
 		return nil, http.StatusUnsupportedMediaType, fmt.Errorf("unsupported Content-Encoding %q: use gzip or none", enc)
 	}
-	b, err := s.readAll(io.LimitReader(src, limit+1), r.ContentLength, gzipped)
+	first := int64(firstUnknown)
+	if r.ContentLength > 0 && !gzipped {
+		first = min(r.ContentLength+1, firstRead) // +1: reading up to EOF needs room for one more read
+	}
+	b, err := s.readAll(io.LimitReader(src, limit+1), first, limit+1, held)
+	if err == nil && int64(len(b)) <= limit {
+		return b, 0, nil
+	}
+	s.bufs.Put(b)
 	var tooLarge *http.MaxBytesError
 	switch {
+	case errors.Is(err, errBusy):
+		return nil, http.StatusTooManyRequests, s.busyError()
 	case errors.As(err, &tooLarge) || int64(len(b)) > limit:
 		return nil, http.StatusRequestEntityTooLarge, fmt.Errorf("request body exceeds the limit of %d bytes (FLOWLINE_INGEST_MAX_BODY_BYTES)", limit)
-	case err != nil:
+	case isTimeout(err):
+		return nil, http.StatusRequestTimeout, s.timeoutError()
+	default:
+		if gzipped {
+			return nil, http.StatusBadRequest, fmt.Errorf("reading body: not valid gzip: %v", err)
+		}
 		return nil, http.StatusBadRequest, fmt.Errorf("reading body: %v", err)
 	}
-	return b, 0, nil
 }
 
-// readAll reads src to the end into a pooled buffer sized from the
-// request's Content-Length (a gzip body usually inflates about eightfold),
-// so a large body is not copied over and over while its buffer grows.
-func (s *Service) readAll(src io.Reader, contentLength int64, gzipped bool) ([]byte, error) {
-	size := contentLength + 1 // +1: reading up to EOF needs room for one more read
-	if gzipped {
-		size = contentLength * 8
+// timeoutError says that the body did not arrive in time.
+func (s *Service) timeoutError() error {
+	read, _ := s.cfg.timeouts()
+	return fmt.Errorf("request not received within %s (FLOWLINE_INGEST_READ_TIMEOUT); send it again, faster or smaller", read)
+}
+
+// isTimeout reports whether err is a read deadline that passed.
+func isTimeout(err error) bool {
+	var ne net.Error
+	return err != nil && (errors.Is(err, os.ErrDeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()))
+}
+
+// readAll reads src to the end into a pooled buffer of first bytes that
+// doubles while it fills, up to most bytes; every buffer's capacity is
+// taken from held before the buffer is allocated (errBusy when it does not
+// fit). On an error it returns the buffer read so far.
+func (s *Service) readAll(src io.Reader, first, most int64, held *hold) ([]byte, error) {
+	if err := held.take(first); err != nil {
+		return nil, err
 	}
-	if contentLength <= 0 || size > bufpool.MaxPooled {
-		return io.ReadAll(src)
-	}
-	buf := s.bufs.Get(int(size))
+	buf := s.bufs.Get(int(first))
+	held.force(int64(cap(buf)) - first) // the pool may give a larger one
 	for {
 		if len(buf) == cap(buf) {
-			buf = append(buf, 0)[:len(buf)] // grow (only when gzip inflated more)
+			if int64(len(buf)) >= most { // the caller sees it is over the limit
+				return buf, nil
+			}
+			size := min(2*int64(cap(buf)), most)
+			if err := held.take(size); err != nil {
+				return buf, err
+			}
+			grown := s.bufs.Get(int(size))
+			held.force(int64(cap(grown)) - size)
+			grown = append(grown, buf...)
+			s.bufs.Put(buf)
+			held.give(int64(cap(buf)))
+			buf = grown
 		}
 		n, err := src.Read(buf[len(buf):cap(buf)])
 		buf = buf[:len(buf)+n]

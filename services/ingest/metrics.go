@@ -7,6 +7,7 @@ type metrics struct {
 	records  *prometheus.CounterVec // by result: accepted, duplicate, dropped, invalid
 	requests *prometheus.CounterVec // by HTTP status code
 	publish  prometheus.Histogram
+	inflight prometheus.Gauge // bytes held by the requests in flight
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -21,7 +22,10 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "flowline_ingest_publish_seconds", Help: "Time to store one JetStream message.",
 			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14),
 		}),
+		inflight: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "flowline_ingest_inflight_bytes", Help: "Bytes of request bodies and encoded records held by the requests in flight (limit FLOWLINE_INGEST_MAX_INFLIGHT_BYTES).",
+		}),
 	}
-	reg.MustRegister(m.records, m.requests, m.publish)
+	reg.MustRegister(m.records, m.requests, m.publish, m.inflight)
 	return m
 }

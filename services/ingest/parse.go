@@ -2,9 +2,12 @@ package ingest
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"strings"
 
+	"github.com/flowline/flowline/pkg/config"
+	"github.com/flowline/flowline/pkg/recordlog"
 	"github.com/flowline/flowline/pkg/wire"
 	"github.com/flowline/flowline/pkg/zeebejson"
 )
@@ -13,18 +16,87 @@ import (
 const maxReportedErrors = 100
 
 // problem is one invalid input item: Line counts NDJSON lines from 1, Record
-// counts protobuf batch entries from 1.
+// counts protobuf batch entries from 1; Partition and Position are set
+// once the record's envelope was read, Field names the offending field.
 type problem struct {
-	Line   int    `json:"line,omitempty"`
-	Record int    `json:"record,omitempty"`
-	Reason string `json:"error"`
+	Line      int    `json:"line,omitempty"`
+	Record    int    `json:"record,omitempty"`
+	Partition *int32 `json:"partition,omitempty"`
+	Position  *int64 `json:"position,omitempty"`
+	Field     string `json:"field,omitempty"`
+	Reason    string `json:"error"`
+	tooLarge  bool   // the record is over FLOWLINE_INGEST_MAX_RECORD_BYTES
 }
 
 func (p problem) String() string {
+	var b strings.Builder
 	if p.Line > 0 {
-		return fmt.Sprintf("line %d: %s", p.Line, p.Reason)
+		fmt.Fprintf(&b, "line %d", p.Line)
+	} else {
+		fmt.Fprintf(&b, "record %d", p.Record)
 	}
-	return fmt.Sprintf("record %d: %s", p.Record, p.Reason)
+	if p.Partition != nil && p.Position != nil {
+		fmt.Fprintf(&b, " (partition %d, position %d)", *p.Partition, *p.Position)
+	}
+	if p.Reason != "" {
+		b.WriteString(": ")
+		b.WriteString(p.Reason)
+	}
+	return b.String()
+}
+
+// located is p's place with the record's envelope.
+func (p problem) located(env wire.Envelope) problem {
+	p.Partition, p.Position = &env.Partition, &env.Position
+	return p
+}
+
+// recordProblem turns wire.CheckRecord's error into a problem at where,
+// naming the field as the client wrote it (by its Zeebe JSON path in an
+// NDJSON line, by its protobuf path in a protobuf record).
+func recordProblem(where problem, env wire.Envelope, err error, jsonNames bool) problem {
+	var rerr *wire.RecordError
+	if !errors.As(err, &rerr) {
+		where.Reason = err.Error()
+		return where
+	}
+	if !rerr.Wire {
+		where = where.located(env)
+	}
+	where.Field = rerr.Field
+	if jsonNames {
+		where.Field = rerr.JSONField
+	}
+	where.Reason = rerr.Error()
+	if where.Field != "" && !rerr.Wire {
+		where.Reason = "field " + where.Field + ": " + rerr.Reason
+	}
+	return where
+}
+
+// checkLimits checks every item against the record store's limits (the
+// partition id cap, the record size): what recordlog.Check refuses can
+// never be stored.
+func checkLimits(cfg config.RecordStore, items []item) []problem {
+	var problems []problem
+	for _, it := range items {
+		err := recordlog.Check(cfg, it.env.Partition, len(it.record.Data))
+		if err == nil || len(problems) >= maxReportedErrors {
+			continue
+		}
+		p := it.at.located(it.env)
+		p.Reason, p.tooLarge = err.Error(), errors.Is(err, recordlog.ErrRecordTooLarge)
+		if p.tooLarge {
+			p.Field = ""
+		} else {
+			p.Field = "partitionId"
+			if it.at.Record > 0 {
+				p.Field = "partition_id"
+			}
+		}
+		problems = append(problems, p)
+	}
+	return problems
 }
 
 // item is a parsed record: its envelope, its encoding, and where it came
@@ -78,7 +150,15 @@ func parseNDJSON(body []byte, maxRecords int, arena []byte) ([]item, []problem, 
 			report(line, err.Error())
 			continue
 		}
-		env := wire.Envelope{Partition: r.PartitionId, Position: r.Position, Event: r.RecordType == "EVENT"}
+		// The same check as a protobuf record's: JSON-text fields such as a
+		// variable's value must hold JSON, positions must not be negative.
+		env, err := wire.CheckRecord(rec.Data)
+		if err != nil {
+			if len(problems) < maxReportedErrors {
+				problems = append(problems, recordProblem(problem{Line: line}, env, err, true))
+			}
+			continue
+		}
 		items = append(items, item{env: env, record: rec, at: problem{Line: line}})
 	}
 	return items, problems, arena, nil
@@ -99,9 +179,11 @@ func parseProtobuf(body []byte, maxRecords int) ([]item, []problem, error) {
 		if count++; count > maxRecords {
 			return
 		}
-		env, reason := wire.CheckRecord(data)
-		if reason != "" {
-			report(i, reason)
+		env, err := wire.CheckRecord(data)
+		if err != nil {
+			if len(problems) < maxReportedErrors {
+				problems = append(problems, recordProblem(problem{Record: i}, env, err, false))
+			}
 			return
 		}
 		items = append(items, item{env: env, record: wire.Record{Position: env.Position, Data: data}, at: problem{Record: i}})
@@ -140,7 +222,7 @@ func byPartition(items []item) (map[int32][]wire.Record, []problem) {
 		if len(cur.recs) > 0 && it.env.Position <= cur.last.env.Position {
 			if len(problems) < maxReportedErrors {
 				last := cur.last
-				pr := it.at
+				pr := it.at.located(it.env)
 				pr.Reason = fmt.Sprintf("partition %d goes backwards: position %d is not after position %d (%s)",
 					p, it.env.Position, last.env.Position, strings.TrimSuffix(last.at.String(), ": "))
 				problems = append(problems, pr)

@@ -43,6 +43,11 @@ type Service struct {
 	metrics *metrics
 	ready   *lifecycle.Readiness
 	bufs    bufpool.Pool // request bodies, NDJSON arenas, message bodies
+	budget  *budget      // bounds the bytes the requests in flight hold
+	// token is the bearer token requests need ("" for none): New sets
+	// FLOWLINE_INGEST_TOKEN, Run the content of _TOKEN_FILE; nil until
+	// known, and then every request is refused.
+	token atomic.Pointer[string]
 
 	records atomic.Pointer[recordlog.Log] // set once connected
 	addr    atomic.Value                  // string: the address the API listens on
@@ -56,6 +61,10 @@ func New(cfg Config, deps Deps) *Service {
 		tracer:  deps.Tracer.Tracer("flowline/ingest"),
 		metrics: newMetrics(deps.Registry),
 		ready:   lifecycle.NewReadiness("connected to NATS", "listening"),
+	}
+	s.budget = &budget{limit: cfg.inflightLimit(), gauge: s.metrics.inflight}
+	if cfg.TokenFile == "" {
+		s.token.Store(&cfg.Token)
 	}
 	return s
 }
@@ -73,17 +82,42 @@ func (s *Service) Addr() string {
 	return a
 }
 
+// readHeaderTimeout bounds the time to send a request's headers.
+const readHeaderTimeout = 10 * time.Second
+
+// loopbackOnly reports whether addr is reachable from this machine only.
+func loopbackOnly(addr net.Addr) bool {
+	tcp, ok := addr.(*net.TCPAddr)
+	return ok && tcp.IP.IsLoopback()
+}
+
 // Run serves the push API until ctx is cancelled, then stops accepting
 // requests, lets in-flight requests finish (their records are stored and
 // answered) and closes the connection.
 func (s *Service) Run(ctx context.Context) error {
+	token, err := s.cfg.IngestToken.Resolve()
+	if err != nil {
+		return fmt.Errorf("ingest: bearer token: %w", err)
+	}
+	s.token.Store(&token)
 	ln, err := net.Listen("tcp", s.cfg.Addr)
 	if err != nil {
 		return fmt.Errorf("ingest: listen on %s: %w", s.cfg.Addr, err)
 	}
 	s.addr.Store(ln.Addr().String())
+	if token == "" && !loopbackOnly(ln.Addr()) {
+		s.log.Warn("the push API accepts records from anyone who reaches it: no bearer token is configured (FLOWLINE_INGEST_TOKEN or FLOWLINE_INGEST_TOKEN_FILE) and it listens beyond loopback",
+			"addr", ln.Addr().String())
+	}
 	s.ready.Met("listening")
-	srv := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	read, write := s.cfg.timeouts()
+	srv := &http.Server{
+		Handler:           s.Handler(),
+		ReadHeaderTimeout: min(readHeaderTimeout, read),
+		ReadTimeout:       read,
+		WriteTimeout:      write,
+		IdleTimeout:       s.cfg.idleTimeout(),
+	}
 	served := make(chan error, 1)
 	go func() {
 		if s.cfg.TLSCert != "" {
@@ -97,7 +131,7 @@ func (s *Service) Run(ctx context.Context) error {
 
 	conn, err := stream.Open(ctx, s.cfg.NATS, s.cfg.Streams, "flowline-ingest", s.log, s.ready.Reporter("connected to NATS"))
 	if err == nil {
-		s.records.Store(recordlog.New(conn.JS, s.cfg.RecordStore, &s.bufs, s.metrics.publish))
+		s.records.Store(recordlog.New(conn.JS, s.cfg.RecordStore, conn.Payloads, &s.bufs, s.metrics.publish))
 		s.ready.Met("connected to NATS")
 	}
 	if err != nil && ctx.Err() == nil {

@@ -17,6 +17,7 @@ import (
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/flowline/flowline/pkg/config"
 	"github.com/flowline/flowline/pkg/lease"
 	recordv1 "github.com/flowline/flowline/pkg/pb/recordv1"
 	"github.com/flowline/flowline/pkg/recordlog"
@@ -189,6 +190,8 @@ type partitionImport struct {
 	src         *zeebeSource
 	progress    *progressStore
 	records     *recordlog.Log
+	limits      config.RecordStore // what admit checks records against
+	scratch     []byte             // admit's buffer
 	deadLetters stream.Publisher
 	holds       func(p int32) bool // this replica still holds p's lease
 	metrics     *metrics
@@ -357,6 +360,11 @@ func (w *partitionImport) round(ctx context.Context) (res roundResult, err error
 		case d.position <= w.prog.Position:
 			late = append(late, d)
 		default:
+			var result, reason string
+			if result, reason, w.scratch = admit(w.limits, w.p, d.rec, w.scratch); result != "" {
+				dead = append(dead, deadDoc{d, result, reason})
+				break
+			}
 			records = append(records, d.rec)
 			res.newest = d.rec.Timestamp
 		}

@@ -115,11 +115,13 @@ func (s *Service) Run(ctx context.Context) error {
 	s.log.Info("importing the Zeebe exporter's indices", "page_size", s.cfg.Source.PageSize, "settle", s.cfg.Source.SettleTime(), "gap_watch", s.cfg.Source.GapWatch)
 
 	var bufs bufpool.Pool
-	records := recordlog.New(conn.JS, s.cfg.RecordStore, &bufs, s.metrics.publish)
-	if err := s.runner.Run(ctx, conn.JS, src.partitions, func(p int32) (lease.Round, func()) {
+	records := recordlog.New(conn.JS, s.cfg.RecordStore, conn.Payloads, &bufs, s.metrics.publish)
+	discover := cappedPartitions(s.cfg.RecordStore, s.log, src.partitions)
+	if err := s.runner.Run(ctx, conn.JS, discover, func(p int32) (lease.Round, func()) {
 		w := &partitionImport{
-			p: p, src: src, progress: progress, records: records, deadLetters: conn.JS,
-			holds: s.runner.Holds, metrics: s.metrics, tracer: s.tracer, log: s.log.With("partition", p),
+			p: p, src: src, progress: progress, records: records, limits: s.cfg.RecordStore,
+			deadLetters: payloadPublisher{js: conn.JS, payloads: conn.Payloads}, holds: s.runner.Holds,
+			metrics: s.metrics, tracer: s.tracer, log: s.log.With("partition", p),
 			settle: s.cfg.Source.SettleTime(), gapWatch: s.cfg.Source.GapWatch, eventsOnly: s.cfg.EventsOnly,
 		}
 		return w.paced, w.close

@@ -15,6 +15,16 @@ import (
 // caller owns it and stops it with Shutdown.
 type Server struct{ *server.Server }
 
+// Option adjusts the server's options before it starts.
+type Option func(*server.Options)
+
+// WithMaxPayload sets the server's max_payload (8 MiB by default here;
+// nats-server's own default is 1 MiB), the largest message a client may
+// publish.
+func WithMaxPayload(bytes int32) Option {
+	return func(o *server.Options) { o.MaxPayload = bytes }
+}
+
 // Start starts a JetStream-enabled server storing under dir, on host:port
 // (port 0 picks a free one).
 //
@@ -25,18 +35,22 @@ type Server struct{ *server.Server }
 // crash can lose it. That suits `flowline dev`, the benchmark and tests;
 // the compose file's server syncs every write (sync_interval: always), and
 // docs/operations.md lists what each setting guarantees.
-func Start(dir, host string, port int) (*Server, error) {
+func Start(dir, host string, port int, opts ...Option) (*Server, error) {
 	if port == 0 {
 		port = -1 // nats-server: random port
 	}
-	s, err := server.NewServer(&server.Options{
+	o := &server.Options{
 		Host:       host,
 		Port:       port,
 		JetStream:  true,
 		StoreDir:   dir,
 		MaxPayload: 8 << 20,
 		NoSigs:     true,
-	})
+	}
+	for _, opt := range opts {
+		opt(o)
+	}
+	s, err := server.NewServer(o)
 	if err != nil {
 		return nil, fmt.Errorf("natsserver: %w", err)
 	}

@@ -20,7 +20,9 @@ var (
 	// ErrRefused: ingest refused the request for good (400, 401, 415...);
 	// sending it again cannot help.
 	ErrRefused = errors.New("ingest refused the records")
-	// ErrTooLarge: 413; send fewer records at a time.
+	// ErrTooLarge: 413; send fewer records at a time. For a single record it
+	// means the record can never be stored (over
+	// FLOWLINE_INGEST_MAX_RECORD_BYTES or the request size limit).
 	ErrTooLarge = errors.New("request too large for ingest")
 )
 
@@ -120,7 +122,7 @@ func (c *client) once(ctx context.Context) (Answer, time.Duration, error) {
 		ra, _ := strconv.Atoi(res.Header.Get("Retry-After"))
 		return Answer{}, time.Duration(ra) * time.Second, fmt.Errorf("HTTP %d: %s", res.StatusCode, bytes.TrimSpace(msg))
 	case res.StatusCode == http.StatusUnauthorized:
-		return Answer{}, 0, fmt.Errorf("%w: HTTP 401 (pass the server's FLOWLINE_INGEST_TOKEN with --token): %s", ErrRefused, bytes.TrimSpace(msg))
+		return Answer{}, 0, fmt.Errorf("%w: HTTP 401 (give the server's token with FLOWLINE_INGEST_TOKEN, FLOWLINE_INGEST_TOKEN_FILE or --token-file): %s", ErrRefused, bytes.TrimSpace(msg))
 	default:
 		return Answer{}, 0, fmt.Errorf("%w: HTTP %d: %s", ErrRefused, res.StatusCode, bytes.TrimSpace(msg))
 	}

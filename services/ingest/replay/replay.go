@@ -1,8 +1,11 @@
 // Package replay streams NDJSON files of Zeebe records (plain or gzip, for
 // example a dump of Zeebe's zeebe-record indices) to ingest's push API:
-// `flowline replay`. It validates every line as ingest does before sending,
-// so a bad line stops the replay with its file, line number and reason (or,
-// with SkipInvalid, goes to a reject file), sends the rest in gzip batches,
+// `flowline replay`. It validates every line as ingest does before sending
+// (zeebejson.DecodeLenient and wire.CheckRecord), so a bad line stops the
+// replay with its file, line number and reason (or, with SkipInvalid, goes
+// to a reject file); a record ingest cannot store (413: over
+// FLOWLINE_INGEST_MAX_RECORD_BYTES or the request size limit) is treated
+// the same, never retried. It sends the rest in gzip batches,
 // retries while ingest or its broker is unavailable, and checkpoints the
 // last line ingest acknowledged, so an interrupted replay resumes where it
 // stopped. Re-sent records are harmless: ingest counts them as duplicates.
@@ -21,6 +24,7 @@ import (
 	"os"
 	"sync/atomic"
 
+	"github.com/flowline/flowline/pkg/wire"
 	"github.com/flowline/flowline/pkg/zeebejson"
 )
 
@@ -31,7 +35,7 @@ var ErrInvalidLine = errors.New("invalid record")
 // Options configure a replay.
 type Options struct {
 	Ingest     string // URL of POST /v1/records
-	Token      string // bearer token (FLOWLINE_INGEST_TOKEN of the server)
+	Token      string // bearer token (FLOWLINE_INGEST_TOKEN or _TOKEN_FILE of the server)
 	Batch      int    // most records per request
 	BatchBytes int    // most bytes per request body (before gzip)
 	// FromLine starts every file at this line (1-based), ignoring
@@ -92,6 +96,8 @@ func Run(ctx context.Context, opts Options, files ...string) (Stats, error) {
 
 type run struct {
 	opts     Options
+	name     string // the file being replayed
+	arena    []byte // encoded records of line's checks
 	log      *slog.Logger
 	client   *client
 	stats    Stats
@@ -118,6 +124,7 @@ func (r *run) file(ctx context.Context, name string) error {
 	if err != nil {
 		return fmt.Errorf("replay: %w", err)
 	}
+	r.name = name
 	cp := checkpointPath(r.opts, name)
 	skip := int64(0)
 	switch {
@@ -188,6 +195,14 @@ func (r *run) line(ctx context.Context, name string, n int64, line []byte, last 
 		return nil
 	}
 	rec, err := zeebejson.DecodeLenient(trimmed)
+	if err == nil {
+		// The checks ingest applies to the encoded record: JSON-text
+		// fields hold JSON, no negative position.
+		var w wire.Record
+		if r.arena, w, err = wire.EncodeRecord(r.arena[:0], rec); err == nil {
+			_, err = wire.CheckRecord(w.Data)
+		}
+	}
 	reason := ""
 	if err != nil {
 		reason = err.Error()
@@ -237,6 +252,14 @@ func (r *run) flush(ctx context.Context, p *pending, cp string) error {
 // ends[i]-base.
 func (r *run) send(ctx context.Context, body []byte, lines []int64, ends []int, base int) error {
 	ans, err := r.client.post(ctx, body)
+	if errors.Is(err, ErrTooLarge) && len(lines) == 1 {
+		// One record ingest can never store: an invalid line, not a retry.
+		reason := "ingest cannot store this record: " + err.Error()
+		if r.opts.SkipInvalid {
+			return r.reject(r.name, lines[0], bytes.TrimSpace(body), reason)
+		}
+		return fmt.Errorf("replay: %w: %s:%d: %s (use --skip-invalid to write such lines to a reject file and go on)", ErrInvalidLine, r.name, lines[0], reason)
+	}
 	if errors.Is(err, ErrTooLarge) && len(lines) > 1 {
 		half := len(lines) / 2
 		cut := ends[half-1] - base

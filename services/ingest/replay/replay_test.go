@@ -161,8 +161,8 @@ func TestTokenAndTooLargeRequests(t *testing.T) {
 	lines := records(10)
 	path := write(t, t.TempDir(), "dump.ndjson", lines)
 	_, err := replay.Run(context.Background(), replay.Options{Ingest: url, NoCheckpoint: true}, path)
-	if !errors.Is(err, replay.ErrRefused) || !strings.Contains(err.Error(), "--token") {
-		t.Fatalf("without token: %v, want a refusal that mentions --token", err)
+	if !errors.Is(err, replay.ErrRefused) || !strings.Contains(err.Error(), "--token-file") {
+		t.Fatalf("without token: %v, want a refusal that mentions --token-file", err)
 	}
 	// 200 records per request is over the server's 30: requests are halved
 	// until ingest takes them.
@@ -217,5 +217,42 @@ func TestRetriesWhileTheBrokerIsDown(t *testing.T) {
 		}
 	case <-time.After(60 * time.Second):
 		t.Fatal("replay did not finish after the broker came back")
+	}
+}
+
+// A record over ingest's FLOWLINE_INGEST_MAX_RECORD_BYTES can never be
+// stored: ingest answers 413 naming it, and the replay treats it as an
+// invalid line (stops naming the file and line, or with SkipInvalid writes
+// it to the reject file and goes on); it never retries it. The records
+// around it are stored.
+func TestRecordTooLargeForIngestIsAnInvalidLineNotARetry(t *testing.T) {
+	url := startIngest(t, func(c *ingest.Config) { c.MaxBodyBytes, c.MaxRecordBytes = 32<<20, 1<<20 })
+	lines := records(2)
+	big := strings.Replace(lines[3], `"value":{`, `"value":{"huge":"`+strings.Repeat("x", 2<<20)+`",`, 1)
+	if big == lines[3] {
+		t.Fatal("no value to grow")
+	}
+	lines[3] = big
+	dir := t.TempDir()
+	path := write(t, dir, "dump.ndjson", lines)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+
+	st, err := replay.Run(ctx, replay.Options{Ingest: url, Batch: 10, NoCheckpoint: true}, path)
+	if !errors.Is(err, replay.ErrInvalidLine) || !strings.Contains(err.Error(), "dump.ndjson:4:") || !strings.Contains(err.Error(), "FLOWLINE_INGEST_MAX_RECORD_BYTES") {
+		t.Fatalf("err = %v, want an invalid line naming dump.ndjson:4 and the limit", err)
+	}
+	if st.Accepted != 3 {
+		t.Fatalf("accepted %d records before the large one, want 3", st.Accepted)
+	}
+
+	rejects := filepath.Join(dir, "rejects.ndjson")
+	st, err = replay.Run(ctx, replay.Options{Ingest: url, Batch: 10, NoCheckpoint: true, SkipInvalid: true, RejectFile: rejects}, path)
+	if err != nil || st.Rejected != 1 || st.Accepted+st.Duplicates != int64(len(lines)-1) || st.Accepted != int64(len(lines)-4) {
+		t.Fatalf("%+v %v, want the large record rejected and every other one stored", st, err)
+	}
+	reasons, _ := os.ReadFile(rejects + ".reasons")
+	if !strings.Contains(string(reasons), "dump.ndjson:4: ingest cannot store this record") || !strings.Contains(string(reasons), "1048576") {
+		t.Errorf("reasons: %q", reasons)
 	}
 }

@@ -1,0 +1,87 @@
+package zeebeimport
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/flowline/flowline/pkg/config"
+	recordv1 "github.com/flowline/flowline/pkg/pb/recordv1"
+	"github.com/flowline/flowline/pkg/recordlog"
+	"github.com/flowline/flowline/pkg/stream"
+	"github.com/flowline/flowline/pkg/wire"
+)
+
+// admit checks a record read from the exporter the way ingest checks a
+// pushed one: wire.CheckRecord on its encoding (JSON-text fields hold JSON,
+// no negative position) and the record store's limits (recordlog.Check).
+// It returns "" when the record may be stored, else the result label of its
+// dead letter ("invalid" or "too-large") and the reason. A record over
+// FLOWLINE_INGEST_MAX_RECORD_BYTES can never be stored: it is dead-lettered
+// with the limit, never retried. scratch is the caller's buffer, returned
+// for reuse.
+func admit(cfg config.RecordStore, p int32, rec *recordv1.Record, scratch []byte) (result, reason string, _ []byte) {
+	if size := rec.SizeVT(); size > cfg.RecordLimit() {
+		err := recordlog.Check(cfg, p, size)
+		return "too-large", fmt.Sprintf("zeebe import: partition %d, position %d: %v; raise the limit and redrive", p, rec.Position, err), scratch
+	}
+	scratch, w, err := wire.EncodeRecord(scratch[:0], rec)
+	if err == nil {
+		_, err = wire.CheckRecord(w.Data)
+	}
+	if err == nil {
+		err = recordlog.Check(cfg, p, len(w.Data))
+	}
+	if err != nil {
+		return "invalid", fmt.Sprintf("zeebe import: partition %d, position %d: %v", p, rec.Position, err), scratch
+	}
+	return "", "", scratch
+}
+
+// payloadPublisher publishes through js, a body too large to travel inline
+// (a dead-lettered record over the server's max_payload) stored through
+// payloads first. Safe for concurrent use.
+type payloadPublisher struct {
+	js       jetstream.JetStream
+	payloads *stream.Payloads
+}
+
+// PublishMsg implements stream.Publisher.
+func (p payloadPublisher) PublishMsg(ctx context.Context, msg *nats.Msg, opts ...jetstream.PublishOpt) (*jetstream.PubAck, error) {
+	if err := p.payloads.Prepare(ctx, msg); err != nil {
+		return nil, err
+	}
+	return p.js.PublishMsg(ctx, msg, opts...)
+}
+
+// cappedPartitions lists the partitions of discover up to the record
+// store's partition cap; a higher one is not imported, and said so at
+// ERROR once per partition.
+func cappedPartitions(cfg config.RecordStore, log *slog.Logger, discover func(context.Context) ([]int32, error)) func(context.Context) ([]int32, error) {
+	var (
+		mu     sync.Mutex
+		warned = map[int32]bool{}
+	)
+	return func(ctx context.Context) ([]int32, error) {
+		ps, err := discover(ctx)
+		kept := ps[:0:0]
+		for _, p := range ps {
+			if cerr := recordlog.Check(cfg, p, 0); errors.Is(cerr, recordlog.ErrPartitionOutOfRange) {
+				mu.Lock()
+				if !warned[p] {
+					warned[p] = true
+					log.Error("partition not imported", "partition", p, "reason", cerr)
+				}
+				mu.Unlock()
+				continue
+			}
+			kept = append(kept, p)
+		}
+		return kept, err
+	}
+}
