@@ -147,6 +147,11 @@ type Manager struct {
 	settled    bool
 	parts      []int32 // last discovered partitions
 	discovered bool
+	// resting: partitions whose work returned while this replica owned
+	// them (it could not make progress here), not claimed again by this
+	// replica until the time given, so that another replica can take them
+	// over and a failing one does not retake them in a tight loop.
+	resting map[int32]time.Time
 }
 
 // lease is one held partition. The keeper goroutine owns the revision; the
@@ -184,6 +189,7 @@ func New(js jetstream.JetStream, cfg Config, log *slog.Logger) *Manager {
 		seed:       seedOf(cfg.ReplicaID),
 		nudge:      make(chan struct{}, 1),
 		leases:     map[int32]*lease{},
+		resting:    map[int32]time.Time{},
 	}
 }
 
@@ -446,7 +452,14 @@ func (m *Manager) balance(ctx, bg context.Context, discover func(context.Context
 			active = append(active, p)
 		}
 	}
+	now := time.Now()
 	for _, p := range universe {
+		if until, ok := m.resting[p]; ok {
+			if now.Before(until) {
+				continue
+			}
+			delete(m.resting, p)
+		}
 		if _, mine := m.leases[p]; !mine && !claimed[p] {
 			free = append(free, p)
 		}
@@ -644,7 +657,12 @@ loop:
 		<-l.done
 	} else {
 		if l.ctx.Err() == nil {
-			m.log.Warn("work returned while owning the partition; releasing it", "partition", l.p)
+			until := time.Now().Add(m.restAfterReturn())
+			m.log.Warn("work returned while owning the partition; releasing it, and not claiming it again here before the time given",
+				"partition", l.p, "until", until.UTC().Format(time.RFC3339))
+			m.mu.Lock()
+			m.resting[l.p] = until
+			m.mu.Unlock()
 		}
 		l.cancel(errWorkReturned)
 		m.deleteLease(bg, l, rev)
@@ -655,6 +673,11 @@ loop:
 	m.log.Info("partition released", "partition", l.p, "lost", lost)
 	m.poke()
 }
+
+// restAfterReturn is how long this replica leaves a partition alone after
+// its work returned while owning it: two lease TTLs, the time the other
+// replicas need to see it free and claim it.
+func (m *Manager) restAfterReturn() time.Duration { return 2 * m.ttl }
 
 // renew extends l's lease written at revision rev. It returns errLost when
 // the key is gone or holds another claim. If the revision moved but the key

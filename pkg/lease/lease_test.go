@@ -599,3 +599,36 @@ func TestNeverShortensBucketTTL(t *testing.T) {
 		t.Fatalf("b fences on %s", b.m.ttl)
 	}
 }
+
+// TestWorkThatReturnsIsNotRetakenAtOnce: work that returns while its
+// replica owns the partition (a worker giving up because it cannot make
+// progress) releases the lease, and the replica does not claim the
+// partition again in a tight loop but only after a rest of two TTLs (time
+// for a fresh start, or for another replica whose share it is by then).
+func TestWorkThatReturnsIsNotRetakenAtOnce(t *testing.T) {
+	s := testenv.NATS(t)
+	c := testenv.Connect(t, s)
+	const ttl = time.Second
+	var mu sync.Mutex
+	var starts []time.Time
+	startReplica(t, c.JS, "a", ttl, fixed(1), func(context.Context, int32) {
+		mu.Lock()
+		defer mu.Unlock()
+		starts = append(starts, time.Now())
+	})
+	testenv.Eventually(t, 15*time.Second, func() error {
+		mu.Lock()
+		defer mu.Unlock()
+		if len(starts) < 3 {
+			return fmt.Errorf("partition 0 worked on %d times; want 3 (claimed again after each rest)", len(starts))
+		}
+		return nil
+	})
+	mu.Lock()
+	defer mu.Unlock()
+	for i := 1; i < len(starts); i++ {
+		if gap := starts[i].Sub(starts[i-1]); gap < 2*ttl {
+			t.Errorf("work %d started %s after work %d returned; want a rest of at least %s", i+1, gap, i, 2*ttl)
+		}
+	}
+}

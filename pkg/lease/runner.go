@@ -20,6 +20,14 @@ import (
 // retrying it.
 var ErrNotHeld = errors.New("partition lease not held")
 
+// ErrGiveUp is returned (wrapped) by partition work that cannot make
+// progress here, for example because the broker never confirms its
+// publishes: the runner logs it at ERROR and stops that partition's work,
+// which releases the lease, so that another replica (or this one, at a
+// later balancing round, with fresh state) takes the partition over instead
+// of this worker holding it while stuck.
+var ErrGiveUp = errors.New("partition work cannot make progress; giving the partition up")
+
 // Outcome is how a partition round went; it paces the next round.
 type Outcome int
 
@@ -116,6 +124,9 @@ func (r *Runner) work(ctx context.Context, p int32, round Round) {
 		var pause time.Duration
 		switch {
 		case errors.Is(err, ErrNotHeld):
+			return
+		case errors.Is(err, ErrGiveUp) && ctx.Err() == nil:
+			log.Error("partition work cannot make progress; releasing the partition", "error", err)
 			return
 		case ctx.Err() != nil:
 			if err != nil && !errors.Is(err, context.Canceled) {

@@ -3,8 +3,10 @@ package lease
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
@@ -93,5 +95,27 @@ func TestRunnerStopsOnCancel(t *testing.T) {
 	}
 	if r.Holds(1) || r.Balanced() || r.Owned() != nil {
 		t.Error("a runner that never ran holds nothing")
+	}
+}
+
+// TestRunnerGivesUpAPartitionThatCannotProgress: a round failing with
+// ErrGiveUp (wrapped) ends the partition's work at once, without the retry
+// pause a failed round gets, and is logged at ERROR with its cause; the
+// manager then releases the lease.
+func TestRunnerGivesUpAPartitionThatCannotProgress(t *testing.T) {
+	var logged strings.Builder
+	r := NewRunner(RunnerConfig{Lease: config.Lease{Bucket: "b", TTL: time.Second, ReplicaID: "me"},
+		Pacing: Pacing{RetryStart: time.Millisecond, RetryMax: time.Millisecond}}, slog.New(slog.NewTextHandler(&logged, nil)))
+	r.sleep = func(context.Context, time.Duration) bool { t.Error("paused after giving up"); return true }
+	rounds := 0
+	r.work(context.Background(), 4, func(context.Context) (Outcome, error) {
+		rounds++
+		return Busy, fmt.Errorf("documents not confirmed within 1s: %w", ErrGiveUp)
+	})
+	if rounds != 1 {
+		t.Errorf("%d rounds, want 1", rounds)
+	}
+	if out := logged.String(); !strings.Contains(out, "level=ERROR") || !strings.Contains(out, "documents not confirmed within 1s") {
+		t.Errorf("give-up not logged at ERROR with its cause:\n%s", out)
 	}
 }

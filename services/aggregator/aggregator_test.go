@@ -43,17 +43,24 @@ func newAggregator(t *testing.T, ns *natsserver.Server) *aggregator.Service {
 }
 
 func newReplica(t *testing.T, ns *natsserver.Server, id string) *aggregator.Service {
+	return aggregator.New(replicaConfig(t, ns, id), testenv.Deps(t))
+}
+
+// replicaConfig is the test setting of replica id on ns: frequent
+// checkpoints, a short lease.
+func replicaConfig(t *testing.T, ns *natsserver.Server, id string) aggregator.Config {
 	cfg := aggregator.Config{
 		Lease:          config.Lease{ReplicaID: id, Bucket: "flowline-aggregator-leases", TTL: 2 * time.Second},
 		ConsumerPrefix: "aggregator", AggregatorState: config.AggregatorState{StateBucket: "flowline-aggregator"},
 		DefinitionsBucket: "flowline-definitions", DefinitionCache: 100,
 		CheckpointInterval: 100 * time.Millisecond, CheckpointMessages: 50, FetchBatch: 8, AckWait: 30 * time.Second,
+		PublishTimeout: 10 * time.Second, MaxDocumentBytes: 32 << 20,
 		NATS: testenv.NATSConfig(ns), Streams: testenv.Streams(),
 	}
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	return aggregator.New(cfg, testenv.Deps(t))
+	return cfg
 }
 
 // publishRecords stores records of one partition as one message, as ingest
@@ -94,11 +101,7 @@ func latestDocs(t *testing.T, js jetstream.JetStream) map[string]map[string]any 
 		if err != nil {
 			continue // deleted
 		}
-		var b recordv1.DocumentBatch
-		if err := proto.Unmarshal(msg.Data, &b); err != nil {
-			t.Fatal(err)
-		}
-		for _, d := range b.Documents {
+		for _, d := range documentsOf(t, js, msg.Header, msg.Data) {
 			k := d.Family + "/" + d.Id
 			if d.Version < versions[k] {
 				continue
@@ -110,6 +113,25 @@ func latestDocs(t *testing.T, js jetstream.JetStream) map[string]map[string]any 
 		}
 	}
 	return out
+}
+
+// documentsOf decodes a document message's batch, reading a body held in
+// an object as the writer does.
+func documentsOf(t *testing.T, js jetstream.JetStream, h nats.Header, data []byte) []*recordv1.Document {
+	t.Helper()
+	payloads, err := stream.OpenPayloads(context.Background(), js, testenv.Streams())
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := payloads.Body(context.Background(), h, data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b recordv1.DocumentBatch
+	if err := proto.Unmarshal(body, &b); err != nil {
+		t.Fatal(err)
+	}
+	return b.Documents
 }
 
 func TestStateSurvivesRestartAndPoisonIsDeadLettered(t *testing.T) {

@@ -60,8 +60,8 @@ func BenchmarkAggregate(b *testing.B) {
 					b.Fatal(err)
 				}
 			}
-			if _, err := f.ch.documents(1); err != nil {
-				b.Fatal(err)
+			if _, bad := f.ch.documents(1); len(bad) > 0 {
+				b.Fatal(bad[0].err)
 			}
 		}
 		processed += len(recs)

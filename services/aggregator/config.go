@@ -18,6 +18,8 @@ type Config struct {
 	CheckpointMessages int           `envconfig:"AGGREGATOR_CHECKPOINT_MESSAGES" default:"500" desc:"most record messages between checkpoints"`
 	FetchBatch         int           `envconfig:"AGGREGATOR_FETCH_BATCH" default:"64" desc:"record messages fetched per pull"`
 	AckWait            time.Duration `envconfig:"AGGREGATOR_ACK_WAIT" default:"2m" desc:"redelivery timeout of unacked record messages"`
+	PublishTimeout     time.Duration `envconfig:"AGGREGATOR_PUBLISH_TIMEOUT" default:"30s" desc:"longest wait, retries included, for the broker to confirm published documents, a dead letter or a checkpoint; a partition that makes no progress within it is given up (its lease released, readiness failing) and taken over afresh"`
+	MaxDocumentBytes   int           `envconfig:"AGGREGATOR_MAX_DOCUMENT_BYTES" default:"33554432" desc:"largest document (JSON bytes) published; a larger one is dead-lettered with its reason (Elasticsearch refuses requests over its http.max_content_length, 100 MB by default)"`
 
 	// Lease: FLOWLINE_AGGREGATOR_LEASE_BUCKET, _LEASE_TTL, _REPLICA_ID.
 	Lease config.Lease `envconfig:"AGGREGATOR"`
@@ -29,6 +31,11 @@ type Config struct {
 	// FLOWLINE_AGGREGATOR_LAG_ALERT, _LAG_INTERVAL (see lag.go).
 	config.AggregatorLag
 }
+
+// maxDocumentBytesCeiling bounds FLOWLINE_AGGREGATOR_MAX_DOCUMENT_BYTES:
+// Elasticsearch's default http.max_content_length (100 MB) less room for the
+// bulk action line and the request's other documents.
+const maxDocumentBytesCeiling = 90_000_000
 
 // leasePrefix names the aggregator's lease variables.
 const leasePrefix = "AGGREGATOR"
@@ -46,6 +53,13 @@ func (c Config) Validate() error {
 	}
 	if c.CheckpointInterval <= 0 || c.CheckpointMessages <= 0 || c.FetchBatch <= 0 {
 		return fmt.Errorf("%w: FLOWLINE_AGGREGATOR_* intervals and sizes must be positive", config.ErrInvalid)
+	}
+	if c.PublishTimeout <= 0 {
+		return fmt.Errorf("%w: FLOWLINE_AGGREGATOR_PUBLISH_TIMEOUT must be positive", config.ErrInvalid)
+	}
+	if c.MaxDocumentBytes <= 0 || c.MaxDocumentBytes > maxDocumentBytesCeiling {
+		return fmt.Errorf("%w: FLOWLINE_AGGREGATOR_MAX_DOCUMENT_BYTES (%d) must be between 1 and %d (below Elasticsearch's default http.max_content_length of 100 MB, with room for the bulk request around it)",
+			config.ErrInvalid, c.MaxDocumentBytes, maxDocumentBytesCeiling)
 	}
 	if c.AckWait < 10*c.CheckpointInterval {
 		return fmt.Errorf("%w: FLOWLINE_AGGREGATOR_ACK_WAIT (%s) must be at least 10 x the checkpoint interval (%s)", config.ErrInvalid, c.AckWait, c.CheckpointInterval)

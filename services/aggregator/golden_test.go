@@ -147,9 +147,9 @@ func foldGolden(t *testing.T, path string, chunk int) map[string]goldenDoc {
 				t.Fatalf("%s: record at position %d: %v", path, r.Position, err)
 			}
 		}
-		out, err := f.ch.documents(p)
-		if err != nil {
-			t.Fatalf("%s: render documents: %v", path, err)
+		out, bad := f.ch.documents(p)
+		if len(bad) > 0 {
+			t.Fatalf("%s: render document %s/%s: %v", path, bad[0].family, bad[0].id, bad[0].err)
 		}
 		for _, d := range out {
 			if d.PartitionId != p {

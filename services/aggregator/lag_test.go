@@ -155,14 +155,9 @@ func TestAggregatorExportsEachPartitionsLag(t *testing.T) {
 		t.Fatal(err)
 	}
 	reg := prometheus.NewRegistry()
-	cfg := Config{
-		Lease:          config.Lease{Bucket: "flowline-aggregator-leases", TTL: 2 * time.Second},
-		ConsumerPrefix: "aggregator", AggregatorState: config.AggregatorState{StateBucket: "flowline-aggregator"},
-		DefinitionsBucket: "flowline-definitions", DefinitionCache: 100,
-		CheckpointInterval: 100 * time.Millisecond, CheckpointMessages: 50, FetchBatch: 8, AckWait: 30 * time.Second,
-		NATS: testenv.NATSConfig(ns), Streams: testenv.Streams(),
-		AggregatorLag: config.AggregatorLag{LagInterval: 100 * time.Millisecond},
-	}
+	cfg := workerConfig(ns)
+	cfg.CheckpointMessages = 50
+	cfg.AggregatorLag = config.AggregatorLag{LagInterval: 100 * time.Millisecond}
 	testenv.Run(t, New(cfg, testenv.DepsOn(t, reg)))
 	testenv.Eventually(t, 10*time.Second, func() error {
 		mfs, err := reg.Gather()

@@ -9,13 +9,14 @@ type metrics struct {
 	deadLetters prometheus.Counter
 	ignored     *prometheus.CounterVec // by value type (and intent for PROCESS_INSTANCE)
 	checkpoint  prometheus.Histogram
+	givenUp     prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
 	m := &metrics{
 		records:     prometheus.NewCounter(prometheus.CounterOpts{Name: "flowline_aggregator_records_total", Help: "Records consumed."}),
 		documents:   prometheus.NewCounter(prometheus.CounterOpts{Name: "flowline_aggregator_documents_total", Help: "Documents published."}),
-		deadLetters: prometheus.NewCounter(prometheus.CounterOpts{Name: "flowline_aggregator_dead_letters_total", Help: "Record messages or records dead-lettered."}),
+		deadLetters: prometheus.NewCounter(prometheus.CounterOpts{Name: "flowline_aggregator_dead_letters_total", Help: "Record messages, records or documents dead-lettered."}),
 		ignored: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "flowline_aggregator_ignored_records_total", Help: "Records not aggregated, by value type.",
 		}, []string{"value_type"}),
@@ -24,6 +25,9 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14),
 		}),
 	}
-	reg.MustRegister(m.records, m.documents, m.deadLetters, m.ignored, m.checkpoint)
+	m.givenUp = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "flowline_aggregator_partitions_given_up_total", Help: "Partitions given up because the broker did not confirm within FLOWLINE_AGGREGATOR_PUBLISH_TIMEOUT.",
+	})
+	reg.MustRegister(m.records, m.documents, m.deadLetters, m.ignored, m.checkpoint, m.givenUp)
 	return m
 }

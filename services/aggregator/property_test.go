@@ -131,9 +131,9 @@ func run(t *testing.T, p int32, recs []*recordv1.Record, defs *definitions, stor
 				}
 			}
 		}
-		docs, err := f.ch.documents(p)
-		if err != nil {
-			t.Fatal(err)
+		docs, bad := f.ch.documents(p)
+		if len(bad) > 0 {
+			t.Fatal(bad[0].err)
 		}
 		// Published documents are confirmed before a checkpoint; copy them,
 		// as the broker does, since the state keeps changing.

@@ -12,9 +12,11 @@ package aggregator
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -43,12 +45,22 @@ type Service struct {
 
 	mu      sync.Mutex
 	workers map[int32]*worker // partitions being worked on by this replica
+	stalls  map[int32]stall   // partitions given up for want of progress
+}
+
+// stall is a partition this replica gave up because it could not make
+// progress: readiness fails until this replica checkpoints it again, or
+// has not owned it for a lease TTL (another replica took it over).
+type stall struct {
+	at     time.Time
+	reason string
 }
 
 // Readiness conditions besides lease.ConditionBalanced.
 const (
 	condNATS     = "connected to NATS"
 	condCaughtUp = "caught up"
+	condProgress = "partitions progressing"
 )
 
 // New returns an aggregator; it does no I/O. An empty replica id becomes
@@ -66,10 +78,11 @@ func New(cfg Config, deps Deps) *Service {
 		log:     deps.Log.With("service", "aggregator", "replica", runner.ReplicaID()),
 		tracer:  deps.Tracer.Tracer("flowline/aggregator"),
 		metrics: newMetrics(deps.Registry),
-		ready:   lifecycle.NewReadiness(condNATS, lease.ConditionBalanced, condCaughtUp),
+		ready:   lifecycle.NewReadiness(condNATS, lease.ConditionBalanced, condCaughtUp, condProgress),
 		runner:  runner,
 		lag:     newLagWatch(cfg, deps.Registry, deps.Log.With("service", "aggregator")),
 		workers: map[int32]*worker{},
+		stalls:  map[int32]stall{},
 	}
 }
 
@@ -77,10 +90,12 @@ func New(cfg Config, deps Deps) *Service {
 func (s *Service) Name() string { return "aggregator" }
 
 // Ready implements lifecycle.Service: ready once connected, holding this
-// replica's share of the partitions, and every owned partition has been read
-// to its end once.
+// replica's share of the partitions, every owned partition has been read
+// to its end once, and no partition was given up for want of progress
+// (see stall).
 func (s *Service) Ready() error {
 	s.runner.ReportReadiness(s.ready)
+	s.reportStalls()
 	if s.runner.Balanced() {
 		s.mu.Lock()
 		var behind []int32
@@ -100,6 +115,34 @@ func (s *Service) Ready() error {
 	return s.ready.Err()
 }
 
+// reportStalls marks condProgress.
+func (s *Service) reportStalls() {
+	owned := map[int32]bool{}
+	for _, p := range s.runner.Owned() {
+		owned[p] = true
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ttl := s.cfg.Lease.TTL
+	if ttl <= 0 {
+		ttl = lease.DefaultTTL
+	}
+	var stuck []string
+	for p, st := range s.stalls {
+		if !owned[p] && time.Since(st.at) > ttl {
+			delete(s.stalls, p)
+			continue
+		}
+		stuck = append(stuck, fmt.Sprintf("partition %d given up at %s: %s", p, st.at.UTC().Format(time.RFC3339), st.reason))
+	}
+	if len(stuck) == 0 {
+		s.ready.Met(condProgress)
+		return
+	}
+	slices.Sort(stuck)
+	s.ready.Unmet(condProgress, strings.Join(stuck, "; "))
+}
+
 // Owned lists the partitions this replica aggregates now.
 func (s *Service) Owned() []int32 { return s.runner.Owned() }
 
@@ -111,26 +154,24 @@ func (s *Service) Run(ctx context.Context) error {
 		return fmt.Errorf("aggregator: %w", err)
 	}
 	defer conn.Close()
-	js := conn.JS
+	// The workers' context bounds every asynchronous publish: an ack that
+	// never comes fails the publish after PublishTimeout.
+	js, err := jetstream.New(conn.NC, jetstream.WithPublishAsyncTimeout(s.cfg.PublishTimeout))
+	if err != nil {
+		return fmt.Errorf("aggregator: jetstream: %w", err)
+	}
 	defer s.lag.start(ctx, js)()
-	openStore := func(bucket, description string) (jetstream.ObjectStore, error) {
-		store, err := js.CreateOrUpdateObjectStore(ctx, jetstream.ObjectStoreConfig{
-			Bucket: bucket, Description: description, Storage: jetstream.FileStorage, Replicas: s.cfg.Streams.Replicas,
-		})
-		if err != nil {
-			return nil, fmt.Errorf("aggregator: bucket %s (%s): %w", bucket, description, err)
-		}
-		return store, nil
+	var b *buckets
+	err = backoff.Retry(ctx, s.log, backoff.New(100*time.Millisecond, 10*time.Second), "opening the aggregator's buckets", func(ctx context.Context) error {
+		b, err = openBuckets(ctx, js, s.cfg, conn.Payloads, s.log)
+		return err
+	})
+	if ctx.Err() != nil {
+		return nil
 	}
-	checkpoints, err := openStore(s.cfg.StateBucket, "aggregator checkpoints, one object per partition")
 	if err != nil {
 		return err
 	}
-	defsStore, err := openStore(s.cfg.DefinitionsBucket, "process definitions (XML, names, flow nodes, call activities) for the aggregator")
-	if err != nil {
-		return err
-	}
-	defs := newDefinitions(objectDefinitions{defsStore}, s.cfg.DefinitionCache)
 	s.ready.Met(condNATS)
 
 	discover := func(ctx context.Context) ([]int32, error) {
@@ -138,19 +179,76 @@ func (s *Service) Run(ctx context.Context) error {
 	}
 	return s.runner.Run(ctx, js, discover, func(p int32) (lease.Round, func()) {
 		w := &worker{
-			p: p, cfg: s.cfg, js: js, checkpoints: checkpoints, defs: defs, holds: s.runner.Holds,
-			metrics: s.metrics, tracer: s.tracer, log: s.log.With("partition", p),
+			p: p, cfg: s.cfg, js: js, payloads: b.payloads, checkpoints: b.checkpoints, defs: b.defs, holds: s.runner.Holds,
+			progressed: s.progressed, metrics: s.metrics, tracer: s.tracer, log: s.log.With("partition", p),
 		}
 		s.mu.Lock()
 		s.workers[p] = w
 		s.mu.Unlock()
-		round := func(ctx context.Context) (lease.Outcome, error) { return lease.Busy, w.run(ctx) }
+		round := func(ctx context.Context) (lease.Outcome, error) {
+			err := w.run(ctx)
+			if errors.Is(err, lease.ErrGiveUp) && ctx.Err() == nil {
+				s.mu.Lock()
+				s.stalls[p] = stall{at: time.Now(), reason: err.Error()}
+				s.mu.Unlock()
+				s.metrics.givenUp.Inc()
+			}
+			return lease.Busy, err
+		}
 		return round, func() {
 			s.mu.Lock()
 			delete(s.workers, p)
 			s.mu.Unlock()
 		}
 	})
+}
+
+// buckets are the JetStream buckets the workers share.
+type buckets struct {
+	checkpoints *checkpoints
+	payloads    *stream.Payloads
+	defs        *definitions
+}
+
+// openBuckets creates or binds the state bucket (snapshots and pointers),
+// and the definitions; payloads is the connection's payload bucket.
+func openBuckets(ctx context.Context, js jetstream.JetStream, cfg Config, payloads *stream.Payloads, log *slog.Logger) (*buckets, error) {
+	openStore := func(bucket, description string) (jetstream.ObjectStore, error) {
+		store, err := js.CreateOrUpdateObjectStore(ctx, jetstream.ObjectStoreConfig{
+			Bucket: bucket, Description: description, Storage: jetstream.FileStorage, Replicas: cfg.Streams.Replicas,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("aggregator: bucket %s (%s): %w", bucket, description, err)
+		}
+		return store, nil
+	}
+	snapshots, err := openStore(cfg.StateBucket, "aggregator checkpoint snapshots, referenced by the pointers in the key-value bucket of the same name")
+	if err != nil {
+		return nil, err
+	}
+	pointers, err := js.CreateOrUpdateKeyValue(ctx, jetstream.KeyValueConfig{
+		Bucket: cfg.StateBucket, Description: "aggregator checkpoints: per partition, the snapshot object it is at (written on the revision read, as a fence)",
+		History: 1, Storage: jetstream.FileStorage, Replicas: cfg.Streams.Replicas,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("aggregator: key-value bucket %s: %w", cfg.StateBucket, err)
+	}
+	defsStore, err := openStore(cfg.DefinitionsBucket, "process definitions (XML, names, flow nodes, call activities) for the aggregator")
+	if err != nil {
+		return nil, err
+	}
+	return &buckets{
+		checkpoints: &checkpoints{objects: snapshots, pointers: pointers, log: log},
+		payloads:    payloads,
+		defs:        newDefinitions(objectDefinitions{defsStore}, cfg.DefinitionCache),
+	}, nil
+}
+
+// progressed notes that partition p made progress (checkpointed).
+func (s *Service) progressed(p int32) {
+	s.mu.Lock()
+	delete(s.stalls, p)
+	s.mu.Unlock()
 }
 
 // retry calls op until it succeeds or ctx is done, with jittered

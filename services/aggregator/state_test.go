@@ -132,9 +132,9 @@ func TestDocumentsCarryVersionAndExactKeys(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	docs, err := f.ch.documents(5)
-	if err != nil {
-		t.Fatal(err)
+	docs, bad := f.ch.documents(5)
+	if len(bad) > 0 {
+		t.Fatal(bad[0].err)
 	}
 	if len(docs) != 1 {
 		t.Fatalf("got %d documents, want one merged document", len(docs))

@@ -2,6 +2,7 @@ package aggregator
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -13,10 +14,12 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/trace"
-	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/encoding/protowire"
 
+	"github.com/flowline/flowline/pkg/backoff"
 	"github.com/flowline/flowline/pkg/lease"
 	recordv1 "github.com/flowline/flowline/pkg/pb/recordv1"
+	"github.com/flowline/flowline/pkg/schema"
 	"github.com/flowline/flowline/pkg/stream"
 	"github.com/flowline/flowline/pkg/telemetry"
 )
@@ -28,38 +31,52 @@ import (
 // one). After a crash it resumes from the checkpoint; records between the
 // checkpoint and the crash are delivered again and rebuild the same
 // documents, which the writer's external versioning makes harmless.
+//
+// Every wait on the broker is bounded by Config.PublishTimeout: a worker
+// that cannot make progress within it gives the partition up (the error
+// wraps lease.ErrGiveUp). Nothing is published once the lease is lost.
+//
 // A worker is owned by one goroutine; its collaborators (the JetStream
-// context, the checkpoint store, the definitions, the metrics) are shared
-// with the other partitions' workers and safe for concurrent use.
+// context, the payloads, the checkpoint store, the definitions, the
+// metrics) are shared with the other partitions' workers and safe for
+// concurrent use.
 type worker struct {
 	p           int32
 	cfg         Config
 	js          jetstream.JetStream // binds the consumer, publishes documents and dead letters
-	checkpoints jetstream.ObjectStore
+	payloads    *stream.Payloads    // message bodies inline or in objects
+	checkpoints *checkpoints
 	defs        *definitions
 	holds       func(p int32) bool // this replica still holds p's lease
+	progressed  func(p int32)      // called after every checkpoint
 	metrics     *metrics
 	tracer      trace.Tracer
 	log         *slog.Logger
 
 	cons     jetstream.Consumer
 	cp       *checkpoint
-	pending  []jetstream.PubAckFuture
-	last     jetstream.Msg // newest processed message, not yet acked
-	since    int           // messages processed since the last checkpoint
+	pending  []jetstream.PubAckFuture // published, not yet confirmed, oldest first
+	last     jetstream.Msg            // newest processed message, not yet acked
+	since    int                      // messages processed since the last checkpoint
 	lastSave time.Time
 	caughtUp atomic.Bool
 }
 
 func (w *worker) consumerName() string { return w.cfg.ConsumerPrefix + "-" + strconv.Itoa(int(w.p)) }
 
-// start loads the checkpoint and binds the durable consumer. A consumer that
-// has delivered messages it never got acks for (a crash) is recreated to
-// start right after the checkpoint, so nothing waits for AckWait to expire.
+// start loads the checkpoint and binds the durable consumer. The consumer
+// is kept only if it is exactly at the checkpoint: everything up to the
+// checkpoint's sequence acked, nothing delivered beyond. Otherwise (a crash
+// left deliveries unacked, or the consumer is ahead of the checkpoint
+// because the state bucket was lost or a stale checkpoint won) it is
+// recreated to start right after the checkpoint, so every record the state
+// has not seen is folded, and nothing waits for AckWait to expire.
 func (w *worker) start(ctx context.Context) error {
-	cp, err := loadCheckpoint(ctx, w.checkpoints, w.p)
+	lctx, cancel := context.WithTimeout(ctx, w.cfg.PublishTimeout)
+	cp, err := w.checkpoints.load(lctx, w.p)
+	cancel()
 	if err != nil {
-		return err
+		return w.stalled(ctx, err)
 	}
 	w.cp, w.pending, w.last, w.since, w.lastSave = cp, nil, nil, 0, time.Now()
 
@@ -70,9 +87,13 @@ func (w *worker) start(ctx context.Context) error {
 	name := w.consumerName()
 	if c, err := st.Consumer(ctx, name); err == nil {
 		info := c.CachedInfo()
-		if info.Delivered.Stream <= info.AckFloor.Stream {
+		if info.AckFloor.Stream == cp.Seq && info.Delivered.Stream <= info.AckFloor.Stream {
 			w.cons = c
 			return nil
+		}
+		if info.AckFloor.Stream > cp.Seq {
+			w.log.WarnContext(ctx, "records consumer is ahead of the checkpoint; rewinding it to fold every record the state has not seen",
+				"consumer", name, "ack_floor", info.AckFloor.Stream, "checkpoint_seq", cp.Seq)
 		}
 		if err := st.DeleteConsumer(ctx, name); err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {
 			return fmt.Errorf("partition %d: reset consumer %s: %w", w.p, name, err)
@@ -102,7 +123,8 @@ func (w *worker) start(ctx context.Context) error {
 }
 
 // run processes the partition until ctx is cancelled (then it checkpoints
-// what it has and returns nil) or a broker operation fails.
+// what it has, with a fresh deadline, and returns nil) or a broker
+// operation fails.
 func (w *worker) run(ctx context.Context) error {
 	if err := w.start(ctx); err != nil {
 		return err
@@ -119,7 +141,7 @@ func (w *worker) run(ctx context.Context) error {
 		for msg := range batch.Messages() {
 			n++
 			if err := w.handle(ctx, msg); err != nil {
-				return err
+				return err // the state may hold part of msg: never checkpoint it
 			}
 		}
 		if err := batch.Error(); err != nil && !errors.Is(err, nats.ErrTimeout) && ctx.Err() == nil {
@@ -130,18 +152,24 @@ func (w *worker) run(ctx context.Context) error {
 		}
 		if w.since > 0 && (w.since >= w.cfg.CheckpointMessages || time.Since(w.lastSave) >= w.cfg.CheckpointInterval || n == 0) {
 			if err := w.checkpoint(ctx); err != nil {
+				if ctx.Err() != nil && !errors.Is(err, lease.ErrNotHeld) {
+					break // stopping during the checkpoint: finish it below
+				}
 				return err
 			}
 		}
 	}
 	// Drain: confirm and checkpoint what was processed, with a fresh deadline.
-	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), min(w.cfg.PublishTimeout, drainTimeout))
 	defer cancel()
 	if w.since > 0 && w.holds(w.p) {
 		return w.checkpoint(dctx)
 	}
 	return nil
 }
+
+// drainTimeout bounds the final checkpoint after the worker was stopped.
+const drainTimeout = 10 * time.Second
 
 // handle folds one record message into the state and publishes the
 // documents it changed.
@@ -159,21 +187,40 @@ func (w *worker) handle(ctx context.Context, msg jetstream.Msg) error {
 	if seq <= w.cp.Seq {
 		return nil // already folded into the checkpoint
 	}
-	w.cp.Seq = seq
 
 	mctx, span := w.tracer.Start(telemetry.Extract(ctx, msg.Headers()), "aggregator.process",
 		trace.WithSpanKind(trace.SpanKindConsumer),
 		trace.WithAttributes(attribute.Int("flowline.partition", int(w.p)), attribute.Int64("messaging.message.sequence", int64(seq))))
 	defer span.End()
 
+	bctx, cancel := context.WithTimeout(mctx, w.cfg.PublishTimeout)
+	data, err := w.payloads.Body(bctx, msg.Headers(), msg.Data())
+	cancel()
+	if errors.Is(err, stream.ErrPayloadMissing) {
+		w.cp.Seq = seq
+		return w.deadLetter(mctx, stream.DeadLetter{Reason: "record message body is gone: " + err.Error()}, seq)
+	}
+	if err != nil {
+		return w.stalled(ctx, fmt.Errorf("partition %d: body of the message at sequence %d: %w", w.p, seq, err))
+	}
+	w.cp.Seq = seq
+
 	var batch recordv1.RecordBatch
-	if err := batch.UnmarshalVT(msg.Data()); err != nil { // generated, reflection-free: the aggregator's hottest call
-		return w.deadLetter(mctx, msg.Data(), seq, "message is not a flowline.record.v1.RecordBatch: "+err.Error())
+	if err := batch.UnmarshalVT(data); err != nil { // generated, reflection-free: the aggregator's hottest call
+		// A body held in an object stays there: the dead letter references it.
+		dl := stream.DeadLetter{Reason: "message is not a flowline.record.v1.RecordBatch: " + err.Error(), Data: msg.Data()}
+		if stream.IsReference(msg.Headers()) {
+			dl.Header = nats.Header{}
+			for _, k := range []string{stream.HeaderPayloadObject, stream.HeaderPayloadSize} {
+				dl.Header.Set(k, msg.Headers().Get(k))
+			}
+		}
+		return w.deadLetter(mctx, dl, seq)
 	}
 	f := newRecordFolder(mctx, w.cp.State, w.defs, w.log)
 	for _, r := range batch.Records {
 		if reason := recordProblem(r, w.p); reason != "" {
-			if err := w.deadLetterRecord(mctx, r, seq, reason); err != nil {
+			if err := w.deadLetterRecord(mctx, r, seq, reason, nil); err != nil {
 				return err
 			}
 			continue
@@ -189,58 +236,128 @@ func (w *worker) handle(ctx context.Context, msg jetstream.Msg) error {
 	if len(f.ch.order) == 0 {
 		return nil
 	}
-	docs, err := f.ch.documents(w.p)
-	if err != nil {
-		return w.deadLetter(mctx, msg.Data(), seq, "cannot render documents: "+err.Error())
+	docs, bad := f.ch.documents(w.p)
+	for _, u := range bad {
+		if err := w.deadLetterDocument(mctx, &batch, seq, u.changed, "cannot render document: "+u.err.Error()); err != nil {
+			return err
+		}
 	}
-	return w.publish(mctx, batch.Records, docs)
+	fitting := docs[:0]
+	for _, d := range docs {
+		if len(d.Source) > w.cfg.MaxDocumentBytes {
+			ch := changed{changeKey: changeKey{schema.Family(d.Family), d.Id}, position: d.Version, timestamp: d.RecordTimestamp}
+			reason := fmt.Sprintf("document of %d bytes exceeds FLOWLINE_AGGREGATOR_MAX_DOCUMENT_BYTES (%d)", len(d.Source), w.cfg.MaxDocumentBytes)
+			if err := w.deadLetterDocument(mctx, &batch, seq, ch, reason); err != nil {
+				return err
+			}
+			continue
+		}
+		fitting = append(fitting, d)
+	}
+	if len(fitting) == 0 {
+		return nil
+	}
+	return w.publish(mctx, batch.Records[0].Position, batch.Records[len(batch.Records)-1].Position, fitting)
 }
 
-// publish sends the documents of one record message asynchronously; the
-// next checkpoint waits for the broker's confirmation.
-func (w *worker) publish(ctx context.Context, records []*recordv1.Record, docs []*recordv1.Document) error {
-	first, last := records[0].Position, records[len(records)-1].Position
-	data, err := (&recordv1.DocumentBatch{PartitionId: w.p, FirstPosition: first, LastPosition: last, Documents: docs}).MarshalVT()
-	if err != nil {
-		return fmt.Errorf("partition %d: encode documents: %w", w.p, err)
+// publish sends the documents of one record message (positions
+// first..last) asynchronously; the next checkpoint waits for the broker's
+// confirmation. The documents are cut into batches of at most the inline
+// limit: one message each, with the ids doc-<p>-<first>-<last>-<part> when
+// there are several. Every part carries first as its first position, which
+// is no higher than any of its documents' versions (the archiver bounds its
+// safe position by it). A document alone above the inline limit travels as
+// an object (stream.Payloads).
+func (w *worker) publish(ctx context.Context, first, last int64, docs []*recordv1.Document) error {
+	parts := cutDocuments(docs, w.payloads.InlineLimit())
+	for i, part := range parts {
+		data, err := (&recordv1.DocumentBatch{PartitionId: w.p, FirstPosition: first, LastPosition: last, Documents: part}).MarshalVT()
+		if err != nil {
+			return fmt.Errorf("partition %d: encode documents: %w", w.p, err)
+		}
+		m := stream.DocsMsg(w.p, first, last, data)
+		if len(parts) > 1 {
+			m.Header.Set(nats.MsgIdHdr, m.Header.Get(nats.MsgIdHdr)+"-"+strconv.Itoa(i))
+		}
+		telemetry.Inject(ctx, m.Header)
+		if err := w.owner(); err != nil {
+			return err
+		}
+		pctx, cancel := context.WithTimeout(ctx, w.cfg.PublishTimeout)
+		err = w.payloads.Prepare(pctx, m)
+		cancel()
+		if err != nil {
+			return w.stalled(ctx, fmt.Errorf("partition %d: publish documents: %w", w.p, err))
+		}
+		f, err := w.js.PublishMsgAsync(m)
+		if err != nil {
+			return fmt.Errorf("partition %d: publish documents: %w", w.p, err)
+		}
+		w.pending = append(w.pending, f)
+		w.metrics.documents.Add(float64(len(part)))
 	}
-	m := stream.DocsMsg(w.p, first, last, data)
-	telemetry.Inject(ctx, m.Header)
-	f, err := w.js.PublishMsgAsync(m)
-	if err != nil {
-		return fmt.Errorf("partition %d: publish documents: %w", w.p, err)
-	}
-	w.pending = append(w.pending, f)
-	w.metrics.documents.Add(float64(len(docs)))
 	return nil
+}
+
+// cutDocuments cuts docs, in order, into batches whose encoding stays
+// within limit bytes; a document larger than limit is a batch of its own.
+func cutDocuments(docs []*recordv1.Document, limit int) [][]*recordv1.Document {
+	const batchOverhead = 3 * (1 + binary.MaxVarintLen64) // partition id, first and last position
+	var parts [][]*recordv1.Document
+	start, size := 0, batchOverhead
+	for i, d := range docs {
+		n := d.SizeVT()
+		n += 1 + protowire.SizeVarint(uint64(n)) // field tag and length
+		if i > start && size+n > limit {
+			parts = append(parts, docs[start:i])
+			start, size = i, batchOverhead
+		}
+		size += n
+	}
+	return append(parts, docs[start:])
+}
+
+// owner returns an error wrapping lease.ErrNotHeld once this replica no
+// longer holds the partition's lease: nothing may be published then, so
+// that a late batch never lands behind the next owner's.
+func (w *worker) owner() error {
+	if !w.holds(w.p) {
+		return fmt.Errorf("partition %d: not publishing: %w", w.p, lease.ErrNotHeld)
+	}
+	return nil
+}
+
+// stalled turns err into a give-up (wrapping lease.ErrGiveUp) when it
+// says that a broker wait, retries included, ran out of its time while the
+// worker was meant to go on (ctx is not done). Other errors are returned as
+// they are: the round is retried from the checkpoint with backoff.
+func (w *worker) stalled(ctx context.Context, err error) error {
+	if ctx.Err() != nil || errors.Is(err, lease.ErrNotHeld) {
+		return err
+	}
+	if !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, nats.ErrTimeout) && !errors.Is(err, jetstream.ErrAsyncPublishTimeout) {
+		return err
+	}
+	return fmt.Errorf("%w: %w (no progress within FLOWLINE_AGGREGATOR_PUBLISH_TIMEOUT=%s)", lease.ErrGiveUp, err, w.cfg.PublishTimeout)
 }
 
 // checkpoint waits until every document published since the last checkpoint
 // is stored (re-publishing any that failed, with the same message id), saves
-// the state, and acks the records up to the last processed one.
+// the state, and acks the records up to the last processed one. Each step
+// is bounded by PublishTimeout.
 func (w *worker) checkpoint(ctx context.Context) error {
-	for _, f := range w.pending {
-		select {
-		case <-f.Ok():
-		case err := <-f.Err():
-			w.log.WarnContext(ctx, "document publish failed, retrying", "error", err)
-			if err := retry(ctx, w.log, func(ctx context.Context) error {
-				_, err := w.js.PublishMsg(ctx, f.Msg())
-				return err
-			}); err != nil {
-				return fmt.Errorf("partition %d: publish documents: %w", w.p, err)
-			}
-		case <-ctx.Done():
-			return ctx.Err()
-		}
+	if err := w.confirm(ctx); err != nil {
+		return err
 	}
-	w.pending = w.pending[:0]
-	if !w.holds(w.p) { // the lease ended: the state must not be saved
-		return fmt.Errorf("partition %d: not checkpointing: %w", w.p, lease.ErrNotHeld)
+	if err := w.owner(); err != nil { // the lease ended: the state must not be saved
+		return err
 	}
 	start := time.Now()
-	if err := saveCheckpoint(ctx, w.checkpoints, w.cp); err != nil {
-		return err
+	sctx, cancel := context.WithTimeout(ctx, w.cfg.PublishTimeout)
+	err := w.checkpoints.save(sctx, w.cp)
+	cancel()
+	if err != nil {
+		return w.stalled(ctx, err)
 	}
 	w.metrics.checkpoint.Observe(time.Since(start).Seconds())
 	if w.last != nil {
@@ -250,26 +367,108 @@ func (w *worker) checkpoint(ctx context.Context) error {
 		w.last = nil
 	}
 	w.since, w.lastSave = 0, time.Now()
+	if w.progressed != nil {
+		w.progressed(w.p)
+	}
 	return nil
 }
 
-// deadLetter sends a whole record message to the dead-letter stream.
-func (w *worker) deadLetter(ctx context.Context, data []byte, seq uint64, reason string) error {
-	w.log.ErrorContext(ctx, "dead-lettering record message", "stream_seq", seq, "reason", reason)
+// confirm waits for the broker to confirm the pending publishes, oldest
+// first, re-publishing (synchronously, same message id) one that failed or
+// timed out, until PublishTimeout has passed.
+func (w *worker) confirm(ctx context.Context) error {
+	cctx, cancel := context.WithTimeout(ctx, w.cfg.PublishTimeout)
+	defer cancel()
+	for len(w.pending) > 0 {
+		f := w.pending[0]
+		select {
+		case <-f.Ok():
+		case err := <-f.Err():
+			w.log.WarnContext(ctx, "document publish failed, retrying", "error", err)
+			if err := retry(cctx, w.log, func(ctx context.Context) error {
+				if err := w.owner(); err != nil {
+					return backoff.Permanent(err)
+				}
+				_, err := w.js.PublishMsg(ctx, f.Msg())
+				return err
+			}); err != nil {
+				return w.stalled(ctx, fmt.Errorf("partition %d: document messages not confirmed by the broker: %w", w.p, err))
+			}
+		case <-cctx.Done():
+			return w.stalled(ctx, fmt.Errorf("partition %d: %d document messages not confirmed by the broker: %w", w.p, len(w.pending), cctx.Err()))
+		}
+		w.pending = w.pending[1:]
+	}
+	w.pending = nil
+	return nil
+}
+
+// headerDLQFamily names the family of a dead-lettered document (its id
+// is in stream.HeaderDLQID, the position of the record that shaped it last
+// in the position headers).
+const headerDLQFamily = "Flowline-Dlq-Family"
+
+// deadLetter stores a dead letter of the record message at seq on the
+// dead-letter stream, bounded by PublishTimeout; a body over the inline
+// limit goes into an object (stream.Payloads) that the dead letter
+// references.
+func (w *worker) deadLetter(ctx context.Context, dl stream.DeadLetter, seq uint64) error {
+	dl.Service, dl.Subject, dl.Sequence = "aggregator", stream.RecordsSubject(w.p), seq
+	w.log.ErrorContext(ctx, "dead-lettering", "stream_seq", seq, "reason", dl.Reason,
+		"family", dl.Header.Get(headerDLQFamily), "id", dl.Header.Get(stream.HeaderDLQID))
 	w.metrics.deadLetters.Inc()
-	return retry(ctx, w.log, func(ctx context.Context) error {
-		return stream.PublishDeadLetter(ctx, w.js, stream.DeadLetter{
-			Service: "aggregator", Reason: reason, Data: data, Subject: stream.RecordsSubject(w.p), Sequence: seq,
-		})
+	rctx, cancel := context.WithTimeout(ctx, w.cfg.PublishTimeout)
+	defer cancel()
+	if len(dl.Data) > w.payloads.InlineLimit() {
+		m := &nats.Msg{Subject: stream.DLQSubject(dl.Service), Data: dl.Data}
+		if err := retry(rctx, w.log, func(ctx context.Context) error { return w.payloads.Prepare(ctx, m) }); err != nil {
+			return w.stalled(ctx, fmt.Errorf("partition %d: dead letter: %w", w.p, err))
+		}
+		if dl.Header == nil {
+			dl.Header = nats.Header{}
+		}
+		for k, v := range m.Header {
+			dl.Header[k] = v
+		}
+		dl.Data = nil
+	}
+	err := retry(rctx, w.log, func(ctx context.Context) error {
+		if err := w.owner(); err != nil {
+			return backoff.Permanent(err)
+		}
+		return stream.PublishDeadLetter(ctx, w.js, dl)
 	})
+	if err != nil {
+		return w.stalled(ctx, fmt.Errorf("partition %d: %w", w.p, err))
+	}
+	return nil
 }
 
 // deadLetterRecord sends one record (as a one-record batch) to the
-// dead-letter stream.
-func (w *worker) deadLetterRecord(ctx context.Context, r *recordv1.Record, seq uint64, reason string) error {
-	data, err := proto.Marshal(&recordv1.RecordBatch{Records: []*recordv1.Record{r}})
+// dead-letter stream, with header h.
+func (w *worker) deadLetterRecord(ctx context.Context, r *recordv1.Record, seq uint64, reason string, h nats.Header) error {
+	data, err := (&recordv1.RecordBatch{Records: []*recordv1.Record{r}}).MarshalVT()
 	if err != nil {
-		return err
+		return fmt.Errorf("partition %d: encode record at position %d: %w", w.p, r.Position, err)
 	}
-	return w.deadLetter(ctx, data, seq, reason)
+	return w.deadLetter(ctx, stream.DeadLetter{Reason: reason, Data: data, Header: h}, seq)
+}
+
+// deadLetterDocument dead-letters one document of the record message at
+// seq that cannot be published: the dead letter names its family, id and
+// position (headers) and carries the record that shaped it last.
+func (w *worker) deadLetterDocument(ctx context.Context, batch *recordv1.RecordBatch, seq uint64, ch changed, reason string) error {
+	h := nats.Header{}
+	h.Set(headerDLQFamily, string(ch.family))
+	h.Set(stream.HeaderDLQID, ch.id)
+	pos := strconv.FormatInt(ch.position, 10)
+	h.Set(stream.HeaderFirstPosition, pos)
+	h.Set(stream.HeaderLastPosition, pos)
+	reason = fmt.Sprintf("%s document %s of partition %d (record position %d): %s", ch.family, ch.id, w.p, ch.position, reason)
+	for _, r := range batch.Records {
+		if r.Position == ch.position {
+			return w.deadLetterRecord(ctx, r, seq, reason, h)
+		}
+	}
+	return w.deadLetter(ctx, stream.DeadLetter{Reason: reason, Header: h}, seq)
 }

@@ -186,6 +186,8 @@ func (s *Service) finish(fb *fetchBatch) {
 			if span != nil {
 				span.SetStatus(codes.Error, "not written before shutdown")
 			}
+		} else if stream.IsReference(msg.Headers()) {
+			s.ackAndRelease(msg)
 		} else if err := msg.Ack(); err != nil {
 			s.log.Warn("ack failed; the message will be redelivered and rewritten harmlessly", "error", err)
 		}
@@ -195,6 +197,21 @@ func (s *Service) finish(fb *fetchBatch) {
 	}
 	s.metrics.inFlight.Sub(float64(fb.bytes))
 	s.budget.give(fb.bytes)
+}
+
+// ackAndRelease acks a written message whose body is held in an object,
+// waiting for the broker to confirm the ack, and only then deletes the
+// object: a message redelivered after a lost ack still finds its body.
+func (s *Service) ackAndRelease(msg jetstream.Msg) {
+	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.AckWait)
+	defer cancel()
+	if err := msg.DoubleAck(ctx); err != nil {
+		s.log.Warn("ack failed; the message will be redelivered and rewritten harmlessly", "error", err)
+		return
+	}
+	if err := s.payloads.Release(ctx, msg.Headers()); err != nil {
+		s.log.Warn("releasing a written document message's body failed; it expires with the payload bucket's TTL", "error", err)
+	}
 }
 
 // budget is the in-flight byte budget: the fetcher takes a fetch's worth
@@ -254,9 +271,20 @@ func (s *Service) gather(ctx context.Context, want int, expected bool) (*fetchBa
 			pending = int(meta.NumPending)
 		}
 		mctx, span := s.startSpan(ctx, msg)
-		docs, err = decodeDocuments(msg.Data(), s.families, docs[:0])
+		body, err := s.payloads.Body(mctx, msg.Headers(), msg.Data())
+		if err != nil && !errors.Is(err, stream.ErrPayloadMissing) {
+			s.log.Warn("reading a document message's body failed; it will be redelivered", "error", err)
+			_ = msg.Nak()
+			if span != nil {
+				span.End()
+			}
+			continue
+		}
+		if err == nil {
+			docs, err = decodeDocuments(body, s.families, docs[:0])
+		}
 		if err != nil {
-			s.deadLetterMessage(mctx, msg, "message is not a flowline.record.v1.DocumentBatch: "+err.Error())
+			s.deadLetterMessage(mctx, msg, "message is not a readable flowline.record.v1.DocumentBatch: "+err.Error())
 			if span != nil {
 				span.SetStatus(codes.Error, "undecodable")
 				span.End()
@@ -264,7 +292,7 @@ func (s *Service) gather(ctx context.Context, want int, expected bool) (*fetchBa
 			continue
 		}
 		if expected && fb.docs == nil {
-			n := min(len(docs)*min(want, s.fetchBytes/max(len(msg.Data()), 1)+1), 1<<16)
+			n := min(len(docs)*min(want, s.fetchBytes/max(len(body), 1)+1), 1<<16)
 			fb.docs, fb.at = make([]doc, 0, n), make(map[docKey]int, n)
 		}
 		for _, d := range docs {
@@ -272,7 +300,7 @@ func (s *Service) gather(ctx context.Context, want int, expected bool) (*fetchBa
 		}
 		fb.msgs = append(fb.msgs, msg)
 		fb.spans = append(fb.spans, span)
-		fb.bytes += len(msg.Data())
+		fb.bytes += len(body)
 	}
 	if err := batch.Error(); err != nil && !errors.Is(err, nats.ErrTimeout) {
 		if len(fb.msgs) == 0 {

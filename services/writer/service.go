@@ -47,9 +47,10 @@ type Service struct {
 	// conditions of ready unmet while they last.
 	refusals *search.Refusals
 
-	es   *elasticsearch.Client
-	js   jetstream.JetStream
-	cons jetstream.Consumer
+	es       *elasticsearch.Client
+	js       jetstream.JetStream
+	cons     jetstream.Consumer
+	payloads *stream.Payloads // document bodies inline or in objects
 
 	families   *families
 	fetchBytes int     // byte budget of one fetch
@@ -94,6 +95,7 @@ func (s *Service) Run(ctx context.Context) error {
 	}
 	defer conn.Close()
 	s.js = conn.JS
+	s.payloads = conn.Payloads
 	s.fetchBytes, err = fetchBytes(ctx, s.js, conn.NC, s.cfg.FetchMaxBytes)
 	if err != nil {
 		return fmt.Errorf("writer: %w", err)

@@ -35,6 +35,8 @@ type Options struct {
 	ArchiveAfter time.Duration
 	// Ingest adjusts ingest's settings (IngestConfig) before it starts.
 	Ingest func(*ingest.Config)
+	// NATS adjusts the stack's NATS server (e.g. natsserver.WithMaxPayload).
+	NATS []natsserver.Option
 }
 
 // Stack is a running set of services and what a test needs to reach them.
@@ -54,7 +56,7 @@ type Stack struct {
 // they are ready.
 func Start(t testing.TB, opts Options) *Stack {
 	t.Helper()
-	env := testenv.NewEnv(t)
+	env := testenv.NewEnv(t, opts.NATS...)
 	ns, esCfg, prefix := env.NATS, env.ESConfig, env.Prefix
 	spans := tracetest.NewSpanRecorder()
 	s := &Stack{Env: env, Spans: spans,
@@ -121,6 +123,7 @@ func AggregatorConfig(ns *natsserver.Server) aggregator.Config {
 		DefinitionsBucket: "flowline-definitions", DefinitionCache: 100,
 		Lease:              config.Lease{Bucket: "flowline-aggregator-leases", TTL: 2 * time.Second},
 		CheckpointInterval: 200 * time.Millisecond, CheckpointMessages: 100, FetchBatch: 16, AckWait: 30 * time.Second,
+		PublishTimeout: 10 * time.Second, MaxDocumentBytes: 32 << 20,
 		NATS: testenv.NATSConfig(ns), Streams: testenv.Streams(),
 	}
 }

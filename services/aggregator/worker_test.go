@@ -1,0 +1,264 @@
+package aggregator
+
+import (
+	"context"
+	"errors"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/trace/noop"
+
+	"github.com/flowline/flowline/internal/dev/natsserver"
+	"github.com/flowline/flowline/internal/testenv"
+	"github.com/flowline/flowline/pkg/config"
+	"github.com/flowline/flowline/pkg/lease"
+	recordv1 "github.com/flowline/flowline/pkg/pb/recordv1"
+	"github.com/flowline/flowline/pkg/stream"
+)
+
+// workerConfig is the aggregator's test setting on ns for driving workers
+// directly: every record message is checkpointed at once.
+func workerConfig(ns *natsserver.Server) Config {
+	return Config{
+		ConsumerPrefix: "aggregator", AggregatorState: config.AggregatorState{StateBucket: "flowline-aggregator"},
+		DefinitionsBucket: "flowline-definitions", DefinitionCache: 100,
+		Lease:              config.Lease{Bucket: "flowline-aggregator-leases", TTL: 2 * time.Second},
+		CheckpointInterval: 100 * time.Millisecond, CheckpointMessages: 1, FetchBatch: 8, AckWait: 30 * time.Second,
+		PublishTimeout: 5 * time.Second, MaxDocumentBytes: 32 << 20,
+		NATS: testenv.NATSConfig(ns), Streams: testenv.Streams(),
+	}
+}
+
+// testWorker builds partition p's worker as Service.Run does, its lease
+// decided by holds.
+func testWorker(t *testing.T, js jetstream.JetStream, cfg Config, p int32, holds func(int32) bool) *worker {
+	t.Helper()
+	payloads, err := stream.OpenPayloads(context.Background(), js, cfg.Streams)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := openBuckets(context.Background(), js, cfg, payloads, testenv.Logger(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &worker{
+		p: p, cfg: cfg, js: js, payloads: b.payloads, checkpoints: b.checkpoints, defs: b.defs, holds: holds,
+		metrics: newMetrics(prometheus.NewRegistry()), tracer: noop.NewTracerProvider().Tracer("test"), log: testenv.Logger(t),
+	}
+}
+
+func always(int32) bool { return true }
+
+// variableRecord is a VARIABLE CREATED record of partition p: one document.
+func variableRecord(p int32, position int64, name, value string) *recordv1.Record {
+	return &recordv1.Record{
+		PartitionId: p, Position: position, Key: int64(p)<<51 + position, Timestamp: 1_763_884_800_000 + position,
+		RecordType: "EVENT", ValueType: "VARIABLE", Intent: "CREATED",
+		Value: &recordv1.Record_Variable{Variable: &recordv1.VariableValue{
+			Name: name, Value: value, ScopeKey: int64(p)<<51 + 1, ProcessInstanceKey: int64(p)<<51 + 1,
+		}},
+	}
+}
+
+// publishBatch stores records as one record message of their partition.
+func publishBatch(t *testing.T, js jetstream.JetStream, recs ...*recordv1.Record) {
+	t.Helper()
+	data, err := (&recordv1.RecordBatch{Records: recs}).MarshalVT()
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg := stream.RecordsMsg(recs[0].PartitionId, recs[0].Position, recs[len(recs)-1].Position, data)
+	if _, err := js.PublishMsg(context.Background(), msg); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// handleNext fetches n record messages from w's consumer and handles them.
+func handleNext(t *testing.T, w *worker, n int) error {
+	t.Helper()
+	batch, err := w.cons.Fetch(n, jetstream.FetchMaxWait(5*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := 0
+	for msg := range batch.Messages() {
+		got++
+		if err := w.handle(context.Background(), msg); err != nil {
+			return err
+		}
+	}
+	if got != n {
+		t.Fatalf("fetched %d record messages, want %d (%v)", got, n, batch.Error())
+	}
+	return nil
+}
+
+func streamMessages(t *testing.T, js jetstream.JetStream, name string) uint64 {
+	t.Helper()
+	st, err := js.Stream(context.Background(), name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := st.Info(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return info.State.Msgs
+}
+
+// TestStaleCheckpointWriterIsRefused: a replica whose lease expired while
+// it folded a record message (it still believes it holds the partition)
+// finishes its checkpoint after the new owner checkpointed further. Its
+// write is refused as a lost lease, the new owner's checkpoint stays, and
+// its snapshot does not linger in the bucket.
+func TestStaleCheckpointWriterIsRefused(t *testing.T) {
+	ns := testenv.NATS(t)
+	js := testenv.ConnectStreams(t, ns).JS
+	ctx := context.Background()
+	const p = 2
+	publishBatch(t, js, variableRecord(p, 10, "a", `"1"`))
+	publishBatch(t, js, variableRecord(p, 20, "b", `"2"`))
+
+	// Two workers, each on a consumer of its own: the checkpoint is what
+	// they share.
+	staleCfg, newCfg := workerConfig(ns), workerConfig(ns)
+	staleCfg.ConsumerPrefix, newCfg.ConsumerPrefix = "stale", "new"
+	stale := testWorker(t, js, staleCfg, p, always)
+	owner := testWorker(t, js, newCfg, p, always)
+	if err := stale.start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := handleNext(t, stale, 1); err != nil {
+		t.Fatal(err)
+	}
+	// The lease passed to the new owner, which folds both messages and
+	// checkpoints.
+	if err := owner.start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := handleNext(t, owner, 2); err != nil {
+		t.Fatal(err)
+	}
+	if err := owner.checkpoint(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// The stale replica's slow checkpoint arrives now.
+	err := stale.checkpoint(ctx)
+	if !errors.Is(err, lease.ErrNotHeld) {
+		t.Fatalf("stale checkpoint: %v, want it refused with lease.ErrNotHeld", err)
+	}
+	pos, err := stream.CheckpointPosition(ctx, js, staleCfg.StateBucket, p)
+	if err != nil || pos != 20 {
+		t.Fatalf("checkpointed position %d (%v), want the new owner's 20", pos, err)
+	}
+	store, err := js.ObjectStore(ctx, staleCfg.StateBucket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	objects, err := store.List(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(objects) != 1 {
+		var names []string
+		for _, o := range objects {
+			names = append(names, o.Name)
+		}
+		t.Fatalf("snapshots %v, want only the new owner's", names)
+	}
+	// The new owner goes on checkpointing on its own revision.
+	publishBatch(t, js, variableRecord(p, 30, "c", `"3"`))
+	if err := handleNext(t, owner, 1); err != nil {
+		t.Fatal(err)
+	}
+	if err := owner.checkpoint(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if pos, err := stream.CheckpointPosition(ctx, js, staleCfg.StateBucket, p); err != nil || pos != 30 {
+		t.Fatalf("checkpointed position %d (%v), want 30", pos, err)
+	}
+}
+
+// TestWorkerStopsPublishingOnceTheLeaseIsLost: a worker that no longer
+// holds its partition's lease publishes no further document batch (it
+// would land behind the new owner's) and stops with lease.ErrNotHeld.
+func TestWorkerStopsPublishingOnceTheLeaseIsLost(t *testing.T) {
+	ns := testenv.NATS(t)
+	js := testenv.ConnectStreams(t, ns).JS
+	const p = 5
+	var held atomic.Bool
+	held.Store(true)
+	w := testWorker(t, js, workerConfig(ns), p, func(int32) bool { return held.Load() })
+	if err := w.start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	publishBatch(t, js, variableRecord(p, 10, "a", `"1"`))
+	if err := handleNext(t, w, 1); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.checkpoint(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if n := streamMessages(t, js, stream.DocsStream); n != 1 {
+		t.Fatalf("%d document messages while holding the lease, want 1", n)
+	}
+
+	held.Store(false) // the lease expired
+	publishBatch(t, js, variableRecord(p, 20, "b", `"2"`))
+	if err := handleNext(t, w, 1); !errors.Is(err, lease.ErrNotHeld) {
+		t.Fatalf("handling after the lease was lost: %v, want lease.ErrNotHeld", err)
+	}
+	if n := streamMessages(t, js, stream.DocsStream); n != 1 {
+		t.Fatalf("%d document messages, want still 1: nothing published without the lease", n)
+	}
+}
+
+// TestShutdownDuringACheckpointStillCheckpoints: the service is stopped
+// while a checkpoint is being written; the worker finishes with a final
+// checkpoint (with a fresh deadline) instead of returning the cancelled
+// checkpoint's error, so the records it folded are not folded again.
+func TestShutdownDuringACheckpointStillCheckpoints(t *testing.T) {
+	ns := testenv.NATS(t)
+	js := testenv.ConnectStreams(t, ns).JS
+	const p = 6
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var calls atomic.Int32
+	w := testWorker(t, js, workerConfig(ns), p, func(int32) bool {
+		if calls.Add(1) == 1 { // the checkpoint asks whether it may save: stop now
+			cancel()
+		}
+		return true
+	})
+	// A record that changes no document: the first lease check is the
+	// checkpoint's.
+	publishBatch(t, js, &recordv1.Record{PartitionId: p, Position: 42, Key: 1, RecordType: "COMMAND", ValueType: "JOB", Intent: "COMPLETE",
+		Value: &recordv1.Record_Job{Job: &recordv1.JobValue{}}})
+	done := make(chan error, 1)
+	go func() { done <- w.run(ctx) }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("run stopped during a checkpoint returned %v, want nil after a final checkpoint", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("run did not return after cancellation")
+	}
+	if calls.Load() < 2 {
+		t.Fatalf("lease checked %d times, want the final checkpoint's check too", calls.Load())
+	}
+	pos, err := stream.CheckpointPosition(context.Background(), js, "flowline-aggregator", p)
+	if err != nil || pos != 42 {
+		t.Fatalf("checkpointed position %d (%v), want 42", pos, err)
+	}
+	info, err := w.cons.Info(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.AckFloor.Stream != 1 {
+		t.Fatalf("ack floor %d, want the record message acked (1)", info.AckFloor.Stream)
+	}
+}
