@@ -35,6 +35,7 @@ func commands() map[string]command {
 		"generate":      {"simulate a Zeebe engine: flowline generate --workload typical|realistic --instances N --partitions P [--rate R] (--ingest URL | --out FILE)", specGenerate, runGenerate, func() *flag.FlagSet { fs, _ := generateFlags(); return fs }},
 		"elasticsearch": {"provision and run a local single-node Elasticsearch until interrupted", specElasticsearch, runElasticsearch, nil},
 		"bench":         {"measure Flowline end to end on this machine against the bulk-load ceiling and a peer (fresh Elasticsearch and JetStream)", specBench, runBench, func() *flag.FlagSet { fs, _ := benchFlags(); return fs }},
+		"dlq":           {dlqSummary, specDLQ, runDLQ, func() *flag.FlagSet { fs, _ := dlqFlags(""); return fs }},
 		"nats":          {"run a local NATS server with JetStream (embedded nats-server) until interrupted", specNone, runNATS, func() *flag.FlagSet { fs, _, _, _ := natsFlags(); return fs }},
 	}
 }

@@ -88,11 +88,28 @@ func OpenPayloads(ctx context.Context, js jetstream.JetStream, cfg config.Stream
 	if err != nil {
 		return nil, fmt.Errorf("stream: payload bucket %s: %w", PayloadBucket, err)
 	}
+	return payloadsOn(js, store), nil
+}
+
+// BindPayloads binds the existing payload object store, for a tool that
+// only reads and re-publishes (flowline dlq); it fails wrapping
+// jetstream.ErrBucketNotFound when no service created it yet, in which case
+// no message can reference an object either.
+func BindPayloads(ctx context.Context, js jetstream.JetStream) (*Payloads, error) {
+	store, err := js.ObjectStore(ctx, PayloadBucket)
+	if err != nil {
+		return nil, fmt.Errorf("stream: payload bucket %s: %w", PayloadBucket, err)
+	}
+	return payloadsOn(js, store), nil
+}
+
+// payloadsOn is Payloads on store with js's connection's inline limit.
+func payloadsOn(js jetstream.JetStream, store jetstream.ObjectStore) *Payloads {
 	limit := int64(maxMsgSize)
 	if nc := js.Conn(); nc != nil && nc.MaxPayload() > 0 {
 		limit = min(limit, nc.MaxPayload())
 	}
-	return NewPayloads(store, int(limit)-headerRoom), nil
+	return NewPayloads(store, int(limit)-headerRoom)
 }
 
 // NewPayloads returns Payloads on store sending bodies of up to inline
@@ -129,6 +146,41 @@ func (p *Payloads) Prepare(ctx context.Context, msg *nats.Msg) error {
 	msg.Header.Set(HeaderPayloadSize, strconv.Itoa(len(msg.Data)))
 	msg.Data = nil
 	return nil
+}
+
+// Publisher returns a Publisher that readies each message with Prepare
+// before publishing it through js: how a service publishes a message whose
+// body may exceed the inline limit (a dead letter carrying a large record
+// or document, for one). Safe for concurrent use if js is.
+func (p *Payloads) Publisher(js Publisher) Publisher { return preparingPublisher{js: js, payloads: p} }
+
+type preparingPublisher struct {
+	js       Publisher
+	payloads *Payloads
+}
+
+func (pp preparingPublisher) PublishMsg(ctx context.Context, msg *nats.Msg, opts ...jetstream.PublishOpt) (*jetstream.PubAck, error) {
+	if err := pp.payloads.Prepare(ctx, msg); err != nil {
+		return nil, err
+	}
+	return pp.js.PublishMsg(ctx, msg, opts...)
+}
+
+// ReferenceHeader returns the headers by which a message references its
+// body's object (nil when it holds its body itself): what a dead letter of
+// a message whose body could not be read or decoded carries instead of the
+// body, so that the object is found again.
+func ReferenceHeader(h nats.Header) nats.Header {
+	if !IsReference(h) {
+		return nil
+	}
+	out := nats.Header{}
+	for _, k := range []string{HeaderPayloadObject, HeaderPayloadSize} {
+		if v := h.Get(k); v != "" {
+			out.Set(k, v)
+		}
+	}
+	return out
 }
 
 // IsReference reports whether a message's body is held in an object.

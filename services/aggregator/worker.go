@@ -208,14 +208,11 @@ func (w *worker) handle(ctx context.Context, msg jetstream.Msg) error {
 	var batch recordv1.RecordBatch
 	if err := batch.UnmarshalVT(data); err != nil { // generated, reflection-free: the aggregator's hottest call
 		// A body held in an object stays there: the dead letter references it.
-		dl := stream.DeadLetter{Reason: "message is not a flowline.record.v1.RecordBatch: " + err.Error(), Data: msg.Data()}
-		if stream.IsReference(msg.Headers()) {
-			dl.Header = nats.Header{}
-			for _, k := range []string{stream.HeaderPayloadObject, stream.HeaderPayloadSize} {
-				dl.Header.Set(k, msg.Headers().Get(k))
-			}
-		}
+		dl := stream.DeadLetter{Reason: "message is not a flowline.record.v1.RecordBatch: " + err.Error(), Data: msg.Data(), Header: stream.ReferenceHeader(msg.Headers())}
 		return w.deadLetter(mctx, dl, seq)
+	}
+	if dlqSeq, ok := stream.RedriveOf(msg.Headers()); ok { // records sent back by `flowline dlq redrive`: redrive.go
+		return w.redrive(mctx, &batch, seq, dlqSeq)
 	}
 	f := newRecordFolder(mctx, w.cp.State, w.defs, w.log)
 	for _, r := range batch.Records {
@@ -237,8 +234,17 @@ func (w *worker) handle(ctx context.Context, msg jetstream.Msg) error {
 		return nil
 	}
 	docs, bad := f.ch.documents(w.p)
+	return w.emit(mctx, &batch, seq, docs, bad, "")
+}
+
+// emit publishes the documents rendered from the record message batch at
+// seq, after dead-lettering, one by one, those that cannot be published:
+// bad (not renderable) and any over MaxDocumentBytes. idSuffix is appended
+// to the document messages' ids (a redrive's, so that its documents are
+// never deduplicated against the original message's).
+func (w *worker) emit(ctx context.Context, batch *recordv1.RecordBatch, seq uint64, docs []*recordv1.Document, bad []unrendered, idSuffix string) error {
 	for _, u := range bad {
-		if err := w.deadLetterDocument(mctx, &batch, seq, u.changed, "cannot render document: "+u.err.Error()); err != nil {
+		if err := w.deadLetterDocument(ctx, batch, seq, u.changed, "cannot render document: "+u.err.Error()); err != nil {
 			return err
 		}
 	}
@@ -247,7 +253,7 @@ func (w *worker) handle(ctx context.Context, msg jetstream.Msg) error {
 		if len(d.Source) > w.cfg.MaxDocumentBytes {
 			ch := changed{changeKey: changeKey{schema.Family(d.Family), d.Id}, position: d.Version, timestamp: d.RecordTimestamp}
 			reason := fmt.Sprintf("document of %d bytes exceeds FLOWLINE_AGGREGATOR_MAX_DOCUMENT_BYTES (%d)", len(d.Source), w.cfg.MaxDocumentBytes)
-			if err := w.deadLetterDocument(mctx, &batch, seq, ch, reason); err != nil {
+			if err := w.deadLetterDocument(ctx, batch, seq, ch, reason); err != nil {
 				return err
 			}
 			continue
@@ -257,7 +263,7 @@ func (w *worker) handle(ctx context.Context, msg jetstream.Msg) error {
 	if len(fitting) == 0 {
 		return nil
 	}
-	return w.publish(mctx, batch.Records[0].Position, batch.Records[len(batch.Records)-1].Position, fitting)
+	return w.publish(ctx, batch.Records[0].Position, batch.Records[len(batch.Records)-1].Position, fitting, idSuffix)
 }
 
 // publish sends the documents of one record message (positions
@@ -268,7 +274,7 @@ func (w *worker) handle(ctx context.Context, msg jetstream.Msg) error {
 // is no higher than any of its documents' versions (the archiver bounds its
 // safe position by it). A document alone above the inline limit travels as
 // an object (stream.Payloads).
-func (w *worker) publish(ctx context.Context, first, last int64, docs []*recordv1.Document) error {
+func (w *worker) publish(ctx context.Context, first, last int64, docs []*recordv1.Document, idSuffix string) error {
 	parts := cutDocuments(docs, w.payloads.InlineLimit())
 	for i, part := range parts {
 		data, err := (&recordv1.DocumentBatch{PartitionId: w.p, FirstPosition: first, LastPosition: last, Documents: part}).MarshalVT()
@@ -276,9 +282,11 @@ func (w *worker) publish(ctx context.Context, first, last int64, docs []*recordv
 			return fmt.Errorf("partition %d: encode documents: %w", w.p, err)
 		}
 		m := stream.DocsMsg(w.p, first, last, data)
+		id := m.Header.Get(nats.MsgIdHdr) + idSuffix
 		if len(parts) > 1 {
-			m.Header.Set(nats.MsgIdHdr, m.Header.Get(nats.MsgIdHdr)+"-"+strconv.Itoa(i))
+			id += "-" + strconv.Itoa(i)
 		}
+		m.Header.Set(nats.MsgIdHdr, id)
 		telemetry.Inject(ctx, m.Header)
 		if err := w.owner(); err != nil {
 			return err
@@ -403,11 +411,6 @@ func (w *worker) confirm(ctx context.Context) error {
 	return nil
 }
 
-// headerDLQFamily names the family of a dead-lettered document (its id
-// is in stream.HeaderDLQID, the position of the record that shaped it last
-// in the position headers).
-const headerDLQFamily = "Flowline-Dlq-Family"
-
 // deadLetter stores a dead letter of the record message at seq on the
 // dead-letter stream, bounded by PublishTimeout; a body over the inline
 // limit goes into an object (stream.Payloads) that the dead letter
@@ -415,28 +418,15 @@ const headerDLQFamily = "Flowline-Dlq-Family"
 func (w *worker) deadLetter(ctx context.Context, dl stream.DeadLetter, seq uint64) error {
 	dl.Service, dl.Subject, dl.Sequence = "aggregator", stream.RecordsSubject(w.p), seq
 	w.log.ErrorContext(ctx, "dead-lettering", "stream_seq", seq, "reason", dl.Reason,
-		"family", dl.Header.Get(headerDLQFamily), "id", dl.Header.Get(stream.HeaderDLQID))
+		"family", dl.Header.Get(stream.HeaderDLQFamily), "id", dl.Header.Get(stream.HeaderDLQID))
 	w.metrics.deadLetters.Inc()
 	rctx, cancel := context.WithTimeout(ctx, w.cfg.PublishTimeout)
 	defer cancel()
-	if len(dl.Data) > w.payloads.InlineLimit() {
-		m := &nats.Msg{Subject: stream.DLQSubject(dl.Service), Data: dl.Data}
-		if err := retry(rctx, w.log, func(ctx context.Context) error { return w.payloads.Prepare(ctx, m) }); err != nil {
-			return w.stalled(ctx, fmt.Errorf("partition %d: dead letter: %w", w.p, err))
-		}
-		if dl.Header == nil {
-			dl.Header = nats.Header{}
-		}
-		for k, v := range m.Header {
-			dl.Header[k] = v
-		}
-		dl.Data = nil
-	}
 	err := retry(rctx, w.log, func(ctx context.Context) error {
 		if err := w.owner(); err != nil {
 			return backoff.Permanent(err)
 		}
-		return stream.PublishDeadLetter(ctx, w.js, dl)
+		return stream.PublishDeadLetter(ctx, w.payloads.Publisher(w.js), dl)
 	})
 	if err != nil {
 		return w.stalled(ctx, fmt.Errorf("partition %d: %w", w.p, err))
@@ -459,7 +449,7 @@ func (w *worker) deadLetterRecord(ctx context.Context, r *recordv1.Record, seq u
 // position (headers) and carries the record that shaped it last.
 func (w *worker) deadLetterDocument(ctx context.Context, batch *recordv1.RecordBatch, seq uint64, ch changed, reason string) error {
 	h := nats.Header{}
-	h.Set(headerDLQFamily, string(ch.family))
+	h.Set(stream.HeaderDLQFamily, string(ch.family))
 	h.Set(stream.HeaderDLQID, ch.id)
 	pos := strconv.FormatInt(ch.position, 10)
 	h.Set(stream.HeaderFirstPosition, pos)

@@ -508,7 +508,8 @@ func (s *Service) deadLetterDoc(ctx context.Context, d doc, reason string) bool 
 	h := nats.Header{}
 	h.Set(stream.HeaderDLQIndex, d.op.Index)
 	h.Set(stream.HeaderDLQID, d.op.ID)
-	err := stream.PublishDeadLetter(ctx, s.js, stream.DeadLetter{Service: "writer", Reason: reason, Data: d.op.Source, Header: h})
+	err := stream.PublishDeadLetter(ctx, s.payloads.Publisher(s.js), stream.DeadLetter{Service: "writer", Reason: reason, Data: d.op.Source, Header: h,
+		Document: &stream.DeadDocument{Index: d.op.Index, Family: familyName(d.family), ID: d.op.ID, Version: d.op.Version, Partition: d.partition, Timestamp: d.timestamp}})
 	if err != nil {
 		s.log.Warn("dead-lettering a document failed; it stays pending", "index", d.op.Index, "id", d.op.ID, "error", err)
 		return false
@@ -519,13 +520,15 @@ func (s *Service) deadLetterDoc(ctx context.Context, d doc, reason string) bool 
 }
 
 // deadLetterMessage dead-letters an undecodable message and acks it; if the
-// dead letter cannot be stored the message is left for redelivery.
+// dead letter cannot be stored the message is left for redelivery. A body
+// held in an object stays there: the dead letter references it.
 func (s *Service) deadLetterMessage(ctx context.Context, msg jetstream.Msg, reason string) {
 	var seq uint64
 	if meta, err := msg.Metadata(); err == nil {
 		seq = meta.Sequence.Stream
 	}
-	err := stream.PublishDeadLetter(ctx, s.js, stream.DeadLetter{Service: "writer", Reason: reason, Data: msg.Data(), Subject: msg.Subject(), Sequence: seq})
+	err := stream.PublishDeadLetter(ctx, s.payloads.Publisher(s.js), stream.DeadLetter{Service: "writer", Reason: reason,
+		Data: msg.Data(), Header: stream.ReferenceHeader(msg.Headers()), Subject: msg.Subject(), Sequence: seq})
 	if err != nil {
 		s.log.Warn("dead-lettering a message failed; it will be redelivered", "error", err)
 		_ = msg.Nak()

@@ -7,13 +7,9 @@ import (
 	"log/slog"
 	"sync"
 
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
-
 	"github.com/flowline/flowline/pkg/config"
 	recordv1 "github.com/flowline/flowline/pkg/pb/recordv1"
 	"github.com/flowline/flowline/pkg/recordlog"
-	"github.com/flowline/flowline/pkg/stream"
 	"github.com/flowline/flowline/pkg/wire"
 )
 
@@ -41,22 +37,6 @@ func admit(cfg config.RecordStore, p int32, rec *recordv1.Record, scratch []byte
 		return "invalid", fmt.Sprintf("zeebe import: partition %d, position %d: %v", p, rec.Position, err), scratch
 	}
 	return "", "", scratch
-}
-
-// payloadPublisher publishes through js, a body too large to travel inline
-// (a dead-lettered record over the server's max_payload) stored through
-// payloads first. Safe for concurrent use.
-type payloadPublisher struct {
-	js       jetstream.JetStream
-	payloads *stream.Payloads
-}
-
-// PublishMsg implements stream.Publisher.
-func (p payloadPublisher) PublishMsg(ctx context.Context, msg *nats.Msg, opts ...jetstream.PublishOpt) (*jetstream.PubAck, error) {
-	if err := p.payloads.Prepare(ctx, msg); err != nil {
-		return nil, err
-	}
-	return p.js.PublishMsg(ctx, msg, opts...)
 }
 
 // cappedPartitions lists the partitions of discover up to the record

@@ -478,7 +478,8 @@ func (w *partitionImport) deadLetter(ctx context.Context, dd deadDoc) error {
 	h.Set(stream.HeaderDLQID, dd.doc.id)
 	h.Set(nats.MsgIdHdr, "zeebe-import-"+dd.doc.index+"-"+dd.doc.id)
 	h.Set(stream.HeaderFirstPosition, strconv.FormatInt(dd.doc.position, 10))
-	err := stream.PublishDeadLetter(ctx, w.deadLetters, stream.DeadLetter{Service: "ingest", Reason: dd.reason, Data: dd.doc.source, Header: h})
+	err := stream.PublishDeadLetter(ctx, w.deadLetters, stream.DeadLetter{Service: "ingest", Reason: dd.reason, Data: dd.doc.source, Header: h,
+		Kind: stream.KindZeebeRecord, Partition: w.p})
 	if err != nil {
 		return fmt.Errorf("zeebe import: %w", err)
 	}

@@ -120,7 +120,7 @@ func (s *Service) Run(ctx context.Context) error {
 	if err := s.runner.Run(ctx, conn.JS, discover, func(p int32) (lease.Round, func()) {
 		w := &partitionImport{
 			p: p, src: src, progress: progress, records: records, limits: s.cfg.RecordStore,
-			deadLetters: payloadPublisher{js: conn.JS, payloads: conn.Payloads}, holds: s.runner.Holds,
+			deadLetters: conn.Payloads.Publisher(conn.JS), holds: s.runner.Holds,
 			metrics: s.metrics, tracer: s.tracer, log: s.log.With("partition", p),
 			settle: s.cfg.Source.SettleTime(), gapWatch: s.cfg.Source.GapWatch, eventsOnly: s.cfg.EventsOnly,
 		}
