@@ -70,3 +70,17 @@ func Messages(t testing.TB, js jetstream.JetStream, name string) []jetstream.Msg
 	}
 	return out
 }
+
+// StreamMessages is how many messages stream name holds now.
+func StreamMessages(t testing.TB, js jetstream.JetStream, name string) uint64 {
+	t.Helper()
+	st, err := js.Stream(context.Background(), name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := st.Info(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return info.State.Msgs
+}

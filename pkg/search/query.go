@@ -86,3 +86,35 @@ func Terms(ctx context.Context, es *elasticsearch.Client, index, field string, q
 	}
 	return out, nil
 }
+
+// FindIDs looks up the documents with the given ids in index (a name,
+// alias or pattern) and returns where each was found, without their
+// sources; an id held by several indices appears once per index.
+func FindIDs(ctx context.Context, es *elasticsearch.Client, index string, ids []string) ([]Hit, error) {
+	body, err := json.Marshal(map[string]any{"size": len(ids), "_source": false, "track_total_hits": false,
+		"query": map[string]any{"ids": map[string]any{"values": ids}}})
+	if err != nil {
+		return nil, fmt.Errorf("ids in %s: %w", index, err)
+	}
+	resp, err := es.Search(es.Search.WithIndex(index), es.Search.WithBody(bytes.NewReader(body)),
+		es.Search.WithIgnoreUnavailable(true), es.Search.WithAllowNoIndices(true), es.Search.WithContext(ctx))
+	b, err := ReadResponse("ids in "+index, resp, err)
+	if err != nil {
+		return nil, err
+	}
+	var res struct {
+		Shards struct {
+			Failed int `json:"failed"`
+		} `json:"_shards"`
+		Hits struct {
+			Hits []Hit `json:"hits"`
+		} `json:"hits"`
+	}
+	if err := json.Unmarshal(b, &res); err != nil {
+		return nil, fmt.Errorf("%w: ids in %s: unreadable response: %v", ErrUnavailable, index, err)
+	}
+	if res.Shards.Failed > 0 {
+		return nil, fmt.Errorf("%w: ids in %s: %d shards failed", ErrPartial, index, res.Shards.Failed)
+	}
+	return res.Hits.Hits, nil
+}

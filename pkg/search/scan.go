@@ -10,8 +10,10 @@ import (
 	"github.com/elastic/go-elasticsearch/v8"
 )
 
-// Hit is a document read back with its version.
+// Hit is a document read back with its version (FindIDs fills only Index
+// and ID).
 type Hit struct {
+	Index   string          `json:"_index"`
 	ID      string          `json:"_id"`
 	Version int64           `json:"_version"`
 	Source  json.RawMessage `json:"_source"`

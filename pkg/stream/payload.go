@@ -166,17 +166,18 @@ func (pp preparingPublisher) PublishMsg(ctx context.Context, msg *nats.Msg, opts
 	return pp.js.PublishMsg(ctx, msg, opts...)
 }
 
-// ReferenceHeader returns the headers by which a message references its
-// body's object (nil when it holds its body itself): what a dead letter of
-// a message whose body could not be read or decoded carries instead of the
-// body, so that the object is found again.
-func ReferenceHeader(h nats.Header) nats.Header {
-	if !IsReference(h) {
-		return nil
-	}
-	out := nats.Header{}
-	for _, k := range []string{HeaderPayloadObject, HeaderPayloadSize} {
+// FailedMessageHeader returns the headers of a failed message that its dead
+// letter carries besides the body: the record positions it covers and, when
+// its body is held in an object, the reference to it (so the object is
+// found again when the body could not be read or decoded). Nil when there
+// are none.
+func FailedMessageHeader(h nats.Header) nats.Header {
+	var out nats.Header
+	for _, k := range []string{HeaderFirstPosition, HeaderLastPosition, HeaderPayloadObject, HeaderPayloadSize} {
 		if v := h.Get(k); v != "" {
+			if out == nil {
+				out = nats.Header{}
+			}
 			out.Set(k, v)
 		}
 	}

@@ -19,7 +19,6 @@ import (
 	"github.com/flowline/flowline/pkg/config"
 	recordv1 "github.com/flowline/flowline/pkg/pb/recordv1"
 	"github.com/flowline/flowline/pkg/stream"
-	"github.com/flowline/flowline/pkg/zeebejson"
 	"github.com/flowline/flowline/services/aggregator"
 )
 
@@ -67,16 +66,7 @@ func replicaConfig(t *testing.T, ns *natsserver.Server, id string) aggregator.Co
 // would (through the Zeebe JSON codec).
 func publishRecords(t *testing.T, js jetstream.JetStream, recs []simulate.Record) {
 	t.Helper()
-	batch := &recordv1.RecordBatch{}
-	for _, r := range recs {
-		pr, err := zeebejson.Decode(r.JSON())
-		if err != nil {
-			t.Fatal(err)
-		}
-		batch.Records = append(batch.Records, pr)
-	}
-	data, _ := proto.Marshal(batch)
-	if _, err := js.Publish(context.Background(), stream.RecordsSubject(recs[0].PartitionID), data); err != nil {
+	if _, err := js.PublishMsg(context.Background(), recordsMsg(t, recs[0].PartitionID, recs, 0)); err != nil {
 		t.Fatal(err)
 	}
 }

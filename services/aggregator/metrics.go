@@ -1,6 +1,10 @@
 package aggregator
 
-import "github.com/prometheus/client_golang/prometheus"
+import (
+	"sync"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
 
 // metrics of one aggregator; registered once in New.
 type metrics struct {
@@ -10,10 +14,37 @@ type metrics struct {
 	ignored     *prometheus.CounterVec // by value type (and intent for PROCESS_INSTANCE)
 	checkpoint  prometheus.Histogram
 	givenUp     prometheus.Counter
+
+	labelsMu sync.Mutex
+	labels   map[string]bool // ignored's value_type labels in use
+}
+
+// Bounds of the ignored counter's labels: value types and intents come
+// from clients, and every distinct label would be a series for ever.
+const (
+	maxIgnoredLabels   = 256 // distinct labels; later ones count as otherLabel
+	maxIgnoredLabelLen = 64  // longer labels count as otherLabel
+	otherLabel         = "other"
+)
+
+// countIgnored adds n records not aggregated under label (a value type, or
+// TYPE.INTENT), keeping the label set bounded. Safe for concurrent use.
+func (m *metrics) countIgnored(label string, n int) {
+	m.labelsMu.Lock()
+	if !m.labels[label] {
+		if len(m.labels) >= maxIgnoredLabels || len(label) > maxIgnoredLabelLen {
+			label = otherLabel
+		} else {
+			m.labels[label] = true
+		}
+	}
+	m.labelsMu.Unlock()
+	m.ignored.WithLabelValues(label).Add(float64(n))
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
 	m := &metrics{
+		labels:      map[string]bool{},
 		records:     prometheus.NewCounter(prometheus.CounterOpts{Name: "flowline_aggregator_records_total", Help: "Records consumed."}),
 		documents:   prometheus.NewCounter(prometheus.CounterOpts{Name: "flowline_aggregator_documents_total", Help: "Documents published."}),
 		deadLetters: prometheus.NewCounter(prometheus.CounterOpts{Name: "flowline_aggregator_dead_letters_total", Help: "Record messages, records or documents dead-lettered."}),

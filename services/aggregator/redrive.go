@@ -66,7 +66,7 @@ func (w *worker) redrive(ctx context.Context, batch *recordv1.RecordBatch, seq, 
 	}
 	w.metrics.records.Add(float64(len(batch.Records)))
 	for vt, n := range rf.ignored {
-		w.metrics.ignored.WithLabelValues(vt).Add(float64(n))
+		w.metrics.countIgnored(vt, n)
 	}
 	if len(rf.docs) == 0 && len(rf.bad) == 0 {
 		return nil

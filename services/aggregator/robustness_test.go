@@ -411,7 +411,8 @@ func TestAggregatorDeadLettersARecordMessageWhoseBodyIsGone(t *testing.T) {
 	}
 	h := dls[0].Headers()
 	if r := h.Get(stream.HeaderDLQReason); !strings.Contains(r, "body is gone") || !strings.Contains(r, stream.ErrPayloadMissing.Error()) ||
-		h.Get(stream.HeaderDLQSequence) != strconv.FormatUint(ack.Sequence, 10) {
-		t.Fatalf("dead letter %v", h)
+		h.Get(stream.HeaderDLQSequence) != strconv.FormatUint(ack.Sequence, 10) ||
+		h.Get(stream.HeaderFirstPosition) != "1" || h.Get(stream.HeaderLastPosition) != "1" || !stream.IsReference(h) {
+		t.Fatalf("dead letter %v, want the reason, sequence, positions 1..1 and the object's name", h)
 	}
 }

@@ -198,7 +198,7 @@ func (w *worker) handle(ctx context.Context, msg jetstream.Msg) error {
 	cancel()
 	if errors.Is(err, stream.ErrPayloadMissing) {
 		w.cp.Seq = seq
-		return w.deadLetter(mctx, stream.DeadLetter{Reason: "record message body is gone: " + err.Error()}, seq)
+		return w.deadLetter(mctx, stream.DeadLetter{Reason: "record message body is gone: " + err.Error(), Header: stream.FailedMessageHeader(msg.Headers())}, seq)
 	}
 	if err != nil {
 		return w.stalled(ctx, fmt.Errorf("partition %d: body of the message at sequence %d: %w", w.p, seq, err))
@@ -208,7 +208,7 @@ func (w *worker) handle(ctx context.Context, msg jetstream.Msg) error {
 	var batch recordv1.RecordBatch
 	if err := batch.UnmarshalVT(data); err != nil { // generated, reflection-free: the aggregator's hottest call
 		// A body held in an object stays there: the dead letter references it.
-		dl := stream.DeadLetter{Reason: "message is not a flowline.record.v1.RecordBatch: " + err.Error(), Data: msg.Data(), Header: stream.ReferenceHeader(msg.Headers())}
+		dl := stream.DeadLetter{Reason: "message is not a flowline.record.v1.RecordBatch: " + err.Error(), Data: msg.Data(), Header: stream.FailedMessageHeader(msg.Headers())}
 		return w.deadLetter(mctx, dl, seq)
 	}
 	if dlqSeq, ok := stream.RedriveOf(msg.Headers()); ok { // records sent back by `flowline dlq redrive`: redrive.go
@@ -228,7 +228,7 @@ func (w *worker) handle(ctx context.Context, msg jetstream.Msg) error {
 	}
 	w.metrics.records.Add(float64(len(batch.Records)))
 	for vt, n := range f.ignored {
-		w.metrics.ignored.WithLabelValues(vt).Add(float64(n))
+		w.metrics.countIgnored(vt, n)
 	}
 	if len(f.ch.order) == 0 {
 		return nil

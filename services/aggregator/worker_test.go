@@ -96,19 +96,6 @@ func handleNext(t *testing.T, w *worker, n int) error {
 	return nil
 }
 
-func streamMessages(t *testing.T, js jetstream.JetStream, name string) uint64 {
-	t.Helper()
-	st, err := js.Stream(context.Background(), name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	info, err := st.Info(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return info.State.Msgs
-}
-
 // TestStaleCheckpointWriterIsRefused: a replica whose lease expired while
 // it folded a record message (it still believes it holds the partition)
 // finishes its checkpoint after the new owner checkpointed further. Its
@@ -202,7 +189,7 @@ func TestWorkerStopsPublishingOnceTheLeaseIsLost(t *testing.T) {
 	if err := w.checkpoint(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if n := streamMessages(t, js, stream.DocsStream); n != 1 {
+	if n := testenv.StreamMessages(t, js, stream.DocsStream); n != 1 {
 		t.Fatalf("%d document messages while holding the lease, want 1", n)
 	}
 
@@ -211,7 +198,7 @@ func TestWorkerStopsPublishingOnceTheLeaseIsLost(t *testing.T) {
 	if err := handleNext(t, w, 1); !errors.Is(err, lease.ErrNotHeld) {
 		t.Fatalf("handling after the lease was lost: %v, want lease.ErrNotHeld", err)
 	}
-	if n := streamMessages(t, js, stream.DocsStream); n != 1 {
+	if n := testenv.StreamMessages(t, js, stream.DocsStream); n != 1 {
 		t.Fatalf("%d document messages, want still 1: nothing published without the lease", n)
 	}
 }

@@ -186,35 +186,12 @@ func (s *Service) sweepKeys(ctx context.Context, keys []int64) (int, error) {
 // archivedSuffixes finds which of ids have a list-view document in a dated
 // index (runtime + suffix) and returns each one's suffix.
 func (s *Service) archivedSuffixes(ctx context.Context, runtime string, ids []string) (map[string]string, error) {
-	body, err := json.Marshal(map[string]any{"size": len(ids), "_source": false, "track_total_hits": false,
-		"query": map[string]any{"ids": map[string]any{"values": ids}}})
+	hits, err := search.FindIDs(ctx, s.es, runtime+"*", ids)
 	if err != nil {
-		return nil, err
-	}
-	resp, err := s.es.Search(s.es.Search.WithIndex(runtime+"*"), s.es.Search.WithBody(bytes.NewReader(body)), s.es.Search.WithContext(ctx))
-	b, err := search.ReadResponse("sweep: archived instances in "+runtime+"*", resp, err)
-	if err != nil {
-		return nil, err
-	}
-	var res struct {
-		Shards struct {
-			Failed int `json:"failed"`
-		} `json:"_shards"`
-		Hits struct {
-			Hits []struct {
-				Index string `json:"_index"`
-				ID    string `json:"_id"`
-			} `json:"hits"`
-		} `json:"hits"`
-	}
-	if err := json.Unmarshal(b, &res); err != nil {
-		return nil, fmt.Errorf("%w: sweep: unreadable response: %v", search.ErrUnavailable, err)
-	}
-	if res.Shards.Failed > 0 {
-		return nil, fmt.Errorf("%w: sweep: archived instances: %d shards failed", search.ErrPartial, res.Shards.Failed)
+		return nil, fmt.Errorf("sweep: archived instances: %w", err)
 	}
 	out := map[string]string{}
-	for _, h := range res.Hits.Hits {
+	for _, h := range hits {
 		suffix := strings.TrimPrefix(h.Index, runtime)
 		if h.Index == runtime || suffix == h.Index {
 			continue // the runtime index (a delete not refreshed yet), or not ours

@@ -280,11 +280,13 @@ func (s *Service) gather(ctx context.Context, want int, expected bool) (*fetchBa
 			}
 			continue
 		}
-		if err == nil {
-			docs, err = decodeDocuments(body, s.families, docs[:0])
+		if err != nil {
+			err = fmt.Errorf("message body is gone: %w", err)
+		} else if docs, err = decodeDocuments(body, s.families, docs[:0]); err != nil {
+			err = fmt.Errorf("message is not a readable flowline.record.v1.DocumentBatch: %w", err)
 		}
 		if err != nil {
-			s.deadLetterMessage(mctx, msg, "message is not a readable flowline.record.v1.DocumentBatch: "+err.Error())
+			s.deadLetterMessage(mctx, msg, err.Error())
 			if span != nil {
 				span.SetStatus(codes.Error, "undecodable")
 				span.End()
@@ -528,7 +530,7 @@ func (s *Service) deadLetterMessage(ctx context.Context, msg jetstream.Msg, reas
 		seq = meta.Sequence.Stream
 	}
 	err := stream.PublishDeadLetter(ctx, s.payloads.Publisher(s.js), stream.DeadLetter{Service: "writer", Reason: reason,
-		Data: msg.Data(), Header: stream.ReferenceHeader(msg.Headers()), Subject: msg.Subject(), Sequence: seq})
+		Data: msg.Data(), Header: stream.FailedMessageHeader(msg.Headers()), Subject: msg.Subject(), Sequence: seq})
 	if err != nil {
 		s.log.Warn("dead-lettering a message failed; it will be redelivered", "error", err)
 		_ = msg.Nak()

@@ -13,8 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go/jetstream"
-
 	"github.com/flowline/flowline/internal/testenv"
 	"github.com/flowline/flowline/internal/testenv/stack"
 	"github.com/flowline/flowline/pkg/schema"
@@ -237,12 +235,12 @@ func TestRecordsBecomeDocumentsEndToEnd(t *testing.T) {
 	// Re-sending the same records: all duplicates, nothing stored, nothing
 	// rewritten in Elasticsearch.
 	js := testenv.Connect(t, s.NATS).JS
-	before := streamMsgs(t, js)
+	before := testenv.StreamMessages(t, js, stream.RecordsStream)
 	code, res = post(t, s.IngestURL(), "application/x-ndjson", body)
 	if code != http.StatusAccepted || res["accepted"] != float64(0) || res["duplicates"] != float64(42) {
 		t.Fatalf("re-send: %d %v, want 0 accepted and 42 duplicates", code, res)
 	}
-	if after := streamMsgs(t, js); after != before {
+	if after := testenv.StreamMessages(t, js, stream.RecordsStream); after != before {
 		t.Fatalf("re-send stored messages: %d before, %d after", before, after)
 	}
 	// Give a (wrong) pipeline time to rewrite documents, then compare
@@ -256,17 +254,4 @@ func TestRecordsBecomeDocumentsEndToEnd(t *testing.T) {
 			}
 		}
 	}
-}
-
-func streamMsgs(t *testing.T, js jetstream.JetStream) uint64 {
-	t.Helper()
-	st, err := js.Stream(context.Background(), stream.RecordsStream)
-	if err != nil {
-		t.Fatal(err)
-	}
-	info, err := st.Info(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return info.State.Msgs
 }

@@ -123,22 +123,7 @@ func TestLargeRecordsGetThroughToElasticsearch(t *testing.T) {
 	if full := v.Source["fullValue"]; full != value {
 		t.Fatalf("variable's fullValue: %d characters, want %d", len(fmt.Sprint(full)), len(value))
 	}
-	if dls := streamMsgsOf(t, s, stream.DLQStream); dls != 0 {
+	if dls := testenv.StreamMessages(t, js, stream.DLQStream); dls != 0 {
 		t.Fatalf("%d dead letters, want none", dls)
 	}
-}
-
-// streamMsgsOf counts the messages stream name holds.
-func streamMsgsOf(t *testing.T, s *stack.Stack, name string) uint64 {
-	t.Helper()
-	js := testenv.Connect(t, s.NATS).JS
-	st, err := js.Stream(context.Background(), name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	info, err := st.Info(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return info.State.Msgs
 }
