@@ -207,8 +207,9 @@ func (w *worker) handle(ctx context.Context, msg jetstream.Msg) error {
 
 	var batch recordv1.RecordBatch
 	if err := batch.UnmarshalVT(data); err != nil { // generated, reflection-free: the aggregator's hottest call
-		// A body held in an object stays there: the dead letter references it.
-		dl := stream.DeadLetter{Reason: "message is not a flowline.record.v1.RecordBatch: " + err.Error(), Data: msg.Data(), Header: stream.FailedMessageHeader(msg.Headers())}
+		// The body goes with the dead letter (a large one into an object of
+		// its own, living as long as the dead letter).
+		dl := stream.DeadLetter{Reason: "message is not a flowline.record.v1.RecordBatch: " + err.Error(), Data: data, Header: stream.FailedMessageHeader(msg.Headers())}
 		return w.deadLetter(mctx, dl, seq)
 	}
 	if dlqSeq, ok := stream.RedriveOf(msg.Headers()); ok { // records sent back by `flowline dlq redrive`: redrive.go

@@ -281,12 +281,12 @@ func (s *Service) gather(ctx context.Context, want int, expected bool) (*fetchBa
 			continue
 		}
 		if err != nil {
-			err = fmt.Errorf("message body is gone: %w", err)
+			body, err = nil, fmt.Errorf("message body is gone: %w", err)
 		} else if docs, err = decodeDocuments(body, s.families, docs[:0]); err != nil {
 			err = fmt.Errorf("message is not a readable flowline.record.v1.DocumentBatch: %w", err)
 		}
 		if err != nil {
-			s.deadLetterMessage(mctx, msg, err.Error())
+			s.deadLetterMessage(mctx, msg, body, err.Error())
 			if span != nil {
 				span.SetStatus(codes.Error, "undecodable")
 				span.End()
@@ -521,16 +521,17 @@ func (s *Service) deadLetterDoc(ctx context.Context, d doc, reason string) bool 
 	return true
 }
 
-// deadLetterMessage dead-letters an undecodable message and acks it; if the
-// dead letter cannot be stored the message is left for redelivery. A body
-// held in an object stays there: the dead letter references it.
-func (s *Service) deadLetterMessage(ctx context.Context, msg jetstream.Msg, reason string) {
+// deadLetterMessage dead-letters an undecodable message, with its body
+// (nil when it could not be read; the dead letter then names its positions
+// and the object that held it), and acks it; if the dead letter cannot be
+// stored the message is left for redelivery.
+func (s *Service) deadLetterMessage(ctx context.Context, msg jetstream.Msg, body []byte, reason string) {
 	var seq uint64
 	if meta, err := msg.Metadata(); err == nil {
 		seq = meta.Sequence.Stream
 	}
 	err := stream.PublishDeadLetter(ctx, s.payloads.Publisher(s.js), stream.DeadLetter{Service: "writer", Reason: reason,
-		Data: msg.Data(), Header: stream.FailedMessageHeader(msg.Headers()), Subject: msg.Subject(), Sequence: seq})
+		Data: body, Header: stream.FailedMessageHeader(msg.Headers()), Subject: msg.Subject(), Sequence: seq})
 	if err != nil {
 		s.log.Warn("dead-lettering a message failed; it will be redelivered", "error", err)
 		_ = msg.Nak()
