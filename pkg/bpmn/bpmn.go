@@ -12,6 +12,11 @@ import (
 	"io"
 	"sort"
 	"strings"
+
+	"golang.org/x/text/encoding/unicode"
+	"golang.org/x/text/transform"
+
+	"golang.org/x/net/html/charset"
 )
 
 // FlowNode is a flow node's id and name.
@@ -55,9 +60,28 @@ func isFlowNode(local string) bool {
 	return false
 }
 
+// newDecoder returns an XML decoder of resource in the encoding it declares
+// (ISO-8859-1, windows-1252, UTF-16 with a byte order mark, ...: Zeebe's
+// parser reads them all), not only UTF-8.
+func newDecoder(resource []byte) *xml.Decoder {
+	var r io.Reader = bytes.NewReader(resource)
+	utf16 := bytes.HasPrefix(resource, []byte{0xff, 0xfe}) || bytes.HasPrefix(resource, []byte{0xfe, 0xff})
+	if utf16 { // encoding/xml needs ASCII-compatible bytes to read the declaration
+		r = transform.NewReader(r, unicode.BOMOverride(unicode.UTF8.NewDecoder()))
+	}
+	d := xml.NewDecoder(r)
+	d.CharsetReader = func(label string, in io.Reader) (io.Reader, error) {
+		if utf16 && strings.HasPrefix(strings.ToLower(label), "utf-16") {
+			return in, nil // already decoded
+		}
+		return charset.NewReaderLabel(label, in)
+	}
+	return d
+}
+
 // Parse reads the process with id processID from a BPMN XML resource.
 func Parse(resource []byte, processID string) (*Process, error) {
-	d := xml.NewDecoder(bytes.NewReader(resource))
+	d := newDecoder(resource)
 	var p *Process
 	depth := 0 // element depth inside the wanted process; 0 = outside
 	for {
