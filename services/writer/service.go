@@ -20,12 +20,14 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/elastic/go-elasticsearch/v8"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/flowline/flowline/pkg/backoff"
 	"github.com/flowline/flowline/pkg/lifecycle"
 	"github.com/flowline/flowline/pkg/search"
 	"github.com/flowline/flowline/pkg/stream"
@@ -96,21 +98,30 @@ func (s *Service) Run(ctx context.Context) error {
 	defer conn.Close()
 	s.js = conn.JS
 	s.payloads = conn.Payloads
-	s.fetchBytes, err = fetchBytes(ctx, s.js, conn.NC, s.cfg.FetchMaxBytes)
+	// Past Open, a JetStream error (a leader election) is waited out too.
+	err = backoff.Retry(ctx, s.log, backoff.New(100*time.Millisecond, 10*time.Second), "setting up the writers' consumer", func(ctx context.Context) error {
+		if s.fetchBytes, err = fetchBytes(ctx, s.js, conn.NC, s.cfg.FetchMaxBytes); err != nil {
+			return err
+		}
+		s.cons, err = s.js.CreateOrUpdateConsumer(ctx, stream.DocsStream, jetstream.ConsumerConfig{
+			Durable:       s.cfg.Consumer,
+			Description:   "writers: bulk-index documents into Elasticsearch",
+			FilterSubject: stream.AllDocs,
+			AckPolicy:     jetstream.AckExplicitPolicy,
+			AckWait:       s.cfg.AckWait,
+			MaxAckPending: max(4*s.cfg.Workers*s.cfg.FetchMessages, 1000),
+			MaxDeliver:    -1,
+		})
+		if err != nil {
+			return fmt.Errorf("consumer %s: %w", s.cfg.Consumer, err)
+		}
+		return nil
+	})
+	if ctx.Err() != nil {
+		return nil
+	}
 	if err != nil {
 		return fmt.Errorf("writer: %w", err)
-	}
-	s.cons, err = s.js.CreateOrUpdateConsumer(ctx, stream.DocsStream, jetstream.ConsumerConfig{
-		Durable:       s.cfg.Consumer,
-		Description:   "writers: bulk-index documents into Elasticsearch",
-		FilterSubject: stream.AllDocs,
-		AckPolicy:     jetstream.AckExplicitPolicy,
-		AckWait:       s.cfg.AckWait,
-		MaxAckPending: max(4*s.cfg.Workers*s.cfg.FetchMessages, 1000),
-		MaxDeliver:    -1,
-	})
-	if err != nil {
-		return fmt.Errorf("writer: consumer %s: %w", s.cfg.Consumer, err)
 	}
 	s.ready.Met("connected to NATS")
 
