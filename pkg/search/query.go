@@ -52,20 +52,8 @@ func Terms(ctx context.Context, es *elasticsearch.Client, index, field string, q
 	if query != nil {
 		req["query"] = query
 	}
-	body, err := json.Marshal(req)
-	if err != nil {
-		return nil, fmt.Errorf("values of %s in %s: %w", field, index, err)
-	}
-	resp, err := es.Search(es.Search.WithIndex(index), es.Search.WithBody(bytes.NewReader(body)),
-		es.Search.WithIgnoreUnavailable(true), es.Search.WithAllowNoIndices(true), es.Search.WithContext(ctx))
-	b, err := ReadResponse("values of "+field+" in "+index, resp, err)
-	if err != nil {
-		return nil, err
-	}
-	var res struct {
-		Shards struct {
-			Failed int `json:"failed"`
-		} `json:"_shards"`
+	res, err := SearchWhole[struct {
+		ShardsAnswer
 		Aggregations struct {
 			Terms struct {
 				Buckets []struct {
@@ -73,12 +61,9 @@ func Terms(ctx context.Context, es *elasticsearch.Client, index, field string, q
 				} `json:"buckets"`
 			} `json:"terms"`
 		} `json:"aggregations"`
-	}
-	if err := json.Unmarshal(b, &res); err != nil {
-		return nil, fmt.Errorf("%w: values of %s in %s: unreadable response: %v", ErrUnavailable, field, index, err)
-	}
-	if res.Shards.Failed > 0 {
-		return nil, fmt.Errorf("%w: values of %s in %s: %d shards failed", ErrPartial, field, index, res.Shards.Failed)
+	}](ctx, es, "values of "+field+" in "+index, index, req)
+	if err != nil {
+		return nil, err
 	}
 	out := make([]int64, 0, len(res.Aggregations.Terms.Buckets))
 	for _, bk := range res.Aggregations.Terms.Buckets {
@@ -88,33 +73,55 @@ func Terms(ctx context.Context, es *elasticsearch.Client, index, field string, q
 }
 
 // FindIDs looks up the documents with the given ids in index (a name,
-// alias or pattern) and returns where each was found, without their
-// sources; an id held by several indices appears once per index.
+// alias or pattern; missing indices count as empty) and returns where each
+// was found (Hit's Index and ID; no source); an id held by several indices
+// appears once per index. A partial answer is ErrPartial.
 func FindIDs(ctx context.Context, es *elasticsearch.Client, index string, ids []string) ([]Hit, error) {
-	body, err := json.Marshal(map[string]any{"size": len(ids), "_source": false, "track_total_hits": false,
-		"query": map[string]any{"ids": map[string]any{"values": ids}}})
-	if err != nil {
-		return nil, fmt.Errorf("ids in %s: %w", index, err)
-	}
-	resp, err := es.Search(es.Search.WithIndex(index), es.Search.WithBody(bytes.NewReader(body)),
-		es.Search.WithIgnoreUnavailable(true), es.Search.WithAllowNoIndices(true), es.Search.WithContext(ctx))
-	b, err := ReadResponse("ids in "+index, resp, err)
-	if err != nil {
-		return nil, err
-	}
-	var res struct {
-		Shards struct {
-			Failed int `json:"failed"`
-		} `json:"_shards"`
+	res, err := SearchWhole[struct {
+		ShardsAnswer
 		Hits struct {
 			Hits []Hit `json:"hits"`
 		} `json:"hits"`
-	}
-	if err := json.Unmarshal(b, &res); err != nil {
-		return nil, fmt.Errorf("%w: ids in %s: unreadable response: %v", ErrUnavailable, index, err)
-	}
-	if res.Shards.Failed > 0 {
-		return nil, fmt.Errorf("%w: ids in %s: %d shards failed", ErrPartial, index, res.Shards.Failed)
+	}](ctx, es, "ids in "+index, index, map[string]any{"size": len(ids), "_source": false, "track_total_hits": false,
+		"query": map[string]any{"ids": map[string]any{"values": ids}}})
+	if err != nil {
+		return nil, err
 	}
 	return res.Hits.Hits, nil
+}
+
+// ShardsAnswer is the part of a search response that says whether every
+// shard answered; embed it in the answer type given to SearchWhole.
+type ShardsAnswer struct {
+	Shards struct {
+		Failed int `json:"failed"`
+	} `json:"_shards"`
+}
+
+func (a ShardsAnswer) failedShards() int { return a.Shards.Failed }
+
+// searchWhole runs search req on index (missing indices count as empty)
+// and decodes the answer into T, refusing a partial one (ErrPartial); what
+// names the search in errors.
+func SearchWhole[T interface{ failedShards() int }](ctx context.Context, es *elasticsearch.Client, what, index string, req any) (T, error) {
+	var res T
+	body, err := json.Marshal(req)
+	if err != nil {
+		return res, fmt.Errorf("%s: %w", what, err)
+	}
+	resp, err := es.Search(es.Search.WithIndex(index), es.Search.WithBody(bytes.NewReader(body)),
+		es.Search.WithIgnoreUnavailable(true), es.Search.WithAllowNoIndices(true), es.Search.WithContext(ctx))
+	b, err := ReadResponse(what, resp, err)
+	if err != nil {
+		return res, err
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	if err := dec.Decode(&res); err != nil {
+		return res, fmt.Errorf("%w: %s: unreadable response: %v", ErrUnavailable, what, err)
+	}
+	if n := res.failedShards(); n > 0 {
+		return res, fmt.Errorf("%w: %s: %d shards failed", ErrPartial, what, n)
+	}
+	return res, nil
 }

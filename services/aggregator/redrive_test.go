@@ -179,11 +179,7 @@ func docMessagesFor(t *testing.T, js jetstream.JetStream, family, id string, ver
 		if err != nil {
 			t.Fatal(err)
 		}
-		var b recordv1.DocumentBatch
-		if err := proto.Unmarshal(m.Data, &b); err != nil {
-			t.Fatal(err)
-		}
-		for _, d := range b.Documents {
+		for _, d := range documentsOf(t, js, m.Header, m.Data) { // a body held in an object is read too
 			if d.Family == family && d.Id == id && d.Version == version {
 				n++
 			}

@@ -1,7 +1,6 @@
 package archiver
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -87,20 +86,8 @@ func (s *Service) instanceKeys(ctx context.Context, index string, query any, aft
 	if after != nil {
 		comp["after"] = after
 	}
-	body, err := json.Marshal(map[string]any{"size": 0, "track_total_hits": false, "query": query, "aggs": map[string]any{"keys": map[string]any{"composite": comp}}})
-	if err != nil {
-		return nil, nil, err
-	}
-	resp, err := s.es.Search(s.es.Search.WithIndex(index), s.es.Search.WithBody(bytes.NewReader(body)),
-		s.es.Search.WithIgnoreUnavailable(true), s.es.Search.WithContext(ctx))
-	b, err := search.ReadResponse("sweep: instance keys in "+index, resp, err)
-	if err != nil {
-		return nil, nil, err
-	}
-	var res struct {
-		Shards struct {
-			Failed int `json:"failed"`
-		} `json:"_shards"`
+	res, err := search.SearchWhole[struct {
+		search.ShardsAnswer
 		Aggs struct {
 			Keys struct {
 				AfterKey map[string]any `json:"after_key"`
@@ -111,14 +98,10 @@ func (s *Service) instanceKeys(ctx context.Context, index string, query any, aft
 				} `json:"buckets"`
 			} `json:"keys"`
 		} `json:"aggregations"`
-	}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.UseNumber()
-	if err := dec.Decode(&res); err != nil {
-		return nil, nil, fmt.Errorf("%w: sweep: unreadable response: %v", search.ErrUnavailable, err)
-	}
-	if res.Shards.Failed > 0 {
-		return nil, nil, fmt.Errorf("%w: sweep: instance keys in %s: %d shards failed", search.ErrPartial, index, res.Shards.Failed)
+	}](ctx, s.es, "sweep: instance keys in "+index, index,
+		map[string]any{"size": 0, "track_total_hits": false, "query": query, "aggs": map[string]any{"keys": map[string]any{"composite": comp}}})
+	if err != nil {
+		return nil, nil, err
 	}
 	keys := make([]int64, 0, len(res.Aggs.Keys.Buckets))
 	for _, bk := range res.Aggs.Keys.Buckets {
