@@ -138,6 +138,7 @@ var clusterConditions = map[string]bool{
 	"security_exception":        true, // a missing index privilege (403)
 	"index_not_found_exception": true, // a missing index that may not be created (404, action.auto_create_index)
 	"index_closed_exception":    true, // a closed index (400)
+	"validation_exception":      true, // creating the index would pass cluster.max_shards_per_node (400)
 }
 
 // classifyItem maps a bulk item of action (index, delete) with status and

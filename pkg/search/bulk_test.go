@@ -151,6 +151,7 @@ func TestParseBulkResponseRetriesClusterConditions(t *testing.T) {
 		{`{"index":{"status":403,"error":{"type":"security_exception","reason":"action [indices:data/write/bulk[s]] is unauthorized for user [w]"}}}`, Retry, true},
 		{`{"index":{"status":404,"error":{"type":"index_not_found_exception","reason":"no such index [x]"}}}`, Retry, true},
 		{`{"index":{"status":400,"error":{"type":"index_closed_exception","reason":"closed"}}}`, Retry, true},
+		{`{"index":{"status":400,"error":{"type":"validation_exception","reason":"Validation Failed: 1: this action would add [2] shards, but this cluster currently has [1000]/[1000] maximum normal shards open;"}}}`, Retry, true},
 		{`{"index":{"status":429,"error":{"type":"cluster_block_exception","reason":"index [x] blocked by: [TOO_MANY_REQUESTS/12/disk usage exceeded flood-stage watermark, index has read-only-allow-delete block];"}}}`, Retry, true},
 		{`{"delete":{"status":403,"error":{"type":"cluster_block_exception","reason":"blocked"}}}`, Retry, true},
 		{`{"index":{"status":429,"error":{"type":"es_rejected_execution_exception","reason":"queue full"}}}`, Retry, false},

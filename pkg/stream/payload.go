@@ -123,9 +123,10 @@ func (p *Payloads) InlineLimit() int { return p.inline }
 
 // Prepare readies msg for publishing: a body over the inline limit is
 // stored as an object and replaced by a reference. The object's name is
-// derived from the message id (or, without one, from the subject and the
-// body's hash), so preparing the same message again overwrites the same
-// object with the same bytes. Prepare must finish before msg is published.
+// the subject, the message id (if any) and the body's hash, so preparing
+// the same message again overwrites the same object with the same bytes,
+// and a different body under the same id gets an object of its own.
+// Prepare must finish before msg is published.
 func (p *Payloads) Prepare(ctx context.Context, msg *nats.Msg) error {
 	if len(msg.Data) <= p.inline {
 		return nil
@@ -133,12 +134,14 @@ func (p *Payloads) Prepare(ctx context.Context, msg *nats.Msg) error {
 	if msg.Header == nil {
 		msg.Header = nats.Header{}
 	}
-	name := msg.Header.Get(nats.MsgIdHdr)
-	if name == "" {
-		sum := sha256.Sum256(msg.Data)
-		name = hex.EncodeToString(sum[:])
+	// The name holds the body's hash: a message re-published with the
+	// same id but another body (re-rendered after a restart, then dropped
+	// as a duplicate) never changes the bytes the stored message references.
+	sum := sha256.Sum256(msg.Data)
+	name := msg.Subject + "/" + hex.EncodeToString(sum[:16])
+	if id := msg.Header.Get(nats.MsgIdHdr); id != "" {
+		name = msg.Subject + "/" + id + "/" + hex.EncodeToString(sum[:8])
 	}
-	name = msg.Subject + "/" + name
 	if _, err := p.store.Put(ctx, jetstream.ObjectMeta{Name: name}, bytes.NewReader(msg.Data)); err != nil {
 		return fmt.Errorf("stream: store %d-byte body of a %s message as object %q: %w", len(msg.Data), msg.Subject, name, err)
 	}
@@ -202,7 +205,9 @@ func (p *Payloads) Body(ctx context.Context, h nats.Header, data []byte) ([]byte
 		return nil, fmt.Errorf("stream: read body object %q: %w", name, err)
 	}
 	if want := h.Get(HeaderPayloadSize); want != "" && want != strconv.Itoa(len(b)) {
-		return nil, fmt.Errorf("stream: body object %q holds %d bytes, its message says %s", name, len(b), want)
+		// Not the body this message was published with: as good as gone
+		// (retrying cannot bring it back), so the caller dead-letters it.
+		return nil, fmt.Errorf("%w: object %q holds %d bytes, its message says %s", ErrPayloadMissing, name, len(b), want)
 	}
 	return b, nil
 }

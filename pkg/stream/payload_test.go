@@ -95,3 +95,46 @@ func TestPayloadsCarryBodiesOverMaxPayload(t *testing.T) {
 		t.Fatalf("releasing an inline message: %v", err)
 	}
 }
+
+// TestABodyReRenderedUnderTheSameIDKeepsTheStoredOne: a message prepared
+// again with the same id but another body (a restarted aggregator renders a
+// document differently, its publish is then dropped as a duplicate) gets an
+// object of its own, so the stored message still reads its own body; and a
+// body that no longer matches its message is ErrPayloadMissing (dead letter,
+// not an endless retry).
+func TestABodyReRenderedUnderTheSameIDKeepsTheStoredOne(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	url := authServer(t, server.Options{MaxPayload: 256 << 10})
+	cfg := config.Streams{Replicas: 1, RecordsMaxAge: time.Hour, DLQMaxAge: time.Hour}
+	conn, err := Connect(ctx, config.NATS{URL: url, ConnectTimeout: time.Second}, "payload-test", slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	payloads, err := OpenPayloads(ctx, conn.JS, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := bytes.Repeat([]byte("a"), 300<<10)
+	second := bytes.Repeat([]byte("b"), 310<<10)
+	m1 := DocsMsg(3, 100, 100, append([]byte(nil), first...))
+	m2 := DocsMsg(3, 100, 100, append([]byte(nil), second...))
+	for _, m := range []*nats.Msg{m1, m2} {
+		if err := payloads.Prepare(ctx, m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if m1.Header.Get(HeaderPayloadObject) == m2.Header.Get(HeaderPayloadObject) {
+		t.Fatalf("two bodies under one message id share object %q", m1.Header.Get(HeaderPayloadObject))
+	}
+	if got, err := payloads.Body(ctx, m1.Header, nil); err != nil || !bytes.Equal(got, first) {
+		t.Fatalf("first message reads %d bytes (%v), want its own %d", len(got), err, len(first))
+	}
+	forged := nats.Header{}
+	forged.Set(HeaderPayloadObject, m2.Header.Get(HeaderPayloadObject))
+	forged.Set(HeaderPayloadSize, m1.Header.Get(HeaderPayloadSize))
+	if _, err := payloads.Body(ctx, forged, nil); !errors.Is(err, ErrPayloadMissing) {
+		t.Fatalf("body that does not match its message: %v, want ErrPayloadMissing", err)
+	}
+}

@@ -2,6 +2,8 @@ package ingest_test
 
 import (
 	"bufio"
+	"bytes"
+	"compress/gzip"
 	"context"
 	"fmt"
 	"io"
@@ -200,4 +202,35 @@ func TestIngestTokenFromAFile(t *testing.T) {
 	if err := both.Validate(); err == nil || !strings.Contains(err.Error(), "not both") {
 		t.Errorf("token and token file: %v", err)
 	}
+}
+
+// TestALargestBodyFitsTheSmallestBudget: with the in-flight budget at its
+// lowest allowed value (twice FLOWLINE_INGEST_MAX_BODY_BYTES), a body of
+// exactly the limit is stored and one byte more gets 413, never a 429 that
+// no retry could ever pass.
+func TestALargestBodyFitsTheSmallestBudget(t *testing.T) {
+	const limit = 1 << 20
+	s, _ := newMeteredIngest(t, func(c *ingest.Config) { c.MaxBodyBytes, c.MaxInflightBytes = limit, 2*limit })
+	body := func(size int) []byte {
+		l := line(1, 1)
+		return []byte(l + strings.Repeat(" ", size-len(l)-1) + "\n") // trailing blanks are JSON whitespace
+	}
+	gzipped := func(b []byte) []byte {
+		var buf bytes.Buffer
+		zw := gzip.NewWriter(&buf)
+		_, _ = zw.Write(b)
+		_ = zw.Close()
+		return buf.Bytes()
+	}
+	gz := map[string]string{"Content-Encoding": "gzip"} // the decompressor says where the body ends only when asked again
+	for i, tc := range []struct {
+		body []byte
+		hdr  map[string]string
+	}{{body(limit), nil}, {gzipped(body(limit)), gz}} {
+		if a := send(t, s, ingest.ContentTypeNDJSON, tc.body, tc.hdr); a.code != 202 && !strings.Contains(a.raw, "duplicate") {
+			t.Fatalf("body %d of exactly the limit: %d %s", i, a.code, a.raw)
+		}
+	}
+	requireMentions(t, send(t, s, ingest.ContentTypeNDJSON, body(limit+1), nil), 413, "FLOWLINE_INGEST_MAX_BODY_BYTES")
+	requireMentions(t, send(t, s, ingest.ContentTypeNDJSON, gzipped(body(limit+1)), gz), 413, "FLOWLINE_INGEST_MAX_BODY_BYTES")
 }

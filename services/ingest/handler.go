@@ -236,7 +236,7 @@ func (s *Service) readBody(r *http.Request, held *hold) ([]byte, int, error) {
 	switch {
 	case errors.Is(err, errBusy):
 		return nil, http.StatusTooManyRequests, s.busyError()
-	case errors.As(err, &tooLarge) || int64(len(b)) > limit:
+	case errors.As(err, &tooLarge) || errors.Is(err, errOverLimit) || int64(len(b)) > limit:
 		return nil, http.StatusRequestEntityTooLarge, fmt.Errorf("request body exceeds the limit of %d bytes (FLOWLINE_INGEST_MAX_BODY_BYTES)", limit)
 	case isTimeout(err):
 		return nil, http.StatusRequestTimeout, s.timeoutError()
@@ -260,10 +260,15 @@ func isTimeout(err error) bool {
 	return err != nil && (errors.Is(err, os.ErrDeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()))
 }
 
+// errOverLimit is readAll's answer when src holds more than most bytes and
+// its buffer could not grow to show it.
+var errOverLimit = errors.New("body over the limit")
+
 // readAll reads src to the end into a pooled buffer of first bytes that
 // doubles while it fills, up to most bytes; every buffer's capacity is
 // taken from held before the buffer is allocated (errBusy when it does not
-// fit). On an error it returns the buffer read so far.
+// fit; errOverLimit when src holds more than most bytes and the buffer is
+// full below most). On an error it returns the buffer read so far.
 func (s *Service) readAll(src io.Reader, first, most int64, held *hold) ([]byte, error) {
 	if err := held.take(first); err != nil {
 		return nil, err
@@ -275,16 +280,40 @@ func (s *Service) readAll(src io.Reader, first, most int64, held *hold) ([]byte,
 			if int64(len(buf)) >= most { // the caller sees it is over the limit
 				return buf, nil
 			}
+			// A body that exactly fills the buffer may be whole: look for
+			// its end before taking twice the memory (a largest-size body
+			// must fit in twice FLOWLINE_INGEST_MAX_BODY_BYTES).
+			var probe [1]byte
+			n, err := src.Read(probe[:])
+			if n == 0 {
+				if err == io.EOF {
+					return buf, nil
+				}
+				if err != nil {
+					return buf, err
+				}
+				continue
+			}
+			if int64(len(buf))+1 >= most { // one byte more than the buffer holds is over the limit
+				return buf, errOverLimit
+			}
 			size := min(2*int64(cap(buf)), most)
 			if err := held.take(size); err != nil {
 				return buf, err
 			}
 			grown := s.bufs.Get(int(size))
 			held.force(int64(cap(grown)) - size)
-			grown = append(grown, buf...)
+			grown = append(append(grown, buf...), probe[0])
 			s.bufs.Put(buf)
 			held.give(int64(cap(buf)))
 			buf = grown
+			if err == io.EOF {
+				return buf, nil
+			}
+			if err != nil {
+				return buf, err
+			}
+			continue
 		}
 		n, err := src.Read(buf[len(buf):cap(buf)])
 		buf = buf[:len(buf)+n]
