@@ -88,7 +88,31 @@ func OpenPayloads(ctx context.Context, js jetstream.JetStream, cfg config.Stream
 	if err != nil {
 		return nil, fmt.Errorf("stream: payload bucket %s: %w", PayloadBucket, err)
 	}
+	if cfg.Manage { // the owner of the stream settings keeps the objects' lifetime in step with them
+		if err := keepPayloadTTL(ctx, js, store, cfg); err != nil {
+			return nil, err
+		}
+	}
 	return payloadsOn(js, store), nil
+}
+
+// keepPayloadTTL sets the payload bucket's TTL to PayloadTTL(cfg) when it
+// differs (the bucket was created under other max ages).
+func keepPayloadTTL(ctx context.Context, js jetstream.JetStream, store jetstream.ObjectStore, cfg config.Streams) error {
+	st, err := store.Status(ctx)
+	if err != nil {
+		return fmt.Errorf("stream: payload bucket %s: %w", PayloadBucket, err)
+	}
+	if st.TTL() == PayloadTTL(cfg) {
+		return nil
+	}
+	if _, err := js.UpdateObjectStore(ctx, jetstream.ObjectStoreConfig{
+		Bucket: PayloadBucket, Description: st.Description(), TTL: PayloadTTL(cfg), Storage: jetstream.FileStorage,
+		Replicas: st.Replicas(), Compression: st.IsCompressed(),
+	}); err != nil {
+		return fmt.Errorf("stream: payload bucket %s: TTL %s -> %s: %w", PayloadBucket, st.TTL(), PayloadTTL(cfg), err)
+	}
+	return nil
 }
 
 // BindPayloads binds the existing payload object store, for a tool that

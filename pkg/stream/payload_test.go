@@ -138,3 +138,48 @@ func TestABodyReRenderedUnderTheSameIDKeepsTheStoredOne(t *testing.T) {
 		t.Fatalf("body that does not match its message: %v, want ErrPayloadMissing", err)
 	}
 }
+
+// TestThePayloadTTLFollowsTheStreamSettingsOwner: the bucket is created
+// with the first service's max ages; a service that does not manage the
+// stream settings leaves it, the owner brings its TTL in step with its own
+// (objects must live as long as the messages that reference them).
+func TestThePayloadTTLFollowsTheStreamSettingsOwner(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	url := authServer(t, server.Options{})
+	conn, err := Connect(ctx, config.NATS{URL: url, ConnectTimeout: time.Second}, "payload-test", slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	ttl := func() time.Duration {
+		t.Helper()
+		store, err := conn.JS.ObjectStore(ctx, PayloadBucket)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st, err := store.Status(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st.TTL()
+	}
+	first := config.Streams{Replicas: 1, RecordsMaxAge: time.Hour, DLQMaxAge: 2 * time.Hour}
+	longer := config.Streams{Replicas: 1, RecordsMaxAge: 10 * time.Hour, DLQMaxAge: 2 * time.Hour}
+	if _, err := OpenPayloads(ctx, conn.JS, first); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := OpenPayloads(ctx, conn.JS, longer); err != nil {
+		t.Fatal(err)
+	}
+	if got := ttl(); got != PayloadTTL(first) {
+		t.Fatalf("TTL %s after a service that does not manage the settings, want %s", got, PayloadTTL(first))
+	}
+	longer.Manage = true
+	if _, err := OpenPayloads(ctx, conn.JS, longer); err != nil {
+		t.Fatal(err)
+	}
+	if got := ttl(); got != PayloadTTL(longer) {
+		t.Fatalf("TTL %s after the owner opened the bucket, want %s", got, PayloadTTL(longer))
+	}
+}
