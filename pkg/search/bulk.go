@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/elastic/go-elasticsearch/v8"
 
@@ -141,17 +142,47 @@ var clusterConditions = map[string]bool{
 	"validation_exception":      true, // creating the index would pass cluster.max_shards_per_node (400)
 }
 
+// documentErrors are the error types of bulk items that Elasticsearch (or
+// OpenSearch) refuses for the document itself: its source does not parse or
+// does not fit the mapping, or the request for it is invalid. Sending it
+// again fails the same way, so it is Rejected (dead-lettered, redriven once
+// the mapping or the document is fixed). Any other error type is treated as
+// a condition of the cluster: an unknown refusal keeps the documents
+// pending and fails readiness, which an operator sees, rather than
+// dead-lettering every document at full speed.
+var documentErrors = map[string]bool{
+	"mapper_parsing_exception":            true, // a value that does not fit its field's type
+	"document_parsing_exception":          true, // the same, Elasticsearch 8.x
+	"strict_dynamic_mapping_exception":    true, // a field a strict mapping does not have
+	"mapper_exception":                    true,
+	"x_content_parse_exception":           true, // a source that is not valid JSON
+	"parsing_exception":                   true,
+	"json_parse_exception":                true,
+	"json_e_o_f_exception":                true,
+	"number_format_exception":             true,
+	"illegal_argument_exception":          true, // field limits, immense terms... but see clusterReasons
+	"action_request_validation_exception": true, // an id over 512 bytes, an invalid version
+	"routing_missing_exception":           true, // a join child without routing
+}
+
+// clusterReasons are phrases of an illegal_argument_exception's reason that
+// make it a condition of the cluster, not of the document: an alias with no
+// (or more than one) write index, a data stream, a missing ingest pipeline.
+var clusterReasons = []string{"write index", "single index op", "data stream", "pipeline"}
+
 // classifyItem maps a bulk item of action (index, delete) with status and
-// error type errType ("" without error) to its outcome, and whether a
-// Retry is a condition of the cluster:
+// error type errType and reason ("" without error) to its outcome, and
+// whether a Retry is a condition of the cluster:
 //
 //   - 2xx, and 404 on a delete (the document, or its index, is gone): Done;
 //   - 409: Stale;
 //   - 401, 403, a 404 on an index operation, and the error types of
 //     clusterConditions whatever their status: Retry, a condition;
 //   - 429, 5xx: Retry (pushback);
-//   - any other: Rejected, the document itself.
-func classifyItem(action string, status int, errType string) (Outcome, bool) {
+//   - the error types of documentErrors (unless clusterReasons names the
+//     reason): Rejected, the document itself;
+//   - any other: Retry, a condition (one we do not know to be the document's).
+func classifyItem(action string, status int, errType, reason string) (Outcome, bool) {
 	switch {
 	case status >= 200 && status < 300, action == "delete" && status == http.StatusNotFound:
 		return Done, false
@@ -159,7 +190,25 @@ func classifyItem(action string, status int, errType string) (Outcome, bool) {
 		action == "index" && status == http.StatusNotFound:
 		return Retry, true
 	}
-	return Classify(status), false
+	switch o := Classify(status); {
+	case o != Rejected:
+		return o, false
+	case documentErrors[errType] && !(errType == "illegal_argument_exception" && namesClusterReason(reason)):
+		return Rejected, false
+	default:
+		return Retry, true
+	}
+}
+
+// namesClusterReason reports whether reason contains one of clusterReasons.
+func namesClusterReason(reason string) bool {
+	reason = strings.ToLower(reason)
+	for _, phrase := range clusterReasons {
+		if strings.Contains(reason, phrase) {
+			return true
+		}
+	}
+	return false
 }
 
 // BulkBody sends a prepared bulk body of n operations in one request and
@@ -205,12 +254,12 @@ func parseBulkResponse(b []byte, n int) ([]Result, error) {
 	out := make([]Result, n)
 	for i, item := range r.Items {
 		for action, it := range item { // one key: the action
-			var errType string
+			var errType, reason string
 			if it.Error != nil {
-				errType = it.Error.Type
+				errType, reason = it.Error.Type, it.Error.Reason
 				out[i].Reason = it.Error.Type + ": " + it.Error.Reason
 			}
-			out[i].Outcome, out[i].Condition = classifyItem(action, it.Status, errType)
+			out[i].Outcome, out[i].Condition = classifyItem(action, it.Status, errType, reason)
 			out[i].Status = it.Status
 		}
 	}

@@ -163,6 +163,18 @@ func TestParseBulkResponseRetriesClusterConditions(t *testing.T) {
 		{`{"index":{"status":400,"error":{"type":"document_parsing_exception","reason":"bad"}}}`, Rejected, false},
 		{`{"index":{"status":400,"error":{"type":"strict_dynamic_mapping_exception","reason":"no field x"}}}`, Rejected, false},
 		{`{"index":{"status":400,"error":{"type":"illegal_argument_exception","reason":"Limit of total fields [1000] has been exceeded"}}}`, Rejected, false},
+		{`{"index":{"status":400,"error":{"type":"x_content_parse_exception","reason":"[1:2] Unexpected character"}}}`, Rejected, false},
+		{`{"index":{"status":400,"error":{"type":"action_request_validation_exception","reason":"Validation Failed: 1: id [x] is too long, must be no longer than 512 bytes"}}}`, Rejected, false},
+		// An alias without a write index, a data stream, a missing pipeline:
+		// illegal arguments of the cluster's configuration, not the document's.
+		{`{"index":{"status":400,"error":{"type":"illegal_argument_exception","reason":"no write index is defined for alias [x]. The write index may be explicitly disabled using is_write_index=false or the alias points to multiple indices without one being designated as a write index"}}}`, Retry, true},
+		{`{"index":{"status":400,"error":{"type":"illegal_argument_exception","reason":"only write ops with an op_type of create are allowed in data streams"}}}`, Retry, true},
+		{`{"index":{"status":400,"error":{"type":"illegal_argument_exception","reason":"pipeline with id [p] does not exist"}}}`, Retry, true},
+		// An error type we do not know to be the document's: kept and
+		// reported, not dead-lettered.
+		{`{"index":{"status":400,"error":{"type":"invalid_index_name_exception","reason":"Invalid index name [X], must be lowercase"}}}`, Retry, true},
+		{`{"index":{"status":400,"error":{"type":"some_future_exception","reason":"?"}}}`, Retry, true},
+		{`{"index":{"status":400}}`, Retry, true},
 	}
 	bodies := make([]string, len(items))
 	for i, it := range items {

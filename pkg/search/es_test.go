@@ -85,13 +85,14 @@ func TestBulkExecutorAgainstElasticsearch(t *testing.T) {
 // with a Refusals: a closed index (item 400 index_closed_exception) and a
 // missing index that may not be created (item 404 index_not_found_exception;
 // require_alias makes one of a missing name, without touching the cluster's
-// auto_create_index) are pushed back as ErrClusterRefused, nothing is
+// auto_create_index) and an alias without a write index (item 400
+// illegal_argument_exception) are pushed back as ErrClusterRefused, nothing is
 // reported, readiness (Err) names the condition; once it is lifted the
 // documents are written and Err is nil.
 func TestBulkExecutorRetriesClusterConditionsAgainstElasticsearch(t *testing.T) {
 	es, prefix, index := newIndex(t, "cond")
 	ctx := context.Background()
-	missing := prefix + "-later"
+	missing, shared := prefix+"-later", prefix+"-shared"
 	for _, tc := range []struct {
 		name, reason string
 		target       string
@@ -124,6 +125,31 @@ func TestBulkExecutorRetriesClusterConditionsAgainstElasticsearch(t *testing.T) 
 				}
 				res, err := es.Indices.PutAlias([]string{missing + "-1"}, missing)
 				if _, err := search.ReadResponse("alias "+missing, res, err); err != nil {
+					t.Fatal(err)
+				}
+			},
+		},
+		{
+			// An alias over two indices, neither its write index (400
+			// illegal_argument_exception "no write index is defined for
+			// alias"); lifted by naming one.
+			name: "AliasWithoutWriteIndex", reason: "no write index", target: shared,
+			action: `{"index":{"_index":%q,"_id":%q,"version":1,"version_type":"external"}}`,
+			apply: func() {
+				for _, name := range []string{shared + "-1", shared + "-2"} {
+					if err := search.CreateIndex(ctx, es, name, map[string]any{"number_of_replicas": 0}); err != nil {
+						t.Fatal(err)
+					}
+				}
+				res, err := es.Indices.PutAlias([]string{shared + "-1", shared + "-2"}, shared)
+				if _, err := search.ReadResponse("alias "+shared, res, err); err != nil {
+					t.Fatal(err)
+				}
+			},
+			lift: func() {
+				res, err := es.Indices.UpdateAliases(strings.NewReader(fmt.Sprintf(
+					`{"actions":[{"add":{"index":%q,"alias":%q,"is_write_index":true}}]}`, shared+"-2", shared)))
+				if _, err := search.ReadResponse("write index of "+shared, res, err); err != nil {
 					t.Fatal(err)
 				}
 			},
