@@ -163,16 +163,28 @@ var documentErrors = map[string]bool{
 	"illegal_argument_exception":          true, // field limits, immense terms... but see clusterReasons
 	"action_request_validation_exception": true, // an id over 512 bytes, an invalid version
 	"routing_missing_exception":           true, // a join child without routing
+	"parse_exception":                     true, // an ingest pipeline could not parse the source
+	"script_exception":                    true, // a pipeline's script failed on the document
 }
 
-// clusterReasons are phrases of an illegal_argument_exception's reason that
-// make it a condition of the cluster, not of the document: an alias with no
-// (or more than one) write index, a data stream, a missing ingest pipeline.
-var clusterReasons = []string{"write index", "single index op", "data stream", "pipeline"}
+// clusterReasons are the beginnings of Elasticsearch's and OpenSearch's
+// messages (lower case) that make an illegal_argument_exception a condition
+// of the cluster, not of the document: an alias with no (or more than one)
+// write index, a data stream, a missing ingest pipeline, a full shard. They
+// are matched as written in the engines' sources, not as loose words, so
+// that an index or field name containing "pipeline" changes nothing.
+var clusterReasons = []string{
+	"no write index is defined for alias",
+	"can't execute a single index op",
+	"allowed in data streams",
+	"pipeline with id [",
+	"number of documents in the index can't exceed",
+}
 
 // classifyItem maps a bulk item of action (index, delete) with status and
-// error type errType and reason ("" without error) to its outcome, and
-// whether a Retry is a condition of the cluster:
+// error type errType and reason ("" without error) to its outcome, whether
+// a Retry is a condition of the cluster, and whether that is only because
+// the error type is unknown:
 //
 //   - 2xx, and 404 on a delete (the document, or its index, is gone): Done;
 //   - 409: Stale;
@@ -181,22 +193,25 @@ var clusterReasons = []string{"write index", "single index op", "data stream", "
 //   - 429, 5xx: Retry (pushback);
 //   - the error types of documentErrors (unless clusterReasons names the
 //     reason): Rejected, the document itself;
-//   - any other: Retry, a condition (one we do not know to be the document's).
-func classifyItem(action string, status int, errType, reason string) (Outcome, bool) {
+//   - any other: Retry, a condition, unknown (parseBulkResponse rejects it
+//     when other documents of its index were accepted).
+func classifyItem(action string, status int, errType, reason string) (o Outcome, condition, unknown bool) {
 	switch {
 	case status >= 200 && status < 300, action == "delete" && status == http.StatusNotFound:
-		return Done, false
+		return Done, false, false
 	case status == http.StatusUnauthorized, status == http.StatusForbidden, clusterConditions[errType],
 		action == "index" && status == http.StatusNotFound:
-		return Retry, true
+		return Retry, true, false
 	}
 	switch o := Classify(status); {
 	case o != Rejected:
-		return o, false
-	case documentErrors[errType] && !(errType == "illegal_argument_exception" && namesClusterReason(reason)):
-		return Rejected, false
+		return o, false, false
+	case errType == "illegal_argument_exception" && namesClusterReason(reason):
+		return Retry, true, false
+	case documentErrors[errType]:
+		return Rejected, false, false
 	default:
-		return Retry, true
+		return Retry, true, true
 	}
 }
 
@@ -217,7 +232,7 @@ func namesClusterReason(reason string) bool {
 // ErrTooLarge (split it) or ErrRejected. BulkExecutor does all that.
 func BulkBody(ctx context.Context, c *elasticsearch.Client, body []byte, n int) ([]Result, error) {
 	res, err := c.Bulk(bytes.NewReader(body), c.Bulk.WithContext(ctx),
-		c.Bulk.WithFilterPath("errors", "items.*.status", "items.*.error.type", "items.*.error.reason"))
+		c.Bulk.WithFilterPath("errors", "items.*._index", "items.*.status", "items.*.error.type", "items.*.error.reason"))
 	b, err := ReadResponse("bulk", res, err)
 	if err != nil {
 		var se *StatusError
@@ -237,6 +252,7 @@ type bulkResponse struct {
 			Type   string `json:"type"`
 			Reason string `json:"reason"`
 		} `json:"error"`
+		Index string `json:"_index"`
 	} `json:"items"`
 }
 
@@ -252,15 +268,38 @@ func parseBulkResponse(b []byte, n int) ([]Result, error) {
 		return nil, fmt.Errorf("%w: bulk: %d items in response for %d operations", ErrUnavailable, len(r.Items), n)
 	}
 	out := make([]Result, n)
+	// An item refused with an unknown error type is the document's own
+	// fault when other documents of its index were accepted in the same
+	// request: the cluster takes writes there.
+	accepted := map[string]bool{}
+	var unknown []int
+	indexOf := make([]string, n)
 	for i, item := range r.Items {
+		if len(item) != 1 {
+			return nil, fmt.Errorf("%w: bulk: item %d of the response has %d actions", ErrUnavailable, i, len(item))
+		}
 		for action, it := range item { // one key: the action
 			var errType, reason string
 			if it.Error != nil {
 				errType, reason = it.Error.Type, it.Error.Reason
 				out[i].Reason = it.Error.Type + ": " + it.Error.Reason
 			}
-			out[i].Outcome, out[i].Condition = classifyItem(action, it.Status, errType, reason)
+			var isUnknown bool
+			out[i].Outcome, out[i].Condition, isUnknown = classifyItem(action, it.Status, errType, reason)
 			out[i].Status = it.Status
+			indexOf[i] = it.Index
+			if out[i].Outcome == Done && action == "index" {
+				accepted[it.Index] = true
+			}
+			if isUnknown {
+				unknown = append(unknown, i)
+			}
+		}
+	}
+	for _, i := range unknown {
+		if indexOf[i] != "" && accepted[indexOf[i]] {
+			out[i].Outcome, out[i].Condition = Rejected, false
+			out[i].Reason += " (other documents of the index were accepted)"
 		}
 	}
 	return out, nil

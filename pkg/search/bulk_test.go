@@ -170,6 +170,11 @@ func TestParseBulkResponseRetriesClusterConditions(t *testing.T) {
 		{`{"index":{"status":400,"error":{"type":"illegal_argument_exception","reason":"no write index is defined for alias [x]. The write index may be explicitly disabled using is_write_index=false or the alias points to multiple indices without one being designated as a write index"}}}`, Retry, true},
 		{`{"index":{"status":400,"error":{"type":"illegal_argument_exception","reason":"only write ops with an op_type of create are allowed in data streams"}}}`, Retry, true},
 		{`{"index":{"status":400,"error":{"type":"illegal_argument_exception","reason":"pipeline with id [p] does not exist"}}}`, Retry, true},
+		{`{"index":{"status":400,"error":{"type":"illegal_argument_exception","reason":"Number of documents in the index can't exceed [2147483519]"}}}`, Retry, true},
+		// Words of an index or field name are no cluster reason.
+		{`{"index":{"status":400,"error":{"type":"illegal_argument_exception","reason":"Limit of total fields [1000] in index [ci-pipeline-list-view-1_] has been exceeded"}}}`, Rejected, false},
+		{`{"index":{"status":400,"error":{"type":"parse_exception","reason":"could not parse the source"}}}`, Rejected, false},
+		{`{"index":{"status":400,"error":{"type":"script_exception","reason":"runtime error"}}}`, Rejected, false},
 		// An error type we do not know to be the document's: kept and
 		// reported, not dead-lettered.
 		{`{"index":{"status":400,"error":{"type":"invalid_index_name_exception","reason":"Invalid index name [X], must be lowercase"}}}`, Retry, true},
@@ -191,5 +196,41 @@ func TestParseBulkResponseRetriesClusterConditions(t *testing.T) {
 	}
 	if got[0].Status != 403 || got[0].Reason != "cluster_block_exception: index [x] blocked by: [FORBIDDEN/8/index write (api)];" {
 		t.Errorf("status or reason lost: %+v", got[0])
+	}
+}
+
+// An item refused with an error type not known to be the document's is a
+// condition of the cluster, unless other documents of the same index were
+// accepted in the same request: then the cluster takes writes there and the
+// document itself is at fault (rejected, dead-lettered) rather than keeping
+// its writer stuck for ever.
+func TestParseBulkResponseRejectsUnknownRefusalsWhereTheIndexAcceptsOthers(t *testing.T) {
+	body := `{"errors":true,"items":[` +
+		`{"index":{"_index":"a","status":400,"error":{"type":"some_future_exception","reason":"?"}}},` +
+		`{"index":{"_index":"a","status":201}},` +
+		`{"index":{"_index":"b","status":400,"error":{"type":"some_future_exception","reason":"?"}}},` +
+		`{"index":{"_index":"c","status":201}}]}`
+	got, err := parseBulkResponse([]byte(body), 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got[0].Outcome != Rejected || got[0].Condition || !strings.Contains(got[0].Reason, "some_future_exception") {
+		t.Errorf("unknown refusal in an index that accepted another document: %+v, want Rejected naming the type", got[0])
+	}
+	if got[2].Outcome != Retry || !got[2].Condition {
+		t.Errorf("unknown refusal in an index that accepted nothing: %+v, want a Retry condition", got[2])
+	}
+}
+
+// A response item that is not one action with its result is an unreadable
+// response (retried whole), never an item taken as written.
+func TestParseBulkResponseRefusesItemsWithoutOneAction(t *testing.T) {
+	for _, body := range []string{
+		`{"errors":true,"items":[{}]}`,
+		`{"errors":true,"items":[{"index":{"status":201},"delete":{"status":200}}]}`,
+	} {
+		if got, err := parseBulkResponse([]byte(body), 1); !errors.Is(err, ErrUnavailable) {
+			t.Errorf("%s: %+v, %v; want ErrUnavailable", body, got, err)
+		}
 	}
 }

@@ -87,7 +87,11 @@ func (f *fakeBulk) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			out.WriteByte(',')
 		}
 		if st >= 300 {
-			fmt.Fprintf(&out, `{%q:{"status":%d,"error":{"type":"item_%d","reason":"item %s"}}}`, actions[i], st, st, ids[i])
+			errType := fmt.Sprintf("item_%d", st)
+			if st == http.StatusBadRequest {
+				errType = "mapper_parsing_exception" // the document's own fault
+			}
+			fmt.Fprintf(&out, `{%q:{"status":%d,"error":{"type":%q,"reason":"item %s"}}}`, actions[i], st, errType, ids[i])
 		} else {
 			fmt.Fprintf(&out, `{%q:{"status":%d}}`, actions[i], st)
 		}
