@@ -36,6 +36,7 @@ func TestHelpListsEveryVariableWithDefault(t *testing.T) {
 		{"generate", []string{"FLOWLINE_INGEST_TOKEN"}},
 		{"bench", []string{"FLOWLINE_ES_VERSION", esnode.DefaultVersion}},
 		{"elasticsearch", []string{"FLOWLINE_ES_VERSION", esnode.DefaultVersion}},
+		{"c7-engine", []string{"FLOWLINE_C7_JAVA_HOME", "-port", "-data-dir", "-url-file", "-heap-mb"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.cmd, func(t *testing.T) {
@@ -64,6 +65,10 @@ func TestBadInvocations(t *testing.T) {
 		{[]string{"ingest", "extra"}, nil, 2, "unexpected arguments"},
 		{[]string{"writer"}, map[string]string{"FLOWLINE_INDEX_PREFIX": "UPPER"}, 1, "FLOWLINE_INDEX_PREFIX"},
 		{[]string{"ingest"}, map[string]string{"FLOWLINE_NATS_URL": "http://x"}, 1, "FLOWLINE_NATS_URL"},
+		{[]string{"c7-engine", "--port", "x"}, nil, 2, "-port"},
+		{[]string{"c7-engine", "extra"}, nil, 2, "unexpected arguments"},
+		{[]string{"c7-engine", "--port", "-1"}, nil, 1, "invalid options: Port -1"},
+		{[]string{"c7-engine"}, map[string]string{"FLOWLINE_C7_JAVA_HOME": "relative/jdk"}, 1, "FLOWLINE_C7_JAVA_HOME"},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {

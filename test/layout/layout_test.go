@@ -15,6 +15,8 @@ const module = "github.com/flowline/flowline/"
 // Development tooling that production code must never link.
 var devTooling = []string{
 	module + "internal/dev/esnode",
+	module + "internal/dev/c7engine",
+	module + "internal/dev/devproc",
 	module + "internal/dev/simulate",
 	module + "internal/dev/natsserver",
 	"github.com/nats-io/nats-server/v2/server",

@@ -40,6 +40,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/flowline/flowline/internal/dev/devproc"
 )
 
 // DefaultVersion is the Elasticsearch version provisioned when none is
@@ -160,11 +162,8 @@ type Node struct {
 	dir     string // node directory, removed by Stop unless persistent
 	persist bool   // dir is Options.DataDir: Stop keeps it
 	logPath string // where to look when something goes wrong
-	cmd     *exec.Cmd
-	pgid    int
-	done    chan struct{} // closed when the process has exited
-	waitErr error         // set before done is closed
-	closers []io.Closer   // closed after the process has exited
+	proc    *devproc.Process
+	pgid    int // the process group: the launcher's pid
 
 	stopOnce sync.Once
 	stopErr  error
@@ -175,14 +174,11 @@ type Node struct {
 func (n *Node) URL() string { return n.url }
 
 // PID is the node's process id (the JVM), for measuring what it uses.
-func (n *Node) PID() int { return n.cmd.Process.Pid }
+func (n *Node) PID() int { return n.proc.PID() }
 
 // Wait blocks until the node process exits (on its own or through Stop) and
 // returns its exit error. It may be called any number of times.
-func (n *Node) Wait() error {
-	<-n.done
-	return n.waitErr
-}
+func (n *Node) Wait() error { return n.proc.Wait() }
 
 // Stop shuts the node down: SIGTERM to its process group, up to 30 s for it
 // to exit, then SIGKILL. Once nothing of the group is left it removes the
@@ -196,7 +192,7 @@ func (n *Node) Stop() error {
 }
 
 func (n *Node) stop() error {
-	if err := n.terminate(stopGrace); err != nil {
+	if err := n.proc.Terminate(stopGrace); err != nil {
 		return fmt.Errorf("esnode: stop node %s (pgid %d): %w; node dir %s left in place", n.url, n.pgid, err, n.dir)
 	}
 	if n.persist {
@@ -208,43 +204,6 @@ func (n *Node) stop() error {
 	}
 	if err := os.RemoveAll(n.dir); err != nil {
 		return fmt.Errorf("esnode: remove node dir: %w", err)
-	}
-	return nil
-}
-
-// terminate SIGTERMs the process group, SIGKILLs it after grace, and returns
-// once the leader has been reaped and no member of the group is left.
-func (n *Node) terminate(grace time.Duration) error {
-	deadline := time.Now().Add(grace)
-	if groupAlive(n.pgid) {
-		if err := syscall.Kill(-n.pgid, syscall.SIGTERM); err != nil && !errors.Is(err, syscall.ESRCH) {
-			return fmt.Errorf("SIGTERM: %w", err)
-		}
-	}
-	// The CLI launcher (the group leader) exits after the server JVM it
-	// supervises; wait for the leader, then for any stragglers.
-	select {
-	case <-n.done:
-	case <-time.After(time.Until(deadline)):
-	}
-	for groupAlive(n.pgid) && time.Now().Before(deadline) {
-		time.Sleep(100 * time.Millisecond)
-	}
-	if groupAlive(n.pgid) {
-		if err := syscall.Kill(-n.pgid, syscall.SIGKILL); err != nil && !errors.Is(err, syscall.ESRCH) {
-			return fmt.Errorf("SIGKILL: %w", err)
-		}
-	}
-	select {
-	case <-n.done:
-	case <-time.After(10 * time.Second):
-		return errors.New("process did not exit after SIGKILL")
-	}
-	for end := time.Now().Add(10 * time.Second); groupAlive(n.pgid); {
-		if time.Now().After(end) {
-			return errors.New("process group still alive after SIGKILL")
-		}
-		time.Sleep(50 * time.Millisecond)
 	}
 	return nil
 }
@@ -271,7 +230,7 @@ func Start(ctx context.Context, opts Options) (*Node, error) {
 	if opts.HTTPPort < 0 || opts.HTTPPort > 65535 {
 		return nil, fmt.Errorf("esnode: invalid HTTPPort %d", opts.HTTPPort)
 	}
-	if opts.HTTPPort != 0 && !portAvailable(opts.HTTPPort) {
+	if opts.HTTPPort != 0 && !devproc.PortAvailable(opts.HTTPPort) {
 		return nil, fmt.Errorf("esnode: HTTP port %d on 127.0.0.1 is already in use", opts.HTTPPort)
 	}
 	if err := opts.Security.validate(); err != nil {
@@ -297,7 +256,7 @@ func Start(ctx context.Context, opts Options) (*Node, error) {
 		ctx, cancel = context.WithTimeout(ctx, defaultStartTimeout)
 		defer cancel()
 	}
-	javaHome, err := resolveJavaHome(opts.JavaHome, opts.Version, systemJava)
+	javaHome, err := resolveJavaHome(opts.JavaHome, opts.Version, devproc.SystemJava)
 	if err != nil {
 		return nil, err
 	}
@@ -339,7 +298,7 @@ func provision(ctx context.Context, version string) (string, error) {
 		return "", err
 	}
 	home, err := install(ctx, version, zipPath)
-	if err == nil || ctx.Err() != nil || checkZip(zipPath) == nil {
+	if err == nil || ctx.Err() != nil || devproc.CheckZip(zipPath) == nil {
 		return home, err
 	}
 	_ = os.Remove(zipPath)
@@ -443,9 +402,9 @@ func startOnce(ctx context.Context, opts Options, home, javaHome, nodes string, 
 	}
 
 	httpPort := opts.HTTPPort
-	ports, err := freePorts(2)
+	ports, err := devproc.FreePorts(2)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("esnode: %w", err)
 	}
 	if httpPort == 0 {
 		httpPort = ports[0]
@@ -476,19 +435,22 @@ func startOnce(ctx context.Context, opts Options, home, javaHome, nodes string, 
 	}
 	cmd := exec.Command(filepath.Join(home, "bin", "elasticsearch"), args...)
 	cmd.Dir = dir
-	cmd.Env = append(filteredEnv(os.Environ(),
+	cmd.Env = append(devproc.FilteredEnv(os.Environ(),
 		"ES_JAVA_HOME", "JAVA_HOME", "ES_JAVA_OPTS", "ES_PATH_CONF", "ES_TMPDIR", "ES_HOME"),
 		"ES_JAVA_HOME="+javaHome,
 		fmt.Sprintf("ES_JAVA_OPTS=-Xms%dm -Xmx%dm", opts.HeapMB, opts.HeapMB),
 		"ES_PATH_CONF="+filepath.Join(dir, "config"),
 		"ES_TMPDIR="+filepath.Join(dir, "tmp"),
 	)
-	cmd.SysProcAttr = procAttr(asRoot)
+	cmd.SysProcAttr = devproc.SysProcAttr(nil)
+	if asRoot {
+		cmd.SysProcAttr.Credential = &syscall.Credential{Uid: nobodyUID, Gid: nobodyGID, Groups: []uint32{}}
+	}
 	// The server JVM inherits our stdout pipe; do not let Wait hang on it
 	// if that process outlives the launcher.
 	cmd.WaitDelay = 5 * time.Second
 
-	tail := &tailBuffer{max: 64 << 10}
+	tail := devproc.NewTailBuffer(64 << 10)
 	scheme := "http://"
 	if caPEM != nil {
 		scheme = "https://"
@@ -499,56 +461,45 @@ func startOnce(ctx context.Context, opts Options, home, javaHome, nodes string, 
 		dir:     dir,
 		persist: persist,
 		logPath: filepath.Join(dir, "logs", clusterName+".log"),
-		cmd:     cmd,
-		done:    make(chan struct{}),
 	}
 	out := opts.Log
+	var closers []io.Closer // closed once the process has exited
 	if out == nil {
 		n.logPath = filepath.Join(dir, "console.log")
 		f, err := os.OpenFile(n.logPath, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
 		if err != nil {
 			return nil, fmt.Errorf("esnode: %w", err)
 		}
-		n.closers = append(n.closers, f)
+		closers = append(closers, f)
 		out = f
 	}
 	cmd.Stdout = io.MultiWriter(out, tail)
 	cmd.Stderr = cmd.Stdout
 
-	if err := cmd.Start(); err != nil {
-		for _, c := range n.closers {
-			c.Close()
-		}
-		return nil, fmt.Errorf("esnode: start %s: %w", cmd.Path, err)
-	}
 	if lock != nil {
-		// Released once the process has exited.
-		n.closers = append(n.closers, lock)
+		// Released once the process has exited (or now, if it fails to start).
+		closers = append(closers, lock)
 		lockHandedOver = true
 	}
-	n.pgid = cmd.Process.Pid
+	if n.proc, err = devproc.StartProcess(cmd, closers...); err != nil {
+		return nil, fmt.Errorf("esnode: %w", err)
+	}
+	n.pgid = n.proc.PID()
 	_ = os.WriteFile(filepath.Join(dir, "es.pgid"), []byte(strconv.Itoa(n.pgid)+"\n"), 0o644)
-	go func() {
-		n.waitErr = cmd.Wait()
-		for _, c := range n.closers {
-			c.Close()
-		}
-		close(n.done)
-	}()
 
 	if err := n.waitHealthy(ctx, clusterName, opts.Security); err != nil {
-		if terr := n.terminate(10 * time.Second); terr != nil {
+		if terr := n.proc.Terminate(10 * time.Second); terr != nil {
 			err = fmt.Errorf("%w; stopping it failed too: %v (process group %d)", err, terr, n.pgid)
 		}
 		keepLogs = true
-		lines := tail.lastLines(logTailLines)
+		lines := tail.LastLines(logTailLines)
 		if strings.TrimSpace(lines) == "" {
 			if b, rerr := os.ReadFile(filepath.Join(dir, "logs", clusterName+".log")); rerr == nil {
-				lines = lastLines(string(b), logTailLines)
+				lines = devproc.LastLines(string(b), logTailLines)
 			}
 		}
 		err = fmt.Errorf("esnode: Elasticsearch %s at %s (home %s, java %s): %w; log: %s; last lines:\n%s",
-			opts.Version, n.url, home, javaHome, err, n.logPath, indent(lines))
+			opts.Version, n.url, home, javaHome, err, n.logPath, devproc.Indent(lines))
 		if strings.Contains(lines, "BindException") || strings.Contains(lines, "Address already in use") {
 			keepLogs = !retryable
 			return nil, &bindError{err}
@@ -584,8 +535,8 @@ func (n *Node) waitHealthy(ctx context.Context, clusterName string, sec *Securit
 			last = "cluster status " + status
 		}
 		select {
-		case <-n.done:
-			return fmt.Errorf("process exited before the node became healthy (%v)", n.waitErr)
+		case <-n.proc.Done():
+			return fmt.Errorf("process exited before the node became healthy (%v)", n.proc.Wait())
 		case <-ctx.Done():
 			return fmt.Errorf("node not healthy in time (%w; last health check: %s)", ctx.Err(), last)
 		case <-time.After(250 * time.Millisecond):
@@ -634,7 +585,7 @@ func sweepStaleNodes(nodes string) {
 		if owner == 0 || owner == os.Getpid() || processAlive(owner) {
 			continue
 		}
-		if pgid := readPid(filepath.Join(dir, "es.pgid")); pgid > 0 && groupAlive(pgid) {
+		if pgid := readPid(filepath.Join(dir, "es.pgid")); pgid > 0 && devproc.GroupAlive(pgid) {
 			continue
 		}
 		_ = os.RemoveAll(dir)
@@ -655,99 +606,15 @@ func processAlive(pid int) bool {
 	return err == nil || errors.Is(err, syscall.EPERM)
 }
 
-// filteredEnv returns env without the given variables.
-func filteredEnv(env []string, drop ...string) []string {
-	out := make([]string, 0, len(env))
-next:
-	for _, kv := range env {
-		k, _, _ := strings.Cut(kv, "=")
-		for _, d := range drop {
-			if k == d {
-				continue next
-			}
-		}
-		out = append(out, kv)
-	}
-	return out
-}
-
-// freePorts returns n distinct TCP ports that were free on 127.0.0.1.
-func freePorts(n int) ([]int, error) {
-	ports := make([]int, 0, n)
-	for range n {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, fmt.Errorf("esnode: pick a free port: %w", err)
-		}
-		defer ln.Close() // hold all until done so they differ
-		ports = append(ports, ln.Addr().(*net.TCPAddr).Port)
-	}
-	return ports, nil
-}
-
-// portAvailable reports whether port can be bound on 127.0.0.1.
-func portAvailable(port int) bool {
-	ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
-	if err != nil {
-		return false
-	}
-	ln.Close()
-	return true
-}
-
-// tailBuffer keeps the last max bytes written to it.
-type tailBuffer struct {
-	mu  sync.Mutex
-	max int
-	buf []byte
-}
-
-func (t *tailBuffer) Write(p []byte) (int, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.buf = append(t.buf, p...)
-	if over := len(t.buf) - t.max; over > 0 {
-		t.buf = append(t.buf[:0], t.buf[over:]...)
-	}
-	return len(p), nil
-}
-
-func (t *tailBuffer) lastLines(n int) string {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return lastLines(string(t.buf), n)
-}
-
-// lastLines returns the last n lines of s.
-func lastLines(s string, n int) string {
-	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
-}
-
-func indent(s string) string {
-	if s == "" {
-		return "    (empty)"
-	}
-	return "    " + strings.ReplaceAll(s, "\n", "\n    ")
-}
-
-// lockDataDir takes an exclusive flock on dir/esnode.lock without waiting,
+// lockDataDir takes an exclusive lock on dir/esnode.lock without waiting,
 // so that two nodes never share a DataDir.
 func lockDataDir(dir string) (*os.File, error) {
-	p := filepath.Join(dir, "esnode.lock")
-	f, err := os.OpenFile(p, os.O_RDWR|os.O_CREATE, 0o644)
+	f, err := devproc.TryLock(filepath.Join(dir, "esnode.lock"))
+	if errors.Is(err, devproc.ErrLocked) {
+		return nil, fmt.Errorf("esnode: DataDir %s is in use by another node: %w", dir, err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("esnode: DataDir lock: %w", err)
-	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
-		f.Close()
-		if errors.Is(err, syscall.EWOULDBLOCK) {
-			return nil, fmt.Errorf("esnode: DataDir %s is in use by another node (%s is locked)", dir, p)
-		}
-		return nil, fmt.Errorf("esnode: lock %s: %w", p, err)
 	}
 	return f, nil
 }

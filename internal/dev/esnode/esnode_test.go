@@ -20,6 +20,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/flowline/flowline/internal/dev/devproc"
+	"github.com/flowline/flowline/internal/dev/devproc/devproctest"
 )
 
 func TestMinJavaMajor(t *testing.T) {
@@ -36,163 +39,24 @@ func TestMinJavaMajor(t *testing.T) {
 	}
 }
 
-func TestJavaVersionParsing(t *testing.T) {
-	for in, want := range map[string]int{`"17.0.15"`: 17, "25": 25, `"25.0.3"`: 25, "21-ea": 21, "1.8.0_292": 8, "": 0, "abc": 0} {
-		if got := javaFeature(in); got != want {
-			t.Errorf("javaFeature(%q) = %d, want %d", in, got, want)
-		}
-	}
-	release := "IMPLEMENTOR=\"Eclipse Adoptium\"\nJAVA_RUNTIME_VERSION=\"x\"\nJAVA_VERSION=\"25.0.3\"\n"
-	if got := releaseJavaVersion(release); got != 25 {
-		t.Errorf("releaseJavaVersion = %d, want 25", got)
-	}
-	out := "openjdk version \"17.0.15\" 2025-04-15\nOpenJDK Runtime Environment (build 17.0.15+6-Debian-1deb12u1)\n"
-	if got := javaVersionOutput(out); got != 17 {
-		t.Errorf("javaVersionOutput = %d, want 17", got)
-	}
-	if got := javaVersionOutput(`java version "1.8.0_292"`); got != 8 {
-		t.Errorf("javaVersionOutput(1.8) = %d, want 8", got)
+func TestResolveJavaHomeNamesTheVersion(t *testing.T) {
+	old := devproctest.FakeJDK(t, t.TempDir(), "java-11", "11.0.2", "")
+	_, err := resolveJavaHome(old, "8.19.21", devproc.SystemJava)
+	if !errors.Is(err, devproc.ErrNoJava) || !strings.Contains(err.Error(), "Elasticsearch 8.19.21 needs Java 17") {
+		t.Errorf("resolveJavaHome with Java 11 for 8.19.21: err = %v, want ErrNoJava naming the version and Java 17", err)
 	}
 }
 
-// fakeJDK makes dir/name look like a JDK of the given version.
-func fakeJDK(t *testing.T, dir, name, version string) string {
-	t.Helper()
-	home := filepath.Join(dir, name)
-	if err := os.MkdirAll(filepath.Join(home, "bin"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(home, "bin", "java"), []byte("#!/bin/sh\n"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(home, "release"), []byte("JAVA_VERSION=\""+version+"\"\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return home
-}
-
-func TestScanAndPickJDK(t *testing.T) {
-	dir := t.TempDir()
-	j11 := fakeJDK(t, dir, "java-11-openjdk-amd64", "11.0.2")
-	j17 := fakeJDK(t, dir, "java-17-openjdk-amd64", "17.0.15")
-	j25 := fakeJDK(t, dir, "temurin-25-jdk-amd64", "25.0.3")
-	if err := os.Symlink("java-17-openjdk-amd64", filepath.Join(dir, "java-1.17.0-openjdk-amd64")); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Mkdir(filepath.Join(dir, "not-a-jdk"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, ".jinfo"), nil, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	jdks := scanJDKs(dir)
-	if len(jdks) != 3 {
-		t.Fatalf("scanJDKs = %+v, want 3 distinct JDKs", jdks)
-	}
-	for _, tc := range []struct {
-		es   string
-		want string
-	}{{"8.19.21", j17}, {"9.1.0", j25}, {"7.17.0", j11}} {
-		min, _ := minJavaMajor(tc.es)
-		got, ok := pickJDK(jdks, min)
-		if !ok || got.Home != tc.want {
-			t.Errorf("pickJDK for ES %s = %+v, %v; want %s", tc.es, got, ok, tc.want)
-		}
-	}
-	if _, ok := pickJDK([]jdk{{"a", 17}}, 21); ok {
-		t.Error("pickJDK: Java 17 must not satisfy 21")
-	}
-
-	lookup := func(env map[string]string, scanned []jdk, path string) javaLookup {
-		return javaLookup{
-			getenv:   func(k string) string { return env[k] },
-			scan:     func() []jdk { return scanned },
-			fromPath: func() (string, error) { return path, nil },
-			major:    javaMajor,
-		}
-	}
-	for _, tc := range []struct {
-		name     string
-		explicit string
-		env      map[string]string
-		scanned  []jdk
-		path     string
-		es       string
-		want     string
-		wantErr  bool
-	}{
-		{name: "explicit", explicit: j25, env: map[string]string{"ES_JAVA_HOME": j17}, es: "8.19.21", want: j25},
-		{name: "explicit too old", explicit: j11, es: "8.19.21", wantErr: true},
-		{name: "ES_JAVA_HOME first", env: map[string]string{"ES_JAVA_HOME": j25, "JAVA_HOME": j17}, es: "8.19.21", want: j25},
-		{name: "JAVA_HOME", env: map[string]string{"JAVA_HOME": j17}, scanned: jdks, es: "8.19.21", want: j17},
-		{name: "env too old skipped", env: map[string]string{"JAVA_HOME": j17}, scanned: jdks, es: "9.0.0", want: j25},
-		{name: "env missing skipped", env: map[string]string{"ES_JAVA_HOME": filepath.Join(dir, "nope")}, scanned: jdks, es: "8.19.21", want: j17},
-		{name: "from PATH", path: j17, es: "8.19.21", want: j17},
-		{name: "nothing suitable", path: j17, es: "9.0.0", wantErr: true},
-	} {
-		got, err := resolveJavaHome(tc.explicit, tc.es, lookup(tc.env, tc.scanned, tc.path))
-		if tc.wantErr {
-			if err == nil {
-				t.Errorf("%s: got %s, want error", tc.name, got)
-			}
-			continue
-		}
-		if err != nil || got != tc.want {
-			t.Errorf("%s: got %q, %v; want %q", tc.name, got, err, tc.want)
-		}
-	}
-}
-
-func TestFreePorts(t *testing.T) {
-	ports, err := freePorts(5)
-	if err != nil {
-		t.Fatal(err)
-	}
-	seen := map[int]bool{}
-	for _, p := range ports {
-		if p <= 0 || p > 65535 || seen[p] {
-			t.Fatalf("freePorts = %v: want distinct valid ports", ports)
-		}
-		seen[p] = true
-		if !portAvailable(p) {
-			t.Errorf("port %d from freePorts is not available", p)
-		}
-	}
+func TestStartOnBusyPort(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer ln.Close()
 	busy := ln.Addr().(*net.TCPAddr).Port
-	if portAvailable(busy) {
-		t.Errorf("portAvailable(%d) = true for a bound port", busy)
-	}
 	_, err = Start(context.Background(), Options{HTTPPort: busy})
 	if err == nil || !strings.Contains(err.Error(), "already in use") {
 		t.Errorf("Start on a busy port: err = %v, want 'already in use'", err)
-	}
-}
-
-func TestTailBufferAndLastLines(t *testing.T) {
-	tb := &tailBuffer{max: 16}
-	for i := range 10 {
-		fmt.Fprintf(tb, "line%d\n", i)
-	}
-	if got := tb.lastLines(2); got != "line8\nline9" {
-		t.Errorf("lastLines(2) = %q", got)
-	}
-	if len(tb.buf) > 16 {
-		t.Errorf("tail buffer grew to %d bytes", len(tb.buf))
-	}
-	if got := lastLines("a\nb\n", 5); got != "a\nb" {
-		t.Errorf("lastLines = %q", got)
-	}
-}
-
-func TestFilteredEnv(t *testing.T) {
-	got := filteredEnv([]string{"A=1", "JAVA_HOME=/x", "B=2=3", "ES_JAVA_OPTS=-Xmx9g"}, "JAVA_HOME", "ES_JAVA_OPTS")
-	if strings.Join(got, " ") != "A=1 B=2=3" {
-		t.Errorf("filteredEnv = %v", got)
 	}
 }
 
@@ -283,25 +147,6 @@ func TestUnzip(t *testing.T) {
 			t.Errorf("unzip accepted escaping entry %q -> %q", bad.name, bad.body)
 		}
 	}
-}
-
-func TestLockFileExcludes(t *testing.T) {
-	p := filepath.Join(t.TempDir(), "l.lock")
-	unlock, err := lockFile(context.Background(), p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
-	defer cancel()
-	if _, err := lockFile(ctx, p); !errors.Is(err, context.DeadlineExceeded) {
-		t.Errorf("second lock while held: err = %v, want deadline exceeded", err)
-	}
-	unlock()
-	unlock2, err := lockFile(context.Background(), p)
-	if err != nil {
-		t.Fatalf("lock after unlock: %v", err)
-	}
-	unlock2()
 }
 
 // TestStartStop provisions and runs a real node. It needs Maven (or a cached
@@ -403,7 +248,7 @@ func TestStartStop(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Error("Wait hangs after Stop")
 	}
-	if groupAlive(pgid) {
+	if devproc.GroupAlive(pgid) {
 		t.Errorf("process group %d still alive after Stop", pgid)
 	}
 	if err := syscallKill0(pgid); err == nil {
@@ -532,7 +377,7 @@ func requireNodePrereqs(t *testing.T) {
 func requireRealNode(t *testing.T) {
 	t.Helper()
 	requireNodePrereqs(t)
-	if _, err := resolveJavaHome("", DefaultVersion, systemJava); err != nil {
+	if _, err := resolveJavaHome("", DefaultVersion, devproc.SystemJava); err != nil {
 		t.Fatalf("no JDK (install one; CI has OpenJDK 17): %v", err)
 	}
 }
@@ -541,11 +386,8 @@ func requireRealNode(t *testing.T) {
 // says so and shows the output.
 func TestStartProcessExits(t *testing.T) {
 	requireNodePrereqs(t)
-	javaHome := fakeJDK(t, worldReadableTempDir(t), "broken-jdk", "17.0.99")
 	script := "#!/bin/sh\necho \"broken-jdk: refusing to start $1\" >&2\nexit 3\n"
-	if err := os.WriteFile(filepath.Join(javaHome, "bin", "java"), []byte(script), 0o755); err != nil {
-		t.Fatal(err)
-	}
+	javaHome := devproctest.FakeJDK(t, worldReadableTempDir(t), "broken-jdk", "17.0.99", script)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	_, err := Start(ctx, Options{JavaHome: javaHome})
@@ -650,7 +492,7 @@ func TestRestartOnDataDir(t *testing.T) {
 	requireRealNode(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
 	defer cancel()
-	ports, err := freePorts(1)
+	ports, err := devproc.FreePorts(1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -748,7 +590,7 @@ func TestRestartOnDataDir(t *testing.T) {
 	if fileExists(filepath.Join(dataDir, "tmp")) {
 		t.Errorf("temp dir kept after Stop")
 	}
-	if !portAvailable(ports[0]) {
+	if !devproc.PortAvailable(ports[0]) {
 		t.Fatalf("port %d still taken after Stop", ports[0])
 	}
 

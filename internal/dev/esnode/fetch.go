@@ -3,7 +3,6 @@ package esnode
 import (
 	"archive/zip"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -14,6 +13,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/flowline/flowline/internal/dev/devproc"
 )
 
 // mavenArtifact is the Maven coordinate of the Elasticsearch distribution we
@@ -102,9 +103,9 @@ func Fetch(ctx context.Context, version string) (zipPath string, err error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", fmt.Errorf("esnode: create cache dir: %w", err)
 	}
-	unlock, err := lockFile(ctx, zipPath+".lock")
+	unlock, err := devproc.LockFile(ctx, zipPath+".lock")
 	if err != nil {
-		return "", err
+		return "", fmt.Errorf("esnode: %w", err)
 	}
 	defer unlock()
 	if fi, err := os.Stat(zipPath); err == nil && fi.Mode().IsRegular() && fi.Size() > 0 {
@@ -129,24 +130,16 @@ func Fetch(ctx context.Context, version string) (zipPath string, err error) {
 		if ctx.Err() != nil {
 			err = fmt.Errorf("%w (%w)", ctx.Err(), err)
 		}
-		return "", fmt.Errorf("esnode: mvn dependency:copy -Dartifact=%s failed: %w\n%s", artifact, err, lastLines(string(out), 30))
+		return "", fmt.Errorf("esnode: mvn dependency:copy -Dartifact=%s failed: %w\n%s", artifact, err, devproc.LastLines(string(out), 30))
 	}
 	got := filepath.Join(tmp, "elasticsearch-"+version+".zip")
-	if err := checkZip(got); err != nil {
-		return "", fmt.Errorf("esnode: mvn dependency:copy for %s: %w\n%s", artifact, err, lastLines(string(out), 30))
+	if err := devproc.CheckZip(got); err != nil {
+		return "", fmt.Errorf("esnode: mvn dependency:copy for %s: %w\n%s", artifact, err, devproc.LastLines(string(out), 30))
 	}
 	if err := os.Rename(got, zipPath); err != nil {
 		return "", fmt.Errorf("esnode: %w", err)
 	}
 	return zipPath, nil
-}
-
-func checkZip(path string) error {
-	r, err := zip.OpenReader(path)
-	if err != nil {
-		return fmt.Errorf("bad zip %s: %w", path, err)
-	}
-	return r.Close()
 }
 
 // install unpacks zipPath (the distribution of version) once into
@@ -166,9 +159,9 @@ func install(ctx context.Context, version, zipPath string) (home string, err err
 	if err := os.MkdirAll(root, 0o755); err != nil {
 		return "", fmt.Errorf("esnode: %w", err)
 	}
-	unlock, err := lockFile(ctx, filepath.Join(root, "."+version+".lock"))
+	unlock, err := devproc.LockFile(ctx, filepath.Join(root, "."+version+".lock"))
 	if err != nil {
-		return "", err
+		return "", fmt.Errorf("esnode: %w", err)
 	}
 	defer unlock()
 	if _, err := os.Stat(filepath.Join(final, completeMarker)); err == nil {
@@ -317,34 +310,6 @@ func extractSymlink(f *zip.File, dst, path string) error {
 		return err
 	}
 	return os.Symlink(t, path)
-}
-
-// lockFile takes an exclusive flock on path (created if needed), polling so
-// that ctx can abort the wait. The returned func releases it.
-func lockFile(ctx context.Context, path string) (unlock func(), err error) {
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
-	if err != nil {
-		return nil, fmt.Errorf("esnode: open lock file: %w", err)
-	}
-	for {
-		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
-		if err == nil {
-			return func() {
-				_ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
-				_ = f.Close()
-			}, nil
-		}
-		if !errors.Is(err, syscall.EWOULDBLOCK) && !errors.Is(err, syscall.EINTR) {
-			f.Close()
-			return nil, fmt.Errorf("esnode: lock %s: %w", path, err)
-		}
-		select {
-		case <-ctx.Done():
-			f.Close()
-			return nil, fmt.Errorf("esnode: waiting for lock %s: %w", path, ctx.Err())
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
 }
 
 // copyTree copies the regular files and directories under src to dst

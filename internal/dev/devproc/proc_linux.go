@@ -1,4 +1,4 @@
-package esnode
+package devproc
 
 import (
 	"os"
@@ -7,21 +7,17 @@ import (
 	"syscall"
 )
 
-// procAttr puts the node in its own process group (so Stop can signal the
-// launcher and the server JVM together), sends it SIGTERM if this process
-// dies, and drops to nobody when we are root.
-func procAttr(asRoot bool) *syscall.SysProcAttr {
-	a := &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
-	if asRoot {
-		a.Credential = &syscall.Credential{Uid: nobodyUID, Gid: nobodyGID, Groups: []uint32{}}
-	}
-	return a
+// SysProcAttr puts a child in its own process group (so Terminate can
+// signal all it spawns), sends it SIGTERM if this process dies, and runs it
+// with cred when not nil (e.g. nobody when this process is root).
+func SysProcAttr(cred *syscall.Credential) *syscall.SysProcAttr {
+	return &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM, Credential: cred}
 }
 
-// groupAlive reports whether any non-zombie process is in process group
+// GroupAlive reports whether any non-zombie process is in process group
 // pgid. Zombies are ignored: in containers without an init that reaps
 // orphans they would otherwise look alive forever.
-func groupAlive(pgid int) bool {
+func GroupAlive(pgid int) bool {
 	entries, err := os.ReadDir("/proc")
 	if err != nil {
 		return syscall.Kill(-pgid, 0) == nil
