@@ -3,13 +3,15 @@ package backoff
 import "time"
 
 // Poll is the pause between polls of a source that had nothing new: Start
-// after the first empty poll, then ×Factor per further empty poll up to
-// Max, and Start again after Reset. Unlike Backoff it is not jittered: it
+// after the first empty poll, then ×Factor plus Step per further empty poll
+// up to Max, and Start again after Reset (Factor 1 and Step = Start is
+// Optimize's linear backoff: Start × the number of empty polls). Unlike Backoff it is not jittered: it
 // paces polling, not retries against an overloaded peer. Not safe for
 // concurrent use.
 type Poll struct {
 	Start, Max time.Duration
 	Factor     float64
+	Step       time.Duration
 	cur        time.Duration
 }
 
@@ -24,7 +26,7 @@ func (b *Poll) Next() time.Duration {
 		b.cur = b.Start
 	}
 	d := b.cur
-	b.cur = min(time.Duration(float64(b.cur)*b.Factor), b.Max)
+	b.cur = min(time.Duration(float64(b.cur)*b.Factor)+b.Step, b.Max)
 	return d
 }
 

@@ -45,3 +45,22 @@ func TestPoll(t *testing.T) {
 		t.Errorf("after 20 idle rounds the pause is %s, want 30s", last)
 	}
 }
+
+// Factor 1 with Step equal to Start is Optimize's idle backoff: the
+// interval times the number of empty polls in a row, capped.
+func TestPollLinearStep(t *testing.T) {
+	s := time.Second
+	b := NewPoll(s, 1, 4*s)
+	b.Step = s
+	var got []time.Duration
+	for range 6 {
+		got = append(got, b.Next())
+	}
+	if want := []time.Duration{s, 2 * s, 3 * s, 4 * s, 4 * s, 4 * s}; !slices.Equal(got, want) {
+		t.Errorf("delays %v, want %v", got, want)
+	}
+	b.Reset()
+	if d := b.Next(); d != s {
+		t.Errorf("after Reset: %v, want %v", d, s)
+	}
+}

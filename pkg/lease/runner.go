@@ -33,7 +33,7 @@ type Outcome int
 
 const (
 	// Idle: the round found nothing to do. The pause grows with every idle
-	// round in a row (Pacing.IdleStart ×IdleFactor up to IdleMax).
+	// round in a row (Pacing.IdleStart ×IdleFactor +IdleStep up to IdleMax).
 	Idle Outcome = iota
 	// Progress: the round did work and is caught up; pause
 	// Pacing.AfterProgress.
@@ -54,6 +54,7 @@ type Pacing struct {
 	AfterProgress time.Duration // pause after a Progress round
 	IdleStart     time.Duration // pause after the first Idle round in a row
 	IdleFactor    float64       // growth of the pause per further Idle round (≥ 1)
+	IdleStep      time.Duration // added to the pause per further Idle round
 	IdleMax       time.Duration // longest pause while idle
 	RetryStart    time.Duration // jittered backoff after a failed round, doubling from RetryStart
 	RetryMax      time.Duration // up to RetryMax
@@ -118,6 +119,7 @@ func (r *Runner) work(ctx context.Context, p int32, round Round) {
 	defer func() { log.Info("partition given up", "cause", context.Cause(ctx)) }()
 	pc := r.cfg.Pacing
 	idle := backoff.NewPoll(pc.IdleStart, max(pc.IdleFactor, 1), pc.IdleMax)
+	idle.Step = pc.IdleStep
 	failing := backoff.New(pc.RetryStart, pc.RetryMax)
 	for ctx.Err() == nil {
 		outcome, err := round(ctx)

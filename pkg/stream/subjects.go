@@ -6,7 +6,9 @@
 // built from them on flowline.docs.P (stream FLOWLINE_DOCS, work queue: a
 // document message is gone once a writer acked it); anything a service
 // cannot process on flowline.dlq.<service> (stream FLOWLINE_DLQ) with the
-// reason in a header.
+// reason in a header. Camunda 7 history pages imported from the engine of
+// source S, entity kind K, on flowline.c7.S.K (stream FLOWLINE_C7, kept like
+// the records).
 package stream
 
 import (
@@ -20,6 +22,7 @@ const (
 	RecordsStream = "FLOWLINE_RECORDS"
 	DocsStream    = "FLOWLINE_DOCS"
 	DLQStream     = "FLOWLINE_DLQ"
+	C7Stream      = "FLOWLINE_C7"
 )
 
 // Subject roots.
@@ -27,6 +30,7 @@ const (
 	recordsRoot = "flowline.records."
 	docsRoot    = "flowline.docs."
 	dlqRoot     = "flowline.dlq."
+	c7Root      = "flowline.c7."
 )
 
 // Message headers Flowline sets besides Nats-Msg-Id and trace context.
@@ -43,6 +47,13 @@ const (
 	// HeaderDLQIndex and HeaderDLQID name a document Elasticsearch rejected.
 	HeaderDLQIndex = "Flowline-Dlq-Index"
 	HeaderDLQID    = "Flowline-Dlq-Id"
+	// HeaderC7Source and HeaderC7Kind name the source and entity kind of a
+	// Camunda 7 page; HeaderC7FirstTime and HeaderC7LastTime give the
+	// timestamps (epoch ms) of its first and last entity.
+	HeaderC7Source    = "Flowline-C7-Source"
+	HeaderC7Kind      = "Flowline-C7-Kind"
+	HeaderC7FirstTime = "Flowline-C7-First-Time"
+	HeaderC7LastTime  = "Flowline-C7-Last-Time"
 )
 
 // RecordsSubject is the subject of partition p's records.
@@ -54,11 +65,20 @@ func DocsSubject(p int32) string { return docsRoot + strconv.Itoa(int(p)) }
 // DLQSubject is the dead-letter subject of a service.
 func DLQSubject(service string) string { return dlqRoot + service }
 
-// AllRecords, AllDocs and AllDLQ are the wildcard subjects of each stream.
+// C7Subject is the subject of the Camunda 7 pages of entity kind kind
+// imported from source.
+func C7Subject(source, kind string) string { return c7Root + source + "." + kind }
+
+// C7SourceSubjects is the wildcard subject of every page of source.
+func C7SourceSubjects(source string) string { return c7Root + source + ".>" }
+
+// AllRecords, AllDocs, AllDLQ and AllC7 are the wildcard subjects of each
+// stream.
 const (
 	AllRecords = recordsRoot + ">"
 	AllDocs    = docsRoot + ">"
 	AllDLQ     = dlqRoot + ">"
+	AllC7      = c7Root + ">"
 )
 
 // PartitionOf parses the partition id from a records or docs subject.

@@ -53,6 +53,17 @@ func StreamConfigs(cfg config.Streams) []jetstream.StreamConfig {
 			MaxMsgSize:  maxMsgSize,
 		},
 		{
+			Name:        C7Stream,
+			Description: "pages of Camunda 7 history entities imported through the engine's Optimize API, one subject per source and kind",
+			Subjects:    []string{AllC7},
+			Storage:     jetstream.FileStorage,
+			Retention:   jetstream.LimitsPolicy,
+			MaxAge:      cfg.RecordsMaxAge,
+			Replicas:    cfg.Replicas,
+			Duplicates:  dedupWindowWithin(cfg.RecordsMaxAge),
+			MaxMsgSize:  maxMsgSize,
+		},
+		{
 			Name:        DLQStream,
 			Description: "messages and documents a service could not process, with the reason in a header",
 			Subjects:    []string{AllDLQ},
@@ -182,6 +193,7 @@ func diffStreamConfig(have, want jetstream.StreamConfig) []SettingDiff {
 // maxAgeVariable names the variable of each stream's max age.
 var maxAgeVariable = map[string]string{
 	RecordsStream: config.Prefix + "_STREAM_RECORDS_MAX_AGE",
+	C7Stream:      config.Prefix + "_STREAM_RECORDS_MAX_AGE",
 	DLQStream:     config.Prefix + "_STREAM_DLQ_MAX_AGE",
 }
 

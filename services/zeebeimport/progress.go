@@ -2,12 +2,12 @@ package zeebeimport
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
 	"time"
 
+	"github.com/flowline/flowline/pkg/stream"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -66,18 +66,12 @@ type progressStore struct{ kv jetstream.KeyValue }
 // openProgress opens or creates the progress bucket (file storage: progress
 // must survive a broker restart; no TTL).
 func openProgress(ctx context.Context, js jetstream.JetStream, bucket string, replicas int) (*progressStore, error) {
-	kv, err := js.KeyValue(ctx, bucket)
-	if errors.Is(err, jetstream.ErrBucketNotFound) {
-		kv, err = js.CreateKeyValue(ctx, jetstream.KeyValueConfig{
-			Bucket: bucket, Description: "Flowline import progress of the Zeebe exporter's indices, per partition",
-			History: 5, Storage: jetstream.FileStorage, Replicas: replicas,
-		})
-		if errors.Is(err, jetstream.ErrBucketExists) {
-			kv, err = js.KeyValue(ctx, bucket)
-		}
-	}
+	kv, err := stream.OpenKeyValue(ctx, js, jetstream.KeyValueConfig{
+		Bucket: bucket, Description: "Flowline import progress of the Zeebe exporter's indices, per partition",
+		History: 5, Storage: jetstream.FileStorage, Replicas: replicas,
+	})
 	if err != nil {
-		return nil, fmt.Errorf("zeebe import: progress bucket %s: %w", bucket, err)
+		return nil, fmt.Errorf("zeebe import: progress bucket: %w", err)
 	}
 	return &progressStore{kv: kv}, nil
 }
@@ -85,16 +79,10 @@ func openProgress(ctx context.Context, js jetstream.JetStream, bucket string, re
 // load returns partition p's progress and its revision (0: none stored).
 func (ps *progressStore) load(ctx context.Context, p int32) (ImportProgress, uint64, error) {
 	fresh := ImportProgress{Cursors: map[string]int64{}, Sequences: map[string]int64{}, Position: -1}
-	e, err := ps.kv.Get(ctx, ImportProgressKey(p))
-	if errors.Is(err, jetstream.ErrKeyNotFound) {
-		return fresh, 0, nil
-	}
-	if err != nil {
-		return fresh, 0, fmt.Errorf("zeebe import: read progress of partition %d: %w", p, err)
-	}
 	var prog ImportProgress
-	if err := json.Unmarshal(e.Value(), &prog); err != nil {
-		return fresh, 0, fmt.Errorf("zeebe import: progress of partition %d (revision %d) is unreadable: %w", p, e.Revision(), err)
+	rev, err := stream.LoadJSON(ctx, ps.kv, ImportProgressKey(p), &prog)
+	if err != nil || rev == 0 {
+		return fresh, 0, err
 	}
 	if prog.Cursors == nil {
 		prog.Cursors = map[string]int64{}
@@ -102,28 +90,16 @@ func (ps *progressStore) load(ctx context.Context, p int32) (ImportProgress, uin
 	if prog.Sequences == nil {
 		prog.Sequences = map[string]int64{}
 	}
-	return prog, e.Revision(), nil
+	return prog, rev, nil
 }
 
 // save stores prog as partition p's progress if the stored revision is
 // still rev (0: none stored), and returns the new revision.
 func (ps *progressStore) save(ctx context.Context, p int32, prog ImportProgress, rev uint64) (uint64, error) {
 	prog.Updated = time.Now().UTC()
-	b, err := json.Marshal(prog)
-	if err != nil {
-		return 0, err
+	newRev, err := stream.SaveJSON(ctx, ps.kv, ImportProgressKey(p), prog, rev)
+	if errors.Is(err, stream.ErrConflict) {
+		return 0, fmt.Errorf("partition %d: %w: %w", p, errProgressConflict, err)
 	}
-	var newRev uint64
-	if rev == 0 {
-		newRev, err = ps.kv.Create(ctx, ImportProgressKey(p), b)
-	} else {
-		newRev, err = ps.kv.Update(ctx, ImportProgressKey(p), b, rev)
-	}
-	if errors.Is(err, jetstream.ErrKeyExists) || errors.Is(err, jetstream.ErrKeyRevisionMismatch) {
-		return 0, fmt.Errorf("partition %d: %w", p, errProgressConflict)
-	}
-	if err != nil {
-		return 0, fmt.Errorf("zeebe import: store progress of partition %d: %w", p, err)
-	}
-	return newRev, nil
+	return newRev, err
 }

@@ -1,0 +1,348 @@
+package c7import_test
+
+// The Camunda 7 import against a real Camunda 7 engine (internal/dev/
+// c7engine, through c7enginetest) and an embedded NATS server: what it
+// stores on FLOWLINE_C7 is compared with the engine's own history API.
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/flowline/flowline/internal/dev/c7engine"
+	"github.com/flowline/flowline/internal/dev/natsserver"
+	"github.com/flowline/flowline/internal/testenv"
+	"github.com/flowline/flowline/internal/testenv/c7enginetest"
+	"github.com/flowline/flowline/pkg/c7"
+	"github.com/flowline/flowline/pkg/config"
+	"github.com/flowline/flowline/pkg/stream"
+	"github.com/flowline/flowline/services/c7import"
+)
+
+func TestMain(m *testing.M) { c7enginetest.Main(m) }
+
+// orderBPMN is a process with a user task (assignee from a variable,
+// candidate groups) and an external service task (topic "<key>-charge").
+func orderBPMN(key string) []byte {
+	return []byte(`<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:camunda="http://camunda.org/schema/1.0/bpmn" id="d-` + key + `" targetNamespace="http://flowline.dev/test">
+  <bpmn:process id="` + key + `" name="Order" isExecutable="true" camunda:historyTimeToLive="P1D">
+    <bpmn:startEvent id="start"/>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="review"/>
+    <bpmn:userTask id="review" name="Review" camunda:assignee="${assignee}" camunda:candidateGroups="sales,ops"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="review" targetRef="charge"/>
+    <bpmn:serviceTask id="charge" name="Charge" camunda:type="external" camunda:topic="` + key + `-charge"/>
+    <bpmn:sequenceFlow id="f3" sourceRef="charge" targetRef="end"/>
+    <bpmn:endEvent id="end"/>
+  </bpmn:process>
+</bpmn:definitions>
+`)
+}
+
+// importConfig is an import of engine under source (the defaults an
+// operator gets otherwise), storing on srv, quick to page (pageSize) and to
+// notice new data, settling nothing.
+func importConfig(t *testing.T, engine string, srv *natsserver.Server, source string, pageSize int) c7import.Config {
+	t.Helper()
+	cfg := c7import.NewConfig()
+	if err := config.Process(&cfg); err != nil {
+		t.Fatal(err)
+	}
+	cfg.NATS, cfg.Streams = testenv.NATSConfig(srv), testenv.Streams()
+	cfg.Engine.URL = engine
+	cfg.Engine.Source = source
+	cfg.Engine.PageSize = pageSize
+	cfg.Engine.Settle = 0
+	cfg.Engine.BackoffInterval, cfg.Engine.BackoffMax = 50*time.Millisecond, 300*time.Millisecond
+	cfg.Engine.QueueSize, cfg.Engine.Concurrency = 2, 2
+	cfg.Lease.TTL = 2 * time.Second
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+// storedIDs reads every page source stored on FLOWLINE_C7 and returns, per
+// kind, the ids of the entities for which keep is true (all ids stored,
+// duplicates once), and how often each id was stored.
+func storedIDs(t *testing.T, js jetstream.JetStream, payloads *stream.Payloads, source string, keep func(kind string, e map[string]any) bool) map[string]map[string]int {
+	t.Helper()
+	out := map[string]map[string]int{}
+	for _, m := range testenv.Messages(t, js, stream.C7Stream) {
+		if m.Headers().Get(stream.HeaderC7Source) != source {
+			continue
+		}
+		kind := m.Headers().Get(stream.HeaderC7Kind)
+		if m.Subject() != stream.C7Subject(source, kind) {
+			t.Fatalf("page of kind %s on subject %s", kind, m.Subject())
+		}
+		body, err := payloads.Body(context.Background(), m.Headers(), m.Data())
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ents []map[string]any
+		if err := json.Unmarshal(body, &ents); err != nil {
+			t.Fatalf("%s page: %v", kind, err)
+		}
+		if out[kind] == nil {
+			out[kind] = map[string]int{}
+		}
+		for _, e := range ents {
+			if kind == c7.Deployment.Name {
+				e = e["deployment"].(map[string]any)
+			}
+			if keep(kind, e) {
+				out[kind][e["id"].(string)]++
+			}
+		}
+	}
+	return out
+}
+
+// historyIDs returns the ids of the engine's history API list at path.
+func historyIDs(t *testing.T, engine, path string) []string {
+	t.Helper()
+	var list []map[string]any
+	c7enginetest.Get(t, engine, path, &list)
+	ids := make([]string, 0, len(list))
+	for _, e := range list {
+		ids = append(ids, e["id"].(string))
+	}
+	sort.Strings(ids)
+	return ids
+}
+
+// keys are m's keys, sorted.
+func keys(m map[string]int) []string { return slices.Sorted(maps.Keys(m)) }
+
+// runOrders deploys key's order process and drives instances through it:
+// two completed (task done, charge done), one with an open incident on
+// charge (its task done), one with a resolved incident that then
+// completed, one canceled, one still waiting at its task with a variable
+// updated twice. It returns the deployment id and the instance ids.
+func runOrders(t *testing.T, engine, key string) (deployment string, instances []string) {
+	t.Helper()
+	deployment = c7enginetest.Deploy(t, engine, key, map[string][]byte{key + ".bpmn": orderBPMN(key)})
+	start := func(i int) string {
+		return c7enginetest.StartInstance(t, engine, key, map[string]any{
+			"assignee": fmt.Sprintf("user-%d", i), "amount": 10.5 * float64(i), "n": i, "vip": i%2 == 0,
+		})
+	}
+	task := func(pi string) string {
+		var tasks []struct{ ID string }
+		c7enginetest.Get(t, engine, "/task?processInstanceId="+pi, &tasks)
+		if len(tasks) != 1 {
+			t.Fatalf("instance %s: %d tasks, want 1", pi, len(tasks))
+		}
+		return tasks[0].ID
+	}
+	lockCharge := func(pi string) string {
+		var locked []struct{ ID, ProcessInstanceID string }
+		c7enginetest.Do(t, "POST", engine, "/external-task/fetchAndLock", map[string]any{
+			"workerId": "w", "maxTasks": 100, "topics": []map[string]any{{"topicName": key + "-charge", "lockDuration": 600000, "processInstanceId": pi}},
+		}, &locked)
+		if len(locked) != 1 {
+			t.Fatalf("instance %s: %d charge tasks locked, want 1", pi, len(locked))
+		}
+		return locked[0].ID
+	}
+	for i := range 6 {
+		pi := start(i)
+		instances = append(instances, pi)
+		switch i {
+		case 0, 1: // completed
+			c7enginetest.Do(t, "POST", engine, "/task/"+task(pi)+"/complete", map[string]any{"variables": map[string]any{"approved": map[string]any{"value": true}}}, nil)
+			c7enginetest.Do(t, "POST", engine, "/external-task/"+lockCharge(pi)+"/complete", map[string]any{"workerId": "w"}, nil)
+		case 2: // an open incident
+			c7enginetest.Do(t, "POST", engine, "/task/"+task(pi)+"/complete", map[string]any{}, nil)
+			c7enginetest.Do(t, "POST", engine, "/external-task/"+lockCharge(pi)+"/failure", map[string]any{"workerId": "w", "errorMessage": "card declined", "retries": 0}, nil)
+		case 3: // an incident resolved by retrying, then completed
+			c7enginetest.Do(t, "POST", engine, "/task/"+task(pi)+"/complete", map[string]any{}, nil)
+			et := lockCharge(pi)
+			c7enginetest.Do(t, "POST", engine, "/external-task/"+et+"/failure", map[string]any{"workerId": "w", "errorMessage": "timeout", "retries": 0}, nil)
+			c7enginetest.Do(t, "PUT", engine, "/external-task/"+et+"/retries", map[string]any{"retries": 1}, nil)
+			c7enginetest.Do(t, "POST", engine, "/external-task/"+lockCharge(pi)+"/complete", map[string]any{"workerId": "w"}, nil)
+		case 4: // canceled
+			c7enginetest.Do(t, "DELETE", engine, "/process-instance/"+pi, nil, nil)
+		case 5: // running, a variable updated twice
+			for _, v := range []int{50, 51} {
+				c7enginetest.Do(t, "PUT", engine, "/process-instance/"+pi+"/variables/n", map[string]any{"value": v, "type": "Integer"}, nil)
+			}
+		}
+	}
+	return deployment, instances
+}
+
+// TestImportStoresEveryEntityOfEveryKind: a real engine runs orders
+// (completed, failed, resolved, canceled and running instances); the
+// import, paging three entities at a time with two executors per kind,
+// stores every entity of every kind, which the engine's own history API
+// lists for the process: completed ones exactly, running ones at least
+// (some completed after they were stored as running). Each kind's index
+// ends at its newest entity.
+func TestImportStoresEveryEntityOfEveryKind(t *testing.T) {
+	engine := c7enginetest.Shared(t)
+	key := "order" + strings.ReplaceAll(testenv.IndexPrefix(t), "-", "")
+	deployment, instances := runOrders(t, engine, key)
+
+	srv := testenv.NATS(t)
+	conn := testenv.ConnectStreams(t, srv)
+	source := "src-" + key
+	cfg := importConfig(t, engine, srv, source, 3)
+	testenv.Run(t, c7import.New(cfg, testenv.Deps(t)))
+
+	var defs []struct{ ID string }
+	c7enginetest.Get(t, engine, "/process-definition?key="+key, &defs)
+	def := defs[0].ID
+	ours := func(kind string, e map[string]any) bool {
+		if kind == c7.Deployment.Name {
+			return e["id"] == deployment
+		}
+		return e["processDefinitionKey"] == key
+	}
+	var incidents []struct {
+		ID      string
+		EndTime *string
+	}
+	c7enginetest.Get(t, engine, "/history/incident?processDefinitionKey="+key, &incidents)
+	var openIncidents, endedIncidents []string
+	for _, in := range incidents {
+		if in.EndTime == nil {
+			openIncidents = append(openIncidents, in.ID)
+		} else {
+			endedIncidents = append(endedIncidents, in.ID)
+		}
+	}
+	sort.Strings(openIncidents)
+	sort.Strings(endedIncidents)
+	if len(openIncidents) != 1 || len(endedIncidents) != 1 {
+		t.Fatalf("the engine has %d open and %d ended incidents, want 1 and 1", len(openIncidents), len(endedIncidents))
+	}
+	exact := map[string][]string{
+		c7.Deployment.Name:                {deployment},
+		c7.ProcessInstanceCompleted.Name:  historyIDs(t, engine, "/history/process-instance?finished=true&processDefinitionKey="+key),
+		c7.ActivityInstanceCompleted.Name: historyIDs(t, engine, "/history/activity-instance?finished=true&processDefinitionId="+def),
+		c7.TaskInstanceCompleted.Name:     historyIDs(t, engine, "/history/task?finished=true&processDefinitionKey="+key),
+		c7.VariableUpdate.Name:            historyIDs(t, engine, "/history/detail?variableUpdates=true&processInstanceIdIn="+strings.Join(instances, ",")),
+		c7.IdentityLinkLog.Name:           historyIDs(t, engine, "/history/identity-link-log?processDefinitionKey="+key),
+		c7.IncidentCompleted.Name:         endedIncidents,
+	}
+	atLeast := map[string][]string{
+		c7.ProcessInstanceRunning.Name:  historyIDs(t, engine, "/history/process-instance?unfinished=true&processDefinitionKey="+key),
+		c7.ActivityInstanceRunning.Name: historyIDs(t, engine, "/history/activity-instance?unfinished=true&processDefinitionId="+def),
+		c7.TaskInstanceRunning.Name:     historyIDs(t, engine, "/history/task?unfinished=true&processDefinitionKey="+key),
+		c7.IncidentOpen.Name:            openIncidents,
+	}
+	for kind, ids := range exact {
+		if len(ids) == 0 {
+			t.Fatalf("the engine lists no %s for the test's process: the scenario is broken", kind)
+		}
+	}
+	testenv.Eventually(t, 60*time.Second, func() error {
+		stored := storedIDs(t, conn.JS, conn.Payloads, source, ours)
+		for kind, want := range exact {
+			if got := keys(stored[kind]); !slices.Equal(got, want) {
+				return fmt.Errorf("%s: stored %v, the engine has %v", kind, got, want)
+			}
+		}
+		for kind, want := range atLeast {
+			for _, id := range want {
+				if stored[kind][id] == 0 {
+					return fmt.Errorf("%s: %s not stored (stored %v)", kind, id, keys(stored[kind]))
+				}
+			}
+		}
+		return nil
+	})
+
+	// Every kind's index is at its newest entity.
+	kv, err := conn.JS.KeyValue(context.Background(), cfg.Engine.IndexBucket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	client, err := c7.New(c7.Options{URL: engine})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, kind := range []c7.Kind{c7.ActivityInstanceCompleted, c7.VariableUpdate, c7.Deployment} {
+		all, err := client.After(context.Background(), kind, -1, 1_000_000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		newest := all.Entities[len(all.Entities)-1].Time
+		testenv.Eventually(t, 10*time.Second, func() error {
+			e, err := kv.Get(context.Background(), c7import.IndexKey(source, kind.Name))
+			if err != nil {
+				return err
+			}
+			var idx c7import.ImportIndex
+			if err := json.Unmarshal(e.Value(), &idx); err != nil {
+				return err
+			}
+			if idx.Time != newest || idx.CountAt < 1 {
+				return fmt.Errorf("%s index %+v, want time %d (the newest entity's)", kind.Name, idx, newest)
+			}
+			return nil
+		})
+	}
+}
+
+// TestEntitiesSharingOneMillisecondAreAllImported: with the engine's clock
+// stopped, 25 variables created at one instance's start share one
+// millisecond, more than six pages of four: the import stores them all,
+// although every page boundary falls among them. Then, the index standing
+// at that millisecond, five more variables are created at it (as a
+// transaction committing late would): the import stores them too, by
+// fetching the entities at the index's timestamp again.
+func TestEntitiesSharingOneMillisecondAreAllImported(t *testing.T) {
+	engine := c7enginetest.Start(context.Background(), t, c7engine.Options{}).URL()
+	frozen := time.Now().Add(-time.Hour).Truncate(time.Millisecond).UnixMilli()
+	c7enginetest.SetClock(t, engine, frozen)
+	defer c7enginetest.ResetClock(t, engine)
+	c7enginetest.Deploy(t, engine, "burst", map[string][]byte{"burst.bpmn": c7enginetest.UserTaskBPMN("burst")})
+	vars := map[string]any{}
+	for i := range 25 {
+		vars[fmt.Sprintf("v%02d", i)] = i
+	}
+	pi := c7enginetest.StartInstance(t, engine, "burst", vars)
+
+	client, err := c7.New(c7.Options{URL: engine})
+	if err != nil {
+		t.Fatal(err)
+	}
+	at, err := client.At(context.Background(), c7.VariableUpdate, frozen)
+	if err != nil || len(at.Entities) != 25 {
+		t.Fatalf("the engine has %d variable updates at the stopped clock (%v), want 25", len(at.Entities), err)
+	}
+
+	srv := testenv.NATS(t)
+	conn := testenv.ConnectStreams(t, srv)
+	const pageSize = 4
+	testenv.Run(t, c7import.New(importConfig(t, engine, srv, "burst", pageSize), testenv.Deps(t)))
+	ofInstance := func(kind string, e map[string]any) bool {
+		return kind == c7.VariableUpdate.Name && e["processInstanceId"] == pi
+	}
+	waitFor := func(want int) {
+		t.Helper()
+		testenv.Eventually(t, 30*time.Second, func() error {
+			if got := storedIDs(t, conn.JS, conn.Payloads, "burst", ofInstance)[c7.VariableUpdate.Name]; len(got) != want {
+				return fmt.Errorf("%d of the instance's %d variable updates stored", len(got), want)
+			}
+			return nil
+		})
+	}
+	waitFor(25)
+
+	for i := 25; i < 30; i++ {
+		c7enginetest.Do(t, "PUT", engine, fmt.Sprintf("/process-instance/%s/variables/v%02d", pi, i), map[string]any{"value": i, "type": "Integer"}, nil)
+	}
+	waitFor(30)
+}
