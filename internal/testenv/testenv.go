@@ -31,9 +31,13 @@ var (
 )
 
 // Main runs the tests of a package, then stops the Elasticsearch node and
-// removes the flowline binary it provisioned, if any. Use it from TestMain.
-func Main(m *testing.M) {
+// removes the flowline binary it provisioned, if any, and calls after (e.g.
+// c7enginetest.StopShared). Use it from TestMain.
+func Main(m *testing.M, after ...func()) {
 	code := m.Run()
+	for _, f := range after {
+		f()
+	}
 	if esNode != nil {
 		_ = esNode.Stop()
 	}

@@ -117,15 +117,35 @@ func TestRedrivePlanSendsEachKindBackWhereItCameFrom(t *testing.T) {
 	}
 	checkMarked(t, p)
 
+	// A Camunda 7 source's document names no partition: it goes back to
+	// the subject it was dead-lettered from.
+	c7doc := letterOf(stream.KindDocument, -1, []byte(`{"key":"abc"}`))
+	c7doc.Subject = stream.C7DocsSubject("eu")
+	c7doc.Document = &stream.DeadDocument{Index: "flowline-c7-task-1_", Family: "c7-task", ID: "abc", Version: 12, Partition: -1}
+	c7doc.Header.Set(stream.HeaderDLQVersion, "12")
+	p, err = deadletter.PlanRedrive(c7doc)
+	if err != nil || p.Target() != "flowline.docs.c7.eu" {
+		t.Fatalf("c7 document: %+v %v", p, err)
+	}
+	checkMarked(t, p)
+	c7batch := letterOf(stream.KindDocuments, -1, []byte("anything"))
+	c7batch.Subject = stream.C7DocsSubject("eu")
+	if p, err = deadletter.PlanRedrive(c7batch); err != nil || p.Target() != "flowline.docs.c7.eu" {
+		t.Errorf("c7 documents message: %+v %v", p, err)
+	}
+	c7elsewhere := c7doc
+	c7elsewhere.Subject = "flowline.docs.c7.eu.x"
+
 	noFamily := letterOf(stream.KindDocument, 6, []byte(`{}`))
 	noFamily.Document = &stream.DeadDocument{Index: "flowline-job-1_", ID: "7"}
 	for name, l := range map[string]deadletter.Letter{
-		"records that do not decode": letterOf(stream.KindRecords, 4, []byte("\xff\xff")),
-		"records without partition":  letterOf(stream.KindRecords, -1, records),
-		"zeebe record not JSON":      letterOf(stream.KindZeebeRecord, 2, []byte("{")),
-		"zeebe record elsewhere":     letterOf(stream.KindZeebeRecord, 3, []byte(zeebeJob)),
-		"document without family":    noFamily,
-		"no kind":                    letterOf("", -1, []byte("x")),
+		"records that do not decode":   letterOf(stream.KindRecords, 4, []byte("\xff\xff")),
+		"records without partition":    letterOf(stream.KindRecords, -1, records),
+		"zeebe record not JSON":        letterOf(stream.KindZeebeRecord, 2, []byte("{")),
+		"zeebe record elsewhere":       letterOf(stream.KindZeebeRecord, 3, []byte(zeebeJob)),
+		"document without family":      noFamily,
+		"c7 document on no c7 subject": c7elsewhere,
+		"no kind":                      letterOf("", -1, []byte("x")),
 	} {
 		if _, err := deadletter.PlanRedrive(l); !errors.Is(err, deadletter.ErrNotRedrivable) || !strings.Contains(err.Error(), "dead letter 9") {
 			t.Errorf("%s: %v", name, err)

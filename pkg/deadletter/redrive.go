@@ -90,7 +90,7 @@ func PlanRedrive(l Letter) (Plan, error) {
 			return fail("it does not name the document's family (stored before dead letters carried it, or the family was unknown to the writer)")
 		case l.Header.Get(stream.HeaderDLQVersion) == "":
 			return fail("it does not carry the document's version")
-		case d.Partition < 0:
+		case d.Partition < 0 && !stream.IsC7DocsSubject(l.Subject):
 			return fail("it names no partition")
 		}
 		data, err := (&recordv1.DocumentBatch{PartitionId: d.Partition, FirstPosition: d.Version, LastPosition: d.Version,
@@ -99,12 +99,20 @@ func PlanRedrive(l Letter) (Plan, error) {
 		if err != nil {
 			return fail("%v", err)
 		}
+		if d.Partition < 0 { // a Camunda 7 source's document: back to its subject
+			p = Plan{Msg: &nats.Msg{Subject: l.Subject, Data: data}, First: d.Version, Last: d.Version}
+			break
+		}
 		p = Plan{Msg: stream.DocsMsg(d.Partition, d.Version, d.Version, data), First: d.Version, Last: d.Version}
 	case stream.KindDocuments:
-		if l.Partition < 0 {
+		subject := stream.DocsSubject(l.Partition)
+		switch {
+		case stream.IsC7DocsSubject(l.Subject):
+			subject = l.Subject
+		case l.Partition < 0:
 			return fail("it names no partition")
 		}
-		p = Plan{Msg: &nats.Msg{Subject: stream.DocsSubject(l.Partition), Data: l.Data, Header: nats.Header{}}}
+		p = Plan{Msg: &nats.Msg{Subject: subject, Data: l.Data, Header: nats.Header{}}}
 		var batch recordv1.DocumentBatch
 		if batch.UnmarshalVT(l.Data) == nil && len(batch.Documents) > 0 {
 			p.First, p.Last = batch.FirstPosition, batch.LastPosition

@@ -33,11 +33,13 @@ const (
 	DecisionInstance     Family = "decision-instance"
 )
 
-// Families lists every family, in the order templates are installed.
-var Families = []Family{
+// Families lists every family, in the order templates are installed: the
+// Zeebe families, then the Camunda 7 ones (C7Families). New families go at
+// the end: the writer numbers families by their place in this list.
+var Families = append([]Family{
 	Process, DecisionRequirements, Decision, Form, ListView, FlowNodeInstance,
 	SequenceFlow, Variable, Incident, Job, Task, DecisionInstance,
-}
+}, C7Families...)
 
 // Version is the schema version embedded in index names; bumping it creates
 // new indices rather than changing mappings in place.

@@ -16,12 +16,22 @@ func TestSubjects(t *testing.T) {
 	if RecordsSubject(7) != "flowline.records.7" || DocsSubject(7) != "flowline.docs.7" || DLQSubject("writer") != "flowline.dlq.writer" {
 		t.Fatal("subject names changed")
 	}
+	if C7Subject("eu", "variable-update") != "flowline.c7.eu.variable-update" || C7DocsSubject("eu") != "flowline.docs.c7.eu" {
+		t.Fatal("c7 subject names changed")
+	}
+	for subject, want := range map[string]string{"flowline.c7.eu.deployment": "eu", "flowline.c7.eu": "", "flowline.docs.1": "", "flowline.c7..x": ""} {
+		if got, ok := C7SourceOf(subject); got != want && ok || (want != "") != ok {
+			t.Errorf("C7SourceOf(%q) = %q, %v; want %q", subject, got, ok, want)
+		}
+	}
 	for _, tt := range []struct {
 		subject string
 		want    int32
 		ok      bool
 	}{
 		{"flowline.records.12", 12, true}, {"flowline.docs.0", 0, true}, {"flowline.records.x", 0, false}, {"flowline.records.-1", 0, false},
+		// A Camunda 7 source named like a number is no partition.
+		{C7DocsSubject("12"), 0, false},
 	} {
 		got, err := PartitionOf(tt.subject)
 		if (err == nil) != tt.ok || got != tt.want {

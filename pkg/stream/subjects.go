@@ -72,6 +72,27 @@ func C7Subject(source, kind string) string { return c7Root + source + "." + kind
 // C7SourceSubjects is the wildcard subject of every page of source.
 func C7SourceSubjects(source string) string { return c7Root + source + ".>" }
 
+// C7DocsSubject is the subject of the documents built from source's pages
+// (on the documents stream, beside the partitions' flowline.docs.<P>).
+func C7DocsSubject(source string) string { return docsRoot + "c7." + source }
+
+// IsC7DocsSubject reports whether subject is a Camunda 7 source's
+// documents subject (C7DocsSubject).
+func IsC7DocsSubject(subject string) bool {
+	source, ok := strings.CutPrefix(subject, docsRoot+"c7.")
+	return ok && source != "" && !strings.Contains(source, ".")
+}
+
+// C7SourceOf returns the source of a page subject flowline.c7.<source>.<kind>.
+func C7SourceOf(subject string) (string, bool) {
+	rest, ok := strings.CutPrefix(subject, c7Root)
+	if !ok {
+		return "", false
+	}
+	source, kind, ok := strings.Cut(rest, ".")
+	return source, ok && source != "" && kind != ""
+}
+
 // AllRecords, AllDocs, AllDLQ and AllC7 are the wildcard subjects of each
 // stream.
 const (
@@ -81,11 +102,13 @@ const (
 	AllC7      = c7Root + ">"
 )
 
-// PartitionOf parses the partition id from a records or docs subject.
+// PartitionOf parses the partition id from a records or docs subject
+// (flowline.records.<P>, flowline.docs.<P>); any other subject, such as a
+// Camunda 7 source's documents (C7DocsSubject), is none.
 func PartitionOf(subject string) (int32, error) {
 	i := strings.LastIndexByte(subject, '.')
 	p, err := strconv.ParseInt(subject[i+1:], 10, 32)
-	if err != nil || p < 0 {
+	if err != nil || p < 0 || strings.Count(subject, ".") != 2 {
 		return 0, fmt.Errorf("stream: subject %q does not end in a partition id", subject)
 	}
 	return int32(p), nil

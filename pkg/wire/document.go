@@ -1,6 +1,7 @@
 package wire
 
 import (
+	"encoding/binary"
 	"unicode/utf8"
 
 	"google.golang.org/protobuf/encoding/protowire"
@@ -124,4 +125,23 @@ func consumeTag(b []byte) (protowire.Number, protowire.Type, int) {
 		return 0, 0, -2 // protowire.ParseError(-2): invalid field number
 	}
 	return num, typ, n
+}
+
+// CutDocuments cuts docs, in order, into the documents of DocumentBatches
+// whose encoding stays within limit bytes; a document larger than limit is
+// a batch of its own.
+func CutDocuments(docs []*recordv1.Document, limit int) [][]*recordv1.Document {
+	const batchOverhead = 3 * (1 + binary.MaxVarintLen64) // partition id, first and last position
+	var parts [][]*recordv1.Document
+	start, size := 0, batchOverhead
+	for i, d := range docs {
+		n := d.SizeVT()
+		n += 1 + protowire.SizeVarint(uint64(n)) // field tag and length
+		if i > start && size+n > limit {
+			parts = append(parts, docs[start:i])
+			start, size = i, batchOverhead
+		}
+		size += n
+	}
+	return append(parts, docs[start:])
 }

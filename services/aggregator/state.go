@@ -1,9 +1,7 @@
 package aggregator
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 
@@ -185,7 +183,7 @@ type unrendered struct {
 func (c *changes) documents(p int32) (docs []*recordv1.Document, bad []unrendered) {
 	docs = make([]*recordv1.Document, 0, len(c.order))
 	for _, ch := range c.order {
-		src, err := renderSource(ch.doc)
+		src, err := schema.Encode(ch.doc)
 		if err != nil {
 			bad = append(bad, unrendered{ch, err})
 			continue
@@ -196,18 +194,6 @@ func (c *changes) documents(p int32) (docs []*recordv1.Document, bad []unrendere
 		})
 	}
 	return docs, bad
-}
-
-// renderSource encodes a document as JSON without HTML escaping: '<', '>'
-// and '&' (all over BPMN XML) stay one byte each instead of six.
-func renderSource(doc any) ([]byte, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(doc); err != nil {
-		return nil, err
-	}
-	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }
 
 // recordProblem says why a record cannot be aggregated on partition p, or "".

@@ -2,7 +2,6 @@ package aggregator
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -14,7 +13,6 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/trace"
-	"google.golang.org/protobuf/encoding/protowire"
 
 	"github.com/flowline/flowline/pkg/backoff"
 	"github.com/flowline/flowline/pkg/lease"
@@ -22,6 +20,7 @@ import (
 	"github.com/flowline/flowline/pkg/schema"
 	"github.com/flowline/flowline/pkg/stream"
 	"github.com/flowline/flowline/pkg/telemetry"
+	"github.com/flowline/flowline/pkg/wire"
 )
 
 // worker aggregates one partition: it consumes the partition's records in
@@ -276,7 +275,7 @@ func (w *worker) emit(ctx context.Context, batch *recordv1.RecordBatch, seq uint
 // safe position by it). A document alone above the inline limit travels as
 // an object (stream.Payloads).
 func (w *worker) publish(ctx context.Context, first, last int64, docs []*recordv1.Document, idSuffix string) error {
-	parts := cutDocuments(docs, w.payloads.InlineLimit())
+	parts := wire.CutDocuments(docs, w.payloads.InlineLimit())
 	for i, part := range parts {
 		data, err := (&recordv1.DocumentBatch{PartitionId: w.p, FirstPosition: first, LastPosition: last, Documents: part}).MarshalVT()
 		if err != nil {
@@ -306,24 +305,6 @@ func (w *worker) publish(ctx context.Context, first, last int64, docs []*recordv
 		w.metrics.documents.Add(float64(len(part)))
 	}
 	return nil
-}
-
-// cutDocuments cuts docs, in order, into batches whose encoding stays
-// within limit bytes; a document larger than limit is a batch of its own.
-func cutDocuments(docs []*recordv1.Document, limit int) [][]*recordv1.Document {
-	const batchOverhead = 3 * (1 + binary.MaxVarintLen64) // partition id, first and last position
-	var parts [][]*recordv1.Document
-	start, size := 0, batchOverhead
-	for i, d := range docs {
-		n := d.SizeVT()
-		n += 1 + protowire.SizeVarint(uint64(n)) // field tag and length
-		if i > start && size+n > limit {
-			parts = append(parts, docs[start:i])
-			start, size = i, batchOverhead
-		}
-		size += n
-	}
-	return append(parts, docs[start:])
 }
 
 // owner returns an error wrapping lease.ErrNotHeld once this replica no

@@ -17,7 +17,10 @@ import (
 // dependents are the families whose documents belong to a process instance
 // (by their processInstanceKey field); they move before its list-view
 // document, which moves last, so that an instance stays selectable until
-// everything of it is archived.
+// everything of it is archived. The Camunda 7 families (schema.C7Families)
+// are not archived: the archiver names every index it reads, moves or
+// expires after a Zeebe family (<prefix>-<family>-1_, with * only after
+// that), so it never reaches <prefix>-c7-*.
 var dependents = []schema.Family{
 	schema.FlowNodeInstance, schema.Variable, schema.Incident, schema.Job,
 	schema.Task, schema.SequenceFlow, schema.DecisionInstance,

@@ -29,24 +29,6 @@ import (
 
 func TestMain(m *testing.M) { c7enginetest.Main(m) }
 
-// orderBPMN is a process with a user task (assignee from a variable,
-// candidate groups) and an external service task (topic "<key>-charge").
-func orderBPMN(key string) []byte {
-	return []byte(`<?xml version="1.0" encoding="UTF-8"?>
-<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:camunda="http://camunda.org/schema/1.0/bpmn" id="d-` + key + `" targetNamespace="http://flowline.dev/test">
-  <bpmn:process id="` + key + `" name="Order" isExecutable="true" camunda:historyTimeToLive="P1D">
-    <bpmn:startEvent id="start"/>
-    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="review"/>
-    <bpmn:userTask id="review" name="Review" camunda:assignee="${assignee}" camunda:candidateGroups="sales,ops"/>
-    <bpmn:sequenceFlow id="f2" sourceRef="review" targetRef="charge"/>
-    <bpmn:serviceTask id="charge" name="Charge" camunda:type="external" camunda:topic="` + key + `-charge"/>
-    <bpmn:sequenceFlow id="f3" sourceRef="charge" targetRef="end"/>
-    <bpmn:endEvent id="end"/>
-  </bpmn:process>
-</bpmn:definitions>
-`)
-}
-
 // importConfig is an import of engine under source (the defaults an
 // operator gets otherwise), storing on srv, quick to page (pageSize) and to
 // notice new data, settling nothing.
@@ -123,66 +105,9 @@ func historyIDs(t *testing.T, engine, path string) []string {
 // keys are m's keys, sorted.
 func keys(m map[string]int) []string { return slices.Sorted(maps.Keys(m)) }
 
-// runOrders deploys key's order process and drives instances through it:
-// two completed (task done, charge done), one with an open incident on
-// charge (its task done), one with a resolved incident that then
-// completed, one canceled, one still waiting at its task with a variable
-// updated twice. It returns the deployment id and the instance ids.
-func runOrders(t *testing.T, engine, key string) (deployment string, instances []string) {
-	t.Helper()
-	deployment = c7enginetest.Deploy(t, engine, key, map[string][]byte{key + ".bpmn": orderBPMN(key)})
-	start := func(i int) string {
-		return c7enginetest.StartInstance(t, engine, key, map[string]any{
-			"assignee": fmt.Sprintf("user-%d", i), "amount": 10.5 * float64(i), "n": i, "vip": i%2 == 0,
-		})
-	}
-	task := func(pi string) string {
-		var tasks []struct{ ID string }
-		c7enginetest.Get(t, engine, "/task?processInstanceId="+pi, &tasks)
-		if len(tasks) != 1 {
-			t.Fatalf("instance %s: %d tasks, want 1", pi, len(tasks))
-		}
-		return tasks[0].ID
-	}
-	lockCharge := func(pi string) string {
-		var locked []struct{ ID, ProcessInstanceID string }
-		c7enginetest.Do(t, "POST", engine, "/external-task/fetchAndLock", map[string]any{
-			"workerId": "w", "maxTasks": 100, "topics": []map[string]any{{"topicName": key + "-charge", "lockDuration": 600000, "processInstanceId": pi}},
-		}, &locked)
-		if len(locked) != 1 {
-			t.Fatalf("instance %s: %d charge tasks locked, want 1", pi, len(locked))
-		}
-		return locked[0].ID
-	}
-	for i := range 6 {
-		pi := start(i)
-		instances = append(instances, pi)
-		switch i {
-		case 0, 1: // completed
-			c7enginetest.Do(t, "POST", engine, "/task/"+task(pi)+"/complete", map[string]any{"variables": map[string]any{"approved": map[string]any{"value": true}}}, nil)
-			c7enginetest.Do(t, "POST", engine, "/external-task/"+lockCharge(pi)+"/complete", map[string]any{"workerId": "w"}, nil)
-		case 2: // an open incident
-			c7enginetest.Do(t, "POST", engine, "/task/"+task(pi)+"/complete", map[string]any{}, nil)
-			c7enginetest.Do(t, "POST", engine, "/external-task/"+lockCharge(pi)+"/failure", map[string]any{"workerId": "w", "errorMessage": "card declined", "retries": 0}, nil)
-		case 3: // an incident resolved by retrying, then completed
-			c7enginetest.Do(t, "POST", engine, "/task/"+task(pi)+"/complete", map[string]any{}, nil)
-			et := lockCharge(pi)
-			c7enginetest.Do(t, "POST", engine, "/external-task/"+et+"/failure", map[string]any{"workerId": "w", "errorMessage": "timeout", "retries": 0}, nil)
-			c7enginetest.Do(t, "PUT", engine, "/external-task/"+et+"/retries", map[string]any{"retries": 1}, nil)
-			c7enginetest.Do(t, "POST", engine, "/external-task/"+lockCharge(pi)+"/complete", map[string]any{"workerId": "w"}, nil)
-		case 4: // canceled
-			c7enginetest.Do(t, "DELETE", engine, "/process-instance/"+pi, nil, nil)
-		case 5: // running, a variable updated twice
-			for _, v := range []int{50, 51} {
-				c7enginetest.Do(t, "PUT", engine, "/process-instance/"+pi+"/variables/n", map[string]any{"value": v, "type": "Integer"}, nil)
-			}
-		}
-	}
-	return deployment, instances
-}
-
 // TestImportStoresEveryEntityOfEveryKind: a real engine runs orders
-// (completed, failed, resolved, canceled and running instances); the
+// (c7enginetest.RunOrders: completed, failed, resolved, canceled and
+// running instances); the
 // import, paging three entities at a time with two executors per kind,
 // stores every entity of every kind, which the engine's own history API
 // lists for the process: completed ones exactly, running ones at least
@@ -191,7 +116,8 @@ func runOrders(t *testing.T, engine, key string) (deployment string, instances [
 func TestImportStoresEveryEntityOfEveryKind(t *testing.T) {
 	engine := c7enginetest.Shared(t)
 	key := "order" + strings.ReplaceAll(testenv.IndexPrefix(t), "-", "")
-	deployment, instances := runOrders(t, engine, key)
+	orders := c7enginetest.RunOrders(t, engine, key)
+	deployment, instances := orders.Deployment, orders.All()
 
 	srv := testenv.NATS(t)
 	conn := testenv.ConnectStreams(t, srv)

@@ -58,3 +58,43 @@ func TestUnknownFamiliesWithTheSameIDAreKeptApart(t *testing.T) {
 		}
 	}
 }
+
+// The writer numbers the schema's families from 1 in their order (the
+// Zeebe families keep 1 to 12, the Camunda 7 families follow), names each
+// number's family in dead letters (familyName), and writes each family to
+// its runtime index.
+func TestFamilyNumbers(t *testing.T) {
+	fams := newFamilies("p")
+	for _, tt := range []struct {
+		f schema.Family
+		n uint8
+	}{
+		{schema.Process, 1}, {schema.ListView, 5}, {schema.DecisionInstance, 12},
+		{schema.C7Process, 13}, {schema.C7ListView, 16}, {schema.C7DecisionInstance, 21},
+	} {
+		if got := fams.num[string(tt.f)]; got != tt.n {
+			t.Errorf("%s: number %d, want %d", tt.f, got, tt.n)
+		}
+	}
+	for _, f := range schema.Families {
+		n, ok := fams.num[string(f)]
+		if !ok || n == 0 {
+			t.Errorf("%s: not numbered", f)
+			continue
+		}
+		if got := familyName(n); got != string(f) {
+			t.Errorf("familyName(%d) = %q, want %q", n, got, f)
+		}
+		if got, want := fams.index[n], schema.RuntimeIndex("p", f); got != want {
+			t.Errorf("%s: index %q, want %q", f, got, want)
+		}
+	}
+	if len(fams.num) != len(schema.Families) || len(fams.index) != len(schema.Families)+1 {
+		t.Errorf("%d numbers and %d indices for %d families", len(fams.num), len(fams.index), len(schema.Families))
+	}
+	for _, n := range []uint8{0, uint8(len(schema.Families) + 1)} {
+		if got := familyName(n); got != "" {
+			t.Errorf("familyName(%d) = %q, want none", n, got)
+		}
+	}
+}

@@ -474,8 +474,11 @@ func (w *sender) result(i int, r search.Result) bool {
 	d := &w.docs[i]
 	switch r.Outcome {
 	case search.Done:
+		if d.timestamp <= 0 { // no source time to measure from
+			break
+		}
 		if d.partition != w.lagOf || w.lag == nil {
-			w.lag, w.lagOf = w.s.metrics.lag.WithLabelValues(strconv.Itoa(int(d.partition))), d.partition
+			w.lag, w.lagOf = w.s.metrics.lag.WithLabelValues(partitionLabel(d.partition)), d.partition
 		}
 		w.lag.Observe(w.answered.Sub(time.UnixMilli(d.timestamp)).Seconds())
 	case search.Rejected:
@@ -540,4 +543,13 @@ func (s *Service) deadLetterMessage(ctx context.Context, msg jetstream.Msg, body
 	s.metrics.deadLetters.Inc()
 	s.log.Error("undecodable document message dead-lettered", "subject", msg.Subject(), "seq", seq, "reason", reason)
 	_ = msg.Ack()
+}
+
+// partitionLabel is the lag metric's label of a document's partition:
+// "c7" for documents of Camunda 7 sources, which have none.
+func partitionLabel(p int32) string {
+	if p < 0 {
+		return "c7"
+	}
+	return strconv.Itoa(int(p))
 }

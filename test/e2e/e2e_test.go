@@ -14,13 +14,14 @@ import (
 	"time"
 
 	"github.com/flowline/flowline/internal/testenv"
+	"github.com/flowline/flowline/internal/testenv/c7enginetest"
 	"github.com/flowline/flowline/internal/testenv/stack"
 	"github.com/flowline/flowline/pkg/schema"
 	"github.com/flowline/flowline/pkg/search"
 	"github.com/flowline/flowline/pkg/stream"
 )
 
-func TestMain(m *testing.M) { testenv.Main(m) }
+func TestMain(m *testing.M) { testenv.Main(m, c7enginetest.StopShared) }
 
 func timeString(ms int64) string { return time.UnixMilli(ms).UTC().Format("2006-01-02T15:04:05.000Z") }
 

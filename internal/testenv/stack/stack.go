@@ -21,6 +21,8 @@ import (
 	"github.com/flowline/flowline/pkg/lifecycle"
 	"github.com/flowline/flowline/services/aggregator"
 	"github.com/flowline/flowline/services/archiver"
+	"github.com/flowline/flowline/services/c7fold"
+	"github.com/flowline/flowline/services/c7import"
 	"github.com/flowline/flowline/services/ingest"
 	"github.com/flowline/flowline/services/writer"
 )
@@ -37,6 +39,15 @@ type Options struct {
 	Ingest func(*ingest.Config)
 	// NATS adjusts the stack's NATS server (e.g. natsserver.WithMaxPayload).
 	NATS []natsserver.Option
+	// C7 runs a Camunda 7 import of that engine and the c7 fold.
+	C7 *C7
+}
+
+// C7 is the Camunda 7 engine a stack imports.
+type C7 struct {
+	URL      string // the engine's REST base
+	Source   string // FLOWLINE_C7_SOURCE
+	PageSize int    // 0: 3, so that pages are cut often
 }
 
 // Stack is a running set of services and what a test needs to reach them.
@@ -77,6 +88,9 @@ func Start(t testing.TB, opts Options) *Stack {
 	}
 	if !opts.WithoutAggregator {
 		services = append(services, s.NewAggregator())
+	}
+	if opts.C7 != nil {
+		services = append(services, c7fold.New(C7FoldConfig(ns), s.deps()), c7import.New(C7ImportConfig(t, ns, *opts.C7), s.deps()))
 	}
 	testenv.Run(t, append(services, s.ingest)...)
 	return s
@@ -126,6 +140,33 @@ func AggregatorConfig(ns *natsserver.Server) aggregator.Config {
 		PublishTimeout: 10 * time.Second, MaxDocumentBytes: 32 << 20,
 		NATS: testenv.NATSConfig(ns), Streams: testenv.Streams(),
 	}
+}
+
+// C7FoldConfig is the c7 fold's test setting on ns: small batches, a
+// short lease.
+func C7FoldConfig(ns *natsserver.Server) c7fold.Config {
+	return c7fold.Config{
+		StateBucket: "flowline-c7-state", CacheInstances: 1000, FetchBatch: 4, AckWait: 30 * time.Second, PublishTimeout: 10 * time.Second,
+		Lease: config.Lease{Bucket: "flowline-c7-fold-leases", TTL: 2 * time.Second},
+		NATS:  testenv.NATSConfig(ns), Streams: testenv.Streams(),
+	}
+}
+
+// C7ImportConfig is the c7 import's defaults for engine c on ns, with
+// quick pacing, no settle time and a short lease.
+func C7ImportConfig(t testing.TB, ns *natsserver.Server, c C7) c7import.Config {
+	t.Helper()
+	cfg := c7import.NewConfig()
+	if err := config.Process(&cfg); err != nil { // the defaults
+		t.Fatal(err)
+	}
+	cfg.NATS, cfg.Streams = testenv.NATSConfig(ns), testenv.Streams()
+	cfg.Engine.URL, cfg.Engine.Source, cfg.Engine.PageSize, cfg.Engine.Settle = c.URL, c.Source, c.PageSize, 0
+	if cfg.Engine.PageSize == 0 {
+		cfg.Engine.PageSize = 3
+	}
+	cfg.Engine.BackoffInterval, cfg.Engine.BackoffMax, cfg.Lease.TTL = 50*time.Millisecond, 300*time.Millisecond, 2*time.Second
+	return cfg
 }
 
 // WriterConfig is the writer's test setting on ns, writing indices of
