@@ -40,6 +40,8 @@ import (
 	"github.com/flowline/flowline/pkg/config"
 	"github.com/flowline/flowline/services/aggregator"
 	"github.com/flowline/flowline/services/archiver"
+	"github.com/flowline/flowline/services/c7fold"
+	"github.com/flowline/flowline/services/c7import"
 	"github.com/flowline/flowline/services/ingest"
 	"github.com/flowline/flowline/services/writer"
 )
@@ -58,14 +60,42 @@ const (
 // Kubernetes run each of them as its own container.
 var services = []string{"ingest", "aggregator", "writer", "archiver"}
 
-// serviceConfigs returns, per subcommand, the config struct the binary loads
-// besides config.Runtime (as cmd/flowline does).
-var serviceConfigs = map[string]func() config.Validator{
-	"ingest":     func() config.Validator { return &ingest.Config{} },
-	"aggregator": func() config.Validator { return &aggregator.Config{} },
-	"writer":     func() config.Validator { return &writer.Config{} },
-	"archiver":   func() config.Validator { return &archiver.Config{} },
+// The Camunda 7 import is a service of its own that neither compose nor
+// the Kubernetes base starts by default: the compose profile c7Profile and
+// the kustomize component c7Component add it.
+const (
+	c7Import    = "c7-import"
+	c7Profile   = "c7"
+	c7Component = "k8s/c7"
+	c7ShellURL  = "http://host.docker.internal:8080/engine-rest"
+)
+
+// commands are the subcommands compose or Kubernetes run.
+var commands = append(slices.Clone(services), c7Import)
+
+// serviceConfigs returns, per subcommand, the config structs the binary
+// loads besides config.Runtime (as cmd/flowline does: the aggregator
+// process runs the c7 fold too).
+var serviceConfigs = map[string]func() []config.Validator{
+	"ingest": func() []config.Validator { return []config.Validator{&ingest.Config{}} },
+	"aggregator": func() []config.Validator {
+		c, fold := aggregator.NewConfig(), c7fold.NewConfig()
+		return []config.Validator{&c, &fold}
+	},
+	"writer": func() []config.Validator { return []config.Validator{&writer.Config{}} },
+	"archiver": func() []config.Validator {
+		c := archiver.NewConfig()
+		return []config.Validator{&c}
+	},
+	c7Import: func() []config.Validator {
+		c := c7import.NewConfig()
+		return []config.Validator{&c}
+	},
 }
+
+// shellDefaults are variables compose passes through from the shell
+// (${VAR:-default}): unset there, each must get the binary's default.
+var shellDefaults = []string{"FLOWLINE_LOG_LEVEL", "FLOWLINE_INDEX_PREFIX", "FLOWLINE_C7_ENGINE", "FLOWLINE_C7_SOURCE"}
 
 var (
 	// repoRoot is the repository's root directory.
@@ -100,7 +130,7 @@ func runTests(m *testing.M) int {
 		fmt.Fprintf(os.Stderr, "building flowline: %v\n%s", err, out)
 		return 1
 	}
-	for _, s := range services {
+	for _, s := range commands {
 		var stderr bytes.Buffer
 		help := exec.Command(bin, s, "--help")
 		help.Stderr = &stderr
@@ -223,7 +253,12 @@ func validateEnv(t testing.TB, cmd string, env map[string]string) error {
 	if err := config.Load(&rt); err != nil {
 		return err
 	}
-	return config.Load(serviceConfigs[cmd]())
+	for _, c := range serviceConfigs[cmd]() {
+		if err := config.Load(c); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // problems collects what a check found wrong.
@@ -254,7 +289,7 @@ func checkVarsKnown(p *problems, where, cmd string, names []string) {
 }
 
 func TestBinaryVariables(t *testing.T) {
-	for _, s := range services {
+	for _, s := range commands {
 		for _, v := range []string{"FLOWLINE_NATS_URL", "FLOWLINE_ADMIN_ADDR", "FLOWLINE_DRAIN_TIMEOUT", "FLOWLINE_LOG_LEVEL"} {
 			if _, ok := knownVars[s][v]; !ok {
 				t.Errorf("flowline %s --help does not list %s", s, v)
@@ -274,6 +309,15 @@ func TestBinaryVariables(t *testing.T) {
 	}
 	if _, ok := knownVars["ingest"]["FLOWLINE_INGEST_TOKEN"]; !ok {
 		t.Error("flowline ingest --help does not list FLOWLINE_INGEST_TOKEN")
+	}
+	// The aggregator process runs the c7 fold; the import is its own.
+	for cmd, v := range map[string]string{"aggregator": "FLOWLINE_C7_FOLD_STATE_BUCKET", c7Import: "FLOWLINE_C7_URL"} {
+		if _, ok := knownVars[cmd][v]; !ok {
+			t.Errorf("flowline %s --help does not list %s", cmd, v)
+		}
+	}
+	if _, ok := knownVars["aggregator"]["FLOWLINE_C7_URL"]; ok {
+		t.Error("flowline aggregator --help lists the import's FLOWLINE_C7_URL")
 	}
 	if got := adminPort(t); got != 9600 {
 		t.Errorf("admin port default is %d; the deployment files use 9600", got)
@@ -295,12 +339,14 @@ func TestBinaryVariables(t *testing.T) {
 // ---------------------------------------------------------------------------
 // Compose
 
-func loadCompose(file string, env map[string]string) (*composetypes.Project, error) {
+// loadCompose loads a compose file as `docker compose [--profile P]... up`
+// does, with env as the shell's environment.
+func loadCompose(file string, env map[string]string, profiles ...string) (*composetypes.Project, error) {
 	var list []string
 	for k, v := range env {
 		list = append(list, k+"="+v)
 	}
-	opts, err := cli.NewProjectOptions([]string{file}, cli.WithEnv(list), cli.WithInterpolation(true))
+	opts, err := cli.NewProjectOptions([]string{file}, cli.WithEnv(list), cli.WithInterpolation(true), cli.WithProfiles(profiles))
 	if err != nil {
 		return nil, err
 	}
@@ -349,17 +395,31 @@ func goMinor(t testing.TB) string {
 	return string(m[1])
 }
 
+// checkComposeProfiles checks a compose file (whose build context should
+// be root) as `docker compose up` starts it, and with the c7 profile on and
+// FLOWLINE_C7_URL set in the shell, as compose/README.md says.
+func checkComposeProfiles(t testing.TB, file, root string) problems {
+	t.Helper()
+	p := checkCompose(t, file, root, nil)
+	return append(p, checkCompose(t, file, root, map[string]string{"FLOWLINE_C7_URL": c7ShellURL}, c7Profile)...)
+}
+
 // checkCompose loads a compose file (whose build context should be root)
-// with env as the environment and checks it.
-func checkCompose(t testing.TB, file, root string, env map[string]string) problems {
+// with env as the environment and profiles on, and checks it.
+func checkCompose(t testing.TB, file, root string, env map[string]string, profiles ...string) problems {
 	t.Helper()
 	var p problems
-	proj, err := loadCompose(file, env)
+	shell := env
+	proj, err := loadCompose(file, env, profiles...)
 	if err != nil {
 		p.addf("loading %s: %v", file, err)
 		return p
 	}
-	want := append([]string{"elasticsearch", "nats"}, services...)
+	flowline := slices.Clone(services)
+	if slices.Contains(profiles, c7Profile) {
+		flowline = append(flowline, c7Import)
+	}
+	want := append([]string{"elasticsearch", "nats"}, flowline...)
 	sort.Strings(want)
 	got := proj.ServiceNames()
 	sort.Strings(got)
@@ -373,12 +433,15 @@ func checkCompose(t testing.TB, file, root string, env map[string]string) proble
 	admin := adminPort(t)
 	builders := 0
 	manage := map[string]string{} // FLOWLINE_STREAM_MANAGE by service
-	for _, name := range services {
+	for _, name := range flowline {
 		svc, ok := proj.Services[name]
 		if !ok {
 			continue
 		}
 		where := "compose service " + name
+		if len(profiles) > 0 {
+			where += " (profiles " + strings.Join(profiles, ",") + ")"
+		}
 		if svc.Image != image {
 			p.addf("%s: image is %q, want %q", where, svc.Image, image)
 		}
@@ -420,6 +483,20 @@ func checkCompose(t testing.TB, file, root string, env map[string]string) proble
 		}
 		if err := validateEnv(t, name, env); err != nil {
 			p.addf("%s: the binary rejects its environment: %v", where, err)
+		}
+		for _, v := range shellDefaults {
+			got, ok := env[v]
+			if _, fromShell := shell[v]; ok && !fromShell && got != knownVars[name][v] {
+				p.addf("%s: %s defaults to %q, want the binary's default %q", where, v, got, knownVars[name][v])
+			}
+		}
+		if name == c7Import {
+			if got, want := env["FLOWLINE_C7_URL"], shell["FLOWLINE_C7_URL"]; got != want {
+				p.addf("%s: FLOWLINE_C7_URL is %q with %q in the shell; pass it through (${FLOWLINE_C7_URL:-})", where, got, want)
+			}
+			if gw := svc.ExtraHosts["host.docker.internal"]; !slices.Contains(gw, "host-gateway") {
+				p.addf("%s: extra_hosts does not map host.docker.internal to host-gateway (an engine on the Docker host, on Linux too)", where)
+			}
 		}
 
 		if d, ok := svc.DependsOn["nats"]; !ok || (d.Condition != composetypes.ServiceConditionStarted && d.Condition != composetypes.ServiceConditionHealthy) {
@@ -566,7 +643,7 @@ func checkComposeElasticsearch(p *problems, proj *composetypes.Project) {
 
 func TestCompose(t *testing.T) {
 	file := filepath.Join("compose", "compose.yaml")
-	checkCompose(t, file, repoRoot, nil).report(t)
+	checkComposeProfiles(t, file, repoRoot).report(t)
 
 	// Interpolation: the variables passed through from the shell.
 	proj, err := loadCompose(file, map[string]string{"FLOWLINE_INDEX_PREFIX": "custom", "FLOWLINE_INGEST_TOKEN": "s3cret"})
@@ -587,6 +664,30 @@ func TestCompose(t *testing.T) {
 	}
 	if got := envValues(proj.Services["writer"].Environment)["FLOWLINE_INDEX_PREFIX"]; got != "flowline" {
 		t.Errorf("writer: FLOWLINE_INDEX_PREFIX defaults to %q, want flowline", got)
+	}
+	if _, ok := proj.Services[c7Import]; ok {
+		t.Errorf("`docker compose up` starts %s; it belongs to the profile %s", c7Import, c7Profile)
+	}
+
+	// The c7 profile: the engine's settings come from the shell, and
+	// without FLOWLINE_C7_URL the import refuses to start, naming it.
+	shell := map[string]string{"FLOWLINE_C7_URL": c7ShellURL, "FLOWLINE_C7_SOURCE": "plant1", "FLOWLINE_C7_USERNAME": "demo", "FLOWLINE_C7_PASSWORD": "s3cret"}
+	proj, err = loadCompose(file, shell, c7Profile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := envValues(proj.Services[c7Import].Environment)
+	for k, v := range shell {
+		if env[k] != v {
+			t.Errorf("%s: %s=%s in the shell gives %q", c7Import, k, v, env[k])
+		}
+	}
+	proj, err = loadCompose(file, nil, c7Profile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := validateEnv(t, c7Import, envValues(proj.Services[c7Import].Environment)); err == nil || !strings.Contains(err.Error(), "FLOWLINE_C7_URL is required") {
+		t.Errorf("%s without FLOWLINE_C7_URL in the shell: the binary says %v, want FLOWLINE_C7_URL is required", c7Import, err)
 	}
 }
 
@@ -702,8 +803,9 @@ func selects(sel *metav1.LabelSelector, podLabels map[string]string) bool {
 	return s.Matches(labels.Set(podLabels))
 }
 
-// checkKustomize builds the kustomize base in dir and checks it.
-func checkKustomize(t testing.TB, dir string) problems {
+// checkKustomize builds the kustomization in dir (the base, or an overlay
+// of it) and checks it: it must run exactly the subcommands want.
+func checkKustomize(t testing.TB, dir string, want []string) problems {
 	t.Helper()
 	var p problems
 
@@ -727,7 +829,13 @@ func checkKustomize(t testing.TB, dir string) problems {
 			manifests = append(manifests, b)
 		}
 	}
-	listed := slices.Sorted(slices.Values(k.Resources))
+	var listed []string // files; an overlay lists its base directory too
+	for _, r := range k.Resources {
+		if strings.HasSuffix(r, ".yaml") {
+			listed = append(listed, r)
+		}
+	}
+	slices.Sort(listed)
 	if !slices.Equal(listed, manifests) {
 		p.addf("kustomization.yaml resources are %v, want every manifest beside it: %v", listed, manifests)
 	}
@@ -739,12 +847,15 @@ func checkKustomize(t testing.TB, dir string) problems {
 	manage := map[string]string{} // FLOWLINE_STREAM_MANAGE by service
 
 	for cmd, d := range objs.deployments {
-		if !slices.Contains(services, cmd) {
+		switch {
+		case !slices.Contains(commands, cmd):
 			p.addf("Deployment %s: args[0] %q is not a flowline service subcommand", d.Name, cmd)
+		case !slices.Contains(want, cmd):
+			p.addf("Deployment %s: runs `flowline %s`, which %s must not run (it is optional: the component deploy/%s adds it)", d.Name, cmd, dir, c7Component)
 		}
 	}
-	wantReplicas := map[string]int32{"aggregator": 1, "writer": 2, "archiver": 1}
-	for _, svc := range services {
+	wantReplicas := map[string]int32{"aggregator": 1, "writer": 2, "archiver": 1, c7Import: 1}
+	for _, svc := range want {
 		d, ok := objs.deployments[svc]
 		if !ok {
 			p.addf("no Deployment runs `flowline %s`", svc)
@@ -868,6 +979,9 @@ func checkKustomize(t testing.TB, dir string) problems {
 					continue
 				}
 				v, ok := cm.Data[ref.Key]
+				if !ok && ref.Optional != nil && *ref.Optional {
+					continue // unset: the binary's default
+				}
 				if !ok {
 					p.addf("%s: %s refers to key %s, which ConfigMap %s lacks", where, e.Name, ref.Key, ref.Name)
 					continue
@@ -914,6 +1028,10 @@ func checkKustomize(t testing.TB, dir string) problems {
 			wantFrom["FLOWLINE_ES_URL"] = "configmap"
 			wantFrom["FLOWLINE_INDEX_PREFIX"] = "configmap"
 			wantFrom["FLOWLINE_ES_PASSWORD"] = "secret"
+		case c7Import:
+			wantFrom["FLOWLINE_C7_URL"] = "configmap"
+			wantFrom["FLOWLINE_C7_SOURCE"] = "configmap"
+			wantFrom["FLOWLINE_C7_PASSWORD"] = "secret"
 		}
 		for n, f := range wantFrom {
 			if from[n] != f {
@@ -1006,8 +1124,60 @@ func checkKustomize(t testing.TB, dir string) problems {
 	return p
 }
 
+// withComponent writes an overlay of the base in dir base with the
+// component in dir component, as k8s/README.md shows, with extra appended
+// to its kustomization, and returns its directory.
+func withComponent(t testing.TB, base, component string, extra ...string) string {
+	t.Helper()
+	dir := t.TempDir()
+	rel := func(target string) string {
+		abs, err := filepath.Abs(target)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := filepath.Rel(dir, abs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return filepath.ToSlash(r)
+	}
+	k := fmt.Sprintf("apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - %s\ncomponents:\n  - %s\n", rel(base), rel(component)) +
+		strings.Join(extra, "")
+	if err := os.WriteFile(filepath.Join(dir, "kustomization.yaml"), []byte(k), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// c7Settings is what an overlay with the Camunda 7 component sets, as
+// k8s/README.md shows.
+const c7Settings = "configMapGenerator:\n  - name: flowline\n    behavior: merge\n    literals:\n" +
+	"      - FLOWLINE_C7_URL=http://engine.camunda.svc:8080/engine-rest\n      - FLOWLINE_C7_SOURCE=plant1\n"
+
 func TestKustomize(t *testing.T) {
-	checkKustomize(t, "k8s").report(t)
+	checkKustomize(t, "k8s", services).report(t)
+	overlay := withComponent(t, "k8s", c7Component, c7Settings)
+	checkKustomize(t, overlay, commands).report(t)
+
+	// The overlay's settings reach the import.
+	var p problems
+	objs := buildKustomize(&p, overlay)
+	p.report(t)
+	if d, ok := objs.deployments[c7Import]; ok {
+		cms := slices.Collect(maps.Values(objs.configMaps))
+		got := map[string]string{}
+		for _, e := range d.Spec.Template.Spec.Containers[0].Env {
+			if ref := e.ValueFrom; ref != nil && ref.ConfigMapKeyRef != nil && len(cms) == 1 && ref.ConfigMapKeyRef.Name == cms[0].Name {
+				got[e.Name] = cms[0].Data[ref.ConfigMapKeyRef.Key]
+			}
+		}
+		if got["FLOWLINE_C7_URL"] != "http://engine.camunda.svc:8080/engine-rest" || got["FLOWLINE_C7_SOURCE"] != "plant1" {
+			t.Errorf("the import's engine settings from the overlay's ConfigMap: %v", got)
+		}
+	}
+
+	// Without FLOWLINE_C7_URL the import has no engine to read.
+	expectProblem(t, checkKustomize(t, withComponent(t, "k8s", c7Component), commands), "FLOWLINE_C7_URL refers to key FLOWLINE_C7_URL, which ConfigMap")
 }
 
 // ---------------------------------------------------------------------------
@@ -1325,7 +1495,7 @@ func TestComposeChecksCatchMistakes(t *testing.T) {
 		"config not mounted":        {old: "target: /etc/nats/nats.conf", new: "target: /etc/nats/other.conf", want: "nats-server rejects"},
 		"store not on a volume":     {old: "nats-data:/data", new: "nats-data:/store", want: "store dir"},
 		"admin on loopback":         {old: "FLOWLINE_ADMIN_ADDR: 0.0.0.0:9600", new: "FLOWLINE_ADMIN_ADDR: 127.0.0.1:9600", want: "ingest: FLOWLINE_ADMIN_ADDR"},
-		"admin address unset":       {old: "      FLOWLINE_ADMIN_ADDR: 0.0.0.0:9600\n", new: "", last: true, want: "archiver: FLOWLINE_ADMIN_ADDR"},
+		"admin address unset":       {old: "      FLOWLINE_ADMIN_ADDR: 0.0.0.0:9600\n      FLOWLINE_NATS_URL: nats://nats:4222\n      FLOWLINE_ES_URL", new: "      FLOWLINE_NATS_URL: nats://nats:4222\n      FLOWLINE_ES_URL", last: true, want: "archiver: FLOWLINE_ADMIN_ADDR"},
 		"no stream owner":           {old: `FLOWLINE_STREAM_MANAGE: "true"`, new: `FLOWLINE_STREAM_MANAGE: "false"`, want: "FLOWLINE_STREAM_MANAGE=true is set on []"},
 		"two stream owners":         {old: "command: [\"writer\"]\n    environment:\n", new: "command: [\"writer\"]\n    environment:\n      FLOWLINE_STREAM_MANAGE: \"true\"\n", want: "[ingest writer]"},
 		"other nats release":        {old: "nats:2.", new: "nats:1.", want: "nats-server"},
@@ -1340,6 +1510,12 @@ func TestComposeChecksCatchMistakes(t *testing.T) {
 		"other image":               {old: "image: flowline:latest", new: "image: flowline:dev", want: "flowline:latest"},
 		"other build context":       {old: "context: ../..", new: "context: ..", want: "build context"},
 		"unknown compose key":       {old: "read_only: true", new: "readonly: true", want: "readonly"},
+		"c7 import by default":      {old: "    profiles: [\"c7\"]\n", new: "", want: "compose services are [aggregator archiver c7-import"},
+		"c7 URL not passed through": {old: "FLOWLINE_C7_URL: ${FLOWLINE_C7_URL:-}", new: "FLOWLINE_C7_URL: http://camunda:8080/engine-rest", want: "FLOWLINE_C7_URL is \"http://camunda:8080/engine-rest\""},
+		"c7 source default":         {old: "${FLOWLINE_C7_SOURCE:-camunda7}", new: "${FLOWLINE_C7_SOURCE:-c7}", want: "FLOWLINE_C7_SOURCE defaults to \"c7\""},
+		"c7 variable of the fold":   {old: "FLOWLINE_C7_URL: ${FLOWLINE_C7_URL:-}", new: "FLOWLINE_C7_URL: ${FLOWLINE_C7_URL:-}\n      FLOWLINE_C7_FOLD_FETCH_BATCH: \"8\"", want: "FLOWLINE_C7_FOLD_FETCH_BATCH is not a variable `flowline c7-import`"},
+		"c7 engine unreachable":     {old: "host.docker.internal:host-gateway", new: "engine.local:10.0.0.1", want: "host-gateway"},
+		"c7 import without NATS":    {old: "    depends_on:\n      nats:\n        condition: service_started\n\nconfigs:", new: "\nconfigs:", want: "c7-import (profiles c7): does not depend on nats"},
 	}
 	for name, m := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -1353,7 +1529,7 @@ func TestComposeChecksCatchMistakes(t *testing.T) {
 			if err := os.WriteFile(path, []byte(m.apply(t, readFile(t, path))), 0o644); err != nil {
 				t.Fatal(err)
 			}
-			expectProblem(t, checkCompose(t, filepath.Join(dir, "compose.yaml"), root, nil), m.want)
+			expectProblem(t, checkComposeProfiles(t, filepath.Join(dir, "compose.yaml"), root), m.want)
 		})
 	}
 }
@@ -1386,16 +1562,34 @@ func TestKustomizeChecksCatchMistakes(t *testing.T) {
 		"admin on loopback":     {file: "writer.yaml", old: `value: "0.0.0.0:9600"`, new: `value: "127.0.0.1:9600"`, want: "flowline-writer: FLOWLINE_ADMIN_ADDR"},
 		"no stream owner":       {file: "ingest.yaml", old: "- name: FLOWLINE_STREAM_MANAGE\n              value: \"true\"", new: "- name: FLOWLINE_STREAM_MANAGE\n              value: \"false\"", want: "FLOWLINE_STREAM_MANAGE=true is set on []"},
 		"two stream owners":     {file: "aggregator.yaml", old: "          env:\n", new: "          env:\n            - name: FLOWLINE_STREAM_MANAGE\n              value: \"true\"\n", want: "[aggregator ingest]"},
+		// The Camunda 7 component (deploy/k8s/c7; a change under c7/ is
+		// checked in an overlay of the base with the component, the others
+		// in the base).
+		"c7 import in the base":       {file: "kustomization.yaml", old: "  - archiver.yaml\n", new: "  - archiver.yaml\n  - c7/c7-import.yaml\n", want: "runs `flowline c7-import`, which"},
+		"c7 not a component":          {file: "c7/kustomization.yaml", old: "kind: Component", new: "kind: Kustomization", want: "kustomize build"},
+		"c7 URL inline":               {file: "c7/c7-import.yaml", old: "            - name: FLOWLINE_C7_URL\n              valueFrom:\n                configMapKeyRef:\n                  name: flowline\n                  key: FLOWLINE_C7_URL\n", new: "            - name: FLOWLINE_C7_URL\n              value: http://camunda:8080/engine-rest\n", want: "FLOWLINE_C7_URL should come from a configmap"},
+		"c7 default in the component": {file: "c7/kustomization.yaml", old: "resources:\n", new: "configMapGenerator:\n  - name: flowline\n    behavior: merge\n    literals:\n      - FLOWLINE_C7_URL=ftp://camunda/engine-rest\nresources:\n", want: "rejects its environment: invalid configuration: FLOWLINE_C7_URL"},
+		"c7 fold variable":            {file: "c7/c7-import.yaml", old: "- name: FLOWLINE_C7_SOURCE", new: "- name: FLOWLINE_C7_FOLD_STATE_BUCKET", want: "FLOWLINE_C7_FOLD_STATE_BUCKET is not a variable `flowline c7-import`"},
+		"c7 password required":        {file: "c7/c7-import.yaml", old: "optional: true", new: "optional: false", last: true, want: "FLOWLINE_C7_PASSWORD comes from Secret flowline without optional: true"},
+		"c7 import scaled to 0":       {file: "c7/c7-import.yaml", old: "replicas: 1", new: "replicas: 0", want: "flowline-c7-import: replicas 0, want 1"},
+		"c7 import as root":           {file: "c7/c7-import.yaml", old: "runAsNonRoot: true", new: "runAsNonRoot: false", want: "flowline-c7-import: runAsNonRoot"},
+		"c7 unlisted manifest":        {file: "c7/kustomization.yaml", old: "  - c7-import.yaml\n", new: "", want: "no Deployment runs `flowline c7-import`"},
 	}
 	for name, m := range cases {
 		t.Run(name, func(t *testing.T) {
 			dir := filepath.Join(t.TempDir(), "k8s")
 			copyDir(t, "k8s", dir)
+			component := filepath.Join(dir, filepath.Base(c7Component))
+			copyDir(t, c7Component, component)
 			path := filepath.Join(dir, m.file)
 			if err := os.WriteFile(path, []byte(m.apply(t, readFile(t, path))), 0o644); err != nil {
 				t.Fatal(err)
 			}
-			expectProblem(t, checkKustomize(t, dir), m.want)
+			if filepath.Dir(path) == component {
+				expectProblem(t, checkKustomize(t, withComponent(t, dir, component, c7Settings), commands), m.want)
+				return
+			}
+			expectProblem(t, checkKustomize(t, dir, services), m.want)
 		})
 	}
 }

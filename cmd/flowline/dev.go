@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/flowline/flowline/internal/dev/esnode"
@@ -16,6 +17,8 @@ import (
 	"github.com/flowline/flowline/pkg/schema"
 	"github.com/flowline/flowline/services/aggregator"
 	"github.com/flowline/flowline/services/archiver"
+	"github.com/flowline/flowline/services/c7fold"
+	"github.com/flowline/flowline/services/c7import"
 	"github.com/flowline/flowline/services/ingest"
 	"github.com/flowline/flowline/services/writer"
 	"github.com/flowline/flowline/services/zeebeimport"
@@ -42,35 +45,47 @@ func (c devConfig) Validate() error {
 
 func specDev() []any {
 	s := newDevServices()
-	return []any{&devConfig{}, esnode.NewConfig(), &config.Runtime{}, &s.ingest, &s.zeebeImport, &s.aggregator, &s.writer, &s.archiver}
+	return []any{&devConfig{}, esnode.NewConfig(), &config.Runtime{}, &s.ingest, &s.zeebeImport, &s.c7Import, &s.aggregator, &s.c7Fold, &s.writer, &s.archiver}
 }
 
 // devServices is the configuration of every service in a dev process.
 type devServices struct {
 	ingest      ingest.Config
 	zeebeImport zeebeimport.Config // runs beside ingest when its URL is set
+	c7Import    c7import.Config    // runs when FLOWLINE_C7_URL is set
 	aggregator  aggregator.Config
+	c7Fold      c7fold.Config // runs beside the aggregator, always
 	writer      writer.Config
 	archiver    archiver.Config
 }
 
 // newDevServices holds every service's defaults that tags cannot carry.
 func newDevServices() devServices {
-	return devServices{zeebeImport: zeebeimport.NewConfig(), aggregator: aggregator.NewConfig(), archiver: archiver.NewConfig()}
+	return devServices{zeebeImport: zeebeimport.NewConfig(), c7Import: c7import.NewConfig(),
+		aggregator: aggregator.NewConfig(), c7Fold: c7fold.NewConfig(), archiver: archiver.NewConfig()}
 }
 
+// loadDevServices loads every service's config from the environment,
+// points them all at dev's NATS (natsURL) and the writer and archiver at its
+// Elasticsearch (esURL), and validates them; the imports only when their
+// URL is set.
 func loadDevServices(natsURL, esURL string) (devServices, error) {
 	s := newDevServices()
-	for _, c := range []any{&s.ingest, &s.zeebeImport, &s.aggregator, &s.writer, &s.archiver} {
+	for _, c := range []any{&s.ingest, &s.zeebeImport, &s.c7Import, &s.aggregator, &s.c7Fold, &s.writer, &s.archiver} {
 		if err := config.Process(c); err != nil {
 			return s, err
 		}
 	}
-	s.ingest.NATS.URL, s.zeebeImport.NATS.URL, s.aggregator.NATS.URL, s.writer.NATS.URL, s.archiver.NATS.URL = natsURL, natsURL, natsURL, natsURL, natsURL
+	for _, u := range []*string{&s.ingest.NATS.URL, &s.zeebeImport.NATS.URL, &s.c7Import.NATS.URL, &s.aggregator.NATS.URL, &s.c7Fold.NATS.URL, &s.writer.NATS.URL, &s.archiver.NATS.URL} {
+		*u = natsURL
+	}
 	s.writer.ES.URL, s.archiver.ES.URL = esURL, esURL
-	checks := []config.Validator{s.ingest, s.aggregator, s.writer, s.archiver}
+	checks := []config.Validator{s.ingest, s.aggregator, s.c7Fold, s.writer, s.archiver}
 	if s.zeebeImport.Enabled() {
 		checks = append(checks, s.zeebeImport)
+	}
+	if s.c7Import.Enabled() {
+		checks = append(checks, s.c7Import)
 	}
 	return s, config.ValidateAll(checks...)
 }
@@ -99,6 +114,11 @@ func runDev(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	if err := config.Load(&rt); err != nil {
+		return err
+	}
+	// Check every service's settings before starting anything, with
+	// stand-ins for the URLs filled in once NATS and Elasticsearch run.
+	if _, err := loadDevServices("nats://127.0.0.1:4222", "http://127.0.0.1:9200"); err != nil {
 		return err
 	}
 	p, err := newProcess(ctx, rt, "dev")
@@ -134,19 +154,21 @@ func runDev(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	in, ingestion := ingestServices(cfgs.ingest, cfgs.zeebeImport, p)
-	services := append([]lifecycle.Service{ // downstream first
+	services := slices.Concat([]lifecycle.Service{ // downstream first
 		writer.New(cfgs.writer, writer.Deps{Log: p.log, Tracer: p.tracer, Registry: p.registry}),
 		archiver.New(cfgs.archiver, archiver.Deps{Log: p.log, Tracer: p.tracer, Registry: p.registry}),
-		aggregator.New(cfgs.aggregator, aggregator.Deps{Log: p.log, Tracer: p.tracer, Registry: p.registry}),
-	}, ingestion...)
+	}, aggregatorServices(cfgs.aggregator, cfgs.c7Fold, p), ingestion)
+	if cfgs.c7Import.Enabled() {
+		// A companion, like the Zeebe import: an engine that does not
+		// answer (yet) neither holds back the ready line nor stops dev.
+		services = append(services, lifecycle.Companion(c7ImportService(cfgs.c7Import, p), p.log))
+	}
 
 	go func() {
 		if !waitReady(ctx, services) {
 			return
 		}
-		prefix := cfgs.writer.Index.Prefix
-		fmt.Fprintf(stdout, "flowline dev ready: push records to http://%s/v1/records; search %s/%s/_search and %s/%s/_search; NATS %s; admin http://%s/readyz\n",
-			in.Addr(), config.Redact(esURL), schema.Alias(prefix, schema.ListView), config.Redact(esURL), schema.Alias(prefix, schema.FlowNodeInstance), ns.URL(), rt.AdminAddr)
+		fmt.Fprintln(stdout, devReadyLine(in.Addr(), esURL, ns.URL(), rt.AdminAddr, cfgs))
 		if *workload != "none" {
 			if err := runDemo(ctx, "http://"+in.Addr()+"/v1/records", wl, *instances, stdout); err != nil && !errors.Is(err, context.Canceled) {
 				p.log.Error("demo workload failed", "error", err)
@@ -154,6 +176,21 @@ func runDev(ctx context.Context, args []string, stdout io.Writer) error {
 		}
 	}()
 	return p.serve(ctx, rt, services...)
+}
+
+// devReadyLine is what dev prints once every service is ready: where to
+// push records, what to search (the Camunda 7 list view too when the
+// import is on), NATS and the admin server.
+func devReadyLine(ingestAddr, esURL, natsURL, adminAddr string, cfgs devServices) string {
+	prefix := cfgs.writer.Index.Prefix
+	search := func(f schema.Family) string { return config.Redact(esURL) + "/" + schema.Alias(prefix, f) + "/_search" }
+	searches := search(schema.ListView) + " and " + search(schema.FlowNodeInstance)
+	if imp := cfgs.c7Import; imp.Enabled() {
+		searches = search(schema.ListView) + ", " + search(schema.FlowNodeInstance) + " and " + search(schema.C7ListView) +
+			" (Camunda 7 engine " + config.Redact(imp.Engine.URL) + ", source " + imp.Engine.Source + ")"
+	}
+	return fmt.Sprintf("flowline dev ready: push records to http://%s/v1/records; search %s; NATS %s; admin http://%s/readyz",
+		ingestAddr, searches, natsURL, adminAddr)
 }
 
 // waitReady polls until every service is ready or ctx ends.

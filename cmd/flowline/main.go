@@ -26,12 +26,13 @@ type command struct {
 func commands() map[string]command {
 	return map[string]command{
 		"ingest":        {"run the ingest service (push API -> JetStream)", specIngest, runIngest, nil},
-		"aggregator":    {"run the aggregator service (records -> documents)", specAggregator, runAggregator, nil},
+		"aggregator":    {"run the aggregator service (records -> documents) and the Camunda 7 fold (pages -> documents)", specAggregator, runAggregator, nil},
 		"writer":        {"run the writer service (documents -> Elasticsearch)", specWriter, runWriter, nil},
 		"archiver":      {"run the archiver service", specArchiver, runArchiver, nil},
-		"dev":           {"run everything locally: embedded NATS, local Elasticsearch, all services, a demo workload", specDev, runDev, nil},
+		"dev":           {"run everything locally: embedded NATS, local Elasticsearch, all services (the Camunda 7 import too when FLOWLINE_C7_URL is set), a demo workload", specDev, runDev, nil},
 		"replay":        {"stream NDJSON files of Zeebe records (plain or gzip) to ingest: flowline replay --ingest URL [--token-file F] FILE...", specReplay, runReplay, func() *flag.FlagSet { fs, _, _ := replayFlags(); return fs }},
 		"zeebe-import":  {"import the Zeebe Elasticsearch exporter's zeebe-record_* indices into JetStream, following new records", specZeebeImport, runZeebeImport, nil},
+		"c7-import":     {"import a Camunda 7 engine's history (FLOWLINE_C7_URL) through its Optimize REST API into JetStream, following new data", specC7Import, runC7Import, nil},
 		"generate":      {"simulate a Zeebe engine: flowline generate --workload typical|realistic --instances N --partitions P [--rate R] (--ingest URL | --out FILE)", specGenerate, runGenerate, func() *flag.FlagSet { fs, _ := generateFlags(); return fs }},
 		"elasticsearch": {"provision and run a local single-node Elasticsearch until interrupted", specElasticsearch, runElasticsearch, nil},
 		"c7-engine":     {"build and run a local Camunda 7 engine (REST API on 127.0.0.1) until interrupted: flowline c7-engine [--port N] [--data-dir D] [--url-file F]", specC7Engine, runC7Engine, func() *flag.FlagSet { fs, _ := c7EngineFlags(); return fs }},

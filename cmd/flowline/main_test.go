@@ -2,7 +2,9 @@ package main
 
 import (
 	"bytes"
+	"maps"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 
@@ -28,10 +30,17 @@ func TestHelpListsEveryVariableWithDefault(t *testing.T) {
 		want []string
 	}{
 		{"ingest", []string{"FLOWLINE_INGEST_ADDR", "127.0.0.1:8080", "FLOWLINE_NATS_URL", "FLOWLINE_ADMIN_ADDR", "FLOWLINE_INGEST_TOKEN"}},
-		{"aggregator", []string{"FLOWLINE_AGGREGATOR_CHECKPOINT_INTERVAL", "FLOWLINE_STREAM_RECORDS_MAX_AGE"}},
+		{"aggregator", []string{"FLOWLINE_AGGREGATOR_CHECKPOINT_INTERVAL", "FLOWLINE_STREAM_RECORDS_MAX_AGE",
+			"FLOWLINE_C7_FOLD_STATE_BUCKET", "flowline-c7-state", "FLOWLINE_C7_FOLD_CACHE_INSTANCES", "50000", "FLOWLINE_C7_FOLD_FETCH_BATCH",
+			"FLOWLINE_C7_FOLD_ACK_WAIT", "FLOWLINE_C7_FOLD_PUBLISH_TIMEOUT", "FLOWLINE_C7_FOLD_LEASE_BUCKET", "flowline-c7-fold-leases", "FLOWLINE_C7_FOLD_REPLICA_ID"}},
+		{"c7-import", []string{"FLOWLINE_C7_URL", "FLOWLINE_C7_ENGINE", "FLOWLINE_C7_USERNAME", "FLOWLINE_C7_PASSWORD", "FLOWLINE_C7_SOURCE", "camunda7",
+			"FLOWLINE_C7_PAGE_SIZE", "10000", "FLOWLINE_C7_BACKOFF_INTERVAL", "FLOWLINE_C7_BACKOFF_MAX", "FLOWLINE_C7_QUEUE_SIZE", "FLOWLINE_C7_CONCURRENCY",
+			"FLOWLINE_C7_SETTLE", "30s", "FLOWLINE_C7_REQUEST_TIMEOUT", "FLOWLINE_C7_PUBLISH_TIMEOUT", "FLOWLINE_C7_INDEX_BUCKET", "flowline-c7-import",
+			"FLOWLINE_C7_LEASE_BUCKET", "FLOWLINE_C7_LEASE_TTL", "FLOWLINE_C7_REPLICA_ID", "FLOWLINE_NATS_URL", "FLOWLINE_ADMIN_ADDR"}},
 		{"writer", []string{"FLOWLINE_ES_URL", "http://127.0.0.1:9200", "FLOWLINE_INDEX_PREFIX", "flowline"}},
 		{"archiver", []string{"FLOWLINE_ES_API_KEY", "FLOWLINE_NATS_CREDS_FILE"}},
-		{"dev", []string{"FLOWLINE_DATA_DIR", "./.flowline", "FLOWLINE_INGEST_ADDR", "FLOWLINE_WRITER_WORKERS", "FLOWLINE_ES_URL", "FLOWLINE_ES_VERSION", esnode.DefaultVersion}},
+		{"dev", []string{"FLOWLINE_DATA_DIR", "./.flowline", "FLOWLINE_INGEST_ADDR", "FLOWLINE_WRITER_WORKERS", "FLOWLINE_ES_URL", "FLOWLINE_ES_VERSION", esnode.DefaultVersion,
+			"FLOWLINE_C7_URL", "FLOWLINE_C7_SOURCE", "FLOWLINE_C7_FOLD_STATE_BUCKET"}},
 		{"replay", []string{"FLOWLINE_INGEST_URL", "http://127.0.0.1:8080/v1/records", "FLOWLINE_INGEST_TOKEN"}},
 		{"generate", []string{"FLOWLINE_INGEST_TOKEN"}},
 		{"bench", []string{"FLOWLINE_ES_VERSION", esnode.DefaultVersion}},
@@ -69,9 +78,24 @@ func TestBadInvocations(t *testing.T) {
 		{[]string{"c7-engine", "extra"}, nil, 2, "unexpected arguments"},
 		{[]string{"c7-engine", "--port", "-1"}, nil, 1, "invalid options: Port -1"},
 		{[]string{"c7-engine"}, map[string]string{"FLOWLINE_C7_JAVA_HOME": "relative/jdk"}, 1, "FLOWLINE_C7_JAVA_HOME"},
+		{[]string{"c7-import"}, map[string]string{"FLOWLINE_C7_URL": ""}, 1, "FLOWLINE_C7_URL is required"},
+		{[]string{"c7-import"}, map[string]string{"FLOWLINE_C7_URL": "   "}, 1, "FLOWLINE_C7_URL is required"},
+		{[]string{"c7-import", "extra"}, nil, 2, "unexpected arguments"},
+		{[]string{"c7-import", "--url", "http://x"}, nil, 2, "-url"},
+		{[]string{"c7-import"}, map[string]string{"FLOWLINE_C7_URL": "localhost:8080/engine-rest"}, 1, "FLOWLINE_C7_URL"},
+		{[]string{"c7-import"}, map[string]string{"FLOWLINE_C7_URL": "http://127.0.0.1:1/engine-rest", "FLOWLINE_C7_SOURCE": "two words"}, 1, "FLOWLINE_C7_SOURCE"},
+		{[]string{"c7-import"}, map[string]string{"FLOWLINE_C7_URL": "http://127.0.0.1:1/engine-rest", "FLOWLINE_C7_PAGE_SIZE": "0"}, 1, "FLOWLINE_C7_PAGE_SIZE"},
+		{[]string{"c7-import"}, map[string]string{"FLOWLINE_C7_URL": "http://127.0.0.1:1/engine-rest", "FLOWLINE_NATS_URL": "http://nats"}, 1, "FLOWLINE_NATS_URL"},
+		{[]string{"aggregator"}, map[string]string{"FLOWLINE_C7_FOLD_FETCH_BATCH": "0"}, 1, "FLOWLINE_C7_FOLD_CACHE_INSTANCES and _FETCH_BATCH"},
+		{[]string{"aggregator"}, map[string]string{"FLOWLINE_C7_FOLD_LEASE_TTL": "10ms"}, 1, "FLOWLINE_C7_FOLD_LEASE_TTL"},
+		// dev checks the services' settings (the c7 fold's always, the
+		// import's when its URL is set) before it starts anything: NATS
+		// would fail in that data dir with another error.
+		{[]string{"dev"}, map[string]string{"FLOWLINE_C7_URL": "ftp://engine/engine-rest", "FLOWLINE_DATA_DIR": "/nonexistent/flowline-dev"}, 1, "FLOWLINE_C7_URL"},
+		{[]string{"dev"}, map[string]string{"FLOWLINE_C7_FOLD_STATE_BUCKET": "", "FLOWLINE_DATA_DIR": "/nonexistent/flowline-dev"}, 1, "FLOWLINE_C7_FOLD_STATE_BUCKET"},
 	}
 	for _, tt := range tests {
-		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+		t.Run(strings.Join(slices.Concat(tt.args, slices.Sorted(maps.Keys(tt.env))), " "), func(t *testing.T) {
 			for k, v := range tt.env {
 				t.Setenv(k, v)
 			}

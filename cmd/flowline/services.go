@@ -16,6 +16,7 @@ import (
 	"github.com/flowline/flowline/pkg/telemetry"
 	"github.com/flowline/flowline/services/aggregator"
 	"github.com/flowline/flowline/services/archiver"
+	"github.com/flowline/flowline/services/c7fold"
 	"github.com/flowline/flowline/services/ingest"
 	"github.com/flowline/flowline/services/writer"
 	"github.com/flowline/flowline/services/zeebeimport"
@@ -29,8 +30,8 @@ func specIngest() []any {
 	return []any{&config.Runtime{}, &ingest.Config{}, &zi}
 }
 func specAggregator() []any {
-	c := aggregator.NewConfig()
-	return []any{&config.Runtime{}, &c}
+	c, fold := aggregator.NewConfig(), c7fold.NewConfig()
+	return []any{&config.Runtime{}, &c, &fold}
 }
 func specWriter() []any { return []any{&config.Runtime{}, &writer.Config{}} }
 func specArchiver() []any {
@@ -87,21 +88,29 @@ func (p *process) serve(ctx context.Context, rt config.Runtime, services ...life
 // from cfg (its defaults that tags cannot carry), and runs it.
 func runOne[C config.Validator](ctx context.Context, args []string, name string, cfg C,
 	build func(C, *process) lifecycle.Service) error {
-	if err := parseFlags(flag.NewFlagSet(name, flag.ContinueOnError), args); err != nil {
-		return err
-	}
-	var rt config.Runtime
-	if err := config.Load(&rt); err != nil {
-		return err
-	}
-	if err := loadInto(&cfg); err != nil {
-		return err
-	}
-	p, err := newProcess(ctx, rt, name)
+	p, rt, err := startProcess(ctx, args, name, func() error { return loadInto(&cfg) })
 	if err != nil {
 		return err
 	}
 	return p.serve(ctx, rt, build(cfg, p))
+}
+
+// startProcess starts a service command (which takes no flags or
+// arguments): it loads the runtime section and then the command's own
+// configs (load), and sets up the process.
+func startProcess(ctx context.Context, args []string, name string, load func() error) (*process, config.Runtime, error) {
+	var rt config.Runtime
+	if err := parseFlags(flag.NewFlagSet(name, flag.ContinueOnError), args); err != nil {
+		return nil, rt, err
+	}
+	if err := config.Load(&rt); err != nil {
+		return nil, rt, err
+	}
+	if err := load(); err != nil {
+		return nil, rt, err
+	}
+	p, err := newProcess(ctx, rt, name)
+	return p, rt, err
 }
 
 // loadInto loads a service config through a pointer (C is a value type).
@@ -116,27 +125,20 @@ func loadInto[C config.Validator](cfg *C) error {
 // FLOWLINE_ZEEBE_IMPORT_URL is set (as a companion: it neither gates the
 // process's readiness nor stops the push API if it fails).
 func runIngest(ctx context.Context, args []string, _ io.Writer) error {
-	if err := parseFlags(flag.NewFlagSet("ingest", flag.ContinueOnError), args); err != nil {
-		return err
-	}
-	var rt config.Runtime
 	var cfg ingest.Config
 	imp := zeebeimport.NewConfig()
-	if err := config.Load(&rt); err != nil {
-		return err
-	}
-	if err := config.Load(&cfg); err != nil {
-		return err
-	}
-	if err := config.Process(&imp); err != nil {
-		return err
-	}
-	if imp.Enabled() {
-		if err := imp.Validate(); err != nil {
+	p, rt, err := startProcess(ctx, args, "ingest", func() error {
+		if err := config.Load(&cfg); err != nil {
 			return err
 		}
-	}
-	p, err := newProcess(ctx, rt, "ingest")
+		if err := config.Process(&imp); err != nil {
+			return err
+		}
+		if imp.Enabled() {
+			return imp.Validate()
+		}
+		return nil
+	})
 	if err != nil {
 		return err
 	}
@@ -157,10 +159,31 @@ func ingestServices(cfg ingest.Config, imp zeebeimport.Config, p *process) (*ing
 	return api, services
 }
 
+// runAggregator runs the aggregator and, beside it, its sibling the
+// Camunda 7 fold: both gate the process's readiness, and either failing
+// stops the process. The fold idles while FLOWLINE_C7 holds no pages.
 func runAggregator(ctx context.Context, args []string, _ io.Writer) error {
-	return runOne(ctx, args, "aggregator", aggregator.NewConfig(), func(c aggregator.Config, p *process) lifecycle.Service {
-		return aggregator.New(c, aggregator.Deps{Log: p.log, Tracer: p.tracer, Registry: p.registry})
+	cfg, fold := aggregator.NewConfig(), c7fold.NewConfig()
+	p, rt, err := startProcess(ctx, args, "aggregator", func() error {
+		if err := loadInto(&cfg); err != nil {
+			return err
+		}
+		return loadInto(&fold)
 	})
+	if err != nil {
+		return err
+	}
+	return p.serve(ctx, rt, aggregatorServices(cfg, fold, p)...)
+}
+
+// aggregatorServices are the services of an aggregator process: the
+// aggregator (Zeebe records) and the c7 fold (Camunda 7 pages), both
+// building documents for the writers.
+func aggregatorServices(cfg aggregator.Config, fold c7fold.Config, p *process) []lifecycle.Service {
+	return []lifecycle.Service{
+		aggregator.New(cfg, aggregator.Deps{Log: p.log, Tracer: p.tracer, Registry: p.registry}),
+		c7fold.New(fold, c7fold.Deps{Log: p.log, Tracer: p.tracer, Registry: p.registry}),
+	}
 }
 
 func runWriter(ctx context.Context, args []string, _ io.Writer) error {
