@@ -61,6 +61,9 @@ func New(o Options) (*Client, error) {
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, fmt.Errorf("c7: engine REST URL %q is not an http(s) URL", config.Redact(o.URL))
 	}
+	if u.RawQuery != "" || u.Fragment != "" {
+		return nil, fmt.Errorf("c7: engine REST URL %q has a query or fragment; give the REST base only, e.g. http://host:8080/engine-rest", config.Redact(o.URL))
+	}
 	if o.Engine == "" {
 		o.Engine = "default"
 	}
@@ -86,11 +89,14 @@ type Entity struct {
 	Raw  json.RawMessage
 }
 
-// Invalid is an entity of a page that cannot be imported (no id, or no
-// timestamp the page is ordered by), with the reason.
+// Invalid is an entity of a page that cannot be imported (no id, no
+// timestamp the page is ordered by, a deployment whose definitions are
+// gone), with the reason. Before is how many of the page's Entities come
+// before it: an index that moves past Entities[Before] has passed it.
 type Invalid struct {
 	Raw    json.RawMessage
 	Reason string
+	Before int
 }
 
 // Page is what one request returned.
@@ -119,49 +125,78 @@ func (c *Client) After(ctx context.Context, k Kind, after int64, max int) (Page,
 		if after >= 0 {
 			q.Set("after", FormatDate(after))
 		}
-		return c.deployments(ctx, k, q, max)
+		return c.deployments(ctx, k, q, max, nil)
 	}
 	if after >= 0 {
 		q.Set(k.Param+"After", FormatDate(after))
 	}
 	q.Set("maxResults", strconv.Itoa(max))
-	return c.page(ctx, k, q)
+	return c.page(ctx, k, q, nil)
 }
 
 // At fetches every entity of kind k whose timestamp is exactly at (epoch
-// milliseconds), without a limit: entities sharing one millisecond are few
-// in practice, and a page boundary must never split them.
-func (c *Client) At(ctx context.Context, k Kind, at int64) (Page, error) {
+// milliseconds), without a limit (entities sharing one millisecond are few
+// in practice, and a page boundary must never split them), except those
+// whose ids known holds: those are counted in Fetched only (and a known
+// deployment's definitions are not fetched again).
+func (c *Client) At(ctx context.Context, k Kind, at int64, known map[string]bool) (Page, error) {
 	q := url.Values{}
 	if k.deployment {
 		// /deployment has after and before (both strict), no "at".
 		q.Set("after", FormatDate(at-1))
 		q.Set("before", FormatDate(at+1))
-		return c.deployments(ctx, k, q, 0)
+		return c.deployments(ctx, k, q, 0, known)
 	}
 	q.Set(k.Param+"At", FormatDate(at))
 	q.Set("maxResults", "0")
-	return c.page(ctx, k, q)
+	return c.page(ctx, k, q, known)
 }
 
 // page fetches one Optimize endpoint page.
-func (c *Client) page(ctx context.Context, k Kind, q url.Values) (Page, error) {
+func (c *Client) page(ctx context.Context, k Kind, q url.Values, known map[string]bool) (Page, error) {
 	for name, v := range k.Query {
 		q[name] = v
 	}
+	return c.fetch(ctx, k, k.Path, q, known, nil)
+}
+
+// fetch GETs path with q, a JSON array of k's entities, and sorts them into
+// a page: each valid entity whose id known does not hold, passed through
+// expand when given (which may replace its JSON, or say why the entity
+// cannot be imported), or an Invalid one with the reason.
+func (c *Client) fetch(ctx context.Context, k Kind, path string, q url.Values, known map[string]bool,
+	expand func(Entity) (json.RawMessage, string, error)) (Page, error) {
 	var raws []json.RawMessage
-	hdr, err := c.get(ctx, k.Path, q, &raws)
+	hdr, err := c.get(ctx, path, q, &raws)
 	if err != nil {
 		return Page{}, err
 	}
 	p := Page{Fetched: len(raws), ServerTime: serverTime(hdr)}
+	invalid := func(raw json.RawMessage, reason string) {
+		p.Invalid = append(p.Invalid, Invalid{Raw: raw, Reason: fmt.Sprintf("%s entity: %s", k.Name, reason), Before: len(p.Entities)})
+	}
 	for _, raw := range raws {
 		id, ts, err := entityHead(raw, k.TimeField)
 		if err != nil {
-			p.Invalid = append(p.Invalid, Invalid{Raw: raw, Reason: fmt.Sprintf("%s entity: %v", k.Name, err)})
+			invalid(raw, err.Error())
 			continue
 		}
-		p.Entities = append(p.Entities, Entity{ID: id, Time: ts, Raw: raw})
+		if known[id] {
+			continue
+		}
+		e := Entity{ID: id, Time: ts, Raw: raw}
+		if expand != nil {
+			expanded, reason, err := expand(e)
+			if err != nil {
+				return Page{}, err
+			}
+			if reason != "" {
+				invalid(raw, "id "+id+": "+reason)
+				continue
+			}
+			e.Raw = expanded
+		}
+		p.Entities = append(p.Entities, e)
 	}
 	return p, nil
 }
@@ -176,40 +211,34 @@ type DeploymentEntity struct {
 }
 
 // deployments fetches deployments (at most max; 0: all) matching q, oldest
-// first, each with its definitions and their XML.
-func (c *Client) deployments(ctx context.Context, k Kind, q url.Values, max int) (Page, error) {
+// first, except those known holds, each with its definitions and their
+// XML. A deployment whose definitions or XML the engine no longer has
+// (404: deleted meanwhile) is an Invalid entity, not a failed page.
+func (c *Client) deployments(ctx context.Context, k Kind, q url.Values, max int, known map[string]bool) (Page, error) {
 	q.Set("sortBy", "deploymentTime")
 	q.Set("sortOrder", "asc")
 	if max > 0 {
 		q.Set("firstResult", "0")
 		q.Set("maxResults", strconv.Itoa(max))
 	}
-	var raws []json.RawMessage
-	hdr, err := c.get(ctx, "deployment", q, &raws)
-	if err != nil {
-		return Page{}, err
-	}
-	p := Page{Fetched: len(raws), ServerTime: serverTime(hdr)}
-	for _, raw := range raws {
-		id, ts, err := entityHead(raw, k.TimeField)
-		if err != nil {
-			p.Invalid = append(p.Invalid, Invalid{Raw: raw, Reason: fmt.Sprintf("%s entity: %v", k.Name, err)})
-			continue
+	return c.fetch(ctx, k, "deployment", q, known, func(e Entity) (json.RawMessage, string, error) {
+		d := DeploymentEntity{Deployment: e.Raw}
+		var err error
+		if d.ProcessDefinitions, err = c.definitions(ctx, "process-definition", e.ID, "bpmn20Xml"); err == nil {
+			d.DecisionDefinitions, err = c.definitions(ctx, "decision-definition", e.ID, "dmnXml")
 		}
-		d := DeploymentEntity{Deployment: raw}
-		if d.ProcessDefinitions, err = c.definitions(ctx, "process-definition", id, "bpmn20Xml"); err != nil {
-			return Page{}, err
-		}
-		if d.DecisionDefinitions, err = c.definitions(ctx, "decision-definition", id, "dmnXml"); err != nil {
-			return Page{}, err
+		switch {
+		case errors.Is(err, ErrNotFound):
+			return nil, err.Error(), nil
+		case err != nil:
+			return nil, "", err
 		}
 		b, err := json.Marshal(d)
 		if err != nil {
-			return Page{}, fmt.Errorf("c7: deployment %s: %w", id, err)
+			return nil, "", fmt.Errorf("c7: deployment %s: %w", e.ID, err)
 		}
-		p.Entities = append(p.Entities, Entity{ID: id, Time: ts, Raw: b})
-	}
-	return p, nil
+		return b, "", nil
+	})
 }
 
 // definitions lists the definitions of one deployment from path

@@ -118,17 +118,17 @@ func foldAll(t *testing.T, deliveries []delivery) map[string]string {
 func TestAnyArrivalOrderConvergesOnTheEnginesState(t *testing.T) {
 	want := foldAll(t, inOrder(history))
 	for _, check := range []struct{ doc, has string }{
-		{"c7-process-instance/pi", `"state":"COMPLETED"`},
-		{"c7-list-view/pi", `"incident":true`}, // i2 is still open
-		{"c7-flownode-instance/a1", `"state":"COMPLETED"`},
-		{"c7-flownode-instance/a2", `"incident":true`},
-		{"c7-flownode-instance/a3", `"state":"TERMINATED"`},
-		{"c7-task/t1", `"candidateGroups":["sales"]`},
-		{"c7-task/t1", `"assignee":"anna"`},
-		{"c7-variable/v1", `"value":"3"`},
-		{"c7-incident/i1", `"state":"RESOLVED"`},
-		{"c7-incident/i2", `"state":"ACTIVE"`},
-		{"c7-process-instance/pi", `"idleDuration":119000,"workDuration":480000`},
+		{"c7-process-instance/s:pi", `"state":"COMPLETED"`},
+		{"c7-list-view/s:pi", `"incident":true`}, // i2 is still open
+		{"c7-flownode-instance/s:a1", `"state":"COMPLETED"`},
+		{"c7-flownode-instance/s:a2", `"incident":true`},
+		{"c7-flownode-instance/s:a3", `"state":"TERMINATED"`},
+		{"c7-task/s:t1", `"candidateGroups":["sales"]`},
+		{"c7-task/s:t1", `"assignee":"anna"`},
+		{"c7-variable/s:v1", `"value":"3"`},
+		{"c7-incident/s:i1", `"state":"RESOLVED"`},
+		{"c7-incident/s:i2", `"state":"ACTIVE"`},
+		{"c7-process-instance/s:pi", `"idleDuration":119000,"workDuration":480000`},
 	} {
 		if !strings.Contains(want[check.doc], check.has) {
 			t.Errorf("%s = %s, want it to hold %s", check.doc, want[check.doc], check.has)

@@ -116,7 +116,7 @@ func TestFoldedDocumentsMatchTheEnginesHistory(t *testing.T) {
 	testenv.Eventually(t, 60*time.Second, func() error {
 		docs := published(t, conn.JS, conn.Payloads, source)
 		diffs := c7enginetest.Compare(t, engine, key, orders, func(f schema.Family, id string) map[string]any {
-			if d, ok := docs[f][id]; ok {
+			if d, ok := docs[f][c7fold.DocID(source, id)]; ok {
 				return d.src
 			}
 			return nil

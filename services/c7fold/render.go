@@ -11,8 +11,8 @@ import (
 	"github.com/flowline/flowline/pkg/schema"
 )
 
-// doc is one document to publish: its family, id, version and source
-// (rendered later, one by one).
+// doc is one document to publish: its family, id (DocID: the source and
+// the engine's id), version and source (rendered later, one by one).
 type doc struct {
 	family  schema.Family
 	id      string
@@ -25,14 +25,24 @@ type renderer struct {
 	source string // FLOWLINE_C7_SOURCE of the engine
 }
 
+// id is the document id of the engine's entity id: DocID.
+func (r renderer) id(engineID string) string { return DocID(r.source, engineID) }
+
+// DocID is the Elasticsearch _id of a c7 document: its source's label and
+// the engine's id, <source>:<id>, so that two engines whose ids coincide
+// (two databases with the default id generator both have instance "101")
+// never overwrite each other's documents. The document's own fields keep
+// the engine's ids.
+func DocID(source, engineID string) string { return source + ":" + engineID }
+
 // instanceDocs returns the documents of st that t touched, each with
 // version position (the revision of st that holds what it shows).
 func (r renderer) instanceDocs(st *instanceState, t *touched, position int64) []doc {
 	var out []doc
 	if t.instance && st.Instance != nil {
 		out = append(out,
-			doc{schema.C7ProcessInstance, st.Instance.E.ID, position, r.analysisView(st, position)},
-			doc{schema.C7ListView, st.Instance.E.ID, position, r.listView(st, position)})
+			doc{schema.C7ProcessInstance, r.id(st.Instance.E.ID), position, r.analysisView(st, position)},
+			doc{schema.C7ListView, r.id(st.Instance.E.ID), position, r.listView(st, position)})
 	}
 	flowNodes := map[string]bool{}
 	for id := range t.activities {
@@ -47,22 +57,22 @@ func (r renderer) instanceDocs(st *instanceState, t *touched, position int64) []
 	}
 	for _, id := range sortedKeys(flowNodes) {
 		if a := st.Activities[id]; a != nil {
-			out = append(out, doc{schema.C7FlowNodeInstance, id, position, r.flowNode(st, a, position)})
+			out = append(out, doc{schema.C7FlowNodeInstance, r.id(id), position, r.flowNode(st, a, position)})
 		}
 	}
 	for _, id := range sortedKeys(t.tasks) {
 		if tk := st.Tasks[id]; tk != nil {
-			out = append(out, doc{schema.C7Task, id, position, r.task(st, tk, position)})
+			out = append(out, doc{schema.C7Task, r.id(id), position, r.task(st, tk, position)})
 		}
 	}
 	for _, id := range sortedKeys(t.variables) {
 		if v := st.Variables[id]; v != nil {
-			out = append(out, doc{schema.C7Variable, id, position, r.variable(v.E, position)})
+			out = append(out, doc{schema.C7Variable, r.id(id), position, r.variable(v.E, position)})
 		}
 	}
 	for _, id := range sortedKeys(t.incidents) {
 		if in := st.Incidents[id]; in != nil {
-			out = append(out, doc{schema.C7Incident, id, position, r.incident(in, position)})
+			out = append(out, doc{schema.C7Incident, r.id(id), position, r.incident(in, position)})
 		}
 	}
 	return out
@@ -258,10 +268,10 @@ func (r renderer) definitionDocs(d deployment, position int64) []doc {
 				pd.FlowNodes = append(pd.FlowNodes, schema.FlowNode{ID: n.ID, Name: n.Name})
 			}
 		}
-		out = append(out, doc{schema.C7Process, p.ID, position, pd})
+		out = append(out, doc{schema.C7Process, r.id(p.ID), position, pd})
 	}
 	for _, dd := range d.DecisionDefinitions {
-		out = append(out, doc{schema.C7Decision, dd.ID, position, &schema.C7DecisionDoc{
+		out = append(out, doc{schema.C7Decision, r.id(dd.ID), position, &schema.C7DecisionDoc{
 			Key: dd.ID, DecisionID: dd.Key, Name: dd.Name, Version: dd.Version, VersionTag: dd.VersionTag,
 			DecisionRequirementsKey: dd.DecisionRequirementsDefinitionID, DecisionRequirementsID: dd.DecisionRequirementsDefinitionKey,
 			ResourceName: dd.Resource, XML: deref(dd.DmnXML), DeploymentID: dd.DeploymentID,
@@ -291,7 +301,7 @@ func (r renderer) decisionDoc(e decisionInstance, position int64) doc {
 		}
 		d.EvaluatedOutputs = append(d.EvaluatedOutputs, o)
 	}
-	return doc{schema.C7DecisionInstance, e.ID, position, d}
+	return doc{schema.C7DecisionInstance, r.id(e.ID), position, d}
 }
 
 // taskWork is what a task's identity link log says about it.

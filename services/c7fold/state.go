@@ -2,6 +2,7 @@ package c7fold
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	"github.com/flowline/flowline/pkg/c7"
@@ -89,7 +90,11 @@ var primitiveTypes = map[string]bool{
 // a timer start event's incident, the history cleanup job's incident, a
 // definition's suspension): it is not part of any instance document and is
 // left out, as Optimize leaves it out.
-var errNoInstance = fmt.Errorf("c7 fold: entity of no process instance")
+var errNoInstance = errors.New("c7 fold: entity of no process instance")
+
+// errNotImported: a variable of a type Optimize does not import (an
+// object value); left out.
+var errNotImported = errors.New("c7 fold: variable type not imported")
 
 // applier folds one page's entities (of kind, from the message with stream
 // sequence seq) into instance states obtained through get, and notes what
@@ -150,14 +155,13 @@ func (a applier) apply(raw json.RawMessage) error {
 			return errNoInstance
 		}
 		if !primitiveTypes[e.VariableType] {
-			return nil // not imported, as in Optimize
+			return errNotImported
 		}
 		st := a.get(*e.ProcessInstanceID)
 		if st.Variables == nil {
 			st.Variables = map[string]*entry[variableUpdate]{}
 		}
-		cur := st.Variables[e.VariableInstanceID]
-		if cur == nil || e.Revision > cur.E.Revision || (e.Revision == cur.E.Revision && a.seq >= cur.Seq) {
+		if cur := st.Variables[e.VariableInstanceID]; cur == nil || newerUpdate(e, a.seq, cur.E, cur.Seq) {
 			st.Variables[e.VariableInstanceID] = &entry[variableUpdate]{Seq: a.seq, E: e}
 		}
 		t := a.touch(*e.ProcessInstanceID)
@@ -212,6 +216,25 @@ func (a applier) apply(raw json.RawMessage) error {
 		return fmt.Errorf("c7 fold: kind %s is not an instance's", a.kind.Name)
 	}
 	return nil
+}
+
+// newerUpdate reports whether variable update a (from the page with stream
+// sequence aSeq) is newer than b: by revision, then the execution's
+// sequence counter, then time (several updates in one transaction may
+// share a revision), and only then by page.
+func newerUpdate(a variableUpdate, aSeq uint64, b variableUpdate, bSeq uint64) bool {
+	if a.Revision != b.Revision {
+		return a.Revision > b.Revision
+	}
+	if a.SequenceCounter != b.SequenceCounter {
+		return a.SequenceCounter > b.SequenceCounter
+	}
+	at, _ := c7.ParseDate(a.Time)
+	bt, _ := c7.ParseDate(b.Time)
+	if at != bt {
+		return at > bt
+	}
+	return aSeq >= bSeq
 }
 
 // decode decodes an entity, with a clear error.

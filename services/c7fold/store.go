@@ -9,7 +9,9 @@ import (
 	"fmt"
 	"regexp"
 	"strconv"
+	"strings"
 
+	"github.com/klauspost/compress/s2"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -54,9 +56,10 @@ func newStateStore(js jetstream.JetStream, kv jetstream.KeyValue, source string,
 var validKeyPart = regexp.MustCompile(`^[-_=a-zA-Z0-9]+$`)
 
 // key is the state key of an instance id: the id as it is when it is a
-// valid key part, base64url with a "b64_" prefix otherwise.
+// valid key part (and does not itself start like an escaped one),
+// base64url with a "b64_" prefix otherwise.
 func (s *stateStore) key(instanceID string) string {
-	if validKeyPart.MatchString(instanceID) {
+	if validKeyPart.MatchString(instanceID) && !strings.HasPrefix(instanceID, "b64_") {
 		return s.source + "." + instanceID
 	}
 	return s.source + ".b64_" + base64.RawURLEncoding.EncodeToString([]byte(instanceID))
@@ -73,10 +76,15 @@ func (s *stateStore) get(ctx context.Context, instanceID string) (*cached, error
 	e, err := s.kv.Get(ctx, k)
 	switch {
 	case errors.Is(err, jetstream.ErrKeyNotFound):
+		// A key that was deleted (or purged) still has its marker as the
+		// subject's last message: a write must expect that sequence.
+		if c.rev, err = s.lastSequence(ctx, k); err != nil {
+			return nil, err
+		}
 	case err != nil:
 		return nil, fmt.Errorf("c7 fold: read state %s: %w", k, err)
 	default:
-		if err := json.Unmarshal(e.Value(), c.st); err != nil {
+		if err := decodeState(e.Value(), c.st); err != nil {
 			return nil, fmt.Errorf("c7 fold: state %s (revision %d) is unreadable: %w", k, e.Revision(), err)
 		}
 		c.rev = e.Revision()
@@ -95,41 +103,119 @@ func (s *stateStore) forget() {
 	clear(s.byKey)
 }
 
-// putAll stores the states, pipelined, each on the condition that its key
-// is still at the revision cached, and sets their new revisions; it waits
-// at most until ctx ends.
-func (s *stateStore) putAll(ctx context.Context, states []*cached) error {
-	futures := make([]jetstream.PubAckFuture, len(states))
+// maxPutsInFlight bounds the state writes awaiting the broker's
+// acknowledgement at once.
+const maxPutsInFlight = 512
+
+// errStateTooLarge: an instance's state, compressed, exceeds what one
+// message may carry.
+var errStateTooLarge = errors.New("c7 fold: instance state too large")
+
+// putAll stores the states, pipelined (at most maxPutsInFlight at a time),
+// each on the condition that its key is still at the revision cached, and
+// sets their new revisions; it waits at most until ctx ends. A state that
+// exceeds limit bytes compressed is not stored: its index in states is
+// returned in tooLarge (the caller dead-letters what touched it) and its
+// cache entry dropped.
+func (s *stateStore) putAll(ctx context.Context, states []*cached, limit int) (tooLarge []int, err error) {
+	type pending struct {
+		i int
+		f jetstream.PubAckFuture
+	}
+	var inFlight []pending
+	wait := func(ps []pending) error {
+		var firstErr error
+		for _, p := range ps {
+			select {
+			case ack := <-p.f.Ok():
+				states[p.i].rev = ack.Sequence
+			case err := <-p.f.Err():
+				var apiErr *jetstream.APIError
+				if errors.As(err, &apiErr) && (apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence ||
+					apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequenceConstant) {
+					err = fmt.Errorf("%w: %s: %w", errStateConflict, states[p.i].key, err)
+				}
+				if firstErr == nil {
+					firstErr = fmt.Errorf("c7 fold: store state %s: %w", states[p.i].key, err)
+				}
+			case <-ctx.Done():
+				return fmt.Errorf("c7 fold: store states: %w", context.Cause(ctx))
+			}
+		}
+		return firstErr
+	}
 	for i, c := range states {
-		b, err := json.Marshal(c.st)
+		b, err := encodeState(c.st)
 		if err != nil {
-			return fmt.Errorf("c7 fold: encode state %s: %w", c.key, err)
+			return nil, fmt.Errorf("c7 fold: encode state %s: %w", c.key, err)
+		}
+		if len(b) > limit {
+			tooLarge = append(tooLarge, i)
+			if el, ok := s.byKey[c.key]; ok {
+				s.lru.Remove(el)
+				delete(s.byKey, c.key)
+			}
+			continue
 		}
 		m := &nats.Msg{Subject: s.subject + c.key, Data: b, Header: nats.Header{}}
 		m.Header.Set(jetstream.ExpectedLastSubjSeqHeader, strconv.FormatUint(c.rev, 10))
-		if futures[i], err = s.js.PublishMsgAsync(m); err != nil {
-			return fmt.Errorf("c7 fold: store state %s: %w", c.key, err)
+		f, err := s.js.PublishMsgAsync(m)
+		if err != nil {
+			return nil, fmt.Errorf("c7 fold: store state %s: %w", c.key, err)
+		}
+		inFlight = append(inFlight, pending{i, f})
+		if len(inFlight) == maxPutsInFlight {
+			if err := wait(inFlight); err != nil {
+				return nil, err
+			}
+			inFlight = inFlight[:0]
 		}
 	}
-	var firstErr error
-	for i, f := range futures {
-		select {
-		case ack := <-f.Ok():
-			states[i].rev = ack.Sequence
-		case err := <-f.Err():
-			var apiErr *jetstream.APIError
-			if errors.As(err, &apiErr) && (apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence ||
-				apiErr.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequenceConstant) {
-				err = fmt.Errorf("%w: %s: %w", errStateConflict, states[i].key, err)
-			}
-			if firstErr == nil {
-				firstErr = fmt.Errorf("c7 fold: store state %s: %w", states[i].key, err)
-			}
-		case <-ctx.Done():
-			return fmt.Errorf("c7 fold: store states: %w", context.Cause(ctx))
-		}
+	return tooLarge, wait(inFlight)
+}
+
+// lastSequence is the stream sequence of key's last message (a delete or
+// purge marker), 0 when it never had one.
+func (s *stateStore) lastSequence(ctx context.Context, key string) (uint64, error) {
+	st, err := s.js.Stream(ctx, "KV_"+s.kv.Bucket())
+	if err != nil {
+		return 0, fmt.Errorf("c7 fold: state bucket: %w", err)
 	}
-	return firstErr
+	m, err := st.GetLastMsgForSubject(ctx, s.subject+key)
+	if errors.Is(err, jetstream.ErrMsgNotFound) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("c7 fold: read state %s: %w", key, err)
+	}
+	return m.Sequence, nil
+}
+
+// stateFormatS2 marks a state value as s2-compressed JSON: state values are
+// compressed before they are sent (the bucket's own compression happens
+// only after a message is accepted, and a state must fit the server's
+// max_payload).
+const stateFormatS2 = 1
+
+// encodeState is a state's value in the bucket.
+func encodeState(st *instanceState) ([]byte, error) {
+	b, err := json.Marshal(st)
+	if err != nil {
+		return nil, err
+	}
+	return append([]byte{stateFormatS2}, s2.Encode(nil, b)...), nil
+}
+
+// decodeState reads a value encodeState wrote.
+func decodeState(b []byte, st *instanceState) error {
+	if len(b) == 0 || b[0] != stateFormatS2 {
+		return errors.New("unknown state format")
+	}
+	raw, err := s2.Decode(nil, b[1:])
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(raw, st)
 }
 
 // openStateBucket binds or creates the state bucket: file storage,

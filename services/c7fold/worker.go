@@ -43,16 +43,17 @@ type worker struct {
 	render renderer
 }
 
-// consumerName is the durable consumer of a source's pages.
-func consumerName(source string) string { return "c7fold-" + source }
+// ConsumerName is the durable consumer of a source's pages on
+// FLOWLINE_C7.
+func ConsumerName(source string) string { return "c7fold-" + source }
 
 // round folds the next batch of page messages: Busy when the batch was
 // full, Progress after a smaller one, Idle when none waited.
 func (w *worker) round(ctx context.Context) (lease.Outcome, error) {
 	if w.cons == nil {
 		cons, err := w.js.CreateOrUpdateConsumer(ctx, stream.C7Stream, jetstream.ConsumerConfig{
-			Durable: consumerName(w.source), FilterSubject: stream.C7SourceSubjects(w.source),
-			AckPolicy: jetstream.AckAllPolicy, AckWait: w.cfg.AckWait, MaxAckPending: -1,
+			Durable: ConsumerName(w.source), FilterSubject: stream.C7SourceSubjects(w.source),
+			AckPolicy: jetstream.AckExplicitPolicy, AckWait: w.cfg.AckWait, MaxAckPending: -1,
 			DeliverPolicy: jetstream.DeliverAllPolicy,
 		})
 		if err != nil {
@@ -64,6 +65,9 @@ func (w *worker) round(ctx context.Context) (lease.Outcome, error) {
 	}
 	batch, err := w.cons.Fetch(w.cfg.FetchBatch, jetstream.FetchMaxWait(time.Second))
 	if err != nil {
+		if errors.Is(err, jetstream.ErrConsumerNotFound) || errors.Is(err, jetstream.ErrStreamNotFound) {
+			w.cons = nil // created again next round
+		}
 		return lease.Idle, fmt.Errorf("c7 fold: fetch pages of source %s: %w", w.source, err)
 	}
 	var msgs []jetstream.Msg
@@ -77,8 +81,13 @@ func (w *worker) round(ctx context.Context) (lease.Outcome, error) {
 		return lease.Idle, nil
 	}
 	if err := w.fold(ctx, msgs); err != nil {
-		// The stored states are the truth; the batch is redelivered.
+		// The stored states are the truth; the batch is delivered again
+		// (now, not after the ack wait), and the next fetch cannot ack it
+		// by acking a later page: every page is acked on its own.
 		w.states.forget()
+		for _, m := range msgs {
+			_ = m.Nak()
+		}
 		if errors.Is(err, errStateConflict) {
 			return lease.Idle, fmt.Errorf("%w: %w", lease.ErrNotHeld, err)
 		}
@@ -172,7 +181,7 @@ func (w *worker) fold(ctx context.Context, msgs []jetstream.Msg) error {
 				docs = append(docs, w.render.decisionDoc(e, int64(seq)))
 			default:
 				switch err := a.apply(raw); {
-				case errors.Is(err, errNoInstance):
+				case errors.Is(err, errNoInstance), errors.Is(err, errNotImported):
 					result = "ignored"
 				case err != nil:
 					reason = err.Error()
@@ -204,18 +213,42 @@ func (w *worker) fold(ctx context.Context, msgs []jetstream.Msg) error {
 		return lease.ErrNotHeld
 	}
 	sctx, cancel := context.WithTimeout(ctx, w.cfg.PublishTimeout)
-	err := w.states.putAll(sctx, toStore)
+	tooLarge, err := w.states.putAll(sctx, toStore, w.payloads.InlineLimit())
 	cancel()
 	if err != nil {
 		return err
 	}
-	w.metrics.states.Add(float64(len(toStore)))
+	skip := map[string]bool{}
+	for _, i := range tooLarge {
+		// One instance whose history no longer fits a message must not
+		// hold up the source: what this batch brought it is not folded,
+		// and says so.
+		skip[ids[i]] = true
+		first, _ := msgs[0].Metadata()
+		last, _ := msgs[len(msgs)-1].Metadata()
+		reason := fmt.Sprintf("process instance %s of source %s: its state no longer fits a message (%v, limit %d bytes); what pages %d..%d brought it is not folded",
+			ids[i], w.source, errStateTooLarge, w.payloads.InlineLimit(), first.Sequence.Stream, last.Sequence.Stream)
+		if err := w.deadLetter(ctx, nil, msgs[0], 0, reason); err != nil {
+			return err
+		}
+	}
+	w.metrics.states.Add(float64(len(toStore) - len(tooLarge)))
 	for _, id := range ids {
+		if skip[id] {
+			continue
+		}
 		c := states[id]
 		docs = append(docs, w.render.instanceDocs(c.st, touches[id], int64(c.rev))...)
 	}
 	if err := w.publish(ctx, msgs, docs, newest); err != nil {
 		return err
+	}
+	// Every page on its own: an ack covers that page only. The last one
+	// waits for the broker, which has then seen the others too.
+	for _, m := range msgs[:len(msgs)-1] {
+		if err := m.Ack(); err != nil {
+			return fmt.Errorf("c7 fold: ack pages of source %s: %w", w.source, err)
+		}
 	}
 	actx, cancel := context.WithTimeout(ctx, w.cfg.PublishTimeout)
 	defer cancel()

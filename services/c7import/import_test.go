@@ -244,7 +244,7 @@ func TestEntitiesSharingOneMillisecondAreAllImported(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	at, err := client.At(context.Background(), c7.VariableUpdate, frozen)
+	at, err := client.At(context.Background(), c7.VariableUpdate, frozen, nil)
 	if err != nil || len(at.Entities) != 25 {
 		t.Fatalf("the engine has %d variable updates at the stopped clock (%v), want 25", len(at.Entities), err)
 	}

@@ -12,17 +12,24 @@ import (
 
 // ImportIndex is one kind's import index, the JSON value of its key in the
 // index bucket (see IndexKey): how far the kind is durably stored on the
-// C7 stream. The next round fetches the entities after Time and, again,
-// those at Time, storing them again if there are more than CountAt (the
-// engine had not committed them all, or the page ended among them).
+// C7 stream. The next round fetches the page after Time; before that, when
+// the page that reached Time was full (a page boundary may have split the
+// entities sharing that millisecond) or nothing is settled (SETTLE 0), it
+// fetches the entities at Time again and stores those IDsAt does not hold.
+// Comparing ids, not counts, matters for the running and open kinds: the
+// engine lists only entities still running at Time, so their number can
+// shrink while unseen ones remain.
 type ImportIndex struct {
 	// Time is the timestamp (epoch ms) of the newest entity stored; -1
 	// before the first.
 	Time int64 `json:"time"`
-	// CountAt is how many entities at Time were stored.
-	CountAt int `json:"countAt"`
-	// Imported counts the entities stored, for progress displays (entities
-	// at Time stored again count again).
+	// IDsAt are the ids of the entities at Time stored, and CountAt their
+	// number.
+	IDsAt   []string `json:"idsAt,omitempty"`
+	CountAt int      `json:"countAt"`
+	// Full says the page that reached Time was full.
+	Full bool `json:"full,omitempty"`
+	// Imported counts the entities stored, for progress displays.
 	Imported int64     `json:"imported"`
 	Updated  time.Time `json:"updated"`
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -80,28 +81,41 @@ func (k *kindImport) close() {
 	}
 }
 
+// deploymentPageSize bounds a page of deployments, each fetched with all
+// its definitions' XML.
+const deploymentPageSize = 100
+
 // fetch reads what is new after the cursor: the entities at the cursor's
-// timestamp again when there are more of them than were stored, then a
-// page after it, cut at the settle horizon. It returns the jobs to store
-// and the cursor after them.
+// timestamp not stored yet (when the page that reached it was full, or
+// nothing is settled), then a page after it, cut at the settle horizon. It
+// returns the jobs to store and the cursor after them.
 func (k *kindImport) fetch(ctx context.Context) ([]*job, ImportIndex, lease.Outcome, error) {
 	cur := k.cursor
 	var jobs []*job
-	if cur.Time >= 0 {
-		at, err := k.engine.At(ctx, k.kind, cur.Time)
+	if cur.Time >= 0 && (cur.Full || k.cfg.Settle == 0) {
+		known := make(map[string]bool, len(cur.IDsAt))
+		for _, id := range cur.IDsAt {
+			known[id] = true
+		}
+		at, err := k.engine.At(ctx, k.kind, cur.Time, known)
 		if err != nil {
 			return nil, cur, lease.Idle, err
 		}
-		if len(at.Entities) > cur.CountAt {
+		if len(at.Entities) > 0 {
 			next := cur
-			next.CountAt = len(at.Entities)
+			next.IDsAt = append(slices.Clip(cur.IDsAt), ids(at.Entities)...)
+			next.CountAt = len(next.IDsAt)
 			next.Imported += int64(len(at.Entities))
 			jobs = append(jobs, k.job(at.Entities, next))
-			k.log.Debug("more entities at the index's timestamp", "time", cur.Time, "stored", cur.CountAt, "now", len(at.Entities))
+			k.log.Debug("more entities at the index's timestamp", "time", cur.Time, "stored", cur.CountAt, "new", len(at.Entities))
 			cur = next
 		}
 	}
-	page, err := k.engine.After(ctx, k.kind, cur.Time, k.cfg.PageSize)
+	size := k.cfg.PageSize
+	if k.kind.Name == c7.Deployment.Name {
+		size = min(size, deploymentPageSize)
+	}
+	page, err := k.engine.After(ctx, k.kind, cur.Time, size)
 	if err != nil {
 		return nil, cur, lease.Idle, err
 	}
@@ -111,34 +125,60 @@ func (k *kindImport) fetch(ctx context.Context) ([]*job, ImportIndex, lease.Outc
 		n++
 	}
 	cut := n < len(page.Entities)
-	if !cut && len(page.Invalid) > 0 {
-		// Dead-lettered once: the index moves past them with the page.
-		if err := k.deadLetter(ctx, page.Invalid); err != nil {
-			return nil, cur, lease.Idle, err
+	full := page.Fetched == size
+	// Invalid entities the index moves past (a kept entity follows them)
+	// are dead-lettered, once; any after the last kept one wait for the
+	// page that passes them.
+	var passed []c7.Invalid
+	for _, inv := range page.Invalid {
+		if inv.Before < n {
+			passed = append(passed, inv)
 		}
+	}
+	if err := k.deadLetter(ctx, passed); err != nil {
+		return nil, cur, lease.Idle, err
 	}
 	if n > 0 {
 		ents := page.Entities[:n]
 		last := ents[n-1].Time
-		countAt := 0
+		var at []c7.Entity
 		for i := n - 1; i >= 0 && ents[i].Time == last; i-- {
-			countAt++
+			at = append(at, ents[i])
 		}
-		next := ImportIndex{Time: last, CountAt: countAt, Imported: cur.Imported + int64(n)}
+		next := ImportIndex{Time: last, IDsAt: ids(at), Full: full && !cut, Imported: cur.Imported + int64(n)}
+		next.CountAt = len(next.IDsAt)
 		jobs = append(jobs, k.job(ents, next))
 		cur = next
 	}
 	k.metrics.fetched(k.kind.Name, page.Fetched, cut)
 	switch {
-	case page.Fetched == k.cfg.PageSize && n == 0 && !cut:
-		return nil, cur, lease.Idle, fmt.Errorf("%w: %d %s entities after %s", errNoProgress, page.Fetched, k.kind.Name, c7.FormatDate(cur.Time))
-	case page.Fetched == k.cfg.PageSize && !cut:
+	case full && n == 0 && !cut:
+		return nil, cur, lease.Idle, fmt.Errorf("%w: the %d %s entities after %s have no id or timestamp (the first: %s); is the engine's date format the default yyyy-MM-dd'T'HH:mm:ss.SSSZ?",
+			errNoProgress, page.Fetched, k.kind.Name, c7.FormatDate(cur.Time), firstReason(page.Invalid))
+	case full && !cut:
 		return jobs, cur, lease.Busy, nil
 	case len(jobs) > 0:
 		return jobs, cur, lease.Progress, nil
 	default:
 		return nil, cur, lease.Idle, nil
 	}
+}
+
+// firstReason is the first invalid entity's reason, "" without one.
+func firstReason(invalid []c7.Invalid) string {
+	if len(invalid) == 0 {
+		return ""
+	}
+	return invalid[0].Reason
+}
+
+// ids lists the ids of ents.
+func ids(ents []c7.Entity) []string {
+	out := make([]string, len(ents))
+	for i, e := range ents {
+		out[i] = e.ID
+	}
+	return out
 }
 
 // horizon is the newest timestamp (epoch ms) imported now: the engine's

@@ -144,6 +144,7 @@ func (s *Service) Run(ctx context.Context) error {
 		return func(ctx context.Context) (lease.Outcome, error) {
 			o, err := k.round(ctx)
 			s.reportEngine(err)
+			s.reportKind(kind.Name, err)
 			return o, err
 		}, k.close
 	}); err != nil {
@@ -166,5 +167,20 @@ func (s *Service) reportEngine(err error) {
 		s.ready.Unmet(condEngine, err.Error())
 	case errors.Is(err, c7.ErrUnavailable):
 		s.ready.Unmet(condEngine, err.Error())
+	}
+}
+
+// reportKind keeps a kind's own readiness condition: unmet (and said at
+// ERROR) while the kind cannot move on by itself — a full page without an
+// importable entity, an answer too large — so that one stuck kind shows
+// although the others import; met again once a round of it succeeds.
+func (s *Service) reportKind(kind string, err error) {
+	cond := "importing " + kind
+	switch {
+	case err == nil:
+		s.ready.Met(cond)
+	case errors.Is(err, errNoProgress), errors.Is(err, c7.ErrPageTooLarge):
+		s.log.Error("a kind cannot move on", "kind", kind, "error", err)
+		s.ready.Unmet(cond, err.Error())
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/flowline/flowline/internal/testenv"
+	"github.com/flowline/flowline/pkg/deadletter"
 	recordv1 "github.com/flowline/flowline/pkg/pb/recordv1"
 	"github.com/flowline/flowline/pkg/schema"
 	"github.com/flowline/flowline/pkg/search"
@@ -31,20 +32,33 @@ func TestWritesCamunda7Documents(t *testing.T) {
 		}
 		return b
 	}
-	testenv.PublishDocuments(t, js, 1,
-		&recordv1.Document{Family: string(schema.C7ListView), Id: "pi-1", Version: 9, Source: listView(schema.StateCompleted)},
-		&recordv1.Document{Family: string(schema.C7Task), Id: "task-1", Version: 3, Source: []byte(`{"key":"task-1","notInMapping":true}`)},
+	// As the c7 fold publishes them: on the source's subject, without a
+	// partition, ids <source>:<engine id>.
+	publish := func(docs ...*recordv1.Document) {
+		t.Helper()
+		for _, d := range docs {
+			d.PartitionId = -1
+		}
+		data, err := (&recordv1.DocumentBatch{PartitionId: -1, Documents: docs}).MarshalVT()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := js.Publish(ctx, stream.C7DocsSubject("eu"), data); err != nil {
+			t.Fatal(err)
+		}
+	}
+	publish(
+		&recordv1.Document{Family: string(schema.C7ListView), Id: "eu:pi-1", Version: 9, Source: listView(schema.StateCompleted)},
+		&recordv1.Document{Family: string(schema.C7Task), Id: "eu:task-1", Version: 3, Source: []byte(`{"key":"task-1","notInMapping":true}`)},
 	)
-	testenv.PublishDocuments(t, js, 1,
-		&recordv1.Document{Family: string(schema.C7ListView), Id: "pi-1", Version: 8, Source: listView(schema.StateActive)},
-	)
+	publish(&recordv1.Document{Family: string(schema.C7ListView), Id: "eu:pi-1", Version: 8, Source: listView(schema.StateActive)})
 	testenv.Run(t, writer.New(smallWriterConfig(env.NATS, env.ESConfig, env.Prefix), testenv.Deps(t)))
 
 	// A message is acked once each of its documents is written, stale or
 	// dead-lettered.
 	resilWaitDrained(t, js, 15*time.Second)
 	index := schema.RuntimeIndex(env.Prefix, schema.C7ListView)
-	res, err := env.ES.Get(index, "pi-1", env.ES.Get.WithContext(ctx))
+	res, err := env.ES.Get(index, "eu:pi-1", env.ES.Get.WithContext(ctx))
 	b, err := search.ReadResponse("get pi-1", res, err)
 	if err != nil {
 		t.Fatal(err)
@@ -65,8 +79,17 @@ func TestWritesCamunda7Documents(t *testing.T) {
 		t.Fatalf("%d dead letters, want 1", len(msgs))
 	}
 	h := msgs[0].Headers()
-	if h.Get(stream.HeaderDLQFamily) != string(schema.C7Task) || h.Get(stream.HeaderDLQIndex) != schema.RuntimeIndex(env.Prefix, schema.C7Task) || h.Get(stream.HeaderDLQID) != "task-1" {
-		t.Errorf("dead letter: family %q index %q id %q, want %s, %s, task-1", h.Get(stream.HeaderDLQFamily), h.Get(stream.HeaderDLQIndex),
+	if h.Get(stream.HeaderDLQFamily) != string(schema.C7Task) || h.Get(stream.HeaderDLQIndex) != schema.RuntimeIndex(env.Prefix, schema.C7Task) || h.Get(stream.HeaderDLQID) != "eu:task-1" {
+		t.Errorf("dead letter: family %q index %q id %q, want %s, %s, eu:task-1", h.Get(stream.HeaderDLQFamily), h.Get(stream.HeaderDLQIndex),
 			h.Get(stream.HeaderDLQID), schema.C7Task, schema.RuntimeIndex(env.Prefix, schema.C7Task))
+	}
+	// It can be redriven: back to the source's subject.
+	l, err := stream.ParseDeadLetter(msgs[0].Subject(), h, msgs[0].Data())
+	if err != nil {
+		t.Fatal(err)
+	}
+	plan, err := deadletter.PlanRedrive(deadletter.Letter{DeadLetter: l, Seq: 1})
+	if err != nil || plan.Target() != stream.C7DocsSubject("eu") {
+		t.Errorf("redrive plan %+v, %v; want it to go to %s", plan, err, stream.C7DocsSubject("eu"))
 	}
 }

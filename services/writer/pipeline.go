@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -513,8 +514,14 @@ func (s *Service) deadLetterDoc(ctx context.Context, d doc, reason string) bool 
 	h := nats.Header{}
 	h.Set(stream.HeaderDLQIndex, d.op.Index)
 	h.Set(stream.HeaderDLQID, d.op.ID)
-	err := stream.PublishDeadLetter(ctx, s.payloads.Publisher(s.js), stream.DeadLetter{Service: "writer", Reason: reason, Data: d.op.Source, Header: h,
-		Document: &stream.DeadDocument{Index: d.op.Index, Family: familyName(d.family), ID: d.op.ID, Version: d.op.Version, Partition: d.partition, Timestamp: d.timestamp}})
+	dl := stream.DeadLetter{Service: "writer", Reason: reason, Data: d.op.Source, Header: h,
+		Document: &stream.DeadDocument{Index: d.op.Index, Family: familyName(d.family), ID: d.op.ID, Version: d.op.Version, Partition: d.partition, Timestamp: d.timestamp}}
+	if source, _, ok := strings.Cut(d.op.ID, ":"); ok && d.partition < 0 {
+		// A Camunda 7 source's document (id <source>:<engine id>) has no
+		// partition: its subject says where a redrive sends it.
+		dl.Subject = stream.C7DocsSubject(source)
+	}
+	err := stream.PublishDeadLetter(ctx, s.payloads.Publisher(s.js), dl)
 	if err != nil {
 		s.log.Warn("dead-lettering a document failed; it stays pending", "index", d.op.Index, "id", d.op.ID, "error", err)
 		return false

@@ -14,6 +14,7 @@ import (
 	"github.com/flowline/flowline/internal/testenv/stack"
 	"github.com/flowline/flowline/pkg/schema"
 	"github.com/flowline/flowline/pkg/search"
+	"github.com/flowline/flowline/services/c7fold"
 )
 
 // TestCamunda7HistoryEndToEnd: a real Camunda 7 engine runs orders
@@ -43,7 +44,7 @@ func TestCamunda7HistoryEndToEnd(t *testing.T) {
 			if cache[f] == nil {
 				cache[f] = searchAll(t, s, f)
 			}
-			if h, ok := cache[f][id]; ok {
+			if h, ok := cache[f][c7fold.DocID("e2e", id)]; ok {
 				return h.Source
 			}
 			return nil

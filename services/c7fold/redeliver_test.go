@@ -1,0 +1,118 @@
+package c7fold
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/flowline/flowline/internal/testenv"
+	"github.com/flowline/flowline/pkg/c7"
+	"github.com/flowline/flowline/pkg/lease"
+	recordv1 "github.com/flowline/flowline/pkg/pb/recordv1"
+	"github.com/flowline/flowline/pkg/stream"
+)
+
+// TestAFailedBatchIsFoldedAgainNotSkipped (real NATS): the worker loses
+// its lease in the middle of a batch (after fetching the first page,
+// before storing anything), then goes on. The page of that batch is folded
+// later all the same: a later page's ack never covers a page that was not
+// folded, and the failed one comes back at once, not after the ack wait.
+func TestAFailedBatchIsFoldedAgainNotSkipped(t *testing.T) {
+	srv := testenv.NATS(t)
+	conn := testenv.ConnectStreams(t, srv)
+	ctx := context.Background()
+	for _, id := range []string{"a", "b"} {
+		body := []byte(`[{"id":"` + id + `","processDefinitionId":"p:1:x","processDefinitionKey":"p","processDefinitionVersion":1,"startTime":"2026-01-01T00:00:00.000+0000","endTime":"2026-01-01T00:00:01.000+0000","state":"COMPLETED"}]`)
+		if _, err := conn.JS.PublishMsg(ctx, stream.C7PageMsg("s", c7.ProcessInstanceCompleted.Name, 1, 1, 1, body)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	kv, err := openStateBucket(ctx, conn.JS, "flowline-c7-state", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var calls atomic.Int32
+	w := &worker{
+		source: "s", js: conn.JS, payloads: conn.Payloads, kv: kv,
+		cfg:     Config{CacheInstances: 10, FetchBatch: 1, AckWait: time.Hour, PublishTimeout: 10 * time.Second},
+		holds:   func() bool { return calls.Add(1) > 1 }, // the lease is lost once, mid-batch
+		metrics: newMetrics(prometheus.NewRegistry()), log: slog.New(slog.DiscardHandler),
+	}
+	for range 4 {
+		if _, err := w.round(ctx); err != nil && !errors.Is(err, lease.ErrNotHeld) {
+			t.Fatal(err)
+		}
+	}
+	folded := map[string]bool{}
+	err = stream.EachStored(ctx, conn.JS, stream.DocsStream, stream.C7DocsSubject("s"), func(m *jetstream.RawStreamMsg) error {
+		var batch recordv1.DocumentBatch
+		if err := batch.UnmarshalVT(m.Data); err != nil {
+			return err
+		}
+		for _, d := range batch.Documents {
+			folded[d.Id] = true
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !folded[DocID("s", "a")] || !folded[DocID("s", "b")] {
+		t.Errorf("documents published for %v; want both instances, a's page after its failed batch", folded)
+	}
+	info, err := w.cons.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.NumPending != 0 || info.NumAckPending != 0 || info.AckFloor.Stream != 2 {
+		t.Errorf("consumer: %d pending, %d unacked, ack floor %d; want both pages acked", info.NumPending, info.NumAckPending, info.AckFloor.Stream)
+	}
+}
+
+// TestADeletedStateIsWrittenAfresh (real NATS): an instance whose state
+// key was deleted (by an operator, or purged) is stored again on its next
+// page instead of conflicting for ever with the delete marker.
+func TestADeletedStateIsWrittenAfresh(t *testing.T) {
+	srv := testenv.NATS(t)
+	conn := testenv.ConnectStreams(t, srv)
+	ctx := context.Background()
+	kv, err := openStateBucket(ctx, conn.JS, "flowline-c7-state", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := &worker{
+		source: "s", js: conn.JS, payloads: conn.Payloads, kv: kv,
+		cfg:     Config{CacheInstances: 10, FetchBatch: 1, AckWait: time.Hour, PublishTimeout: 10 * time.Second},
+		holds:   func() bool { return true },
+		metrics: newMetrics(prometheus.NewRegistry()), log: slog.New(slog.DiscardHandler),
+	}
+	page := func(state string) {
+		body := []byte(`[{"id":"a","processDefinitionId":"p:1:x","processDefinitionKey":"p","startTime":"2026-01-01T00:00:00.000+0000","state":"` + state + `"}]`)
+		if _, err := conn.JS.PublishMsg(ctx, stream.C7PageMsg("s", c7.ProcessInstanceRunning.Name, 1, 1, 1, body)); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.round(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	page("ACTIVE")
+	if err := kv.Delete(ctx, w.states.key("a")); err != nil {
+		t.Fatal(err)
+	}
+	w.states.forget() // as after a restart: nothing cached
+	page("SUSPENDED")
+	e, err := kv.Get(ctx, w.states.key("a"))
+	if err != nil {
+		t.Fatalf("state after the delete: %v", err)
+	}
+	var st instanceState
+	if err := decodeState(e.Value(), &st); err != nil || st.Instance == nil || st.Instance.E.State != "SUSPENDED" {
+		t.Errorf("state after the delete: %+v (%v), want the new page's", st.Instance, err)
+	}
+}
