@@ -12,11 +12,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"mime/multipart"
 	"net/http"
 	"net/url"
 	"os"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -145,36 +143,11 @@ func Start(ctx context.Context, t testing.TB, opts c7engine.Options) *c7engine.E
 // deployment id. restURL is an engine's REST base URL (…/engine-rest).
 func Deploy(t testing.TB, restURL, name string, files map[string][]byte) string {
 	t.Helper()
-	var body bytes.Buffer
-	mw := multipart.NewWriter(&body)
-	if err := mw.WriteField("deployment-name", name); err != nil {
+	id, err := c7engine.Deploy(context.Background(), restURL, name, files)
+	if err != nil {
 		t.Fatal(err)
 	}
-	names := make([]string, 0, len(files))
-	for n := range files {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
-		w, err := mw.CreateFormFile(n, n)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := w.Write(files[n]); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := mw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	var out struct {
-		ID string `json:"id"`
-	}
-	call(t, http.MethodPost, restURL+"/deployment/create", mw.FormDataContentType(), &body, &out)
-	if out.ID == "" {
-		t.Fatalf("c7enginetest: deployment %q: no id in the answer", name)
-	}
-	return out.ID
+	return id
 }
 
 // StartInstance starts an instance of the latest process definition with

@@ -8,6 +8,7 @@
 package stack
 
 import (
+	"strconv"
 	"testing"
 	"time"
 
@@ -19,6 +20,7 @@ import (
 	"github.com/flowline/flowline/internal/testenv"
 	"github.com/flowline/flowline/pkg/config"
 	"github.com/flowline/flowline/pkg/lifecycle"
+	"github.com/flowline/flowline/pkg/stream"
 	"github.com/flowline/flowline/services/aggregator"
 	"github.com/flowline/flowline/services/archiver"
 	"github.com/flowline/flowline/services/c7fold"
@@ -48,6 +50,10 @@ type C7 struct {
 	URL      string // the engine's REST base
 	Source   string // FLOWLINE_C7_SOURCE
 	PageSize int    // 0: 3, so that pages are cut often
+	// WithoutImport runs the c7 fold only: the test runs the import
+	// itself, e.g. `flowline c7-import` as a child process configured by
+	// C7ImportEnv.
+	WithoutImport bool
 }
 
 // Stack is a running set of services and what a test needs to reach them.
@@ -60,7 +66,8 @@ type Stack struct {
 
 	ingest *ingest.Service
 	tracer *sdktrace.TracerProvider
-	t      testing.TB // the test the stack belongs to
+	t      testing.TB   // the test the stack belongs to
+	client *stream.Conn // the test's client of NATS (conn), nil until used
 }
 
 // Start starts the services of opts (downstream first) and waits until
@@ -90,7 +97,10 @@ func Start(t testing.TB, opts Options) *Stack {
 		services = append(services, s.NewAggregator())
 	}
 	if opts.C7 != nil {
-		services = append(services, c7fold.New(C7FoldConfig(ns), s.deps()), c7import.New(C7ImportConfig(t, ns, *opts.C7), s.deps()))
+		services = append(services, c7fold.New(C7FoldConfig(ns), s.deps()))
+		if !opts.C7.WithoutImport {
+			services = append(services, c7import.New(C7ImportConfig(t, ns, *opts.C7), s.deps()))
+		}
 	}
 	testenv.Run(t, append(services, s.ingest)...)
 	return s
@@ -167,6 +177,35 @@ func C7ImportConfig(t testing.TB, ns *natsserver.Server, c C7) c7import.Config {
 	}
 	cfg.Engine.BackoffInterval, cfg.Engine.BackoffMax, cfg.Lease.TTL = 50*time.Millisecond, 300*time.Millisecond, 2*time.Second
 	return cfg
+}
+
+// C7ImportEnv is the environment (FLOWLINE_* variables, to append to
+// os.Environ()) of a `flowline c7-import` child process that imports
+// engine c into ns with exactly C7ImportConfig's settings, its admin
+// server on a free port, logging at info (where it names that port:
+// testenv.Child.AdminAddr).
+func C7ImportEnv(t testing.TB, ns *natsserver.Server, c C7) []string {
+	t.Helper()
+	cfg := C7ImportConfig(t, ns, c)
+	e, l, n, st := cfg.Engine, cfg.Lease, cfg.NATS, cfg.Streams
+	vars := [][2]string{
+		{"LOG_LEVEL", "info"}, {"ADMIN_ADDR", "127.0.0.1:0"},
+		{"C7_URL", e.URL}, {"C7_ENGINE", e.Name}, {"C7_USERNAME", e.Username}, {"C7_PASSWORD", e.Password},
+		{"C7_SOURCE", e.Source}, {"C7_PAGE_SIZE", strconv.Itoa(e.PageSize)},
+		{"C7_BACKOFF_INTERVAL", e.BackoffInterval.String()}, {"C7_BACKOFF_MAX", e.BackoffMax.String()},
+		{"C7_QUEUE_SIZE", strconv.Itoa(e.QueueSize)}, {"C7_CONCURRENCY", strconv.Itoa(e.Concurrency)},
+		{"C7_SETTLE", e.Settle.String()}, {"C7_REQUEST_TIMEOUT", e.RequestTimeout.String()},
+		{"C7_PUBLISH_TIMEOUT", e.PublishTimeout.String()}, {"C7_INDEX_BUCKET", e.IndexBucket},
+		{"C7_LEASE_BUCKET", l.Bucket}, {"C7_LEASE_TTL", l.TTL.String()}, {"C7_REPLICA_ID", l.ReplicaID},
+		{"NATS_URL", n.URL}, {"NATS_CONNECT_TIMEOUT", n.ConnectTimeout.String()},
+		{"STREAM_REPLICAS", strconv.Itoa(st.Replicas)}, {"STREAM_RECORDS_MAX_AGE", st.RecordsMaxAge.String()},
+		{"STREAM_DLQ_MAX_AGE", st.DLQMaxAge.String()}, {"STREAM_MANAGE", strconv.FormatBool(st.Manage)},
+	}
+	env := make([]string, 0, len(vars))
+	for _, v := range vars {
+		env = append(env, config.Prefix+"_"+v[0]+"="+v[1])
+	}
+	return env
 }
 
 // WriterConfig is the writer's test setting on ns, writing indices of
