@@ -23,6 +23,7 @@ import (
 	"github.com/flowline/flowline/internal/testenv/c7enginetest"
 	"github.com/flowline/flowline/pkg/c7"
 	"github.com/flowline/flowline/pkg/config"
+	"github.com/flowline/flowline/pkg/lifecycle"
 	"github.com/flowline/flowline/pkg/stream"
 	"github.com/flowline/flowline/services/c7import"
 )
@@ -271,4 +272,61 @@ func TestEntitiesSharingOneMillisecondAreAllImported(t *testing.T) {
 		c7enginetest.Do(t, "PUT", engine, fmt.Sprintf("/process-instance/%s/variables/v%02d", pi, i), map[string]any{"value": i, "type": "Integer"}, nil)
 	}
 	waitFor(30)
+}
+
+// TestReplicasShareTheKinds: two replicas of the import of one engine
+// share its entity kinds through leases (each holds some, none holds a
+// kind the other holds), and between them store everything: every
+// completed activity instance and every variable update of the test's
+// orders, each kind's index moved by its one holder only.
+func TestReplicasShareTheKinds(t *testing.T) {
+	engine := c7enginetest.Shared(t)
+	key := "share" + strings.ReplaceAll(testenv.IndexPrefix(t), "-", "")
+	orders := c7enginetest.RunOrders(t, engine, key)
+	srv := testenv.NATS(t)
+	conn := testenv.ConnectStreams(t, srv)
+	source := "src-" + key
+	var services []lifecycle.Service
+	for _, replica := range []string{"replica-a", "replica-b"} {
+		cfg := importConfig(t, engine, srv, source, 50)
+		cfg.Lease.ReplicaID = replica
+		services = append(services, c7import.New(cfg, testenv.Deps(t)))
+	}
+	testenv.Run(t, services...)
+
+	var defs []struct{ ID string }
+	c7enginetest.Get(t, engine, "/process-definition?key="+key, &defs)
+	want := map[string][]string{
+		c7.ActivityInstanceCompleted.Name: historyIDs(t, engine, "/history/activity-instance?finished=true&processDefinitionId="+defs[0].ID),
+		c7.VariableUpdate.Name:            historyIDs(t, engine, "/history/detail?variableUpdates=true&processInstanceIdIn="+strings.Join(orders.All(), ",")),
+	}
+	ours := func(_ string, e map[string]any) bool { return e["processDefinitionKey"] == key }
+	testenv.Eventually(t, 60*time.Second, func() error {
+		stored := storedIDs(t, conn.JS, conn.Payloads, source, ours)
+		for kind, ids := range want {
+			if got := keys(stored[kind]); !slices.Equal(got, ids) {
+				return fmt.Errorf("%s: stored %d of %d", kind, len(got), len(ids))
+			}
+		}
+		return nil
+	})
+	leases, err := conn.JS.KeyValue(context.Background(), "flowline-c7-leases-"+source)
+	if err != nil {
+		t.Fatal(err)
+	}
+	holders := map[string]int{}
+	for p := range c7.Kinds {
+		e, err := leases.Get(context.Background(), fmt.Sprintf("partition.%d", p))
+		if err != nil {
+			t.Fatalf("lease of kind %s: %v", c7.Kinds[p].Name, err)
+		}
+		var v struct{ Replica string }
+		if err := json.Unmarshal(e.Value(), &v); err != nil {
+			t.Fatal(err)
+		}
+		holders[v.Replica]++
+	}
+	if len(holders) != 2 || holders["replica-a"]+holders["replica-b"] != len(c7.Kinds) {
+		t.Errorf("kinds held %v; want the %d kinds shared by both replicas", holders, len(c7.Kinds))
+	}
 }
