@@ -14,13 +14,15 @@ import (
 	"time"
 
 	"github.com/flowline/flowline/internal/bench"
+	"github.com/flowline/flowline/internal/dev/c7engine"
 	"github.com/flowline/flowline/internal/dev/esnode"
 	"github.com/flowline/flowline/internal/progress"
 )
 
 // specBench is bench's config: the version of the fresh local node it
-// provisions unless --es-url is given.
-func specBench() []any { return []any{esnode.NewConfig()} }
+// provisions unless --es-url is given, and the JDK of the Camunda 7 engine
+// of --c7.
+func specBench() []any { return []any{esnode.NewConfig(), c7engine.NewConfig()} }
 
 // benchOptions are `flowline bench`'s flags.
 type benchOptions struct {
@@ -36,6 +38,8 @@ type benchOptions struct {
 	workDir     string
 	esURL       string
 	smoke       bool
+	c7          bool
+	c7Instances int
 }
 
 func benchFlags() (*flag.FlagSet, *benchOptions) {
@@ -52,7 +56,9 @@ func benchFlags() (*flag.FlagSet, *benchOptions) {
 	fs.StringVar(&o.markdown, "markdown", "", "also write the tables as a Markdown page (docs/benchmarks.md holds the latest full run)")
 	fs.StringVar(&o.workDir, "work-dir", "", "workloads, logs and profiles (default: next to --out)")
 	fs.StringVar(&o.esURL, "es-url", "", "use this Elasticsearch instead of a fresh local node")
-	fs.BoolVar(&o.smoke, "smoke", false, "a run of seconds that checks the harness works: 200 instances, partitions 1,2, aggregators 1,2, 5 s latency, no profiles")
+	fs.BoolVar(&o.c7, "c7", false, "run the Camunda 7 import benchmark instead: a fresh engine filled with --c7-instances instances (not measured), then imported end to end")
+	fs.IntVar(&o.c7Instances, "c7-instances", 20000, "process instances of the Camunda 7 benchmark's model the engine is filled with")
+	fs.BoolVar(&o.smoke, "smoke", false, "a run of seconds that checks the harness works: 200 instances, partitions 1,2, aggregators 1,2, 5 s latency, no profiles (with --c7: 200 instances, no profiles)")
 	return fs, o
 }
 
@@ -72,6 +78,7 @@ func parseCounts(flagName, s string) ([]int, error) {
 func (o *benchOptions) config() (bench.Config, error) {
 	if o.smoke {
 		o.instances, o.partitions, o.aggregators, o.latency, o.profile = 200, "1,2", "1,2", 5*time.Second, 0
+		o.c7Instances = 200
 	}
 	parts, err := parseCounts("partitions", o.partitions)
 	if err != nil {
@@ -93,6 +100,10 @@ func (o *benchOptions) config() (bench.Config, error) {
 	if err != nil {
 		return bench.Config{}, err
 	}
+	engine, err := c7engine.LoadConfig()
+	if err != nil {
+		return bench.Config{}, err
+	}
 	work := o.workDir
 	if work == "" {
 		work = filepath.Join(filepath.Dir(o.out), "work")
@@ -101,6 +112,7 @@ func (o *benchOptions) config() (bench.Config, error) {
 		Bin: bin, Instances: o.instances, Partitions: parts, Aggregators: aggs,
 		LatencyFor: o.latency, ProfileFor: o.profile, Ceiling: o.ceiling, Peer: o.peer,
 		ESURL: o.esURL, ESVersion: local.Version,
+		C7: o.c7, C7Instances: o.c7Instances, C7JavaHome: engine.JavaHome,
 		CacheDir: filepath.Join(cache, "flowline"), WorkDir: work,
 	}
 	if err := cfg.Validate(); err != nil {

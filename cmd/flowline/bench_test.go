@@ -22,34 +22,7 @@ import (
 // of seconds-long runs mean nothing; the test checks that every part
 // measured something consistent.
 func TestBenchSmoke(t *testing.T) {
-	dir := t.TempDir()
-	o := &benchOptions{smoke: true, peer: true, ceiling: true, esURL: testenv.ElasticsearchURL(t),
-		out: filepath.Join(dir, "bench.json")}
-	cfg, err := o.config()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if cfg.Bin, err = os.Executable(); err != nil {
-		t.Fatal(err)
-	}
-	cfg.ChildEnv = []string{asFlowline + "=1"}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-	defer cancel()
-	var out bytes.Buffer
-	md := filepath.Join(dir, "benchmarks.md")
-	if err := runBenchWith(ctx, cfg, o.out, md, "flowline bench --smoke", &out, false); err != nil {
-		t.Fatalf("%v\n%s", err, out.String())
-	}
-	t.Log(out.String())
-
-	b, err := os.ReadFile(o.out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var rep bench.Report
-	if err := json.Unmarshal(b, &rep); err != nil {
-		t.Fatal(err)
-	}
+	rep, out, page := runSmoke(t, &benchOptions{smoke: true, peer: true, ceiling: true}, "flowline bench --smoke")
 	m := rep.Main
 	if m == nil || m.Partitions != 2 || m.Aggregators != 1 {
 		t.Fatalf("main run %+v, want 2 partitions, 1 aggregator (smoke: partitions 1,2)", m)
@@ -93,16 +66,107 @@ func TestBenchSmoke(t *testing.T) {
 	if p := rep.Peer; p == nil || p.Records != int(m.Records)+m.Partitions || p.RecordsPerSec <= 0 || p.Ratio <= 0 {
 		t.Errorf("peer %+v (main run %d records)", p, m.Records)
 	}
-	page, err := os.ReadFile(md)
-	if err != nil {
-		t.Fatal(err)
-	}
 	for _, want := range []string{"Flowline / ceiling", "Flowline / peer", "Scaling", "p99 ms", "CPU s / 1000 records"} {
-		if !strings.Contains(out.String(), want) {
+		if !strings.Contains(out, want) {
 			t.Errorf("the table lacks %q", want)
 		}
-		if !strings.Contains(string(page), want) {
+		if !strings.Contains(page, want) {
 			t.Errorf("the Markdown page lacks %q", want)
 		}
 	}
+}
+
+// TestBenchC7Smoke runs `flowline bench --c7 --smoke` end to end: a fresh
+// Camunda 7 engine filled with 200 instances of the benchmark's model, then
+// c7-import, the aggregator (the c7 fold) and the writer as child processes
+// (this test binary acting as flowline), against real NATS and the real
+// Elasticsearch. It checks that every instance was counted, complete, with
+// a positive rate, and that the CPU of every process was measured.
+func TestBenchC7Smoke(t *testing.T) {
+	rep, out, page := runSmoke(t, &benchOptions{smoke: true, c7: true}, "flowline bench --c7 --smoke")
+	if rep.Main != nil || len(rep.Scenarios) > 0 {
+		t.Errorf("--c7 ran the Zeebe runs too: %+v", rep.Main)
+	}
+	c := rep.C7
+	if c == nil {
+		t.Fatalf("no c7 section in the report:\n%s", out)
+	}
+	// The model: about 13 activity instances, 12 variable updates and one
+	// user task per instance.
+	if c.Instances != 200 || c.ActivityInstances < 12*200 || c.VariableUpdates != 12*200 || c.UserTasks != 200 {
+		t.Errorf("engine history: %d instances, %d activity instances, %d variable updates, %d user tasks",
+			c.Instances, c.ActivityInstances, c.VariableUpdates, c.UserTasks)
+	}
+	for family, want := range map[string]int{"c7-process-instance": 200, "c7-list-view": 200, "c7-task": 200,
+		"c7-flownode-instance": c.ActivityInstances, "c7-variable": c.Variables} {
+		if got := c.DocsByFamily[family]; got != want {
+			t.Errorf("%s: %d documents, want %d", family, got, want)
+		}
+	}
+	if c.Seconds <= 0 || c.InstancesPerSec <= 0 || c.EntitiesPerSec <= c.InstancesPerSec || c.DocsPerSec <= 0 || c.GenerateSeconds <= 0 {
+		t.Errorf("rates: %+v", c)
+	}
+	if c.IndexOps < c.Documents {
+		t.Errorf("%d index operations for %d documents", c.IndexOps, c.Documents)
+	}
+	var names []string
+	for _, s := range c.Services {
+		names = append(names, s.Name)
+		if s.PeakRSSMB <= 0 || s.CPUSeconds < 0 {
+			t.Errorf("%s: CPU %v s, peak RSS %v MB", s.Name, s.CPUSeconds, s.PeakRSSMB)
+		}
+	}
+	// No elasticsearch: the test's node was not started by the harness.
+	if want := []string{"engine", "aggregator", "c7-import", "nats", "writer"}; !slices.Equal(names, want) {
+		t.Errorf("services %v, want %v", names, want)
+	}
+	if c.CPUSeconds() <= 0 {
+		t.Errorf("no CPU measured: %+v", c.Services)
+	}
+	for _, want := range []string{"Camunda 7 import end to end", "Where the CPU goes", "CPU ms / instance", "Optimize, published"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the table lacks %q", want)
+		}
+		if !strings.Contains(page, want) {
+			t.Errorf("the Markdown page lacks %q", want)
+		}
+	}
+}
+
+// runSmoke runs the bench with o (its --smoke settings) end to end against
+// the tests' Elasticsearch, the services being this test binary acting as
+// flowline, and returns the JSON report as read back, the table and the
+// Markdown page.
+func runSmoke(t *testing.T, o *benchOptions, command string) (rep bench.Report, table, page string) {
+	t.Helper()
+	dir := t.TempDir()
+	o.esURL, o.out = testenv.ElasticsearchURL(t), filepath.Join(dir, "bench.json")
+	cfg, err := o.config()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Bin, err = os.Executable(); err != nil {
+		t.Fatal(err)
+	}
+	cfg.ChildEnv = []string{asFlowline + "=1"}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	var out bytes.Buffer
+	md := filepath.Join(dir, "benchmarks.md")
+	if err := runBenchWith(ctx, cfg, o.out, md, command, &out, false); err != nil {
+		t.Fatalf("%v\n%s", err, out.String())
+	}
+	t.Log(out.String())
+	b, err := os.ReadFile(o.out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &rep); err != nil {
+		t.Fatal(err)
+	}
+	p, err := os.ReadFile(md)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rep, out.String(), string(p)
 }

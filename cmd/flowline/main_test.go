@@ -43,7 +43,7 @@ func TestHelpListsEveryVariableWithDefault(t *testing.T) {
 			"FLOWLINE_C7_URL", "FLOWLINE_C7_SOURCE", "FLOWLINE_C7_FOLD_STATE_BUCKET"}},
 		{"replay", []string{"FLOWLINE_INGEST_URL", "http://127.0.0.1:8080/v1/records", "FLOWLINE_INGEST_TOKEN"}},
 		{"generate", []string{"FLOWLINE_INGEST_TOKEN"}},
-		{"bench", []string{"FLOWLINE_ES_VERSION", esnode.DefaultVersion}},
+		{"bench", []string{"FLOWLINE_ES_VERSION", esnode.DefaultVersion, "FLOWLINE_C7_JAVA_HOME", "-c7", "-c7-instances"}},
 		{"elasticsearch", []string{"FLOWLINE_ES_VERSION", esnode.DefaultVersion}},
 		{"c7-engine", []string{"FLOWLINE_C7_JAVA_HOME", "-port", "-data-dir", "-url-file", "-heap-mb"}},
 	}

@@ -3,7 +3,8 @@
 // peer, with a fresh Elasticsearch and JetStream. Flowline's processes run
 // as children of the harness (the flowline binary's subcommands), so that
 // each one's CPU and memory are read apart from /proc; the harness itself
-// only generates and pushes the workload and watches for the end.
+// only generates and pushes the workload and watches for the end. With
+// Config.C7 it measures the Camunda 7 import instead (c7.go).
 //
 // A Run is used by one goroutine; Progress callbacks come from it.
 package bench
@@ -49,6 +50,12 @@ type Config struct {
 	Ceiling bool
 	// Peer runs Benthos on the main run's records.
 	Peer bool
+	// C7 runs the Camunda 7 import benchmark instead of the Zeebe runs: a
+	// fresh engine (JDK C7JavaHome, empty: c7engine's default) filled with
+	// C7Instances instances of c7engine.LoadBPMN, imported end to end.
+	C7          bool
+	C7Instances int
+	C7JavaHome  string
 	// ESURL is an Elasticsearch to use; empty starts a fresh node (version
 	// ESVersion) for the run.
 	ESURL     string
@@ -83,6 +90,8 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("bench: aggregators must be at least 1, got %v", c.Aggregators)
 	case c.WorkDir == "":
 		return errors.New("bench: no work directory")
+	case c.C7 && c.C7Instances < 1:
+		return fmt.Errorf("bench: c7 instances must be at least 1, got %d", c.C7Instances)
 	}
 	return nil
 }
@@ -120,7 +129,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		return nil, err
 	}
 	h := &harness{cfg: cfg, esURL: cfg.ESURL}
-	rep := &Report{Started: time.Now().UTC(), Machine: describeMachine(), Instances: cfg.Instances}
+	rep := &Report{Started: time.Now().UTC(), Machine: describeMachine()}
 	if h.esURL == "" {
 		version := cfg.ESVersion
 		if version == "" {
@@ -141,6 +150,17 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	h.es = es
 
+	if cfg.C7 {
+		defer DropIndexSet(context.WithoutCancel(ctx), es, c7Prefix)
+		c, err := h.runC7(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("bench: c7: %w", err)
+		}
+		rep.C7 = c
+		rep.Finished = time.Now().UTC()
+		return rep, nil
+	}
+	rep.Instances = cfg.Instances
 	mainP := slices.Max(cfg.Partitions)
 	workloads := map[int]*workload{}
 	workloadFor := func(p int) (*workload, error) {

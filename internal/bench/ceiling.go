@@ -96,7 +96,7 @@ func FinishCeiling(ctx context.Context, es *elasticsearch.Client, prefix string,
 	if err := SetIndexSettings(ctx, es, prefix, `{"index":{"refresh_interval":"1s"}}`); err != nil {
 		return err
 	}
-	got, err := count(ctx, es, prefix+"-*")
+	got, err := count(ctx, es, prefix+"-*", nil)
 	if err != nil {
 		return err
 	}
@@ -115,12 +115,13 @@ func SetIndexSettings(ctx context.Context, es *elasticsearch.Client, prefix, bod
 	return err
 }
 
-// count refreshes index (a name or pattern) and counts its documents.
-func count(ctx context.Context, es *elasticsearch.Client, index string) (int, error) {
+// count refreshes index (a name or pattern) and counts its documents, or
+// those matching query when it is not nil.
+func count(ctx context.Context, es *elasticsearch.Client, index string, query any) (int, error) {
 	if err := search.Refresh(ctx, es, index); err != nil {
 		return 0, err
 	}
-	n, err := search.Count(ctx, es, index, nil)
+	n, err := search.Count(ctx, es, index, query)
 	return int(n), err
 }
 

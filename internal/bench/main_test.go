@@ -50,6 +50,7 @@ func TestConfigValidate(t *testing.T) {
 		"zero partitions": func(c *Config) { c.Partitions = []int{2, 0} },
 		"no aggregators":  func(c *Config) { c.Aggregators = nil },
 		"no work dir":     func(c *Config) { c.WorkDir = "" },
+		"c7 no instances": func(c *Config) { c.C7, c.C7Instances = true, 0 },
 	} {
 		c := ok
 		mutate(&c)

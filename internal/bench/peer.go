@@ -325,7 +325,7 @@ func RunPeer(ctx context.Context, cfg PeerConfig) (PeerResult, error) {
 		if done, werr := proc.Exited(); done {
 			return false, fmt.Errorf("benthos exited: %v", werr)
 		}
-		n, err := count(ctx, es, cfg.Index)
+		n, err := count(ctx, es, cfg.Index, nil)
 		if err != nil {
 			return false, err
 		}

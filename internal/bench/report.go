@@ -7,6 +7,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -17,12 +18,13 @@ type Report struct {
 	Started   time.Time        `json:"started"`
 	Finished  time.Time        `json:"finished"`
 	Machine   Machine          `json:"machine"`
-	Instances int              `json:"instances"`
-	Main      *ScenarioResult  `json:"main"`
-	Scenarios []ScenarioResult `json:"scenarios"`
+	Instances int              `json:"instances,omitempty"` // of the Zeebe workload
+	Main      *ScenarioResult  `json:"main,omitempty"`
+	Scenarios []ScenarioResult `json:"scenarios,omitempty"`
 	Latency   *LatencyResult   `json:"latency,omitempty"`
 	Ceiling   *CeilingResult   `json:"ceiling,omitempty"`
 	Peer      *PeerRun         `json:"peer,omitempty"`
+	C7        *C7Result        `json:"c7,omitempty"`
 }
 
 // Machine describes where a Report came from.
@@ -124,6 +126,9 @@ func (r *Report) WriteTable(out io.Writer) {
 			p.Name, p.Records, p.Seconds, p.RecordsPerSec, p.CPUSeconds, p.PeakRSSMB)
 		fmt.Fprintf(out, "  Flowline / peer (records/s): %s\n\n", verdict(p.Ratio, p.Target))
 	}
+	if c := r.C7; c != nil {
+		c.writeTable(out, m.Cores)
+	}
 	if len(r.Scenarios) > 0 {
 		fmt.Fprintln(out, "Scaling (same workload size, maximum rate):")
 		tw := tabwriter.NewWriter(out, 2, 4, 2, ' ', tabwriter.AlignRight)
@@ -134,6 +139,40 @@ func (r *Report) WriteTable(out io.Writer) {
 		}
 		tw.Flush()
 	}
+}
+
+// writeTable prints the Camunda 7 import benchmark, run on cores cores.
+func (c *C7Result) writeTable(out io.Writer, cores int) {
+	cores = max(1, cores)
+	fmt.Fprintf(out, "Camunda 7 import end to end (a fresh Camunda 7.24 engine on this machine, H2 in memory; %d process instances with %d activity instances, %d variable updates and %d user tasks, generated in %.0f s before the clock starts; page size %d; timed from c7-import's start until every instance is searchable as COMPLETED and the pipeline is drained):\n",
+		c.Instances, c.ActivityInstances, c.VariableUpdates, c.UserTasks, c.GenerateSeconds, c.PageSize)
+	tw := tabwriter.NewWriter(out, 2, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintf(tw, "seconds\tprocess instances/s\tactivity instances + variable updates/s\tdocuments/s\t\n")
+	fmt.Fprintf(tw, "%.1f\t%.0f\t%.0f\t%.0f\t\n", c.Seconds, c.InstancesPerSec, c.EntitiesPerSec, c.DocsPerSec)
+	tw.Flush()
+	families := make([]string, 0, len(c.DocsByFamily))
+	for f, n := range c.DocsByFamily {
+		families = append(families, fmt.Sprintf("%s %d", f, n))
+	}
+	slices.Sort(families)
+	fmt.Fprintf(out, "  %d documents (%s) from %d index operations\n\n", c.Documents, strings.Join(families, ", "), c.IndexOps)
+
+	cpu := c.CPUSeconds()
+	fmt.Fprintf(out, "Where the CPU goes (the c7 fold runs in the aggregator): %.1f CPU s in %.1f s on %d cores, %.0f %% busy\n",
+		cpu, c.Seconds, cores, cpu/(c.Seconds*float64(cores))*100)
+	tw = tabwriter.NewWriter(out, 2, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintf(tw, "process\tCPU s\tshare\tCPU ms / instance\tpeak RSS MB\t\n")
+	for _, s := range c.Services {
+		fmt.Fprintf(tw, "%s\t%.1f\t%.0f %%\t%.2f\t%.0f\t\n", s.Name, s.CPUSeconds, s.CPUSeconds/cpu*100, s.CPUMSPerInstance, s.PeakRSSMB)
+	}
+	tw.Flush()
+	perCore := c.InstancesPerSec / float64(cores)
+	lo, hi := float64(OptimizeInstancesPerSecLow)/OptimizeVCPUs, float64(OptimizeInstancesPerSecHigh)/OptimizeVCPUs
+	fmt.Fprintf(out, "\nOptimize, published: %d-%d process instances/s on %d vCPUs (Elasticsearch 8, Optimize 4, Camunda 4, PostgreSQL 8), %.0f-%.0f per vCPU\n",
+		OptimizeInstancesPerSecLow, OptimizeInstancesPerSecHigh, OptimizeVCPUs, lo, hi)
+	fmt.Fprintf(out, "  Flowline + engine + Elasticsearch here: %.0f process instances/s on %d cores, %.0f per core (%.2f-%.2fx Optimize per vCPU; %.2f-%.2fx its total)\n\n",
+		c.InstancesPerSec, cores, perCore, perCore/hi, perCore/lo,
+		c.InstancesPerSec/OptimizeInstancesPerSecHigh, c.InstancesPerSec/OptimizeInstancesPerSecLow)
 }
 
 func orDash(s string) string {

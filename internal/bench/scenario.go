@@ -38,8 +38,11 @@ func (s Scenario) prefix() string {
 type ServiceUsage struct {
 	Name          string  `json:"name"`
 	CPUSeconds    float64 `json:"cpu_seconds"`
-	CPUPer1000Rec float64 `json:"cpu_seconds_per_1000_records"`
-	PeakRSSMB     float64 `json:"peak_rss_mb"` // over the process's life
+	CPUPer1000Rec float64 `json:"cpu_seconds_per_1000_records,omitempty"` // the Zeebe runs
+	// CPUMSPerInstance is CPU milliseconds per process instance imported
+	// (the Camunda 7 run).
+	CPUMSPerInstance float64 `json:"cpu_ms_per_process_instance,omitempty"`
+	PeakRSSMB        float64 `json:"peak_rss_mb"` // over the process's life
 }
 
 // ScenarioResult is one run at the maximum rate: the workload pushed as
@@ -123,7 +126,7 @@ func (h *harness) runScenario(ctx context.Context, sc Scenario, w *workload, pro
 				return false, st.checkAlive()
 			}
 		}
-		ok, _ := drained(ctx, js, sc.Partitions)
+		ok, _ := drained(ctx, js, stream.RecordsStream, sc.Partitions)
 		return ok, nil
 	})
 	took := time.Since(start)
@@ -140,7 +143,7 @@ func (h *harness) runScenario(ctx context.Context, sc Scenario, w *workload, pro
 	res := &ScenarioResult{Scenario: sc, Records: pushed.Load(), Instances: w.stats.Instances + w.stats.ChildInstances,
 		Seconds: took.Seconds(), DocsByFamily: map[string]int{}, Profiles: profiles, IndexOps: int(ops)}
 	for _, f := range schema.Families {
-		n, err := count(ctx, h.es, schema.Alias(sc.prefix(), f))
+		n, err := count(ctx, h.es, schema.Alias(sc.prefix(), f), nil)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", sc, err)
 		}
@@ -178,14 +181,16 @@ func usageOf(name string, before, after Usage, records int64) ServiceUsage {
 	return ServiceUsage{Name: name, CPUSeconds: cpu, CPUPer1000Rec: cpu / float64(records) * 1000, PeakRSSMB: after.PeakRSSMB}
 }
 
-// drained reports whether every record was aggregated and every document
-// written: the aggregators' consumers (one per partition) and the writer's
-// have nothing pending or unacknowledged, and the documents stream (a work
+// drained reports whether everything on the stream from (the records, or
+// the Camunda 7 pages) was folded into documents and every document
+// written: from's consumers (at least consumers of them: the aggregators'
+// one per partition, the c7 fold's one per source) and the writer's have
+// nothing pending or unacknowledged, and the documents stream (a work
 // queue) is empty. status says what is still open.
-func drained(ctx context.Context, js jetstream.JetStream, partitions int) (bool, string) {
-	consumers := 0
-	var recPending, docPending uint64
-	for _, name := range []string{stream.RecordsStream, stream.DocsStream} {
+func drained(ctx context.Context, js jetstream.JetStream, from string, consumers int) (bool, string) {
+	found := 0
+	var inPending, docPending uint64
+	for _, name := range []string{from, stream.DocsStream} {
 		s, err := js.Stream(ctx, name)
 		if err != nil {
 			return false, "streams not created yet"
@@ -193,9 +198,9 @@ func drained(ctx context.Context, js jetstream.JetStream, partitions int) (bool,
 		lister := s.ListConsumers(ctx)
 		for ci := range lister.Info() {
 			open := ci.NumPending + uint64(ci.NumAckPending)
-			if name == stream.RecordsStream {
-				consumers++
-				recPending += open
+			if name == from {
+				found++
+				inPending += open
 			} else {
 				docPending += open
 			}
@@ -211,8 +216,8 @@ func drained(ctx context.Context, js jetstream.JetStream, partitions int) (bool,
 			docPending = max(docPending, info.State.Msgs)
 		}
 	}
-	status := fmt.Sprintf("record messages open %d, document messages open %d", recPending, docPending)
-	return consumers >= partitions && recPending == 0 && docPending == 0, status
+	status := fmt.Sprintf("%d of %d consumer(s) of %s, messages open %d, document messages open %d", found, consumers, from, inPending, docPending)
+	return found >= consumers && inPending == 0 && docPending == 0, status
 }
 
 // waitPartitions waits until the aggregators consume every partition and
@@ -221,7 +226,7 @@ func (st *stack) waitPartitions(ctx context.Context, partitions int) error {
 	wctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
 	return waitUntil(wctx, 100*time.Millisecond, func() (bool, error) {
-		ok, _ := drained(wctx, st.js, partitions)
+		ok, _ := drained(wctx, st.js, stream.RecordsStream, partitions)
 		return ok, st.checkAlive()
 	})
 }
@@ -294,10 +299,20 @@ func (st *stack) checkAlive() error {
 
 // fetchProfile saves a CPU profile of d from a service's admin server.
 func fetchProfile(ctx context.Context, admin string, d time.Duration, path string) error {
+	return fetchPprof(ctx, fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", admin, max(1, int(d.Seconds()))), path)
+}
+
+// fetchGoroutines saves every goroutine's stack (as text) from a service's
+// admin server: where a service that stopped moving waits.
+func fetchGoroutines(ctx context.Context, admin, path string) error {
+	return fetchPprof(ctx, admin+"/debug/pprof/goroutine?debug=2", path)
+}
+
+// fetchPprof saves the answer of a /debug/pprof URL to path.
+func fetchPprof(ctx context.Context, url, path string) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
 	}
-	url := fmt.Sprintf("%s/debug/pprof/profile?seconds=%d", admin, max(1, int(d.Seconds())))
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return err

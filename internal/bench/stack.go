@@ -24,7 +24,8 @@ type stack struct {
 	dir       string
 	natsURL   string
 	ingestURL string
-	procs     []*Process        // NATS, writer, aggregators, ingest: start order
+	cfg       stackConfig
+	procs     []*Process        // NATS, writer, aggregators, ingest (or c7-import): start order
 	admin     map[string]string // service name → admin base URL
 	nc        *nats.Conn        // the harness's client (startStack), for watching consumers
 	js        jetstream.JetStream
@@ -38,6 +39,7 @@ type stackConfig struct {
 	esURL       string
 	prefix      string
 	aggregators int
+	noIngest    bool // the Camunda 7 run starts c7-import itself, after the clock starts
 }
 
 const startTimeout = 2 * time.Minute
@@ -76,8 +78,8 @@ func startNATS(ctx context.Context, bin string, env []string, dir string) (_ *st
 	return st, nil
 }
 
-// startStack starts NATS, the writer, the aggregators and ingest, and waits
-// until each is ready (/readyz).
+// startStack starts NATS, the writer, the aggregators and (unless
+// cfg.noIngest) ingest, and waits until each is ready (/readyz).
 func startStack(ctx context.Context, cfg stackConfig) (_ *stack, err error) {
 	st, err := startNATS(ctx, cfg.bin, cfg.env, cfg.dir)
 	if err != nil {
@@ -88,54 +90,14 @@ func startStack(ctx context.Context, cfg stackConfig) (_ *stack, err error) {
 			st.stop()
 		}
 	}()
+	st.cfg = cfg
 	if st.nc, err = nats.Connect(st.natsURL); err != nil {
 		return nil, fmt.Errorf("connect to NATS: %w", err)
 	}
 	if st.js, err = jetstream.New(st.nc); err != nil {
 		return nil, err
 	}
-
-	start := func(name, cmd string, extra ...string) error {
-		adminPort, err := freePort()
-		if err != nil {
-			return err
-		}
-		env := append(append([]string{}, cfg.env...),
-			"FLOWLINE_NATS_URL="+st.natsURL,
-			"FLOWLINE_ES_URL="+cfg.esURL,
-			"FLOWLINE_INDEX_PREFIX="+cfg.prefix,
-			"FLOWLINE_ADMIN_ADDR=127.0.0.1:"+strconv.Itoa(adminPort),
-			"FLOWLINE_ADMIN_PPROF=true",
-			"FLOWLINE_LOG_LEVEL=warn",
-			"OTEL_EXPORTER_OTLP_ENDPOINT=", // no trace export: not what is measured
-			"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT=")
-		env = append(env, extra...)
-		p, err := StartProcess(name, cfg.bin, []string{cmd}, env, filepath.Join(cfg.dir, name+".log"))
-		if err != nil {
-			return err
-		}
-		st.procs = append(st.procs, p)
-		admin := "http://127.0.0.1:" + strconv.Itoa(adminPort)
-		st.admin[name] = admin
-		wctx, cancel := context.WithTimeout(ctx, startTimeout)
-		defer cancel()
-		err = waitUntil(wctx, 100*time.Millisecond, func() (bool, error) {
-			if err := p.checkAlive(); err != nil {
-				return false, err
-			}
-			res, err := http.Get(admin + "/readyz")
-			if err != nil {
-				return false, nil
-			}
-			res.Body.Close()
-			return res.StatusCode == http.StatusOK, nil
-		})
-		if err != nil {
-			return fmt.Errorf("%s not ready: %w\n%s", name, err, p.Tail(20))
-		}
-		return nil
-	}
-	if err := start("writer", "writer"); err != nil {
+	if err := st.startService(ctx, "writer", "writer"); err != nil {
 		return nil, err
 	}
 	for i := range cfg.aggregators {
@@ -143,20 +105,68 @@ func startStack(ctx context.Context, cfg stackConfig) (_ *stack, err error) {
 		if cfg.aggregators > 1 {
 			name = fmt.Sprintf("aggregator-%d", i+1)
 		}
-		if err := start(name, "aggregator", "FLOWLINE_AGGREGATOR_REPLICA_ID="+name); err != nil {
+		if err := st.startService(ctx, name, "aggregator", "FLOWLINE_AGGREGATOR_REPLICA_ID="+name); err != nil {
 			return nil, err
 		}
+	}
+	if cfg.noIngest {
+		return st, nil
 	}
 	ingestPort, err := freePort()
 	if err != nil {
 		return nil, err
 	}
 	addr := "127.0.0.1:" + strconv.Itoa(ingestPort)
-	if err := start("ingest", "ingest", "FLOWLINE_INGEST_ADDR="+addr); err != nil {
+	if err := st.startService(ctx, "ingest", "ingest", "FLOWLINE_INGEST_ADDR="+addr); err != nil {
 		return nil, err
 	}
 	st.ingestURL = "http://" + addr + "/v1/records"
 	return st, nil
+}
+
+// startService runs the flowline subcommand cmd as the stack's process
+// name, configured for the stack's NATS, Elasticsearch and index prefix
+// plus extra (FLOWLINE_* settings), with its admin server (metrics, pprof)
+// on a free port, and waits until it is ready (/readyz).
+func (st *stack) startService(ctx context.Context, name, cmd string, extra ...string) error {
+	adminPort, err := freePort()
+	if err != nil {
+		return err
+	}
+	env := append(append([]string{}, st.cfg.env...),
+		"FLOWLINE_NATS_URL="+st.natsURL,
+		"FLOWLINE_ES_URL="+st.cfg.esURL,
+		"FLOWLINE_INDEX_PREFIX="+st.cfg.prefix,
+		"FLOWLINE_ADMIN_ADDR=127.0.0.1:"+strconv.Itoa(adminPort),
+		"FLOWLINE_ADMIN_PPROF=true",
+		"FLOWLINE_LOG_LEVEL=warn",
+		"OTEL_EXPORTER_OTLP_ENDPOINT=", // no trace export: not what is measured
+		"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT=")
+	env = append(env, extra...)
+	p, err := StartProcess(name, st.cfg.bin, []string{cmd}, env, filepath.Join(st.cfg.dir, name+".log"))
+	if err != nil {
+		return err
+	}
+	st.procs = append(st.procs, p)
+	admin := "http://127.0.0.1:" + strconv.Itoa(adminPort)
+	st.admin[name] = admin
+	wctx, cancel := context.WithTimeout(ctx, startTimeout)
+	defer cancel()
+	err = waitUntil(wctx, 100*time.Millisecond, func() (bool, error) {
+		if err := p.checkAlive(); err != nil {
+			return false, err
+		}
+		res, err := http.Get(admin + "/readyz")
+		if err != nil {
+			return false, nil
+		}
+		res.Body.Close()
+		return res.StatusCode == http.StatusOK, nil
+	})
+	if err != nil {
+		return fmt.Errorf("%s not ready: %w\n%s", name, err, p.Tail(20))
+	}
+	return nil
 }
 
 // usage reads every process's usage now, by name.

@@ -3,7 +3,9 @@ package c7fold
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -11,6 +13,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/flowline/flowline/internal/dev/natsserver"
 	"github.com/flowline/flowline/internal/testenv"
 	"github.com/flowline/flowline/pkg/c7"
 	"github.com/flowline/flowline/pkg/lease"
@@ -114,5 +117,51 @@ func TestADeletedStateIsWrittenAfresh(t *testing.T) {
 	var st instanceState
 	if err := decodeState(e.Value(), &st); err != nil || st.Instance == nil || st.Instance.E.State != "SUSPENDED" {
 		t.Errorf("state after the delete: %+v (%v), want the new page's", st.Instance, err)
+	}
+}
+
+// TestLargePagesAreFetchedWithinTheClientsLimits (real NATS, 8 MB
+// max_payload as in development): pages of several megabytes, more than a
+// fetch's count of them, are all folded. A fetch bounded by count alone
+// asked the server for more than the client's pending limit, which closed
+// the connection, and the pages delivered to it then waited out the ack
+// wait.
+func TestLargePagesAreFetchedWithinTheClientsLimits(t *testing.T) {
+	srv := testenv.NATS(t, natsserver.WithMaxPayload(8<<20))
+	conn := testenv.ConnectStreams(t, srv)
+	ctx := context.Background()
+	const pages = 24
+	pad := strings.Repeat("x", 3<<20)
+	for i := range pages {
+		body := []byte(fmt.Sprintf(`[{"id":"pi-%d","processDefinitionId":"p:1:x","processDefinitionKey":"p","startTime":"2026-01-01T00:00:00.000+0000","endTime":"2026-01-01T00:00:01.000+0000","state":"COMPLETED","padding":%q}]`, i, pad))
+		if _, err := conn.JS.PublishMsg(ctx, stream.C7PageMsg("s", c7.ProcessInstanceCompleted.Name, 1, 1, 1, body)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	kv, err := openStateBucket(ctx, conn.JS, "flowline-c7-state", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := &worker{
+		source: "s", js: conn.JS, payloads: conn.Payloads, kv: kv,
+		cfg:     Config{CacheInstances: 100, FetchBatch: 32, AckWait: time.Hour, PublishTimeout: 30 * time.Second},
+		holds:   func() bool { return true },
+		metrics: newMetrics(prometheus.NewRegistry()), log: slog.New(slog.DiscardHandler),
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		if _, err := w.round(ctx); err != nil {
+			t.Fatal(err)
+		}
+		info, err := w.cons.Info(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if info.AckFloor.Stream == pages {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("ack floor %d of %d pages after a minute (%d delivered, unacked)", info.AckFloor.Stream, pages, info.NumAckPending)
+		}
 	}
 }

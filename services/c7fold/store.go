@@ -25,8 +25,9 @@ import (
 // owner's states; the revision a write gets is the version of the
 // documents rendered from it. Owned by one worker goroutine.
 type stateStore struct {
-	js      jetstream.JetStream
-	kv      jetstream.KeyValue
+	js       jetstream.JetStream
+	kv       jetstream.KeyValue
+	kvStream jetstream.Stream // the bucket's stream, read directly
 	subject string // $KV.<bucket>.
 	source  string
 	limit   int
@@ -45,11 +46,18 @@ type cached struct {
 // read it: another replica holds the source now.
 var errStateConflict = errors.New("c7 fold: instance state written concurrently")
 
-func newStateStore(js jetstream.JetStream, kv jetstream.KeyValue, source string, limit int) *stateStore {
-	return &stateStore{
-		js: js, kv: kv, subject: "$KV." + kv.Bucket() + ".", source: source, limit: max(limit, 1),
-		lru: list.New(), byKey: map[string]*list.Element{},
+// kvOperationHeader marks a key-value delete or purge.
+const kvOperationHeader = "KV-Operation"
+
+func newStateStore(ctx context.Context, js jetstream.JetStream, kv jetstream.KeyValue, source string, limit int) (*stateStore, error) {
+	st, err := js.Stream(ctx, "KV_"+kv.Bucket())
+	if err != nil {
+		return nil, fmt.Errorf("c7 fold: state bucket %s: %w", kv.Bucket(), err)
 	}
+	return &stateStore{
+		js: js, kv: kv, kvStream: st, subject: "$KV." + kv.Bucket() + ".", source: source, limit: max(limit, 1),
+		lru: list.New(), byKey: map[string]*list.Element{},
+	}, nil
 }
 
 // validKeyPart is what a KV key part may hold as it is.
@@ -72,22 +80,22 @@ func (s *stateStore) get(ctx context.Context, instanceID string) (*cached, error
 		s.lru.MoveToFront(el)
 		return el.Value.(*cached), nil
 	}
+	// One round trip: the subject's last message is the value, or the
+	// marker of a delete or purge (a write must then expect its
+	// sequence), or nothing.
 	c := &cached{key: k, st: &instanceState{}}
-	e, err := s.kv.Get(ctx, k)
+	m, err := s.kvStream.GetLastMsgForSubject(ctx, s.subject+k)
 	switch {
-	case errors.Is(err, jetstream.ErrKeyNotFound):
-		// A key that was deleted (or purged) still has its marker as the
-		// subject's last message: a write must expect that sequence.
-		if c.rev, err = s.lastSequence(ctx, k); err != nil {
-			return nil, err
-		}
+	case errors.Is(err, jetstream.ErrMsgNotFound):
 	case err != nil:
 		return nil, fmt.Errorf("c7 fold: read state %s: %w", k, err)
+	case m.Header.Get(kvOperationHeader) == "DEL" || m.Header.Get(kvOperationHeader) == "PURGE":
+		c.rev = m.Sequence
 	default:
-		if err := decodeState(e.Value(), c.st); err != nil {
-			return nil, fmt.Errorf("c7 fold: state %s (revision %d) is unreadable: %w", k, e.Revision(), err)
+		if err := decodeState(m.Data, c.st); err != nil {
+			return nil, fmt.Errorf("c7 fold: state %s (revision %d) is unreadable: %w", k, m.Sequence, err)
 		}
-		c.rev = e.Revision()
+		c.rev = m.Sequence
 	}
 	s.byKey[k] = s.lru.PushFront(c)
 	for s.lru.Len() > s.limit {
@@ -172,23 +180,6 @@ func (s *stateStore) putAll(ctx context.Context, states []*cached, limit int) (t
 		}
 	}
 	return tooLarge, wait(inFlight)
-}
-
-// lastSequence is the stream sequence of key's last message (a delete or
-// purge marker), 0 when it never had one.
-func (s *stateStore) lastSequence(ctx context.Context, key string) (uint64, error) {
-	st, err := s.js.Stream(ctx, "KV_"+s.kv.Bucket())
-	if err != nil {
-		return 0, fmt.Errorf("c7 fold: state bucket: %w", err)
-	}
-	m, err := st.GetLastMsgForSubject(ctx, s.subject+key)
-	if errors.Is(err, jetstream.ErrMsgNotFound) {
-		return 0, nil
-	}
-	if err != nil {
-		return 0, fmt.Errorf("c7 fold: read state %s: %w", key, err)
-	}
-	return m.Sequence, nil
 }
 
 // stateFormatS2 marks a state value as s2-compressed JSON: state values are

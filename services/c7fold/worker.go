@@ -43,6 +43,11 @@ type worker struct {
 	render renderer
 }
 
+// fetchMaxBytes bounds one fetch of page messages: above any one message
+// (the streams take at most 8 MiB; larger bodies travel by reference), well
+// below the client's 64 MiB pending limit.
+const fetchMaxBytes = 16 << 20
+
 // ConsumerName is the durable consumer of a source's pages on
 // FLOWLINE_C7.
 func ConsumerName(source string) string { return "c7fold-" + source }
@@ -59,11 +64,17 @@ func (w *worker) round(ctx context.Context) (lease.Outcome, error) {
 		if err != nil {
 			return lease.Idle, fmt.Errorf("c7 fold: consumer of source %s: %w", w.source, err)
 		}
-		w.cons = cons
-		w.states = newStateStore(w.js, w.kv, w.source, w.cfg.CacheInstances)
+		states, err := newStateStore(ctx, w.js, w.kv, w.source, w.cfg.CacheInstances)
+		if err != nil {
+			return lease.Idle, err
+		}
+		w.cons, w.states = cons, states
 		w.render = renderer{source: w.source}
 	}
-	batch, err := w.cons.Fetch(w.cfg.FetchBatch, jetstream.FetchMaxWait(time.Second))
+	// Bounded by bytes too: page messages run to megabytes, and a fetch of
+	// many at once would pass the client's pending limit (slow consumer:
+	// the connection is closed and the pages wait out the ack wait).
+	batch, err := w.cons.Fetch(w.cfg.FetchBatch, jetstream.FetchMaxWait(time.Second), jetstream.FetchMaxBytes(fetchMaxBytes))
 	if err != nil {
 		if errors.Is(err, jetstream.ErrConsumerNotFound) || errors.Is(err, jetstream.ErrStreamNotFound) {
 			w.cons = nil // created again next round
