@@ -28,11 +28,11 @@ type stateStore struct {
 	js       jetstream.JetStream
 	kv       jetstream.KeyValue
 	kvStream jetstream.Stream // the bucket's stream, read directly
-	subject string // $KV.<bucket>.
-	source  string
-	limit   int
-	lru     *list.List               // of *cached, most recent first
-	byKey   map[string]*list.Element // key -> element
+	subject  string           // $KV.<bucket>.
+	source   string
+	limit    int
+	lru      *list.List               // of *cached, most recent first
+	byKey    map[string]*list.Element // key -> element
 }
 
 // cached is a state with its revision (0: not stored yet).
