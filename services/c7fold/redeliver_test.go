@@ -41,12 +41,8 @@ func TestAFailedBatchIsFoldedAgainNotSkipped(t *testing.T) {
 		t.Fatal(err)
 	}
 	var calls atomic.Int32
-	w := &worker{
-		source: "s", js: conn.JS, payloads: conn.Payloads, kv: kv,
-		cfg:     Config{CacheInstances: 10, FetchBatch: 1, AckWait: time.Hour, PublishTimeout: 10 * time.Second},
-		holds:   func() bool { return calls.Add(1) > 1 }, // the lease is lost once, mid-batch
-		metrics: newMetrics(prometheus.NewRegistry()), log: slog.New(slog.DiscardHandler),
-	}
+	// The lease is lost once, mid-batch.
+	w := testWorker(conn, kv, Config{CacheInstances: 10, FetchBatch: 1, AckWait: time.Hour, PublishTimeout: 10 * time.Second}, func() bool { return calls.Add(1) > 1 })
 	for range 4 {
 		if _, err := w.round(ctx); err != nil && !errors.Is(err, lease.ErrNotHeld) {
 			t.Fatal(err)
@@ -89,12 +85,7 @@ func TestADeletedStateIsWrittenAfresh(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := &worker{
-		source: "s", js: conn.JS, payloads: conn.Payloads, kv: kv,
-		cfg:     Config{CacheInstances: 10, FetchBatch: 1, AckWait: time.Hour, PublishTimeout: 10 * time.Second},
-		holds:   func() bool { return true },
-		metrics: newMetrics(prometheus.NewRegistry()), log: slog.New(slog.DiscardHandler),
-	}
+	w := testWorker(conn, kv, Config{CacheInstances: 10, FetchBatch: 1, AckWait: time.Hour, PublishTimeout: 10 * time.Second}, func() bool { return true })
 	page := func(state string) {
 		body := []byte(`[{"id":"a","processDefinitionId":"p:1:x","processDefinitionKey":"p","startTime":"2026-01-01T00:00:00.000+0000","state":"` + state + `"}]`)
 		if _, err := conn.JS.PublishMsg(ctx, stream.C7PageMsg("s", c7.ProcessInstanceRunning.Name, 1, 1, 1, body)); err != nil {
@@ -142,12 +133,7 @@ func TestLargePagesAreFetchedWithinTheClientsLimits(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := &worker{
-		source: "s", js: conn.JS, payloads: conn.Payloads, kv: kv,
-		cfg:     Config{CacheInstances: 100, FetchBatch: 32, AckWait: time.Hour, PublishTimeout: 30 * time.Second},
-		holds:   func() bool { return true },
-		metrics: newMetrics(prometheus.NewRegistry()), log: slog.New(slog.DiscardHandler),
-	}
+	w := testWorker(conn, kv, Config{CacheInstances: 100, FetchBatch: 32, AckWait: time.Hour, PublishTimeout: 30 * time.Second}, func() bool { return true })
 	deadline := time.Now().Add(60 * time.Second)
 	for {
 		if _, err := w.round(ctx); err != nil {
@@ -163,5 +149,14 @@ func TestLargePagesAreFetchedWithinTheClientsLimits(t *testing.T) {
 		if time.Now().After(deadline) {
 			t.Fatalf("ack floor %d of %d pages after a minute (%d delivered, unacked)", info.AckFloor.Stream, pages, info.NumAckPending)
 		}
+	}
+}
+
+// testWorker is a worker of source "s" on conn with cfg, its lease held
+// while holds says so.
+func testWorker(conn *stream.Conn, kv jetstream.KeyValue, cfg Config, holds func() bool) *worker {
+	return &worker{
+		source: "s", js: conn.JS, payloads: conn.Payloads, kv: kv, cfg: cfg, holds: holds,
+		metrics: newMetrics(prometheus.NewRegistry()), log: slog.New(slog.DiscardHandler),
 	}
 }
