@@ -114,6 +114,9 @@ func (p *pipeline) commit(s storer) {
 // enqueue queues j, waiting while the queue is full; it fails when ctx or
 // the pipeline ends first.
 func (p *pipeline) enqueue(ctx context.Context, j *job) error {
+	if err := p.failed(); err != nil {
+		return err
+	}
 	p.seq++
 	j.seq = p.seq
 	select {
