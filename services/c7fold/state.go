@@ -48,8 +48,7 @@ func replaces[T any](cur, next *entry[T]) bool {
 	}
 }
 
-// put stores next under id in m if it supersedes the version there, and
-// reports whether m changed.
+// put stores next under id in m if it supersedes the version there.
 func put[T any](m *map[string]*entry[T], id string, next *entry[T]) {
 	if *m == nil {
 		*m = map[string]*entry[T]{}

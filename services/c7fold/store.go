@@ -26,7 +26,6 @@ import (
 // documents rendered from it. Owned by one worker goroutine.
 type stateStore struct {
 	js       jetstream.JetStream
-	kv       jetstream.KeyValue
 	kvStream jetstream.Stream // the bucket's stream, read directly
 	subject  string           // $KV.<bucket>.
 	source   string
@@ -55,7 +54,7 @@ func newStateStore(ctx context.Context, js jetstream.JetStream, kv jetstream.Key
 		return nil, fmt.Errorf("c7 fold: state bucket %s: %w", kv.Bucket(), err)
 	}
 	return &stateStore{
-		js: js, kv: kv, kvStream: st, subject: "$KV." + kv.Bucket() + ".", source: source, limit: max(limit, 1),
+		js: js, kvStream: st, subject: "$KV." + kv.Bucket() + ".", source: source, limit: max(limit, 1),
 		lru: list.New(), byKey: map[string]*list.Element{},
 	}, nil
 }

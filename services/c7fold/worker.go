@@ -230,13 +230,13 @@ func (w *worker) fold(ctx context.Context, msgs []jetstream.Msg) error {
 		return err
 	}
 	skip := map[string]bool{}
+	first, _ := msgs[0].Metadata()
+	last, _ := msgs[len(msgs)-1].Metadata()
 	for _, i := range tooLarge {
 		// One instance whose history no longer fits a message must not
 		// hold up the source: what this batch brought it is not folded,
 		// and says so.
 		skip[ids[i]] = true
-		first, _ := msgs[0].Metadata()
-		last, _ := msgs[len(msgs)-1].Metadata()
 		reason := fmt.Sprintf("process instance %s of source %s: its state no longer fits a message (%v, limit %d bytes); what pages %d..%d brought it is not folded",
 			ids[i], w.source, errStateTooLarge, w.payloads.InlineLimit(), first.Sequence.Stream, last.Sequence.Stream)
 		if err := w.deadLetter(ctx, nil, msgs[0], 0, reason); err != nil {

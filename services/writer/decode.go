@@ -9,9 +9,9 @@ import (
 // (see wire.DecodeDocuments: sources alias data, which the fetch holds until
 // its messages are acked). A document's family is mapped to its number and
 // index through fams (0 and "" when unknown, with the family's name kept
-// in unknown). On an error out may hold some
-// of the documents; the message is then not a DocumentBatch.
-func decodeDocuments(data []byte, fams *families, out []doc) ([]doc, error) {
+// in unknown); each document keeps subject, the message's. On an error out
+// may hold some of the documents; the message is then not a DocumentBatch.
+func decodeDocuments(data []byte, subject string, fams *families, out []doc) ([]doc, error) {
 	err := wire.DecodeDocuments(data, func(d wire.Document) {
 		family, known := fams.num[string(d.Family)]
 		var unknown string
@@ -20,7 +20,7 @@ func decodeDocuments(data []byte, fams *families, out []doc) ([]doc, error) {
 		}
 		out = append(out, doc{
 			op:     search.Op{Index: fams.index[family], ID: d.ID, Version: d.Version, Source: d.Source},
-			family: family, unknown: unknown, partition: d.Partition, timestamp: d.Timestamp,
+			family: family, unknown: unknown, partition: d.Partition, timestamp: d.Timestamp, subject: subject,
 		})
 	})
 	return out, err

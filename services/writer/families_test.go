@@ -24,7 +24,7 @@ func TestUnknownFamiliesWithTheSameIDAreKeptApart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	docs, err := decodeDocuments(data, newFamilies("p"), nil)
+	docs, err := decodeDocuments(data, "flowline.docs.1", newFamilies("p"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -31,7 +30,8 @@ type doc struct {
 	family    uint8  // number in families; 0: unknown, op.Index is ""
 	unknown   string // the family's name when it is unknown (0)
 	partition int32
-	timestamp int64 // record timestamp, epoch ms
+	timestamp int64  // record timestamp, epoch ms
+	subject   string // of the documents message it came from: where a redrive sends it
 }
 
 // fetchBatch is one fetch: its messages and their documents, newest
@@ -283,7 +283,7 @@ func (s *Service) gather(ctx context.Context, want int, expected bool) (*fetchBa
 		}
 		if err != nil {
 			body, err = nil, fmt.Errorf("message body is gone: %w", err)
-		} else if docs, err = decodeDocuments(body, s.families, docs[:0]); err != nil {
+		} else if docs, err = decodeDocuments(body, msg.Subject(), s.families, docs[:0]); err != nil {
 			err = fmt.Errorf("message is not a readable flowline.record.v1.DocumentBatch: %w", err)
 		}
 		if err != nil {
@@ -514,14 +514,11 @@ func (s *Service) deadLetterDoc(ctx context.Context, d doc, reason string) bool 
 	h := nats.Header{}
 	h.Set(stream.HeaderDLQIndex, d.op.Index)
 	h.Set(stream.HeaderDLQID, d.op.ID)
-	dl := stream.DeadLetter{Service: "writer", Reason: reason, Data: d.op.Source, Header: h,
-		Document: &stream.DeadDocument{Index: d.op.Index, Family: familyName(d.family), ID: d.op.ID, Version: d.op.Version, Partition: d.partition, Timestamp: d.timestamp}}
-	if source, _, ok := strings.Cut(d.op.ID, ":"); ok && d.partition < 0 {
-		// A Camunda 7 source's document (id <source>:<engine id>) has no
-		// partition: its subject says where a redrive sends it.
-		dl.Subject = stream.C7DocsSubject(source)
-	}
-	err := stream.PublishDeadLetter(ctx, s.payloads.Publisher(s.js), dl)
+	// The subject says where a redrive sends it, also for a Camunda 7
+	// source's document, which has no partition.
+	err := stream.PublishDeadLetter(ctx, s.payloads.Publisher(s.js), stream.DeadLetter{Service: "writer", Reason: reason, Data: d.op.Source, Header: h,
+		Subject:  d.subject,
+		Document: &stream.DeadDocument{Index: d.op.Index, Family: familyName(d.family), ID: d.op.ID, Version: d.op.Version, Partition: d.partition, Timestamp: d.timestamp}})
 	if err != nil {
 		s.log.Warn("dead-lettering a document failed; it stays pending", "index", d.op.Index, "id", d.op.ID, "error", err)
 		return false
