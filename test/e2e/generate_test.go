@@ -14,6 +14,7 @@ import (
 	"github.com/elastic/go-elasticsearch/v8"
 	"github.com/elastic/go-elasticsearch/v8/esapi"
 
+	"github.com/flowline/flowline/internal/dev/natsserver"
 	"github.com/flowline/flowline/internal/testenv"
 	"github.com/flowline/flowline/internal/testenv/generated"
 	"github.com/flowline/flowline/internal/testenv/stack"
@@ -59,6 +60,16 @@ func TestGenerateThroughTheStack(t *testing.T) {
 		t.Fatalf("ingest did not accept the %d records: %s", want.Records, out)
 	}
 
+	expectGeneratedDocuments(t, es, prefix, want, 40)
+	expectNoDeadLetters(t, ns)
+}
+
+// expectGeneratedDocuments checks that the indices of prefix come to hold
+// every instance, flow node, incident, decision and user task of the
+// generated records want, with their final states, and that want has at
+// least minInstances instances and something of each kind to check.
+func expectGeneratedDocuments(t *testing.T, es *elasticsearch.Client, prefix string, want generated.File, minInstances int) {
+	t.Helper()
 	active := generated.Count(want.Instances, "ELEMENT_ACTIVATED")
 	checks := []struct {
 		family schema.Family
@@ -77,7 +88,7 @@ func TestGenerateThroughTheStack(t *testing.T) {
 		{schema.Task, "state:COMPLETED", generated.Count(want.Tasks, "COMPLETED")},
 		{schema.Task, "state:CANCELED", generated.Count(want.Tasks, "CANCELED")},
 	}
-	if len(want.Instances) <= 40 || active == 0 || len(want.Incidents) == 0 || want.Decisions == 0 || len(want.Tasks) == 0 ||
+	if len(want.Instances) <= minInstances || active == 0 || len(want.Incidents) == 0 || want.Decisions == 0 || len(want.Tasks) == 0 ||
 		generated.Count(want.Instances, "ELEMENT_TERMINATED") == 0 {
 		t.Fatalf("the workload lacks something to check: %d instances (%d active), %d incidents, %d decisions, %d user tasks",
 			len(want.Instances), active, len(want.Incidents), want.Decisions, len(want.Tasks))
@@ -96,14 +107,14 @@ func TestGenerateThroughTheStack(t *testing.T) {
 		}
 		return nil
 	})
+}
 
-	js := testenv.Connect(t, ns).JS
-	info, err := js.Stream(context.Background(), stream.DLQStream)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if st, err := info.Info(context.Background()); err != nil || st.State.Msgs != 0 {
-		t.Fatalf("dead letters: %v (err %v)", st.State.Msgs, err)
+// expectNoDeadLetters fails the test when the dead-letter stream of ns
+// holds anything.
+func expectNoDeadLetters(t *testing.T, ns *natsserver.Server) {
+	t.Helper()
+	if n := testenv.StreamMessages(t, testenv.Connect(t, ns).JS, stream.DLQStream); n != 0 {
+		t.Fatalf("%d dead letters", n)
 	}
 }
 

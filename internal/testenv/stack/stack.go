@@ -43,6 +43,9 @@ type Options struct {
 	NATS []natsserver.Option
 	// C7 runs a Camunda 7 import of that engine and the c7 fold.
 	C7 *C7
+	// WithoutIngest leaves ingest out: the test runs `flowline ingest` as
+	// a child process configured by IngestEnv (to kill and restart it).
+	WithoutIngest bool
 }
 
 // C7 is the Camunda 7 engine a stack imports.
@@ -80,11 +83,6 @@ func Start(t testing.TB, opts Options) *Stack {
 	s := &Stack{Env: env, Spans: spans,
 		tracer: sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(spans)), t: t}
 
-	inCfg := IngestConfig(ns)
-	if opts.Ingest != nil {
-		opts.Ingest(&inCfg)
-	}
-	s.ingest = ingest.New(inCfg, s.deps())
 	services := []lifecycle.Service{
 		writer.New(WriterConfig(ns, esCfg, prefix), s.deps()),
 	}
@@ -102,7 +100,15 @@ func Start(t testing.TB, opts Options) *Stack {
 			services = append(services, c7import.New(C7ImportConfig(t, ns, *opts.C7), s.deps()))
 		}
 	}
-	testenv.Run(t, append(services, s.ingest)...)
+	if !opts.WithoutIngest {
+		inCfg := IngestConfig(ns)
+		if opts.Ingest != nil {
+			opts.Ingest(&inCfg)
+		}
+		s.ingest = ingest.New(inCfg, s.deps())
+		services = append(services, s.ingest)
+	}
+	testenv.Run(t, services...)
 	return s
 }
 
@@ -201,11 +207,36 @@ func C7ImportEnv(t testing.TB, ns *natsserver.Server, c C7) []string {
 		{"STREAM_REPLICAS", strconv.Itoa(st.Replicas)}, {"STREAM_RECORDS_MAX_AGE", st.RecordsMaxAge.String()},
 		{"STREAM_DLQ_MAX_AGE", st.DLQMaxAge.String()}, {"STREAM_MANAGE", strconv.FormatBool(st.Manage)},
 	}
+	return environ(vars)
+}
+
+// environ turns name/value pairs (names without the FLOWLINE_ prefix) into
+// FLOWLINE_* environment entries.
+func environ(vars [][2]string) []string {
 	env := make([]string, 0, len(vars))
 	for _, v := range vars {
 		env = append(env, config.Prefix+"_"+v[0]+"="+v[1])
 	}
 	return env
+}
+
+// IngestEnv is the environment (FLOWLINE_* variables, to append to
+// os.Environ()) of a `flowline ingest` child process on ns with exactly
+// IngestConfig's settings, serving the push API at addr (host:port; a
+// fixed one, so that a restarted ingest is found where it was), its admin
+// server on a free port, logging at info.
+func IngestEnv(ns *natsserver.Server, addr string) []string {
+	cfg := IngestConfig(ns)
+	r, n, st := cfg.RecordStore, cfg.NATS, cfg.Streams
+	return environ([][2]string{
+		{"LOG_LEVEL", "info"}, {"ADMIN_ADDR", "127.0.0.1:0"}, {"INGEST_ADDR", addr},
+		{"INGEST_MAX_BODY_BYTES", strconv.FormatInt(cfg.MaxBodyBytes, 10)}, {"INGEST_MAX_RECORDS", strconv.Itoa(cfg.MaxRecords)},
+		{"INGEST_EVENTS_ONLY", strconv.FormatBool(r.EventsOnly)}, {"INGEST_BATCH_RECORDS", strconv.Itoa(r.BatchRecords)},
+		{"INGEST_BATCH_BYTES", strconv.Itoa(r.BatchBytes)},
+		{"NATS_URL", n.URL}, {"NATS_CONNECT_TIMEOUT", n.ConnectTimeout.String()},
+		{"STREAM_REPLICAS", strconv.Itoa(st.Replicas)}, {"STREAM_RECORDS_MAX_AGE", st.RecordsMaxAge.String()},
+		{"STREAM_DLQ_MAX_AGE", st.DLQMaxAge.String()}, {"STREAM_MANAGE", strconv.FormatBool(st.Manage)},
+	})
 }
 
 // WriterConfig is the writer's test setting on ns, writing indices of
