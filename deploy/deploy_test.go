@@ -396,12 +396,14 @@ func goMinor(t testing.TB) string {
 }
 
 // checkComposeProfiles checks a compose file (whose build context should
-// be root) as `docker compose up` starts it, and with the c7 profile on and
-// FLOWLINE_C7_URL set in the shell, as compose/README.md says.
+// be root) as `docker compose up` starts it, with the c7 profile on and
+// FLOWLINE_C7_URL set in the shell, and with the zeebe profile on and an
+// ingest token in the shell, as compose/README.md says.
 func checkComposeProfiles(t testing.TB, file, root string) problems {
 	t.Helper()
 	p := checkCompose(t, file, root, nil)
-	return append(p, checkCompose(t, file, root, map[string]string{"FLOWLINE_C7_URL": c7ShellURL}, c7Profile)...)
+	p = append(p, checkCompose(t, file, root, map[string]string{"FLOWLINE_C7_URL": c7ShellURL}, c7Profile)...)
+	return append(p, checkCompose(t, file, root, map[string]string{"FLOWLINE_INGEST_TOKEN": "s3cret"}, zeebeProfile)...)
 }
 
 // checkCompose loads a compose file (whose build context should be root)
@@ -420,6 +422,10 @@ func checkCompose(t testing.TB, file, root string, env map[string]string, profil
 		flowline = append(flowline, c7Import)
 	}
 	want := append([]string{"elasticsearch", "nats"}, flowline...)
+	if slices.Contains(profiles, zeebeProfile) {
+		want = append(want, zeebeService)
+		checkComposeZeebe(t, &p, proj, root, shell)
+	}
 	sort.Strings(want)
 	got := proj.ServiceNames()
 	sort.Strings(got)
@@ -1515,7 +1521,7 @@ func TestComposeChecksCatchMistakes(t *testing.T) {
 		"c7 source default":         {old: "${FLOWLINE_C7_SOURCE:-camunda7}", new: "${FLOWLINE_C7_SOURCE:-c7}", want: "FLOWLINE_C7_SOURCE defaults to \"c7\""},
 		"c7 variable of the fold":   {old: "FLOWLINE_C7_URL: ${FLOWLINE_C7_URL:-}", new: "FLOWLINE_C7_URL: ${FLOWLINE_C7_URL:-}\n      FLOWLINE_C7_FOLD_FETCH_BATCH: \"8\"", want: "FLOWLINE_C7_FOLD_FETCH_BATCH is not a variable `flowline c7-import`"},
 		"c7 engine unreachable":     {old: "host.docker.internal:host-gateway", new: "engine.local:10.0.0.1", want: "host-gateway"},
-		"c7 import without NATS":    {old: "    depends_on:\n      nats:\n        condition: service_started\n\nconfigs:", new: "\nconfigs:", want: "c7-import (profiles c7): does not depend on nats"},
+		"c7 import without NATS":    {old: "    depends_on:\n      nats:\n        condition: service_started\n\n  # Optional: a Camunda 8.8", new: "\n  # Optional: a Camunda 8.8", want: "c7-import (profiles c7): does not depend on nats"},
 	}
 	for name, m := range cases {
 		t.Run(name, func(t *testing.T) {

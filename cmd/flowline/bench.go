@@ -16,13 +16,16 @@ import (
 	"github.com/flowline/flowline/internal/bench"
 	"github.com/flowline/flowline/internal/dev/c7engine"
 	"github.com/flowline/flowline/internal/dev/esnode"
+	"github.com/flowline/flowline/internal/dev/zeebeexporter"
 	"github.com/flowline/flowline/internal/progress"
 )
 
 // specBench is bench's config: the version of the fresh local node it
 // provisions unless --es-url is given, and the JDK of the Camunda 7 engine
-// of --c7.
-func specBench() []any { return []any{esnode.NewConfig(), c7engine.NewConfig()} }
+// of --c7, and the JDK that builds the Zeebe exporter of --exporter.
+func specBench() []any {
+	return []any{esnode.NewConfig(), c7engine.NewConfig(), zeebeexporter.NewConfig()}
+}
 
 // benchOptions are `flowline bench`'s flags.
 type benchOptions struct {
@@ -40,6 +43,7 @@ type benchOptions struct {
 	smoke       bool
 	c7          bool
 	c7Instances int
+	exporter    bool
 }
 
 func benchFlags() (*flag.FlagSet, *benchOptions) {
@@ -58,7 +62,8 @@ func benchFlags() (*flag.FlagSet, *benchOptions) {
 	fs.StringVar(&o.esURL, "es-url", "", "use this Elasticsearch instead of a fresh local node")
 	fs.BoolVar(&o.c7, "c7", false, "run the Camunda 7 import benchmark instead: a fresh engine filled with --c7-instances instances (not measured), then imported end to end")
 	fs.IntVar(&o.c7Instances, "c7-instances", 20000, "process instances of the Camunda 7 benchmark's model the engine is filled with")
-	fs.BoolVar(&o.smoke, "smoke", false, "a run of seconds that checks the harness works: 200 instances, partitions 1,2, aggregators 1,2, 5 s latency, no profiles (with --c7: 200 instances, no profiles)")
+	fs.BoolVar(&o.exporter, "exporter", false, "run the Zeebe exporter benchmark instead: the Maven module in exporter/ (built first; run from the checkout), one instance over --instances typical instances on one partition into a local ingest: records/s and the exporter's CPU per record")
+	fs.BoolVar(&o.smoke, "smoke", false, "a run of seconds that checks the harness works: 200 instances, partitions 1,2, aggregators 1,2, 5 s latency, no profiles (with --c7: 200 instances, no profiles; with --exporter: 200 instances)")
 	return fs, o
 }
 
@@ -104,6 +109,16 @@ func (o *benchOptions) config() (bench.Config, error) {
 	if err != nil {
 		return bench.Config{}, err
 	}
+	exporter, err := zeebeexporter.LoadConfig()
+	if err != nil {
+		return bench.Config{}, err
+	}
+	exporterDir := ""
+	if o.exporter {
+		if exporterDir, err = zeebeexporter.FindDir("."); err != nil {
+			return bench.Config{}, usageError{fmt.Errorf("--exporter: %w", err)}
+		}
+	}
 	work := o.workDir
 	if work == "" {
 		work = filepath.Join(filepath.Dir(o.out), "work")
@@ -113,6 +128,7 @@ func (o *benchOptions) config() (bench.Config, error) {
 		LatencyFor: o.latency, ProfileFor: o.profile, Ceiling: o.ceiling, Peer: o.peer,
 		ESURL: o.esURL, ESVersion: local.Version,
 		C7: o.c7, C7Instances: o.c7Instances, C7JavaHome: engine.JavaHome,
+		Exporter: o.exporter, ExporterDir: exporterDir, ExporterJavaHome: exporter.JavaHome,
 		CacheDir: filepath.Join(cache, "flowline"), WorkDir: work,
 	}
 	if err := cfg.Validate(); err != nil {

@@ -133,6 +133,51 @@ func TestBenchC7Smoke(t *testing.T) {
 	}
 }
 
+// TestBenchExporterSmoke runs `flowline bench --exporter --smoke` end to
+// end: the exporter module built with Maven, NATS and ingest as child
+// processes (this test binary acting as flowline), one exporter instance
+// driven by the broker harness over 200 typical instances. It checks that
+// every record was sent and accepted, without retries, and that the rate and
+// the CPU of the exporter, ingest and NATS were measured.
+func TestBenchExporterSmoke(t *testing.T) {
+	rep, out, page := runSmoke(t, &benchOptions{smoke: true, exporter: true}, "flowline bench --exporter --smoke")
+	if rep.Main != nil || rep.C7 != nil {
+		t.Errorf("--exporter ran other benchmarks too")
+	}
+	e := rep.Exporter
+	if e == nil {
+		t.Fatalf("no exporter section in the report:\n%s", out)
+	}
+	if e.Records < 200 || e.Sent != int64(e.Records) || e.Accepted != e.Sent || e.Retries != 0 || e.Duplicates != 0 {
+		t.Errorf("records %d, sent %d, accepted by ingest %d, retries %d, duplicates %d", e.Records, e.Sent, e.Accepted, e.Retries, e.Duplicates)
+	}
+	if min := int64(e.Records / exporterBatch); e.Batches < min {
+		t.Errorf("%d requests for %d records in batches of at most %d", e.Batches, e.Records, exporterBatch)
+	}
+	if e.Seconds <= 0 || e.RecordsPerSec <= 0 || e.ExporterCPUMicrosPerRecord <= 0 || e.ActorCPUMicrosPerRecord <= 0 ||
+		e.ActorCPUMicrosPerRecord > e.ExporterCPUMicrosPerRecord {
+		t.Errorf("rates: %+v", e)
+	}
+	var names []string
+	for _, s := range e.Services {
+		names = append(names, s.Name)
+		if s.PeakRSSMB <= 0 || s.CPUSeconds <= 0 {
+			t.Errorf("%s: CPU %v s, peak RSS %v MB", s.Name, s.CPUSeconds, s.PeakRSSMB)
+		}
+	}
+	if want := []string{"nats", "ingest"}; !slices.Equal(names, want) {
+		t.Errorf("services %v, want %v", names, want)
+	}
+	for _, want := range []string{"Zeebe exporter: one instance", "records/s", "µs per record"} {
+		if !strings.Contains(out, want) || !strings.Contains(page, want) {
+			t.Errorf("the table or the Markdown page lacks %q", want)
+		}
+	}
+}
+
+// exporterBatch is the exporter's default batch size, the benchmark's.
+const exporterBatch = 1000
+
 // runSmoke runs the bench with o (its --smoke settings) end to end against
 // the tests' Elasticsearch, the services being this test binary acting as
 // flowline, and returns the JSON report as read back, the table and the

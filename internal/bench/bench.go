@@ -56,6 +56,13 @@ type Config struct {
 	C7          bool
 	C7Instances int
 	C7JavaHome  string
+	// Exporter runs the Zeebe exporter benchmark instead: the Maven module
+	// in ExporterDir (built with the JDK ExporterJavaHome, empty:
+	// zeebeexporter's default), one instance over Instances typical
+	// instances on one partition, into a local ingest. No Elasticsearch.
+	Exporter         bool
+	ExporterDir      string
+	ExporterJavaHome string
 	// ESURL is an Elasticsearch to use; empty starts a fresh node (version
 	// ESVersion) for the run.
 	ESURL     string
@@ -92,6 +99,10 @@ func (c *Config) Validate() error {
 		return errors.New("bench: no work directory")
 	case c.C7 && c.C7Instances < 1:
 		return fmt.Errorf("bench: c7 instances must be at least 1, got %d", c.C7Instances)
+	case c.C7 && c.Exporter:
+		return errors.New("bench: the Camunda 7 and the exporter benchmarks run one at a time")
+	case c.Exporter && c.ExporterDir == "":
+		return errors.New("bench: no exporter module directory")
 	}
 	return nil
 }
@@ -130,6 +141,15 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	h := &harness{cfg: cfg, esURL: cfg.ESURL}
 	rep := &Report{Started: time.Now().UTC(), Machine: describeMachine()}
+	if cfg.Exporter { // exporter -> ingest -> NATS: no Elasticsearch
+		e, err := h.runExporter(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("bench: exporter: %w", err)
+		}
+		rep.Exporter = e
+		rep.Finished = time.Now().UTC()
+		return rep, nil
+	}
 	if h.esURL == "" {
 		version := cfg.ESVersion
 		if version == "" {

@@ -25,6 +25,7 @@ type Report struct {
 	Ceiling   *CeilingResult   `json:"ceiling,omitempty"`
 	Peer      *PeerRun         `json:"peer,omitempty"`
 	C7        *C7Result        `json:"c7,omitempty"`
+	Exporter  *ExporterResult  `json:"exporter,omitempty"`
 }
 
 // Machine describes where a Report came from.
@@ -128,6 +129,9 @@ func (r *Report) WriteTable(out io.Writer) {
 	}
 	if c := r.C7; c != nil {
 		c.writeTable(out, m.Cores)
+	}
+	if e := r.Exporter; e != nil {
+		e.writeTable(out)
 	}
 	if len(r.Scenarios) > 0 {
 		fmt.Fprintln(out, "Scaling (same workload size, maximum rate):")
