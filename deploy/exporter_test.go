@@ -229,7 +229,7 @@ func TestZeebeExporterHelmValues(t *testing.T) {
 	checkHelmValues(t, readFile(t, exporterValues)).report(t)
 }
 
-func TestZeebeExporterDeploymentChecksCatchMistakes(t *testing.T) {
+func TestZeebeExporterHelmChecksCatchMistakes(t *testing.T) {
 	values := map[string]mutation{
 		"unknown key":         {old: "extraVolumeMounts:", new: "extraVolumeMount:", want: "unknown field"},
 		"other class":         {old: "value: io.flowline.zeebe.exporter.FlowlineExporter", new: "value: io.flowline.FlowlineExporter", want: "CLASSNAME"},
@@ -240,30 +240,8 @@ func TestZeebeExporterDeploymentChecksCatchMistakes(t *testing.T) {
 		"token required":      {old: "          optional: true", new: "          optional: false", want: "FLOWLINE_INGEST_TOKEN"},
 	}
 	for name, m := range values {
-		t.Run("helm "+name, func(t *testing.T) {
+		t.Run(name, func(t *testing.T) {
 			expectProblem(t, checkHelmValues(t, m.apply(t, readFile(t, exporterValues))), m.want)
-		})
-	}
-	compose := map[string]mutation{
-		"zeebe by default":     {old: "    profiles: [\"zeebe\"]\n", new: "", want: "compose services are"},
-		"other zeebe minor":    {old: "camunda/zeebe:8.8.0", new: "camunda/zeebe:8.7.4", want: "camunda/zeebe:8.8.x"},
-		"jar path":             {old: "/exporters/flowline-zeebe-exporter-", new: "/exporters/zeebe-exporter-", want: "JARPATH"},
-		"target not mounted":   {old: "source: ../../exporter/target", new: "source: ../../exporter", want: "not bind-mounted"},
-		"target writable":      {old: "        read_only: true\n", new: "", want: "mounted writable"},
-		"token not passed":     {old: "      # The exporter sends the token from this variable (its tokenEnv).\n      FLOWLINE_INGEST_TOKEN: ${FLOWLINE_INGEST_TOKEN:-}\n", new: "", want: "FLOWLINE_INGEST_TOKEN is \"\""},
-		"argument misspelled":  {old: "ZEEBE_BROKER_EXPORTERS_FLOWLINE_ARGS_URL: http://ingest:8080", new: "ZEEBE_BROKER_EXPORTERS_FLOWLINE_ARGS_URL: http://ingest:8080\n      ZEEBE_BROKER_EXPORTERS_FLOWLINE_ARGS_FLUSHDELAYMS: \"500\"", want: "ARGS_FLUSHDELAYMS is not an argument"},
-		"ingest port mismatch": {old: "ARGS_URL: http://ingest:8080", new: "ARGS_URL: http://ingest:9090", want: "want ingest at"},
-	}
-	for name, m := range compose {
-		t.Run("compose "+name, func(t *testing.T) {
-			root := t.TempDir()
-			dir := filepath.Join(root, "deploy", "compose")
-			copyDir(t, "compose", dir)
-			p := filepath.Join(dir, "compose.yaml")
-			if err := os.WriteFile(p, []byte(m.apply(t, readFile(t, p))), 0o644); err != nil {
-				t.Fatal(err)
-			}
-			expectProblem(t, checkComposeProfiles(t, p, root), m.want)
 		})
 	}
 }

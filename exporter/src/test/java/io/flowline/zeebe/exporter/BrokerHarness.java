@@ -1,11 +1,9 @@
 package io.flowline.zeebe.exporter;
 
-import io.camunda.zeebe.exporter.api.context.Configuration;
 import io.camunda.zeebe.exporter.api.context.Context;
 import io.camunda.zeebe.exporter.api.context.Controller;
 import io.camunda.zeebe.exporter.api.context.ScheduledTask;
 import io.micrometer.core.instrument.MeterRegistry;
-import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -15,7 +13,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.time.InstantSource;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -28,11 +25,6 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
-import org.slf4j.Logger;
-import org.slf4j.Marker;
-import org.slf4j.event.Level;
-import org.slf4j.helpers.AbstractLogger;
-import org.slf4j.helpers.MessageFormatter;
 
 /**
  * Runs {@link FlowlineExporter} the way a Zeebe broker does, one instance per partition, over the
@@ -159,7 +151,7 @@ public final class BrokerHarness {
     final List<Fakes.JsonRecord> records;
     final double rate;
     final ActorController controller;
-    final HarnessContext context;
+    final Fakes.FakeContext context;
     final FlowlineExporter exporter = new FlowlineExporter();
     final ScheduledExecutorService actor;
     volatile long actorThreadId = -1;
@@ -181,7 +173,13 @@ public final class BrokerHarness {
                 return t;
               });
       controller = new ActorController(actor);
-      context = new HarnessContext(id, args);
+      context =
+          new Fakes.FakeContext(
+              id,
+              args,
+              new CapturingLogger(
+                  "flowline-exporter-" + id,
+                  line -> System.err.println(line.level() + " flowline-exporter-" + id + ": " + line.message())));
       feeder = new Thread(this::feed, "feeder-partition-" + id);
       feeder.setDaemon(true);
     }
@@ -329,56 +327,5 @@ public final class BrokerHarness {
     public Optional<byte[]> readMetadata() {
       return Optional.empty();
     }
-  }
-
-  /** The broker's context: arguments, a meter registry, a logger to stderr. */
-  private static final class HarnessContext implements Context {
-    final Fakes.FakeConfiguration configuration;
-    final int partitionId;
-    final SimpleMeterRegistry registry = new SimpleMeterRegistry();
-    volatile RecordFilter filter;
-    final Logger logger;
-
-    HarnessContext(final int partitionId, final Map<String, Object> args) {
-      this.partitionId = partitionId;
-      configuration = new Fakes.FakeConfiguration(args);
-      logger = new StderrLogger("flowline-exporter-" + partitionId);
-    }
-
-    @Override public MeterRegistry getMeterRegistry() { return registry; }
-    @Override public Logger getLogger() { return logger; }
-    @Override public InstantSource clock() { return InstantSource.system(); }
-    @Override public Configuration getConfiguration() { return configuration; }
-    @Override public int getPartitionId() { return partitionId; }
-    @Override public void setFilter(final RecordFilter filter) { this.filter = filter; }
-  }
-
-  /** Logs INFO and above to stderr, one line each. */
-  private static final class StderrLogger extends AbstractLogger {
-    StderrLogger(final String name) {
-      this.name = name;
-    }
-
-    @Override
-    protected String getFullyQualifiedCallerName() {
-      return null;
-    }
-
-    @Override
-    protected void handleNormalizedLoggingCall(
-        final Level level, final Marker marker, final String msg, final Object[] args, final Throwable t) {
-      System.err.println(level + " " + name + ": " + MessageFormatter.basicArrayFormat(msg, args));
-    }
-
-    @Override public boolean isTraceEnabled() { return false; }
-    @Override public boolean isTraceEnabled(final Marker marker) { return false; }
-    @Override public boolean isDebugEnabled() { return false; }
-    @Override public boolean isDebugEnabled(final Marker marker) { return false; }
-    @Override public boolean isInfoEnabled() { return true; }
-    @Override public boolean isInfoEnabled(final Marker marker) { return true; }
-    @Override public boolean isWarnEnabled() { return true; }
-    @Override public boolean isWarnEnabled(final Marker marker) { return true; }
-    @Override public boolean isErrorEnabled() { return true; }
-    @Override public boolean isErrorEnabled(final Marker marker) { return true; }
   }
 }

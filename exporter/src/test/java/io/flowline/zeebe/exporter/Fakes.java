@@ -138,11 +138,16 @@ final class Fakes {
     final FakeConfiguration configuration;
     final int partitionId;
     final SimpleMeterRegistry registry = new SimpleMeterRegistry();
-    RecordFilter filter;
-    final CapturingLogger logger = new CapturingLogger();
+    volatile RecordFilter filter;
+    final CapturingLogger logger;
 
     FakeContext(final int partitionId, final Map<String, Object> args) {
+      this(partitionId, args, new CapturingLogger());
+    }
+
+    FakeContext(final int partitionId, final Map<String, Object> args, final CapturingLogger logger) {
       this.partitionId = partitionId;
+      this.logger = logger;
       configuration = new FakeConfiguration(args);
     }
 
