@@ -45,7 +45,10 @@ import (
 //     exporter's records are old by their timestamps. The round stops at
 //     the record before the gap, for up to the settle time from when the
 //     gap was first seen; after that it goes past and watches the gap
-//     (ImportProgress.Gaps) for FLOWLINE_ZEEBE_IMPORT_GAP_WATCH;
+//     (ImportProgress.Gaps) for FLOWLINE_ZEEBE_IMPORT_GAP_WATCH.
+//     A value type whose index is there but shows none of the
+//     partition's records yet (none ever read) holds the round the same
+//     way: its first records may be one refresh behind the others';
 //  5. the taken records are stored in position order, and only then are
 //     the cursors moved (one KV write for the partition).
 //
@@ -97,6 +100,20 @@ func planRound(pages []sourcePage, settledUntil int64, prog ImportProgress, wait
 				pl.frontier = min(pl.frontier, d.position-1)
 				break // positions grow along the page
 			}
+		}
+		if _, read := prog.Cursors[pg.valueType]; !read && len(pg.docs) == 0 {
+			// An index exists but none of the partition's records in it
+			// is searchable yet, nor ever was: the exporter writes an
+			// index with its first document, which may be one refresh
+			// behind the other indices of its bulk. Nothing tells whether
+			// that document belongs to this partition, so the round holds
+			// for the settle time from when it first saw this, once.
+			g := seqGap{valueType: pg.valueType, after: -1, before: -1}
+			pl.seen = append(pl.seen, g)
+			if !waitedOut(g) {
+				pl.frontier = min(pl.frontier, prog.Position)
+			}
+			continue
 		}
 		prevSeq, prevPos := prog.Sequences[pg.valueType], prog.Cursors[pg.valueType]
 		for _, d := range pg.docs {
