@@ -197,6 +197,9 @@ type HarnessOptions struct {
 	Rate    float64           // records per second per partition; 0: as fast as it goes
 	Report  string            // progress interval ("": 200ms)
 	Timeout string            // wait for the last acknowledgement ("": 2m)
+	// State is a directory keeping each partition's exported position, as
+	// a broker keeps it: a run on the same directory resumes after it.
+	State string
 }
 
 // HarnessCommand is the command running the broker harness with opts; the
@@ -216,6 +219,9 @@ func (m *Module) HarnessCommand(ctx context.Context, opts HarnessOptions) *exec.
 	if opts.Timeout != "" {
 		args = append(args, "--timeout", opts.Timeout)
 	}
+	if opts.State != "" {
+		args = append(args, "--state", opts.State)
+	}
 	return exec.CommandContext(ctx, filepath.Join(m.JavaHome, "bin", "java"), args...)
 }
 
@@ -233,6 +239,7 @@ type Event struct {
 	FailedExports int64 `json:"failedExports"`
 
 	// done
+	ResumedFrom        int64   `json:"resumedFrom"`        // the position kept by an earlier run (State), -1: none
 	LastHandedPosition int64   `json:"lastHandedPosition"` // last record export() took
 	LastLogPosition    int64   `json:"lastLogPosition"`    // last record of the partition
 	Sent               int64   `json:"sent"`               // flowline.exporter.records.sent
@@ -242,7 +249,7 @@ type Event struct {
 	Crash              *string `json:"crash"`              // the harness's own failure
 
 	// cpu
-	ElapsedNanos    int64 `json:"elapsedNanos"`    // from the first record to the last acknowledgement
+	ElapsedNanos    int64 `json:"elapsedNanos"`    // from the first record handed over to the last acknowledgement
 	ProcessCPUNanos int64 `json:"processCpuNanos"` // the JVM's CPU time over that span
 	ActorCPUNanos   int64 `json:"actorCpuNanos"`   // CPU time of the partitions' actor threads
 	OK              bool  `json:"ok"`

@@ -54,16 +54,23 @@ public final class FlowlineExporter implements Exporter {
 
   // retry state
   private int failures;
+  private Duration requestTimeout; // settings.requestTimeout(), shorter in close()
   private long notBeforeNanos;
   private boolean closed;
 
   // metrics
   private Counter recordsSent;
   private Counter batches;
-  private Counter retries;
+  private MeterRegistry registry;
+  private Tags tags;
   private Counter duplicates;
+  private Counter dropped;
   private Timer flushLatency;
   private final AtomicLong lastAcknowledged = new AtomicLong(-1);
+  private final AtomicLong consecutiveFailures = new AtomicLong();
+
+  /** The longest a request of close() may take: the broker's actor waits for it. */
+  static final Duration CLOSE_TIMEOUT = Duration.ofSeconds(10);
 
   @Override
   public void configure(final Context context) {
@@ -73,8 +80,8 @@ public final class FlowlineExporter implements Exporter {
         context.getConfiguration().instantiate(FlowlineExporterConfiguration.class);
     settings = cfg.validate();
     context.setFilter(new TypeFilter(settings));
-    final MeterRegistry registry = context.getMeterRegistry();
-    final Tags tags = Tags.of("partition", Integer.toString(partitionId));
+    registry = context.getMeterRegistry();
+    tags = Tags.of("partition", Integer.toString(partitionId));
     recordsSent =
         Counter.builder("flowline.exporter.records.sent")
             .description("records acknowledged by ingest (202)")
@@ -85,16 +92,20 @@ public final class FlowlineExporter implements Exporter {
             .description("batches acknowledged by ingest (202)")
             .tags(tags)
             .register(registry);
-    retries =
-        Counter.builder("flowline.exporter.retries")
-            .description("failed requests to ingest that will be retried")
-            .tags(tags)
-            .register(registry);
     duplicates =
         Counter.builder("flowline.exporter.duplicates")
             .description("records ingest already held (duplicates in its answers)")
             .tags(tags)
             .register(registry);
+    dropped =
+        Counter.builder("flowline.exporter.dropped")
+            .description("records ingest dropped as not events (FLOWLINE_INGEST_EVENTS_ONLY)")
+            .tags(tags)
+            .register(registry);
+    Gauge.builder("flowline.exporter.consecutive.failures", consecutiveFailures, AtomicLong::get)
+        .description("failed requests since the last acknowledged one: above 0 for long, the partition is stuck")
+        .tags(tags)
+        .register(registry);
     flushLatency =
         Timer.builder("flowline.exporter.flush.latency")
             .description("duration of requests to ingest")
@@ -104,6 +115,11 @@ public final class FlowlineExporter implements Exporter {
         .description("last position acknowledged to the broker")
         .tags(tags)
         .register(registry);
+    if (!settings.recordTypes().equals(java.util.EnumSet.of(RecordType.EVENT))) {
+      log.warn(
+          "flowline exporter: recordTypes {} include other than EVENT: ingest drops those unless FLOWLINE_INGEST_EVENTS_ONLY=false (counted in flowline.exporter.dropped)",
+          settings.recordTypes());
+    }
     log.info(
         "flowline exporter configured for partition {}: {} (record types {}, value types {})",
         partitionId,
@@ -115,6 +131,7 @@ public final class FlowlineExporter implements Exporter {
   @Override
   public void open(final Controller controller) {
     this.controller = controller;
+    requestTimeout = settings.requestTimeout();
     lastBufferedPosition = controller.getLastExportedRecordPosition();
     lastAcknowledged.set(lastBufferedPosition);
     http =
@@ -137,6 +154,7 @@ public final class FlowlineExporter implements Exporter {
       // best effort, ignoring the backoff: one round of requests bounded by the request timeout
       try {
         notBeforeNanos = 0;
+        requestTimeout = settings.requestTimeout().compareTo(CLOSE_TIMEOUT) < 0 ? settings.requestTimeout() : CLOSE_TIMEOUT;
         flush();
       } catch (RuntimeException e) {
         log.warn(
@@ -232,7 +250,7 @@ public final class FlowlineExporter implements Exporter {
     while (!chunks.isEmpty() && !lines.isEmpty()) {
       final int n = Math.min(chunks.pop(), lines.size());
       final Answer answer = post(n);
-      if (answer.status == 202) {
+      if (answer.status == 202 && answer.accounted(n)) {
         final long last = positions.get(n - 1);
         acknowledge(last);
         recordsSent.increment(n);
@@ -240,6 +258,15 @@ public final class FlowlineExporter implements Exporter {
         if (answer.duplicates > 0) {
           duplicates.increment(answer.duplicates);
         }
+        if (answer.dropped > 0) {
+          dropped.increment(answer.dropped);
+          log.warn(
+              "flowline exporter: partition {}: ingest dropped {} of {} records as not events (FLOWLINE_INGEST_EVENTS_ONLY)",
+              partitionId,
+              answer.dropped,
+              n);
+        }
+        consecutiveFailures.set(0);
         for (int i = 0; i < n; i++) {
           bufferedBytes -= lines.get(i).length;
         }
@@ -247,6 +274,21 @@ public final class FlowlineExporter implements Exporter {
         positions.subList(0, n).clear();
         failures = 0;
         continue;
+      }
+      if (answer.status == 202) {
+        answer.reason =
+            "ingest answered 202 but accounted for "
+                + (answer.accepted + answer.duplicates + answer.dropped)
+                + " of "
+                + n
+                + " records (accepted "
+                + answer.accepted
+                + ", duplicates "
+                + answer.duplicates
+                + ", dropped "
+                + answer.dropped
+                + "): is this Flowline ingest? "
+                + answer.reason;
       }
       if (answer.status == 413 && n > 1) {
         log.info(
@@ -268,7 +310,12 @@ public final class FlowlineExporter implements Exporter {
 
   private void fail(final Answer answer, final int n) {
     failures++;
-    retries.increment();
+    consecutiveFailures.incrementAndGet();
+    Counter.builder("flowline.exporter.retries")
+        .description("failed requests to ingest that will be retried, by reason (HTTP status or network)")
+        .tags(tags.and("reason", answer.status == 0 ? "network" : Integer.toString(answer.status)))
+        .register(registry)
+        .increment();
     final long base = settings.retryDelay().toNanos();
     final long cap = settings.maxRetryDelay().toNanos();
     long delay = base;
@@ -278,7 +325,8 @@ public final class FlowlineExporter implements Exporter {
     delay = Math.min(cap, delay);
     delay = delay / 2 + ThreadLocalRandom.current().nextLong(delay / 2 + 1); // jitter: [d/2, d]
     if (answer.retryAfter != null) {
-      delay = Math.max(delay, answer.retryAfter.toNanos());
+      // honoured up to maxRetryDelay: a proxy's "Retry-After: 86400" must not stall the partition for a day
+      delay = Math.max(delay, answer.retryAfter.compareTo(settings.maxRetryDelay()) > 0 ? cap : answer.retryAfter.toNanos());
     }
     notBeforeNanos = System.nanoTime() + delay;
     final String what =
@@ -295,7 +343,9 @@ public final class FlowlineExporter implements Exporter {
     if (answer.status == 0 || answer.status == 429 || answer.status == 503) {
       log.warn(what);
     } else if (answer.status == 413) {
-      log.error(what + " (a single record ingest refuses as too large: raise FLOWLINE_INGEST_MAX_BODY_BYTES)");
+      log.error(
+          what
+              + " (a single record ingest refuses as too large: raise ingest's FLOWLINE_INGEST_MAX_RECORD_BYTES and FLOWLINE_INGEST_MAX_BODY_BYTES; the partition's export waits until it gets through)");
     } else {
       log.error(what);
     }
@@ -312,7 +362,7 @@ public final class FlowlineExporter implements Exporter {
       byte[] body = raw.toByteArray();
       final HttpRequest.Builder req =
           HttpRequest.newBuilder(settings.uri())
-              .timeout(settings.requestTimeout())
+              .timeout(requestTimeout)
               .header("Content-Type", "application/x-ndjson")
               .header("Accept", "application/json");
       if (settings.gzip()) {
@@ -334,7 +384,10 @@ public final class FlowlineExporter implements Exporter {
       final String text = resp.body() == null ? "" : resp.body();
       final Answer a = new Answer(resp.statusCode());
       if (a.status == 202) {
+        a.accepted = jsonLong(text, "accepted");
         a.duplicates = jsonLong(text, "duplicates");
+        a.dropped = jsonLong(text, "dropped");
+        a.reason = text.length() > 200 ? text.substring(0, 200) : text.strip();
       } else {
         a.reason = jsonString(text, "error");
         if (a.reason == null) {
@@ -358,6 +411,11 @@ public final class FlowlineExporter implements Exporter {
       final Answer a = new Answer(0);
       a.reason = "interrupted";
       a.error = e;
+      return a;
+    } catch (RuntimeException e) {
+      // e.g. the JDK refusing a header value: its message may hold the header (the token), so it is not kept
+      final Answer a = new Answer(0);
+      a.reason = "request not sent: " + e.getClass().getName();
       return a;
     } finally {
       flushLatency.record(System.nanoTime() - start, java.util.concurrent.TimeUnit.NANOSECONDS);
@@ -454,13 +512,20 @@ public final class FlowlineExporter implements Exporter {
 
   private static final class Answer {
     final int status; // 0: no answer (network error)
+    long accepted;
     long duplicates;
+    long dropped;
     String reason;
     Duration retryAfter;
     Throwable error;
 
     Answer(final int status) {
       this.status = status;
+    }
+
+    /** Whether a 202's counts cover the n records sent (ingest answers accepted + duplicates + dropped = n). */
+    boolean accounted(final int n) {
+      return accepted >= 0 && duplicates >= 0 && dropped >= 0 && accepted + duplicates + dropped == n;
     }
 
     String describe() {

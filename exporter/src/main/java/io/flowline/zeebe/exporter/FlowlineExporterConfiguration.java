@@ -41,6 +41,9 @@ public class FlowlineExporterConfiguration {
 
   public static final String DEFAULT_TOKEN_ENV = "FLOWLINE_INGEST_TOKEN";
 
+  /** The longest duration argument accepted. */
+  static final Duration MAX_DURATION = Duration.ofHours(24);
+
   /** Ingest's base URL (http://host:port) or its full /v1/records URL. Required. */
   public String url;
 
@@ -87,22 +90,79 @@ public class FlowlineExporterConfiguration {
       Set<RecordType> recordTypes,
       Set<ValueType> valueTypes) {
 
-    /** The bearer token to send, or null for none. */
+    /**
+     * The bearer token to send, or null for none. Throws IOException when the token file cannot be
+     * read or the token is not a valid header value; the message never contains the token.
+     */
     public String bearerToken() throws IOException {
       if (token != null) {
-        return token;
+        return checkedToken(token, "token");
       }
       if (tokenFile != null) {
-        return Files.readString(tokenFile, StandardCharsets.UTF_8).strip();
+        final String t = Files.readString(tokenFile, StandardCharsets.UTF_8).strip();
+        if (t.isEmpty()) {
+          throw new IOException("tokenFile " + tokenFile + " is empty");
+        }
+        return checkedToken(t, "tokenFile " + tokenFile);
       }
       if (tokenEnv != null) {
         final String v = System.getenv(tokenEnv);
         if (v != null && !v.isBlank()) {
-          return v.strip();
+          return checkedToken(v.strip(), "environment variable " + tokenEnv);
         }
       }
       return null;
     }
+
+    /** Never prints the token. */
+    @Override
+    public String toString() {
+      return "Settings[uri="
+          + uri
+          + ", token="
+          + (token == null ? "none" : "***")
+          + ", tokenFile="
+          + tokenFile
+          + ", tokenEnv="
+          + tokenEnv
+          + ", maxBatchRecords="
+          + maxBatchRecords
+          + ", maxBatchBytes="
+          + maxBatchBytes
+          + ", flushDelay="
+          + flushDelay
+          + ", gzip="
+          + gzip
+          + ", requestTimeout="
+          + requestTimeout
+          + ", retryDelay="
+          + retryDelay
+          + ", maxRetryDelay="
+          + maxRetryDelay
+          + ", recordTypes="
+          + recordTypes
+          + ", valueTypes="
+          + valueTypes
+          + "]";
+    }
+  }
+
+  /**
+   * The token when it can go in an HTTP header (visible ASCII, no spaces or control characters);
+   * else an IOException naming where it came from, without the token.
+   */
+  static String checkedToken(final String token, final String from) throws IOException {
+    for (int i = 0; i < token.length(); i++) {
+      final char c = token.charAt(i);
+      if (c <= 0x20 || c >= 0x7f) {
+        throw new IOException(
+            "the bearer token from "
+                + from
+                + " has a character not allowed in an HTTP header (a space, line break, control or non-ASCII character) at offset "
+                + i);
+      }
+    }
+    return token;
   }
 
   /** Validates the arguments; throws IllegalArgumentException naming every problem. */
@@ -115,10 +175,17 @@ public class FlowlineExporterConfiguration {
       try {
         uri = recordsUri(url.strip());
       } catch (IllegalArgumentException e) {
-        problems.add("url " + url + ": " + e.getMessage());
+        problems.add("url " + url.replaceAll("//[^/@]*@", "//***@") + ": " + e.getMessage());
       }
     }
-    final String tok = blankToNull(token);
+    final String tok = blankToNull(token) == null ? null : token.strip();
+    if (tok != null) {
+      try {
+        checkedToken(tok, "token");
+      } catch (IOException e) {
+        problems.add(e.getMessage());
+      }
+    }
     Path file = null;
     if (tok == null && blankToNull(tokenFile) != null) {
       file = Path.of(tokenFile.strip());
@@ -198,7 +265,15 @@ public class FlowlineExporterConfiguration {
       throw new IllegalArgumentException("scheme must be http or https");
     }
     if (u.getHost() == null) {
-      throw new IllegalArgumentException("no host");
+      throw new IllegalArgumentException(
+          "no host (a host name must be letters, digits, '-' and '.'; '_' is not allowed in a URL's host)");
+    }
+    if (u.getRawUserInfo() != null) {
+      throw new IllegalArgumentException(
+          "credentials in the URL are not supported (they would be logged): use token, tokenFile or tokenEnv");
+    }
+    if (u.getRawQuery() != null || u.getRawFragment() != null) {
+      throw new IllegalArgumentException("a query or fragment is not supported");
     }
     String path = u.getPath() == null ? "" : u.getPath();
     while (path.endsWith("/")) {
@@ -243,8 +318,8 @@ public class FlowlineExporterConfiguration {
     }
     try {
       final Duration d = parseDuration(value);
-      if (d.isNegative() || d.isZero()) {
-        problems.add(name + " must be positive, got " + value);
+      if (d.isNegative() || d.isZero() || d.compareTo(MAX_DURATION) > 0) {
+        problems.add(name + " must be positive and at most " + MAX_DURATION.toHours() + "h, got " + value);
         return null;
       }
       return d;

@@ -12,6 +12,8 @@ import java.lang.management.ThreadMXBean;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.io.UncheckedIOException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -39,10 +41,15 @@ import java.util.concurrent.atomic.AtomicLong;
  * the same record after a backoff (10 ms doubling to 1 s); a record the filter rejects advances the
  * exported position only when the exporter has acknowledged everything handed to it so far.
  *
+ * <p>Like the broker, it can keep each partition's exported position durably ({@code --state DIR}:
+ * {@code partition-<id>.position}, replaced atomically on every update) and resume from it: a run
+ * started on the same directory hands over only the records after that position, so a harness
+ * killed mid-run and started again is a broker restart.
+ *
  * <p>Arguments: {@code --records FILE} (required), {@code --arg name=value} (exporter arguments,
  * repeatable; {@code url} is required), {@code --rate N} (records per second per partition, 0:
  * unlimited), {@code --report D} (progress interval, default 200ms), {@code --timeout D} (how long
- * to wait for the last acknowledgement after the last record, default 2m).
+ * to wait for the last acknowledgement after the last record, default 2m), {@code --state DIR}.
  *
  * <p>Output, on stdout, one JSON object per line: {@code {"event":"progress",...}} per partition
  * every report interval, then {@code {"event":"done",...}} per partition with its counts and
@@ -58,6 +65,7 @@ public final class BrokerHarness {
     double rate = 0;
     Duration report = Duration.ofMillis(200);
     Duration timeout = Duration.ofMinutes(2);
+    Path state = null;
     for (int i = 0; i < argv.length; i++) {
       final String flag = argv[i];
       if (i + 1 >= argv.length) {
@@ -74,6 +82,7 @@ public final class BrokerHarness {
           args.put(v.substring(0, eq), v.substring(eq + 1));
         }
         case "--rate" -> rate = Double.parseDouble(v);
+        case "--state" -> state = Path.of(v);
         case "--report" -> report = FlowlineExporterConfiguration.parseDuration(v);
         case "--timeout" -> timeout = FlowlineExporterConfiguration.parseDuration(v);
         default -> throw new IllegalArgumentException("unknown flag " + flag);
@@ -95,7 +104,7 @@ public final class BrokerHarness {
     final PrintStream out = new PrintStream(System.out, true, StandardCharsets.UTF_8);
     final List<Partition> partitions = new ArrayList<>();
     for (final Map.Entry<Integer, List<Fakes.JsonRecord>> e : byPartition.entrySet()) {
-      partitions.add(new Partition(e.getKey(), e.getValue(), args, rate));
+      partitions.add(new Partition(e.getKey(), e.getValue(), args, rate, state));
     }
     final ThreadMXBean threads = ManagementFactory.getThreadMXBean();
     final com.sun.management.OperatingSystemMXBean os =
@@ -128,7 +137,11 @@ public final class BrokerHarness {
       }
       TimeUnit.NANOSECONDS.sleep(reportNanos);
     }
-    final long elapsed = System.nanoTime() - started;
+    long lastAck = started;
+    for (final Partition p : partitions) {
+      lastAck = Math.max(lastAck, p.controller.lastUpdateNanos);
+    }
+    final long elapsed = lastAck - started; // first record handed over to the last acknowledgement
     long actorCpu = 0;
     for (final Partition p : partitions) {
       actorCpu += p.actorCpuNanos(threads);
@@ -160,8 +173,15 @@ public final class BrokerHarness {
     volatile long lastHandedToExporter = -1; // position of the last record export() took
     final AtomicLong failedExports = new AtomicLong();
     volatile Throwable crash;
+    final long resumedFrom; // the position kept by an earlier run (--state), -1: none
 
-    Partition(final int id, final List<Fakes.JsonRecord> records, final Map<String, Object> args, final double rate) {
+    Partition(
+        final int id,
+        final List<Fakes.JsonRecord> records,
+        final Map<String, Object> args,
+        final double rate,
+        final Path state)
+        throws IOException {
       this.id = id;
       this.records = records;
       this.rate = rate;
@@ -172,7 +192,8 @@ public final class BrokerHarness {
                 t.setDaemon(true);
                 return t;
               });
-      controller = new ActorController(actor);
+      controller = new ActorController(actor, state == null ? null : state.resolve("partition-" + id + ".position"));
+      resumedFrom = controller.getLastExportedRecordPosition();
       context =
           new Fakes.FakeContext(
               id,
@@ -209,6 +230,10 @@ public final class BrokerHarness {
             }
           }
           final Fakes.JsonRecord r = records.get(i);
+          if (r.getPosition() <= resumedFrom) {
+            handed = i + 1; // exported by an earlier run: the broker does not hand it over again
+            continue;
+          }
           long backoff = 10;
           while (!actor.submit(() -> handOver(r)).get()) {
             failedExports.incrementAndGet();
@@ -269,42 +294,68 @@ public final class BrokerHarness {
     String done() {
       final MeterRegistry reg = context.registry;
       return String.format(
-          "{\"event\":\"done\",\"partition\":%d,\"records\":%d,\"handed\":%d,\"lastHandedPosition\":%d,"
+          "{\"event\":\"done\",\"partition\":%d,\"records\":%d,\"handed\":%d,\"resumedFrom\":%d,\"lastHandedPosition\":%d,"
               + "\"lastLogPosition\":%d,\"acknowledged\":%d,\"failedExports\":%d,\"sent\":%d,\"batches\":%d,"
               + "\"retries\":%d,\"duplicates\":%d,\"crash\":%s}",
           id,
           records.size(),
           handed,
+          resumedFrom,
           lastHandedToExporter,
           records.isEmpty() ? -1 : records.get(records.size() - 1).getPosition(),
           controller.getLastExportedRecordPosition(),
           failedExports.get(),
-          (long) reg.counter("flowline.exporter.records.sent", "partition", Integer.toString(id)).count(),
-          (long) reg.counter("flowline.exporter.batches", "partition", Integer.toString(id)).count(),
-          (long) reg.counter("flowline.exporter.retries", "partition", Integer.toString(id)).count(),
-          (long) reg.counter("flowline.exporter.duplicates", "partition", Integer.toString(id)).count(),
+          count(reg, "flowline.exporter.records.sent"),
+          count(reg, "flowline.exporter.batches"),
+          count(reg, "flowline.exporter.retries"),
+          count(reg, "flowline.exporter.duplicates"),
           crash == null ? "null" : quote(String.valueOf(crash)));
     }
+  }
+
+  /** The sum of the counters of name (over their tags). */
+  private static long count(final MeterRegistry reg, final String name) {
+    return (long) reg.find(name).counters().stream().mapToDouble(io.micrometer.core.instrument.Counter::count).sum();
   }
 
   private static String quote(final String s) {
     return "\"" + s.replace("\\", "\\\\").replace("\"", "\\\"").replace("\n", "\\n") + "\"";
   }
 
-  /** The broker's controller: scheduled tasks run on the partition's actor thread. */
+  /**
+   * The broker's controller: scheduled tasks run on the partition's actor thread; the position is
+   * kept in stateFile (when not null) before the update returns, as the broker keeps it.
+   */
   private static final class ActorController implements Controller {
     private final ScheduledExecutorService actor;
+    private final Path stateFile;
     private volatile long position = -1;
+    volatile long lastUpdateNanos;
 
-    ActorController(final ScheduledExecutorService actor) {
+    ActorController(final ScheduledExecutorService actor, final Path stateFile) throws IOException {
       this.actor = actor;
+      this.stateFile = stateFile;
+      if (stateFile != null && Files.exists(stateFile)) {
+        position = Long.parseLong(Files.readString(stateFile, StandardCharsets.UTF_8).strip());
+      }
     }
 
     @Override
     public void updateLastExportedRecordPosition(final long position) {
-      if (position > this.position) {
-        this.position = position;
+      if (position <= this.position) {
+        return;
       }
+      if (stateFile != null) {
+        try {
+          final Path tmp = stateFile.resolveSibling(stateFile.getFileName() + ".tmp");
+          Files.writeString(tmp, Long.toString(position), StandardCharsets.UTF_8);
+          Files.move(tmp, stateFile, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        } catch (IOException e) {
+          throw new UncheckedIOException("keeping the exported position in " + stateFile, e);
+        }
+      }
+      this.position = position;
+      lastUpdateNanos = System.nanoTime();
     }
 
     @Override

@@ -86,8 +86,21 @@ class FlowlineExporterTest {
     return rs.stream().map(JsonRecord::toJson).toList();
   }
 
+  /** The sum of the counters of name for partition 1 (over their other tags). */
   private double counter(final String name) {
-    return context.registry.get(name).tag("partition", "1").counter().count();
+    return context.registry.get(name).tag("partition", "1").counters().stream()
+        .mapToDouble(io.micrometer.core.instrument.Counter::count)
+        .sum();
+  }
+
+  /** Every line logged, and every message of ExporterExceptions thrown, joined. */
+  private String everythingSaid(final List<String> thrown) {
+    final StringBuilder b = new StringBuilder();
+    for (final CapturingLogger.Line l : context.logger.lines) {
+      b.append(l.message()).append('\n');
+    }
+    thrown.forEach(m -> b.append(m).append('\n'));
+    return b.toString();
   }
 
   @Test
@@ -167,7 +180,7 @@ class FlowlineExporterTest {
 
   @Test
   void retriesOn429HonouringRetryAfterWithoutResendingEarly() throws Exception {
-    start(args("maxBatchRecords", 5));
+    start(args("maxBatchRecords", 5, "maxRetryDelay", "2s")); // Retry-After is honoured up to maxRetryDelay
     ingest.reply(new Reply(429, "{\"error\":\"busy\"}", Map.of("Retry-After", "1")));
     for (final JsonRecord r : p1.subList(0, 4)) {
       exporter.export(r);
@@ -402,5 +415,133 @@ class FlowlineExporterTest {
     exporter.export(p1.get(1));
     assertEquals("Bearer one", ingest.requests().get(0).header("Authorization"));
     assertEquals("Bearer two", ingest.requests().get(1).header("Authorization"));
+  }
+
+  @Test
+  void aFilteredRecordBetweenBufferedOnesIsNotAcknowledged() throws Exception {
+    start(args("valueTypes", "PROCESS_INSTANCE", "maxBatchRecords", 1000));
+    int firstAccepted = -1;
+    for (int i = 0; i < p1.size(); i++) {
+      if (firstAccepted < 0 && p1.get(i).getValueType() == ValueType.PROCESS_INSTANCE) {
+        firstAccepted = i;
+      }
+      exporter.export(p1.get(i));
+    }
+    assertTrue(firstAccepted > 0, "the fixture starts with a record the filter drops");
+    assertTrue(
+        p1.subList(firstAccepted, p1.size()).stream().anyMatch(r -> r.getValueType() != ValueType.PROCESS_INSTANCE),
+        "the fixture has filtered records between accepted ones");
+    // only the filtered records before anything was buffered; nothing while records wait in the buffer
+    assertEquals(p1.get(firstAccepted - 1).getPosition(), controller.lastPosition);
+    assertTrue(ingest.requests().isEmpty());
+    exporter.close();
+    final JsonRecord lastAccepted =
+        p1.stream().filter(r -> r.getValueType() == ValueType.PROCESS_INSTANCE).reduce((a, b) -> b).orElseThrow();
+    assertEquals(lastAccepted.getPosition(), controller.lastPosition);
+  }
+
+  @Test
+  void aScheduledFlushThatFailsIsScheduledAgain() throws Exception {
+    start(args("flushDelay", "1s"));
+    ingest.reply(Reply.of(503, "{\"error\":\"not ready\"}"));
+    exporter.export(p1.get(0));
+    controller.runScheduled();
+    assertEquals(1, ingest.requests().size());
+    assertTrue(controller.updates.isEmpty());
+    final FakeController.Task next = controller.pending();
+    assertTrue(next.delay.compareTo(Duration.ofSeconds(1)) <= 0, "next run no later than the flush delay");
+    Thread.sleep(250); // past the backoff (maxRetryDelay 200ms)
+    controller.runScheduled();
+    assertEquals(List.of(p1.get(0).getPosition()), controller.updates);
+  }
+
+  @Test
+  void aTokenThatCannotBeAHeaderIsNeverSentNorShown(@TempDir final Path dir) throws Exception {
+    final Path file = dir.resolve("token");
+    Files.writeString(file, "SECRETPART1\nSECRETPART2\n");
+    final Map<String, Object> a = args("maxBatchRecords", 1, "tokenFile", file.toString());
+    a.remove("token");
+    start(a);
+    final List<String> thrown = new ArrayList<>();
+    for (int i = 0; i < 3; i++) {
+      try {
+        exporter.export(p1.get(0));
+      } catch (ExporterException e) {
+        thrown.add(e.getMessage() + (e.getCause() == null ? "" : " " + e.getCause()));
+      }
+      Thread.sleep(250);
+    }
+    assertEquals(3, thrown.size());
+    assertTrue(ingest.requests().isEmpty());
+    assertTrue(controller.updates.isEmpty());
+    final String said = everythingSaid(thrown);
+    assertFalse(said.contains("SECRETPART"), said);
+    assertTrue(said.contains("not allowed in an HTTP header"), said);
+    // and a token argument like that is refused at configure, without showing it
+    final IllegalArgumentException e =
+        assertThrows(
+            IllegalArgumentException.class,
+            () -> new FlowlineExporter().configure(new FakeContext(1, args("token", "SECRETPART1 SECRETPART2"))));
+    assertFalse(e.getMessage().contains("SECRETPART"), e.getMessage());
+  }
+
+  @Test
+  void a202ThatDoesNotAccountForTheBatchIsNotAnAcknowledgement() throws Exception {
+    start(args("maxBatchRecords", 3));
+    ingest.reply(Reply.of(202, "<html>accepted by a proxy</html>"));
+    ingest.reply(Reply.of(202, "{\"accepted\":1,\"duplicates\":0}"));
+    exporter.export(p1.get(0));
+    exporter.export(p1.get(1));
+    assertThrows(ExporterException.class, () -> exporter.export(p1.get(2)));
+    assertTrue(controller.updates.isEmpty());
+    exportUntilAccepted(p1.get(2));
+    assertEquals(3, ingest.requests().size());
+    assertEquals(List.of(p1.get(2).getPosition()), controller.updates);
+    assertEquals(2, counter("flowline.exporter.retries"));
+    assertTrue(
+        context.logger.at(Level.ERROR).stream().anyMatch(l -> l.message().contains("accounted for 1 of 3")),
+        context.logger.lines.toString());
+  }
+
+  @Test
+  void droppedRecordsAreCountedAndAcknowledged() throws Exception {
+    start(args("maxBatchRecords", 2));
+    ingest.reply(Reply.of(202, "{\"accepted\":1,\"duplicates\":0,\"dropped\":1}"));
+    exporter.export(p1.get(0));
+    exporter.export(p1.get(1));
+    assertEquals(List.of(p1.get(1).getPosition()), controller.updates);
+    assertEquals(1, counter("flowline.exporter.dropped"));
+    assertEquals(1, context.logger.at(Level.WARN).size());
+  }
+
+  @Test
+  void retryAfterIsHonouredUpToMaxRetryDelay() throws Exception {
+    start(args("maxBatchRecords", 1, "maxRetryDelay", "300ms"));
+    ingest.reply(new Reply(429, "{\"error\":\"busy\"}", Map.of("Retry-After", "99999999999999")));
+    assertThrows(ExporterException.class, () -> exporter.export(p1.get(0)));
+    final long first = ingest.requests().get(0).nanoTime();
+    exportUntilAccepted(p1.get(0));
+    final long waited = ingest.requests().get(1).nanoTime() - first;
+    assertTrue(waited >= Duration.ofMillis(290).toNanos(), "waited " + waited / 1_000_000 + "ms");
+    assertTrue(waited < Duration.ofSeconds(5).toNanos(), "waited " + waited / 1_000_000 + "ms");
+    assertEquals(List.of(p1.get(0).getPosition()), controller.updates);
+  }
+
+  @Test
+  void urlsWithCredentialsOrQueriesAreRefusedWithoutShowingThem() {
+    for (final String url : List.of("http://user:SECRETPW@h:8080", "http://h:8080/v1/records?x=1", "http://in_gest:8080")) {
+      final IllegalArgumentException e =
+          assertThrows(
+              IllegalArgumentException.class,
+              () -> new FlowlineExporter().configure(new FakeContext(1, args("url", url))),
+              url);
+      assertFalse(e.getMessage().contains("SECRETPW"), e.getMessage());
+      assertTrue(e.getMessage().contains("url"), e.getMessage());
+    }
+    final IllegalArgumentException e =
+        assertThrows(
+            IllegalArgumentException.class,
+            () -> new FlowlineExporter().configure(new FakeContext(1, args("maxRetryDelay", "1000h"))));
+    assertTrue(e.getMessage().contains("maxRetryDelay"), e.getMessage());
   }
 }
