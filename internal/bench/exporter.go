@@ -147,5 +147,6 @@ func (e *ExporterResult) writeTable(out io.Writer) {
 	for _, s := range e.Services {
 		fmt.Fprintf(out, "  %s: CPU %.1f s (%.3f s / 1000 records), peak RSS %.0f MB\n", s.Name, s.CPUSeconds, s.CPUPer1000Rec, s.PeakRSSMB)
 	}
+	fmt.Fprintln(out, "  (the harness's records carry their JSON already: a broker's own record.toJson() is not in the exporter's CPU)")
 	fmt.Fprintln(out)
 }
