@@ -1,6 +1,8 @@
 package bench
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -8,6 +10,8 @@ import (
 	"time"
 
 	"github.com/flowline/flowline/internal/testenv"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }
@@ -92,4 +96,49 @@ func TestChildren(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// TestStartNATSStartsEmptyInAReusedDirectory: a rerun in the same work
+// directory must dial its own server (not the URL file the previous one
+// left) and find no stream the previous run filled.
+func TestStartNATSStartsEmptyInAReusedDirectory(t *testing.T) {
+	bin := testenv.Flowline(t)
+	dir := t.TempDir()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	first, err := startNATS(ctx, bin, nil, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nc, err := nats.Connect(first.natsURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "LEFTOVER", Subjects: []string{"leftover"}}); err != nil {
+		t.Fatal(err)
+	}
+	nc.Close()
+	first.stop()
+
+	second, err := startNATS(ctx, bin, nil, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer second.stop()
+	nc, err = nats.Connect(second.natsURL)
+	if err != nil {
+		t.Fatalf("second run's URL %s: %v", second.natsURL, err)
+	}
+	defer nc.Close()
+	js, err = jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := js.Stream(ctx, "LEFTOVER"); !errors.Is(err, jetstream.ErrStreamNotFound) {
+		t.Errorf("the first run's stream in the second run: %v, want %v", err, jetstream.ErrStreamNotFound)
+	}
 }

@@ -2,7 +2,9 @@ package bench
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"net"
 	"net/http"
 	"os"
@@ -44,7 +46,10 @@ type stackConfig struct {
 
 const startTimeout = 2 * time.Minute
 
-// startNATS starts a stack holding only a NATS server (storage in dir).
+// startNATS starts a stack holding only a NATS server (storage in dir),
+// empty: a previous run's store and URL file in dir are removed first, so
+// a rerun in the same work directory neither measures duplicates nor
+// dials the previous run's server.
 func startNATS(ctx context.Context, bin string, env []string, dir string) (_ *stack, err error) {
 	st := &stack{dir: dir, admin: map[string]string{}}
 	defer func() {
@@ -52,11 +57,17 @@ func startNATS(ctx context.Context, bin string, env []string, dir string) (_ *st
 			st.stop()
 		}
 	}()
+	urlFile, store := filepath.Join(dir, "nats.url"), filepath.Join(dir, "nats")
+	if err := os.RemoveAll(store); err != nil {
+		return nil, err
+	}
+	if err := os.Remove(urlFile); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, err
+	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
-	urlFile := filepath.Join(dir, "nats.url")
-	server, err := StartProcess("nats", bin, []string{"nats", "--port", "0", "--store", filepath.Join(dir, "nats"), "--url-file", urlFile}, env, filepath.Join(dir, "nats.log"))
+	server, err := StartProcess("nats", bin, []string{"nats", "--port", "0", "--store", store, "--url-file", urlFile}, env, filepath.Join(dir, "nats.log"))
 	if err != nil {
 		return nil, err
 	}
