@@ -12,12 +12,27 @@ import (
 
 func specElasticsearch() []any { return []any{esnode.NewConfig()} }
 
-// runElasticsearch provisions a local node, prints its URL (and writes it
-// to --url-file), and runs it until interrupted.
-func runElasticsearch(ctx context.Context, args []string, stdout io.Writer) error {
-	fs := flag.NewFlagSet("elasticsearch", flag.ContinueOnError)
+// searchNodeFlags are the flags of `flowline elasticsearch` and `flowline
+// opensearch`.
+func searchNodeFlags(name string) (*flag.FlagSet, *string, *int) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	urlFile := fs.String("url-file", "", "write the node's URL to this file once it is healthy")
 	heap := fs.Int("heap-mb", 1024, "JVM heap in MiB")
+	return fs, urlFile, heap
+}
+
+func runElasticsearch(ctx context.Context, args []string, stdout io.Writer) error {
+	return runSearchNode(ctx, esnode.Elasticsearch, args, stdout)
+}
+
+func runOpenSearch(ctx context.Context, args []string, stdout io.Writer) error {
+	return runSearchNode(ctx, esnode.OpenSearch, args, stdout)
+}
+
+// runSearchNode provisions a local node of engine, prints its URL (and
+// writes it to --url-file), and runs it until interrupted.
+func runSearchNode(ctx context.Context, engine string, args []string, stdout io.Writer) error {
+	fs, urlFile, heap := searchNodeFlags(engine)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -25,12 +40,13 @@ func runElasticsearch(ctx context.Context, args []string, stdout io.Writer) erro
 	if err != nil {
 		return err
 	}
-	node, err := esnode.Start(ctx, esnode.Options{Version: cfg.Version, HeapMB: *heap})
+	version := cfg.VersionOf(engine)
+	node, err := esnode.Start(ctx, esnode.Options{Engine: engine, Version: version, HeapMB: *heap})
 	if err != nil {
 		return err
 	}
 	defer node.Stop()
-	fmt.Fprintf(stdout, "Elasticsearch %s ready at %s\n", cfg.Version, node.URL())
+	fmt.Fprintf(stdout, "%s %s ready at %s\n", productName(engine), version, node.URL())
 	if *urlFile != "" {
 		if err := os.WriteFile(*urlFile, []byte(node.URL()+"\n"), 0o644); err != nil {
 			return err
@@ -42,6 +58,13 @@ func runElasticsearch(ctx context.Context, args []string, stdout io.Writer) erro
 	case <-ctx.Done():
 		return nil
 	case err := <-done:
-		return fmt.Errorf("elasticsearch exited: %v", err)
+		return fmt.Errorf("%s exited: %v", engine, err)
 	}
+}
+
+func productName(engine string) string {
+	if engine == esnode.OpenSearch {
+		return "OpenSearch"
+	}
+	return "Elasticsearch"
 }

@@ -44,7 +44,8 @@ func TestHelpListsEveryVariableWithDefault(t *testing.T) {
 		{"replay", []string{"FLOWLINE_INGEST_URL", "http://127.0.0.1:8080/v1/records", "FLOWLINE_INGEST_TOKEN"}},
 		{"generate", []string{"FLOWLINE_INGEST_TOKEN"}},
 		{"bench", []string{"FLOWLINE_ES_VERSION", esnode.DefaultVersion, "FLOWLINE_C7_JAVA_HOME", "-c7", "-c7-instances"}},
-		{"elasticsearch", []string{"FLOWLINE_ES_VERSION", esnode.DefaultVersion}},
+		{"elasticsearch", []string{"FLOWLINE_ES_VERSION", esnode.DefaultVersion, "-url-file", "-heap-mb"}},
+		{"opensearch", []string{"FLOWLINE_OPENSEARCH_VERSION", esnode.DefaultOpenSearchVersion, "-url-file"}},
 		{"c7-engine", []string{"FLOWLINE_C7_JAVA_HOME", "-port", "-data-dir", "-url-file", "-heap-mb"}},
 	}
 	for _, tt := range tests {

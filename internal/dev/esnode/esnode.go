@@ -34,6 +34,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -60,8 +61,13 @@ const (
 
 // Options configures Start. The zero value is valid.
 type Options struct {
-	// Version is the Elasticsearch version; default DefaultVersion. Callers
-	// read FLOWLINE_ES_VERSION with LoadConfig.
+	// Engine is the search engine to run: Elasticsearch (the default, also
+	// for "") or OpenSearch.
+	Engine string
+	// Version is the engine's version; default DefaultVersion
+	// (Elasticsearch) or DefaultOpenSearchVersion. Callers read
+	// FLOWLINE_ES_VERSION and FLOWLINE_OPENSEARCH_VERSION with LoadConfig
+	// (Config.VersionOf).
 	Version string
 	// JavaHome is the JDK to run the node with. Default: $ES_JAVA_HOME, else
 	// $JAVA_HOME (each skipped when too old for Version), else the oldest
@@ -116,19 +122,21 @@ var managedSettings = []string{
 	"http.port", "transport.port", "path.data", "path.logs", "path.home", "path.conf",
 }
 
-// defaultSettings are the settings Start sets unless Options.Settings
-// overrides them.
-var defaultSettings = map[string]string{
-	"xpack.security.enabled":                            "false",
-	"cluster.routing.allocation.disk.threshold_enabled": "false",
-	"action.destructive_requires_name":                  "false",
+// defaultSettings are the settings Start sets on Elasticsearch unless
+// Options.Settings overrides them.
+var defaultSettings = elasticsearchFlavor.defaults
+
+// nodeSettings merges extra over Elasticsearch's defaultSettings (see
+// flavor.nodeSettings).
+func nodeSettings(extra map[string]string) (map[string]string, error) {
+	return elasticsearchFlavor.nodeSettings(extra)
 }
 
-// nodeSettings merges extra over defaultSettings, after checking that extra
-// names no managed setting and no malformed key.
-func nodeSettings(extra map[string]string) (map[string]string, error) {
-	out := make(map[string]string, len(defaultSettings)+len(extra))
-	for k, v := range defaultSettings {
+// nodeSettings merges extra over the flavor's default settings, after
+// checking that extra names no managed setting and no malformed key.
+func (f *flavor) nodeSettings(extra map[string]string) (map[string]string, error) {
+	out := make(map[string]string, len(f.defaults)+len(extra))
+	for k, v := range f.defaults {
 		out[k] = v
 	}
 	for k, v := range extra {
@@ -215,11 +223,18 @@ func (n *Node) stop() error {
 // minutes when ctx has none). ctx bounds only the start: cancelling it later
 // does not stop the node; call Node.Stop.
 func Start(ctx context.Context, opts Options) (*Node, error) {
-	if opts.Version == "" {
-		opts.Version = DefaultVersion
-	}
-	if err := checkVersion(opts.Version); err != nil {
+	fl, err := flavorOf(opts.Engine)
+	if err != nil {
 		return nil, err
+	}
+	if opts.Version == "" {
+		opts.Version = fl.defaultVersion
+	}
+	if err := fl.checkVersion(opts.Version); err != nil {
+		return nil, err
+	}
+	if opts.Security != nil && fl.engine != Elasticsearch {
+		return nil, fmt.Errorf("esnode: Options.Security is for Elasticsearch only (the %s integ-test-zip has no security plugin)", fl.product)
 	}
 	if opts.HeapMB == 0 {
 		opts.HeapMB = defaultHeapMB
@@ -236,7 +251,7 @@ func Start(ctx context.Context, opts Options) (*Node, error) {
 	if err := opts.Security.validate(); err != nil {
 		return nil, err
 	}
-	if _, err := nodeSettingsFor(opts.Security, opts.Settings); err != nil {
+	if _, err := fl.nodeSettingsFor(opts.Security, opts.Settings); err != nil {
 		return nil, err
 	}
 	if opts.DataDir != "" {
@@ -256,11 +271,11 @@ func Start(ctx context.Context, opts Options) (*Node, error) {
 		ctx, cancel = context.WithTimeout(ctx, defaultStartTimeout)
 		defer cancel()
 	}
-	javaHome, err := resolveJavaHome(opts.JavaHome, opts.Version, devproc.SystemJava)
+	javaHome, err := fl.resolveJava(opts.JavaHome, opts.Version, devproc.SystemJava)
 	if err != nil {
 		return nil, err
 	}
-	home, err := provision(ctx, opts.Version)
+	home, err := fl.provision(ctx, opts.Version)
 	if err != nil {
 		return nil, err
 	}
@@ -280,7 +295,7 @@ func Start(ctx context.Context, opts Options) (*Node, error) {
 	// Auto-picked ports can be taken between picking and binding; retry then.
 	for attempt := 1; ; attempt++ {
 		retryable := opts.HTTPPort == 0 && attempt < 3
-		n, err := startOnce(ctx, opts, home, javaHome, nodes, retryable)
+		n, err := fl.startOnce(ctx, opts, home, javaHome, nodes, retryable)
 		var be *bindError
 		if errors.As(err, &be) && retryable && ctx.Err() == nil {
 			continue
@@ -289,23 +304,22 @@ func Start(ctx context.Context, opts Options) (*Node, error) {
 	}
 }
 
-// provision returns the Elasticsearch home for version, fetching and
-// unpacking as needed. A cached zip that turns out to be corrupt is fetched
-// again once.
-func provision(ctx context.Context, version string) (string, error) {
-	zipPath, err := Fetch(ctx, version)
+// provision returns the home of version, fetching and unpacking as needed.
+// A cached zip that turns out to be corrupt is fetched again once.
+func (f *flavor) provision(ctx context.Context, version string) (string, error) {
+	zipPath, jarsDir, err := f.fetch(ctx, version)
 	if err != nil {
 		return "", err
 	}
-	home, err := install(ctx, version, zipPath)
+	home, err := f.install(ctx, version, zipPath, jarsDir)
 	if err == nil || ctx.Err() != nil || devproc.CheckZip(zipPath) == nil {
 		return home, err
 	}
-	_ = os.Remove(zipPath)
-	if zipPath, err = Fetch(ctx, version); err != nil {
+	f.forget(zipPath)
+	if zipPath, jarsDir, err = f.fetch(ctx, version); err != nil {
 		return "", err
 	}
-	return install(ctx, version, zipPath)
+	return f.install(ctx, version, zipPath, jarsDir)
 }
 
 // bindError marks a start that failed because a port was taken.
@@ -318,7 +332,7 @@ func (e *bindError) Unwrap() error { return e.err }
 // opts.DataDir. On failure a fresh directory is removed, except its logs
 // (named in the error) unless the failure is a port clash that the caller
 // will retry; of a DataDir only the temp files are removed.
-func startOnce(ctx context.Context, opts Options, home, javaHome, nodes string, retryable bool) (_ *Node, err error) {
+func (f *flavor) startOnce(ctx context.Context, opts Options, home, javaHome, nodes string, retryable bool) (_ *Node, err error) {
 	persist := opts.DataDir != ""
 	var dir, clusterName string
 	var lock *os.File // held while the node runs on a DataDir
@@ -377,6 +391,9 @@ func startOnce(ctx context.Context, opts Options, home, javaHome, nodes string, 
 		if err := copyTree(filepath.Join(home, "config"), filepath.Join(dir, "config")); err != nil {
 			return nil, fmt.Errorf("esnode: copy config: %w", err)
 		}
+		if err := anchorJVMPaths(filepath.Join(dir, "config", "jvm.options"), dir); err != nil {
+			return nil, fmt.Errorf("esnode: %w", err)
+		}
 	}
 	if persist {
 		// The cluster name is part of the node's on-disk state: keep it.
@@ -386,7 +403,7 @@ func startOnce(ctx context.Context, opts Options, home, javaHome, nodes string, 
 	} else {
 		clusterName = "flowline-esnode-" + strings.TrimPrefix(filepath.Base(dir), "node-")
 	}
-	settings, err := nodeSettingsFor(opts.Security, opts.Settings)
+	settings, err := f.nodeSettingsFor(opts.Security, opts.Settings)
 	if err != nil {
 		return nil, err
 	}
@@ -433,14 +450,15 @@ func startOnce(ctx context.Context, opts Options, home, javaHome, nodes string, 
 	for _, k := range keys {
 		args = append(args, "-E", k+"="+settings[k])
 	}
-	cmd := exec.Command(filepath.Join(home, "bin", "elasticsearch"), args...)
+	cmd := exec.Command(filepath.Join(home, "bin", f.bin), args...)
 	cmd.Dir = dir
+	e := f.env
 	cmd.Env = append(devproc.FilteredEnv(os.Environ(),
-		"ES_JAVA_HOME", "JAVA_HOME", "ES_JAVA_OPTS", "ES_PATH_CONF", "ES_TMPDIR", "ES_HOME"),
-		"ES_JAVA_HOME="+javaHome,
-		fmt.Sprintf("ES_JAVA_OPTS=-Xms%dm -Xmx%dm", opts.HeapMB, opts.HeapMB),
-		"ES_PATH_CONF="+filepath.Join(dir, "config"),
-		"ES_TMPDIR="+filepath.Join(dir, "tmp"),
+		e+"_JAVA_HOME", "JAVA_HOME", e+"_JAVA_OPTS", e+"_PATH_CONF", e+"_TMPDIR", e+"_HOME"),
+		e+"_JAVA_HOME="+javaHome,
+		fmt.Sprintf("%s_JAVA_OPTS=-Xms%dm -Xmx%dm", e, opts.HeapMB, opts.HeapMB),
+		e+"_PATH_CONF="+filepath.Join(dir, "config"),
+		e+"_TMPDIR="+filepath.Join(dir, "tmp"),
 	)
 	cmd.SysProcAttr = devproc.SysProcAttr(nil)
 	if asRoot {
@@ -498,8 +516,8 @@ func startOnce(ctx context.Context, opts Options, home, javaHome, nodes string, 
 				lines = devproc.LastLines(string(b), logTailLines)
 			}
 		}
-		err = fmt.Errorf("esnode: Elasticsearch %s at %s (home %s, java %s): %w; log: %s; last lines:\n%s",
-			opts.Version, n.url, home, javaHome, err, n.logPath, devproc.Indent(lines))
+		err = fmt.Errorf("esnode: %s %s at %s (home %s, java %s): %w; log: %s; last lines:\n%s",
+			f.product, opts.Version, n.url, home, javaHome, err, n.logPath, devproc.Indent(lines))
 		if strings.Contains(lines, "BindException") || strings.Contains(lines, "Address already in use") {
 			keepLogs = !retryable
 			return nil, &bindError{err}
@@ -662,4 +680,23 @@ func searchableByOthers(dir string) error {
 func fileExistsAt(p string) bool {
 	_, err := os.Stat(p)
 	return err == nil
+}
+
+// relativeJVMPathRE matches the JVM options that name files relative to the
+// launcher's working directory (OpenSearch's jvm.options: GC log, fatal
+// error log, heap dumps), which is the shared, read-only install.
+var relativeJVMPathRE = regexp.MustCompile(`(?m)([=:])(logs/|data$)`)
+
+// anchorJVMPaths rewrites the relative paths of the jvm.options file at
+// path to the node directory's logs and data.
+func anchorJVMPaths(path, nodeDir string) error {
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	out := relativeJVMPathRE.ReplaceAllString(string(b), "${1}"+nodeDir+"/${2}")
+	return os.WriteFile(path, []byte(out), 0o644)
 }

@@ -132,7 +132,7 @@ func TestUnzip(t *testing.T) {
 	if b, err := os.ReadFile(filepath.Join(dst, "es-1/lib/link")); err != nil || string(b) != "x" {
 		t.Errorf("symlink: %q, %v", b, err)
 	}
-	if home, err := findHome(dst); err != nil || home != filepath.Join(dst, "es-1") {
+	if home, err := elasticsearchFlavor.findHome(dst); err != nil || home != filepath.Join(dst, "es-1") {
 		t.Errorf("findHome = %q, %v", home, err)
 	}
 
@@ -157,12 +157,12 @@ func TestStartStop(t *testing.T) {
 	defer cancel()
 
 	t0 := time.Now()
-	zipPath, err := Fetch(ctx, DefaultVersion)
+	zipPath, _, err := elasticsearchFlavor.fetch(ctx, DefaultVersion)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t1 := time.Now()
-	home, err := install(ctx, DefaultVersion, zipPath)
+	home, err := elasticsearchFlavor.install(ctx, DefaultVersion, zipPath, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -367,7 +367,7 @@ func processesUsing(s string) []int {
 func requireNodePrereqs(t *testing.T) {
 	t.Helper()
 	if _, err := exec.LookPath("mvn"); err != nil {
-		if dir, _ := cacheDir(); dir == "" || !fileExists(filepath.Join(dir, "elasticsearch-"+DefaultVersion+".zip")) {
+		if dir, _ := elasticsearchFlavor.cacheDir(); dir == "" || !fileExists(filepath.Join(dir, "elasticsearch-"+DefaultVersion+".zip")) {
 			t.Fatal("neither mvn nor a cached Elasticsearch zip: install Maven (CI has it)")
 		}
 	}
@@ -410,7 +410,7 @@ func TestStartTimeout(t *testing.T) {
 	// Provision outside the short deadline.
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	if _, err := provision(ctx, DefaultVersion); err != nil {
+	if _, err := elasticsearchFlavor.provision(ctx, DefaultVersion); err != nil {
 		t.Fatal(err)
 	}
 	short, cancel2 := context.WithTimeout(context.Background(), 2*time.Second)

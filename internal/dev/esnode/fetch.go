@@ -17,11 +17,6 @@ import (
 	"github.com/flowline/flowline/internal/dev/devproc"
 )
 
-// mavenArtifact is the Maven coordinate of the Elasticsearch distribution we
-// provision. Elastic publishes only this "integ-test-zip" flavour to Maven
-// Central: the server with a minimal set of modules and no bundled JDK.
-const mavenArtifact = "org.elasticsearch.distribution.integ-test-zip:elasticsearch:%s:zip"
-
 // nobodyUID and nobodyGID are the credentials the node runs under when this
 // process is root: Elasticsearch refuses to run as root.
 const (
@@ -39,20 +34,24 @@ const completeMarker = ".flowline-complete"
 
 var versionRE = regexp.MustCompile(`^[0-9]+\.[0-9]+\.[0-9]+(-[A-Za-z0-9.]+)?$`)
 
-func checkVersion(version string) error {
+func (f *flavor) checkVersion(version string) error {
 	if !versionRE.MatchString(version) {
-		return fmt.Errorf("esnode: invalid Elasticsearch version %q (want e.g. %s)", version, DefaultVersion)
+		return fmt.Errorf("esnode: invalid %s version %q (want e.g. %s)", f.product, version, f.defaultVersion)
 	}
 	return nil
 }
 
-// cacheDir is where downloaded zips are kept: os.UserCacheDir()/flowline/elasticsearch.
-func cacheDir() (string, error) {
+// checkVersion checks an Elasticsearch version.
+func checkVersion(version string) error { return elasticsearchFlavor.checkVersion(version) }
+
+// cacheDir is where downloads are kept: os.UserCacheDir()/flowline/elasticsearch
+// (Elasticsearch) or .../flowline/opensearch.
+func (f *flavor) cacheDir() (string, error) {
 	base, err := os.UserCacheDir()
 	if err != nil {
 		return "", fmt.Errorf("esnode: no user cache dir (set XDG_CACHE_HOME or HOME): %w", err)
 	}
-	return filepath.Join(base, "flowline", "elasticsearch"), nil
+	return filepath.Join(base, "flowline", f.engine), nil
 }
 
 // runtimeDir is where installs (<dir>/<version>) and node directories
@@ -60,7 +59,7 @@ func cacheDir() (string, error) {
 // unprivileged node user can traverse it; otherwise it is the cache dir.
 func runtimeDir() (string, error) {
 	if os.Geteuid() != 0 {
-		return cacheDir()
+		return elasticsearchFlavor.cacheDir()
 	}
 	if err := os.MkdirAll(rootRuntimeDir, 0o755); err != nil {
 		return "", fmt.Errorf("esnode: create %s: %w", rootRuntimeDir, err)
@@ -82,102 +81,149 @@ func runtimeDir() (string, error) {
 	return rootRuntimeDir, nil
 }
 
-// Fetch downloads the Elasticsearch distribution zip for version with Maven
-// (`mvn dependency:copy`, no pom needed) into
-// os.UserCacheDir()/flowline/elasticsearch/ and returns its path. It does
-// nothing when the zip is already cached. Concurrent calls, also from other
+// fetch downloads the distribution zip of version with Maven into the
+// flavor's cache dir (os.UserCacheDir()/flowline/<engine>/) and returns its
+// path; for a flavor with extra modules it downloads their jars too, into
+// jarsDir beside the zip (Elasticsearch: jarsDir is ""). It does nothing
+// when the download is already cached. Concurrent calls, also from other
 // processes, are serialised with a lock file. Maven also keeps its own copy
 // in its local repository (~/.m2).
-func Fetch(ctx context.Context, version string) (zipPath string, err error) {
-	if err := checkVersion(version); err != nil {
-		return "", err
+//
+// Elasticsearch is one `mvn dependency:copy` (no pom needed) of a file
+// renamed into place; OpenSearch is one `mvn dependency:copy-dependencies`
+// of a generated pom into a directory renamed into place.
+func (f *flavor) fetch(ctx context.Context, version string) (zipPath, jarsDir string, err error) {
+	if err := f.checkVersion(version); err != nil {
+		return "", "", err
 	}
-	dir, err := cacheDir()
+	dir, err := f.cacheDir()
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
-	zipPath = filepath.Join(dir, "elasticsearch-"+version+".zip")
-	if fi, err := os.Stat(zipPath); err == nil && fi.Mode().IsRegular() && fi.Size() > 0 {
-		return zipPath, nil
+	// target is what the download is complete with: the zip, or the
+	// directory holding the zip and the jars.
+	target, zipPath := filepath.Join(dir, f.zipName(version)), ""
+	zipPath = target
+	if len(f.modules) > 0 {
+		target = filepath.Join(dir, f.engine+"-"+version)
+		zipPath, jarsDir = filepath.Join(target, f.zipName(version)), filepath.Join(target, "jars")
+	}
+	if fetched(target) {
+		return zipPath, jarsDir, nil
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return "", fmt.Errorf("esnode: create cache dir: %w", err)
+		return "", "", fmt.Errorf("esnode: create cache dir: %w", err)
 	}
-	unlock, err := devproc.LockFile(ctx, zipPath+".lock")
+	unlock, err := devproc.LockFile(ctx, target+".lock")
 	if err != nil {
-		return "", fmt.Errorf("esnode: %w", err)
+		return "", "", fmt.Errorf("esnode: %w", err)
 	}
 	defer unlock()
-	if fi, err := os.Stat(zipPath); err == nil && fi.Mode().IsRegular() && fi.Size() > 0 {
-		return zipPath, nil // another process fetched it while we waited
+	if fetched(target) {
+		return zipPath, jarsDir, nil // another process fetched it while we waited
 	}
 
-	artifact := fmt.Sprintf(mavenArtifact, version)
+	artifact := f.coordinate(version)
 	mvn, err := exec.LookPath("mvn")
 	if err != nil {
-		return "", fmt.Errorf("esnode: Maven (mvn) is not on PATH; it is needed to download Elasticsearch %s (%s). Install Maven, or put the zip at %s", version, artifact, zipPath)
+		return "", "", fmt.Errorf("esnode: Maven (mvn) is not on PATH; it is needed to download %s %s (%s). Install Maven, or put the zip at %s", f.product, version, artifact, zipPath)
 	}
 	tmp, err := os.MkdirTemp(dir, ".fetch-"+version+"-")
 	if err != nil {
-		return "", fmt.Errorf("esnode: %w", err)
+		return "", "", fmt.Errorf("esnode: %w", err)
 	}
 	defer os.RemoveAll(tmp)
-	cmd := exec.CommandContext(ctx, mvn, "-q", "-B", "dependency:copy",
-		"-Dartifact="+artifact, "-DoutputDirectory="+tmp)
+	args := []string{"-q", "-B", "dependency:copy", "-Dartifact=" + artifact, "-DoutputDirectory=" + tmp}
+	what := "mvn dependency:copy -Dartifact=" + artifact
+	if len(f.modules) > 0 {
+		if err := os.WriteFile(filepath.Join(tmp, "pom.xml"), []byte(f.modulesPOM(version)), 0o644); err != nil {
+			return "", "", fmt.Errorf("esnode: %w", err)
+		}
+		args = []string{"-q", "-B", "dependency:copy-dependencies", "-DoutputDirectory=" + filepath.Join(tmp, "jars")}
+		what = fmt.Sprintf("mvn dependency:copy-dependencies (%s and its modules' jars)", artifact)
+	}
+	cmd := exec.CommandContext(ctx, mvn, args...)
 	cmd.Dir = tmp // never pick up a pom.xml from the caller's working directory
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		if ctx.Err() != nil {
 			err = fmt.Errorf("%w (%w)", ctx.Err(), err)
 		}
-		return "", fmt.Errorf("esnode: mvn dependency:copy -Dartifact=%s failed: %w\n%s", artifact, err, devproc.LastLines(string(out), 30))
+		return "", "", fmt.Errorf("esnode: %s failed: %w\n%s", what, err, devproc.LastLines(string(out), 30))
 	}
-	got := filepath.Join(tmp, "elasticsearch-"+version+".zip")
+	got := filepath.Join(tmp, f.zipName(version))
+	if len(f.modules) > 0 {
+		if err := os.Rename(filepath.Join(tmp, "jars", f.zipName(version)), got); err != nil {
+			return "", "", fmt.Errorf("esnode: %s: %w", what, err)
+		}
+		_ = os.Remove(filepath.Join(tmp, "pom.xml"))
+	}
 	if err := devproc.CheckZip(got); err != nil {
-		return "", fmt.Errorf("esnode: mvn dependency:copy for %s: %w\n%s", artifact, err, devproc.LastLines(string(out), 30))
+		return "", "", fmt.Errorf("esnode: %s: %w\n%s", what, err, devproc.LastLines(string(out), 30))
 	}
-	if err := os.Rename(got, zipPath); err != nil {
-		return "", fmt.Errorf("esnode: %w", err)
+	if len(f.modules) == 0 {
+		tmp = got
 	}
-	return zipPath, nil
+	if err := os.Rename(tmp, target); err != nil {
+		return "", "", fmt.Errorf("esnode: %w", err)
+	}
+	return zipPath, jarsDir, nil
+}
+
+// fetched reports whether a download target (zip or directory) is in place.
+func fetched(target string) bool {
+	fi, err := os.Stat(target)
+	return err == nil && (fi.IsDir() || (fi.Mode().IsRegular() && fi.Size() > 0))
+}
+
+// forget removes a download target found corrupt, so that the next fetch
+// downloads it again.
+func (f *flavor) forget(zipPath string) {
+	if len(f.modules) > 0 {
+		_ = os.RemoveAll(filepath.Dir(zipPath))
+		return
+	}
+	_ = os.Remove(zipPath)
 }
 
 // install unpacks zipPath (the distribution of version) once into
-// <runtimeDir>/<version> and returns the Elasticsearch home directory in it.
+// <runtimeDir>/<installName> (adding the extra modules from jarsDir) and
+// returns the home directory in it.
 // Unpacking goes to a temporary directory that is renamed into place, under a
 // lock file, so concurrent callers in any process see either nothing or a
 // complete install.
-func install(ctx context.Context, version, zipPath string) (home string, err error) {
+func (f *flavor) install(ctx context.Context, version, zipPath, jarsDir string) (home string, err error) {
 	root, err := runtimeDir()
 	if err != nil {
 		return "", err
 	}
-	final := filepath.Join(root, version)
+	name := f.installName(version)
+	final := filepath.Join(root, name)
 	if _, err := os.Stat(filepath.Join(final, completeMarker)); err == nil {
-		return findHome(final)
+		return f.findHome(final)
 	}
 	if err := os.MkdirAll(root, 0o755); err != nil {
 		return "", fmt.Errorf("esnode: %w", err)
 	}
-	unlock, err := devproc.LockFile(ctx, filepath.Join(root, "."+version+".lock"))
+	unlock, err := devproc.LockFile(ctx, filepath.Join(root, "."+name+".lock"))
 	if err != nil {
 		return "", fmt.Errorf("esnode: %w", err)
 	}
 	defer unlock()
 	if _, err := os.Stat(filepath.Join(final, completeMarker)); err == nil {
-		return findHome(final)
+		return f.findHome(final)
 	}
 	// Leftovers of an interrupted unpack: nobody else can be using them
 	// because we hold the lock.
 	if err := os.RemoveAll(final); err != nil {
 		return "", fmt.Errorf("esnode: remove incomplete install: %w", err)
 	}
-	if old, _ := filepath.Glob(filepath.Join(root, ".unzip-"+version+"-*")); len(old) > 0 {
+	if old, _ := filepath.Glob(filepath.Join(root, ".unzip-"+name+"-*")); len(old) > 0 {
 		for _, o := range old {
 			_ = os.RemoveAll(o)
 		}
 	}
-	tmp, err := os.MkdirTemp(root, ".unzip-"+version+"-")
+	tmp, err := os.MkdirTemp(root, ".unzip-"+name+"-")
 	if err != nil {
 		return "", fmt.Errorf("esnode: %w", err)
 	}
@@ -191,8 +237,12 @@ func install(ctx context.Context, version, zipPath string) (home string, err err
 	if err := openDirs(tmp); err != nil { // a restrictive umask must not hide the install
 		return "", fmt.Errorf("esnode: %w", err)
 	}
-	if _, err := findHome(tmp); err != nil {
+	home, err = f.findHome(tmp)
+	if err != nil {
 		return "", err
+	}
+	if err := f.addModules(home, jarsDir, version); err != nil {
+		return "", fmt.Errorf("esnode: add modules to %s: %w", home, err)
 	}
 	if err := os.WriteFile(filepath.Join(tmp, completeMarker), []byte(time.Now().UTC().Format(time.RFC3339)+"\n"), 0o644); err != nil {
 		return "", fmt.Errorf("esnode: %w", err)
@@ -200,11 +250,12 @@ func install(ctx context.Context, version, zipPath string) (home string, err err
 	if err := os.Rename(tmp, final); err != nil {
 		return "", fmt.Errorf("esnode: %w", err)
 	}
-	return findHome(final)
+	return f.findHome(final)
 }
 
-// findHome returns the single directory under dir that holds bin/elasticsearch.
-func findHome(dir string) (string, error) {
+// findHome returns the single directory under dir that holds the launcher
+// (bin/elasticsearch, bin/opensearch).
+func (f *flavor) findHome(dir string) (string, error) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return "", fmt.Errorf("esnode: %w", err)
@@ -214,11 +265,11 @@ func findHome(dir string) (string, error) {
 			continue
 		}
 		h := filepath.Join(dir, e.Name())
-		if fi, err := os.Stat(filepath.Join(h, "bin", "elasticsearch")); err == nil && fi.Mode().IsRegular() {
+		if fi, err := os.Stat(filepath.Join(h, "bin", f.bin)); err == nil && fi.Mode().IsRegular() {
 			return h, nil
 		}
 	}
-	return "", fmt.Errorf("esnode: no Elasticsearch home (a directory with bin/elasticsearch) in %s", dir)
+	return "", fmt.Errorf("esnode: no %s home (a directory with bin/%s) in %s", f.product, f.bin, dir)
 }
 
 // unzip extracts zipPath into dst, which must exist. Directories get mode

@@ -123,7 +123,12 @@ func (s *Security) settings() map[string]string {
 // nodeSettingsFor is nodeSettings plus the settings of sec, which extra may
 // repeat but not contradict.
 func nodeSettingsFor(sec *Security, extra map[string]string) (map[string]string, error) {
-	out, err := nodeSettings(extra)
+	return elasticsearchFlavor.nodeSettingsFor(sec, extra)
+}
+
+// nodeSettingsFor is the flavor's nodeSettings plus the settings of sec.
+func (f *flavor) nodeSettingsFor(sec *Security, extra map[string]string) (map[string]string, error) {
+	out, err := f.nodeSettings(extra)
 	if err != nil {
 		return nil, err
 	}
