@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # test.sh: Flowline's whole test suite, as CI runs it (.ci/run calls this).
 #   - checks formatting, go vet, and that generated protobuf code is fresh;
-#   - starts one local Elasticsearch for the whole run (fetched from Maven
-#     Central on first use, cached under ~/.cache/flowline), unless
-#     FLOWLINE_ES_URL already points at one;
+#   - starts one local Elasticsearch and one local OpenSearch for the whole
+#     run (fetched from Maven Central on first use, cached under
+#     ~/.cache/flowline), unless FLOWLINE_ES_URL / FLOWLINE_OS_URL already
+#     point at them;
 #   - runs every test, integration tests included, against real NATS
-#     JetStream (embedded nats-server) and that Elasticsearch.
+#     JetStream (embedded nats-server), that Elasticsearch and that OpenSearch.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,26 +21,45 @@ echo "== protobuf: lint and freshness"
 scripts/proto.sh --check
 
 bin=$(mktemp -d)
+pids=()
 cleanup() {
-  if [[ -n "${es_pid:-}" ]]; then kill "$es_pid" 2>/dev/null || true; wait "$es_pid" 2>/dev/null || true; fi
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done
   rm -rf "$bin"
 }
 trap cleanup EXIT
 
-if [[ -z "${FLOWLINE_ES_URL:-}" ]]; then
-  echo "== starting a local Elasticsearch"
-  go build -o "$bin/flowline" ./cmd/flowline
-  "$bin/flowline" elasticsearch --url-file "$bin/es-url" > "$bin/es.log" 2>&1 &
-  es_pid=$!
+# start_node ENGINE HEAP_MB: starts `flowline ENGINE` in the background, its
+# URL landing in $bin/ENGINE-url.
+start_node() {
+  [[ -x "$bin/flowline" ]] || go build -o "$bin/flowline" ./cmd/flowline
+  "$bin/flowline" "$1" --heap-mb "$2" --url-file "$bin/$1-url" > "$bin/$1.log" 2>&1 &
+  pids+=($!)
+  eval "${1}_pid=$!"
+}
+
+# wait_node ENGINE: waits for the node's URL and prints it.
+wait_node() {
+  local pid_var="${1}_pid"
   for _ in $(seq 1 300); do
-    [[ -s "$bin/es-url" ]] && break
-    if ! kill -0 "$es_pid" 2>/dev/null; then cat "$bin/es.log"; echo "Elasticsearch did not start"; exit 1; fi
+    [[ -s "$bin/$1-url" ]] && { cat "$bin/$1-url"; return; }
+    if ! kill -0 "${!pid_var}" 2>/dev/null; then cat "$bin/$1.log" >&2; echo "$1 did not start" >&2; exit 1; fi
     sleep 1
   done
-  [[ -s "$bin/es-url" ]] || { cat "$bin/es.log"; echo "Elasticsearch not healthy in time"; exit 1; }
-  export FLOWLINE_ES_URL=$(cat "$bin/es-url")
+  cat "$bin/$1.log" >&2; echo "$1 not healthy in time" >&2; exit 1
+}
+
+if [[ -z "${FLOWLINE_ES_URL:-}" ]]; then
+  echo "== starting a local Elasticsearch"
+  start_node elasticsearch 1024
 fi
-echo "== tests (Elasticsearch at $FLOWLINE_ES_URL)"
+if [[ -z "${FLOWLINE_OS_URL:-}" ]]; then
+  echo "== starting a local OpenSearch"
+  start_node opensearch 768
+fi
+[[ -n "${FLOWLINE_ES_URL:-}" ]] || FLOWLINE_ES_URL=$(wait_node elasticsearch)
+[[ -n "${FLOWLINE_OS_URL:-}" ]] || FLOWLINE_OS_URL=$(wait_node opensearch)
+export FLOWLINE_ES_URL FLOWLINE_OS_URL
+echo "== tests (Elasticsearch at $FLOWLINE_ES_URL, OpenSearch at $FLOWLINE_OS_URL)"
 go test -race -count=1 -timeout 30m ./...
 echo "== allocation budgets (not under -race, which changes allocations)"
 go test -count=1 -run 'TestAllocations' ./...

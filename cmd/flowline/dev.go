@@ -30,7 +30,7 @@ import (
 type devConfig struct {
 	DataDir  string `envconfig:"DATA_DIR" default:"./.flowline" desc:"where the embedded NATS server keeps its data"`
 	NATSPort int    `envconfig:"DEV_NATS_PORT" default:"4222" desc:"port of the embedded NATS server (0: any free port)"`
-	ESURL    string `envconfig:"ES_URL" desc:"Elasticsearch URL(s), comma separated (unset: a local node of FLOWLINE_ES_VERSION is provisioned)"`
+	ESURL    string `envconfig:"ES_URL" desc:"Elasticsearch or OpenSearch URL(s), comma separated (unset: a local node of FLOWLINE_ES_VERSION or FLOWLINE_OPENSEARCH_VERSION is provisioned)"`
 }
 
 func (c devConfig) Validate() error {
@@ -69,7 +69,7 @@ func newDevServices() devServices {
 // points them all at dev's NATS (natsURL) and the writer and archiver at its
 // Elasticsearch (esURL), and validates them; the imports only when their
 // URL is set.
-func loadDevServices(natsURL, esURL string) (devServices, error) {
+func loadDevServices(natsURL, esURL string, engine config.Engine) (devServices, error) {
 	s := newDevServices()
 	for _, c := range []any{&s.ingest, &s.zeebeImport, &s.c7Import, &s.aggregator, &s.c7Fold, &s.writer, &s.archiver} {
 		if err := config.Process(c); err != nil {
@@ -80,6 +80,9 @@ func loadDevServices(natsURL, esURL string) (devServices, error) {
 		*u = natsURL
 	}
 	s.writer.ES.URL, s.archiver.ES.URL = esURL, esURL
+	if engine != "" {
+		s.writer.Search.Engine, s.archiver.Search.Engine = engine, engine
+	}
 	checks := []config.Validator{s.ingest, s.aggregator, s.c7Fold, s.writer, s.archiver}
 	if s.zeebeImport.Enabled() {
 		checks = append(checks, s.zeebeImport)
@@ -90,12 +93,25 @@ func loadDevServices(natsURL, esURL string) (devServices, error) {
 	return s, config.ValidateAll(checks...)
 }
 
+// devFlags are the flags of `flowline dev`.
+func devFlags() (fs *flag.FlagSet, workload *string, instances *int, engine *string) {
+	fs = flag.NewFlagSet("dev", flag.ContinueOnError)
+	workload = fs.String("workload", "realistic", "workload to run once ready: realistic (alias demo), typical or none")
+	instances = fs.Int("instances", 120, "process instances of the workload")
+	engine = fs.String("engine", "", "search engine: elasticsearch or opensearch (default: FLOWLINE_SEARCH_ENGINE, else elasticsearch); without FLOWLINE_ES_URL a local node of it is provisioned")
+	return fs, workload, instances, engine
+}
+
 func runDev(ctx context.Context, args []string, stdout io.Writer) error {
-	fs := flag.NewFlagSet("dev", flag.ContinueOnError)
-	workload := fs.String("workload", "realistic", "workload to run once ready: realistic (alias demo), typical or none")
-	instances := fs.Int("instances", 120, "process instances of the workload")
+	fs, workload, instances, engineFlag := devFlags()
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	engine := config.Engine(*engineFlag)
+	switch engine {
+	case "", config.EngineElasticsearch, config.EngineOpenSearch:
+	default:
+		return usageError{fmt.Errorf("--engine must be elasticsearch or opensearch, got %q", *engineFlag)}
 	}
 	wl, ok := devWorkloads[*workload]
 	if !ok && *workload != "none" {
@@ -118,8 +134,12 @@ func runDev(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	// Check every service's settings before starting anything, with
 	// stand-ins for the URLs filled in once NATS and Elasticsearch run.
-	if _, err := loadDevServices("nats://127.0.0.1:4222", "http://127.0.0.1:9200"); err != nil {
+	stand, err := loadDevServices("nats://127.0.0.1:4222", "http://127.0.0.1:9200", engine)
+	if err != nil {
 		return err
+	}
+	if engine == "" {
+		engine = stand.writer.Search.Engine // FLOWLINE_SEARCH_ENGINE
 	}
 	p, err := newProcess(ctx, rt, "dev")
 	if err != nil {
@@ -139,17 +159,21 @@ func runDev(ctx context.Context, args []string, stdout io.Writer) error {
 
 	esURL := dc.ESURL
 	if esURL == "" {
-		p.log.Info("starting a local Elasticsearch (the first run fetches it from Maven Central)", "version", local.Version)
-		node, err := esnode.Start(ctx, esnode.Options{Version: local.Version})
+		if engine == "" {
+			engine = config.EngineElasticsearch
+		}
+		product, version := productName(string(engine)), local.VersionOf(string(engine))
+		p.log.Info("starting a local "+product+" (the first run fetches it from Maven Central)", "version", version)
+		node, err := esnode.Start(ctx, esnode.Options{Engine: string(engine), Version: version})
 		if err != nil {
-			return fmt.Errorf("local Elasticsearch: %w", err)
+			return fmt.Errorf("local %s: %w", product, err)
 		}
 		defer node.Stop()
 		esURL = node.URL()
-		p.log.Info("local Elasticsearch started", "url", esURL)
+		p.log.Info("local "+product+" started", "url", esURL)
 	}
 
-	cfgs, err := loadDevServices(ns.URL(), esURL)
+	cfgs, err := loadDevServices(ns.URL(), esURL, engine)
 	if err != nil {
 		return err
 	}

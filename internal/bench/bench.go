@@ -19,8 +19,6 @@ import (
 	"slices"
 	"time"
 
-	"github.com/elastic/go-elasticsearch/v8"
-
 	"github.com/flowline/flowline/internal/dev/esnode"
 	"github.com/flowline/flowline/pkg/config"
 	"github.com/flowline/flowline/pkg/search"
@@ -110,7 +108,7 @@ func (c *Config) Validate() error {
 // harness is the state of one Run.
 type harness struct {
 	cfg   Config
-	es    *elasticsearch.Client
+	es    *search.Client
 	esURL string
 	esPID int // 0: an Elasticsearch the harness did not start
 }
@@ -164,7 +162,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		h.esURL, h.esPID = node.URL(), node.PID()
 		rep.Machine.Elasticsearch = version
 	}
-	es, err := search.NewClient(config.Elasticsearch{URL: h.esURL})
+	es, err := search.NewClient(config.Search{ES: config.Elasticsearch{URL: h.esURL}})
 	if err != nil {
 		return nil, err
 	}
@@ -322,9 +320,7 @@ func (h *harness) runPeer(ctx context.Context, w *workload, main *ScenarioResult
 	defer st.stop()
 	index := "bench-peer-records"
 	drop := func() {
-		if res, err := h.es.Indices.Delete([]string{index}, h.es.Indices.Delete.WithIgnoreUnavailable(true)); err == nil {
-			res.Body.Close()
-		}
+		_ = search.DeleteIndices(context.Background(), h.es, index)
 	}
 	drop() // left over from a run that was cut short
 	defer drop()

@@ -3,12 +3,9 @@ package bench
 import (
 	"context"
 	"fmt"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/elastic/go-elasticsearch/v8"
 
 	"github.com/flowline/flowline/pkg/config"
 	recordv1 "github.com/flowline/flowline/pkg/pb/recordv1"
@@ -29,7 +26,7 @@ const (
 
 // PrepareCeiling creates prefix's index set from the templates, set up for
 // the load: no replicas, refresh off.
-func PrepareCeiling(ctx context.Context, es *elasticsearch.Client, prefix string) error {
+func PrepareCeiling(ctx context.Context, es *search.Client, prefix string) error {
 	if err := search.EnsureSchema(ctx, es, config.Index{Prefix: prefix, Shards: 1, Replicas: 0, RefreshInterval: "1s"}); err != nil {
 		return fmt.Errorf("ceiling: index set %s: %w", prefix, err)
 	}
@@ -40,7 +37,7 @@ func PrepareCeiling(ctx context.Context, es *elasticsearch.Client, prefix string
 // documents per request and conc requests in flight, retrying items
 // Elasticsearch asks to retry, and returns how long it took. Each
 // document keeps its version (external versioning, as the writer does).
-func LoadCeiling(ctx context.Context, es *elasticsearch.Client, prefix string, docs []*recordv1.Document, size, conc int) (time.Duration, error) {
+func LoadCeiling(ctx context.Context, es *search.Client, prefix string, docs []*recordv1.Document, size, conc int) (time.Duration, error) {
 	indexOf := map[string]string{}
 	for _, f := range schema.Families {
 		indexOf[string(f)] = schema.RuntimeIndex(prefix, f)
@@ -92,7 +89,7 @@ func LoadCeiling(ctx context.Context, es *elasticsearch.Client, prefix string, d
 
 // FinishCeiling restores the refresh interval and checks that prefix's
 // indices hold exactly n documents.
-func FinishCeiling(ctx context.Context, es *elasticsearch.Client, prefix string, n int) error {
+func FinishCeiling(ctx context.Context, es *search.Client, prefix string, n int) error {
 	if err := SetIndexSettings(ctx, es, prefix, `{"index":{"refresh_interval":"1s"}}`); err != nil {
 		return err
 	}
@@ -108,16 +105,13 @@ func FinishCeiling(ctx context.Context, es *elasticsearch.Client, prefix string,
 
 // SetIndexSettings applies index settings (a JSON body) to every index of
 // prefix.
-func SetIndexSettings(ctx context.Context, es *elasticsearch.Client, prefix, body string) error {
-	resp, err := es.Indices.PutSettings(strings.NewReader(body), es.Indices.PutSettings.WithIndex(prefix+"-*"),
-		es.Indices.PutSettings.WithContext(ctx))
-	_, err = search.ReadResponse("index settings of "+prefix+"-*", resp, err)
-	return err
+func SetIndexSettings(ctx context.Context, es *search.Client, prefix, body string) error {
+	return search.PutIndexSettings(ctx, es, prefix+"-*", []byte(body))
 }
 
 // count refreshes index (a name or pattern) and counts its documents, or
 // those matching query when it is not nil.
-func count(ctx context.Context, es *elasticsearch.Client, index string, query any) (int, error) {
+func count(ctx context.Context, es *search.Client, index string, query any) (int, error) {
 	if err := search.Refresh(ctx, es, index); err != nil {
 		return 0, err
 	}
@@ -127,22 +121,18 @@ func count(ctx context.Context, es *elasticsearch.Client, index string, query an
 
 // DropIndexSet deletes prefix's runtime indices and templates. The indices
 // are named: a node refuses wildcard deletes (action.destructive_requires_name).
-func DropIndexSet(ctx context.Context, es *elasticsearch.Client, prefix string) {
+func DropIndexSet(ctx context.Context, es *search.Client, prefix string) {
 	var names []string
 	for _, f := range schema.Families {
 		names = append(names, schema.RuntimeIndex(prefix, f))
 	}
-	if res, err := es.Indices.Delete(names, es.Indices.Delete.WithIgnoreUnavailable(true), es.Indices.Delete.WithContext(ctx)); err == nil {
-		res.Body.Close()
-	}
-	if res, err := es.Indices.DeleteIndexTemplate(prefix+"-*", es.Indices.DeleteIndexTemplate.WithContext(ctx)); err == nil {
-		res.Body.Close()
-	}
+	_ = search.DeleteIndices(ctx, es, names...)
+	_ = search.DeleteIndexTemplates(ctx, es, prefix+"-*")
 }
 
 // ReadDocuments scans every document of prefix's index set (through the
 // family aliases) with its version: the final documents of a run.
-func ReadDocuments(ctx context.Context, es *elasticsearch.Client, prefix string) ([]*recordv1.Document, error) {
+func ReadDocuments(ctx context.Context, es *search.Client, prefix string) ([]*recordv1.Document, error) {
 	var docs []*recordv1.Document
 	for _, f := range schema.Families {
 		alias := schema.Alias(prefix, f)

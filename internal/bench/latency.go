@@ -1,10 +1,11 @@
 package bench
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
+	"net/url"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -234,9 +235,8 @@ func (h *harness) pollCompletions(ctx context.Context, alias string, c *completi
 				map[string]any{"term": map[string]any{"state": "COMPLETED"}},
 			}}},
 		})
-		resp, err := h.es.Search(h.es.Search.WithIndex(alias), h.es.Search.WithBody(bytes.NewReader(body)),
-			h.es.Search.WithContext(ctx), h.es.Search.WithIgnoreUnavailable(true))
-		b, err := search.ReadResponse("search "+alias, resp, err)
+		b, err := h.es.Do(ctx, search.Request{Method: http.MethodPost, Path: "/" + alias + "/_search", Body: body,
+			Query: url.Values{"ignore_unavailable": {"true"}}, What: "search " + alias})
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil

@@ -9,9 +9,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/flowline/flowline/internal/testenv"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/flowline/flowline/internal/testenv"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }

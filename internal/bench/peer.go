@@ -235,7 +235,7 @@ func RunPeer(ctx context.Context, cfg PeerConfig) (PeerResult, error) {
 	}
 	esURL := strings.TrimRight(cfg.ESURL, "/")
 	hc := &http.Client{Timeout: 30 * time.Second}
-	es, err := search.NewClient(config.Elasticsearch{URL: esURL})
+	es, err := search.NewClient(config.Search{ES: config.Elasticsearch{URL: esURL}})
 	if err != nil {
 		return PeerResult{}, fmt.Errorf("peer: Elasticsearch client: %w", err)
 	}
@@ -254,8 +254,7 @@ func RunPeer(ctx context.Context, cfg PeerConfig) (PeerResult, error) {
 	if err := createPeerStream(ctx, js); err != nil {
 		return PeerResult{}, err
 	}
-	resp, err := es.Indices.Create(cfg.Index, es.Indices.Create.WithBody(strings.NewReader(peerMapping)), es.Indices.Create.WithContext(ctx))
-	if _, err := search.ReadResponse("create index "+cfg.Index, resp, err); err != nil {
+	if _, err := es.Do(ctx, search.Request{Method: http.MethodPut, Path: "/" + cfg.Index, Body: []byte(peerMapping), What: "create index " + cfg.Index}); err != nil {
 		return PeerResult{}, fmt.Errorf("peer: %w", err)
 	}
 

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"testing"
@@ -11,6 +13,7 @@ import (
 
 	"github.com/flowline/flowline/internal/dev/simulate"
 	"github.com/flowline/flowline/internal/testenv"
+	"github.com/flowline/flowline/pkg/search"
 )
 
 // TestPeer builds Benthos (once per machine, into the user cache), runs it
@@ -57,7 +60,7 @@ func TestPeer(t *testing.T) {
 	res, err := RunPeer(ctx, PeerConfig{
 		Bin:     bin,
 		NATSURL: ns.URL(),
-		ESURL:   esCfg.URL,
+		ESURL:   esCfg.ES.URL,
 		Index:   index,
 		Lines:   lines,
 		WorkDir: t.TempDir(),
@@ -73,32 +76,18 @@ func TestPeer(t *testing.T) {
 		t.Errorf("Seconds = %v, CPUSeconds = %v: want both > 0", res.Seconds, res.CPUSeconds)
 	}
 
-	cnt, err := es.Count(es.Count.WithContext(ctx), es.Count.WithIndex(index))
+	c, err := search.Count(ctx, es, index, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer cnt.Body.Close()
-	var c struct {
-		Count int `json:"count"`
-	}
-	if cnt.IsError() {
-		t.Fatalf("count %s: %s", index, cnt)
-	}
-	if err := json.NewDecoder(cnt.Body).Decode(&c); err != nil {
-		t.Fatal(err)
-	}
-	if c.Count != n {
-		t.Errorf("index %s holds %d documents, want %d", index, c.Count, n)
+	if c != int64(n) {
+		t.Errorf("index %s holds %d documents, want %d", index, c, n)
 	}
 
 	id := fmt.Sprintf("%d-%d", sample.PartitionID, sample.Position)
-	doc, err := es.Get(index, id, es.Get.WithContext(ctx))
+	doc, err := es.Do(ctx, search.Request{Method: http.MethodGet, Path: "/" + index + "/_doc/" + url.PathEscape(id), What: "get " + index + "/" + id})
 	if err != nil {
-		t.Fatal(err)
-	}
-	defer doc.Body.Close()
-	if doc.IsError() {
-		t.Fatalf("get %s/%s: %s", index, id, doc)
+		t.Fatalf("get %s/%s: %v", index, id, err)
 	}
 	var d struct {
 		Source struct {
@@ -107,7 +96,7 @@ func TestPeer(t *testing.T) {
 			Key         int64 `json:"key"`
 		} `json:"_source"`
 	}
-	if err := json.NewDecoder(doc.Body).Decode(&d); err != nil {
+	if err := json.Unmarshal(doc, &d); err != nil {
 		t.Fatal(err)
 	}
 	if d.Source.Position != sample.Position || d.Source.PartitionID != sample.PartitionID || d.Source.Key != sample.Key {

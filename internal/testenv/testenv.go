@@ -1,7 +1,8 @@
 // Package testenv gives integration tests the real dependencies: an embedded
-// NATS JetStream server per test, and one Elasticsearch node per test binary
-// (FLOWLINE_ES_URL when set, as scripts/test.sh does for the whole run;
-// otherwise a node provisioned by internal/dev/esnode and stopped by Main).
+// NATS JetStream server per test, and one Elasticsearch and one OpenSearch
+// node per test binary, each on first use (FLOWLINE_ES_URL and
+// FLOWLINE_OS_URL when set, as scripts/test.sh does for the whole run;
+// otherwise nodes provisioned by internal/dev/esnode and stopped by Main).
 package testenv
 
 import (
@@ -14,8 +15,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/elastic/go-elasticsearch/v8"
-
 	"github.com/flowline/flowline/internal/dev/esnode"
 	"github.com/flowline/flowline/internal/dev/natsserver"
 	"github.com/flowline/flowline/pkg/config"
@@ -23,14 +22,23 @@ import (
 	"github.com/flowline/flowline/pkg/stream"
 )
 
-var (
-	esOnce sync.Once
-	esURL  string
-	esErr  error
-	esNode *esnode.Node
-)
+// sharedNode is the search node of one engine that a test binary shares.
+type sharedNode struct {
+	once sync.Once
+	url  string
+	err  error
+	node *esnode.Node
+}
 
-// Main runs the tests of a package, then stops the Elasticsearch node and
+var shared = map[config.Engine]*sharedNode{
+	config.EngineElasticsearch: {},
+	config.EngineOpenSearch:    {},
+}
+
+// Engines are the search engines the tests run on where they run on both.
+var Engines = []config.Engine{config.EngineElasticsearch, config.EngineOpenSearch}
+
+// Main runs the tests of a package, then stops the search nodes and
 // removes the flowline binary it provisioned, if any, and calls after (e.g.
 // c7enginetest.StopShared). Use it from TestMain.
 func Main(m *testing.M, after ...func()) {
@@ -38,8 +46,10 @@ func Main(m *testing.M, after ...func()) {
 	for _, f := range after {
 		f()
 	}
-	if esNode != nil {
-		_ = esNode.Stop()
+	for _, n := range shared {
+		if n.node != nil {
+			_ = n.node.Stop()
+		}
 	}
 	if binDir != "" {
 		_ = os.RemoveAll(binDir)
@@ -48,17 +58,22 @@ func Main(m *testing.M, after ...func()) {
 }
 
 // settings are what the tests read from the environment besides the local
-// node's esnode.Config (FLOWLINE_ES_VERSION).
+// node's esnode.Config (FLOWLINE_ES_VERSION, FLOWLINE_OPENSEARCH_VERSION).
 type settings struct {
 	ESURL string `envconfig:"ES_URL" desc:"Elasticsearch of the tests (unset: a local node provisioned once per test binary)"`
+	OSURL string `envconfig:"OS_URL" desc:"OpenSearch of the tests (unset: a local node provisioned once per test binary)"`
 }
 
 // Validate implements config.Validator.
 func (s settings) Validate() error {
-	if s.ESURL == "" {
-		return nil
+	for _, u := range []string{s.ESURL, s.OSURL} {
+		if u != "" {
+			if err := (config.Elasticsearch{URL: u}).Validate(); err != nil {
+				return err
+			}
+		}
 	}
-	return config.Elasticsearch{URL: s.ESURL}.Validate()
+	return nil
 }
 
 // ElasticsearchURL returns the URL of a healthy Elasticsearch, provisioning
@@ -66,40 +81,61 @@ func (s settings) Validate() error {
 // cannot get one fails; it is never skipped.
 func ElasticsearchURL(t testing.TB) string {
 	t.Helper()
-	esOnce.Do(func() {
+	return SearchURL(t, config.EngineElasticsearch)
+}
+
+// SearchURL returns the URL of a healthy node of engine: FLOWLINE_ES_URL or
+// FLOWLINE_OS_URL when set (as scripts/test.sh does for the whole run),
+// else a local node provisioned on first use. A test that cannot get one
+// fails; it is never skipped.
+func SearchURL(t testing.TB, engine config.Engine) string {
+	t.Helper()
+	n := shared[engine]
+	if n == nil {
+		t.Fatalf("testenv: unknown engine %q", engine)
+	}
+	n.once.Do(func() {
 		var s settings
-		if esErr = config.Load(&s); esErr != nil {
+		if n.err = config.Load(&s); n.err != nil {
 			return
 		}
-		if s.ESURL != "" {
-			esURL = s.ESURL
+		if u := map[config.Engine]string{config.EngineElasticsearch: s.ESURL, config.EngineOpenSearch: s.OSURL}[engine]; u != "" {
+			n.url = u
 			return
 		}
 		var local esnode.Config
-		if local, esErr = esnode.LoadConfig(); esErr != nil {
+		if local, n.err = esnode.LoadConfig(); n.err != nil {
 			return
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 		defer cancel()
-		esNode, esErr = esnode.Start(ctx, esnode.Options{Version: local.Version})
-		if esErr == nil {
-			esURL = esNode.URL()
+		n.node, n.err = esnode.Start(ctx, esnode.Options{Engine: string(engine), Version: local.VersionOf(string(engine))})
+		if n.err == nil {
+			n.url = n.node.URL()
 		}
 	})
-	if esErr != nil {
-		t.Fatalf("testenv: Elasticsearch: %v", esErr)
+	if n.err != nil {
+		t.Fatalf("testenv: %s: %v", engine, n.err)
 	}
-	return esURL
+	return n.url
 }
 
-// Elasticsearch returns a client for ElasticsearchURL.
-func Elasticsearch(t testing.TB) (*elasticsearch.Client, config.Elasticsearch) {
+// Elasticsearch returns a client for ElasticsearchURL, and its config.
+func Elasticsearch(t testing.TB) (*search.Client, config.Search) {
 	t.Helper()
-	cfg := config.Elasticsearch{URL: ElasticsearchURL(t)}
+	return Search(t, config.EngineElasticsearch)
+}
+
+// Search returns a client for SearchURL(engine), and its config (naming the
+// engine).
+func Search(t testing.TB, engine config.Engine) (*search.Client, config.Search) {
+	t.Helper()
+	cfg := config.Search{Engine: engine, ES: config.Elasticsearch{URL: SearchURL(t, engine)}}
 	c, err := search.NewClient(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(c.Close)
 	return c, cfg
 }
 
@@ -179,14 +215,10 @@ func Eventually(t testing.TB, timeout time.Duration, cond func() error) {
 }
 
 // DropIndices deletes the indices and index templates of prefix at cleanup.
-func DropIndices(t testing.TB, es *elasticsearch.Client, prefix string) {
+func DropIndices(t testing.TB, es *search.Client, prefix string) {
 	t.Cleanup(func() {
 		ctx := context.Background()
-		if res, err := es.Indices.Delete([]string{prefix + "-*"}, es.Indices.Delete.WithContext(ctx)); err == nil {
-			res.Body.Close()
-		}
-		if res, err := es.Indices.DeleteIndexTemplate(prefix+"-*", es.Indices.DeleteIndexTemplate.WithContext(ctx)); err == nil {
-			res.Body.Close()
-		}
+		_ = search.DeleteIndices(ctx, es, prefix+"-*")
+		_ = search.DeleteIndexTemplates(ctx, es, prefix+"-*")
 	})
 }

@@ -69,9 +69,41 @@ func (c Streams) Validate() error {
 	return checkPositive("STREAM_DLQ_MAX_AGE", int64(c.DLQMaxAge))
 }
 
-// Elasticsearch configures the Elasticsearch client (FLOWLINE_ES_*).
+// Engine names a search engine.
+type Engine string
+
+// The engines Flowline writes to.
+const (
+	EngineElasticsearch Engine = "elasticsearch"
+	EngineOpenSearch    Engine = "opensearch"
+)
+
+// Search configures the search-engine client: which engine
+// (FLOWLINE_SEARCH_ENGINE) and how to reach it (FLOWLINE_ES_*, for either
+// engine). Embed it (anonymously, so that its variables keep their names)
+// in the config of a service that writes or reads the search engine.
+type Search struct {
+	Engine Engine        `envconfig:"SEARCH_ENGINE" desc:"elasticsearch or opensearch; empty: detected from the cluster's answer to GET /"`
+	ES     Elasticsearch `envconfig:"ES"`
+}
+
+// Validate implements Validator.
+func (c Search) Validate() error {
+	switch c.Engine {
+	case "", EngineElasticsearch, EngineOpenSearch:
+	default:
+		return invalid("SEARCH_ENGINE", "%q: want elasticsearch or opensearch (or empty to detect it)", c.Engine)
+	}
+	if c.Engine == EngineOpenSearch && c.ES.APIKey != "" {
+		return invalid("ES_API_KEY", "API keys are Elasticsearch's; OpenSearch takes FLOWLINE_ES_USERNAME and _PASSWORD")
+	}
+	return c.ES.Validate()
+}
+
+// Elasticsearch configures how to reach the search engine, Elasticsearch or
+// OpenSearch (FLOWLINE_ES_*; the names are historical).
 type Elasticsearch struct {
-	URL      string `envconfig:"URL" default:"http://127.0.0.1:9200" desc:"Elasticsearch URL(s), comma separated"`
+	URL      string `envconfig:"URL" default:"http://127.0.0.1:9200" desc:"Elasticsearch or OpenSearch URL(s), comma separated"`
 	Username string `envconfig:"USERNAME" desc:"basic auth user"`
 	Password string `envconfig:"PASSWORD" desc:"basic auth password"`
 	APIKey   string `envconfig:"API_KEY" desc:"API key (base64 id:key), instead of basic auth"`

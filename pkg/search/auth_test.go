@@ -25,8 +25,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/elastic/go-elasticsearch/v8"
-
 	"github.com/flowline/flowline/internal/testenv/esnodetest"
 	"github.com/flowline/flowline/pkg/config"
 )
@@ -65,14 +63,29 @@ func authOtherCA(t *testing.T) []byte {
 	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
 }
 
-func authNewClient(t *testing.T, cfg config.Elasticsearch) *elasticsearch.Client {
+// authNewClient is a client for cfg that detects the engine (the default,
+// FLOWLINE_SEARCH_ENGINE unset), closed at cleanup.
+func authNewClient(t *testing.T, cfg config.Elasticsearch) *Client {
 	t.Helper()
-	c, err := NewClient(cfg)
+	return authNewClientOn(t, "", cfg)
+}
+
+// authNewClientOn is a client for cfg on engine ("": detected), closed at
+// cleanup.
+func authNewClientOn(t *testing.T, engine config.Engine, cfg config.Elasticsearch) *Client {
+	t.Helper()
+	c, err := NewClient(config.Search{Engine: engine, ES: cfg})
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(c.Close)
 	return c
 }
+
+// authEngines are the ways the client meets the engine: detected from the
+// cluster's answer (the default), and fixed by FLOWLINE_SEARCH_ENGINE (no
+// request before the first one).
+var authEngines = map[string]config.Engine{"detected": "", "fixed": config.EngineElasticsearch}
 
 // assertNoSecret fails if err's message contains any of the secrets.
 func authAssertNoSecret(t *testing.T, err error, secrets ...string) {
@@ -119,49 +132,50 @@ func TestAuth(t *testing.T) {
 		if err := Refresh(ctx, c, "auth-test"); err != nil {
 			t.Fatal(err)
 		}
-		cres, err := c.Count(c.Count.WithIndex("auth-test"), c.Count.WithContext(ctx))
-		b, err := ReadResponse("count", cres, err)
-		var count struct {
-			Count int `json:"count"`
-		}
-		if err != nil || json.Unmarshal(b, &count) != nil || count.Count != len(ops) {
-			t.Errorf("count: %v %s", err, b)
+		if n, err := Count(ctx, c, "auth-test", nil); err != nil || n != int64(len(ops)) {
+			t.Errorf("count: %d, %v; want %d", n, err, len(ops))
 		}
 	})
 
 	t.Run("WrongPassword", func(t *testing.T) {
 		cfg := good
 		cfg.Password = "pw-definitely-Wrong-91f2"
-		c := authNewClient(t, cfg)
-		for what, err := range map[string]error{
-			"Ping": Ping(ctx, c),
-			"Bulk": func() error {
-				_, err := bulkOps(ctx, c, []Op{{Index: "auth-test", ID: "x", Version: 1, Source: []byte(`{}`)}})
-				return err
-			}(),
-		} {
-			var se *StatusError
-			if !errors.As(err, &se) || se.Status != http.StatusUnauthorized {
-				t.Fatalf("%s: err = %v, want HTTP 401", what, err)
-			}
-			if !errors.Is(err, ErrRejected) || !errors.Is(err, ErrAuth) || errors.Is(err, ErrUnavailable) {
-				t.Errorf("%s: 401 classified as rejected=%v auth=%v unavailable=%v, want rejected and auth, not unavailable",
-					what, errors.Is(err, ErrRejected), errors.Is(err, ErrAuth), errors.Is(err, ErrUnavailable))
-			}
-			if !strings.Contains(err.Error(), "unable to authenticate user") {
-				t.Errorf("%s: error does not say why: %v", what, err)
-			}
-			authAssertNoSecret(t, err, cfg.Password, authPassword)
-			t.Logf("%s with a wrong password (expected): %v", what, err)
+		for engineName, engine := range authEngines {
+			t.Run(engineName, func(t *testing.T) {
+				c := authNewClientOn(t, engine, cfg)
+				for what, err := range map[string]error{
+					"Ping": Ping(ctx, c),
+					"Bulk": func() error {
+						_, err := bulkOps(ctx, c, []Op{{Index: "auth-test", ID: "x", Version: 1, Source: []byte(`{}`)}})
+						return err
+					}(),
+				} {
+					var se *StatusError
+					if !errors.As(err, &se) || se.Status != http.StatusUnauthorized {
+						t.Fatalf("%s: err = %v, want HTTP 401", what, err)
+					}
+					if !errors.Is(err, ErrRejected) || !errors.Is(err, ErrAuth) || errors.Is(err, ErrUnavailable) {
+						t.Errorf("%s: 401 classified as rejected=%v auth=%v unavailable=%v, want rejected and auth, not unavailable",
+							what, errors.Is(err, ErrRejected), errors.Is(err, ErrAuth), errors.Is(err, ErrUnavailable))
+					}
+					if !strings.Contains(err.Error(), "unable to authenticate user") {
+						t.Errorf("%s: error does not say why: %v", what, err)
+					}
+					authAssertNoSecret(t, err, cfg.Password, authPassword)
+					t.Logf("%s with a wrong password (expected): %v", what, err)
+				}
+			})
 		}
 	})
 
 	t.Run("NoCredentials", func(t *testing.T) {
 		cfg := good
 		cfg.Username, cfg.Password = "", ""
-		err := Ping(ctx, authNewClient(t, cfg))
-		if !errors.Is(err, ErrAuth) || errors.Is(err, ErrUnavailable) {
-			t.Errorf("no credentials: err = %v, want ErrAuth", err)
+		for engineName, engine := range authEngines {
+			err := Ping(ctx, authNewClientOn(t, engine, cfg))
+			if !errors.Is(err, ErrAuth) || errors.Is(err, ErrUnavailable) {
+				t.Errorf("%s engine, no credentials: err = %v, want ErrAuth", engineName, err)
+			}
 		}
 	})
 
@@ -170,34 +184,37 @@ func TestAuth(t *testing.T) {
 		noCA.CACert = "" // system roots only
 		otherCAFile := good
 		otherCAFile.CACert = authWritePEM(t, "other-ca.pem", authOtherCA(t))
-		for name, cfg := range map[string]config.Elasticsearch{"no CA": noCA, "another CA": otherCAFile} {
-			err := Ping(ctx, authNewClient(t, cfg))
-			if err == nil {
-				t.Fatalf("%s: Ping succeeded", name)
-			}
-			for _, want := range []string{"tls: failed to verify certificate", "x509: certificate signed by unknown authority", "FLOWLINE_ES_CA_CERT"} {
-				if !strings.Contains(err.Error(), want) {
-					t.Errorf("%s: error lacks %q: %v", name, want, err)
+		for engineName, engine := range authEngines {
+			for caName, cfg := range map[string]config.Elasticsearch{"no CA": noCA, "another CA": otherCAFile} {
+				name := engineName + " engine, " + caName
+				err := Ping(ctx, authNewClientOn(t, engine, cfg))
+				if err == nil {
+					t.Fatalf("%s: Ping succeeded", name)
 				}
+				for _, want := range []string{"tls: failed to verify certificate", "x509: certificate signed by unknown authority", "FLOWLINE_ES_CA_CERT"} {
+					if !strings.Contains(err.Error(), want) {
+						t.Errorf("%s: error lacks %q: %v", name, want, err)
+					}
+				}
+				// Not dead-letter worthy: the documents are fine, the
+				// configuration is not.
+				if !errors.Is(err, ErrUnavailable) {
+					t.Errorf("%s: TLS failure not ErrUnavailable: %v", name, err)
+				}
+				authAssertNoSecret(t, err, authPassword)
+				t.Logf("%s (expected): %v", name, err)
 			}
-			// Not dead-letter worthy: the documents are fine, the
-			// configuration is not.
-			if !errors.Is(err, ErrUnavailable) {
-				t.Errorf("%s: TLS failure not ErrUnavailable: %v", name, err)
-			}
-			authAssertNoSecret(t, err, authPassword)
-			t.Logf("%s (expected): %v", name, err)
 		}
 	})
 
 	t.Run("BadCAFile", func(t *testing.T) {
 		cfg := good
 		cfg.CACert = filepath.Join(t.TempDir(), "missing.pem")
-		if _, err := NewClient(cfg); err == nil || !strings.Contains(err.Error(), "FLOWLINE_ES_CA_CERT") {
+		if _, err := NewClient(config.Search{ES: cfg}); err == nil || !strings.Contains(err.Error(), "FLOWLINE_ES_CA_CERT") {
 			t.Errorf("missing CA file: err = %v", err)
 		}
 		cfg.CACert = authWritePEM(t, "garbage.pem", []byte("not a certificate\n"))
-		if _, err := NewClient(cfg); err == nil || !strings.Contains(err.Error(), "no PEM certificate") {
+		if _, err := NewClient(config.Search{ES: cfg}); err == nil || !strings.Contains(err.Error(), "no PEM certificate") {
 			t.Errorf("CA file without a certificate: err = %v", err)
 		}
 	})
@@ -205,23 +222,24 @@ func TestAuth(t *testing.T) {
 	t.Run("APIKeyUnknownToTheNode", func(t *testing.T) {
 		secret := "unknownKeySecret-4b8d"
 		key := base64.StdEncoding.EncodeToString([]byte("flowline-no-such-id:" + secret))
-		err := Ping(ctx, authNewClient(t, config.Elasticsearch{URL: node.URL(), APIKey: key, CACert: caFile}))
-		var se *StatusError
-		if !errors.As(err, &se) || se.Status != http.StatusUnauthorized || !errors.Is(err, ErrAuth) {
-			t.Fatalf("unknown API key: err = %v, want HTTP 401", err)
+		for engineName, engine := range authEngines {
+			err := Ping(ctx, authNewClientOn(t, engine, config.Elasticsearch{URL: node.URL(), APIKey: key, CACert: caFile}))
+			var se *StatusError
+			if !errors.As(err, &se) || se.Status != http.StatusUnauthorized || !errors.Is(err, ErrAuth) {
+				t.Fatalf("%s engine, unknown API key: err = %v, want HTTP 401", engineName, err)
+			}
+			// Elasticsearch took it for an API key (and says so).
+			if !strings.Contains(strings.ToLower(err.Error()), "api key") {
+				t.Errorf("%s engine: 401 does not mention the API key: %v", engineName, err)
+			}
+			authAssertNoSecret(t, err, key, secret)
 		}
-		// Elasticsearch took it for an API key (and says so).
-		if !strings.Contains(strings.ToLower(err.Error()), "api key") {
-			t.Errorf("401 does not mention the API key: %v", err)
-		}
-		authAssertNoSecret(t, err, key, secret)
 	})
 
 	t.Run("APIKeyCreated", func(t *testing.T) {
 		basic := authNewClient(t, good)
-		res, err := basic.Security.CreateAPIKey(strings.NewReader(`{"name":"flowline-auth-test"}`),
-			basic.Security.CreateAPIKey.WithContext(ctx))
-		b, err := ReadResponse("create API key", res, err)
+		b, err := basic.Do(ctx, Request{Method: http.MethodPost, Path: "/_security/api_key",
+			Body: []byte(`{"name":"flowline-auth-test"}`), What: "create API key"})
 		if err != nil {
 			// The integ-test-zip distribution lacks the analysis-common
 			// module, so the .security index (which stores API keys)
@@ -252,8 +270,10 @@ func TestAuth(t *testing.T) {
 // TestAPIKeyOverTLS: with FLOWLINE_ES_API_KEY the client sends
 // "Authorization: ApiKey <key>" (the scheme is case-insensitive; the client
 // writes "APIKey"), no basic auth, over TLS verified with
-// FLOWLINE_ES_CA_CERT; health and bulk work. A stand-in server, because the
-// integ-test-zip node cannot create API keys.
+// FLOWLINE_ES_CA_CERT; health and bulk work, and so does detecting the
+// engine (GET /, with the key as well) where FLOWLINE_SEARCH_ENGINE is
+// unset. A stand-in server, because the integ-test-zip node cannot create
+// API keys.
 func TestAPIKeyOverTLS(t *testing.T) {
 	key := base64.StdEncoding.EncodeToString([]byte("key-id-1:key-secret-1"))
 	var (
@@ -291,30 +311,37 @@ func TestAPIKeyOverTLS(t *testing.T) {
 	caFile := authWritePEM(t, "ca.pem", pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}))
 	ctx := context.Background()
 
-	c := authNewClient(t, config.Elasticsearch{URL: srv.URL, APIKey: key, CACert: caFile})
-	if err := Ping(ctx, c); err != nil {
-		t.Fatalf("Ping: %v", err)
-	}
-	res, err := bulkOps(ctx, c, []Op{{Index: "i", ID: "1", Version: 1, Source: []byte(`{}`)}})
-	if err != nil || len(res) != 1 || res[0].Outcome != Done {
-		t.Fatalf("Bulk: %v %+v", err, res)
-	}
-	mu.Lock()
-	defer mu.Unlock()
-	if len(auths) != 2 {
-		t.Errorf("%d requests, want 2", len(auths))
-	}
-	for i, a := range auths {
-		if !isAPIKey(a) {
-			t.Errorf("request %d: Authorization %q", i, a)
+	// Detecting the engine asks GET / first, with the API key too.
+	for engineName, engine := range authEngines {
+		wantRequests := map[string]int{"detected": 3, "fixed": 2}[engineName]
+		mu.Lock()
+		auths = nil
+		mu.Unlock()
+		c := authNewClientOn(t, engine, config.Elasticsearch{URL: srv.URL, APIKey: key, CACert: caFile})
+		if err := Ping(ctx, c); err != nil {
+			t.Fatalf("%s engine: Ping: %v", engineName, err)
 		}
+		res, err := bulkOps(ctx, c, []Op{{Index: "i", ID: "1", Version: 1, Source: []byte(`{}`)}})
+		if err != nil || len(res) != 1 || res[0].Outcome != Done {
+			t.Fatalf("%s engine: Bulk: %v %+v", engineName, err, res)
+		}
+		mu.Lock()
+		if len(auths) != wantRequests {
+			t.Errorf("%s engine: %d requests, want %d", engineName, len(auths), wantRequests)
+		}
+		for i, a := range auths {
+			if !isAPIKey(a) {
+				t.Errorf("%s engine: request %d: Authorization %q", engineName, i, a)
+			}
+		}
+		mu.Unlock()
+		// Without the CA the stand-in's certificate is not trusted.
+		err = Ping(ctx, authNewClientOn(t, engine, config.Elasticsearch{URL: srv.URL, APIKey: key}))
+		if err == nil || !strings.Contains(err.Error(), "certificate signed by unknown authority") {
+			t.Errorf("%s engine: without the CA: err = %v", engineName, err)
+		}
+		authAssertNoSecret(t, err, key, "key-secret-1")
 	}
-	// Without the CA the stand-in's certificate is not trusted.
-	err = Ping(ctx, authNewClient(t, config.Elasticsearch{URL: srv.URL, APIKey: key}))
-	if err == nil || !strings.Contains(err.Error(), "certificate signed by unknown authority") {
-		t.Errorf("without the CA: err = %v", err)
-	}
-	authAssertNoSecret(t, err, key, "key-secret-1")
 }
 
 // TestStatusErrorClassification: 401 and 403 are rejections of the
@@ -364,11 +391,13 @@ func TestURLPasswordNotInErrors(t *testing.T) {
 	addr := ln.Addr().String()
 	ln.Close() // nothing listens there now
 	const secret = "pw-In-The-URL-31d5"
-	c := authNewClient(t, config.Elasticsearch{URL: "http://someone:" + secret + "@" + addr})
-	err = Ping(context.Background(), c)
-	if !errors.Is(err, ErrUnavailable) {
-		t.Fatalf("err = %v, want ErrUnavailable", err)
+	for engineName, engine := range authEngines {
+		c := authNewClientOn(t, engine, config.Elasticsearch{URL: "http://someone:" + secret + "@" + addr})
+		err = Ping(context.Background(), c)
+		if !errors.Is(err, ErrUnavailable) {
+			t.Fatalf("%s engine: err = %v, want ErrUnavailable", engineName, err)
+		}
+		authAssertNoSecret(t, err, secret)
+		t.Logf("%s engine: error (expected): %v", engineName, err)
 	}
-	authAssertNoSecret(t, err, secret)
-	t.Logf("error (expected): %v", err)
 }

@@ -7,10 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
-
-	"github.com/elastic/go-elasticsearch/v8"
 
 	"github.com/flowline/flowline/pkg/jsonstring"
 )
@@ -230,10 +229,9 @@ func namesClusterReason(reason string) bool {
 // returns one Result per operation, in order. A request-level failure
 // returns an error wrapping ErrUnavailable (retry the whole request),
 // ErrTooLarge (split it) or ErrRejected. BulkExecutor does all that.
-func BulkBody(ctx context.Context, c *elasticsearch.Client, body []byte, n int) ([]Result, error) {
-	res, err := c.Bulk(bytes.NewReader(body), c.Bulk.WithContext(ctx),
-		c.Bulk.WithFilterPath("errors", "items.*._index", "items.*.status", "items.*.error.type", "items.*.error.reason"))
-	b, err := ReadResponse("bulk", res, err)
+func BulkBody(ctx context.Context, c *Client, body []byte, n int) ([]Result, error) {
+	b, err := c.Do(ctx, Request{Method: http.MethodPost, Path: "/_bulk", Body: body, NDJSON: true, What: "bulk",
+		Query: url.Values{"filter_path": {"errors,items.*._index,items.*.status,items.*.error.type,items.*.error.reason"}}})
 	if err != nil {
 		var se *StatusError
 		if errors.As(err, &se) && se.Status == http.StatusRequestEntityTooLarge {

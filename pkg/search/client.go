@@ -1,9 +1,10 @@
-// Package search is Flowline's Elasticsearch layer: the client built from
-// config, index templates and runtime indices, and bulk indexing with every
-// item classified.
+// Package search is Flowline's search-engine layer, for Elasticsearch and
+// OpenSearch alike: the client built from config, index templates and
+// runtime indices, and bulk indexing with every item classified.
 package search
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -13,43 +14,70 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/elastic/go-elasticsearch/v8"
 	"github.com/elastic/go-elasticsearch/v8/esapi"
+	"github.com/opensearch-project/opensearch-go/v4"
 
 	"github.com/flowline/flowline/pkg/config"
 )
 
 // ErrUnavailable wraps failures that are worth retrying: the cluster is
 // unreachable, overloaded (429) or failing (5xx).
-var ErrUnavailable = errors.New("elasticsearch unavailable")
+var ErrUnavailable = errors.New("search engine unavailable")
 
 // ErrRejected wraps failures that retrying will not fix (4xx other than 429).
-var ErrRejected = errors.New("elasticsearch rejected the request")
+var ErrRejected = errors.New("search engine rejected the request")
 
 // ErrAuth additionally marks rejections of the credentials rather than of
 // the request: 401 (authentication failed) and 403 (not permitted). Such an
 // error is also ErrRejected; it says nothing about the documents sent, so a
 // caller should not dead-letter them because of it.
-var ErrAuth = errors.New("elasticsearch refused the credentials")
+var ErrAuth = errors.New("search engine refused the credentials")
+
+// Client is Flowline's one connection to the search engine, Elasticsearch
+// (through go-elasticsearch v8) or OpenSearch (through opensearch-go v4,
+// since go-elasticsearch refuses servers that are not Elasticsearch). Every
+// operation of this package, and every service's own request, goes through
+// Do, which speaks the REST API the two engines share; the few places where
+// they differ (points in time, index lifecycle) ask Engine.
+//
+// The engine is FLOWLINE_SEARCH_ENGINE, or else detected on the first
+// request (see detectEngine) and kept. Safe for concurrent use.
+type Client struct {
+	cfg config.Search
+	rt  http.RoundTripper
+
+	mu     sync.Mutex
+	engine config.Engine // "" until detected
+	es     *elasticsearch.Client
+	os     *opensearch.Client
+}
+
+// ErrUnknownEngine means the cluster could not be recognised as
+// Elasticsearch or OpenSearch; FLOWLINE_SEARCH_ENGINE says which it is.
+var ErrUnknownEngine = errors.New("search engine not recognised")
 
 // NewClient builds a client from cfg: basic auth (FLOWLINE_ES_USERNAME and
-// _PASSWORD) or an API key (FLOWLINE_ES_API_KEY, the base64 "id:key" form),
-// and for https URLs the server is verified against FLOWLINE_ES_CA_CERT (a
-// PEM file; only its certificates are trusted) or else the system roots.
-// The client does not retry by itself: callers decide (see BulkExecutor and the
-// writer). It logs nothing, so credentials never reach a log; errors name
-// URLs without their passwords. With ReportTo it reports refused
-// credentials to a Refusals, which says so. Safe for concurrent use.
-func NewClient(cfg config.Elasticsearch, opts ...ClientOption) (*elasticsearch.Client, error) {
+// _PASSWORD) or an API key (FLOWLINE_ES_API_KEY, the base64 "id:key" form;
+// Elasticsearch only), and for https URLs the server is verified against
+// FLOWLINE_ES_CA_CERT (a PEM file; only its certificates are trusted) or else
+// the system roots. The client does not retry by itself: callers decide (see
+// BulkExecutor and the writer). It logs nothing, so credentials never reach
+// a log; errors name URLs without their passwords. With ReportTo it reports
+// refused credentials to a Refusals, which says so. It connects to nothing
+// until the first request.
+func NewClient(cfg config.Search, opts ...ClientOption) (*Client, error) {
 	var o clientOptions
 	for _, opt := range opts {
 		opt(&o)
 	}
-	tr, err := newTransport(cfg.CACert)
+	tr, err := newTransport(cfg.ES.CACert)
 	if err != nil {
 		return nil, err
 	}
@@ -57,20 +85,210 @@ func NewClient(cfg config.Elasticsearch, opts ...ClientOption) (*elasticsearch.C
 	if o.refusals != nil {
 		rt = &reportingTransport{next: tr, refusals: o.refusals}
 	}
-	ec := elasticsearch.Config{
-		Addresses:           splitList(cfg.URL),
-		Username:            cfg.Username,
-		Password:            cfg.Password,
-		APIKey:              cfg.APIKey,
-		DisableRetry:        true,
-		Transport:           rt,
-		CompressRequestBody: false,
-	}
-	c, err := elasticsearch.NewClient(ec)
-	if err != nil {
-		return nil, fmt.Errorf("search: client: %w", err)
+	c := &Client{cfg: cfg, rt: rt}
+	if cfg.Engine != "" {
+		if err := c.connect(cfg.Engine); err != nil {
+			return nil, err
+		}
 	}
 	return c, nil
+}
+
+// connect builds the engine's client; c.mu held or c not yet shared.
+func (c *Client) connect(engine config.Engine) error {
+	switch engine {
+	case config.EngineElasticsearch:
+		ec := elasticsearch.Config{
+			Addresses:           splitList(c.cfg.ES.URL),
+			Username:            c.cfg.ES.Username,
+			Password:            c.cfg.ES.Password,
+			APIKey:              c.cfg.ES.APIKey,
+			DisableRetry:        true,
+			Transport:           c.rt,
+			CompressRequestBody: false,
+		}
+		es, err := elasticsearch.NewClient(ec)
+		if err != nil {
+			return fmt.Errorf("search: client: %w", err)
+		}
+		c.es = es
+	case config.EngineOpenSearch:
+		if c.cfg.ES.APIKey != "" {
+			return fmt.Errorf("search: %w: FLOWLINE_ES_API_KEY is for Elasticsearch; OpenSearch takes FLOWLINE_ES_USERNAME and _PASSWORD", config.ErrInvalid)
+		}
+		off := false
+		oc := opensearch.Config{
+			Addresses:             splitList(c.cfg.ES.URL),
+			Username:              c.cfg.ES.Username,
+			Password:              c.cfg.ES.Password,
+			DisableRetry:          true,
+			DiscoverNodesOnStart:  &off,
+			HealthCheckMaxRetries: -1,
+			MaxRetryClusterHealth: -1,
+			Transport:             c.rt,
+		}
+		os, err := opensearch.NewClient(oc)
+		if err != nil {
+			return fmt.Errorf("search: client: %w", err)
+		}
+		c.os = os
+	default:
+		return fmt.Errorf("search: %w: unknown engine %q", config.ErrInvalid, engine)
+	}
+	c.engine = engine
+	return nil
+}
+
+// Engine returns the cluster's engine, detecting it first if need be (an
+// unreachable cluster is ErrUnavailable; try again later).
+func (c *Client) Engine(ctx context.Context) (config.Engine, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.engine != "" {
+		return c.engine, nil
+	}
+	engine, err := detectEngine(ctx, c.rt, c.cfg.ES)
+	if err != nil {
+		return "", err
+	}
+	if err := c.connect(engine); err != nil {
+		return "", err
+	}
+	return engine, nil
+}
+
+// detectEngine asks each URL of cfg for GET / until one answers:
+// Elasticsearch says so in its X-Elastic-Product header (on every answer,
+// also on errors and where GET / itself is missing), OpenSearch in
+// version.distribution. An answer that is neither is ErrUnknownEngine; a
+// 401 without the header is ErrAuth (the engine cannot be told before the
+// credentials are accepted).
+func detectEngine(ctx context.Context, rt http.RoundTripper, cfg config.Elasticsearch) (config.Engine, error) {
+	var errs []error
+	for _, u := range splitList(cfg.URL) {
+		engine, err := askEngine(ctx, rt, u, cfg)
+		if err == nil {
+			return engine, nil
+		}
+		errs = append(errs, err)
+		if !errors.Is(err, ErrUnavailable) {
+			break
+		}
+	}
+	return "", errors.Join(errs...)
+}
+
+func askEngine(ctx context.Context, rt http.RoundTripper, base string, cfg config.Elasticsearch) (config.Engine, error) {
+	u, err := url.Parse(base)
+	if err != nil {
+		return "", fmt.Errorf("search: %w: FLOWLINE_ES_URL: %v", config.ErrInvalid, err)
+	}
+	what := "GET / of " + config.Redact(base) + " (which engine)"
+	user, password := cfg.Username, cfg.Password
+	if u.User != nil {
+		user = u.User.Username()
+		password, _ = u.User.Password()
+		u.User = nil
+	}
+	u.Path = strings.TrimSuffix(u.Path, "/") + "/"
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	if err != nil {
+		return "", fmt.Errorf("search: %s: %w", what, err)
+	}
+	switch {
+	case cfg.APIKey != "":
+		req.Header.Set("Authorization", "ApiKey "+cfg.APIKey)
+	case user != "":
+		req.SetBasicAuth(user, password)
+	}
+	res, err := rt.RoundTrip(req)
+	b, err := readHTTP(what, res, err)
+	if res != nil && res.Header.Get("X-Elastic-Product") == "Elasticsearch" {
+		return config.EngineElasticsearch, nil
+	}
+	if err != nil {
+		return "", err
+	}
+	var info struct {
+		Version struct {
+			Distribution string `json:"distribution"`
+		} `json:"version"`
+	}
+	if json.Unmarshal(b, &info) == nil && info.Version.Distribution == "opensearch" {
+		return config.EngineOpenSearch, nil
+	}
+	return "", fmt.Errorf("%w at %s (neither an X-Elastic-Product header nor version.distribution \"opensearch\"): set FLOWLINE_SEARCH_ENGINE to elasticsearch or opensearch", ErrUnknownEngine, config.Redact(base))
+}
+
+// Request is one REST call of Do.
+type Request struct {
+	Method string
+	// Path is the endpoint, e.g. "/flowline-variable/_search"; index names
+	// in it are the caller's to escape.
+	Path  string
+	Query url.Values
+	// Body is sent as JSON, or as NDJSON when NDJSON is set.
+	Body   []byte
+	NDJSON bool
+	// What names the call in errors ("bulk", "create index x").
+	What string
+}
+
+// Do sends r to the cluster and returns the answer's body. Transport
+// failures and error statuses are errors classified as ErrUnavailable or
+// ErrRejected (StatusError, which also carries the body), naming r.What.
+func (c *Client) Do(ctx context.Context, r Request) ([]byte, error) {
+	engine, err := c.Engine(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", r.What, err)
+	}
+	target := r.Path
+	if len(r.Query) > 0 {
+		target += "?" + r.Query.Encode()
+	}
+	var body io.Reader
+	if r.Body != nil {
+		body = bytes.NewReader(r.Body)
+	}
+	req, err := http.NewRequestWithContext(ctx, r.Method, target, body)
+	if err != nil {
+		return nil, fmt.Errorf("search: %s: %w", r.What, err)
+	}
+	if r.Body != nil {
+		ct := "application/json"
+		if r.NDJSON {
+			ct = "application/x-ndjson"
+		}
+		req.Header.Set("Content-Type", ct)
+	}
+	var res *http.Response
+	if engine == config.EngineOpenSearch {
+		res, err = c.os.Perform(req)
+	} else {
+		res, err = c.es.Perform(req)
+	}
+	return readHTTP(r.What, res, err)
+}
+
+// Close releases the client's idle connections and background work.
+func (c *Client) Close() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.os != nil {
+		_ = c.os.Close()
+	}
+	if t, ok := c.rt.(interface{ CloseIdleConnections() }); ok {
+		t.CloseIdleConnections()
+	}
+}
+
+// ES is the go-elasticsearch client behind c, for tests that use its typed
+// API against Elasticsearch; nil on OpenSearch or before the engine is
+// known.
+func (c *Client) ES() *elasticsearch.Client {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.es
 }
 
 // newTransport is the client's HTTP transport: proxies from the
@@ -118,19 +336,31 @@ func splitList(s string) []string {
 
 // Ping checks that the cluster answers its health API (GET / may be absent on
 // minimal distributions).
-func Ping(ctx context.Context, c *elasticsearch.Client) error {
-	res, err := c.Cluster.Health(c.Cluster.Health.WithContext(ctx))
-	_, err = ReadResponse("cluster health", res, err)
+func Ping(ctx context.Context, c *Client) error {
+	_, err := c.Do(ctx, Request{Method: http.MethodGet, Path: "/_cluster/health", What: "cluster health"})
 	return err
 }
 
-// ReadResponse reads and closes the response of any esapi call (res and
-// err as the call returned them), and turns transport failures and error
-// statuses into errors classified as ErrUnavailable or ErrRejected
-// (StatusError), naming what was attempted. With an error status it
-// returns the body too.
+// ReadResponse reads and closes the response of an esapi call (res and err
+// as the call returned them; tests use go-elasticsearch's typed API through
+// Client.ES) like Do reads its own.
 func ReadResponse(what string, res *esapi.Response, err error) ([]byte, error) {
+	var hr *http.Response
+	if res != nil {
+		hr = &http.Response{StatusCode: res.StatusCode, Header: res.Header, Body: res.Body}
+	}
+	return readHTTP(what, hr, err)
+}
+
+// readHTTP reads and closes a response (res and err as the transport
+// returned them), and turns transport failures and error statuses into
+// errors classified as ErrUnavailable or ErrRejected (StatusError), naming
+// what was attempted. With an error status it returns the body too.
+func readHTTP(what string, res *http.Response, err error) ([]byte, error) {
 	if err != nil {
+		if res != nil && res.Body != nil {
+			res.Body.Close()
+		}
 		return nil, fmt.Errorf("%w: %s: %v%s", ErrUnavailable, what, err, tlsHint(err))
 	}
 	defer res.Body.Close()
@@ -138,7 +368,7 @@ func ReadResponse(what string, res *esapi.Response, err error) ([]byte, error) {
 	if rerr != nil {
 		return nil, fmt.Errorf("%w: %s: reading response: %v", ErrUnavailable, what, rerr)
 	}
-	if res.IsError() {
+	if res.StatusCode > 299 {
 		return b, statusError(res.StatusCode, b, what)
 	}
 	return b, nil

@@ -48,7 +48,7 @@ func TestPartialAndUnreadableAnswers(t *testing.T) {
 		_, _ = w.Write([]byte(`{"_shards":{"total":2,"failed":1},"aggregations":{"terms":{"buckets":[{"key":1}]}}}`))
 	}))
 	defer srv.Close()
-	es, err := NewClient(config.Elasticsearch{URL: srv.URL})
+	es, err := NewClient(config.Search{ES: config.Elasticsearch{URL: srv.URL}})
 	if err != nil {
 		t.Fatal(err)
 	}

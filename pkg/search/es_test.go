@@ -7,12 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/elastic/go-elasticsearch/v8"
 	"github.com/flowline/flowline/internal/testenv"
 	"github.com/flowline/flowline/pkg/search"
 )
@@ -24,8 +24,8 @@ import (
 func TestBulkExecutorAgainstElasticsearch(t *testing.T) {
 	es, _, index := newIndex(t, "exec")
 	ctx := context.Background()
-	res, err := es.Indices.PutMapping([]string{index}, strings.NewReader(`{"dynamic":"strict","properties":{"n":{"type":"long"}}}`))
-	if _, err := search.ReadResponse("mapping of "+index, res, err); err != nil {
+	if _, err := es.Do(ctx, search.Request{Method: http.MethodPut, Path: "/" + index + "/_mapping",
+		Body: []byte(`{"dynamic":"strict","properties":{"n":{"type":"long"}}}`), What: "mapping of " + index}); err != nil {
 		t.Fatal(err)
 	}
 
@@ -61,8 +61,7 @@ func TestBulkExecutorAgainstElasticsearch(t *testing.T) {
 
 	block := func(on bool) {
 		t.Helper()
-		res, err := es.Indices.PutSettings(strings.NewReader(fmt.Sprintf(`{"index.blocks.write":%v}`, on)), es.Indices.PutSettings.WithIndex(index))
-		if _, err := search.ReadResponse("write block on "+index, res, err); err != nil {
+		if err := search.PutIndexSettings(ctx, es, index, fmt.Appendf(nil, `{"index.blocks.write":%v}`, on)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -103,14 +102,13 @@ func TestBulkExecutorRetriesClusterConditionsAgainstElasticsearch(t *testing.T) 
 			name: "ClosedIndex", reason: "index_closed_exception", target: index,
 			action: `{"index":{"_index":%q,"_id":%q,"version":1,"version_type":"external"}}`,
 			apply: func() {
-				res, err := es.Indices.Close([]string{index})
-				if _, err := search.ReadResponse("close "+index, res, err); err != nil {
+				if _, err := es.Do(ctx, search.Request{Method: http.MethodPost, Path: "/" + index + "/_close", What: "close " + index}); err != nil {
 					t.Fatal(err)
 				}
 			},
 			lift: func() {
-				res, err := es.Indices.Open([]string{index}, es.Indices.Open.WithWaitForActiveShards("1"))
-				if _, err := search.ReadResponse("open "+index, res, err); err != nil {
+				if _, err := es.Do(ctx, search.Request{Method: http.MethodPost, Path: "/" + index + "/_open",
+					Query: url.Values{"wait_for_active_shards": {"1"}}, What: "open " + index}); err != nil {
 					t.Fatal(err)
 				}
 			},
@@ -123,8 +121,7 @@ func TestBulkExecutorRetriesClusterConditionsAgainstElasticsearch(t *testing.T) 
 				if err := search.CreateIndex(ctx, es, missing+"-1", map[string]any{"number_of_replicas": 0}); err != nil {
 					t.Fatal(err)
 				}
-				res, err := es.Indices.PutAlias([]string{missing + "-1"}, missing)
-				if _, err := search.ReadResponse("alias "+missing, res, err); err != nil {
+				if _, err := es.Do(ctx, search.Request{Method: http.MethodPut, Path: "/" + missing + "-1/_alias/" + missing, What: "alias " + missing}); err != nil {
 					t.Fatal(err)
 				}
 			},
@@ -141,15 +138,13 @@ func TestBulkExecutorRetriesClusterConditionsAgainstElasticsearch(t *testing.T) 
 						t.Fatal(err)
 					}
 				}
-				res, err := es.Indices.PutAlias([]string{shared + "-1", shared + "-2"}, shared)
-				if _, err := search.ReadResponse("alias "+shared, res, err); err != nil {
+				if _, err := es.Do(ctx, search.Request{Method: http.MethodPut, Path: "/" + shared + "-1," + shared + "-2/_alias/" + shared, What: "alias " + shared}); err != nil {
 					t.Fatal(err)
 				}
 			},
 			lift: func() {
-				res, err := es.Indices.UpdateAliases(strings.NewReader(fmt.Sprintf(
-					`{"actions":[{"add":{"index":%q,"alias":%q,"is_write_index":true}}]}`, shared+"-2", shared)))
-				if _, err := search.ReadResponse("write index of "+shared, res, err); err != nil {
+				if _, err := es.Do(ctx, search.Request{Method: http.MethodPost, Path: "/_aliases", Body: fmt.Appendf(nil,
+					`{"actions":[{"add":{"index":%q,"alias":%q,"is_write_index":true}}]}`, shared+"-2", shared), What: "write index of " + shared}); err != nil {
 					t.Fatal(err)
 				}
 			},
@@ -158,7 +153,7 @@ func TestBulkExecutorRetriesClusterConditionsAgainstElasticsearch(t *testing.T) 
 		t.Run(tc.name, func(t *testing.T) {
 			tc.apply()
 			_, esCfg := testenv.Elasticsearch(t)
-			r := search.NewRefusals(testenv.Logger(t), "FLOWLINE_ES_", esCfg, nil)
+			r := search.NewRefusals(testenv.Logger(t), "FLOWLINE_ES_", esCfg.ES, nil)
 			e := search.NewBulkExecutor(es, search.BulkPolicy{MaxAttempts: 2, MinBackoff: time.Millisecond, MaxBackoff: time.Millisecond, Refusals: r})
 			appendOp := func(buf []byte, i int) []byte {
 				buf = fmt.Appendf(buf, tc.action+"\n", tc.target, fmt.Sprint(i))
@@ -223,7 +218,7 @@ func TestCountAndTerms(t *testing.T) {
 
 // newIndex creates the index <prefix>-<suffix>, without replicas, under an
 // index prefix of the test's own (dropped at cleanup).
-func newIndex(t *testing.T, suffix string) (es *elasticsearch.Client, prefix, index string) {
+func newIndex(t *testing.T, suffix string) (es *search.Client, prefix, index string) {
 	t.Helper()
 	env := testenv.NewEnv(t)
 	index = env.Prefix + "-" + suffix

@@ -7,8 +7,6 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/elastic/go-elasticsearch/v8"
-
 	"github.com/flowline/flowline/pkg/backoff"
 )
 
@@ -69,7 +67,7 @@ var ErrPushedBack = fmt.Errorf("%w: operations pushed back", ErrUnavailable)
 // after bulk allocates little: it is not safe for concurrent use (use one
 // per goroutine).
 type BulkExecutor struct {
-	es      *elasticsearch.Client
+	es      *Client
 	policy  BulkPolicy
 	backoff backoff.Backoff
 	body    []byte
@@ -78,7 +76,7 @@ type BulkExecutor struct {
 }
 
 // NewBulkExecutor returns an executor sending to es under policy.
-func NewBulkExecutor(es *elasticsearch.Client, policy BulkPolicy) *BulkExecutor {
+func NewBulkExecutor(es *Client, policy BulkPolicy) *BulkExecutor {
 	if policy.MinBackoff <= 0 {
 		policy.MinBackoff = 100 * time.Millisecond
 	}

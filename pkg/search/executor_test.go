@@ -16,18 +16,29 @@ import (
 	"testing"
 	"time"
 
-	"github.com/elastic/go-elasticsearch/v8"
-
 	"github.com/flowline/flowline/pkg/config"
 )
 
 // bulkOps sends ops in one round and returns their results (tests).
-func bulkOps(ctx context.Context, c *elasticsearch.Client, ops []Op) ([]Result, error) {
+func bulkOps(ctx context.Context, c *Client, ops []Op) ([]Result, error) {
 	out := make([]Result, len(ops))
 	err := NewBulkExecutor(c, BulkPolicy{MaxAttempts: 1}).Do(ctx, len(ops),
 		func(buf []byte, i int) []byte { return AppendOp(buf, ops[i]) },
 		func(i int, r Result) bool { out[i] = r; return true })
 	return out, err
+}
+
+// newFakeClient is a client of the stand-in at url, fixed to Elasticsearch
+// (the stand-ins answer every request as a bulk request, so the engine is
+// not detected), closed at cleanup.
+func newFakeClient(t *testing.T, url string, opts ...ClientOption) *Client {
+	t.Helper()
+	c, err := NewClient(config.Search{Engine: config.EngineElasticsearch, ES: config.Elasticsearch{URL: url}}, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	return c
 }
 
 // fakeBulk is a stand-in for Elasticsearch's bulk API: answer gives, for
@@ -237,10 +248,7 @@ func TestBulkExecutorPolicy(t *testing.T) {
 			fake := &fakeBulk{answer: tt.answer}
 			srv := httptest.NewServer(fake)
 			defer srv.Close()
-			c, err := NewClient(config.Elasticsearch{URL: srv.URL})
-			if err != nil {
-				t.Fatal(err)
-			}
+			c := newFakeClient(t, srv.URL)
 			var reports []string
 			var retries []error
 			var sizes []int
@@ -270,7 +278,7 @@ func TestBulkExecutorPolicy(t *testing.T) {
 				if tt.keep != nil {
 					keep = tt.keep()
 				}
-				err = e.Do(context.Background(), tt.ops, func(buf []byte, i int) []byte {
+				err := e.Do(context.Background(), tt.ops, func(buf []byte, i int) []byte {
 					return AppendOp(buf, Op{Index: "t", ID: fmt.Sprint(i), Version: 1, Source: []byte(`{"n":` + fmt.Sprint(i) + `}`)})
 				}, func(i int, r Result) bool {
 					report := fmt.Sprintf("%d:%v/%d", i, r.Outcome, r.Status)
@@ -333,17 +341,14 @@ func TestBulkExecutorUntilContextDone(t *testing.T) {
 	fake := &fakeBulk{answer: func(int, []string) (int, []int) { return http.StatusServiceUnavailable, nil }}
 	srv := httptest.NewServer(fake)
 	defer srv.Close()
-	c, err := NewClient(config.Elasticsearch{URL: srv.URL})
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := newFakeClient(t, srv.URL)
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
 	retries := 0
 	e := NewBulkExecutor(c, BulkPolicy{MinBackoff: time.Millisecond, MaxBackoff: 20 * time.Millisecond,
 		BeforeRetry: func(error, int, time.Duration) { retries++ }})
 	start := time.Now()
-	err = e.Do(ctx, 2, func(buf []byte, i int) []byte {
+	err := e.Do(ctx, 2, func(buf []byte, i int) []byte {
 		return AppendOp(buf, Op{Index: "t", ID: fmt.Sprint(i), Version: 1, Source: []byte(`{}`)})
 	}, func(i int, r Result) bool {
 		t.Errorf("op %d reported: %+v", i, r)

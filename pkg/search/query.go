@@ -6,29 +6,26 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-
-	"github.com/elastic/go-elasticsearch/v8"
-	"github.com/elastic/go-elasticsearch/v8/esapi"
+	"net/http"
+	"net/url"
 )
 
 // ErrPartial is returned when Elasticsearch answered a search only in part
 // (shards failed): a partial answer would look like a complete one, so it
 // is an error to retry, never a result.
-var ErrPartial = errors.New("elasticsearch answered in part (shards failed)")
+var ErrPartial = errors.New("search engine answered in part (shards failed)")
 
 // Count counts the documents of index (a name, alias or pattern) that match
 // query (nil: all).
-func Count(ctx context.Context, es *elasticsearch.Client, index string, query any) (int64, error) {
-	opts := []func(*esapi.CountRequest){es.Count.WithIndex(index), es.Count.WithContext(ctx)}
+func Count(ctx context.Context, es *Client, index string, query any) (int64, error) {
+	var body []byte
 	if query != nil {
-		body, err := json.Marshal(map[string]any{"query": query})
-		if err != nil {
+		var err error
+		if body, err = json.Marshal(map[string]any{"query": query}); err != nil {
 			return 0, fmt.Errorf("count %s: %w", index, err)
 		}
-		opts = append(opts, es.Count.WithBody(bytes.NewReader(body)))
 	}
-	resp, err := es.Count(opts...)
-	b, err := ReadResponse("count "+index, resp, err)
+	b, err := es.Do(ctx, Request{Method: http.MethodPost, Path: "/" + url.PathEscape(index) + "/_count", Body: body, What: "count " + index})
 	if err != nil {
 		return 0, err
 	}
@@ -44,7 +41,7 @@ func Count(ctx context.Context, es *elasticsearch.Client, index string, query an
 // Terms returns the distinct values, at most size, of the integer field in
 // the documents of index (a name or pattern; missing indices count as
 // empty) that match query (nil: all). A partial answer is ErrPartial.
-func Terms(ctx context.Context, es *elasticsearch.Client, index, field string, query any, size int) ([]int64, error) {
+func Terms(ctx context.Context, es *Client, index, field string, query any, size int) ([]int64, error) {
 	req := map[string]any{
 		"size": 0, "track_total_hits": false,
 		"aggs": map[string]any{"terms": map[string]any{"terms": map[string]any{"field": field, "size": size}}},
@@ -76,7 +73,7 @@ func Terms(ctx context.Context, es *elasticsearch.Client, index, field string, q
 // alias or pattern; missing indices count as empty) and returns where each
 // was found (Hit's Index and ID; no source); an id held by several indices
 // appears once per index. A partial answer is ErrPartial.
-func FindIDs(ctx context.Context, es *elasticsearch.Client, index string, ids []string) ([]Hit, error) {
+func FindIDs(ctx context.Context, es *Client, index string, ids []string) ([]Hit, error) {
 	res, err := SearchWhole[struct {
 		ShardsAnswer
 		Hits struct {
@@ -103,15 +100,14 @@ func (a ShardsAnswer) failedShards() int { return a.Shards.Failed }
 // searchWhole runs search req on index (missing indices count as empty)
 // and decodes the answer into T, refusing a partial one (ErrPartial); what
 // names the search in errors.
-func SearchWhole[T interface{ failedShards() int }](ctx context.Context, es *elasticsearch.Client, what, index string, req any) (T, error) {
+func SearchWhole[T interface{ failedShards() int }](ctx context.Context, es *Client, what, index string, req any) (T, error) {
 	var res T
 	body, err := json.Marshal(req)
 	if err != nil {
 		return res, fmt.Errorf("%s: %w", what, err)
 	}
-	resp, err := es.Search(es.Search.WithIndex(index), es.Search.WithBody(bytes.NewReader(body)),
-		es.Search.WithIgnoreUnavailable(true), es.Search.WithAllowNoIndices(true), es.Search.WithContext(ctx))
-	b, err := ReadResponse(what, resp, err)
+	b, err := es.Do(ctx, Request{Method: http.MethodPost, Path: "/" + url.PathEscape(index) + "/_search", Body: body, What: what,
+		Query: url.Values{"ignore_unavailable": {"true"}, "allow_no_indices": {"true"}}})
 	if err != nil {
 		return res, err
 	}

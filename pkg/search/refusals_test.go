@@ -89,10 +89,12 @@ func TestWrongCredentialsAreSaidAtErrorAndFailReadinessUntilAccepted(t *testing.
 	cfg := config.Elasticsearch{URL: strings.Replace(srv.URL, "http://", "http://someone:"+secret+"@", 1)}
 	ready := lifecycle.NewReadiness()
 	r, logs, clock := testRefusalsReady(cfg, ready)
-	c, err := NewClient(cfg, ReportTo(r))
+	// The engine detected, as by default: GET / answered 401 as well.
+	c, err := NewClient(config.Search{ES: cfg}, ReportTo(r))
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer c.Close()
 	ctx := context.Background()
 	if err := ready.Err(); err != nil {
 		t.Fatalf("ready before any request: %v", err)
@@ -163,10 +165,7 @@ func TestBulkExecutorReportsClusterConditionsOnce(t *testing.T) {
 	defer srv.Close()
 	cfg := config.Elasticsearch{URL: srv.URL}
 	r, logs, _ := testRefusals(cfg)
-	c, err := NewClient(cfg, ReportTo(r))
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := newFakeClient(t, srv.URL, ReportTo(r))
 	var during []error
 	var retryErrs []error
 	e := NewBulkExecutor(c, BulkPolicy{MinBackoff: time.Millisecond, MaxBackoff: time.Millisecond, Refusals: r,
@@ -175,7 +174,7 @@ func TestBulkExecutorReportsClusterConditionsOnce(t *testing.T) {
 			during = append(during, r.Err())
 		}})
 	done := 0
-	err = e.Do(context.Background(), 3, func(buf []byte, i int) []byte {
+	err := e.Do(context.Background(), 3, func(buf []byte, i int) []byte {
 		return AppendOp(buf, Op{Index: "i", ID: fmt.Sprint(i), Version: 1, Source: []byte(`{}`)})
 	}, func(i int, res Result) bool {
 		if res.Outcome != Done {
@@ -211,10 +210,7 @@ func TestBulkExecutorReportsClusterConditionsOnce(t *testing.T) {
 	// 429 pushback is no condition.
 	busy := httptest.NewServer(&fakeBulk{answer: firstThenCreated(2, http.StatusOK, http.StatusTooManyRequests)})
 	defer busy.Close()
-	bc, err := NewClient(config.Elasticsearch{URL: busy.URL}, ReportTo(r))
-	if err != nil {
-		t.Fatal(err)
-	}
+	bc := newFakeClient(t, busy.URL, ReportTo(r))
 	e = NewBulkExecutor(bc, BulkPolicy{MinBackoff: time.Millisecond, MaxBackoff: time.Millisecond, Refusals: r})
 	err = e.Do(context.Background(), 1, func(buf []byte, i int) []byte {
 		return AppendOp(buf, Op{Index: "i", ID: "p", Version: 1, Source: []byte(`{}`)})

@@ -1,13 +1,14 @@
 package search
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
+	"net/url"
 	"strings"
 
-	"github.com/elastic/go-elasticsearch/v8"
+	"github.com/flowline/flowline/pkg/config"
 )
 
 // Hit is a document read back with its version (FindIDs fills only Index
@@ -20,18 +21,29 @@ type Hit struct {
 	Sort    json.RawMessage `json:"sort"`
 }
 
-// pitKeepAlive is how long a point in time lives between two pages.
+// pitKeepAlive is how long a point in time (or scroll) lives between two
+// pages.
 const pitKeepAlive = "2m"
 
 // Scan reads every document of index that matches query, in pages of at
 // most size, from one point in time (documents indexed or deleted while it
-// runs do not change what it reads), ordered by _shard_doc with
-// search_after. It calls page for each non-empty page and stops at the
-// first error page returns. Hits carry their version and source. It needs
-// neither scroll contexts nor scripts, only the point-in-time API.
-func Scan(ctx context.Context, c *elasticsearch.Client, index string, query any, size int, page func([]Hit) error) error {
-	res, err := c.OpenPointInTime([]string{index}, pitKeepAlive, c.OpenPointInTime.WithContext(ctx))
-	b, err := ReadResponse("open point in time on "+index, res, err)
+// runs do not change what it reads). It calls page for each non-empty page
+// and stops at the first error page returns. Hits carry their version and
+// source. It needs neither scripts nor reindex.
+//
+// On Elasticsearch the point in time is the point-in-time API, read in
+// _shard_doc order with search_after; OpenSearch 2.x has no _shard_doc (no
+// unique order to page a point in time by), so there it is a scroll.
+func Scan(ctx context.Context, c *Client, index string, query any, size int, page func([]Hit) error) error {
+	engine, err := c.Engine(ctx)
+	if err != nil {
+		return err
+	}
+	if engine == config.EngineOpenSearch {
+		return scroll(ctx, c, index, query, size, page)
+	}
+	b, err := c.Do(ctx, Request{Method: http.MethodPost, Path: "/" + url.PathEscape(index) + "/_pit",
+		Query: url.Values{"keep_alive": {pitKeepAlive}}, What: "open point in time on " + index})
 	if err != nil {
 		return err
 	}
@@ -44,8 +56,7 @@ func Scan(ctx context.Context, c *elasticsearch.Client, index string, query any,
 	defer func() {
 		body, _ := json.Marshal(map[string]string{"id": pit.ID})
 		// Best effort: an unclosed point in time expires after pitKeepAlive.
-		res, err := c.ClosePointInTime(c.ClosePointInTime.WithBody(bytes.NewReader(body)), c.ClosePointInTime.WithContext(context.WithoutCancel(ctx)))
-		_, _ = ReadResponse("close point in time", res, err)
+		_, _ = c.Do(context.WithoutCancel(ctx), Request{Method: http.MethodDelete, Path: "/_pit", Body: body, What: "close point in time"})
 	}()
 
 	var after json.RawMessage
@@ -65,26 +76,13 @@ func Scan(ctx context.Context, c *elasticsearch.Client, index string, query any,
 		if err != nil {
 			return fmt.Errorf("search: scan %s: %w", index, err)
 		}
-		sres, err := c.Search(c.Search.WithBody(bytes.NewReader(body)), c.Search.WithContext(ctx))
-		b, err := ReadResponse("search "+index, sres, err)
+		b, err := c.Do(ctx, Request{Method: http.MethodPost, Path: "/_search", Body: body, What: "search " + index})
 		if err != nil {
 			return err
 		}
-		var res struct {
-			PitID string `json:"pit_id"`
-			Hits  struct {
-				Hits []Hit `json:"hits"`
-			} `json:"hits"`
-			Shards struct {
-				Failed int `json:"failed"`
-			} `json:"_shards"`
-		}
-		if err := json.Unmarshal(b, &res); err != nil {
-			return fmt.Errorf("%w: search %s: unreadable response: %v", ErrUnavailable, index, err)
-		}
-		if res.Shards.Failed > 0 {
-			// A partial page would make a scan look complete when it is not.
-			return fmt.Errorf("%w: search %s: %d shards failed", ErrUnavailable, index, res.Shards.Failed)
+		res, err := readScanPage(b, index)
+		if err != nil {
+			return err
 		}
 		if res.PitID != "" {
 			pit.ID = res.PitID
@@ -103,16 +101,82 @@ func Scan(ctx context.Context, c *elasticsearch.Client, index string, query any,
 	}
 }
 
+// scanPage is one page of a scan, by point in time or by scroll.
+type scanPage struct {
+	PitID    string `json:"pit_id"`
+	ScrollID string `json:"_scroll_id"`
+	Hits     struct {
+		Hits []Hit `json:"hits"`
+	} `json:"hits"`
+	Shards struct {
+		Failed int `json:"failed"`
+	} `json:"_shards"`
+}
+
+func readScanPage(b []byte, index string) (scanPage, error) {
+	var res scanPage
+	if err := json.Unmarshal(b, &res); err != nil {
+		return res, fmt.Errorf("%w: search %s: unreadable response: %v", ErrUnavailable, index, err)
+	}
+	if res.Shards.Failed > 0 {
+		// A partial page would make a scan look complete when it is not.
+		return res, fmt.Errorf("%w: search %s: %d shards failed", ErrUnavailable, index, res.Shards.Failed)
+	}
+	return res, nil
+}
+
+// scroll is Scan by a scroll context, in _doc order.
+func scroll(ctx context.Context, c *Client, index string, query any, size int, page func([]Hit) error) error {
+	body, err := json.Marshal(map[string]any{"size": size, "query": query, "version": true, "sort": []string{"_doc"}})
+	if err != nil {
+		return fmt.Errorf("search: scan %s: %w", index, err)
+	}
+	b, err := c.Do(ctx, Request{Method: http.MethodPost, Path: "/" + url.PathEscape(index) + "/_search",
+		Query: url.Values{"scroll": {pitKeepAlive}}, Body: body, What: "search " + index})
+	var id string
+	defer func() {
+		if id == "" {
+			return
+		}
+		body, _ := json.Marshal(map[string][]string{"scroll_id": {id}})
+		// Best effort: an unclosed scroll expires after pitKeepAlive.
+		_, _ = c.Do(context.WithoutCancel(ctx), Request{Method: http.MethodDelete, Path: "/_search/scroll", Body: body, What: "clear scroll"})
+	}()
+	for {
+		if err != nil {
+			return err
+		}
+		res, perr := readScanPage(b, index)
+		if perr != nil {
+			return perr
+		}
+		if res.ScrollID != "" {
+			id = res.ScrollID
+		}
+		hits := res.Hits.Hits
+		if len(hits) == 0 {
+			return nil
+		}
+		if perr := page(hits); perr != nil {
+			return perr
+		}
+		if len(hits) < size {
+			return nil
+		}
+		next, _ := json.Marshal(map[string]string{"scroll": pitKeepAlive, "scroll_id": id})
+		b, err = c.Do(ctx, Request{Method: http.MethodPost, Path: "/_search/scroll", Body: next, What: "scroll " + index})
+	}
+}
+
 // Versions returns the version of each of ids found in index, read in real
 // time (what is indexed, refreshed or not); ids not found are absent.
-func Versions(ctx context.Context, c *elasticsearch.Client, index string, ids []string) (map[string]int64, error) {
+func Versions(ctx context.Context, c *Client, index string, ids []string) (map[string]int64, error) {
 	body, err := json.Marshal(map[string][]string{"ids": ids})
 	if err != nil {
 		return nil, err
 	}
-	mres, err := c.Mget(bytes.NewReader(body), c.Mget.WithIndex(index), c.Mget.WithSource("false"),
-		c.Mget.WithRealtime(true), c.Mget.WithContext(ctx))
-	b, err := ReadResponse("get "+index, mres, err)
+	b, err := c.Do(ctx, Request{Method: http.MethodPost, Path: "/" + url.PathEscape(index) + "/_mget", Body: body, What: "get " + index,
+		Query: url.Values{"_source": {"false"}, "realtime": {"true"}}})
 	if err != nil {
 		return nil, err
 	}

@@ -1,18 +1,16 @@
 package search
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
+	"net/url"
 	"sort"
 	"strings"
 	"time"
-
-	"github.com/elastic/go-elasticsearch/v8"
-	"github.com/elastic/go-elasticsearch/v8/esapi"
 
 	"github.com/flowline/flowline/pkg/backoff"
 	"github.com/flowline/flowline/pkg/config"
@@ -23,7 +21,7 @@ import (
 // backoff while Elasticsearch is not reachable yet (it may still be
 // starting); an incompatible schema fails at once. It returns ctx's error
 // when ctx ends first.
-func InstallSchema(ctx context.Context, c *elasticsearch.Client, idx config.Index, log *slog.Logger) error {
+func InstallSchema(ctx context.Context, c *Client, idx config.Index, log *slog.Logger) error {
 	return backoff.Retry(ctx, log, backoff.New(500*time.Millisecond, 15*time.Second), "installing index templates",
 		func(ctx context.Context) error {
 			err := EnsureSchema(ctx, c, idx)
@@ -37,20 +35,18 @@ func InstallSchema(ctx context.Context, c *elasticsearch.Client, idx config.Inde
 // EnsureSchema installs the composable index template of every family
 // (creating or updating it) and creates each family's runtime index with its
 // alias when missing. Idempotent; safe for several writers to run at once.
-func EnsureSchema(ctx context.Context, c *elasticsearch.Client, idx config.Index) error {
+func EnsureSchema(ctx context.Context, c *Client, idx config.Index) error {
 	for _, f := range schema.Families {
 		body, err := templateBody(idx, f)
 		if err != nil {
 			return err
 		}
 		name := schema.TemplateName(idx.Prefix, f)
-		res, err := c.Indices.PutIndexTemplate(name, bytes.NewReader(body), c.Indices.PutIndexTemplate.WithContext(ctx))
-		if _, err := ReadResponse("put index template "+name, res, err); err != nil {
+		if _, err := c.Do(ctx, Request{Method: http.MethodPut, Path: "/_index_template/" + url.PathEscape(name), Body: body, What: "put index template " + name}); err != nil {
 			return err
 		}
 		index := schema.RuntimeIndex(idx.Prefix, f)
-		res, err = c.Indices.Create(index, c.Indices.Create.WithContext(ctx))
-		b, err := ReadResponse("create index "+index, res, err)
+		b, err := c.Do(ctx, Request{Method: http.MethodPut, Path: "/" + url.PathEscape(index), What: "create index " + index})
 		switch {
 		case err == nil:
 		case alreadyExists(err, b):
@@ -60,8 +56,7 @@ func EnsureSchema(ctx context.Context, c *elasticsearch.Client, idx config.Index
 			// An index made before its template (by hand, or by an older
 			// Flowline) may lack the alias.
 			alias := schema.Alias(idx.Prefix, f)
-			res, err := c.Indices.PutAlias([]string{index}, alias, c.Indices.PutAlias.WithContext(ctx))
-			if _, err := ReadResponse("alias "+index+" as "+alias, res, err); err != nil {
+			if _, err := c.Do(ctx, Request{Method: http.MethodPut, Path: "/" + url.PathEscape(index) + "/_alias/" + url.PathEscape(alias), What: "alias " + index + " as " + alias}); err != nil {
 				return err
 			}
 		default:
@@ -81,13 +76,12 @@ var ErrIncompatibleSchema = errors.New("incompatible existing index schema")
 // another type or another schema version are an error wrapping
 // ErrIncompatibleSchema; fields the index lacks are added (a compatible
 // change within one schema version).
-func reconcile(ctx context.Context, c *elasticsearch.Client, index string, f schema.Family) error {
+func reconcile(ctx context.Context, c *Client, index string, f schema.Family) error {
 	want, err := schema.Mappings(f)
 	if err != nil {
 		return err
 	}
-	res, err := c.Indices.GetMapping(c.Indices.GetMapping.WithIndex(index), c.Indices.GetMapping.WithContext(ctx))
-	b, err := ReadResponse("get mapping of "+index, res, err)
+	b, err := c.Do(ctx, Request{Method: http.MethodGet, Path: "/" + url.PathEscape(index) + "/_mapping", What: "get mapping of " + index})
 	if err != nil {
 		return err
 	}
@@ -125,8 +119,7 @@ func reconcile(ctx context.Context, c *elasticsearch.Client, index string, f sch
 	if err != nil {
 		return err
 	}
-	res, err = c.Indices.PutMapping([]string{index}, bytes.NewReader(body), c.Indices.PutMapping.WithContext(ctx))
-	_, err = ReadResponse("add fields to "+index, res, err)
+	_, err = c.Do(ctx, Request{Method: http.MethodPut, Path: "/" + url.PathEscape(index) + "/_mapping", Body: body, What: "add fields to " + index})
 	return err
 }
 
@@ -224,28 +217,57 @@ func alreadyExists(err error, body []byte) bool {
 
 // Refresh makes everything indexed so far in the indices visible to search
 // (tests and tools; the writer never calls it).
-func Refresh(ctx context.Context, c *elasticsearch.Client, indices ...string) error {
-	res, err := c.Indices.Refresh(c.Indices.Refresh.WithIndex(indices...), c.Indices.Refresh.WithContext(ctx))
-	_, err = ReadResponse(fmt.Sprintf("refresh %v", indices), res, err)
+func Refresh(ctx context.Context, c *Client, indices ...string) error {
+	path := "/_refresh"
+	if len(indices) > 0 {
+		path = "/" + url.PathEscape(strings.Join(indices, ",")) + path
+	}
+	_, err := c.Do(ctx, Request{Method: http.MethodPost, Path: path, What: fmt.Sprintf("refresh %v", indices)})
 	return err
 }
 
 // CreateIndex creates index (its mappings and alias come from the matching
 // template) with extra index settings, if it does not exist yet.
-func CreateIndex(ctx context.Context, c *elasticsearch.Client, index string, settings map[string]any) error {
-	var opts []func(*esapi.IndicesCreateRequest)
-	opts = append(opts, c.Indices.Create.WithContext(ctx))
+func CreateIndex(ctx context.Context, c *Client, index string, settings map[string]any) error {
+	var body []byte
 	if len(settings) > 0 {
-		body, err := json.Marshal(map[string]any{"settings": settings})
-		if err != nil {
+		var err error
+		if body, err = json.Marshal(map[string]any{"settings": settings}); err != nil {
 			return err
 		}
-		opts = append(opts, c.Indices.Create.WithBody(bytes.NewReader(body)))
 	}
-	res, err := c.Indices.Create(index, opts...)
-	b, err := ReadResponse("create index "+index, res, err)
+	b, err := c.Do(ctx, Request{Method: http.MethodPut, Path: "/" + url.PathEscape(index), Body: body, What: "create index " + index})
 	if err != nil && !alreadyExists(err, b) {
 		return err
 	}
 	return nil
+}
+
+// DeleteIndices deletes the indices (names or patterns); missing ones are
+// not an error.
+func DeleteIndices(ctx context.Context, c *Client, indices ...string) error {
+	if len(indices) == 0 {
+		return nil
+	}
+	_, err := c.Do(ctx, Request{Method: http.MethodDelete, Path: "/" + url.PathEscape(strings.Join(indices, ",")),
+		Query: url.Values{"ignore_unavailable": {"true"}, "allow_no_indices": {"true"}}, What: fmt.Sprintf("delete indices %v", indices)})
+	return err
+}
+
+// DeleteIndexTemplates deletes the composable index templates matching
+// pattern; none matching is not an error.
+func DeleteIndexTemplates(ctx context.Context, c *Client, pattern string) error {
+	_, err := c.Do(ctx, Request{Method: http.MethodDelete, Path: "/_index_template/" + url.PathEscape(pattern), What: "delete index templates " + pattern})
+	var se *StatusError
+	if errors.As(err, &se) && se.Status == http.StatusNotFound {
+		return nil
+	}
+	return err
+}
+
+// PutIndexSettings changes dynamic settings (a JSON body) of the indices
+// (a name or pattern).
+func PutIndexSettings(ctx context.Context, c *Client, index string, body []byte) error {
+	_, err := c.Do(ctx, Request{Method: http.MethodPut, Path: "/" + url.PathEscape(index) + "/_settings", Body: body, What: "index settings of " + index})
+	return err
 }

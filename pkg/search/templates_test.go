@@ -3,6 +3,7 @@ package search_test
 import (
 	"context"
 	"errors"
+	"net/http"
 	"strings"
 	"testing"
 
@@ -35,11 +36,10 @@ func TestEnsureSchema(t *testing.T) {
 			testenv.DropIndices(t, es, idx.Prefix)
 			runtime := schema.RuntimeIndex(idx.Prefix, schema.ListView)
 			if tt.existing != "" {
-				res, err := es.Indices.Create(runtime, es.Indices.Create.WithBody(strings.NewReader(`{"mappings":`+tt.existing+`}`)))
-				if err != nil || res.IsError() {
-					t.Fatalf("create %s: %v %v", runtime, err, res)
+				if _, err := es.Do(ctx, search.Request{Method: http.MethodPut, Path: "/" + runtime,
+					Body: []byte(`{"mappings":` + tt.existing + `}`), What: "create " + runtime}); err != nil {
+					t.Fatalf("create %s: %v", runtime, err)
 				}
-				res.Body.Close()
 			}
 			err := search.EnsureSchema(ctx, es, idx)
 			if tt.wantErr != nil {
@@ -59,11 +59,10 @@ func TestEnsureSchema(t *testing.T) {
 			// Every family's alias resolves, and a full list-view document
 			// indexes under dynamic:strict (every field is mapped).
 			for _, f := range schema.Families {
-				res, err := es.Indices.GetAlias(es.Indices.GetAlias.WithName(schema.Alias(idx.Prefix, f)))
-				if err != nil || res.IsError() {
-					t.Fatalf("alias of %s: %v %v", f, err, res)
+				alias := schema.Alias(idx.Prefix, f)
+				if _, err := es.Do(ctx, search.Request{Method: http.MethodGet, Path: "/_alias/" + alias, What: "alias " + alias}); err != nil {
+					t.Fatalf("alias of %s: %v", f, err)
 				}
-				res.Body.Close()
 			}
 			doc := `{"key":1,"processDefinitionKey":2,"bpmnProcessId":"p","version":1,"versionTag":null,"processName":"P","state":"ACTIVE","startDate":"2026-11-23T06:00:00.000Z","endDate":null,"parentProcessInstanceKey":-1,"parentFlowNodeInstanceKey":-1,"rootProcessInstanceKey":1,"treePath":"PI_1","incident":false,"tenantId":"<default>","partitionId":1,"position":5}`
 			var result search.Result

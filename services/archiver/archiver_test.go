@@ -2,14 +2,18 @@ package archiver_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net/http"
+	"net/url"
 	"testing"
 	"time"
 
-	"github.com/elastic/go-elasticsearch/v8"
 	"github.com/flowline/flowline/internal/testenv"
 	"github.com/flowline/flowline/internal/testenv/archivertest"
+	"github.com/flowline/flowline/pkg/config"
 	"github.com/flowline/flowline/pkg/schema"
+	"github.com/flowline/flowline/pkg/search"
 	"github.com/flowline/flowline/services/archiver"
 )
 
@@ -99,10 +103,16 @@ func TestWaitPeriodIsRespected(t *testing.T) {
 }
 
 // Retention deletes dated indices whose period ended before it, and only
-// those.
+// those. On Elasticsearch and on OpenSearch, neither of which has a lifecycle
+// manager here (no ILM, no ISM plugin), the archiver deletes them itself.
 func TestRetentionDeletesExpiredDatedIndices(t *testing.T) {
-	env := testenv.NewEnv(t)
-	ctx := context.Background()
+	for _, engine := range testenv.Engines {
+		t.Run(string(engine), func(t *testing.T) { retentionDeletesExpiredDatedIndices(t, engine) })
+	}
+}
+
+func retentionDeletesExpiredDatedIndices(t *testing.T, engine config.Engine) {
+	env := testenv.NewEnvOn(t, engine)
 
 	now := time.Now().UTC()
 	lv := schema.RuntimeIndex(env.Prefix, schema.ListView)
@@ -111,17 +121,13 @@ func TestRetentionDeletesExpiredDatedIndices(t *testing.T) {
 	kept := []string{lv + archiver.Day.Suffix(now.AddDate(0, 0, -29)), job + archiver.Day.Suffix(now), lv}
 	a, reg := archivertest.NewArchiver(t, env.NATS, env.ESConfig, env.Prefix, func(c *archiver.Config) {
 		c.Retention = archiver.Retention(30 * 24 * time.Hour)
-		c.RetentionILM = "flowline-retention" // this cluster has no ILM: the archiver deletes itself
+		c.RetentionILM = "flowline-retention" // this cluster has no ILM or ISM: the archiver deletes itself
 	})
 	// The templates must exist before the indices are made.
 	setup, _ := archivertest.NewArchiver(t, env.NATS, env.ESConfig, env.Prefix, nil)
 	testenv.Run(t, setup)()
 	for _, name := range append(append([]string{}, old...), kept[:2]...) {
-		res, err := env.ES.Indices.Create(name, env.ES.Indices.Create.WithContext(ctx))
-		if err != nil || res.IsError() {
-			t.Fatalf("create %s: %v %v", name, err, res)
-		}
-		res.Body.Close()
+		createIndex(t, env.ES, name)
 	}
 	stop := testenv.Run(t, a)
 	testenv.Eventually(t, 20*time.Second, func() error {
@@ -143,12 +149,25 @@ func TestRetentionDeletesExpiredDatedIndices(t *testing.T) {
 	}
 }
 
-func exists(t testing.TB, es *elasticsearch.Client, index string) bool {
+// createIndex creates index (its mappings and alias come from the matching
+// template); it must not exist yet.
+func createIndex(t testing.TB, es *search.Client, index string) {
 	t.Helper()
-	res, err := es.Indices.Exists([]string{index})
-	if err != nil {
-		t.Fatal(err)
+	if _, err := es.Do(context.Background(), search.Request{Method: http.MethodPut, Path: "/" + url.PathEscape(index), What: "create index " + index}); err != nil {
+		t.Fatalf("create %s: %v", index, err)
 	}
-	res.Body.Close()
-	return res.StatusCode == 200
+}
+
+func exists(t testing.TB, es *search.Client, index string) bool {
+	t.Helper()
+	_, err := es.Do(context.Background(), search.Request{Method: http.MethodHead, Path: "/" + url.PathEscape(index), What: "index exists " + index})
+	var se *search.StatusError
+	switch {
+	case err == nil:
+		return true
+	case errors.As(err, &se) && se.Status == http.StatusNotFound:
+		return false
+	}
+	t.Fatal(err)
+	return false
 }

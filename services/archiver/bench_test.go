@@ -62,11 +62,11 @@ func BenchmarkArchive(b *testing.B) {
 			}
 		}
 		a, reg := archivertest.NewArchiver(b, ns, esCfg, prefix, func(c *archiver.Config) {
-			*c = archiver.Config{NATS: c.NATS, Streams: c.Streams, ES: c.ES, Index: idx}
+			*c = archiver.Config{NATS: c.NATS, Streams: c.Streams, Search: c.Search, Index: idx}
 			if err := config.Process(c); err != nil {
 				b.Fatal(err)
 			}
-			c.NATS, c.Streams, c.ES, c.Index = testenv.NATSConfig(ns), testenv.Streams(), esCfg, idx
+			c.NATS, c.Streams, c.Search, c.Index = testenv.NATSConfig(ns), testenv.Streams(), esCfg, idx
 			c.Lease.Bucket, c.Lease.TTL = "leases-"+prefix, 2*time.Second
 		})
 		start := time.Now()

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"testing"
@@ -33,11 +35,7 @@ func TestLeavesCamunda7DocumentsAlone(t *testing.T) {
 	expiredZeebe := schema.RuntimeIndex(env.Prefix, schema.Job) + archiver.Day.Suffix(old)
 	expiredC7 := schema.RuntimeIndex(env.Prefix, schema.C7ListView) + archiver.Day.Suffix(old)
 	for _, name := range []string{expiredZeebe, expiredC7} {
-		res, err := env.ES.Indices.Create(name, env.ES.Indices.Create.WithContext(ctx))
-		if err != nil || res.IsError() {
-			t.Fatalf("create %s: %v %v", name, err, res)
-		}
-		res.Body.Close()
+		createIndex(t, env.ES, name)
 	}
 
 	// An instance of a C7 engine that ended 40 days ago, with its parts.
@@ -102,8 +100,7 @@ func TestLeavesCamunda7DocumentsAlone(t *testing.T) {
 	for _, f := range schema.C7Families {
 		want = append(want, schema.RuntimeIndex(env.Prefix, f))
 	}
-	res, err := env.ES.Indices.Get([]string{env.Prefix + "-c7-*"}, env.ES.Indices.Get.WithContext(ctx))
-	b, err := search.ReadResponse("list C7 indices", res, err)
+	b, err := env.ES.Do(ctx, search.Request{Method: http.MethodGet, Path: "/" + url.PathEscape(env.Prefix+"-c7-*"), What: "list C7 indices"})
 	if err != nil {
 		t.Fatal(err)
 	}

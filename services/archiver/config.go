@@ -27,10 +27,10 @@ type Config struct {
 	Lease config.Lease `envconfig:"ARCHIVER"`
 
 	config.AggregatorState
-	NATS    config.NATS          `envconfig:"NATS"`
-	Streams config.Streams       `envconfig:"STREAM"`
-	ES      config.Elasticsearch `envconfig:"ES"`
-	Index   config.Index         `envconfig:"INDEX"`
+	NATS          config.NATS    `envconfig:"NATS"`
+	Streams       config.Streams `envconfig:"STREAM"`
+	config.Search                // FLOWLINE_SEARCH_ENGINE, FLOWLINE_ES_*
+	Index         config.Index   `envconfig:"INDEX"`
 }
 
 // leasePrefix names the archiver's lease variables.
@@ -59,7 +59,7 @@ func (c Config) Validate() error {
 	if c.RetentionILM != "" && c.Retention == 0 {
 		return fmt.Errorf("%w: FLOWLINE_RETENTION_ILM_POLICY needs FLOWLINE_RETENTION", config.ErrInvalid)
 	}
-	return config.ValidateAll(c.Lease.For(leasePrefix), c.NATS, c.Streams, c.ES, c.Index)
+	return config.ValidateAll(c.Lease.For(leasePrefix), c.NATS, c.Streams, c.Search, c.Index)
 }
 
 // Retention is how long dated indices are kept: a Go duration or a whole

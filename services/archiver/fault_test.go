@@ -173,9 +173,9 @@ func TestFaultAtEveryStepOfABatch(t *testing.T) {
 				fx := archivertest.NewFixture(prefix, 2, 60, 15, time.Now(), time.Hour) // one or two dated periods
 				fx.Index(t, es)
 
-				proxy := newFaultProxy(t, esCfg.URL, st.step, st.nth, mode)
+				proxy := newFaultProxy(t, esCfg.ES.URL, st.step, st.nth, mode)
 				faulty := esCfg
-				faulty.URL = proxy.URL
+				faulty.ES.URL = proxy.URL
 				a, _ := archivertest.NewArchiver(t, ns, faulty, prefix, tune)
 				stop := testenv.Run(t, a)
 				p, _ := faultProxies.Load(proxy)

@@ -42,6 +42,20 @@ func (p *Period) Decode(v string) error {
 
 func (p Period) String() string { return periodNames[p] }
 
+// Longest is the longest a period of p lasts (a month of 31 days).
+func (p Period) Longest() time.Duration {
+	switch p {
+	case Hour:
+		return time.Hour
+	case Week:
+		return 7 * 24 * time.Hour
+	case Month:
+		return 31 * 24 * time.Hour
+	default:
+		return 24 * time.Hour
+	}
+}
+
 // Start is the start of the period t falls in, in UTC.
 func (p Period) Start(t time.Time) time.Time {
 	t = t.UTC()

@@ -1,17 +1,19 @@
 package archiver
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
 	"net/http"
+	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/flowline/flowline/pkg/backoff"
+	"github.com/flowline/flowline/pkg/config"
 	"github.com/flowline/flowline/pkg/schema"
 	"github.com/flowline/flowline/pkg/search"
 )
@@ -19,18 +21,41 @@ import (
 // retentionEvery is how often expired dated indices are looked for.
 const retentionEvery = 10 * time.Minute
 
+// retentionBy is what deletes expired dated indices.
+type retentionBy int
+
+const (
+	byArchiver retentionBy = iota // deleteExpired, every retentionEvery
+	byILM                         // Elasticsearch's index lifecycle management
+	byISM                         // OpenSearch's index state management
+)
+
+func (r retentionBy) String() string {
+	return [...]string{"archiver", "ilm", "ism"}[r]
+}
+
 // setUpRetention decides how dated indices expire. With
-// FLOWLINE_RETENTION_ILM_POLICY and a cluster that has ILM, it creates or
-// updates that policy (a delete phase at the retention age, counted from
-// the end of an index's period) and new dated indices carry it; otherwise,
+// FLOWLINE_RETENTION_ILM_POLICY and a cluster that has a lifecycle
+// manager, it creates or updates that policy and new dated indices carry
+// it: on Elasticsearch an ILM policy with a delete phase at the retention
+// age, counted from the end of an index's period; on OpenSearch an ISM
+// policy that deletes an index the retention plus one period after its
+// creation (ISM counts from creation only, and a dated index is never
+// created before its period starts, so it never goes early). Otherwise,
 // with FLOWLINE_RETENTION, the archiver deletes expired dated indices
 // itself.
 func (s *Service) setUpRetention(ctx context.Context) error {
 	if s.cfg.Retention == 0 || s.cfg.RetentionILM == "" {
 		return nil
 	}
-	resp, err := s.es.ILM.GetStatus(s.es.ILM.GetStatus.WithContext(ctx))
-	b, err := search.ReadResponse("ILM status", resp, err)
+	engine, err := s.es.Engine(ctx)
+	if err != nil {
+		return err
+	}
+	if engine == config.EngineOpenSearch {
+		return s.setUpISM(ctx)
+	}
+	b, err := s.es.Do(ctx, search.Request{Method: http.MethodGet, Path: "/_ilm/status", What: "ILM status"})
 	var st struct {
 		Mode string `json:"operation_mode"`
 	}
@@ -45,11 +70,88 @@ func (s *Service) setUpRetention(ctx context.Context) error {
 		"phases": map[string]any{"delete": map[string]any{"min_age": fmt.Sprintf("%dh", max(hours, 1)), "actions": map[string]any{"delete": map[string]any{}}}},
 	}}
 	body, _ := json.Marshal(policy)
-	resp, err = s.es.ILM.PutLifecycle(s.cfg.RetentionILM, s.es.ILM.PutLifecycle.WithBody(bytes.NewReader(body)), s.es.ILM.PutLifecycle.WithContext(ctx))
-	if _, err := search.ReadResponse("put ILM policy "+s.cfg.RetentionILM, resp, err); err != nil {
+	if _, err := s.es.Do(ctx, search.Request{Method: http.MethodPut, Path: "/_ilm/policy/" + url.PathEscape(s.cfg.RetentionILM),
+		Body: body, What: "put ILM policy " + s.cfg.RetentionILM}); err != nil {
 		return err
 	}
-	s.ilm = true
+	s.policy = byILM
+	return nil
+}
+
+// ismPath is where OpenSearch's index state management plugin answers.
+const ismPath = "/_plugins/_ism"
+
+// setUpISM creates or updates the ISM policy FLOWLINE_RETENTION_ILM_POLICY
+// names, where the cluster has the plugin.
+func (s *Service) setUpISM(ctx context.Context) error {
+	path := ismPath + "/policies/" + url.PathEscape(s.cfg.RetentionILM)
+	b, err := s.es.Do(ctx, search.Request{Method: http.MethodGet, Path: path, What: "get ISM policy " + s.cfg.RetentionILM})
+	var se *search.StatusError
+	exists := err == nil
+	switch {
+	case err == nil:
+	case errors.As(err, &se) && se.Status == http.StatusNotFound && strings.Contains(strings.ToLower(se.Body), "policy not found"):
+		// the plugin answers: the policy is not there yet
+	case errors.As(err, &se) && (se.Status == http.StatusBadRequest || se.Status == http.StatusNotFound || se.Status == http.StatusMethodNotAllowed):
+		// no handler for the path: the cluster has no ISM plugin
+		s.log.Warn("the cluster has no index state management; the archiver deletes expired dated indices itself",
+			"policy", s.cfg.RetentionILM, "retention", s.cfg.Retention.String(), "error", err)
+		return nil
+	default:
+		return err
+	}
+	age := time.Duration(s.cfg.Retention) + s.cfg.Rollover.Longest()
+	hours := int64((age + time.Hour - 1) / time.Hour)
+	policy := map[string]any{"policy": map[string]any{
+		"description":   "flowline-archiver: delete dated indices after the retention (FLOWLINE_RETENTION) plus one rollover period",
+		"default_state": "keep",
+		"states": []any{
+			map[string]any{"name": "keep", "actions": []any{},
+				"transitions": []any{map[string]any{"state_name": "delete", "conditions": map[string]any{"min_index_age": fmt.Sprintf("%dh", hours)}}}},
+			map[string]any{"name": "delete", "actions": []any{map[string]any{"delete": map[string]any{}}}, "transitions": []any{}},
+		},
+	}}
+	body, _ := json.Marshal(policy)
+	q := url.Values{}
+	if exists {
+		var cur struct {
+			SeqNo       *int64 `json:"_seq_no"`
+			PrimaryTerm *int64 `json:"_primary_term"`
+		}
+		if json.Unmarshal(b, &cur) == nil && cur.SeqNo != nil && cur.PrimaryTerm != nil {
+			q.Set("if_seq_no", strconv.FormatInt(*cur.SeqNo, 10))
+			q.Set("if_primary_term", strconv.FormatInt(*cur.PrimaryTerm, 10))
+		}
+	}
+	if _, err := s.es.Do(ctx, search.Request{Method: http.MethodPut, Path: path, Query: q, Body: body, What: "put ISM policy " + s.cfg.RetentionILM}); err != nil {
+		return err
+	}
+	s.policy = byISM
+	return nil
+}
+
+// attachISM puts a new dated index under the ISM policy; an index that has
+// it already is fine.
+func (s *Service) attachISM(ctx context.Context, index string) error {
+	body, _ := json.Marshal(map[string]string{"policy_id": s.cfg.RetentionILM})
+	b, err := s.es.Do(ctx, search.Request{Method: http.MethodPost, Path: ismPath + "/add/" + url.PathEscape(index), Body: body, What: "attach ISM policy to " + index})
+	if err != nil {
+		return err
+	}
+	var res struct {
+		Failures      bool `json:"failures"`
+		FailedIndices []struct {
+			Reason string `json:"reason"`
+		} `json:"failed_indices"`
+	}
+	if err := json.Unmarshal(b, &res); err != nil {
+		return fmt.Errorf("%w: attach ISM policy to %s: unreadable response: %v", search.ErrUnavailable, index, err)
+	}
+	for _, f := range res.FailedIndices {
+		if !strings.Contains(f.Reason, "already has a policy") {
+			return fmt.Errorf("%w: attach ISM policy %s to %s: %s", search.ErrUnavailable, s.cfg.RetentionILM, index, f.Reason)
+		}
+	}
 	return nil
 }
 
@@ -91,8 +193,7 @@ func (s *Service) deleteExpired(ctx context.Context) error {
 			}
 		}
 		for _, name := range expired {
-			resp, err := s.es.Indices.Delete([]string{name}, s.es.Indices.Delete.WithContext(ctx))
-			if _, err := search.ReadResponse("delete expired index "+name, resp, err); err != nil {
+			if _, err := s.es.Do(ctx, search.Request{Method: http.MethodDelete, Path: "/" + url.PathEscape(name), What: "delete expired index " + name}); err != nil {
 				if se := (*search.StatusError)(nil); errors.As(err, &se) && se.Status == http.StatusNotFound {
 					continue
 				}
@@ -108,9 +209,8 @@ func (s *Service) deleteExpired(ctx context.Context) error {
 
 // indicesLike lists the indices matching pattern.
 func (s *Service) indicesLike(ctx context.Context, pattern string) ([]string, error) {
-	resp, err := s.es.Indices.Get([]string{pattern}, s.es.Indices.Get.WithContext(ctx),
-		s.es.Indices.Get.WithFilterPath("*.settings.index.provided_name"), s.es.Indices.Get.WithAllowNoIndices(true))
-	b, err := search.ReadResponse("list indices "+pattern, resp, err)
+	b, err := s.es.Do(ctx, search.Request{Method: http.MethodGet, Path: "/" + url.PathEscape(pattern), What: "list indices " + pattern,
+		Query: url.Values{"filter_path": {"*.settings.index.provided_name"}, "allow_no_indices": {"true"}}})
 	if err != nil {
 		return nil, err
 	}

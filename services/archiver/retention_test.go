@@ -1,7 +1,6 @@
 package archiver_test
 
 import (
-	"context"
 	"fmt"
 	"testing"
 	"time"
@@ -20,7 +19,6 @@ import (
 // deleted up to six days early).
 func TestRetentionKeepsAWeeklyIndexUntilItsWeekEndedAfterTheRolloverBecameDaily(t *testing.T) {
 	env := testenv.NewEnv(t)
-	ctx := context.Background()
 
 	now := time.Now().UTC()
 	monday := archiver.Week.Start(now.AddDate(0, 0, -40))
@@ -34,11 +32,7 @@ func TestRetentionKeepsAWeeklyIndexUntilItsWeekEndedAfterTheRolloverBecameDaily(
 	setup, _ := archivertest.NewArchiver(t, env.NATS, env.ESConfig, env.Prefix, func(c *archiver.Config) { c.Rollover = archiver.Week })
 	testenv.Run(t, setup)() // the templates must exist before the indices are made
 	for _, name := range []string{expired, current} {
-		res, err := env.ES.Indices.Create(name, env.ES.Indices.Create.WithContext(ctx))
-		if err != nil || res.IsError() {
-			t.Fatalf("create %s: %v %v", name, err, res)
-		}
-		res.Body.Close()
+		createIndex(t, env.ES, name)
 	}
 
 	a, reg := archivertest.NewArchiver(t, env.NATS, env.ESConfig, env.Prefix, func(c *archiver.Config) {

@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"net/http"
+	"net/url"
 	"strconv"
 	"time"
 
@@ -59,8 +61,7 @@ func (s *Service) selectBatch(ctx context.Context, p int32, cutoff time.Time, sa
 	if err != nil {
 		return nil, nil, err
 	}
-	resp, err := s.es.Search(s.es.Search.WithIndex(index), s.es.Search.WithBody(bytes.NewReader(body)), s.es.Search.WithContext(ctx))
-	b, err := search.ReadResponse("select instances to archive in "+index, resp, err)
+	b, err := s.es.Do(ctx, search.Request{Method: http.MethodPost, Path: "/" + url.PathEscape(index) + "/_search", Body: body, What: "select instances to archive in " + index})
 	if err != nil {
 		return nil, nil, err
 	}

@@ -20,7 +20,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/elastic/go-elasticsearch/v8"
 	"github.com/nats-io/nats.go/jetstream"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
@@ -47,11 +46,11 @@ type Service struct {
 
 	runner *lease.Runner
 
-	js       jetstream.JetStream   // set in Run before partitions start
-	es       *elasticsearch.Client // set in Run before partitions start
-	refusals *search.Refusals      // what the cluster refuses; set in Run with es
-	ilm      bool                  // retention by ILM policy; set in Run
-	made     sync.Map              // dated indices known to exist
+	js       jetstream.JetStream // set in Run before partitions start
+	es       *search.Client      // set in Run before partitions start
+	refusals *search.Refusals    // what the cluster refuses; set in Run with es
+	policy   retentionBy         // retention by a lifecycle policy (ILM, ISM), or by the archiver; set in Run
+	made     sync.Map            // dated indices known to exist
 
 	sweepMu sync.Mutex
 	swept   map[int32]time.Time // when each partition was last swept
@@ -112,7 +111,7 @@ func (s *Service) Run(ctx context.Context) error {
 	s.ready.Met(condNATS)
 
 	s.refusals = search.NewRefusals(s.log, "FLOWLINE_ES_", s.cfg.ES, s.ready)
-	s.es, err = search.NewClient(s.cfg.ES, search.ReportTo(s.refusals))
+	s.es, err = search.NewClient(s.cfg.Search, search.ReportTo(s.refusals))
 	if err != nil {
 		return fmt.Errorf("archiver: %w", err)
 	}
@@ -131,10 +130,10 @@ func (s *Service) Run(ctx context.Context) error {
 		return fmt.Errorf("archiver: %w", err)
 	}
 	s.ready.Met(condES)
-	s.log.Info("archiver started", "wait_period", s.cfg.WaitPeriod, "rollover", s.cfg.Rollover, "batch_size", s.cfg.BatchSize, "retention", s.cfg.Retention.String(), "retention_by_ilm", s.ilm)
+	s.log.Info("archiver started", "wait_period", s.cfg.WaitPeriod, "rollover", s.cfg.Rollover, "batch_size", s.cfg.BatchSize, "retention", s.cfg.Retention.String(), "retention_by", s.policy.String())
 
 	var wg sync.WaitGroup
-	if s.cfg.Retention > 0 && !s.ilm {
+	if s.cfg.Retention > 0 && s.policy == byArchiver {
 		wg.Go(func() { s.retentionLoop(ctx) })
 	}
 	defer wg.Wait()
@@ -294,13 +293,18 @@ func (s *Service) ensureIndex(ctx context.Context, name, suffix string) error {
 		return nil
 	}
 	settings := map[string]any{}
-	if s.ilm {
+	if s.policy == byILM {
 		end, _ := suffixEnd(suffix, s.cfg.Rollover)
 		settings["index.lifecycle.name"] = s.cfg.RetentionILM
 		settings["index.lifecycle.origination_date"] = end.UnixMilli()
 	}
 	if err := search.CreateIndex(ctx, s.es, name, settings); err != nil {
 		return err
+	}
+	if s.policy == byISM {
+		if err := s.attachISM(ctx, name); err != nil {
+			return err
+		}
 	}
 	s.made.Store(name, true)
 	return nil

@@ -30,11 +30,11 @@ const (
 
 // smallWriterConfig is a writer config of one worker and small bulks, on
 // ns, writing indices of prefix into es.
-func smallWriterConfig(ns *natsserver.Server, es config.Elasticsearch, prefix string) writer.Config {
+func smallWriterConfig(ns *natsserver.Server, es config.Search, prefix string) writer.Config {
 	return writer.Config{
 		Consumer: "writer", Workers: 1, FetchMessages: 16, BulkMaxDocs: 100, BulkMaxBytes: 1 << 20,
 		FlushInterval: 100 * time.Millisecond, AckWait: 30 * time.Second,
-		NATS: testenv.NATSConfig(ns), Streams: testenv.Streams(), ES: es,
+		NATS: testenv.NATSConfig(ns), Streams: testenv.Streams(), Search: es,
 		Index: config.Index{Prefix: prefix, Shards: 1, RefreshInterval: "1s"},
 	}
 }
@@ -62,33 +62,33 @@ func TestAuth(t *testing.T) {
 		const key = 4711
 		testenv.PublishDocuments(t, js, 1,
 			&recordv1.Document{Family: "flownode-instance", Id: fmt.Sprint(key), Version: key, Source: flowNode(key, "ACTIVE", "")})
-		w := writer.New(smallWriterConfig(ns, good, prefix), testenv.Deps(t))
+		w := writer.New(smallWriterConfig(ns, config.Search{ES: good}, prefix), testenv.Deps(t))
 		testenv.Run(t, w)
 
-		es, err := search.NewClient(good)
+		es, err := search.NewClient(config.Search{ES: good})
 		if err != nil {
 			t.Fatal(err)
 		}
+		defer es.Close()
 		index := schema.RuntimeIndex(prefix, schema.FlowNodeInstance)
 		testenv.Eventually(t, 20*time.Second, func() error {
 			if err := search.Refresh(ctx, es, index); err != nil {
 				return err
 			}
-			res, err := es.Get(index, fmt.Sprint(key), es.Get.WithContext(ctx))
+			b, err := esGet(ctx, es, index, fmt.Sprint(key))
 			if err != nil {
 				return err
 			}
-			defer res.Body.Close()
 			var got struct {
 				Found   bool            `json:"found"`
 				Version int64           `json:"_version"`
 				Source  json.RawMessage `json:"_source"`
 			}
-			if err := json.NewDecoder(res.Body).Decode(&got); err != nil {
-				return fmt.Errorf("%s: %w", res.Status(), err)
+			if err := json.Unmarshal(b, &got); err != nil {
+				return fmt.Errorf("%w: %.200s", err, b)
 			}
 			if !got.Found || got.Version != key || !strings.Contains(string(got.Source), `"state":"ACTIVE"`) {
-				return fmt.Errorf("document %d: %s found=%v version %d source %s", key, res.Status(), got.Found, got.Version, got.Source)
+				return fmt.Errorf("document %d: found=%v version %d source %s", key, got.Found, got.Version, got.Source)
 			}
 			return nil
 		})
@@ -127,7 +127,7 @@ func TestAuth(t *testing.T) {
 			ns := testenv.NATS(t)
 			logs := &testenv.Buffer{} // the writer's log output (all levels)
 			log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-			w := writer.New(smallWriterConfig(ns, tc.es, testenv.IndexPrefix(t)),
+			w := writer.New(smallWriterConfig(ns, config.Search{ES: tc.es}, testenv.IndexPrefix(t)),
 				writer.Deps{Log: log, Tracer: noop.NewTracerProvider(), Registry: prometheus.NewRegistry()})
 			runCtx, stop := context.WithCancel(ctx)
 			defer stop()

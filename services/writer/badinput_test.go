@@ -8,14 +8,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
+
 	"github.com/flowline/flowline/internal/dev/natsserver"
 	"github.com/flowline/flowline/internal/testenv"
 	recordv1 "github.com/flowline/flowline/pkg/pb/recordv1"
 	"github.com/flowline/flowline/pkg/schema"
-	"github.com/flowline/flowline/pkg/search"
 	"github.com/flowline/flowline/pkg/stream"
 	"github.com/flowline/flowline/services/writer"
-	"github.com/nats-io/nats.go/jetstream"
 )
 
 // TestWriterDeadLettersAnUndecodableDocumentMessage: a document message
@@ -64,8 +64,7 @@ func TestWriterDeadLettersAnUndecodableDocumentMessage(t *testing.T) {
 
 	index := schema.RuntimeIndex(env.Prefix, schema.Variable)
 	testenv.Eventually(t, 20*time.Second, func() error {
-		res, err := env.ES.Get(index, "1-ok")
-		_, err = search.ReadResponse("get 1-ok", res, err)
+		_, err := esGet(ctx, env.ES, index, "1-ok")
 		return err
 	})
 	var dls []jetstream.Msg

@@ -45,7 +45,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/elastic/go-elasticsearch/v8"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
@@ -56,6 +55,7 @@ import (
 	"github.com/flowline/flowline/pkg/config"
 	recordv1 "github.com/flowline/flowline/pkg/pb/recordv1"
 	"github.com/flowline/flowline/pkg/schema"
+	"github.com/flowline/flowline/pkg/search"
 	"github.com/flowline/flowline/pkg/stream"
 	"github.com/flowline/flowline/services/writer"
 )
@@ -105,7 +105,7 @@ func BenchmarkWriterVsCeiling(b *testing.B) {
 
 // benchCeilingRun loads docs with the direct loader into fresh indices and
 // returns the seconds the load took (timed).
-func benchCeilingRun(b *testing.B, es *elasticsearch.Client, docs []*recordv1.Document, bulk, conc int) float64 {
+func benchCeilingRun(b *testing.B, es *search.Client, docs []*recordv1.Document, bulk, conc int) float64 {
 	prefix := testenv.IndexPrefix(b)
 	defer bench.DropIndexSet(context.Background(), es, prefix)
 	sec, cpu := benchCeiling(b, es, prefix, docs, bulk, conc)
@@ -116,7 +116,7 @@ func benchCeilingRun(b *testing.B, es *elasticsearch.Client, docs []*recordv1.Do
 // benchCeiling loads docs with the harness's ceiling loader
 // (internal/bench): bulks of size documents, conc in flight, into indices
 // from the writer's templates with refresh off for the load.
-func benchCeiling(b *testing.B, es *elasticsearch.Client, prefix string, docs []*recordv1.Document, size, conc int) (float64, string) {
+func benchCeiling(b *testing.B, es *search.Client, prefix string, docs []*recordv1.Document, size, conc int) (float64, string) {
 	ctx := context.Background()
 	if err := bench.PrepareCeiling(ctx, es, prefix); err != nil {
 		b.Fatal(err)
@@ -135,7 +135,7 @@ func benchCeiling(b *testing.B, es *elasticsearch.Client, prefix string, docs []
 // benchWriterRun publishes msgs to a fresh JetStream, runs the writer on
 // them into fresh indices and returns the seconds from resuming its
 // consumer until all n documents were indexed (timed).
-func benchWriterRun(b *testing.B, es *elasticsearch.Client, esCfg config.Elasticsearch, msgs []*nats.Msg, n int) float64 {
+func benchWriterRun(b *testing.B, es *search.Client, esCfg config.Search, msgs []*nats.Msg, n int) float64 {
 	ctx := context.Background()
 	ns := testenv.NATS(b)
 	defer ns.Shutdown()
@@ -147,7 +147,7 @@ func benchWriterRun(b *testing.B, es *elasticsearch.Client, esCfg config.Elastic
 	if err := config.Process(&cfg); err != nil { // defaults, and FLOWLINE_WRITER_* for tuning
 		b.Fatal(err)
 	}
-	cfg.NATS, cfg.Streams, cfg.ES = testenv.NATSConfig(ns), testenv.Streams(), esCfg
+	cfg.NATS, cfg.Streams, cfg.Search = testenv.NATSConfig(ns), testenv.Streams(), esCfg
 	cfg.Index.Prefix = prefix
 	if err := cfg.Validate(); err != nil {
 		b.Fatal(err)
@@ -221,12 +221,12 @@ type benchMeter struct {
 	self, es float64
 }
 
-func benchStart(b *testing.B, es *elasticsearch.Client) benchMeter {
+func benchStart(b *testing.B, es *search.Client) benchMeter {
 	return benchStartAt(b, es, time.Now())
 }
 
 // benchStartAt starts measuring at a moment shortly ahead.
-func benchStartAt(b *testing.B, es *elasticsearch.Client, at time.Time) benchMeter {
+func benchStartAt(b *testing.B, es *search.Client, at time.Time) benchMeter {
 	m := benchMeter{self: bench.SelfCPU().Seconds(), es: benchESCPU(b, es)}
 	time.Sleep(time.Until(at))
 	b.StartTimer()
@@ -235,14 +235,14 @@ func benchStartAt(b *testing.B, es *elasticsearch.Client, at time.Time) benchMet
 }
 
 // stop returns the seconds since benchStart and the CPU spent.
-func (m benchMeter) stop(b *testing.B, es *elasticsearch.Client) (float64, string) {
+func (m benchMeter) stop(b *testing.B, es *search.Client) (float64, string) {
 	sec := time.Since(m.start).Seconds()
 	b.StopTimer()
 	self, esCPU := bench.SelfCPU().Seconds()-m.self, benchESCPU(b, es)-m.es
 	return sec, fmt.Sprintf("CPU: this process %.2fs, Elasticsearch %.2fs = %.2f cores", self, esCPU, (self+esCPU)/sec)
 }
 
-func benchESCPU(b *testing.B, es *elasticsearch.Client) float64 {
+func benchESCPU(b *testing.B, es *search.Client) float64 {
 	type stats struct {
 		Process struct {
 			CPU struct {

@@ -10,7 +10,6 @@ import (
 	"github.com/flowline/flowline/pkg/deadletter"
 	recordv1 "github.com/flowline/flowline/pkg/pb/recordv1"
 	"github.com/flowline/flowline/pkg/schema"
-	"github.com/flowline/flowline/pkg/search"
 	"github.com/flowline/flowline/pkg/stream"
 	"github.com/flowline/flowline/services/writer"
 )
@@ -58,8 +57,7 @@ func TestWritesCamunda7Documents(t *testing.T) {
 	// dead-lettered.
 	resilWaitDrained(t, js, 15*time.Second)
 	index := schema.RuntimeIndex(env.Prefix, schema.C7ListView)
-	res, err := env.ES.Get(index, "eu:pi-1", env.ES.Get.WithContext(ctx))
-	b, err := search.ReadResponse("get pi-1", res, err)
+	b, err := esGet(ctx, env.ES, index, "eu:pi-1")
 	if err != nil {
 		t.Fatal(err)
 	}

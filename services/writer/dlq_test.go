@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -19,6 +21,13 @@ import (
 	"github.com/flowline/flowline/pkg/stream"
 	"github.com/flowline/flowline/services/writer"
 )
+
+// esPutMapping adds the fields of mapping (a JSON body) to the mapping of
+// index.
+func esPutMapping(ctx context.Context, es *search.Client, index, mapping string) error {
+	_, err := es.Do(ctx, search.Request{Method: http.MethodPut, Path: "/" + url.PathEscape(index) + "/_mapping", Body: []byte(mapping), What: "put mapping of " + index})
+	return err
+}
 
 // TestRejectedDocumentRedrivenAfterTheMappingIsFixedIsIndexedOnce: a
 // document the strict mapping refuses is dead-lettered with what a redrive
@@ -85,8 +94,7 @@ func TestRejectedDocumentRedrivenAfterTheMappingIsFixedIsIndexedOnce(t *testing.
 	})
 
 	// The fix: the mapping takes the field.
-	res, err := env.ES.Indices.PutMapping([]string{index}, strings.NewReader(`{"properties":{"reviewedBy":{"type":"keyword"}}}`))
-	if _, err := search.ReadResponse("put mapping", res, err); err != nil {
+	if err := esPutMapping(ctx, env.ES, index, `{"properties":{"reviewedBy":{"type":"keyword"}}}`); err != nil {
 		t.Fatal(err)
 	}
 	out, err := store.Redrive(ctx, l, false)
@@ -94,8 +102,7 @@ func TestRejectedDocumentRedrivenAfterTheMappingIsFixedIsIndexedOnce(t *testing.
 		t.Fatalf("redrive: %+v %v", out, err)
 	}
 	testenv.Eventually(t, 15*time.Second, func() error {
-		res, err := env.ES.Get(index, "1")
-		body, err := search.ReadResponse("get document 1", res, err)
+		body, err := esGet(ctx, env.ES, index, "1")
 		if err != nil {
 			return err
 		}
@@ -183,21 +190,18 @@ func TestLargeRejectedDocumentIsDeadLetteredWhole(t *testing.T) {
 		t.Fatalf("dead letter holds %d bytes (%v), want the whole %d-byte source by reference", len(l.Data), l.BodyErr, len(large))
 	}
 	testenv.Eventually(t, 15*time.Second, func() error {
-		res, err := env.ES.Get(index, "2")
-		_, err = search.ReadResponse("get document 2", res, err)
+		_, err := esGet(ctx, env.ES, index, "2")
 		return err
 	})
 
-	res, err := env.ES.Indices.PutMapping([]string{index}, strings.NewReader(`{"properties":{"reviewedBy":{"type":"keyword","ignore_above":256}}}`))
-	if _, err := search.ReadResponse("put mapping", res, err); err != nil {
+	if err := esPutMapping(ctx, env.ES, index, `{"properties":{"reviewedBy":{"type":"keyword","ignore_above":256}}}`); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := store.Redrive(ctx, l, false); err != nil {
 		t.Fatal(err)
 	}
 	testenv.Eventually(t, 30*time.Second, func() error {
-		res, err := env.ES.Get(index, "1")
-		body, err := search.ReadResponse("get document 1", res, err)
+		body, err := esGet(ctx, env.ES, index, "1")
 		if err != nil {
 			return err
 		}

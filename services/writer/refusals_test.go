@@ -8,14 +8,11 @@ package writer_test
 import (
 	"context"
 	"fmt"
-	"io"
 	"log/slog"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/elastic/go-elasticsearch/v8"
 	"github.com/prometheus/client_golang/prometheus"
 	"go.opentelemetry.io/otel/trace/noop"
 
@@ -30,21 +27,14 @@ import (
 
 // esDo sends a request with a JSON body (may be empty) to the test's
 // Elasticsearch and fails t unless it succeeds.
-func esDo(t *testing.T, es *elasticsearch.Client, method, path, body string) {
+func esDo(t *testing.T, es *search.Client, method, path, body string) {
 	t.Helper()
-	req, err := http.NewRequest(method, path, strings.NewReader(body))
-	if err != nil {
+	var b []byte
+	if body != "" {
+		b = []byte(body)
+	}
+	if _, err := es.Do(context.Background(), search.Request{Method: method, Path: path, Body: b, What: method + " " + path}); err != nil {
 		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	res, err := es.Perform(req)
-	if err != nil {
-		t.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
-	if res.StatusCode >= 300 {
-		t.Fatalf("%s %s: HTTP %d: %s", method, path, res.StatusCode, b)
 	}
 }
 
@@ -60,24 +50,24 @@ func TestWriterWaitsOutClusterSideRefusals(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
 		reason string // what readiness and the WARN name
-		apply  func(t *testing.T, es *elasticsearch.Client, env *testenv.Env, index string)
-		lift   func(t *testing.T, es *elasticsearch.Client, env *testenv.Env, index string)
+		apply  func(t *testing.T, es *search.Client, env *testenv.Env, index string)
+		lift   func(t *testing.T, es *search.Client, env *testenv.Env, index string)
 	}{
 		{
 			name: "WriteBlock", reason: "cluster_block_exception",
-			apply: func(t *testing.T, es *elasticsearch.Client, _ *testenv.Env, index string) {
+			apply: func(t *testing.T, es *search.Client, _ *testenv.Env, index string) {
 				esDo(t, es, "PUT", "/"+index+"/_settings", `{"index.blocks.write":true}`)
 			},
-			lift: func(t *testing.T, es *elasticsearch.Client, _ *testenv.Env, index string) {
+			lift: func(t *testing.T, es *search.Client, _ *testenv.Env, index string) {
 				esDo(t, es, "PUT", "/"+index+"/_settings", `{"index.blocks.write":null}`)
 			},
 		},
 		{
 			name: "ClosedIndex", reason: "index_closed_exception",
-			apply: func(t *testing.T, es *elasticsearch.Client, _ *testenv.Env, index string) {
+			apply: func(t *testing.T, es *search.Client, _ *testenv.Env, index string) {
 				esDo(t, es, "POST", "/"+index+"/_close", "")
 			},
-			lift: func(t *testing.T, es *elasticsearch.Client, _ *testenv.Env, index string) {
+			lift: func(t *testing.T, es *search.Client, _ *testenv.Env, index string) {
 				esDo(t, es, "POST", "/"+index+"/_open", "")
 			},
 		},
@@ -86,14 +76,14 @@ func TestWriterWaitsOutClusterSideRefusals(t *testing.T) {
 			// indices only, so that other tests sharing the node are not
 			// affected; the cluster setting is restored at cleanup.
 			name: "MissingIndexAutoCreateOff", reason: "index_not_found_exception",
-			apply: func(t *testing.T, es *elasticsearch.Client, env *testenv.Env, index string) {
+			apply: func(t *testing.T, es *search.Client, env *testenv.Env, index string) {
 				t.Cleanup(func() {
 					esDo(t, es, "PUT", "/_cluster/settings", `{"persistent":{"action.auto_create_index":null}}`)
 				})
 				esDo(t, es, "PUT", "/_cluster/settings", fmt.Sprintf(`{"persistent":{"action.auto_create_index":"-%s-*,+*"}}`, env.Prefix))
 				esDo(t, es, "DELETE", "/"+index, "")
 			},
-			lift: func(t *testing.T, es *elasticsearch.Client, env *testenv.Env, _ string) {
+			lift: func(t *testing.T, es *search.Client, env *testenv.Env, _ string) {
 				if err := search.EnsureSchema(context.Background(), es, smallWriterConfig(env.NATS, env.ESConfig, env.Prefix).Index); err != nil {
 					t.Fatal(err)
 				}

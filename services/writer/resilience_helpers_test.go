@@ -9,9 +9,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
+	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -21,7 +22,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/elastic/go-elasticsearch/v8"
 	"github.com/nats-io/nats.go/jetstream"
 	"google.golang.org/protobuf/proto"
 
@@ -76,14 +76,23 @@ func resilSearchableTempDir(t *testing.T) string {
 	return dir
 }
 
-func resilClient(t *testing.T, url string) (*elasticsearch.Client, config.Elasticsearch) {
+// resilClient is a client of the node at url, and its config (the engine
+// left to be detected, as in production by default).
+func resilClient(t *testing.T, url string) (*search.Client, config.Search) {
 	t.Helper()
-	cfg := config.Elasticsearch{URL: url}
+	cfg := config.Search{ES: config.Elasticsearch{URL: url}}
 	c, err := search.NewClient(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(c.Close)
 	return c, cfg
+}
+
+// esGet returns the body of the document id of index (GET /<index>/_doc/<id>);
+// a missing document is an error (HTTP 404).
+func esGet(ctx context.Context, es *search.Client, index, id string) ([]byte, error) {
+	return es.Do(ctx, search.Request{Method: http.MethodGet, Path: "/" + url.PathEscape(index) + "/_doc/" + url.PathEscape(id), What: "get " + index + "/" + id})
 }
 
 // The load: ids 0..n-1 (as Zeebe-like keys). Every id is published at
@@ -272,28 +281,14 @@ func resilWaitDrained(t *testing.T, js jetstream.JetStream, timeout time.Duratio
 }
 
 // resilCount is the number of documents in index (without a refresh).
-func resilCount(ctx context.Context, es *elasticsearch.Client, index string) (int, error) {
-	res, err := es.Count(es.Count.WithContext(ctx), es.Count.WithIndex(index))
-	if err != nil {
-		return 0, err
-	}
-	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
-	if res.IsError() {
-		return 0, fmt.Errorf("count: %s: %s", res.Status(), b)
-	}
-	var c struct {
-		Count int `json:"count"`
-	}
-	if err := json.Unmarshal(b, &c); err != nil {
-		return 0, err
-	}
-	return c.Count, nil
+func resilCount(ctx context.Context, es *search.Client, index string) (int, error) {
+	n, err := search.Count(ctx, es, index, nil)
+	return int(n), err
 }
 
 // resilVerify checks that index holds exactly the n ids of the load, each
 // once, at its highest published version with that version's source.
-func resilVerify(t *testing.T, es *elasticsearch.Client, index string, n int) {
+func resilVerify(t *testing.T, es *search.Client, index string, n int) {
 	t.Helper()
 	ctx := context.Background()
 	if err := search.Refresh(ctx, es, index); err != nil {
@@ -315,14 +310,9 @@ func resilVerify(t *testing.T, es *elasticsearch.Client, index string, n int) {
 			ids = append(ids, resilID(i))
 		}
 		body, _ := json.Marshal(map[string]any{"ids": ids})
-		res, err := es.Mget(bytes.NewReader(body), es.Mget.WithIndex(index), es.Mget.WithContext(ctx))
+		b, err := es.Do(ctx, search.Request{Method: http.MethodPost, Path: "/" + url.PathEscape(index) + "/_mget", Body: body, What: "mget " + index})
 		if err != nil {
 			t.Fatal(err)
-		}
-		b, _ := io.ReadAll(res.Body)
-		res.Body.Close()
-		if res.IsError() {
-			t.Fatalf("mget: %s: %.500s", res.Status(), b)
 		}
 		var got struct {
 			Docs []struct {
@@ -375,7 +365,7 @@ func jsonEqual(a, b []byte) bool {
 
 // resilThreadPoolRejected is the number of tasks the node's write thread
 // pool rejected (each one a 429 to the writer).
-func resilThreadPoolRejected(t *testing.T, es *elasticsearch.Client) int {
+func resilThreadPoolRejected(t *testing.T, es *search.Client) int {
 	t.Helper()
 	type stats struct {
 		ThreadPool map[string]struct {
@@ -391,17 +381,20 @@ func resilThreadPoolRejected(t *testing.T, es *elasticsearch.Client) int {
 
 // nodeStats decodes the nodes stats of metric (GET _nodes/stats/<metric>,
 // only the fields of filter when given) into one T per node.
-func nodeStats[T any](t testing.TB, es *elasticsearch.Client, metric string, filter ...string) map[string]T {
+func nodeStats[T any](t testing.TB, es *search.Client, metric string, filter ...string) map[string]T {
 	t.Helper()
-	res, err := es.Nodes.Stats(es.Nodes.Stats.WithMetric(metric), es.Nodes.Stats.WithFilterPath(filter...))
+	var q url.Values
+	if len(filter) > 0 {
+		q = url.Values{"filter_path": {strings.Join(filter, ",")}}
+	}
+	b, err := es.Do(context.Background(), search.Request{Method: http.MethodGet, Path: "/_nodes/stats/" + url.PathEscape(metric), Query: q, What: "nodes stats " + metric})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer res.Body.Close()
 	var st struct {
 		Nodes map[string]T `json:"nodes"`
 	}
-	if err := json.NewDecoder(res.Body).Decode(&st); err != nil {
+	if err := json.Unmarshal(b, &st); err != nil {
 		t.Fatal(err)
 	}
 	return st.Nodes

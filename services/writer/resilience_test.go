@@ -13,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/elastic/go-elasticsearch/v8"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 	"go.opentelemetry.io/otel/trace/noop"
@@ -23,6 +22,7 @@ import (
 	"github.com/flowline/flowline/internal/testenv"
 	"github.com/flowline/flowline/pkg/config"
 	"github.com/flowline/flowline/pkg/schema"
+	"github.com/flowline/flowline/pkg/search"
 	"github.com/flowline/flowline/pkg/stream"
 	"github.com/flowline/flowline/services/writer"
 )
@@ -31,7 +31,7 @@ const resilDocs = 20_000 // unique ids per test
 
 // resilRun is one resilience test's broker, load and running writer.
 type resilRun struct {
-	es         *elasticsearch.Client
+	es         *search.Client
 	js         jetstream.JetStream
 	index      string
 	msgs       []resilMsg
@@ -55,7 +55,7 @@ func resilSetup(t *testing.T, node *esnode.Node, perMsg int, tune func(*writer.C
 	t.Logf("load: %d unique ids, %d documents (updates and stale copies included) in %d messages", resilDocs, len(plan), len(r.msgs))
 	cfg := writer.Config{
 		Consumer: "writer", AckWait: 30 * time.Second,
-		NATS: testenv.NATSConfig(ns), Streams: testenv.Streams(), ES: esCfg,
+		NATS: testenv.NATSConfig(ns), Streams: testenv.Streams(), Search: esCfg,
 		Index: config.Index{Prefix: prefix, Shards: 1, RefreshInterval: "1s"},
 	}
 	tune(&cfg)

@@ -2,7 +2,6 @@ package writer_test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"testing"
 	"time"
@@ -40,7 +39,7 @@ func TestReplicasShareTheDocumentStream(t *testing.T) {
 		replicas = append(replicas, writer.New(writer.Config{
 			Consumer: "writer", Workers: 1, FetchMessages: 4, BulkMaxDocs: 1000, BulkMaxBytes: 1 << 20,
 			FlushInterval: 50 * time.Millisecond, AckWait: 30 * time.Second,
-			NATS: testenv.NATSConfig(env.NATS), Streams: testenv.Streams(), ES: env.ESConfig,
+			NATS: testenv.NATSConfig(env.NATS), Streams: testenv.Streams(), Search: env.ESConfig,
 			Index: config.Index{Prefix: env.Prefix, Shards: 1, RefreshInterval: "1s"},
 		}, testenv.DepsOn(t, reg)))
 	}
@@ -51,17 +50,12 @@ func TestReplicasShareTheDocumentStream(t *testing.T) {
 		if err := search.Refresh(ctx, env.ES, index); err != nil {
 			return err
 		}
-		res, err := env.ES.Count(env.ES.Count.WithIndex(index))
+		n, err := search.Count(ctx, env.ES, index, nil)
 		if err != nil {
 			return err
 		}
-		defer res.Body.Close()
-		var n struct{ Count int }
-		if err := decodeJSON(res.Body, &n); err != nil {
-			return err
-		}
-		if n.Count != messages*perMessage {
-			return fmt.Errorf("%d documents indexed", n.Count)
+		if n != messages*perMessage {
+			return fmt.Errorf("%d documents indexed", n)
 		}
 		return nil
 	})
@@ -87,8 +81,4 @@ func TestReplicasShareTheDocumentStream(t *testing.T) {
 	if total != messages*perMessage {
 		t.Errorf("replicas report %v items in total, want %d (each document once)", total, messages*perMessage)
 	}
-}
-
-func decodeJSON(r interface{ Read([]byte) (int, error) }, v any) error {
-	return json.NewDecoder(r).Decode(v)
 }

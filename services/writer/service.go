@@ -22,7 +22,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/elastic/go-elasticsearch/v8"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"go.opentelemetry.io/otel/trace"
@@ -49,7 +48,7 @@ type Service struct {
 	// conditions of ready unmet while they last.
 	refusals *search.Refusals
 
-	es       *elasticsearch.Client
+	es       *search.Client
 	js       jetstream.JetStream
 	cons     jetstream.Consumer
 	payloads *stream.Payloads // document bodies inline or in objects
@@ -86,7 +85,7 @@ func (s *Service) Ready() error { return s.ready.Err() }
 // Run writes documents until ctx is cancelled; the messages of bulks not
 // yet written then are nak'ed for redelivery.
 func (s *Service) Run(ctx context.Context) error {
-	es, err := search.NewClient(s.cfg.ES, search.ReportTo(s.refusals))
+	es, err := search.NewClient(s.cfg.Search, search.ReportTo(s.refusals))
 	if err != nil {
 		return fmt.Errorf("writer: %w", err)
 	}

@@ -48,16 +48,15 @@ func TestRejectedDocumentIsDeadLetteredAndTheRestWritten(t *testing.T) {
 		if err := search.Refresh(ctx, env.ES, index); err != nil {
 			return err
 		}
-		res, err := env.ES.Get(index, fmt.Sprint(big))
+		b, err := esGet(ctx, env.ES, index, fmt.Sprint(big))
 		if err != nil {
 			return err
 		}
-		defer res.Body.Close()
 		var got struct {
 			Version int64           `json:"_version"`
 			Source  json.RawMessage `json:"_source"`
 		}
-		if err := json.NewDecoder(res.Body).Decode(&got); err != nil {
+		if err := json.Unmarshal(b, &got); err != nil {
 			return err
 		}
 		if got.Version != 10 || !strings.Contains(string(got.Source), `"state":"ACTIVE"`) || !strings.Contains(string(got.Source), fmt.Sprint(big)) {

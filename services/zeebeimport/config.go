@@ -49,11 +49,12 @@ func (c Config) Validate() error {
 // exporter's indices (FLOWLINE_ZEEBE_IMPORT_*): the migration path for
 // installations that run that exporter today. It is off while URL is empty.
 type Source struct {
-	URL      string `envconfig:"URL" desc:"Elasticsearch URL(s) holding the Zeebe exporter's indices, comma separated; set it to import them (empty: no import)"`
-	Username string `envconfig:"USERNAME" desc:"basic auth user of that Elasticsearch"`
-	Password string `envconfig:"PASSWORD" desc:"basic auth password of that Elasticsearch"`
-	APIKey   string `envconfig:"API_KEY" desc:"API key (base64 id:key) of that Elasticsearch, instead of basic auth"`
-	CACert   string `envconfig:"CA_CERT" desc:"CA certificate file to verify that Elasticsearch"`
+	URL      string        `envconfig:"URL" desc:"Elasticsearch URL(s) holding the Zeebe exporter's indices, comma separated; set it to import them (empty: no import)"`
+	Username string        `envconfig:"USERNAME" desc:"basic auth user of that Elasticsearch"`
+	Password string        `envconfig:"PASSWORD" desc:"basic auth password of that Elasticsearch"`
+	APIKey   string        `envconfig:"API_KEY" desc:"API key (base64 id:key) of that Elasticsearch, instead of basic auth"`
+	CACert   string        `envconfig:"CA_CERT" desc:"CA certificate file to verify that Elasticsearch"`
+	Engine   config.Engine `envconfig:"SEARCH_ENGINE" desc:"elasticsearch or opensearch (the exporter's indices may live in either); empty: detected"`
 
 	IndexPrefix string `envconfig:"INDEX_PREFIX" default:"zeebe-record" desc:"the exporter's index prefix: indices <prefix>_<value-type>_<version>_<date>"`
 	PageSize    int    `envconfig:"PAGE_SIZE" default:"1000" desc:"most documents read per value type and partition at a time"`
@@ -106,9 +107,14 @@ func (c Source) SettleTime() time.Duration {
 // Enabled reports whether the import is configured.
 func (c Source) Enabled() bool { return strings.TrimSpace(c.URL) != "" }
 
-// Elasticsearch is the client configuration of the source cluster.
+// Elasticsearch is how to reach the source cluster.
 func (c Source) Elasticsearch() config.Elasticsearch {
 	return config.Elasticsearch{URL: c.URL, Username: c.Username, Password: c.Password, APIKey: c.APIKey, CACert: c.CACert}
+}
+
+// Search is the client configuration of the source cluster.
+func (c Source) Search() config.Search {
+	return config.Search{Engine: c.Engine, ES: c.Elasticsearch()}
 }
 
 // Validate implements config.Validator; a disabled import is valid.
@@ -128,6 +134,10 @@ func (c Source) Validate() error {
 	switch {
 	case c.APIKey != "" && c.Username != "":
 		return bad("API_KEY", "choose API key or basic auth, not both")
+	case c.Engine != "" && c.Engine != config.EngineElasticsearch && c.Engine != config.EngineOpenSearch:
+		return bad("SEARCH_ENGINE", "%q: want elasticsearch or opensearch (or empty to detect it)", c.Engine)
+	case c.Engine == config.EngineOpenSearch && c.APIKey != "":
+		return bad("API_KEY", "API keys are Elasticsearch's; OpenSearch takes USERNAME and PASSWORD")
 	case c.IndexPrefix == "" || strings.ContainsAny(c.IndexPrefix, `\/*?"<>| ,#:`) || strings.ToLower(c.IndexPrefix) != c.IndexPrefix:
 		return bad("INDEX_PREFIX", "%q must be a non-empty lowercase index name prefix", c.IndexPrefix)
 	case c.PageSize < 1 || c.PageSize > 10_000:

@@ -61,7 +61,7 @@ func TestImportStoresLargeRecordsAndDeadLettersOversizeOnes(t *testing.T) {
 		t.Fatal("no record of partition 1 after the oversize one")
 	}
 
-	cfg := importConfig(ns, esCfg.URL, prefix, "r1")
+	cfg := importConfig(ns, esCfg.ES.URL, prefix, "r1")
 	cfg.MaxPartitionID = 2
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)

@@ -92,7 +92,7 @@ func (s *Service) Run(ctx context.Context) error {
 	retry := backoff.New(s.cfg.Source.BackoffStart, s.cfg.Source.BackoffMax)
 	s.ready.Met(condNATS)
 
-	es, err := search.NewClient(s.cfg.Source.Elasticsearch(), search.ReportTo(search.NewRefusals(s.log, "FLOWLINE_ZEEBE_IMPORT_", s.cfg.Source.Elasticsearch(), s.ready)))
+	es, err := search.NewClient(s.cfg.Source.Search(), search.ReportTo(search.NewRefusals(s.log, "FLOWLINE_ZEEBE_IMPORT_", s.cfg.Source.Elasticsearch(), s.ready)))
 	if err != nil {
 		return fmt.Errorf("zeebe import: %w", err)
 	}

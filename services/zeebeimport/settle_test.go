@@ -1,14 +1,16 @@
 package zeebeimport_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/elastic/go-elasticsearch/v8"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -16,6 +18,7 @@ import (
 	"github.com/flowline/flowline/internal/dev/simulate"
 	"github.com/flowline/flowline/internal/testenv"
 	"github.com/flowline/flowline/pkg/config"
+	"github.com/flowline/flowline/pkg/search"
 	"github.com/flowline/flowline/pkg/stream"
 	"github.com/flowline/flowline/services/zeebeimport"
 )
@@ -23,7 +26,7 @@ import (
 // settleEnv is one import test's servers, exporter and index prefix.
 type settleEnv struct {
 	ns     *natsserver.Server
-	es     *elasticsearch.Client
+	es     *search.Client
 	esURL  string
 	prefix string
 	x      *exporter
@@ -37,7 +40,7 @@ func newSettleEnv(t *testing.T) settleEnv {
 	testenv.DropIndices(t, es, tp)
 	prefix := tp + "-zeebe-record"
 	exporterTemplate(t, es, prefix)
-	return settleEnv{ns: ns, es: es, esURL: esCfg.URL, prefix: prefix, x: newExporter(t, es, prefix), js: testenv.Connect(t, ns).JS}
+	return settleEnv{ns: ns, es: es, esURL: esCfg.ES.URL, prefix: prefix, x: newExporter(t, es, prefix), js: testenv.Connect(t, ns).JS}
 }
 
 // defaultConfig is the import with every source setting at its default
@@ -112,11 +115,10 @@ func TestImportTakesALowerPositionSearchableOnlyAfterTheExporterBulkDelay(t *tes
 	// the exporter's bulk delay plus the refresh interval: 6 s after the
 	// newest job's timestamp.
 	jobIndex := e.x.index(jobs[0])
-	res, err := e.es.Indices.Create(jobIndex, e.es.Indices.Create.WithBody(strings.NewReader(`{"settings":{"index.refresh_interval":"-1"}}`)))
-	if err != nil || res.IsError() {
-		t.Fatalf("create %s: %v %v", jobIndex, err, res)
+	if _, err := e.es.Do(context.Background(), search.Request{Method: http.MethodPut, Path: "/" + url.PathEscape(jobIndex),
+		Body: []byte(`{"settings":{"index.refresh_interval":"-1"}}`), What: "create index " + jobIndex}); err != nil {
+		t.Fatalf("create %s: %v", jobIndex, err)
 	}
-	res.Body.Close()
 	e.x.assign(recs)
 	e.x.bulk(jobs, nil)
 	e.x.export(others, nil)

@@ -5,12 +5,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"sync"
 	"time"
-
-	"github.com/elastic/go-elasticsearch/v8"
 
 	recordv1 "github.com/flowline/flowline/pkg/pb/recordv1"
 	"github.com/flowline/flowline/pkg/search"
@@ -28,7 +28,7 @@ import (
 
 // zeebeSource reads the exporter's indices; safe for concurrent use.
 type zeebeSource struct {
-	es       *elasticsearch.Client
+	es       *search.Client
 	prefix   string
 	pageSize int
 
@@ -109,9 +109,8 @@ func (z *zeebeSource) partitions(ctx context.Context) ([]int32, error) {
 // so that a value type's first index is seen before its records settle.
 func (z *zeebeSource) valueTypes(ctx context.Context) ([]string, error) {
 	pattern := z.prefix + "_*"
-	resp, err := z.es.Indices.ResolveIndex([]string{pattern}, z.es.Indices.ResolveIndex.WithExpandWildcards("open"),
-		z.es.Indices.ResolveIndex.WithContext(ctx))
-	b, err := search.ReadResponse("resolve "+pattern, resp, err)
+	b, err := z.es.Do(ctx, search.Request{Method: http.MethodGet, Path: "/_resolve/index/" + url.PathEscape(pattern),
+		Query: url.Values{"expand_wildcards": {"open"}}, What: "resolve " + pattern})
 	if err != nil {
 		return nil, err
 	}
@@ -177,8 +176,7 @@ func (z *zeebeSource) pages(ctx context.Context, p int32, reqs []pageRequest) ([
 		})
 	}
 	what := fmt.Sprintf("read partition %d from %s_*", p, z.prefix)
-	resp, err := z.es.Msearch(&body, z.es.Msearch.WithContext(ctx))
-	b, err := search.ReadResponse(what, resp, err)
+	b, err := z.es.Do(ctx, search.Request{Method: http.MethodPost, Path: "/_msearch", Body: body.Bytes(), NDJSON: true, What: what})
 	if err != nil {
 		return nil, err
 	}

@@ -5,12 +5,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/elastic/go-elasticsearch/v8"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/protobuf/proto"
@@ -28,7 +29,7 @@ import (
 // exporterTemplate installs an index template like the Zeebe Elasticsearch
 // exporter's (zeebe-record-template.json plus a per-value-type "value"):
 // strict envelope mapping, position and key long, partitionId integer.
-func exporterTemplate(t *testing.T, es *elasticsearch.Client, prefix string) {
+func exporterTemplate(t *testing.T, es *search.Client, prefix string) {
 	t.Helper()
 	long, integer, keyword := map[string]string{"type": "long"}, map[string]string{"type": "integer"}, map[string]string{"type": "keyword"}
 	body, _ := json.Marshal(map[string]any{
@@ -51,8 +52,7 @@ func exporterTemplate(t *testing.T, es *elasticsearch.Client, prefix string) {
 			},
 		},
 	})
-	resp, err := es.Indices.PutIndexTemplate(prefix+"-template", bytes.NewReader(body))
-	if _, err := search.ReadResponse("put template", resp, err); err != nil {
+	if _, err := es.Do(context.Background(), search.Request{Method: http.MethodPut, Path: "/_index_template/" + url.PathEscape(prefix+"-template"), Body: body, What: "put template"}); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -64,7 +64,7 @@ func exporterTemplate(t *testing.T, es *elasticsearch.Client, prefix string) {
 // written.
 type exporter struct {
 	t      *testing.T
-	es     *elasticsearch.Client
+	es     *search.Client
 	prefix string
 	// counters and assigned hold the exporter's "sequence": a counter per
 	// partition and value type, ((partitionId << 51) + counter), given to
@@ -73,7 +73,7 @@ type exporter struct {
 	assigned map[string]int64
 }
 
-func newExporter(t *testing.T, es *elasticsearch.Client, prefix string) *exporter {
+func newExporter(t *testing.T, es *search.Client, prefix string) *exporter {
 	return &exporter{t: t, es: es, prefix: prefix, counters: map[string]int64{}, assigned: map[string]int64{}}
 }
 
@@ -154,13 +154,8 @@ func (x *exporter) bulk(records []simulate.Record, mangle func(simulate.Record, 
 // refresh makes indices searchable now.
 func (x *exporter) refresh(indices ...string) {
 	x.t.Helper()
-	res, err := x.es.Indices.Refresh(x.es.Indices.Refresh.WithIndex(indices...))
-	if err != nil {
-		x.t.Fatal(err)
-	}
-	res.Body.Close()
-	if res.IsError() {
-		x.t.Fatalf("refresh: %s", res.Status())
+	if err := search.Refresh(context.Background(), x.es, indices...); err != nil {
+		x.t.Fatalf("refresh: %v", err)
 	}
 }
 
@@ -336,7 +331,7 @@ func TestZeebeImport(t *testing.T) {
 
 	newService := func(replica string) (*zeebeimport.Service, *prometheus.Registry, func()) {
 		reg := prometheus.NewRegistry()
-		cfg := importConfig(ns, esCfg.URL, prefix, replica)
+		cfg := importConfig(ns, esCfg.ES.URL, prefix, replica)
 		if err := cfg.Validate(); err != nil {
 			t.Fatal(err)
 		}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
 	"testing"
 	"time"
@@ -70,8 +71,8 @@ func idsIn(s *stack.Stack, index string) ([]string, error) {
 	if err := search.Refresh(ctx, s.ES, index); err != nil {
 		return nil, err
 	}
-	resp, err := s.ES.Search(s.ES.Search.WithContext(ctx), s.ES.Search.WithIndex(index), s.ES.Search.WithSize(1000))
-	b, err := search.ReadResponse("search "+index, resp, err)
+	b, err := s.ES.Do(ctx, search.Request{Method: http.MethodGet, Path: "/" + index + "/_search",
+		Query: url.Values{"size": {"1000"}}, What: "search " + index})
 	if err != nil {
 		return nil, err
 	}

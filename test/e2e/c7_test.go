@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -59,12 +60,11 @@ func TestCamunda7HistoryEndToEnd(t *testing.T) {
 		if err := search.Refresh(context.Background(), s.ES, indices); err != nil {
 			return err
 		}
-		res, err := s.ES.Search(s.ES.Search.WithIndex(indices), s.ES.Search.WithSize(100),
-			s.ES.Search.WithBody(strings.NewReader(fmt.Sprintf(`{"query":{"term":{"bpmnProcessId":%q}}}`, key))))
+		b, err := s.ES.Do(context.Background(), search.Request{Method: http.MethodPost, Path: "/" + indices + "/_search",
+			Query: url.Values{"size": {"100"}}, Body: fmt.Appendf(nil, `{"query":{"term":{"bpmnProcessId":%q}}}`, key), What: "search " + indices})
 		if err != nil {
 			return err
 		}
-		defer res.Body.Close()
 		var r struct {
 			Hits struct {
 				Hits []struct {
@@ -73,7 +73,7 @@ func TestCamunda7HistoryEndToEnd(t *testing.T) {
 				} `json:"hits"`
 			} `json:"hits"`
 		}
-		if err := json.NewDecoder(res.Body).Decode(&r); err != nil {
+		if err := json.Unmarshal(b, &r); err != nil {
 			return err
 		}
 		both = both[:0]

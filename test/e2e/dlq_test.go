@@ -35,12 +35,11 @@ func TestDeadLettersAreListedShownAndRedrivenWithTheCLI(t *testing.T) {
 	index := schema.RuntimeIndex(s.Prefix, schema.ListView)
 	// The writer created the index at start; it is made again, its template
 	// overridden for one field.
-	res, err := s.ES.Indices.Delete([]string{index})
-	if _, err := search.ReadResponse("delete "+index, res, err); err != nil {
+	if _, err := s.ES.Do(ctx, search.Request{Method: http.MethodDelete, Path: "/" + index, What: "delete " + index}); err != nil {
 		t.Fatal(err)
 	}
-	res, err = s.ES.Indices.Create(index, s.ES.Indices.Create.WithBody(strings.NewReader(`{"mappings":{"properties":{"processName":{"type":"long"}}}}`)))
-	if _, err := search.ReadResponse("create "+index, res, err); err != nil {
+	if _, err := s.ES.Do(ctx, search.Request{Method: http.MethodPut, Path: "/" + index,
+		Body: []byte(`{"mappings":{"properties":{"processName":{"type":"long"}}}}`), What: "create " + index}); err != nil {
 		t.Fatal(err)
 	}
 	if code, res := post(t, s.IngestURL(), "application/x-ndjson", ndjson(fixture())); code != http.StatusAccepted {
@@ -127,8 +126,7 @@ func TestDeadLettersAreListedShownAndRedrivenWithTheCLI(t *testing.T) {
 	}
 
 	// The cause goes; the template creates the index again on the next write.
-	res, err = s.ES.Indices.Delete([]string{index})
-	if _, err := search.ReadResponse("delete "+index, res, err); err != nil {
+	if _, err := s.ES.Do(ctx, search.Request{Method: http.MethodDelete, Path: "/" + index, What: "delete " + index}); err != nil {
 		t.Fatal(err)
 	}
 	if out, err = dlq("redrive", "--service", "writer", "--dry-run"); err != nil || !strings.Contains(out, "would redrive") {

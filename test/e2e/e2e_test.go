@@ -3,11 +3,13 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"reflect"
 	"strings"
 	"testing"
@@ -67,16 +69,12 @@ func searchAll(t *testing.T, s *stack.Stack, f schema.Family) map[string]hit {
 	if err := search.Refresh(ctx, s.ES, alias); err != nil {
 		t.Fatal(err)
 	}
-	res, err := s.ES.Search(s.ES.Search.WithContext(ctx), s.ES.Search.WithIndex(alias),
-		s.ES.Search.WithSize(1000), s.ES.Search.WithSeqNoPrimaryTerm(true))
+	b, err := s.ES.Do(ctx, search.Request{Method: http.MethodGet, Path: "/" + alias + "/_search",
+		Query: url.Values{"size": {"1000"}, "seq_no_primary_term": {"true"}}, What: "search " + alias})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer res.Body.Close()
-	if res.IsError() {
-		t.Fatalf("search %s: %s", alias, res.String())
-	}
-	dec := json.NewDecoder(res.Body)
+	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.UseNumber()
 	var r struct {
 		Hits struct {

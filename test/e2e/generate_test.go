@@ -5,14 +5,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
+	"net/url"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/elastic/go-elasticsearch/v8"
-	"github.com/elastic/go-elasticsearch/v8/esapi"
 
 	"github.com/flowline/flowline/internal/dev/natsserver"
 	"github.com/flowline/flowline/internal/testenv"
@@ -68,7 +67,7 @@ func TestGenerateThroughTheStack(t *testing.T) {
 // every instance, flow node, incident, decision and user task of the
 // generated records want, with their final states, and that want has at
 // least minInstances instances and something of each kind to check.
-func expectGeneratedDocuments(t *testing.T, es *elasticsearch.Client, prefix string, want generated.File, minInstances int) {
+func expectGeneratedDocuments(t *testing.T, es *search.Client, prefix string, want generated.File, minInstances int) {
 	t.Helper()
 	active := generated.Count(want.Instances, "ELEMENT_ACTIVATED")
 	checks := []struct {
@@ -120,25 +119,24 @@ func expectNoDeadLetters(t *testing.T, ns *natsserver.Server) {
 
 // countDocs counts the documents of alias matching a query string ("" for
 // all), after a refresh.
-func countDocs(es *elasticsearch.Client, alias, query string) (int, error) {
+func countDocs(es *search.Client, alias, query string) (int, error) {
 	ctx := context.Background()
 	if err := search.Refresh(ctx, es, alias); err != nil {
 		return 0, err
 	}
-	opts := []func(*esapi.CountRequest){es.Count.WithContext(ctx), es.Count.WithIndex(alias)}
+	q := url.Values{}
 	if query != "" {
-		opts = append(opts, es.Count.WithQuery(query))
+		q.Set("q", query)
 	}
-	res, err := es.Count(opts...)
+	b, err := es.Do(ctx, search.Request{Method: http.MethodGet, Path: "/" + alias + "/_count", Query: q, What: "count " + alias})
 	if err != nil {
 		return 0, err
 	}
-	defer res.Body.Close()
-	if res.IsError() {
-		return 0, fmt.Errorf("count %s: %s", alias, res.String())
-	}
 	var body struct {
-		Count int `json:"count"`
+		Count *int `json:"count"`
 	}
-	return body.Count, json.NewDecoder(res.Body).Decode(&body)
+	if err := json.Unmarshal(b, &body); err != nil || body.Count == nil {
+		return 0, fmt.Errorf("count %s: unreadable answer %s: %v", alias, b, err)
+	}
+	return *body.Count, nil
 }

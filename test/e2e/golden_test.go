@@ -17,36 +17,47 @@ import (
 
 	"github.com/flowline/flowline/internal/testenv"
 	"github.com/flowline/flowline/internal/testenv/stack"
+	"github.com/flowline/flowline/pkg/config"
 	"github.com/flowline/flowline/pkg/schema"
 )
 
 // TestGoldenFixturesThroughTheStack sends every golden fixture of the
 // aggregator (services/aggregator/testdata/golden) through ingest,
 // aggregator and writer, and compares what the aliases return with the
-// hand-written expected documents, field by field.
+// hand-written expected documents, field by field: on Elasticsearch and on
+// OpenSearch.
 func TestGoldenFixturesThroughTheStack(t *testing.T) {
 	files, err := filepath.Glob("../../services/aggregator/testdata/golden/*.ndjson")
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no golden fixtures found: %v", err)
 	}
-	for _, file := range files {
-		name := strings.TrimSuffix(filepath.Base(file), ".ndjson")
-		t.Run(name, func(t *testing.T) {
-			want := loadExpected(t, strings.TrimSuffix(file, ".ndjson")+".expected.json")
-			s := startStack(t) // fresh broker: fixtures reuse partitions and positions
-			body, err := os.ReadFile(file)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, chunk := range chunks(body, 500) {
-				code, res := post(t, s.IngestURL(), "application/x-ndjson", string(chunk))
-				if code != http.StatusAccepted {
-					t.Fatalf("POST: %d %v", code, res)
-				}
-			}
-			expectDocs(t, s, want)
-		})
+	for _, engine := range testenv.Engines {
+		for _, file := range files {
+			name := strings.TrimSuffix(filepath.Base(file), ".ndjson")
+			t.Run(string(engine)+"/"+name, func(t *testing.T) {
+				goldenThroughTheStack(t, engine, file)
+			})
+		}
 	}
+}
+
+// goldenThroughTheStack runs one golden fixture through a fresh stack
+// writing to engine.
+func goldenThroughTheStack(t *testing.T, engine config.Engine, file string) {
+	want := loadExpected(t, strings.TrimSuffix(file, ".ndjson")+".expected.json")
+	// fresh broker: fixtures reuse partitions and positions
+	s := stack.Start(t, stack.Options{ArchiveAfter: tenYears, Engine: engine})
+	body, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, chunk := range chunks(body, 500) {
+		code, res := post(t, s.IngestURL(), "application/x-ndjson", string(chunk))
+		if code != http.StatusAccepted {
+			t.Fatalf("POST: %d %v", code, res)
+		}
+	}
+	expectDocs(t, s, want)
 }
 
 // expectDocs waits until every family's alias returns exactly want

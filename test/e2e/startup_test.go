@@ -46,7 +46,7 @@ func TestEveryServiceWaitsForJetStreamAtStart(t *testing.T) {
 	if err := config.Process(&imp); err != nil {
 		t.Fatal(err)
 	}
-	imp.NATS, imp.Streams, imp.Source.URL, imp.Source.IndexPrefix = testenv.NATSConfig(srv), testenv.Streams(), esCfg.URL, prefix+"-zeebe-record"
+	imp.NATS, imp.Streams, imp.Source.URL, imp.Source.IndexPrefix = testenv.NATSConfig(srv), testenv.Streams(), esCfg.ES.URL, prefix+"-zeebe-record"
 	deps := func() lc.Deps { return testenv.Deps(t) }
 	services := []lc.Service{
 		writer.New(stack.WriterConfig(srv, esCfg, prefix), deps()),

@@ -15,7 +15,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/elastic/go-elasticsearch/v8"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/protobuf/proto"
@@ -131,7 +130,7 @@ func (f *Fixture) Count() int {
 
 // Index writes every document into its runtime index, flushing each family
 // before the next.
-func (f *Fixture) Index(t testing.TB, es *elasticsearch.Client) {
+func (f *Fixture) Index(t testing.TB, es *search.Client) {
 	t.Helper()
 	ctx := context.Background()
 	var ops []search.Op
@@ -176,7 +175,7 @@ type stored struct {
 
 // readAll reads every document of family fam from the indices matching
 // pattern, by id; an id stored twice is an error.
-func readAll(t testing.TB, es *elasticsearch.Client, pattern string) (map[string]stored, error) {
+func readAll(t testing.TB, es *search.Client, pattern string) (map[string]stored, error) {
 	t.Helper()
 	ctx := context.Background()
 	if err := search.Refresh(ctx, es, pattern); err != nil {
@@ -206,7 +205,7 @@ func readAll(t testing.TB, es *elasticsearch.Client, pattern string) (map[string
 // documents of the running instances (and of the instances in stay), each
 // dated index exactly those of the completed instances that ended in its
 // period, identical (source and version), and each alias all of them once.
-func (f *Fixture) Check(t testing.TB, es *elasticsearch.Client, period archiver.Period, stay map[int64]bool) error {
+func (f *Fixture) Check(t testing.TB, es *search.Client, period archiver.Period, stay map[int64]bool) error {
 	t.Helper()
 	inRuntime := map[int64]bool{}
 	for _, k := range f.Running {
@@ -315,12 +314,12 @@ func jsonEqual(a, b string) bool {
 
 // NewArchiver returns an archiver for prefix with a short wait period and
 // quick pacing, and its metrics registry.
-func NewArchiver(t testing.TB, ns *natsserver.Server, esCfg config.Elasticsearch, prefix string, tune func(*archiver.Config)) (*archiver.Service, *prometheus.Registry) {
+func NewArchiver(t testing.TB, ns *natsserver.Server, esCfg config.Search, prefix string, tune func(*archiver.Config)) (*archiver.Service, *prometheus.Registry) {
 	cfg := archiver.Config{
 		WaitPeriod: time.Hour, BatchSize: 1000, Rollover: archiver.Day, PageSize: 5000, Concurrency: 3,
 		Delay: 50 * time.Millisecond, MaxDelay: 500 * time.Millisecond, SweepInterval: time.Second,
 		Lease: config.Lease{Bucket: "leases-" + prefix, TTL: 2 * time.Second}, AggregatorState: config.AggregatorState{StateBucket: "flowline-aggregator"},
-		NATS: testenv.NATSConfig(ns), Streams: testenv.Streams(), ES: esCfg,
+		NATS: testenv.NATSConfig(ns), Streams: testenv.Streams(), Search: esCfg,
 		Index: config.Index{Prefix: prefix, Shards: 1, RefreshInterval: "1s"},
 	}
 	if tune != nil {

@@ -46,6 +46,9 @@ type Options struct {
 	// WithoutIngest leaves ingest out: the test runs `flowline ingest` as
 	// a child process configured by IngestEnv (to kill and restart it).
 	WithoutIngest bool
+	// Engine is the search engine the writer and archiver use (the
+	// tests' shared node of it); empty: Elasticsearch.
+	Engine config.Engine
 }
 
 // C7 is the Camunda 7 engine a stack imports.
@@ -77,7 +80,11 @@ type Stack struct {
 // they are ready.
 func Start(t testing.TB, opts Options) *Stack {
 	t.Helper()
-	env := testenv.NewEnv(t, opts.NATS...)
+	engine := opts.Engine
+	if engine == "" {
+		engine = config.EngineElasticsearch
+	}
+	env := testenv.NewEnvOn(t, engine, opts.NATS...)
 	ns, esCfg, prefix := env.NATS, env.ESConfig, env.Prefix
 	spans := tracetest.NewSpanRecorder()
 	s := &Stack{Env: env, Spans: spans,
@@ -241,23 +248,23 @@ func IngestEnv(ns *natsserver.Server, addr string) []string {
 
 // WriterConfig is the writer's test setting on ns, writing indices of
 // prefix: quick flushes.
-func WriterConfig(ns *natsserver.Server, es config.Elasticsearch, prefix string) writer.Config {
+func WriterConfig(ns *natsserver.Server, es config.Search, prefix string) writer.Config {
 	return writer.Config{
 		Consumer: "writer", Workers: 2, FetchMessages: 64, BulkMaxDocs: 1000, BulkMaxBytes: 1 << 20,
 		FlushInterval: 100 * time.Millisecond, AckWait: 30 * time.Second,
-		NATS: testenv.NATSConfig(ns), Streams: testenv.Streams(), ES: es, Index: Index(prefix),
+		NATS: testenv.NATSConfig(ns), Streams: testenv.Streams(), Search: es, Index: Index(prefix),
 	}
 }
 
 // ArchiverConfig is the archiver's defaults with quick pacing and a short
 // lease, on ns, moving indices of prefix.
-func ArchiverConfig(t testing.TB, ns *natsserver.Server, es config.Elasticsearch, prefix string) archiver.Config {
+func ArchiverConfig(t testing.TB, ns *natsserver.Server, es config.Search, prefix string) archiver.Config {
 	t.Helper()
 	cfg := archiver.NewConfig()
 	if err := config.Process(&cfg); err != nil { // the defaults
 		t.Fatal(err)
 	}
-	cfg.NATS, cfg.Streams, cfg.ES, cfg.Index = testenv.NATSConfig(ns), testenv.Streams(), es, Index(prefix)
+	cfg.NATS, cfg.Streams, cfg.Search, cfg.Index = testenv.NATSConfig(ns), testenv.Streams(), es, Index(prefix)
 	cfg.Delay, cfg.MaxDelay, cfg.Lease.TTL = 100*time.Millisecond, 500*time.Millisecond, 2*time.Second
 	return cfg
 }
