@@ -1,0 +1,211 @@
+package search
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"reflect"
+	"sort"
+	"strings"
+
+	"github.com/flowline/flowline/pkg/config"
+	"github.com/flowline/flowline/pkg/schema/operate"
+)
+
+// EnsureOperateSchema installs the indices of Camunda 8.8's Operate and
+// Tasklist schema (pkg/schema/operate) as Camunda's exporter does: for a
+// template index its index template (FQN+"template" over FQN+"*", with the
+// alias) and its runtime index FQN; for a plain index the index itself with
+// its alias. Settings and mappings are the engine's own spelling (c's
+// engine), plus idx's shard and replica counts.
+//
+// An index that exists already (made by Camunda's exporter, or by an
+// earlier Flowline) is adopted when its mappings equal Flowline's, and given
+// its alias if it lacks it; otherwise EnsureOperateSchema fails with
+// ErrIncompatibleSchema naming the fields that differ: Flowline writes into
+// an existing Operate schema only where Operate will read what it writes.
+// Idempotent; safe for several writers to run at once.
+func EnsureOperateSchema(ctx context.Context, c *Client, idx config.Index, prefix string) error {
+	engine, err := c.Engine(ctx)
+	if err != nil {
+		return err
+	}
+	for _, ix := range operate.Indices {
+		if err := ensureOperateIndex(ctx, c, engine, idx, prefix, ix); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func ensureOperateIndex(ctx context.Context, c *Client, engine config.Engine, idx config.Index, prefix string, ix operate.Index) error {
+	settings := ix.Settings(engine)
+	settings["number_of_shards"] = idx.Shards
+	settings["number_of_replicas"] = idx.Replicas
+	mappings := ix.Mappings(engine)
+	name, alias := ix.FQN(prefix), ix.Alias(prefix)
+	body := map[string]any{"settings": settings, "mappings": mappings, "aliases": map[string]any{alias: map[string]any{}}}
+	if ix.Template {
+		tmpl, err := json.Marshal(map[string]any{
+			"index_patterns": []string{ix.Pattern(prefix)},
+			"priority":       100,
+			"_meta":          map[string]any{"managedBy": "flowline", "schema": "operate"},
+			"template":       body,
+		})
+		if err != nil {
+			return err
+		}
+		tname := ix.TemplateName(prefix)
+		if _, err := c.Do(ctx, Request{Method: http.MethodPut, Path: "/_index_template/" + url.PathEscape(tname), Body: tmpl, What: "put index template " + tname}); err != nil {
+			return err
+		}
+		body = nil // the template gives the index everything
+	}
+	var create []byte
+	if body != nil {
+		var err error
+		if create, err = json.Marshal(body); err != nil {
+			return err
+		}
+	}
+	b, err := c.Do(ctx, Request{Method: http.MethodPut, Path: "/" + url.PathEscape(name), Body: create, What: "create index " + name})
+	switch {
+	case err == nil:
+		return nil
+	case !alreadyExists(err, b):
+		return err
+	}
+	if err := adoptOperateIndex(ctx, c, name, mappings); err != nil {
+		return err
+	}
+	_, err = c.Do(ctx, Request{Method: http.MethodPut, Path: "/" + url.PathEscape(name) + "/_alias/" + url.PathEscape(alias), What: "alias " + name + " as " + alias})
+	return err
+}
+
+// adoptOperateIndex checks that the existing index name has mappings equal
+// to want: the same dynamic setting and, field by field, the same types and
+// options.
+func adoptOperateIndex(ctx context.Context, c *Client, name string, want map[string]any) error {
+	b, err := c.Do(ctx, Request{Method: http.MethodGet, Path: "/" + url.PathEscape(name) + "/_mapping", What: "get mapping of " + name})
+	if err != nil {
+		return err
+	}
+	var got map[string]struct {
+		Mappings map[string]any `json:"mappings"`
+	}
+	if err := json.Unmarshal(b, &got); err != nil {
+		return fmt.Errorf("%w: get mapping of %s: unreadable: %v", ErrUnavailable, name, err)
+	}
+	existing, ok := got[name]
+	if !ok {
+		for _, m := range got { // the name was an alias
+			existing = m
+		}
+	}
+	var norm map[string]any // want as the engine would answer it: through JSON
+	raw, err := json.Marshal(want)
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(raw, &norm); err != nil {
+		return err
+	}
+	diffs := mappingDiffs(norm, existing.Mappings)
+	if len(diffs) == 0 {
+		return nil
+	}
+	return fmt.Errorf("%w: index %s exists with mappings other than Camunda 8.8's, which Flowline writes: %s (Flowline adopts an existing Operate index only when its mappings are equal; use another FLOWLINE_INDEX_PREFIX, or migrate the index to Camunda 8.8's schema first)",
+		ErrIncompatibleSchema, name, strings.Join(diffs, "; "))
+}
+
+// mappingDiffs lists how theirs differs from ours: the root's dynamic
+// setting and every property by dotted path.
+func mappingDiffs(ours, theirs map[string]any) []string {
+	var diffs []string
+	if fmt.Sprint(ours["dynamic"]) != fmt.Sprint(theirs["dynamic"]) {
+		diffs = append(diffs, fmt.Sprintf("dynamic is %v, Flowline needs %v", theirs["dynamic"], ours["dynamic"]))
+	}
+	compareProperties("", asMap(ours["properties"]), asMap(theirs["properties"]), &diffs)
+	sort.Strings(diffs)
+	return diffs
+}
+
+func compareProperties(prefix string, ours, theirs map[string]any, diffs *[]string) {
+	for name, o := range ours {
+		path := prefix + name
+		t, ok := theirs[name]
+		if !ok {
+			*diffs = append(*diffs, "field "+path+" is missing")
+			continue
+		}
+		om, tm := asMap(o), asMap(t)
+		compareProperties(path+".", asMap(om["properties"]), asMap(tm["properties"]), diffs)
+		delete(om, "properties")
+		delete(tm, "properties")
+		for _, m := range []map[string]any{om, tm} {
+			if _, typed := m["type"]; !typed {
+				m["type"] = "object" // a property written without a type is an object
+			}
+			if rel, ok := m["relations"].(map[string]any); ok {
+				m["relations"] = oneChildAsName(rel)
+			}
+		}
+		for k, v := range tm {
+			if _, set := om[k]; !set && reportedDefault(tm["type"], k, v) {
+				delete(tm, k)
+			}
+		}
+		if !reflect.DeepEqual(om, tm) {
+			*diffs = append(*diffs, fmt.Sprintf("field %s is %s, Flowline needs %s", path, compact(tm), compact(om)))
+		}
+	}
+	for name := range theirs {
+		if _, ok := ours[name]; !ok {
+			*diffs = append(*diffs, "field "+prefix+name+" is not in Camunda 8.8's schema")
+		}
+	}
+}
+
+// reportedDefaults are the mapping options an engine reports for a field
+// of a type although they were not set, at their default value: a field
+// that has them at that value is what was asked for.
+var reportedDefaults = map[string]map[string]any{
+	"join": {"eager_global_ordinals": true},
+}
+
+func reportedDefault(fieldType any, option string, value any) bool {
+	t, _ := fieldType.(string)
+	d, ok := reportedDefaults[t][option]
+	return ok && reflect.DeepEqual(d, value)
+}
+
+// oneChildAsName writes a join relation's single child as its name, as
+// the engines report it, whether it was given as a name or a list of one.
+func oneChildAsName(rel map[string]any) map[string]any {
+	out := make(map[string]any, len(rel))
+	for parent, children := range rel {
+		if l, ok := children.([]any); ok && len(l) == 1 {
+			children = l[0]
+		}
+		out[parent] = children
+	}
+	return out
+}
+
+// asMap is v as a map (a copy, so that callers may delete from it), or an
+// empty map.
+func asMap(v any) map[string]any {
+	m, _ := v.(map[string]any)
+	out := make(map[string]any, len(m))
+	for k, x := range m {
+		out[k] = x
+	}
+	return out
+}
+
+func compact(m map[string]any) string {
+	b, _ := json.Marshal(m)
+	return string(b)
+}
