@@ -48,16 +48,19 @@ wait_node() {
   cat "$bin/$1.log" >&2; echo "$1 not healthy in time" >&2; exit 1
 }
 
+# One after the other: on a fresh machine each first fetches its
+# distribution with Maven, and two Maven runs filling one empty ~/.m2 at
+# once can corrupt it.
 if [[ -z "${FLOWLINE_ES_URL:-}" ]]; then
   echo "== starting a local Elasticsearch"
   start_node elasticsearch 1024
+  FLOWLINE_ES_URL=$(wait_node elasticsearch)
 fi
 if [[ -z "${FLOWLINE_OS_URL:-}" ]]; then
   echo "== starting a local OpenSearch"
   start_node opensearch 768
+  FLOWLINE_OS_URL=$(wait_node opensearch)
 fi
-[[ -n "${FLOWLINE_ES_URL:-}" ]] || FLOWLINE_ES_URL=$(wait_node elasticsearch)
-[[ -n "${FLOWLINE_OS_URL:-}" ]] || FLOWLINE_OS_URL=$(wait_node opensearch)
 export FLOWLINE_ES_URL FLOWLINE_OS_URL
 echo "== tests (Elasticsearch at $FLOWLINE_ES_URL, OpenSearch at $FLOWLINE_OS_URL)"
 go test -race -count=1 -timeout 30m ./...

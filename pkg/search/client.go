@@ -18,6 +18,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/elastic/go-elasticsearch/v8"
@@ -53,11 +54,22 @@ type Client struct {
 	cfg config.Search
 	rt  http.RoundTripper
 
-	mu     sync.Mutex
-	engine config.Engine // "" until detected
-	es     *elasticsearch.Client
-	os     *opensearch.Client
+	conn atomic.Pointer[connection] // nil until the engine is known
+
+	mu        sync.Mutex    // guards detecting and detectErr
+	detecting chan struct{} // closed when the detection under way ends; nil when none runs
+	detectErr error         // why the last detection failed
 }
+
+// connection is the engine's client, once the engine is known.
+type connection struct {
+	engine config.Engine
+	es     *elasticsearch.Client // Elasticsearch
+	os     *opensearch.Client    // OpenSearch
+}
+
+// detectTimeout bounds one detection of the engine (one GET / per URL).
+const detectTimeout = 10 * time.Second
 
 // ErrUnknownEngine means the cluster could not be recognised as
 // Elasticsearch or OpenSearch; FLOWLINE_SEARCH_ENGINE says which it is.
@@ -94,8 +106,9 @@ func NewClient(cfg config.Search, opts ...ClientOption) (*Client, error) {
 	return c, nil
 }
 
-// connect builds the engine's client; c.mu held or c not yet shared.
+// connect builds the engine's client and publishes it.
 func (c *Client) connect(engine config.Engine) error {
+	cn := &connection{engine: engine}
 	switch engine {
 	case config.EngineElasticsearch:
 		ec := elasticsearch.Config{
@@ -111,10 +124,10 @@ func (c *Client) connect(engine config.Engine) error {
 		if err != nil {
 			return fmt.Errorf("search: client: %w", err)
 		}
-		c.es = es
+		cn.es = es
 	case config.EngineOpenSearch:
 		if c.cfg.ES.APIKey != "" {
-			return fmt.Errorf("search: %w: FLOWLINE_ES_API_KEY is for Elasticsearch; OpenSearch takes FLOWLINE_ES_USERNAME and _PASSWORD", config.ErrInvalid)
+			return fmt.Errorf("search: %w: FLOWLINE_ES_API_KEY is for Elasticsearch, and %s is OpenSearch, which takes FLOWLINE_ES_USERNAME and _PASSWORD", config.ErrInvalid, config.Redact(c.cfg.ES.URL))
 		}
 		off := false
 		oc := opensearch.Config{
@@ -122,7 +135,7 @@ func (c *Client) connect(engine config.Engine) error {
 			Username:              c.cfg.ES.Username,
 			Password:              c.cfg.ES.Password,
 			DisableRetry:          true,
-			DiscoverNodesOnStart:  &off,
+			DiscoverNodesOnStart:  &off, // also keeps OPENSEARCH_GO_ROUTER from turning it on
 			HealthCheckMaxRetries: -1,
 			MaxRetryClusterHealth: -1,
 			Transport:             c.rt,
@@ -131,30 +144,64 @@ func (c *Client) connect(engine config.Engine) error {
 		if err != nil {
 			return fmt.Errorf("search: client: %w", err)
 		}
-		c.os = os
+		cn.os = os
 	default:
 		return fmt.Errorf("search: %w: unknown engine %q", config.ErrInvalid, engine)
 	}
-	c.engine = engine
+	c.conn.Store(cn)
 	return nil
 }
 
-// Engine returns the cluster's engine, detecting it first if need be (an
-// unreachable cluster is ErrUnavailable; try again later).
+// Engine returns the cluster's engine, detecting it first if need be: one
+// detection at a time (bounded by detectTimeout), which concurrent callers
+// wait for as long as their own ctx lets them; a failed detection's error
+// goes to the callers that waited for it, and the next call tries again.
+// An unreachable cluster is ErrUnavailable; a cluster that is neither
+// engine ErrUnknownEngine; an API key for an OpenSearch cluster
+// config.ErrInvalid.
 func (c *Client) Engine(ctx context.Context) (config.Engine, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.engine != "" {
-		return c.engine, nil
+	for {
+		if cn := c.conn.Load(); cn != nil {
+			return cn.engine, nil
+		}
+		c.mu.Lock()
+		if c.conn.Load() != nil {
+			c.mu.Unlock()
+			continue
+		}
+		if wait := c.detecting; wait != nil {
+			c.mu.Unlock()
+			select {
+			case <-wait:
+			case <-ctx.Done():
+				return "", fmt.Errorf("%w: waiting for the search engine to be detected: %w", ErrUnavailable, ctx.Err())
+			}
+			if c.conn.Load() != nil {
+				continue
+			}
+			c.mu.Lock()
+			err := c.detectErr
+			c.mu.Unlock()
+			return "", err
+		}
+		done := make(chan struct{})
+		c.detecting = done
+		c.mu.Unlock()
+
+		dctx, cancel := context.WithTimeout(ctx, detectTimeout)
+		engine, err := detectEngine(dctx, c.rt, c.cfg.ES)
+		cancel()
+		if err == nil {
+			err = c.connect(engine)
+		}
+		c.mu.Lock()
+		c.detecting, c.detectErr = nil, err
+		close(done)
+		c.mu.Unlock()
+		if err != nil {
+			return "", err
+		}
 	}
-	engine, err := detectEngine(ctx, c.rt, c.cfg.ES)
-	if err != nil {
-		return "", err
-	}
-	if err := c.connect(engine); err != nil {
-		return "", err
-	}
-	return engine, nil
 }
 
 // detectEngine asks each URL of cfg for GET / until one answers:
@@ -171,11 +218,13 @@ func detectEngine(ctx context.Context, rt http.RoundTripper, cfg config.Elastics
 			return engine, nil
 		}
 		errs = append(errs, err)
-		if !errors.Is(err, ErrUnavailable) {
-			break
-		}
 	}
-	return "", errors.Join(errs...)
+	err := errors.Join(errs...)
+	if errors.Is(err, ErrRejected) {
+		// e.g. a user without the privilege to read GET /
+		return "", fmt.Errorf("%w (set FLOWLINE_SEARCH_ENGINE to elasticsearch or opensearch to skip detecting it)", err)
+	}
+	return "", err
 }
 
 func askEngine(ctx context.Context, rt http.RoundTripper, base string, cfg config.Elasticsearch) (config.Engine, error) {
@@ -238,10 +287,10 @@ type Request struct {
 // failures and error statuses are errors classified as ErrUnavailable or
 // ErrRejected (StatusError, which also carries the body), naming r.What.
 func (c *Client) Do(ctx context.Context, r Request) ([]byte, error) {
-	engine, err := c.Engine(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", r.What, err)
+	if _, err := c.Engine(ctx); err != nil {
+		return nil, detectionFailed(r.What, err)
 	}
+	cn := c.conn.Load()
 	target := r.Path
 	if len(r.Query) > 0 {
 		target += "?" + r.Query.Encode()
@@ -262,20 +311,35 @@ func (c *Client) Do(ctx context.Context, r Request) ([]byte, error) {
 		req.Header.Set("Content-Type", ct)
 	}
 	var res *http.Response
-	if engine == config.EngineOpenSearch {
-		res, err = c.os.Perform(req)
+	if cn.os != nil {
+		res, err = cn.os.Stream(req)
 	} else {
-		res, err = c.es.Perform(req)
+		res, err = cn.es.Perform(req)
 	}
 	return readHTTP(r.What, res, err)
 }
 
+// detectionFailed is the error of a request that was not sent because the
+// engine could not be detected. It keeps what the detection's error says
+// about the cluster: unavailable, refused credentials (ErrAuth, with its
+// 401 or 403), a cluster that is neither engine or a configuration that
+// does not fit it (which retrying does not fix). Any other refusal of GET /
+// says nothing about the request, so it becomes ErrUnavailable without its
+// StatusError: a 400 to GET / must not make a bulk request look malformed.
+func detectionFailed(what string, err error) error {
+	switch {
+	case errors.Is(err, ErrUnknownEngine), errors.Is(err, config.ErrInvalid), errors.Is(err, ErrAuth),
+		errors.Is(err, ErrUnavailable) && !errors.Is(err, ErrRejected):
+		return fmt.Errorf("%s: %w", what, err)
+	default:
+		return fmt.Errorf("%w: %s: %v", ErrUnavailable, what, err)
+	}
+}
+
 // Close releases the client's idle connections and background work.
 func (c *Client) Close() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.os != nil {
-		_ = c.os.Close()
+	if cn := c.conn.Load(); cn != nil && cn.os != nil {
+		_ = cn.os.Close()
 	}
 	if t, ok := c.rt.(interface{ CloseIdleConnections() }); ok {
 		t.CloseIdleConnections()
@@ -286,9 +350,10 @@ func (c *Client) Close() {
 // API against Elasticsearch; nil on OpenSearch or before the engine is
 // known.
 func (c *Client) ES() *elasticsearch.Client {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.es
+	if cn := c.conn.Load(); cn != nil {
+		return cn.es
+	}
+	return nil
 }
 
 // newTransport is the client's HTTP transport: proxies from the

@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/flowline/flowline/internal/testenv"
 	"github.com/flowline/flowline/pkg/config"
@@ -108,5 +109,58 @@ func TestAPIKeyIsElasticsearchOnly(t *testing.T) {
 	bad := config.Search{Engine: "solr", ES: config.Elasticsearch{URL: "http://127.0.0.1:1"}}
 	if err := bad.Validate(); !errors.Is(err, config.ErrInvalid) || !strings.Contains(err.Error(), "SEARCH_ENGINE") {
 		t.Errorf("Validate(solr) = %v; want ErrInvalid naming SEARCH_ENGINE", err)
+	}
+}
+
+// TestDetectionFailureIsNotTheRequests: a GET / refused for another reason
+// than the credentials fails the request as ErrUnavailable, without the
+// detection's status, so that a bulk request is not taken for malformed.
+func TestDetectionFailureIsNotTheRequests(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusBadRequest)
+		w.Write([]byte(`{"error":"no"}`))
+	}))
+	defer srv.Close()
+	c, err := search.NewClient(config.Search{ES: config.Elasticsearch{URL: srv.URL}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = search.BulkBody(context.Background(), c, []byte("{\"index\":{\"_index\":\"x\",\"_id\":\"1\"}}\n{}\n"), 1)
+	var se *search.StatusError
+	if !errors.Is(err, search.ErrUnavailable) || errors.As(err, &se) || !strings.Contains(err.Error(), "bulk") {
+		t.Fatalf("err = %v; want ErrUnavailable naming the bulk, without a StatusError", err)
+	}
+}
+
+// TestDetectionWaitHonoursTheCallersDeadline: while one caller detects the
+// engine of a cluster that does not answer, another gives up at its own
+// deadline rather than at the first caller's.
+func TestDetectionWaitHonoursTheCallersDeadline(t *testing.T) {
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	defer srv.Close()
+	defer close(release)
+	c, err := search.NewClient(config.Search{ES: config.Elasticsearch{URL: srv.URL}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go c.Engine(first) // detects, and hangs on GET /
+	time.Sleep(100 * time.Millisecond)
+	short, cancel2 := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel2()
+	t0 := time.Now()
+	_, err = c.Engine(short)
+	if took := time.Since(t0); err == nil || took > 2*time.Second {
+		t.Fatalf("second caller: %v after %v; want its own deadline's error within about 200ms", err, took)
+	}
+	if !errors.Is(err, search.ErrUnavailable) {
+		t.Errorf("err = %v; want ErrUnavailable", err)
 	}
 }

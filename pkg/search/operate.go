@@ -3,6 +3,7 @@ package search
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -46,42 +47,114 @@ func ensureOperateIndex(ctx context.Context, c *Client, engine config.Engine, id
 	settings["number_of_replicas"] = idx.Replicas
 	mappings := ix.Mappings(engine)
 	name, alias := ix.FQN(prefix), ix.Alias(prefix)
-	body := map[string]any{"settings": settings, "mappings": mappings, "aliases": map[string]any{alias: map[string]any{}}}
-	if ix.Template {
-		tmpl, err := json.Marshal(map[string]any{
-			"index_patterns": []string{ix.Pattern(prefix)},
-			"priority":       100,
-			"_meta":          map[string]any{"managedBy": "flowline", "schema": "operate"},
-			"template":       body,
-		})
-		if err != nil {
+	// An existing index is checked before anything is written, so that a
+	// refused schema is left as it was.
+	exists, err := indexExists(ctx, c, name)
+	if err != nil {
+		return err
+	}
+	if exists {
+		if err := adoptOperateIndex(ctx, c, name, mappings); err != nil {
 			return err
 		}
-		tname := ix.TemplateName(prefix)
-		if _, err := c.Do(ctx, Request{Method: http.MethodPut, Path: "/_index_template/" + url.PathEscape(tname), Body: tmpl, What: "put index template " + tname}); err != nil {
+	}
+	body := map[string]any{"settings": settings, "mappings": mappings, "aliases": map[string]any{alias: map[string]any{}}}
+	if ix.Template {
+		if err := ensureOperateTemplate(ctx, c, ix.TemplateName(prefix), ix.Pattern(prefix), body); err != nil {
 			return err
 		}
 		body = nil // the template gives the index everything
 	}
-	var create []byte
-	if body != nil {
-		var err error
-		if create, err = json.Marshal(body); err != nil {
+	if !exists {
+		var create []byte
+		if body != nil {
+			if create, err = json.Marshal(body); err != nil {
+				return err
+			}
+		}
+		b, err := c.Do(ctx, Request{Method: http.MethodPut, Path: "/" + url.PathEscape(name), Body: create, What: "create index " + name})
+		switch {
+		case err == nil:
+			return nil
+		case !alreadyExists(err, b):
+			return err
+		}
+		// made meanwhile, by another writer
+		if err := adoptOperateIndex(ctx, c, name, mappings); err != nil {
 			return err
 		}
 	}
-	b, err := c.Do(ctx, Request{Method: http.MethodPut, Path: "/" + url.PathEscape(name), Body: create, What: "create index " + name})
-	switch {
-	case err == nil:
-		return nil
-	case !alreadyExists(err, b):
-		return err
-	}
-	if err := adoptOperateIndex(ctx, c, name, mappings); err != nil {
-		return err
-	}
 	_, err = c.Do(ctx, Request{Method: http.MethodPut, Path: "/" + url.PathEscape(name) + "/_alias/" + url.PathEscape(alias), What: "alias " + name + " as " + alias})
 	return err
+}
+
+// indexExists reports whether index exists.
+func indexExists(ctx context.Context, c *Client, index string) (bool, error) {
+	_, err := c.Do(ctx, Request{Method: http.MethodHead, Path: "/" + url.PathEscape(index), What: "index " + index + " exists"})
+	var se *StatusError
+	switch {
+	case err == nil:
+		return true, nil
+	case errors.As(err, &se) && se.Status == http.StatusNotFound:
+		return false, nil
+	default:
+		return false, err
+	}
+}
+
+// ensureOperateTemplate puts the index template name (over pattern, giving
+// body) unless a template of that name exists that Flowline did not make:
+// Camunda's own is kept as it is (its settings may carry an operator's
+// lifecycle policy) when its mappings equal Flowline's, and refused
+// otherwise.
+func ensureOperateTemplate(ctx context.Context, c *Client, name, pattern string, body map[string]any) error {
+	b, err := c.Do(ctx, Request{Method: http.MethodGet, Path: "/_index_template/" + url.PathEscape(name), What: "get index template " + name})
+	var se *StatusError
+	switch {
+	case err == nil:
+		var got struct {
+			IndexTemplates []struct {
+				IndexTemplate struct {
+					Meta     map[string]any `json:"_meta"`
+					Template struct {
+						Mappings map[string]any `json:"mappings"`
+					} `json:"template"`
+				} `json:"index_template"`
+			} `json:"index_templates"`
+		}
+		if err := json.Unmarshal(b, &got); err != nil || len(got.IndexTemplates) != 1 {
+			return fmt.Errorf("%w: get index template %s: unreadable answer %.200s", ErrUnavailable, name, b)
+		}
+		t := got.IndexTemplates[0].IndexTemplate
+		if t.Meta["managedBy"] != "flowline" {
+			if diffs := mappingDiffs(jsonRoundTrip(body["mappings"]), t.Template.Mappings); len(diffs) > 0 {
+				return fmt.Errorf("%w: index template %s exists with mappings other than Camunda 8.8's, which Flowline writes: %s", ErrIncompatibleSchema, name, strings.Join(diffs, "; "))
+			}
+			return nil // Camunda's template, equal: adopted as it is
+		}
+	case errors.As(err, &se) && se.Status == http.StatusNotFound:
+	default:
+		return err
+	}
+	tmpl, err := json.Marshal(map[string]any{
+		"index_patterns": []string{pattern},
+		"priority":       100,
+		"_meta":          map[string]any{"managedBy": "flowline", "schema": "operate"},
+		"template":       body,
+	})
+	if err != nil {
+		return err
+	}
+	_, err = c.Do(ctx, Request{Method: http.MethodPut, Path: "/_index_template/" + url.PathEscape(name), Body: tmpl, What: "put index template " + name})
+	return err
+}
+
+// jsonRoundTrip is v as the engine would answer it: through JSON.
+func jsonRoundTrip(v any) map[string]any {
+	raw, _ := json.Marshal(v)
+	var out map[string]any
+	_ = json.Unmarshal(raw, &out)
+	return out
 }
 
 // adoptOperateIndex checks that the existing index name has mappings equal
@@ -104,15 +177,7 @@ func adoptOperateIndex(ctx context.Context, c *Client, name string, want map[str
 			existing = m
 		}
 	}
-	var norm map[string]any // want as the engine would answer it: through JSON
-	raw, err := json.Marshal(want)
-	if err != nil {
-		return err
-	}
-	if err := json.Unmarshal(raw, &norm); err != nil {
-		return err
-	}
-	diffs := mappingDiffs(norm, existing.Mappings)
+	diffs := mappingDiffs(jsonRoundTrip(want), existing.Mappings)
 	if len(diffs) == 0 {
 		return nil
 	}

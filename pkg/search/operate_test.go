@@ -2,6 +2,7 @@ package search_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"strings"
@@ -58,6 +59,25 @@ func TestEnsureOperateSchemaOnOpenSearch(t *testing.T) {
 	// Again: everything exists and is adopted.
 	if err := search.EnsureOperateSchema(ctx, c, idx, prefix); err != nil {
 		t.Fatalf("second run: %v", err)
+	}
+
+	// Camunda's own template with the same mappings is kept as it is.
+	camunda := testenv.IndexPrefix(t)
+	t.Cleanup(func() {
+		_ = search.DeleteIndices(context.Background(), c, camunda+"-*")
+		_ = search.DeleteIndexTemplates(context.Background(), c, camunda+"-*")
+	})
+	tmpl, _ := json.Marshal(map[string]any{"index_patterns": []string{lv.Pattern(camunda)}, "_meta": map[string]any{"madeBy": "camunda"},
+		"template": map[string]any{"settings": lv.Settings(config.EngineOpenSearch), "mappings": lv.Mappings(config.EngineOpenSearch)}})
+	if _, err := c.Do(ctx, search.Request{Method: http.MethodPut, Path: "/_index_template/" + lv.TemplateName(camunda), Body: tmpl, What: "Camunda's template"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := search.EnsureOperateSchema(ctx, c, idx, camunda); err != nil {
+		t.Fatalf("beside Camunda's template: %v", err)
+	}
+	b, err := c.Do(ctx, search.Request{Method: http.MethodGet, Path: "/_index_template/" + lv.TemplateName(camunda), What: "template"})
+	if err != nil || !strings.Contains(string(b), `"madeBy":"camunda"`) {
+		t.Errorf("Camunda's template was replaced: %s %v", b, err)
 	}
 
 	// An existing index with other mappings is refused.

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/flowline/flowline/pkg/config"
 )
@@ -24,6 +25,10 @@ type Hit struct {
 // pitKeepAlive is how long a point in time (or scroll) lives between two
 // pages.
 const pitKeepAlive = "2m"
+
+// releaseTimeout bounds closing a point in time or clearing a scroll, which
+// runs even when the scan's context has ended.
+const releaseTimeout = 10 * time.Second
 
 // Scan reads every document of index that matches query, in pages of at
 // most size, from one point in time (documents indexed or deleted while it
@@ -56,7 +61,9 @@ func Scan(ctx context.Context, c *Client, index string, query any, size int, pag
 	defer func() {
 		body, _ := json.Marshal(map[string]string{"id": pit.ID})
 		// Best effort: an unclosed point in time expires after pitKeepAlive.
-		_, _ = c.Do(context.WithoutCancel(ctx), Request{Method: http.MethodDelete, Path: "/_pit", Body: body, What: "close point in time"})
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), releaseTimeout)
+		defer cancel()
+		_, _ = c.Do(cctx, Request{Method: http.MethodDelete, Path: "/_pit", Body: body, What: "close point in time"})
 	}()
 
 	var after json.RawMessage
@@ -140,28 +147,27 @@ func scroll(ctx context.Context, c *Client, index string, query any, size int, p
 		}
 		body, _ := json.Marshal(map[string][]string{"scroll_id": {id}})
 		// Best effort: an unclosed scroll expires after pitKeepAlive.
-		_, _ = c.Do(context.WithoutCancel(ctx), Request{Method: http.MethodDelete, Path: "/_search/scroll", Body: body, What: "clear scroll"})
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), releaseTimeout)
+		defer cancel()
+		_, _ = c.Do(cctx, Request{Method: http.MethodDelete, Path: "/_search/scroll", Body: body, What: "clear scroll"})
 	}()
 	for {
 		if err != nil {
 			return err
 		}
 		res, perr := readScanPage(b, index)
+		if res.ScrollID != "" {
+			id = res.ScrollID // cleared on return, also after a page with failed shards
+		}
 		if perr != nil {
 			return perr
 		}
-		if res.ScrollID != "" {
-			id = res.ScrollID
-		}
 		hits := res.Hits.Hits
 		if len(hits) == 0 {
-			return nil
+			return nil // a scroll ends with an empty page
 		}
 		if perr := page(hits); perr != nil {
 			return perr
-		}
-		if len(hits) < size {
-			return nil
 		}
 		next, _ := json.Marshal(map[string]string{"scroll": pitKeepAlive, "scroll_id": id})
 		b, err = c.Do(ctx, Request{Method: http.MethodPost, Path: "/_search/scroll", Body: next, What: "scroll " + index})

@@ -25,7 +25,7 @@ func InstallSchema(ctx context.Context, c *Client, idx config.Index, log *slog.L
 	return backoff.Retry(ctx, log, backoff.New(500*time.Millisecond, 15*time.Second), "installing index templates",
 		func(ctx context.Context) error {
 			err := EnsureSchema(ctx, c, idx)
-			if errors.Is(err, ErrIncompatibleSchema) {
+			if Misconfigured(err) {
 				return backoff.Permanent(err) // retrying cannot fix it
 			}
 			return err
@@ -64,6 +64,13 @@ func EnsureSchema(ctx context.Context, c *Client, idx config.Index) error {
 		}
 	}
 	return nil
+}
+
+// Misconfigured reports whether err is one that retrying cannot fix: an
+// incompatible existing schema, a cluster that is neither engine, a
+// configuration that does not fit the cluster (an API key for OpenSearch).
+func Misconfigured(err error) bool {
+	return errors.Is(err, ErrIncompatibleSchema) || errors.Is(err, ErrUnknownEngine) || errors.Is(err, config.ErrInvalid)
 }
 
 // ErrIncompatibleSchema: an existing index's mappings contradict this

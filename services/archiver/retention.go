@@ -82,28 +82,19 @@ func (s *Service) setUpRetention(ctx context.Context) error {
 const ismPath = "/_plugins/_ism"
 
 // setUpISM creates or updates the ISM policy FLOWLINE_RETENTION_ILM_POLICY
-// names, where the cluster has the plugin.
+// names, where the cluster has the plugin. The policy's description states
+// its deletion age: a policy that says the same is left alone; one that
+// says otherwise (the retention or the rollover changed) is updated, and
+// the dated indices it manages are moved to the new version (ISM keeps each
+// index on the version it was attached with). Replicas starting together
+// may race: a write that loses (409) reads the policy again.
 func (s *Service) setUpISM(ctx context.Context) error {
 	path := ismPath + "/policies/" + url.PathEscape(s.cfg.RetentionILM)
-	b, err := s.es.Do(ctx, search.Request{Method: http.MethodGet, Path: path, What: "get ISM policy " + s.cfg.RetentionILM})
-	var se *search.StatusError
-	exists := err == nil
-	switch {
-	case err == nil:
-	case errors.As(err, &se) && se.Status == http.StatusNotFound && strings.Contains(strings.ToLower(se.Body), "policy not found"):
-		// the plugin answers: the policy is not there yet
-	case errors.As(err, &se) && (se.Status == http.StatusBadRequest || se.Status == http.StatusNotFound || se.Status == http.StatusMethodNotAllowed):
-		// no handler for the path: the cluster has no ISM plugin
-		s.log.Warn("the cluster has no index state management; the archiver deletes expired dated indices itself",
-			"policy", s.cfg.RetentionILM, "retention", s.cfg.Retention.String(), "error", err)
-		return nil
-	default:
-		return err
-	}
 	age := time.Duration(s.cfg.Retention) + s.cfg.Rollover.Longest()
 	hours := int64((age + time.Hour - 1) / time.Hour)
+	description := fmt.Sprintf("flowline-archiver: delete dated indices %dh after their creation (FLOWLINE_RETENTION plus one rollover period)", hours)
 	policy := map[string]any{"policy": map[string]any{
-		"description":   "flowline-archiver: delete dated indices after the retention (FLOWLINE_RETENTION) plus one rollover period",
+		"description":   description,
 		"default_state": "keep",
 		"states": []any{
 			map[string]any{"name": "keep", "actions": []any{},
@@ -112,21 +103,73 @@ func (s *Service) setUpISM(ctx context.Context) error {
 		},
 	}}
 	body, _ := json.Marshal(policy)
-	q := url.Values{}
-	if exists {
-		var cur struct {
-			SeqNo       *int64 `json:"_seq_no"`
-			PrimaryTerm *int64 `json:"_primary_term"`
+	for attempt := 1; ; attempt++ {
+		b, err := s.es.Do(ctx, search.Request{Method: http.MethodGet, Path: path, What: "get ISM policy " + s.cfg.RetentionILM})
+		var se *search.StatusError
+		exists := err == nil
+		switch {
+		case err == nil:
+		case errors.As(err, &se) && se.Status == http.StatusNotFound && strings.Contains(strings.ToLower(se.Body), "policy not found"):
+			// the plugin answers: the policy is not there yet
+		case errors.As(err, &se) && (se.Status == http.StatusBadRequest || se.Status == http.StatusNotFound || se.Status == http.StatusMethodNotAllowed):
+			// no handler for the path: the cluster has no ISM plugin
+			s.log.Warn("the cluster has no index state management; the archiver deletes expired dated indices itself",
+				"policy", s.cfg.RetentionILM, "retention", s.cfg.Retention.String(), "error", err)
+			return nil
+		default:
+			return err
 		}
-		if json.Unmarshal(b, &cur) == nil && cur.SeqNo != nil && cur.PrimaryTerm != nil {
+		q := url.Values{}
+		if exists {
+			var cur struct {
+				SeqNo       *int64 `json:"_seq_no"`
+				PrimaryTerm *int64 `json:"_primary_term"`
+				Policy      struct {
+					Description string `json:"description"`
+				} `json:"policy"`
+			}
+			if err := json.Unmarshal(b, &cur); err != nil || cur.SeqNo == nil || cur.PrimaryTerm == nil {
+				return fmt.Errorf("%w: get ISM policy %s: unreadable answer %.200s", search.ErrUnavailable, s.cfg.RetentionILM, b)
+			}
+			if cur.Policy.Description == description {
+				s.policy = byISM
+				return nil
+			}
 			q.Set("if_seq_no", strconv.FormatInt(*cur.SeqNo, 10))
 			q.Set("if_primary_term", strconv.FormatInt(*cur.PrimaryTerm, 10))
 		}
+		_, err = s.es.Do(ctx, search.Request{Method: http.MethodPut, Path: path, Query: q, Body: body, What: "put ISM policy " + s.cfg.RetentionILM})
+		if errors.As(err, &se) && se.Status == http.StatusConflict && attempt < 5 {
+			continue // another replica wrote it meanwhile: read it again
+		}
+		if err != nil {
+			return err
+		}
+		if exists {
+			if err := s.moveToNewISMPolicy(ctx); err != nil {
+				return err
+			}
+		}
+		s.policy = byISM
+		return nil
 	}
-	if _, err := s.es.Do(ctx, search.Request{Method: http.MethodPut, Path: path, Query: q, Body: body, What: "put ISM policy " + s.cfg.RetentionILM}); err != nil {
+}
+
+// moveToNewISMPolicy moves the dated indices the policy manages to its
+// latest version; indices it does not manage (the runtime indices) are
+// left alone.
+func (s *Service) moveToNewISMPolicy(ctx context.Context) error {
+	patterns := make([]string, 0, 1+len(dependents))
+	for _, f := range append([]schema.Family{schema.ListView}, dependents...) {
+		patterns = append(patterns, schema.RuntimeIndex(s.cfg.Index.Prefix, f)+"*")
+	}
+	body, _ := json.Marshal(map[string]string{"policy_id": s.cfg.RetentionILM})
+	_, err := s.es.Do(ctx, search.Request{Method: http.MethodPost, Path: ismPath + "/change_policy/" + url.PathEscape(strings.Join(patterns, ",")),
+		Body: body, What: "move dated indices to the new version of ISM policy " + s.cfg.RetentionILM})
+	if err != nil {
 		return err
 	}
-	s.policy = byISM
+	s.log.Info("ISM policy updated; the dated indices it manages follow the new version", "policy", s.cfg.RetentionILM)
 	return nil
 }
 

@@ -25,6 +25,7 @@ import (
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/flowline/flowline/pkg/backoff"
 	"github.com/flowline/flowline/pkg/lease"
 	"github.com/flowline/flowline/pkg/lifecycle"
 	"github.com/flowline/flowline/pkg/schema"
@@ -123,7 +124,13 @@ func (s *Service) Run(ctx context.Context) error {
 		}
 		return fmt.Errorf("archiver: %w", err)
 	}
-	if err := s.setUpRetention(ctx); err != nil {
+	if err := backoff.Retry(ctx, s.log, backoff.New(500*time.Millisecond, 15*time.Second), "setting up retention", func(ctx context.Context) error {
+		err := s.setUpRetention(ctx)
+		if search.Misconfigured(err) {
+			return backoff.Permanent(err)
+		}
+		return err
+	}); err != nil {
 		if ctx.Err() != nil {
 			return nil
 		}

@@ -99,8 +99,15 @@ func (s *Service) Run(ctx context.Context) error {
 	src := &zeebeSource{es: es, prefix: s.cfg.Source.IndexPrefix, pageSize: s.cfg.Source.PageSize}
 	retry.Reset()
 	if err := backoff.Retry(ctx, s.log, retry, "connecting to the exporter's Elasticsearch", func(ctx context.Context) error {
-		return search.Ping(ctx, es)
+		err := search.Ping(ctx, es)
+		if search.Misconfigured(err) {
+			return backoff.Permanent(err)
+		}
+		return err
 	}); err != nil {
+		if ctx.Err() == nil {
+			return fmt.Errorf("zeebe import: %w", err) // retrying cannot fix it
+		}
 		return nil // cancelled
 	}
 	retry.Reset()

@@ -116,10 +116,10 @@ func scanJDKs(dir string) []JDK {
 
 // pickJDK chooses among candidates the oldest feature release that is at
 // least min (the best-tested combination); ties go to the earlier candidate.
-func pickJDK(candidates []JDK, min int) (JDK, bool) {
+func pickJDK(candidates []JDK, min, max int) (JDK, bool) {
 	best, found := JDK{}, false
 	for _, c := range candidates {
-		if c.Major >= min && (!found || c.Major < best.Major) {
+		if c.Major >= min && (max == 0 || c.Major <= max) && (!found || c.Major < best.Major) {
 			best, found = c, true
 		}
 	}
@@ -166,13 +166,25 @@ var SystemJava = JavaLookup{
 // JDK under /usr/lib/jvm, the JDK of `java` on PATH. Nothing suitable fails
 // with ErrNoJava, naming what was rejected.
 func FindJava(explicit string, min int, what string, envs []string, l JavaLookup) (string, error) {
+	return FindJavaBetween(explicit, min, 0, what, envs, l)
+}
+
+// FindJavaBetween is FindJava for software that runs on Java min to max
+// (max 0: no upper bound): a JDK outside the range is skipped like one too
+// old.
+func FindJavaBetween(explicit string, min, max int, what string, envs []string, l JavaLookup) (string, error) {
+	fits := func(m int) bool { return m >= min && (max == 0 || m <= max) }
+	needs := fmt.Sprintf("Java %d or later", min)
+	if max > 0 {
+		needs = fmt.Sprintf("Java %d to %d", min, max)
+	}
 	if explicit != "" {
 		m, err := l.Major(explicit)
 		if err != nil {
 			return "", err
 		}
-		if m < min {
-			return "", fmt.Errorf("%w: JavaHome %s is Java %d; %s needs Java %d or later", ErrNoJava, explicit, m, what, min)
+		if !fits(m) {
+			return "", fmt.Errorf("%w: JavaHome %s is Java %d; %s needs %s", ErrNoJava, explicit, m, what, needs)
 		}
 		return explicit, nil
 	}
@@ -183,17 +195,17 @@ func FindJava(explicit string, min int, what string, envs []string, l JavaLookup
 			continue
 		}
 		m, err := l.Major(home)
-		if err == nil && m >= min {
+		if err == nil && fits(m) {
 			return home, nil
 		}
 		rejected = append(rejected, fmt.Sprintf("$%s=%s (Java %d, %v)", env, home, m, err))
 	}
-	if j, ok := pickJDK(l.Scan(), min); ok {
+	if j, ok := pickJDK(l.Scan(), min, max); ok {
 		return j.Home, nil
 	}
 	if home, err := l.FromPath(); err == nil {
 		m, err := l.Major(home)
-		if err == nil && m >= min {
+		if err == nil && fits(m) {
 			return home, nil
 		}
 		rejected = append(rejected, fmt.Sprintf("java on PATH at %s (Java %d, %v)", home, m, err))
@@ -203,7 +215,7 @@ func FindJava(explicit string, min int, what string, envs []string, l JavaLookup
 		looked = append(looked, "$"+env)
 	}
 	looked = append(looked, jvmDir+"/*", "java on PATH")
-	msg := fmt.Sprintf("%s needs Java %d or later (looked at %s)", what, min, strings.Join(looked, ", "))
+	msg := fmt.Sprintf("%s needs %s (looked at %s)", what, needs, strings.Join(looked, ", "))
 	if len(rejected) > 0 {
 		msg += "; rejected: " + strings.Join(rejected, "; ")
 	}

@@ -50,12 +50,12 @@ func TestScanPickAndFindJava(t *testing.T) {
 		min  int
 		want string
 	}{{17, j17}, {21, j25}, {11, j11}} {
-		got, ok := pickJDK(jdks, tc.min)
+		got, ok := pickJDK(jdks, tc.min, 0)
 		if !ok || got.Home != tc.want {
 			t.Errorf("pickJDK(%d) = %+v, %v; want %s", tc.min, got, ok, tc.want)
 		}
 	}
-	if _, ok := pickJDK([]JDK{{"a", 17}}, 21); ok {
+	if _, ok := pickJDK([]JDK{{"a", 17}}, 21, 0); ok {
 		t.Error("pickJDK: Java 17 must not satisfy 21")
 	}
 

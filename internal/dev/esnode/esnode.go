@@ -697,6 +697,6 @@ func anchorJVMPaths(path, nodeDir string) error {
 	if err != nil {
 		return err
 	}
-	out := relativeJVMPathRE.ReplaceAllString(string(b), "${1}"+nodeDir+"/${2}")
+	out := relativeJVMPathRE.ReplaceAllString(string(b), "${1}"+strings.ReplaceAll(nodeDir, "$", "$$")+"/${2}")
 	return os.WriteFile(path, []byte(out), 0o644)
 }

@@ -126,7 +126,11 @@ func (f *flavor) fetch(ctx context.Context, version string) (zipPath, jarsDir st
 	artifact := f.coordinate(version)
 	mvn, err := exec.LookPath("mvn")
 	if err != nil {
-		return "", "", fmt.Errorf("esnode: Maven (mvn) is not on PATH; it is needed to download %s %s (%s). Install Maven, or put the zip at %s", f.product, version, artifact, zipPath)
+		hint := "put the zip at " + zipPath
+		if len(f.modules) > 0 {
+			hint = "put the zip and its modules' jars (see modulesPOM) in " + target
+		}
+		return "", "", fmt.Errorf("esnode: Maven (mvn) is not on PATH; it is needed to download %s %s (%s). Install Maven, or %s", f.product, version, artifact, hint)
 	}
 	tmp, err := os.MkdirTemp(dir, ".fetch-"+version+"-")
 	if err != nil {
@@ -234,15 +238,15 @@ func (f *flavor) install(ctx context.Context, version, zipPath, jarsDir string) 
 	if err := unzip(ctx, zipPath, tmp); err != nil {
 		return "", fmt.Errorf("esnode: unpack %s: %w", zipPath, err)
 	}
-	if err := openDirs(tmp); err != nil { // a restrictive umask must not hide the install
-		return "", fmt.Errorf("esnode: %w", err)
-	}
 	home, err = f.findHome(tmp)
 	if err != nil {
 		return "", err
 	}
 	if err := f.addModules(home, jarsDir, version); err != nil {
 		return "", fmt.Errorf("esnode: add modules to %s: %w", home, err)
+	}
+	if err := openDirs(tmp); err != nil { // a restrictive umask must not hide the install
+		return "", fmt.Errorf("esnode: %w", err)
 	}
 	if err := os.WriteFile(filepath.Join(tmp, completeMarker), []byte(time.Now().UTC().Format(time.RFC3339)+"\n"), 0o644); err != nil {
 		return "", fmt.Errorf("esnode: %w", err)

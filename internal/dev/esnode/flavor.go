@@ -241,15 +241,15 @@ func (f *flavor) addModules(home, jarsDir, version string) error {
 			if err != nil {
 				return err
 			}
-			if err := os.WriteFile(filepath.Join(dir, j), data, 0o644); err != nil {
+			if err := writeReadable(filepath.Join(dir, j), data); err != nil {
 				return err
 			}
 		}
-		if err := os.WriteFile(filepath.Join(dir, "plugin-descriptor.properties"), []byte(m.descriptor(version)), 0o644); err != nil {
+		if err := writeReadable(filepath.Join(dir, "plugin-descriptor.properties"), []byte(m.descriptor(version))); err != nil {
 			return err
 		}
 		if m.policy != "" {
-			if err := os.WriteFile(filepath.Join(dir, "plugin-security.policy"), []byte(m.policy), 0o644); err != nil {
+			if err := writeReadable(filepath.Join(dir, "plugin-security.policy"), []byte(m.policy)); err != nil {
 				return err
 			}
 		}
@@ -268,4 +268,13 @@ opensearch.version=%s
 extended.plugins=%s
 has.native.controller=false
 `, m.name, version, m.name, m.classname, version, m.extends)
+}
+
+// writeReadable writes a file of the shared install readable by everyone
+// (the node may run as nobody), whatever the umask.
+func writeReadable(path string, data []byte) error {
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		return err
+	}
+	return os.Chmod(path, 0o644)
 }

@@ -35,22 +35,26 @@ func TestOpenSearchJavaRange(t *testing.T) {
 	}
 }
 
-// TestOpenSearchRefusesATooNewJava: a JDK newer than OpenSearch 2.x runs on
-// is refused with a message naming OPENSEARCH_JAVA_HOME.
-func TestOpenSearchRefusesATooNewJava(t *testing.T) {
+// TestOpenSearchSkipsATooNewJava: a JDK newer than OpenSearch 2.x runs on
+// is skipped for one in range under /usr/lib/jvm; with none in range the
+// error names the range and OPENSEARCH_JAVA_HOME.
+func TestOpenSearchSkipsATooNewJava(t *testing.T) {
+	majors := map[string]int{"/jdk25": 25, "/usr/lib/jvm/jdk17": 17, "/usr/lib/jvm/jdk25": 25}
 	lookup := devproc.JavaLookup{
-		Getenv:   func(k string) string { return map[string]string{"JAVA_HOME": "/jdk25"}[k] },
-		Scan:     func() []devproc.JDK { return nil },
+		Getenv: func(k string) string { return map[string]string{"JAVA_HOME": "/jdk25"}[k] },
+		Scan: func() []devproc.JDK {
+			return []devproc.JDK{{Home: "/usr/lib/jvm/jdk25", Major: 25}, {Home: "/usr/lib/jvm/jdk17", Major: 17}}
+		},
 		FromPath: func() (string, error) { return "", errors.New("none") },
-		Major:    func(string) (int, error) { return 25, nil },
+		Major:    func(h string) (int, error) { return majors[h], nil },
 	}
+	if home, err := openSearchFlavor.resolveJava("", "2.19.6", lookup); err != nil || home != "/usr/lib/jvm/jdk17" {
+		t.Fatalf("JAVA_HOME Java 25, Java 17 installed: %q, %v; want the Java 17", home, err)
+	}
+	lookup.Scan = func() []devproc.JDK { return []devproc.JDK{{Home: "/usr/lib/jvm/jdk25", Major: 25}} }
 	_, err := openSearchFlavor.resolveJava("", "2.19.6", lookup)
-	if !errors.Is(err, devproc.ErrNoJava) || !strings.Contains(err.Error(), "OPENSEARCH_JAVA_HOME") || !strings.Contains(err.Error(), "Java 25") {
-		t.Fatalf("err = %v; want ErrNoJava naming Java 25 and OPENSEARCH_JAVA_HOME", err)
-	}
-	lookup.Major = func(string) (int, error) { return 17, nil }
-	if home, err := openSearchFlavor.resolveJava("", "2.19.6", lookup); err != nil || home != "/jdk25" {
-		t.Fatalf("Java 17 at $JAVA_HOME: %q, %v", home, err)
+	if !errors.Is(err, devproc.ErrNoJava) || !strings.Contains(err.Error(), "OPENSEARCH_JAVA_HOME") || !strings.Contains(err.Error(), "Java 11 to 23") {
+		t.Fatalf("err = %v; want ErrNoJava naming Java 11 to 23 and OPENSEARCH_JAVA_HOME", err)
 	}
 }
 
