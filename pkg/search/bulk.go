@@ -20,6 +20,7 @@ import (
 type Op struct {
 	Index   string
 	ID      string
+	Routing string // "" routes by ID (a join child is routed by its parent)
 	Version int64
 	Source  []byte
 }
@@ -105,6 +106,10 @@ func AppendOp(buf []byte, op Op) []byte {
 	buf = jsonstring.AppendUnchecked(buf, op.Index)
 	buf = append(buf, `,"_id":`...)
 	buf = jsonstring.AppendUnchecked(buf, op.ID)
+	if op.Routing != "" {
+		buf = append(buf, `,"routing":`...)
+		buf = jsonstring.AppendUnchecked(buf, op.Routing)
+	}
 	buf = append(buf, `,"version":`...)
 	buf = strconv.AppendInt(buf, op.Version, 10)
 	buf = append(buf, `,"version_type":"external"}}`+"\n"...)
@@ -128,7 +133,7 @@ func AppendDelete(buf []byte, index, id string, version int64) []byte {
 }
 
 // OpSize is about how many bytes AppendOp adds for op, to size buffers.
-func OpSize(op Op) int { return len(op.Index) + len(op.ID) + len(op.Source) + 80 }
+func OpSize(op Op) int { return len(op.Index) + len(op.ID) + len(op.Routing) + len(op.Source) + 80 }
 
 // clusterConditions are the error types of bulk items that Elasticsearch
 // refuses for a condition of the cluster, not of the document: sending the

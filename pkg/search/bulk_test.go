@@ -44,6 +44,23 @@ func TestAppendOpIsValidNDJSON(t *testing.T) {
 	}
 }
 
+// A routed operation names its routing; an unrouted one names none.
+func TestAppendOpRouting(t *testing.T) {
+	for _, routing := range []string{"", "2251799813685249"} {
+		b := AppendOp(nil, Op{Index: "i", ID: "1", Routing: routing, Version: 1, Source: []byte(`{}`)})
+		var action struct {
+			Index map[string]any `json:"index"`
+		}
+		if err := json.Unmarshal(splitLines(b)[0], &action); err != nil {
+			t.Fatal(err)
+		}
+		got, set := action.Index["routing"]
+		if set != (routing != "") || (set && got != routing) {
+			t.Errorf("routing %q: action %v", routing, action.Index)
+		}
+	}
+}
+
 func TestParseBulkResponse(t *testing.T) {
 	body := `{"errors":true,"items":[{"index":{"status":201}},{"index":{"status":409,"error":{"type":"version_conflict_engine_exception","reason":"old"}}},{"index":{"status":400,"error":{"type":"strict_dynamic_mapping_exception","reason":"no field x"}}},{"index":{"status":429,"error":{"type":"es_rejected_execution_exception","reason":"queue full"}}}]}`
 	got, err := parseBulkResponse([]byte(body), 4)

@@ -18,7 +18,8 @@ type Document struct {
 	Version   int64
 	Source    []byte
 	Partition int32
-	Timestamp int64 // epoch ms of the newest record folded into it
+	Timestamp int64  // epoch ms of the newest record folded into it
+	Routing   string // "" when routed by its id
 }
 
 // Field numbers of DocumentBatch and Document, from their descriptors.
@@ -28,10 +29,11 @@ var (
 
 	batchDocuments = fieldNumber(documentBatchDesc, "documents")
 	documentField  = struct {
-		family, id, version, source, partition, timestamp protowire.Number
+		family, id, version, source, partition, timestamp, routing protowire.Number
 	}{
 		fieldNumber(documentDesc, "family"), fieldNumber(documentDesc, "id"), fieldNumber(documentDesc, "version"),
 		fieldNumber(documentDesc, "source"), fieldNumber(documentDesc, "partition_id"), fieldNumber(documentDesc, "record_timestamp"),
+		fieldNumber(documentDesc, "routing"),
 	}
 )
 
@@ -82,7 +84,7 @@ func decodeDocument(b []byte) (Document, error) {
 		// that is negative (a parse error), v is zero and what it set is
 		// dropped with the error.
 		switch {
-		case typ == protowire.BytesType && (num == f.family || num == f.id || num == f.source):
+		case typ == protowire.BytesType && (num == f.family || num == f.id || num == f.source || num == f.routing):
 			var v []byte
 			v, n = protowire.ConsumeBytes(b)
 			switch {
@@ -92,6 +94,8 @@ func decodeDocument(b []byte) (Document, error) {
 				return d, errNotUTF8
 			case num == f.family:
 				d.Family = v
+			case num == f.routing:
+				d.Routing = string(v)
 			default:
 				d.ID = string(v)
 			}

@@ -17,6 +17,7 @@ func FuzzDecodeDocuments(f *testing.F) {
 		{Family: "flownode-instance", Id: "6755399441059750", Version: 10, Source: []byte(`{"key":1}`), PartitionId: 3, RecordTimestamp: 1764000000000},
 		{Family: "no-such-family", Id: "x", Version: -1, Source: []byte(`{}`), PartitionId: 3},
 		{Family: "variable", Id: "6755399441059745-amount", Version: 1 << 62},
+		{Family: "operate-list-view", Id: "6755399441059750", Version: 11, Source: []byte(`{}`), PartitionId: 3, Routing: "6755399441059745"},
 		{},
 	}}
 	good, err := proto.Marshal(batch)
@@ -51,7 +52,7 @@ func FuzzDecodeDocuments(f *testing.F) {
 		for i, w := range want.Documents {
 			g := got[i]
 			if string(g.Family) != w.Family || g.ID != w.Id || g.Version != w.Version || !bytes.Equal(g.Source, w.Source) ||
-				g.Partition != w.PartitionId || g.Timestamp != w.RecordTimestamp {
+				g.Partition != w.PartitionId || g.Timestamp != w.RecordTimestamp || g.Routing != w.Routing {
 				t.Errorf("document %d: %+v, want %v", i, g, w)
 			}
 		}

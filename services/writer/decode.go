@@ -19,7 +19,7 @@ func decodeDocuments(data []byte, subject string, fams *families, out []doc) ([]
 			unknown = string(d.Family)
 		}
 		out = append(out, doc{
-			op:     search.Op{Index: fams.index[family], ID: d.ID, Version: d.Version, Source: d.Source},
+			op:     search.Op{Index: fams.index[family], ID: d.ID, Routing: d.Routing, Version: d.Version, Source: d.Source},
 			family: family, unknown: unknown, partition: d.Partition, timestamp: d.Timestamp, subject: subject,
 		})
 	})

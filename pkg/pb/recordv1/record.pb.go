@@ -2728,8 +2728,9 @@ func (x *EvaluatedOutputValue) GetExtraJson() string {
 // whole (never partially updated) by the writer.
 type Document struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Document family, e.g. "list-view" or "flownode-instance"; the writer maps
-	// it to the family's runtime index.
+	// Document family, e.g. "list-view" or "flownode-instance" (in the
+	// Operate-compatible schema an index, e.g. "operate-list-view"); the writer
+	// maps it to its runtime index.
 	Family string `protobuf:"bytes,1,opt,name=family,proto3" json:"family,omitempty"`
 	// Elasticsearch _id.
 	Id string `protobuf:"bytes,2,opt,name=id,proto3" json:"id,omitempty"`
@@ -2743,8 +2744,11 @@ type Document struct {
 	// Timestamp (epoch ms) of the newest record that shaped this document, for
 	// end-to-end lag.
 	RecordTimestamp int64 `protobuf:"varint,6,opt,name=record_timestamp,json=recordTimestamp,proto3" json:"record_timestamp,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// Routing value for the search engine, when the document is not routed by
+	// its id (a join child: routed by its parent; Operate-compatible schema).
+	Routing       string `protobuf:"bytes,7,opt,name=routing,proto3" json:"routing,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Document) Reset() {
@@ -2817,6 +2821,13 @@ func (x *Document) GetRecordTimestamp() int64 {
 		return x.RecordTimestamp
 	}
 	return 0
+}
+
+func (x *Document) GetRouting() string {
+	if x != nil {
+		return x.Routing
+	}
+	return ""
 }
 
 // DocumentBatch is the documents the aggregator built from one record
@@ -3204,14 +3215,15 @@ const file_flowline_record_v1_record_proto_rawDesc = "" +
 	"\foutput_value\x18\x03 \x01(\tR\voutputValue\x12%\n" +
 	"\x0epresent_fields\x18\x04 \x03(\tR\rpresentFields\x12\x1d\n" +
 	"\n" +
-	"extra_json\x18\x05 \x01(\tR\textraJson\"\xb2\x01\n" +
+	"extra_json\x18\x05 \x01(\tR\textraJson\"\xcc\x01\n" +
 	"\bDocument\x12\x16\n" +
 	"\x06family\x18\x01 \x01(\tR\x06family\x12\x0e\n" +
 	"\x02id\x18\x02 \x01(\tR\x02id\x12\x18\n" +
 	"\aversion\x18\x03 \x01(\x03R\aversion\x12\x16\n" +
 	"\x06source\x18\x04 \x01(\fR\x06source\x12!\n" +
 	"\fpartition_id\x18\x05 \x01(\x05R\vpartitionId\x12)\n" +
-	"\x10record_timestamp\x18\x06 \x01(\x03R\x0frecordTimestamp\"\xba\x01\n" +
+	"\x10record_timestamp\x18\x06 \x01(\x03R\x0frecordTimestamp\x12\x18\n" +
+	"\arouting\x18\a \x01(\tR\arouting\"\xba\x01\n" +
 	"\rDocumentBatch\x12!\n" +
 	"\fpartition_id\x18\x01 \x01(\x05R\vpartitionId\x12%\n" +
 	"\x0efirst_position\x18\x02 \x01(\x03R\rfirstPosition\x12#\n" +

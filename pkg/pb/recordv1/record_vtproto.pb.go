@@ -2604,6 +2604,13 @@ func (m *Document) MarshalToSizedBufferVT(dAtA []byte) (int, error) {
 		i -= len(m.unknownFields)
 		copy(dAtA[i:], m.unknownFields)
 	}
+	if len(m.Routing) > 0 {
+		i -= len(m.Routing)
+		copy(dAtA[i:], m.Routing)
+		i = protohelpers.EncodeVarint(dAtA, i, uint64(len(m.Routing)))
+		i--
+		dAtA[i] = 0x3a
+	}
 	if m.RecordTimestamp != 0 {
 		i = protohelpers.EncodeVarint(dAtA, i, uint64(m.RecordTimestamp))
 		i--
@@ -3954,6 +3961,10 @@ func (m *Document) SizeVT() (n int) {
 	}
 	if m.RecordTimestamp != 0 {
 		n += 1 + protohelpers.SizeOfVarint(uint64(m.RecordTimestamp))
+	}
+	l = len(m.Routing)
+	if l > 0 {
+		n += 1 + l + protohelpers.SizeOfVarint(uint64(l))
 	}
 	n += len(m.unknownFields)
 	return n
@@ -11966,6 +11977,38 @@ func (m *Document) UnmarshalVT(dAtA []byte) error {
 					break
 				}
 			}
+		case 7:
+			if wireType != 2 {
+				return fmt.Errorf("proto: wrong wireType = %d for field Routing", wireType)
+			}
+			var stringLen uint64
+			for shift := uint(0); ; shift += 7 {
+				if shift >= 64 {
+					return protohelpers.ErrIntOverflow
+				}
+				if iNdEx >= l {
+					return io.ErrUnexpectedEOF
+				}
+				b := dAtA[iNdEx]
+				iNdEx++
+				stringLen |= uint64(b&0x7F) << shift
+				if b < 0x80 {
+					break
+				}
+			}
+			intStringLen := int(stringLen)
+			if intStringLen < 0 {
+				return protohelpers.ErrInvalidLength
+			}
+			postIndex := iNdEx + intStringLen
+			if postIndex < 0 {
+				return protohelpers.ErrInvalidLength
+			}
+			if postIndex > l {
+				return io.ErrUnexpectedEOF
+			}
+			m.Routing = string(dAtA[iNdEx:postIndex])
+			iNdEx = postIndex
 		default:
 			iNdEx = preIndex
 			skippy, err := protohelpers.Skip(dAtA[iNdEx:])
