@@ -90,7 +90,7 @@ func TestDevC7Services(t *testing.T) {
 	t.Setenv("FLOWLINE_NATS_URL", "nats://elsewhere:4222")
 	t.Setenv("FLOWLINE_C7_URL", "")
 	t.Setenv("FLOWLINE_INDEX_PREFIX", "demo")
-	off, err := loadDevServices(natsURL, esURL, "")
+	off, err := loadDevServices(natsURL, esURL, "", "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,7 +109,7 @@ func TestDevC7Services(t *testing.T) {
 
 	t.Setenv("FLOWLINE_C7_URL", "http://operator:pa55@127.0.0.1:18080/engine-rest")
 	t.Setenv("FLOWLINE_C7_SOURCE", "plant1")
-	on, err := loadDevServices(natsURL, esURL, "")
+	on, err := loadDevServices(natsURL, esURL, "", "")
 	if err != nil {
 		t.Fatal(err)
 	}

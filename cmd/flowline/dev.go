@@ -15,6 +15,7 @@ import (
 	"github.com/flowline/flowline/pkg/config"
 	"github.com/flowline/flowline/pkg/lifecycle"
 	"github.com/flowline/flowline/pkg/schema"
+	"github.com/flowline/flowline/pkg/schema/operate"
 	"github.com/flowline/flowline/services/aggregator"
 	"github.com/flowline/flowline/services/archiver"
 	"github.com/flowline/flowline/services/c7fold"
@@ -69,7 +70,7 @@ func newDevServices() devServices {
 // points them all at dev's NATS (natsURL) and the writer and archiver at its
 // Elasticsearch (esURL), and validates them; the imports only when their
 // URL is set.
-func loadDevServices(natsURL, esURL string, engine config.Engine) (devServices, error) {
+func loadDevServices(natsURL, esURL string, engine config.Engine, schemaMode config.Schema) (devServices, error) {
 	s := newDevServices()
 	for _, c := range []any{&s.ingest, &s.zeebeImport, &s.c7Import, &s.aggregator, &s.c7Fold, &s.writer, &s.archiver} {
 		if err := config.Process(c); err != nil {
@@ -83,6 +84,11 @@ func loadDevServices(natsURL, esURL string, engine config.Engine) (devServices, 
 	if engine != "" {
 		s.writer.Search.Engine, s.archiver.Search.Engine = engine, engine
 	}
+	if schemaMode != "" {
+		s.aggregator.Schema, s.writer.Schema, s.archiver.Schema = schemaMode, schemaMode, schemaMode
+	}
+	s.writer.Resolve()
+	s.archiver.Resolve()
 	checks := []config.Validator{s.ingest, s.aggregator, s.c7Fold, s.writer, s.archiver}
 	if s.zeebeImport.Enabled() {
 		checks = append(checks, s.zeebeImport)
@@ -94,16 +100,17 @@ func loadDevServices(natsURL, esURL string, engine config.Engine) (devServices, 
 }
 
 // devFlags are the flags of `flowline dev`.
-func devFlags() (fs *flag.FlagSet, workload *string, instances *int, engine *string) {
+func devFlags() (fs *flag.FlagSet, workload *string, instances *int, engine, schemaMode *string) {
 	fs = flag.NewFlagSet("dev", flag.ContinueOnError)
 	workload = fs.String("workload", "realistic", "workload to run once ready: realistic (alias demo), typical or none")
 	instances = fs.Int("instances", 120, "process instances of the workload")
 	engine = fs.String("engine", "", "search engine: elasticsearch or opensearch (default: FLOWLINE_SEARCH_ENGINE, else elasticsearch); without FLOWLINE_ES_URL a local node of it is provisioned")
-	return fs, workload, instances, engine
+	schemaMode = fs.String("schema", "", "documents and indices: flowline or operate (Camunda 8.8's Operate and Tasklist indices; default: FLOWLINE_SCHEMA, else flowline)")
+	return fs, workload, instances, engine, schemaMode
 }
 
 func runDev(ctx context.Context, args []string, stdout io.Writer) error {
-	fs, workload, instances, engineFlag := devFlags()
+	fs, workload, instances, engineFlag, schemaFlag := devFlags()
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -112,6 +119,12 @@ func runDev(ctx context.Context, args []string, stdout io.Writer) error {
 	case "", config.EngineElasticsearch, config.EngineOpenSearch:
 	default:
 		return usageError{fmt.Errorf("--engine must be elasticsearch or opensearch, got %q", *engineFlag)}
+	}
+	schemaMode := config.Schema(*schemaFlag)
+	switch schemaMode {
+	case "", config.SchemaFlowline, config.SchemaOperate:
+	default:
+		return usageError{fmt.Errorf("--schema must be flowline or operate, got %q", *schemaFlag)}
 	}
 	wl, ok := devWorkloads[*workload]
 	if !ok && *workload != "none" {
@@ -134,7 +147,7 @@ func runDev(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	// Check every service's settings before starting anything, with
 	// stand-ins for the URLs filled in once NATS and Elasticsearch run.
-	stand, err := loadDevServices("nats://127.0.0.1:4222", "http://127.0.0.1:9200", engine)
+	stand, err := loadDevServices("nats://127.0.0.1:4222", "http://127.0.0.1:9200", engine, schemaMode)
 	if err != nil {
 		return err
 	}
@@ -173,7 +186,7 @@ func runDev(ctx context.Context, args []string, stdout io.Writer) error {
 		p.log.Info("local "+product+" started", "url", esURL)
 	}
 
-	cfgs, err := loadDevServices(ns.URL(), esURL, engine)
+	cfgs, err := loadDevServices(ns.URL(), esURL, engine, schemaMode)
 	if err != nil {
 		return err
 	}
@@ -209,6 +222,10 @@ func devReadyLine(ingestAddr, esURL, natsURL, adminAddr string, cfgs devServices
 	prefix := cfgs.writer.Index.Prefix
 	search := func(f schema.Family) string { return config.Redact(esURL) + "/" + schema.Alias(prefix, f) + "/_search" }
 	searches := search(schema.ListView) + " and " + search(schema.FlowNodeInstance)
+	if cfgs.writer.Schema == config.SchemaOperate {
+		searches = config.Redact(esURL) + "/" + operate.ListView.Alias(prefix) + "/_search and " +
+			config.Redact(esURL) + "/" + operate.FlowNodeInstance.Alias(prefix) + "/_search (Camunda 8.8's Operate schema)"
+	}
 	if imp := cfgs.c7Import; imp.Enabled() {
 		searches = search(schema.ListView) + ", " + search(schema.FlowNodeInstance) + " and " + search(schema.C7ListView) +
 			" (Camunda 7 engine " + config.Redact(imp.Engine.URL) + ", source " + imp.Engine.Source + ")"

@@ -29,7 +29,7 @@ func commands() map[string]command {
 		"aggregator":    {"run the aggregator service (records -> documents) and the Camunda 7 fold (pages -> documents)", specAggregator, runAggregator, nil},
 		"writer":        {"run the writer service (documents -> Elasticsearch)", specWriter, runWriter, nil},
 		"archiver":      {"run the archiver service", specArchiver, runArchiver, nil},
-		"dev":           {"run everything locally: embedded NATS, local Elasticsearch, all services (the Camunda 7 import too when FLOWLINE_C7_URL is set), a demo workload", specDev, runDev, func() *flag.FlagSet { fs, _, _, _ := devFlags(); return fs }},
+		"dev":           {"run everything locally: embedded NATS, local Elasticsearch, all services (the Camunda 7 import too when FLOWLINE_C7_URL is set), a demo workload", specDev, runDev, func() *flag.FlagSet { fs, _, _, _, _ := devFlags(); return fs }},
 		"replay":        {"stream NDJSON files of Zeebe records (plain or gzip) to ingest: flowline replay --ingest URL [--token-file F] FILE...", specReplay, runReplay, func() *flag.FlagSet { fs, _, _ := replayFlags(); return fs }},
 		"zeebe-import":  {"import the Zeebe Elasticsearch exporter's zeebe-record_* indices into JetStream, following new records", specZeebeImport, runZeebeImport, nil},
 		"c7-import":     {"import a Camunda 7 engine's history (FLOWLINE_C7_URL) through its Optimize REST API into JetStream, following new data", specC7Import, runC7Import, nil},

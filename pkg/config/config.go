@@ -35,10 +35,14 @@ var ErrInvalid = errors.New("invalid configuration")
 // Validator is implemented by every config struct.
 type Validator interface{ Validate() error }
 
-// Load reads spec from the environment and validates it.
+// Load reads spec from the environment, resolves the defaults that depend
+// on other settings (Resolver) and validates it.
 func Load(spec Validator) error {
 	if err := Process(spec); err != nil {
 		return err
+	}
+	if r, ok := spec.(Resolver); ok {
+		r.Resolve()
 	}
 	return spec.Validate()
 }

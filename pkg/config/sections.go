@@ -123,17 +123,75 @@ func (c Elasticsearch) Validate() error {
 	return nil
 }
 
-// Index configures the Elasticsearch indices Flowline writes (FLOWLINE_INDEX_*).
+// Schema is the document schema Flowline writes.
+type Schema string
+
+// The schemas.
+const (
+	// SchemaFlowline is Flowline's own: indices <prefix>-<family>-<v>_.
+	SchemaFlowline Schema = "flowline"
+	// SchemaOperate is the indices and documents Camunda 8.8's exporter
+	// writes for Operate and Tasklist (pkg/schema/operate).
+	SchemaOperate Schema = "operate"
+)
+
+// SchemaMode chooses the schema (FLOWLINE_SCHEMA). Embed it anonymously in
+// the config of every service that makes or moves documents (aggregator,
+// writer, archiver), and call Index.ApplySchema from the service config's
+// Resolve.
+type SchemaMode struct {
+	Schema Schema `envconfig:"SCHEMA" default:"flowline" desc:"flowline (Flowline's own indices) or operate (the indices and documents Camunda 8.8's exporter writes for Operate and Tasklist; FLOWLINE_INDEX_PREFIX then defaults to none, as Camunda's)"`
+}
+
+// Validate implements Validator.
+func (c SchemaMode) Validate() error {
+	switch c.Schema {
+	case "", SchemaFlowline, SchemaOperate: // "" (a config built in code) is flowline
+		return nil
+	}
+	return invalid("SCHEMA", "%q: want flowline or operate", c.Schema)
+}
+
+// Resolver is implemented by config structs with a default that depends on
+// another setting; Load calls Resolve after reading the environment and
+// before validating.
+type Resolver interface{ Resolve() }
+
+// For is idx adapted to the schema (see ApplySchema), for validating.
+func (c Index) For(s Schema) Index {
+	c.ApplySchema(s)
+	return c
+}
+
+// Index configures the indices Flowline writes (FLOWLINE_INDEX_*).
 type Index struct {
-	Prefix          string `envconfig:"PREFIX" default:"flowline" desc:"prefix of every index and alias"`
+	Prefix          string `envconfig:"PREFIX" default:"flowline" desc:"prefix of every index and alias (in the operate schema: none unless set, as Camunda's)"`
 	Shards          int    `envconfig:"SHARDS" default:"1" desc:"primary shards per index"`
 	Replicas        int    `envconfig:"REPLICAS" default:"0" desc:"replicas per index"`
 	RefreshInterval string `envconfig:"REFRESH_INTERVAL" default:"1s" desc:"index refresh interval"`
+
+	schema Schema // set by ApplySchema
+}
+
+// ApplySchema adapts the index settings to the schema: in the operate
+// schema an unset FLOWLINE_INDEX_PREFIX means no prefix (Camunda's default)
+// and an empty prefix is valid; a prefix that is set applies as Camunda
+// applies it ([<prefix>-]operate-...).
+func (c *Index) ApplySchema(s Schema) {
+	c.schema = s
+	if s != SchemaOperate {
+		return
+	}
+	if _, set := Lookup("INDEX_PREFIX"); !set && c.Prefix == "flowline" {
+		c.Prefix = ""
+	}
 }
 
 // Validate implements Validator.
 func (c Index) Validate() error {
-	if c.Prefix == "" || strings.ToLower(c.Prefix) != c.Prefix || strings.ContainsAny(c.Prefix, `\/*?"<>| ,#:`) {
+	if c.Prefix == "" && c.schema == SchemaOperate {
+		// Camunda's default: no prefix
+	} else if c.Prefix == "" || strings.ToLower(c.Prefix) != c.Prefix || strings.ContainsAny(c.Prefix, `\/*?"<>| ,#:`) || strings.HasPrefix(c.Prefix, "-") || strings.HasPrefix(c.Prefix, "_") {
 		return invalid("INDEX_PREFIX", "%q must be a non-empty lowercase index name prefix", c.Prefix)
 	}
 	if c.Shards < 1 {

@@ -77,6 +77,10 @@ type VariableDoc struct {
 	BpmnProcessID        string  `json:"bpmnProcessId"`
 	TenantID             string  `json:"tenantId"`
 	Position             int64   `json:"position"`
+
+	// Key is the variable's key (the record key): not in Flowline's
+	// schema, for the Operate-compatible one.
+	Key int64 `json:"-"`
 }
 
 // IncidentDoc is an incident of a flow-node instance.
@@ -115,6 +119,25 @@ type JobDoc struct {
 	EndTime             *string         `json:"endTime"`
 	TenantID            string          `json:"tenantId"`
 	Position            int64           `json:"position"`
+
+	// Operate holds what the Operate-compatible schema's job document has
+	// and Flowline's does not: not in Flowline's schema.
+	Operate JobOperate `json:"-"`
+}
+
+// JobOperate is what the Operate-compatible schema's job document holds
+// beyond Flowline's.
+type JobOperate struct {
+	ProcessDefinitionKey int64
+	BpmnProcessID        string
+	JobKind              string
+	ListenerEventType    string
+	// FailedWithRetriesLeft: the record is a FAILED or ERROR_THROWN with
+	// retries left.
+	FailedWithRetriesLeft bool
+	// Timestamp is the record's (epoch ms): Operate's endTime is that of
+	// the latest job record.
+	Timestamp int64
 }
 
 // TaskDoc is a user task (Tasklist's task).

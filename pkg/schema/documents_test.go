@@ -135,6 +135,9 @@ func jsonFields(typ reflect.Type) map[string]reflect.Type {
 	out := map[string]reflect.Type{}
 	for i := range typ.NumField() {
 		name, _, _ := strings.Cut(typ.Field(i).Tag.Get("json"), ",")
+		if name == "-" {
+			continue // not encoded (held for the Operate-compatible schema)
+		}
 		out[name] = typ.Field(i).Type
 	}
 	return out

@@ -28,7 +28,8 @@ import (
 // ErrIncompatibleSchema naming the fields that differ: Flowline writes into
 // an existing Operate schema only where Operate will read what it writes.
 // Idempotent; safe for several writers to run at once.
-func EnsureOperateSchema(ctx context.Context, c *Client, idx config.Index, prefix string) error {
+func EnsureOperateSchema(ctx context.Context, c *Client, idx config.Index) error {
+	prefix := idx.Prefix
 	engine, err := c.Engine(ctx)
 	if err != nil {
 		return err

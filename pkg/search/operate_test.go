@@ -29,7 +29,7 @@ func TestEnsureOperateSchemaOnOpenSearch(t *testing.T) {
 		_ = search.DeleteIndexTemplates(context.Background(), c, prefix+"-*")
 	})
 	idx := config.Index{Shards: 1, Replicas: 0}
-	if err := search.EnsureOperateSchema(ctx, c, idx, prefix); err != nil {
+	if err := search.EnsureOperateSchema(ctx, c, withPrefix(idx, prefix)); err != nil {
 		t.Fatal(err)
 	}
 	for _, ix := range operate.Indices {
@@ -57,7 +57,7 @@ func TestEnsureOperateSchemaOnOpenSearch(t *testing.T) {
 		t.Errorf("a document with an unknown field: err = %v; want a strict-mapping rejection", err)
 	}
 	// Again: everything exists and is adopted.
-	if err := search.EnsureOperateSchema(ctx, c, idx, prefix); err != nil {
+	if err := search.EnsureOperateSchema(ctx, c, withPrefix(idx, prefix)); err != nil {
 		t.Fatalf("second run: %v", err)
 	}
 
@@ -72,7 +72,7 @@ func TestEnsureOperateSchemaOnOpenSearch(t *testing.T) {
 	if _, err := c.Do(ctx, search.Request{Method: http.MethodPut, Path: "/_index_template/" + lv.TemplateName(camunda), Body: tmpl, What: "Camunda's template"}); err != nil {
 		t.Fatal(err)
 	}
-	if err := search.EnsureOperateSchema(ctx, c, idx, camunda); err != nil {
+	if err := search.EnsureOperateSchema(ctx, c, withPrefix(idx, camunda)); err != nil {
 		t.Fatalf("beside Camunda's template: %v", err)
 	}
 	b, err := c.Do(ctx, search.Request{Method: http.MethodGet, Path: "/_index_template/" + lv.TemplateName(camunda), What: "template"})
@@ -90,8 +90,13 @@ func TestEnsureOperateSchemaOnOpenSearch(t *testing.T) {
 		Body: []byte(`{"mappings":{"dynamic":"strict","properties":{"id":{"type":"keyword"},"key":{"type":"long"}}}}`)}); err != nil {
 		t.Fatal(err)
 	}
-	err = search.EnsureOperateSchema(ctx, c, idx, other)
+	err = search.EnsureOperateSchema(ctx, c, withPrefix(idx, other))
 	if !errors.Is(err, search.ErrIncompatibleSchema) || !strings.Contains(err.Error(), "field key is") || !strings.Contains(err.Error(), operate.Process.FQN(other)) {
 		t.Errorf("foreign mappings: err = %v; want ErrIncompatibleSchema naming the index and the field key", err)
 	}
+}
+
+func withPrefix(idx config.Index, prefix string) config.Index {
+	idx.Prefix = prefix
+	return idx
 }

@@ -17,14 +17,20 @@ import (
 	"github.com/flowline/flowline/pkg/schema"
 )
 
-// InstallSchema runs EnsureSchema until it succeeds, waiting at WARN with
+// InstallSchema runs EnsureSchema (EnsureOperateSchema in the operate
+// schema) until it succeeds, waiting at WARN with
 // backoff while Elasticsearch is not reachable yet (it may still be
 // starting); an incompatible schema fails at once. It returns ctx's error
 // when ctx ends first.
-func InstallSchema(ctx context.Context, c *Client, idx config.Index, log *slog.Logger) error {
+func InstallSchema(ctx context.Context, c *Client, s config.Schema, idx config.Index, log *slog.Logger) error {
 	return backoff.Retry(ctx, log, backoff.New(500*time.Millisecond, 15*time.Second), "installing index templates",
 		func(ctx context.Context) error {
-			err := EnsureSchema(ctx, c, idx)
+			var err error
+			if s == config.SchemaOperate {
+				err = EnsureOperateSchema(ctx, c, idx)
+			} else {
+				err = EnsureSchema(ctx, c, idx)
+			}
 			if Misconfigured(err) {
 				return backoff.Permanent(err) // retrying cannot fix it
 			}

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/flowline/flowline/internal/dev/simulate"
+	"github.com/flowline/flowline/pkg/config"
 	recordv1 "github.com/flowline/flowline/pkg/pb/recordv1"
 	"github.com/flowline/flowline/pkg/zeebejson"
 )
@@ -54,7 +55,7 @@ func BenchmarkAggregate(b *testing.B) {
 	for b.Loop() {
 		st := newPartitionState(1)
 		for i := 0; i < len(recs); i += 500 {
-			f := newRecordFolder(context.Background(), st, defs, nil)
+			f := newRecordFolder(context.Background(), st, defs, nil, config.SchemaFlowline)
 			for _, r := range recs[i:min(i+500, len(recs))] {
 				if err := f.apply(r); err != nil {
 					b.Fatal(err)

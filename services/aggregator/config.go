@@ -25,8 +25,9 @@ type Config struct {
 	Lease config.Lease `envconfig:"AGGREGATOR"`
 
 	config.AggregatorState
-	NATS    config.NATS    `envconfig:"NATS"`
-	Streams config.Streams `envconfig:"STREAM"`
+	config.SchemaMode                // FLOWLINE_SCHEMA
+	NATS              config.NATS    `envconfig:"NATS"`
+	Streams           config.Streams `envconfig:"STREAM"`
 
 	// FLOWLINE_AGGREGATOR_LAG_ALERT, _LAG_INTERVAL (see lag.go).
 	config.AggregatorLag
@@ -64,5 +65,5 @@ func (c Config) Validate() error {
 	if c.AckWait < 10*c.CheckpointInterval {
 		return fmt.Errorf("%w: FLOWLINE_AGGREGATOR_ACK_WAIT (%s) must be at least 10 x the checkpoint interval (%s)", config.ErrInvalid, c.AckWait, c.CheckpointInterval)
 	}
-	return config.ValidateAll(c.Lease.For(leasePrefix), c.NATS, c.Streams, c.AggregatorLag)
+	return config.ValidateAll(c.Lease.For(leasePrefix), c.SchemaMode, c.NATS, c.Streams, c.AggregatorLag)
 }

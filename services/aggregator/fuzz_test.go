@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/flowline/flowline/pkg/config"
 	"github.com/flowline/flowline/pkg/zeebejson"
 )
 
@@ -34,7 +35,7 @@ func FuzzFold(f *testing.F) {
 	f.Fuzz(func(t *testing.T, ndjson []byte) {
 		const p = 5
 		st := newPartitionState(p)
-		folder := newRecordFolder(context.Background(), st, newDefinitions(&memDefinitions{}, 10), nil)
+		folder := newRecordFolder(context.Background(), st, newDefinitions(&memDefinitions{}, 10), nil, config.SchemaFlowline)
 		folded := 0
 		for line := range bytes.Lines(ndjson) {
 			r, err := zeebejson.DecodeLenient(bytes.TrimSpace(line))

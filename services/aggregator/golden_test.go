@@ -14,6 +14,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/flowline/flowline/pkg/config"
 	recordv1 "github.com/flowline/flowline/pkg/pb/recordv1"
 	"github.com/flowline/flowline/pkg/zeebejson"
 )
@@ -119,6 +120,14 @@ type goldenDoc struct {
 // the version Elasticsearch's external versioning keeps: the highest.
 func foldGolden(t *testing.T, path string, chunk int) map[string]goldenDoc {
 	t.Helper()
+	return foldGoldenIn(t, path, chunk, config.SchemaFlowline)
+}
+
+// foldGoldenIn is foldGolden rendering the documents of schema s; the keys
+// of the result are <family>/<id>, and for a routed document
+// <family>/<id>@<routing>.
+func foldGoldenIn(t *testing.T, path string, chunk int, s config.Schema) map[string]goldenDoc {
+	t.Helper()
 	data, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
@@ -138,7 +147,7 @@ func foldGolden(t *testing.T, path string, chunk int) map[string]goldenDoc {
 		}
 		pending[p] = nil
 		messages++
-		f := newRecordFolder(ctx, states[p], defs, nil)
+		f := newRecordFolder(ctx, states[p], defs, nil, s)
 		for _, r := range recs {
 			if reason := recordProblem(r, p); reason != "" {
 				t.Fatalf("%s: %s", path, reason)
@@ -147,7 +156,7 @@ func foldGolden(t *testing.T, path string, chunk int) map[string]goldenDoc {
 				t.Fatalf("%s: record at position %d: %v", path, r.Position, err)
 			}
 		}
-		out, bad := f.ch.documents(p)
+		out, bad := f.documents(p)
 		if len(bad) > 0 {
 			t.Fatalf("%s: render document %s/%s: %v", path, bad[0].family, bad[0].id, bad[0].err)
 		}
@@ -156,6 +165,9 @@ func foldGolden(t *testing.T, path string, chunk int) map[string]goldenDoc {
 				t.Errorf("%s/%s rendered for partition %d by partition %d", d.Family, d.Id, d.PartitionId, p)
 			}
 			k := d.Family + "/" + d.Id
+			if d.Routing != "" {
+				k += "@" + d.Routing
+			}
 			old, ok := docs[k]
 			switch {
 			case !ok || d.Version > old.version:

@@ -24,6 +24,12 @@ func (f *recordFolder) job(r *recordv1.Record, v *recordv1.JobValue) {
 		FlowNodeID: v.ElementId, Type: v.Type, Worker: v.Worker, Retries: v.Retries, State: r.Intent,
 		ErrorMessage: v.ErrorMessage, ErrorCode: v.ErrorCode, Deadline: optionalDate(v.Deadline),
 		CustomHeaders: headers, TenantID: v.TenantId, Position: r.Position,
+		Operate: schema.JobOperate{
+			ProcessDefinitionKey: v.ProcessDefinitionKey, BpmnProcessID: v.BpmnProcessId, JobKind: v.JobKind,
+			ListenerEventType:     v.JobListenerEventType,
+			FailedWithRetriesLeft: (r.Intent == "FAILED" || r.Intent == "ERROR_THROWN") && v.Retries > 0,
+			Timestamp:             r.Timestamp,
+		},
 	}
 	if r.Intent == "COMPLETED" || r.Intent == "CANCELED" {
 		doc.EndTime = schema.FormatDate(r.Timestamp)

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/flowline/flowline/internal/dev/simulate"
+	"github.com/flowline/flowline/pkg/config"
 	recordv1 "github.com/flowline/flowline/pkg/pb/recordv1"
 	"github.com/flowline/flowline/pkg/zeebejson"
 )
@@ -119,7 +120,7 @@ func run(t *testing.T, p int32, recs []*recordv1.Record, defs *definitions, stor
 			st, next = restore(t, cpState), cpNext
 			continue
 		}
-		f := newRecordFolder(context.Background(), st, defs, nil)
+		f := newRecordFolder(context.Background(), st, defs, nil, config.SchemaFlowline)
 		deliveries := 1
 		if rng != nil && rng.IntN(8) == 0 {
 			deliveries = 2 // the same message redelivered

@@ -8,6 +8,7 @@ import (
 	"math"
 	"strconv"
 
+	"github.com/flowline/flowline/pkg/config"
 	recordv1 "github.com/flowline/flowline/pkg/pb/recordv1"
 )
 
@@ -55,7 +56,7 @@ import (
 // rare operator actions.
 func (w *worker) redrive(ctx context.Context, batch *recordv1.RecordBatch, seq, dlqSeq uint64) error {
 	w.log.InfoContext(ctx, "folding redriven records", "stream_seq", seq, "dlq_seq", dlqSeq, "records", len(batch.Records))
-	rf, err := foldRedriven(ctx, w.cp.State, w.defs, w.log, batch)
+	rf, err := foldRedriven(ctx, w.cp.State, w.defs, w.log, w.cfg.Schema, batch)
 	if err != nil {
 		return err
 	}
@@ -91,14 +92,14 @@ type redrivenFold struct {
 // foldRedriven folds batch into a scratch copy of st (see redrive). An
 // error means the state could not be copied or a definition could not be
 // read or stored: the caller retries the message. st is not modified.
-func foldRedriven(ctx context.Context, st *partitionState, defs *definitions, log *slog.Logger, batch *recordv1.RecordBatch) (redrivenFold, error) {
+func foldRedriven(ctx context.Context, st *partitionState, defs *definitions, log *slog.Logger, s config.Schema, batch *recordv1.RecordBatch) (redrivenFold, error) {
 	var rf redrivenFold
 	scratch, err := st.clone()
 	if err != nil {
 		return rf, fmt.Errorf("partition %d: copy state for redriven records: %w", st.Partition, err)
 	}
 	scratch.LastPosition = math.MinInt64 // a redriven record is never "already applied"
-	f := newRecordFolder(ctx, scratch, defs, log)
+	f := newRecordFolder(ctx, scratch, defs, log, s)
 	for _, r := range batch.Records {
 		if reason := recordProblem(r, st.Partition); reason != "" {
 			rf.problems = append(rf.problems, recordReason{r, reason})
@@ -110,7 +111,7 @@ func foldRedriven(ctx context.Context, st *partitionState, defs *definitions, lo
 	}
 	rf.ignored = f.ignored
 	if len(f.ch.order) > 0 {
-		rf.docs, rf.bad = f.ch.documents(st.Partition)
+		rf.docs, rf.bad = f.documents(st.Partition)
 	}
 	return rf, nil
 }

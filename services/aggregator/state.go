@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 
+	"github.com/flowline/flowline/pkg/config"
 	recordv1 "github.com/flowline/flowline/pkg/pb/recordv1"
 	"github.com/flowline/flowline/pkg/schema"
 )
@@ -65,12 +66,22 @@ type recordFolder struct {
 	log     *slog.Logger
 	st      *partitionState
 	defs    *definitions
+	schema  config.Schema // which documents it renders
 	ch      changes
 	ignored map[string]int // value type -> records ignored
 }
 
-func newRecordFolder(ctx context.Context, st *partitionState, defs *definitions, log *slog.Logger) *recordFolder {
-	return &recordFolder{ctx: ctx, st: st, defs: defs, log: log}
+func newRecordFolder(ctx context.Context, st *partitionState, defs *definitions, log *slog.Logger, s config.Schema) *recordFolder {
+	return &recordFolder{ctx: ctx, st: st, defs: defs, log: log, schema: s}
+}
+
+// documents renders the changed documents of partition p in the folder's
+// schema (see changes.documents and operateDocuments).
+func (f *recordFolder) documents(p int32) (docs []*recordv1.Document, bad []unrendered) {
+	if f.schema == config.SchemaOperate {
+		return f.operateDocuments(p)
+	}
+	return f.ch.documents(p)
 }
 
 // warn logs a problem with a record that does not stop its aggregation.

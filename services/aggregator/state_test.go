@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"testing"
 
+	"github.com/flowline/flowline/pkg/config"
 	recordv1 "github.com/flowline/flowline/pkg/pb/recordv1"
 	"github.com/flowline/flowline/pkg/schema"
 )
@@ -101,7 +102,7 @@ func TestApply(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			st := newPartitionState(5)
-			f := newRecordFolder(context.Background(), st, newDefinitions(&memDefinitions{}, 10), nil)
+			f := newRecordFolder(context.Background(), st, newDefinitions(&memDefinitions{}, 10), nil, config.SchemaFlowline)
 			for _, r := range tt.records {
 				if err := f.apply(r); err != nil {
 					t.Fatal(err)
@@ -126,7 +127,7 @@ func TestApply(t *testing.T) {
 }
 
 func TestDocumentsCarryVersionAndExactKeys(t *testing.T) {
-	f := newRecordFolder(context.Background(), newPartitionState(5), newDefinitions(&memDefinitions{}, 10), nil)
+	f := newRecordFolder(context.Background(), newPartitionState(5), newDefinitions(&memDefinitions{}, 10), nil, config.SchemaFlowline)
 	for _, r := range []*recordv1.Record{piRecord(7, pik, "ELEMENT_ACTIVATING", "order", "PROCESS"), piRecord(9, pik, "ELEMENT_ACTIVATED", "order", "PROCESS")} {
 		if err := f.apply(r); err != nil {
 			t.Fatal(err)

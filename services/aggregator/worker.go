@@ -214,7 +214,7 @@ func (w *worker) handle(ctx context.Context, msg jetstream.Msg) error {
 	if dlqSeq, ok := stream.RedriveOf(msg.Headers()); ok { // records sent back by `flowline dlq redrive`: redrive.go
 		return w.redrive(mctx, &batch, seq, dlqSeq)
 	}
-	f := newRecordFolder(mctx, w.cp.State, w.defs, w.log)
+	f := newRecordFolder(mctx, w.cp.State, w.defs, w.log, w.cfg.Schema)
 	for _, r := range batch.Records {
 		if reason := recordProblem(r, w.p); reason != "" {
 			if err := w.deadLetterRecord(mctx, r, seq, reason, nil); err != nil {
@@ -233,7 +233,7 @@ func (w *worker) handle(ctx context.Context, msg jetstream.Msg) error {
 	if len(f.ch.order) == 0 {
 		return nil
 	}
-	docs, bad := f.ch.documents(w.p)
+	docs, bad := f.documents(w.p)
 	return w.emit(mctx, &batch, seq, docs, bad, "")
 }
 

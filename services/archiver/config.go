@@ -27,10 +27,11 @@ type Config struct {
 	Lease config.Lease `envconfig:"ARCHIVER"`
 
 	config.AggregatorState
-	NATS          config.NATS    `envconfig:"NATS"`
-	Streams       config.Streams `envconfig:"STREAM"`
-	config.Search                // FLOWLINE_SEARCH_ENGINE, FLOWLINE_ES_*
-	Index         config.Index   `envconfig:"INDEX"`
+	config.SchemaMode                // FLOWLINE_SCHEMA
+	NATS              config.NATS    `envconfig:"NATS"`
+	Streams           config.Streams `envconfig:"STREAM"`
+	config.Search                    // FLOWLINE_SEARCH_ENGINE, FLOWLINE_ES_*
+	Index             config.Index   `envconfig:"INDEX"`
 }
 
 // leasePrefix names the archiver's lease variables.
@@ -59,7 +60,7 @@ func (c Config) Validate() error {
 	if c.RetentionILM != "" && c.Retention == 0 {
 		return fmt.Errorf("%w: FLOWLINE_RETENTION_ILM_POLICY needs FLOWLINE_RETENTION", config.ErrInvalid)
 	}
-	return config.ValidateAll(c.Lease.For(leasePrefix), c.NATS, c.Streams, c.Search, c.Index)
+	return config.ValidateAll(c.Lease.For(leasePrefix), c.NATS, c.Streams, c.SchemaMode, c.Search, c.Index.For(c.Schema))
 }
 
 // Retention is how long dated indices are kept: a Go duration or a whole
@@ -97,3 +98,7 @@ func (r Retention) String() string {
 	}
 	return time.Duration(r).String()
 }
+
+// Resolve implements config.Resolver: the index prefix's default depends
+// on the schema.
+func (c *Config) Resolve() { c.Index.ApplySchema(c.Schema) }

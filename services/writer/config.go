@@ -20,10 +20,11 @@ type Config struct {
 	FlushInterval    time.Duration `envconfig:"WRITER_FLUSH_INTERVAL" default:"200ms" desc:"longest wait to fill a fetch before writing what arrived"`
 	AckWait          time.Duration `envconfig:"WRITER_ACK_WAIT" default:"60s" desc:"redelivery timeout; slow bulks keep messages alive with in-progress acks"`
 
-	NATS          config.NATS    `envconfig:"NATS"`
-	Streams       config.Streams `envconfig:"STREAM"`
-	config.Search                // FLOWLINE_SEARCH_ENGINE, FLOWLINE_ES_*
-	Index         config.Index   `envconfig:"INDEX"`
+	config.SchemaMode                // FLOWLINE_SCHEMA
+	NATS              config.NATS    `envconfig:"NATS"`
+	Streams           config.Streams `envconfig:"STREAM"`
+	config.Search                    // FLOWLINE_SEARCH_ENGINE, FLOWLINE_ES_*
+	Index             config.Index   `envconfig:"INDEX"`
 }
 
 // Validate implements config.Validator.
@@ -34,5 +35,9 @@ func (c Config) Validate() error {
 	if c.AckWait < 5*time.Second {
 		return fmt.Errorf("%w: FLOWLINE_WRITER_ACK_WAIT must be at least 5s, got %s", config.ErrInvalid, c.AckWait)
 	}
-	return config.ValidateAll(c.NATS, c.Streams, c.Search, c.Index)
+	return config.ValidateAll(c.NATS, c.Streams, c.SchemaMode, c.Search, c.Index.For(c.Schema))
 }
+
+// Resolve implements config.Resolver: the index prefix's default depends
+// on the schema.
+func (c *Config) Resolve() { c.Index.ApplySchema(c.Schema) }

@@ -6,8 +6,10 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/flowline/flowline/pkg/config"
 	recordv1 "github.com/flowline/flowline/pkg/pb/recordv1"
 	"github.com/flowline/flowline/pkg/schema"
+	"github.com/flowline/flowline/pkg/schema/operate"
 )
 
 // Documents of families the writer does not know are kept apart by family:
@@ -24,7 +26,7 @@ func TestUnknownFamiliesWithTheSameIDAreKeptApart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	docs, err := decodeDocuments(data, "flowline.docs.1", newFamilies("p"), nil)
+	docs, err := decodeDocuments(data, "flowline.docs.1", newFamilies(config.SchemaFlowline, "p"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,7 +66,7 @@ func TestUnknownFamiliesWithTheSameIDAreKeptApart(t *testing.T) {
 // number's family in dead letters (familyName), and writes each family to
 // its runtime index.
 func TestFamilyNumbers(t *testing.T) {
-	fams := newFamilies("p")
+	fams := newFamilies(config.SchemaFlowline, "p")
 	for _, tt := range []struct {
 		f schema.Family
 		n uint8
@@ -82,7 +84,7 @@ func TestFamilyNumbers(t *testing.T) {
 			t.Errorf("%s: not numbered", f)
 			continue
 		}
-		if got := familyName(n); got != string(f) {
+		if got := fams.familyName(n); got != string(f) {
 			t.Errorf("familyName(%d) = %q, want %q", n, got, f)
 		}
 		if got, want := fams.index[n], schema.RuntimeIndex("p", f); got != want {
@@ -93,8 +95,30 @@ func TestFamilyNumbers(t *testing.T) {
 		t.Errorf("%d numbers and %d indices for %d families", len(fams.num), len(fams.index), len(schema.Families))
 	}
 	for _, n := range []uint8{0, uint8(len(schema.Families) + 1)} {
-		if got := familyName(n); got != "" {
+		if got := fams.familyName(n); got != "" {
 			t.Errorf("familyName(%d) = %q, want none", n, got)
+		}
+	}
+}
+
+// In the operate schema the families are Camunda's indices, written to
+// their runtime names ([<prefix>-]<component>-<name>-<version>_).
+func TestOperateFamilies(t *testing.T) {
+	for _, prefix := range []string{"", "c8"} {
+		fams := newFamilies(config.SchemaOperate, prefix)
+		if len(fams.num) != len(operate.Indices) {
+			t.Fatalf("%d families for %d indices", len(fams.num), len(operate.Indices))
+		}
+		n := fams.num["operate-list-view"]
+		want := "operate-list-view-8.3.0_"
+		if prefix != "" {
+			want = prefix + "-" + want
+		}
+		if n == 0 || fams.index[n] != want || fams.familyName(n) != "operate-list-view" {
+			t.Errorf("prefix %q: operate-list-view is number %d, index %q; want %q", prefix, n, fams.index[n], want)
+		}
+		if _, known := fams.num["list-view"]; known {
+			t.Errorf("prefix %q: Flowline's list-view family is known in the operate schema", prefix)
 		}
 	}
 }

@@ -18,7 +18,9 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/flowline/flowline/pkg/backoff"
+	"github.com/flowline/flowline/pkg/config"
 	"github.com/flowline/flowline/pkg/schema"
+	"github.com/flowline/flowline/pkg/schema/operate"
 	"github.com/flowline/flowline/pkg/search"
 	"github.com/flowline/flowline/pkg/stream"
 	"github.com/flowline/flowline/pkg/telemetry"
@@ -333,19 +335,42 @@ func (s *Service) startSpan(ctx context.Context, msg jetstream.Msg) (context.Con
 
 // families numbers the families of the schema from 1 and names their
 // runtime indices; a family not in it is number 0, without index (""), and
-// its documents are dead-lettered (each, naming its family).
+// its documents are dead-lettered (each, naming its family). In Flowline's
+// schema the families are schema.Families; in the operate schema they are
+// Camunda's indices, named <component>-<name> (operate.Index.Family).
 type families struct {
 	num   map[string]uint8
+	name  []string // by number
 	index []string // by number
 }
 
-func newFamilies(prefix string) *families {
-	f := &families{num: make(map[string]uint8, len(schema.Families)), index: []string{""}}
+func newFamilies(s config.Schema, prefix string) *families {
+	f := &families{num: map[string]uint8{}, name: []string{""}, index: []string{""}}
+	add := func(name, index string) {
+		f.num[name] = uint8(len(f.index))
+		f.name = append(f.name, name)
+		f.index = append(f.index, index)
+	}
+	if s == config.SchemaOperate {
+		for _, ix := range operate.Indices {
+			add(ix.Family(), ix.FQN(prefix))
+		}
+		return f
+	}
 	for _, fam := range schema.Families {
-		f.num[string(fam)] = uint8(len(f.index))
-		f.index = append(f.index, schema.RuntimeIndex(prefix, fam))
+		add(string(fam), schema.RuntimeIndex(prefix, fam))
 	}
 	return f
+}
+
+// familyName is the name of the family numbered n, "" for 0 (a family this
+// writer does not know). A dead letter carries it so that `flowline dlq
+// redrive` can send the document back.
+func (f *families) familyName(n uint8) string {
+	if int(n) >= len(f.name) {
+		return ""
+	}
+	return f.name[n]
 }
 
 // keepAlive marks msgs in progress every third of AckWait until stopped,
@@ -518,7 +543,7 @@ func (s *Service) deadLetterDoc(ctx context.Context, d doc, reason string) bool 
 	// source's document, which has no partition.
 	err := stream.PublishDeadLetter(ctx, s.payloads.Publisher(s.js), stream.DeadLetter{Service: "writer", Reason: reason, Data: d.op.Source, Header: h,
 		Subject:  d.subject,
-		Document: &stream.DeadDocument{Index: d.op.Index, Family: familyName(d.family), ID: d.op.ID, Version: d.op.Version, Partition: d.partition, Timestamp: d.timestamp}})
+		Document: &stream.DeadDocument{Index: d.op.Index, Family: s.families.familyName(d.family), ID: d.op.ID, Version: d.op.Version, Partition: d.partition, Timestamp: d.timestamp}})
 	if err != nil {
 		s.log.Warn("dead-lettering a document failed; it stays pending", "index", d.op.Index, "id", d.op.ID, "error", err)
 		return false

@@ -69,7 +69,7 @@ func New(cfg Config, deps Deps) *Service {
 		metrics:  newMetrics(deps.Registry),
 		ready:    ready,
 		refusals: search.NewRefusals(log, "FLOWLINE_ES_", cfg.ES, ready),
-		families: newFamilies(cfg.Index.Prefix),
+		families: newFamilies(cfg.Schema, cfg.Index.Prefix),
 	}
 }
 
@@ -125,7 +125,7 @@ func (s *Service) Run(ctx context.Context) error {
 	s.ready.Met("connected to NATS")
 
 	// Elasticsearch may still be starting: wait for it at WARN, not ERROR.
-	if err := search.InstallSchema(ctx, s.es, s.cfg.Index, s.log); err != nil {
+	if err := search.InstallSchema(ctx, s.es, s.cfg.Schema, s.cfg.Index, s.log); err != nil {
 		if ctx.Err() != nil {
 			return nil
 		}

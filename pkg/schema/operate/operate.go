@@ -16,7 +16,9 @@
 package operate
 
 import (
+	"encoding/json"
 	"fmt"
+	"sort"
 
 	"github.com/flowline/flowline/pkg/config"
 )
@@ -76,6 +78,10 @@ func (ix Index) FQN(prefix string) string {
 	return prefix + "-" + name
 }
 
+// Family is the index's name as a document family on the documents
+// stream: <component>-<name>, e.g. "operate-list-view".
+func (ix Index) Family() string { return ix.Component + "-" + ix.Name }
+
 // Alias is the index's alias (Operate and Tasklist read through it).
 func (ix Index) Alias(prefix string) string { return ix.FQN(prefix) + "alias" }
 
@@ -88,6 +94,53 @@ func (ix Index) Pattern(prefix string) string { return ix.FQN(prefix) + "*" }
 // ArchiveIndex is the dated archive index of the runtime index for a date
 // suffix (e.g. "2026-12-06").
 func (ix Index) ArchiveIndex(prefix, date string) string { return ix.FQN(prefix) + date }
+
+// Undeclared lists the fields of a JSON document (by dotted path, sorted)
+// that the index's strict mappings do not declare: the engine would refuse
+// the document for any of them. Inside a join field or an object whose
+// mapping disables it, anything goes. A source that is not a JSON object is
+// reported as "(not a JSON object)".
+func (ix Index) Undeclared(source []byte) []string {
+	known := map[string]string{}
+	for _, f := range ix.Fields {
+		known[f.Path] = f.Type
+		if f.Options["enabled"] == false {
+			known[f.Path] = "disabled" // its content is not parsed
+		}
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(source, &doc); err != nil {
+		return []string{"(not a JSON object)"}
+	}
+	var bad []string
+	var walk func(prefix string, m map[string]any)
+	walk = func(prefix string, m map[string]any) {
+		for k, v := range m {
+			path := prefix + k
+			typ, ok := known[path]
+			switch {
+			case !ok:
+				bad = append(bad, path)
+				continue
+			case typ == "join" || typ == "disabled":
+				continue
+			}
+			switch x := v.(type) {
+			case map[string]any:
+				walk(path+".", x)
+			case []any:
+				for _, e := range x {
+					if em, ok := e.(map[string]any); ok {
+						walk(path+".", em)
+					}
+				}
+			}
+		}
+	}
+	walk("", doc)
+	sort.Strings(bad)
+	return bad
+}
 
 // engineOK panics on an engine that is neither; callers pass a resolved
 // engine (search.Client.Engine).
