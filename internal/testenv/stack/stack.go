@@ -49,6 +49,9 @@ type Options struct {
 	// Engine is the search engine the writer and archiver use (the
 	// tests' shared node of it); empty: Elasticsearch.
 	Engine config.Engine
+	// Schema is the schema the aggregator, writer and archiver write
+	// (FLOWLINE_SCHEMA); empty: Flowline's.
+	Schema config.Schema
 }
 
 // C7 is the Camunda 7 engine a stack imports.
@@ -71,6 +74,7 @@ type Stack struct {
 	Spans *tracetest.SpanRecorder
 
 	ingest *ingest.Service
+	schema config.Schema
 	tracer *sdktrace.TracerProvider
 	t      testing.TB   // the test the stack belongs to
 	client *stream.Conn // the test's client of NATS (conn), nil until used
@@ -87,15 +91,17 @@ func Start(t testing.TB, opts Options) *Stack {
 	env := testenv.NewEnvOn(t, engine, opts.NATS...)
 	ns, esCfg, prefix := env.NATS, env.ESConfig, env.Prefix
 	spans := tracetest.NewSpanRecorder()
-	s := &Stack{Env: env, Spans: spans,
+	s := &Stack{Env: env, Spans: spans, schema: opts.Schema,
 		tracer: sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(spans)), t: t}
 
+	wCfg := WriterConfig(ns, esCfg, prefix)
+	wCfg.Schema = opts.Schema
 	services := []lifecycle.Service{
-		writer.New(WriterConfig(ns, esCfg, prefix), s.deps()),
+		writer.New(wCfg, s.deps()),
 	}
 	if opts.ArchiveAfter > 0 {
 		arCfg := ArchiverConfig(t, ns, esCfg, prefix)
-		arCfg.WaitPeriod = opts.ArchiveAfter
+		arCfg.WaitPeriod, arCfg.Schema = opts.ArchiveAfter, opts.Schema
 		services = append(services, archiver.New(arCfg, s.deps()))
 	}
 	if !opts.WithoutAggregator {
@@ -134,7 +140,9 @@ func (s *Stack) IngestURL() string { return "http://" + s.ingest.Addr() + "/v1/r
 // NewAggregator builds (does not start) an aggregator on the stack's
 // broker, sharing its tracer; tests start further ones to restart or scale.
 func (s *Stack) NewAggregator() *aggregator.Service {
-	return aggregator.New(AggregatorConfig(s.NATS), s.deps())
+	cfg := AggregatorConfig(s.NATS)
+	cfg.Schema = s.schema
+	return aggregator.New(cfg, s.deps())
 }
 
 // Index is the index settings of test prefix: one shard, no replica.
