@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -18,6 +19,7 @@ import (
 	"github.com/flowline/flowline/internal/dev/esnode"
 	"github.com/flowline/flowline/internal/dev/zeebeexporter"
 	"github.com/flowline/flowline/internal/progress"
+	"github.com/flowline/flowline/pkg/config"
 )
 
 // specBench is bench's config: the version of the fresh local node it
@@ -44,6 +46,8 @@ type benchOptions struct {
 	c7          bool
 	c7Instances int
 	exporter    bool
+	engine      string
+	schemas     string
 }
 
 func benchFlags() (*flag.FlagSet, *benchOptions) {
@@ -59,7 +63,9 @@ func benchFlags() (*flag.FlagSet, *benchOptions) {
 	fs.StringVar(&o.out, "out", "bench-results/bench.json", "JSON report file")
 	fs.StringVar(&o.markdown, "markdown", "", "also write the tables as a Markdown page (docs/benchmarks.md holds the latest full run)")
 	fs.StringVar(&o.workDir, "work-dir", "", "workloads, logs and profiles (default: next to --out)")
-	fs.StringVar(&o.esURL, "es-url", "", "use this Elasticsearch instead of a fresh local node")
+	fs.StringVar(&o.esURL, "es-url", "", "use this Elasticsearch or OpenSearch (see --engine) instead of a fresh local node")
+	fs.StringVar(&o.engine, "engine", "elasticsearch", "search engine: elasticsearch or opensearch (a fresh local node of it unless --es-url)")
+	fs.StringVar(&o.schemas, "schemas", "flowline", "schemas to write, comma-separated (flowline, operate): the first is the main run's, each other runs the main scenario again, reported beside it")
 	fs.BoolVar(&o.c7, "c7", false, "run the Camunda 7 import benchmark instead: a fresh engine filled with --c7-instances instances (not measured), then imported end to end")
 	fs.IntVar(&o.c7Instances, "c7-instances", 20000, "process instances of the Camunda 7 benchmark's model the engine is filled with")
 	fs.BoolVar(&o.exporter, "exporter", false, "run the Zeebe exporter benchmark instead: the Maven module in exporter/ (built first; run from the checkout), one instance over --instances typical instances on one partition into a local ingest: records/s and the exporter's CPU per record")
@@ -119,6 +125,21 @@ func (o *benchOptions) config() (bench.Config, error) {
 			return bench.Config{}, usageError{fmt.Errorf("--exporter: %w", err)}
 		}
 	}
+	engineName := config.Engine(o.engine)
+	if engineName != config.EngineElasticsearch && engineName != config.EngineOpenSearch {
+		return bench.Config{}, usageError{fmt.Errorf("--engine must be elasticsearch or opensearch, got %q", o.engine)}
+	}
+	var schemas []config.Schema
+	for _, f := range strings.Split(o.schemas, ",") {
+		s := config.Schema(strings.TrimSpace(f))
+		if s != config.SchemaFlowline && s != config.SchemaOperate {
+			return bench.Config{}, usageError{fmt.Errorf("--schemas: %q is not flowline or operate", f)}
+		}
+		if slices.Contains(schemas, s) {
+			return bench.Config{}, usageError{fmt.Errorf("--schemas: %s twice", s)}
+		}
+		schemas = append(schemas, s)
+	}
 	work := o.workDir
 	if work == "" {
 		work = filepath.Join(filepath.Dir(o.out), "work")
@@ -126,7 +147,7 @@ func (o *benchOptions) config() (bench.Config, error) {
 	cfg := bench.Config{
 		Bin: bin, Instances: o.instances, Partitions: parts, Aggregators: aggs,
 		LatencyFor: o.latency, ProfileFor: o.profile, Ceiling: o.ceiling, Peer: o.peer,
-		ESURL: o.esURL, ESVersion: local.Version,
+		ESURL: o.esURL, ESVersion: local.Version, OpenSearchVersion: local.OpenSearchVersion, Engine: engineName, Schemas: schemas,
 		C7: o.c7, C7Instances: o.c7Instances, C7JavaHome: engine.JavaHome,
 		Exporter: o.exporter, ExporterDir: exporterDir, ExporterJavaHome: exporter.JavaHome,
 		CacheDir: filepath.Join(cache, "flowline"), WorkDir: work,

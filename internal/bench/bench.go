@@ -61,10 +61,17 @@ type Config struct {
 	Exporter         bool
 	ExporterDir      string
 	ExporterJavaHome string
-	// ESURL is an Elasticsearch to use; empty starts a fresh node (version
-	// ESVersion) for the run.
-	ESURL     string
-	ESVersion string
+	// ESURL is an Elasticsearch or OpenSearch to use; empty starts a fresh
+	// node of Engine (version ESVersion, OpenSearchVersion) for the run.
+	ESURL             string
+	ESVersion         string
+	OpenSearchVersion string
+	// Engine is the search engine: Elasticsearch ("" too) or OpenSearch.
+	Engine config.Engine
+	// Schemas are the schemas the main scenario runs in (default:
+	// Flowline's); the first is the main run's, the others run the main
+	// scenario again each, reported beside it.
+	Schemas []config.Schema
 	// CacheDir holds the Benthos build.
 	CacheDir string
 	// WorkDir holds workloads, logs and profiles.
@@ -107,10 +114,11 @@ func (c *Config) Validate() error {
 
 // harness is the state of one Run.
 type harness struct {
-	cfg   Config
-	es    *search.Client
-	esURL string
-	esPID int // 0: an Elasticsearch the harness did not start
+	cfg    Config
+	engine config.Engine
+	es     *search.Client
+	esURL  string
+	esPID  int // 0: a search node the harness did not start
 }
 
 func (h *harness) progress(p Progress) {
@@ -137,7 +145,13 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if err := os.MkdirAll(cfg.WorkDir, 0o755); err != nil {
 		return nil, err
 	}
-	h := &harness{cfg: cfg, esURL: cfg.ESURL}
+	h := &harness{cfg: cfg, esURL: cfg.ESURL, engine: cfg.Engine}
+	if h.engine == "" {
+		h.engine = config.EngineElasticsearch
+	}
+	if len(cfg.Schemas) == 0 {
+		cfg.Schemas = []config.Schema{config.SchemaFlowline}
+	}
 	rep := &Report{Started: time.Now().UTC(), Machine: describeMachine()}
 	if cfg.Exporter { // exporter -> ingest -> NATS: no Elasticsearch
 		e, err := h.runExporter(ctx)
@@ -150,19 +164,22 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	if h.esURL == "" {
 		version := cfg.ESVersion
-		if version == "" {
-			version = esnode.DefaultVersion
+		if h.engine == config.EngineOpenSearch {
+			version = cfg.OpenSearchVersion
 		}
-		h.progress(Progress{Phase: "elasticsearch", Note: "starting a fresh node " + version})
-		node, err := esnode.Start(ctx, esnode.Options{Version: version})
+		h.progress(Progress{Phase: "elasticsearch", Note: "starting a fresh " + string(h.engine) + " node " + version})
+		node, err := esnode.Start(ctx, esnode.Options{Engine: string(h.engine), Version: version})
 		if err != nil {
-			return nil, fmt.Errorf("bench: Elasticsearch: %w", err)
+			return nil, fmt.Errorf("bench: %s: %w", h.engine, err)
 		}
 		defer node.Stop()
 		h.esURL, h.esPID = node.URL(), node.PID()
-		rep.Machine.Elasticsearch = version
+		if version == "" {
+			version = map[config.Engine]string{config.EngineElasticsearch: esnode.DefaultVersion, config.EngineOpenSearch: esnode.DefaultOpenSearchVersion}[h.engine]
+		}
+		rep.Machine.Elasticsearch = string(h.engine) + " " + version
 	}
-	es, err := search.NewClient(config.Search{ES: config.Elasticsearch{URL: h.esURL}})
+	es, err := search.NewClient(config.Search{Engine: h.engine, ES: config.Elasticsearch{URL: h.esURL}})
 	if err != nil {
 		return nil, err
 	}
@@ -197,16 +214,21 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	// Scenarios: each partition count with one aggregator, then more
 	// aggregators at the largest partition count. The main run is
 	// (largest, 1), profiled.
+	// Every other schema runs the main scenario again, after them.
+	mainSchema := cfg.Schemas[0]
 	var scenarios []Scenario
 	for _, p := range slices.Sorted(slices.Values(cfg.Partitions)) {
-		scenarios = append(scenarios, Scenario{Partitions: p, Aggregators: 1})
+		scenarios = append(scenarios, Scenario{Partitions: p, Aggregators: 1, Schema: mainSchema})
 	}
 	for _, a := range slices.Sorted(slices.Values(cfg.Aggregators)) {
 		if a > 1 {
-			scenarios = append(scenarios, Scenario{Partitions: mainP, Aggregators: a})
+			scenarios = append(scenarios, Scenario{Partitions: mainP, Aggregators: a, Schema: mainSchema})
 		}
 	}
-	mainSc := Scenario{Partitions: mainP, Aggregators: 1}
+	mainSc := Scenario{Partitions: mainP, Aggregators: 1, Schema: mainSchema}
+	for _, s := range cfg.Schemas[1:] {
+		scenarios = append(scenarios, Scenario{Partitions: mainP, Aggregators: 1, Schema: s})
+	}
 	for _, sc := range scenarios {
 		w, err := workloadFor(sc.Partitions)
 		if err != nil {
@@ -229,6 +251,10 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	defer DropIndexSet(context.WithoutCancel(ctx), es, mainSc.prefix())
 
+	if mainSchema == config.SchemaOperate && (cfg.LatencyFor > 0 || cfg.Ceiling || cfg.Peer) {
+		h.warn("latency, ceiling and peer runs read Flowline's schema: skipped when the main run writes the operate schema (list flowline first in --schemas)")
+		cfg.LatencyFor, cfg.Ceiling, cfg.Peer = 0, false, false
+	}
 	if cfg.LatencyFor > 0 {
 		lat, err := h.runLatency(ctx, mainSc, rep.Main.RecordsPerSec/2, cfg.LatencyFor)
 		if err != nil {

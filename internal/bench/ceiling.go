@@ -10,6 +10,7 @@ import (
 	"github.com/flowline/flowline/pkg/config"
 	recordv1 "github.com/flowline/flowline/pkg/pb/recordv1"
 	"github.com/flowline/flowline/pkg/schema"
+	"github.com/flowline/flowline/pkg/schema/operate"
 	"github.com/flowline/flowline/pkg/search"
 )
 
@@ -125,6 +126,9 @@ func DropIndexSet(ctx context.Context, es *search.Client, prefix string) {
 	var names []string
 	for _, f := range schema.Families {
 		names = append(names, schema.RuntimeIndex(prefix, f))
+	}
+	for _, ix := range operate.Indices { // the operate schema's runs
+		names = append(names, ix.FQN(prefix))
 	}
 	_ = search.DeleteIndices(ctx, es, names...)
 	_ = search.DeleteIndexTemplates(ctx, es, prefix+"-*")

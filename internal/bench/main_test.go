@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/flowline/flowline/internal/testenv"
+	"github.com/flowline/flowline/pkg/config"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }
@@ -141,5 +143,32 @@ func TestStartNATSStartsEmptyInAReusedDirectory(t *testing.T) {
 	}
 	if _, err := js.Stream(ctx, "LEFTOVER"); !errors.Is(err, jetstream.ErrStreamNotFound) {
 		t.Errorf("the first run's stream in the second run: %v, want %v", err, jetstream.ErrStreamNotFound)
+	}
+}
+
+// The main scenario of each schema is reported side by side, and only the
+// main schema's runs are in the scaling table.
+func TestReportSchemasSideBySide(t *testing.T) {
+	mk := func(s config.Schema, parts int, docs int, engineCPU float64) ScenarioResult {
+		return ScenarioResult{Scenario: Scenario{Partitions: parts, Aggregators: 1, Schema: s}, Seconds: 2, RecordsPerSec: 1000,
+			Documents: docs, IndexOps: docs + 1, Services: []ServiceUsage{{Name: "writer", CPUSeconds: 0.5}, {Name: "elasticsearch", CPUSeconds: engineCPU}}}
+	}
+	main := mk(config.SchemaFlowline, 4, 100, 3)
+	r := &Report{Main: &main, Scenarios: []ScenarioResult{mk(config.SchemaFlowline, 1, 100, 1), main, mk(config.SchemaOperate, 4, 170, 4.5)}}
+	var b strings.Builder
+	r.WriteTable(&b)
+	out := b.String()
+	_, schemas, ok := strings.Cut(out, "Schemas side by side")
+	if !ok {
+		t.Fatalf("no schemas table:\n%s", out)
+	}
+	for _, want := range []string{"flowline", "operate", "170", "4.5"} {
+		if !strings.Contains(schemas, want) {
+			t.Errorf("schemas table lacks %q:\n%s", want, schemas)
+		}
+	}
+	scaling, _, _ := strings.Cut(out[strings.Index(out, "Scaling"):], "Schemas side by side")
+	if n := strings.Count(scaling, "\n"); n != 4 { // title, header, two flowline rows
+		t.Errorf("scaling table has %d lines, want 4 (the operate run belongs to the schemas table):\n%s", n, scaling)
 	}
 }

@@ -139,10 +139,50 @@ func (r *Report) WriteTable(out io.Writer) {
 		fmt.Fprintf(tw, "partitions\taggregators\trecords/s\tprocess instances/s\tdocuments/s\tvs first\t\n")
 		base := r.Scenarios[0].RecordsPerSec
 		for _, s := range r.Scenarios {
+			if r.Main != nil && s.Schema != r.Main.Schema {
+				continue // the schemas table below
+			}
 			fmt.Fprintf(tw, "%d\t%d\t%.0f\t%.0f\t%.0f\t%.2fx\t\n", s.Partitions, s.Aggregators, s.RecordsPerSec, s.InstancesPerSec, s.DocsPerSec, s.RecordsPerSec/base)
 		}
 		tw.Flush()
 	}
+	r.writeSchemas(out)
+}
+
+// writeSchemas prints the main scenario in each schema side by side, when
+// more than one ran.
+func (r *Report) writeSchemas(out io.Writer) {
+	if r.Main == nil {
+		return
+	}
+	var rows []ScenarioResult
+	for _, s := range r.Scenarios {
+		if s.Partitions == r.Main.Partitions && s.Aggregators == r.Main.Aggregators {
+			rows = append(rows, s)
+		}
+	}
+	if len(rows) < 2 {
+		return
+	}
+	fmt.Fprintf(out, "Schemas side by side (%d partition(s), 1 aggregator, maximum rate; the search engine's CPU during the run):\n", r.Main.Partitions)
+	tw := tabwriter.NewWriter(out, 2, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintf(tw, "schema\tseconds\trecords/s\tdocuments\tindex operations\tdocuments/s\tsearch engine CPU s\tFlowline CPU s\t\n")
+	for _, s := range rows {
+		name := string(s.Schema)
+		if name == "" {
+			name = "flowline"
+		}
+		var engineCPU, own float64
+		for _, u := range s.Services {
+			if u.Name == "elasticsearch" {
+				engineCPU = u.CPUSeconds
+			} else {
+				own += u.CPUSeconds
+			}
+		}
+		fmt.Fprintf(tw, "%s\t%.1f\t%.0f\t%d\t%d\t%.0f\t%.1f\t%.1f\t\n", name, s.Seconds, s.RecordsPerSec, s.Documents, s.IndexOps, s.DocsPerSec, engineCPU, own)
+	}
+	tw.Flush()
 }
 
 // writeTable prints the Camunda 7 import benchmark, run on cores cores.

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -16,7 +17,9 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/flowline/flowline/pkg/config"
 	"github.com/flowline/flowline/pkg/schema"
+	"github.com/flowline/flowline/pkg/schema/operate"
 	"github.com/flowline/flowline/pkg/stream"
 )
 
@@ -24,13 +27,22 @@ import (
 type Scenario struct {
 	Partitions  int `json:"partitions"`
 	Aggregators int `json:"aggregators"`
+	// Schema is the schema written (FLOWLINE_SCHEMA); "" is Flowline's.
+	Schema config.Schema `json:"schema,omitempty"`
 }
 
 func (s Scenario) String() string {
-	return fmt.Sprintf("%d partition(s), %d aggregator(s)", s.Partitions, s.Aggregators)
+	str := fmt.Sprintf("%d partition(s), %d aggregator(s)", s.Partitions, s.Aggregators)
+	if s.Schema == config.SchemaOperate {
+		str += ", operate schema"
+	}
+	return str
 }
 
 func (s Scenario) prefix() string {
+	if s.Schema == config.SchemaOperate {
+		return fmt.Sprintf("bench-operate-p%d-a%d", s.Partitions, s.Aggregators)
+	}
 	return fmt.Sprintf("bench-p%d-a%d", s.Partitions, s.Aggregators)
 }
 
@@ -70,7 +82,11 @@ type ScenarioResult struct {
 func (h *harness) runScenario(ctx context.Context, sc Scenario, w *workload, profileFor time.Duration) (*ScenarioResult, error) {
 	dir := filepath.Join(h.cfg.WorkDir, sc.prefix())
 	DropIndexSet(ctx, h.es, sc.prefix())
-	st, err := startStack(ctx, stackConfig{bin: h.cfg.Bin, env: h.cfg.ChildEnv, dir: dir, esURL: h.esURL, prefix: sc.prefix(), aggregators: sc.Aggregators})
+	env := append(slices.Clone(h.cfg.ChildEnv), "FLOWLINE_SEARCH_ENGINE="+string(h.engine))
+	if sc.Schema != "" {
+		env = append(env, "FLOWLINE_SCHEMA="+string(sc.Schema))
+	}
+	st, err := startStack(ctx, stackConfig{bin: h.cfg.Bin, env: env, dir: dir, esURL: h.esURL, prefix: sc.prefix(), aggregators: sc.Aggregators})
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", sc, err)
 	}
@@ -142,19 +158,13 @@ func (h *harness) runScenario(ctx context.Context, sc Scenario, w *workload, pro
 
 	res := &ScenarioResult{Scenario: sc, Records: pushed.Load(), Instances: w.stats.Instances + w.stats.ChildInstances,
 		Seconds: took.Seconds(), DocsByFamily: map[string]int{}, Profiles: profiles, IndexOps: int(ops)}
-	for _, f := range schema.Families {
-		n, err := count(ctx, h.es, schema.Alias(sc.prefix(), f), nil)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", sc, err)
-		}
-		if n > 0 {
-			res.DocsByFamily[string(f)] = n
-			res.Documents += n
-		}
+	instances, instancesIn, err := h.countDocuments(ctx, sc, res)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", sc, err)
 	}
-	if got := res.DocsByFamily[string(schema.ListView)]; got != res.Instances {
+	if instances != res.Instances {
 		return nil, fmt.Errorf("%s: %d process instances in %s, want %d: the run lost data (logs in %s)",
-			sc, got, schema.Alias(sc.prefix(), schema.ListView), res.Instances, dir)
+			sc, instances, instancesIn, res.Instances, dir)
 	}
 	if n, err := dlqMessages(ctx, js); err != nil || n > 0 {
 		return nil, fmt.Errorf("%s: %d dead letters (%v): the run lost data (logs in %s)", sc, n, err, dir)
@@ -174,6 +184,37 @@ func (h *harness) runScenario(ctx context.Context, sc Scenario, w *workload, pro
 		res.Services = append(res.Services, usageOf("elasticsearch", esBefore, esAfter, res.Records))
 	}
 	return res, nil
+}
+
+// countDocuments counts the documents of sc's index set by family into res
+// and returns the process instances among them (and where they are).
+func (h *harness) countDocuments(ctx context.Context, sc Scenario, res *ScenarioResult) (instances int, in string, err error) {
+	if sc.Schema == config.SchemaOperate {
+		for _, ix := range operate.Indices {
+			n, err := count(ctx, h.es, ix.Alias(sc.prefix()), nil)
+			if err != nil {
+				return 0, "", err
+			}
+			if n > 0 {
+				res.DocsByFamily[ix.Family()] = n
+				res.Documents += n
+			}
+		}
+		in = operate.ListView.Alias(sc.prefix())
+		instances, err = count(ctx, h.es, in, map[string]any{"term": map[string]any{"joinRelation": "processInstance"}})
+		return instances, in, err
+	}
+	for _, f := range schema.Families {
+		n, err := count(ctx, h.es, schema.Alias(sc.prefix(), f), nil)
+		if err != nil {
+			return 0, "", err
+		}
+		if n > 0 {
+			res.DocsByFamily[string(f)] = n
+			res.Documents += n
+		}
+	}
+	return res.DocsByFamily[string(schema.ListView)], schema.Alias(sc.prefix(), schema.ListView), nil
 }
 
 func usageOf(name string, before, after Usage, records int64) ServiceUsage {
