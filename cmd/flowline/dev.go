@@ -89,6 +89,9 @@ func loadDevServices(natsURL, esURL string, engine config.Engine, schemaMode con
 	}
 	s.writer.Resolve()
 	s.archiver.Resolve()
+	if s.writer.Schema == config.SchemaOperate && s.c7Import.Enabled() {
+		return s, fmt.Errorf("%w: the Camunda 7 import writes Flowline's schema only: unset FLOWLINE_C7_URL or FLOWLINE_SCHEMA=operate", config.ErrInvalid)
+	}
 	checks := []config.Validator{s.ingest, s.aggregator, s.c7Fold, s.writer, s.archiver}
 	if s.zeebeImport.Enabled() {
 		checks = append(checks, s.zeebeImport)

@@ -35,24 +35,24 @@ var ErrInvalid = errors.New("invalid configuration")
 // Validator is implemented by every config struct.
 type Validator interface{ Validate() error }
 
-// Load reads spec from the environment, resolves the defaults that depend
-// on other settings (Resolver) and validates it.
+// Load reads spec from the environment (Process) and validates it.
 func Load(spec Validator) error {
 	if err := Process(spec); err != nil {
 		return err
 	}
-	if r, ok := spec.(Resolver); ok {
-		r.Resolve()
-	}
 	return spec.Validate()
 }
 
-// Process reads spec (a pointer to a config struct) from the environment
+// Process reads spec (a pointer to a config struct) from the environment,
+// and resolves the defaults that depend on other settings (Resolver),
 // without validating it. A field whose variable is unset and has no default
 // tag keeps the value spec holds.
 func Process(spec any) error {
 	if err := envconfig.Process(Prefix, spec); err != nil {
 		return fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	if r, ok := spec.(Resolver); ok {
+		r.Resolve()
 	}
 	return nil
 }

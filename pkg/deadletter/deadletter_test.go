@@ -111,6 +111,19 @@ func TestRedrivePlanSendsEachKindBackWhereItCameFrom(t *testing.T) {
 	}
 	checkMarked(t, p)
 
+	// A routed document (a list-view child of the operate schema) keeps
+	// its routing, without which the engine refuses it.
+	l = letterOf(stream.KindDocument, 6, []byte(`{}`))
+	l.Document = &stream.DeadDocument{Index: "operate-list-view-8.3.0_", Family: "operate-list-view", ID: "8", Version: 45, Partition: 6, Routing: "3"}
+	l.Header.Set(stream.HeaderDLQVersion, "45")
+	if p, err = deadletter.PlanRedrive(l); err != nil {
+		t.Fatal(err)
+	}
+	docs.Reset()
+	if err := proto.Unmarshal(p.Msg.Data, &docs); err != nil || len(docs.Documents) != 1 || docs.Documents[0].Routing != "3" {
+		t.Errorf("routed document re-published as %v (%v), want routing 3", &docs, err)
+	}
+
 	p, err = deadletter.PlanRedrive(letterOf(stream.KindDocuments, 1, []byte("anything")))
 	if err != nil || p.Target() != "flowline.docs.1" || string(p.Msg.Data) != "anything" {
 		t.Errorf("documents message: %+v %v", p, err)

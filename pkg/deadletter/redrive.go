@@ -95,7 +95,7 @@ func PlanRedrive(l Letter) (Plan, error) {
 		}
 		data, err := (&recordv1.DocumentBatch{PartitionId: d.Partition, FirstPosition: d.Version, LastPosition: d.Version,
 			Documents: []*recordv1.Document{{Family: d.Family, Id: d.ID, Version: d.Version, Source: l.Data,
-				PartitionId: d.Partition, RecordTimestamp: d.Timestamp}}}).MarshalVT()
+				PartitionId: d.Partition, RecordTimestamp: d.Timestamp, Routing: d.Routing}}}).MarshalVT()
 		if err != nil {
 			return fail("%v", err)
 		}

@@ -26,6 +26,9 @@ const (
 	HeaderDLQFamily    = "Flowline-Dlq-Family"
 	HeaderDLQVersion   = "Flowline-Dlq-Version"
 	HeaderDLQTimestamp = "Flowline-Dlq-Record-Timestamp"
+	// HeaderDLQRouting is a dead-lettered document's routing, when it has
+	// one (a join child of the operate schema's list-view).
+	HeaderDLQRouting = "Flowline-Dlq-Routing"
 	// HeaderRedrive marks a message re-published from the dead-letter
 	// stream; its value is the dead letter's stream sequence. The aggregator
 	// folds a redriven record message although its positions are behind its
@@ -65,7 +68,8 @@ type DeadDocument struct {
 	ID        string
 	Version   int64 // external version: position of the newest record folded into it
 	Partition int32
-	Timestamp int64 // record timestamp, epoch ms
+	Timestamp int64  // record timestamp, epoch ms
+	Routing   string // "" when routed by its id
 }
 
 // DeadLetter is one thing a service gives up on: the original payload, what
@@ -132,6 +136,9 @@ func PublishDeadLetter(ctx context.Context, js Publisher, d DeadLetter) error {
 		}
 		h.Set(HeaderDLQVersion, strconv.FormatInt(doc.Version, 10))
 		h.Set(HeaderDLQTimestamp, strconv.FormatInt(doc.Timestamp, 10))
+		if doc.Routing != "" {
+			h.Set(HeaderDLQRouting, doc.Routing)
+		}
 	}
 	if _, err := js.PublishMsg(ctx, &nats.Msg{Subject: DLQSubject(d.Service), Header: h, Data: d.Data}); err != nil {
 		return fmt.Errorf("stream: dead-letter to %s: %w", DLQSubject(d.Service), err)
@@ -191,7 +198,7 @@ func ParseDeadLetter(subject string, h nats.Header, data []byte) (DeadLetter, er
 			d.Kind = KindZeebeRecord
 		}
 		if d.Kind == "" || d.Kind == KindDocument {
-			doc := &DeadDocument{Index: index, ID: id, Family: h.Get(HeaderDLQFamily), Partition: d.Partition}
+			doc := &DeadDocument{Index: index, ID: id, Family: h.Get(HeaderDLQFamily), Partition: d.Partition, Routing: h.Get(HeaderDLQRouting)}
 			doc.Version, _ = strconv.ParseInt(h.Get(HeaderDLQVersion), 10, 64)
 			doc.Timestamp, _ = strconv.ParseInt(h.Get(HeaderDLQTimestamp), 10, 64)
 			d.Document = doc

@@ -25,6 +25,7 @@ func (c *capture) PublishMsg(_ context.Context, m *nats.Msg, _ ...jetstream.Publ
 // them.
 func TestDeadLetterCarriesWhatRedriveNeeds(t *testing.T) {
 	doc := &DeadDocument{Index: "flowline-job-1_", Family: "job", ID: "42", Version: 17, Partition: 2, Timestamp: 1_763_884_800_000}
+	routed := &DeadDocument{Index: "operate-list-view-8.3.0_", Family: "operate-list-view", ID: "43", Version: 18, Partition: 2, Timestamp: 1, Routing: "41"}
 	for _, tt := range []struct {
 		name string
 		in   DeadLetter
@@ -36,6 +37,8 @@ func TestDeadLetterCarriesWhatRedriveNeeds(t *testing.T) {
 			DeadLetter{Reason: "r", Kind: KindDocuments, Partition: 0, Subject: DocsSubject(0), Sequence: 1}},
 		{"writer document", DeadLetter{Service: "writer", Reason: "mapping", Document: doc},
 			DeadLetter{Reason: "mapping", Kind: KindDocument, Partition: 2, Document: doc}},
+		{"writer routed document", DeadLetter{Service: "writer", Reason: "mapping", Document: routed},
+			DeadLetter{Reason: "mapping", Kind: KindDocument, Partition: 2, Document: routed}},
 		{"zeebe import record", DeadLetter{Service: "ingest", Reason: "late", Kind: KindZeebeRecord, Partition: 0,
 			Header: nats.Header{HeaderDLQIndex: {"zeebe-record_job_8.8.0"}, HeaderDLQID: {"0-5"}}},
 			DeadLetter{Reason: "late", Kind: KindZeebeRecord, Partition: 0}},

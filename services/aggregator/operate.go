@@ -35,9 +35,13 @@ func (f *recordFolder) operateDocuments(p int32) (docs []*recordv1.Document, bad
 		case *schema.SequenceFlowDoc:
 			out = append(out, operate.ProjectSequenceFlow(d))
 		case *schema.JobDoc:
-			out = append(out, operate.ProjectJob(d, p))
+			if operateJobIntents[d.State] {
+				out = append(out, operate.ProjectJob(d, p))
+			}
 		case *schema.ProcessDoc:
-			out = append(out, operate.ProjectProcess(d))
+			if !d.Deleted { // Camunda 8.8 keeps a deleted process's document as it was
+				out = append(out, operate.ProjectProcess(d))
+			}
 		case *schema.DecisionRequirementsDoc:
 			out = append(out, operate.ProjectDecisionRequirements(d))
 		case *schema.DecisionDoc:
@@ -58,6 +62,14 @@ func (f *recordFolder) operateDocuments(p int32) (docs []*recordv1.Document, bad
 		}
 	}
 	return docs, bad
+}
+
+// operateJobIntents are the job events Camunda's job handler writes; the
+// others (YIELDED, UPDATED, TIMEOUT_UPDATED, RECURRED_AFTER_BACKOFF...)
+// leave its document as it was.
+var operateJobIntents = map[string]bool{
+	"CREATED": true, "COMPLETED": true, "TIMED_OUT": true, "FAILED": true, "RETRIES_UPDATED": true,
+	"CANCELED": true, "ERROR_THROWN": true, "MIGRATED": true,
 }
 
 // activityExtras are what a flow node instance's list-view document holds

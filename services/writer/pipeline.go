@@ -364,13 +364,23 @@ func newFamilies(s config.Schema, prefix string) *families {
 }
 
 // familyName is the name of the family numbered n, "" for 0 (a family this
-// writer does not know). A dead letter carries it so that `flowline dlq
-// redrive` can send the document back.
+// writer does not know).
 func (f *families) familyName(n uint8) string {
 	if int(n) >= len(f.name) {
 		return ""
 	}
 	return f.name[n]
+}
+
+// familyOf is d's family name, also when this writer does not know it (a
+// document of the other schema, or of a newer aggregator). A dead letter
+// carries it so that `flowline dlq redrive` can send the document back
+// (to a writer that knows it).
+func (f *families) familyOf(d doc) string {
+	if d.family == 0 {
+		return d.unknown
+	}
+	return f.familyName(d.family)
 }
 
 // keepAlive marks msgs in progress every third of AckWait until stopped,
@@ -543,7 +553,7 @@ func (s *Service) deadLetterDoc(ctx context.Context, d doc, reason string) bool 
 	// source's document, which has no partition.
 	err := stream.PublishDeadLetter(ctx, s.payloads.Publisher(s.js), stream.DeadLetter{Service: "writer", Reason: reason, Data: d.op.Source, Header: h,
 		Subject:  d.subject,
-		Document: &stream.DeadDocument{Index: d.op.Index, Family: s.families.familyName(d.family), ID: d.op.ID, Version: d.op.Version, Partition: d.partition, Timestamp: d.timestamp}})
+		Document: &stream.DeadDocument{Index: d.op.Index, Family: s.families.familyOf(d), ID: d.op.ID, Version: d.op.Version, Partition: d.partition, Timestamp: d.timestamp, Routing: d.op.Routing}})
 	if err != nil {
 		s.log.Warn("dead-lettering a document failed; it stays pending", "index", d.op.Index, "id", d.op.ID, "error", err)
 		return false

@@ -163,9 +163,10 @@ func ProjectVariable(v *schema.VariableDoc, key int64, partition int32) (variabl
 	if v.FullValue != nil {
 		whole = *v.FullValue
 	}
+	value, full, isPreview := Preview(whole)
 	parent := v.ProcessInstanceKey
 	variable = Doc{Index: &Variable, ID: id, Source: &VariableDoc{
-		ID: id, Key: key, PartitionID: partition, Name: v.Name, Value: v.Value, FullValue: v.FullValue, IsPreview: v.IsPreview,
+		ID: id, Key: key, PartitionID: partition, Name: v.Name, Value: value, FullValue: full, IsPreview: isPreview,
 		ScopeKey: v.ScopeKey, ProcessInstanceKey: v.ProcessInstanceKey, ProcessDefinitionKey: v.ProcessDefinitionKey,
 		BpmnProcessID: v.BpmnProcessID, TenantID: tenant(v.TenantID), Position: v.Position,
 	}}
@@ -435,6 +436,26 @@ func Date(d *string) *string {
 		s = s[:len(s)-1] + "+0000"
 	}
 	return &s
+}
+
+// Preview is what an operate-variable document holds of a value: the value
+// itself, or its first variableSizeThreshold UTF-16 code units with the
+// whole value beside it. Where the cut would split a surrogate pair (Java
+// keeps the lone high surrogate, which UTF-8 cannot hold) it falls one
+// unit earlier.
+func Preview(value string) (preview string, full *string, isPreview bool) {
+	units := 0
+	for i, r := range value {
+		n := utf16.RuneLen(r)
+		if n < 0 {
+			n = 1 // U+FFFD for bad UTF-8, one unit
+		}
+		if units+n > variableSizeThreshold {
+			return value[:i], &value, true
+		}
+		units += n
+	}
+	return value, nil, false
 }
 
 // JavaStrip is Java's String.strip(): leading and trailing white space as

@@ -111,3 +111,25 @@ func TestJavaStringFunctions(t *testing.T) {
 		t.Errorf("Date = %q", got)
 	}
 }
+
+// Previews count Java characters (UTF-16 code units), as Camunda's exporter
+// and the mappings' ignore_above do: an emoji is two.
+func TestPreviewCountsUTF16Units(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		value     string
+		preview   int // runes kept
+		isPreview bool
+	}{
+		{"short", "abc", 3, false},
+		{"exactly the threshold", strings.Repeat("a", 8191), 8191, false},
+		{"one over", strings.Repeat("a", 8192), 8191, true},
+		{"emoji: 4096 fit in 8192 units, 4095 in 8191", strings.Repeat("😀", 4096), 4095, true},
+		{"emoji at the edge: the pair is not split", strings.Repeat("a", 8190) + "😀", 8190, true},
+	} {
+		got, full, isPreview := Preview(tc.value)
+		if isPreview != tc.isPreview || len([]rune(got)) != tc.preview || (isPreview && (full == nil || *full != tc.value)) || (!isPreview && full != nil) {
+			t.Errorf("%s: preview of %d runes, isPreview %v, full set %v; want %d runes, %v", tc.name, len([]rune(got)), isPreview, full != nil, tc.preview, tc.isPreview)
+		}
+	}
+}
