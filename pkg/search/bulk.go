@@ -121,12 +121,17 @@ func AppendOp(buf []byte, op Op) []byte {
 // stored version is at most version (version_type external_gte), so a
 // document updated since it was read is not deleted; the delete leaves a
 // tombstone at version. A 404 item means the document was already gone.
-// index and id are written as AppendOp writes them.
-func AppendDelete(buf []byte, index, id string, version int64) []byte {
+// index, id and routing ("" when routed by its id) are written as AppendOp
+// writes them.
+func AppendDelete(buf []byte, index, id, routing string, version int64) []byte {
 	buf = append(buf, `{"delete":{"_index":`...)
 	buf = jsonstring.AppendUnchecked(buf, index)
 	buf = append(buf, `,"_id":`...)
 	buf = jsonstring.AppendUnchecked(buf, id)
+	if routing != "" {
+		buf = append(buf, `,"routing":`...)
+		buf = jsonstring.AppendUnchecked(buf, routing)
+	}
 	buf = append(buf, `,"version":`...)
 	buf = strconv.AppendInt(buf, version, 10)
 	return append(buf, `,"version_type":"external_gte"}}`+"\n"...)

@@ -39,7 +39,7 @@ func TestBulkExecutorAgainstElasticsearch(t *testing.T) {
 		got := make([]string, len(ops))
 		err := e.Do(ctx, len(ops), func(buf []byte, i int) []byte {
 			if ops[i].delete {
-				return search.AppendDelete(buf, index, ops[i].id, ops[i].version)
+				return search.AppendDelete(buf, index, ops[i].id, "", ops[i].version)
 			}
 			return search.AppendOp(buf, search.Op{Index: index, ID: ops[i].id, Version: ops[i].version, Source: []byte(ops[i].source)})
 		}, func(i int, r search.Result) bool {

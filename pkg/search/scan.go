@@ -17,6 +17,7 @@ import (
 type Hit struct {
 	Index   string          `json:"_index"`
 	ID      string          `json:"_id"`
+	Routing string          `json:"_routing"` // "" when routed by its id
 	Version int64           `json:"_version"`
 	Source  json.RawMessage `json:"_source"`
 	Sort    json.RawMessage `json:"sort"`
@@ -177,7 +178,23 @@ func scroll(ctx context.Context, c *Client, index string, query any, size int, p
 // Versions returns the version of each of ids found in index, read in real
 // time (what is indexed, refreshed or not); ids not found are absent.
 func Versions(ctx context.Context, c *Client, index string, ids []string) (map[string]int64, error) {
-	body, err := json.Marshal(map[string][]string{"ids": ids})
+	refs := make([]DocRef, len(ids))
+	for i, id := range ids {
+		refs[i] = DocRef{ID: id}
+	}
+	return VersionsOf(ctx, c, index, refs)
+}
+
+// DocRef names a document by id and, when it is not routed by its id, its
+// routing.
+type DocRef struct {
+	ID      string `json:"_id"`
+	Routing string `json:"routing,omitempty"`
+}
+
+// VersionsOf is Versions of documents that may be routed (join children).
+func VersionsOf(ctx context.Context, c *Client, index string, refs []DocRef) (map[string]int64, error) {
+	body, err := json.Marshal(map[string][]DocRef{"docs": refs})
 	if err != nil {
 		return nil, err
 	}
@@ -200,7 +217,7 @@ func Versions(ctx context.Context, c *Client, index string, ids []string) (map[s
 	if err := json.Unmarshal(b, &res); err != nil {
 		return nil, fmt.Errorf("%w: get %s: unreadable response: %v", ErrUnavailable, index, err)
 	}
-	out := make(map[string]int64, len(ids))
+	out := make(map[string]int64, len(refs))
 	var failed []string
 	for _, d := range res.Docs {
 		switch {

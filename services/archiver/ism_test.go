@@ -76,7 +76,7 @@ func ismService(t *testing.T, url string, retention time.Duration) *Service {
 		t.Fatal(err)
 	}
 	return &Service{cfg: Config{Retention: Retention(retention), RetentionILM: "flowline-retention", Rollover: Day,
-		Index: config.Index{Prefix: "fl"}}, es: es, log: slog.New(slog.DiscardHandler)}
+		Index: config.Index{Prefix: "fl"}}, es: es, log: slog.New(slog.DiscardHandler), layout: newLayout(config.SchemaFlowline, "fl")}
 }
 
 // TestISMPolicySetUp: the first archiver creates the policy; one with the

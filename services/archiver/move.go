@@ -2,7 +2,6 @@ package archiver
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -14,13 +13,10 @@ import (
 	"github.com/flowline/flowline/pkg/search"
 )
 
-// dependents are the families whose documents belong to a process instance
-// (by their processInstanceKey field); they move before its list-view
-// document, which moves last, so that an instance stays selectable until
-// everything of it is archived. The Camunda 7 families (schema.C7Families)
-// are not archived: the archiver names every index it reads, moves or
-// expires after a Zeebe family (<prefix>-<family>-1_, with * only after
-// that), so it never reaches <prefix>-c7-*.
+// dependents are Flowline's families whose documents belong to a process
+// instance (by their processInstanceKey field); they move before its
+// list-view document, which moves last, so that an instance stays
+// selectable until everything of it is archived (see layout).
 var dependents = []schema.Family{
 	schema.FlowNodeInstance, schema.Variable, schema.Incident, schema.Job,
 	schema.Task, schema.SequenceFlow, schema.DecisionInstance,
@@ -54,23 +50,22 @@ func (s *Service) moveGroup(ctx context.Context, batch []instance) (int, error) 
 	// The dependent families are independent of each other: move them
 	// concurrently, a few at a time.
 	var wg sync.WaitGroup
-	errs := make([]error, len(dependents))
+	errs := make([]error, len(s.layout.dependents))
 	sem := make(chan struct{}, s.cfg.Concurrency)
-	for i, f := range dependents {
+	for i, f := range s.layout.dependents {
 		wg.Add(1)
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			q := map[string]any{"terms": map[string]any{schema.FieldProcessInstanceKey: keys}}
-			errs[i] = s.moveFamily(ctx, f, suffix, q, kept, nil)
+			errs[i] = s.moveFamily(ctx, f, suffix, f.instanceQuery(keys, ids), kept, nil)
 		}()
 	}
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
 		return 0, err
 	}
-	q := map[string]any{"ids": map[string]any{"values": ids}}
-	if err := s.moveFamily(ctx, schema.ListView, suffix, q, kept, kept.has); err != nil {
+	lv := s.layout.listView
+	if err := s.moveFamily(ctx, lv, suffix, lv.instanceQuery(keys, ids), kept, kept.has); err != nil {
 		return 0, err
 	}
 	return len(batch) - kept.len(), nil
@@ -103,28 +98,29 @@ func (k *keptSet) len() int {
 
 // moveFamily moves the documents of family f matching query from the
 // runtime index to the dated index with suffix, page by page. keep, when
-// set, names list-view documents (by key) to copy but not delete.
-func (s *Service) moveFamily(ctx context.Context, f schema.Family, suffix string, query any, kept *keptSet, keep func(int64) bool) error {
-	src := schema.RuntimeIndex(s.cfg.Index.Prefix, f)
+// set, names instances (by key) whose list-view documents are copied but
+// not deleted.
+func (s *Service) moveFamily(ctx context.Context, f family, suffix string, query any, kept *keptSet, keep func(int64) bool) error {
+	src := f.runtime
 	dst := src + suffix
 	if err := s.ensureIndex(ctx, dst, suffix); err != nil {
 		return err
 	}
 	return search.Scan(ctx, s.es, src, query, s.cfg.PageSize, func(hits []search.Hit) error {
 		moved, err := s.movePage(ctx, f, src, dst, hits, kept, keep)
-		s.metrics.documents.WithLabelValues(string(f)).Add(float64(moved))
+		s.metrics.documents.WithLabelValues(f.name).Add(float64(moved))
 		return err
 	})
 }
 
 // movePage copies hits to dst, verifies them there and deletes them from
 // src; it returns how many were deleted from src.
-func (s *Service) movePage(ctx context.Context, f schema.Family, src, dst string, hits []search.Hit, kept *keptSet, keep func(int64) bool) (int, error) {
+func (s *Service) movePage(ctx context.Context, f family, src, dst string, hits []search.Hit, kept *keptSet, keep func(int64) bool) (int, error) {
 	// Copy.
 	bulk := s.bulkExecutor()
 	copied := make([]bool, len(hits))
 	err := bulk.Do(ctx, len(hits), func(buf []byte, i int) []byte {
-		return search.AppendOp(buf, search.Op{Index: dst, ID: hits[i].ID, Version: hits[i].Version, Source: hits[i].Source})
+		return search.AppendOp(buf, search.Op{Index: dst, ID: hits[i].ID, Routing: hits[i].Routing, Version: hits[i].Version, Source: hits[i].Source})
 	}, func(i int, r search.Result) bool {
 		switch r.Outcome {
 		case search.Done, search.Stale: // stale: the copy is already there (verified next)
@@ -139,16 +135,16 @@ func (s *Service) movePage(ctx context.Context, f schema.Family, src, dst string
 	}
 
 	// Verify.
-	ids := make([]string, 0, len(hits))
+	refs := make([]search.DocRef, 0, len(hits))
 	for i, h := range hits {
 		if copied[i] {
-			ids = append(ids, h.ID)
+			refs = append(refs, search.DocRef{ID: h.ID, Routing: h.Routing})
 		}
 	}
-	if len(ids) == 0 {
+	if len(refs) == 0 {
 		return 0, nil
 	}
-	versions, err := search.Versions(ctx, s.es, dst, ids)
+	versions, err := search.VersionsOf(ctx, s.es, dst, refs)
 	if err != nil {
 		return 0, fmt.Errorf("verify %s: %w", dst, err)
 	}
@@ -160,7 +156,7 @@ func (s *Service) movePage(ctx context.Context, f schema.Family, src, dst string
 		if v, ok := versions[h.ID]; !ok || v < h.Version {
 			return 0, fmt.Errorf("%w: %s/%s at version %d (found %v at %d); nothing of this page is deleted", errNotVerified, dst, h.ID, h.Version, ok, v)
 		}
-		if keep != nil && keep(mustKey(h.ID)) {
+		if keep != nil && keep(f.instanceKey(h)) {
 			continue
 		}
 		deleting = append(deleting, i)
@@ -173,7 +169,7 @@ func (s *Service) movePage(ctx context.Context, f schema.Family, src, dst string
 	deleted := 0
 	err = bulk.Do(ctx, len(deleting), func(buf []byte, j int) []byte {
 		h := hits[deleting[j]]
-		return search.AppendDelete(buf, src, h.ID, h.Version)
+		return search.AppendDelete(buf, src, h.ID, h.Routing, h.Version)
 	}, func(j int, r search.Result) bool {
 		h := hits[deleting[j]]
 		switch {
@@ -183,7 +179,7 @@ func (s *Service) movePage(ctx context.Context, f schema.Family, src, dst string
 			// Updated since it was read: the newer version is not archived
 			// yet; its instance stays and is moved again later.
 			s.log.Warn("document changed while being archived; its instance is kept for a later batch", "index", src, "id", h.ID, "version", h.Version)
-			kept.add(instanceKey(f, h))
+			kept.add(f.instanceKey(h))
 		default:
 			s.refused(f, h, src, r.Reason, kept)
 		}
@@ -197,25 +193,12 @@ func (s *Service) movePage(ctx context.Context, f schema.Family, src, dst string
 
 // refused handles a document Elasticsearch refuses to copy or delete for
 // good: it stays where it is, and so does its instance.
-func (s *Service) refused(f schema.Family, h search.Hit, index, reason string, kept *keptSet) {
+func (s *Service) refused(f family, h search.Hit, index, reason string, kept *keptSet) {
 	s.metrics.errors.Inc()
-	key := instanceKey(f, h)
+	key := f.instanceKey(h)
 	s.log.Error("Elasticsearch refused to archive a document; it and its process instance stay in the runtime index",
 		"index", index, "id", h.ID, "process_instance_key", key, "reason", reason)
 	kept.add(key)
-}
-
-// instanceKey is the process instance a hit belongs to.
-func instanceKey(f schema.Family, h search.Hit) int64 {
-	if f == schema.ListView {
-		return mustKey(h.ID)
-	}
-	var d map[string]json.RawMessage
-	var key int64
-	if json.Unmarshal(h.Source, &d) == nil {
-		_ = json.Unmarshal(d[schema.FieldProcessInstanceKey], &key)
-	}
-	return key
 }
 
 func mustKey(id string) int64 {

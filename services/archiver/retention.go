@@ -159,9 +159,12 @@ func (s *Service) setUpISM(ctx context.Context) error {
 // latest version; indices it does not manage (the runtime indices) are
 // left alone.
 func (s *Service) moveToNewISMPolicy(ctx context.Context) error {
-	patterns := make([]string, 0, 1+len(dependents))
-	for _, f := range append([]schema.Family{schema.ListView}, dependents...) {
-		patterns = append(patterns, schema.RuntimeIndex(s.cfg.Index.Prefix, f)+"*")
+	var patterns []string
+	for _, f := range s.layout.all() {
+		if f.runtime == "" {
+			return fmt.Errorf("archiver: no index named for %s", f.name) // never "*": that is every index
+		}
+		patterns = append(patterns, f.runtime+"*")
 	}
 	body, _ := json.Marshal(map[string]string{"policy_id": s.cfg.RetentionILM})
 	_, err := s.es.Do(ctx, search.Request{Method: http.MethodPost, Path: ismPath + "/change_policy/" + url.PathEscape(strings.Join(patterns, ",")),
@@ -219,8 +222,8 @@ func (s *Service) retentionLoop(ctx context.Context) {
 // rollover changed keeps its own period.
 func (s *Service) deleteExpired(ctx context.Context) error {
 	limit := time.Now().Add(-time.Duration(s.cfg.Retention))
-	for _, f := range append([]schema.Family{schema.ListView}, dependents...) {
-		runtime := schema.RuntimeIndex(s.cfg.Index.Prefix, f)
+	for _, f := range s.layout.all() {
+		runtime := f.runtime
 		names, err := s.indicesLike(ctx, runtime+"*")
 		if err != nil {
 			return err
@@ -271,7 +274,7 @@ func (s *Service) indicesLike(ctx context.Context, pattern string) ([]string, er
 // indexedPartitions lists the partitions with instances in the runtime
 // list-view index.
 func (s *Service) indexedPartitions(ctx context.Context) ([]int32, error) {
-	keys, err := search.Terms(ctx, s.es, schema.RuntimeIndex(s.cfg.Index.Prefix, schema.ListView), schema.FieldPartitionID, nil, 10000)
+	keys, err := search.Terms(ctx, s.es, s.layout.listView.runtime, schema.FieldPartitionID, nil, 10000)
 	if err != nil {
 		return nil, err
 	}

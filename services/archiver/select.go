@@ -27,10 +27,13 @@ type instance struct {
 // eligibleQuery matches partition p's process instances that ended before
 // cutoff and whose list-view document is at or below position maxPosition
 // (math.MaxInt64: any).
-func eligibleQuery(p int32, cutoff time.Time, maxPosition int64) map[string]any {
+func (l layout) eligibleQuery(p int32, cutoff time.Time, maxPosition int64) map[string]any {
 	filter := []any{
 		map[string]any{"term": map[string]any{schema.FieldPartitionID: p}},
 		map[string]any{"range": map[string]any{schema.FieldEndDate: map[string]any{"lt": cutoff.UnixMilli(), "format": "epoch_millis"}}},
+	}
+	if l.instances != nil {
+		filter = append(filter, l.instances)
 	}
 	if maxPosition != math.MaxInt64 {
 		filter = append(filter, map[string]any{"range": map[string]any{schema.FieldPosition: map[string]any{"lte": maxPosition}}})
@@ -45,10 +48,10 @@ func eligibleQuery(p int32, cutoff time.Time, maxPosition int64) map[string]any 
 // on with after instead of refreshing the list-view index to hide what it
 // just moved.
 func (s *Service) selectBatch(ctx context.Context, p int32, cutoff time.Time, safe int64, after []json.Number) ([]instance, []json.Number, error) {
-	index := schema.RuntimeIndex(s.cfg.Index.Prefix, schema.ListView)
+	index := s.layout.listView.runtime
 	req := map[string]any{
 		"size":             s.cfg.BatchSize,
-		"query":            eligibleQuery(p, cutoff, safe),
+		"query":            s.layout.eligibleQuery(p, cutoff, safe),
 		"sort":             []any{map[string]string{schema.FieldEndDate: "asc"}, map[string]string{schema.FieldKey: "asc"}},
 		"_source":          false,
 		"version":          true,
@@ -99,7 +102,7 @@ func (s *Service) selectBatch(ctx context.Context, p int32, cutoff time.Time, sa
 // backlog counts partition p's instances that ended before cutoff and are
 // still in the runtime index.
 func (s *Service) backlog(ctx context.Context, p int32, cutoff time.Time) (int64, error) {
-	return search.Count(ctx, s.es, schema.RuntimeIndex(s.cfg.Index.Prefix, schema.ListView), eligibleQuery(p, cutoff, math.MaxInt64))
+	return search.Count(ctx, s.es, s.layout.listView.runtime, s.layout.eligibleQuery(p, cutoff, math.MaxInt64))
 }
 
 // groups splits a batch by destination period, keeping the order.

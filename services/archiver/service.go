@@ -26,10 +26,8 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/flowline/flowline/pkg/backoff"
-	"github.com/flowline/flowline/pkg/config"
 	"github.com/flowline/flowline/pkg/lease"
 	"github.com/flowline/flowline/pkg/lifecycle"
-	"github.com/flowline/flowline/pkg/schema"
 	"github.com/flowline/flowline/pkg/search"
 	"github.com/flowline/flowline/pkg/stream"
 )
@@ -52,6 +50,7 @@ type Service struct {
 	es       *search.Client      // set in Run before partitions start
 	refusals *search.Refusals    // what the cluster refuses; set in Run with es
 	policy   retentionBy         // retention by a lifecycle policy (ILM, ISM), or by the archiver; set in Run
+	layout   layout              // what it selects and moves (the schema's indices)
 	made     sync.Map            // dated indices known to exist
 
 	sweepMu sync.Mutex
@@ -80,6 +79,7 @@ func New(cfg Config, deps Deps) *Service {
 		},
 	}, deps.Log.With("service", "archiver"))
 	return &Service{
+		layout:  newLayout(cfg.Schema, cfg.Index.Prefix),
 		cfg:     cfg,
 		log:     deps.Log.With("service", "archiver", "replica", runner.ReplicaID()),
 		tracer:  deps.Tracer.Tracer("flowline/archiver"),
@@ -124,16 +124,6 @@ func (s *Service) Run(ctx context.Context) error {
 			return nil
 		}
 		return fmt.Errorf("archiver: %w", err)
-	}
-	if s.cfg.Schema == config.SchemaOperate {
-		// Not built yet: moving finished instances into Camunda's dated
-		// indices (the list-view parent with its children). Say so rather
-		// than archive Flowline's indices, which this schema does not write.
-		s.log.Warn("archiving in the operate schema is not implemented yet: finished instances stay in the runtime indices, and no retention applies")
-		s.ready.Met(condES)
-		s.ready.Met(lease.ConditionBalanced)
-		<-ctx.Done()
-		return nil
 	}
 	if err := backoff.Retry(ctx, s.log, backoff.New(500*time.Millisecond, 15*time.Second), "setting up retention", func(ctx context.Context) error {
 		err := s.setUpRetention(ctx)
@@ -295,9 +285,9 @@ func (s *Service) archiveBatch(ctx context.Context, p int32, batch []instance) (
 // runtimeIndices are the runtime indices of the families the archiver
 // moves.
 func (s *Service) runtimeIndices() []string {
-	out := []string{schema.RuntimeIndex(s.cfg.Index.Prefix, schema.ListView)}
-	for _, f := range dependents {
-		out = append(out, schema.RuntimeIndex(s.cfg.Index.Prefix, f))
+	var out []string
+	for _, f := range s.layout.all() {
+		out = append(out, f.runtime)
 	}
 	return out
 }

@@ -53,8 +53,10 @@ func (s *Service) sweepDue(p int32) bool {
 // found so.
 func (s *Service) sweep(ctx context.Context, p int32) (int, error) {
 	var indices []string
-	for _, f := range dependents {
-		indices = append(indices, schema.RuntimeIndex(s.cfg.Index.Prefix, f))
+	for _, f := range s.layout.dependents {
+		if f.field == schema.FieldProcessInstanceKey { // a numeric key: its range is the partition's
+			indices = append(indices, f.runtime)
+		}
 	}
 	if err := search.Refresh(ctx, s.es, indices...); err != nil {
 		return 0, err
@@ -123,7 +125,7 @@ func (s *Service) sweepKeys(ctx context.Context, keys []int64) (int, error) {
 	if len(keys) == 0 {
 		return 0, nil
 	}
-	runtime := schema.RuntimeIndex(s.cfg.Index.Prefix, schema.ListView)
+	runtime := s.layout.listView.runtime
 	ids := make([]string, len(keys))
 	for i, k := range keys {
 		ids[i] = strconv.FormatInt(k, 10)
@@ -152,9 +154,8 @@ func (s *Service) sweepKeys(ctx context.Context, keys []int64) (int, error) {
 	swept := 0
 	for suffix, group := range bySuffix {
 		kept := &keptSet{m: map[int64]bool{}}
-		for _, f := range dependents {
-			q := map[string]any{"terms": map[string]any{schema.FieldProcessInstanceKey: group}}
-			if err := s.moveFamily(ctx, f, suffix, q, kept, nil); err != nil {
+		for _, f := range s.layout.dependents {
+			if err := s.moveFamily(ctx, f, suffix, f.instanceQuery(group, nil), kept, nil); err != nil {
 				return swept, fmt.Errorf("sweep: %w", err)
 			}
 		}

@@ -190,3 +190,74 @@ func checkOperateListView(t *testing.T, s *stack.Stack, want map[string]map[stri
 		}
 	}
 }
+
+// TestOperateSchemaArchiving: in the operate schema on OpenSearch, an
+// ended instance moves into Camunda's dated indices of its end date's day
+// (<index><yyyy-MM-dd>) with its list-view children (routed by it, as
+// before) and its flow node instances and variables; a running one stays;
+// the alias still answers Operate's join queries over both.
+func TestOperateSchemaArchiving(t *testing.T) {
+	const fixture = "../../services/aggregator/testdata/golden/incidents"
+	want := byFamily(loadExpected(t, fixture+".expected.json"))
+	s := stack.Start(t, stack.Options{ArchiveAfter: time.Hour, Engine: config.EngineOpenSearch, Schema: config.SchemaOperate}) // the fixture ended in 2025
+	body, err := os.ReadFile(fixture + ".ndjson")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code, res := post(t, s.IngestURL(), "application/x-ndjson", string(body)); code != http.StatusAccepted {
+		t.Fatalf("POST: %d %v", code, res)
+	}
+	// Where each instance belongs: the runtime index, or the dated one of
+	// its end date.
+	home := map[string]string{} // process instance key -> "" or the date
+	for _, pi := range want["list-view"] {
+		key := fmt.Sprint(pi["key"])
+		if end, ok := pi["endDate"].(string); ok {
+			home[key] = end[:10]
+		} else {
+			home[key] = ""
+		}
+	}
+	expect := map[string]int{} // index -> documents
+	lv, fni, vars := operate.ListView, operate.FlowNodeInstance, operate.Variable
+	add := func(ix operate.Index, pi any) {
+		expect[ix.FQN(s.Prefix)+home[fmt.Sprint(pi)]]++
+	}
+	for _, pi := range want["list-view"] {
+		add(lv, pi["key"])
+	}
+	for _, fn := range want["flownode-instance"] {
+		add(lv, fn["processInstanceKey"]) // the activity child
+		add(fni, fn["processInstanceKey"])
+	}
+	for _, v := range want["variable"] {
+		add(lv, v["processInstanceKey"]) // the variable child
+		add(vars, v["processInstanceKey"])
+	}
+	archived := 0
+	for _, date := range home {
+		if date != "" {
+			archived++
+		}
+	}
+	if archived == 0 || archived == len(home) {
+		t.Fatalf("the fixture has %d ended instances of %d: need both kinds", archived, len(home))
+	}
+	testenv.Eventually(t, 60*time.Second, func() error {
+		for index, n := range expect {
+			if err := search.Refresh(context.Background(), s.ES, index); err != nil {
+				return err
+			}
+			got, err := search.Count(context.Background(), s.ES, index, nil)
+			if err != nil {
+				return err
+			}
+			if got != int64(n) {
+				return fmt.Errorf("%s holds %d documents, want %d", index, got, n)
+			}
+		}
+		return nil
+	})
+	// Operate's join queries over the runtime and dated indices alike.
+	checkOperateListView(t, s, loadExpected(t, fixture+".expected.json"))
+}
