@@ -22,7 +22,7 @@ import (
 type versionedStore map[string]*recordv1.Document
 
 func (s versionedStore) index(d *recordv1.Document) {
-	k := d.Family + "/" + d.Id
+	k := d.Family + "/" + d.Id + "@" + d.Routing
 	if old, ok := s[k]; ok && old.Version >= d.Version {
 		return // 409: already applied
 	}
@@ -101,7 +101,7 @@ func workloads(t *testing.T) map[string]map[int32][]*recordv1.Record {
 // sizes, with redeliveries and restarts drawn from rng (nil: a clean run),
 // and indexes every published document batch into store, in an order that
 // rng may shuffle.
-func run(t *testing.T, p int32, recs []*recordv1.Record, defs *definitions, store versionedStore, rng *rand.Rand) {
+func run(t *testing.T, p int32, recs []*recordv1.Record, defs *definitions, store versionedStore, rng *rand.Rand, schemaMode config.Schema) {
 	t.Helper()
 	var msgs [][]*recordv1.Record
 	for i := 0; i < len(recs); {
@@ -120,7 +120,7 @@ func run(t *testing.T, p int32, recs []*recordv1.Record, defs *definitions, stor
 			st, next = restore(t, cpState), cpNext
 			continue
 		}
-		f := newRecordFolder(context.Background(), st, defs, nil, config.SchemaFlowline)
+		f := newRecordFolder(context.Background(), st, defs, nil, schemaMode)
 		deliveries := 1
 		if rng != nil && rng.IntN(8) == 0 {
 			deliveries = 2 // the same message redelivered
@@ -132,14 +132,14 @@ func run(t *testing.T, p int32, recs []*recordv1.Record, defs *definitions, stor
 				}
 			}
 		}
-		docs, bad := f.ch.documents(p)
+		docs, bad := f.documents(p)
 		if len(bad) > 0 {
 			t.Fatal(bad[0].err)
 		}
 		// Published documents are confirmed before a checkpoint; copy them,
 		// as the broker does, since the state keeps changing.
 		for _, d := range docs {
-			published = append(published, &recordv1.Document{Family: d.Family, Id: d.Id, Version: d.Version, Source: append([]byte(nil), d.Source...)})
+			published = append(published, &recordv1.Document{Family: d.Family, Id: d.Id, Routing: d.Routing, Version: d.Version, Source: append([]byte(nil), d.Source...)})
 		}
 		next++
 		if rng == nil || rng.IntN(3) == 0 {
@@ -174,35 +174,40 @@ func restore(t *testing.T, b []byte) *partitionState {
 
 // TestSameDocumentsWhateverTheDeliveryHistory: duplicates, redeliveries,
 // restarts from checkpoints at random points, and documents indexed out of
-// order and more than once all end in the same documents as one clean run.
+// order and more than once all end in the same documents as one clean run;
+// in Flowline's schema and in the operate schema.
 func TestSameDocumentsWhateverTheDeliveryHistory(t *testing.T) {
-	for name, parts := range workloads(t) {
-		t.Run(name, func(t *testing.T) {
-			clean := versionedStore{}
-			defs := newDefinitions(&memDefinitions{}, 1000)
-			for p, recs := range parts {
-				run(t, p, recs, defs, clean, nil)
-			}
-			if len(clean) == 0 {
-				t.Fatal("workload produced no documents")
-			}
-			want := clean.sources(t)
-			for seed := uint64(1); seed <= 25; seed++ {
-				messy := versionedStore{}
-				rng := rand.New(rand.NewPCG(seed, 99))
-				defs := newDefinitions(&memDefinitions{}, 1000)
-				for p, recs := range parts {
-					run(t, p, recs, defs, messy, rng)
+	for _, schemaMode := range []config.Schema{config.SchemaFlowline, config.SchemaOperate} {
+		for name, parts := range workloads(t) {
+			t.Run(string(schemaMode)+"/"+name, func(t *testing.T) { sameDocumentsWhateverTheDeliveryHistory(t, parts, schemaMode) })
+		}
+	}
+}
+
+func sameDocumentsWhateverTheDeliveryHistory(t *testing.T, parts map[int32][]*recordv1.Record, schemaMode config.Schema) {
+	clean := versionedStore{}
+	defs := newDefinitions(&memDefinitions{}, 1000)
+	for p, recs := range parts {
+		run(t, p, recs, defs, clean, nil, schemaMode)
+	}
+	if len(clean) == 0 {
+		t.Fatal("workload produced no documents")
+	}
+	want := clean.sources(t)
+	for seed := uint64(1); seed <= 25; seed++ {
+		messy := versionedStore{}
+		rng := rand.New(rand.NewPCG(seed, 99))
+		defs := newDefinitions(&memDefinitions{}, 1000)
+		for p, recs := range parts {
+			run(t, p, recs, defs, messy, rng, schemaMode)
+		}
+		if got := messy.sources(t); !reflect.DeepEqual(got, want) {
+			for k := range want {
+				if !reflect.DeepEqual(got[k], want[k]) {
+					t.Fatalf("seed %d: %s differs:\n got  %v\n want %v", seed, k, got[k], want[k])
 				}
-				if got := messy.sources(t); !reflect.DeepEqual(got, want) {
-					for k := range want {
-						if !reflect.DeepEqual(got[k], want[k]) {
-							t.Fatalf("seed %d: %s differs:\n got  %v\n want %v", seed, k, got[k], want[k])
-						}
-					}
-					t.Fatalf("seed %d: %d documents, want %d", seed, len(got), len(want))
-				}
 			}
-		})
+			t.Fatalf("seed %d: %d documents, want %d", seed, len(got), len(want))
+		}
 	}
 }
