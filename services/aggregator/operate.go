@@ -14,8 +14,7 @@ import (
 // Flowline document it comes from. A document that cannot be rendered is
 // returned in bad, the others are rendered all the same.
 //
-// User tasks and decision instances have no projection yet, and Camunda 7
-// documents have no place in Camunda 8's indices: their changes render to
+// Decision instances have no projection yet: their changes render to
 // nothing in this schema.
 func (f *recordFolder) operateDocuments(p int32) (docs []*recordv1.Document, bad []unrendered) {
 	docs = make([]*recordv1.Document, 0, len(f.ch.order)*2)
@@ -24,12 +23,15 @@ func (f *recordFolder) operateDocuments(p int32) (docs []*recordv1.Document, bad
 		out = out[:0]
 		switch d := ch.doc.(type) {
 		case *schema.ListViewDoc:
-			out = append(out, operate.ProjectListViewInstance(d))
+			out = append(out, operate.ProjectListViewInstance(d), operate.ProjectTasklistProcess(d))
 		case *schema.FlowNodeInstanceDoc:
 			out = append(out, operate.ProjectFlowNodeInstance(d, p), operate.ProjectListViewActivity(d, p, f.activityExtras(d)))
 		case *schema.VariableDoc:
 			v, lv := operate.ProjectVariable(d, d.Key, p)
 			out = append(out, v, lv)
+			out = append(out, operate.ProjectTasklistVariables(d, d.Key, p)...)
+		case *schema.TaskDoc:
+			out = append(out, operate.ProjectTask(d, p))
 		case *schema.IncidentDoc:
 			out = append(out, operate.ProjectIncident(d, p))
 		case *schema.SequenceFlowDoc:

@@ -65,14 +65,25 @@ func TestGoldenInTheOperateSchema(t *testing.T) {
 				}
 			}
 			want := map[string]int{}
-			for k := range flowline {
+			locals := 0
+			for k, d := range flowline {
 				fam, _, _ := strings.Cut(k, "/")
 				want[fam]++
+				if fam == "variable" {
+					var v struct{ ScopeKey, ProcessInstanceKey int64 }
+					if err := json.Unmarshal(d.source, &v); err != nil {
+						t.Fatal(err)
+					}
+					if v.ScopeKey != v.ProcessInstanceKey {
+						locals++
+					}
+				}
 			}
 			for fam, n := range map[string]int{
 				"operate-flownode-instance": want["flownode-instance"], "operate-variable": want["variable"],
 				"operate-incident": want["incident"], "operate-job": want["job"], "operate-process": want["process"],
 				"operate-list-view": want["list-view"] + want["flownode-instance"] + want["variable"],
+				"tasklist-task":     want["list-view"] + want["variable"] + locals + want["task"],
 			} {
 				if counts[fam] != n {
 					t.Errorf("%d %s documents, want %d (from the Flowline run)", counts[fam], fam, n)

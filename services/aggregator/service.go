@@ -175,7 +175,7 @@ func (s *Service) Run(ctx context.Context) error {
 	}
 	s.ready.Met(condNATS)
 	if s.cfg.Schema == config.SchemaOperate {
-		s.log.Warn("operate schema: user tasks (tasklist-task) and decision instances are not written yet; their records are folded and acknowledged")
+		s.log.Warn("operate schema: decision instances are not written yet; their records are folded and acknowledged")
 	}
 
 	discover := func(ctx context.Context) ([]int32, error) {

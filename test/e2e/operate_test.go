@@ -177,6 +177,44 @@ func checkOperateListView(t *testing.T, s *stack.Stack, want map[string]map[stri
 		break
 	}
 
+	// Tasklist's index: the instances, tasks and variables joined.
+	tl := operate.TasklistTask.Alias(s.Prefix)
+	locals, open := 0, 0
+	for _, v := range docs["variable"] {
+		if fmt.Sprint(v["scopeKey"]) != fmt.Sprint(v["processInstanceKey"]) {
+			locals++
+		}
+	}
+	for _, task := range docs["task"] {
+		if task["state"] == "CREATED" {
+			open++
+		}
+	}
+	tlJoin := func(name string) map[string]any { return map[string]any{"term": map[string]any{"join": name}} }
+	testenv.Eventually(t, 30*time.Second, func() error {
+		if err := search.Refresh(context.Background(), s.ES, tl); err != nil {
+			return err
+		}
+		for rel, n := range map[string]int{"process": len(docs["list-view"]), "task": len(docs["task"]), "variable": len(docs["variable"]), "localVariable": locals} {
+			got, err := search.Count(context.Background(), s.ES, tl, tlJoin(rel))
+			if err != nil {
+				return err
+			}
+			if got != int64(n) {
+				return fmt.Errorf("%s: %d %s documents, want %d", tl, got, rel, n)
+			}
+		}
+		return nil
+	})
+	got, err := search.Count(context.Background(), s.ES, tl, and(tlJoin("task"), term("state", "CREATED"),
+		map[string]any{"has_parent": map[string]any{"parent_type": "process", "query": map[string]any{"match_all": map[string]any{}}}}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != int64(open) {
+		t.Errorf("open tasks joined to their instance: %d, want %d", got, open)
+	}
+
 	for _, c := range checks {
 		got, err := count(c.query)
 		if err != nil {

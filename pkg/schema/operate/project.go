@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"strconv"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf16"
 
@@ -423,6 +424,137 @@ func ProjectForm(f *schema.FormDoc) Doc {
 	return Doc{Index: &TasklistForm, ID: id, Source: &FormDoc{
 		ID: id, Key: f.Key, BpmnID: f.FormID, Schema: f.Schema, Version: f.Version, TenantID: f.TenantID,
 	}}
+}
+
+// TasklistProcessDoc is tasklist-task's document of a process instance,
+// the join parent of its tasks and variables.
+type TasklistProcessDoc struct {
+	ID                string       `json:"id"`
+	ProcessInstanceID int64        `json:"processInstanceId"`
+	PartitionID       int32        `json:"partitionId"`
+	TenantID          string       `json:"tenantId"`
+	Join              joinRelation `json:"join"`
+}
+
+// ProjectTasklistProcess projects a process instance's tasklist-task
+// document.
+func ProjectTasklistProcess(d *schema.ListViewDoc) Doc {
+	id := strconv.FormatInt(d.Key, 10)
+	return Doc{Index: &TasklistTask, ID: id, Source: &TasklistProcessDoc{
+		ID: id, ProcessInstanceID: d.Key, PartitionID: d.PartitionID, TenantID: d.TenantID, Join: joinRelation{Name: "process"},
+	}}
+}
+
+// TasklistVariableDoc is tasklist-task's document of a variable: joined to
+// its process instance (variable), or to its scope (localVariable, the task
+// whose element instance is that scope); both routed by the instance.
+type TasklistVariableDoc struct {
+	ID                string       `json:"id"`
+	Key               int64        `json:"key"`
+	PartitionID       int32        `json:"partitionId"`
+	TenantID          string       `json:"tenantId"`
+	Name              string       `json:"name"`
+	Value             string       `json:"value"`
+	FullValue         *string      `json:"fullValue,omitempty"`
+	IsTruncated       bool         `json:"isTruncated"`
+	ScopeKey          int64        `json:"scopeKey"`
+	ProcessInstanceID int64        `json:"processInstanceId"`
+	Position          int64        `json:"position"`
+	Join              joinRelation `json:"join"`
+}
+
+// ProjectTasklistVariables projects a variable into tasklist-task: its
+// variable document and, for a variable of a narrower scope than its
+// instance, its localVariable document.
+func ProjectTasklistVariables(v *schema.VariableDoc, key int64, partition int32) []Doc {
+	whole := v.Value
+	if v.FullValue != nil {
+		whole = *v.FullValue
+	}
+	value, full, cut := Preview(whole)
+	pi := v.ProcessInstanceKey
+	routing := strconv.FormatInt(pi, 10)
+	mk := func(id string, join joinRelation) Doc {
+		return Doc{Index: &TasklistTask, ID: id, Routing: routing, Source: &TasklistVariableDoc{
+			ID: id, Key: key, PartitionID: partition, TenantID: v.TenantID, Name: v.Name, Value: value, FullValue: full,
+			IsTruncated: cut, ScopeKey: v.ScopeKey, ProcessInstanceID: pi, Position: v.Position, Join: join,
+		}}
+	}
+	id := strconv.FormatInt(v.ScopeKey, 10) + "-" + v.Name
+	out := []Doc{mk(id, joinRelation{Name: "variable", Parent: &pi})}
+	if v.ScopeKey != pi {
+		scope := v.ScopeKey
+		out = append(out, mk(id+"-local", joinRelation{Name: "localVariable", Parent: &scope}))
+	}
+	return out
+}
+
+// TaskDoc is tasklist-task's document of a user task (Camunda user task,
+// implementation ZEEBE_USER_TASK), joined to its process instance. Absent
+// values are left out, as Tasklist's entities do.
+type TaskDoc struct {
+	ID                  string       `json:"id"`
+	Key                 int64        `json:"key"`
+	PartitionID         int32        `json:"partitionId"`
+	TenantID            string       `json:"tenantId"`
+	Implementation      string       `json:"implementation"`
+	State               string       `json:"state"`
+	FlowNodeBpmnID      string       `json:"flowNodeBpmnId"`
+	Name                string       `json:"name,omitempty"`
+	FlowNodeInstanceID  string       `json:"flowNodeInstanceId"`
+	ProcessInstanceID   string       `json:"processInstanceId"`
+	BpmnProcessID       string       `json:"bpmnProcessId"`
+	ProcessDefinitionID string       `json:"processDefinitionId"`
+	CreationTime        *string      `json:"creationTime,omitempty"`
+	CompletionTime      *string      `json:"completionTime,omitempty"`
+	Assignee            *string      `json:"assignee,omitempty"`
+	CandidateGroups     []string     `json:"candidateGroups,omitempty"`
+	CandidateUsers      []string     `json:"candidateUsers,omitempty"`
+	DueDate             *string      `json:"dueDate,omitempty"`
+	FollowUpDate        *string      `json:"followUpDate,omitempty"`
+	Priority            int32        `json:"priority"`
+	FormKey             *string      `json:"formKey,omitempty"`
+	ChangedAttributes   []string     `json:"changedAttributes"`
+	Position            int64        `json:"position"`
+	Join                joinRelation `json:"join"`
+}
+
+// ProjectTask projects a user task: its id is its element instance's key,
+// so that its local variables join to it.
+func ProjectTask(t *schema.TaskDoc, partition int32) Doc {
+	id := strconv.FormatInt(t.FlowNodeInstanceKey, 10)
+	pi := t.ProcessInstanceKey
+	return Doc{Index: &TasklistTask, ID: id, Routing: strconv.FormatInt(pi, 10), Source: &TaskDoc{
+		ID: id, Key: t.Key, PartitionID: partition, TenantID: t.TenantID, Implementation: "ZEEBE_USER_TASK", State: t.State,
+		FlowNodeBpmnID: t.FlowNodeBpmnID, Name: t.Name, FlowNodeInstanceID: id, ProcessInstanceID: strconv.FormatInt(pi, 10),
+		BpmnProcessID: t.BpmnProcessID, ProcessDefinitionID: strconv.FormatInt(t.ProcessDefinitionKey, 10),
+		CreationTime: Date(t.CreationTime), CompletionTime: Date(t.CompletionTime), Assignee: nonEmptyPtr(t.Assignee),
+		CandidateGroups: t.CandidateGroups, CandidateUsers: t.CandidateUsers,
+		DueDate: taskDate(t.DueDate), FollowUpDate: taskDate(t.FollowUpDate), Priority: t.Priority, FormKey: nonEmptyPtr(t.FormKey),
+		ChangedAttributes: []string{}, Position: t.Position, Join: joinRelation{Name: "task", Parent: &pi},
+	}}
+}
+
+// taskDate re-renders a user task's due or follow-up date (ISO 8601 as the
+// record has it) in Camunda's date format, UTC; nil when absent or not a
+// date.
+func taskDate(s *string) *string {
+	if s == nil || *s == "" {
+		return nil
+	}
+	t, err := time.Parse(time.RFC3339Nano, *s)
+	if err != nil {
+		return nil
+	}
+	out := t.UTC().Format("2006-01-02T15:04:05.000") + "+0000"
+	return &out
+}
+
+func nonEmptyPtr(s *string) *string {
+	if s == nil || *s == "" {
+		return nil
+	}
+	return s
 }
 
 // Date renders a Flowline document date (ISO-8601 UTC, "…Z") as Camunda's
