@@ -35,7 +35,7 @@ type Machine struct {
 	MemoryGiB     float64 `json:"memory_gib"`
 	OS            string  `json:"os"`
 	Go            string  `json:"go"`
-	Elasticsearch string  `json:"elasticsearch,omitempty"`
+	Elasticsearch string  `json:"elasticsearch,omitempty"` // the search engine and its version, e.g. "opensearch 2.19.6"
 	NATSServer    string  `json:"nats_server"`
 }
 
@@ -86,7 +86,7 @@ func verdict(ratio, target float64) string {
 // WriteTable prints the report as tables.
 func (r *Report) WriteTable(out io.Writer) {
 	m := r.Machine
-	fmt.Fprintf(out, "Machine: %s, %d cores, %.1f GiB, %s, %s; Elasticsearch %s, nats-server %s\n\n",
+	fmt.Fprintf(out, "Machine: %s, %d cores, %.1f GiB, %s, %s; search engine %s, nats-server %s\n\n",
 		m.CPU, m.Cores, m.MemoryGiB, m.OS, m.Go, orDash(m.Elasticsearch), orDash(m.NATSServer))
 	if mr := r.Main; mr != nil {
 		fmt.Fprintf(out, "Flowline end to end, maximum rate (%s; %d process instances, %d records, %d documents from %d index operations):\n",
