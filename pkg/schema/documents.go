@@ -125,6 +125,19 @@ type JobDoc struct {
 	Operate JobOperate `json:"-"`
 }
 
+// DecisionInstanceOperate is what the Operate-compatible schema's decision
+// instance document holds beyond Flowline's.
+type DecisionInstanceOperate struct {
+	Key                      int64 // the evaluation record's key
+	ExecutionIndex           int   // 1-based place among the evaluated decisions
+	BpmnProcessID            string
+	DecisionRequirementsID   string
+	RootDecisionID           string // the decision called
+	RootDecisionName         string
+	RootDecisionKey          int64
+	EvaluationFailureMessage string
+}
+
 // JobOperate is what the Operate-compatible schema's job document holds
 // beyond Flowline's.
 type JobOperate struct {
@@ -183,6 +196,10 @@ type DecisionInstanceDoc struct {
 	Result                  string            `json:"result"`
 	TenantID                string            `json:"tenantId"`
 	Position                int64             `json:"position"`
+
+	// Operate holds what the Operate-compatible schema's document has and
+	// Flowline's does not: not in Flowline's schema.
+	Operate DecisionInstanceOperate `json:"-"`
 }
 
 // EvaluatedInput is one input of an evaluated decision.

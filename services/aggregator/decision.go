@@ -32,9 +32,14 @@ func (f *recordFolder) decisionEvaluation(r *recordv1.Record, v *recordv1.Decisi
 			ProcessDefinitionKey: v.ProcessDefinitionKey, FlowNodeInstanceKey: v.ElementInstanceKey, ElementID: v.ElementId,
 			EvaluatedInputs: []schema.EvaluatedInput{}, EvaluatedOutputs: []schema.EvaluatedOutput{}, Result: d.DecisionOutput,
 			TenantID: v.TenantId, Position: r.Position,
+			Operate: schema.DecisionInstanceOperate{
+				Key: r.Key, ExecutionIndex: i + 1, BpmnProcessID: v.BpmnProcessId, DecisionRequirementsID: v.DecisionRequirementsId,
+				RootDecisionID: v.DecisionId, RootDecisionName: v.DecisionName, RootDecisionKey: v.DecisionKey,
+			},
 		}
 		if failed && d.DecisionId == v.FailedDecisionId {
 			doc.State, doc.EvaluationFailure = schema.StateFailed, optionalString(v.EvaluationFailureMessage)
+			doc.Operate.EvaluationFailureMessage = v.EvaluationFailureMessage
 		}
 		for _, in := range d.EvaluatedInputs {
 			doc.EvaluatedInputs = append(doc.EvaluatedInputs, schema.EvaluatedInput{ID: in.InputId, Name: in.InputName, Value: in.InputValue})

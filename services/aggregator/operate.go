@@ -14,8 +14,7 @@ import (
 // Flowline document it comes from. A document that cannot be rendered is
 // returned in bad, the others are rendered all the same.
 //
-// Decision instances have no projection yet: their changes render to
-// nothing in this schema.
+// Every Flowline family of Zeebe's records has its projection.
 func (f *recordFolder) operateDocuments(p int32) (docs []*recordv1.Document, bad []unrendered) {
 	docs = make([]*recordv1.Document, 0, len(f.ch.order)*2)
 	var out []operate.Doc
@@ -32,6 +31,8 @@ func (f *recordFolder) operateDocuments(p int32) (docs []*recordv1.Document, bad
 			out = append(out, operate.ProjectTasklistVariables(d, d.Key, p)...)
 		case *schema.TaskDoc:
 			out = append(out, operate.ProjectTask(d, p))
+		case *schema.DecisionInstanceDoc:
+			out = append(out, operate.ProjectDecisionInstance(d, p))
 		case *schema.IncidentDoc:
 			out = append(out, operate.ProjectIncident(d, p))
 		case *schema.SequenceFlowDoc:

@@ -82,8 +82,9 @@ func TestGoldenInTheOperateSchema(t *testing.T) {
 			for fam, n := range map[string]int{
 				"operate-flownode-instance": want["flownode-instance"], "operate-variable": want["variable"],
 				"operate-incident": want["incident"], "operate-job": want["job"], "operate-process": want["process"],
-				"operate-list-view": want["list-view"] + want["flownode-instance"] + want["variable"],
-				"tasklist-task":     want["list-view"] + want["variable"] + locals + want["task"],
+				"operate-list-view":         want["list-view"] + want["flownode-instance"] + want["variable"],
+				"tasklist-task":             want["list-view"] + want["variable"] + locals + want["task"],
+				"operate-decision-instance": want["decision-instance"],
 			} {
 				if counts[fam] != n {
 					t.Errorf("%d %s documents, want %d (from the Flowline run)", counts[fam], fam, n)

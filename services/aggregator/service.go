@@ -24,7 +24,6 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/flowline/flowline/pkg/backoff"
-	"github.com/flowline/flowline/pkg/config"
 	"github.com/flowline/flowline/pkg/lease"
 	"github.com/flowline/flowline/pkg/lifecycle"
 	"github.com/flowline/flowline/pkg/stream"
@@ -174,9 +173,6 @@ func (s *Service) Run(ctx context.Context) error {
 		return err
 	}
 	s.ready.Met(condNATS)
-	if s.cfg.Schema == config.SchemaOperate {
-		s.log.Warn("operate schema: decision instances are not written yet; their records are folded and acknowledged")
-	}
 
 	discover := func(ctx context.Context) ([]int32, error) {
 		return stream.Partitions(ctx, js, stream.RecordsStream, stream.AllRecords)

@@ -108,6 +108,27 @@ func checkOperateListView(t *testing.T, s *stack.Stack, want map[string]map[stri
 		return nil
 	})
 
+	// Every other index holds a document per Flowline document of its
+	// family (a refused one never arrives).
+	testenv.Eventually(t, 30*time.Second, func() error {
+		for ix, fam := range map[*operate.Index]string{&operate.FlowNodeInstance: "flownode-instance", &operate.Variable: "variable",
+			&operate.Incident: "incident", &operate.SequenceFlow: "sequence-flow", &operate.Process: "process",
+			&operate.DecisionInstance: "decision-instance", &operate.Decision: "decision", &operate.DecisionRequirements: "decision-requirements"} {
+			alias := ix.Alias(s.Prefix)
+			if err := search.Refresh(context.Background(), s.ES, alias); err != nil {
+				return err
+			}
+			got, err := search.Count(context.Background(), s.ES, alias, nil)
+			if err != nil {
+				return err
+			}
+			if got != int64(len(docs[fam])) {
+				return fmt.Errorf("%s holds %d documents, want %d (%s)", alias, got, len(docs[fam]), fam)
+			}
+		}
+		return nil
+	})
+
 	type check struct {
 		what  string
 		query map[string]any

@@ -426,6 +426,82 @@ func ProjectForm(f *schema.FormDoc) Doc {
 	}}
 }
 
+// DecisionInstanceDoc is the operate-decision-instance document of one
+// decision evaluated in a DECISION_EVALUATION record.
+type DecisionInstanceDoc struct {
+	ID                       string            `json:"id"`
+	Key                      int64             `json:"key"`
+	ExecutionIndex           int               `json:"executionIndex"`
+	Position                 int64             `json:"position"`
+	PartitionID              int32             `json:"partitionId"`
+	EvaluationDate           *string           `json:"evaluationDate"`
+	ProcessInstanceKey       int64             `json:"processInstanceKey"`
+	ProcessDefinitionKey     int64             `json:"processDefinitionKey"`
+	ElementInstanceKey       int64             `json:"elementInstanceKey"`
+	BpmnProcessID            string            `json:"bpmnProcessId"`
+	ElementID                string            `json:"elementId"`
+	DecisionRequirementsKey  int64             `json:"decisionRequirementsKey"`
+	DecisionRequirementsID   string            `json:"decisionRequirementsId"`
+	RootDecisionID           string            `json:"rootDecisionId"`
+	RootDecisionName         string            `json:"rootDecisionName"`
+	RootDecisionDefinitionID string            `json:"rootDecisionDefinitionId"`
+	DecisionID               string            `json:"decisionId"`
+	DecisionDefinitionID     string            `json:"decisionDefinitionId"`
+	DecisionName             string            `json:"decisionName"`
+	DecisionVersion          int32             `json:"decisionVersion"`
+	DecisionType             string            `json:"decisionType"`
+	State                    string            `json:"state"`
+	EvaluationFailure        *string           `json:"evaluationFailure"`
+	EvaluationFailureMessage *string           `json:"evaluationFailureMessage"`
+	Result                   string            `json:"result"`
+	EvaluatedInputs          []evaluatedInput  `json:"evaluatedInputs"`
+	EvaluatedOutputs         []evaluatedOutput `json:"evaluatedOutputs"`
+	TenantID                 string            `json:"tenantId"`
+}
+
+type evaluatedInput struct {
+	ID    string `json:"id"`
+	Name  string `json:"name"`
+	Value string `json:"value"` // JSON text, kept whole (the mapping does not parse it)
+}
+
+type evaluatedOutput struct {
+	ID        string `json:"id"`
+	Name      string `json:"name"`
+	Value     string `json:"value"`
+	RuleID    string `json:"ruleId"`
+	RuleIndex int32  `json:"ruleIndex"`
+}
+
+// ProjectDecisionInstance projects one evaluated decision.
+func ProjectDecisionInstance(d *schema.DecisionInstanceDoc, partition int32) Doc {
+	x := d.Operate
+	id := strconv.FormatInt(x.Key, 10) + "-" + strconv.Itoa(x.ExecutionIndex)
+	decisionType := d.DecisionType
+	if decisionType == "" {
+		decisionType = "UNSPECIFIED"
+	}
+	ins := make([]evaluatedInput, 0, len(d.EvaluatedInputs))
+	for _, in := range d.EvaluatedInputs {
+		ins = append(ins, evaluatedInput{ID: in.ID, Name: in.Name, Value: in.Value})
+	}
+	outs := make([]evaluatedOutput, 0, len(d.EvaluatedOutputs))
+	for _, o := range d.EvaluatedOutputs {
+		outs = append(outs, evaluatedOutput{ID: o.ID, Name: o.Name, Value: o.Value, RuleID: o.RuleID, RuleIndex: o.RuleIndex})
+	}
+	return Doc{Index: &DecisionInstance, ID: id, Source: &DecisionInstanceDoc{
+		ID: id, Key: x.Key, ExecutionIndex: x.ExecutionIndex, Position: d.Position, PartitionID: partition,
+		EvaluationDate: Date(d.EvaluationDate), ProcessInstanceKey: d.ProcessInstanceKey, ProcessDefinitionKey: d.ProcessDefinitionKey,
+		ElementInstanceKey: d.FlowNodeInstanceKey, BpmnProcessID: x.BpmnProcessID, ElementID: d.ElementID,
+		DecisionRequirementsKey: d.DecisionRequirementsKey, DecisionRequirementsID: x.DecisionRequirementsID,
+		RootDecisionID: x.RootDecisionID, RootDecisionName: x.RootDecisionName, RootDecisionDefinitionID: strconv.FormatInt(x.RootDecisionKey, 10),
+		DecisionID: d.DecisionID, DecisionDefinitionID: strconv.FormatInt(d.DecisionKey, 10), DecisionName: d.DecisionName,
+		DecisionVersion: d.DecisionVersion, DecisionType: decisionType, State: d.State, EvaluationFailure: d.EvaluationFailure,
+		EvaluationFailureMessage: nonEmpty(x.EvaluationFailureMessage), Result: d.Result,
+		EvaluatedInputs: ins, EvaluatedOutputs: outs, TenantID: tenant(d.TenantID),
+	}}
+}
+
 // TasklistProcessDoc is tasklist-task's document of a process instance,
 // the join parent of its tasks and variables.
 type TasklistProcessDoc struct {

@@ -42,7 +42,13 @@ func TestProjectionsFitTheStrictMappings(t *testing.T) {
 			Retries: 2, State: "FAILED", CustomHeaders: json.RawMessage(`{"a":"b"}`),
 			Operate: schema.JobOperate{ProcessDefinitionKey: 1, BpmnProcessID: "p", FailedWithRetriesLeft: true, Timestamp: 1764000000000}}, 1),
 		ProjectForm(&schema.FormDoc{Key: 9, FormID: "f", Version: 1, Schema: "{}"}),
+		ProjectDecisionInstance(&schema.DecisionInstanceDoc{DecisionID: "d", DecisionKey: 5, State: "EVALUATED", Result: `"x"`,
+			EvaluatedInputs: []schema.EvaluatedInput{{ID: "i", Name: "I", Value: `1`}}, EvaluatedOutputs: []schema.EvaluatedOutput{{ID: "o", Value: `"x"`, RuleID: "r", RuleIndex: 1}},
+			Operate: schema.DecisionInstanceOperate{Key: 10, ExecutionIndex: 2, RootDecisionKey: 5}}, 1),
+		ProjectTask(&schema.TaskDoc{Key: 11, ProcessInstanceKey: pi.Key, FlowNodeInstanceKey: 12, State: "CREATED", DueDate: ptr("2026-12-24T12:00:00+01:00")}, 1),
+		ProjectTasklistProcess(pi),
 	}
+	docs = append(docs, ProjectTasklistVariables(&schema.VariableDoc{Name: "x", Value: "1", ScopeKey: 12, ProcessInstanceKey: pi.Key}, 13, 1)...)
 	for _, d := range docs {
 		if bad := strictViolations(d.Index, d.Source); len(bad) > 0 {
 			t.Errorf("%s document %s: fields not in the mappings: %v", d.Index.Name, d.ID, bad)
@@ -62,6 +68,11 @@ func TestProjectionsFitTheStrictMappings(t *testing.T) {
 		{docs[7], "process", "1", "", []string{`"key":"1"`, `{"id":"end","name":null}`}},
 		{docs[10], "job", "8", "", []string{`"jobFailedWithRetriesLeft":true`, `"jobKind":"BPMN_ELEMENT"`, `"endTime":"2025-11-24T16:00:00.000+0000"`, `"customHeaders":{"a":"b"}`}},
 		{docs[11], "form", "9", "", []string{`"bpmnId":"f"`, `"embedded":false`, `"processDefinitionId":null`}},
+		{docs[12], "decision-instance", "10-2", "", []string{`"executionIndex":2`, `"rootDecisionDefinitionId":"5"`, `"decisionType":"UNSPECIFIED"`, `"value":"1"`}},
+		{docs[13], "task", "12", "2251799813685249", []string{`"join":{"name":"task","parent":2251799813685249}`, `"dueDate":"2026-12-24T11:00:00.000+0000"`, `"processInstanceId":"2251799813685249"`, `"changedAttributes":[]`}},
+		{docs[14], "task", "2251799813685249", "", []string{`"join":{"name":"process"}`}},
+		{docs[15], "task", "12-x", "2251799813685249", []string{`"join":{"name":"variable","parent":2251799813685249}`, `"isTruncated":false`}},
+		{docs[16], "task", "12-x-local", "2251799813685249", []string{`"join":{"name":"localVariable","parent":12}`}},
 	} {
 		b, _ := json.Marshal(tc.doc.Source)
 		if tc.doc.Index.Name != tc.index || tc.doc.ID != tc.id || tc.doc.Routing != tc.rt {
