@@ -25,6 +25,7 @@ func (f *recordFolder) incident(r *recordv1.Record, v *recordv1.IncidentValue) {
 		if fn := f.st.FlowNodes[v.ElementInstanceKey]; fn != nil {
 			key := r.Key
 			fn.Incident, fn.IncidentKey, fn.Position = true, &key, r.Position
+			f.activityIncident(r, fn.Key)
 			f.emit(schema.FlowNodeInstance, strconv.FormatInt(fn.Key, 10), fn, r)
 		}
 		if fresh {
@@ -46,6 +47,7 @@ func (f *recordFolder) incident(r *recordv1.Record, v *recordv1.IncidentValue) {
 		f.emit(schema.Incident, strconv.FormatInt(r.Key, 10), inc, r)
 		if fn := f.st.FlowNodes[v.ElementInstanceKey]; fn != nil && fn.IncidentKey != nil && *fn.IncidentKey == r.Key {
 			fn.Incident, fn.IncidentKey, fn.Position = false, nil, r.Position
+			f.activityIncident(r, fn.Key)
 			f.emit(schema.FlowNodeInstance, strconv.FormatInt(fn.Key, 10), fn, r)
 		}
 		if held {

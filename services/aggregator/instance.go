@@ -183,6 +183,7 @@ func (f *recordFolder) flowNode(r *recordv1.Record, v *recordv1.ProcessInstanceV
 	fn.Position = r.Position
 	if elementLifecycle(r, &fn.State, &fn.StartDate, &fn.EndDate, schema.StateTerminated) {
 		delete(f.st.FlowNodes, r.Key)
+		f.ended = append(f.ended, r.Key)
 	}
 	f.emit(schema.FlowNodeInstance, strconv.FormatInt(r.Key, 10), fn, r)
 	return nil

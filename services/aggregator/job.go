@@ -35,4 +35,5 @@ func (f *recordFolder) job(r *recordv1.Record, v *recordv1.JobValue) {
 		doc.EndTime = schema.FormatDate(r.Timestamp)
 	}
 	f.emit(schema.Job, strconv.FormatInt(r.Key, 10), doc, r)
+	f.activityJob(r, v)
 }

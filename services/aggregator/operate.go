@@ -1,6 +1,9 @@
 package aggregator
 
 import (
+	"strconv"
+
+	"github.com/flowline/flowline/pkg/config"
 	recordv1 "github.com/flowline/flowline/pkg/pb/recordv1"
 	"github.com/flowline/flowline/pkg/schema"
 	"github.com/flowline/flowline/pkg/schema/operate"
@@ -64,7 +67,50 @@ func (f *recordFolder) operateDocuments(p int32) (docs []*recordv1.Document, bad
 			})
 		}
 	}
+	for _, k := range f.ended { // their last documents are rendered
+		delete(f.st.Activities, k)
+	}
+	f.ended = f.ended[:0]
 	return docs, bad
+}
+
+// activity is the activity state of flow node instance key, made on first
+// use; operate schema only.
+func (f *recordFolder) activity(key int64) *activityState {
+	a := f.st.Activities[key]
+	if a == nil {
+		a = &activityState{}
+		f.st.Activities[key] = a
+	}
+	return a
+}
+
+// activityJob notes a job record of an active flow node instance (not of
+// the process element itself) in its activity state and re-renders its
+// documents; operate schema only.
+func (f *recordFolder) activityJob(r *recordv1.Record, v *recordv1.JobValue) {
+	if f.schema != config.SchemaOperate || v.ElementInstanceKey == v.ProcessInstanceKey {
+		return
+	}
+	fn := f.st.FlowNodes[v.ElementInstanceKey]
+	if fn == nil {
+		return
+	}
+	a := f.activity(fn.Key)
+	pos := r.Position
+	a.PositionJob = &pos
+	a.JobFailedWithRetriesLeft = (r.Intent == "FAILED" || r.Intent == "ERROR_THROWN") && v.Retries > 0
+	f.emit(schema.FlowNodeInstance, strconv.FormatInt(fn.Key, 10), fn, r)
+}
+
+// activityIncident notes an incident record of flow node instance key in
+// its activity state; operate schema only (the caller re-renders it).
+func (f *recordFolder) activityIncident(r *recordv1.Record, key int64) {
+	if f.schema != config.SchemaOperate {
+		return
+	}
+	pos := r.Position
+	f.activity(key).PositionIncident = &pos
 }
 
 // operateJobIntents are the job events Camunda's job handler writes; the
@@ -84,9 +130,10 @@ func (f *recordFolder) activityExtras(fn *schema.FlowNodeInstanceDoc) operate.Ac
 		if inc := f.st.Incidents[*fn.IncidentKey]; inc != nil && inc.State == schema.StateActive {
 			msg := inc.ErrorMessage
 			x.ErrorMessage = &msg
-			pos := inc.Position
-			x.PositionIncident = &pos
 		}
+	}
+	if a := f.st.Activities[fn.Key]; a != nil {
+		x.JobFailedWithRetriesLeft, x.PositionJob, x.PositionIncident = a.JobFailedWithRetriesLeft, a.PositionJob, a.PositionIncident
 	}
 	return x
 }

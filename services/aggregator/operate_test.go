@@ -1,12 +1,15 @@
 package aggregator
 
 import (
+	"context"
 	"encoding/json"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/flowline/flowline/pkg/config"
+	recordv1 "github.com/flowline/flowline/pkg/pb/recordv1"
 	"github.com/flowline/flowline/pkg/schema/operate"
 )
 
@@ -102,5 +105,69 @@ func TestGoldenInTheOperateSchema(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// A flow node instance's list-view activity document follows its job, as
+// Camunda's does: jobFailedWithRetriesLeft while the last job event is a
+// failure with retries left, positionJob the last job record's position,
+// positionIncident the last incident record's; kept across a checkpoint.
+func TestActivityFollowsItsJob(t *testing.T) {
+	const p, pi, fni, job = int32(1), int64(1)<<51 + 1, int64(1)<<51 + 3, int64(1)<<51 + 4
+	ctx := context.Background()
+	defs := newDefinitions(&memDefinitions{}, 10)
+	st := newPartitionState(p)
+	piValue := func(key int64, typ string) *recordv1.Record_ProcessInstance {
+		return &recordv1.Record_ProcessInstance{ProcessInstance: &recordv1.ProcessInstanceValue{
+			BpmnProcessId: "p", ProcessDefinitionKey: 9, ProcessInstanceKey: pi, ElementId: typ, BpmnElementType: typ,
+			FlowScopeKey: map[bool]int64{true: -1, false: pi}[key == pi], ParentProcessInstanceKey: -1, ParentElementInstanceKey: -1}}
+	}
+	jobRec := func(pos int64, intent string, retries int32) *recordv1.Record {
+		return &recordv1.Record{PartitionId: p, Position: pos, Key: job, RecordType: "EVENT", ValueType: "JOB", Intent: intent,
+			Value: &recordv1.Record_Job{Job: &recordv1.JobValue{Type: "t", Retries: retries, ElementId: "SERVICE_TASK",
+				ElementInstanceKey: fni, ProcessInstanceKey: pi, BpmnProcessId: "p", ProcessDefinitionKey: 9}}}
+	}
+	activity := func(recs ...*recordv1.Record) map[string]any {
+		t.Helper()
+		f := newRecordFolder(ctx, st, defs, nil, config.SchemaOperate)
+		for _, r := range recs {
+			if err := f.apply(r); err != nil {
+				t.Fatal(err)
+			}
+		}
+		docs, bad := f.documents(p)
+		if len(bad) > 0 {
+			t.Fatal(bad[0].err)
+		}
+		for _, d := range docs {
+			if d.Family == "operate-list-view" && d.Id == strconv.FormatInt(fni, 10) {
+				var m map[string]any
+				if err := json.Unmarshal(d.Source, &m); err != nil {
+					t.Fatal(err)
+				}
+				return m
+			}
+		}
+		t.Fatalf("no activity document among %d", len(docs))
+		return nil
+	}
+	activity(
+		&recordv1.Record{PartitionId: p, Position: 1, Key: pi, RecordType: "EVENT", ValueType: "PROCESS_INSTANCE", Intent: "ELEMENT_ACTIVATING", Value: piValue(pi, "PROCESS")},
+		&recordv1.Record{PartitionId: p, Position: 2, Key: fni, RecordType: "EVENT", ValueType: "PROCESS_INSTANCE", Intent: "ELEMENT_ACTIVATING", Value: piValue(fni, "SERVICE_TASK")},
+	)
+	a := activity(jobRec(5, "CREATED", 3), jobRec(6, "FAILED", 2))
+	if a["jobFailedWithRetriesLeft"] != true || a["positionJob"] != float64(6) {
+		t.Errorf("after FAILED with retries left: %v", a)
+	}
+	st = restore(t, mustSnapshot(t, st)) // a checkpoint in between: the activity state survives it
+	a = activity(&recordv1.Record{PartitionId: p, Position: 7, Key: int64(1)<<51 + 5, RecordType: "EVENT", ValueType: "INCIDENT", Intent: "CREATED",
+		Value: &recordv1.Record_Incident{Incident: &recordv1.IncidentValue{ErrorType: "IO_MAPPING_ERROR", ErrorMessage: " boom ",
+			ElementId: "SERVICE_TASK", ElementInstanceKey: fni, ProcessInstanceKey: pi, BpmnProcessId: "p", ProcessDefinitionKey: 9}}})
+	if a["jobFailedWithRetriesLeft"] != true || a["positionJob"] != float64(6) || a["positionIncident"] != float64(7) || a["errorMessage"] != "boom" {
+		t.Errorf("after a checkpoint and an incident: %v", a)
+	}
+	a = activity(jobRec(8, "RETRIES_UPDATED", 2))
+	if a["jobFailedWithRetriesLeft"] != false || a["positionJob"] != float64(8) {
+		t.Errorf("after RETRIES_UPDATED: %v", a)
 	}
 }

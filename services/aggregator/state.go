@@ -23,6 +23,20 @@ type partitionState struct {
 	FlowNodes    map[int64]*schema.FlowNodeInstanceDoc `json:"flowNodes"`
 	Incidents    map[int64]*schema.IncidentDoc         `json:"incidents"`
 	Tasks        map[int64]*schema.TaskDoc             `json:"tasks"`
+	// Activities holds, in the operate schema only, what an active flow
+	// node instance's list-view activity document has beyond its Flowline
+	// document (see activityState).
+	Activities map[int64]*activityState `json:"activities,omitempty"`
+}
+
+// activityState is what Camunda's list-view activity document keeps from
+// the job and incident records of its flow node instance: whether its job
+// failed with retries left (reset by any later job event), and the
+// positions of the last job and incident records.
+type activityState struct {
+	JobFailedWithRetriesLeft bool   `json:"jobFailedWithRetriesLeft,omitempty"`
+	PositionJob              *int64 `json:"positionJob,omitempty"`
+	PositionIncident         *int64 `json:"positionIncident,omitempty"`
 }
 
 // instanceState is an active process instance: its document and the number
@@ -52,6 +66,9 @@ func (st *partitionState) init() {
 	if st.Tasks == nil {
 		st.Tasks = map[int64]*schema.TaskDoc{}
 	}
+	if st.Activities == nil {
+		st.Activities = map[int64]*activityState{}
+	}
 }
 
 // active counts the entities held.
@@ -68,6 +85,7 @@ type recordFolder struct {
 	defs    *definitions
 	schema  config.Schema // which documents it renders
 	ch      changes
+	ended   []int64 // flow node instances ended in this message: their activity state goes once rendered
 	ignored map[string]int // value type -> records ignored
 }
 
