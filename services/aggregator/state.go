@@ -85,7 +85,7 @@ type recordFolder struct {
 	defs    *definitions
 	schema  config.Schema // which documents it renders
 	ch      changes
-	ended   []int64 // flow node instances ended in this message: their activity state goes once rendered
+	ended   []int64        // flow node instances ended in this message: their activity state goes once rendered
 	ignored map[string]int // value type -> records ignored
 }
 
