@@ -126,6 +126,12 @@ func (o *benchOptions) config() (bench.Config, error) {
 		}
 	}
 	engineName := config.Engine(o.engine)
+	if engineName == "" {
+		engineName = config.EngineElasticsearch // the flag's default
+	}
+	if o.schemas == "" {
+		o.schemas = string(config.SchemaFlowline)
+	}
 	if engineName != config.EngineElasticsearch && engineName != config.EngineOpenSearch {
 		return bench.Config{}, usageError{fmt.Errorf("--engine must be elasticsearch or opensearch, got %q", o.engine)}
 	}

@@ -19,6 +19,11 @@ type family struct {
 	// "" for Flowline's list-view, whose documents are the instances
 	// themselves (their id is the key).
 	field string
+	// join and parent name a join field and its parent relation, for an
+	// index holding an instance's document and its children (the operate
+	// schema's list-view and tasklist-task): the children move first, the
+	// instance's own document last, so that it never leaves a child behind.
+	join, parent string
 }
 
 // layout is what the archiver selects and moves in one schema. Both
@@ -50,14 +55,16 @@ type layout struct {
 func newLayout(s config.Schema, prefix string) layout {
 	if s == config.SchemaOperate {
 		l := layout{
-			listView:  family{name: operate.ListView.Family(), runtime: operate.ListView.FQN(prefix), field: schema.FieldProcessInstanceKey},
+			listView: family{name: operate.ListView.Family(), runtime: operate.ListView.FQN(prefix), field: schema.FieldProcessInstanceKey,
+				join: "joinRelation", parent: "processInstance"},
 			instances: map[string]any{"term": map[string]any{"joinRelation": "processInstance"}},
 		}
 		for _, ix := range []operate.Index{operate.FlowNodeInstance, operate.Variable, operate.Incident, operate.Job,
 			operate.SequenceFlow, operate.DecisionInstance} {
 			l.dependents = append(l.dependents, family{name: ix.Family(), runtime: ix.FQN(prefix), field: schema.FieldProcessInstanceKey})
 		}
-		l.dependents = append(l.dependents, family{name: operate.TasklistTask.Family(), runtime: operate.TasklistTask.FQN(prefix), field: "processInstanceId"})
+		l.dependents = append(l.dependents, family{name: operate.TasklistTask.Family(), runtime: operate.TasklistTask.FQN(prefix), field: "processInstanceId",
+			join: "join", parent: "process"})
 		return l
 	}
 	l := layout{listView: family{name: string(schema.ListView), runtime: schema.RuntimeIndex(prefix, schema.ListView)}}
@@ -92,10 +99,20 @@ func (f family) instanceKey(h search.Hit) int64 {
 	return key
 }
 
-// instanceQuery matches f's documents of the instances keys.
-func (f family) instanceQuery(keys []int64, ids []string) map[string]any {
-	if f.field == "" {
-		return map[string]any{"ids": map[string]any{"values": ids}}
+// instanceQueries match f's documents of the instances keys, in the order
+// they are to move: for a family with a join, the children, then the
+// instances' own documents.
+func (f family) instanceQueries(keys []int64, ids []string) []map[string]any {
+	switch {
+	case f.field == "":
+		return []map[string]any{{"ids": map[string]any{"values": ids}}}
+	case f.join == "":
+		return []map[string]any{{"terms": map[string]any{f.field: keys}}}
 	}
-	return map[string]any{"terms": map[string]any{f.field: keys}}
+	byKey := map[string]any{"terms": map[string]any{f.field: keys}}
+	own := map[string]any{"term": map[string]any{f.join: f.parent}}
+	return []map[string]any{
+		{"bool": map[string]any{"filter": []any{byKey}, "must_not": []any{own}}},
+		{"bool": map[string]any{"filter": []any{byKey, own}}},
+	}
 }

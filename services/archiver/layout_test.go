@@ -2,6 +2,7 @@ package archiver
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 
 	"github.com/flowline/flowline/pkg/config"
@@ -47,12 +48,24 @@ func TestLayouts(t *testing.T) {
 			t.Errorf("%s: instance of %s = %d, want %d", tc.f.name, tc.hit.ID, got, tc.want)
 		}
 	}
-	q, _ := json.Marshal(op.listView.instanceQuery([]int64{42}, []string{"42"}))
-	if string(q) != `{"terms":{"processInstanceKey":[42]}}` {
-		t.Errorf("operate list-view query %s: it must take the children too", q)
-	}
-	q, _ = json.Marshal(fl.listView.instanceQuery([]int64{42}, []string{"42"}))
-	if string(q) != `{"ids":{"values":["42"]}}` {
-		t.Errorf("flowline list-view query %s", q)
+	// The operate list-view and tasklist-task move an instance's children
+	// first and its own document last, so that it never leaves a child
+	// behind (a child refused keeps its instance before the instance moves).
+	for f, want := range map[*family][]string{
+		&op.listView: {`{"bool":{"filter":[{"terms":{"processInstanceKey":[42]}}],"must_not":[{"term":{"joinRelation":"processInstance"}}]}}`,
+			`{"bool":{"filter":[{"terms":{"processInstanceKey":[42]}},{"term":{"joinRelation":"processInstance"}}]}}`},
+		&op.dependents[len(op.dependents)-1]: {`{"bool":{"filter":[{"terms":{"processInstanceId":[42]}}],"must_not":[{"term":{"join":"process"}}]}}`,
+			`{"bool":{"filter":[{"terms":{"processInstanceId":[42]}},{"term":{"join":"process"}}]}}`},
+		&op.dependents[0]: {`{"terms":{"processInstanceKey":[42]}}`},
+		&fl.listView:      {`{"ids":{"values":["42"]}}`},
+	} {
+		var got []string
+		for _, q := range f.instanceQueries([]int64{42}, []string{"42"}) {
+			b, _ := json.Marshal(q)
+			got = append(got, string(b))
+		}
+		if strings.Join(got, "\n") != strings.Join(want, "\n") {
+			t.Errorf("%s: queries\n%s\nwant\n%s", f.name, strings.Join(got, "\n"), strings.Join(want, "\n"))
+		}
 	}
 }

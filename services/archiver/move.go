@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -57,28 +58,39 @@ func (s *Service) moveGroup(ctx context.Context, batch []instance) (int, error) 
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			errs[i] = s.moveFamily(ctx, f, suffix, f.instanceQuery(keys, ids), kept, nil)
+			errs[i] = s.moveInstances(ctx, f, suffix, keys, ids, kept, nil)
 		}()
 	}
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
 		return 0, err
 	}
-	lv := s.layout.listView
-	if err := s.moveFamily(ctx, lv, suffix, lv.instanceQuery(keys, ids), kept, kept.has); err != nil {
+	if err := s.moveInstances(ctx, s.layout.listView, suffix, keys, ids, kept, kept.has); err != nil {
 		return 0, err
 	}
-	return len(batch) - kept.len(), nil
+	return len(batch) - kept.kept(len(batch)), nil
 }
 
 // keptSet is the set of instances to keep in the runtime index; safe for
 // concurrent use.
 type keptSet struct {
-	mu sync.Mutex
-	m  map[int64]bool
+	mu  sync.Mutex
+	m   map[int64]bool
+	all bool // a document of unknown instance was refused: keep them all
+}
+
+// addAll keeps every instance of the group.
+func (k *keptSet) addAll() {
+	k.mu.Lock()
+	k.all = true
+	k.mu.Unlock()
 }
 
 func (k *keptSet) add(key int64) {
+	if key == 0 { // a document that does not say its instance
+		k.addAll()
+		return
+	}
 	k.mu.Lock()
 	k.m[key] = true
 	k.mu.Unlock()
@@ -87,7 +99,17 @@ func (k *keptSet) add(key int64) {
 func (k *keptSet) has(key int64) bool {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	return k.m[key]
+	return k.all || k.m[key]
+}
+
+// kept is how many of n instances are kept.
+func (k *keptSet) kept(n int) int {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.all {
+		return n
+	}
+	return len(k.m)
 }
 
 func (k *keptSet) len() int {
@@ -96,10 +118,24 @@ func (k *keptSet) len() int {
 	return len(k.m)
 }
 
+// moveInstances moves the documents of family f of the instances keys (ids
+// their list-view ids) to the dated index with suffix: for a family with a
+// join, the children first, then the instances' own documents, so that an
+// instance's document never moves without its children (keep, when set,
+// names instances whose documents stay; see moveFamily).
+func (s *Service) moveInstances(ctx context.Context, f family, suffix string, keys []int64, ids []string, kept *keptSet, keep func(int64) bool) error {
+	for _, q := range f.instanceQueries(keys, ids) {
+		if err := s.moveFamily(ctx, f, suffix, q, kept, keep); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // moveFamily moves the documents of family f matching query from the
 // runtime index to the dated index with suffix, page by page. keep, when
-// set, names instances (by key) whose list-view documents are copied but
-// not deleted.
+// set, names instances (by key) whose documents are neither copied nor
+// deleted.
 func (s *Service) moveFamily(ctx context.Context, f family, suffix string, query any, kept *keptSet, keep func(int64) bool) error {
 	src := f.runtime
 	dst := src + suffix
@@ -116,6 +152,12 @@ func (s *Service) moveFamily(ctx context.Context, f family, suffix string, query
 // movePage copies hits to dst, verifies them there and deletes them from
 // src; it returns how many were deleted from src.
 func (s *Service) movePage(ctx context.Context, f family, src, dst string, hits []search.Hit, kept *keptSet, keep func(int64) bool) (int, error) {
+	if keep != nil { // a kept instance's documents stay whole in the runtime index
+		hits = slices.DeleteFunc(slices.Clone(hits), func(h search.Hit) bool { return keep(f.instanceKey(h)) })
+		if len(hits) == 0 {
+			return 0, nil
+		}
+	}
 	// Copy.
 	bulk := s.bulkExecutor()
 	copied := make([]bool, len(hits))

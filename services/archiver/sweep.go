@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -52,39 +53,72 @@ func (s *Service) sweepDue(p int32) bool {
 // instances to their dated indices and returns how many instances it
 // found so.
 func (s *Service) sweep(ctx context.Context, p int32) (int, error) {
+	// Where documents of instances are found: the families keyed by the
+	// numeric processInstanceKey (a partition's keys are a range), the
+	// children in a list-view with a join, and (by partition) a family
+	// keyed otherwise (tasklist-task's processInstanceId, a keyword).
 	var indices []string
-	for _, f := range s.layout.dependents {
-		if f.field == schema.FieldProcessInstanceKey { // a numeric key: its range is the partition's
+	for _, f := range s.layout.all() {
+		if f.field == schema.FieldProcessInstanceKey {
 			indices = append(indices, f.runtime)
 		}
 	}
-	if err := search.Refresh(ctx, s.es, indices...); err != nil {
+	if err := search.Refresh(ctx, s.es, s.runtimeIndices()...); err != nil {
 		return 0, err
 	}
-	query := map[string]any{"range": map[string]any{schema.FieldProcessInstanceKey: map[string]any{
+	byKey := map[string]any{"range": map[string]any{schema.FieldProcessInstanceKey: map[string]any{
 		"gte": int64(p) << 51, "lt": int64(p+1) << 51,
 	}}}
-	total := 0
-	var after map[string]any
-	for {
-		keys, next, err := s.instanceKeys(ctx, strings.Join(indices, ","), query, after)
-		if err != nil {
-			return total, err
+	scans := []struct {
+		index, field string
+		query        any
+	}{{strings.Join(indices, ","), schema.FieldProcessInstanceKey, s.notInstances(byKey, s.layout.listView)}}
+	for _, f := range s.layout.dependents {
+		if f.field != "" && f.field != schema.FieldProcessInstanceKey {
+			scans = append(scans, struct {
+				index, field string
+				query        any
+			}{f.runtime, f.field, s.notInstances(map[string]any{"term": map[string]any{schema.FieldPartitionID: p}}, f)})
 		}
-		n, err := s.sweepKeys(ctx, keys)
-		total += n
-		if err != nil || next == nil {
-			return total, err
-		}
-		after = next
 	}
+	total := 0
+	for _, sc := range scans {
+		var after map[string]any
+		for {
+			keys, next, err := s.instanceKeys(ctx, sc.index, sc.field, sc.query, after)
+			if err != nil {
+				return total, err
+			}
+			n, err := s.sweepKeys(ctx, keys)
+			total += n
+			if err != nil {
+				return total, err
+			}
+			if next == nil {
+				break
+			}
+			after = next
+		}
+	}
+	return total, nil
+}
+
+// notInstances is filter leaving out the documents of f that are an
+// instance's own (its join parent), when f has a join: those are what the
+// archiver selects and moves last, never left behind alone.
+func (s *Service) notInstances(filter map[string]any, f family) map[string]any {
+	if f.join == "" {
+		return filter
+	}
+	return map[string]any{"bool": map[string]any{"filter": []any{filter},
+		"must_not": []any{map[string]any{"term": map[string]any{f.join: f.parent}}}}}
 }
 
 // instanceKeys returns one page of the distinct process instance keys of
 // the documents matching query in index (a composite aggregation), and the
 // key to continue after (nil: done).
-func (s *Service) instanceKeys(ctx context.Context, index string, query any, after map[string]any) ([]int64, map[string]any, error) {
-	comp := map[string]any{"size": sweepPage, "sources": []any{map[string]any{"k": map[string]any{"terms": map[string]any{"field": schema.FieldProcessInstanceKey}}}}}
+func (s *Service) instanceKeys(ctx context.Context, index, field string, query any, after map[string]any) ([]int64, map[string]any, error) {
+	comp := map[string]any{"size": sweepPage, "sources": []any{map[string]any{"k": map[string]any{"terms": map[string]any{"field": field}}}}}
 	if after != nil {
 		comp["after"] = after
 	}
@@ -95,7 +129,7 @@ func (s *Service) instanceKeys(ctx context.Context, index string, query any, aft
 				AfterKey map[string]any `json:"after_key"`
 				Buckets  []struct {
 					Key struct {
-						K json.Number `json:"k"`
+						K json.RawMessage `json:"k"` // a number, or a keyword's string
 					} `json:"key"`
 				} `json:"buckets"`
 			} `json:"keys"`
@@ -107,7 +141,7 @@ func (s *Service) instanceKeys(ctx context.Context, index string, query any, aft
 	}
 	keys := make([]int64, 0, len(res.Aggs.Keys.Buckets))
 	for _, bk := range res.Aggs.Keys.Buckets {
-		k, err := bk.Key.K.Int64()
+		k, err := strconv.ParseInt(strings.Trim(string(bk.Key.K), `"`), 10, 64)
 		if err != nil {
 			return nil, nil, fmt.Errorf("%w: sweep: instance key %q: %v", search.ErrUnavailable, bk.Key.K, err)
 		}
@@ -154,8 +188,14 @@ func (s *Service) sweepKeys(ctx context.Context, keys []int64) (int, error) {
 	swept := 0
 	for suffix, group := range bySuffix {
 		kept := &keptSet{m: map[int64]bool{}}
-		for _, f := range s.layout.dependents {
-			if err := s.moveFamily(ctx, f, suffix, f.instanceQuery(group, nil), kept, nil); err != nil {
+		ids := make([]string, len(group))
+		for i, k := range group {
+			ids[i] = strconv.FormatInt(k, 10)
+		}
+		// The list-view's children too (its instances are not in the
+		// runtime index any more, so only children can be left).
+		for _, f := range append(slices.Clone(s.layout.dependents), s.layout.listView) {
+			if err := s.moveInstances(ctx, f, suffix, group, ids, kept, nil); err != nil {
 				return swept, fmt.Errorf("sweep: %w", err)
 			}
 		}

@@ -569,30 +569,31 @@ func ProjectTasklistVariables(v *schema.VariableDoc, key int64, partition int32)
 // implementation ZEEBE_USER_TASK), joined to its process instance. Absent
 // values are left out, as Tasklist's entities do.
 type TaskDoc struct {
-	ID                  string       `json:"id"`
-	Key                 int64        `json:"key"`
-	PartitionID         int32        `json:"partitionId"`
-	TenantID            string       `json:"tenantId"`
-	Implementation      string       `json:"implementation"`
-	State               string       `json:"state"`
-	FlowNodeBpmnID      string       `json:"flowNodeBpmnId"`
-	Name                string       `json:"name,omitempty"`
-	FlowNodeInstanceID  string       `json:"flowNodeInstanceId"`
-	ProcessInstanceID   string       `json:"processInstanceId"`
-	BpmnProcessID       string       `json:"bpmnProcessId"`
-	ProcessDefinitionID string       `json:"processDefinitionId"`
-	CreationTime        *string      `json:"creationTime,omitempty"`
-	CompletionTime      *string      `json:"completionTime,omitempty"`
-	Assignee            *string      `json:"assignee,omitempty"`
-	CandidateGroups     []string     `json:"candidateGroups,omitempty"`
-	CandidateUsers      []string     `json:"candidateUsers,omitempty"`
-	DueDate             *string      `json:"dueDate,omitempty"`
-	FollowUpDate        *string      `json:"followUpDate,omitempty"`
-	Priority            int32        `json:"priority"`
-	FormKey             *string      `json:"formKey,omitempty"`
-	ChangedAttributes   []string     `json:"changedAttributes"`
-	Position            int64        `json:"position"`
-	Join                joinRelation `json:"join"`
+	ID                    string       `json:"id"`
+	Key                   int64        `json:"key"`
+	PartitionID           int32        `json:"partitionId"`
+	TenantID              string       `json:"tenantId"`
+	Implementation        string       `json:"implementation"`
+	State                 string       `json:"state"`
+	FlowNodeBpmnID        string       `json:"flowNodeBpmnId"`
+	Name                  string       `json:"name,omitempty"`
+	FlowNodeInstanceID    string       `json:"flowNodeInstanceId"`
+	ProcessInstanceID     string       `json:"processInstanceId"`
+	BpmnProcessID         string       `json:"bpmnProcessId"`
+	ProcessDefinitionID   string       `json:"processDefinitionId"`
+	CreationTime          *string      `json:"creationTime,omitempty"`
+	CompletionTime        *string      `json:"completionTime,omitempty"`
+	Assignee              *string      `json:"assignee,omitempty"`
+	CandidateGroups       []string     `json:"candidateGroups,omitempty"`
+	CandidateUsers        []string     `json:"candidateUsers,omitempty"`
+	DueDate               *string      `json:"dueDate,omitempty"`
+	FollowUpDate          *string      `json:"followUpDate,omitempty"`
+	Priority              int32        `json:"priority"`
+	FormKey               *string      `json:"formKey,omitempty"`
+	ExternalFormReference *string      `json:"externalFormReference,omitempty"`
+	ChangedAttributes     []string     `json:"changedAttributes"`
+	Position              int64        `json:"position"`
+	Join                  joinRelation `json:"join"`
 }
 
 // ProjectTask projects a user task: its id is its element instance's key,
@@ -600,13 +601,24 @@ type TaskDoc struct {
 func ProjectTask(t *schema.TaskDoc, partition int32) Doc {
 	id := strconv.FormatInt(t.FlowNodeInstanceKey, 10)
 	pi := t.ProcessInstanceKey
+	// Flowline's formKey is a linked form's key (decimal) or else the
+	// external form reference; Tasklist keeps them apart.
+	var linked, external *string
+	if f := nonEmptyPtr(t.FormKey); f != nil {
+		if k, err := strconv.ParseInt(*f, 10, 64); err == nil && k > 0 {
+			linked = f
+		} else {
+			external = f
+		}
+	}
 	return Doc{Index: &TasklistTask, ID: id, Routing: strconv.FormatInt(pi, 10), Source: &TaskDoc{
 		ID: id, Key: t.Key, PartitionID: partition, TenantID: t.TenantID, Implementation: "ZEEBE_USER_TASK", State: t.State,
 		FlowNodeBpmnID: t.FlowNodeBpmnID, Name: t.Name, FlowNodeInstanceID: id, ProcessInstanceID: strconv.FormatInt(pi, 10),
 		BpmnProcessID: t.BpmnProcessID, ProcessDefinitionID: strconv.FormatInt(t.ProcessDefinitionKey, 10),
 		CreationTime: Date(t.CreationTime), CompletionTime: Date(t.CompletionTime), Assignee: nonEmptyPtr(t.Assignee),
 		CandidateGroups: t.CandidateGroups, CandidateUsers: t.CandidateUsers,
-		DueDate: taskDate(t.DueDate), FollowUpDate: taskDate(t.FollowUpDate), Priority: t.Priority, FormKey: nonEmptyPtr(t.FormKey),
+		DueDate: taskDate(t.DueDate), FollowUpDate: taskDate(t.FollowUpDate), Priority: t.Priority,
+		FormKey: linked, ExternalFormReference: external,
 		ChangedAttributes: []string{}, Position: t.Position, Join: joinRelation{Name: "task", Parent: &pi},
 	}}
 }

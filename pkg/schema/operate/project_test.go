@@ -45,7 +45,7 @@ func TestProjectionsFitTheStrictMappings(t *testing.T) {
 		ProjectDecisionInstance(&schema.DecisionInstanceDoc{DecisionID: "d", DecisionKey: 5, State: "EVALUATED", Result: `"x"`,
 			EvaluatedInputs: []schema.EvaluatedInput{{ID: "i", Name: "I", Value: `1`}}, EvaluatedOutputs: []schema.EvaluatedOutput{{ID: "o", Value: `"x"`, RuleID: "r", RuleIndex: 1}},
 			Operate: schema.DecisionInstanceOperate{Key: 10, ExecutionIndex: 2, RootDecisionKey: 5}}, 1),
-		ProjectTask(&schema.TaskDoc{Key: 11, ProcessInstanceKey: pi.Key, FlowNodeInstanceKey: 12, State: "CREATED", DueDate: ptr("2026-12-24T12:00:00+01:00")}, 1),
+		ProjectTask(&schema.TaskDoc{Key: 11, ProcessInstanceKey: pi.Key, FlowNodeInstanceKey: 12, State: "CREATED", DueDate: ptr("2026-12-24T12:00:00+01:00"), FormKey: ptr("https://forms.example/x")}, 1),
 		ProjectTasklistProcess(pi),
 	}
 	docs = append(docs, ProjectTasklistVariables(&schema.VariableDoc{Name: "x", Value: "1", ScopeKey: 12, ProcessInstanceKey: pi.Key}, 13, 1)...)
@@ -69,7 +69,7 @@ func TestProjectionsFitTheStrictMappings(t *testing.T) {
 		{docs[10], "job", "8", "", []string{`"jobFailedWithRetriesLeft":true`, `"jobKind":"BPMN_ELEMENT"`, `"endTime":"2025-11-24T16:00:00.000+0000"`, `"customHeaders":{"a":"b"}`}},
 		{docs[11], "form", "9", "", []string{`"bpmnId":"f"`, `"embedded":false`, `"processDefinitionId":null`}},
 		{docs[12], "decision-instance", "10-2", "", []string{`"executionIndex":2`, `"rootDecisionDefinitionId":"5"`, `"decisionType":"UNSPECIFIED"`, `"value":"1"`}},
-		{docs[13], "task", "12", "2251799813685249", []string{`"join":{"name":"task","parent":2251799813685249}`, `"dueDate":"2026-12-24T11:00:00.000+0000"`, `"processInstanceId":"2251799813685249"`, `"changedAttributes":[]`}},
+		{docs[13], "task", "12", "2251799813685249", []string{`"join":{"name":"task","parent":2251799813685249}`, `"dueDate":"2026-12-24T11:00:00.000+0000"`, `"processInstanceId":"2251799813685249"`, `"changedAttributes":[]`, `"externalFormReference":"https://forms.example/x"`}},
 		{docs[14], "task", "2251799813685249", "", []string{`"join":{"name":"process"}`}},
 		{docs[15], "task", "12-x", "2251799813685249", []string{`"join":{"name":"variable","parent":2251799813685249}`, `"isTruncated":false`}},
 		{docs[16], "task", "12-x-local", "2251799813685249", []string{`"join":{"name":"localVariable","parent":12}`}},
@@ -141,6 +141,17 @@ func TestPreviewCountsUTF16Units(t *testing.T) {
 		got, full, isPreview := Preview(tc.value)
 		if isPreview != tc.isPreview || len([]rune(got)) != tc.preview || (isPreview && (full == nil || *full != tc.value)) || (!isPreview && full != nil) {
 			t.Errorf("%s: preview of %d runes, isPreview %v, full set %v; want %d runes, %v", tc.name, len([]rune(got)), isPreview, full != nil, tc.preview, tc.isPreview)
+		}
+	}
+}
+
+// A task's linked form (its key) and external form reference go to their
+// own fields.
+func TestTaskFormFields(t *testing.T) {
+	for formKey, want := range map[string]string{"2251799813685300": `"formKey":"2251799813685300"`, "camunda-forms:x": `"externalFormReference":"camunda-forms:x"`} {
+		b, _ := json.Marshal(ProjectTask(&schema.TaskDoc{Key: 1, FlowNodeInstanceKey: 2, ProcessInstanceKey: 3, FormKey: ptr(formKey)}, 1).Source)
+		if !strings.Contains(string(b), want) || strings.Count(string(b), formKey) != 1 {
+			t.Errorf("form %q: %s; want only %s", formKey, b, want)
 		}
 	}
 }
