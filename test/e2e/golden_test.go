@@ -44,20 +44,27 @@ func TestGoldenFixturesThroughTheStack(t *testing.T) {
 // goldenThroughTheStack runs one golden fixture through a fresh stack
 // writing to engine.
 func goldenThroughTheStack(t *testing.T, engine config.Engine, file string) {
+	s, want := fixtureThroughTheStack(t, file, stack.Options{ArchiveAfter: tenYears, Engine: engine})
+	expectDocs(t, s, want)
+}
+
+// fixtureThroughTheStack starts a fresh stack of opts (fixtures reuse
+// partitions and positions), pushes the fixture file's records through its
+// ingest and returns it with the fixture's expected Flowline documents.
+func fixtureThroughTheStack(t *testing.T, file string, opts stack.Options) (*stack.Stack, map[string]map[string]any) {
+	t.Helper()
 	want := loadExpected(t, strings.TrimSuffix(file, ".ndjson")+".expected.json")
-	// fresh broker: fixtures reuse partitions and positions
-	s := stack.Start(t, stack.Options{ArchiveAfter: tenYears, Engine: engine})
+	s := stack.Start(t, opts)
 	body, err := os.ReadFile(file)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, chunk := range chunks(body, 500) {
-		code, res := post(t, s.IngestURL(), "application/x-ndjson", string(chunk))
-		if code != http.StatusAccepted {
+		if code, res := post(t, s.IngestURL(), "application/x-ndjson", string(chunk)); code != http.StatusAccepted {
 			t.Fatalf("POST: %d %v", code, res)
 		}
 	}
-	expectDocs(t, s, want)
+	return s, want
 }
 
 // expectDocs waits until every family's alias returns exactly want

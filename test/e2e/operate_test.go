@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net/http"
-	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -37,17 +35,7 @@ func TestGoldenFixturesInTheOperateSchema(t *testing.T) {
 	for _, file := range files {
 		name := strings.TrimSuffix(filepath.Base(file), ".ndjson")
 		t.Run(name, func(t *testing.T) {
-			want := loadExpected(t, strings.TrimSuffix(file, ".ndjson")+".expected.json")
-			s := stack.Start(t, stack.Options{ArchiveAfter: tenYears, Engine: config.EngineOpenSearch, Schema: config.SchemaOperate})
-			body, err := os.ReadFile(file)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, chunk := range chunks(body, 500) {
-				if code, res := post(t, s.IngestURL(), "application/x-ndjson", string(chunk)); code != http.StatusAccepted {
-					t.Fatalf("POST: %d %v", code, res)
-				}
-			}
+			s, want := fixtureThroughTheStack(t, file, stack.Options{ArchiveAfter: tenYears, Engine: config.EngineOpenSearch, Schema: config.SchemaOperate})
 			checkOperateListView(t, s, want)
 			expectNoDeadLetters(t, s.NATS)
 		})
@@ -257,15 +245,8 @@ func checkOperateListView(t *testing.T, s *stack.Stack, want map[string]map[stri
 // the alias still answers Operate's join queries over both.
 func TestOperateSchemaArchiving(t *testing.T) {
 	const fixture = "../../services/aggregator/testdata/golden/incidents"
-	want := byFamily(loadExpected(t, fixture+".expected.json"))
-	s := stack.Start(t, stack.Options{ArchiveAfter: time.Hour, Engine: config.EngineOpenSearch, Schema: config.SchemaOperate}) // the fixture ended in 2025
-	body, err := os.ReadFile(fixture + ".ndjson")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if code, res := post(t, s.IngestURL(), "application/x-ndjson", string(body)); code != http.StatusAccepted {
-		t.Fatalf("POST: %d %v", code, res)
-	}
+	s, expected := fixtureThroughTheStack(t, fixture+".ndjson", stack.Options{ArchiveAfter: time.Hour, Engine: config.EngineOpenSearch, Schema: config.SchemaOperate}) // the fixture ended in 2025
+	want := byFamily(expected)
 	// Where each instance belongs: the runtime index, or the dated one of
 	// its end date.
 	home := map[string]string{} // process instance key -> "" or the date
@@ -318,5 +299,5 @@ func TestOperateSchemaArchiving(t *testing.T) {
 		return nil
 	})
 	// Operate's join queries over the runtime and dated indices alike.
-	checkOperateListView(t, s, loadExpected(t, fixture+".expected.json"))
+	checkOperateListView(t, s, expected)
 }
