@@ -70,6 +70,7 @@ func (f *recordFolder) countIncident(r *recordv1.Record, pi int64, delta int) {
 		if flag := is.Incidents > 0; flag != is.Doc.Incident {
 			is.Doc.Incident, is.Doc.Position = flag, r.Position
 			f.emit(schema.ListView, strconv.FormatInt(pi, 10), is.Doc, r)
+			f.activityCalledIncident(r, is.Doc.ParentFlowNodeInstanceKey, flag)
 		}
 		pi = is.Doc.ParentProcessInstanceKey
 	}

@@ -27,7 +27,8 @@ func (f *recordFolder) operateDocuments(p int32) (docs []*recordv1.Document, bad
 		case *schema.ListViewDoc:
 			out = append(out, operate.ProjectListViewInstance(d), operate.ProjectTasklistProcess(d))
 		case *schema.FlowNodeInstanceDoc:
-			out = append(out, operate.ProjectFlowNodeInstance(d, p), operate.ProjectListViewActivity(d, p, f.activityExtras(d)))
+			x := f.activityExtras(d)
+			out = append(out, operate.ProjectFlowNodeInstance(d, p, x.CalledIncident), operate.ProjectListViewActivity(d, p, x))
 		case *schema.VariableDoc:
 			v, lv := operate.ProjectVariable(d, d.Key, p)
 			out = append(out, v, lv)
@@ -103,6 +104,21 @@ func (f *recordFolder) activityJob(r *recordv1.Record, v *recordv1.JobValue) {
 	f.emit(schema.FlowNodeInstance, strconv.FormatInt(fn.Key, 10), fn, r)
 }
 
+// activityCalledIncident notes that the instance call activity key called
+// has (or no longer has) an unresolved incident in its subtree, and
+// re-renders the call activity; operate schema only.
+func (f *recordFolder) activityCalledIncident(r *recordv1.Record, key int64, flag bool) {
+	if f.schema != config.SchemaOperate || key <= 0 {
+		return
+	}
+	fn := f.st.FlowNodes[key]
+	if fn == nil {
+		return
+	}
+	f.activity(key).CalledIncident = flag
+	f.emit(schema.FlowNodeInstance, strconv.FormatInt(key, 10), fn, r)
+}
+
 // activityIncident notes an incident record of flow node instance key in
 // its activity state; operate schema only (the caller re-renders it).
 func (f *recordFolder) activityIncident(r *recordv1.Record, key int64) {
@@ -134,6 +150,7 @@ func (f *recordFolder) activityExtras(fn *schema.FlowNodeInstanceDoc) operate.Ac
 	}
 	if a := f.st.Activities[fn.Key]; a != nil {
 		x.JobFailedWithRetriesLeft, x.PositionJob, x.PositionIncident = a.JobFailedWithRetriesLeft, a.PositionJob, a.PositionIncident
+		x.CalledIncident = a.CalledIncident
 	}
 	return x
 }

@@ -171,3 +171,32 @@ func TestActivityFollowsItsJob(t *testing.T) {
 		t.Errorf("after RETRIES_UPDATED: %v", a)
 	}
 }
+
+// A call activity whose called instance has an unresolved incident is
+// flagged, in its list-view activity and its flow node instance document,
+// as Camunda flags every flow node instance on an incident's tree path;
+// one whose called instance's incident was resolved is not.
+func TestCallActivityCarriesItsCalledInstancesIncident(t *testing.T) {
+	docs := foldGoldenIn(t, filepath.Join(goldenDir, "incidents.ndjson"), goldenChunk, config.SchemaOperate)
+	for key, want := range map[string]bool{
+		"operate-list-view/11258999068435268@11258999068435260": true,  // its called instance's incident is active
+		"operate-flownode-instance/11258999068435268":           true,
+		"operate-list-view/11258999068435249@11258999068435241": false, // its called instance's incident was resolved
+		"operate-flownode-instance/11258999068435249":           false,
+	} {
+		d, ok := docs[key]
+		if !ok {
+			t.Errorf("no document %s", key)
+			continue
+		}
+		var v struct {
+			Incident bool `json:"incident"`
+		}
+		if err := json.Unmarshal(d.source, &v); err != nil {
+			t.Fatal(err)
+		}
+		if v.Incident != want {
+			t.Errorf("%s: incident %v, want %v", key, v.Incident, want)
+		}
+	}
+}

@@ -34,6 +34,10 @@ type partitionState struct {
 // failed with retries left (reset by any later job event), and the
 // positions of the last job and incident records.
 type activityState struct {
+	// CalledIncident: the instance this call activity called, or one it
+	// called in turn, has an unresolved incident (Camunda flags every flow
+	// node instance on an active incident's tree path).
+	CalledIncident           bool   `json:"calledIncident,omitempty"`
 	JobFailedWithRetriesLeft bool   `json:"jobFailedWithRetriesLeft,omitempty"`
 	PositionJob              *int64 `json:"positionJob,omitempty"`
 	PositionIncident         *int64 `json:"positionIncident,omitempty"`

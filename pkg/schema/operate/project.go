@@ -98,6 +98,9 @@ type ListViewActivityDoc struct {
 // incident (nil when none), whether its job failed with retries left, and
 // the positions of the last incident and job records applied to it.
 type ActivityExtras struct {
+	// CalledIncident: a call activity whose called instances have an
+	// unresolved incident, flagged like the flow node of the incident.
+	CalledIncident           bool
 	ErrorMessage             *string
 	JobFailedWithRetriesLeft bool
 	PositionIncident         *int64
@@ -116,7 +119,7 @@ func ProjectListViewActivity(fn *schema.FlowNodeInstanceDoc, partition int32, x 
 	return Doc{Index: &ListView, ID: id, Routing: strconv.FormatInt(parent, 10), Source: &ListViewActivityDoc{
 		ID: id, Key: fn.Key, PartitionID: partition, ProcessInstanceKey: fn.ProcessInstanceKey,
 		ActivityID: fn.FlowNodeID, ActivityState: fn.State, ActivityType: fn.Type, ErrorMessage: msg,
-		Incident: fn.Incident, JobFailedWithRetriesLeft: x.JobFailedWithRetriesLeft, TenantID: tenant(fn.TenantID),
+		Incident: fn.Incident || x.CalledIncident, JobFailedWithRetriesLeft: x.JobFailedWithRetriesLeft, TenantID: tenant(fn.TenantID),
 		Position: fn.Position, PositionIncident: x.PositionIncident, PositionJob: x.PositionJob,
 		JoinRelation: joinRelation{Name: "activity", Parent: &parent},
 	}}
@@ -203,8 +206,9 @@ type FlowNodeInstanceDoc struct {
 }
 
 // ProjectFlowNodeInstance projects a flow node instance's
-// operate-flownode-instance document.
-func ProjectFlowNodeInstance(fn *schema.FlowNodeInstanceDoc, partition int32) Doc {
+// operate-flownode-instance document; calledIncident flags a call activity
+// whose called instances have an unresolved incident.
+func ProjectFlowNodeInstance(fn *schema.FlowNodeInstanceDoc, partition int32, calledIncident bool) Doc {
 	id := strconv.FormatInt(fn.Key, 10)
 	var name *string
 	if fn.FlowNodeName != "" {
@@ -215,7 +219,7 @@ func ProjectFlowNodeInstance(fn *schema.FlowNodeInstanceDoc, partition int32) Do
 		ID: id, Key: fn.Key, PartitionID: partition, FlowNodeID: fn.FlowNodeID, FlowNodeName: name,
 		StartDate: Date(fn.StartDate), EndDate: Date(fn.EndDate), State: fn.State, Type: fn.Type, IncidentKey: fn.IncidentKey,
 		ProcessInstanceKey: fn.ProcessInstanceKey, ProcessDefinitionKey: fn.ProcessDefinitionKey, BpmnProcessID: fn.BpmnProcessID,
-		TreePath: fn.TreePath, Level: fn.Level, Position: fn.Position, Incident: fn.Incident, TenantID: tenant(fn.TenantID),
+		TreePath: fn.TreePath, Level: fn.Level, Position: fn.Position, Incident: fn.Incident || calledIncident, TenantID: tenant(fn.TenantID),
 		ScopeKey: fn.ScopeKey,
 	}}
 }

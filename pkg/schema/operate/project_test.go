@@ -31,7 +31,7 @@ func TestProjectionsFitTheStrictMappings(t *testing.T) {
 	docs := []Doc{
 		ProjectListViewInstance(pi),
 		ProjectListViewActivity(fn, 1, ActivityExtras{ErrorMessage: &inc.ErrorMessage, PositionIncident: ptr(int64(12))}),
-		ProjectFlowNodeInstance(fn, 1),
+		ProjectFlowNodeInstance(fn, 1, false),
 		variable, listVar,
 		ProjectIncident(inc, 1),
 		ProjectSequenceFlow(&schema.SequenceFlowDoc{ProcessInstanceKey: pi.Key, ActivityID: "flow1"}),
