@@ -179,7 +179,7 @@ func TestActivityFollowsItsJob(t *testing.T) {
 func TestCallActivityCarriesItsCalledInstancesIncident(t *testing.T) {
 	docs := foldGoldenIn(t, filepath.Join(goldenDir, "incidents.ndjson"), goldenChunk, config.SchemaOperate)
 	for key, want := range map[string]bool{
-		"operate-list-view/11258999068435268@11258999068435260": true,  // its called instance's incident is active
+		"operate-list-view/11258999068435268@11258999068435260": true, // its called instance's incident is active
 		"operate-flownode-instance/11258999068435268":           true,
 		"operate-list-view/11258999068435249@11258999068435241": false, // its called instance's incident was resolved
 		"operate-flownode-instance/11258999068435249":           false,
