@@ -174,6 +174,11 @@ type TaskDoc struct {
 	CompletionTime       *string  `json:"completionTime"`
 	TenantID             string   `json:"tenantId"`
 	Position             int64    `json:"position"`
+
+	// Implementation is Tasklist's: "" for a Camunda user task
+	// (ZEEBE_USER_TASK), JOB_WORKER for a job-based one, which only the
+	// Operate-compatible schema writes; not in Flowline's schema.
+	Implementation string `json:"-"`
 }
 
 // DecisionInstanceDoc is one evaluated decision of a DECISION_EVALUATION.

@@ -36,4 +36,5 @@ func (f *recordFolder) job(r *recordv1.Record, v *recordv1.JobValue) {
 	}
 	f.emit(schema.Job, strconv.FormatInt(r.Key, 10), doc, r)
 	f.activityJob(r, v)
+	f.jobUserTask(r, v)
 }

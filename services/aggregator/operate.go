@@ -1,6 +1,7 @@
 package aggregator
 
 import (
+	"encoding/json"
 	"strconv"
 
 	"github.com/flowline/flowline/pkg/config"
@@ -117,6 +118,65 @@ func (f *recordFolder) activityCalledIncident(r *recordv1.Record, key int64, fla
 	}
 	f.activity(key).CalledIncident = flag
 	f.emit(schema.FlowNodeInstance, strconv.FormatInt(key, 10), fn, r)
+}
+
+// jobUserTaskType is the job type of a job-based user task.
+const jobUserTaskType = "io.camunda.zeebe:userTask"
+
+// jobTaskStates are the task states of the job events Camunda's job-based
+// user task handler follows (FAILED is decided by the retries).
+var jobTaskStates = map[string]string{
+	"CREATED": schema.StateCreated, "RECURRED_AFTER_BACKOFF": schema.StateCreated, "MIGRATED": schema.StateCreated,
+	"COMPLETED": schema.StateCompleted, "CANCELED": schema.StateCanceled, "FAILED": "",
+}
+
+// jobUserTask renders a job-based user task's Tasklist document from a job
+// record; operate schema only. Its assignee, candidates, dates and form
+// come from the job's custom headers, as Zeebe puts them there; its
+// creation time is kept from the CREATED record.
+func (f *recordFolder) jobUserTask(r *recordv1.Record, v *recordv1.JobValue) {
+	state, handled := jobTaskStates[r.Intent]
+	if f.schema != config.SchemaOperate || v.Type != jobUserTaskType || !handled {
+		return
+	}
+	if r.Intent == "FAILED" {
+		state = "FAILED"
+		if v.Retries > 0 && v.RetryBackoff <= 0 {
+			state = schema.StateCreated
+		}
+	}
+	if r.Intent == "CREATED" {
+		f.st.JobTasks[r.Key] = *schema.FormatDate(r.Timestamp)
+	}
+	var h struct {
+		Assignee        string `json:"io.camunda.zeebe:assignee"`
+		CandidateGroups string `json:"io.camunda.zeebe:candidateGroups"`
+		CandidateUsers  string `json:"io.camunda.zeebe:candidateUsers"`
+		DueDate         string `json:"io.camunda.zeebe:dueDate"`
+		FollowUpDate    string `json:"io.camunda.zeebe:followUpDate"`
+		FormKey         string `json:"io.camunda.zeebe:formKey"`
+	}
+	_ = json.Unmarshal([]byte(v.CustomHeadersJson), &h) // headers the engine wrote; absent ones stay empty
+	list := func(s string) []string {
+		var out []string
+		_ = json.Unmarshal([]byte(s), &out) // a JSON array of strings
+		return out
+	}
+	task := &schema.TaskDoc{
+		Key: r.Key, ProcessInstanceKey: v.ProcessInstanceKey, FlowNodeInstanceKey: v.ElementInstanceKey, FlowNodeBpmnID: v.ElementId,
+		BpmnProcessID: v.BpmnProcessId, ProcessDefinitionKey: v.ProcessDefinitionKey, State: state,
+		Assignee: optionalString(h.Assignee), CandidateGroups: list(h.CandidateGroups), CandidateUsers: list(h.CandidateUsers),
+		DueDate: optionalString(h.DueDate), FollowUpDate: optionalString(h.FollowUpDate), FormKey: optionalString(h.FormKey),
+		TenantID: v.TenantId, Position: r.Position, Implementation: "JOB_WORKER",
+	}
+	if created, ok := f.st.JobTasks[r.Key]; ok {
+		task.CreationTime = &created
+	}
+	if state == schema.StateCompleted || state == schema.StateCanceled {
+		task.CompletionTime = schema.FormatDate(r.Timestamp)
+		delete(f.st.JobTasks, r.Key)
+	}
+	f.emit(schema.Task, "job-"+strconv.FormatInt(r.Key, 10), task, r)
 }
 
 // activityIncident notes an incident record of flow node instance key in

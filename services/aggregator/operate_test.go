@@ -3,6 +3,7 @@ package aggregator
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -198,5 +199,60 @@ func TestCallActivityCarriesItsCalledInstancesIncident(t *testing.T) {
 		if v.Incident != want {
 			t.Errorf("%s: incident %v, want %v", key, v.Incident, want)
 		}
+	}
+}
+
+// A job-based user task (job type io.camunda.zeebe:userTask) has its
+// Tasklist document: implementation JOB_WORKER, its assignee, candidates
+// and form from the job's headers, its creation time kept (across a
+// checkpoint) until it completes.
+func TestJobBasedUserTask(t *testing.T) {
+	const p, pi, fni, job = int32(1), int64(1)<<51 + 1, int64(1)<<51 + 3, int64(1)<<51 + 4
+	ctx := context.Background()
+	defs := newDefinitions(&memDefinitions{}, 10)
+	st := newPartitionState(p)
+	jobRec := func(pos int64, intent string) *recordv1.Record {
+		return &recordv1.Record{PartitionId: p, Position: pos, Key: job, Timestamp: 1_764_000_000_000 + pos, RecordType: "EVENT", ValueType: "JOB", Intent: intent,
+			Value: &recordv1.Record_Job{Job: &recordv1.JobValue{Type: "io.camunda.zeebe:userTask", Retries: 1, ElementId: "approve",
+				ElementInstanceKey: fni, ProcessInstanceKey: pi, BpmnProcessId: "p", ProcessDefinitionKey: 9, TenantId: "<default>",
+				CustomHeadersJson: `{"io.camunda.zeebe:assignee":"demo","io.camunda.zeebe:candidateGroups":"[\"a\",\"b\"]","io.camunda.zeebe:formKey":"camunda-forms:bpmn:form1"}`}}}
+	}
+	task := func(r *recordv1.Record) map[string]any {
+		t.Helper()
+		f := newRecordFolder(ctx, st, defs, nil, config.SchemaOperate)
+		if err := f.apply(r); err != nil {
+			t.Fatal(err)
+		}
+		docs, bad := f.documents(p)
+		if len(bad) > 0 {
+			t.Fatal(bad[0].err)
+		}
+		for _, d := range docs {
+			if d.Family == "tasklist-task" {
+				var m map[string]any
+				if err := json.Unmarshal(d.Source, &m); err != nil {
+					t.Fatal(err)
+				}
+				if d.Id != strconv.FormatInt(fni, 10) || d.Routing != strconv.FormatInt(pi, 10) {
+					t.Errorf("task document %s routed %s", d.Id, d.Routing)
+				}
+				return m
+			}
+		}
+		t.Fatalf("no tasklist-task document among %d", len(docs))
+		return nil
+	}
+	created := task(jobRec(5, "CREATED"))
+	if created["implementation"] != "JOB_WORKER" || created["state"] != "CREATED" || created["assignee"] != "demo" ||
+		fmt.Sprint(created["candidateGroups"]) != "[a b]" || created["isFormEmbedded"] != true || created["creationTime"] == nil {
+		t.Errorf("created: %v", created)
+	}
+	st = restore(t, mustSnapshot(t, st))
+	done := task(jobRec(9, "COMPLETED"))
+	if done["state"] != "COMPLETED" || done["creationTime"] != created["creationTime"] || done["completionTime"] == nil {
+		t.Errorf("completed: %v (created %v)", done, created["creationTime"])
+	}
+	if len(st.JobTasks) != 0 {
+		t.Errorf("job task state kept after completion: %v", st.JobTasks)
 	}
 }

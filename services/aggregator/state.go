@@ -27,6 +27,10 @@ type partitionState struct {
 	// node instance's list-view activity document has beyond its Flowline
 	// document (see activityState).
 	Activities map[int64]*activityState `json:"activities,omitempty"`
+	// JobTasks holds, in the operate schema only, the creation time of
+	// each active job-based user task (by job key): later job records do
+	// not carry it.
+	JobTasks map[int64]string `json:"jobTasks,omitempty"`
 }
 
 // activityState is what Camunda's list-view activity document keeps from
@@ -72,6 +76,9 @@ func (st *partitionState) init() {
 	}
 	if st.Activities == nil {
 		st.Activities = map[int64]*activityState{}
+	}
+	if st.JobTasks == nil {
+		st.JobTasks = map[int64]string{}
 	}
 }
 

@@ -595,6 +595,7 @@ type TaskDoc struct {
 	FollowUpDate          *string      `json:"followUpDate,omitempty"`
 	Priority              int32        `json:"priority"`
 	FormKey               *string      `json:"formKey,omitempty"`
+	IsFormEmbedded        *bool        `json:"isFormEmbedded,omitempty"`
 	ExternalFormReference *string      `json:"externalFormReference,omitempty"`
 	ChangedAttributes     []string     `json:"changedAttributes"`
 	Position              int64        `json:"position"`
@@ -613,21 +614,32 @@ func ProjectTask(t *schema.TaskDoc, partition int32) Doc {
 	// Flowline's formKey is a linked form's key (decimal) or else the
 	// external form reference; Tasklist keeps them apart.
 	var linked, external *string
+	var embedded *bool
+	implementation := "ZEEBE_USER_TASK"
+	if t.Implementation != "" {
+		implementation = t.Implementation
+	}
 	if f := nonEmptyPtr(t.FormKey); f != nil {
-		if k, err := strconv.ParseInt(*f, 10, 64); err == nil && k > 0 {
+		k, err := strconv.ParseInt(*f, 10, 64)
+		switch {
+		case implementation == "JOB_WORKER": // a job-based task's form key, embedded or linked
 			linked = f
-		} else {
+			e := strings.HasPrefix(*f, "camunda-forms:bpmn:")
+			embedded = &e
+		case err == nil && k > 0:
+			linked = f
+		default:
 			external = f
 		}
 	}
 	return Doc{Index: &TasklistTask, ID: id, Routing: strconv.FormatInt(pi, 10), Source: &TaskDoc{
-		ID: id, Key: t.Key, PartitionID: partition, TenantID: t.TenantID, Implementation: "ZEEBE_USER_TASK", State: t.State,
+		ID: id, Key: t.Key, PartitionID: partition, TenantID: t.TenantID, Implementation: implementation, State: t.State,
 		FlowNodeBpmnID: t.FlowNodeBpmnID, Name: taskName, FlowNodeInstanceID: id, ProcessInstanceID: strconv.FormatInt(pi, 10),
 		BpmnProcessID: t.BpmnProcessID, ProcessDefinitionID: strconv.FormatInt(t.ProcessDefinitionKey, 10),
 		CreationTime: Date(t.CreationTime), CompletionTime: Date(t.CompletionTime), Assignee: nonEmptyPtr(t.Assignee),
 		CandidateGroups: t.CandidateGroups, CandidateUsers: t.CandidateUsers,
 		DueDate: taskDate(t.DueDate), FollowUpDate: taskDate(t.FollowUpDate), Priority: t.Priority,
-		FormKey: linked, ExternalFormReference: external,
+		FormKey: linked, IsFormEmbedded: embedded, ExternalFormReference: external,
 		ChangedAttributes: []string{}, Position: t.Position, Join: joinRelation{Name: "task", Parent: &pi},
 	}}
 }
