@@ -34,17 +34,23 @@ type processDef struct {
 
 // flowNodeName is the name of a flow node, or its id when it has no name.
 func (d *processDef) flowNodeName(id string) string {
+	if n := d.flowNodeNameOrEmpty(id); n != "" {
+		return n
+	}
+	return id
+}
+
+// flowNodeNameOrEmpty is the name of a flow node, "" when it has none (or
+// the definition is unknown): what Camunda's documents hold.
+func (d *processDef) flowNodeNameOrEmpty(id string) string {
 	if d != nil {
 		for _, n := range d.FlowNodes {
 			if n.ID == id {
-				if n.Name != "" {
-					return n.Name
-				}
-				break
+				return n.Name
 			}
 		}
 	}
-	return id
+	return ""
 }
 
 // errNoDefinition: the definition is neither cached nor stored.

@@ -3,6 +3,7 @@ package aggregator
 import (
 	"strconv"
 
+	"github.com/flowline/flowline/pkg/config"
 	recordv1 "github.com/flowline/flowline/pkg/pb/recordv1"
 	"github.com/flowline/flowline/pkg/schema"
 )
@@ -45,6 +46,12 @@ func (f *recordFolder) incident(r *recordv1.Record, v *recordv1.IncidentValue) {
 		delete(f.st.Incidents, r.Key)
 		inc.State, inc.ResolutionTime, inc.Position = schema.StateResolved, schema.FormatDate(r.Timestamp), r.Position
 		f.emit(schema.Incident, strconv.FormatInt(r.Key, 10), inc, r)
+		if fn := f.st.FlowNodes[v.ElementInstanceKey]; fn != nil && !(fn.IncidentKey != nil && *fn.IncidentKey == r.Key) {
+			f.activityIncident(r, fn.Key) // not its current incident: only the activity's positionIncident moves
+			if f.schema == config.SchemaOperate {
+				f.emit(schema.FlowNodeInstance, strconv.FormatInt(fn.Key, 10), fn, r)
+			}
+		}
 		if fn := f.st.FlowNodes[v.ElementInstanceKey]; fn != nil && fn.IncidentKey != nil && *fn.IncidentKey == r.Key {
 			fn.Incident, fn.IncidentKey, fn.Position = false, nil, r.Position
 			f.activityIncident(r, fn.Key)

@@ -171,7 +171,7 @@ func (f *recordFolder) flowNode(r *recordv1.Record, v *recordv1.ProcessInstanceV
 		if err != nil {
 			return err
 		}
-		fn.FlowNodeName = def.flowNodeName(v.ElementId)
+		fn.FlowNodeName = f.nodeName(def, v.ElementId)
 	}
 	fn.ProcessInstanceKey = v.ProcessInstanceKey
 	fn.ProcessDefinitionKey = v.ProcessDefinitionKey

@@ -71,6 +71,7 @@ func (f *recordFolder) operateDocuments(p int32) (docs []*recordv1.Document, bad
 	}
 	for _, k := range f.ended { // their last documents are rendered
 		delete(f.st.Activities, k)
+		delete(f.st.JobTasks, k) // a job-based task whose element ended without its job ending
 	}
 	f.ended = f.ended[:0]
 	return docs, bad
@@ -101,7 +102,7 @@ func (f *recordFolder) activityJob(r *recordv1.Record, v *recordv1.JobValue) {
 	a := f.activity(fn.Key)
 	pos := r.Position
 	a.PositionJob = &pos
-	a.JobFailedWithRetriesLeft = (r.Intent == "FAILED" || r.Intent == "ERROR_THROWN") && v.Retries > 0
+	a.JobFailedWithRetriesLeft = r.Intent == "FAILED" && v.Retries > 0 // any other job event resets it
 	f.emit(schema.FlowNodeInstance, strconv.FormatInt(fn.Key, 10), fn, r)
 }
 
@@ -118,6 +119,16 @@ func (f *recordFolder) activityCalledIncident(r *recordv1.Record, key int64, fla
 	}
 	f.activity(key).CalledIncident = flag
 	f.emit(schema.FlowNodeInstance, strconv.FormatInt(key, 10), fn, r)
+}
+
+// nodeName is the name a flow node's documents hold: in Flowline's schema
+// its name or else its id; in the operate schema its name or nothing, as
+// Camunda writes it.
+func (f *recordFolder) nodeName(def *processDef, id string) string {
+	if f.schema == config.SchemaOperate {
+		return def.flowNodeNameOrEmpty(id)
+	}
+	return def.flowNodeName(id)
 }
 
 // jobUserTaskType is the job type of a job-based user task.
@@ -146,7 +157,7 @@ func (f *recordFolder) jobUserTask(r *recordv1.Record, v *recordv1.JobValue) {
 		}
 	}
 	if r.Intent == "CREATED" {
-		f.st.JobTasks[r.Key] = *schema.FormatDate(r.Timestamp)
+		f.st.JobTasks[v.ElementInstanceKey] = *schema.FormatDate(r.Timestamp)
 	}
 	var h struct {
 		Assignee        string `json:"io.camunda.zeebe:assignee"`
@@ -156,25 +167,41 @@ func (f *recordFolder) jobUserTask(r *recordv1.Record, v *recordv1.JobValue) {
 		FollowUpDate    string `json:"io.camunda.zeebe:followUpDate"`
 		FormKey         string `json:"io.camunda.zeebe:formKey"`
 	}
-	_ = json.Unmarshal([]byte(v.CustomHeadersJson), &h) // headers the engine wrote; absent ones stay empty
-	list := func(s string) []string {
+	if v.CustomHeadersJson != "" {
+		if err := json.Unmarshal([]byte(v.CustomHeadersJson), &h); err != nil {
+			f.warn("job-based user task: custom headers unreadable; its task document lacks them", "job", r.Key, "position", r.Position, "error", err)
+		}
+	}
+	list := func(name, s string) []string {
+		if s == "" {
+			return nil
+		}
+		var raw []any
+		if err := json.Unmarshal([]byte(s), &raw); err != nil {
+			f.warn("job-based user task: header is not a JSON array", "job", r.Key, "header", name, "error", err)
+			return nil
+		}
 		var out []string
-		_ = json.Unmarshal([]byte(s), &out) // a JSON array of strings
+		for _, x := range raw {
+			if s, ok := x.(string); ok && s != "" {
+				out = append(out, s)
+			}
+		}
 		return out
 	}
 	task := &schema.TaskDoc{
 		Key: r.Key, ProcessInstanceKey: v.ProcessInstanceKey, FlowNodeInstanceKey: v.ElementInstanceKey, FlowNodeBpmnID: v.ElementId,
 		BpmnProcessID: v.BpmnProcessId, ProcessDefinitionKey: v.ProcessDefinitionKey, State: state,
-		Assignee: optionalString(h.Assignee), CandidateGroups: list(h.CandidateGroups), CandidateUsers: list(h.CandidateUsers),
+		Assignee: optionalString(h.Assignee), CandidateGroups: list("candidateGroups", h.CandidateGroups), CandidateUsers: list("candidateUsers", h.CandidateUsers),
 		DueDate: optionalString(h.DueDate), FollowUpDate: optionalString(h.FollowUpDate), FormKey: optionalString(h.FormKey),
 		TenantID: v.TenantId, Position: r.Position, Implementation: "JOB_WORKER",
 	}
-	if created, ok := f.st.JobTasks[r.Key]; ok {
+	if created, ok := f.st.JobTasks[v.ElementInstanceKey]; ok {
 		task.CreationTime = &created
 	}
 	if state == schema.StateCompleted || state == schema.StateCanceled {
 		task.CompletionTime = schema.FormatDate(r.Timestamp)
-		delete(f.st.JobTasks, r.Key)
+		delete(f.st.JobTasks, v.ElementInstanceKey)
 	}
 	f.emit(schema.Task, "job-"+strconv.FormatInt(r.Key, 10), task, r)
 }

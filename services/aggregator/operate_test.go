@@ -171,6 +171,10 @@ func TestActivityFollowsItsJob(t *testing.T) {
 	if a["jobFailedWithRetriesLeft"] != false || a["positionJob"] != float64(8) {
 		t.Errorf("after RETRIES_UPDATED: %v", a)
 	}
+	a = activity(jobRec(9, "FAILED", 1), jobRec(10, "ERROR_THROWN", 1))
+	if a["jobFailedWithRetriesLeft"] != false || a["positionJob"] != float64(10) {
+		t.Errorf("after ERROR_THROWN (only FAILED with retries sets it): %v", a)
+	}
 }
 
 // A call activity whose called instance has an unresolved incident is

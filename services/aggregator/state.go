@@ -28,8 +28,8 @@ type partitionState struct {
 	// document (see activityState).
 	Activities map[int64]*activityState `json:"activities,omitempty"`
 	// JobTasks holds, in the operate schema only, the creation time of
-	// each active job-based user task (by job key): later job records do
-	// not carry it.
+	// each active job-based user task (by its element instance's key):
+	// later job records do not carry it.
 	JobTasks map[int64]string `json:"jobTasks,omitempty"`
 }
 
@@ -84,7 +84,7 @@ func (st *partitionState) init() {
 
 // active counts the entities held.
 func (st *partitionState) active() int {
-	return len(st.Instances) + len(st.FlowNodes) + len(st.Incidents) + len(st.Tasks)
+	return len(st.Instances) + len(st.FlowNodes) + len(st.Incidents) + len(st.Tasks) + len(st.Activities) + len(st.JobTasks)
 }
 
 // recordFolder folds the records of one message into a partition's state and

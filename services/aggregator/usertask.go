@@ -36,7 +36,7 @@ func (f *recordFolder) userTask(r *recordv1.Record, v *recordv1.UserTaskValue) e
 		if err != nil {
 			return err
 		}
-		task.Name = def.flowNodeName(v.ElementId)
+		task.Name = f.nodeName(def, v.ElementId)
 		f.st.Tasks[r.Key] = task
 	}
 	task.ProcessInstanceKey = v.ProcessInstanceKey

@@ -19,12 +19,18 @@ type family struct {
 	// "" for Flowline's list-view, whose documents are the instances
 	// themselves (their id is the key).
 	field string
-	// join and parent name a join field and its parent relation, for an
-	// index holding an instance's document and its children (the operate
-	// schema's list-view and tasklist-task): the children move first, the
-	// instance's own document last, so that it never leaves a child behind.
-	join, parent string
+	// join names the join field of an index holding an instance's
+	// document and its children (the operate schema's list-view and
+	// tasklist-task), and levels its relations from the leaves to the
+	// instance's own: each level moves after the one before, so that no
+	// document ever moves without its children.
+	join   string
+	levels [][]string
 }
+
+// root is the relation of the instance's own document in a family with a
+// join.
+func (f family) root() string { return f.levels[len(f.levels)-1][0] }
 
 // layout is what the archiver selects and moves in one schema. Both
 // schemas archive alike: instances are selected in the runtime list-view
@@ -56,7 +62,7 @@ func newLayout(s config.Schema, prefix string) layout {
 	if s == config.SchemaOperate {
 		l := layout{
 			listView: family{name: operate.ListView.Family(), runtime: operate.ListView.FQN(prefix), field: schema.FieldProcessInstanceKey,
-				join: "joinRelation", parent: "processInstance"},
+				join: "joinRelation", levels: [][]string{{"activity", "variable"}, {"processInstance"}}},
 			instances: map[string]any{"term": map[string]any{"joinRelation": "processInstance"}},
 		}
 		for _, ix := range []operate.Index{operate.FlowNodeInstance, operate.Variable, operate.Incident, operate.Job,
@@ -64,7 +70,7 @@ func newLayout(s config.Schema, prefix string) layout {
 			l.dependents = append(l.dependents, family{name: ix.Family(), runtime: ix.FQN(prefix), field: schema.FieldProcessInstanceKey})
 		}
 		l.dependents = append(l.dependents, family{name: operate.TasklistTask.Family(), runtime: operate.TasklistTask.FQN(prefix), field: "processInstanceId",
-			join: "join", parent: "process"})
+			join: "join", levels: [][]string{{"variable", "localVariable"}, {"task"}, {"process"}}})
 		return l
 	}
 	l := layout{listView: family{name: string(schema.ListView), runtime: schema.RuntimeIndex(prefix, schema.ListView)}}
@@ -100,8 +106,8 @@ func (f family) instanceKey(h search.Hit) int64 {
 }
 
 // instanceQueries match f's documents of the instances keys, in the order
-// they are to move: for a family with a join, the children, then the
-// instances' own documents.
+// they are to move: for a family with a join, level by level from the
+// leaves to the instances' own documents.
 func (f family) instanceQueries(keys []int64, ids []string) []map[string]any {
 	switch {
 	case f.field == "":
@@ -110,9 +116,9 @@ func (f family) instanceQueries(keys []int64, ids []string) []map[string]any {
 		return []map[string]any{{"terms": map[string]any{f.field: keys}}}
 	}
 	byKey := map[string]any{"terms": map[string]any{f.field: keys}}
-	own := map[string]any{"term": map[string]any{f.join: f.parent}}
-	return []map[string]any{
-		{"bool": map[string]any{"filter": []any{byKey}, "must_not": []any{own}}},
-		{"bool": map[string]any{"filter": []any{byKey, own}}},
+	out := make([]map[string]any, 0, len(f.levels))
+	for _, names := range f.levels {
+		out = append(out, map[string]any{"bool": map[string]any{"filter": []any{byKey, map[string]any{"terms": map[string]any{f.join: names}}}}})
 	}
+	return out
 }

@@ -52,10 +52,11 @@ func TestLayouts(t *testing.T) {
 	// first and its own document last, so that it never leaves a child
 	// behind (a child refused keeps its instance before the instance moves).
 	for f, want := range map[*family][]string{
-		&op.listView: {`{"bool":{"filter":[{"terms":{"processInstanceKey":[42]}}],"must_not":[{"term":{"joinRelation":"processInstance"}}]}}`,
-			`{"bool":{"filter":[{"terms":{"processInstanceKey":[42]}},{"term":{"joinRelation":"processInstance"}}]}}`},
-		&op.dependents[len(op.dependents)-1]: {`{"bool":{"filter":[{"terms":{"processInstanceId":[42]}}],"must_not":[{"term":{"join":"process"}}]}}`,
-			`{"bool":{"filter":[{"terms":{"processInstanceId":[42]}},{"term":{"join":"process"}}]}}`},
+		&op.listView: {`{"bool":{"filter":[{"terms":{"processInstanceKey":[42]}},{"terms":{"joinRelation":["activity","variable"]}}]}}`,
+			`{"bool":{"filter":[{"terms":{"processInstanceKey":[42]}},{"terms":{"joinRelation":["processInstance"]}}]}}`},
+		&op.dependents[len(op.dependents)-1]: {`{"bool":{"filter":[{"terms":{"processInstanceId":[42]}},{"terms":{"join":["variable","localVariable"]}}]}}`,
+			`{"bool":{"filter":[{"terms":{"processInstanceId":[42]}},{"terms":{"join":["task"]}}]}}`,
+			`{"bool":{"filter":[{"terms":{"processInstanceId":[42]}},{"terms":{"join":["process"]}}]}}`},
 		&op.dependents[0]: {`{"terms":{"processInstanceKey":[42]}}`},
 		&fl.listView:      {`{"ids":{"values":["42"]}}`},
 	} {

@@ -124,6 +124,9 @@ func (k *keptSet) len() int {
 // instance's document never moves without its children (keep, when set,
 // names instances whose documents stay; see moveFamily).
 func (s *Service) moveInstances(ctx context.Context, f family, suffix string, keys []int64, ids []string, kept *keptSet, keep func(int64) bool) error {
+	if f.join != "" && keep == nil {
+		keep = kept.has // a level never moves what a refusal below it keeps
+	}
 	for _, q := range f.instanceQueries(keys, ids) {
 		if err := s.moveFamily(ctx, f, suffix, q, kept, keep); err != nil {
 			return err

@@ -111,7 +111,7 @@ func (s *Service) notInstances(filter map[string]any, f family) map[string]any {
 		return filter
 	}
 	return map[string]any{"bool": map[string]any{"filter": []any{filter},
-		"must_not": []any{map[string]any{"term": map[string]any{f.join: f.parent}}}}}
+		"must_not": []any{map[string]any{"term": map[string]any{f.join: f.root()}}}}}
 }
 
 // instanceKeys returns one page of the distinct process instance keys of

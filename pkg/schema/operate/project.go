@@ -210,9 +210,10 @@ type FlowNodeInstanceDoc struct {
 // whose called instances have an unresolved incident.
 func ProjectFlowNodeInstance(fn *schema.FlowNodeInstanceDoc, partition int32, calledIncident bool) Doc {
 	id := strconv.FormatInt(fn.Key, 10)
-	// Flowline names an unnamed element by its id; Camunda writes null.
+	// The aggregator leaves an unnamed element's name empty in this
+	// schema; Camunda writes null.
 	var name *string
-	if fn.FlowNodeName != "" && fn.FlowNodeName != fn.FlowNodeID {
+	if fn.FlowNodeName != "" {
 		n := fn.FlowNodeName
 		name = &n
 	}
@@ -607,10 +608,6 @@ type TaskDoc struct {
 func ProjectTask(t *schema.TaskDoc, partition int32) Doc {
 	id := strconv.FormatInt(t.FlowNodeInstanceKey, 10)
 	pi := t.ProcessInstanceKey
-	taskName := t.Name // Flowline names an unnamed element by its id; Tasklist leaves it out
-	if taskName == t.FlowNodeBpmnID {
-		taskName = ""
-	}
 	// Flowline's formKey is a linked form's key (decimal) or else the
 	// external form reference; Tasklist keeps them apart.
 	var linked, external *string
@@ -634,7 +631,7 @@ func ProjectTask(t *schema.TaskDoc, partition int32) Doc {
 	}
 	return Doc{Index: &TasklistTask, ID: id, Routing: strconv.FormatInt(pi, 10), Source: &TaskDoc{
 		ID: id, Key: t.Key, PartitionID: partition, TenantID: t.TenantID, Implementation: implementation, State: t.State,
-		FlowNodeBpmnID: t.FlowNodeBpmnID, Name: taskName, FlowNodeInstanceID: id, ProcessInstanceID: strconv.FormatInt(pi, 10),
+		FlowNodeBpmnID: t.FlowNodeBpmnID, Name: t.Name, FlowNodeInstanceID: id, ProcessInstanceID: strconv.FormatInt(pi, 10),
 		BpmnProcessID: t.BpmnProcessID, ProcessDefinitionID: strconv.FormatInt(t.ProcessDefinitionKey, 10),
 		CreationTime: Date(t.CreationTime), CompletionTime: Date(t.CompletionTime), Assignee: nonEmptyPtr(t.Assignee),
 		CandidateGroups: t.CandidateGroups, CandidateUsers: t.CandidateUsers,

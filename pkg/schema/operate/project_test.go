@@ -156,10 +156,10 @@ func TestTaskFormFields(t *testing.T) {
 	}
 }
 
-// An element without a name (Flowline names it by its id) has a null
-// flowNodeName, as Camunda writes it; a named one keeps its name.
+// An element without a name has a null flowNodeName, as Camunda writes it;
+// a named one keeps its name, also one equal to its id.
 func TestUnnamedFlowNode(t *testing.T) {
-	for name, want := range map[string]string{"task": `"flowNodeName":null`, "Charge card": `"flowNodeName":"Charge card"`} {
+	for name, want := range map[string]string{"": `"flowNodeName":null`, "task": `"flowNodeName":"task"`, "Charge card": `"flowNodeName":"Charge card"`} {
 		b, _ := json.Marshal(ProjectFlowNodeInstance(&schema.FlowNodeInstanceDoc{Key: 1, FlowNodeID: "task", FlowNodeName: name}, 1, false).Source)
 		if !strings.Contains(string(b), want) {
 			t.Errorf("name %q: %s, want %s", name, b, want)
