@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -15,6 +16,8 @@ import (
 
 	"github.com/flowline/flowline/internal/testenv"
 	"github.com/flowline/flowline/pkg/config"
+	"github.com/flowline/flowline/pkg/schema"
+	"github.com/flowline/flowline/pkg/stream"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }
@@ -170,5 +173,52 @@ func TestReportSchemasSideBySide(t *testing.T) {
 	scaling, _, _ := strings.Cut(out[strings.Index(out, "Scaling"):], "Schemas side by side")
 	if n := strings.Count(scaling, "\n"); n != 4 { // title, header, two flowline rows
 		t.Errorf("scaling table has %d lines, want 4 (the operate run belongs to the schemas table):\n%s", n, scaling)
+	}
+}
+
+// TestStackOnANATSCluster: the stack's services run against a three-node
+// JetStream cluster (separate `flowline nats` processes), their streams
+// replicated three times, and a workload comes through whole, also with a
+// NATS node killed before it is pushed.
+func TestStackOnANATSCluster(t *testing.T) {
+	bin := testenv.Flowline(t)
+	dir := t.TempDir()
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	defer cancel()
+	es, esCfg := testenv.Elasticsearch(t)
+	prefix := testenv.IndexPrefix(t)
+	testenv.DropIndices(t, es, prefix)
+	st, err := startStack(ctx, stackConfig{bin: bin, dir: dir, esURL: esCfg.ES.URL, prefix: prefix, aggregators: 1, natsNodes: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.stop()
+	if n := strings.Count(st.natsURL, ",") + 1; n != 3 {
+		t.Fatalf("NATS URL %q names %d servers, want 3", st.natsURL, n)
+	}
+	info, err := st.js.Stream(ctx, stream.RecordsStream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	si, err := info.Info(ctx)
+	if err != nil || si.Config.Replicas != 3 {
+		t.Fatalf("records stream: %+v, %v; want 3 replicas", si, err)
+	}
+	w, err := makeWorkload(ctx, filepath.Join(dir, "workload"), 20, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.procs[1].Stop(10 * time.Second) // nats-2: the cluster keeps its quorum
+	var pushed atomic.Int64
+	if err := w.push(ctx, st.ingestURL, 0, -1, &pushed); err != nil {
+		t.Fatal(err)
+	}
+	err = waitUntil(ctx, 200*time.Millisecond, func() (bool, error) {
+		n, err := count(ctx, es, schema.Alias(prefix, schema.ListView), nil)
+		return err == nil && n == w.stats.Instances+w.stats.ChildInstances, nil
+	})
+	if err != nil {
+		n, _ := count(ctx, es, schema.Alias(prefix, schema.ListView), nil)
+		t.Fatalf("%d process instances indexed, want %d: %v", n, w.stats.Instances+w.stats.ChildInstances, err)
 	}
 }

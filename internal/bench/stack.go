@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -42,6 +43,9 @@ type stackConfig struct {
 	prefix      string
 	aggregators int
 	noIngest    bool // the Camunda 7 run starts c7-import itself, after the clock starts
+	// natsNodes is how many NATS servers run: 0 or 1, one; more, a
+	// JetStream cluster whose streams and buckets have three replicas.
+	natsNodes int
 }
 
 const startTimeout = 2 * time.Minute
@@ -50,49 +54,90 @@ const startTimeout = 2 * time.Minute
 // empty: a previous run's store and URL file in dir are removed first, so
 // a rerun in the same work directory neither measures duplicates nor
 // dials the previous run's server.
-func startNATS(ctx context.Context, bin string, env []string, dir string) (_ *stack, err error) {
+func startNATS(ctx context.Context, bin string, env []string, dir string) (*stack, error) {
+	return startNATSNodes(ctx, bin, env, dir, 1)
+}
+
+// startNATSNodes is startNATS with nodes servers: more than one form a
+// JetStream cluster (`flowline nats --cluster-name`, processes nats-1,
+// nats-2, ..., each with its own store), and the stack's NATS URL names
+// them all.
+func startNATSNodes(ctx context.Context, bin string, env []string, dir string, nodes int) (_ *stack, err error) {
 	st := &stack{dir: dir, admin: map[string]string{}}
 	defer func() {
 		if err != nil {
 			st.stop()
 		}
 	}()
-	urlFile, store := filepath.Join(dir, "nats.url"), filepath.Join(dir, "nats")
-	if err := os.RemoveAll(store); err != nil {
-		return nil, err
-	}
-	if err := os.Remove(urlFile); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return nil, err
-	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
-	server, err := StartProcess("nats", bin, []string{"nats", "--port", "0", "--store", store, "--url-file", urlFile}, env, filepath.Join(dir, "nats.log"))
-	if err != nil {
-		return nil, err
-	}
-	st.procs = append(st.procs, server)
-	err = waitUntil(ctx, 50*time.Millisecond, func() (bool, error) {
-		if err := server.checkAlive(); err != nil {
-			return false, err
+	var routes []string
+	var clusterPorts []int
+	if nodes > 1 {
+		for range nodes {
+			p, err := freePort()
+			if err != nil {
+				return nil, err
+			}
+			clusterPorts = append(clusterPorts, p)
+			routes = append(routes, "nats-route://127.0.0.1:"+strconv.Itoa(p))
 		}
-		b, err := os.ReadFile(urlFile)
-		if err == nil && strings.HasSuffix(string(b), "\n") {
-			st.natsURL = strings.TrimSpace(string(b))
-			return true, nil
-		}
-		return false, nil
-	})
-	if err != nil {
-		return nil, err
 	}
+	var urlFiles []string
+	for i := range nodes {
+		name := "nats"
+		if nodes > 1 {
+			name = fmt.Sprintf("nats-%d", i+1)
+		}
+		urlFile, store := filepath.Join(dir, name+".url"), filepath.Join(dir, name)
+		if err := os.RemoveAll(store); err != nil {
+			return nil, err
+		}
+		if err := os.Remove(urlFile); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return nil, err
+		}
+		args := []string{"nats", "--port", "0", "--store", store, "--url-file", urlFile}
+		if nodes > 1 {
+			args = append(args, "--name", name, "--cluster-name", "flowline-bench",
+				"--cluster-port", strconv.Itoa(clusterPorts[i]), "--routes", strings.Join(routes, ","))
+		}
+		server, err := StartProcess(name, bin, args, env, filepath.Join(dir, name+".log"))
+		if err != nil {
+			return nil, err
+		}
+		st.procs = append(st.procs, server)
+		urlFiles = append(urlFiles, urlFile)
+	}
+	var urls []string
+	for i, urlFile := range urlFiles {
+		server := st.procs[i]
+		err = waitUntil(ctx, 50*time.Millisecond, func() (bool, error) {
+			if err := server.checkAlive(); err != nil {
+				return false, err
+			}
+			b, err := os.ReadFile(urlFile)
+			if err == nil && strings.HasSuffix(string(b), "\n") {
+				urls = append(urls, strings.TrimSpace(string(b)))
+				return true, nil
+			}
+			return false, nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	st.natsURL = strings.Join(urls, ",")
 	return st, nil
 }
 
 // startStack starts NATS, the writer, the aggregators and (unless
 // cfg.noIngest) ingest, and waits until each is ready (/readyz).
 func startStack(ctx context.Context, cfg stackConfig) (_ *stack, err error) {
-	st, err := startNATS(ctx, cfg.bin, cfg.env, cfg.dir)
+	if cfg.natsNodes > 1 {
+		cfg.env = append(slices.Clone(cfg.env), "FLOWLINE_STREAM_REPLICAS=3")
+	}
+	st, err := startNATSNodes(ctx, cfg.bin, cfg.env, cfg.dir, max(cfg.natsNodes, 1))
 	if err != nil {
 		return nil, err
 	}
