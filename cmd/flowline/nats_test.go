@@ -14,6 +14,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/flowline/flowline/internal/dev/devproc"
+	"github.com/flowline/flowline/internal/dev/natsserver"
 )
 
 // `flowline nats --cluster-name` run three times, as separate processes,
@@ -23,10 +24,7 @@ func TestNATSClusterOfThreeProcesses(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var routes []string
-	for _, p := range ports {
-		routes = append(routes, fmt.Sprintf("nats-route://127.0.0.1:%d", p))
-	}
+	routes := natsserver.RouteURLs("127.0.0.1", ports)
 	dir := t.TempDir()
 	var urlFiles []string
 	for i, p := range ports {

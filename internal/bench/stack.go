@@ -16,6 +16,8 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/flowline/flowline/internal/dev/natsserver"
 )
 
 // stack is one scenario's Flowline: a NATS server and the services, each a
@@ -72,7 +74,6 @@ func startNATSNodes(ctx context.Context, bin string, env []string, dir string, n
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
-	var routes []string
 	var clusterPorts []int
 	if nodes > 1 {
 		for range nodes {
@@ -81,9 +82,9 @@ func startNATSNodes(ctx context.Context, bin string, env []string, dir string, n
 				return nil, err
 			}
 			clusterPorts = append(clusterPorts, p)
-			routes = append(routes, "nats-route://127.0.0.1:"+strconv.Itoa(p))
 		}
 	}
+	routes := natsserver.RouteURLs("127.0.0.1", clusterPorts)
 	var urlFiles []string
 	for i := range nodes {
 		name := "nats"

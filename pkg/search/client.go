@@ -22,7 +22,6 @@ import (
 	"time"
 
 	"github.com/elastic/go-elasticsearch/v8"
-	"github.com/elastic/go-elasticsearch/v8/esapi"
 	"github.com/opensearch-project/opensearch-go/v4"
 
 	"github.com/flowline/flowline/pkg/config"
@@ -346,16 +345,6 @@ func (c *Client) Close() {
 	}
 }
 
-// ES is the go-elasticsearch client behind c, for tests that use its typed
-// API against Elasticsearch; nil on OpenSearch or before the engine is
-// known.
-func (c *Client) ES() *elasticsearch.Client {
-	if cn := c.conn.Load(); cn != nil {
-		return cn.es
-	}
-	return nil
-}
-
 // newTransport is the client's HTTP transport: proxies from the
 // environment, bounded dial and TLS handshake times, enough idle
 // connections per node for several bulk requests in flight (so TLS
@@ -404,17 +393,6 @@ func splitList(s string) []string {
 func Ping(ctx context.Context, c *Client) error {
 	_, err := c.Do(ctx, Request{Method: http.MethodGet, Path: "/_cluster/health", What: "cluster health"})
 	return err
-}
-
-// ReadResponse reads and closes the response of an esapi call (res and err
-// as the call returned them; tests use go-elasticsearch's typed API through
-// Client.ES) like Do reads its own.
-func ReadResponse(what string, res *esapi.Response, err error) ([]byte, error) {
-	var hr *http.Response
-	if res != nil {
-		hr = &http.Response{StatusCode: res.StatusCode, Header: res.Header, Body: res.Body}
-	}
-	return readHTTP(what, hr, err)
 }
 
 // readHTTP reads and closes a response (res and err as the transport

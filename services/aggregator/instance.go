@@ -4,6 +4,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/flowline/flowline/pkg/config"
 	recordv1 "github.com/flowline/flowline/pkg/pb/recordv1"
 	"github.com/flowline/flowline/pkg/schema"
 )
@@ -183,7 +184,9 @@ func (f *recordFolder) flowNode(r *recordv1.Record, v *recordv1.ProcessInstanceV
 	fn.Position = r.Position
 	if elementLifecycle(r, &fn.State, &fn.StartDate, &fn.EndDate, schema.StateTerminated) {
 		delete(f.st.FlowNodes, r.Key)
-		f.ended = append(f.ended, r.Key)
+		if f.schema == config.SchemaOperate {
+			f.ended = append(f.ended, r.Key) // its activity state goes once rendered
+		}
 	}
 	f.emit(schema.FlowNodeInstance, strconv.FormatInt(r.Key, 10), fn, r)
 	return nil

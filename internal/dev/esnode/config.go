@@ -27,7 +27,7 @@ func NewConfig() *Config {
 // to "") means the default.
 func (c Config) Validate() error {
 	if c.Version != "" {
-		if err := checkVersion(c.Version); err != nil {
+		if err := elasticsearchFlavor.checkVersion(c.Version); err != nil {
 			return fmt.Errorf("%w: %s_ES_VERSION: %v", config.ErrInvalid, config.Prefix, err)
 		}
 	}

@@ -122,16 +122,6 @@ var managedSettings = []string{
 	"http.port", "transport.port", "path.data", "path.logs", "path.home", "path.conf",
 }
 
-// defaultSettings are the settings Start sets on Elasticsearch unless
-// Options.Settings overrides them.
-var defaultSettings = elasticsearchFlavor.defaults
-
-// nodeSettings merges extra over Elasticsearch's defaultSettings (see
-// flavor.nodeSettings).
-func nodeSettings(extra map[string]string) (map[string]string, error) {
-	return elasticsearchFlavor.nodeSettings(extra)
-}
-
 // nodeSettings merges extra over the flavor's default settings, after
 // checking that extra names no managed setting and no malformed key.
 func (f *flavor) nodeSettings(extra map[string]string) (map[string]string, error) {

@@ -27,13 +27,13 @@ import (
 
 func TestMinJavaMajor(t *testing.T) {
 	for v, want := range map[string]int{"8.19.21": 17, "8.0.0": 17, "9.0.0": 21, "9.2.1": 21, "10.0.0": 21, "7.17.29": 11} {
-		got, err := minJavaMajor(v)
+		got, _, err := elasticsearchFlavor.javaRange(v)
 		if err != nil || got != want {
 			t.Errorf("minJavaMajor(%q) = %d, %v; want %d", v, got, err, want)
 		}
 	}
 	for _, v := range []string{"6.8.23", "x.y.z"} {
-		if _, err := minJavaMajor(v); err == nil {
+		if _, _, err := elasticsearchFlavor.javaRange(v); err == nil {
 			t.Errorf("minJavaMajor(%q): want error", v)
 		}
 	}
@@ -41,7 +41,7 @@ func TestMinJavaMajor(t *testing.T) {
 
 func TestResolveJavaHomeNamesTheVersion(t *testing.T) {
 	old := devproctest.FakeJDK(t, t.TempDir(), "java-11", "11.0.2", "")
-	_, err := resolveJavaHome(old, "8.19.21", devproc.SystemJava)
+	_, err := elasticsearchFlavor.resolveJava(old, "8.19.21", devproc.SystemJava)
 	if !errors.Is(err, devproc.ErrNoJava) || !strings.Contains(err.Error(), "Elasticsearch 8.19.21 needs Java 17") {
 		t.Errorf("resolveJavaHome with Java 11 for 8.19.21: err = %v, want ErrNoJava naming the version and Java 17", err)
 	}
@@ -62,13 +62,13 @@ func TestStartOnBusyPort(t *testing.T) {
 
 func TestCheckVersion(t *testing.T) {
 	for _, v := range []string{"8.19.21", "9.0.0", "9.0.0-beta1"} {
-		if err := checkVersion(v); err != nil {
-			t.Errorf("checkVersion(%q) = %v", v, err)
+		if err := elasticsearchFlavor.checkVersion(v); err != nil {
+			t.Errorf("elasticsearchFlavor.checkVersion(%q) = %v", v, err)
 		}
 	}
 	for _, v := range []string{"", "8", "../8.19.21", "8.19.21/x", "latest"} {
-		if err := checkVersion(v); err == nil {
-			t.Errorf("checkVersion(%q): want error", v)
+		if err := elasticsearchFlavor.checkVersion(v); err == nil {
+			t.Errorf("elasticsearchFlavor.checkVersion(%q): want error", v)
 		}
 	}
 }
@@ -377,7 +377,7 @@ func requireNodePrereqs(t *testing.T) {
 func requireRealNode(t *testing.T) {
 	t.Helper()
 	requireNodePrereqs(t)
-	if _, err := resolveJavaHome("", DefaultVersion, devproc.SystemJava); err != nil {
+	if _, err := elasticsearchFlavor.resolveJava("", DefaultVersion, devproc.SystemJava); err != nil {
 		t.Fatalf("no JDK (install one; CI has OpenJDK 17): %v", err)
 	}
 }
@@ -434,14 +434,14 @@ func TestStartTimeout(t *testing.T) {
 }
 
 func TestNodeSettings(t *testing.T) {
-	got, err := nodeSettings(map[string]string{"thread_pool.write.queue_size": "1", "xpack.security.enabled": "true"})
+	got, err := elasticsearchFlavor.nodeSettings(map[string]string{"thread_pool.write.queue_size": "1", "xpack.security.enabled": "true"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got["thread_pool.write.queue_size"] != "1" || got["xpack.security.enabled"] != "true" || got["action.destructive_requires_name"] != "false" {
 		t.Errorf("nodeSettings = %v", got)
 	}
-	if defaultSettings["xpack.security.enabled"] != "false" {
+	if elasticsearchFlavor.defaults["xpack.security.enabled"] != "false" {
 		t.Error("nodeSettings changed the defaults")
 	}
 	for _, bad := range []map[string]string{
@@ -453,8 +453,8 @@ func TestNodeSettings(t *testing.T) {
 		{" a": "x"},
 		{"a": "x\ny"},
 	} {
-		if _, err := nodeSettings(bad); err == nil {
-			t.Errorf("nodeSettings(%q): want error", bad)
+		if _, err := elasticsearchFlavor.nodeSettings(bad); err == nil {
+			t.Errorf("elasticsearchFlavor.nodeSettings(%q): want error", bad)
 		}
 	}
 	// Start refuses them before doing anything.

@@ -41,9 +41,6 @@ func (f *flavor) checkVersion(version string) error {
 	return nil
 }
 
-// checkVersion checks an Elasticsearch version.
-func checkVersion(version string) error { return elasticsearchFlavor.checkVersion(version) }
-
 // cacheDir is where downloads are kept: os.UserCacheDir()/flowline/elasticsearch
 // (Elasticsearch) or .../flowline/opensearch.
 func (f *flavor) cacheDir() (string, error) {

@@ -6,19 +6,6 @@ import (
 	"github.com/flowline/flowline/internal/dev/devproc"
 )
 
-// minJavaMajor is the oldest Java feature release the given Elasticsearch
-// version runs on: 17 for 8.x, 21 for 9.x and later, 11 for 7.x.
-func minJavaMajor(esVersion string) (int, error) {
-	min, _, err := elasticsearchFlavor.javaRange(esVersion)
-	return min, err
-}
-
-// resolveJavaHome picks the JDK for an Elasticsearch version (see
-// resolveJava).
-func resolveJavaHome(explicit, esVersion string, l devproc.JavaLookup) (string, error) {
-	return elasticsearchFlavor.resolveJava(explicit, esVersion, l)
-}
-
 // resolveJava picks the JDK for version of the flavor (see
 // devproc.FindJavaBetween): an explicit home, else $<ENV>_JAVA_HOME
 // (ES_JAVA_HOME, OPENSEARCH_JAVA_HOME), $JAVA_HOME, the oldest suitable JDK

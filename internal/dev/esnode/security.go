@@ -120,13 +120,8 @@ func (s *Security) settings() map[string]string {
 	return out
 }
 
-// nodeSettingsFor is nodeSettings plus the settings of sec, which extra may
-// repeat but not contradict.
-func nodeSettingsFor(sec *Security, extra map[string]string) (map[string]string, error) {
-	return elasticsearchFlavor.nodeSettingsFor(sec, extra)
-}
-
-// nodeSettingsFor is the flavor's nodeSettings plus the settings of sec.
+// nodeSettingsFor is the flavor's nodeSettings plus the settings of sec,
+// which extra may repeat but not contradict.
 func (f *flavor) nodeSettingsFor(sec *Security, extra map[string]string) (map[string]string, error) {
 	out, err := f.nodeSettings(extra)
 	if err != nil {

@@ -144,7 +144,7 @@ func TestSecurityValidation(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "contradicts Options.Security") {
 		t.Errorf("security disabled in Settings: err = %v", err)
 	}
-	got, err := nodeSettingsFor(sec, map[string]string{"xpack.security.enabled": "true", "thread_pool.write.queue_size": "5"})
+	got, err := elasticsearchFlavor.nodeSettingsFor(sec, map[string]string{"xpack.security.enabled": "true", "thread_pool.write.queue_size": "5"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -159,7 +159,7 @@ func TestSecurityValidation(t *testing.T) {
 			t.Errorf("%s = %q, want %q", k, got[k], v)
 		}
 	}
-	if got, _ := nodeSettingsFor(nil, nil); got["xpack.security.enabled"] != "false" {
+	if got, _ := elasticsearchFlavor.nodeSettingsFor(nil, nil); got["xpack.security.enabled"] != "false" {
 		t.Errorf("without Security, xpack.security.enabled = %q", got["xpack.security.enabled"])
 	}
 }

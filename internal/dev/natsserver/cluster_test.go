@@ -21,10 +21,7 @@ func startCluster(t *testing.T) []*Server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var routes []string
-	for _, p := range ports {
-		routes = append(routes, fmt.Sprintf("nats-route://127.0.0.1:%d", p))
-	}
+	routes := RouteURLs("127.0.0.1", ports)
 	var nodes []*Server
 	for i, p := range ports {
 		s, err := Start(t.TempDir(), "127.0.0.1", 0, WithCluster(fmt.Sprintf("n%d", i+1), "flowline-test", p, routes))

@@ -47,6 +47,17 @@ func WithCluster(serverName, clusterName string, clusterPort int, routes []strin
 	}
 }
 
+// RouteURLs are the route URLs (nats-route://host:port) of cluster nodes
+// listening for routes on host at ports, for WithCluster and `flowline
+// nats --routes`.
+func RouteURLs(host string, ports []int) []string {
+	out := make([]string, len(ports))
+	for i, p := range ports {
+		out[i] = fmt.Sprintf("nats-route://%s:%d", host, p)
+	}
+	return out
+}
+
 // ClusterURL is the route URL other nodes of the cluster dial.
 func (s *Server) ClusterURL() string {
 	addr := s.ClusterAddr()
