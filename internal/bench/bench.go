@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/flowline/flowline/internal/dev/esnode"
+	"github.com/flowline/flowline/internal/procstack"
 	"github.com/flowline/flowline/pkg/config"
 	"github.com/flowline/flowline/pkg/search"
 )
@@ -129,11 +130,11 @@ func (h *harness) progress(p Progress) {
 
 func (h *harness) warn(msg string) { h.progress(Progress{Phase: "warning", Note: msg}) }
 
-func (h *harness) esUsage() Usage {
+func (h *harness) esUsage() procstack.Usage {
 	if h.esPID == 0 {
-		return Usage{}
+		return procstack.Usage{}
 	}
-	u, _ := readTreeUsage(h.esPID)
+	u, _ := procstack.ReadTreeUsage(h.esPID)
 	return u
 }
 
@@ -346,11 +347,11 @@ func (h *harness) runPeer(ctx context.Context, w *workload, main *ScenarioResult
 		return nil, err
 	}
 	natsDir := filepath.Join(h.cfg.WorkDir, "peer")
-	st, err := startNATS(ctx, h.cfg.Bin, h.cfg.ChildEnv, natsDir)
+	st, err := procstack.StartNATS(ctx, procstack.Config{Bin: h.cfg.Bin, Env: h.cfg.ChildEnv, Dir: natsDir})
 	if err != nil {
 		return nil, err
 	}
-	defer st.stop()
+	defer st.Stop()
 	index := "bench-peer-records"
 	drop := func() {
 		_ = search.DeleteIndices(context.Background(), h.es, index)
@@ -358,7 +359,7 @@ func (h *harness) runPeer(ctx context.Context, w *workload, main *ScenarioResult
 	drop() // left over from a run that was cut short
 	defer drop()
 	h.progress(Progress{Phase: "peer", Note: fmt.Sprintf("Benthos: %d records, nats_jetstream -> elasticsearch", w.records)})
-	res, err := RunPeer(ctx, PeerConfig{Bin: bin, NATSURL: st.natsURL, ESURL: h.esURL, Index: index, Lines: lines, WorkDir: natsDir})
+	res, err := RunPeer(ctx, PeerConfig{Bin: bin, NATSURL: st.NATSURL, ESURL: h.esURL, Index: index, Lines: lines, WorkDir: natsDir})
 	if err != nil {
 		return nil, err
 	}

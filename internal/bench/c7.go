@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/flowline/flowline/internal/dev/c7engine"
+	"github.com/flowline/flowline/internal/procstack"
 	"github.com/flowline/flowline/pkg/c7"
 	"github.com/flowline/flowline/pkg/schema"
 	"github.com/flowline/flowline/pkg/stream"
@@ -137,16 +138,16 @@ func (h *harness) runC7(ctx context.Context) (*C7Result, error) {
 
 	dir := filepath.Join(h.cfg.WorkDir, c7Prefix)
 	DropIndexSet(ctx, h.es, c7Prefix)
-	st, err := startStack(ctx, stackConfig{bin: h.cfg.Bin, env: h.cfg.ChildEnv, dir: dir, esURL: h.esURL, prefix: c7Prefix, aggregators: 1, noIngest: true})
+	st, err := procstack.Start(ctx, procstack.Config{Bin: h.cfg.Bin, Env: h.cfg.ChildEnv, Dir: dir, ESURL: h.esURL, Prefix: c7Prefix, Aggregators: 1, NoIngest: true})
 	if err != nil {
 		return nil, err
 	}
-	defer st.stop()
+	defer st.Stop()
 
 	// The clock runs from the import's start.
-	before, esBefore, engineBefore := st.usage(), h.esUsage(), treeUsage(engine.PID())
+	before, esBefore, engineBefore := st.Usage(), h.esUsage(), treeUsage(engine.PID())
 	start := time.Now()
-	if err := st.startService(ctx, "c7-import", "c7-import", "FLOWLINE_C7_URL="+engine.URL(), "FLOWLINE_C7_SOURCE="+c7Source,
+	if err := st.StartService(ctx, "c7-import", "c7-import", "FLOWLINE_C7_URL="+engine.URL(), "FLOWLINE_C7_SOURCE="+c7Source,
 		fmt.Sprintf("FLOWLINE_C7_PAGE_SIZE=%d", c7PageSize),
 		"FLOWLINE_C7_SETTLE=0"); err != nil { // the engine is idle: nothing is about to commit
 		return nil, err
@@ -154,7 +155,7 @@ func (h *harness) runC7(ctx context.Context) (*C7Result, error) {
 	var pwg sync.WaitGroup
 	defer pwg.Wait() // on failure too: no warning after the run
 	if h.cfg.ProfileFor > 0 {
-		for name, admin := range st.admin {
+		for name, admin := range st.Admin {
 			path := filepath.Join(h.cfg.WorkDir, "profiles", "c7-"+name+".pprof")
 			res.Profiles = append(res.Profiles, path)
 			pwg.Go(func() {
@@ -171,15 +172,15 @@ func (h *harness) runC7(ctx context.Context) (*C7Result, error) {
 		total += int64(w)
 	}
 	last, lastMove, status := "", time.Now(), ""
-	err = waitUntil(ctx, c7Poll, func() (bool, error) {
-		if err := st.checkAlive(); err != nil {
+	err = procstack.WaitUntil(ctx, c7Poll, func() (bool, error) {
+		if err := st.CheckAlive(); err != nil {
 			return false, err
 		}
-		stored, err := entitiesByKind(ctx, st.admin["c7-import"], "flowline_c7_import_stored_entities_total")
+		stored, err := entitiesByKind(ctx, st.Admin["c7-import"], "flowline_c7_import_stored_entities_total")
 		if err != nil {
 			return false, fmt.Errorf("c7-import metrics: %w", err)
 		}
-		folded, err := entitiesByKind(ctx, st.admin["aggregator"], "flowline_c7_fold_entities_total")
+		folded, err := entitiesByKind(ctx, st.Admin["aggregator"], "flowline_c7_fold_entities_total")
 		if err != nil {
 			return false, fmt.Errorf("aggregator metrics: %w", err)
 		}
@@ -190,7 +191,7 @@ func (h *harness) runC7(ctx context.Context) (*C7Result, error) {
 		} else {
 			f := reached(folded, want)
 			h.progress(Progress{Phase: "c7 import: folding and writing", Done: f, Total: total, Unit: "entities folded", Since: start})
-			if ok, status = drained(ctx, st.js, stream.C7Stream, 1); ok {
+			if ok, status = procstack.Drained(ctx, st.JS, stream.C7Stream, 1); ok {
 				completed, err := count(ctx, h.es, schema.Alias(c7Prefix, schema.C7ProcessInstance), map[string]any{"term": map[string]any{"state": "COMPLETED"}})
 				if err != nil {
 					return false, err
@@ -204,7 +205,7 @@ func (h *harness) runC7(ctx context.Context) (*C7Result, error) {
 			last, lastMove = status, time.Now()
 		} else if time.Since(lastMove) > c7Stall {
 			dumps := filepath.Join(dir, "goroutines")
-			for name, admin := range st.admin {
+			for name, admin := range st.Admin {
 				_ = fetchGoroutines(ctx, admin, filepath.Join(dumps, name+".txt"))
 			}
 			return false, fmt.Errorf("nothing moved for %v: %s (logs in %s, the services' goroutines in %s)", c7Stall, status, dir, dumps)
@@ -215,10 +216,10 @@ func (h *harness) runC7(ctx context.Context) (*C7Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	after, esAfter, engineAfter := st.usage(), h.esUsage(), treeUsage(engine.PID())
+	after, esAfter, engineAfter := st.Usage(), h.esUsage(), treeUsage(engine.PID())
 	pwg.Wait() // a profile longer than the run goes on a little: the figures are read
 
-	ops, err := scrapeCounter(ctx, st.admin["writer"], "flowline_writer_items_total", `outcome="done"`, `outcome="stale"`)
+	ops, err := procstack.ScrapeCounter(ctx, st.Admin["writer"], "flowline_writer_items_total", `outcome="done"`, `outcome="stale"`)
 	if err != nil {
 		return nil, fmt.Errorf("writer metrics: %w", err)
 	}
@@ -239,7 +240,7 @@ func (h *harness) runC7(ctx context.Context) (*C7Result, error) {
 			return nil, fmt.Errorf("%d %s documents, want %d: the run lost data (logs in %s)", got, f, w, dir)
 		}
 	}
-	if d, err := dlqMessages(ctx, st.js); err != nil || d > 0 {
+	if d, err := procstack.DeadLetters(ctx, st.JS); err != nil || d > 0 {
 		return nil, fmt.Errorf("%d dead letters (%v): the run lost data (logs in %s)", d, err, dir)
 	}
 	res.Seconds = took.Seconds()
@@ -283,14 +284,14 @@ func (h *harness) generateC7(ctx context.Context, url string, n int) (time.Durat
 
 // c7Usage is what one process used in the measured window, per process
 // instance imported.
-func c7Usage(name string, before, after Usage, instances int) ServiceUsage {
+func c7Usage(name string, before, after procstack.Usage, instances int) ServiceUsage {
 	cpu := (after.CPU - before.CPU).Seconds()
 	return ServiceUsage{Name: name, CPUSeconds: cpu, CPUMSPerInstance: cpu * 1000 / float64(instances), PeakRSSMB: after.PeakRSSMB}
 }
 
 // treeUsage is a process tree's usage now (zero when it is gone).
-func treeUsage(pid int) Usage {
-	u, _ := readTreeUsage(pid)
+func treeUsage(pid int) procstack.Usage {
+	u, _ := procstack.ReadTreeUsage(pid)
 	return u
 }
 
@@ -299,7 +300,7 @@ func treeUsage(pid int) Usage {
 func entitiesByKind(ctx context.Context, admin, metric string) (map[string]int, error) {
 	out := map[string]int{}
 	for _, e := range c7Entities {
-		v, err := scrapeCounter(ctx, admin, metric, `kind="`+e.kind.Name+`"`)
+		v, err := procstack.ScrapeCounter(ctx, admin, metric, `kind="`+e.kind.Name+`"`)
 		if err != nil {
 			return nil, err
 		}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/flowline/flowline/internal/dev/zeebeexporter"
+	"github.com/flowline/flowline/internal/procstack"
 )
 
 // ExporterResult is the Zeebe exporter benchmark: one exporter instance
@@ -58,18 +59,17 @@ func (h *harness) runExporter(ctx context.Context) (*ExporterResult, error) {
 		return nil, fmt.Errorf("workload: %w", err)
 	}
 	dir := filepath.Join(h.cfg.WorkDir, "exporter")
-	st, err := startNATS(ctx, h.cfg.Bin, h.cfg.ChildEnv, dir)
+	st, err := procstack.StartNATS(ctx, procstack.Config{Bin: h.cfg.Bin, Env: h.cfg.ChildEnv, Dir: dir})
 	if err != nil {
 		return nil, err
 	}
-	defer st.stop()
-	st.cfg = stackConfig{bin: h.cfg.Bin, env: h.cfg.ChildEnv, dir: dir}
-	port, err := freePort()
+	defer st.Stop()
+	port, err := procstack.FreePort()
 	if err != nil {
 		return nil, err
 	}
 	addr := "127.0.0.1:" + strconv.Itoa(port)
-	if err := st.startService(ctx, "ingest", "ingest", "FLOWLINE_INGEST_ADDR="+addr); err != nil {
+	if err := st.StartService(ctx, "ingest", "ingest", "FLOWLINE_INGEST_ADDR="+addr); err != nil {
 		return nil, err
 	}
 
@@ -85,7 +85,7 @@ func (h *harness) runExporter(ctx context.Context) (*ExporterResult, error) {
 	}
 	defer logFile.Close()
 	cmd.Stderr = logFile
-	before := st.usage()
+	before := st.Usage()
 	start := time.Now()
 	if err := cmd.Start(); err != nil {
 		return nil, err
@@ -105,7 +105,7 @@ func (h *harness) runExporter(ctx context.Context) (*ExporterResult, error) {
 		_, _ = io.Copy(io.Discard, stdout)
 	}
 	waitErr := cmd.Wait()
-	after := st.usage()
+	after := st.Usage()
 	if readErr != nil || waitErr != nil || !cpu.OK || done.Crash != nil {
 		return nil, fmt.Errorf("the harness failed (%v, %v, ok %v, %v): see %s", readErr, waitErr, cpu.OK, done.Crash, logFile.Name())
 	}
@@ -113,7 +113,7 @@ func (h *harness) runExporter(ctx context.Context) (*ExporterResult, error) {
 		return nil, fmt.Errorf("the exporter acknowledged position %d of %d (%d of %d records handed over): the run lost data",
 			done.Acked, done.LastHandedPosition, done.Handed, w.records)
 	}
-	accepted, err := scrapeCounter(ctx, st.admin["ingest"], "flowline_ingest_records_total", `result="accepted"`)
+	accepted, err := procstack.ScrapeCounter(ctx, st.Admin["ingest"], "flowline_ingest_records_total", `result="accepted"`)
 	if err != nil {
 		return nil, fmt.Errorf("ingest metrics: %w", err)
 	}

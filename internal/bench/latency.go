@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/flowline/flowline/internal/dev/simulate"
+	"github.com/flowline/flowline/internal/procstack"
 	"github.com/flowline/flowline/pkg/schema"
 	"github.com/flowline/flowline/pkg/search"
 	"github.com/flowline/flowline/services/ingest/replay"
@@ -91,12 +92,12 @@ func (h *harness) runLatency(ctx context.Context, sc Scenario, rate float64, d t
 	prefix := "bench-latency"
 	DropIndexSet(ctx, h.es, prefix)
 	defer DropIndexSet(context.WithoutCancel(ctx), h.es, prefix)
-	st, err := startStack(ctx, stackConfig{bin: h.cfg.Bin, env: h.cfg.ChildEnv, dir: filepath.Join(h.cfg.WorkDir, prefix),
-		esURL: h.esURL, prefix: prefix, aggregators: sc.Aggregators})
+	st, err := procstack.Start(ctx, procstack.Config{Bin: h.cfg.Bin, Env: h.cfg.ChildEnv, Dir: filepath.Join(h.cfg.WorkDir, prefix),
+		ESURL: h.esURL, Prefix: prefix, Aggregators: sc.Aggregators})
 	if err != nil {
 		return nil, err
 	}
-	defer st.stop()
+	defer st.Stop()
 
 	// Enough instances for the whole run (a typical instance is about 117
 	// records), and more.
@@ -113,7 +114,7 @@ func (h *harness) runLatency(ctx context.Context, sc Scenario, rate float64, d t
 
 	pushers := make([]*replay.Pusher, sc.Partitions)
 	for i := range pushers {
-		pushers[i] = replay.NewPusher(st.ingestURL, "", nil, nil).Uncompressed()
+		pushers[i] = replay.NewPusher(st.IngestURL(), "", nil, nil).Uncompressed()
 	}
 	bodies := make([][]byte, sc.Partitions)
 	counts := make([]int, sc.Partitions)
@@ -155,7 +156,7 @@ func (h *harness) runLatency(ctx context.Context, sc Scenario, rate float64, d t
 	if err := send(warm, time.Now(), false); err != nil {
 		return nil, fmt.Errorf("warm-up: %w", err)
 	}
-	if err := st.waitPartitions(ctx, sc.Partitions); err != nil {
+	if err := waitPartitions(ctx, st, sc.Partitions); err != nil {
 		return nil, fmt.Errorf("warm-up: %w", err)
 	}
 
@@ -172,7 +173,7 @@ func (h *harness) runLatency(ctx context.Context, sc Scenario, rate float64, d t
 			return nil, fmt.Errorf("poll list-view: %w", err)
 		case <-tick.C:
 		}
-		if err := st.checkAlive(); err != nil {
+		if err := st.CheckAlive(); err != nil {
 			return nil, err
 		}
 		due := int(rate*time.Since(start).Seconds()) - sent
@@ -192,7 +193,7 @@ func (h *harness) runLatency(ctx context.Context, sc Scenario, rate float64, d t
 	}
 	took := time.Since(start)
 	h.progress(Progress{Phase: phase, Note: fmt.Sprintf("waiting for the last %d instances", c.left())})
-	_ = waitUntil(ctx, latencyPoll, func() (bool, error) {
+	_ = procstack.WaitUntil(ctx, latencyPoll, func() (bool, error) {
 		return c.left() == 0 || time.Since(start) > took+latencyWait, nil
 	})
 	stopPoll()

@@ -2,18 +2,13 @@ package bench
 
 import (
 	"context"
-	"errors"
-	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
-
+	"github.com/flowline/flowline/internal/procstack"
 	"github.com/flowline/flowline/internal/testenv"
 	"github.com/flowline/flowline/pkg/config"
 	"github.com/flowline/flowline/pkg/schema"
@@ -21,33 +16,6 @@ import (
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }
-
-// TestReadUsage reads this process's CPU and peak RSS from /proc: both
-// grow when it works and allocates.
-func TestReadUsage(t *testing.T) {
-	before, err := readTreeUsage(os.Getpid())
-	if err != nil {
-		t.Fatal(err)
-	}
-	buf := make([]byte, 64<<20)
-	for i := range buf {
-		buf[i] = byte(i)
-	}
-	deadline := time.Now().Add(300 * time.Millisecond)
-	for x := 0; time.Now().Before(deadline); x++ {
-		buf[x%len(buf)]++
-	}
-	after, err := readTreeUsage(os.Getpid())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if after.CPU <= before.CPU {
-		t.Errorf("CPU did not grow: %v -> %v", before.CPU, after.CPU)
-	}
-	if after.PeakRSSMB < 64 {
-		t.Errorf("peak RSS %.1f MB after touching 64 MiB", after.PeakRSSMB)
-	}
-}
 
 func TestConfigValidate(t *testing.T) {
 	ok := Config{Bin: "flowline", Instances: 1, Partitions: []int{1}, Aggregators: []int{1}, WorkDir: "w"}
@@ -85,67 +53,6 @@ func TestCompletions(t *testing.T) {
 	}
 	if c.left() != 1 || len(c.keys(10)) != 1 {
 		t.Errorf("left %d, want 1", c.left())
-	}
-}
-
-// TestChildren finds a shell's child process.
-func TestChildren(t *testing.T) {
-	p, err := StartProcess("sh", "/bin/sh", []string{"-c", "sleep 5 & wait"}, nil, filepath.Join(t.TempDir(), "sh.log"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Stop(time.Second)
-	pid := p.cmd.Process.Pid
-	testenv.Eventually(t, 5*time.Second, func() error {
-		if len(children(pid)) != 1 {
-			return fmt.Errorf("children of %d: %v, want the sleep", pid, children(pid))
-		}
-		return nil
-	})
-}
-
-// TestStartNATSStartsEmptyInAReusedDirectory: a rerun in the same work
-// directory must dial its own server (not the URL file the previous one
-// left) and find no stream the previous run filled.
-func TestStartNATSStartsEmptyInAReusedDirectory(t *testing.T) {
-	bin := testenv.Flowline(t)
-	dir := t.TempDir()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	first, err := startNATS(ctx, bin, nil, dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	nc, err := nats.Connect(first.natsURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "LEFTOVER", Subjects: []string{"leftover"}}); err != nil {
-		t.Fatal(err)
-	}
-	nc.Close()
-	first.stop()
-
-	second, err := startNATS(ctx, bin, nil, dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer second.stop()
-	nc, err = nats.Connect(second.natsURL)
-	if err != nil {
-		t.Fatalf("second run's URL %s: %v", second.natsURL, err)
-	}
-	defer nc.Close()
-	js, err = jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := js.Stream(ctx, "LEFTOVER"); !errors.Is(err, jetstream.ErrStreamNotFound) {
-		t.Errorf("the first run's stream in the second run: %v, want %v", err, jetstream.ErrStreamNotFound)
 	}
 }
 
@@ -188,15 +95,15 @@ func TestStackOnANATSCluster(t *testing.T) {
 	es, esCfg := testenv.Elasticsearch(t)
 	prefix := testenv.IndexPrefix(t)
 	testenv.DropIndices(t, es, prefix)
-	st, err := startStack(ctx, stackConfig{bin: bin, dir: dir, esURL: esCfg.ES.URL, prefix: prefix, aggregators: 1, natsNodes: 3})
+	st, err := procstack.Start(ctx, procstack.Config{Bin: bin, Dir: dir, ESURL: esCfg.ES.URL, Prefix: prefix, Aggregators: 1, NATSNodes: 3})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer st.stop()
-	if n := strings.Count(st.natsURL, ",") + 1; n != 3 {
-		t.Fatalf("NATS URL %q names %d servers, want 3", st.natsURL, n)
+	defer st.Stop()
+	if n := strings.Count(st.NATSURL, ",") + 1; n != 3 {
+		t.Fatalf("NATS URL %q names %d servers, want 3", st.NATSURL, n)
 	}
-	info, err := st.js.Stream(ctx, stream.RecordsStream)
+	info, err := st.JS.Stream(ctx, stream.RecordsStream)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -208,12 +115,12 @@ func TestStackOnANATSCluster(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st.procs[1].Stop(10 * time.Second) // nats-2: the cluster keeps its quorum
+	st.Procs[1].Stop(10 * time.Second) // nats-2: the cluster keeps its quorum
 	var pushed atomic.Int64
-	if err := w.push(ctx, st.ingestURL, 0, -1, &pushed); err != nil {
+	if err := w.push(ctx, st.IngestURL(), 0, -1, &pushed); err != nil {
 		t.Fatal(err)
 	}
-	err = waitUntil(ctx, 200*time.Millisecond, func() (bool, error) {
+	err = procstack.WaitUntil(ctx, 200*time.Millisecond, func() (bool, error) {
 		n, err := count(ctx, es, schema.Alias(prefix, schema.ListView), nil)
 		return err == nil && n == w.stats.Instances+w.stats.ChildInstances, nil
 	})

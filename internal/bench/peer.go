@@ -19,6 +19,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/flowline/flowline/internal/procstack"
 	"github.com/flowline/flowline/pkg/config"
 	"github.com/flowline/flowline/pkg/search"
 )
@@ -103,7 +104,7 @@ func BuildBenthos(ctx context.Context, cacheDir string, progress func(string)) (
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		_ = os.Remove(filepath.Join(dir, tmp))
-		return "", fmt.Errorf("build Benthos %s in %s: go build: %w\n%s", BenthosVersion, dir, err, lastLines(string(out), 30))
+		return "", fmt.Errorf("build Benthos %s in %s: go build: %w\n%s", BenthosVersion, dir, err, procstack.LastLines(string(out), 30))
 	}
 	if err := os.Rename(filepath.Join(dir, tmp), bin); err != nil {
 		return "", fmt.Errorf("build Benthos: install %s: %w", bin, err)
@@ -258,7 +259,7 @@ func RunPeer(ctx context.Context, cfg PeerConfig) (PeerResult, error) {
 		return PeerResult{}, fmt.Errorf("peer: %w", err)
 	}
 
-	port, err := freePort()
+	port, err := procstack.FreePort()
 	if err != nil {
 		return PeerResult{}, fmt.Errorf("peer: pick a port for Benthos's HTTP server: %w", err)
 	}
@@ -270,7 +271,7 @@ func RunPeer(ctx context.Context, cfg PeerConfig) (PeerResult, error) {
 	if err := os.WriteFile(confPath, []byte(conf), 0o644); err != nil {
 		return PeerResult{}, fmt.Errorf("peer: write %s: %w", confPath, err)
 	}
-	proc, err := StartProcess("benthos", cfg.Bin, []string{"-c", confPath}, nil, logPath)
+	proc, err := procstack.StartProcess("benthos", cfg.Bin, []string{"-c", confPath}, nil, logPath)
 	if err != nil {
 		return PeerResult{}, fmt.Errorf("peer: %w", err)
 	}
@@ -288,7 +289,7 @@ func RunPeer(ctx context.Context, cfg PeerConfig) (PeerResult, error) {
 	}
 
 	readyCtx, cancel := context.WithTimeout(ctx, peerReadyTimeout)
-	err = waitUntil(readyCtx, 100*time.Millisecond, func() (bool, error) {
+	err = procstack.WaitUntil(readyCtx, 100*time.Millisecond, func() (bool, error) {
 		if done, werr := proc.Exited(); done {
 			return false, fmt.Errorf("benthos exited: %v", werr)
 		}
@@ -313,7 +314,7 @@ func RunPeer(ctx context.Context, cfg PeerConfig) (PeerResult, error) {
 	go func() { pubErr <- publishPeer(pubCtx, js, cfg.Lines) }()
 
 	indexed := 0
-	err = waitUntil(ctx, peerPoll, func() (bool, error) {
+	err = procstack.WaitUntil(ctx, peerPoll, func() (bool, error) {
 		select {
 		case err := <-pubErr:
 			if err != nil {

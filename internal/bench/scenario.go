@@ -2,7 +2,6 @@ package bench
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -15,8 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/nats-io/nats.go/jetstream"
-
+	"github.com/flowline/flowline/internal/procstack"
 	"github.com/flowline/flowline/pkg/config"
 	"github.com/flowline/flowline/pkg/schema"
 	"github.com/flowline/flowline/pkg/schema/operate"
@@ -86,36 +84,36 @@ func (h *harness) runScenario(ctx context.Context, sc Scenario, w *workload, pro
 	if sc.Schema != "" {
 		env = append(env, "FLOWLINE_SCHEMA="+string(sc.Schema))
 	}
-	st, err := startStack(ctx, stackConfig{bin: h.cfg.Bin, env: env, dir: dir, esURL: h.esURL, prefix: sc.prefix(), aggregators: sc.Aggregators})
+	st, err := procstack.Start(ctx, procstack.Config{Bin: h.cfg.Bin, Env: env, Dir: dir, ESURL: h.esURL, Prefix: sc.prefix(), Aggregators: sc.Aggregators})
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", sc, err)
 	}
-	defer st.stop()
-	js := st.js
+	defer st.Stop()
+	js := st.JS
 
 	// Warm up: each partition's deployment, so that the aggregators have
 	// found every partition (they look for new ones every few seconds)
 	// before the clock starts. A running installation knows its partitions.
 	var warm atomic.Int64
-	if err := w.push(ctx, st.ingestURL, 0, warmupLines, &warm); err != nil {
+	if err := w.push(ctx, st.IngestURL(), 0, warmupLines, &warm); err != nil {
 		return nil, fmt.Errorf("%s: warm-up: %w", sc, err)
 	}
-	if err := st.waitPartitions(ctx, sc.Partitions); err != nil {
+	if err := waitPartitions(ctx, st, sc.Partitions); err != nil {
 		return nil, fmt.Errorf("%s: warm-up: %w", sc, err)
 	}
 
-	before, esBefore := st.usage(), h.esUsage()
+	before, esBefore := st.Usage(), h.esUsage()
 	start := time.Now()
 	var pushed atomic.Int64
 	pushDone := make(chan error, 1)
 	pctx, cancelPush := context.WithCancel(ctx)
 	defer cancelPush()
-	go func() { pushDone <- w.push(pctx, st.ingestURL, warmupLines, -1, &pushed) }()
+	go func() { pushDone <- w.push(pctx, st.IngestURL(), warmupLines, -1, &pushed) }()
 
 	var profiles []string
 	var pwg sync.WaitGroup
 	if profileFor > 0 {
-		for name, admin := range st.admin {
+		for name, admin := range st.Admin {
 			path := filepath.Join(h.cfg.WorkDir, "profiles", name+".pprof")
 			profiles = append(profiles, path)
 			pwg.Go(func() {
@@ -129,7 +127,7 @@ func (h *harness) runScenario(ctx context.Context, sc Scenario, w *workload, pro
 
 	phase := "flowline " + sc.String()
 	pushing := true
-	err = waitUntil(ctx, 200*time.Millisecond, func() (bool, error) {
+	err = procstack.WaitUntil(ctx, 200*time.Millisecond, func() (bool, error) {
 		h.progress(Progress{Phase: phase, Done: pushed.Load(), Total: w.records - warm.Load(), Unit: "records pushed", Since: start})
 		if pushing {
 			select {
@@ -139,19 +137,19 @@ func (h *harness) runScenario(ctx context.Context, sc Scenario, w *workload, pro
 				}
 				pushing = false
 			default:
-				return false, st.checkAlive()
+				return false, st.CheckAlive()
 			}
 		}
-		ok, _ := drained(ctx, js, stream.RecordsStream, sc.Partitions)
+		ok, _ := procstack.Drained(ctx, js, stream.RecordsStream, sc.Partitions)
 		return ok, nil
 	})
 	took := time.Since(start)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", sc, err)
 	}
-	after, esAfter := st.usage(), h.esUsage()
+	after, esAfter := st.Usage(), h.esUsage()
 	pwg.Wait()
-	ops, err := scrapeCounter(ctx, st.admin["writer"], "flowline_writer_items_total", `outcome="done"`, `outcome="stale"`)
+	ops, err := procstack.ScrapeCounter(ctx, st.Admin["writer"], "flowline_writer_items_total", `outcome="done"`, `outcome="stale"`)
 	if err != nil {
 		return nil, fmt.Errorf("%s: writer metrics: %w", sc, err)
 	}
@@ -166,7 +164,7 @@ func (h *harness) runScenario(ctx context.Context, sc Scenario, w *workload, pro
 		return nil, fmt.Errorf("%s: %d process instances in %s, want %d: the run lost data (logs in %s)",
 			sc, instances, instancesIn, res.Instances, dir)
 	}
-	if n, err := dlqMessages(ctx, js); err != nil || n > 0 {
+	if n, err := procstack.DeadLetters(ctx, js); err != nil || n > 0 {
 		return nil, fmt.Errorf("%s: %d dead letters (%v): the run lost data (logs in %s)", sc, n, err, dir)
 	}
 	res.RecordsPerSec = float64(res.Records) / res.Seconds
@@ -217,125 +215,20 @@ func (h *harness) countDocuments(ctx context.Context, sc Scenario, res *Scenario
 	return res.DocsByFamily[string(schema.ListView)], schema.Alias(sc.prefix(), schema.ListView), nil
 }
 
-func usageOf(name string, before, after Usage, records int64) ServiceUsage {
+func usageOf(name string, before, after procstack.Usage, records int64) ServiceUsage {
 	cpu := (after.CPU - before.CPU).Seconds()
 	return ServiceUsage{Name: name, CPUSeconds: cpu, CPUPer1000Rec: cpu / float64(records) * 1000, PeakRSSMB: after.PeakRSSMB}
 }
 
-// drained reports whether everything on the stream from (the records, or
-// the Camunda 7 pages) was folded into documents and every document
-// written: from's consumers (at least consumers of them: the aggregators'
-// one per partition, the c7 fold's one per source) and the writer's have
-// nothing pending or unacknowledged, and the documents stream (a work
-// queue) is empty. status says what is still open.
-func drained(ctx context.Context, js jetstream.JetStream, from string, consumers int) (bool, string) {
-	found := 0
-	var inPending, docPending uint64
-	for _, name := range []string{from, stream.DocsStream} {
-		s, err := js.Stream(ctx, name)
-		if err != nil {
-			return false, "streams not created yet"
-		}
-		lister := s.ListConsumers(ctx)
-		for ci := range lister.Info() {
-			open := ci.NumPending + uint64(ci.NumAckPending)
-			if name == from {
-				found++
-				inPending += open
-			} else {
-				docPending += open
-			}
-		}
-		if err := lister.Err(); err != nil {
-			return false, "listing consumers: " + err.Error()
-		}
-		if name == stream.DocsStream {
-			info, err := s.Info(ctx)
-			if err != nil {
-				return false, "docs stream: " + err.Error()
-			}
-			docPending = max(docPending, info.State.Msgs)
-		}
-	}
-	status := fmt.Sprintf("%d of %d consumer(s) of %s, messages open %d, document messages open %d", found, consumers, from, inPending, docPending)
-	return found >= consumers && inPending == 0 && docPending == 0, status
-}
-
 // waitPartitions waits until the aggregators consume every partition and
 // everything sent so far is written.
-func (st *stack) waitPartitions(ctx context.Context, partitions int) error {
+func waitPartitions(ctx context.Context, st *procstack.Stack, partitions int) error {
 	wctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
-	return waitUntil(wctx, 100*time.Millisecond, func() (bool, error) {
-		ok, _ := drained(wctx, st.js, stream.RecordsStream, partitions)
-		return ok, st.checkAlive()
+	return procstack.WaitUntil(wctx, 100*time.Millisecond, func() (bool, error) {
+		ok, _ := procstack.Drained(wctx, st.JS, stream.RecordsStream, partitions)
+		return ok, st.CheckAlive()
 	})
-}
-
-// dlqMessages counts dead letters.
-func dlqMessages(ctx context.Context, js jetstream.JetStream) (uint64, error) {
-	n, err := StreamMsgs(ctx, js, stream.DLQStream)
-	if errors.Is(err, jetstream.ErrStreamNotFound) {
-		return 0, nil
-	}
-	return n, err
-}
-
-// StreamMsgs is the number of messages in stream name.
-func StreamMsgs(ctx context.Context, js jetstream.JetStream, name string) (uint64, error) {
-	s, err := js.Stream(ctx, name)
-	if err != nil {
-		return 0, err
-	}
-	info, err := s.Info(ctx)
-	if err != nil {
-		return 0, err
-	}
-	return info.State.Msgs, nil
-}
-
-// scrapeCounter sums the samples of a counter whose labels contain one of
-// labels, from a service's /metrics (Prometheus text format).
-func scrapeCounter(ctx context.Context, admin, name string, labels ...string) (float64, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, admin+"/metrics", nil)
-	if err != nil {
-		return 0, err
-	}
-	res, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return 0, err
-	}
-	defer res.Body.Close()
-	b, err := io.ReadAll(res.Body)
-	if err != nil {
-		return 0, err
-	}
-	total := 0.0
-	for _, line := range strings.Split(string(b), "\n") {
-		if !strings.HasPrefix(line, name+"{") {
-			continue
-		}
-		for _, l := range labels {
-			if strings.Contains(line, l) {
-				var v float64
-				if _, err := fmt.Sscanf(line[strings.LastIndexByte(line, ' ')+1:], "%g", &v); err == nil {
-					total += v
-				}
-				break
-			}
-		}
-	}
-	return total, nil
-}
-
-// checkAlive fails when a process of the stack has exited.
-func (st *stack) checkAlive() error {
-	for _, p := range st.procs {
-		if err := p.checkAlive(); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // fetchProfile saves a CPU profile of d from a service's admin server.

@@ -35,8 +35,8 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"google.golang.org/protobuf/proto"
 
-	"github.com/flowline/flowline/internal/bench"
 	"github.com/flowline/flowline/internal/dev/simulate"
+	"github.com/flowline/flowline/internal/procstack"
 	"github.com/flowline/flowline/internal/testenv"
 	"github.com/flowline/flowline/pkg/config"
 	recordv1 "github.com/flowline/flowline/pkg/pb/recordv1"
@@ -115,8 +115,8 @@ func (c *cost) add(d cost) { c.wall += d.wall; c.cpu += d.cpu }
 // of the one before; calling the result ends it.
 func measure() func() cost {
 	runtime.GC()
-	start, cpu := time.Now(), bench.SelfCPU()
-	return func() cost { return cost{time.Since(start), bench.SelfCPU() - cpu} }
+	start, cpu := time.Now(), procstack.SelfCPU()
+	return func() cost { return cost{time.Since(start), procstack.SelfCPU() - cpu} }
 }
 
 // freshJetStream starts a fresh embedded server with Flowline's streams;

@@ -51,6 +51,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/flowline/flowline/internal/bench"
+	"github.com/flowline/flowline/internal/procstack"
 	"github.com/flowline/flowline/internal/testenv"
 	"github.com/flowline/flowline/pkg/config"
 	recordv1 "github.com/flowline/flowline/pkg/pb/recordv1"
@@ -227,7 +228,7 @@ func benchStart(b *testing.B, es *search.Client) benchMeter {
 
 // benchStartAt starts measuring at a moment shortly ahead.
 func benchStartAt(b *testing.B, es *search.Client, at time.Time) benchMeter {
-	m := benchMeter{self: bench.SelfCPU().Seconds(), es: benchESCPU(b, es)}
+	m := benchMeter{self: procstack.SelfCPU().Seconds(), es: benchESCPU(b, es)}
 	time.Sleep(time.Until(at))
 	b.StartTimer()
 	m.start = time.Now()
@@ -238,7 +239,7 @@ func benchStartAt(b *testing.B, es *search.Client, at time.Time) benchMeter {
 func (m benchMeter) stop(b *testing.B, es *search.Client) (float64, string) {
 	sec := time.Since(m.start).Seconds()
 	b.StopTimer()
-	self, esCPU := bench.SelfCPU().Seconds()-m.self, benchESCPU(b, es)-m.es
+	self, esCPU := procstack.SelfCPU().Seconds()-m.self, benchESCPU(b, es)-m.es
 	return sec, fmt.Sprintf("CPU: this process %.2fs, Elasticsearch %.2fs = %.2f cores", self, esCPU, (self+esCPU)/sec)
 }
 

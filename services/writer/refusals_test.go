@@ -16,7 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"go.opentelemetry.io/otel/trace/noop"
 
-	"github.com/flowline/flowline/internal/bench"
+	"github.com/flowline/flowline/internal/procstack"
 	"github.com/flowline/flowline/internal/testenv"
 	recordv1 "github.com/flowline/flowline/pkg/pb/recordv1"
 	"github.com/flowline/flowline/pkg/schema"
@@ -129,10 +129,10 @@ func TestWriterWaitsOutClusterSideRefusals(t *testing.T) {
 				return nil
 			})
 			t.Logf("readiness while refused (expected): %v", w.Ready())
-			if n, err := bench.StreamMsgs(ctx, js, stream.DocsStream); err != nil || n != msgs {
+			if n, err := procstack.StreamMsgs(ctx, js, stream.DocsStream); err != nil || n != msgs {
 				t.Errorf("document stream holds %d messages (%v) while refused, want all %d pending", n, err, msgs)
 			}
-			if n, err := bench.StreamMsgs(ctx, js, stream.DLQStream); err != nil || n != 0 {
+			if n, err := procstack.StreamMsgs(ctx, js, stream.DLQStream); err != nil || n != 0 {
 				t.Errorf("dead-letter stream: %d messages (%v), want none", n, err)
 			}
 			rounds := testenv.Metric(t, reg, "flowline_writer_retries_total", nil)
@@ -155,7 +155,7 @@ func TestWriterWaitsOutClusterSideRefusals(t *testing.T) {
 				t.Errorf("index holds %d documents (%v), want %d", n, err, msgs*perMsg)
 			}
 			testenv.Eventually(t, 10*time.Second, w.Ready)
-			if n, err := bench.StreamMsgs(ctx, js, stream.DLQStream); err != nil || n != 0 {
+			if n, err := procstack.StreamMsgs(ctx, js, stream.DLQStream); err != nil || n != 0 {
 				t.Errorf("dead-letter stream: %d messages (%v), want none", n, err)
 			}
 			if d := testenv.Metric(t, reg, "flowline_writer_dead_letters_total", nil); d != 0 {

@@ -25,8 +25,8 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 	"google.golang.org/protobuf/proto"
 
-	"github.com/flowline/flowline/internal/bench"
 	"github.com/flowline/flowline/internal/dev/esnode"
+	"github.com/flowline/flowline/internal/procstack"
 	"github.com/flowline/flowline/internal/testenv"
 	"github.com/flowline/flowline/internal/testenv/esnodetest"
 	"github.com/flowline/flowline/pkg/config"
@@ -269,7 +269,7 @@ func resilWaitDrained(t *testing.T, js jetstream.JetStream, timeout time.Duratio
 	t.Helper()
 	ctx := context.Background()
 	testenv.Eventually(t, timeout, func() error {
-		n, err := bench.StreamMsgs(ctx, js, stream.DocsStream)
+		n, err := procstack.StreamMsgs(ctx, js, stream.DocsStream)
 		if err != nil {
 			return err
 		}

@@ -17,8 +17,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"go.opentelemetry.io/otel/trace/noop"
 
-	"github.com/flowline/flowline/internal/bench"
 	"github.com/flowline/flowline/internal/dev/esnode"
+	"github.com/flowline/flowline/internal/procstack"
 	"github.com/flowline/flowline/internal/testenv"
 	"github.com/flowline/flowline/pkg/config"
 	"github.com/flowline/flowline/pkg/schema"
@@ -69,7 +69,7 @@ func resilSetup(t *testing.T, node *esnode.Node, perMsg int, tune func(*writer.C
 // (no ERROR, no dead letter).
 func resilCheckOutcome(t *testing.T, logs *resilLogs, reg *prometheus.Registry, js jetstream.JetStream) (retries, retryItems float64) {
 	t.Helper()
-	if n, err := bench.StreamMsgs(context.Background(), js, stream.DLQStream); err != nil || n != 0 {
+	if n, err := procstack.StreamMsgs(context.Background(), js, stream.DLQStream); err != nil || n != 0 {
 		t.Errorf("dead-letter stream: %d messages (%v), want none", n, err)
 	}
 	warns, errs := logs.snapshot()

@@ -1,0 +1,172 @@
+package procstack
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/flowline/flowline/internal/testenv"
+)
+
+func TestMain(m *testing.M) { testenv.Main(m) }
+
+// TestReadUsage reads this process's CPU and peak RSS from /proc: both
+// grow when it works and allocates.
+func TestReadUsage(t *testing.T) {
+	before, err := ReadTreeUsage(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 64<<20)
+	for i := range buf {
+		buf[i] = byte(i)
+	}
+	deadline := time.Now().Add(300 * time.Millisecond)
+	for x := 0; time.Now().Before(deadline); x++ {
+		buf[x%len(buf)]++
+	}
+	after, err := ReadTreeUsage(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after.CPU <= before.CPU {
+		t.Errorf("CPU did not grow: %v -> %v", before.CPU, after.CPU)
+	}
+	if after.PeakRSSMB < 64 {
+		t.Errorf("peak RSS %.1f MB after touching 64 MiB", after.PeakRSSMB)
+	}
+}
+
+// TestChildren finds a shell's child process.
+func TestChildren(t *testing.T) {
+	p, err := StartProcess("sh", "/bin/sh", []string{"-c", "sleep 5 & wait"}, nil, filepath.Join(t.TempDir(), "sh.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Stop(time.Second)
+	pid := p.PID()
+	testenv.Eventually(t, 5*time.Second, func() error {
+		if len(Children(pid)) != 1 {
+			return fmt.Errorf("children of %d: %v, want the sleep", pid, Children(pid))
+		}
+		return nil
+	})
+}
+
+// TestStartNATSStartsEmptyInAReusedDirectory: a rerun in the same work
+// directory must dial its own server (not the URL file the previous one
+// left) and find no stream the previous run filled.
+func TestStartNATSStartsEmptyInAReusedDirectory(t *testing.T) {
+	bin := testenv.Flowline(t)
+	dir := t.TempDir()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	first, err := StartNATS(ctx, Config{Bin: bin, Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	nc, err := nats.Connect(first.NATSURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "LEFTOVER", Subjects: []string{"leftover"}}); err != nil {
+		t.Fatal(err)
+	}
+	nc.Close()
+	first.Stop()
+
+	second, err := StartNATS(ctx, Config{Bin: bin, Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer second.Stop()
+	nc, err = nats.Connect(second.NATSURL)
+	if err != nil {
+		t.Fatalf("second run's URL %s: %v", second.NATSURL, err)
+	}
+	defer nc.Close()
+	js, err = jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := js.Stream(ctx, "LEFTOVER"); !errors.Is(err, jetstream.ErrStreamNotFound) {
+		t.Errorf("the first run's stream in the second run: %v, want %v", err, jetstream.ErrStreamNotFound)
+	}
+}
+
+// TestKillPauseResumeRestart: the faults the harness injects act on the
+// process, and a restart runs the same command again into the same log.
+func TestKillPauseResumeRestart(t *testing.T) {
+	log := filepath.Join(t.TempDir(), "sh.log")
+	p, err := StartProcess("sh", "/bin/sh", []string{"-c", "echo started; exec sleep 60"}, nil, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Stop(time.Second)
+	state := func() string {
+		b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p.PID()))
+		f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+1:]))
+		return f[0]
+	}
+	starts := func(want int) {
+		t.Helper()
+		testenv.Eventually(t, 5*time.Second, func() error {
+			if n := strings.Count(p.Tail(10), "started"); n != want {
+				return fmt.Errorf("log holds %d starts, want %d: %q", n, want, p.Tail(10))
+			}
+			return nil
+		})
+	}
+	starts(1)
+	if err := p.Pause(); err != nil {
+		t.Fatal(err)
+	}
+	testenv.Eventually(t, 5*time.Second, func() error {
+		if s := state(); s != "T" {
+			return fmt.Errorf("state %s after Pause, want T (stopped)", s)
+		}
+		return nil
+	})
+	if err := p.Resume(); err != nil {
+		t.Fatal(err)
+	}
+	testenv.Eventually(t, 5*time.Second, func() error {
+		if s := state(); s == "T" {
+			return fmt.Errorf("still stopped after Resume")
+		}
+		return nil
+	})
+	if err := p.Restart(); err == nil {
+		t.Fatal("Restart of a running process succeeded")
+	}
+	first := p.PID()
+	p.Kill()
+	if done, err := p.Exited(); !done || err == nil {
+		t.Fatalf("after Kill: exited %v (%v), want a killed process", done, err)
+	}
+	if err := p.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	if p.PID() == first {
+		t.Fatalf("restarted with the same pid %d", first)
+	}
+	if err := p.CheckAlive(); err != nil {
+		t.Fatal(err)
+	}
+	starts(2)
+	if p.RSSMB() <= 0 {
+		t.Errorf("RSS of a running process: %v MiB", p.RSSMB())
+	}
+}
