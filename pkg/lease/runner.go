@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/flowline/flowline/pkg/backoff"
 	"github.com/flowline/flowline/pkg/config"
@@ -65,6 +66,12 @@ type RunnerConfig struct {
 	Lease    config.Lease // bucket, TTL and replica id (empty: DefaultReplicaID())
 	Replicas int          // JetStream replicas of the lease bucket
 	Pacing   Pacing
+	// Service names the service in the lease metrics (e.g. "aggregator").
+	Service string
+	// Registry, when set, gets the lease metrics of this runner:
+	// flowline_lease_partitions_owned{service} and
+	// flowline_lease_partition_owned{service,partition}.
+	Registry prometheus.Registerer
 }
 
 // Runner is the skeleton every lease-partitioned service shares: it holds
@@ -81,12 +88,17 @@ type Runner struct {
 }
 
 // NewRunner returns a runner; it does no I/O. An empty replica id becomes
-// DefaultReplicaID().
+// DefaultReplicaID(). With cfg.Registry it registers the lease metrics
+// there (once per service and registry).
 func NewRunner(cfg RunnerConfig, log *slog.Logger) *Runner {
 	if cfg.Lease.ReplicaID == "" {
 		cfg.Lease.ReplicaID = DefaultReplicaID()
 	}
-	return &Runner{cfg: cfg, log: log, sleep: backoff.Sleep}
+	r := &Runner{cfg: cfg, log: log, sleep: backoff.Sleep}
+	if cfg.Registry != nil {
+		cfg.Registry.MustRegister(&collector{r: r, count: partitionsOwnedDesc(cfg.Service), each: partitionOwnedDesc(cfg.Service)})
+	}
+	return r
 }
 
 // ReplicaID is this replica's id among the service's replicas.

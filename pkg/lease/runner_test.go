@@ -6,10 +6,14 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/flowline/flowline/internal/testenv"
 	"github.com/flowline/flowline/pkg/config"
 )
 
@@ -117,5 +121,63 @@ func TestRunnerGivesUpAPartitionThatCannotProgress(t *testing.T) {
 	}
 	if out := logged.String(); !strings.Contains(out, "level=ERROR") || !strings.Contains(out, "documents not confirmed within 1s") {
 		t.Errorf("give-up not logged at ERROR with its cause:\n%s", out)
+	}
+}
+
+// TestRunnerMetricsReportHeldPartitions: the lease metrics name every
+// partition the replica holds, under its service, and none once it stops.
+func TestRunnerMetricsReportHeldPartitions(t *testing.T) {
+	s := testenv.NATS(t)
+	c := testenv.Connect(t, s)
+	reg := prometheus.NewRegistry()
+	r := NewRunner(RunnerConfig{Lease: config.Lease{Bucket: "metrics-leases", TTL: 2 * time.Second, ReplicaID: "me"},
+		Service: "aggregator", Registry: reg}, testenv.Logger(t))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- r.Run(ctx, c.JS, fixed(3), func(int32) (Round, func()) {
+			return func(ctx context.Context) (Outcome, error) { <-ctx.Done(); return Idle, ctx.Err() }, nil
+		})
+	}()
+	owned := func() (float64, []string, error) {
+		families, err := reg.Gather()
+		if err != nil {
+			return 0, nil, err
+		}
+		var count float64
+		var parts []string
+		for _, f := range families {
+			for _, m := range f.GetMetric() {
+				labels := map[string]string{}
+				for _, l := range m.GetLabel() {
+					labels[l.GetName()] = l.GetValue()
+				}
+				if labels["service"] != "aggregator" {
+					return 0, nil, fmt.Errorf("%s without service=aggregator: %v", f.GetName(), labels)
+				}
+				switch f.GetName() {
+				case "flowline_lease_partitions_owned":
+					count = m.GetGauge().GetValue()
+				case "flowline_lease_partition_owned":
+					parts = append(parts, labels["partition"])
+				}
+			}
+		}
+		slices.Sort(parts)
+		return count, parts, nil
+	}
+	testenv.Eventually(t, 10*time.Second, func() error {
+		n, parts, err := owned()
+		if err != nil || n != 3 || !slices.Equal(parts, []string{"0", "1", "2"}) {
+			return fmt.Errorf("owned %v partitions %v (%v), want 3: 0 1 2", n, parts, err)
+		}
+		return nil
+	})
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if n, parts, err := owned(); err != nil || n != 0 || len(parts) != 0 {
+		t.Fatalf("after stop: owned %v partitions %v (%v), want none", n, parts, err)
 	}
 }

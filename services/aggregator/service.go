@@ -68,7 +68,7 @@ const (
 func New(cfg Config, deps Deps) *Service {
 	cfg.Lease = cfg.Lease.For(leasePrefix)
 	runner := lease.NewRunner(lease.RunnerConfig{
-		Lease: cfg.Lease, Replicas: cfg.Streams.Replicas,
+		Lease: cfg.Lease, Replicas: cfg.Streams.Replicas, Service: "aggregator", Registry: deps.Registry,
 		// A worker is one long round; a failed one restarts from its
 		// checkpoint after this backoff.
 		Pacing: lease.Pacing{RetryStart: 100 * time.Millisecond, RetryMax: 10 * time.Second},

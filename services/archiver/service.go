@@ -71,7 +71,7 @@ func New(cfg Config, deps Deps) *Service {
 	// growing x1.5 up to MaxDelay while idle, and a backoff up to MaxDelay
 	// after errors (the batch is redone).
 	runner := lease.NewRunner(lease.RunnerConfig{
-		Lease: cfg.Lease, Replicas: cfg.Streams.Replicas,
+		Lease: cfg.Lease, Replicas: cfg.Streams.Replicas, Service: "archiver", Registry: deps.Registry,
 		Pacing: lease.Pacing{
 			AfterProgress: cfg.Delay,
 			IdleStart:     cfg.Delay, IdleFactor: 1.5, IdleMax: cfg.MaxDelay,

@@ -60,7 +60,7 @@ func New(cfg Config, deps Deps) *Service {
 	cfg.Lease = cfg.Lease.For(leasePrefix)
 	log := deps.Log.With("service", "c7fold")
 	runner := lease.NewRunner(lease.RunnerConfig{
-		Lease: cfg.Lease, Replicas: cfg.Streams.Replicas,
+		Lease: cfg.Lease, Replicas: cfg.Streams.Replicas, Service: "c7fold", Registry: deps.Registry,
 		// A round waits up to a second for pages itself.
 		Pacing: lease.Pacing{IdleStart: 100 * time.Millisecond, IdleFactor: 1, IdleMax: 100 * time.Millisecond, RetryStart: retryStart, RetryMax: retryMax},
 	}, log)

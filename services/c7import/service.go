@@ -70,7 +70,7 @@ func New(cfg Config, deps Deps) *Service {
 	e := cfg.Engine
 	log := deps.Log.With("service", "c7import", "source", e.Source)
 	runner := lease.NewRunner(lease.RunnerConfig{
-		Lease: cfg.Lease, Replicas: cfg.Streams.Replicas,
+		Lease: cfg.Lease, Replicas: cfg.Streams.Replicas, Service: "c7-import", Registry: deps.Registry,
 		Pacing: lease.Pacing{
 			IdleStart: e.BackoffInterval, IdleFactor: 1, IdleStep: e.BackoffInterval, IdleMax: e.BackoffMax,
 			RetryStart: e.BackoffInterval, RetryMax: e.BackoffMax,

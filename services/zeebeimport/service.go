@@ -57,7 +57,7 @@ func New(cfg Config, deps Deps) *Service {
 	cfg.Lease = cfg.Lease.For(leasePrefix)
 	src := cfg.Source
 	runner := lease.NewRunner(lease.RunnerConfig{
-		Lease: cfg.Lease, Replicas: cfg.Streams.Replicas,
+		Lease: cfg.Lease, Replicas: cfg.Streams.Replicas, Service: "zeebe-import", Registry: deps.Registry,
 		Pacing: lease.Pacing{
 			AfterProgress: src.BackoffStart,
 			IdleStart:     src.BackoffStart, IdleFactor: src.BackoffFactor, IdleMax: src.BackoffMax,
