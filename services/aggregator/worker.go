@@ -52,13 +52,16 @@ type worker struct {
 	tracer      trace.Tracer
 	log         *slog.Logger
 
-	cons     jetstream.Consumer
-	cp       *checkpoint
-	pending  []jetstream.PubAckFuture // published, not yet confirmed, oldest first
-	last     jetstream.Msg            // newest processed message, not yet acked
-	since    int                      // messages processed since the last checkpoint
-	lastSave time.Time
-	caughtUp atomic.Bool
+	cons    jetstream.Consumer
+	cp      *checkpoint
+	pending []jetstream.PubAckFuture // published, not yet confirmed, oldest first
+	last    jetstream.Msg            // newest processed message, not yet acked
+	since   int                      // messages processed since the last checkpoint
+	// delivered is the consumer sequence of the last delivery handled (or
+	// the consumer's at binding): every delivery must follow it by one.
+	delivered uint64
+	lastSave  time.Time
+	caughtUp  atomic.Bool
 }
 
 func (w *worker) consumerName() string { return w.cfg.ConsumerPrefix + "-" + strconv.Itoa(int(w.p)) }
@@ -87,7 +90,7 @@ func (w *worker) start(ctx context.Context) error {
 	if c, err := st.Consumer(ctx, name); err == nil {
 		info := c.CachedInfo()
 		if info.AckFloor.Stream == cp.Seq && info.Delivered.Stream <= info.AckFloor.Stream {
-			w.cons = c
+			w.cons, w.delivered = c, info.Delivered.Consumer
 			return nil
 		}
 		if info.AckFloor.Stream > cp.Seq {
@@ -117,7 +120,7 @@ func (w *worker) start(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("partition %d: create consumer %s: %w", w.p, name, err)
 	}
-	w.cons = c
+	w.cons, w.delivered = c, c.CachedInfo().Delivered.Consumer
 	return nil
 }
 
@@ -167,6 +170,10 @@ func (w *worker) run(ctx context.Context) error {
 	return nil
 }
 
+// errDeliveryGap: the consumer delivered a message this worker never
+// received; the worker restarts from its checkpoint.
+var errDeliveryGap = errors.New("a record message was delivered but never received")
+
 // drainTimeout bounds the final checkpoint after the worker was stopped.
 const drainTimeout = 10 * time.Second
 
@@ -178,6 +185,16 @@ func (w *worker) handle(ctx context.Context, msg jetstream.Msg) error {
 		return fmt.Errorf("partition %d: message metadata: %w", w.p, err)
 	}
 	seq := meta.Sequence.Stream
+	if d := meta.Sequence.Consumer; d != w.delivered+1 {
+		// A delivery never reached this worker: the client ends a fetch
+		// on its own timer, and a replicated consumer's messages may
+		// arrive after it (a broker node lost, a slow quorum). Folding on
+		// would skip that message, and the next checkpoint's ack (AckAll)
+		// would settle it unseen: start again from the checkpoint instead.
+		return fmt.Errorf("partition %d: %w: delivery %d came after %d (message at sequence %d); refolding from the checkpoint",
+			w.p, errDeliveryGap, d, w.delivered, seq)
+	}
+	w.delivered = meta.Sequence.Consumer
 	if meta.NumPending == 0 {
 		w.caughtUp.Store(true)
 	}

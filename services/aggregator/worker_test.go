@@ -249,3 +249,42 @@ func TestShutdownDuringACheckpointStillCheckpoints(t *testing.T) {
 		t.Fatalf("ack floor %d, want the record message acked (1)", info.AckFloor.Stream)
 	}
 }
+
+// deliveryMsg is a record message as far as the delivery check reads it.
+type deliveryMsg struct {
+	jetstream.Msg
+	consumerSeq, streamSeq uint64
+}
+
+func (m deliveryMsg) Metadata() (*jetstream.MsgMetadata, error) {
+	return &jetstream.MsgMetadata{Sequence: jetstream.SequencePair{Consumer: m.consumerSeq, Stream: m.streamSeq}}, nil
+}
+
+// TestWorkerRefusesADeliveryGap: a delivery that does not follow the last
+// one by one (a message the consumer delivered and this worker never
+// received) stops the worker before it folds anything, so that it starts
+// again from its checkpoint instead of skipping the lost message.
+func TestWorkerRefusesADeliveryGap(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		delivered uint64
+		next      uint64
+	}{
+		{"one lost", 3, 5},
+		{"many lost", 3, 40},
+		{"a lost first delivery", 0, 2},
+		{"the same twice", 3, 3},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := &worker{p: 2, delivered: tc.delivered, cp: &checkpoint{Seq: 10}}
+			err := w.handle(context.Background(), deliveryMsg{consumerSeq: tc.next, streamSeq: 50})
+			if !errors.Is(err, errDeliveryGap) {
+				t.Fatalf("delivery %d after %d: %v, want %v", tc.next, tc.delivered, err, errDeliveryGap)
+			}
+			if w.since != 0 || w.last != nil || w.cp.Seq != 10 || w.delivered != tc.delivered {
+				t.Errorf("the worker moved on past the gap: since %d, last %v, checkpoint seq %d, delivered %d",
+					w.since, w.last, w.cp.Seq, w.delivered)
+			}
+		})
+	}
+}

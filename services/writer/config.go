@@ -13,12 +13,12 @@ type Config struct {
 	Consumer         string        `envconfig:"WRITER_CONSUMER" default:"writer" desc:"durable consumer shared by all writer replicas"`
 	Workers          int           `envconfig:"WRITER_WORKERS" default:"3" desc:"bulk requests in flight per replica"`
 	FetchMessages    int           `envconfig:"WRITER_FETCH_MESSAGES" default:"1000" desc:"most document messages fetched at once"`
-	FetchMaxBytes    int           `envconfig:"WRITER_FETCH_MAX_BYTES" default:"8388608" desc:"most bytes of document messages fetched at once (at least the stream's largest message)"`
+	FetchMaxBytes    int           `envconfig:"WRITER_FETCH_MAX_BYTES" default:"8388608" desc:"about how many bytes of document messages one fetch takes: it asks for this over the mean message size seen so far (at least the stream's largest message)"`
 	MaxInFlightBytes int           `envconfig:"WRITER_MAX_IN_FLIGHT_BYTES" default:"33554432" desc:"most bytes of fetched document messages not yet acked (at least two fetches); the writer's memory is about three times this"`
 	BulkMaxDocs      int           `envconfig:"WRITER_BULK_MAX_DOCS" default:"10000" desc:"most documents per bulk request"`
 	BulkMaxBytes     int           `envconfig:"WRITER_BULK_MAX_BYTES" default:"8388608" desc:"most bytes per bulk request body (a larger document goes alone)"`
 	FlushInterval    time.Duration `envconfig:"WRITER_FLUSH_INTERVAL" default:"200ms" desc:"longest wait to fill a fetch before writing what arrived"`
-	AckWait          time.Duration `envconfig:"WRITER_ACK_WAIT" default:"60s" desc:"redelivery timeout; slow bulks keep messages alive with in-progress acks"`
+	AckWait          time.Duration `envconfig:"WRITER_ACK_WAIT" default:"15s" desc:"redelivery timeout: how long a message delivered to a writer that died, or lost on a broken NATS connection, waits before another writer gets it; messages being written are kept alive with in-progress acks every third of it"`
 
 	config.SchemaMode                // FLOWLINE_SCHEMA
 	NATS              config.NATS    `envconfig:"NATS"`

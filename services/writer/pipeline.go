@@ -72,6 +72,40 @@ func (f *fetchBatch) add(d doc) {
 	f.docs = append(f.docs, d)
 }
 
+// messageSizes is the mean size of the document messages fetched so far,
+// which turns a fetch's byte budget into a message count. Owned by the
+// fetch loop.
+type messageSizes struct {
+	mean float64 // bytes per message, a moving average; 0 before the first
+}
+
+// initialMessageBytes is the mean assumed before any message was fetched:
+// on the large side, so the first fetch stays within its budget.
+const initialMessageBytes = 64 << 10
+
+// fit is how many messages of the mean size fit in budget bytes (at
+// least one).
+func (m *messageSizes) fit(budget int) int {
+	mean := m.mean
+	if mean <= 0 {
+		mean = initialMessageBytes
+	}
+	return max(1, int(float64(budget)/mean))
+}
+
+// observe adds a fetch of n messages holding bytes bytes.
+func (m *messageSizes) observe(bytes, n int) {
+	if n == 0 {
+		return
+	}
+	got := float64(bytes) / float64(n)
+	if m.mean <= 0 {
+		m.mean = got
+		return
+	}
+	m.mean = 0.7*m.mean + 0.3*got
+}
+
 // bulk is one bulk request's worth of a fetch's documents.
 type bulk struct {
 	fetch *fetchBatch
@@ -85,6 +119,7 @@ func (s *Service) fetch(ctx context.Context, bulks chan<- bulk) {
 	defer close(bulks)
 	fetchBackoff := backoff.New(200*time.Millisecond, 10*time.Second)
 	pending := -1 // messages known to be waiting, from the last fetch
+	var sizes messageSizes
 	for ctx.Err() == nil {
 		if !s.budget.take(ctx, s.fetchBytes) {
 			return
@@ -92,8 +127,9 @@ func (s *Service) fetch(ctx context.Context, bulks chan<- bulk) {
 		// Ask for no more messages than are known to be waiting: the fetch
 		// then returns as soon as they are here, rather than waiting
 		// FlushInterval for messages that are not there. With none known
-		// to be waiting, wait up to FlushInterval to fill a fetch.
-		want := s.cfg.FetchMessages
+		// to be waiting, wait up to FlushInterval to fill a fetch. The
+		// byte budget of a fetch bounds the count too (see gather).
+		want := min(s.cfg.FetchMessages, sizes.fit(s.fetchBytes))
 		if pending > 0 {
 			want = min(want, pending)
 		}
@@ -109,6 +145,7 @@ func (s *Service) fetch(ctx context.Context, bulks chan<- bulk) {
 			continue
 		}
 		fetchBackoff.Reset()
+		sizes.observe(fb.bytes, len(fb.msgs))
 		s.budget.give(s.fetchBytes - fb.bytes)
 		if pending = p; pending == 0 {
 			s.ready.Met("caught up")
@@ -255,14 +292,22 @@ func (b *budget) give(n int) {
 	}
 }
 
-// gather fetches up to want messages and fetchBytes bytes, waiting at most
+// gather fetches up to want messages, waiting at most
 // FlushInterval for them, and decodes their documents; it also returns how
 // many messages were pending after the last one (-1: unknown). Undecodable
 // messages are dead-lettered and acked here. If the messages are expected
 // to come (they are known to be waiting), room for their documents is made
 // at once.
 func (s *Service) gather(ctx context.Context, want int, expected bool) (*fetchBatch, int, error) {
-	batch, err := s.cons.Fetch(want, jetstream.FetchMaxBytes(s.fetchBytes), jetstream.FetchMaxWait(s.cfg.FlushInterval))
+	// No FetchMaxBytes: a pull request that ends on its byte limit makes
+	// the server send its "409 Batch Completed" status at once, while the
+	// messages of a replicated consumer follow only once their delivery is
+	// replicated; the client ends the fetch on the status and drops the
+	// messages, which then wait out AckWait (nats-server 2.15.3). A request
+	// that ends on its count ends when the client has every message, and
+	// one that expires gets its 408 after the deliveries. The caller
+	// sizes want to the byte budget instead (messageSizes).
+	batch, err := s.cons.Fetch(want, jetstream.FetchMaxWait(s.cfg.FlushInterval))
 	if err != nil {
 		return nil, -1, err
 	}
