@@ -189,14 +189,7 @@ func runBenchWith(ctx context.Context, cfg bench.Config, jsonPath, mdPath, comma
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(filepath.Dir(jsonPath), 0o755); err != nil {
-		return err
-	}
-	b, err := json.MarshalIndent(rep, "", "  ")
-	if err != nil {
-		return err
-	}
-	if err := os.WriteFile(jsonPath, append(b, '\n'), 0o644); err != nil {
+	if err := writeJSONReport(jsonPath, rep); err != nil {
 		return err
 	}
 	if mdPath != "" {
@@ -210,6 +203,19 @@ func runBenchWith(ctx context.Context, cfg bench.Config, jsonPath, mdPath, comma
 	rep.WriteTable(out)
 	fmt.Fprintf(out, "\nJSON report: %s; logs and profiles: %s\n", jsonPath, cfg.WorkDir)
 	return nil
+}
+
+// writeJSONReport writes a harness's report as indented JSON to path,
+// creating its directory.
+func writeJSONReport(path string, report any) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	b, err := json.MarshalIndent(report, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, append(b, '\n'), 0o644)
 }
 
 // benchProgress shows the harness's progress on a progress.Line: a line

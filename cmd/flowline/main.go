@@ -38,6 +38,7 @@ func commands() map[string]command {
 		"opensearch":    {"provision and run a local single-node OpenSearch (with painless, analysis-common, parent-join, mapper-extras) until interrupted", specElasticsearch, runOpenSearch, func() *flag.FlagSet { fs, _, _ := searchNodeFlags("opensearch"); return fs }},
 		"c7-engine":     {"build and run a local Camunda 7 engine (REST API on 127.0.0.1) until interrupted: flowline c7-engine [--port N] [--data-dir D] [--url-file F]", specC7Engine, runC7Engine, func() *flag.FlagSet { fs, _ := c7EngineFlags(); return fs }},
 		"bench":         {"measure Flowline end to end on this machine against the bulk-load ceiling and a peer (fresh Elasticsearch and JetStream)", specBench, runBench, func() *flag.FlagSet { fs, _ := benchFlags(); return fs }},
+		"faults":        {"kill anywhere: a three-node NATS cluster, a fresh Elasticsearch and two replicas of each service as processes, one fault per round under load, then every document compared with a clean reference run", specFaults, runFaults, func() *flag.FlagSet { fs, _ := faultsFlags(); return fs }},
 		"dlq":           {dlqSummary, specDLQ, runDLQ, func() *flag.FlagSet { fs, _ := dlqFlags(""); return fs }},
 		"nats":          {"run a local NATS server with JetStream (embedded nats-server) until interrupted", specNone, runNATS, func() *flag.FlagSet { fs, _ := natsFlags(); return fs }},
 	}

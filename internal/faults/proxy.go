@@ -28,6 +28,9 @@ type Proxy struct {
 	ln       net.Listener
 	until    atomic.Int64 // unix nanoseconds until which bulks are refused
 	rejected atomic.Int64 // bulk requests refused so far
+	// unreachable counts requests whose connection was dropped because
+	// the engine did not answer.
+	unreachable atomic.Int64
 }
 
 // StartProxy starts a proxy to target (the engine's base URL) on a free
@@ -43,6 +46,19 @@ func StartProxy(target string) (*Proxy, error) {
 	}
 	p := &Proxy{ln: ln}
 	rp := httputil.NewSingleHostReverseProxy(u)
+	// The engine down (stopped by the harness): the client sees its
+	// connection dropped, as it would with the node itself, rather than a
+	// proxy's 502.
+	rp.ErrorHandler = func(w http.ResponseWriter, r *http.Request, err error) {
+		p.unreachable.Add(1)
+		if hj, ok := w.(http.Hijacker); ok {
+			if conn, _, herr := hj.Hijack(); herr == nil {
+				conn.Close()
+				return
+			}
+		}
+		w.WriteHeader(http.StatusBadGateway)
+	}
 	p.srv = &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if strings.HasSuffix(r.URL.Path, "/_bulk") && time.Now().UnixNano() < p.until.Load() {
 			p.rejected.Add(1)
@@ -66,6 +82,9 @@ func (p *Proxy) RejectBulksFor(d time.Duration) { p.until.Store(time.Now().Add(d
 
 // Rejected is how many bulk requests were refused so far.
 func (p *Proxy) Rejected() int64 { return p.rejected.Load() }
+
+// Unreachable is how many requests found the engine down so far.
+func (p *Proxy) Unreachable() int64 { return p.unreachable.Load() }
 
 // Close stops the proxy.
 func (p *Proxy) Close() error {

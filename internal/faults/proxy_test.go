@@ -3,6 +3,9 @@ package faults
 import (
 	"context"
 	"errors"
+	"net"
+	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -46,5 +49,30 @@ func TestProxyRejectsBulksForAWhile(t *testing.T) {
 	res, err := search.BulkBody(ctx, c, body, 1)
 	if err != nil || len(res) != 1 || res[0].Outcome != search.Done {
 		t.Fatalf("bulk after the window: %+v, %v", res, err)
+	}
+}
+
+// TestProxyDropsConnectionsWhileTheEngineIsDown: with nothing listening
+// behind it, the proxy drops the client's connection, as a dead node
+// would, and counts the request.
+func TestProxyDropsConnectionsWhileTheEngineIsDown(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	down := "http://" + l.Addr().String()
+	l.Close()
+	p, err := StartProxy(down)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	res, err := http.Post(p.URL()+"/_bulk", "application/x-ndjson", strings.NewReader("{}\n"))
+	if err == nil {
+		res.Body.Close()
+		t.Fatalf("HTTP %d from a proxy in front of nothing, want the connection dropped", res.StatusCode)
+	}
+	if p.Unreachable() != 1 {
+		t.Fatalf("%d requests counted as unreachable, want 1", p.Unreachable())
 	}
 }

@@ -1,0 +1,212 @@
+package faults
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/flowline/flowline/internal/procstack"
+)
+
+// ownerSample is how often the owners are sampled.
+const ownerSample = 250 * time.Millisecond
+
+// Ownership is what sampling the aggregators' leases found.
+type Ownership struct {
+	Samples int `json:"samples"`
+	// DoubleOwned counts samples in which two aggregators both said they
+	// may act for one partition.
+	DoubleOwned int      `json:"double_owned"`
+	Examples    []string `json:"examples,omitempty"`
+	// LongestUnowned is the longest time a partition had no owner, and
+	// Bound what it may be: the lease TTL plus the rebalance time.
+	LongestUnowned        float64  `json:"longest_unowned_seconds"`
+	LongestUnownedWhere   string   `json:"longest_unowned_partition,omitempty"`
+	Bound                 float64  `json:"bound_seconds"`
+	UnownedOverBound      int      `json:"unowned_over_bound"`
+	UnownedOverBoundWhere []string `json:"unowned_over_bound_examples,omitempty"`
+}
+
+// ownerWatch samples which aggregator holds which partition, from each
+// replica's own view (flowline_lease_partition_owned on its admin
+// server), live while the faults strike. A scrape is not atomic across
+// replicas, so each sample reads them in order and again in reverse: a
+// replica that held p in both its readings held it all along in between,
+// so another replica holding p in a reading taken between them is a real
+// overlap (a hand-over in between would show the first replica without
+// p). The order alternates from sample to sample so that every replica is
+// in turn the outer one. A paused or dead replica does not answer and
+// counts as owning nothing. Owned by the goroutine that runs run; report
+// after run returned.
+type ownerWatch struct {
+	admins     []string // the aggregators' admin URLs
+	names      []string
+	partitions []int32
+	bound      time.Duration
+	client     *http.Client
+
+	mu       sync.Mutex
+	result   Ownership
+	lastSeen map[int32]time.Time // when the partition last had an owner
+	openGap  map[int32]time.Time // first sample without an owner, while unowned
+	now      func() time.Time
+}
+
+func newOwnerWatch(names, admins []string, partitions int, bound time.Duration) *ownerWatch {
+	w := &ownerWatch{admins: admins, names: names, bound: bound, client: &http.Client{Timeout: ownerSample},
+		lastSeen: map[int32]time.Time{}, openGap: map[int32]time.Time{}, now: time.Now}
+	for p := 1; p <= partitions; p++ {
+		w.partitions = append(w.partitions, int32(p))
+	}
+	w.result.Bound = bound.Seconds()
+	return w
+}
+
+// held reads the partitions replica i may act for; nil when it does not
+// answer.
+func (w *ownerWatch) held(ctx context.Context, i int) map[int32]bool {
+	samples, err := procstack.Scrape(ctx, w.client, w.admins[i], "flowline_lease_partition_owned")
+	if err != nil {
+		return nil
+	}
+	out := map[int32]bool{}
+	for _, s := range samples {
+		if s.Value != 1 || !strings.Contains(s.Labels, `service="aggregator"`) {
+			continue
+		}
+		_, rest, ok := strings.Cut(s.Labels, `partition="`)
+		if !ok {
+			continue
+		}
+		v, _, _ := strings.Cut(rest, `"`)
+		if p, err := strconv.Atoi(v); err == nil {
+			out[int32(p)] = true
+		}
+	}
+	return out
+}
+
+// run samples until ctx ends.
+func (w *ownerWatch) run(ctx context.Context) {
+	t := time.NewTicker(ownerSample)
+	defer t.Stop()
+	for n := 0; ; n++ {
+		w.sample(ctx, n)
+		select {
+		case <-ctx.Done():
+			w.closeGaps()
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// sample takes one sandwich reading (replicas in order, then reversed,
+// starting from replica n mod count) and books it.
+func (w *ownerWatch) sample(ctx context.Context, n int) {
+	now := w.now() // before the readings: a sample shows the owners from now on
+	k := len(w.admins)
+	order := make([]int, k)
+	for i := range k {
+		order[i] = (n + i) % k
+	}
+	first := make([]map[int32]bool, k)
+	second := make([]map[int32]bool, k)
+	for _, i := range order {
+		first[i] = w.held(ctx, i)
+	}
+	for _, i := range slices.Backward(order) {
+		second[i] = w.held(ctx, i)
+	}
+	if ctx.Err() != nil {
+		return
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.result.Samples++
+	outer := order[0]
+	for _, p := range w.partitions {
+		owned := false
+		for i := range k {
+			if first[i][p] || second[i][p] {
+				owned = true
+			}
+			if i != outer && first[outer][p] && second[outer][p] && (first[i][p] || second[i][p]) {
+				w.result.DoubleOwned++
+				if len(w.result.Examples) < 10 {
+					w.result.Examples = append(w.result.Examples, fmt.Sprintf("%s partition %d owned by %s and %s",
+						now.Format(time.TimeOnly), p, w.names[outer], w.names[i]))
+				}
+			}
+		}
+		if owned {
+			w.endGap(p, now)
+			w.lastSeen[p] = now
+		} else if _, open := w.openGap[p]; !open {
+			// Unowned since the last sample that saw an owner (or since
+			// now, at the start).
+			since, seen := w.lastSeen[p]
+			if !seen {
+				since = now
+			}
+			w.openGap[p] = since
+		}
+	}
+}
+
+// endGap books partition p's unowned stretch ending at now.
+func (w *ownerWatch) endGap(p int32, now time.Time) {
+	since, open := w.openGap[p]
+	if !open {
+		return
+	}
+	delete(w.openGap, p)
+	if _, seen := w.lastSeen[p]; !seen {
+		return // before any owner: the start, not a take-over
+	}
+	gap := now.Sub(since)
+	if gap.Seconds() > w.result.LongestUnowned {
+		w.result.LongestUnowned = gap.Seconds()
+		w.result.LongestUnownedWhere = fmt.Sprintf("partition %d at %s", p, since.Format(time.TimeOnly))
+	}
+	if gap > w.bound {
+		w.result.UnownedOverBound++
+		if len(w.result.UnownedOverBoundWhere) < 10 {
+			w.result.UnownedOverBoundWhere = append(w.result.UnownedOverBoundWhere,
+				fmt.Sprintf("partition %d unowned %.1f s from %s", p, gap.Seconds(), since.Format(time.TimeOnly)))
+		}
+	}
+}
+
+func (w *ownerWatch) closeGaps() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	now := w.now()
+	for p := range w.openGap {
+		w.endGap(p, now)
+	}
+}
+
+// ownedSince reports whether every partition has had an owner in a sample
+// whose readings began after t.
+func (w *ownerWatch) ownedSince(t time.Time) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, p := range w.partitions {
+		if seen, ok := w.lastSeen[p]; !ok || !seen.After(t) {
+			return false
+		}
+	}
+	return true
+}
+
+func (w *ownerWatch) report() Ownership {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.result
+}
