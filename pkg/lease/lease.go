@@ -656,7 +656,15 @@ loop:
 	if lost {
 		<-l.done
 	} else {
-		if l.ctx.Err() == nil {
+		m.mu.Lock()
+		expired := !time.Now().Before(l.deadline)
+		m.mu.Unlock()
+		// Work that returned because the lease ran out under it (a paused
+		// process waking up, a broker that stopped answering) could make
+		// progress: that is no reason to leave the partition alone here.
+		// Resting it would leave it unowned when the others hand it over
+		// to this replica at the next balancing round.
+		if l.ctx.Err() == nil && !expired {
 			until := time.Now().Add(m.restAfterReturn())
 			m.log.Warn("work returned while owning the partition; releasing it, and not claiming it again here before the time given",
 				"partition", l.p, "until", until.UTC().Format(time.RFC3339))

@@ -632,3 +632,49 @@ func TestWorkThatReturnsIsNotRetakenAtOnce(t *testing.T) {
 		}
 	}
 }
+
+// TestWorkReturningPastItsDeadlineDoesNotRest: work that returns once the
+// lease ran out under it (a paused process waking: its work sees it no
+// longer holds the partition before the fence timer runs) is not a
+// partition this replica failed on. Resting it would leave it unowned
+// when the other replicas hand it back at the next balancing round (the
+// fault harness found a partition unowned 22 s that way). Work returning
+// in time still rests the partition.
+func TestWorkReturningPastItsDeadlineDoesNotRest(t *testing.T) {
+	s := testenv.NATS(t)
+	js := testenv.Connect(t, s).JS
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name     string
+		deadline time.Duration // of the lease, from now
+		rests    bool
+	}{
+		{"returned past its deadline", -time.Millisecond, false},
+		{"returned in time", time.Minute, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := New(js, Config{Bucket: "rest-leases", ReplicaID: "me", TTL: 2 * time.Second}, testenv.Logger(t))
+			kv, err := m.open(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			m.kv = kv
+			l := &lease{p: 7, key: partitionKey(7), value: []byte(`{}`), done: make(chan struct{}), deadline: time.Now().Add(tc.deadline)}
+			rev, err := kv.Create(ctx, l.key, l.value)
+			if err != nil {
+				t.Fatal(err)
+			}
+			l.ctx, l.cancel = context.WithCancelCause(ctx)
+			m.leases[7] = l
+			close(l.done) // the work returned, its context not cancelled
+			m.wg.Add(1)
+			m.keep(ctx, l, rev, time.Now().Add(time.Hour)) // the fence timer has not run yet
+			if _, rests := m.resting[7]; rests != tc.rests {
+				t.Fatalf("partition resting: %v, want %v", rests, tc.rests)
+			}
+			if _, err := kv.Get(ctx, l.key); !errors.Is(err, jetstream.ErrKeyNotFound) {
+				t.Fatalf("the lease key after the work returned: %v, want it deleted", err)
+			}
+		})
+	}
+}
