@@ -192,6 +192,9 @@ func (p *Process) Usage() Usage {
 // RSSMB is the process's resident memory now (VmRSS), in MiB; 0 when it
 // is not running.
 func (p *Process) RSSMB() float64 {
+	if done, _ := p.Exited(); done {
+		return 0
+	}
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.PID()))
 	if err != nil {
 		return 0
@@ -264,18 +267,21 @@ func (p *Process) Pause() error { return p.current().cmd.Process.Signal(syscall.
 func (p *Process) Resume() error { return p.current().cmd.Process.Signal(syscall.SIGCONT) }
 
 // Restart starts the process again with the same command, environment and
-// log, once its current run has ended (Kill or Stop first).
+// log, once its current run has ended (Kill or Stop first). Concurrent
+// calls start it once.
 func (p *Process) Restart() error {
-	if done, _ := p.Exited(); !done {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	select {
+	case <-p.run.done:
+	default:
 		return fmt.Errorf("restart %s: still running", p.Name)
 	}
 	r, err := p.start()
 	if err != nil {
 		return err
 	}
-	p.mu.Lock()
 	p.run = r
-	p.mu.Unlock()
 	return nil
 }
 

@@ -170,3 +170,23 @@ func TestKillPauseResumeRestart(t *testing.T) {
 		t.Errorf("RSS of a running process: %v MiB", p.RSSMB())
 	}
 }
+
+// TestStablePortIsBelowTheEphemeralRange: the ports a restarting process
+// keeps are never ones the kernel hands out to connections.
+func TestStablePortIsBelowTheEphemeralRange(t *testing.T) {
+	b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var low int
+	fmt.Sscan(string(b), &low)
+	for range 20 {
+		p, err := StablePort()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p < 10000 || p >= low {
+			t.Fatalf("port %d, want 10000..%d", p, low-1)
+		}
+	}
+}

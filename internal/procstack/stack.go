@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -90,7 +91,7 @@ func StartNATS(ctx context.Context, cfg Config) (_ *Stack, err error) {
 	var clientPorts, clusterPorts []int
 	if nodes > 1 {
 		for range 2 * nodes {
-			p, err := FreePort()
+			p, err := StablePort()
 			if err != nil {
 				return nil, err
 			}
@@ -313,6 +314,34 @@ func (st *Stack) Stop() {
 		st.Procs[i].Stop(30 * time.Second)
 	}
 	st.Procs, st.NATS = nil, nil
+}
+
+// StablePort picks a free TCP port on 127.0.0.1 below the kernel's
+// ephemeral range, for a process that restarts on the same port: a port
+// the kernel hands out could meanwhile become some connection's local
+// port, and the restart would fail with "address in use".
+func StablePort() (int, error) {
+	low := 32768 // Linux's default start of ip_local_port_range
+	if b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range"); err == nil {
+		if f := strings.Fields(string(b)); len(f) == 2 {
+			if n, err := strconv.Atoi(f[0]); err == nil {
+				low = n
+			}
+		}
+	}
+	if low <= 11000 {
+		return FreePort() // nothing sensible below it
+	}
+	for range 200 {
+		port := 10000 + rand.IntN(low-11000)
+		l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(port))
+		if err != nil {
+			continue
+		}
+		l.Close()
+		return port, nil
+	}
+	return 0, errors.New("procstack: no free port below the ephemeral range")
 }
 
 // FreePort asks the kernel for a free TCP port on 127.0.0.1.

@@ -89,14 +89,20 @@ type Runner struct {
 
 // NewRunner returns a runner; it does no I/O. An empty replica id becomes
 // DefaultReplicaID(). With cfg.Registry it registers the lease metrics
-// there (once per service and registry).
+// there (the first runner of a service on a registry).
 func NewRunner(cfg RunnerConfig, log *slog.Logger) *Runner {
 	if cfg.Lease.ReplicaID == "" {
 		cfg.Lease.ReplicaID = DefaultReplicaID()
 	}
 	r := &Runner{cfg: cfg, log: log, sleep: backoff.Sleep}
 	if cfg.Registry != nil {
-		cfg.Registry.MustRegister(&collector{r: r, count: partitionsOwnedDesc(cfg.Service), each: partitionOwnedDesc(cfg.Service)})
+		// A second runner of the same service on one registry (tests that
+		// run replicas in one process) is not reported: its metrics would
+		// collide with the first's.
+		err := cfg.Registry.Register(&collector{r: r, count: partitionsOwnedDesc(cfg.Service), each: partitionOwnedDesc(cfg.Service)})
+		if are := (prometheus.AlreadyRegisteredError{}); err != nil && !errors.As(err, &are) {
+			log.Warn("lease metrics not registered", "error", err)
+		}
 	}
 	return r
 }

@@ -181,3 +181,30 @@ func TestRunnerMetricsReportHeldPartitions(t *testing.T) {
 		t.Fatalf("after stop: owned %v partitions %v (%v), want none", n, parts, err)
 	}
 }
+
+// TestRunnerMetricsTolerateASecondReplicaOnOneRegistry: replicas of one
+// service built in one process share a registry without a panic.
+func TestRunnerMetricsTolerateASecondReplicaOnOneRegistry(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	for _, id := range []string{"a", "b"} {
+		NewRunner(RunnerConfig{Lease: config.Lease{Bucket: "b", TTL: time.Second, ReplicaID: id}, Service: "aggregator", Registry: reg}, testenv.Logger(t))
+	}
+	NewRunner(RunnerConfig{Lease: config.Lease{Bucket: "c", TTL: time.Second, ReplicaID: "a"}, Service: "archiver", Registry: reg}, testenv.Logger(t))
+	families, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	services := map[string]bool{}
+	for _, f := range families {
+		for _, m := range f.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "service" {
+					services[l.GetValue()] = true
+				}
+			}
+		}
+	}
+	if !services["aggregator"] || !services["archiver"] {
+		t.Fatalf("services reported: %v, want aggregator and archiver", services)
+	}
+}

@@ -93,6 +93,9 @@ func (w *worker) start(ctx context.Context) error {
 			w.cons, w.delivered = c, info.Delivered.Consumer
 			return nil
 		}
+		if err := w.owner(); err != nil {
+			return err // the consumer is the new owner's now: leave it alone
+		}
 		if info.AckFloor.Stream > cp.Seq {
 			w.log.WarnContext(ctx, "records consumer is ahead of the checkpoint; rewinding it to fold every record the state has not seen",
 				"consumer", name, "ack_floor", info.AckFloor.Stream, "checkpoint_seq", cp.Seq)
@@ -150,6 +153,12 @@ func (w *worker) run(ctx context.Context) error {
 			return fmt.Errorf("partition %d: fetch: %w", w.p, err)
 		}
 		if n == 0 {
+			// Nothing came: a delivery lost on its way (see handle) shows
+			// here only as the consumer having delivered more than this
+			// worker received. Start over now rather than after AckWait.
+			if err := w.checkDelivered(ctx); err != nil {
+				return err
+			}
 			w.caughtUp.Store(true)
 		}
 		if w.since > 0 && (w.since >= w.cfg.CheckpointMessages || time.Since(w.lastSave) >= w.cfg.CheckpointInterval || n == 0) {
@@ -170,6 +179,23 @@ func (w *worker) run(ctx context.Context) error {
 	return nil
 }
 
+// checkDelivered fails with errDeliveryGap when the consumer says it
+// delivered more than this worker received. An unreadable consumer is
+// left to the next fetch.
+func (w *worker) checkDelivered(ctx context.Context) error {
+	ictx, cancel := context.WithTimeout(ctx, w.cfg.PublishTimeout)
+	defer cancel()
+	info, err := w.cons.Info(ictx)
+	if err != nil || info.Delivered.Consumer <= w.delivered {
+		return nil
+	}
+	if err := w.owner(); err != nil {
+		return err
+	}
+	return fmt.Errorf("partition %d: %w: the consumer delivered up to %d, the last received was %d; refolding from the checkpoint",
+		w.p, errDeliveryGap, info.Delivered.Consumer, w.delivered)
+}
+
 // errDeliveryGap: the consumer delivered a message this worker never
 // received; the worker restarts from its checkpoint.
 var errDeliveryGap = errors.New("a record message was delivered but never received")
@@ -186,6 +212,9 @@ func (w *worker) handle(ctx context.Context, msg jetstream.Msg) error {
 	}
 	seq := meta.Sequence.Stream
 	if d := meta.Sequence.Consumer; d != w.delivered+1 {
+		if err := w.owner(); err != nil {
+			return err // a stale owner stops rather than starting over
+		}
 		// A delivery never reached this worker: the client ends a fetch
 		// on its own timer, and a replicated consumer's messages may
 		// arrive after it (a broker node lost, a slow quorum). Folding on

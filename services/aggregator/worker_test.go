@@ -276,7 +276,7 @@ func TestWorkerRefusesADeliveryGap(t *testing.T) {
 		{"the same twice", 3, 3},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			w := &worker{p: 2, delivered: tc.delivered, cp: &checkpoint{Seq: 10}}
+			w := &worker{p: 2, delivered: tc.delivered, cp: &checkpoint{Seq: 10}, holds: func(int32) bool { return true }}
 			err := w.handle(context.Background(), deliveryMsg{consumerSeq: tc.next, streamSeq: 50})
 			if !errors.Is(err, errDeliveryGap) {
 				t.Fatalf("delivery %d after %d: %v, want %v", tc.next, tc.delivered, err, errDeliveryGap)
@@ -286,5 +286,11 @@ func TestWorkerRefusesADeliveryGap(t *testing.T) {
 					w.since, w.last, w.cp.Seq, w.delivered)
 			}
 		})
+	}
+	// A replica that no longer holds the partition stops instead of
+	// starting over on the new owner's consumer.
+	w := &worker{p: 2, delivered: 3, cp: &checkpoint{Seq: 10}, holds: func(int32) bool { return false }}
+	if err := w.handle(context.Background(), deliveryMsg{consumerSeq: 5, streamSeq: 50}); !errors.Is(err, lease.ErrNotHeld) {
+		t.Fatalf("a stale owner's gap: %v, want %v", err, lease.ErrNotHeld)
 	}
 }

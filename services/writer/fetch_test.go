@@ -14,7 +14,8 @@ func TestMessageSizesFitTheBudget(t *testing.T) {
 	}{
 		{"nothing seen yet", nil, budget / initialMessageBytes, budget / initialMessageBytes},
 		{"small messages", [][2]int{{1000 * 4096, 1000}}, budget / 4096, budget / 4096},
-		{"growing messages", [][2]int{{100 * 4096, 100}, {100 * 65536, 100}}, budget / 65536, budget / 4096},
+		{"growing messages", [][2]int{{100 * 4096, 100}, {100 * 65536, 100}}, budget / 65536, budget / 65536},
+		{"shrinking messages", [][2]int{{100 * 65536, 100}, {100 * 4096, 100}}, budget/65536 + 1, budget / 4096},
 		{"a message larger than the budget", [][2]int{{2 * budget, 1}}, 1, 1},
 		{"an empty fetch changes nothing", [][2]int{{0, 0}}, budget / initialMessageBytes, budget / initialMessageBytes},
 	} {

@@ -72,18 +72,21 @@ func (f *fetchBatch) add(d doc) {
 	f.docs = append(f.docs, d)
 }
 
-// messageSizes is the mean size of the document messages fetched so far,
-// which turns a fetch's byte budget into a message count. Owned by the
-// fetch loop.
+// messageSizes turns a fetch's byte budget into a message count from the
+// sizes of the document messages fetched so far: a moving average that
+// jumps up at once when a fetch's messages are larger, and comes down
+// slowly. It bounds a fetch's bytes only as well as the last fetches
+// predict the next (at most FetchMessages times the largest message).
+// Owned by the fetch loop.
 type messageSizes struct {
-	mean float64 // bytes per message, a moving average; 0 before the first
+	mean float64 // bytes per message; 0 before the first
 }
 
-// initialMessageBytes is the mean assumed before any message was fetched:
+// initialMessageBytes is the size assumed before any message was fetched:
 // on the large side, so the first fetch stays within its budget.
 const initialMessageBytes = 64 << 10
 
-// fit is how many messages of the mean size fit in budget bytes (at
+// fit is how many messages of the expected size fit in budget bytes (at
 // least one).
 func (m *messageSizes) fit(budget int) int {
 	mean := m.mean
@@ -99,11 +102,11 @@ func (m *messageSizes) observe(bytes, n int) {
 		return
 	}
 	got := float64(bytes) / float64(n)
-	if m.mean <= 0 {
-		m.mean = got
+	if got >= m.mean {
+		m.mean = got // larger messages: believe them at once
 		return
 	}
-	m.mean = 0.7*m.mean + 0.3*got
+	m.mean = 0.8*m.mean + 0.2*got
 }
 
 // bulk is one bulk request's worth of a fetch's documents.
@@ -299,14 +302,15 @@ func (b *budget) give(n int) {
 // to come (they are known to be waiting), room for their documents is made
 // at once.
 func (s *Service) gather(ctx context.Context, want int, expected bool) (*fetchBatch, int, error) {
-	// No FetchMaxBytes: a pull request that ends on its byte limit makes
-	// the server send its "409 Batch Completed" status at once, while the
+	// No FetchMaxBytes: a pull request with a byte limit that ends on its
+	// count or its bytes makes the server send a 409 status ("Batch
+	// Completed", "Message Size Exceeds MaxBytes") at once, while the
 	// messages of a replicated consumer follow only once their delivery is
-	// replicated; the client ends the fetch on the status and drops the
-	// messages, which then wait out AckWait (nats-server 2.15.3). A request
-	// that ends on its count ends when the client has every message, and
-	// one that expires gets its 408 after the deliveries. The caller
-	// sizes want to the byte budget instead (messageSizes).
+	// replicated; the client ends the fetch on the status and drops them,
+	// and they wait out AckWait (nats-server 2.15.2, the same in 2.15.3).
+	// A request without one ends when the client has every message, or
+	// expires with a 408 sent after the deliveries. The caller sizes want
+	// to the byte budget instead (messageSizes).
 	batch, err := s.cons.Fetch(want, jetstream.FetchMaxWait(s.cfg.FlushInterval))
 	if err != nil {
 		return nil, -1, err
@@ -428,11 +432,19 @@ func (f *families) familyOf(d doc) string {
 	return f.familyName(d.family)
 }
 
-// keepAlive marks msgs in progress every third of AckWait until stopped,
+// keepAliveMax is the longest pause between two in-progress acks of the
+// messages being written: a third of the default AckWait (15 s).
+const keepAliveMax = 5 * time.Second
+
+// keepAlive marks msgs in progress every third of AckWait (at most every
+// keepAliveMax) until stopped,
 // so a slow or retrying bulk does not get its messages redelivered.
 // A timer re-armed after each round costs no goroutine while it waits.
 func (s *Service) keepAlive(msgs []jetstream.Msg) (stop func()) {
-	every := s.cfg.AckWait / 3
+	// At most every keepAliveMax, whatever this replica's AckWait: the
+	// shared consumer has the AckWait of the replica that started last,
+	// which may be shorter (a rolling change of FLOWLINE_WRITER_ACK_WAIT).
+	every := min(s.cfg.AckWait/3, keepAliveMax)
 	var mu sync.Mutex // guards stopped and the timer's re-arming
 	stopped := false
 	var timer *time.Timer
