@@ -111,8 +111,7 @@ func compareRuns(ctx context.Context, es *search.Client, reference, run string) 
 		slices.Sort(ids)
 		for _, id := range ids {
 			w, g := want[id], got[id]
-			archivedW, archivedG := w.index != schema.RuntimeIndex("", f), g != nil && g.index != schema.RuntimeIndex("", f)
-			if f == schema.ListView && archivedW {
+			if f == schema.ListView && w.index != schema.RuntimeIndex("", f) {
 				c.ArchivedInstances++
 			}
 			switch {
@@ -130,7 +129,7 @@ func compareRuns(ctx context.Context, es *search.Client, reference, run string) 
 				c.Different++
 				c.example("different: %s %s (version %d, reference %d)", f, id, g.version, w.version)
 			}
-			if f == schema.ListView && (archivedW != archivedG || (archivedW && g.index != w.index)) {
+			if g.index != w.index { // archived (into which dated index) or not
 				c.ArchiveDifferent++
 				c.example("archive: %s %s in %s, reference in %s", f, id, g.index, w.index)
 			}
@@ -150,6 +149,7 @@ type DeadLetters struct {
 	Reference  int      `json:"reference"`
 	Run        int      `json:"run"`
 	Unexpected int      `json:"unexpected"` // dead-lettered by the run and not by the reference
+	Missing    int      `json:"missing"`    // dead-lettered by the reference and not by the run
 	Examples   []string `json:"examples,omitempty"`
 }
 
@@ -167,7 +167,8 @@ func deadLetterKeys(ctx context.Context, js jetstream.JetStream) ([]string, erro
 }
 
 // compareDeadLetters finds the run's dead letters the reference has not
-// (as many times).
+// (as many times), and the reference's the run has not: a record the
+// reference dead-lettered and the run lost without a trace.
 func compareDeadLetters(reference, run []string) DeadLetters {
 	d := DeadLetters{Reference: len(reference), Run: len(run)}
 	left := map[string]int{}
@@ -181,7 +182,16 @@ func compareDeadLetters(reference, run []string) DeadLetters {
 		}
 		d.Unexpected++
 		if len(d.Examples) < 10 {
-			d.Examples = append(d.Examples, k)
+			d.Examples = append(d.Examples, "unexpected: "+k)
+		}
+	}
+	for _, k := range reference {
+		if left[k] > 0 {
+			left[k]--
+			d.Missing++
+			if len(d.Examples) < 10 {
+				d.Examples = append(d.Examples, "missing: "+k)
+			}
 		}
 	}
 	return d

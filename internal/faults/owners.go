@@ -13,12 +13,22 @@ import (
 	"github.com/flowline/flowline/internal/procstack"
 )
 
-// ownerSample is how often the owners are sampled.
-const ownerSample = 250 * time.Millisecond
+// ownerSample is how often the owners are sampled, and scrapeTimeout how
+// long a replica may take to answer.
+const (
+	ownerSample   = 250 * time.Millisecond
+	scrapeTimeout = time.Second
+)
 
 // Ownership is what sampling the aggregators' leases found.
 type Ownership struct {
 	Samples int `json:"samples"`
+	// Unanswered counts samples left out because a replica the harness
+	// had not killed or paused did not answer: nothing is known of them.
+	Unanswered int `json:"unanswered"`
+	// AllOwned counts samples in which every partition had an owner: a
+	// run without any says the sampling saw nothing.
+	AllOwned int `json:"all_owned"`
 	// DoubleOwned counts samples in which two aggregators both said they
 	// may act for one partition.
 	DoubleOwned int      `json:"double_owned"`
@@ -41,14 +51,16 @@ type Ownership struct {
 // overlap (a hand-over in between would show the first replica without
 // p). The order alternates from sample to sample so that every replica is
 // in turn the outer one. A paused or dead replica does not answer and
-// counts as owning nothing. Owned by the goroutine that runs run; report
-// after run returned.
+// counts as owning nothing; any other replica that does not answer makes
+// the sample unknown (left out). Owned by the goroutine that runs run;
+// report after run returned.
 type ownerWatch struct {
 	admins     []string // the aggregators' admin URLs
 	names      []string
 	partitions []int32
 	bound      time.Duration
 	client     *http.Client
+	down       func(name string) bool // the harness has the process killed or paused
 
 	mu       sync.Mutex
 	result   Ownership
@@ -57,8 +69,8 @@ type ownerWatch struct {
 	now      func() time.Time
 }
 
-func newOwnerWatch(names, admins []string, partitions int, bound time.Duration) *ownerWatch {
-	w := &ownerWatch{admins: admins, names: names, bound: bound, client: &http.Client{Timeout: ownerSample},
+func newOwnerWatch(names, admins []string, partitions int, bound time.Duration, down func(string) bool) *ownerWatch {
+	w := &ownerWatch{admins: admins, names: names, bound: bound, client: &http.Client{Timeout: scrapeTimeout}, down: down,
 		lastSeen: map[int32]time.Time{}, openGap: map[int32]time.Time{}, now: time.Now}
 	for p := 1; p <= partitions; p++ {
 		w.partitions = append(w.partitions, int32(p))
@@ -67,11 +79,15 @@ func newOwnerWatch(names, admins []string, partitions int, bound time.Duration) 
 	return w
 }
 
-// held reads the partitions replica i may act for; nil when it does not
-// answer.
+// held reads the partitions replica i may act for; an empty set when the
+// harness has it killed or paused and it does not answer, nil (unknown)
+// when another does not answer.
 func (w *ownerWatch) held(ctx context.Context, i int) map[int32]bool {
 	samples, err := procstack.Scrape(ctx, w.client, w.admins[i], "flowline_lease_partition_owned")
 	if err != nil {
+		if w.down(w.names[i]) {
+			return map[int32]bool{}
+		}
 		return nil
 	}
 	out := map[int32]bool{}
@@ -129,7 +145,19 @@ func (w *ownerWatch) sample(ctx context.Context, n int) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.result.Samples++
+	for i := range k {
+		if first[i] == nil || second[i] == nil {
+			w.result.Unanswered++
+			return
+		}
+	}
 	outer := order[0]
+	all := true
+	defer func() {
+		if all {
+			w.result.AllOwned++
+		}
+	}()
 	for _, p := range w.partitions {
 		owned := false
 		for i := range k {
@@ -147,7 +175,10 @@ func (w *ownerWatch) sample(ctx context.Context, n int) {
 		if owned {
 			w.endGap(p, now)
 			w.lastSeen[p] = now
-		} else if _, open := w.openGap[p]; !open {
+			continue
+		}
+		all = false
+		if _, open := w.openGap[p]; !open {
 			// Unowned since the last sample that saw an owner (or since
 			// now, at the start).
 			since, seen := w.lastSeen[p]

@@ -42,7 +42,9 @@ func TestOwnerWatch(t *testing.T) {
 	defer sa.Close()
 	defer sb.Close()
 	clock := time.Unix(1000, 0)
-	w := newOwnerWatch([]string{"aggregator-1", "aggregator-2"}, []string{sa.URL, sb.URL}, 2, 3*time.Second)
+	down := map[string]bool{}
+	w := newOwnerWatch([]string{"aggregator-1", "aggregator-2"}, []string{sa.URL, sb.URL}, 2, 3*time.Second,
+		func(name string) bool { return down[name] })
 	w.now = func() time.Time { return clock }
 	ctx := context.Background()
 	step := func(d time.Duration) {
@@ -85,5 +87,25 @@ func TestOwnerWatch(t *testing.T) {
 	}
 	if r.UnownedOverBound != 1 || r.LongestUnowned < 5 || !strings.Contains(r.LongestUnownedWhere, "partition 1") {
 		t.Fatalf("unowned stretch of partition 1 not booked: %+v", r)
+	}
+	if r.AllOwned == 0 || r.Unanswered != 0 {
+		t.Fatalf("all owned in %d samples, %d unanswered: %+v", r.AllOwned, r.Unanswered, r)
+	}
+
+	// Replica 2 stops answering: unknown while the harness has not killed
+	// or paused it (left out, no stretch booked), owning nothing once it
+	// has.
+	sb.Close()
+	step(10 * time.Second)
+	if r := w.report(); r.Unanswered != 1 || r.UnownedOverBound != 1 {
+		t.Fatalf("an unanswered replica counted: %+v", r)
+	}
+	down["aggregator-2"] = true
+	step(time.Second)
+	step(10 * time.Second)
+	a.set(1, 2)
+	step(time.Second)
+	if r := w.report(); r.Unanswered != 1 || r.UnownedOverBound != 3 { // partitions 1 and 2, held by the killed replica
+		t.Fatalf("a killed replica's partitions not booked as unowned: %+v", r)
 	}
 }

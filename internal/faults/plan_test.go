@@ -57,19 +57,20 @@ func contains(xs []string, x string) bool {
 
 func TestCompareDeadLetters(t *testing.T) {
 	for _, tc := range []struct {
-		name       string
-		ref, run   []string
-		unexpected int
+		name                string
+		ref, run            []string
+		unexpected, missing int
 	}{
-		{"none", nil, nil, 0},
-		{"the same", []string{"aggregator: bad", "writer: mapping"}, []string{"writer: mapping", "aggregator: bad"}, 0},
-		{"one more", []string{"writer: mapping"}, []string{"writer: mapping", "writer: mapping"}, 1},
-		{"another", nil, []string{"writer: timeout"}, 1},
-		{"fewer", []string{"writer: mapping"}, nil, 0},
+		{"none", nil, nil, 0, 0},
+		{"the same", []string{"aggregator: bad", "writer: mapping"}, []string{"writer: mapping", "aggregator: bad"}, 0, 0},
+		{"one more", []string{"writer: mapping"}, []string{"writer: mapping", "writer: mapping"}, 1, 0},
+		{"another", nil, []string{"writer: timeout"}, 1, 0},
+		{"fewer", []string{"writer: mapping", "writer: mapping"}, []string{"writer: mapping"}, 0, 1},
+		{"none of them", []string{"aggregator: bad"}, nil, 0, 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if d := compareDeadLetters(tc.ref, tc.run); d.Unexpected != tc.unexpected || d.Run != len(tc.run) {
-				t.Fatalf("%+v, want %d unexpected", d, tc.unexpected)
+			if d := compareDeadLetters(tc.ref, tc.run); d.Unexpected != tc.unexpected || d.Missing != tc.missing || d.Run != len(tc.run) {
+				t.Fatalf("%+v, want %d unexpected, %d missing", d, tc.unexpected, tc.missing)
 			}
 		})
 	}

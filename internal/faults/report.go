@@ -17,6 +17,9 @@ type Report struct {
 	Seed       uint64    `json:"seed"`
 	Records    int64     `json:"records"`
 	Instances  int       `json:"process_instances"`
+	// ReferenceInstances is how many process instances the reference run
+	// indexed: the workload's, or the comparison proves nothing.
+	ReferenceInstances int `json:"reference_process_instances"`
 	Partitions int       `json:"partitions"`
 	LeaseTTL   string    `json:"lease_ttl"`
 	// Rate is the faulted run's fixed push rate, records/s.
@@ -66,8 +69,20 @@ func (r *Report) verdict() {
 	if r.DeadLetters.Unexpected > 0 {
 		fail("%d dead letters the reference run did not have", r.DeadLetters.Unexpected)
 	}
+	if r.DeadLetters.Missing > 0 {
+		fail("%d of the reference run's dead letters are not in the run's", r.DeadLetters.Missing)
+	}
+	if r.ReferenceInstances != r.Instances {
+		fail("the reference run indexed %d process instances, the workload started %d", r.ReferenceInstances, r.Instances)
+	}
 	if r.Ownership.DoubleOwned > 0 {
 		fail("%d samples found two aggregators owning one partition", r.Ownership.DoubleOwned)
+	}
+	if r.Soak == nil && r.Ownership.AllOwned == 0 {
+		fail("no sample of the aggregators' leases saw every partition owned (%d samples, %d unanswered): ownership was not checked", r.Ownership.Samples, r.Ownership.Unanswered)
+	}
+	if o := r.Ownership; o.Samples > 0 && o.Unanswered*10 > o.Samples {
+		r.Warnings = append(r.Warnings, fmt.Sprintf("%d of %d owner samples left out: a replica the harness had not stopped did not answer", o.Unanswered, o.Samples))
 	}
 	if r.Ownership.UnownedOverBound > 0 {
 		fail("a partition was unowned longer than the lease TTL plus the rebalance time (%.1f s) %d times", r.Ownership.Bound, r.Ownership.UnownedOverBound)
@@ -75,6 +90,9 @@ func (r *Report) verdict() {
 	for _, rd := range r.Rounds {
 		if !rd.Recovered {
 			fail("round %d (%s) did not recover: %s", rd.Round, rd.Plan, rd.Note)
+		}
+		if rd.Missed != "" {
+			r.Warnings = append(r.Warnings, fmt.Sprintf("round %d (%s) found nothing to strike: %s", rd.Round, rd.Kind, rd.Missed))
 		}
 		if rd.AfterLoad {
 			r.Warnings = append(r.Warnings, fmt.Sprintf("round %d (%s) struck after the whole workload was pushed: give more --records", rd.Round, rd.Kind))
@@ -149,7 +167,10 @@ func (r *Report) WriteText(out io.Writer) {
 				m = fmt.Sprintf("%s %.1f s", rd.Measure, rd.MeasureSeconds)
 			}
 			lag := fmt.Sprint(rd.LagAtStrike)
-			if rd.AfterLoad {
+			if rd.Missed != "" {
+			r.Warnings = append(r.Warnings, fmt.Sprintf("round %d (%s) found nothing to strike: %s", rd.Round, rd.Kind, rd.Missed))
+		}
+		if rd.AfterLoad {
 				lag += " (load over)"
 			}
 			fmt.Fprintf(tw, "%d\t%s\t%s\t%.1f s\t%.1f s\t%s\t%s\t%s\t\n", rd.Round, rd.Kind, rd.Target, rd.At, rd.HoldSeconds, lag, rec, m)
@@ -183,13 +204,13 @@ func (r *Report) WriteText(out io.Writer) {
 		fmt.Fprintf(out, "  %s\n", e)
 	}
 	d := r.DeadLetters
-	fmt.Fprintf(out, "dead letters: reference %d, run %d, unexpected %d\n", d.Reference, d.Run, d.Unexpected)
+	fmt.Fprintf(out, "dead letters: reference %d, run %d, unexpected %d, missing %d\n", d.Reference, d.Run, d.Unexpected, d.Missing)
 	for _, e := range d.Examples {
 		fmt.Fprintf(out, "  %s\n", e)
 	}
 	o := r.Ownership
-	fmt.Fprintf(out, "ownership: %d samples, %d with a partition owned twice; longest unowned %.1f s (%s), bound %.1f s\n",
-		o.Samples, o.DoubleOwned, o.LongestUnowned, o.LongestUnownedWhere, o.Bound)
+	fmt.Fprintf(out, "ownership: %d samples (%d unanswered, %d with every partition owned), %d with a partition owned twice; longest unowned %.1f s (%s), bound %.1f s\n",
+		o.Samples, o.Unanswered, o.AllOwned, o.DoubleOwned, o.LongestUnowned, o.LongestUnownedWhere, o.Bound)
 	for _, e := range append(slices.Clone(o.Examples), o.UnownedOverBoundWhere...) {
 		fmt.Fprintf(out, "  %s\n", e)
 	}

@@ -174,16 +174,19 @@ func (h *harness) faulted(ctx context.Context, w *workload, rep *Report, soakRat
 		rate = float64(w.records) / (planned.Seconds() * 1.5)
 	}
 	rep.Rate = rate
+	// A stack that never takes the workload (ingest or NATS not coming
+	// back) ends the run with an error rather than a hang.
+	pushDeadline := 3*time.Duration(float64(w.records)/rate*float64(time.Second)) + roundTimeout
 
 	// The owners are sampled from the start to the end of the run.
-	owners := newOwnerWatch(aggNames, aggAdmins, h.cfg.Partitions, h.cfg.LeaseTTL+rebalanceTime(h.cfg.LeaseTTL))
+	owners := newOwnerWatch(aggNames, aggAdmins, h.cfg.Partitions, h.cfg.LeaseTTL+rebalanceTime(h.cfg.LeaseTTL), h.faulty)
 	octx, stopOwners := context.WithCancel(ctx)
 	var owg sync.WaitGroup
 	owg.Go(func() { owners.run(octx) })
 	defer func() { stopOwners(); owg.Wait() }()
 
 	stats := &pushStats{}
-	pctx, stopPush := context.WithCancel(ctx)
+	pctx, stopPush := context.WithTimeout(ctx, pushDeadline)
 	defer stopPush()
 	pushDone := make(chan error, 1)
 	var pushed atomic.Bool // the whole workload is in
@@ -216,7 +219,7 @@ func (h *harness) faulted(ctx context.Context, w *workload, rep *Report, soakRat
 	select {
 	case err := <-pushDone:
 		if err != nil {
-			return RunSummary{}, nil, fmt.Errorf("push: %w", err)
+			return RunSummary{}, nil, fmt.Errorf("push (%d of %d records in after %s): %w", stats.pushed.Load(), w.records, time.Since(start).Round(time.Second), err)
 		}
 	case <-ctx.Done():
 		return RunSummary{}, nil, ctx.Err()
@@ -228,6 +231,10 @@ func (h *harness) faulted(ctx context.Context, w *workload, rep *Report, soakRat
 	stopOwners()
 	owg.Wait()
 	rep.Ownership = owners.report()
+	h.progress("comparing every document of every alias with the reference")
+	if rep.Comparison, err = h.settledComparison(ctx); err != nil {
+		return RunSummary{}, nil, fmt.Errorf("compare: %w", err)
+	}
 	if soak != nil {
 		soak.finish(rep.Soak)
 	}
@@ -253,6 +260,9 @@ type RoundResult struct {
 	// AfterLoad: the whole workload was pushed before the fault struck
 	// (the rounds took longer than planned): it struck an idle stack.
 	AfterLoad bool `json:"after_load,omitempty"`
+	// Missed says why the fault found nothing to act on (no bulk came
+	// while bulks were refused).
+	Missed string `json:"missed,omitempty"`
 	// RecoverySeconds: from the end of the fault (the process restarted
 	// or continued, the node back, the 429s over) until every process was
 	// ready and nothing was left open.
@@ -289,7 +299,7 @@ func (h *harness) round(ctx context.Context, st *procstack.Stack, owners *ownerW
 		r.Note = err.Error()
 		return r
 	}
-	r.Measure = measure.name
+	r.Measure, r.Missed = measure.name, measure.missed
 	// Recovered: every process up and ready, everything stored before the
 	// fault ended written, and the kind's own figure taken.
 	rctx, cancel := context.WithTimeout(ctx, roundTimeout)
@@ -332,6 +342,8 @@ type measure struct {
 	name string
 	from time.Time
 	done func(ctx context.Context) (time.Time, bool)
+	// missed says why the fault found nothing to strike (a warning).
+	missed string
 }
 
 // inject does p's fault and ends it: it returns when the fault is over
@@ -340,6 +352,8 @@ func (h *harness) inject(ctx context.Context, st *procstack.Stack, owners *owner
 	switch p.Kind {
 	case KillService, PauseService:
 		proc := st.Proc(p.Target)
+		h.setFaulty(p.Target, true)
+		defer h.setFaulty(p.Target, false)
 		var m measure
 		if strings.HasPrefix(p.Target, "aggregator") {
 			m = measure{name: "partitions owned again", from: struck, done: func(context.Context) (time.Time, bool) {
@@ -377,6 +391,9 @@ func (h *harness) inject(ctx context.Context, st *procstack.Stack, owners *owner
 		}
 		return time.Now(), m, nil
 	case StopSearch:
+		if h.node == nil {
+			return time.Time{}, measure{}, errors.New("elasticsearch is not running (an earlier restart failed)")
+		}
 		if err := h.node.Stop(); err != nil {
 			return time.Time{}, measure{}, err
 		}
@@ -396,7 +413,7 @@ func (h *harness) inject(ctx context.Context, st *procstack.Stack, owners *owner
 		over := time.Now()
 		m := measure{name: "caught up after the 429s", from: over, done: h.caughtUpSince(ctx, st)}
 		if h.proxy.Rejected() == before {
-			return over, m, errors.New("no bulk came while the proxy refused them: the fault did not strike")
+			m.missed = "no bulk came while the proxy refused them"
 		}
 		return over, m, nil
 	}

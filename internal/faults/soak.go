@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/flowline/flowline/internal/procstack"
@@ -21,13 +22,15 @@ type Soak struct {
 	Seconds float64 `json:"seconds"`
 	// MaxRate is the clean stack's records/s at full speed (the
 	// calibration), Rate half of it.
-	MaxRate float64 `json:"max_records_per_second"`
-	Rate    float64 `json:"records_per_second"`
+	MaxRate    float64 `json:"max_records_per_second"`
+	Rate       float64 `json:"records_per_second"`
+	Partitions int     `json:"partitions"`
 	// Processes: each process's resident memory, first and last sample
-	// and the fitted slope (least squares over every sample).
+	// and the fitted slope (least squares over the samples after the
+	// first quarter, the warm-up).
 	Processes []SoakProcess `json:"processes"`
-	// MaxOpen is the largest backlog sampled (messages open); Bounded
-	// says whether the backlog's fitted slope stayed flat.
+	// MaxOpen is the largest backlog sampled (messages open);
+	// LagUnbounded says the backlog's fitted slope did not stay flat.
 	MaxOpen      uint64   `json:"max_open_messages"`
 	OpenSlope    float64  `json:"open_slope_per_hour"`
 	Growing      []string `json:"growing,omitempty"` // processes whose memory trends upward
@@ -79,11 +82,14 @@ func (s *soakWatch) run(ctx context.Context, d time.Duration, pushDone chan erro
 		if err := s.st.CheckAlive(); err != nil {
 			return err
 		}
+		b, err := procstack.Pending(ctx, s.st.JS, stream.RecordsStream)
+		if err != nil {
+			continue // an unreadable backlog is no sample
+		}
 		s.times = append(s.times, time.Since(start).Hours())
 		for _, p := range s.st.Procs {
 			s.rss[p.Name] = append(s.rss[p.Name], p.RSSMB())
 		}
-		b, _ := procstack.Pending(ctx, s.st.JS, stream.RecordsStream)
 		s.open = append(s.open, float64(b.Open()))
 	}
 	return nil
@@ -94,21 +100,30 @@ func (s *soakWatch) run(ctx context.Context, d time.Duration, pushDone chan erro
 // mean memory per hour.
 const growthLimit = 0.10
 
-// finish fits the trends into out.
+// warmUp is the share of the soak's samples left out of the trends: the
+// processes fill their caches and pools first.
+const warmUp = 0.25
+
+// finish fits the trends into out, over the samples after the warm-up.
+// NATS servers are reported but not judged: they hold the retained
+// records stream, which grows by design.
 func (s *soakWatch) finish(out *Soak) {
+	skip := int(float64(len(s.times)) * warmUp)
+	times := s.times[skip:]
 	names := make([]string, 0, len(s.rss))
 	for name := range s.rss {
 		names = append(names, name)
 	}
 	slices.Sort(names)
 	for _, name := range names {
-		xs := s.rss[name]
+		xs := s.rss[name][skip:]
 		if len(xs) == 0 {
 			continue
 		}
 		p := SoakProcess{Name: name, FirstMB: xs[0], LastMB: xs[len(xs)-1], MaxMB: slices.Max(xs),
-			SlopeMBPerH: slope(s.times, xs), Samples: len(xs)}
-		if mean := meanOf(xs); mean > 0 && p.SlopeMBPerH > growthLimit*mean {
+			SlopeMBPerH: slope(times, xs), Samples: len(xs)}
+		judged := !strings.HasPrefix(name, "nats")
+		if mean := meanOf(xs); judged && mean > 0 && p.SlopeMBPerH > growthLimit*mean {
 			out.Growing = append(out.Growing, fmt.Sprintf("%s +%.1f MB/h (mean %.0f MB)", name, p.SlopeMBPerH, mean))
 		}
 		out.Processes = append(out.Processes, p)
@@ -116,10 +131,13 @@ func (s *soakWatch) finish(out *Soak) {
 	for _, o := range s.open {
 		out.MaxOpen = max(out.MaxOpen, uint64(o))
 	}
-	out.OpenSlope = slope(s.times, s.open)
-	// The backlog is bounded when it does not trend upward by more than
-	// a second's worth of records per hour.
-	out.LagUnbounded = out.OpenSlope > out.Rate
+	out.OpenSlope = slope(times, s.open[skip:])
+	// The backlog is bounded when its trend adds less over the soak than
+	// ten seconds' worth of record messages (a message holds a request's
+	// records of one partition; the pusher sends one per partition every
+	// pushTick).
+	perSecond := float64(out.Partitions) / pushTick.Seconds()
+	out.LagUnbounded = out.OpenSlope*out.Seconds/3600 > 10*perSecond
 }
 
 // slope is the least-squares slope of ys over xs.
