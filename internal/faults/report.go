@@ -12,16 +12,16 @@ import (
 // Report is a `flowline faults` run's result; its JSON form is what
 // --out writes.
 type Report struct {
-	Started    time.Time `json:"started"`
-	Finished   time.Time `json:"finished"`
-	Seed       uint64    `json:"seed"`
-	Records    int64     `json:"records"`
-	Instances  int       `json:"process_instances"`
+	Started   time.Time `json:"started"`
+	Finished  time.Time `json:"finished"`
+	Seed      uint64    `json:"seed"`
+	Records   int64     `json:"records"`
+	Instances int       `json:"process_instances"`
 	// ReferenceInstances is how many process instances the reference run
 	// indexed: the workload's, or the comparison proves nothing.
-	ReferenceInstances int `json:"reference_process_instances"`
-	Partitions int       `json:"partitions"`
-	LeaseTTL   string    `json:"lease_ttl"`
+	ReferenceInstances int    `json:"reference_process_instances"`
+	Partitions         int    `json:"partitions"`
+	LeaseTTL           string `json:"lease_ttl"`
 	// Rate is the faulted run's fixed push rate, records/s.
 	Rate        float64       `json:"rate"`
 	Reference   RunSummary    `json:"reference"`
@@ -168,9 +168,9 @@ func (r *Report) WriteText(out io.Writer) {
 			}
 			lag := fmt.Sprint(rd.LagAtStrike)
 			if rd.Missed != "" {
-			r.Warnings = append(r.Warnings, fmt.Sprintf("round %d (%s) found nothing to strike: %s", rd.Round, rd.Kind, rd.Missed))
-		}
-		if rd.AfterLoad {
+				r.Warnings = append(r.Warnings, fmt.Sprintf("round %d (%s) found nothing to strike: %s", rd.Round, rd.Kind, rd.Missed))
+			}
+			if rd.AfterLoad {
 				lag += " (load over)"
 			}
 			fmt.Fprintf(tw, "%d\t%s\t%s\t%.1f s\t%.1f s\t%s\t%s\t%s\t\n", rd.Round, rd.Kind, rd.Target, rd.At, rd.HoldSeconds, lag, rec, m)
