@@ -65,6 +65,7 @@ type ownerWatch struct {
 	mu       sync.Mutex
 	result   Ownership
 	lastSeen map[int32]time.Time // when the partition last had an owner
+	allOwned []time.Time         // the samples in which every partition had an owner
 	openGap  map[int32]time.Time // first sample without an owner, while unowned
 	now      func() time.Time
 }
@@ -156,6 +157,7 @@ func (w *ownerWatch) sample(ctx context.Context, n int) {
 	defer func() {
 		if all {
 			w.result.AllOwned++
+			w.allOwned = append(w.allOwned, now)
 		}
 	}()
 	for _, p := range w.partitions {
@@ -223,17 +225,18 @@ func (w *ownerWatch) closeGaps() {
 	}
 }
 
-// ownedSince reports whether every partition has had an owner in a sample
-// whose readings began after t.
-func (w *ownerWatch) ownedSince(t time.Time) bool {
+// ownedAfter reports the first sample whose readings began after t in
+// which every partition had an owner.
+func (w *ownerWatch) ownedAfter(t time.Time) (time.Time, bool) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	for _, p := range w.partitions {
-		if seen, ok := w.lastSeen[p]; !ok || !seen.After(t) {
-			return false
+	i, _ := slices.BinarySearchFunc(w.allOwned, t, func(a, b time.Time) int { return a.Compare(b) })
+	for ; i < len(w.allOwned); i++ {
+		if w.allOwned[i].After(t) {
+			return w.allOwned[i], true
 		}
 	}
-	return true
+	return time.Time{}, false
 }
 
 func (w *ownerWatch) report() Ownership {

@@ -72,14 +72,14 @@ func TestOwnerWatch(t *testing.T) {
 	b.set(2) // partition 1 unowned for 5 s: over the 3 s bound
 	step(time.Second)
 	mark := clock
-	if w.ownedSince(mark) {
-		t.Fatal("every partition owned since a sample where 1 had no owner")
+	if at, ok := w.ownedAfter(mark); ok {
+		t.Fatalf("every partition owned at %s, after a sample where 1 had no owner and before any other", at)
 	}
 	step(4 * time.Second)
 	b.set(1, 2)
 	step(time.Second)
-	if !w.ownedSince(mark) {
-		t.Fatal("partition 1 is owned again, ownedSince says no")
+	if at, ok := w.ownedAfter(mark); !ok || !at.Equal(clock) {
+		t.Fatalf("partition 1 owned again at %s, ownedAfter says %s (%v)", clock, at, ok)
 	}
 	r := w.report()
 	if r.DoubleOwned != before {

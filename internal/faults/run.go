@@ -357,7 +357,7 @@ func (h *harness) inject(ctx context.Context, st *procstack.Stack, owners *owner
 		var m measure
 		if strings.HasPrefix(p.Target, "aggregator") {
 			m = measure{name: "partitions owned again", from: struck, done: func(context.Context) (time.Time, bool) {
-				return time.Now(), owners.ownedSince(struck)
+				return owners.ownedAfter(struck)
 			}}
 		}
 		if p.Kind == KillService {
