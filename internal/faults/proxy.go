@@ -50,7 +50,9 @@ func StartProxy(target string) (*Proxy, error) {
 	// connection dropped, as it would with the node itself, rather than a
 	// proxy's 502.
 	rp.ErrorHandler = func(w http.ResponseWriter, r *http.Request, err error) {
-		p.unreachable.Add(1)
+		if r.Context().Err() == nil { // not the client giving up
+			p.unreachable.Add(1)
+		}
 		if hj, ok := w.(http.Hijacker); ok {
 			if conn, _, herr := hj.Hijack(); herr == nil {
 				conn.Close()
