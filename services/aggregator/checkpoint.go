@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -30,6 +31,10 @@ type checkpoint struct {
 	// legacy: loaded from a checkpoint written before pointers; the object
 	// is deleted once the first pointer is written.
 	legacy bool
+	// tried: snapshot objects written by earlier attempts at saving this
+	// same state whose pointer update gave no answer: one of them may be
+	// what the pointer names now.
+	tried []string
 }
 
 // checkpoints stores partition checkpoints in the state bucket (see
@@ -128,14 +133,26 @@ func (c *checkpoints) save(ctx context.Context, cp *checkpoint) error {
 	}
 	if errors.Is(err, jetstream.ErrKeyExists) || errors.Is(err, jetstream.ErrKeyRevisionMismatch) {
 		c.remove(ctx, p, name)
-		return fmt.Errorf("partition %d: checkpoint at sequence %d refused, another replica checkpointed since revision %d: %w (%v)",
-			p, cp.Seq, cp.rev, lease.ErrNotHeld, err)
+		// An earlier attempt at this very save may have been stored
+		// although its answer was lost: then the pointer names its object.
+		adopted, arev := c.adopt(ctx, p, cp.tried)
+		if adopted == "" {
+			return fmt.Errorf("partition %d: checkpoint at sequence %d refused, another replica checkpointed since revision %d: %w (%v)",
+				p, cp.Seq, cp.rev, lease.ErrNotHeld, err)
+		}
+		name, rev, err = adopted, arev, nil
 	}
 	if err != nil {
+		cp.tried = append(cp.tried, name) // its pointer update may have been stored
 		return fmt.Errorf("partition %d: save checkpoint pointer: %w", p, err)
 	}
+	for _, t := range cp.tried {
+		if t != name {
+			c.remove(ctx, p, t)
+		}
+	}
 	old, legacy := cp.object, cp.legacy
-	cp.rev, cp.object, cp.legacy = rev, name, false
+	cp.rev, cp.object, cp.legacy, cp.tried = rev, name, false, nil
 	if old != "" {
 		c.remove(ctx, p, old)
 	}
@@ -143,6 +160,24 @@ func (c *checkpoints) save(ctx context.Context, cp *checkpoint) error {
 		c.remove(ctx, p, stream.CheckpointName(p))
 	}
 	return nil
+}
+
+// adopt reads p's pointer and returns the object and revision it holds
+// when the object is one of tried (written by an earlier attempt at the
+// same save), else "".
+func (c *checkpoints) adopt(ctx context.Context, p int32, tried []string) (string, uint64) {
+	if len(tried) == 0 {
+		return "", 0
+	}
+	e, err := c.pointers.Get(ctx, stream.CheckpointKey(p))
+	if err != nil {
+		return "", 0
+	}
+	var ptr stream.CheckpointPointer
+	if json.Unmarshal(e.Value(), &ptr) != nil || !slices.Contains(tried, ptr.Object) {
+		return "", 0
+	}
+	return ptr.Object, e.Revision()
 }
 
 // remove deletes a snapshot no pointer references; a failure only leaves

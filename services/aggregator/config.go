@@ -44,6 +44,14 @@ const leasePrefix = "AGGREGATOR"
 // NewConfig returns a Config with the defaults tags cannot carry.
 func NewConfig() Config { return Config{Lease: config.LeaseFor(leasePrefix)} }
 
+// AttemptTimeout bounds one attempt at a broker operation within
+// PublishTimeout: an answer lost with a NATS server that died is waited
+// for this long, not PublishTimeout, before the operation is tried again
+// (a sixth of PublishTimeout, at least a second).
+func (c Config) AttemptTimeout() time.Duration {
+	return min(c.PublishTimeout, max(time.Second, c.PublishTimeout/6))
+}
+
 // Validate implements config.Validator.
 func (c Config) Validate() error {
 	if c.ConsumerPrefix == "" || c.StateBucket == "" || c.DefinitionsBucket == "" {

@@ -154,9 +154,10 @@ func (s *Service) Run(ctx context.Context) error {
 		return fmt.Errorf("aggregator: %w", err)
 	}
 	defer conn.Close()
-	// The workers' context bounds every asynchronous publish: an ack that
-	// never comes fails the publish after PublishTimeout.
-	js, err := jetstream.New(conn.NC, jetstream.WithPublishAsyncTimeout(s.cfg.PublishTimeout))
+	// An ack that never comes (lost with a server that died) fails an
+	// asynchronous publish after AttemptTimeout; confirm publishes it again
+	// with the same message id, within PublishTimeout.
+	js, err := jetstream.New(conn.NC, jetstream.WithPublishAsyncTimeout(s.cfg.AttemptTimeout()))
 	if err != nil {
 		return fmt.Errorf("aggregator: jetstream: %w", err)
 	}

@@ -390,7 +390,18 @@ func (w *worker) checkpoint(ctx context.Context) error {
 	}
 	start := time.Now()
 	sctx, cancel := context.WithTimeout(ctx, w.cfg.PublishTimeout)
-	err := w.checkpoints.save(sctx, w.cp)
+	// Each attempt is bounded (a snapshot is larger than a message: twice
+	// AttemptTimeout), so an answer lost with a server that died costs
+	// that, not PublishTimeout.
+	err := retry(sctx, w.log, func(ctx context.Context) error {
+		actx, cancel := context.WithTimeout(ctx, 2*w.cfg.AttemptTimeout())
+		defer cancel()
+		err := w.checkpoints.save(actx, w.cp)
+		if errors.Is(err, lease.ErrNotHeld) {
+			return backoff.Permanent(err)
+		}
+		return err
+	})
 	cancel()
 	if err != nil {
 		return w.stalled(ctx, err)
@@ -425,7 +436,9 @@ func (w *worker) confirm(ctx context.Context) error {
 				if err := w.owner(); err != nil {
 					return backoff.Permanent(err)
 				}
-				_, err := w.js.PublishMsg(ctx, f.Msg())
+				actx, cancel := context.WithTimeout(ctx, w.cfg.AttemptTimeout())
+				defer cancel()
+				_, err := w.js.PublishMsg(actx, f.Msg())
 				return err
 			}); err != nil {
 				return w.stalled(ctx, fmt.Errorf("partition %d: document messages not confirmed by the broker: %w", w.p, err))
@@ -454,7 +467,9 @@ func (w *worker) deadLetter(ctx context.Context, dl stream.DeadLetter, seq uint6
 		if err := w.owner(); err != nil {
 			return backoff.Permanent(err)
 		}
-		return stream.PublishDeadLetter(ctx, w.payloads.Publisher(w.js), dl)
+		actx, cancel := context.WithTimeout(ctx, w.cfg.AttemptTimeout())
+		defer cancel()
+		return stream.PublishDeadLetter(actx, w.payloads.Publisher(w.js), dl)
 	})
 	if err != nil {
 		return w.stalled(ctx, fmt.Errorf("partition %d: %w", w.p, err))

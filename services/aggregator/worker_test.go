@@ -2,6 +2,7 @@ package aggregator
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"sync/atomic"
 	"testing"
@@ -292,5 +293,63 @@ func TestWorkerRefusesADeliveryGap(t *testing.T) {
 	w := &worker{p: 2, delivered: 3, cp: &checkpoint{Seq: 10}, holds: func(int32) bool { return false }}
 	if err := w.handle(context.Background(), deliveryMsg{consumerSeq: 5, streamSeq: 50}); !errors.Is(err, lease.ErrNotHeld) {
 		t.Fatalf("a stale owner's gap: %v, want %v", err, lease.ErrNotHeld)
+	}
+}
+
+// TestCheckpointSaveAdoptsAnEarlierAttemptStoredWithoutAnswer: an attempt
+// whose pointer update was stored but whose answer was lost (a NATS
+// server died) leaves the pointer one revision ahead; the next attempt at
+// the same save finds its own earlier object there and adopts it instead
+// of taking the mismatch for another replica's checkpoint (which would
+// give the partition up). A pointer naming an object this save never
+// wrote is still refused.
+func TestCheckpointSaveAdoptsAnEarlierAttemptStoredWithoutAnswer(t *testing.T) {
+	ns := testenv.NATS(t)
+	js := testenv.ConnectStreams(t, ns).JS
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name    string
+		ours    bool // the pointer names an object of this save's earlier attempt
+		adopted bool
+	}{
+		{"an earlier attempt of this save", true, true},
+		{"another replica's checkpoint", false, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := testWorker(t, js, workerConfig(ns), 3, always)
+			c := w.checkpoints
+			cp, err := c.load(ctx, 3)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cp.Seq = 10
+			if err := c.save(ctx, cp); err != nil { // the checkpoint at revision cp.rev
+				t.Fatal(err)
+			}
+			// The lost attempt: its snapshot and its pointer update were
+			// stored, the answer never came.
+			lost := stream.CheckpointObject(3, 11, "lost"+tc.name[:3])
+			if _, err := c.objects.PutBytes(ctx, lost, []byte(`{"seq":11}`)); err != nil {
+				t.Fatal(err)
+			}
+			ptr, _ := json.Marshal(stream.CheckpointPointer{Object: lost, Seq: 11})
+			if _, err := c.pointers.Update(ctx, stream.CheckpointKey(3), ptr, cp.rev); err != nil {
+				t.Fatal(err)
+			}
+			if tc.ours {
+				cp.tried = []string{lost}
+			}
+			cp.Seq = 11
+			err = c.save(ctx, cp)
+			if tc.adopted {
+				if err != nil || cp.object != lost {
+					t.Fatalf("save after a lost answer: %v, at object %q; want the earlier attempt's %q adopted", err, cp.object, lost)
+				}
+				return
+			}
+			if !errors.Is(err, lease.ErrNotHeld) {
+				t.Fatalf("save over another replica's checkpoint: %v, want %v", err, lease.ErrNotHeld)
+			}
+		})
 	}
 }
