@@ -68,6 +68,10 @@ import (
 const (
 	partitionPrefix = "partition."
 	memberPrefix    = "member."
+	// restingPrefix: "resting.<N>.<replicaID>", written while a replica
+	// leaves partition N alone (see Manager.resting) and refreshed with its
+	// heartbeat: the other replicas take N even beyond their share.
+	restingPrefix = "resting."
 )
 
 // DefaultTTL is the lease TTL when Config.TTL is zero.
@@ -360,6 +364,30 @@ func (m *Manager) heartbeat(ctx context.Context) {
 	if _, err := m.kv.Put(ctx, memberPrefix+m.cfg.ReplicaID, v); err != nil && ctx.Err() == nil {
 		m.log.Warn("member heartbeat failed", "error", err)
 	}
+	m.mu.Lock()
+	var resting []int32
+	now := time.Now()
+	for p, until := range m.resting {
+		if now.Before(until) {
+			resting = append(resting, p)
+		}
+	}
+	m.mu.Unlock()
+	for _, p := range resting {
+		m.announceRest(ctx, p)
+	}
+}
+
+// announceRest writes (or refreshes) p's resting key of this replica; it
+// expires with the bucket's TTL unless the heartbeat refreshes it.
+func (m *Manager) announceRest(ctx context.Context, p int32) {
+	if _, err := m.kv.Put(ctx, restingKey(p, m.cfg.ReplicaID), nil); err != nil && ctx.Err() == nil {
+		m.log.Warn("announcing a resting partition failed; it is taken over once its lease expires", "partition", p, "error", err)
+	}
+}
+
+func restingKey(p int32, replica string) string {
+	return restingPrefix + strconv.Itoa(int(p)) + "." + replica
 }
 
 // watch nudges the balancing loop when a key is deleted or a new member
@@ -427,7 +455,7 @@ func (m *Manager) balance(ctx, bg context.Context, discover func(context.Context
 		m.mu.Unlock()
 	}
 
-	members, claimed, err := m.list(ctx)
+	members, claimed, restingElsewhere, err := m.list(ctx)
 	if err != nil {
 		if ctx.Err() == nil {
 			m.log.Warn("listing leases failed", "error", err)
@@ -446,9 +474,18 @@ func (m *Manager) balance(ctx, bg context.Context, discover func(context.Context
 	slices.Sort(universe)
 	universe = slices.Compact(universe)
 	target := targets(members, len(universe))[m.cfg.ReplicaID]
-	var active, free []int32
+	// A partition another replica is resting is taken beyond this
+	// replica's share, and held apart from it (never given up to
+	// rebalance) until the rest ends: the resting replica would not take
+	// it back, so giving it up would leave it without an owner.
+	var active, free, borrow []int32
+	borrowed := 0
 	for p, l := range m.leases {
-		if !l.releasing {
+		switch {
+		case l.releasing:
+		case restingElsewhere[p]:
+			borrowed++
+		default:
 			active = append(active, p)
 		}
 	}
@@ -461,7 +498,11 @@ func (m *Manager) balance(ctx, bg context.Context, discover func(context.Context
 			delete(m.resting, p)
 		}
 		if _, mine := m.leases[p]; !mine && !claimed[p] {
-			free = append(free, p)
+			if restingElsewhere[p] {
+				borrow = append(borrow, p)
+			} else {
+				free = append(free, p)
+			}
 		}
 	}
 	release, claim, need := plan(active, free, target, m.seed)
@@ -492,9 +533,25 @@ func (m *Manager) balance(ctx, bg context.Context, discover func(context.Context
 			need--
 		}
 	}
+	for _, p := range borrow {
+		if ctx.Err() != nil {
+			break
+		}
+		if ok, err := m.claim(ctx, bg, p, work); err != nil && ctx.Err() == nil {
+			m.log.Warn("claiming a partition another replica rests failed", "partition", p, "error", err)
+		} else if ok {
+			m.log.Info("took a partition another replica rests, beyond this replica's share", "partition", p)
+		}
+	}
 
 	m.mu.Lock()
-	if discovered && len(m.leases) == m.target && !m.settled {
+	borrowed = 0
+	for p := range m.leases {
+		if restingElsewhere[p] {
+			borrowed++
+		}
+	}
+	if discovered && len(m.leases)-borrowed == m.target && !m.settled {
 		m.settled = true
 		m.log.Info("partition share settled", "owned", len(m.leases), "target", m.target, "members", m.members)
 	}
@@ -502,32 +559,36 @@ func (m *Manager) balance(ctx, bg context.Context, discover func(context.Context
 }
 
 // list returns the live members and the claimed partitions in the bucket.
-func (m *Manager) list(ctx context.Context) ([]string, map[int32]bool, error) {
+func (m *Manager) list(ctx context.Context) (members []string, claimed, restingElsewhere map[int32]bool, err error) {
 	ctx, cancel := context.WithTimeout(ctx, m.renewEvery)
 	defer cancel()
 	w, err := m.kv.WatchAll(ctx, jetstream.IgnoreDeletes(), jetstream.MetaOnly())
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	defer m.stopLater(w)
-	var members []string
-	claimed := map[int32]bool{}
+	claimed, restingElsewhere = map[int32]bool{}, map[int32]bool{}
 	for {
 		select {
 		case <-ctx.Done():
-			return nil, nil, ctx.Err()
+			return nil, nil, nil, ctx.Err()
 		case e, ok := <-w.Updates():
 			if !ok {
-				return nil, nil, errors.New("watcher closed")
+				return nil, nil, nil, errors.New("watcher closed")
 			}
 			if e == nil { // all current keys seen
-				return members, claimed, nil
+				return members, claimed, restingElsewhere, nil
 			}
 			if id, ok := strings.CutPrefix(e.Key(), memberPrefix); ok {
 				members = append(members, id)
 			} else if s, ok := strings.CutPrefix(e.Key(), partitionPrefix); ok {
 				if p, err := strconv.ParseInt(s, 10, 32); err == nil && p >= 0 {
 					claimed[int32(p)] = true
+				}
+			} else if s, ok := strings.CutPrefix(e.Key(), restingPrefix); ok {
+				ps, replica, _ := strings.Cut(s, ".")
+				if p, err := strconv.ParseInt(ps, 10, 32); err == nil && p >= 0 && replica != m.cfg.ReplicaID {
+					restingElsewhere[int32(p)] = true
 				}
 			}
 		}
@@ -671,6 +732,9 @@ loop:
 			m.mu.Lock()
 			m.resting[l.p] = until
 			m.mu.Unlock()
+			actx, cancel := context.WithTimeout(bg, m.renewEvery)
+			m.announceRest(actx, l.p)
+			cancel()
 		}
 		l.cancel(errWorkReturned)
 		m.deleteLease(bg, l, rev)

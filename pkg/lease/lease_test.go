@@ -678,3 +678,57 @@ func TestWorkReturningPastItsDeadlineDoesNotRest(t *testing.T) {
 		})
 	}
 }
+
+// TestAPartitionRestingElsewhereIsTakenBeyondOnesShare: a replica whose
+// work on a partition returns (cannot make progress there) leaves it
+// alone for two TTLs. The other replica, which already holds its share,
+// takes it anyway, within a TTL, rather than leaving it unowned for the
+// whole rest (the fault harness saw a partition unowned 20.8 s that way),
+// and does not give it up to rebalance while the rest lasts.
+func TestAPartitionRestingElsewhereIsTakenBeyondOnesShare(t *testing.T) {
+	const ttl = 2 * time.Second
+	s := testenv.NATS(t)
+	giveUp := make(chan struct{})
+	a := startReplica(t, testenv.Connect(t, s).JS, "a", ttl, fixed(4), func(ctx context.Context, p int32) {
+		select {
+		case <-giveUp: // already given up once: works from now on
+			<-ctx.Done()
+			return
+		default:
+		}
+		select {
+		case <-ctx.Done():
+		case <-giveUp: // the work cannot make progress here: a rests p
+		}
+	})
+	b := startReplica(t, testenv.Connect(t, s).JS, "b", ttl, fixed(4), func(ctx context.Context, p int32) { <-ctx.Done() })
+	testenv.Eventually(t, 5*ttl, func() error {
+		if len(a.m.Owned()) != 2 || len(b.m.Owned()) != 2 || !a.m.Settled() || !b.m.Settled() {
+			return fmt.Errorf("a owns %v, b owns %v: want two each", a.m.Owned(), b.m.Owned())
+		}
+		return nil
+	})
+	rested := a.m.Owned()
+	close(giveUp)
+	testenv.Eventually(t, ttl, func() error {
+		if got := b.m.Owned(); len(got) != 4 {
+			return fmt.Errorf("b owns %v, a owns %v: want b to take %v, which a rests", got, a.m.Owned(), rested)
+		}
+		return nil
+	})
+	// Through the rest (2 TTLs from the give-up) b keeps them.
+	deadline := time.Now().Add(ttl)
+	for time.Now().Before(deadline) {
+		if got := b.m.Owned(); len(got) != 4 {
+			t.Fatalf("b gave up a partition a rests: b %v, a %v", got, a.m.Owned())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	// After the rest, the share is two each again.
+	testenv.Eventually(t, 5*ttl, func() error {
+		if len(a.m.Owned()) != 2 || len(b.m.Owned()) != 2 {
+			return fmt.Errorf("a owns %v, b owns %v: want two each after the rest", a.m.Owned(), b.m.Owned())
+		}
+		return nil
+	})
+}
