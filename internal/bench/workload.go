@@ -39,45 +39,11 @@ func makeWorkload(ctx context.Context, dir string, instances, partitions int) (*
 	if err != nil {
 		return nil, err
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	f, err := simulate.WriteFiles(ctx, gen, dir, 0)
+	if err != nil {
 		return nil, err
 	}
-	w := &workload{partitions: partitions}
-	outs := make([]*bufio.Writer, partitions)
-	files := make([]*os.File, partitions)
-	for i := range partitions {
-		path := filepath.Join(dir, fmt.Sprintf("partition-%d.ndjson", i+1))
-		f, err := os.Create(path)
-		if err != nil {
-			return nil, err
-		}
-		defer f.Close()
-		files[i], outs[i] = f, bufio.NewWriterSize(f, 1<<20)
-		w.files = append(w.files, path)
-	}
-	var line []byte
-	for recs := gen.Next(); recs != nil; recs = gen.Next() {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		for i := range recs {
-			line = append(recs[i].AppendJSON(line[:0]), '\n')
-			if _, err := outs[recs[i].PartitionID-1].Write(line); err != nil {
-				return nil, err
-			}
-		}
-		w.records += int64(len(recs))
-	}
-	for i := range partitions {
-		if err := outs[i].Flush(); err != nil {
-			return nil, err
-		}
-		if err := files[i].Close(); err != nil {
-			return nil, err
-		}
-	}
-	w.stats = gen.Stats()
-	return w, nil
+	return &workload{partitions: partitions, files: f.Paths, records: f.Records, stats: f.Stats}, nil
 }
 
 // pushBatchBytes is about how much NDJSON one request carries.

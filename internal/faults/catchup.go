@@ -35,17 +35,11 @@ func markCatchUp(ctx context.Context, st *procstack.Stack, partitions int) (*cat
 }
 
 func lastSeq(ctx context.Context, st *procstack.Stack, name string) (uint64, error) {
-	ctx, cancel := context.WithTimeout(ctx, procstack.APITimeout)
-	defer cancel()
-	s, err := st.JS.Stream(ctx, name)
+	state, err := procstack.StreamState(ctx, st.JS, name)
 	if err != nil {
 		return 0, fmt.Errorf("stream %s: %w", name, err)
 	}
-	info, err := s.Info(ctx)
-	if err != nil {
-		return 0, fmt.Errorf("stream %s: %w", name, err)
-	}
-	return info.State.LastSeq, nil
+	return state.LastSeq, nil
 }
 
 // poll reports whether the pipeline has caught up with the mark, and
@@ -80,12 +74,8 @@ func (c *catchUp) poll(ctx context.Context) (time.Time, bool) {
 		}
 		c.docs = max(last, 1)
 	}
-	s, err := c.st.JS.Stream(ctx, stream.DocsStream)
-	if err != nil {
-		return time.Time{}, false
-	}
-	info, err := s.Info(ctx)
-	if err != nil || (info.State.Msgs > 0 && info.State.FirstSeq <= c.docs) {
+	state, err := procstack.StreamState(ctx, c.st.JS, stream.DocsStream)
+	if err != nil || (state.Msgs > 0 && state.FirstSeq <= c.docs) {
 		return time.Time{}, false
 	}
 	c.at = time.Now()

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -42,47 +41,11 @@ func makeWorkload(ctx context.Context, dir string, seed uint64, records int64, p
 	if err != nil {
 		return nil, err
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	f, err := simulate.WriteFiles(ctx, gen, dir, records)
+	if err != nil {
 		return nil, err
 	}
-	w := &workload{lines: make([]int, partitions)}
-	outs := make([]*bufio.Writer, partitions)
-	for i := range partitions {
-		path := filepath.Join(dir, fmt.Sprintf("partition-%d.ndjson", i+1))
-		f, err := os.Create(path)
-		if err != nil {
-			return nil, err
-		}
-		defer f.Close()
-		outs[i] = bufio.NewWriterSize(f, 1<<20)
-		w.files = append(w.files, path)
-	}
-	var line []byte
-	for w.records < records {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		recs := gen.Next()
-		if recs == nil {
-			break
-		}
-		for i := range recs {
-			p := recs[i].PartitionID - 1
-			line = append(recs[i].AppendJSON(line[:0]), '\n')
-			if _, err := outs[p].Write(line); err != nil {
-				return nil, err
-			}
-			w.lines[p]++
-		}
-		w.records += int64(len(recs))
-	}
-	for _, o := range outs {
-		if err := o.Flush(); err != nil {
-			return nil, err
-		}
-	}
-	w.stats = gen.Stats()
-	return w, nil
+	return &workload{files: f.Paths, lines: f.Lines, records: f.Records, stats: f.Stats}, nil
 }
 
 // firstLine is partition 1's first record, with its newline.

@@ -93,15 +93,24 @@ func DeadLetters(ctx context.Context, js jetstream.JetStream) (uint64, error) {
 
 // StreamMsgs is the number of messages in stream name.
 func StreamMsgs(ctx context.Context, js jetstream.JetStream, name string) (uint64, error) {
+	st, err := StreamState(ctx, js, name)
+	return st.Msgs, err
+}
+
+// StreamState reads stream name's state, the request bounded by
+// APITimeout.
+func StreamState(ctx context.Context, js jetstream.JetStream, name string) (jetstream.StreamState, error) {
+	ctx, cancel := context.WithTimeout(ctx, APITimeout)
+	defer cancel()
 	s, err := js.Stream(ctx, name)
 	if err != nil {
-		return 0, err
+		return jetstream.StreamState{}, err
 	}
 	info, err := s.Info(ctx)
 	if err != nil {
-		return 0, err
+		return jetstream.StreamState{}, err
 	}
-	return info.State.Msgs, nil
+	return info.State, nil
 }
 
 // Sample is one sample of a metric in the Prometheus text format: its

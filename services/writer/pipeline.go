@@ -72,43 +72,6 @@ func (f *fetchBatch) add(d doc) {
 	f.docs = append(f.docs, d)
 }
 
-// messageSizes turns a fetch's byte budget into a message count from the
-// sizes of the document messages fetched so far: a moving average that
-// jumps up at once when a fetch's messages are larger, and comes down
-// slowly. It bounds a fetch's bytes only as well as the last fetches
-// predict the next (at most FetchMessages times the largest message).
-// Owned by the fetch loop.
-type messageSizes struct {
-	mean float64 // bytes per message; 0 before the first
-}
-
-// initialMessageBytes is the size assumed before any message was fetched:
-// on the large side, so the first fetch stays within its budget.
-const initialMessageBytes = 64 << 10
-
-// fit is how many messages of the expected size fit in budget bytes (at
-// least one).
-func (m *messageSizes) fit(budget int) int {
-	mean := m.mean
-	if mean <= 0 {
-		mean = initialMessageBytes
-	}
-	return max(1, int(float64(budget)/mean))
-}
-
-// observe adds a fetch of n messages holding bytes bytes.
-func (m *messageSizes) observe(bytes, n int) {
-	if n == 0 {
-		return
-	}
-	got := float64(bytes) / float64(n)
-	if got >= m.mean {
-		m.mean = got // larger messages: believe them at once
-		return
-	}
-	m.mean = 0.8*m.mean + 0.2*got
-}
-
 // bulk is one bulk request's worth of a fetch's documents.
 type bulk struct {
 	fetch *fetchBatch
@@ -122,7 +85,7 @@ func (s *Service) fetch(ctx context.Context, bulks chan<- bulk) {
 	defer close(bulks)
 	fetchBackoff := backoff.New(200*time.Millisecond, 10*time.Second)
 	pending := -1 // messages known to be waiting, from the last fetch
-	var sizes messageSizes
+	var sizes stream.FetchSizer
 	for ctx.Err() == nil {
 		if !s.budget.take(ctx, s.fetchBytes) {
 			return
@@ -132,7 +95,7 @@ func (s *Service) fetch(ctx context.Context, bulks chan<- bulk) {
 		// FlushInterval for messages that are not there. With none known
 		// to be waiting, wait up to FlushInterval to fill a fetch. The
 		// byte budget of a fetch bounds the count too (see gather).
-		want := min(s.cfg.FetchMessages, sizes.fit(s.fetchBytes))
+		want := min(s.cfg.FetchMessages, sizes.Fit(s.fetchBytes))
 		if pending > 0 {
 			want = min(want, pending)
 		}
@@ -148,7 +111,7 @@ func (s *Service) fetch(ctx context.Context, bulks chan<- bulk) {
 			continue
 		}
 		fetchBackoff.Reset()
-		sizes.observe(fb.bytes, len(fb.msgs))
+		sizes.Observe(fb.bytes, len(fb.msgs))
 		s.budget.give(s.fetchBytes - fb.bytes)
 		if pending = p; pending == 0 {
 			s.ready.Met("caught up")
@@ -302,15 +265,8 @@ func (b *budget) give(n int) {
 // to come (they are known to be waiting), room for their documents is made
 // at once.
 func (s *Service) gather(ctx context.Context, want int, expected bool) (*fetchBatch, int, error) {
-	// No FetchMaxBytes: a pull request with a byte limit that ends on its
-	// count or its bytes makes the server send a 409 status ("Batch
-	// Completed", "Message Size Exceeds MaxBytes") at once, while the
-	// messages of a replicated consumer follow only once their delivery is
-	// replicated; the client ends the fetch on the status and drops them,
-	// and they wait out AckWait (nats-server 2.15.2, the same in 2.15.3).
-	// A request without one ends when the client has every message, or
-	// expires with a 408 sent after the deliveries. The caller sizes want
-	// to the byte budget instead (messageSizes).
+	// No FetchMaxBytes (see stream.FetchSizer): the caller sizes want to
+	// the byte budget.
 	batch, err := s.cons.Fetch(want, jetstream.FetchMaxWait(s.cfg.FlushInterval))
 	if err != nil {
 		return nil, -1, err
