@@ -15,6 +15,9 @@
 //     key expired or was taken over.
 //   - "member.<replicaID>": a heartbeat every replica writes every TTL/4. The
 //     live members are the member keys present.
+//   - "resting.<N>.<replicaID>": written while a replica leaves partition N
+//     alone after its work there returned (two TTLs), refreshed with its
+//     heartbeat; the other replicas take N even beyond their share.
 //
 // # Fencing
 //
@@ -382,7 +385,7 @@ func (m *Manager) heartbeat(ctx context.Context) {
 // expires with the bucket's TTL unless the heartbeat refreshes it.
 func (m *Manager) announceRest(ctx context.Context, p int32) {
 	if _, err := m.kv.Put(ctx, restingKey(p, m.cfg.ReplicaID), nil); err != nil && ctx.Err() == nil {
-		m.log.Warn("announcing a resting partition failed; it is taken over once its lease expires", "partition", p, "error", err)
+		m.log.Warn("announcing a resting partition failed; the other replicas take it only within their share", "partition", p, "error", err)
 	}
 }
 
@@ -479,23 +482,20 @@ func (m *Manager) balance(ctx, bg context.Context, discover func(context.Context
 	// rebalance) until the rest ends: the resting replica would not take
 	// it back, so giving it up would leave it without an owner.
 	var active, free, borrow []int32
-	borrowed := 0
 	for p, l := range m.leases {
-		switch {
-		case l.releasing:
-		case restingElsewhere[p]:
-			borrowed++
-		default:
+		if !l.releasing && !restingElsewhere[p] {
 			active = append(active, p)
 		}
 	}
 	now := time.Now()
+	var ended []int32 // rests over: their keys go
 	for _, p := range universe {
 		if until, ok := m.resting[p]; ok {
 			if now.Before(until) {
 				continue
 			}
 			delete(m.resting, p)
+			ended = append(ended, p)
 		}
 		if _, mine := m.leases[p]; !mine && !claimed[p] {
 			if restingElsewhere[p] {
@@ -515,6 +515,11 @@ func (m *Manager) balance(ctx, bg context.Context, discover func(context.Context
 	discovered := m.discovered
 	m.mu.Unlock()
 
+	for _, p := range ended {
+		dctx, cancel := context.WithTimeout(ctx, m.renewEvery)
+		_ = m.kv.Delete(dctx, restingKey(p, m.cfg.ReplicaID)) // else it expires with the bucket TTL
+		cancel()
+	}
 	if len(release) > 0 {
 		m.log.Info("giving up partitions to rebalance", "partitions", release, "target", target, "members", members)
 	}
@@ -545,7 +550,7 @@ func (m *Manager) balance(ctx, bg context.Context, discover func(context.Context
 	}
 
 	m.mu.Lock()
-	borrowed = 0
+	borrowed := 0
 	for p := range m.leases {
 		if restingElsewhere[p] {
 			borrowed++

@@ -132,11 +132,14 @@ func (c *checkpoints) save(ctx context.Context, cp *checkpoint) error {
 		rev, err = c.pointers.Update(ctx, stream.CheckpointKey(p), ptr, cp.rev)
 	}
 	if errors.Is(err, jetstream.ErrKeyExists) || errors.Is(err, jetstream.ErrKeyRevisionMismatch) {
-		c.remove(ctx, p, name)
 		// An earlier attempt at this very save may have been stored
 		// although its answer was lost: then the pointer names its object.
-		adopted, arev := c.adopt(ctx, p, cp.tried)
-		if adopted == "" {
+		adopted, arev, aerr := c.adopt(ctx, p, cp.tried)
+		c.remove(ctx, p, name)
+		switch {
+		case aerr != nil: // unknown yet: the next attempt looks again
+			return fmt.Errorf("partition %d: checkpoint pointer moved; reading it: %w", p, aerr)
+		case adopted == "":
 			return fmt.Errorf("partition %d: checkpoint at sequence %d refused, another replica checkpointed since revision %d: %w (%v)",
 				p, cp.Seq, cp.rev, lease.ErrNotHeld, err)
 		}
@@ -164,20 +167,21 @@ func (c *checkpoints) save(ctx context.Context, cp *checkpoint) error {
 
 // adopt reads p's pointer and returns the object and revision it holds
 // when the object is one of tried (written by an earlier attempt at the
-// same save), else "".
-func (c *checkpoints) adopt(ctx context.Context, p int32, tried []string) (string, uint64) {
+// same save: object names carry a random claim, so no other writer names
+// them), "" when it is not, or the error that kept it from reading.
+func (c *checkpoints) adopt(ctx context.Context, p int32, tried []string) (string, uint64, error) {
 	if len(tried) == 0 {
-		return "", 0
+		return "", 0, nil
 	}
 	e, err := c.pointers.Get(ctx, stream.CheckpointKey(p))
 	if err != nil {
-		return "", 0
+		return "", 0, err
 	}
 	var ptr stream.CheckpointPointer
 	if json.Unmarshal(e.Value(), &ptr) != nil || !slices.Contains(tried, ptr.Object) {
-		return "", 0
+		return "", 0, nil
 	}
-	return ptr.Object, e.Revision()
+	return ptr.Object, e.Revision(), nil
 }
 
 // remove deletes a snapshot no pointer references; a failure only leaves

@@ -394,6 +394,9 @@ func (w *worker) checkpoint(ctx context.Context) error {
 	// AttemptTimeout), so an answer lost with a server that died costs
 	// that, not PublishTimeout.
 	err := retry(sctx, w.log, func(ctx context.Context) error {
+		if err := w.owner(); err != nil { // the lease may have ended while retrying
+			return backoff.Permanent(err)
+		}
 		actx, cancel := context.WithTimeout(ctx, 2*w.cfg.AttemptTimeout())
 		defer cancel()
 		err := w.checkpoints.save(actx, w.cp)
