@@ -2,6 +2,8 @@ package stream
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"strconv"
 	"strings"
@@ -108,13 +110,21 @@ type Publisher interface {
 
 // PublishDeadLetter stores d on the dead-letter stream and waits for the
 // broker's acknowledgement; a caller acks the failed input only after this
-// returned nil.
+// returned nil. A dead letter of a stored message (Subject and Sequence)
+// carries a message id derived from what it is (see msgID), unless the
+// producer set one in Header: publishing it again after an answer was lost
+// stores it once within the stream's dedupe window.
 func PublishDeadLetter(ctx context.Context, js Publisher, d DeadLetter) error {
 	h := nats.Header{}
 	for k, v := range d.Header {
 		h[k] = v
 	}
 	d = d.complete()
+	if h.Get(nats.MsgIdHdr) == "" {
+		if id := d.msgID(); id != "" {
+			h.Set(nats.MsgIdHdr, id)
+		}
+	}
 	h.Set(HeaderDLQReason, d.Reason)
 	if d.Kind != "" {
 		h.Set(HeaderDLQKind, string(d.Kind))
@@ -144,6 +154,31 @@ func PublishDeadLetter(ctx context.Context, js Publisher, d DeadLetter) error {
 		return fmt.Errorf("stream: dead-letter to %s: %w", DLQSubject(d.Service), err)
 	}
 	return nil
+}
+
+// msgID identifies a dead letter by where its payload came from and the
+// payload itself: the service, the failed message's subject and sequence,
+// the document's index, id and version, and a hash of Data (one message
+// can yield several dead letters, one per record or document given up
+// on). "" when d names no stored message: nothing then tells a retry from
+// a second failure of the same input, such as the same document redriven
+// (a redrive publishes a new message, so its dead letter has a new id).
+func (d DeadLetter) msgID() string {
+	if d.Subject == "" || d.Sequence == 0 {
+		return ""
+	}
+	h := sha256.New()
+	field := func(s string) { h.Write([]byte(s)); h.Write([]byte{0}) }
+	field(d.Service)
+	field(d.Subject)
+	field(strconv.FormatUint(d.Sequence, 10))
+	if doc := d.Document; doc != nil {
+		field(doc.Index)
+		field(doc.ID)
+		field(strconv.FormatInt(doc.Version, 10))
+	}
+	h.Write(d.Data)
+	return "dlq-" + hex.EncodeToString(h.Sum(nil)[:16])
 }
 
 // complete derives Kind and Partition where the producer left them to

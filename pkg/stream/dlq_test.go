@@ -2,11 +2,17 @@ package stream
 
 import (
 	"context"
+	"io"
+	"log/slog"
 	"reflect"
 	"testing"
+	"time"
 
+	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/flowline/flowline/pkg/config"
 )
 
 // capture is a Publisher that keeps what it is given (a unit-test fake:
@@ -101,5 +107,102 @@ func TestRedriveMarker(t *testing.T) {
 	}
 	if RedriveMsgID(12) != "redrive-12" {
 		t.Errorf("RedriveMsgID(12) = %q", RedriveMsgID(12))
+	}
+}
+
+// TestDeadLetterMessageIDs: a dead letter published again (an answer lost)
+// carries the same message id; dead letters of different inputs carry
+// different ones; one that names no stored message carries none, and a
+// producer's own id is kept.
+func TestDeadLetterMessageIDs(t *testing.T) {
+	rec := DeadLetter{Service: "aggregator", Reason: "r", Subject: RecordsSubject(1), Sequence: 7, Data: []byte("record a")}
+	doc := DeadLetter{Service: "writer", Reason: "r", Data: []byte("{}"), Subject: DocsSubject(1), Sequence: 3,
+		Document: &DeadDocument{Index: "flowline-job-1_", ID: "42", Version: 17, Partition: 1}}
+	id := func(t *testing.T, d DeadLetter) string {
+		t.Helper()
+		var c capture
+		if err := PublishDeadLetter(context.Background(), &c, d); err != nil {
+			t.Fatal(err)
+		}
+		return c.msgs[0].Header.Get(nats.MsgIdHdr)
+	}
+	with := func(d DeadLetter, change func(*DeadLetter)) DeadLetter {
+		if d.Document != nil {
+			doc := *d.Document
+			d.Document = &doc
+		}
+		change(&d)
+		return d
+	}
+	for _, tt := range []struct {
+		name string
+		a, b DeadLetter
+		same bool
+	}{
+		{"record again", rec, rec, true},
+		{"record, another reason", rec, with(rec, func(d *DeadLetter) { d.Reason = "other" }), true},
+		{"another record of the message", rec, with(rec, func(d *DeadLetter) { d.Data = []byte("record b") }), false},
+		{"another message", rec, with(rec, func(d *DeadLetter) { d.Sequence = 8 }), false},
+		{"another service", rec, with(rec, func(d *DeadLetter) { d.Service = "writer" }), false},
+		{"document again", doc, doc, true},
+		{"document, newer version", doc, with(doc, func(d *DeadLetter) { d.Document.Version = 18 }), false},
+		{"document, another index", doc, with(doc, func(d *DeadLetter) { d.Document.Index = "flowline-job-2_" }), false},
+		{"document redriven (a new message)", doc, with(doc, func(d *DeadLetter) { d.Sequence = 900 }), false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			a, b := id(t, tt.a), id(t, tt.b)
+			if a == "" || b == "" {
+				t.Fatalf("ids %q %q, want both set", a, b)
+			}
+			if (a == b) != tt.same {
+				t.Errorf("ids %q %q: same %v, want %v", a, b, a == b, tt.same)
+			}
+		})
+	}
+	for _, d := range []DeadLetter{
+		{Service: "c7-import", Reason: "r", Data: []byte("x")},
+		with(doc, func(d *DeadLetter) { d.Sequence = 0 }),
+	} {
+		if got := id(t, d); got != "" {
+			t.Errorf("a dead letter naming no stored message has id %q", got)
+		}
+	}
+	own := with(rec, func(d *DeadLetter) { d.Header = nats.Header{nats.MsgIdHdr: {"mine"}} })
+	if got := id(t, own); got != "mine" {
+		t.Errorf("producer's id replaced by %q", got)
+	}
+}
+
+// TestDeadLetterPublishedAgainIsStoredOnce: on a real server, the second
+// publication of one dead letter (its first answer lost) is a duplicate.
+func TestDeadLetterPublishedAgainIsStoredOnce(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	url := authServer(t, server.Options{})
+	cfg := config.Streams{Replicas: 1, RecordsMaxAge: time.Hour, DLQMaxAge: 2 * time.Hour}
+	conn, err := Connect(ctx, config.NATS{URL: url, ConnectTimeout: time.Second}, "dlq-test", slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if err := EnsureStreams(ctx, conn.JS, cfg); err != nil {
+		t.Fatal(err)
+	}
+	d := DeadLetter{Service: "aggregator", Reason: "r", Subject: RecordsSubject(1), Sequence: 7, Data: []byte("record")}
+	for range 2 {
+		if err := PublishDeadLetter(ctx, conn.JS, d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	d.Data = []byte("another record")
+	if err := PublishDeadLetter(ctx, conn.JS, d); err != nil {
+		t.Fatal(err)
+	}
+	s, err := conn.JS.Stream(ctx, DLQStream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := s.CachedInfo().State.Msgs; n != 2 {
+		t.Errorf("dead-letter stream holds %d messages, want 2 (one per record)", n)
 	}
 }

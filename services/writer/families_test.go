@@ -26,7 +26,7 @@ func TestUnknownFamiliesWithTheSameIDAreKeptApart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	docs, err := decodeDocuments(data, "flowline.docs.1", newFamilies(config.SchemaFlowline, "p"), nil)
+	docs, err := decodeDocuments(data, "flowline.docs.1", 1, newFamilies(config.SchemaFlowline, "p"), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

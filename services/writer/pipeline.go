@@ -34,6 +34,7 @@ type doc struct {
 	partition int32
 	timestamp int64  // record timestamp, epoch ms
 	subject   string // of the documents message it came from: where a redrive sends it
+	seq       uint64 // that message's stream sequence (0 unknown): with subject, the dead letter's identity
 }
 
 // fetchBatch is one fetch: its messages and their documents, newest
@@ -275,8 +276,9 @@ func (s *Service) gather(ctx context.Context, want int, expected bool) (*fetchBa
 	pending := -1
 	var docs []doc // of one message
 	for msg := range batch.Messages() {
+		var seq uint64
 		if meta, err := msg.Metadata(); err == nil {
-			pending = int(meta.NumPending)
+			pending, seq = int(meta.NumPending), meta.Sequence.Stream
 		}
 		mctx, span := s.startSpan(ctx, msg)
 		body, err := s.payloads.Body(mctx, msg.Headers(), msg.Data())
@@ -290,7 +292,7 @@ func (s *Service) gather(ctx context.Context, want int, expected bool) (*fetchBa
 		}
 		if err != nil {
 			body, err = nil, fmt.Errorf("message body is gone: %w", err)
-		} else if docs, err = decodeDocuments(body, msg.Subject(), s.families, docs[:0]); err != nil {
+		} else if docs, err = decodeDocuments(body, msg.Subject(), seq, s.families, docs[:0]); err != nil {
 			err = fmt.Errorf("message is not a readable flowline.record.v1.DocumentBatch: %w", err)
 		}
 		if err != nil {
@@ -565,7 +567,7 @@ func (s *Service) deadLetterDoc(ctx context.Context, d doc, reason string) bool 
 	// The subject says where a redrive sends it, also for a Camunda 7
 	// source's document, which has no partition.
 	err := stream.PublishDeadLetter(ctx, s.payloads.Publisher(s.js), stream.DeadLetter{Service: "writer", Reason: reason, Data: d.op.Source, Header: h,
-		Subject:  d.subject,
+		Subject: d.subject, Sequence: d.seq,
 		Document: &stream.DeadDocument{Index: d.op.Index, Family: s.families.familyOf(d), ID: d.op.ID, Version: d.op.Version, Partition: d.partition, Timestamp: d.timestamp, Routing: d.op.Routing}})
 	if err != nil {
 		s.log.Warn("dead-lettering a document failed; it stays pending", "index", d.op.Index, "id", d.op.ID, "error", err)
