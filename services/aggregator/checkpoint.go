@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"slices"
 
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -31,10 +30,6 @@ type checkpoint struct {
 	// legacy: loaded from a checkpoint written before pointers; the object
 	// is deleted once the first pointer is written.
 	legacy bool
-	// tried: snapshot objects written by earlier attempts at saving this
-	// same state whose pointer update gave no answer: one of them may be
-	// what the pointer names now.
-	tried []string
 }
 
 // checkpoints stores partition checkpoints in the state bucket (see
@@ -106,56 +101,82 @@ func (c *checkpoints) loadLegacy(ctx context.Context, p int32) (*checkpoint, err
 	return cp, nil
 }
 
-// save stores cp as a new snapshot and points the partition's key at it,
-// on the revision cp was loaded at or last saved as. When another writer
-// moved the pointer since, the new snapshot is deleted and the error wraps
-// lease.ErrNotHeld: this worker has lost the partition. Only after the
-// pointer moved is the superseded snapshot deleted. An error of another
-// kind leaves it open whether the pointer moved; the caller reloads.
-func (c *checkpoints) save(ctx context.Context, cp *checkpoint) error {
+// A snapshotSave is one checkpoint being saved, across the attempts it
+// takes: the checkpoint is encoded once, uploaded under one name until an
+// upload succeeds (a Put under the same name replaces a partial or
+// unanswered one, so failed attempts leave no objects behind), and then
+// only the pointer update is tried again. Owned by the partition's worker.
+type snapshotSave struct {
+	cp       *checkpoint
+	body     []byte // the encoded checkpoint
+	object   string // the snapshot's name: a random claim makes it this save's alone
+	uploaded bool   // an upload of object succeeded
+	pointed  bool   // a pointer update naming object went unanswered: it may have been stored
+}
+
+// begin encodes cp for saving.
+func (c *checkpoints) begin(cp *checkpoint) (*snapshotSave, error) {
 	p := cp.State.Partition
 	b, err := json.Marshal(cp)
 	if err != nil {
-		return fmt.Errorf("partition %d: encode checkpoint: %w", p, err)
+		return nil, fmt.Errorf("partition %d: encode checkpoint: %w", p, err)
 	}
 	claim := make([]byte, 6)
 	_, _ = rand.Read(claim)
-	name := stream.CheckpointObject(p, cp.Seq, hex.EncodeToString(claim))
-	if _, err := c.objects.Put(ctx, jetstream.ObjectMeta{Name: name}, bytes.NewReader(b)); err != nil {
-		return fmt.Errorf("partition %d: save checkpoint: %w", p, err)
+	return &snapshotSave{cp: cp, body: b, object: stream.CheckpointObject(p, cp.Seq, hex.EncodeToString(claim))}, nil
+}
+
+// size is the encoded checkpoint's length in bytes.
+func (s *snapshotSave) size() int { return len(s.body) }
+
+// upload stores the snapshot, unless an earlier attempt did.
+func (c *checkpoints) upload(ctx context.Context, s *snapshotSave) error {
+	if s.uploaded {
+		return nil
 	}
-	ptr, _ := json.Marshal(stream.CheckpointPointer{Object: name, Seq: cp.Seq, Position: cp.State.LastPosition})
+	if _, err := c.objects.Put(ctx, jetstream.ObjectMeta{Name: s.object}, bytes.NewReader(s.body)); err != nil {
+		return fmt.Errorf("partition %d: save checkpoint snapshot (%d bytes): %w", s.cp.State.Partition, len(s.body), err)
+	}
+	s.uploaded = true
+	return nil
+}
+
+// point moves the partition's pointer to the uploaded snapshot, on the
+// revision the checkpoint was loaded at or last saved as, and then deletes
+// the snapshot it superseded. When another writer moved the pointer since,
+// the new snapshot is deleted and the error wraps lease.ErrNotHeld: this
+// worker has lost the partition; unless the pointer names this save's own
+// snapshot, stored by an earlier attempt whose answer was lost, which is
+// adopted. An error of another kind leaves it open whether the pointer
+// moved; the next attempt finds out.
+func (c *checkpoints) point(ctx context.Context, s *snapshotSave) error {
+	cp, p := s.cp, s.cp.State.Partition
+	ptr, _ := json.Marshal(stream.CheckpointPointer{Object: s.object, Seq: cp.Seq, Position: cp.State.LastPosition})
 	var rev uint64
+	var err error
 	if cp.rev == 0 {
 		rev, err = c.pointers.Create(ctx, stream.CheckpointKey(p), ptr)
 	} else {
 		rev, err = c.pointers.Update(ctx, stream.CheckpointKey(p), ptr, cp.rev)
 	}
 	if errors.Is(err, jetstream.ErrKeyExists) || errors.Is(err, jetstream.ErrKeyRevisionMismatch) {
-		// An earlier attempt at this very save may have been stored
-		// although its answer was lost: then the pointer names its object.
-		adopted, arev, aerr := c.adopt(ctx, p, cp.tried)
-		c.remove(ctx, p, name)
+		names, arev, aerr := c.names(ctx, p, s)
 		switch {
 		case aerr != nil: // unknown yet: the next attempt looks again
 			return fmt.Errorf("partition %d: checkpoint pointer moved; reading it: %w", p, aerr)
-		case adopted == "":
+		case !names:
+			c.remove(ctx, p, s.object)
 			return fmt.Errorf("partition %d: checkpoint at sequence %d refused, another replica checkpointed since revision %d: %w (%v)",
 				p, cp.Seq, cp.rev, lease.ErrNotHeld, err)
 		}
-		name, rev, err = adopted, arev, nil
+		rev, err = arev, nil
 	}
 	if err != nil {
-		cp.tried = append(cp.tried, name) // its pointer update may have been stored
+		s.pointed = true // the update may have been stored
 		return fmt.Errorf("partition %d: save checkpoint pointer: %w", p, err)
 	}
-	for _, t := range cp.tried {
-		if t != name {
-			c.remove(ctx, p, t)
-		}
-	}
 	old, legacy := cp.object, cp.legacy
-	cp.rev, cp.object, cp.legacy, cp.tried = rev, name, false, nil
+	cp.rev, cp.object, cp.legacy = rev, s.object, false
 	if old != "" {
 		c.remove(ctx, p, old)
 	}
@@ -165,23 +186,47 @@ func (c *checkpoints) save(ctx context.Context, cp *checkpoint) error {
 	return nil
 }
 
-// adopt reads p's pointer and returns the object and revision it holds
-// when the object is one of tried (written by an earlier attempt at the
-// same save: object names carry a random claim, so no other writer names
-// them), "" when it is not, or the error that kept it from reading.
-func (c *checkpoints) adopt(ctx context.Context, p int32, tried []string) (string, uint64, error) {
-	if len(tried) == 0 {
-		return "", 0, nil
+// save saves cp in one attempt: begin, upload and point.
+func (c *checkpoints) save(ctx context.Context, cp *checkpoint) error {
+	s, err := c.begin(cp)
+	if err != nil {
+		return err
+	}
+	if err := c.upload(ctx, s); err != nil {
+		return err
+	}
+	return c.point(ctx, s)
+}
+
+// abandon cleans up after a save that was given up: its snapshot is
+// deleted unless the pointer may name it (an unanswered update, and the
+// pointer could not be read or does name it). Best effort.
+func (c *checkpoints) abandon(ctx context.Context, s *snapshotSave) {
+	p := s.cp.State.Partition
+	if s.pointed {
+		if names, _, err := c.names(ctx, p, s); err != nil || names {
+			return
+		}
+	}
+	c.remove(ctx, p, s.object)
+}
+
+// names reads p's pointer and reports whether it names s's snapshot, at
+// which revision: only one of s's own pointer updates, stored although its
+// answer was lost, can have put it there (its name carries a random claim).
+func (c *checkpoints) names(ctx context.Context, p int32, s *snapshotSave) (bool, uint64, error) {
+	if !s.pointed {
+		return false, 0, nil
 	}
 	e, err := c.pointers.Get(ctx, stream.CheckpointKey(p))
 	if err != nil {
-		return "", 0, err
+		return false, 0, err
 	}
 	var ptr stream.CheckpointPointer
-	if json.Unmarshal(e.Value(), &ptr) != nil || !slices.Contains(tried, ptr.Object) {
-		return "", 0, nil
+	if json.Unmarshal(e.Value(), &ptr) != nil || ptr.Object != s.object {
+		return false, 0, nil
 	}
-	return ptr.Object, e.Revision(), nil
+	return true, e.Revision(), nil
 }
 
 // remove deletes a snapshot no pointer references; a failure only leaves

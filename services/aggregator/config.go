@@ -52,6 +52,13 @@ func (c Config) AttemptTimeout() time.Duration {
 	return min(c.PublishTimeout, max(time.Second, c.PublishTimeout/6))
 }
 
+// uploadTimeout bounds one attempt at uploading a checkpoint snapshot of n
+// bytes: twice AttemptTimeout, plus a second per MiB (a slow broker still
+// stores a large snapshot; a dead one is noticed after that long).
+func (c Config) uploadTimeout(n int) time.Duration {
+	return 2*c.AttemptTimeout() + time.Duration(n)*time.Second/(1<<20)
+}
+
 // Validate implements config.Validator.
 func (c Config) Validate() error {
 	if c.ConsumerPrefix == "" || c.StateBucket == "" || c.DefinitionsBucket == "" {

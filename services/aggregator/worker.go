@@ -380,7 +380,8 @@ func (w *worker) stalled(ctx context.Context, err error) error {
 // checkpoint waits until every document published since the last checkpoint
 // is stored (re-publishing any that failed, with the same message id), saves
 // the state, and acks the records up to the last processed one. Each step
-// is bounded by PublishTimeout.
+// is bounded by PublishTimeout (the save, by that plus the time its
+// snapshot's size may take to upload).
 func (w *worker) checkpoint(ctx context.Context) error {
 	if err := w.confirm(ctx); err != nil {
 		return err
@@ -389,17 +390,30 @@ func (w *worker) checkpoint(ctx context.Context) error {
 		return err
 	}
 	start := time.Now()
-	sctx, cancel := context.WithTimeout(ctx, w.cfg.PublishTimeout)
-	// Each attempt is bounded (a snapshot is larger than a message: twice
-	// AttemptTimeout), so an answer lost with a server that died costs
-	// that, not PublishTimeout.
-	err := retry(sctx, w.log, func(ctx context.Context) error {
+	save, err := w.checkpoints.begin(w.cp)
+	if err != nil {
+		return err
+	}
+	// The snapshot is uploaded once, each attempt bounded by the time its
+	// size may take (uploadTimeout), and then only the pointer update is
+	// tried again, each attempt bounded by AttemptTimeout: an answer lost
+	// with a server that died costs that, not PublishTimeout, which
+	// bounds the save beyond the upload's own time.
+	upload := w.cfg.uploadTimeout(save.size())
+	sctx, cancel := context.WithTimeout(ctx, w.cfg.PublishTimeout+upload-2*w.cfg.AttemptTimeout())
+	err = retry(sctx, w.log, func(ctx context.Context) error {
 		if err := w.owner(); err != nil { // the lease may have ended while retrying
 			return backoff.Permanent(err)
 		}
-		actx, cancel := context.WithTimeout(ctx, 2*w.cfg.AttemptTimeout())
+		uctx, cancel := context.WithTimeout(ctx, upload)
+		err := w.checkpoints.upload(uctx, save)
+		cancel()
+		if err != nil {
+			return err
+		}
+		actx, cancel := context.WithTimeout(ctx, w.cfg.AttemptTimeout())
 		defer cancel()
-		err := w.checkpoints.save(actx, w.cp)
+		err = w.checkpoints.point(actx, save)
 		if errors.Is(err, lease.ErrNotHeld) {
 			return backoff.Permanent(err)
 		}
@@ -407,6 +421,9 @@ func (w *worker) checkpoint(ctx context.Context) error {
 	})
 	cancel()
 	if err != nil {
+		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), w.cfg.AttemptTimeout())
+		w.checkpoints.abandon(actx, save)
+		cancel()
 		return w.stalled(ctx, err)
 	}
 	w.metrics.checkpoint.Observe(time.Since(start).Seconds())

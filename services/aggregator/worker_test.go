@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"slices"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -299,17 +300,18 @@ func TestWorkerRefusesADeliveryGap(t *testing.T) {
 // TestCheckpointSaveAdoptsAnEarlierAttemptStoredWithoutAnswer: an attempt
 // whose pointer update was stored but whose answer was lost (a NATS
 // server died) leaves the pointer one revision ahead; the next attempt at
-// the same save finds its own earlier object there and adopts it instead
-// of taking the mismatch for another replica's checkpoint (which would
-// give the partition up). A pointer naming an object this save never
-// wrote is still refused.
+// the same save finds its own snapshot there and adopts it instead of
+// taking the mismatch for another replica's checkpoint (which would give
+// the partition up). A pointer naming a snapshot this save never wrote is
+// still refused, and the refused snapshot deleted. A save given up keeps
+// its snapshot only where the pointer may name it.
 func TestCheckpointSaveAdoptsAnEarlierAttemptStoredWithoutAnswer(t *testing.T) {
 	ns := testenv.NATS(t)
 	js := testenv.ConnectStreams(t, ns).JS
 	ctx := context.Background()
 	for _, tc := range []struct {
 		name    string
-		ours    bool // the pointer names an object of this save's earlier attempt
+		ours    bool // the pointer names this save's snapshot
 		adopted bool
 	}{
 		{"an earlier attempt of this save", true, true},
@@ -326,30 +328,115 @@ func TestCheckpointSaveAdoptsAnEarlierAttemptStoredWithoutAnswer(t *testing.T) {
 			if err := c.save(ctx, cp); err != nil { // the checkpoint at revision cp.rev
 				t.Fatal(err)
 			}
-			// The lost attempt: its snapshot and its pointer update were
-			// stored, the answer never came.
-			lost := stream.CheckpointObject(3, 11, "lost"+tc.name[:3])
-			if _, err := c.objects.PutBytes(ctx, lost, []byte(`{"seq":11}`)); err != nil {
+			before := cp.object
+			cp.Seq = 11
+			s, err := c.begin(cp)
+			if err != nil {
 				t.Fatal(err)
 			}
-			ptr, _ := json.Marshal(stream.CheckpointPointer{Object: lost, Seq: 11})
+			for range 2 { // an upload whose answer was lost, then the one that succeeded
+				if _, err := c.objects.PutBytes(ctx, s.object, []byte(`{"seq":0}`)); err != nil {
+					t.Fatal(err)
+				}
+				if err := c.upload(ctx, s); err != nil {
+					t.Fatal(err)
+				}
+				s.uploaded = false
+			}
+			s.uploaded = true
+			// The lost attempt: its pointer update was stored, the answer
+			// never came; or another replica's checkpoint moved it.
+			named := s.object
+			if !tc.ours {
+				named = stream.CheckpointObject(3, 11, "other")
+			}
+			ptr, _ := json.Marshal(stream.CheckpointPointer{Object: named, Seq: 11})
 			if _, err := c.pointers.Update(ctx, stream.CheckpointKey(3), ptr, cp.rev); err != nil {
 				t.Fatal(err)
 			}
-			if tc.ours {
-				cp.tried = []string{lost}
-			}
-			cp.Seq = 11
-			err = c.save(ctx, cp)
+			s.pointed = true
+			err = c.point(ctx, s)
+			objects := objectNames(t, c)
 			if tc.adopted {
-				if err != nil || cp.object != lost {
-					t.Fatalf("save after a lost answer: %v, at object %q; want the earlier attempt's %q adopted", err, cp.object, lost)
+				if err != nil || cp.object != s.object {
+					t.Fatalf("save after a lost answer: %v, at object %q; want its own %q adopted", err, cp.object, s.object)
+				}
+				if e, err := c.pointers.Get(ctx, stream.CheckpointKey(3)); err != nil || e.Revision() != cp.rev {
+					t.Fatalf("pointer revision %v (%v), checkpoint at %d", e, err, cp.rev)
+				}
+				if !slices.Equal(objects, []string{s.object}) {
+					t.Errorf("objects %v, want only the adopted snapshot (the one it superseded, %s, deleted; the upload tried twice stored once)", objects, before)
 				}
 				return
 			}
 			if !errors.Is(err, lease.ErrNotHeld) {
 				t.Fatalf("save over another replica's checkpoint: %v, want %v", err, lease.ErrNotHeld)
 			}
+			if slices.Contains(objects, s.object) {
+				t.Errorf("the refused snapshot %s was kept: %v", s.object, objects)
+			}
 		})
 	}
+}
+
+// TestAbandonedCheckpointSaveKeepsOnlyWhatThePointerMayName: a save given
+// up after an upload deletes its snapshot; one given up after an
+// unanswered pointer update keeps it when the pointer names it (the update
+// was stored) and deletes it when the pointer names another.
+func TestAbandonedCheckpointSaveKeepsOnlyWhatThePointerMayName(t *testing.T) {
+	ns := testenv.NATS(t)
+	js := testenv.ConnectStreams(t, ns).JS
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name    string
+		pointed bool // a pointer update went unanswered
+		stored  bool // and it was stored
+		kept    bool
+	}{
+		{"uploaded only", false, false, false},
+		{"pointer update stored, answer lost", true, true, true},
+		{"pointer update lost", true, false, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := testWorker(t, js, workerConfig(ns), 2, always)
+			c := w.checkpoints
+			cp, err := c.load(ctx, 2)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cp.Seq = 5
+			s, err := c.begin(cp)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := c.upload(ctx, s); err != nil {
+				t.Fatal(err)
+			}
+			if tc.stored {
+				ptr, _ := json.Marshal(stream.CheckpointPointer{Object: s.object, Seq: 5})
+				if _, err := c.pointers.Create(ctx, stream.CheckpointKey(2), ptr); err != nil {
+					t.Fatal(err)
+				}
+			}
+			s.pointed = tc.pointed
+			c.abandon(ctx, s)
+			if got := slices.Contains(objectNames(t, c), s.object); got != tc.kept {
+				t.Errorf("snapshot kept %v, want %v", got, tc.kept)
+			}
+		})
+	}
+}
+
+// objectNames lists the state bucket's objects (checkpoint snapshots).
+func objectNames(t *testing.T, c *checkpoints) []string {
+	t.Helper()
+	infos, err := c.objects.List(context.Background())
+	if err != nil && !errors.Is(err, jetstream.ErrNoObjectsFound) {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, i := range infos {
+		names = append(names, i.Name)
+	}
+	return names
 }
