@@ -41,12 +41,19 @@ type worker struct {
 	cons   jetstream.Consumer
 	states *stateStore
 	render renderer
+	sizes  stream.FetchSizer // of the page messages fetched so far
 }
 
-// fetchMaxBytes bounds one fetch of page messages: above any one message
-// (the streams take at most 8 MiB; larger bodies travel by reference), well
-// below the client's 64 MiB pending limit.
+// fetchMaxBytes is about how many bytes of page messages one fetch takes:
+// above any one message (the streams take at most maxPageMessage; larger
+// bodies travel by reference), well below the client's 64 MiB pending
+// limit, which leaves room for a fetch of messages four times larger than
+// the last ones predicted.
 const fetchMaxBytes = 16 << 20
+
+// maxPageMessage is the largest page message the streams take, the size a
+// fetch assumes before it has seen any.
+const maxPageMessage = 8 << 20
 
 // ConsumerName is the durable consumer of a source's pages on
 // FLOWLINE_C7.
@@ -71,10 +78,16 @@ func (w *worker) round(ctx context.Context) (lease.Outcome, error) {
 		w.cons, w.states = cons, states
 		w.render = renderer{source: w.source}
 	}
-	// Bounded by bytes too: page messages run to megabytes, and a fetch of
+	// Sized by bytes too: page messages run to megabytes, and a fetch of
 	// many at once would pass the client's pending limit (slow consumer:
-	// the connection is closed and the pages wait out the ack wait).
-	batch, err := w.cons.Fetch(w.cfg.FetchBatch, jetstream.FetchMaxWait(time.Second), jetstream.FetchMaxBytes(fetchMaxBytes))
+	// the connection is closed and the pages wait out the ack wait). Not
+	// with FetchMaxBytes, which on a replicated stream loses deliveries
+	// (see stream.FetchSizer).
+	if w.sizes.Initial == 0 {
+		w.sizes.Initial = maxPageMessage
+	}
+	want := min(w.cfg.FetchBatch, w.sizes.Fit(fetchMaxBytes))
+	batch, err := w.cons.Fetch(want, jetstream.FetchMaxWait(time.Second))
 	if err != nil {
 		if errors.Is(err, jetstream.ErrConsumerNotFound) || errors.Is(err, jetstream.ErrStreamNotFound) {
 			w.cons = nil // created again next round
@@ -82,9 +95,11 @@ func (w *worker) round(ctx context.Context) (lease.Outcome, error) {
 		return lease.Idle, fmt.Errorf("c7 fold: fetch pages of source %s: %w", w.source, err)
 	}
 	var msgs []jetstream.Msg
+	var size int
 	for m := range batch.Messages() {
-		msgs = append(msgs, m)
+		msgs, size = append(msgs, m), size+len(m.Data())
 	}
+	w.sizes.Observe(size, len(msgs))
 	if err := batch.Error(); err != nil && !errors.Is(err, nats.ErrTimeout) && len(msgs) == 0 {
 		return lease.Idle, fmt.Errorf("c7 fold: fetch pages of source %s: %w", w.source, err)
 	}
@@ -104,7 +119,7 @@ func (w *worker) round(ctx context.Context) (lease.Outcome, error) {
 		}
 		return lease.Idle, err
 	}
-	if len(msgs) == w.cfg.FetchBatch {
+	if len(msgs) == want {
 		return lease.Busy, nil
 	}
 	return lease.Progress, nil
