@@ -120,11 +120,6 @@ func PublishDeadLetter(ctx context.Context, js Publisher, d DeadLetter) error {
 		h[k] = v
 	}
 	d = d.complete()
-	if h.Get(nats.MsgIdHdr) == "" {
-		if id := d.msgID(); id != "" {
-			h.Set(nats.MsgIdHdr, id)
-		}
-	}
 	h.Set(HeaderDLQReason, d.Reason)
 	if d.Kind != "" {
 		h.Set(HeaderDLQKind, string(d.Kind))
@@ -150,6 +145,11 @@ func PublishDeadLetter(ctx context.Context, js Publisher, d DeadLetter) error {
 			h.Set(HeaderDLQRouting, doc.Routing)
 		}
 	}
+	if h.Get(nats.MsgIdHdr) == "" {
+		if id := d.msgID(h); id != "" {
+			h.Set(nats.MsgIdHdr, id)
+		}
+	}
 	if _, err := js.PublishMsg(ctx, &nats.Msg{Subject: DLQSubject(d.Service), Header: h, Data: d.Data}); err != nil {
 		return fmt.Errorf("stream: dead-letter to %s: %w", DLQSubject(d.Service), err)
 	}
@@ -158,27 +158,27 @@ func PublishDeadLetter(ctx context.Context, js Publisher, d DeadLetter) error {
 
 // msgID identifies a dead letter by where its payload came from and the
 // payload itself: the service, the failed message's subject and sequence,
-// the document's index, id and version, and a hash of Data (one message
-// can yield several dead letters, one per record or document given up
-// on). "" when d names no stored message: nothing then tells a retry from
-// a second failure of the same input, such as the same document redriven
-// (a redrive publishes a new message, so its dead letter has a new id).
-func (d DeadLetter) msgID() string {
+// the document it names (Document, or the producer's HeaderDLQIndex,
+// HeaderDLQFamily and HeaderDLQID: one record can shape several documents
+// that cannot be published) and a hash of Data (one message can yield
+// several dead letters, one per record or document given up on). "" when
+// d names no stored message: nothing then tells a retry from a second
+// failure of the same input, such as the same document redriven (a redrive
+// publishes a new message, so its dead letter has a new id).
+func (d DeadLetter) msgID(h nats.Header) string {
 	if d.Subject == "" || d.Sequence == 0 {
 		return ""
 	}
-	h := sha256.New()
-	field := func(s string) { h.Write([]byte(s)); h.Write([]byte{0}) }
+	sum := sha256.New()
+	field := func(s string) { sum.Write([]byte(s)); sum.Write([]byte{0}) }
 	field(d.Service)
 	field(d.Subject)
 	field(strconv.FormatUint(d.Sequence, 10))
-	if doc := d.Document; doc != nil {
-		field(doc.Index)
-		field(doc.ID)
-		field(strconv.FormatInt(doc.Version, 10))
+	for _, k := range []string{HeaderDLQIndex, HeaderDLQFamily, HeaderDLQID, HeaderDLQVersion} {
+		field(h.Get(k))
 	}
-	h.Write(d.Data)
-	return "dlq-" + hex.EncodeToString(h.Sum(nil)[:16])
+	sum.Write(d.Data)
+	return "dlq-" + hex.EncodeToString(sum.Sum(nil)[:16])
 }
 
 // complete derives Kind and Partition where the producer left them to

@@ -147,6 +147,12 @@ func TestDeadLetterMessageIDs(t *testing.T) {
 		{"document again", doc, doc, true},
 		{"document, newer version", doc, with(doc, func(d *DeadLetter) { d.Document.Version = 18 }), false},
 		{"document, another index", doc, with(doc, func(d *DeadLetter) { d.Document.Index = "flowline-job-2_" }), false},
+		{"another document shaped by the record", with(rec, func(d *DeadLetter) { d.Header = nats.Header{HeaderDLQFamily: {"incident"}, HeaderDLQID: {"1"}} }),
+			with(rec, func(d *DeadLetter) {
+				d.Header = nats.Header{HeaderDLQFamily: {"flow-node-instance"}, HeaderDLQID: {"1"}}
+			}), false},
+		{"same document shaped by the record", with(rec, func(d *DeadLetter) { d.Header = nats.Header{HeaderDLQFamily: {"incident"}, HeaderDLQID: {"1"}} }),
+			with(rec, func(d *DeadLetter) { d.Header = nats.Header{HeaderDLQFamily: {"incident"}, HeaderDLQID: {"1"}} }), true},
 		{"document redriven (a new message)", doc, with(doc, func(d *DeadLetter) { d.Sequence = 900 }), false},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
