@@ -103,9 +103,11 @@ func (c *checkpoints) loadLegacy(ctx context.Context, p int32) (*checkpoint, err
 
 // A snapshotSave is one checkpoint being saved, across the attempts it
 // takes: the checkpoint is encoded once, uploaded under one name until an
-// upload succeeds (a Put under the same name replaces a partial or
-// unanswered one, so failed attempts leave no objects behind), and then
-// only the pointer update is tried again. Owned by the partition's worker.
+// upload succeeds (a Put under the same name replaces one whose answer was
+// lost; nats.go purges the chunks of a failed Put, but not those of one
+// cut off by its deadline, which stay in the object stream unreferenced),
+// and then only the pointer update is tried again. Owned by the
+// partition's worker.
 type snapshotSave struct {
 	cp       *checkpoint
 	body     []byte // the encoded checkpoint
@@ -160,16 +162,20 @@ func (c *checkpoints) point(ctx context.Context, s *snapshotSave) error {
 		rev, err = c.pointers.Update(ctx, stream.CheckpointKey(p), ptr, cp.rev)
 	}
 	if errors.Is(err, jetstream.ErrKeyExists) || errors.Is(err, jetstream.ErrKeyRevisionMismatch) {
-		names, arev, aerr := c.names(ctx, p, s)
+		pointer, prev, perr := c.pointer(ctx, s)
 		switch {
-		case aerr != nil: // unknown yet: the next attempt looks again
-			return fmt.Errorf("partition %d: checkpoint pointer moved; reading it: %w", p, aerr)
-		case !names:
-			c.remove(ctx, p, s.object)
+		case perr != nil: // unknown yet: the next attempt looks again
+			return fmt.Errorf("partition %d: checkpoint pointer moved; reading it: %w", p, perr)
+		case pointer == pointerUnmoved:
+			// The update was refused, so the pointer did move: this read
+			// came from a replica behind it. The next attempt looks again.
+			return fmt.Errorf("partition %d: checkpoint pointer moved, but a read gave revision %d: %w", p, cp.rev, errStaleRead)
+		case pointer == pointerElsewhere:
+			c.remove(ctx, p, s.object) // past cp.rev elsewhere: no update of this save can name it
 			return fmt.Errorf("partition %d: checkpoint at sequence %d refused, another replica checkpointed since revision %d: %w (%v)",
 				p, cp.Seq, cp.rev, lease.ErrNotHeld, err)
 		}
-		rev, err = arev, nil
+		rev, err = prev, nil
 	}
 	if err != nil {
 		s.pointed = true // the update may have been stored
@@ -199,34 +205,66 @@ func (c *checkpoints) save(ctx context.Context, cp *checkpoint) error {
 }
 
 // abandon cleans up after a save that was given up: its snapshot is
-// deleted unless the pointer may name it (an unanswered update, and the
-// pointer could not be read or does name it). Best effort.
+// deleted unless a pointer update of this save went unanswered and the
+// pointer may name the snapshot now or later: it names it, it could not be
+// read, or it was read at the revision the update was made on (the update
+// may still be in flight, or the read came from a replica behind). Such a
+// snapshot is left behind, logged at WARN. Best effort.
 func (c *checkpoints) abandon(ctx context.Context, s *snapshotSave) {
 	p := s.cp.State.Partition
 	if s.pointed {
-		if names, _, err := c.names(ctx, p, s); err != nil || names {
+		if pointer, _, err := c.pointer(ctx, s); err != nil || pointer != pointerElsewhere {
+			c.log.WarnContext(ctx, "a checkpoint save given up leaves its snapshot: the partition's pointer may name it",
+				"partition", p, "object", s.object, "seq", s.cp.Seq)
 			return
 		}
 	}
 	c.remove(ctx, p, s.object)
 }
 
-// names reads p's pointer and reports whether it names s's snapshot, at
-// which revision: only one of s's own pointer updates, stored although its
-// answer was lost, can have put it there (its name carries a random claim).
-func (c *checkpoints) names(ctx context.Context, p int32, s *snapshotSave) (bool, uint64, error) {
-	if !s.pointed {
-		return false, 0, nil
+// errStaleRead: a read of a checkpoint pointer came from a replica behind
+// the one that refused an update; retryable.
+var errStaleRead = errors.New("checkpoint pointer read behind its latest revision")
+
+// What p's pointer names, as read by pointer.
+type pointerState int
+
+const (
+	// pointerUnmoved: still at the revision the save's updates were made
+	// on (absent, when that was a create).
+	pointerUnmoved pointerState = iota
+	// pointerOurs: it names the save's snapshot, which only one of the
+	// save's own updates, stored although its answer was lost, can have
+	// done (the name carries a random claim).
+	pointerOurs
+	// pointerElsewhere: past that revision, naming another snapshot: no
+	// update of this save can land any more (each was made on that
+	// revision), and if one had landed the snapshot is superseded.
+	pointerElsewhere
+)
+
+// pointer reads p's pointer (a read that may come from any replica of the
+// bucket, so possibly behind) and says what it names for s, at which
+// revision.
+func (c *checkpoints) pointer(ctx context.Context, s *snapshotSave) (pointerState, uint64, error) {
+	e, err := c.pointers.Get(ctx, stream.CheckpointKey(s.cp.State.Partition))
+	if errors.Is(err, jetstream.ErrKeyNotFound) {
+		if s.cp.rev == 0 {
+			return pointerUnmoved, 0, nil
+		}
+		return 0, 0, err // it existed at s.cp.rev: not a state it can be in
 	}
-	e, err := c.pointers.Get(ctx, stream.CheckpointKey(p))
 	if err != nil {
-		return false, 0, err
+		return 0, 0, err
 	}
 	var ptr stream.CheckpointPointer
-	if json.Unmarshal(e.Value(), &ptr) != nil || ptr.Object != s.object {
-		return false, 0, nil
+	switch {
+	case e.Revision() <= s.cp.rev:
+		return pointerUnmoved, e.Revision(), nil
+	case json.Unmarshal(e.Value(), &ptr) == nil && ptr.Object == s.object:
+		return pointerOurs, e.Revision(), nil
 	}
-	return true, e.Revision(), nil
+	return pointerElsewhere, e.Revision(), nil
 }
 
 // remove deletes a snapshot no pointer references; a failure only leaves

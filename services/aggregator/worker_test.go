@@ -380,31 +380,39 @@ func TestCheckpointSaveAdoptsAnEarlierAttemptStoredWithoutAnswer(t *testing.T) {
 }
 
 // TestAbandonedCheckpointSaveKeepsOnlyWhatThePointerMayName: a save given
-// up after an upload deletes its snapshot; one given up after an
+// up after an upload deletes its snapshot. One given up after an
 // unanswered pointer update keeps it when the pointer names it (the update
-// was stored) and deletes it when the pointer names another.
+// was stored) or is still at the revision the update was made on (it may
+// yet be stored), and deletes it when another checkpoint moved the pointer
+// on (no update of the save can land any more).
 func TestAbandonedCheckpointSaveKeepsOnlyWhatThePointerMayName(t *testing.T) {
 	ns := testenv.NATS(t)
 	js := testenv.ConnectStreams(t, ns).JS
 	ctx := context.Background()
-	for _, tc := range []struct {
+	for i, tc := range []struct {
 		name    string
-		pointed bool // a pointer update went unanswered
-		stored  bool // and it was stored
+		pointed bool   // a pointer update went unanswered
+		pointer string // what the pointer names after it: "ours", "other" or "" (unmoved)
 		kept    bool
 	}{
-		{"uploaded only", false, false, false},
-		{"pointer update stored, answer lost", true, true, true},
-		{"pointer update lost", true, false, false},
+		{"uploaded only", false, "", false},
+		{"pointer update stored, answer lost", true, "ours", true},
+		{"pointer update unanswered, pointer unmoved", true, "", true},
+		{"pointer update unanswered, another checkpoint since", true, "other", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			w := testWorker(t, js, workerConfig(ns), 2, always)
+			p := int32(i)
+			w := testWorker(t, js, workerConfig(ns), p, always)
 			c := w.checkpoints
-			cp, err := c.load(ctx, 2)
+			cp, err := c.load(ctx, p)
 			if err != nil {
 				t.Fatal(err)
 			}
 			cp.Seq = 5
+			if err := c.save(ctx, cp); err != nil { // the revision the next save's updates are made on
+				t.Fatal(err)
+			}
+			cp.Seq = 6
 			s, err := c.begin(cp)
 			if err != nil {
 				t.Fatal(err)
@@ -412,9 +420,13 @@ func TestAbandonedCheckpointSaveKeepsOnlyWhatThePointerMayName(t *testing.T) {
 			if err := c.upload(ctx, s); err != nil {
 				t.Fatal(err)
 			}
-			if tc.stored {
-				ptr, _ := json.Marshal(stream.CheckpointPointer{Object: s.object, Seq: 5})
-				if _, err := c.pointers.Create(ctx, stream.CheckpointKey(2), ptr); err != nil {
+			if tc.pointer != "" {
+				named := s.object
+				if tc.pointer == "other" {
+					named = stream.CheckpointObject(p, 6, "other")
+				}
+				ptr, _ := json.Marshal(stream.CheckpointPointer{Object: named, Seq: 6})
+				if _, err := c.pointers.Update(ctx, stream.CheckpointKey(p), ptr, cp.rev); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -424,6 +436,45 @@ func TestAbandonedCheckpointSaveKeepsOnlyWhatThePointerMayName(t *testing.T) {
 				t.Errorf("snapshot kept %v, want %v", got, tc.kept)
 			}
 		})
+	}
+}
+
+// TestCheckpointPointerReadBehindItsUpdateIsRetried: an update refused on
+// its revision, while a read of the pointer still shows that revision (a
+// replica behind), is retryable: neither the partition nor the snapshot
+// is given up.
+func TestCheckpointPointerReadBehindItsUpdateIsRetried(t *testing.T) {
+	ns := testenv.NATS(t)
+	js := testenv.ConnectStreams(t, ns).JS
+	ctx := context.Background()
+	w := testWorker(t, js, workerConfig(ns), 1, always)
+	c := w.checkpoints
+	cp, err := c.load(ctx, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cp.Seq = 5
+	if err := c.save(ctx, cp); err != nil {
+		t.Fatal(err)
+	}
+	// The worker believes in a later revision than the one a read gives
+	// (as after its update was stored and the read came from behind).
+	cp.rev += 3
+	cp.Seq = 6
+	s, err := c.begin(cp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.upload(ctx, s); err != nil {
+		t.Fatal(err)
+	}
+	s.pointed = true
+	err = c.point(ctx, s)
+	if !errors.Is(err, errStaleRead) || errors.Is(err, lease.ErrNotHeld) {
+		t.Fatalf("point: %v, want %v and not %v", err, errStaleRead, lease.ErrNotHeld)
+	}
+	if !slices.Contains(objectNames(t, c), s.object) {
+		t.Error("the snapshot was deleted")
 	}
 }
 
