@@ -1,7 +1,5 @@
 package stream
 
-import "cmp"
-
 // FetchSizer turns a fetch's byte budget into a message count, for pull
 // consumers that must not fetch with a byte limit: a pull request with
 // one that ends on its count or its bytes makes nats-server send a 409
@@ -16,14 +14,11 @@ import "cmp"
 // jumps up at once when a fetch's messages are larger, and comes down
 // slowly. It bounds a fetch's bytes only as well as the last fetches
 // predict the next (at most the count asked times the largest message).
-// Owned by one fetch loop: the writer's, and the Camunda 7 fold's, whose
-// page messages run to megabytes (it assumes the largest before its first
-// fetch, so that fetch stays within the client's pending limit).
+// Owned by one fetch loop: the writer's. The Camunda 7 fold, whose page
+// messages run to megabytes, bounds its fetches by the largest message
+// instead, so that no fetch can pass the server's pending limit.
 type FetchSizer struct {
-	// Initial is the size assumed before any message was fetched
-	// (InitialMessageBytes when 0).
-	Initial int
-	mean    float64 // bytes per message; 0 before the first
+	mean float64 // bytes per message; 0 before the first
 }
 
 // InitialMessageBytes is the size assumed before any message was fetched:
@@ -35,7 +30,7 @@ const InitialMessageBytes = 64 << 10
 func (m *FetchSizer) Fit(budget int) int {
 	mean := m.mean
 	if mean <= 0 {
-		mean = float64(cmp.Or(m.Initial, InitialMessageBytes))
+		mean = InitialMessageBytes
 	}
 	return max(1, int(float64(budget)/mean))
 }

@@ -9,21 +9,18 @@ func TestFetchSizerFitsTheBudget(t *testing.T) {
 	const budget = 8 << 20
 	for _, tc := range []struct {
 		name     string
-		initial  int
 		fetches  [][2]int // bytes, messages
 		min, max int
 	}{
-		{"nothing seen yet", 0, nil, budget / InitialMessageBytes, budget / InitialMessageBytes},
-		{"small messages", 0, [][2]int{{1000 * 4096, 1000}}, budget / 4096, budget / 4096},
-		{"growing messages", 0, [][2]int{{100 * 4096, 100}, {100 * 65536, 100}}, budget / 65536, budget / 65536},
-		{"shrinking messages", 0, [][2]int{{100 * 65536, 100}, {100 * 4096, 100}}, budget/65536 + 1, budget / 4096},
-		{"a message larger than the budget", 0, [][2]int{{2 * budget, 1}}, 1, 1},
-		{"an empty fetch changes nothing", 0, [][2]int{{0, 0}}, budget / InitialMessageBytes, budget / InitialMessageBytes},
-		{"large initial guess", budget / 2, nil, 2, 2},
-		{"large initial guess, then small messages", budget / 2, [][2]int{{100 * 4096, 100}}, budget / 4096, budget / 4096},
+		{"nothing seen yet", nil, budget / InitialMessageBytes, budget / InitialMessageBytes},
+		{"small messages", [][2]int{{1000 * 4096, 1000}}, budget / 4096, budget / 4096},
+		{"growing messages", [][2]int{{100 * 4096, 100}, {100 * 65536, 100}}, budget / 65536, budget / 65536},
+		{"shrinking messages", [][2]int{{100 * 65536, 100}, {100 * 4096, 100}}, budget/65536 + 1, budget / 4096},
+		{"a message larger than the budget", [][2]int{{2 * budget, 1}}, 1, 1},
+		{"an empty fetch changes nothing", [][2]int{{0, 0}}, budget / InitialMessageBytes, budget / InitialMessageBytes},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			m := FetchSizer{Initial: tc.initial}
+			var m FetchSizer
 			for _, f := range tc.fetches {
 				m.Observe(f[0], f[1])
 			}

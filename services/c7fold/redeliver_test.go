@@ -160,3 +160,22 @@ func testWorker(conn *stream.Conn, kv jetstream.KeyValue, cfg Config, holds func
 		metrics: newMetrics(prometheus.NewRegistry()), log: slog.New(slog.DiscardHandler),
 	}
 }
+
+// TestFetchCountStaysWithinTheServersPendingLimit: whatever the fetch
+// batch and the largest page message, a fetch of that many messages of
+// that size stays under half the server's 64 MiB pending limit per client
+// (a lone message larger than that is fetched alone).
+func TestFetchCountStaysWithinTheServersPendingLimit(t *testing.T) {
+	for _, tt := range []struct{ batch, inline, want int }{
+		{32, 1<<20 - 16<<10, 32},  // the default max_payload: the whole batch
+		{32, 8<<20 - 16<<10, 4},   // 8 MiB max_payload
+		{256, 1<<20 - 16<<10, 32}, // a batch raised past what fits
+		{32, 64 << 20, 1},         // one message
+		{1, 4 << 10, 1},
+	} {
+		got := fetchCount(tt.batch, tt.inline)
+		if got != tt.want || (got > 1 && got*(tt.inline+fetchHeaderBytes) > 32<<20) {
+			t.Errorf("batch %d, messages up to %d bytes: fetch %d, want %d", tt.batch, tt.inline, got, tt.want)
+		}
+	}
+}

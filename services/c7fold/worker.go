@@ -41,19 +41,23 @@ type worker struct {
 	cons   jetstream.Consumer
 	states *stateStore
 	render renderer
-	sizes  stream.FetchSizer // of the page messages fetched so far
 }
 
-// fetchMaxBytes is about how many bytes of page messages one fetch takes:
-// above any one message (the streams take at most maxPageMessage; larger
-// bodies travel by reference), well below the client's 64 MiB pending
-// limit, which leaves room for a fetch of messages four times larger than
-// the last ones predicted.
-const fetchMaxBytes = 16 << 20
+// fetchMaxBytes bounds one fetch of page messages, counted at the largest
+// a page message can be (the payloads' inline limit; larger bodies travel
+// by reference): half the server's 64 MiB pending limit for a client,
+// past which it closes the connection and the pages wait out the ack wait.
+const fetchMaxBytes = 32 << 20
 
-// maxPageMessage is the largest page message the streams take, the size a
-// fetch assumes before it has seen any.
-const maxPageMessage = 8 << 20
+// fetchHeaderBytes is room for a page message's headers.
+const fetchHeaderBytes = 16 << 10
+
+// fetchCount is how many page messages one fetch asks for: batch, or fewer
+// when that many messages of the largest size (inline bytes) would pass
+// fetchMaxBytes; at least one.
+func fetchCount(batch, inline int) int {
+	return min(batch, max(1, fetchMaxBytes/(inline+fetchHeaderBytes)))
+}
 
 // ConsumerName is the durable consumer of a source's pages on
 // FLOWLINE_C7.
@@ -78,15 +82,10 @@ func (w *worker) round(ctx context.Context) (lease.Outcome, error) {
 		w.cons, w.states = cons, states
 		w.render = renderer{source: w.source}
 	}
-	// Sized by bytes too: page messages run to megabytes, and a fetch of
-	// many at once would pass the client's pending limit (slow consumer:
-	// the connection is closed and the pages wait out the ack wait). Not
-	// with FetchMaxBytes, which on a replicated stream loses deliveries
-	// (see stream.FetchSizer).
-	if w.sizes.Initial == 0 {
-		w.sizes.Initial = maxPageMessage
-	}
-	want := min(w.cfg.FetchBatch, w.sizes.Fit(fetchMaxBytes))
+	// Bounded by bytes too, at the largest message: pages run to megabytes.
+	// Not with FetchMaxBytes, which on a replicated stream loses
+	// deliveries (see stream.FetchSizer).
+	want := fetchCount(w.cfg.FetchBatch, w.payloads.InlineLimit())
 	batch, err := w.cons.Fetch(want, jetstream.FetchMaxWait(time.Second))
 	if err != nil {
 		if errors.Is(err, jetstream.ErrConsumerNotFound) || errors.Is(err, jetstream.ErrStreamNotFound) {
@@ -95,11 +94,9 @@ func (w *worker) round(ctx context.Context) (lease.Outcome, error) {
 		return lease.Idle, fmt.Errorf("c7 fold: fetch pages of source %s: %w", w.source, err)
 	}
 	var msgs []jetstream.Msg
-	var size int
 	for m := range batch.Messages() {
-		msgs, size = append(msgs, m), size+len(m.Data())
+		msgs = append(msgs, m)
 	}
-	w.sizes.Observe(size, len(msgs))
 	if err := batch.Error(); err != nil && !errors.Is(err, nats.ErrTimeout) && len(msgs) == 0 {
 		return lease.Idle, fmt.Errorf("c7 fold: fetch pages of source %s: %w", w.source, err)
 	}
