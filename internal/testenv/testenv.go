@@ -153,7 +153,7 @@ func NATS(t testing.TB, opts ...natsserver.Option) *natsserver.Server {
 
 // NATSConfig is a client config for server s.
 func NATSConfig(s *natsserver.Server) config.NATS {
-	return config.NATS{URL: s.URL(), ConnectTimeout: 5 * time.Second}
+	return config.NATS{URL: s.URL(), ConnectTimeout: config.Duration(5 * time.Second)}
 }
 
 // Connect connects a client to s, closed at cleanup.
@@ -169,7 +169,7 @@ func Connect(t testing.TB, s *natsserver.Server) *stream.Conn {
 
 // Streams is the stream config tests use.
 func Streams() config.Streams {
-	return config.Streams{Replicas: 1, RecordsMaxAge: time.Hour, DLQMaxAge: time.Hour}
+	return config.Streams{Replicas: 1, RecordsMaxAge: config.Duration(time.Hour), DLQMaxAge: config.Duration(time.Hour)}
 }
 
 // IndexPrefix returns a fresh index prefix, so tests sharing a node never

@@ -49,7 +49,10 @@ func Load(spec Validator) error {
 // tag keeps the value spec holds.
 func Process(spec any) error {
 	if err := envconfig.Process(Prefix, spec); err != nil {
-		return fmt.Errorf("%w: %v", ErrInvalid, err)
+		return plainError(err)
+	}
+	if err := applyRenamed(spec); err != nil {
+		return err
 	}
 	if r, ok := spec.(Resolver); ok {
 		r.Resolve()

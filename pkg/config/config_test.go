@@ -17,32 +17,32 @@ func TestLoadReadsPrefixedNestedVariablesWithDefaults(t *testing.T) {
 	if err := Process(&c); err != nil {
 		t.Fatal(err)
 	}
-	if c.NATS.URL != "nats://broker:4222" || c.LogLevel != "debug" || c.NATS.ConnectTimeout != 5*time.Second || c.AdminAddr != "127.0.0.1:9600" {
+	if c.NATS.URL != "nats://broker:4222" || c.LogLevel != "debug" || c.NATS.ConnectTimeout.D() != 5*time.Second || c.AdminAddr != "127.0.0.1:9600" {
 		t.Errorf("loaded %+v", c)
 	}
 }
 
 func TestValidate(t *testing.T) {
-	okNATS := NATS{URL: "nats://a:4222", ConnectTimeout: time.Second}
+	okNATS := NATS{URL: "nats://a:4222", ConnectTimeout: Duration(time.Second)}
 	tests := []struct {
 		name    string
 		v       Validator
 		mention string // "" = valid
 	}{
 		{"nats ok", okNATS, ""},
-		{"nats bad url", NATS{URL: "http://a", ConnectTimeout: time.Second}, "FLOWLINE_NATS_URL"},
-		{"nats two auth methods", NATS{URL: "nats://a:4222", Token: "t", CredsFile: "c", ConnectTimeout: time.Second}, "choose one"},
-		{"nats user without password", NATS{URL: "nats://a:4222", User: "u", ConnectTimeout: time.Second}, "FLOWLINE_NATS_USER"},
+		{"nats bad url", NATS{URL: "http://a", ConnectTimeout: Duration(time.Second)}, "FLOWLINE_NATS_URL"},
+		{"nats two auth methods", NATS{URL: "nats://a:4222", Token: "t", CredsFile: "c", ConnectTimeout: Duration(time.Second)}, "choose one"},
+		{"nats user without password", NATS{URL: "nats://a:4222", User: "u", ConnectTimeout: Duration(time.Second)}, "FLOWLINE_NATS_USER"},
 		{"es ok", Elasticsearch{URL: "http://es:9200,https://es2:9200"}, ""},
 		{"es bad url", Elasticsearch{URL: "es:9200"}, "FLOWLINE_ES_URL"},
 		{"es key and basic", Elasticsearch{URL: "http://es:9200", APIKey: "k", Username: "u"}, "FLOWLINE_ES_API_KEY"},
 		{"index uppercase prefix", Index{Prefix: "Flow", Shards: 1}, "FLOWLINE_INDEX_PREFIX"},
 		{"index zero shards", Index{Prefix: "flow", Shards: 0}, "FLOWLINE_INDEX_SHARDS"},
-		{"runtime bad level", Runtime{LogLevel: "loud", AdminAddr: ":1", DrainTime: time.Second}, "FLOWLINE_LOG_LEVEL"},
-		{"streams replicas", Streams{Replicas: 0, RecordsMaxAge: time.Hour, DLQMaxAge: time.Hour}, "FLOWLINE_STREAM_REPLICAS"},
+		{"runtime bad level", Runtime{LogLevel: "loud", AdminAddr: ":1", DrainTime: Duration(time.Second)}, "FLOWLINE_LOG_LEVEL"},
+		{"streams replicas", Streams{Replicas: 0, RecordsMaxAge: Duration(time.Hour), DLQMaxAge: Duration(time.Hour)}, "FLOWLINE_STREAM_REPLICAS"},
 		{"lag defaults", AggregatorLag{}, ""},
 		{"lag alert above 1", AggregatorLag{LagAlert: 1.5}, "FLOWLINE_AGGREGATOR_LAG_ALERT"},
-		{"lag negative interval", AggregatorLag{LagInterval: -time.Second}, "FLOWLINE_AGGREGATOR_LAG_INTERVAL"},
+		{"lag negative interval", AggregatorLag{LagInterval: Duration(-time.Second)}, "FLOWLINE_AGGREGATOR_LAG_INTERVAL"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -72,7 +72,7 @@ func TestUsageListsEveryVariableOnceWithDefault(t *testing.T) {
 	if strings.Count(out, "FLOWLINE_LOG_LEVEL") != 1 {
 		t.Errorf("shared variable listed %d times:\n%s", strings.Count(out, "FLOWLINE_LOG_LEVEL"), out)
 	}
-	for _, want := range []string{"FLOWLINE_NATS_URL", "nats://127.0.0.1:4222", "FLOWLINE_STREAM_RECORDS_MAX_AGE", "168h"} {
+	for _, want := range []string{"FLOWLINE_NATS_URL", "nats://127.0.0.1:4222", "FLOWLINE_STREAM_RECORDS_MAX_AGE", "7d"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("usage lacks %q:\n%s", want, out)
 		}

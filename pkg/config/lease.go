@@ -12,9 +12,9 @@ import (
 // default differs per service, so it cannot be a tag: the service's
 // NewConfig fills it (see LeaseFor), and an empty Bucket means that default.
 type Lease struct {
-	Bucket    string        `envconfig:"LEASE_BUCKET" prefilled:"true" desc:"JetStream KV bucket of partition leases shared by the service's replicas"`
-	TTL       time.Duration `envconfig:"LEASE_TTL" default:"10s" desc:"a crashed replica's partitions are taken over after about this long"`
-	ReplicaID string        `envconfig:"REPLICA_ID" desc:"this replica's id among the service's replicas (default: host name and process id)"`
+	Bucket    string   `envconfig:"LEASE_BUCKET" prefilled:"true" desc:"JetStream KV bucket of partition leases shared by the service's replicas"`
+	TTL       Duration `envconfig:"LEASE_TTL" default:"10s" desc:"a crashed replica's partitions are taken over after about this long"`
+	ReplicaID string   `envconfig:"REPLICA_ID" desc:"this replica's id among the service's replicas (default: host name and process id)"`
 
 	prefix string // e.g. AGGREGATOR: names the variables in errors
 }
@@ -51,7 +51,7 @@ func (l Lease) Validate() error {
 		return l.prefix + "_" + v
 	}
 	switch {
-	case l.TTL < time.Second:
+	case l.TTL.D() < time.Second:
 		return invalid(name("LEASE_TTL"), "must be at least 1s, got %s", l.TTL)
 	case strings.ContainsAny(l.ReplicaID, " *>"):
 		return invalid(name("REPLICA_ID"), "%q must not hold spaces, * or >", l.ReplicaID)

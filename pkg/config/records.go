@@ -33,8 +33,8 @@ const (
 type RecordStore struct {
 	EventsOnly     bool  `envconfig:"INGEST_EVENTS_ONLY" default:"true" desc:"count and drop records whose recordType is not EVENT"`
 	BatchRecords   int   `envconfig:"INGEST_BATCH_RECORDS" default:"1000" desc:"most records of one partition per JetStream message"`
-	BatchBytes     int   `envconfig:"INGEST_BATCH_BYTES" default:"786432" desc:"most encoded bytes per JetStream message (keep under the server's max_payload; a larger record goes alone, its body in the FLOWLINE_PAYLOADS object store)"`
-	MaxRecordBytes int   `envconfig:"INGEST_MAX_RECORD_BYTES" default:"4194304" desc:"largest record accepted, measured encoded as protobuf (Zeebe's maximum message size; 0: 4194304); a larger one gets 413 (ingest) or is dead-lettered (Zeebe import)"`
+	BatchBytes     Bytes `envconfig:"INGEST_BATCH_BYTES" default:"768KiB" desc:"most encoded bytes per JetStream message (keep under the server's max_payload; a larger record goes alone, its body in the FLOWLINE_PAYLOADS object store)"`
+	MaxRecordBytes Bytes `envconfig:"INGEST_MAX_RECORD_BYTES" default:"4MiB" desc:"largest record accepted, measured encoded as protobuf (Zeebe's maximum message size; 0: 4MiB); a larger one gets 413 (ingest) or is dead-lettered (Zeebe import)"`
 	MaxPartitionID int32 `envconfig:"INGEST_MAX_PARTITION_ID" default:"8192" desc:"highest partition id accepted (0: 8192); a record of a higher one gets 400 (ingest) or its partition is not imported (Zeebe import)"`
 }
 
@@ -61,7 +61,7 @@ func (c RecordStore) RecordLimit() int {
 	if c.MaxRecordBytes == 0 {
 		return DefaultMaxRecordBytes
 	}
-	return c.MaxRecordBytes
+	return c.MaxRecordBytes.Int()
 }
 
 // PartitionLimit is the highest accepted partition id (MaxPartitionID, or

@@ -28,9 +28,9 @@ func TestRedactHidesEveryCredentialOfAURL(t *testing.T) {
 // not parse or has the wrong scheme.
 func TestInvalidURLErrorsNeverQuoteTheirPassword(t *testing.T) {
 	for _, v := range []Validator{
-		NATS{URL: "http://flow:s3cret@broker:4222", ConnectTimeout: time.Second},
-		NATS{URL: "nats://flow:s3cret@broker:port", ConnectTimeout: time.Second},
-		NATS{URL: "nats://flow:s3cret@bro ker:4222", ConnectTimeout: time.Second},
+		NATS{URL: "http://flow:s3cret@broker:4222", ConnectTimeout: Duration(time.Second)},
+		NATS{URL: "nats://flow:s3cret@broker:port", ConnectTimeout: Duration(time.Second)},
+		NATS{URL: "nats://flow:s3cret@bro ker:4222", ConnectTimeout: Duration(time.Second)},
 		Elasticsearch{URL: "ftp://elastic:s3cret@es:9200"},
 		Elasticsearch{URL: "http://elastic:s3cret@es:9200\x7f"},
 	} {

@@ -10,15 +10,15 @@ import (
 
 // NATS configures the connection to the NATS server (FLOWLINE_NATS_*).
 type NATS struct {
-	URL            string        `envconfig:"URL" default:"nats://127.0.0.1:4222" desc:"NATS server URL(s), comma separated"`
-	User           string        `envconfig:"USER" desc:"user name for user/password auth"`
-	Password       string        `envconfig:"PASSWORD" desc:"password for user/password auth"`
-	Token          string        `envconfig:"TOKEN" desc:"token auth"`
-	CredsFile      string        `envconfig:"CREDS_FILE" desc:"path of a .creds file (JWT and NKey)"`
-	TLSCA          string        `envconfig:"TLS_CA" desc:"CA certificate file to verify the server"`
-	TLSCert        string        `envconfig:"TLS_CERT" desc:"client certificate file for mutual TLS"`
-	TLSKey         string        `envconfig:"TLS_KEY" desc:"client key file for mutual TLS"`
-	ConnectTimeout time.Duration `envconfig:"CONNECT_TIMEOUT" default:"5s" desc:"timeout of one connection attempt"`
+	URL            string   `envconfig:"URL" default:"nats://127.0.0.1:4222" desc:"NATS server URL(s), comma separated"`
+	User           string   `envconfig:"USER" desc:"user name for user/password auth"`
+	Password       string   `envconfig:"PASSWORD" desc:"password for user/password auth"`
+	Token          string   `envconfig:"TOKEN" desc:"token auth"`
+	CredsFile      string   `envconfig:"CREDS_FILE" desc:"path of a .creds file (JWT and NKey)"`
+	TLSCA          string   `envconfig:"TLS_CA" desc:"CA certificate file to verify the server"`
+	TLSCert        string   `envconfig:"TLS_CERT" desc:"client certificate file for mutual TLS"`
+	TLSKey         string   `envconfig:"TLS_KEY" desc:"client key file for mutual TLS"`
+	ConnectTimeout Duration `envconfig:"CONNECT_TIMEOUT" default:"5s" desc:"timeout of one connection attempt"`
 }
 
 // Validate implements Validator.
@@ -52,10 +52,10 @@ func (c NATS) Validate() error {
 // differ (see stream.EnsureStreams), so services started with different
 // settings never reset each other's.
 type Streams struct {
-	Replicas      int           `envconfig:"REPLICAS" default:"1" desc:"replicas of each stream (1 for a single server, 3 for a cluster)"`
-	RecordsMaxAge time.Duration `envconfig:"RECORDS_MAX_AGE" default:"168h" desc:"how long raw records are kept for replays (an aggregator stalled longer loses records)"`
-	DLQMaxAge     time.Duration `envconfig:"DLQ_MAX_AGE" default:"720h" desc:"how long dead letters are kept"`
-	Manage        bool          `envconfig:"MANAGE" default:"false" desc:"this service owns the stream settings: it updates existing streams to them (set it on one service, ingest in deploy/); others only create missing streams and log ERROR on a difference"`
+	Replicas      int      `envconfig:"REPLICAS" default:"1" desc:"replicas of each stream (1 for a single server, 3 for a cluster)"`
+	RecordsMaxAge Duration `envconfig:"RECORDS_MAX_AGE" default:"7d" desc:"how long raw records are kept for replays (an aggregator stalled longer loses records)"`
+	DLQMaxAge     Duration `envconfig:"DLQ_MAX_AGE" default:"30d" desc:"how long dead letters are kept"`
+	Manage        bool     `envconfig:"MANAGE" default:"false" desc:"this service owns the stream settings: it updates existing streams to them (set it on one service, ingest in deploy/); others only create missing streams and log ERROR on a difference"`
 }
 
 // Validate implements Validator.
@@ -218,8 +218,8 @@ type AggregatorState struct {
 // records are deleted whether aggregated or not. The aggregator embeds it
 // anonymously. A zero field (a config built in code) means its default.
 type AggregatorLag struct {
-	LagAlert    float64       `envconfig:"AGGREGATOR_LAG_ALERT" default:"0.5" desc:"log ERROR when a partition's oldest unaggregated record is older than this fraction of FLOWLINE_STREAM_RECORDS_MAX_AGE"`
-	LagInterval time.Duration `envconfig:"AGGREGATOR_LAG_INTERVAL" default:"30s" desc:"how often each partition's lag is measured (flowline_aggregator_lag_seconds)"`
+	LagAlert    float64  `envconfig:"AGGREGATOR_LAG_ALERT" default:"0.5" desc:"log ERROR when a partition's oldest unaggregated record is older than this fraction of FLOWLINE_STREAM_RECORDS_MAX_AGE"`
+	LagInterval Duration `envconfig:"AGGREGATOR_LAG_INTERVAL" default:"30s" desc:"how often each partition's lag is measured (flowline_aggregator_lag_seconds)"`
 }
 
 // Defaults of AggregatorLag, for zero fields.
@@ -234,7 +234,7 @@ func (c AggregatorLag) WithDefaults() AggregatorLag {
 		c.LagAlert = DefaultLagAlert
 	}
 	if c.LagInterval == 0 {
-		c.LagInterval = DefaultLagInterval
+		c.LagInterval = Duration(DefaultLagInterval)
 	}
 	return c
 }
@@ -251,10 +251,10 @@ func (c AggregatorLag) Validate() error {
 // Runtime configures what every service process shares: logging and the
 // admin port (FLOWLINE_LOG_LEVEL, FLOWLINE_ADMIN_ADDR).
 type Runtime struct {
-	LogLevel  string        `envconfig:"LOG_LEVEL" default:"info" desc:"debug, info, warn or error"`
-	AdminAddr string        `envconfig:"ADMIN_ADDR" default:"127.0.0.1:9600" desc:"address of the admin HTTP server (/healthz, /readyz, /metrics); loopback unless set (containers set 0.0.0.0:9600)"`
-	DrainTime time.Duration `envconfig:"DRAIN_TIMEOUT" default:"30s" desc:"how long a service may take to drain on SIGTERM"`
-	Pprof     bool          `envconfig:"ADMIN_PPROF" default:"false" desc:"also serve Go profiles under /debug/pprof/ on the admin server"`
+	LogLevel  string   `envconfig:"LOG_LEVEL" default:"info" desc:"debug, info, warn or error"`
+	AdminAddr string   `envconfig:"ADMIN_ADDR" default:"127.0.0.1:9600" desc:"address of the admin HTTP server (/healthz, /readyz, /metrics); loopback unless set (containers set 0.0.0.0:9600)"`
+	DrainTime Duration `envconfig:"DRAIN_TIMEOUT" default:"30s" desc:"how long a service may take to drain on SIGTERM"`
+	Pprof     bool     `envconfig:"ADMIN_PPROF" default:"false" desc:"also serve Go profiles under /debug/pprof/ on the admin server"`
 }
 
 // Validate implements Validator.

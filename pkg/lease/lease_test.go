@@ -459,7 +459,7 @@ func testCrashTakeover(t *testing.T, mode string) {
 	const ttl = time.Second
 	s := testenv.NATS(t)
 	px := newProxy(t, s.Addr().String())
-	ca, err := stream.Connect(context.Background(), config.NATS{URL: "nats://" + px.ln.Addr().String(), ConnectTimeout: 5 * time.Second}, "a", testenv.Logger(t))
+	ca, err := stream.Connect(context.Background(), config.NATS{URL: "nats://" + px.ln.Addr().String(), ConnectTimeout: config.Duration(5 * time.Second)}, "a", testenv.Logger(t))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -119,7 +119,7 @@ func (r *Runner) ReplicaID() string { return r.cfg.Lease.ReplicaID }
 func (r *Runner) Run(ctx context.Context, js jetstream.JetStream, discover func(context.Context) ([]int32, error),
 	open func(p int32) (round Round, closed func())) error {
 	l := r.cfg.Lease
-	m := New(js, Config{Bucket: l.Bucket, ReplicaID: l.ReplicaID, TTL: l.TTL, Replicas: r.cfg.Replicas}, r.log)
+	m := New(js, Config{Bucket: l.Bucket, ReplicaID: l.ReplicaID, TTL: l.TTL.D(), Replicas: r.cfg.Replicas}, r.log)
 	r.manager.Store(m)
 	return m.Run(ctx, discover, func(ctx context.Context, p int32) {
 		round, closed := open(p)

@@ -45,7 +45,7 @@ func TestRunnerPacing(t *testing.T) {
 		{Idle, boom, 50 * ms, 100 * ms}, // success reset the backoff
 		{Idle, ErrNotHeld, 0, 0},
 	}
-	r := NewRunner(RunnerConfig{Lease: config.Lease{Bucket: "b", TTL: time.Second}, Pacing: pacing}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	r := NewRunner(RunnerConfig{Lease: config.Lease{Bucket: "b", TTL: config.Duration(time.Second)}, Pacing: pacing}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if r.ReplicaID() == "" {
 		t.Error("no default replica id")
 	}
@@ -81,7 +81,7 @@ func TestRunnerPacing(t *testing.T) {
 // TestRunnerStopsOnCancel: a cancelled context ends the work after the
 // round in progress, without another round or pause.
 func TestRunnerStopsOnCancel(t *testing.T) {
-	r := NewRunner(RunnerConfig{Lease: config.Lease{Bucket: "b", TTL: time.Second, ReplicaID: "me"},
+	r := NewRunner(RunnerConfig{Lease: config.Lease{Bucket: "b", TTL: config.Duration(time.Second), ReplicaID: "me"},
 		Pacing: Pacing{RetryStart: time.Millisecond, RetryMax: time.Millisecond}}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if r.ReplicaID() != "me" {
 		t.Errorf("replica id %q", r.ReplicaID())
@@ -108,7 +108,7 @@ func TestRunnerStopsOnCancel(t *testing.T) {
 // manager then releases the lease.
 func TestRunnerGivesUpAPartitionThatCannotProgress(t *testing.T) {
 	var logged strings.Builder
-	r := NewRunner(RunnerConfig{Lease: config.Lease{Bucket: "b", TTL: time.Second, ReplicaID: "me"},
+	r := NewRunner(RunnerConfig{Lease: config.Lease{Bucket: "b", TTL: config.Duration(time.Second), ReplicaID: "me"},
 		Pacing: Pacing{RetryStart: time.Millisecond, RetryMax: time.Millisecond}}, slog.New(slog.NewTextHandler(&logged, nil)))
 	r.sleep = func(context.Context, time.Duration) bool { t.Error("paused after giving up"); return true }
 	rounds := 0
@@ -130,7 +130,7 @@ func TestRunnerMetricsReportHeldPartitions(t *testing.T) {
 	s := testenv.NATS(t)
 	c := testenv.Connect(t, s)
 	reg := prometheus.NewRegistry()
-	r := NewRunner(RunnerConfig{Lease: config.Lease{Bucket: "metrics-leases", TTL: 2 * time.Second, ReplicaID: "me"},
+	r := NewRunner(RunnerConfig{Lease: config.Lease{Bucket: "metrics-leases", TTL: config.Duration(2 * time.Second), ReplicaID: "me"},
 		Service: "aggregator", Registry: reg}, testenv.Logger(t))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -187,9 +187,9 @@ func TestRunnerMetricsReportHeldPartitions(t *testing.T) {
 func TestRunnerMetricsTolerateASecondReplicaOnOneRegistry(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	for _, id := range []string{"a", "b"} {
-		NewRunner(RunnerConfig{Lease: config.Lease{Bucket: "b", TTL: time.Second, ReplicaID: id}, Service: "aggregator", Registry: reg}, testenv.Logger(t))
+		NewRunner(RunnerConfig{Lease: config.Lease{Bucket: "b", TTL: config.Duration(time.Second), ReplicaID: id}, Service: "aggregator", Registry: reg}, testenv.Logger(t))
 	}
-	NewRunner(RunnerConfig{Lease: config.Lease{Bucket: "c", TTL: time.Second, ReplicaID: "a"}, Service: "archiver", Registry: reg}, testenv.Logger(t))
+	NewRunner(RunnerConfig{Lease: config.Lease{Bucket: "c", TTL: config.Duration(time.Second), ReplicaID: "a"}, Service: "archiver", Registry: reg}, testenv.Logger(t))
 	families, err := reg.Gather()
 	if err != nil {
 		t.Fatal(err)

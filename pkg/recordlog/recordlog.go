@@ -216,7 +216,7 @@ func (pl *partition) publishChunk(ctx context.Context, records []wire.Record) (i
 	n, size := 0, 0
 	for n < len(records) {
 		rs := wire.BatchEntrySize(records[n])
-		if n > 0 && (n >= cfg.BatchRecords || size+rs > cfg.BatchBytes) {
+		if n > 0 && (n >= cfg.BatchRecords || size+rs > cfg.BatchBytes.Int()) {
 			break
 		}
 		size += rs

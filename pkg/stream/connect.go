@@ -164,7 +164,7 @@ func credentialSettings(cfg config.NATS) string {
 func dial(cfg config.NATS, name string, log *slog.Logger) (*Conn, error) {
 	opts := []nats.Option{
 		nats.Name(name),
-		nats.Timeout(cfg.ConnectTimeout),
+		nats.Timeout(cfg.ConnectTimeout.D()),
 		nats.MaxReconnects(-1),
 		nats.ReconnectWait(time.Second),
 		// Credentials rotated on the server while connected: keep

@@ -185,8 +185,8 @@ func TestDeadLetterPublishedAgainIsStoredOnce(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	url := authServer(t, server.Options{})
-	cfg := config.Streams{Replicas: 1, RecordsMaxAge: time.Hour, DLQMaxAge: 2 * time.Hour}
-	conn, err := Connect(ctx, config.NATS{URL: url, ConnectTimeout: time.Second}, "dlq-test", slog.New(slog.NewTextHandler(io.Discard, nil)))
+	cfg := config.Streams{Replicas: 1, RecordsMaxAge: config.Duration(time.Hour), DLQMaxAge: config.Duration(2 * time.Hour)}
+	conn, err := Connect(ctx, config.NATS{URL: url, ConnectTimeout: config.Duration(time.Second)}, "dlq-test", slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}

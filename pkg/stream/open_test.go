@@ -115,7 +115,9 @@ func openAsync(t *testing.T, ctx context.Context, cfg config.NATS, streams confi
 	return done
 }
 
-func natsConfig(url string) config.NATS { return config.NATS{URL: url, ConnectTimeout: time.Second} }
+func natsConfig(url string) config.NATS {
+	return config.NATS{URL: url, ConnectTimeout: config.Duration(time.Second)}
+}
 
 // requireStreams fails unless Flowline's three streams exist on the server
 // behind conn.
@@ -260,8 +262,8 @@ func TestConnectNeverLogsOrReturnsTheNATSURLPassword(t *testing.T) {
 func TestStreamSettingsAreChangedOnlyByTheirOwner(t *testing.T) {
 	ns := testenv.NATS(t)
 	ctx := context.Background()
-	a := config.Streams{Replicas: 1, RecordsMaxAge: time.Hour, DLQMaxAge: time.Hour}
-	b := config.Streams{Replicas: 3, RecordsMaxAge: 3 * time.Hour, DLQMaxAge: time.Hour}
+	a := config.Streams{Replicas: 1, RecordsMaxAge: config.Duration(time.Hour), DLQMaxAge: config.Duration(time.Hour)}
+	b := config.Streams{Replicas: 3, RecordsMaxAge: config.Duration(3 * time.Hour), DLQMaxAge: config.Duration(time.Hour)}
 	open := func(cfg config.Streams, log *slog.Logger) *stream.Conn {
 		t.Helper()
 		octx, cancel := context.WithTimeout(ctx, 20*time.Second)
@@ -308,7 +310,7 @@ func TestStreamSettingsAreChangedOnlyByTheirOwner(t *testing.T) {
 	}
 
 	owner := a
-	owner.RecordsMaxAge, owner.Manage = 2*time.Hour, true
+	owner.RecordsMaxAge, owner.Manage = config.Duration(2*time.Hour), true
 	open(owner, testenv.Logger(t))
 	if got := recordsMaxAge(c); got != 2*time.Hour {
 		t.Errorf("records max age %s after the owner started, want its 2h", got)

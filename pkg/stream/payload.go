@@ -63,7 +63,7 @@ type Payloads struct {
 
 // PayloadTTL is how long the payload bucket keeps an object under cfg.
 func PayloadTTL(cfg config.Streams) time.Duration {
-	return max(cfg.RecordsMaxAge, cfg.DLQMaxAge) + payloadTTLMargin
+	return max(cfg.RecordsMaxAge, cfg.DLQMaxAge).D() + payloadTTLMargin
 }
 
 // OpenPayloads binds the payload object store, creating it when missing

@@ -24,8 +24,8 @@ func TestPayloadsCarryBodiesOverMaxPayload(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	url := authServer(t, server.Options{MaxPayload: 256 << 10})
-	cfg := config.Streams{Replicas: 1, RecordsMaxAge: time.Hour, DLQMaxAge: 2 * time.Hour}
-	conn, err := Connect(ctx, config.NATS{URL: url, ConnectTimeout: time.Second}, "payload-test", slog.New(slog.NewTextHandler(io.Discard, nil)))
+	cfg := config.Streams{Replicas: 1, RecordsMaxAge: config.Duration(time.Hour), DLQMaxAge: config.Duration(2 * time.Hour)}
+	conn, err := Connect(ctx, config.NATS{URL: url, ConnectTimeout: config.Duration(time.Second)}, "payload-test", slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -106,8 +106,8 @@ func TestABodyReRenderedUnderTheSameIDKeepsTheStoredOne(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	url := authServer(t, server.Options{MaxPayload: 256 << 10})
-	cfg := config.Streams{Replicas: 1, RecordsMaxAge: time.Hour, DLQMaxAge: time.Hour}
-	conn, err := Connect(ctx, config.NATS{URL: url, ConnectTimeout: time.Second}, "payload-test", slog.New(slog.NewTextHandler(io.Discard, nil)))
+	cfg := config.Streams{Replicas: 1, RecordsMaxAge: config.Duration(time.Hour), DLQMaxAge: config.Duration(time.Hour)}
+	conn, err := Connect(ctx, config.NATS{URL: url, ConnectTimeout: config.Duration(time.Second)}, "payload-test", slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -147,7 +147,7 @@ func TestThePayloadTTLFollowsTheStreamSettingsOwner(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	url := authServer(t, server.Options{})
-	conn, err := Connect(ctx, config.NATS{URL: url, ConnectTimeout: time.Second}, "payload-test", slog.New(slog.NewTextHandler(io.Discard, nil)))
+	conn, err := Connect(ctx, config.NATS{URL: url, ConnectTimeout: config.Duration(time.Second)}, "payload-test", slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -164,8 +164,8 @@ func TestThePayloadTTLFollowsTheStreamSettingsOwner(t *testing.T) {
 		}
 		return st.TTL()
 	}
-	first := config.Streams{Replicas: 1, RecordsMaxAge: time.Hour, DLQMaxAge: 2 * time.Hour}
-	longer := config.Streams{Replicas: 1, RecordsMaxAge: 10 * time.Hour, DLQMaxAge: 2 * time.Hour}
+	first := config.Streams{Replicas: 1, RecordsMaxAge: config.Duration(time.Hour), DLQMaxAge: config.Duration(2 * time.Hour)}
+	longer := config.Streams{Replicas: 1, RecordsMaxAge: config.Duration(10 * time.Hour), DLQMaxAge: config.Duration(2 * time.Hour)}
 	if _, err := OpenPayloads(ctx, conn.JS, first); err != nil {
 		t.Fatal(err)
 	}

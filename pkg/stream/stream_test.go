@@ -72,7 +72,7 @@ func TestConnectAuthAndEnsureStreams(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			tt.cfg.ConnectTimeout = time.Second
+			tt.cfg.ConnectTimeout = config.Duration(time.Second)
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 			defer cancel()
 			c, err := Connect(ctx, tt.cfg, "test", log)
@@ -87,7 +87,7 @@ func TestConnectAuthAndEnsureStreams(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer c.Close()
-			streams := config.Streams{Replicas: 1, RecordsMaxAge: time.Hour, DLQMaxAge: time.Hour}
+			streams := config.Streams{Replicas: 1, RecordsMaxAge: config.Duration(time.Hour), DLQMaxAge: config.Duration(time.Hour)}
 			for range 2 { // idempotent
 				if err := EnsureStreams(ctx, c.JS, streams); err != nil {
 					t.Fatal(err)
@@ -106,7 +106,7 @@ func TestConnectAuthAndEnsureStreams(t *testing.T) {
 			if !sameStreamConfig(before.CachedInfo().Config, StreamConfigs(streams)[0]) {
 				t.Errorf("the records stream as created does not match its wanted config: %+v", before.CachedInfo().Config)
 			}
-			streams.RecordsMaxAge, streams.Manage = 2*time.Hour, true
+			streams.RecordsMaxAge, streams.Manage = config.Duration(2*time.Hour), true
 			if err := EnsureStreams(ctx, c.JS, streams); err != nil {
 				t.Fatal(err)
 			}

@@ -37,9 +37,9 @@ func StreamConfigs(cfg config.Streams) []jetstream.StreamConfig {
 			Subjects:    []string{AllRecords},
 			Storage:     jetstream.FileStorage,
 			Retention:   jetstream.LimitsPolicy,
-			MaxAge:      cfg.RecordsMaxAge,
+			MaxAge:      cfg.RecordsMaxAge.D(),
 			Replicas:    cfg.Replicas,
-			Duplicates:  dedupWindowWithin(cfg.RecordsMaxAge),
+			Duplicates:  dedupWindowWithin(cfg.RecordsMaxAge.D()),
 			MaxMsgSize:  maxMsgSize,
 		},
 		{
@@ -58,9 +58,9 @@ func StreamConfigs(cfg config.Streams) []jetstream.StreamConfig {
 			Subjects:    []string{AllC7},
 			Storage:     jetstream.FileStorage,
 			Retention:   jetstream.LimitsPolicy,
-			MaxAge:      cfg.RecordsMaxAge,
+			MaxAge:      cfg.RecordsMaxAge.D(),
 			Replicas:    cfg.Replicas,
-			Duplicates:  dedupWindowWithin(cfg.RecordsMaxAge),
+			Duplicates:  dedupWindowWithin(cfg.RecordsMaxAge.D()),
 			MaxMsgSize:  maxMsgSize,
 		},
 		{
@@ -69,11 +69,11 @@ func StreamConfigs(cfg config.Streams) []jetstream.StreamConfig {
 			Subjects:    []string{AllDLQ},
 			Storage:     jetstream.FileStorage,
 			Retention:   jetstream.LimitsPolicy,
-			MaxAge:      cfg.DLQMaxAge,
+			MaxAge:      cfg.DLQMaxAge.D(),
 			Replicas:    cfg.Replicas,
 			// What the server sets when none is given: explicit, so that
 			// an existing stream compares equal.
-			Duplicates: dedupWindowWithin(cfg.DLQMaxAge),
+			Duplicates: dedupWindowWithin(cfg.DLQMaxAge.D()),
 			MaxMsgSize: maxMsgSize,
 		},
 	}

@@ -49,11 +49,11 @@ func newReplica(t *testing.T, ns *natsserver.Server, id string) *aggregator.Serv
 // checkpoints, a short lease.
 func replicaConfig(t *testing.T, ns *natsserver.Server, id string) aggregator.Config {
 	cfg := aggregator.Config{
-		Lease:          config.Lease{ReplicaID: id, Bucket: "flowline-aggregator-leases", TTL: 2 * time.Second},
+		Lease:          config.Lease{ReplicaID: id, Bucket: "flowline-aggregator-leases", TTL: config.Duration(2 * time.Second)},
 		ConsumerPrefix: "aggregator", AggregatorState: config.AggregatorState{StateBucket: "flowline-aggregator"},
 		DefinitionsBucket: "flowline-definitions", DefinitionCache: 100,
-		CheckpointInterval: 100 * time.Millisecond, CheckpointMessages: 50, FetchBatch: 8, AckWait: 30 * time.Second,
-		PublishTimeout: 10 * time.Second, MaxDocumentBytes: 32 << 20,
+		CheckpointInterval: config.Duration(100 * time.Millisecond), CheckpointMessages: 50, FetchBatch: 8, AckWait: config.Duration(30 * time.Second),
+		PublishTimeout: config.Duration(10 * time.Second), MaxDocumentBytes: 32 << 20,
 		NATS: testenv.NATSConfig(ns), Streams: testenv.Streams(),
 	}
 	if err := cfg.Validate(); err != nil {

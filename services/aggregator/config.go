@@ -11,15 +11,15 @@ import (
 // shared lease, state bucket, NATS and stream sections). Start from NewConfig, which fills
 // the lease bucket's default.
 type Config struct {
-	ConsumerPrefix     string        `envconfig:"AGGREGATOR_CONSUMER_PREFIX" default:"aggregator" desc:"durable consumer name prefix; partition P uses <prefix>-P"`
-	DefinitionsBucket  string        `envconfig:"AGGREGATOR_DEFINITIONS_BUCKET" default:"flowline-definitions" desc:"JetStream object store bucket keeping process definitions"`
-	DefinitionCache    int           `envconfig:"AGGREGATOR_DEFINITION_CACHE" default:"10000" desc:"process definitions kept in memory"`
-	CheckpointInterval time.Duration `envconfig:"AGGREGATOR_CHECKPOINT_INTERVAL" default:"1s" desc:"most time between checkpoints (state saved, records acked)"`
-	CheckpointMessages int           `envconfig:"AGGREGATOR_CHECKPOINT_MESSAGES" default:"500" desc:"most record messages between checkpoints"`
-	FetchBatch         int           `envconfig:"AGGREGATOR_FETCH_BATCH" default:"64" desc:"record messages fetched per pull"`
-	AckWait            time.Duration `envconfig:"AGGREGATOR_ACK_WAIT" default:"2m" desc:"redelivery timeout of unacked record messages"`
-	PublishTimeout     time.Duration `envconfig:"AGGREGATOR_PUBLISH_TIMEOUT" default:"30s" desc:"longest wait, retries included, for the broker to confirm published documents, a dead letter or a checkpoint; a partition that makes no progress within it is given up (its lease released, readiness failing) and taken over afresh"`
-	MaxDocumentBytes   int           `envconfig:"AGGREGATOR_MAX_DOCUMENT_BYTES" default:"33554432" desc:"largest document (JSON bytes) published; a larger one is dead-lettered with its reason (Elasticsearch refuses requests over its http.max_content_length, 100 MB by default)"`
+	ConsumerPrefix     string          `envconfig:"AGGREGATOR_CONSUMER_PREFIX" default:"aggregator" desc:"durable consumer name prefix; partition P uses <prefix>-P"`
+	DefinitionsBucket  string          `envconfig:"AGGREGATOR_DEFINITIONS_BUCKET" default:"flowline-definitions" desc:"JetStream object store bucket keeping process definitions"`
+	DefinitionCache    int             `envconfig:"AGGREGATOR_DEFINITION_CACHE" default:"10000" desc:"process definitions kept in memory"`
+	CheckpointInterval config.Duration `envconfig:"AGGREGATOR_CHECKPOINT_INTERVAL" default:"1s" desc:"most time between checkpoints (state saved, records acked)"`
+	CheckpointMessages int             `envconfig:"AGGREGATOR_CHECKPOINT_MESSAGES" default:"500" desc:"most record messages between checkpoints"`
+	FetchBatch         int             `envconfig:"AGGREGATOR_FETCH_BATCH" default:"64" desc:"record messages fetched per pull"`
+	AckWait            config.Duration `envconfig:"AGGREGATOR_ACK_WAIT" default:"2m" desc:"redelivery timeout of unacked record messages"`
+	PublishTimeout     config.Duration `envconfig:"AGGREGATOR_PUBLISH_TIMEOUT" default:"30s" desc:"longest wait, retries included, for the broker to confirm published documents, a dead letter or a checkpoint; a partition that makes no progress within it is given up (its lease released, readiness failing) and taken over afresh"`
+	MaxDocumentBytes   config.Bytes    `envconfig:"AGGREGATOR_MAX_DOCUMENT_BYTES" default:"32MiB" desc:"largest document (JSON bytes) published; a larger one is dead-lettered with its reason (Elasticsearch refuses requests over its http.max_content_length, 100 MB by default)"`
 
 	// Lease: FLOWLINE_AGGREGATOR_LEASE_BUCKET, _LEASE_TTL, _REPLICA_ID.
 	Lease config.Lease `envconfig:"AGGREGATOR"`
@@ -49,7 +49,7 @@ func NewConfig() Config { return Config{Lease: config.LeaseFor(leasePrefix)} }
 // for this long, not PublishTimeout, before the operation is tried again
 // (a sixth of PublishTimeout, at least a second).
 func (c Config) AttemptTimeout() time.Duration {
-	return min(c.PublishTimeout, max(time.Second, c.PublishTimeout/6))
+	return min(c.PublishTimeout.D(), max(time.Second, c.PublishTimeout.D()/6))
 }
 
 // uploadTimeout bounds one attempt at uploading a checkpoint snapshot of n

@@ -3,6 +3,8 @@ package aggregator
 import (
 	"testing"
 	"time"
+
+	"github.com/flowline/flowline/pkg/config"
 )
 
 // TestAttemptBounds: one attempt at a broker operation waits a sixth of
@@ -20,7 +22,7 @@ func TestAttemptBounds(t *testing.T) {
 		{3 * time.Second, 1 << 19, time.Second, 2500 * time.Millisecond},
 		{500 * time.Millisecond, 0, 500 * time.Millisecond, time.Second},
 	} {
-		c := Config{PublishTimeout: tt.publish}
+		c := Config{PublishTimeout: config.Duration(tt.publish)}
 		if got := c.AttemptTimeout(); got != tt.attempt {
 			t.Errorf("PublishTimeout %s: attempt %s, want %s", tt.publish, got, tt.attempt)
 		}

@@ -50,7 +50,7 @@ type lagWatch struct {
 func newLagWatch(cfg Config, reg prometheus.Registerer, log *slog.Logger) *lagWatch {
 	lc := cfg.AggregatorLag.WithDefaults()
 	l := &lagWatch{
-		prefix: cfg.ConsumerPrefix, maxAge: cfg.Streams.RecordsMaxAge, interval: lc.LagInterval,
+		prefix: cfg.ConsumerPrefix, maxAge: cfg.Streams.RecordsMaxAge.D(), interval: lc.LagInterval.D(),
 		alert: time.Duration(lc.LagAlert * float64(cfg.Streams.RecordsMaxAge)),
 		log:   log, now: time.Now,
 		lag: prometheus.NewGaugeVec(prometheus.GaugeOpts{

@@ -43,12 +43,12 @@ func TestStalledPartitionIsReportedLongBeforeItsRecordsAgeOutAndASkipIsCounted(t
 	ns := testenv.NATS(t)
 	js := testenv.Connect(t, ns).JS
 	ctx := context.Background()
-	streams := config.Streams{Replicas: 1, RecordsMaxAge: 4 * time.Second, DLQMaxAge: time.Hour}
+	streams := config.Streams{Replicas: 1, RecordsMaxAge: config.Duration(4 * time.Second), DLQMaxAge: config.Duration(time.Hour)}
 	if err := stream.EnsureStreams(ctx, js, streams); err != nil {
 		t.Fatal(err)
 	}
 	cfg := Config{ConsumerPrefix: "aggregator", Streams: streams,
-		AggregatorLag: config.AggregatorLag{LagAlert: 0.25, LagInterval: 100 * time.Millisecond}}
+		AggregatorLag: config.AggregatorLag{LagAlert: 0.25, LagInterval: config.Duration(100 * time.Millisecond)}}
 
 	// Partitions 1 (stalled) and 2 (aggregated), each with a consumer as
 	// a worker creates it.
@@ -157,7 +157,7 @@ func TestAggregatorExportsEachPartitionsLag(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	cfg := workerConfig(ns)
 	cfg.CheckpointMessages = 50
-	cfg.AggregatorLag = config.AggregatorLag{LagInterval: 100 * time.Millisecond}
+	cfg.AggregatorLag = config.AggregatorLag{LagInterval: config.Duration(100 * time.Millisecond)}
 	testenv.Run(t, New(cfg, testenv.DepsOn(t, reg)))
 	testenv.Eventually(t, 10*time.Second, func() error {
 		mfs, err := reg.Gather()

@@ -17,6 +17,7 @@ import (
 	"github.com/flowline/flowline/internal/dev/natsserver"
 	"github.com/flowline/flowline/internal/dev/simulate"
 	"github.com/flowline/flowline/internal/testenv"
+	"github.com/flowline/flowline/pkg/config"
 	recordv1 "github.com/flowline/flowline/pkg/pb/recordv1"
 	"github.com/flowline/flowline/pkg/stream"
 	"github.com/flowline/flowline/pkg/zeebejson"
@@ -315,7 +316,7 @@ func TestAggregatorGivesUpAPartitionWhoseDocumentsAreNeverConfirmed(t *testing.T
 	publishRecords(t, js, part.Take())
 
 	cfg := replicaConfig(t, ns, "")
-	cfg.PublishTimeout = time.Second
+	cfg.PublishTimeout = config.Duration(time.Second)
 	reg := prometheus.NewRegistry()
 	a := aggregator.New(cfg, testenv.DepsOn(t, reg))
 	testenv.Run(t, a)

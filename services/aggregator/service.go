@@ -123,7 +123,7 @@ func (s *Service) reportStalls() {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	ttl := s.cfg.Lease.TTL
+	ttl := s.cfg.Lease.TTL.D()
 	if ttl <= 0 {
 		ttl = lease.DefaultTTL
 	}

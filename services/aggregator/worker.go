@@ -74,7 +74,7 @@ func (w *worker) consumerName() string { return w.cfg.ConsumerPrefix + "-" + str
 // recreated to start right after the checkpoint, so every record the state
 // has not seen is folded, and nothing waits for AckWait to expire.
 func (w *worker) start(ctx context.Context) error {
-	lctx, cancel := context.WithTimeout(ctx, w.cfg.PublishTimeout)
+	lctx, cancel := context.WithTimeout(ctx, w.cfg.PublishTimeout.D())
 	cp, err := w.checkpoints.load(lctx, w.p)
 	cancel()
 	if err != nil {
@@ -111,7 +111,7 @@ func (w *worker) start(ctx context.Context) error {
 		Description:   fmt.Sprintf("aggregator of partition %d", w.p),
 		FilterSubject: stream.RecordsSubject(w.p),
 		AckPolicy:     jetstream.AckAllPolicy,
-		AckWait:       w.cfg.AckWait,
+		AckWait:       w.cfg.AckWait.D(),
 		MaxAckPending: 100_000,
 		MaxDeliver:    -1,
 		DeliverPolicy: jetstream.DeliverAllPolicy,
@@ -135,7 +135,7 @@ func (w *worker) run(ctx context.Context) error {
 		return err
 	}
 	for ctx.Err() == nil {
-		batch, err := w.cons.Fetch(w.cfg.FetchBatch, jetstream.FetchMaxWait(w.cfg.CheckpointInterval))
+		batch, err := w.cons.Fetch(w.cfg.FetchBatch, jetstream.FetchMaxWait(w.cfg.CheckpointInterval.D()))
 		if err != nil {
 			if ctx.Err() != nil {
 				break
@@ -161,7 +161,7 @@ func (w *worker) run(ctx context.Context) error {
 			}
 			w.caughtUp.Store(true)
 		}
-		if w.since > 0 && (w.since >= w.cfg.CheckpointMessages || time.Since(w.lastSave) >= w.cfg.CheckpointInterval || n == 0) {
+		if w.since > 0 && (w.since >= w.cfg.CheckpointMessages || time.Since(w.lastSave) >= w.cfg.CheckpointInterval.D() || n == 0) {
 			if err := w.checkpoint(ctx); err != nil {
 				if ctx.Err() != nil && !errors.Is(err, lease.ErrNotHeld) {
 					break // stopping during the checkpoint: finish it below
@@ -171,7 +171,7 @@ func (w *worker) run(ctx context.Context) error {
 		}
 	}
 	// Drain: confirm and checkpoint what was processed, with a fresh deadline.
-	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), min(w.cfg.PublishTimeout, drainTimeout))
+	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), min(w.cfg.PublishTimeout.D(), drainTimeout))
 	defer cancel()
 	if w.since > 0 && w.holds(w.p) {
 		return w.checkpoint(dctx)
@@ -183,7 +183,7 @@ func (w *worker) run(ctx context.Context) error {
 // delivered more than this worker received. An unreadable consumer is
 // left to the next fetch.
 func (w *worker) checkDelivered(ctx context.Context) error {
-	ictx, cancel := context.WithTimeout(ctx, w.cfg.PublishTimeout)
+	ictx, cancel := context.WithTimeout(ctx, w.cfg.PublishTimeout.D())
 	defer cancel()
 	info, err := w.cons.Info(ictx)
 	if err != nil || info.Delivered.Consumer <= w.delivered {
@@ -238,7 +238,7 @@ func (w *worker) handle(ctx context.Context, msg jetstream.Msg) error {
 		trace.WithAttributes(attribute.Int("flowline.partition", int(w.p)), attribute.Int64("messaging.message.sequence", int64(seq))))
 	defer span.End()
 
-	bctx, cancel := context.WithTimeout(mctx, w.cfg.PublishTimeout)
+	bctx, cancel := context.WithTimeout(mctx, w.cfg.PublishTimeout.D())
 	data, err := w.payloads.Body(bctx, msg.Headers(), msg.Data())
 	cancel()
 	if errors.Is(err, stream.ErrPayloadMissing) {
@@ -296,7 +296,7 @@ func (w *worker) emit(ctx context.Context, batch *recordv1.RecordBatch, seq uint
 	}
 	fitting := docs[:0]
 	for _, d := range docs {
-		if len(d.Source) > w.cfg.MaxDocumentBytes {
+		if len(d.Source) > w.cfg.MaxDocumentBytes.Int() {
 			ch := changed{changeKey: changeKey{schema.Family(d.Family), d.Id}, position: d.Version, timestamp: d.RecordTimestamp}
 			reason := fmt.Sprintf("document of %d bytes exceeds FLOWLINE_AGGREGATOR_MAX_DOCUMENT_BYTES (%d)", len(d.Source), w.cfg.MaxDocumentBytes)
 			if err := w.deadLetterDocument(ctx, batch, seq, ch, reason); err != nil {
@@ -337,7 +337,7 @@ func (w *worker) publish(ctx context.Context, first, last int64, docs []*recordv
 		if err := w.owner(); err != nil {
 			return err
 		}
-		pctx, cancel := context.WithTimeout(ctx, w.cfg.PublishTimeout)
+		pctx, cancel := context.WithTimeout(ctx, w.cfg.PublishTimeout.D())
 		err = w.payloads.Prepare(pctx, m)
 		cancel()
 		if err != nil {
@@ -400,7 +400,7 @@ func (w *worker) checkpoint(ctx context.Context) error {
 	// with a server that died costs that, not PublishTimeout, which
 	// bounds the save beyond the upload's own time.
 	upload := w.cfg.uploadTimeout(save.size())
-	sctx, cancel := context.WithTimeout(ctx, w.cfg.PublishTimeout+upload-2*w.cfg.AttemptTimeout())
+	sctx, cancel := context.WithTimeout(ctx, w.cfg.PublishTimeout.D()+upload-2*w.cfg.AttemptTimeout())
 	err = retry(sctx, w.log, func(ctx context.Context) error {
 		if err := w.owner(); err != nil { // the lease may have ended while retrying
 			return backoff.Permanent(err)
@@ -444,7 +444,7 @@ func (w *worker) checkpoint(ctx context.Context) error {
 // first, re-publishing (synchronously, same message id) one that failed or
 // timed out, until PublishTimeout has passed.
 func (w *worker) confirm(ctx context.Context) error {
-	cctx, cancel := context.WithTimeout(ctx, w.cfg.PublishTimeout)
+	cctx, cancel := context.WithTimeout(ctx, w.cfg.PublishTimeout.D())
 	defer cancel()
 	for len(w.pending) > 0 {
 		f := w.pending[0]
@@ -481,7 +481,7 @@ func (w *worker) deadLetter(ctx context.Context, dl stream.DeadLetter, seq uint6
 	w.log.ErrorContext(ctx, "dead-lettering", "stream_seq", seq, "reason", dl.Reason,
 		"family", dl.Header.Get(stream.HeaderDLQFamily), "id", dl.Header.Get(stream.HeaderDLQID))
 	w.metrics.deadLetters.Inc()
-	rctx, cancel := context.WithTimeout(ctx, w.cfg.PublishTimeout)
+	rctx, cancel := context.WithTimeout(ctx, w.cfg.PublishTimeout.D())
 	defer cancel()
 	err := retry(rctx, w.log, func(ctx context.Context) error {
 		if err := w.owner(); err != nil {

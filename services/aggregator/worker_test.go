@@ -27,9 +27,9 @@ func workerConfig(ns *natsserver.Server) Config {
 	return Config{
 		ConsumerPrefix: "aggregator", AggregatorState: config.AggregatorState{StateBucket: "flowline-aggregator"},
 		DefinitionsBucket: "flowline-definitions", DefinitionCache: 100,
-		Lease:              config.Lease{Bucket: "flowline-aggregator-leases", TTL: 2 * time.Second},
-		CheckpointInterval: 100 * time.Millisecond, CheckpointMessages: 1, FetchBatch: 8, AckWait: 30 * time.Second,
-		PublishTimeout: 5 * time.Second, MaxDocumentBytes: 32 << 20,
+		Lease:              config.Lease{Bucket: "flowline-aggregator-leases", TTL: config.Duration(2 * time.Second)},
+		CheckpointInterval: config.Duration(100 * time.Millisecond), CheckpointMessages: 1, FetchBatch: 8, AckWait: config.Duration(30 * time.Second),
+		PublishTimeout: config.Duration(5 * time.Second), MaxDocumentBytes: 32 << 20,
 		NATS: testenv.NATSConfig(ns), Streams: testenv.Streams(),
 	}
 }

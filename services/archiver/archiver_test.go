@@ -76,7 +76,7 @@ func TestWaitPeriodIsRespected(t *testing.T) {
 
 	// The fixture's instances ended 2 h to 60 h ago: with a 30 h wait, the
 	// younger half stays.
-	a, reg := archivertest.NewArchiver(t, env.NATS, env.ESConfig, env.Prefix, func(c *archiver.Config) { c.WaitPeriod = 30 * time.Hour })
+	a, reg := archivertest.NewArchiver(t, env.NATS, env.ESConfig, env.Prefix, func(c *archiver.Config) { c.WaitPeriod = config.Duration(30 * time.Hour) })
 	stop := testenv.Run(t, a)
 	now := time.Now()
 	fx := archivertest.NewFixture(env.Prefix, 1, 100, 10, now, 58*time.Hour)

@@ -67,7 +67,7 @@ func BenchmarkArchive(b *testing.B) {
 				b.Fatal(err)
 			}
 			c.NATS, c.Streams, c.Search, c.Index = testenv.NATSConfig(ns), testenv.Streams(), esCfg, idx
-			c.Lease.Bucket, c.Lease.TTL = "leases-"+prefix, 2*time.Second
+			c.Lease.Bucket, c.Lease.TTL = "leases-"+prefix, config.Duration(2*time.Second)
 		})
 		start := time.Now()
 		b.StartTimer()

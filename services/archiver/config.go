@@ -9,19 +9,19 @@ import (
 )
 
 // Config is the archiver's configuration (FLOWLINE_ARCHIVER_*,
-// FLOWLINE_RETENTION*, plus the shared sections: the aggregator's state
+// FLOWLINE_ARCHIVER_RETENTION*, plus the shared sections: the aggregator's state
 // bucket, NATS, stream, Elasticsearch and index).
 type Config struct {
-	WaitPeriod    time.Duration `envconfig:"ARCHIVER_WAIT_PERIOD" default:"1h" desc:"a process instance is archived once it ended this long ago"`
-	BatchSize     int           `envconfig:"ARCHIVER_BATCH_SIZE" default:"1000" desc:"most process instances moved per batch (with all their documents)"`
-	Rollover      Period        `envconfig:"ARCHIVER_ROLLOVER_INTERVAL" default:"day" desc:"period of the dated indices by end date: hour, day, week or month"`
-	PageSize      int           `envconfig:"ARCHIVER_PAGE_SIZE" default:"5000" desc:"documents read, copied, verified and deleted at a time"`
-	Concurrency   int           `envconfig:"ARCHIVER_CONCURRENCY" default:"4" desc:"document families moved at once within a batch (memory: about PAGE_SIZE x CONCURRENCY documents per owned partition)"`
-	Delay         time.Duration `envconfig:"ARCHIVER_DELAY" default:"1s" desc:"pause after a batch that emptied the backlog; grows x1.5 while idle"`
-	MaxDelay      time.Duration `envconfig:"ARCHIVER_MAX_DELAY" default:"1m" desc:"longest pause while idle or after errors"`
-	SweepInterval time.Duration `envconfig:"ARCHIVER_SWEEP_INTERVAL" default:"10m" desc:"how often each owned partition's runtime indices are swept for documents of already archived instances (recreated by late documents), which are then moved to the archive"`
-	Retention     Retention     `envconfig:"RETENTION" desc:"delete dated indices whose period ended longer ago than this, e.g. 30d (empty: keep them)"`
-	RetentionILM  string        `envconfig:"RETENTION_ILM_POLICY" desc:"with FLOWLINE_RETENTION, attach this ILM policy (created with a delete phase) to dated indices instead, where the cluster has ILM"`
+	WaitPeriod    config.Duration `envconfig:"ARCHIVER_WAIT_PERIOD" default:"1h" desc:"a process instance is archived once it ended this long ago"`
+	BatchSize     int             `envconfig:"ARCHIVER_BATCH_SIZE" default:"1000" desc:"most process instances moved per batch (with all their documents)"`
+	Rollover      Period          `envconfig:"ARCHIVER_ROLLOVER_INTERVAL" default:"day" desc:"period of the dated indices by end date: hour, day, week or month"`
+	PageSize      int             `envconfig:"ARCHIVER_PAGE_SIZE" default:"5000" desc:"documents read, copied, verified and deleted at a time"`
+	Concurrency   int             `envconfig:"ARCHIVER_CONCURRENCY" default:"4" desc:"document families moved at once within a batch (memory: about PAGE_SIZE x CONCURRENCY documents per owned partition)"`
+	Delay         config.Duration `envconfig:"ARCHIVER_DELAY" default:"1s" desc:"pause after a batch that emptied the backlog; grows x1.5 while idle"`
+	MaxDelay      config.Duration `envconfig:"ARCHIVER_MAX_DELAY" default:"1m" desc:"longest pause while idle or after errors"`
+	SweepInterval config.Duration `envconfig:"ARCHIVER_SWEEP_INTERVAL" default:"10m" desc:"how often each owned partition's runtime indices are swept for documents of already archived instances (recreated by late documents), which are then moved to the archive"`
+	Retention     Retention       `envconfig:"ARCHIVER_RETENTION" desc:"delete dated indices whose period ended longer ago than this, e.g. 30d (empty: keep them)"`
+	RetentionILM  string          `envconfig:"ARCHIVER_RETENTION_ILM_POLICY" desc:"with FLOWLINE_ARCHIVER_RETENTION, attach this ILM policy (created with a delete phase) to dated indices instead, where the cluster has ILM"`
 
 	// Lease: FLOWLINE_ARCHIVER_LEASE_BUCKET, _LEASE_TTL, _REPLICA_ID.
 	Lease config.Lease `envconfig:"ARCHIVER"`
@@ -58,7 +58,7 @@ func (c Config) Validate() error {
 		return fmt.Errorf("%w: FLOWLINE_AGGREGATOR_STATE_BUCKET must be set", config.ErrInvalid)
 	}
 	if c.RetentionILM != "" && c.Retention == 0 {
-		return fmt.Errorf("%w: FLOWLINE_RETENTION_ILM_POLICY needs FLOWLINE_RETENTION", config.ErrInvalid)
+		return fmt.Errorf("%w: FLOWLINE_ARCHIVER_RETENTION_ILM_POLICY needs FLOWLINE_ARCHIVER_RETENTION", config.ErrInvalid)
 	}
 	return config.ValidateAll(c.Lease.For(leasePrefix), c.NATS, c.Streams, c.SchemaMode, c.Search, c.Index.For(c.Schema))
 }
@@ -74,17 +74,7 @@ func (r *Retention) Decode(v string) error {
 		*r = 0
 		return nil
 	}
-	var n int
-	var unit string
-	if _, err := fmt.Sscanf(v, "%d%s", &n, &unit); err == nil && n > 0 && (unit == "d" || unit == "w") {
-		day := 24 * time.Hour
-		if unit == "w" {
-			day *= 7
-		}
-		*r = Retention(time.Duration(n) * day)
-		return nil
-	}
-	d, err := time.ParseDuration(v)
+	d, err := config.ParseDuration(v)
 	if err != nil || d <= 0 {
 		return fmt.Errorf("retention %q: want a positive duration such as 30d, 4w or 12h", v)
 	}
@@ -96,7 +86,7 @@ func (r Retention) String() string {
 	if r == 0 {
 		return ""
 	}
-	return time.Duration(r).String()
+	return config.Duration(r).String()
 }
 
 // Resolve implements config.Resolver: the index prefix's default depends

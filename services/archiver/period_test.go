@@ -93,15 +93,15 @@ func TestConfigDefaultsFromTheEnvironmentAndValidate(t *testing.T) {
 	if err := c.Validate(); err != nil {
 		t.Fatalf("defaults: %v", err)
 	}
-	if c.WaitPeriod != time.Hour || c.Rollover != Week || time.Duration(c.Retention) != 30*24*time.Hour || c.BatchSize != 1000 || c.StateBucket != "flowline-aggregator" {
+	if c.WaitPeriod.D() != time.Hour || c.Rollover != Week || time.Duration(c.Retention) != 30*24*time.Hour || c.BatchSize != 1000 || c.StateBucket != "flowline-aggregator" {
 		t.Errorf("loaded %+v", c)
 	}
 	tests := map[string]func(*Config){
-		"negative wait":   func(c *Config) { c.WaitPeriod = -time.Second },
+		"negative wait":   func(c *Config) { c.WaitPeriod = config.Duration(-time.Second) },
 		"zero batch":      func(c *Config) { c.BatchSize = 0 },
 		"page too large":  func(c *Config) { c.PageSize = 10_001 },
-		"max below delay": func(c *Config) { c.MaxDelay = time.Millisecond },
-		"short lease":     func(c *Config) { c.Lease.TTL = time.Millisecond },
+		"max below delay": func(c *Config) { c.MaxDelay = config.Duration(time.Millisecond) },
+		"short lease":     func(c *Config) { c.Lease.TTL = config.Duration(time.Millisecond) },
 		"ilm without age": func(c *Config) { c.Retention, c.RetentionILM = 0, "p" },
 		"replica id":      func(c *Config) { c.Lease.ReplicaID = "a b" },
 	}

@@ -35,14 +35,14 @@ func (r retentionBy) String() string {
 }
 
 // setUpRetention decides how dated indices expire. With
-// FLOWLINE_RETENTION_ILM_POLICY and a cluster that has a lifecycle
+// FLOWLINE_ARCHIVER_RETENTION_ILM_POLICY and a cluster that has a lifecycle
 // manager, it creates or updates that policy and new dated indices carry
 // it: on Elasticsearch an ILM policy with a delete phase at the retention
 // age, counted from the end of an index's period; on OpenSearch an ISM
 // policy that deletes an index the retention plus one period after its
 // creation (ISM counts from creation only, and a dated index is never
 // created before its period starts, so it never goes early). Otherwise,
-// with FLOWLINE_RETENTION, the archiver deletes expired dated indices
+// with FLOWLINE_ARCHIVER_RETENTION, the archiver deletes expired dated indices
 // itself.
 func (s *Service) setUpRetention(ctx context.Context) error {
 	if s.cfg.Retention == 0 || s.cfg.RetentionILM == "" {
@@ -81,7 +81,7 @@ func (s *Service) setUpRetention(ctx context.Context) error {
 // ismPath is where OpenSearch's index state management plugin answers.
 const ismPath = "/_plugins/_ism"
 
-// setUpISM creates or updates the ISM policy FLOWLINE_RETENTION_ILM_POLICY
+// setUpISM creates or updates the ISM policy FLOWLINE_ARCHIVER_RETENTION_ILM_POLICY
 // names, where the cluster has the plugin. The policy's description states
 // its deletion age: a policy that says the same is left alone; one that
 // says otherwise (the retention or the rollover changed) is updated, and
@@ -92,7 +92,7 @@ func (s *Service) setUpISM(ctx context.Context) error {
 	path := ismPath + "/policies/" + url.PathEscape(s.cfg.RetentionILM)
 	age := time.Duration(s.cfg.Retention) + s.cfg.Rollover.Longest()
 	hours := int64((age + time.Hour - 1) / time.Hour)
-	description := fmt.Sprintf("flowline-archiver: delete dated indices %dh after their creation (FLOWLINE_RETENTION plus one rollover period)", hours)
+	description := fmt.Sprintf("flowline-archiver: delete dated indices %dh after their creation (FLOWLINE_ARCHIVER_RETENTION plus one rollover period)", hours)
 	policy := map[string]any{"policy": map[string]any{
 		"description":   description,
 		"default_state": "keep",

@@ -73,9 +73,9 @@ func New(cfg Config, deps Deps) *Service {
 	runner := lease.NewRunner(lease.RunnerConfig{
 		Lease: cfg.Lease, Replicas: cfg.Streams.Replicas, Service: "archiver", Registry: deps.Registry,
 		Pacing: lease.Pacing{
-			AfterProgress: cfg.Delay,
-			IdleStart:     cfg.Delay, IdleFactor: 1.5, IdleMax: cfg.MaxDelay,
-			RetryStart: cfg.Delay, RetryMax: cfg.MaxDelay,
+			AfterProgress: cfg.Delay.D(),
+			IdleStart:     cfg.Delay.D(), IdleFactor: 1.5, IdleMax: cfg.MaxDelay.D(),
+			RetryStart: cfg.Delay.D(), RetryMax: cfg.MaxDelay.D(),
 		},
 	}, deps.Log.With("service", "archiver"))
 	return &Service{
@@ -215,7 +215,7 @@ func (s *Service) runRound(ctx context.Context, p int32) (lease.Outcome, error) 
 // archiveBacklog is a round's work; it returns how many instances it
 // archived.
 func (s *Service) archiveBacklog(ctx context.Context, p int32) (int, error) {
-	cutoff := time.Now().Add(-s.cfg.WaitPeriod)
+	cutoff := time.Now().Add((-s.cfg.WaitPeriod).D())
 	backlog, err := s.backlog(ctx, p, cutoff)
 	if err != nil {
 		return 0, err

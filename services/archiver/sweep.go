@@ -42,7 +42,7 @@ func (s *Service) sweepDue(p int32) bool {
 	if s.swept == nil {
 		s.swept = map[int32]time.Time{}
 	}
-	if last, ok := s.swept[p]; ok && now.Sub(last) < s.cfg.SweepInterval {
+	if last, ok := s.swept[p]; ok && now.Sub(last) < s.cfg.SweepInterval.D() {
 		return false
 	}
 	s.swept[p] = now

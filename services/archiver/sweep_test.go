@@ -9,6 +9,7 @@ import (
 
 	"github.com/flowline/flowline/internal/testenv"
 	"github.com/flowline/flowline/internal/testenv/archivertest"
+	"github.com/flowline/flowline/pkg/config"
 	"github.com/flowline/flowline/pkg/schema"
 	"github.com/flowline/flowline/pkg/search"
 	"github.com/flowline/flowline/services/archiver"
@@ -24,7 +25,7 @@ func TestSweepMovesLateRuntimeDocumentsOfAnArchivedInstance(t *testing.T) {
 	env := testenv.NewEnv(t)
 	ctx := context.Background()
 	const p = 3
-	a, reg := archivertest.NewArchiver(t, env.NATS, env.ESConfig, env.Prefix, func(c *archiver.Config) { c.SweepInterval = 200 * time.Millisecond })
+	a, reg := archivertest.NewArchiver(t, env.NATS, env.ESConfig, env.Prefix, func(c *archiver.Config) { c.SweepInterval = config.Duration(200 * time.Millisecond) })
 	testenv.Run(t, a)
 	fx := archivertest.NewFixture(env.Prefix, p, 1, 0, time.Now(), time.Minute)
 	fx.Index(t, env.ES)

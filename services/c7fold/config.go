@@ -2,7 +2,6 @@ package c7fold
 
 import (
 	"fmt"
-	"time"
 
 	"github.com/flowline/flowline/pkg/config"
 )
@@ -11,11 +10,11 @@ import (
 // leases FLOWLINE_C7_FOLD_LEASE_BUCKET, _LEASE_TTL, _REPLICA_ID, and the
 // shared NATS and stream sections). Start from NewConfig.
 type Config struct {
-	StateBucket    string        `envconfig:"C7_FOLD_STATE_BUCKET" default:"flowline-c7-state" desc:"JetStream KV bucket of what is known of each Camunda 7 process instance (key <source>.<instance id>)"`
-	CacheInstances int           `envconfig:"C7_FOLD_CACHE_INSTANCES" default:"50000" desc:"instance states kept in memory per source"`
-	FetchBatch     int           `envconfig:"C7_FOLD_FETCH_BATCH" default:"32" desc:"page messages folded at once: every instance they touch is stored and rendered once per batch"`
-	AckWait        time.Duration `envconfig:"C7_FOLD_ACK_WAIT" default:"5m" desc:"redelivery timeout of unacked page messages"`
-	PublishTimeout time.Duration `envconfig:"C7_FOLD_PUBLISH_TIMEOUT" default:"30s" desc:"longest wait for the broker to confirm stored states, published documents or a dead letter; a source that makes no progress within it is given up and taken over afresh"`
+	StateBucket    string          `envconfig:"C7_FOLD_STATE_BUCKET" default:"flowline-c7-state" desc:"JetStream KV bucket of what is known of each Camunda 7 process instance (key <source>.<instance id>)"`
+	CacheInstances int             `envconfig:"C7_FOLD_CACHE_INSTANCES" default:"50000" desc:"instance states kept in memory per source"`
+	FetchBatch     int             `envconfig:"C7_FOLD_FETCH_BATCH" default:"32" desc:"page messages folded at once: every instance they touch is stored and rendered once per batch"`
+	AckWait        config.Duration `envconfig:"C7_FOLD_ACK_WAIT" default:"5m" desc:"redelivery timeout of unacked page messages"`
+	PublishTimeout config.Duration `envconfig:"C7_FOLD_PUBLISH_TIMEOUT" default:"30s" desc:"longest wait for the broker to confirm stored states, published documents or a dead letter; a source that makes no progress within it is given up and taken over afresh"`
 
 	Lease   config.Lease   `envconfig:"C7_FOLD"`
 	NATS    config.NATS    `envconfig:"NATS"`

@@ -16,6 +16,7 @@ import (
 	"github.com/flowline/flowline/internal/dev/natsserver"
 	"github.com/flowline/flowline/internal/testenv"
 	"github.com/flowline/flowline/pkg/c7"
+	"github.com/flowline/flowline/pkg/config"
 	"github.com/flowline/flowline/pkg/lease"
 	recordv1 "github.com/flowline/flowline/pkg/pb/recordv1"
 	"github.com/flowline/flowline/pkg/stream"
@@ -42,7 +43,7 @@ func TestAFailedBatchIsFoldedAgainNotSkipped(t *testing.T) {
 	}
 	var calls atomic.Int32
 	// The lease is lost once, mid-batch.
-	w := testWorker(conn, kv, Config{CacheInstances: 10, FetchBatch: 1, AckWait: time.Hour, PublishTimeout: 10 * time.Second}, func() bool { return calls.Add(1) > 1 })
+	w := testWorker(conn, kv, Config{CacheInstances: 10, FetchBatch: 1, AckWait: config.Duration(time.Hour), PublishTimeout: config.Duration(10 * time.Second)}, func() bool { return calls.Add(1) > 1 })
 	for range 4 {
 		if _, err := w.round(ctx); err != nil && !errors.Is(err, lease.ErrNotHeld) {
 			t.Fatal(err)
@@ -85,7 +86,7 @@ func TestADeletedStateIsWrittenAfresh(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := testWorker(conn, kv, Config{CacheInstances: 10, FetchBatch: 1, AckWait: time.Hour, PublishTimeout: 10 * time.Second}, func() bool { return true })
+	w := testWorker(conn, kv, Config{CacheInstances: 10, FetchBatch: 1, AckWait: config.Duration(time.Hour), PublishTimeout: config.Duration(10 * time.Second)}, func() bool { return true })
 	page := func(state string) {
 		body := []byte(`[{"id":"a","processDefinitionId":"p:1:x","processDefinitionKey":"p","startTime":"2026-01-01T00:00:00.000+0000","state":"` + state + `"}]`)
 		if _, err := conn.JS.PublishMsg(ctx, stream.C7PageMsg("s", c7.ProcessInstanceRunning.Name, 1, 1, 1, body)); err != nil {
@@ -133,7 +134,7 @@ func TestLargePagesAreFetchedWithinTheClientsLimits(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := testWorker(conn, kv, Config{CacheInstances: 100, FetchBatch: 32, AckWait: time.Hour, PublishTimeout: 30 * time.Second}, func() bool { return true })
+	w := testWorker(conn, kv, Config{CacheInstances: 100, FetchBatch: 32, AckWait: config.Duration(time.Hour), PublishTimeout: config.Duration(30 * time.Second)}, func() bool { return true })
 	deadline := time.Now().Add(60 * time.Second)
 	for {
 		if _, err := w.round(ctx); err != nil {

@@ -69,7 +69,7 @@ func (w *worker) round(ctx context.Context) (lease.Outcome, error) {
 	if w.cons == nil {
 		cons, err := w.js.CreateOrUpdateConsumer(ctx, stream.C7Stream, jetstream.ConsumerConfig{
 			Durable: ConsumerName(w.source), FilterSubject: stream.C7SourceSubjects(w.source),
-			AckPolicy: jetstream.AckExplicitPolicy, AckWait: w.cfg.AckWait, MaxAckPending: -1,
+			AckPolicy: jetstream.AckExplicitPolicy, AckWait: w.cfg.AckWait.D(), MaxAckPending: -1,
 			DeliverPolicy: jetstream.DeliverAllPolicy,
 		})
 		if err != nil {
@@ -235,7 +235,7 @@ func (w *worker) fold(ctx context.Context, msgs []jetstream.Msg) error {
 	if !w.holds() {
 		return lease.ErrNotHeld
 	}
-	sctx, cancel := context.WithTimeout(ctx, w.cfg.PublishTimeout)
+	sctx, cancel := context.WithTimeout(ctx, w.cfg.PublishTimeout.D())
 	tooLarge, err := w.states.putAll(sctx, toStore, w.payloads.InlineLimit())
 	cancel()
 	if err != nil {
@@ -273,7 +273,7 @@ func (w *worker) fold(ctx context.Context, msgs []jetstream.Msg) error {
 			return fmt.Errorf("c7 fold: ack pages of source %s: %w", w.source, err)
 		}
 	}
-	actx, cancel := context.WithTimeout(ctx, w.cfg.PublishTimeout)
+	actx, cancel := context.WithTimeout(ctx, w.cfg.PublishTimeout.D())
 	defer cancel()
 	if err := msgs[len(msgs)-1].DoubleAck(actx); err != nil {
 		return fmt.Errorf("c7 fold: ack pages of source %s: %w", w.source, err)
@@ -305,7 +305,7 @@ func (w *worker) publish(ctx context.Context, msgs []jetstream.Msg, docs []doc, 
 		})
 		w.metrics.documents.WithLabelValues(string(d.family)).Inc()
 	}
-	pctx, cancel := context.WithTimeout(ctx, w.cfg.PublishTimeout)
+	pctx, cancel := context.WithTimeout(ctx, w.cfg.PublishTimeout.D())
 	defer cancel()
 	var futures []jetstream.PubAckFuture
 	for _, part := range wire.CutDocuments(out, w.payloads.InlineLimit()) {
@@ -345,7 +345,7 @@ func (w *worker) publish(ctx context.Context, msgs []jetstream.Msg, docs []doc, 
 func (w *worker) deadLetter(ctx context.Context, data []byte, m jetstream.Msg, seq uint64, reason string) error {
 	w.log.Warn("dead-lettering what cannot be folded", "reason", reason)
 	h := stream.FailedMessageHeader(m.Headers())
-	pctx, cancel := context.WithTimeout(ctx, w.cfg.PublishTimeout)
+	pctx, cancel := context.WithTimeout(ctx, w.cfg.PublishTimeout.D())
 	defer cancel()
 	return stream.PublishDeadLetter(pctx, w.payloads.Publisher(w.js), stream.DeadLetter{
 		Service: deadLetterService, Reason: reason, Data: data, Partition: -1,

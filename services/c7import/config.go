@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
-	"time"
 
 	"github.com/flowline/flowline/pkg/c7"
 	"github.com/flowline/flowline/pkg/config"
@@ -53,14 +52,14 @@ type Engine struct {
 	Password string `envconfig:"PASSWORD" desc:"basic auth password of the engine's REST API"`
 	Source   string `envconfig:"SOURCE" default:"camunda7" desc:"label of this engine, recorded on every document as its data source and naming its subjects and keys (letters, digits, - and _)"`
 
-	PageSize        int           `envconfig:"PAGE_SIZE" default:"10000" desc:"most entities of one kind fetched at a time (Optimize's default page size)"`
-	BackoffInterval time.Duration `envconfig:"BACKOFF_INTERVAL" default:"1s" desc:"a kind that found nothing new idles this long times the number of empty rounds in a row (Optimize's backoff)"`
-	BackoffMax      time.Duration `envconfig:"BACKOFF_MAX" default:"30s" desc:"longest idle pause of a kind, and longest retry pause after errors"`
-	QueueSize       int           `envconfig:"QUEUE_SIZE" default:"5" desc:"pages of one kind fetched ahead of being stored (the kind's bounded job queue); a full queue pauses fetching"`
-	Concurrency     int           `envconfig:"CONCURRENCY" default:"1" desc:"pages of one kind stored at once (the kind's executors)"`
-	Settle          time.Duration `envconfig:"SETTLE" default:"30s" desc:"import only entities whose timestamp is at least this much older than the engine's clock: a transaction committing later than this with an older timestamp would be missed"`
-	RequestTimeout  time.Duration `envconfig:"REQUEST_TIMEOUT" default:"60s" desc:"longest wait for one answer of the engine"`
-	PublishTimeout  time.Duration `envconfig:"PUBLISH_TIMEOUT" default:"30s" desc:"longest wait for the broker to confirm a stored page or the import index"`
+	PageSize        int             `envconfig:"PAGE_SIZE" default:"10000" desc:"most entities of one kind fetched at a time (Optimize's default page size)"`
+	BackoffInterval config.Duration `envconfig:"BACKOFF_INTERVAL" default:"1s" desc:"a kind that found nothing new idles this long times the number of empty rounds in a row (Optimize's backoff)"`
+	BackoffMax      config.Duration `envconfig:"BACKOFF_MAX" default:"30s" desc:"longest idle pause of a kind, and longest retry pause after errors"`
+	QueueSize       int             `envconfig:"QUEUE_SIZE" default:"5" desc:"pages of one kind fetched ahead of being stored (the kind's bounded job queue); a full queue pauses fetching"`
+	Concurrency     int             `envconfig:"CONCURRENCY" default:"1" desc:"pages of one kind stored at once (the kind's executors)"`
+	Settle          config.Duration `envconfig:"SETTLE" default:"30s" desc:"import only entities whose timestamp is at least this much older than the engine's clock: a transaction committing later than this with an older timestamp would be missed"`
+	RequestTimeout  config.Duration `envconfig:"REQUEST_TIMEOUT" default:"60s" desc:"longest wait for one answer of the engine"`
+	PublishTimeout  config.Duration `envconfig:"PUBLISH_TIMEOUT" default:"30s" desc:"longest wait for the broker to confirm a stored page or the import index"`
 
 	IndexBucket string `envconfig:"INDEX_BUCKET" default:"flowline-c7-import" desc:"JetStream KV bucket of the import indices (one key per source and kind)"`
 }
@@ -108,5 +107,5 @@ func (e Engine) Validate() error {
 
 // client is the engine client's configuration.
 func (e Engine) client() c7.Options {
-	return c7.Options{URL: strings.TrimSpace(e.URL), Engine: e.Name, Username: e.Username, Password: e.Password, Timeout: e.RequestTimeout}
+	return c7.Options{URL: strings.TrimSpace(e.URL), Engine: e.Name, Username: e.Username, Password: e.Password, Timeout: e.RequestTimeout.D()}
 }

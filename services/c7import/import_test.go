@@ -44,9 +44,9 @@ func importConfig(t *testing.T, engine string, srv *natsserver.Server, source st
 	cfg.Engine.Source = source
 	cfg.Engine.PageSize = pageSize
 	cfg.Engine.Settle = 0
-	cfg.Engine.BackoffInterval, cfg.Engine.BackoffMax = 50*time.Millisecond, 300*time.Millisecond
+	cfg.Engine.BackoffInterval, cfg.Engine.BackoffMax = config.Duration(50*time.Millisecond), config.Duration(300*time.Millisecond)
 	cfg.Engine.QueueSize, cfg.Engine.Concurrency = 2, 2
-	cfg.Lease.TTL = 2 * time.Second
+	cfg.Lease.TTL = config.Duration(2 * time.Second)
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}

@@ -188,7 +188,7 @@ func (k *kindImport) horizon(server time.Time) int64 {
 	if server.IsZero() {
 		server = time.Now()
 	}
-	return server.Add(-k.cfg.Settle).UnixMilli()
+	return server.Add((-k.cfg.Settle).D()).UnixMilli()
 }
 
 // job cuts entities into page messages of at most the inline limit each
@@ -225,7 +225,7 @@ func (k *kindImport) deadLetter(ctx context.Context, invalid []c7.Invalid) error
 		h := nats.Header{}
 		h.Set(stream.HeaderC7Source, k.source)
 		h.Set(stream.HeaderC7Kind, k.kind.Name)
-		pctx, cancel := context.WithTimeout(ctx, k.cfg.PublishTimeout)
+		pctx, cancel := context.WithTimeout(ctx, k.cfg.PublishTimeout.D())
 		err := stream.PublishDeadLetter(pctx, k.deadLetters, stream.DeadLetter{
 			Service: deadLetterService, Reason: inv.Reason, Data: inv.Raw, Partition: -1, Header: h,
 		})
@@ -243,7 +243,7 @@ func (k *kindImport) deadLetter(ctx context.Context, invalid []c7.Invalid) error
 func (k *kindImport) storer(rev uint64) storer {
 	return storer{
 		publish: func(ctx context.Context, m *nats.Msg) error {
-			pctx, cancel := context.WithTimeout(ctx, k.cfg.PublishTimeout)
+			pctx, cancel := context.WithTimeout(ctx, k.cfg.PublishTimeout.D())
 			defer cancel()
 			if _, err := k.pages.PublishMsg(pctx, m); err != nil {
 				return fmt.Errorf("c7 import: store a %s page: %w", k.kind.Name, err)
@@ -254,7 +254,7 @@ func (k *kindImport) storer(rev uint64) storer {
 			if !k.holds() {
 				return lease.ErrNotHeld
 			}
-			pctx, cancel := context.WithTimeout(ctx, k.cfg.PublishTimeout)
+			pctx, cancel := context.WithTimeout(ctx, k.cfg.PublishTimeout.D())
 			defer cancel()
 			r, err := k.index.save(pctx, k.kind.Name, run[len(run)-1].next, rev)
 			if errors.Is(err, stream.ErrConflict) {

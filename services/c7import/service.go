@@ -72,8 +72,8 @@ func New(cfg Config, deps Deps) *Service {
 	runner := lease.NewRunner(lease.RunnerConfig{
 		Lease: cfg.Lease, Replicas: cfg.Streams.Replicas, Service: "c7-import", Registry: deps.Registry,
 		Pacing: lease.Pacing{
-			IdleStart: e.BackoffInterval, IdleFactor: 1, IdleStep: e.BackoffInterval, IdleMax: e.BackoffMax,
-			RetryStart: e.BackoffInterval, RetryMax: e.BackoffMax,
+			IdleStart: e.BackoffInterval.D(), IdleFactor: 1, IdleStep: e.BackoffInterval.D(), IdleMax: e.BackoffMax.D(),
+			RetryStart: e.BackoffInterval.D(), RetryMax: e.BackoffMax.D(),
 		},
 	}, log)
 	return &Service{
@@ -106,7 +106,7 @@ func (s *Service) Run(ctx context.Context) error {
 	defer conn.Close()
 	s.ready.Met(condNATS)
 
-	retry := backoff.New(e.BackoffInterval, e.BackoffMax)
+	retry := backoff.New(e.BackoffInterval.D(), e.BackoffMax.D())
 	if err := backoff.Retry(ctx, s.log, retry, "reaching the Camunda 7 engine", func(ctx context.Context) error {
 		err := engine.Ping(ctx)
 		s.reportEngine(err)

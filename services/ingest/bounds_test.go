@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/flowline/flowline/internal/testenv"
+	"github.com/flowline/flowline/pkg/config"
 	"github.com/flowline/flowline/services/ingest"
 )
 
@@ -121,7 +122,7 @@ func TestClaimedContentLengthIsNotAllocatedBeforeTheBytesArrive(t *testing.T) {
 // it cannot hold a goroutine and its buffer for ever.
 func TestSlowBodyGets408AfterTheReadTimeout(t *testing.T) {
 	s, reg := newMeteredIngest(t, func(c *ingest.Config) {
-		c.MaxBodyBytes, c.ReadTimeout, c.WriteTimeout = 1<<20, 500*time.Millisecond, 30*time.Second
+		c.MaxBodyBytes, c.ReadTimeout, c.WriteTimeout = 1<<20, config.Duration(500*time.Millisecond), config.Duration(30*time.Second)
 	})
 	conn := stall(t, s, 4096, line(1, 1)+"\n")
 	_ = conn.SetReadDeadline(time.Now().Add(20 * time.Second)) // the test's own bound, far above the server's

@@ -12,19 +12,19 @@ import (
 // runs the Zeebe import in the same process when FLOWLINE_ZEEBE_IMPORT_URL
 // is set (services/zeebeimport, wired by cmd/flowline).
 type Config struct {
-	Addr         string `envconfig:"INGEST_ADDR" default:"127.0.0.1:8080" desc:"address of the record push API"`
-	TLSCert      string `envconfig:"INGEST_TLS_CERT" desc:"certificate file; with INGEST_TLS_KEY the API serves HTTPS"`
-	TLSKey       string `envconfig:"INGEST_TLS_KEY" desc:"key file for INGEST_TLS_CERT"`
-	MaxBodyBytes int64  `envconfig:"INGEST_MAX_BODY_BYTES" default:"67108864" desc:"largest accepted request body (after gzip decoding), else 413"`
-	MaxRecords   int    `envconfig:"INGEST_MAX_RECORDS" default:"200000" desc:"most records per request, else 413"`
+	Addr         string       `envconfig:"INGEST_ADDR" default:"127.0.0.1:8080" desc:"address of the record push API"`
+	TLSCert      string       `envconfig:"INGEST_TLS_CERT" desc:"certificate file; with INGEST_TLS_KEY the API serves HTTPS"`
+	TLSKey       string       `envconfig:"INGEST_TLS_KEY" desc:"key file for INGEST_TLS_CERT"`
+	MaxBodyBytes config.Bytes `envconfig:"INGEST_MAX_BODY_BYTES" default:"64MiB" desc:"largest accepted request body (after gzip decoding), else 413"`
+	MaxRecords   int          `envconfig:"INGEST_MAX_RECORDS" default:"200000" desc:"most records per request, else 413"`
 	// MaxInflightBytes bounds the memory of the requests being handled at
 	// once: their bodies (as read, gzip inflation included) and their
 	// encoded records. At least twice MaxBodyBytes, so that one largest
 	// request always fits.
-	MaxInflightBytes int64         `envconfig:"INGEST_MAX_INFLIGHT_BYTES" default:"268435456" desc:"most bytes of request bodies and their encoded records held at once over all requests (at least twice INGEST_MAX_BODY_BYTES); beyond it 429 with Retry-After"`
-	ReadTimeout      time.Duration `envconfig:"INGEST_READ_TIMEOUT" default:"1m" desc:"longest time to read a whole request, body included (a slower client gets 408)"`
-	WriteTimeout     time.Duration `envconfig:"INGEST_WRITE_TIMEOUT" default:"3m" desc:"longest time from a request's headers to the end of its answer; storing gives up in time to answer 503 (retry)"`
-	IdleTimeout      time.Duration `envconfig:"INGEST_IDLE_TIMEOUT" default:"2m" desc:"how long an idle keep-alive connection stays open"`
+	MaxInflightBytes config.Bytes    `envconfig:"INGEST_MAX_INFLIGHT_BYTES" default:"256MiB" desc:"most bytes of request bodies and their encoded records held at once over all requests (at least twice INGEST_MAX_BODY_BYTES); beyond it 429 with Retry-After"`
+	ReadTimeout      config.Duration `envconfig:"INGEST_READ_TIMEOUT" default:"1m" desc:"longest time to read a whole request, body included (a slower client gets 408)"`
+	WriteTimeout     config.Duration `envconfig:"INGEST_WRITE_TIMEOUT" default:"3m" desc:"longest time from a request's headers to the end of its answer; storing gives up in time to answer 503 (retry)"`
+	IdleTimeout      config.Duration `envconfig:"INGEST_IDLE_TIMEOUT" default:"2m" desc:"how long an idle keep-alive connection stays open"`
 
 	config.IngestToken
 	config.RecordStore
@@ -52,7 +52,7 @@ func (c Config) Validate() error {
 	if c.MaxInflightBytes < 0 || c.ReadTimeout < 0 || c.WriteTimeout < 0 || c.IdleTimeout < 0 {
 		return fmt.Errorf("%w: FLOWLINE_INGEST_MAX_INFLIGHT_BYTES, _READ_TIMEOUT, _WRITE_TIMEOUT and _IDLE_TIMEOUT must not be negative", config.ErrInvalid)
 	}
-	if c.inflightLimit() < 2*c.MaxBodyBytes {
+	if c.inflightLimit() < 2*int64(c.MaxBodyBytes) {
 		return fmt.Errorf("%w: FLOWLINE_INGEST_MAX_INFLIGHT_BYTES (%d) must be at least twice FLOWLINE_INGEST_MAX_BODY_BYTES (%d), so that one largest request fits",
 			config.ErrInvalid, c.inflightLimit(), c.MaxBodyBytes)
 	}
@@ -68,14 +68,14 @@ func (c Config) Validate() error {
 // inflightLimit is MaxInflightBytes, or its default when zero.
 func (c Config) inflightLimit() int64 {
 	if c.MaxInflightBytes == 0 {
-		return max(256<<20, 2*c.MaxBodyBytes)
+		return int64(max(256<<20, 2*c.MaxBodyBytes))
 	}
-	return c.MaxInflightBytes
+	return int64(c.MaxInflightBytes)
 }
 
 // timeouts are ReadTimeout and WriteTimeout, or their defaults when zero.
 func (c Config) timeouts() (read, write time.Duration) {
-	read, write = c.ReadTimeout, c.WriteTimeout
+	read, write = c.ReadTimeout.D(), c.WriteTimeout.D()
 	if read == 0 {
 		read = defaultReadTimeout
 	}
@@ -90,5 +90,5 @@ func (c Config) idleTimeout() time.Duration {
 	if c.IdleTimeout == 0 {
 		return defaultIdleTimeout
 	}
-	return c.IdleTimeout
+	return c.IdleTimeout.D()
 }

@@ -202,11 +202,11 @@ const (
 // (gzip inflation included), so a request can never hold more memory than
 // the budget admits; errBusy answers 429.
 func (s *Service) readBody(r *http.Request, held *hold) ([]byte, int, error) {
-	limit := s.cfg.MaxBodyBytes
+	limit := int64(s.cfg.MaxBodyBytes)
 	if r.ContentLength > limit {
 		return nil, http.StatusRequestEntityTooLarge, fmt.Errorf("request body of %d bytes exceeds the limit of %d bytes (FLOWLINE_INGEST_MAX_BODY_BYTES)", r.ContentLength, limit)
 	}
-	var src io.Reader = http.MaxBytesReader(nil, r.Body, limit)
+	var src io.Reader = http.MaxBytesReader(nil, r.Body, int64(limit))
 	gzipped := false
 	switch enc := strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Encoding"))); enc {
 	case "", "identity":
@@ -227,7 +227,7 @@ func (s *Service) readBody(r *http.Request, held *hold) ([]byte, int, error) {
 	if r.ContentLength > 0 && !gzipped {
 		first = min(r.ContentLength+1, firstRead) // +1: reading up to EOF needs room for one more read
 	}
-	b, err := s.readAll(io.LimitReader(src, limit+1), first, limit+1, held)
+	b, err := s.readAll(io.LimitReader(src, int64(limit+1)), first, int64(limit+1), held)
 	if err == nil && int64(len(b)) <= limit {
 		return b, 0, nil
 	}

@@ -33,7 +33,7 @@ const (
 func smallWriterConfig(ns *natsserver.Server, es config.Search, prefix string) writer.Config {
 	return writer.Config{
 		Consumer: "writer", Workers: 1, FetchMessages: 16, BulkMaxDocs: 100, BulkMaxBytes: 1 << 20,
-		FlushInterval: 100 * time.Millisecond, AckWait: 30 * time.Second,
+		FlushInterval: config.Duration(100 * time.Millisecond), AckWait: config.Duration(30 * time.Second),
 		NATS: testenv.NATSConfig(ns), Streams: testenv.Streams(), Search: es,
 		Index: config.Index{Prefix: prefix, Shards: 1, RefreshInterval: "1s"},
 	}

@@ -160,14 +160,14 @@ func (s *Service) cut(docs []doc) [][]doc {
 	for _, d := range docs {
 		size += search.OpSize(d.op)
 	}
-	parts := max((len(docs)+s.cfg.BulkMaxDocs-1)/s.cfg.BulkMaxDocs, (size+s.cfg.BulkMaxBytes-1)/s.cfg.BulkMaxBytes)
+	parts := max((len(docs)+s.cfg.BulkMaxDocs-1)/s.cfg.BulkMaxDocs, (size+s.cfg.BulkMaxBytes.Int()-1)/s.cfg.BulkMaxBytes.Int())
 	perPart := (len(docs) + parts - 1) / parts
 	out := make([][]doc, 0, parts)
 	for len(docs) > 0 {
 		n, bytes := 0, 0
 		for n < len(docs) && n < perPart {
 			sz := search.OpSize(docs[n].op)
-			if n > 0 && bytes+sz > s.cfg.BulkMaxBytes {
+			if n > 0 && bytes+sz > s.cfg.BulkMaxBytes.Int() {
 				break
 			}
 			bytes += sz
@@ -210,7 +210,7 @@ func (s *Service) finish(fb *fetchBatch) {
 // waiting for the broker to confirm the ack, and only then deletes the
 // object: a message redelivered after a lost ack still finds its body.
 func (s *Service) ackAndRelease(msg jetstream.Msg) {
-	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.AckWait)
+	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.AckWait.D())
 	defer cancel()
 	if err := msg.DoubleAck(ctx); err != nil {
 		s.log.Warn("ack failed; the message will be redelivered and rewritten harmlessly", "error", err)
@@ -268,7 +268,7 @@ func (b *budget) give(n int) {
 func (s *Service) gather(ctx context.Context, want int, expected bool) (*fetchBatch, int, error) {
 	// No FetchMaxBytes (see stream.FetchSizer): the caller sizes want to
 	// the byte budget.
-	batch, err := s.cons.Fetch(want, jetstream.FetchMaxWait(s.cfg.FlushInterval))
+	batch, err := s.cons.Fetch(want, jetstream.FetchMaxWait(s.cfg.FlushInterval.D()))
 	if err != nil {
 		return nil, -1, err
 	}
@@ -402,7 +402,7 @@ func (s *Service) keepAlive(msgs []jetstream.Msg) (stop func()) {
 	// At most every keepAliveMax, whatever this replica's AckWait: the
 	// shared consumer has the AckWait of the replica that started last,
 	// which may be shorter (a rolling change of FLOWLINE_WRITER_ACK_WAIT).
-	every := min(s.cfg.AckWait/3, keepAliveMax)
+	every := min(s.cfg.AckWait.D()/3, keepAliveMax)
 	var mu sync.Mutex // guards stopped and the timer's re-arming
 	stopped := false
 	var timer *time.Timer

@@ -54,7 +54,7 @@ func resilSetup(t *testing.T, node *esnode.Node, perMsg int, tune func(*writer.C
 		logs: newResilLogs(), reg: prometheus.NewRegistry()}
 	t.Logf("load: %d unique ids, %d documents (updates and stale copies included) in %d messages", resilDocs, len(plan), len(r.msgs))
 	cfg := writer.Config{
-		Consumer: "writer", AckWait: 30 * time.Second,
+		Consumer: "writer", AckWait: config.Duration(30 * time.Second),
 		NATS: testenv.NATSConfig(ns), Streams: testenv.Streams(), Search: esCfg,
 		Index: config.Index{Prefix: prefix, Shards: 1, RefreshInterval: "1s"},
 	}
@@ -108,7 +108,7 @@ func TestResilienceElasticsearchRestartMidLoad(t *testing.T) {
 	opts := resilNodeOptions(t, nil)
 	node := resilStartNode(t, opts)
 	r := resilSetup(t, node, 200, func(c *writer.Config) {
-		c.Workers, c.FetchMessages, c.BulkMaxDocs, c.BulkMaxBytes, c.FlushInterval = 2, 16, 5000, 8<<20, 100*time.Millisecond
+		c.Workers, c.FetchMessages, c.BulkMaxDocs, c.BulkMaxBytes, c.FlushInterval = 2, 16, 5000, 8<<20, config.Duration(100*time.Millisecond)
 	})
 	es, js, index, msgs := r.es, r.js, r.index, r.msgs
 	ctx := context.Background()
@@ -202,7 +202,7 @@ func TestResilience429StormIsSurvived(t *testing.T) {
 	opts.DataDir = "" // no restart here
 	node := resilStartNode(t, opts)
 	r := resilSetup(t, node, 50, func(c *writer.Config) {
-		c.Workers, c.FetchMessages, c.BulkMaxDocs, c.BulkMaxBytes, c.FlushInterval = 8, 1, 50, 64<<10, 50*time.Millisecond
+		c.Workers, c.FetchMessages, c.BulkMaxDocs, c.BulkMaxBytes, c.FlushInterval = 8, 1, 50, 64<<10, config.Duration(50*time.Millisecond)
 	})
 	es, js, index, msgs := r.es, r.js, r.index, r.msgs
 	ctx := context.Background()

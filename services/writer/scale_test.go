@@ -38,7 +38,7 @@ func TestReplicasShareTheDocumentStream(t *testing.T) {
 	for _, reg := range regs {
 		replicas = append(replicas, writer.New(writer.Config{
 			Consumer: "writer", Workers: 1, FetchMessages: 4, BulkMaxDocs: 1000, BulkMaxBytes: 1 << 20,
-			FlushInterval: 50 * time.Millisecond, AckWait: 30 * time.Second,
+			FlushInterval: config.Duration(50 * time.Millisecond), AckWait: config.Duration(30 * time.Second),
 			NATS: testenv.NATSConfig(env.NATS), Streams: testenv.Streams(), Search: env.ESConfig,
 			Index: config.Index{Prefix: env.Prefix, Shards: 1, RefreshInterval: "1s"},
 		}, testenv.DepsOn(t, reg)))

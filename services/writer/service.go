@@ -99,7 +99,7 @@ func (s *Service) Run(ctx context.Context) error {
 	s.payloads = conn.Payloads
 	// Past Open, a JetStream error (a leader election) is waited out too.
 	err = backoff.Retry(ctx, s.log, backoff.New(100*time.Millisecond, 10*time.Second), "setting up the writers' consumer", func(ctx context.Context) error {
-		if s.fetchBytes, err = fetchBytes(ctx, s.js, conn.NC, s.cfg.FetchMaxBytes); err != nil {
+		if s.fetchBytes, err = fetchBytes(ctx, s.js, conn.NC, s.cfg.FetchMaxBytes.Int()); err != nil {
 			return err
 		}
 		s.cons, err = s.js.CreateOrUpdateConsumer(ctx, stream.DocsStream, jetstream.ConsumerConfig{
@@ -107,7 +107,7 @@ func (s *Service) Run(ctx context.Context) error {
 			Description:   "writers: bulk-index documents into Elasticsearch",
 			FilterSubject: stream.AllDocs,
 			AckPolicy:     jetstream.AckExplicitPolicy,
-			AckWait:       s.cfg.AckWait,
+			AckWait:       s.cfg.AckWait.D(),
 			MaxAckPending: max(4*s.cfg.Workers*s.cfg.FetchMessages, 1000),
 			MaxDeliver:    -1,
 		})
@@ -136,7 +136,7 @@ func (s *Service) Run(ctx context.Context) error {
 
 	// One fetcher keeps Workers senders busy, so that Elasticsearch always
 	// has Workers bulk requests to work on while the next are prepared.
-	s.budget = newBudget(max(s.cfg.MaxInFlightBytes, 2*s.fetchBytes))
+	s.budget = newBudget(max(s.cfg.MaxInFlightBytes.Int(), 2*s.fetchBytes))
 	bulks := make(chan bulk, s.cfg.Workers)
 	var wg sync.WaitGroup
 	for range s.cfg.Workers {

@@ -59,9 +59,9 @@ type Source struct {
 	IndexPrefix string `envconfig:"INDEX_PREFIX" default:"zeebe-record" desc:"the exporter's index prefix: indices <prefix>_<value-type>_<version>_<date>"`
 	PageSize    int    `envconfig:"PAGE_SIZE" default:"1000" desc:"most documents read per value type and partition at a time"`
 
-	BackoffStart  time.Duration `envconfig:"BACKOFF_START" default:"1s" desc:"pause after a round without new data; also the pause after a round that imported less than a full page"`
-	BackoffFactor float64       `envconfig:"BACKOFF_FACTOR" default:"1.5" desc:"growth of the pause while rounds find no new data"`
-	BackoffMax    time.Duration `envconfig:"BACKOFF_MAX" default:"30s" desc:"longest pause while idle or after errors"`
+	BackoffStart  config.Duration `envconfig:"BACKOFF_START" default:"1s" desc:"pause after a round without new data; also the pause after a round that imported less than a full page"`
+	BackoffFactor float64         `envconfig:"BACKOFF_FACTOR" default:"1.5" desc:"growth of the pause while rounds find no new data"`
+	BackoffMax    config.Duration `envconfig:"BACKOFF_MAX" default:"30s" desc:"longest pause while idle or after errors"`
 	// How long a record may take to become searchable after its timestamp.
 	// Zeebe's Elasticsearch exporter (zeebe/exporters/elasticsearch-exporter,
 	// ElasticsearchExporterConfiguration.BulkConfiguration; documented at
@@ -83,10 +83,10 @@ type Source struct {
 	// where a gap in a value type's "sequence" shows them (see round.go);
 	// only a record that shows up after its settle window and its gap watch
 	// is dead-lettered as late, never dropped silently.
-	ExporterBulkDelay time.Duration `envconfig:"EXPORTER_BULK_DELAY" default:"5s" desc:"the Zeebe exporter's bulk.delay (Zeebe's default: 5 s); part of the default settle time"`
-	ExporterRefresh   time.Duration `envconfig:"EXPORTER_REFRESH_INTERVAL" default:"1s" desc:"index.refresh_interval of the exporter's indices (Elasticsearch's default: 1 s); part of the default settle time"`
-	Settle            time.Duration `envconfig:"SETTLE" desc:"import only records whose timestamp is at least this old, and wait this long for a record missing from a value type's sequence; empty: EXPORTER_BULK_DELAY + EXPORTER_REFRESH_INTERVAL + 2s (8s)"`
-	GapWatch          time.Duration `envconfig:"GAP_WATCH" default:"1h" desc:"how long a gap in a value type's sequence that was given up on is still watched, so that a record arriving in it is dead-lettered as late rather than never seen"`
+	ExporterBulkDelay config.Duration `envconfig:"EXPORTER_BULK_DELAY" default:"5s" desc:"the Zeebe exporter's bulk.delay (Zeebe's default: 5 s); part of the default settle time"`
+	ExporterRefresh   config.Duration `envconfig:"EXPORTER_REFRESH_INTERVAL" default:"1s" desc:"index.refresh_interval of the exporter's indices (Elasticsearch's default: 1 s); part of the default settle time"`
+	Settle            config.Duration `envconfig:"SETTLE" desc:"import only records whose timestamp is at least this old, and wait this long for a record missing from a value type's sequence; empty: EXPORTER_BULK_DELAY + EXPORTER_REFRESH_INTERVAL + 2s (8s)"`
+	GapWatch          config.Duration `envconfig:"GAP_WATCH" default:"1h" desc:"how long a gap in a value type's sequence that was given up on is still watched, so that a record arriving in it is dead-lettered as late rather than never seen"`
 
 	Bucket string `envconfig:"BUCKET" default:"flowline-zeebe-import" desc:"JetStream KV bucket of the import progress (one key per partition)"`
 }
@@ -99,9 +99,9 @@ const settleMargin = 2 * time.Second
 // ExporterBulkDelay + ExporterRefresh + settleMargin.
 func (c Source) SettleTime() time.Duration {
 	if c.Settle > 0 {
-		return c.Settle
+		return c.Settle.D()
 	}
-	return c.ExporterBulkDelay + c.ExporterRefresh + settleMargin
+	return c.ExporterBulkDelay.D() + c.ExporterRefresh.D() + settleMargin
 }
 
 // Enabled reports whether the import is configured.

@@ -227,12 +227,12 @@ func TestValueTypeOfIndex(t *testing.T) {
 func TestZeebeImportValidate(t *testing.T) {
 	valid := func() Config {
 		return Config{
-			Source: Source{URL: "http://es:9200", IndexPrefix: "zeebe-record", PageSize: 1000, BackoffStart: time.Second,
-				BackoffFactor: 1.5, BackoffMax: 30 * time.Second, Settle: 5 * time.Second, Bucket: "a"},
-			Lease:       config.Lease{Bucket: "b", TTL: 10 * time.Second},
+			Source: Source{URL: "http://es:9200", IndexPrefix: "zeebe-record", PageSize: 1000, BackoffStart: config.Duration(time.Second),
+				BackoffFactor: 1.5, BackoffMax: config.Duration(30 * time.Second), Settle: config.Duration(5 * time.Second), Bucket: "a"},
+			Lease:       config.Lease{Bucket: "b", TTL: config.Duration(10 * time.Second)},
 			RecordStore: config.RecordStore{BatchRecords: 1000, BatchBytes: 1 << 20},
-			NATS:        config.NATS{URL: "nats://127.0.0.1:4222", ConnectTimeout: time.Second},
-			Streams:     config.Streams{Replicas: 1, RecordsMaxAge: time.Hour, DLQMaxAge: time.Hour},
+			NATS:        config.NATS{URL: "nats://127.0.0.1:4222", ConnectTimeout: config.Duration(time.Second)},
+			Streams:     config.Streams{Replicas: 1, RecordsMaxAge: config.Duration(time.Hour), DLQMaxAge: config.Duration(time.Hour)},
 		}
 	}
 	tests := []struct {
@@ -246,15 +246,15 @@ func TestZeebeImportValidate(t *testing.T) {
 		{"two auth methods", func(c *Config) { c.Source.APIKey, c.Source.Username = "k", "u" }, "API_KEY"},
 		{"uppercase prefix", func(c *Config) { c.Source.IndexPrefix = "Zeebe" }, "INDEX_PREFIX"},
 		{"page too large", func(c *Config) { c.Source.PageSize = 10_001 }, "PAGE_SIZE"},
-		{"max below start", func(c *Config) { c.Source.BackoffMax = time.Millisecond }, "BACKOFF"},
+		{"max below start", func(c *Config) { c.Source.BackoffMax = config.Duration(time.Millisecond) }, "BACKOFF"},
 		{"shrinking factor", func(c *Config) { c.Source.BackoffFactor = 0.5 }, "BACKOFF"},
-		{"negative settle", func(c *Config) { c.Source.Settle = -time.Second }, "SETTLE"},
-		{"negative bulk delay", func(c *Config) { c.Source.ExporterBulkDelay = -time.Second }, "EXPORTER_BULK_DELAY"},
-		{"negative refresh", func(c *Config) { c.Source.ExporterRefresh = -time.Second }, "EXPORTER_REFRESH_INTERVAL"},
-		{"negative gap watch", func(c *Config) { c.Source.GapWatch = -time.Second }, "GAP_WATCH"},
+		{"negative settle", func(c *Config) { c.Source.Settle = config.Duration(-time.Second) }, "SETTLE"},
+		{"negative bulk delay", func(c *Config) { c.Source.ExporterBulkDelay = config.Duration(-time.Second) }, "EXPORTER_BULK_DELAY"},
+		{"negative refresh", func(c *Config) { c.Source.ExporterRefresh = config.Duration(-time.Second) }, "EXPORTER_REFRESH_INTERVAL"},
+		{"negative gap watch", func(c *Config) { c.Source.GapWatch = config.Duration(-time.Second) }, "GAP_WATCH"},
 		{"same buckets", func(c *Config) { c.Lease.Bucket = c.Source.Bucket }, "BUCKET"},
 		{"same as the default lease bucket", func(c *Config) { c.Lease.Bucket, c.Source.Bucket = "", "flowline-zeebe-import-leases" }, "BUCKET"},
-		{"short lease", func(c *Config) { c.Lease.TTL = time.Millisecond }, "FLOWLINE_ZEEBE_IMPORT_LEASE_TTL"},
+		{"short lease", func(c *Config) { c.Lease.TTL = config.Duration(time.Millisecond) }, "FLOWLINE_ZEEBE_IMPORT_LEASE_TTL"},
 		{"bad replica id", func(c *Config) { c.Lease.ReplicaID = "a b" }, "FLOWLINE_ZEEBE_IMPORT_REPLICA_ID"},
 		{"batch bytes too small", func(c *Config) { c.BatchBytes = 10 }, "FLOWLINE_INGEST_BATCH_BYTES"},
 	}
@@ -271,10 +271,10 @@ func TestZeebeImportValidate(t *testing.T) {
 			}
 		})
 	}
-	if got := (Source{ExporterBulkDelay: 5 * time.Second, ExporterRefresh: time.Second}).SettleTime(); got != 8*time.Second {
+	if got := (Source{ExporterBulkDelay: config.Duration(5 * time.Second), ExporterRefresh: config.Duration(time.Second)}).SettleTime(); got != 8*time.Second {
 		t.Errorf("derived settle time %s, want 8s (bulk delay + refresh + margin)", got)
 	}
-	if got := (Source{ExporterBulkDelay: 5 * time.Second, Settle: time.Second}).SettleTime(); got != time.Second {
+	if got := (Source{ExporterBulkDelay: config.Duration(5 * time.Second), Settle: config.Duration(time.Second)}).SettleTime(); got != time.Second {
 		t.Errorf("settle time %s, want the set 1s", got)
 	}
 	if err := (Source{}).Validate(); err != nil {

@@ -59,9 +59,9 @@ func New(cfg Config, deps Deps) *Service {
 	runner := lease.NewRunner(lease.RunnerConfig{
 		Lease: cfg.Lease, Replicas: cfg.Streams.Replicas, Service: "zeebe-import", Registry: deps.Registry,
 		Pacing: lease.Pacing{
-			AfterProgress: src.BackoffStart,
-			IdleStart:     src.BackoffStart, IdleFactor: src.BackoffFactor, IdleMax: src.BackoffMax,
-			RetryStart: src.BackoffStart, RetryMax: src.BackoffMax,
+			AfterProgress: src.BackoffStart.D(),
+			IdleStart:     src.BackoffStart.D(), IdleFactor: src.BackoffFactor, IdleMax: src.BackoffMax.D(),
+			RetryStart: src.BackoffStart.D(), RetryMax: src.BackoffMax.D(),
 		},
 	}, deps.Log.With("service", "zeebeimport", "index_prefix", src.IndexPrefix))
 	log := deps.Log.With("service", "zeebeimport", "index_prefix", src.IndexPrefix, "replica", runner.ReplicaID())
@@ -89,7 +89,7 @@ func (s *Service) Run(ctx context.Context) error {
 		return nil // cancelled: Open retries until JetStream answers
 	}
 	defer conn.Close()
-	retry := backoff.New(s.cfg.Source.BackoffStart, s.cfg.Source.BackoffMax)
+	retry := backoff.New(s.cfg.Source.BackoffStart.D(), s.cfg.Source.BackoffMax.D())
 	s.ready.Met(condNATS)
 
 	es, err := search.NewClient(s.cfg.Source.Search(), search.ReportTo(search.NewRefusals(s.log, "FLOWLINE_ZEEBE_IMPORT_", s.cfg.Source.Elasticsearch(), s.ready)))
@@ -129,7 +129,7 @@ func (s *Service) Run(ctx context.Context) error {
 			p: p, src: src, progress: progress, records: records, limits: s.cfg.RecordStore,
 			deadLetters: conn.Payloads.Publisher(conn.JS), holds: s.runner.Holds,
 			metrics: s.metrics, tracer: s.tracer, log: s.log.With("partition", p),
-			settle: s.cfg.Source.SettleTime(), gapWatch: s.cfg.Source.GapWatch, eventsOnly: s.cfg.EventsOnly,
+			settle: s.cfg.Source.SettleTime(), gapWatch: s.cfg.Source.GapWatch.D(), eventsOnly: s.cfg.EventsOnly,
 		}
 		return w.paced, w.close
 	}); err != nil {

@@ -53,8 +53,8 @@ func (e settleEnv) defaultConfig(t *testing.T) zeebeimport.Config {
 		t.Fatal(err)
 	}
 	cfg.Source.URL, cfg.Source.IndexPrefix, cfg.Source.Bucket = e.esURL, e.prefix, "zeebe-import"
-	cfg.Source.BackoffStart, cfg.Source.BackoffMax = 100*time.Millisecond, 400*time.Millisecond
-	cfg.Lease = config.Lease{Bucket: "zeebe-import-leases", TTL: 2 * time.Second, ReplicaID: "replica-a"}
+	cfg.Source.BackoffStart, cfg.Source.BackoffMax = config.Duration(100*time.Millisecond), config.Duration(400*time.Millisecond)
+	cfg.Lease = config.Lease{Bucket: "zeebe-import-leases", TTL: config.Duration(2 * time.Second), ReplicaID: "replica-a"}
 	cfg.NATS, cfg.Streams = testenv.NATSConfig(e.ns), testenv.Streams()
 	return cfg
 }
@@ -171,7 +171,7 @@ func TestImportWaitsForTheRecordMissingFromAValueTypesSequence(t *testing.T) {
 func TestImportDeadLettersARecordMissingLongerThanTheSettleTime(t *testing.T) {
 	e := newSettleEnv(t)
 	cfg := e.defaultConfig(t)
-	cfg.Source.Settle = time.Second
+	cfg.Source.Settle = config.Duration(time.Second)
 	reg := e.start(t, cfg)
 
 	w := newWorkload(1)

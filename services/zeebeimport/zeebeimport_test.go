@@ -274,10 +274,10 @@ func importConfig(ns *natsserver.Server, esURL, prefix, replica string) zeebeimp
 	return zeebeimport.Config{
 		Source: zeebeimport.Source{
 			URL: esURL, IndexPrefix: prefix, PageSize: 16,
-			BackoffStart: 100 * time.Millisecond, BackoffFactor: 1.5, BackoffMax: 400 * time.Millisecond,
-			Settle: 3 * time.Second, Bucket: "zeebe-import",
+			BackoffStart: config.Duration(100 * time.Millisecond), BackoffFactor: 1.5, BackoffMax: config.Duration(400 * time.Millisecond),
+			Settle: config.Duration(3 * time.Second), Bucket: "zeebe-import",
 		},
-		Lease:       config.Lease{Bucket: "zeebe-import-leases", TTL: 2 * time.Second, ReplicaID: replica},
+		Lease:       config.Lease{Bucket: "zeebe-import-leases", TTL: config.Duration(2 * time.Second), ReplicaID: replica},
 		RecordStore: config.RecordStore{EventsOnly: true, BatchRecords: 10, BatchBytes: 32 << 10},
 		NATS:        testenv.NATSConfig(ns), Streams: testenv.Streams(),
 	}

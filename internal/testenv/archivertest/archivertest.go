@@ -316,9 +316,9 @@ func jsonEqual(a, b string) bool {
 // quick pacing, and its metrics registry.
 func NewArchiver(t testing.TB, ns *natsserver.Server, esCfg config.Search, prefix string, tune func(*archiver.Config)) (*archiver.Service, *prometheus.Registry) {
 	cfg := archiver.Config{
-		WaitPeriod: time.Hour, BatchSize: 1000, Rollover: archiver.Day, PageSize: 5000, Concurrency: 3,
-		Delay: 50 * time.Millisecond, MaxDelay: 500 * time.Millisecond, SweepInterval: time.Second,
-		Lease: config.Lease{Bucket: "leases-" + prefix, TTL: 2 * time.Second}, AggregatorState: config.AggregatorState{StateBucket: "flowline-aggregator"},
+		WaitPeriod: config.Duration(time.Hour), BatchSize: 1000, Rollover: archiver.Day, PageSize: 5000, Concurrency: 3,
+		Delay: config.Duration(50 * time.Millisecond), MaxDelay: config.Duration(500 * time.Millisecond), SweepInterval: config.Duration(time.Second),
+		Lease: config.Lease{Bucket: "leases-" + prefix, TTL: config.Duration(2 * time.Second)}, AggregatorState: config.AggregatorState{StateBucket: "flowline-aggregator"},
 		NATS: testenv.NATSConfig(ns), Streams: testenv.Streams(), Search: esCfg,
 		Index: config.Index{Prefix: prefix, Shards: 1, RefreshInterval: "1s"},
 	}

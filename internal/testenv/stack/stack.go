@@ -101,7 +101,7 @@ func Start(t testing.TB, opts Options) *Stack {
 	}
 	if opts.ArchiveAfter > 0 {
 		arCfg := ArchiverConfig(t, ns, esCfg, prefix)
-		arCfg.WaitPeriod, arCfg.Schema = opts.ArchiveAfter, opts.Schema
+		arCfg.WaitPeriod, arCfg.Schema = config.Duration(opts.ArchiveAfter), opts.Schema
 		services = append(services, archiver.New(arCfg, s.deps()))
 	}
 	if !opts.WithoutAggregator {
@@ -166,9 +166,9 @@ func AggregatorConfig(ns *natsserver.Server) aggregator.Config {
 	return aggregator.Config{
 		ConsumerPrefix: "aggregator", AggregatorState: config.AggregatorState{StateBucket: "flowline-aggregator"},
 		DefinitionsBucket: "flowline-definitions", DefinitionCache: 100,
-		Lease:              config.Lease{Bucket: "flowline-aggregator-leases", TTL: 2 * time.Second},
-		CheckpointInterval: 200 * time.Millisecond, CheckpointMessages: 100, FetchBatch: 16, AckWait: 30 * time.Second,
-		PublishTimeout: 10 * time.Second, MaxDocumentBytes: 32 << 20,
+		Lease:              config.Lease{Bucket: "flowline-aggregator-leases", TTL: config.Duration(2 * time.Second)},
+		CheckpointInterval: config.Duration(200 * time.Millisecond), CheckpointMessages: 100, FetchBatch: 16, AckWait: config.Duration(30 * time.Second),
+		PublishTimeout: config.Duration(10 * time.Second), MaxDocumentBytes: 32 << 20,
 		NATS: testenv.NATSConfig(ns), Streams: testenv.Streams(),
 	}
 }
@@ -177,8 +177,8 @@ func AggregatorConfig(ns *natsserver.Server) aggregator.Config {
 // short lease.
 func C7FoldConfig(ns *natsserver.Server) c7fold.Config {
 	return c7fold.Config{
-		StateBucket: "flowline-c7-state", CacheInstances: 1000, FetchBatch: 4, AckWait: 30 * time.Second, PublishTimeout: 10 * time.Second,
-		Lease: config.Lease{Bucket: "flowline-c7-fold-leases", TTL: 2 * time.Second},
+		StateBucket: "flowline-c7-state", CacheInstances: 1000, FetchBatch: 4, AckWait: config.Duration(30 * time.Second), PublishTimeout: config.Duration(10 * time.Second),
+		Lease: config.Lease{Bucket: "flowline-c7-fold-leases", TTL: config.Duration(2 * time.Second)},
 		NATS:  testenv.NATSConfig(ns), Streams: testenv.Streams(),
 	}
 }
@@ -196,7 +196,7 @@ func C7ImportConfig(t testing.TB, ns *natsserver.Server, c C7) c7import.Config {
 	if cfg.Engine.PageSize == 0 {
 		cfg.Engine.PageSize = 3
 	}
-	cfg.Engine.BackoffInterval, cfg.Engine.BackoffMax, cfg.Lease.TTL = 50*time.Millisecond, 300*time.Millisecond, 2*time.Second
+	cfg.Engine.BackoffInterval, cfg.Engine.BackoffMax, cfg.Lease.TTL = config.Duration(50*time.Millisecond), config.Duration(300*time.Millisecond), config.Duration(2*time.Second)
 	return cfg
 }
 
@@ -245,9 +245,9 @@ func IngestEnv(ns *natsserver.Server, addr string) []string {
 	r, n, st := cfg.RecordStore, cfg.NATS, cfg.Streams
 	return environ([][2]string{
 		{"LOG_LEVEL", "info"}, {"ADMIN_ADDR", "127.0.0.1:0"}, {"INGEST_ADDR", addr},
-		{"INGEST_MAX_BODY_BYTES", strconv.FormatInt(cfg.MaxBodyBytes, 10)}, {"INGEST_MAX_RECORDS", strconv.Itoa(cfg.MaxRecords)},
+		{"INGEST_MAX_BODY_BYTES", strconv.FormatInt(int64(cfg.MaxBodyBytes), 10)}, {"INGEST_MAX_RECORDS", strconv.Itoa(cfg.MaxRecords)},
 		{"INGEST_EVENTS_ONLY", strconv.FormatBool(r.EventsOnly)}, {"INGEST_BATCH_RECORDS", strconv.Itoa(r.BatchRecords)},
-		{"INGEST_BATCH_BYTES", strconv.Itoa(r.BatchBytes)},
+		{"INGEST_BATCH_BYTES", strconv.Itoa(r.BatchBytes.Int())},
 		{"NATS_URL", n.URL}, {"NATS_CONNECT_TIMEOUT", n.ConnectTimeout.String()},
 		{"STREAM_REPLICAS", strconv.Itoa(st.Replicas)}, {"STREAM_RECORDS_MAX_AGE", st.RecordsMaxAge.String()},
 		{"STREAM_DLQ_MAX_AGE", st.DLQMaxAge.String()}, {"STREAM_MANAGE", strconv.FormatBool(st.Manage)},
@@ -259,7 +259,7 @@ func IngestEnv(ns *natsserver.Server, addr string) []string {
 func WriterConfig(ns *natsserver.Server, es config.Search, prefix string) writer.Config {
 	return writer.Config{
 		Consumer: "writer", Workers: 2, FetchMessages: 64, BulkMaxDocs: 1000, BulkMaxBytes: 1 << 20,
-		FlushInterval: 100 * time.Millisecond, AckWait: 30 * time.Second,
+		FlushInterval: config.Duration(100 * time.Millisecond), AckWait: config.Duration(30 * time.Second),
 		NATS: testenv.NATSConfig(ns), Streams: testenv.Streams(), Search: es, Index: Index(prefix),
 	}
 }
@@ -273,6 +273,6 @@ func ArchiverConfig(t testing.TB, ns *natsserver.Server, es config.Search, prefi
 		t.Fatal(err)
 	}
 	cfg.NATS, cfg.Streams, cfg.Search, cfg.Index = testenv.NATSConfig(ns), testenv.Streams(), es, Index(prefix)
-	cfg.Delay, cfg.MaxDelay, cfg.Lease.TTL = 100*time.Millisecond, 500*time.Millisecond, 2*time.Second
+	cfg.Delay, cfg.MaxDelay, cfg.Lease.TTL = config.Duration(100*time.Millisecond), config.Duration(500*time.Millisecond), config.Duration(2*time.Second)
 	return cfg
 }
