@@ -167,7 +167,7 @@ func runDLQ(ctx context.Context, args []string, stdout io.Writer) error {
 // (a command, unlike a service, should not wait for ever).
 func dlqConnect(ctx context.Context, cfg dlqConfig) (*deadletter.Store, func(), error) {
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	cctx, cancel := context.WithTimeout(ctx, 3*cfg.NATS.ConnectTimeout)
+	cctx, cancel := context.WithTimeout(ctx, (3 * cfg.NATS.ConnectTimeout).D())
 	defer cancel()
 	conn, err := stream.Connect(cctx, cfg.NATS, "flowline-dlq", log)
 	if err != nil {

@@ -5,18 +5,16 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net/url"
 	"os"
 	"time"
 
 	"github.com/flowline/flowline/internal/dev/simulate"
 	"github.com/flowline/flowline/internal/progress"
-	"github.com/flowline/flowline/pkg/config"
 )
 
 // specGenerate is generate's config: the token it sends to ingest unless
 // --token-file says.
-func specGenerate() []any { return []any{&ingestTokenConfig{}} }
+func specGenerate() []any { return []any{&ingestURLConfig{}, &ingestTokenConfig{}} }
 
 // generateOptions are `flowline generate`'s flags.
 type generateOptions struct {
@@ -45,7 +43,7 @@ func generateFlags() (*flag.FlagSet, *generateOptions) {
 	fs.IntVar(&o.instances, "instances", 100, "root process instances to run")
 	fs.IntVar(&o.partitions, "partitions", 3, "partitions 1..P the instances are spread over")
 	fs.Float64Var(&o.rate, "rate", 0, "records per second to send at (0: as fast as possible)")
-	fs.StringVar(&o.ingest, "ingest", "", "send to ingest at this URL (http://host:port or .../v1/records)")
+	fs.StringVar(&o.ingest, "ingest", "", "send to ingest at its base URL (http://host:port) or push URL (.../v1/records) (default without --out: FLOWLINE_INGEST_URL)")
 	fs.StringVar(&o.out, "out", "", "write NDJSON to this file (gzip when it ends in .gz; - for stdout)")
 	tokenFlags(fs, &o.tokenFile)
 	fs.Uint64Var(&o.seed, "seed", 1, "random seed: the same seed gives the same workload")
@@ -71,8 +69,6 @@ func (o *generateOptions) check() error {
 		return bad("--partitions must be 1..%d, got %d", simulate.MaxPartition, o.partitions)
 	case o.rate < 0:
 		return bad("--rate must not be negative, got %v", o.rate)
-	case o.ingest == "" && o.out == "":
-		return bad("give --ingest URL or --out FILE")
 	case o.ingest != "" && o.out != "":
 		return bad("--ingest and --out exclude each other")
 	case o.incidentRate < 0 || o.incidentRate > 1:
@@ -93,14 +89,10 @@ func (o *generateOptions) check() error {
 			return bad("--start must be an RFC 3339 time such as 2026-11-23T12:00:00Z, got %q", o.start)
 		}
 	}
-	if o.ingest != "" {
-		u, err := url.Parse(o.ingest)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return bad("--ingest must be an http(s) URL, got %q", config.Redact(o.ingest))
-		}
-		if u.Path == "" || u.Path == "/" {
-			u.Path = "/v1/records"
-			o.ingest = u.String()
+	if o.out == "" { // to ingest: --ingest, else FLOWLINE_INGEST_URL
+		var err error
+		if o.ingest, err = ingestURL(o.ingest); err != nil {
+			return err
 		}
 	}
 	return nil

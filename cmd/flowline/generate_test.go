@@ -99,7 +99,6 @@ func TestGenerateFlagErrors(t *testing.T) {
 		{[]string{"--partitions", "0", "--out", out}, "--partitions"},
 		{[]string{"--partitions", "5000", "--out", out}, "--partitions"},
 		{[]string{"--rate", "-1", "--out", out}, "--rate"},
-		{[]string{"--instances", "3"}, "--ingest URL or --out FILE"},
 		{[]string{"--ingest", "http://127.0.0.1:1", "--out", out}, "exclude each other"},
 		{[]string{"--ingest", "ftp://x", "--instances", "1"}, "--ingest"},
 		{[]string{"--incident-rate", "2", "--out", out}, "--incident-rate"},
@@ -124,6 +123,49 @@ func TestGenerateFlagErrors(t *testing.T) {
 	}
 	if _, err := os.Stat(out); err == nil {
 		t.Error("a refused invocation wrote the output file")
+	}
+}
+
+// TestIngestURLTakesTheBaseOrThePushURL: replay's and generate's --ingest
+// (and FLOWLINE_INGEST_URL, their default) take ingest's base URL or its
+// push URL; anything else is refused with what it should be.
+func TestIngestURLTakesTheBaseOrThePushURL(t *testing.T) {
+	for _, tt := range []struct{ flag, env, want string }{
+		{"http://ingest:8080", "", "http://ingest:8080/v1/records"},
+		{"http://ingest:8080/", "", "http://ingest:8080/v1/records"},
+		{"https://ingest.example/v1/records", "", "https://ingest.example/v1/records"},
+		{"http://10.0.0.1:8080/custom/path", "", "http://10.0.0.1:8080/custom/path"},
+		{"", "http://from-env:9", "http://from-env:9/v1/records"},
+		{"", "", "http://127.0.0.1:8080/v1/records"},
+		{"http://flag:1", "http://from-env:9", "http://flag:1/v1/records"},
+		{"ftp://x", "", ""},
+		{"ingest:8080", "", ""},
+		{"", "not a url", ""},
+	} {
+		t.Run(tt.flag+" "+tt.env, func(t *testing.T) {
+			if tt.env != "" {
+				t.Setenv("FLOWLINE_INGEST_URL", tt.env)
+			}
+			got, err := ingestURL(tt.flag)
+			if tt.want == "" {
+				if err == nil || !strings.Contains(err.Error(), "base URL (http://host:port) or push URL") {
+					t.Fatalf("ingestURL(%q) = %q, %v; want an error saying what it takes", tt.flag, got, err)
+				}
+				return
+			}
+			if err != nil || got != tt.want {
+				t.Fatalf("ingestURL(%q) = %q, %v; want %q", tt.flag, got, err, tt.want)
+			}
+		})
+	}
+	// generate without --out goes to FLOWLINE_INGEST_URL, as replay does.
+	t.Setenv("FLOWLINE_INGEST_URL", "http://from-env:9")
+	fs, o := generateFlags()
+	if err := parseFlags(fs, []string{"--instances", "1"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := o.check(); err != nil || o.ingest != "http://from-env:9/v1/records" {
+		t.Errorf("generate's ingest %q (%v), want FLOWLINE_INGEST_URL's push URL", o.ingest, err)
 	}
 }
 

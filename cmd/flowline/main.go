@@ -12,6 +12,8 @@ import (
 	"os/signal"
 	"sort"
 	"syscall"
+
+	"github.com/flowline/flowline/pkg/buildinfo"
 )
 
 // command is one subcommand: a one-line summary, the config it reads (for
@@ -33,7 +35,7 @@ func commands() map[string]command {
 		"replay":        {"stream NDJSON files of Zeebe records (plain or gzip) to ingest: flowline replay --ingest URL [--token-file F] FILE...", specReplay, runReplay, func() *flag.FlagSet { fs, _, _ := replayFlags(); return fs }},
 		"zeebe-import":  {"import the Zeebe Elasticsearch exporter's zeebe-record_* indices into JetStream, following new records", specZeebeImport, runZeebeImport, nil},
 		"c7-import":     {"import a Camunda 7 engine's history (FLOWLINE_C7_URL) through its Optimize REST API into JetStream, following new data", specC7Import, runC7Import, nil},
-		"generate":      {"simulate a Zeebe engine: flowline generate --workload typical|realistic --instances N --partitions P [--rate R] (--ingest URL | --out FILE)", specGenerate, runGenerate, func() *flag.FlagSet { fs, _ := generateFlags(); return fs }},
+		"generate":      {"simulate a Zeebe engine: flowline generate --workload typical|realistic --instances N --partitions P [--rate R] [--ingest URL | --out FILE]", specGenerate, runGenerate, func() *flag.FlagSet { fs, _ := generateFlags(); return fs }},
 		"elasticsearch": {"provision and run a local single-node Elasticsearch until interrupted", specElasticsearch, runElasticsearch, func() *flag.FlagSet { fs, _, _ := searchNodeFlags("elasticsearch"); return fs }},
 		"opensearch":    {"provision and run a local single-node OpenSearch (with painless, analysis-common, parent-join, mapper-extras) until interrupted", specElasticsearch, runOpenSearch, func() *flag.FlagSet { fs, _, _ := searchNodeFlags("opensearch"); return fs }},
 		"c7-engine":     {"build and run a local Camunda 7 engine (REST API on 127.0.0.1) until interrupted: flowline c7-engine [--port N] [--data-dir D] [--url-file F]", specC7Engine, runC7Engine, func() *flag.FlagSet { fs, _ := c7EngineFlags(); return fs }},
@@ -41,6 +43,8 @@ func commands() map[string]command {
 		"faults":        {"kill anywhere: a three-node NATS cluster, a fresh Elasticsearch and two replicas of each service as processes, one fault per round under load, then every document compared with a clean reference run", specFaults, runFaults, func() *flag.FlagSet { fs, _ := faultsFlags(); return fs }},
 		"dlq":           {dlqSummary, specDLQ, runDLQ, func() *flag.FlagSet { fs, _ := dlqFlags(""); return fs }},
 		"nats":          {"run a local NATS server with JetStream (embedded nats-server) until interrupted", specNone, runNATS, func() *flag.FlagSet { fs, _ := natsFlags(); return fs }},
+		"config":        {configSummary, specNone, func(_ context.Context, args []string, stdout io.Writer) error { return runConfig(args, stdout) }, nil},
+		"version":       {"print the version, the source revision and the Go version of this binary (also --version)", specNone, runVersion, nil},
 	}
 }
 
@@ -50,9 +54,21 @@ func main() {
 
 func run(args []string, stdout, stderr io.Writer) int {
 	cmds := commands()
-	if len(args) == 0 || isHelp(args[0]) {
+	switch {
+	case len(args) == 0 || isHelp(args[0]) && len(args) == 1:
 		usage(stdout, cmds)
 		return 0
+	case args[0] == "help": // flowline help COMMAND
+		cmd, ok := cmds[args[1]]
+		if !ok {
+			fmt.Fprintf(stderr, "flowline help: unknown command %q\n\n", args[1])
+			usage(stderr, cmds)
+			return 2
+		}
+		commandUsage(stdout, args[1], cmd)
+		return 0
+	case args[0] == "--version" || args[0] == "-version":
+		args = []string{"version"}
 	}
 	cmd, ok := cmds[args[0]]
 	if !ok {
@@ -65,6 +81,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 			commandUsage(stdout, args[0], cmd)
 			return 0
 		}
+	}
+	if len(cmd.spec()) > 0 {
+		reportEnv(envLogger(stderr), args[0], checkEnv(args[0], cmd, cmds))
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
@@ -80,6 +99,15 @@ func run(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
+// runVersion prints the binary's build information.
+func runVersion(_ context.Context, args []string, stdout io.Writer) error {
+	if len(args) > 0 {
+		return usageError{fmt.Errorf("unexpected arguments %v", args)}
+	}
+	_, err := fmt.Fprintln(stdout, buildinfo.Get())
+	return err
+}
+
 // specNone is the config spec of a command configured by flags alone.
 func specNone() []any { return nil }
 
@@ -89,7 +117,7 @@ type usageError struct{ error }
 func isHelp(a string) bool { return a == "-h" || a == "--help" || a == "help" || a == "-help" }
 
 func usage(w io.Writer, cmds map[string]command) {
-	fmt.Fprintln(w, "usage: flowline <command> [flags]   (flowline <command> --help lists its settings)")
+	fmt.Fprintln(w, "usage: flowline <command> [flags]   (flowline help <command>, or flowline <command> --help, lists its flags and settings)")
 	fmt.Fprintln(w, "\ncommands:")
 	names := make([]string, 0, len(cmds))
 	for n := range cmds {

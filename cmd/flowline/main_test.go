@@ -10,6 +10,7 @@ import (
 
 	"github.com/flowline/flowline/internal/dev/esnode"
 	"github.com/flowline/flowline/internal/testenv"
+	"github.com/flowline/flowline/pkg/buildinfo"
 	"github.com/flowline/flowline/pkg/config"
 )
 
@@ -42,7 +43,7 @@ func TestHelpListsEveryVariableWithDefault(t *testing.T) {
 		{"dev", []string{"FLOWLINE_DATA_DIR", "./.flowline", "FLOWLINE_INGEST_ADDR", "FLOWLINE_WRITER_WORKERS", "FLOWLINE_ES_URL", "FLOWLINE_ES_VERSION", esnode.DefaultVersion,
 			"FLOWLINE_C7_URL", "FLOWLINE_C7_SOURCE", "FLOWLINE_C7_FOLD_STATE_BUCKET", "FLOWLINE_OPENSEARCH_VERSION", "FLOWLINE_SEARCH_ENGINE", "FLOWLINE_SCHEMA", "-engine", "-schema", "-workload"}},
 		{"replay", []string{"FLOWLINE_INGEST_URL", "http://127.0.0.1:8080/v1/records", "FLOWLINE_INGEST_TOKEN"}},
-		{"generate", []string{"FLOWLINE_INGEST_TOKEN"}},
+		{"generate", []string{"FLOWLINE_INGEST_URL", "FLOWLINE_INGEST_TOKEN", "-ingest", "-out"}},
 		{"bench", []string{"FLOWLINE_ES_VERSION", esnode.DefaultVersion, "FLOWLINE_C7_JAVA_HOME", "-c7", "-c7-instances"}},
 		{"faults", []string{"FLOWLINE_ES_VERSION", esnode.DefaultVersion, "-rounds", "-seed", "-records", "-out", "-soak", "-lease-ttl"}},
 		{"elasticsearch", []string{"FLOWLINE_ES_VERSION", esnode.DefaultVersion, "-url-file", "-heap-mb"}},
@@ -61,6 +62,72 @@ func TestHelpListsEveryVariableWithDefault(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestHelpCommandAndVersion: `flowline help COMMAND` is COMMAND --help;
+// `flowline version` and `--version` print the build's version and
+// revision.
+func TestHelpCommandAndVersion(t *testing.T) {
+	var help, flagHelp, errOut bytes.Buffer
+	if run([]string{"help", "archiver"}, &help, &errOut) != 0 || run([]string{"archiver", "--help"}, &flagHelp, &errOut) != 0 {
+		t.Fatalf("help failed: %s", errOut.String())
+	}
+	if help.String() != flagHelp.String() || !strings.Contains(help.String(), "FLOWLINE_ARCHIVER_WAIT_PERIOD") {
+		t.Errorf("flowline help archiver:\n%s\nflowline archiver --help:\n%s", help.String(), flagHelp.String())
+	}
+	for _, args := range [][]string{{"version"}, {"--version"}} {
+		var out bytes.Buffer
+		if code := run(args, &out, &errOut); code != 0 {
+			t.Fatalf("%v: exit %d: %s", args, code, errOut.String())
+		}
+		want := buildinfo.Get()
+		if line := out.String(); !strings.HasPrefix(line, "flowline "+want.Version+" ("+want.Revision) {
+			t.Errorf("%v printed %q", args, line)
+		}
+	}
+}
+
+// TestMisspelledVariablesAreReported: a command reports at its start a
+// FLOWLINE_ variable no command reads, with the closest known name, and
+// an old name with its new one; `flowline config check` does the same and
+// validates the values without running anything, exiting 1 on a problem.
+func TestMisspelledVariablesAreReported(t *testing.T) {
+	t.Setenv("FLOWLINE_WRITER_WORKRES", "2")
+	t.Setenv("FLOWLINE_RETENTION", "30d")
+	t.Setenv("FLOWLINE_INDEX_PREFIX", "UPPER") // the writer refuses it: it stops right after the report
+	var out, errOut bytes.Buffer
+	if code := run([]string{"writer"}, &out, &errOut); code != 1 {
+		t.Fatalf("exit %d: %s", code, errOut.String())
+	}
+	for _, want := range []string{`"variable":"FLOWLINE_WRITER_WORKRES"`, `"did_you_mean":"FLOWLINE_WRITER_WORKERS"`, `"level":"WARN"`,
+		`"variable":"FLOWLINE_RETENTION"`, `"new_name":"FLOWLINE_ARCHIVER_RETENTION"`} {
+		if !strings.Contains(errOut.String(), want) {
+			t.Errorf("stderr lacks %s:\n%s", want, errOut.String())
+		}
+	}
+
+	t.Setenv("FLOWLINE_INDEX_PREFIX", "flowline")
+	t.Setenv("FLOWLINE_ARCHIVER_WAIT_PERIOD", "1d") // days, as every duration
+	out.Reset()
+	if code := run([]string{"config", "check", "writer", "archiver"}, &out, &errOut); code != 1 {
+		t.Fatalf("config check: exit %d, want 1 (a misspelled variable): %s", code, out.String())
+	}
+	for _, want := range []string{"writer         ok", "archiver       ok", "unknown variable FLOWLINE_WRITER_WORKRES: did you mean FLOWLINE_WRITER_WORKERS?",
+		"deprecated variable FLOWLINE_RETENTION: rename it to FLOWLINE_ARCHIVER_RETENTION"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("config check output lacks %q:\n%s", want, out.String())
+		}
+	}
+	os.Unsetenv("FLOWLINE_WRITER_WORKRES")
+	out.Reset()
+	if code := run([]string{"config", "check", "writer", "archiver"}, &out, &errOut); code != 0 {
+		t.Errorf("config check of a sound environment: exit %d:\n%s", code, out.String())
+	}
+	t.Setenv("FLOWLINE_ARCHIVER_WAIT_PERIOD", "a while")
+	out.Reset()
+	if code := run([]string{"config", "check", "archiver"}, &out, &errOut); code != 1 || !strings.Contains(out.String(), `FLOWLINE_ARCHIVER_WAIT_PERIOD="a while"`) {
+		t.Errorf("config check of a bad value: exit %d:\n%s", code, out.String())
 	}
 }
 
@@ -98,6 +165,14 @@ func TestBadInvocations(t *testing.T) {
 		// would fail in that data dir with another error.
 		{[]string{"dev"}, map[string]string{"FLOWLINE_C7_URL": "ftp://engine/engine-rest", "FLOWLINE_DATA_DIR": "/nonexistent/flowline-dev"}, 1, "FLOWLINE_C7_URL"},
 		{[]string{"dev"}, map[string]string{"FLOWLINE_C7_FOLD_STATE_BUCKET": "", "FLOWLINE_DATA_DIR": "/nonexistent/flowline-dev"}, 1, "FLOWLINE_C7_FOLD_STATE_BUCKET"},
+		// configuration errors in plain words, units alike everywhere
+		{[]string{"writer"}, map[string]string{"FLOWLINE_WRITER_ACK_WAIT": "soon"}, 1, `FLOWLINE_WRITER_ACK_WAIT="soon": not a duration`},
+		{[]string{"writer"}, map[string]string{"FLOWLINE_WRITER_WORKERS": "two"}, 1, `FLOWLINE_WRITER_WORKERS="two": want a whole number`},
+		{[]string{"writer"}, map[string]string{"FLOWLINE_WRITER_BULK_MAX_BYTES": "8 parsecs"}, 1, `FLOWLINE_WRITER_BULK_MAX_BYTES="8 parsecs": not a size`},
+		{[]string{"help", "nope"}, nil, 2, `unknown command "nope"`},
+		{[]string{"version", "extra"}, nil, 2, "unexpected arguments"},
+		{[]string{"config"}, nil, 2, "flowline config check"},
+		{[]string{"config", "check", "nope"}, nil, 2, `unknown command "nope"`},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(slices.Concat(tt.args, slices.Sorted(maps.Keys(tt.env))), " "), func(t *testing.T) {

@@ -15,18 +15,47 @@ import (
 	"github.com/flowline/flowline/services/ingest/replay"
 )
 
-// ingestURLConfig is where replay pushes unless --ingest says
+// ingestURLConfig is where replay and generate push unless --ingest says
 // (FLOWLINE_INGEST_URL).
 type ingestURLConfig struct {
-	URL string `envconfig:"INGEST_URL" default:"http://127.0.0.1:8080/v1/records" desc:"ingest's push URL: the default of --ingest"`
+	URL string `envconfig:"INGEST_URL" default:"http://127.0.0.1:8080/v1/records" desc:"ingest's base URL (http://host:port) or push URL (.../v1/records): the default of --ingest"`
 }
 
 // Validate implements config.Validator.
 func (c ingestURLConfig) Validate() error {
-	if u, err := url.Parse(c.URL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return fmt.Errorf("%w: FLOWLINE_INGEST_URL: %q must be an http(s) URL with a host", config.ErrInvalid, config.Redact(c.URL))
+	if _, err := pushURL(c.URL); err != nil {
+		return fmt.Errorf("%w: FLOWLINE_INGEST_URL: %v", config.ErrInvalid, err)
 	}
 	return nil
+}
+
+// pushURL is ingest's push URL from raw, its base URL (http://host:port,
+// the push path added) or its push URL itself.
+func pushURL(raw string) (string, error) {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return "", fmt.Errorf("%q must be an http(s) URL with a host: ingest's base URL (http://host:port) or push URL (.../v1/records)", config.Redact(raw))
+	}
+	if u.Path == "" || u.Path == "/" {
+		u.Path = "/v1/records"
+	}
+	return u.String(), nil
+}
+
+// ingestURL is the push URL of --ingest (flag), else of FLOWLINE_INGEST_URL.
+func ingestURL(flag string) (string, error) {
+	if flag != "" {
+		u, err := pushURL(flag)
+		if err != nil {
+			return "", usageError{fmt.Errorf("--ingest %w", err)}
+		}
+		return u, nil
+	}
+	var c ingestURLConfig // the variable is read only when it is used
+	if err := config.Load(&c); err != nil {
+		return "", err
+	}
+	return pushURL(c.URL)
 }
 
 // ingestTokenConfig is the bearer token replay and generate send to ingest
@@ -90,7 +119,7 @@ func replayFlags() (*flag.FlagSet, *replay.Options, *string) {
 	o := &replay.Options{}
 	tokenFile := new(string)
 	fs := flag.NewFlagSet("replay", flag.ContinueOnError)
-	fs.StringVar(&o.Ingest, "ingest", "", "ingest's push URL (default: FLOWLINE_INGEST_URL)")
+	fs.StringVar(&o.Ingest, "ingest", "", "ingest's base URL (http://host:port) or push URL (.../v1/records) (default: FLOWLINE_INGEST_URL)")
 	tokenFlags(fs, tokenFile)
 	fs.IntVar(&o.Batch, "batch", 5000, "most records per request")
 	fs.Int64Var(&o.FromLine, "from-line", 0, "start every file at this line (1-based), ignoring checkpoints")
@@ -114,14 +143,10 @@ func runReplay(ctx context.Context, args []string, stdout io.Writer) error {
 	if fs.NArg() == 0 {
 		return usageError{fmt.Errorf("no file to replay: flowline replay --ingest URL [--token-file F] FILE...")}
 	}
-	if opts.Ingest == "" { // the variable is checked only when it is used
-		var c ingestURLConfig
-		if err := config.Load(&c); err != nil {
-			return err
-		}
-		opts.Ingest = c.URL
-	}
 	var err error
+	if opts.Ingest, err = ingestURL(opts.Ingest); err != nil {
+		return err
+	}
 	if opts.Token, err = ingestToken(*tokenFile); err != nil {
 		return err
 	}

@@ -74,8 +74,8 @@ func (p *process) serve(ctx context.Context, rt config.Runtime, services ...life
 		}
 	}()
 	p.log.Info("admin server listening", "addr", admin.Addr())
-	runErr := lifecycle.RunAll(ctx, p.log, rt.DrainTime, services...)
-	sctx, cancel := context.WithTimeout(context.Background(), rt.DrainTime)
+	runErr := lifecycle.RunAll(ctx, p.log, rt.DrainTime.D(), services...)
+	sctx, cancel := context.WithTimeout(context.Background(), rt.DrainTime.D())
 	defer cancel()
 	_ = admin.Shutdown(sctx)
 	if err := p.tracer.Shutdown(sctx); err != nil {
