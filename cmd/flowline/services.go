@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
+	"github.com/flowline/flowline/pkg/buildinfo"
 	"github.com/flowline/flowline/pkg/config"
 	"github.com/flowline/flowline/pkg/lifecycle"
 	"github.com/flowline/flowline/pkg/telemetry"
@@ -54,7 +55,7 @@ func newProcess(ctx context.Context, rt config.Runtime, name string) (*process, 
 		return nil, err
 	}
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), buildinfo.Collector())
 	return &process{log: log, tracer: tp, registry: reg}, nil
 }
 

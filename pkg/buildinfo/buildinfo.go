@@ -12,6 +12,8 @@ package buildinfo
 import (
 	"runtime/debug"
 	"sync"
+
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // Set by the linker; empty otherwise.
@@ -62,4 +64,18 @@ func Get() Info { return read() }
 // String is "flowline <version> (<revision>, <go version>)".
 func (i Info) String() string {
 	return "flowline " + i.Version + " (" + i.Revision + ", " + i.Go + ")"
+}
+
+// Collector is the flowline_build_info gauge, 1, labelled with the
+// binary's version, revision and Go version: what a dashboard joins on to
+// show which build each process runs.
+func Collector() prometheus.Collector {
+	i := Get()
+	g := prometheus.NewGauge(prometheus.GaugeOpts{
+		Name:        "flowline_build_info",
+		Help:        "1, labelled with the version, source revision and Go version of the running binary.",
+		ConstLabels: prometheus.Labels{"version": i.Version, "revision": i.Revision, "goversion": i.Go},
+	})
+	g.Set(1)
+	return g
 }
