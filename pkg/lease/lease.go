@@ -819,6 +819,14 @@ func (m *Manager) deleteLease(bg context.Context, l *lease, rev uint64) {
 	m.log.Warn("could not delete lease; it expires by itself", "partition", l.p, "error", err, "within", m.ttl)
 }
 
+// Partitions is how many partitions the last discovery found (0 before
+// one succeeded).
+func (m *Manager) Partitions() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return len(m.parts)
+}
+
 // Owned returns the partitions whose lease this replica holds (including
 // ones being given up whose work has not returned), sorted. It is a
 // snapshot, safe for concurrent use.

@@ -15,6 +15,11 @@ var (
 			"Partitions this replica may act for now (lease held and not past its fencing deadline).",
 			nil, prometheus.Labels{"service": service})
 	}
+	partitionsDesc = func(service string) *prometheus.Desc {
+		return prometheus.NewDesc("flowline_lease_partitions",
+			"Partitions the service's replicas share, as this replica last discovered them: more than the sum of flowline_lease_partitions_owned over the replicas means a partition has no owner.",
+			nil, prometheus.Labels{"service": service})
+	}
 	partitionOwnedDesc = func(service string) *prometheus.Desc {
 		return prometheus.NewDesc("flowline_lease_partition_owned",
 			"1 for each partition this replica may act for now (lease held and not past its fencing deadline).",
@@ -25,12 +30,13 @@ var (
 // collector reports a Runner's leases; see RunnerConfig.Registry.
 type collector struct {
 	r           *Runner
-	count, each *prometheus.Desc
+	count, each, total *prometheus.Desc
 }
 
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.count
 	ch <- c.each
+	ch <- c.total
 }
 
 // Collect reports the partitions the replica holds (Runner.Holds) at the
@@ -46,4 +52,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		}
 	}
 	ch <- prometheus.MustNewConstMetric(c.count, prometheus.GaugeValue, float64(held))
+	if n := c.r.Partitions(); n > 0 {
+		ch <- prometheus.MustNewConstMetric(c.total, prometheus.GaugeValue, float64(n))
+	}
 }

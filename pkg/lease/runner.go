@@ -69,9 +69,14 @@ type RunnerConfig struct {
 	// Service names the service in the lease metrics (e.g. "aggregator").
 	Service string
 	// Registry, when set, gets the lease metrics of this runner:
+	// flowline_lease_partitions{service},
 	// flowline_lease_partitions_owned{service} and
 	// flowline_lease_partition_owned{service,partition}.
 	Registry prometheus.Registerer
+	// Errors, when set, counts the rounds that failed (the service's
+	// flowline_<service>_errors_total): redone after a backoff, or given
+	// up (ErrGiveUp).
+	Errors prometheus.Counter
 }
 
 // Runner is the skeleton every lease-partitioned service shares: it holds
@@ -99,7 +104,7 @@ func NewRunner(cfg RunnerConfig, log *slog.Logger) *Runner {
 		// A second runner of the same service on one registry (tests that
 		// run replicas in one process) is not reported: its metrics would
 		// collide with the first's.
-		err := cfg.Registry.Register(&collector{r: r, count: partitionsOwnedDesc(cfg.Service), each: partitionOwnedDesc(cfg.Service)})
+		err := cfg.Registry.Register(&collector{r: r, count: partitionsOwnedDesc(cfg.Service), each: partitionOwnedDesc(cfg.Service), total: partitionsDesc(cfg.Service)})
 		if are := (prometheus.AlreadyRegisteredError{}); err != nil && !errors.As(err, &are) {
 			log.Warn("lease metrics not registered", "error", err)
 		}
@@ -146,6 +151,7 @@ func (r *Runner) work(ctx context.Context, p int32, round Round) {
 		case errors.Is(err, ErrNotHeld):
 			return
 		case errors.Is(err, ErrGiveUp) && ctx.Err() == nil:
+			r.countError()
 			log.Error("partition work cannot make progress; releasing the partition", "error", err)
 			return
 		case ctx.Err() != nil:
@@ -154,6 +160,7 @@ func (r *Runner) work(ctx context.Context, p int32, round Round) {
 			}
 			return
 		case err != nil:
+			r.countError()
 			pause = failing.Next()
 			log.Warn("partition round failed; it is redone", "error", err, "retry_in", pause)
 		case outcome == Busy:
@@ -171,6 +178,21 @@ func (r *Runner) work(ctx context.Context, p int32, round Round) {
 			return
 		}
 	}
+}
+
+func (r *Runner) countError() {
+	if r.cfg.Errors != nil {
+		r.cfg.Errors.Inc()
+	}
+}
+
+// Partitions is how many partitions the service's replicas share, as this
+// replica last discovered them (0 before it did).
+func (r *Runner) Partitions() int {
+	if m := r.manager.Load(); m != nil {
+		return m.Partitions()
+	}
+	return 0
 }
 
 // Holds reports whether this replica may still act for partition p (its

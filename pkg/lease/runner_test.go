@@ -8,10 +8,12 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 
 	"github.com/flowline/flowline/internal/testenv"
 	"github.com/flowline/flowline/pkg/config"
@@ -125,20 +127,30 @@ func TestRunnerGivesUpAPartitionThatCannotProgress(t *testing.T) {
 }
 
 // TestRunnerMetricsReportHeldPartitions: the lease metrics name every
-// partition the replica holds, under its service, and none once it stops.
+// partition the replica holds, under its service, and none once it stops;
+// they say how many partitions there are; failed rounds are counted.
 func TestRunnerMetricsReportHeldPartitions(t *testing.T) {
 	s := testenv.NATS(t)
 	c := testenv.Connect(t, s)
 	reg := prometheus.NewRegistry()
+	errs := prometheus.NewCounter(prometheus.CounterOpts{Name: "test_errors_total"})
 	r := NewRunner(RunnerConfig{Lease: config.Lease{Bucket: "metrics-leases", TTL: config.Duration(2 * time.Second), ReplicaID: "me"},
-		Service: "aggregator", Registry: reg}, testenv.Logger(t))
+		Service: "aggregator", Registry: reg, Errors: errs, Pacing: Pacing{RetryStart: time.Millisecond, RetryMax: time.Millisecond}}, testenv.Logger(t))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
+	var failed atomic.Int32
 	go func() {
-		done <- r.Run(ctx, c.JS, fixed(3), func(int32) (Round, func()) {
-			return func(ctx context.Context) (Outcome, error) { <-ctx.Done(); return Idle, ctx.Err() }, nil
+		done <- r.Run(ctx, c.JS, fixed(3), func(p int32) (Round, func()) {
+			return func(ctx context.Context) (Outcome, error) {
+				if p == 1 && failed.Add(1) <= 2 { // partition 1 fails twice
+					return Idle, errors.New("failed round")
+				}
+				<-ctx.Done()
+				return Idle, ctx.Err()
+			}, nil
 		})
 	}()
+	var total float64
 	owned := func() (float64, []string, error) {
 		families, err := reg.Gather()
 		if err != nil {
@@ -160,6 +172,8 @@ func TestRunnerMetricsReportHeldPartitions(t *testing.T) {
 					count = m.GetGauge().GetValue()
 				case "flowline_lease_partition_owned":
 					parts = append(parts, labels["partition"])
+				case "flowline_lease_partitions":
+					total = m.GetGauge().GetValue()
 				}
 			}
 		}
@@ -168,8 +182,13 @@ func TestRunnerMetricsReportHeldPartitions(t *testing.T) {
 	}
 	testenv.Eventually(t, 10*time.Second, func() error {
 		n, parts, err := owned()
-		if err != nil || n != 3 || !slices.Equal(parts, []string{"0", "1", "2"}) {
-			return fmt.Errorf("owned %v partitions %v (%v), want 3: 0 1 2", n, parts, err)
+		if err != nil || n != 3 || !slices.Equal(parts, []string{"0", "1", "2"}) || total != 3 {
+			return fmt.Errorf("owned %v partitions %v of %v (%v), want 3: 0 1 2 of 3", n, parts, total, err)
+		}
+		var m dto.Metric
+		if err := errs.Write(&m); err != nil || m.GetCounter().GetValue() != 2 {
+			got := m.GetCounter().GetValue()
+			return fmt.Errorf("errors counted %v, want 2", got)
 		}
 		return nil
 	})

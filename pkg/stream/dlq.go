@@ -31,6 +31,9 @@ const (
 	// HeaderDLQRouting is a dead-lettered document's routing, when it has
 	// one (a join child of the operate schema's list-view).
 	HeaderDLQRouting = "Flowline-Dlq-Routing"
+	// HeaderDLQClass is a dead letter's class: a short fixed name of why
+	// (DeadLetter.Class).
+	HeaderDLQClass = "Flowline-Dlq-Class"
 	// HeaderRedrive marks a message re-published from the dead-letter
 	// stream; its value is the dead letter's stream sequence. The aggregator
 	// folds a redriven record message although its positions are behind its
@@ -81,6 +84,10 @@ type DeadDocument struct {
 type DeadLetter struct {
 	Service string // dead-letter subject suffix: ingest, aggregator, writer, ...
 	Reason  string
+	// Class is a short fixed name of why, one of the Class constants
+	// ("" for none): what metrics count dead letters by, where Reason is
+	// free text.
+	Class string
 	Data    []byte
 	// Kind is what Data is. When empty, PublishDeadLetter takes it from
 	// Document (KindDocument) or from Subject's stream (KindRecords,
@@ -100,6 +107,18 @@ type DeadLetter struct {
 	// Extra headers, copied as they are.
 	Header nats.Header
 }
+
+// Classes of dead letters (DeadLetter.Class).
+const (
+	ClassUndecodable   = "undecodable"    // a message that is not what its stream carries
+	ClassBodyMissing   = "body_missing"   // a message whose body object is gone
+	ClassRecord        = "record"         // a record the aggregator cannot fold
+	ClassUnrenderable  = "unrenderable"   // a document that cannot be rendered
+	ClassTooLarge      = "too_large"      // a record, state or document over its limit
+	ClassRejected      = "rejected"       // a document Elasticsearch refused
+	ClassUnknownFamily = "unknown_family" // a document of a family the writer has no index for
+	ClassEntity        = "entity"         // a Camunda 7 entity or page that cannot be imported
+)
 
 // Publisher is the part of a JetStream context that stores a message and
 // waits for the broker's acknowledgement: what a component that only
@@ -121,6 +140,9 @@ func PublishDeadLetter(ctx context.Context, js Publisher, d DeadLetter) error {
 	}
 	d = d.complete()
 	h.Set(HeaderDLQReason, d.Reason)
+	if d.Class != "" {
+		h.Set(HeaderDLQClass, d.Class)
+	}
 	if d.Kind != "" {
 		h.Set(HeaderDLQKind, string(d.Kind))
 	}
@@ -221,7 +243,7 @@ func ParseDeadLetter(subject string, h nats.Header, data []byte) (DeadLetter, er
 		return DeadLetter{}, fmt.Errorf("stream: %q is not a dead-letter subject (%s)", subject, AllDLQ)
 	}
 	d := DeadLetter{
-		Service: service, Reason: h.Get(HeaderDLQReason), Data: data, Header: h,
+		Service: service, Reason: h.Get(HeaderDLQReason), Class: h.Get(HeaderDLQClass), Data: data, Header: h,
 		Kind: DeadLetterKind(h.Get(HeaderDLQKind)), Subject: h.Get(HeaderDLQSubject), Partition: -1,
 	}
 	d.Sequence, _ = strconv.ParseUint(h.Get(HeaderDLQSequence), 10, 64)

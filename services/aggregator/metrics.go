@@ -8,12 +8,13 @@ import (
 
 // metrics of one aggregator; registered once in New.
 type metrics struct {
-	records     prometheus.Counter
-	documents   prometheus.Counter
-	deadLetters prometheus.Counter
+	records     *prometheus.CounterVec // by partition
+	documents   *prometheus.CounterVec // by partition
+	deadLetters *prometheus.CounterVec // by reason: a stream.Class* name
 	ignored     *prometheus.CounterVec // by value type (and intent for PROCESS_INSTANCE)
 	checkpoint  prometheus.Histogram
 	givenUp     prometheus.Counter
+	errors      prometheus.Counter // failed partition rounds (lease.RunnerConfig.Errors)
 
 	labelsMu sync.Mutex
 	labels   map[string]bool // ignored's value_type labels in use
@@ -44,10 +45,19 @@ func (m *metrics) countIgnored(label string, n int) {
 
 func newMetrics(reg prometheus.Registerer) *metrics {
 	m := &metrics{
-		labels:      map[string]bool{},
-		records:     prometheus.NewCounter(prometheus.CounterOpts{Name: "flowline_aggregator_records_total", Help: "Records consumed."}),
-		documents:   prometheus.NewCounter(prometheus.CounterOpts{Name: "flowline_aggregator_documents_total", Help: "Documents published."}),
-		deadLetters: prometheus.NewCounter(prometheus.CounterOpts{Name: "flowline_aggregator_dead_letters_total", Help: "Record messages, records or documents dead-lettered."}),
+		labels: map[string]bool{},
+		records: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "flowline_aggregator_records_total", Help: "Records consumed, by partition.",
+		}, []string{"partition"}),
+		documents: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "flowline_aggregator_documents_total", Help: "Documents published, by partition.",
+		}, []string{"partition"}),
+		errors: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "flowline_aggregator_errors_total", Help: "Partition rounds that failed: redone from the checkpoint after a backoff, or the partition given up.",
+		}),
+		deadLetters: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "flowline_aggregator_dead_letters_total", Help: "Record messages, records or documents dead-lettered, by reason (undecodable, body_missing, record, unrenderable, too_large).",
+		}, []string{"reason"}),
 		ignored: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "flowline_aggregator_ignored_records_total", Help: "Records not aggregated, by value type.",
 		}, []string{"value_type"}),
@@ -59,6 +69,6 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	m.givenUp = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "flowline_aggregator_partitions_given_up_total", Help: "Partitions given up because the broker did not confirm within FLOWLINE_AGGREGATOR_PUBLISH_TIMEOUT.",
 	})
-	reg.MustRegister(m.records, m.documents, m.deadLetters, m.ignored, m.checkpoint, m.givenUp)
+	reg.MustRegister(m.records, m.documents, m.deadLetters, m.ignored, m.checkpoint, m.givenUp, m.errors)
 	return m
 }

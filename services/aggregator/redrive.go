@@ -10,6 +10,7 @@ import (
 
 	"github.com/flowline/flowline/pkg/config"
 	recordv1 "github.com/flowline/flowline/pkg/pb/recordv1"
+	"github.com/flowline/flowline/pkg/stream"
 )
 
 // Redriven record messages.
@@ -61,11 +62,11 @@ func (w *worker) redrive(ctx context.Context, batch *recordv1.RecordBatch, seq, 
 		return err
 	}
 	for _, rp := range rf.problems {
-		if err := w.deadLetterRecord(ctx, rp.record, seq, rp.reason, nil); err != nil {
+		if err := w.deadLetterRecord(ctx, rp.record, seq, stream.ClassRecord, rp.reason, nil); err != nil {
 			return err
 		}
 	}
-	w.metrics.records.Add(float64(len(batch.Records)))
+	w.metrics.records.WithLabelValues(w.partitionLabel()).Add(float64(len(batch.Records)))
 	for vt, n := range rf.ignored {
 		w.metrics.countIgnored(vt, n)
 	}

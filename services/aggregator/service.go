@@ -67,8 +67,9 @@ const (
 // lease.DefaultReplicaID(), an empty lease bucket the default one.
 func New(cfg Config, deps Deps) *Service {
 	cfg.Lease = cfg.Lease.For(leasePrefix)
+	metrics := newMetrics(deps.Registry)
 	runner := lease.NewRunner(lease.RunnerConfig{
-		Lease: cfg.Lease, Replicas: cfg.Streams.Replicas, Service: "aggregator", Registry: deps.Registry,
+		Lease: cfg.Lease, Replicas: cfg.Streams.Replicas, Service: "aggregator", Registry: deps.Registry, Errors: metrics.errors,
 		// A worker is one long round; a failed one restarts from its
 		// checkpoint after this backoff.
 		Pacing: lease.Pacing{RetryStart: 100 * time.Millisecond, RetryMax: 10 * time.Second},
@@ -77,7 +78,7 @@ func New(cfg Config, deps Deps) *Service {
 		cfg:     cfg,
 		log:     deps.Log.With("service", "aggregator", "replica", runner.ReplicaID()),
 		tracer:  deps.Tracer.Tracer("flowline/aggregator"),
-		metrics: newMetrics(deps.Registry),
+		metrics: metrics,
 		ready:   lifecycle.NewReadiness(condNATS, lease.ConditionBalanced, condCaughtUp, condProgress),
 		runner:  runner,
 		lag:     newLagWatch(cfg, deps.Registry, deps.Log.With("service", "aggregator")),

@@ -243,7 +243,7 @@ func (w *worker) handle(ctx context.Context, msg jetstream.Msg) error {
 	cancel()
 	if errors.Is(err, stream.ErrPayloadMissing) {
 		w.cp.Seq = seq
-		return w.deadLetter(mctx, stream.DeadLetter{Reason: "record message body is gone: " + err.Error(), Header: stream.FailedMessageHeader(msg.Headers())}, seq)
+		return w.deadLetter(mctx, stream.DeadLetter{Reason: "record message body is gone: " + err.Error(), Class: stream.ClassBodyMissing, Header: stream.FailedMessageHeader(msg.Headers())}, seq)
 	}
 	if err != nil {
 		return w.stalled(ctx, fmt.Errorf("partition %d: body of the message at sequence %d: %w", w.p, seq, err))
@@ -254,7 +254,7 @@ func (w *worker) handle(ctx context.Context, msg jetstream.Msg) error {
 	if err := batch.UnmarshalVT(data); err != nil { // generated, reflection-free: the aggregator's hottest call
 		// The body goes with the dead letter (a large one into an object of
 		// its own, living as long as the dead letter).
-		dl := stream.DeadLetter{Reason: "message is not a flowline.record.v1.RecordBatch: " + err.Error(), Data: data, Header: stream.FailedMessageHeader(msg.Headers())}
+		dl := stream.DeadLetter{Reason: "message is not a flowline.record.v1.RecordBatch: " + err.Error(), Class: stream.ClassUndecodable, Data: data, Header: stream.FailedMessageHeader(msg.Headers())}
 		return w.deadLetter(mctx, dl, seq)
 	}
 	if dlqSeq, ok := stream.RedriveOf(msg.Headers()); ok { // records sent back by `flowline dlq redrive`: redrive.go
@@ -263,7 +263,7 @@ func (w *worker) handle(ctx context.Context, msg jetstream.Msg) error {
 	f := newRecordFolder(mctx, w.cp.State, w.defs, w.log, w.cfg.Schema)
 	for _, r := range batch.Records {
 		if reason := recordProblem(r, w.p); reason != "" {
-			if err := w.deadLetterRecord(mctx, r, seq, reason, nil); err != nil {
+			if err := w.deadLetterRecord(mctx, r, seq, stream.ClassRecord, reason, nil); err != nil {
 				return err
 			}
 			continue
@@ -272,7 +272,7 @@ func (w *worker) handle(ctx context.Context, msg jetstream.Msg) error {
 			return fmt.Errorf("partition %d: record at position %d: %w", w.p, r.Position, err)
 		}
 	}
-	w.metrics.records.Add(float64(len(batch.Records)))
+	w.metrics.records.WithLabelValues(w.partitionLabel()).Add(float64(len(batch.Records)))
 	for vt, n := range f.ignored {
 		w.metrics.countIgnored(vt, n)
 	}
@@ -290,7 +290,7 @@ func (w *worker) handle(ctx context.Context, msg jetstream.Msg) error {
 // never deduplicated against the original message's).
 func (w *worker) emit(ctx context.Context, batch *recordv1.RecordBatch, seq uint64, docs []*recordv1.Document, bad []unrendered, idSuffix string) error {
 	for _, u := range bad {
-		if err := w.deadLetterDocument(ctx, batch, seq, u.changed, "cannot render document: "+u.err.Error()); err != nil {
+		if err := w.deadLetterDocument(ctx, batch, seq, u.changed, stream.ClassUnrenderable, "cannot render document: "+u.err.Error()); err != nil {
 			return err
 		}
 	}
@@ -299,7 +299,7 @@ func (w *worker) emit(ctx context.Context, batch *recordv1.RecordBatch, seq uint
 		if len(d.Source) > w.cfg.MaxDocumentBytes.Int() {
 			ch := changed{changeKey: changeKey{schema.Family(d.Family), d.Id}, position: d.Version, timestamp: d.RecordTimestamp}
 			reason := fmt.Sprintf("document of %d bytes exceeds FLOWLINE_AGGREGATOR_MAX_DOCUMENT_BYTES (%d)", len(d.Source), w.cfg.MaxDocumentBytes)
-			if err := w.deadLetterDocument(ctx, batch, seq, ch, reason); err != nil {
+			if err := w.deadLetterDocument(ctx, batch, seq, ch, stream.ClassTooLarge, reason); err != nil {
 				return err
 			}
 			continue
@@ -348,7 +348,7 @@ func (w *worker) publish(ctx context.Context, first, last int64, docs []*recordv
 			return fmt.Errorf("partition %d: publish documents: %w", w.p, err)
 		}
 		w.pending = append(w.pending, f)
-		w.metrics.documents.Add(float64(len(part)))
+		w.metrics.documents.WithLabelValues(w.partitionLabel()).Add(float64(len(part)))
 	}
 	return nil
 }
@@ -480,7 +480,7 @@ func (w *worker) deadLetter(ctx context.Context, dl stream.DeadLetter, seq uint6
 	dl.Service, dl.Subject, dl.Sequence = "aggregator", stream.RecordsSubject(w.p), seq
 	w.log.ErrorContext(ctx, "dead-lettering", "stream_seq", seq, "reason", dl.Reason,
 		"family", dl.Header.Get(stream.HeaderDLQFamily), "id", dl.Header.Get(stream.HeaderDLQID))
-	w.metrics.deadLetters.Inc()
+	w.metrics.deadLetters.WithLabelValues(dl.Class).Inc()
 	rctx, cancel := context.WithTimeout(ctx, w.cfg.PublishTimeout.D())
 	defer cancel()
 	err := retry(rctx, w.log, func(ctx context.Context) error {
@@ -499,18 +499,18 @@ func (w *worker) deadLetter(ctx context.Context, dl stream.DeadLetter, seq uint6
 
 // deadLetterRecord sends one record (as a one-record batch) to the
 // dead-letter stream, with header h.
-func (w *worker) deadLetterRecord(ctx context.Context, r *recordv1.Record, seq uint64, reason string, h nats.Header) error {
+func (w *worker) deadLetterRecord(ctx context.Context, r *recordv1.Record, seq uint64, class, reason string, h nats.Header) error {
 	data, err := (&recordv1.RecordBatch{Records: []*recordv1.Record{r}}).MarshalVT()
 	if err != nil {
 		return fmt.Errorf("partition %d: encode record at position %d: %w", w.p, r.Position, err)
 	}
-	return w.deadLetter(ctx, stream.DeadLetter{Reason: reason, Data: data, Header: h}, seq)
+	return w.deadLetter(ctx, stream.DeadLetter{Reason: reason, Class: class, Data: data, Header: h}, seq)
 }
 
 // deadLetterDocument dead-letters one document of the record message at
 // seq that cannot be published: the dead letter names its family, id and
 // position (headers) and carries the record that shaped it last.
-func (w *worker) deadLetterDocument(ctx context.Context, batch *recordv1.RecordBatch, seq uint64, ch changed, reason string) error {
+func (w *worker) deadLetterDocument(ctx context.Context, batch *recordv1.RecordBatch, seq uint64, ch changed, class, reason string) error {
 	h := nats.Header{}
 	h.Set(stream.HeaderDLQFamily, string(ch.family))
 	h.Set(stream.HeaderDLQID, ch.id)
@@ -520,8 +520,11 @@ func (w *worker) deadLetterDocument(ctx context.Context, batch *recordv1.RecordB
 	reason = fmt.Sprintf("%s document %s of partition %d (record position %d): %s", ch.family, ch.id, w.p, ch.position, reason)
 	for _, r := range batch.Records {
 		if r.Position == ch.position {
-			return w.deadLetterRecord(ctx, r, seq, reason, h)
+			return w.deadLetterRecord(ctx, r, seq, class, reason, h)
 		}
 	}
-	return w.deadLetter(ctx, stream.DeadLetter{Reason: reason, Header: h}, seq)
+	return w.deadLetter(ctx, stream.DeadLetter{Reason: reason, Class: class, Header: h}, seq)
 }
+
+// partitionLabel is the partition as a metric label.
+func (w *worker) partitionLabel() string { return strconv.Itoa(int(w.p)) }

@@ -9,6 +9,7 @@ type metrics struct {
 	documents *prometheus.CounterVec // by family
 	messages  prometheus.Counter
 	states    prometheus.Counter
+	errors    prometheus.Counter // failed rounds (lease.RunnerConfig.Errors)
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -26,7 +27,10 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		states: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "flowline_c7_fold_state_writes_total", Help: "Instance states stored in the state bucket.",
 		}),
+		errors: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "flowline_c7_fold_errors_total", Help: "Fold rounds that failed: their pages are folded again after a backoff.",
+		}),
 	}
-	reg.MustRegister(m.entities, m.documents, m.messages, m.states)
+	reg.MustRegister(m.entities, m.documents, m.messages, m.states, m.errors)
 	return m
 }

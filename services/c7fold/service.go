@@ -59,13 +59,14 @@ type Service struct {
 func New(cfg Config, deps Deps) *Service {
 	cfg.Lease = cfg.Lease.For(leasePrefix)
 	log := deps.Log.With("service", "c7fold")
+	metrics := newMetrics(deps.Registry)
 	runner := lease.NewRunner(lease.RunnerConfig{
-		Lease: cfg.Lease, Replicas: cfg.Streams.Replicas, Service: "c7fold", Registry: deps.Registry,
+		Lease: cfg.Lease, Replicas: cfg.Streams.Replicas, Service: "c7fold", Registry: deps.Registry, Errors: metrics.errors,
 		// A round waits up to a second for pages itself.
 		Pacing: lease.Pacing{IdleStart: 100 * time.Millisecond, IdleFactor: 1, IdleMax: 100 * time.Millisecond, RetryStart: retryStart, RetryMax: retryMax},
 	}, log)
 	return &Service{
-		cfg: cfg, log: log.With("replica", runner.ReplicaID()), metrics: newMetrics(deps.Registry),
+		cfg: cfg, log: log.With("replica", runner.ReplicaID()), metrics: metrics,
 		ready: lifecycle.NewReadiness(condNATS), runner: runner, sources: map[int32]string{},
 	}
 }

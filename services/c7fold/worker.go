@@ -162,14 +162,14 @@ func (w *worker) fold(ctx context.Context, msgs []jetstream.Msg) error {
 		seq := meta.Sequence.Stream
 		kind, ok := c7.KindNamed(m.Headers().Get(stream.HeaderC7Kind))
 		if !ok {
-			if err := w.deadLetter(ctx, m.Data(), m, seq, fmt.Sprintf("page of source %s has no known kind (%s %q)", w.source, stream.HeaderC7Kind, m.Headers().Get(stream.HeaderC7Kind))); err != nil {
+			if err := w.deadLetter(ctx, m.Data(), m, seq, stream.ClassUndecodable, fmt.Sprintf("page of source %s has no known kind (%s %q)", w.source, stream.HeaderC7Kind, m.Headers().Get(stream.HeaderC7Kind))); err != nil {
 				return err
 			}
 			continue
 		}
 		body, err := w.payloads.Body(ctx, m.Headers(), m.Data())
 		if errors.Is(err, stream.ErrPayloadMissing) {
-			if err := w.deadLetter(ctx, nil, m, seq, fmt.Sprintf("%s page of source %s: %v", kind.Name, w.source, err)); err != nil {
+			if err := w.deadLetter(ctx, nil, m, seq, stream.ClassBodyMissing, fmt.Sprintf("%s page of source %s: %v", kind.Name, w.source, err)); err != nil {
 				return err
 			}
 			continue
@@ -179,7 +179,7 @@ func (w *worker) fold(ctx context.Context, msgs []jetstream.Msg) error {
 		}
 		var ents []json.RawMessage
 		if err := json.Unmarshal(body, &ents); err != nil {
-			if err := w.deadLetter(ctx, body, m, seq, fmt.Sprintf("%s page of source %s is not a JSON array: %v", kind.Name, w.source, err)); err != nil {
+			if err := w.deadLetter(ctx, body, m, seq, stream.ClassUndecodable, fmt.Sprintf("%s page of source %s is not a JSON array: %v", kind.Name, w.source, err)); err != nil {
 				return err
 			}
 			continue
@@ -215,7 +215,7 @@ func (w *worker) fold(ctx context.Context, msgs []jetstream.Msg) error {
 			}
 			if reason != "" {
 				result = "dead_lettered"
-				if err := w.deadLetter(ctx, raw, m, seq, fmt.Sprintf("%s entity of source %s: %s", kind.Name, w.source, reason)); err != nil {
+				if err := w.deadLetter(ctx, raw, m, seq, stream.ClassEntity, fmt.Sprintf("%s entity of source %s: %s", kind.Name, w.source, reason)); err != nil {
 					return err
 				}
 			}
@@ -251,7 +251,7 @@ func (w *worker) fold(ctx context.Context, msgs []jetstream.Msg) error {
 		skip[ids[i]] = true
 		reason := fmt.Sprintf("process instance %s of source %s: its state no longer fits a message (%v, limit %d bytes); what pages %d..%d brought it is not folded",
 			ids[i], w.source, errStateTooLarge, w.payloads.InlineLimit(), first.Sequence.Stream, last.Sequence.Stream)
-		if err := w.deadLetter(ctx, nil, msgs[0], 0, reason); err != nil {
+		if err := w.deadLetter(ctx, nil, msgs[0], 0, stream.ClassTooLarge, reason); err != nil {
 			return err
 		}
 	}
@@ -295,7 +295,7 @@ func (w *worker) publish(ctx context.Context, msgs []jetstream.Msg, docs []doc, 
 		src, err := schema.Encode(d.source)
 		if err != nil {
 			reason := fmt.Sprintf("%s document %s of source %s does not render: %v", d.family, d.id, w.source, err)
-			if err := w.deadLetter(ctx, nil, msgs[0], 0, reason); err != nil {
+			if err := w.deadLetter(ctx, nil, msgs[0], 0, stream.ClassUnrenderable, reason); err != nil {
 				return err
 			}
 			continue
@@ -342,13 +342,13 @@ func (w *worker) publish(ctx context.Context, msgs []jetstream.Msg, docs []doc, 
 // deadLetter stores what of page message m (stream sequence seq) cannot be
 // folded on flowline.dlq.c7-fold with reason: data (an entity, a page) when
 // given, the message's headers, its subject and sequence.
-func (w *worker) deadLetter(ctx context.Context, data []byte, m jetstream.Msg, seq uint64, reason string) error {
+func (w *worker) deadLetter(ctx context.Context, data []byte, m jetstream.Msg, seq uint64, class, reason string) error {
 	w.log.Warn("dead-lettering what cannot be folded", "reason", reason)
 	h := stream.FailedMessageHeader(m.Headers())
 	pctx, cancel := context.WithTimeout(ctx, w.cfg.PublishTimeout.D())
 	defer cancel()
 	return stream.PublishDeadLetter(pctx, w.payloads.Publisher(w.js), stream.DeadLetter{
-		Service: deadLetterService, Reason: reason, Data: data, Partition: -1,
+		Service: deadLetterService, Reason: reason, Class: class, Data: data, Partition: -1,
 		Subject: m.Subject(), Sequence: seq, Header: h,
 	})
 }

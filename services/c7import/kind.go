@@ -227,7 +227,7 @@ func (k *kindImport) deadLetter(ctx context.Context, invalid []c7.Invalid) error
 		h.Set(stream.HeaderC7Kind, k.kind.Name)
 		pctx, cancel := context.WithTimeout(ctx, k.cfg.PublishTimeout.D())
 		err := stream.PublishDeadLetter(pctx, k.deadLetters, stream.DeadLetter{
-			Service: deadLetterService, Reason: inv.Reason, Data: inv.Raw, Partition: -1, Header: h,
+			Service: deadLetterService, Reason: inv.Reason, Class: stream.ClassEntity, Data: inv.Raw, Partition: -1, Header: h,
 		})
 		cancel()
 		if err != nil {

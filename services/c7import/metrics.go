@@ -15,6 +15,7 @@ type metrics struct {
 	deadLetters     *prometheus.CounterVec
 	indexTime       *prometheus.GaugeVec // the stored index's timestamp
 	cutAtHorizon    *prometheus.CounterVec
+	errors          prometheus.Counter // failed rounds (lease.RunnerConfig.Errors)
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -37,8 +38,11 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		cutAtHorizon: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "flowline_c7_import_settle_cuts_total", Help: "Pages cut short because their newer entities were younger than FLOWLINE_C7_SETTLE, by kind.",
 		}, []string{"kind"}),
+		errors: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "flowline_c7_import_errors_total", Help: "Import rounds that failed (the engine or the broker): redone after a backoff.",
+		}),
 	}
-	reg.MustRegister(m.fetchedEntities, m.storedEntities, m.pages, m.deadLetters, m.indexTime, m.cutAtHorizon)
+	reg.MustRegister(m.fetchedEntities, m.storedEntities, m.pages, m.deadLetters, m.indexTime, m.cutAtHorizon, m.errors)
 	return m
 }
 

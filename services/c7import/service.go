@@ -69,8 +69,9 @@ func New(cfg Config, deps Deps) *Service {
 	}
 	e := cfg.Engine
 	log := deps.Log.With("service", "c7import", "source", e.Source)
+	metrics := newMetrics(deps.Registry)
 	runner := lease.NewRunner(lease.RunnerConfig{
-		Lease: cfg.Lease, Replicas: cfg.Streams.Replicas, Service: "c7-import", Registry: deps.Registry,
+		Lease: cfg.Lease, Replicas: cfg.Streams.Replicas, Service: "c7-import", Registry: deps.Registry, Errors: metrics.errors,
 		Pacing: lease.Pacing{
 			IdleStart: e.BackoffInterval.D(), IdleFactor: 1, IdleStep: e.BackoffInterval.D(), IdleMax: e.BackoffMax.D(),
 			RetryStart: e.BackoffInterval.D(), RetryMax: e.BackoffMax.D(),
@@ -78,7 +79,7 @@ func New(cfg Config, deps Deps) *Service {
 	}, log)
 	return &Service{
 		cfg: cfg, log: log.With("replica", runner.ReplicaID()),
-		metrics: newMetrics(deps.Registry),
+		metrics: metrics,
 		ready:   lifecycle.NewReadiness(condNATS, condEngine),
 		runner:  runner,
 	}

@@ -54,6 +54,7 @@ func (s *Service) Handler() http.Handler {
 }
 
 func (s *Service) handleRecords(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
 	ctx := telemetry.HTTPPropagator().Extract(r.Context(), propagation.HeaderCarrier(r.Header))
 	ctx, span := s.tracer.Start(ctx, "ingest POST /v1/records", trace.WithSpanKind(trace.SpanKindServer))
 	defer span.End()
@@ -62,7 +63,12 @@ func (s *Service) handleRecords(w http.ResponseWriter, r *http.Request) {
 	if code >= 400 {
 		span.SetStatus(codes.Error, fmt.Sprint(body))
 	}
-	s.metrics.requests.WithLabelValues(strconv.Itoa(code)).Inc()
+	label := strconv.Itoa(code)
+	s.metrics.requests.WithLabelValues(label).Inc()
+	if code >= 500 {
+		s.metrics.errors.Inc()
+	}
+	defer func() { s.metrics.duration.WithLabelValues(label).Observe(time.Since(start).Seconds()) }()
 	w.Header().Set("Content-Type", "application/json")
 	switch code {
 	case http.StatusServiceUnavailable, http.StatusTooManyRequests:

@@ -9,7 +9,8 @@ type metrics struct {
 	bulkSeconds  prometheus.Histogram
 	items        *prometheus.CounterVec // by outcome
 	retries      prometheus.Counter
-	deadLetters  prometheus.Counter
+	errors       prometheus.Counter     // what made a retry: a failed bulk round, a dead letter not stored
+	deadLetters  *prometheus.CounterVec // by reason: a stream.Class* name
 	inFlight     prometheus.Gauge
 	lag          *prometheus.HistogramVec // by partition
 }
@@ -21,15 +22,20 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		bulkSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name: "flowline_writer_bulk_seconds", Help: "Bulk request latency.", Buckets: prometheus.ExponentialBuckets(0.002, 2, 14),
 		}),
-		items:       prometheus.NewCounterVec(prometheus.CounterOpts{Name: "flowline_writer_items_total", Help: "Bulk items by outcome (done, stale, retry, rejected)."}, []string{"outcome"}),
-		retries:     prometheus.NewCounter(prometheus.CounterOpts{Name: "flowline_writer_retries_total", Help: "Bulk requests retried after a backoff."}),
-		deadLetters: prometheus.NewCounter(prometheus.CounterOpts{Name: "flowline_writer_dead_letters_total", Help: "Documents or messages dead-lettered."}),
-		inFlight:    prometheus.NewGauge(prometheus.GaugeOpts{Name: "flowline_writer_in_flight_bytes", Help: "Bytes of document messages being written."}),
+		items:   prometheus.NewCounterVec(prometheus.CounterOpts{Name: "flowline_writer_items_total", Help: "Bulk items by outcome (done, stale, retry, rejected)."}, []string{"outcome"}),
+		retries: prometheus.NewCounter(prometheus.CounterOpts{Name: "flowline_writer_retries_total", Help: "Bulk requests retried after a backoff."}),
+		errors: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "flowline_writer_errors_total", Help: "Failures that are retried: bulk rounds (the request failed, or items were answered 429, 5xx or a cluster-side 403/404) and dead letters the broker did not store.",
+		}),
+		deadLetters: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "flowline_writer_dead_letters_total", Help: "Documents or messages dead-lettered, by reason (rejected, unknown_family, undecodable, body_missing).",
+		}, []string{"reason"}),
+		inFlight: prometheus.NewGauge(prometheus.GaugeOpts{Name: "flowline_writer_in_flight_bytes", Help: "Bytes of document messages being written."}),
 		lag: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "flowline_writer_lag_seconds", Help: "Record timestamp to indexed, per partition (\"c7\": documents of Camunda 7 sources, from the newest entity's timestamp).",
 			Buckets: prometheus.ExponentialBuckets(0.05, 2, 14),
 		}, []string{"partition"}),
 	}
-	reg.MustRegister(m.bulkRequests, m.bulkBytes, m.bulkSeconds, m.items, m.retries, m.deadLetters, m.inFlight, m.lag)
+	reg.MustRegister(m.bulkRequests, m.bulkBytes, m.bulkSeconds, m.items, m.retries, m.deadLetters, m.inFlight, m.lag, m.errors)
 	return m
 }

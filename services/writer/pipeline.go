@@ -290,13 +290,14 @@ func (s *Service) gather(ctx context.Context, want int, expected bool) (*fetchBa
 			}
 			continue
 		}
+		class := stream.ClassUndecodable
 		if err != nil {
-			body, err = nil, fmt.Errorf("message body is gone: %w", err)
+			body, err, class = nil, fmt.Errorf("message body is gone: %w", err), stream.ClassBodyMissing
 		} else if docs, err = decodeDocuments(body, msg.Subject(), seq, s.families, docs[:0]); err != nil {
 			err = fmt.Errorf("message is not a readable flowline.record.v1.DocumentBatch: %w", err)
 		}
 		if err != nil {
-			s.deadLetterMessage(mctx, msg, body, err.Error())
+			s.deadLetterMessage(mctx, msg, body, class, err.Error())
 			if span != nil {
 				span.SetStatus(codes.Error, "undecodable")
 				span.End()
@@ -479,11 +480,12 @@ func (w *sender) write(ctx context.Context, docs []doc) error {
 // index for, retrying with backoff until it is stored or ctx ends.
 func (w *sender) deadLetterUnknown(ctx context.Context, d doc) error {
 	b := backoff.New(100*time.Millisecond, 5*time.Second)
-	for !w.s.deadLetterDoc(ctx, d, unknownFamilyReason(d)) {
+	for !w.s.deadLetterDoc(ctx, d, stream.ClassUnknownFamily, unknownFamilyReason(d)) {
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
 		w.s.metrics.retries.Inc()
+		w.s.metrics.errors.Inc()
 		if !backoff.Sleep(ctx, b.Next()) {
 			return ctx.Err()
 		}
@@ -537,7 +539,7 @@ func (w *sender) result(i int, r search.Result) bool {
 		if r.Err != nil { // refused as a request of its own
 			reason = r.Err.Error()
 		}
-		return w.s.deadLetterDoc(w.ctx, *d, reason)
+		return w.s.deadLetterDoc(w.ctx, *d, stream.ClassRejected, reason)
 	}
 	return true
 }
@@ -547,6 +549,7 @@ func (w *sender) result(i int, r search.Result) bool {
 // its own pace.
 func (w *sender) beforeRetry(err error, docs int, wait time.Duration) {
 	w.s.metrics.retries.Inc()
+	w.s.metrics.errors.Inc()
 	switch {
 	case errors.Is(err, search.ErrClusterRefused):
 		w.s.log.Debug("Elasticsearch refuses documents for a condition of the cluster, retrying them", "error", err, "documents", docs, "retry_in", wait)
@@ -560,20 +563,20 @@ func (w *sender) beforeRetry(err error, docs int, wait time.Duration) {
 // deadLetterDoc stores a document Elasticsearch will not take on the
 // dead-letter stream with its index, id and reason, and reports whether it
 // was stored (if not, the caller keeps the document pending).
-func (s *Service) deadLetterDoc(ctx context.Context, d doc, reason string) bool {
+func (s *Service) deadLetterDoc(ctx context.Context, d doc, class, reason string) bool {
 	h := nats.Header{}
 	h.Set(stream.HeaderDLQIndex, d.op.Index)
 	h.Set(stream.HeaderDLQID, d.op.ID)
 	// The subject says where a redrive sends it, also for a Camunda 7
 	// source's document, which has no partition.
-	err := stream.PublishDeadLetter(ctx, s.payloads.Publisher(s.js), stream.DeadLetter{Service: "writer", Reason: reason, Data: d.op.Source, Header: h,
+	err := stream.PublishDeadLetter(ctx, s.payloads.Publisher(s.js), stream.DeadLetter{Service: "writer", Reason: reason, Class: class, Data: d.op.Source, Header: h,
 		Subject: d.subject, Sequence: d.seq,
 		Document: &stream.DeadDocument{Index: d.op.Index, Family: s.families.familyOf(d), ID: d.op.ID, Version: d.op.Version, Partition: d.partition, Timestamp: d.timestamp, Routing: d.op.Routing}})
 	if err != nil {
 		s.log.Warn("dead-lettering a document failed; it stays pending", "index", d.op.Index, "id", d.op.ID, "error", err)
 		return false
 	}
-	s.metrics.deadLetters.Inc()
+	s.metrics.deadLetters.WithLabelValues(class).Inc()
 	s.log.Error("document rejected by Elasticsearch, dead-lettered", "index", d.op.Index, "id", d.op.ID, "reason", reason)
 	return true
 }
@@ -582,19 +585,19 @@ func (s *Service) deadLetterDoc(ctx context.Context, d doc, reason string) bool 
 // (nil when it could not be read; the dead letter then names its positions
 // and the object that held it), and acks it; if the dead letter cannot be
 // stored the message is left for redelivery.
-func (s *Service) deadLetterMessage(ctx context.Context, msg jetstream.Msg, body []byte, reason string) {
+func (s *Service) deadLetterMessage(ctx context.Context, msg jetstream.Msg, body []byte, class, reason string) {
 	var seq uint64
 	if meta, err := msg.Metadata(); err == nil {
 		seq = meta.Sequence.Stream
 	}
-	err := stream.PublishDeadLetter(ctx, s.payloads.Publisher(s.js), stream.DeadLetter{Service: "writer", Reason: reason,
+	err := stream.PublishDeadLetter(ctx, s.payloads.Publisher(s.js), stream.DeadLetter{Service: "writer", Reason: reason, Class: class,
 		Data: body, Header: stream.FailedMessageHeader(msg.Headers()), Subject: msg.Subject(), Sequence: seq})
 	if err != nil {
 		s.log.Warn("dead-lettering a message failed; it will be redelivered", "error", err)
 		_ = msg.Nak()
 		return
 	}
-	s.metrics.deadLetters.Inc()
+	s.metrics.deadLetters.WithLabelValues(class).Inc()
 	s.log.Error("undecodable document message dead-lettered", "subject", msg.Subject(), "seq", seq, "reason", reason)
 	_ = msg.Ack()
 }
