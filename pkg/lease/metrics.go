@@ -29,7 +29,7 @@ var (
 
 // collector reports a Runner's leases; see RunnerConfig.Registry.
 type collector struct {
-	r           *Runner
+	r                  *Runner
 	count, each, total *prometheus.Desc
 }
 

@@ -88,7 +88,7 @@ type DeadLetter struct {
 	// ("" for none): what metrics count dead letters by, where Reason is
 	// free text.
 	Class string
-	Data    []byte
+	Data  []byte
 	// Kind is what Data is. When empty, PublishDeadLetter takes it from
 	// Document (KindDocument) or from Subject's stream (KindRecords,
 	// KindDocuments); a dead letter with none of them has no kind and

@@ -4,8 +4,8 @@ import "github.com/prometheus/client_golang/prometheus"
 
 // metrics of one ingest service; registered once in New.
 type metrics struct {
-	records  *prometheus.CounterVec // by result: accepted, duplicate, dropped, invalid
-	requests *prometheus.CounterVec // by HTTP status code
+	records  *prometheus.CounterVec   // by result: accepted, duplicate, dropped, invalid
+	requests *prometheus.CounterVec   // by HTTP status code
 	duration *prometheus.HistogramVec // by HTTP status code
 	errors   prometheus.Counter       // requests answered 5xx
 	publish  prometheus.Histogram
