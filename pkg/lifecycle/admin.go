@@ -47,7 +47,9 @@ func NewAdmin(addr string, gatherer prometheus.Gatherer, services ...Service) (*
 		}
 		_, _ = w.Write([]byte("ready\n"))
 	})
-	mux.Handle("GET /metrics", promhttp.HandlerFor(gatherer, promhttp.HandlerOpts{}))
+	ready := prometheus.NewRegistry()
+	ready.MustRegister(readiness(services))
+	mux.Handle("GET /metrics", promhttp.HandlerFor(prometheus.Gatherers{gatherer, ready}, promhttp.HandlerOpts{}))
 	return &Admin{srv: &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}, mux: mux, ln: ln}, nil
 }
 
@@ -75,3 +77,24 @@ func (a *Admin) Serve() error {
 
 // Shutdown stops the server.
 func (a *Admin) Shutdown(ctx context.Context) error { return a.srv.Shutdown(ctx) }
+
+// readinessDesc is flowline_ready: what /readyz answers, per service, as
+// a metric that alerts can watch.
+var readinessDesc = prometheus.NewDesc("flowline_ready",
+	"1 when the service is ready (its /readyz condition holds), 0 when not; evaluated at each scrape.",
+	[]string{"service"}, nil)
+
+// readiness reports each service's Ready at scrape time.
+type readiness []Service
+
+func (r readiness) Describe(ch chan<- *prometheus.Desc) { ch <- readinessDesc }
+
+func (r readiness) Collect(ch chan<- prometheus.Metric) {
+	for _, s := range r {
+		v := 1.0
+		if s.Ready() != nil {
+			v = 0
+		}
+		ch <- prometheus.MustNewConstMetric(readinessDesc, prometheus.GaugeValue, v, s.Name())
+	}
+}

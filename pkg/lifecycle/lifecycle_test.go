@@ -102,12 +102,15 @@ func TestAdminEndpoints(t *testing.T) {
 	if code, body := get("/readyz"); code != 503 || !strings.Contains(body, "writer: not yet connected") || !strings.Contains(body, "caught up") {
 		t.Errorf("readyz before ready: %d %q", code, body)
 	}
+	if _, body := get("/metrics"); !strings.Contains(body, `flowline_ready{service="writer"} 0`) {
+		t.Errorf("metrics before ready lack flowline_ready 0: %s", body)
+	}
 	svc.ready.Met("connected")
 	svc.ready.Met("caught up")
 	if code, _ := get("/readyz"); code != 200 {
 		t.Errorf("readyz after ready: %d", code)
 	}
-	if _, body := get("/metrics"); !strings.Contains(body, "flowline_test_total 1") {
+	if _, body := get("/metrics"); !strings.Contains(body, "flowline_test_total 1") || !strings.Contains(body, `flowline_ready{service="writer"} 1`) {
 		t.Errorf("metrics lack the counter: %s", body)
 	}
 }
