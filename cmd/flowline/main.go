@@ -12,8 +12,10 @@ import (
 	"os/signal"
 	"sort"
 	"syscall"
+	"text/tabwriter"
 
 	"github.com/flowline/flowline/pkg/buildinfo"
+	"github.com/flowline/flowline/pkg/config"
 )
 
 // command is one subcommand: a one-line summary, the config it reads (for
@@ -144,6 +146,25 @@ func commandUsage(w io.Writer, name string, cmd command) {
 	if err := printConfigUsage(w, cmd.spec()); err != nil {
 		fmt.Fprintf(w, "(cannot list settings: %v)\n", err)
 	}
+	if runsServices(cmd.spec()) {
+		fmt.Fprint(w, "\nTraces, with OpenTelemetry's own variables (the exporter reads the other OTEL_EXPORTER_OTLP_* ones):\n\n")
+		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+		for _, v := range config.TelemetryVariables {
+			fmt.Fprintf(tw, "%s\t%s\n", v[0], v[1])
+		}
+		_ = tw.Flush()
+	}
+}
+
+// runsServices says whether a command with these config sections runs
+// services (it reads the runtime section), which export traces.
+func runsServices(specs []any) bool {
+	for _, s := range specs {
+		if _, ok := s.(*config.Runtime); ok {
+			return true
+		}
+	}
+	return false
 }
 
 // parseFlags parses a command's flags, turning errors into usageError.

@@ -13,6 +13,7 @@ import (
 
 	"github.com/flowline/flowline/pkg/buildinfo"
 	"github.com/flowline/flowline/pkg/config"
+	"github.com/flowline/flowline/pkg/lease"
 	"github.com/flowline/flowline/pkg/lifecycle"
 	"github.com/flowline/flowline/pkg/telemetry"
 	"github.com/flowline/flowline/services/aggregator"
@@ -50,7 +51,11 @@ type process struct {
 
 func newProcess(ctx context.Context, rt config.Runtime, name string) (*process, error) {
 	log := telemetry.NewLogger(os.Stderr, rt.SlogLevel())
-	tp, err := telemetry.NewTracerProvider(ctx, "flowline-"+name)
+	tcfg, err := config.LoadTelemetry()
+	if err != nil {
+		return nil, err
+	}
+	tp, err := telemetry.NewTracerProvider(ctx, tcfg, "flowline-"+name, lease.DefaultReplicaID())
 	if err != nil {
 		return nil, err
 	}

@@ -38,6 +38,10 @@ func (d Duration) String() string {
 	return td.String()
 }
 
+// MarshalText writes d as String does: logs and JSON show 30s, not
+// 30000000000.
+func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
+
 // ParseDuration reads a duration in Go's syntax, with whole weeks (w) and
 // days (d) allowed before the rest: 30d, 2w, 1d12h, 90m. A day is 24 hours.
 func ParseDuration(v string) (time.Duration, error) {

@@ -23,6 +23,9 @@ import (
 
 	"github.com/elastic/go-elasticsearch/v8"
 	"github.com/opensearch-project/opensearch-go/v4"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/flowline/flowline/pkg/config"
 )
@@ -50,8 +53,9 @@ var ErrAuth = errors.New("search engine refused the credentials")
 // The engine is FLOWLINE_SEARCH_ENGINE, or else detected on the first
 // request (see detectEngine) and kept. Safe for concurrent use.
 type Client struct {
-	cfg config.Search
-	rt  http.RoundTripper
+	cfg    config.Search
+	rt     http.RoundTripper
+	tracer trace.TracerProvider // nil: requests are not traced
 
 	conn atomic.Pointer[connection] // nil until the engine is known
 
@@ -73,6 +77,24 @@ const detectTimeout = 10 * time.Second
 // ErrUnknownEngine means the cluster could not be recognised as
 // Elasticsearch or OpenSearch; FLOWLINE_SEARCH_ENGINE says which it is.
 var ErrUnknownEngine = errors.New("search engine not recognised")
+
+// ClientOption is an option of NewClient.
+type ClientOption func(*clientOptions)
+
+type clientOptions struct {
+	refusals *Refusals
+	tracer   trace.TracerProvider
+}
+
+// TraceWith makes every request (Do) a client span of tp, named by the
+// engine, method and path ("elasticsearch POST /_bulk", "elasticsearch
+// POST /{index}/_search"), with what it does (db.operation), the
+// method, path and answer's status; bodies are not recorded. (The
+// clients' own instrumentation covers their typed API calls only, which
+// Flowline does not use, and OpenSearch's client has none.)
+func TraceWith(tp trace.TracerProvider) ClientOption {
+	return func(o *clientOptions) { o.tracer = tp }
+}
 
 // NewClient builds a client from cfg: basic auth (FLOWLINE_ES_USERNAME and
 // _PASSWORD) or an API key (FLOWLINE_ES_API_KEY, the base64 "id:key" form;
@@ -96,7 +118,7 @@ func NewClient(cfg config.Search, opts ...ClientOption) (*Client, error) {
 	if o.refusals != nil {
 		rt = &reportingTransport{next: tr, refusals: o.refusals}
 	}
-	c := &Client{cfg: cfg, rt: rt}
+	c := &Client{cfg: cfg, rt: rt, tracer: o.tracer}
 	if cfg.Engine != "" {
 		if err := c.connect(cfg.Engine); err != nil {
 			return nil, err
@@ -285,7 +307,7 @@ type Request struct {
 // Do sends r to the cluster and returns the answer's body. Transport
 // failures and error statuses are errors classified as ErrUnavailable or
 // ErrRejected (StatusError, which also carries the body), naming r.What.
-func (c *Client) Do(ctx context.Context, r Request) ([]byte, error) {
+func (c *Client) Do(ctx context.Context, r Request) (_ []byte, err error) {
 	if _, err := c.Engine(ctx); err != nil {
 		return nil, detectionFailed(r.What, err)
 	}
@@ -309,13 +331,31 @@ func (c *Client) Do(ctx context.Context, r Request) ([]byte, error) {
 		}
 		req.Header.Set("Content-Type", ct)
 	}
+	if c.tracer != nil {
+		var span trace.Span
+		ctx, span = c.tracer.Tracer("flowline/search").Start(ctx, string(cn.engine)+" "+r.Method+" "+pathTemplate(r.Path), trace.WithSpanKind(trace.SpanKindClient),
+			trace.WithAttributes(attribute.String("db.system", string(cn.engine)), attribute.String("db.operation", r.What),
+				attribute.String("http.request.method", r.Method), attribute.String("url.path", r.Path)))
+		defer span.End()
+		req = req.WithContext(ctx)
+		defer func() {
+			if err != nil {
+				span.RecordError(err)
+				span.SetStatus(codes.Error, err.Error())
+			}
+		}()
+	}
 	var res *http.Response
 	if cn.os != nil {
 		res, err = cn.os.Stream(req)
 	} else {
 		res, err = cn.es.Perform(req)
 	}
-	return readHTTP(r.What, res, err)
+	if res != nil && c.tracer != nil {
+		trace.SpanFromContext(ctx).SetAttributes(attribute.Int("http.response.status_code", res.StatusCode))
+	}
+	b, err := readHTTP(r.What, res, err)
+	return b, err
 }
 
 // detectionFailed is the error of a request that was not sent because the
@@ -498,4 +538,16 @@ func (e *StatusError) Unwrap() []error {
 		return []error{e.kind, ErrAuth}
 	}
 	return []error{e.kind}
+}
+
+// pathTemplate is path with its index and id segments (those not starting
+// with "_") written {index}: a span name of few distinct values.
+func pathTemplate(path string) string {
+	parts := strings.Split(strings.TrimPrefix(path, "/"), "/")
+	for i, p := range parts {
+		if p != "" && !strings.HasPrefix(p, "_") {
+			parts[i] = "{index}"
+		}
+	}
+	return "/" + strings.Join(parts, "/")
 }

@@ -59,3 +59,18 @@ func TestPartialAndUnreadableAnswers(t *testing.T) {
 		t.Errorf("Count = %d, %v; want ErrUnavailable", n, err)
 	}
 }
+
+func TestPathTemplateKeepsSpanNamesFew(t *testing.T) {
+	for in, want := range map[string]string{
+		"/_bulk":                        "/_bulk",
+		"/flowline-job-1_/_search":      "/{index}/_search",
+		"/operate-list-view-8.3.0_":     "/{index}",
+		"/idx/_alias/alias":             "/{index}/_alias/{index}",
+		"/_index_template/flowline-job": "/_index_template/{index}",
+		"/":                             "/",
+	} {
+		if got := pathTemplate(in); got != want {
+			t.Errorf("pathTemplate(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -225,12 +225,6 @@ func (r *Refusals) lastLocked(kind refusalKind) *refusal {
 }
 
 // ClientOption configures NewClient.
-type ClientOption func(*clientOptions)
-
-type clientOptions struct {
-	refusals *Refusals
-}
-
 // ReportTo makes the client report to r every request refused for its
 // credentials (401), and every success, which shows that they are accepted.
 func ReportTo(r *Refusals) ClientOption {

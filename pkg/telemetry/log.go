@@ -15,9 +15,18 @@ import (
 )
 
 // NewLogger returns a JSON logger at level writing to w; records logged with
-// a context that holds a span get its trace_id and span_id.
+// a context that holds a span get its trace_id and span_id. Durations are
+// written as Go writes them (1.5s, 250ms), not as nanoseconds.
 func NewLogger(w io.Writer, level slog.Leveler) *slog.Logger {
-	return slog.New(traceHandler{slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level})})
+	return slog.New(traceHandler{slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level, ReplaceAttr: durationAsString})})
+}
+
+// durationAsString writes a time.Duration attribute as its string.
+func durationAsString(_ []string, a slog.Attr) slog.Attr {
+	if a.Value.Kind() == slog.KindDuration {
+		a.Value = slog.StringValue(a.Value.Duration().String())
+	}
+	return a
 }
 
 // traceHandler adds the span context of a record's context to the record.

@@ -4,9 +4,9 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"os"
 
 	"github.com/nats-io/nats.go"
+	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/sdk/resource"
@@ -14,21 +14,41 @@ import (
 	semconv "go.opentelemetry.io/otel/semconv/v1.26.0"
 	"go.opentelemetry.io/otel/trace"
 	"go.opentelemetry.io/otel/trace/noop"
+
+	"github.com/flowline/flowline/pkg/buildinfo"
+	"github.com/flowline/flowline/pkg/config"
 )
 
-// NewTracerProvider returns a tracer provider for serviceName. When
-// OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is set,
-// spans are batched and exported over OTLP/HTTP (the exporter reads the other
-// OTEL_EXPORTER_OTLP_* variables itself). The caller owns the provider and
-// must call Shutdown to flush it.
-func NewTracerProvider(ctx context.Context, serviceName string) (*sdktrace.TracerProvider, error) {
-	opts := []sdktrace.TracerProviderOption{
-		sdktrace.WithResource(resource.NewSchemaless(semconv.ServiceName(serviceName))),
+// NewTracerProvider returns a tracer provider whose resource names the
+// service (service.name, service.version from pkg/buildinfo,
+// service.instance.id), overridden by OTEL_SERVICE_NAME and
+// OTEL_RESOURCE_ATTRIBUTES. When cfg exports, spans are batched and
+// exported over OTLP, gRPC or HTTP by cfg.Protocol (the exporter reads
+// the other OTEL_EXPORTER_OTLP_* variables itself). The caller owns the
+// provider and must call Shutdown to flush it.
+func NewTracerProvider(ctx context.Context, cfg config.Telemetry, serviceName, instanceID string) (*sdktrace.TracerProvider, error) {
+	res, err := resource.New(ctx,
+		resource.WithTelemetrySDK(),
+		resource.WithAttributes(
+			semconv.ServiceName(serviceName),
+			semconv.ServiceVersion(buildinfo.Get().Version),
+			semconv.ServiceInstanceID(instanceID),
+		),
+		resource.WithFromEnv(), // last: the operator's word wins
+	)
+	if err != nil {
+		return nil, fmt.Errorf("telemetry: resource: %w", err)
 	}
-	if os.Getenv("OTEL_EXPORTER_OTLP_ENDPOINT") != "" || os.Getenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") != "" {
-		exp, err := otlptracehttp.New(ctx)
+	opts := []sdktrace.TracerProviderOption{sdktrace.WithResource(res)}
+	if cfg.Exporting() {
+		var exp sdktrace.SpanExporter
+		if cfg.Protocol == config.OTLPGRPC {
+			exp, err = otlptracegrpc.New(ctx)
+		} else {
+			exp, err = otlptracehttp.New(ctx)
+		}
 		if err != nil {
-			return nil, fmt.Errorf("telemetry: OTLP trace exporter: %w", err)
+			return nil, fmt.Errorf("telemetry: OTLP trace exporter (%s): %w", cfg.Protocol, err)
 		}
 		opts = append(opts, sdktrace.WithBatcher(exp))
 	}

@@ -41,6 +41,7 @@ type Service struct {
 	cfg     Config
 	log     *slog.Logger
 	tracer  trace.Tracer
+	traces  trace.TracerProvider // the Elasticsearch client's spans
 	metrics *metrics
 	ready   *lifecycle.Readiness
 
@@ -83,6 +84,7 @@ func New(cfg Config, deps Deps) *Service {
 		cfg:     cfg,
 		log:     deps.Log.With("service", "archiver", "replica", runner.ReplicaID()),
 		tracer:  deps.Tracer.Tracer("flowline/archiver"),
+		traces:  deps.Tracer,
 		metrics: newMetrics(deps.Registry),
 		ready:   lifecycle.NewReadiness(condNATS, condES, lease.ConditionBalanced),
 		runner:  runner,
@@ -113,7 +115,7 @@ func (s *Service) Run(ctx context.Context) error {
 	s.ready.Met(condNATS)
 
 	s.refusals = search.NewRefusals(s.log, "FLOWLINE_ES_", s.cfg.ES, s.ready)
-	s.es, err = search.NewClient(s.cfg.Search, search.ReportTo(s.refusals))
+	s.es, err = search.NewClient(s.cfg.Search, search.ReportTo(s.refusals), search.TraceWith(s.traces))
 	if err != nil {
 		return fmt.Errorf("archiver: %w", err)
 	}

@@ -41,6 +41,7 @@ type Service struct {
 	cfg     Config
 	log     *slog.Logger
 	tracer  trace.Tracer
+	traces  trace.TracerProvider // the Elasticsearch client's spans
 	metrics *metrics
 	ready   *lifecycle.Readiness
 	// refusals are Elasticsearch's refusals for conditions of the cluster,
@@ -66,6 +67,7 @@ func New(cfg Config, deps Deps) *Service {
 		cfg:      cfg,
 		log:      log,
 		tracer:   deps.Tracer.Tracer("flowline/writer"),
+		traces:   deps.Tracer,
 		metrics:  newMetrics(deps.Registry),
 		ready:    ready,
 		refusals: search.NewRefusals(log, "FLOWLINE_ES_", cfg.ES, ready),
@@ -85,7 +87,7 @@ func (s *Service) Ready() error { return s.ready.Err() }
 // Run writes documents until ctx is cancelled; the messages of bulks not
 // yet written then are nak'ed for redelivery.
 func (s *Service) Run(ctx context.Context) error {
-	es, err := search.NewClient(s.cfg.Search, search.ReportTo(s.refusals))
+	es, err := search.NewClient(s.cfg.Search, search.ReportTo(s.refusals), search.TraceWith(s.traces))
 	if err != nil {
 		return fmt.Errorf("writer: %w", err)
 	}

@@ -47,6 +47,7 @@ type Service struct {
 	cfg     Config
 	log     *slog.Logger
 	tracer  trace.Tracer
+	traces  trace.TracerProvider // the Elasticsearch client's spans
 	metrics *metrics
 	ready   *lifecycle.Readiness
 	runner  *lease.Runner
@@ -68,6 +69,7 @@ func New(cfg Config, deps Deps) *Service {
 	return &Service{
 		cfg: cfg, log: log,
 		tracer:  deps.Tracer.Tracer("flowline/zeebeimport"),
+		traces:  deps.Tracer,
 		metrics: newMetrics(deps.Registry),
 		ready:   lifecycle.NewReadiness(condNATS, condSource),
 		runner:  runner,
@@ -92,7 +94,7 @@ func (s *Service) Run(ctx context.Context) error {
 	retry := backoff.New(s.cfg.Source.BackoffStart.D(), s.cfg.Source.BackoffMax.D())
 	s.ready.Met(condNATS)
 
-	es, err := search.NewClient(s.cfg.Source.Search(), search.ReportTo(search.NewRefusals(s.log, "FLOWLINE_ZEEBE_IMPORT_", s.cfg.Source.Elasticsearch(), s.ready)))
+	es, err := search.NewClient(s.cfg.Source.Search(), search.ReportTo(search.NewRefusals(s.log, "FLOWLINE_ZEEBE_IMPORT_", s.cfg.Source.Elasticsearch(), s.ready)), search.TraceWith(s.traces))
 	if err != nil {
 		return fmt.Errorf("zeebe import: %w", err)
 	}

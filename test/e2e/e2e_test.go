@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/flowline/flowline/internal/testenv"
 	"github.com/flowline/flowline/internal/testenv/c7enginetest"
 	"github.com/flowline/flowline/internal/testenv/stack"
@@ -229,6 +231,16 @@ func TestRecordsBecomeDocumentsEndToEnd(t *testing.T) {
 	}
 	if !connected {
 		t.Errorf("no trace holds ingest, aggregator and writer spans: %v", byTrace)
+	}
+	// The writer's requests to Elasticsearch are client spans too.
+	bulks := 0
+	for _, sp := range s.Spans.Ended() {
+		if sp.Name() == "elasticsearch POST /_bulk" && sp.SpanKind() == trace.SpanKindClient {
+			bulks++
+		}
+	}
+	if bulks == 0 {
+		t.Error("no client span of a bulk request to Elasticsearch")
 	}
 
 	// Re-sending the same records: all duplicates, nothing stored, nothing
