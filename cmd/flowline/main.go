@@ -46,6 +46,7 @@ func commands() map[string]command {
 		"dlq":           {dlqSummary, specDLQ, runDLQ, func() *flag.FlagSet { fs, _ := dlqFlags(""); return fs }},
 		"nats":          {"run a local NATS server with JetStream (embedded nats-server) until interrupted", specNone, runNATS, func() *flag.FlagSet { fs, _ := natsFlags(); return fs }},
 		"config":        {configSummary, specNone, func(_ context.Context, args []string, stdout io.Writer) error { return runConfig(args, stdout) }, nil},
+		"probe":         {probeSummary, specNone, runProbe, func() *flag.FlagSet { fs, _ := probeFlags(); return fs }},
 		"version":       {"print the version, the source revision and the Go version of this binary (also --version)", specNone, runVersion, nil},
 	}
 }
