@@ -41,6 +41,7 @@ type lagWatch struct {
 	now      func() time.Time
 
 	lag     *prometheus.GaugeVec
+	behindN *prometheus.GaugeVec // messages the partition's consumer has not had acknowledged
 	skipped *prometheus.CounterVec
 
 	oldest map[int32]uint64 // per partition: sequence of the oldest unaggregated message at the last measure
@@ -57,6 +58,10 @@ func newLagWatch(cfg Config, reg prometheus.Registerer, log *slog.Logger) *lagWa
 			Name: "flowline_aggregator_lag_seconds",
 			Help: "Age of the partition's oldest record message not yet aggregated (0: none); records are deleted at FLOWLINE_STREAM_RECORDS_MAX_AGE whether aggregated or not.",
 		}, []string{"partition"}),
+		behindN: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "flowline_aggregator_messages_behind",
+			Help: "Record messages of the partition not yet aggregated into a saved checkpoint: not delivered yet, or delivered and not acknowledged (a message holds up to FLOWLINE_INGEST_BATCH_RECORDS records).",
+		}, []string{"partition"}),
 		skipped: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "flowline_aggregator_skipped_messages_total",
 			Help: "Record messages deleted by the records stream's max age before they were aggregated: their records are missing from the documents.",
@@ -64,7 +69,7 @@ func newLagWatch(cfg Config, reg prometheus.Registerer, log *slog.Logger) *lagWa
 		oldest: map[int32]uint64{},
 		behind: map[int32]bool{},
 	}
-	reg.MustRegister(l.lag, l.skipped)
+	reg.MustRegister(l.lag, l.behindN, l.skipped)
 	return l
 }
 
@@ -130,6 +135,7 @@ func (l *lagWatch) measurePartition(ctx context.Context, st jetstream.Stream, p 
 	default:
 		info := c.CachedInfo()
 		floor, delivered = info.AckFloor.Stream, info.Delivered.Stream
+		l.behindN.WithLabelValues(label).Set(float64(info.NumPending + uint64(info.NumAckPending)))
 	}
 
 	if seen, ok := l.oldest[p]; ok && delivered < seen {

@@ -101,6 +101,12 @@ func TestStalledPartitionIsReportedLongBeforeItsRecordsAgeOutAndASkipIsCounted(t
 	if got := lag("2"); got != 0 {
 		t.Errorf("aggregated partition 2 lag %vs, want 0", got)
 	}
+	behind := func(p string) float64 {
+		return testenv.Metric(t, reg, "flowline_aggregator_messages_behind", map[string]string{"partition": p})
+	}
+	if b1, b2 := behind("1"), behind("2"); b1 != 1 || b2 != 0 {
+		t.Errorf("messages behind: partition 1 %v, partition 2 %v; want 1 and 0", b1, b2)
+	}
 	if got := skipped("1"); got != 0 {
 		t.Errorf("a skip counted before anything aged out: %v", got)
 	}

@@ -50,6 +50,7 @@ type Service struct {
 	token atomic.Pointer[string]
 
 	records atomic.Pointer[recordlog.Log] // set once connected
+	state   *stream.StateCollector        // the streams' state as metrics, bound once connected
 	addr    atomic.Value                  // string: the address the API listens on
 }
 
@@ -63,6 +64,14 @@ func New(cfg Config, deps Deps) *Service {
 		ready:   lifecycle.NewReadiness("connected to NATS", "listening"),
 	}
 	s.budget = &budget{limit: cfg.inflightLimit(), gauge: s.metrics.inflight}
+	// Ingest reports the streams' state (flowline_stream_*,
+	// flowline_consumer_*, flowline_dead_letters): it is the one service
+	// every deployment runs; a second replica reports the same series
+	// under its own instance.
+	s.state = stream.NewStateCollector(5 * time.Second)
+	if err := deps.Registry.Register(s.state); err != nil {
+		s.log.Warn("stream state metrics not registered", "error", err)
+	}
 	if cfg.TokenFile == "" {
 		s.token.Store(&cfg.Token)
 	}
@@ -132,6 +141,7 @@ func (s *Service) Run(ctx context.Context) error {
 	conn, err := stream.Open(ctx, s.cfg.NATS, s.cfg.Streams, "flowline-ingest", s.log, s.ready.Reporter("connected to NATS"))
 	if err == nil {
 		s.records.Store(recordlog.New(conn.JS, s.cfg.RecordStore, conn.Payloads, &s.bufs, s.metrics.publish))
+		s.state.Bind(conn.JS)
 		s.ready.Met("connected to NATS")
 	}
 	if err != nil && ctx.Err() == nil {
