@@ -4,6 +4,8 @@ import (
 	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/flowline/flowline/pkg/stream"
 )
 
 // metrics of one aggregator; registered once in New.
@@ -70,5 +72,10 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		Name: "flowline_aggregator_partitions_given_up_total", Help: "Partitions given up because the broker did not confirm within FLOWLINE_AGGREGATOR_PUBLISH_TIMEOUT.",
 	})
 	reg.MustRegister(m.records, m.documents, m.deadLetters, m.ignored, m.checkpoint, m.givenUp, m.errors)
+	// Every reason exists from the start, at 0, so that rates are defined
+	// before the first dead letter.
+	for _, class := range []string{stream.ClassUndecodable, stream.ClassBodyMissing, stream.ClassRecord, stream.ClassUnrenderable, stream.ClassTooLarge} {
+		m.deadLetters.WithLabelValues(class)
+	}
 	return m
 }

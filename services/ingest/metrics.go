@@ -36,5 +36,8 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		}),
 	}
 	reg.MustRegister(m.records, m.requests, m.duration, m.errors, m.publish, m.inflight)
+	for _, result := range []string{"accepted", "duplicate", "dropped", "invalid"} { // from the start, at 0
+		m.records.WithLabelValues(result)
+	}
 	return m
 }

@@ -1,6 +1,11 @@
 package writer
 
-import "github.com/prometheus/client_golang/prometheus"
+import (
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/flowline/flowline/pkg/search"
+	"github.com/flowline/flowline/pkg/stream"
+)
 
 // metrics of one writer; registered once in New.
 type metrics struct {
@@ -37,5 +42,13 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		}, []string{"partition"}),
 	}
 	reg.MustRegister(m.bulkRequests, m.bulkBytes, m.bulkSeconds, m.items, m.retries, m.deadLetters, m.inFlight, m.lag, m.errors)
+	// Every label a dashboard or an alert selects exists from the start,
+	// at 0, so that rates are defined before the first event.
+	for o := search.Done; o <= search.Rejected; o++ {
+		m.items.WithLabelValues(o.String())
+	}
+	for _, class := range []string{stream.ClassRejected, stream.ClassUnknownFamily, stream.ClassUndecodable, stream.ClassBodyMissing} {
+		m.deadLetters.WithLabelValues(class)
+	}
 	return m
 }
