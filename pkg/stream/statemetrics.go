@@ -11,6 +11,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
+// DeadLetterServices are the services that dead-letter, each on
+// flowline.dlq.<service> (the Zeebe import as ingest).
+var DeadLetterServices = []string{"ingest", "aggregator", "writer", "c7-import", "c7-fold"}
+
 // StateCollector reports Flowline's JetStream streams and their consumers
 // as metrics, read from the broker at each scrape: how many messages each
 // stream holds, how many each consumer has yet to deliver or to see
@@ -85,8 +89,15 @@ func (c *StateCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(c.messages, prometheus.GaugeValue, float64(info.State.Msgs), name)
 		ch <- prometheus.MustNewConstMetric(c.bytes, prometheus.GaugeValue, float64(info.State.Bytes), name)
 		if name == DLQStream {
+			counts := map[string]uint64{}
+			for _, svc := range DeadLetterServices {
+				counts[svc] = 0 // every service, at 0 while it has none
+			}
 			for subject, n := range info.State.Subjects {
-				ch <- prometheus.MustNewConstMetric(c.deadLetters, prometheus.GaugeValue, float64(n), strings.TrimPrefix(subject, dlqRoot))
+				counts[strings.TrimPrefix(subject, dlqRoot)] = n
+			}
+			for svc, n := range counts {
+				ch <- prometheus.MustNewConstMetric(c.deadLetters, prometheus.GaugeValue, float64(n), svc)
 			}
 		}
 		consumers := s.ListConsumers(ctx)

@@ -79,6 +79,7 @@ func TestStateCollectorReportsStreamsConsumersAndDeadLetters(t *testing.T) {
 		"flowline_consumer_ack_pending_messages aggregator-0 FLOWLINE_RECORDS": 2,
 		"flowline_dead_letters writer":                                         2,
 		"flowline_dead_letters aggregator":                                     1,
+		"flowline_dead_letters c7-fold":                                        0,
 		"flowline_stream_state_up":                                             1,
 	} {
 		if v, ok := got[key]; !ok || v != want {
