@@ -5,6 +5,8 @@
 #     run (fetched from Maven Central on first use, cached under
 #     ~/.cache/flowline), unless FLOWLINE_ES_URL / FLOWLINE_OS_URL already
 #     point at them;
+#   - installs Prometheus (Debian's prometheus package: prometheus and
+#     promtool) when it is missing, for the observability tests;
 #   - runs every test, integration tests included, against real NATS
 #     JetStream (embedded nats-server), that Elasticsearch and that OpenSearch.
 set -euo pipefail
@@ -19,6 +21,13 @@ echo "== go vet"
 go vet ./...
 echo "== protobuf: lint and freshness"
 scripts/proto.sh --check
+
+if ! command -v prometheus >/dev/null || ! command -v promtool >/dev/null; then
+  echo "== installing Prometheus (Debian's prometheus package)"
+  sudo=""; [[ $(id -u) -eq 0 ]] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends prometheus >/dev/null
+fi
 
 bin=$(mktemp -d)
 pids=()
