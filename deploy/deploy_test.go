@@ -44,6 +44,7 @@ import (
 	"github.com/flowline/flowline/services/c7import"
 	"github.com/flowline/flowline/services/ingest"
 	"github.com/flowline/flowline/services/writer"
+	"github.com/flowline/flowline/services/zeebeimport"
 )
 
 const (
@@ -73,6 +74,23 @@ const (
 // commands are the subcommands compose or Kubernetes run.
 var commands = append(slices.Clone(services), c7Import)
 
+// The Zeebe import, like the Camunda 7 one, is opt-in: the compose profile
+// zeebeImportProfile adds it.
+const (
+	zeebeImport        = "zeebe-import"
+	zeebeImportProfile = "zeebe-import"
+	demoProfile        = "demo"
+	demoService        = "demo"
+)
+
+// observability are compose's services that watch Flowline: traces through
+// the collector into Jaeger, metrics into Prometheus (NATS's through its
+// exporter), Grafana with the dashboard.
+var observability = []string{"otel-collector", "jaeger", "nats-exporter", "prometheus", "grafana"}
+
+// helpCommands are the subcommands whose --help the tests read.
+var helpCommands = append(slices.Clone(commands), zeebeImport)
+
 // serviceConfigs returns, per subcommand, the config structs the binary
 // loads besides config.Runtime (as cmd/flowline does: the aggregator
 // process runs the c7 fold too).
@@ -89,6 +107,10 @@ var serviceConfigs = map[string]func() []config.Validator{
 	},
 	c7Import: func() []config.Validator {
 		c := c7import.NewConfig()
+		return []config.Validator{&c}
+	},
+	zeebeImport: func() []config.Validator {
+		c := zeebeimport.NewConfig()
 		return []config.Validator{&c}
 	},
 }
@@ -130,7 +152,7 @@ func runTests(m *testing.M) int {
 		fmt.Fprintf(os.Stderr, "building flowline: %v\n%s", err, out)
 		return 1
 	}
-	for _, s := range commands {
+	for _, s := range helpCommands {
 		var stderr bytes.Buffer
 		help := exec.Command(bin, s, "--help")
 		help.Stderr = &stderr
@@ -403,6 +425,8 @@ func checkComposeProfiles(t testing.TB, file, root string) problems {
 	t.Helper()
 	p := checkCompose(t, file, root, nil)
 	p = append(p, checkCompose(t, file, root, map[string]string{"FLOWLINE_C7_URL": c7ShellURL}, c7Profile)...)
+	p = append(p, checkCompose(t, file, root, map[string]string{"FLOWLINE_ZEEBE_IMPORT_URL": "http://host.docker.internal:9200"}, zeebeImportProfile)...)
+	p = append(p, checkCompose(t, file, root, nil, demoProfile)...)
 	return append(p, checkCompose(t, file, root, map[string]string{"FLOWLINE_INGEST_TOKEN": "s3cret"}, zeebeProfile)...)
 }
 
@@ -421,7 +445,14 @@ func checkCompose(t testing.TB, file, root string, env map[string]string, profil
 	if slices.Contains(profiles, c7Profile) {
 		flowline = append(flowline, c7Import)
 	}
-	want := append([]string{"elasticsearch", "nats"}, flowline...)
+	if slices.Contains(profiles, zeebeImportProfile) {
+		flowline = append(flowline, zeebeImport)
+	}
+	want := append(append([]string{"elasticsearch", "nats"}, flowline...), observability...)
+	if slices.Contains(profiles, demoProfile) {
+		want = append(want, demoService)
+		checkComposeDemo(&p, proj, shell)
+	}
 	if slices.Contains(profiles, zeebeProfile) {
 		want = append(want, zeebeService)
 		checkComposeZeebe(t, &p, proj, root, shell)
@@ -513,10 +544,31 @@ func checkCompose(t testing.TB, file, root string, env map[string]string, profil
 				p.addf("%s: does not depend on elasticsearch being healthy (condition service_healthy)", where)
 			}
 		}
-		if hc := svc.HealthCheck; hc != nil && !hc.Disable {
+		if hc := svc.HealthCheck; hc == nil || hc.Disable {
+			p.addf("%s: no healthcheck (flowline probe http://127.0.0.1:%d/readyz)", where, admin)
+		} else {
 			test := strings.Join(hc.Test, " ")
-			if !strings.Contains(test, "/readyz") || !strings.Contains(test, fmt.Sprintf(":%d", admin)) {
-				p.addf("%s: healthcheck %q does not ask the admin port %d for /readyz", where, test, admin)
+			if !strings.Contains(test, "/flowline probe ") || !strings.Contains(test, "/readyz") || !strings.Contains(test, fmt.Sprintf(":%d", admin)) {
+				p.addf("%s: healthcheck %q does not run /flowline probe on the admin port %d's /readyz (the image has no shell)", where, test, admin)
+			}
+		}
+		loopback := false
+		for _, port := range svc.Ports {
+			if int32(port.Target) == admin && port.HostIP == "127.0.0.1" && port.Published != "" {
+				loopback = true
+			}
+		}
+		if !loopback {
+			p.addf("%s: admin port %d is not published on loopback (127.0.0.1:<port>:%d)", where, admin, admin)
+		}
+		if v := env["OTEL_EXPORTER_OTLP_ENDPOINT"]; v != "http://otel-collector:4317" || env["OTEL_EXPORTER_OTLP_PROTOCOL"] != "grpc" {
+			p.addf("%s: OTEL_EXPORTER_OTLP_ENDPOINT is %q (protocol %q), want the collector's http://otel-collector:4317 over grpc", where, v, env["OTEL_EXPORTER_OTLP_PROTOCOL"])
+		}
+		if name != "ingest" {
+			if d, ok := svc.DependsOn["ingest"]; !ok || d.Condition != composetypes.ServiceConditionHealthy {
+				if name != "archiver" {
+					p.addf("%s: does not wait for ingest to be healthy (it sets up the streams)", where)
+				}
 			}
 		}
 		if svc.StopGracePeriod == nil || time.Duration(*svc.StopGracePeriod) < drain+5*time.Second {
@@ -527,6 +579,7 @@ func checkCompose(t testing.TB, file, root string, env map[string]string, profil
 		p.addf("no compose service builds %s from the repository's Dockerfile", image)
 	}
 	checkStreamOwner(&p, "compose", manage)
+	checkComposeObservability(t, &p, proj, flowline)
 
 	if svc, ok := proj.Services["ingest"]; ok {
 		addr := envValues(svc.Environment)["FLOWLINE_INGEST_ADDR"]
@@ -1494,21 +1547,21 @@ func TestComposeChecksCatchMistakes(t *testing.T) {
 		"unknown variable":            {old: "FLOWLINE_NATS_URL: nats://nats:4222", new: "FLOWLINE_NATS_ULR: nats://nats:4222", want: "FLOWLINE_NATS_ULR is not a variable"},
 		"variable of another cmd":     {old: "command: [\"writer\"]\n    environment:\n", new: "command: [\"writer\"]\n    environment:\n      FLOWLINE_INGEST_TOKEN: x\n", want: "FLOWLINE_INGEST_TOKEN is not a variable `flowline writer`"},
 		"wrong NATS URL":              {old: "FLOWLINE_NATS_URL: nats://nats:4222", new: "FLOWLINE_NATS_URL: nats://localhost:4222", want: "FLOWLINE_NATS_URL"},
-		"value the binary rejects":    {old: "FLOWLINE_ES_URL: http://elasticsearch:9200", new: "FLOWLINE_ES_URL: elasticsearch:9200", want: "invalid configuration"},
+		"value the binary rejects":    {old: "${FLOWLINE_ES_URL:-http://elasticsearch:9200}", new: "${FLOWLINE_ES_URL:-elasticsearch:9200}", want: "invalid configuration"},
 		"no jetstream":                {file: "nats.conf", old: "jetstream {", new: "jetstream_off {", want: "nats-server rejects"},
 		"jetstream disabled":          {file: "nats.conf", old: "jetstream {", new: "jetstream {\n  enabled: false", want: "does not enable JetStream"},
 		"page-cache durability":       {file: "nats.conf", old: "sync_interval: always", new: `sync_interval: "2m"`, want: "sync_interval: always"},
 		"config not mounted":          {old: "target: /etc/nats/nats.conf", new: "target: /etc/nats/other.conf", want: "nats-server rejects"},
 		"store not on a volume":       {old: "nats-data:/data", new: "nats-data:/store", want: "store dir"},
 		"admin on loopback":           {old: "FLOWLINE_ADMIN_ADDR: 0.0.0.0:9600", new: "FLOWLINE_ADMIN_ADDR: 127.0.0.1:9600", want: "ingest: FLOWLINE_ADMIN_ADDR"},
-		"admin address unset":         {old: "      FLOWLINE_ADMIN_ADDR: 0.0.0.0:9600\n      FLOWLINE_NATS_URL: nats://nats:4222\n      FLOWLINE_ES_URL", new: "      FLOWLINE_NATS_URL: nats://nats:4222\n      FLOWLINE_ES_URL", last: true, want: "archiver: FLOWLINE_ADMIN_ADDR"},
+		"admin address unset":         {old: "command: [\"archiver\"]\n    environment:\n      <<: *flowline-env\n", new: "command: [\"archiver\"]\n    environment:\n      <<: *flowline-env\n      FLOWLINE_ADMIN_ADDR: \"\"\n", want: "archiver: FLOWLINE_ADMIN_ADDR"},
 		"no stream owner":             {old: `FLOWLINE_STREAM_MANAGE: "true"`, new: `FLOWLINE_STREAM_MANAGE: "false"`, want: "FLOWLINE_STREAM_MANAGE=true is set on []"},
 		"two stream owners":           {old: "command: [\"writer\"]\n    environment:\n", new: "command: [\"writer\"]\n    environment:\n      FLOWLINE_STREAM_MANAGE: \"true\"\n", want: "[ingest writer]"},
 		"other nats release":          {old: "nats:2.", new: "nats:1.", want: "nats-server"},
 		"other elasticsearch":         {old: "elasticsearch:8.19.", new: "elasticsearch:8.18.", want: "esnode.DefaultVersion"},
 		"security on":                 {old: `xpack.security.enabled: "false"`, new: `xpack.security.enabled: "true"`, want: "xpack.security.enabled"},
 		"healthcheck elsewhere":       {old: "/_cluster/health?", new: "/_cat/health?", want: "/_cluster/health"},
-		"es not awaited":              {old: "condition: service_healthy", new: "condition: service_started", last: true, want: "archiver: does not depend on elasticsearch"},
+		"es not awaited":              {old: "      elasticsearch:\n        condition: service_healthy\n      writer:", new: "      elasticsearch:\n        condition: service_started\n      writer:", want: "archiver: does not depend on elasticsearch"},
 		"ingest port not published":   {old: "127.0.0.1:8080:8080", new: "127.0.0.1:8081:8080", want: "is not published"},
 		"ingest on loopback":          {old: "FLOWLINE_INGEST_ADDR: 0.0.0.0:8080", new: "FLOWLINE_INGEST_ADDR: 127.0.0.1:8080", want: "FLOWLINE_INGEST_ADDR"},
 		"wrong subcommand":            {old: `command: ["archiver"]`, new: `command: ["writer"]`, want: "archiver: command"},
@@ -1520,8 +1573,23 @@ func TestComposeChecksCatchMistakes(t *testing.T) {
 		"c7 URL not passed through":   {old: "FLOWLINE_C7_URL: ${FLOWLINE_C7_URL:-}", new: "FLOWLINE_C7_URL: http://camunda:8080/engine-rest", want: "FLOWLINE_C7_URL is \"http://camunda:8080/engine-rest\""},
 		"c7 source default":           {old: "${FLOWLINE_C7_SOURCE:-camunda7}", new: "${FLOWLINE_C7_SOURCE:-c7}", want: "FLOWLINE_C7_SOURCE defaults to \"c7\""},
 		"c7 variable of the fold":     {old: "FLOWLINE_C7_URL: ${FLOWLINE_C7_URL:-}", new: "FLOWLINE_C7_URL: ${FLOWLINE_C7_URL:-}\n      FLOWLINE_C7_FOLD_FETCH_BATCH: \"8\"", want: "FLOWLINE_C7_FOLD_FETCH_BATCH is not a variable `flowline c7-import`"},
-		"c7 engine unreachable":       {old: "host.docker.internal:host-gateway", new: "engine.local:10.0.0.1", want: "host-gateway"},
-		"c7 import without NATS":      {old: "    depends_on:\n      nats:\n        condition: service_started\n\n  # Optional: a Camunda 8.8", new: "\n  # Optional: a Camunda 8.8", want: "c7-import (profiles c7): does not depend on nats"},
+		"c7 engine unreachable":       {old: "host.docker.internal:host-gateway", new: "engine.local:10.0.0.1", last: true, want: "host-gateway"},
+		"c7 import without NATS":      {old: "      nats:\n        condition: service_started\n      ingest:\n        condition: service_healthy\n\n  # The demo profile", new: "      ingest:\n        condition: service_healthy\n\n  # The demo profile", want: "c7-import (profiles c7): does not depend on nats"},
+		"health probed elsewhere":     {old: `"http://127.0.0.1:9600/readyz"]`, new: `"http://127.0.0.1:9600/healthz"]`, want: "/readyz"},
+		"health by shell":             {old: `test: ["CMD", "/flowline", "probe", "http://127.0.0.1:9600/readyz"]`, new: `test: ["CMD-SHELL", "curl -f http://127.0.0.1:9600/readyz"]`, want: "the image has no shell"},
+		"admin port on every address": {old: `"127.0.0.1:9603:9600"`, new: `"9603:9600"`, want: "writer: admin port 9600 is not published on loopback"},
+		"ingest not awaited":          {old: "      ingest:\n        condition: service_healthy\n      elasticsearch:", new: "      ingest:\n        condition: service_started\n      elasticsearch:", want: "writer: does not wait for ingest"},
+		"traces elsewhere":            {old: "OTEL_EXPORTER_OTLP_ENDPOINT: http://otel-collector:4317", new: "OTEL_EXPORTER_OTLP_ENDPOINT: http://jaeger:4317", want: "OTEL_EXPORTER_OTLP_ENDPOINT"},
+		"service not scraped":         {file: "prometheus.yml", old: "  - job_name: flowline-writer\n    static_configs: [{targets: [\"writer:9600\"]}]\n", new: "", want: "writer is not scraped"},
+		"scraped on another port":     {file: "prometheus.yml", old: "archiver:9600", new: "archiver:9090", want: "archiver is not scraped"},
+		"nats not scraped":            {file: "prometheus.yml", old: "nats-exporter:7777", new: "nats:8222", want: "NATS is not scraped"},
+		"rules not loaded":            {file: "prometheus.yml", old: "  - /etc/prometheus/flowline-rules.yaml\n", new: "", want: "rule files"},
+		"exporter without jetstream":  {old: `"-jsz=all", `, new: "", want: "-jsz=all"},
+		"no data source":              {file: "grafana/datasource.yaml", old: "url: http://prometheus:9090", new: "url: http://localhost:9090", want: "no Prometheus data source"},
+		"dashboard not provisioned":   {file: "grafana/dashboards.yaml", old: "path: /var/lib/grafana/dashboards", new: "path: /var/lib/grafana/other", want: "dashboard deploy/grafana/flowline.json is not provisioned"},
+		"collector not to jaeger":     {file: "otel-collector.yaml", old: "endpoint: jaeger:4317", new: "endpoint: tempo:4317", want: "jaeger:4317"},
+		"demo elsewhere":              {old: `"--ingest", "http://ingest:8080"]`, new: `"--ingest", "http://localhost:8080"]`, want: "compose service demo"},
+		"demo by default":             {old: "    profiles: [\"demo\"]\n", new: "", want: "compose services are"},
 		"zeebe: zeebe by default":     {old: "    profiles: [\"zeebe\"]\n", new: "", want: "compose services are"},
 		"zeebe: other zeebe minor":    {old: "camunda/zeebe:8.8.0", new: "camunda/zeebe:8.7.4", want: "camunda/zeebe:8.8.x"},
 		"zeebe: jar path":             {old: "/exporters/flowline-zeebe-exporter-", new: "/exporters/zeebe-exporter-", want: "JARPATH"},
@@ -1535,7 +1603,9 @@ func TestComposeChecksCatchMistakes(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			root := t.TempDir()
 			dir := filepath.Join(root, "deploy", "compose")
-			copyDir(t, "compose", dir)
+			for _, sub := range []string{"compose", filepath.Join("compose", "grafana"), "prometheus", "grafana"} {
+				copyDir(t, sub, filepath.Join(root, "deploy", sub))
+			}
 			if m.file == "" {
 				m.file = "compose.yaml"
 			}
