@@ -54,7 +54,10 @@ const (
 	// buildCommand is the Dockerfile's build step; TestMain builds the
 	// binary the same way.
 	buildCommand = "CGO_ENABLED=0 go build -trimpath -o /out/flowline ./cmd/flowline"
-	envPrefix    = config.Prefix + "_"
+	// buildInfoFlags are the linker flags of the build step that set what
+	// flowline version says (pkg/buildinfo).
+	buildInfoFlags = "-X github.com/flowline/flowline/pkg/buildinfo.version=${VERSION} -X github.com/flowline/flowline/pkg/buildinfo.revision=${REVISION}"
+	envPrefix      = config.Prefix + "_"
 )
 
 // services are the subcommands that each run one service; compose and
@@ -1310,7 +1313,10 @@ func checkDockerfile(t testing.TB, text, ignore string) problems {
 	}
 	built := false
 	for _, in := range build {
-		if in.cmd == "RUN" && strings.Contains(in.args, buildCommand) {
+		if in.cmd == "RUN" && strings.Contains(in.args, "CGO_ENABLED=0 go build -trimpath ") && strings.HasSuffix(strings.TrimSpace(in.args), "-o /out/flowline ./cmd/flowline") {
+			if !strings.Contains(in.args, buildInfoFlags) {
+				p.addf("Dockerfile: the build does not set the version and revision (-ldflags %q)", buildInfoFlags)
+			}
 			built = true
 		}
 		if in.cmd == "COPY" && !strings.Contains(in.args, "--from") {
@@ -1690,6 +1696,7 @@ func TestDockerChecksCatchMistakes(t *testing.T) {
 		"base image":      {old: "static-debian12:nonroot", new: "static-debian12", want: "distroless"},
 		"root":            {old: "USER 65532:65532", new: "USER root", want: "non-root"},
 		"binary not cp'd": {old: "COPY --from=build /out/flowline /flowline", new: "COPY --from=build /out/flowline /bin/flowline", want: "does not COPY"},
+		"no version":      {old: "buildinfo.revision=${REVISION}", new: "buildinfo.commit=${REVISION}", want: "does not set the version and revision"},
 	}
 	for name, m := range cases {
 		t.Run(name, func(t *testing.T) {
