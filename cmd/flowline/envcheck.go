@@ -33,7 +33,7 @@ func knownVariables(cmds map[string]command) []string {
 // reads and what any command reads.
 func checkEnv(name string, cmd command, cmds map[string]command) config.EnvReport {
 	read, _ := config.Keys(cmd.spec()...)
-	return config.CheckEnv(read, knownVariables(cmds))
+	return config.CheckEnvironment(read, knownVariables(cmds))
 }
 
 // reportEnv logs, as the command starts, the FLOWLINE_ variables it will
@@ -110,7 +110,7 @@ func runConfig(args []string, stdout io.Writer) error {
 			fmt.Fprintf(stdout, "%-14s %v\n", n, err)
 		}
 	}
-	r := config.CheckEnv(read, knownVariables(cmds))
+	r := config.CheckEnvironment(read, knownVariables(cmds))
 	for _, u := range r.Unknown {
 		problems++
 		if u.Known != "" {

@@ -169,12 +169,15 @@ type EnvReport struct {
 // Suggestion pairs a variable set in the environment with a known name.
 type Suggestion struct{ Name, Known string }
 
-// CheckEnv compares the FLOWLINE_ variables set in the environment with
-// read (what the command being run reads) and known (what any command
+// CheckEnvironment is CheckEnv of the process's environment.
+func CheckEnvironment(read, known []string) EnvReport { return CheckEnv(os.Environ(), read, known) }
+
+// CheckEnv compares the FLOWLINE_ variables of environ (KEY=value entries)
+// with read (what the command being run reads) and known (what any command
 // reads).
-func CheckEnv(read, known []string) EnvReport {
+func CheckEnv(environ, read, known []string) EnvReport {
 	var r EnvReport
-	for _, kv := range os.Environ() {
+	for _, kv := range environ {
 		name, _, _ := strings.Cut(kv, "=")
 		if !strings.HasPrefix(name, Prefix+"_") || slices.Contains(read, name) {
 			continue
