@@ -60,7 +60,16 @@ func reportEnv(log *slog.Logger, name string, r config.EnvReport) {
 // services' logs.
 func envLogger(w io.Writer) *slog.Logger { return telemetry.NewLogger(w, slog.LevelInfo) }
 
-const configSummary = "check the environment for commands without running them: flowline config check [COMMAND...] (default: every command that reads variables); exit 1 when a value is invalid or a variable unknown"
+const configSummary = "check the environment for commands without running them: flowline config check [COMMAND...] (default: every service command, the imports when their URL is set); exit 1 when a value is invalid or a variable unknown"
+
+// optional is a config section a command runs only when it is set up: the
+// imports a service process runs beside itself (ingest's Zeebe import,
+// dev's imports) when their URL is set.
+type optional interface{ Enabled() bool }
+
+// importCommands are the commands whose whole job is an import: their
+// section is required there.
+var importCommands = []string{"zeebe-import", "c7-import"}
 
 // runConfig is `flowline config check [COMMAND...]`: it loads and
 // validates each command's configuration from the environment, reports
@@ -71,11 +80,15 @@ func runConfig(args []string, stdout io.Writer) error {
 	}
 	cmds := commands()
 	names := args[1:]
-	if len(names) == 0 {
+	if len(names) == 0 { // the service commands that would run
 		for n, c := range cmds {
-			if len(c.spec()) > 0 {
-				names = append(names, n)
+			if !runsServices(c.spec()) || n == "dev" {
+				continue
 			}
+			if slices.Contains(importCommands, n) && !enabledImport(c.spec()) {
+				continue
+			}
+			names = append(names, n)
 		}
 		sort.Strings(names)
 	}
@@ -95,6 +108,9 @@ func runConfig(args []string, stdout io.Writer) error {
 				errs = append(errs, err)
 				continue
 			}
+			if o, ok := spec.(optional); ok && !o.Enabled() && !slices.Contains(importCommands, n) {
+				continue // not run by this command unless set up
+			}
 			if v, ok := spec.(config.Validator); ok {
 				if err := v.Validate(); err != nil {
 					errs = append(errs, err)
@@ -109,6 +125,10 @@ func runConfig(args []string, stdout io.Writer) error {
 		for _, err := range errs {
 			fmt.Fprintf(stdout, "%-14s %v\n", n, err)
 		}
+	}
+	if _, err := config.LoadTelemetry(); err != nil {
+		problems++
+		fmt.Fprintf(stdout, "%-14s %v\n", "traces", err)
 	}
 	r := config.CheckEnvironment(read, knownVariables(cmds))
 	for _, u := range r.Unknown {
@@ -126,4 +146,17 @@ func runConfig(args []string, stdout io.Writer) error {
 		return fmt.Errorf("%d problem(s) in the environment", problems)
 	}
 	return nil
+}
+
+// enabledImport says whether an import command's section is set up.
+func enabledImport(specs []any) bool {
+	for _, s := range specs {
+		if err := config.Process(s); err != nil {
+			return true // a broken value is worth reporting
+		}
+		if o, ok := s.(optional); ok {
+			return o.Enabled()
+		}
+	}
+	return false
 }

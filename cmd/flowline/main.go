@@ -61,7 +61,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	case len(args) == 0 || isHelp(args[0]) && len(args) == 1:
 		usage(stdout, cmds)
 		return 0
-	case args[0] == "help": // flowline help COMMAND
+	case args[0] == "help" || isHelp(args[0]): // flowline help COMMAND, flowline --help COMMAND
 		cmd, ok := cmds[args[1]]
 		if !ok {
 			fmt.Fprintf(stderr, "flowline help: unknown command %q\n\n", args[1])

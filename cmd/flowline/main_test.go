@@ -69,11 +69,12 @@ func TestHelpListsEveryVariableWithDefault(t *testing.T) {
 // `flowline version` and `--version` print the build's version and
 // revision.
 func TestHelpCommandAndVersion(t *testing.T) {
-	var help, flagHelp, errOut bytes.Buffer
-	if run([]string{"help", "archiver"}, &help, &errOut) != 0 || run([]string{"archiver", "--help"}, &flagHelp, &errOut) != 0 {
+	var help, flagHelp, dashHelp, errOut bytes.Buffer
+	if run([]string{"help", "archiver"}, &help, &errOut) != 0 || run([]string{"archiver", "--help"}, &flagHelp, &errOut) != 0 ||
+		run([]string{"--help", "archiver"}, &dashHelp, &errOut) != 0 {
 		t.Fatalf("help failed: %s", errOut.String())
 	}
-	if help.String() != flagHelp.String() || !strings.Contains(help.String(), "FLOWLINE_ARCHIVER_WAIT_PERIOD") {
+	if help.String() != flagHelp.String() || dashHelp.String() != help.String() || !strings.Contains(help.String(), "FLOWLINE_ARCHIVER_WAIT_PERIOD") {
 		t.Errorf("flowline help archiver:\n%s\nflowline archiver --help:\n%s", help.String(), flagHelp.String())
 	}
 	for _, args := range [][]string{{"version"}, {"--version"}} {
@@ -95,9 +96,9 @@ func TestHelpCommandAndVersion(t *testing.T) {
 func TestMisspelledVariablesAreReported(t *testing.T) {
 	t.Setenv("FLOWLINE_WRITER_WORKRES", "2")
 	t.Setenv("FLOWLINE_RETENTION", "30d")
-	t.Setenv("FLOWLINE_INDEX_PREFIX", "UPPER") // the writer refuses it: it stops right after the report
+	t.Setenv("FLOWLINE_INDEX_PREFIX", "UPPER") // the archiver refuses it: it stops right after the report
 	var out, errOut bytes.Buffer
-	if code := run([]string{"writer"}, &out, &errOut); code != 1 {
+	if code := run([]string{"archiver"}, &out, &errOut); code != 1 {
 		t.Fatalf("exit %d: %s", code, errOut.String())
 	}
 	for _, want := range []string{`"variable":"FLOWLINE_WRITER_WORKRES"`, `"did_you_mean":"FLOWLINE_WRITER_WORKERS"`, `"level":"WARN"`,
@@ -123,6 +124,23 @@ func TestMisspelledVariablesAreReported(t *testing.T) {
 	out.Reset()
 	if code := run([]string{"config", "check", "writer", "archiver"}, &out, &errOut); code != 0 {
 		t.Errorf("config check of a sound environment: exit %d:\n%s", code, out.String())
+	}
+	// The imports a command runs only when set up are not required: ingest
+	// without FLOWLINE_ZEEBE_IMPORT_URL, the default set without the
+	// imports' URLs; named on their own, they are.
+	for _, tt := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"config", "check", "ingest", "dev"}, 0, "ingest         ok"},
+		{[]string{"config", "check"}, 0, "aggregator     ok"},
+		{[]string{"config", "check", "c7-import"}, 1, "FLOWLINE_C7_URL is required"},
+	} {
+		out.Reset()
+		if code := run(tt.args, &out, &errOut); code != tt.code || !strings.Contains(out.String(), tt.want) {
+			t.Errorf("%v: exit %d, want %d with %q:\n%s", tt.args, code, tt.code, tt.want, out.String())
+		}
 	}
 	t.Setenv("FLOWLINE_ARCHIVER_WAIT_PERIOD", "a while")
 	out.Reset()

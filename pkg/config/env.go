@@ -144,11 +144,12 @@ func secretName(key string) bool {
 
 // IsTestVariable says whether name is read by the test suite, its
 // benchmarks or the project's scripts rather than by a command
-// (FLOWLINE_OS_URL, FLOWLINE_TOOLS_BIN, FLOWLINE_BENCH_*, FLOWLINE_TEST_*):
+// (FLOWLINE_OS_URL, FLOWLINE_TOOLS_BIN, FLOWLINE_C7_TEST_URL,
+// FLOWLINE_BENCH_*, FLOWLINE_TEST_*):
 // such a variable is not reported as unknown.
 func IsTestVariable(name string) bool {
 	switch name {
-	case Prefix + "_OS_URL", Prefix + "_TOOLS_BIN":
+	case Prefix + "_OS_URL", Prefix + "_TOOLS_BIN", Prefix + "_C7_TEST_URL":
 		return true
 	}
 	return strings.HasPrefix(name, Prefix+"_BENCH_") || strings.HasPrefix(name, Prefix+"_TEST_")
@@ -183,7 +184,11 @@ func CheckEnv(environ, read, known []string) EnvReport {
 			continue
 		}
 		if to, ok := renamed[name]; ok {
-			r.Deprecated = append(r.Deprecated, Suggestion{Name: name, Known: to})
+			if slices.Contains(read, to) { // read under its old name
+				r.Deprecated = append(r.Deprecated, Suggestion{Name: name, Known: to})
+			} else {
+				r.Elsewhere = append(r.Elsewhere, name)
+			}
 			continue
 		}
 		if slices.Contains(known, name) || IsTestVariable(name) {

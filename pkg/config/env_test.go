@@ -88,10 +88,10 @@ func TestRenamedVariablesAreStillRead(t *testing.T) {
 // reads, and an old name, are told apart; what the command reads is not
 // reported.
 func TestCheckEnvFindsMisspelledVariables(t *testing.T) {
-	read := []string{"FLOWLINE_WRITER_WORKERS", "FLOWLINE_NATS_URL"}
+	read := []string{"FLOWLINE_WRITER_WORKERS", "FLOWLINE_NATS_URL", "FLOWLINE_ARCHIVER_RETENTION"}
 	known := append([]string{"FLOWLINE_AGGREGATOR_FETCH_BATCH", "FLOWLINE_ARCHIVER_WAIT_PERIOD"}, read...)
 	environ := []string{"PATH=/bin", "FLOWLINE_WRITER_WORKERS=2", "FLOWLINE_NATS_URL=nats://x", "FLOWLINE_WRITER_WORKRES=2",
-		"FLOWLINE_ARCHIVER_WAIT_PERIOD=1d", "FLOWLINE_RETENTION=30d", "FLOWLINE_COMPLETELY_DIFFERENT=x", "FLOWLINE_BENCH_DOCS=5"}
+		"FLOWLINE_ARCHIVER_WAIT_PERIOD=1d", "FLOWLINE_RETENTION=30d", "FLOWLINE_COMPLETELY_DIFFERENT=x", "FLOWLINE_BENCH_DOCS=5", "FLOWLINE_C7_TEST_URL=http://e"}
 	r := CheckEnv(environ, read, known)
 	var unknown []string
 	for _, u := range r.Unknown {
@@ -100,7 +100,7 @@ func TestCheckEnvFindsMisspelledVariables(t *testing.T) {
 	if got := strings.Join(unknown, " "); got != "FLOWLINE_COMPLETELY_DIFFERENT-> FLOWLINE_WRITER_WORKRES->FLOWLINE_WRITER_WORKERS" {
 		t.Errorf("unknown: %s", got)
 	}
-	if strings.Join(r.Elsewhere, " ") != "FLOWLINE_ARCHIVER_WAIT_PERIOD FLOWLINE_BENCH_DOCS" {
+	if strings.Join(r.Elsewhere, " ") != "FLOWLINE_ARCHIVER_WAIT_PERIOD FLOWLINE_BENCH_DOCS FLOWLINE_C7_TEST_URL" {
 		t.Errorf("read elsewhere: %v", r.Elsewhere)
 	}
 	if len(r.Deprecated) != 1 || r.Deprecated[0] != (Suggestion{"FLOWLINE_RETENTION", "FLOWLINE_ARCHIVER_RETENTION"}) {

@@ -41,16 +41,19 @@ func LoadTelemetry() (Telemetry, error) {
 	t := Telemetry{
 		Endpoint:       os.Getenv("OTEL_EXPORTER_OTLP_ENDPOINT"),
 		TracesEndpoint: os.Getenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"),
-		Protocol:       os.Getenv("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"),
 	}
-	if t.Protocol == "" {
-		t.Protocol = os.Getenv("OTEL_EXPORTER_OTLP_PROTOCOL")
+	from := "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"
+	if t.Protocol = os.Getenv(from); t.Protocol == "" {
+		from = "OTEL_EXPORTER_OTLP_PROTOCOL"
+		t.Protocol = os.Getenv(from)
 	}
 	if t.Protocol == "" {
 		t.Protocol = OTLPHTTP
 	}
-	if t.Protocol != OTLPGRPC && t.Protocol != OTLPHTTP {
-		return t, fmt.Errorf("%w: OTEL_EXPORTER_OTLP_PROTOCOL=%q: want grpc or http/protobuf", ErrInvalid, t.Protocol)
+	// A protocol Flowline does not speak matters only when spans are
+	// exported.
+	if t.Exporting() && t.Protocol != OTLPGRPC && t.Protocol != OTLPHTTP {
+		return t, fmt.Errorf("%w: %s=%q: want grpc or http/protobuf (the Go exporters do not speak http/json)", ErrInvalid, from, t.Protocol)
 	}
 	return t, nil
 }

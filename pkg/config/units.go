@@ -71,7 +71,11 @@ func parseDuration(v string) (time.Duration, error) {
 		if err != nil || n > int64(math.MaxInt64/u.unit) {
 			return 0, fmt.Errorf("not a duration: %s%c is out of range", s[:digits], u.suffix)
 		}
-		total += time.Duration(n) * u.unit
+		if add := time.Duration(n) * u.unit; total > math.MaxInt64-add {
+			return 0, errors.New("not a duration: out of range")
+		} else {
+			total += add
+		}
 		s = s[digits+1:]
 	}
 	if s == "" {
@@ -86,6 +90,9 @@ func parseDuration(v string) (time.Duration, error) {
 	}
 	if total > 0 && rest < 0 {
 		return 0, errors.New("not a duration: a sign may only lead")
+	}
+	if rest > 0 && total > math.MaxInt64-rest {
+		return 0, errors.New("not a duration: out of range")
 	}
 	return total + rest, nil
 }

@@ -28,6 +28,8 @@ func TestParseDuration(t *testing.T) {
 		{"5", 0, false},
 		{"abc", 0, false},
 		{"99999999999999w", 0, false},
+		{"15250w106751d", 0, false},
+		{"15250w2500000h", 0, false},
 	} {
 		got, err := ParseDuration(tt.in)
 		if (err == nil) != tt.ok || got != tt.want {

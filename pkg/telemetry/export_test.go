@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 
@@ -128,7 +129,22 @@ func TestTelemetryConfig(t *testing.T) {
 		t.Errorf("loaded %+v, %v", c, err)
 	}
 	t.Setenv("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "http/json")
-	if _, err := config.LoadTelemetry(); err == nil {
-		t.Error("http/json accepted; the exporter does not speak it")
+	if _, err := config.LoadTelemetry(); err != nil {
+		t.Errorf("http/json refused although nothing is exported: %v", err)
+	}
+	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318")
+	if _, err := config.LoadTelemetry(); err == nil || !strings.Contains(err.Error(), "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL") {
+		t.Errorf("http/json with an endpoint: %v, want an error naming OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", err)
+	}
+	// A malformed resource attribute costs the entry, not the service.
+	t.Setenv("OTEL_RESOURCE_ATTRIBUTES", "deployment.environment=prod,")
+	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "")
+	t.Setenv("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "")
+	c, err = config.LoadTelemetry()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := NewTracerProvider(context.Background(), c, "flowline-x", "i"); err != nil {
+		t.Errorf("a trailing comma in OTEL_RESOURCE_ATTRIBUTES stops the service: %v", err)
 	}
 }

@@ -2,6 +2,7 @@ package telemetry
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 
@@ -36,6 +37,11 @@ func NewTracerProvider(ctx context.Context, cfg config.Telemetry, serviceName, i
 		),
 		resource.WithFromEnv(), // last: the operator's word wins
 	)
+	if errors.Is(err, resource.ErrPartialResource) {
+		// A malformed OTEL_RESOURCE_ATTRIBUTES entry (a trailing comma, a
+		// key without =) costs that entry, not the service.
+		err = nil
+	}
 	if err != nil {
 		return nil, fmt.Errorf("telemetry: resource: %w", err)
 	}

@@ -61,7 +61,7 @@ func New(cfg Config, deps Deps) *Service {
 	log := deps.Log.With("service", "c7fold")
 	metrics := newMetrics(deps.Registry)
 	runner := lease.NewRunner(lease.RunnerConfig{
-		Lease: cfg.Lease, Replicas: cfg.Streams.Replicas, Service: "c7fold", Registry: deps.Registry, Errors: metrics.errors,
+		Lease: cfg.Lease, Replicas: cfg.Streams.Replicas, Service: "c7-fold", Registry: deps.Registry, Errors: metrics.errors,
 		// A round waits up to a second for pages itself.
 		Pacing: lease.Pacing{IdleStart: 100 * time.Millisecond, IdleFactor: 1, IdleMax: 100 * time.Millisecond, RetryStart: retryStart, RetryMax: retryMax},
 	}, log)
