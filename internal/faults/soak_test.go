@@ -29,7 +29,7 @@ func TestSoakJudgesTrendsAfterTheWarmUp(t *testing.T) {
 				warm := math.Min(h, 0.125) / 0.125 // the first quarter: caches filling
 				w.rss["aggregator-1"] = append(w.rss["aggregator-1"], 100+50*warm+float64(i%4))
 				w.rss["writer-1"] = append(w.rss["writer-1"], 100+200*h) // leaks 200 MB/h
-				w.rss["nats-1"] = append(w.rss["nats-1"], 100+400*h)      // the retained stream
+				w.rss["nats-1"] = append(w.rss["nats-1"], 100+400*h)     // the retained stream
 				w.open = append(w.open, tt.backlog(h, i))
 			}
 			out := Soak{Seconds: 1800, Partitions: 4}
