@@ -916,7 +916,9 @@ func checkKustomize(t testing.TB, dir string, want []string) problems {
 			p.addf("Deployment %s: runs `flowline %s`, which %s must not run (it is optional: the component deploy/%s adds it)", d.Name, cmd, dir, c7Component)
 		}
 	}
-	wantReplicas := map[string]int32{"aggregator": 1, "writer": 2, "archiver": 1, c7Import: 1}
+	// Two of each: leases make two aggregators, archivers or imports safe
+	// side by side, and two keep a service running through a node's loss.
+	wantReplicas := map[string]int32{"ingest": 2, "aggregator": 2, "writer": 2, "archiver": 2, c7Import: 2}
 	for _, svc := range want {
 		d, ok := objs.deployments[svc]
 		if !ok {
@@ -936,8 +938,25 @@ func checkKustomize(t testing.TB, dir string, want []string) problems {
 		} else if replicas < 1 {
 			p.addf("%s: replicas %d", where, replicas)
 		}
-		if svc == "aggregator" && d.Spec.Strategy.Type != appsv1.RecreateDeploymentStrategyType {
-			p.addf("%s: strategy %q, want Recreate so two aggregators never run at once", where, d.Spec.Strategy.Type)
+		if d.Spec.Strategy.Type == appsv1.RecreateDeploymentStrategyType {
+			p.addf("%s: strategy Recreate stops every replica at once on a rollout; leases make a rolling update safe", where)
+		}
+		if ru := d.Spec.Strategy.RollingUpdate; svc == "aggregator" && (ru == nil || ru.MaxUnavailable == nil || ru.MaxUnavailable.IntValue() != 0) {
+			p.addf("%s: a rolling update must keep every replica until its successor is up (maxUnavailable: 0), so that no partition waits for an owner", where)
+		}
+		spread := false
+		for _, c := range d.Spec.Template.Spec.TopologySpreadConstraints {
+			if c.TopologyKey == "kubernetes.io/hostname" && c.MaxSkew == 1 && selects(c.LabelSelector, d.Spec.Template.Labels) {
+				for other, od := range objs.deployments {
+					if other != svc && selects(c.LabelSelector, od.Spec.Template.Labels) {
+						p.addf("%s: its topology spread also counts the pods of %s", where, od.Name)
+					}
+				}
+				spread = true
+			}
+		}
+		if !spread {
+			p.addf("%s: no topology spread across nodes (kubernetes.io/hostname, maxSkew 1, selecting its own pods)", where)
 		}
 		if !selects(d.Spec.Selector, d.Spec.Template.Labels) {
 			p.addf("%s: selector does not select its own pods", where)
@@ -968,7 +987,7 @@ func checkKustomize(t testing.TB, dir string, want []string) problems {
 		for _, pr := range []struct {
 			kind, path string
 			probe      *corev1.Probe
-		}{{"readinessProbe", "/readyz", c.ReadinessProbe}, {"livenessProbe", "/healthz", c.LivenessProbe}} {
+		}{{"readinessProbe", "/readyz", c.ReadinessProbe}, {"livenessProbe", "/healthz", c.LivenessProbe}, {"startupProbe", "/healthz", c.StartupProbe}} {
 			if pr.probe == nil || pr.probe.HTTPGet == nil {
 				p.addf("%s: no httpGet %s", where, pr.kind)
 				continue
@@ -979,6 +998,9 @@ func checkKustomize(t testing.TB, dir string, want []string) problems {
 			if got := resolvePort(c, pr.probe.HTTPGet.Port); got != admin {
 				p.addf("%s: %s port %s is %d, want the admin port %d", where, pr.kind, pr.probe.HTTPGet.Port.String(), got, admin)
 			}
+		}
+		if sp := c.StartupProbe; sp != nil && sp.PeriodSeconds*sp.FailureThreshold < 60 {
+			p.addf("%s: the startupProbe gives start-up %ds, want at least 60s (a busy cluster)", where, sp.PeriodSeconds*sp.FailureThreshold)
 		}
 
 		// Resources.
@@ -1156,31 +1178,46 @@ func checkKustomize(t testing.TB, dir string, want []string) problems {
 		}
 	}
 
-	// The writer's PodDisruptionBudget.
-	if len(objs.pdbs) != 1 {
-		p.addf("%d PodDisruptionBudgets, want 1 (writer)", len(objs.pdbs))
-	}
-	writerReplicas := int32(1)
-	if w, ok := objs.deployments["writer"]; ok && w.Spec.Replicas != nil {
-		writerReplicas = *w.Spec.Replicas
-	}
+	// A PodDisruptionBudget per Deployment, selecting only its pods.
+	covered := map[string]bool{}
 	for _, b := range objs.pdbs {
-		if _, ok := objs.deployments["writer"]; !ok {
+		var svc string
+		for cmd, d := range objs.deployments {
+			if selects(b.Spec.Selector, d.Spec.Template.Labels) {
+				if svc != "" {
+					p.addf("PodDisruptionBudget %s: selects the pods of %s and of flowline-%s", b.Name, d.Name, svc)
+				}
+				svc = cmd
+			}
+		}
+		if svc == "" {
+			p.addf("PodDisruptionBudget %s: selects no Deployment's pods", b.Name)
 			continue
 		}
-		objs.selectsOnly(&p, "PodDisruptionBudget "+b.Name, b.Spec.Selector, "writer")
-		replicas := writerReplicas
+		if covered[svc] {
+			p.addf("PodDisruptionBudget %s: a second budget for flowline-%s", b.Name, svc)
+		}
+		covered[svc] = true
+		replicas := int32(1)
+		if d := objs.deployments[svc]; d.Spec.Replicas != nil {
+			replicas = *d.Spec.Replicas
+		}
 		switch {
 		case b.Spec.MinAvailable != nil && b.Spec.MinAvailable.Type == intstr.Int:
 			if b.Spec.MinAvailable.IntVal < 1 || b.Spec.MinAvailable.IntVal >= replicas {
-				p.addf("PodDisruptionBudget %s: minAvailable %d with %d writer replicas blocks drains or protects nothing", b.Name, b.Spec.MinAvailable.IntVal, replicas)
+				p.addf("PodDisruptionBudget %s: minAvailable %d with %d %s replicas blocks drains or protects nothing", b.Name, b.Spec.MinAvailable.IntVal, replicas, svc)
 			}
 		case b.Spec.MaxUnavailable != nil && b.Spec.MaxUnavailable.Type == intstr.Int:
 			if b.Spec.MaxUnavailable.IntVal < 1 || b.Spec.MaxUnavailable.IntVal >= replicas {
-				p.addf("PodDisruptionBudget %s: maxUnavailable %d with %d writer replicas", b.Name, b.Spec.MaxUnavailable.IntVal, replicas)
+				p.addf("PodDisruptionBudget %s: maxUnavailable %d with %d %s replicas", b.Name, b.Spec.MaxUnavailable.IntVal, replicas, svc)
 			}
 		default:
 			p.addf("PodDisruptionBudget %s: set minAvailable or maxUnavailable as a number", b.Name)
+		}
+	}
+	for _, svc := range want {
+		if _, ok := objs.deployments[svc]; ok && !covered[svc] {
+			p.addf("Deployment flowline-%s: no PodDisruptionBudget", svc)
 		}
 	}
 	return p
@@ -1626,32 +1663,38 @@ func TestComposeChecksCatchMistakes(t *testing.T) {
 
 func TestKustomizeChecksCatchMistakes(t *testing.T) {
 	cases := map[string]mutation{
-		"aggregator rolling":    {file: "aggregator.yaml", old: "type: Recreate", new: "type: RollingUpdate", want: "Recreate"},
-		"aggregator scaled":     {file: "aggregator.yaml", old: "replicas: 1", new: "replicas: 2", want: "replicas 2, want 1"},
-		"one writer":            {file: "writer.yaml", old: "replicas: 2", new: "replicas: 1", want: "replicas 1, want 2"},
-		"readiness path":        {file: "ingest.yaml", old: "path: /readyz", new: "path: /ready", want: "readinessProbe path"},
-		"liveness path":         {file: "archiver.yaml", old: "path: /healthz", new: "path: /readyz", want: "livenessProbe path"},
-		"admin port":            {file: "archiver.yaml", old: "containerPort: 9600", new: "containerPort: 9601", want: "want the admin port 9600"},
-		"missing configmap key": {file: "writer.yaml", old: "key: FLOWLINE_ES_URL", new: "key: FLOWLINE_ES_URI", want: "FLOWLINE_ES_URI, which ConfigMap"},
-		"unknown variable":      {file: "ingest.yaml", old: "- name: FLOWLINE_INGEST_TOKEN", new: "- name: FLOWLINE_ES_PASSWORD", want: "FLOWLINE_ES_PASSWORD is not a variable `flowline ingest`"},
-		"required secret":       {file: "ingest.yaml", old: "optional: true", new: "optional: false", want: "without optional: true"},
-		"writable root":         {file: "aggregator.yaml", old: "readOnlyRootFilesystem: true", new: "readOnlyRootFilesystem: false", want: "readOnlyRootFilesystem"},
-		"root":                  {file: "archiver.yaml", old: "runAsNonRoot: true", new: "runAsNonRoot: false", want: "runAsNonRoot"},
-		"short grace":           {file: "writer.yaml", old: "terminationGracePeriodSeconds: 45", new: "terminationGracePeriodSeconds: 30", want: "terminationGracePeriodSeconds"},
-		"preStop too long":      {file: "ingest.yaml", old: "seconds: 5", new: "seconds: 20", want: "terminationGracePeriodSeconds"},
-		"unknown field":         {file: "aggregator.yaml", old: "failureThreshold: 2", new: "failureTreshold: 2", want: "failureTreshold"},
-		"wrong args":            {file: "writer.yaml", old: `args: ["writer"]`, new: `args: ["write"]`, want: `"write" is not a flowline service subcommand`},
-		"no limits":             {file: "archiver.yaml", old: "            limits:\n              cpu: 500m\n              memory: 256Mi\n", new: "", want: "no cpu limits"},
-		"invalid URL":           {file: "kustomization.yaml", old: "FLOWLINE_NATS_URL=nats://nats:4222", new: "FLOWLINE_NATS_URL=http://nats:4222", want: "invalid configuration"},
-		"unused configmap key":  {file: "kustomization.yaml", old: "      - FLOWLINE_INDEX_PREFIX=flowline\n", new: "      - FLOWLINE_INDEX_PREFIX=flowline\n      - FLOWLINE_STREAM_REPLICAS=3\n", want: "no container reads FLOWLINE_STREAM_REPLICAS"},
-		"unlisted manifest":     {file: "kustomization.yaml", old: "  - archiver.yaml\n", new: "", want: "no Deployment runs `flowline archiver`"},
-		"namespace":             {file: "kustomization.yaml", old: "kind: Kustomization\n", new: "kind: Kustomization\nnamespace: flowline\n", want: "namespace-free"},
-		"pdb selects ingest":    {file: "writer.yaml", old: "app.kubernetes.io/component: writer", new: "app.kubernetes.io/component: ingest", last: true, want: "PodDisruptionBudget flowline-writer: selects the pods of flowline-ingest"},
-		"service target port":   {file: "ingest.yaml", old: "targetPort: http", new: "targetPort: admin", want: "Service flowline-ingest: no port 8080"},
-		"ingest on loopback":    {file: "ingest.yaml", old: `value: "0.0.0.0:8080"`, new: `value: "127.0.0.1:8080"`, want: "FLOWLINE_INGEST_ADDR"},
-		"admin on loopback":     {file: "writer.yaml", old: `value: "0.0.0.0:9600"`, new: `value: "127.0.0.1:9600"`, want: "flowline-writer: FLOWLINE_ADMIN_ADDR"},
-		"no stream owner":       {file: "ingest.yaml", old: "- name: FLOWLINE_STREAM_MANAGE\n              value: \"true\"", new: "- name: FLOWLINE_STREAM_MANAGE\n              value: \"false\"", want: "FLOWLINE_STREAM_MANAGE=true is set on []"},
-		"two stream owners":     {file: "aggregator.yaml", old: "          env:\n", new: "          env:\n            - name: FLOWLINE_STREAM_MANAGE\n              value: \"true\"\n", want: "[aggregator ingest]"},
+		"aggregator recreated":   {file: "aggregator.yaml", old: "    type: RollingUpdate\n    rollingUpdate:\n      maxUnavailable: 0\n      maxSurge: 1\n", new: "    type: Recreate\n", want: "strategy Recreate"},
+		"aggregator unavailable": {file: "aggregator.yaml", old: "maxUnavailable: 0", new: "maxUnavailable: 1", want: "maxUnavailable: 0"},
+		"one aggregator":         {file: "aggregator.yaml", old: "replicas: 2", new: "replicas: 1", want: "replicas 1, want 2"},
+		"no spread":              {file: "archiver.yaml", old: "topologyKey: kubernetes.io/hostname", new: "topologyKey: topology.kubernetes.io/zone", want: "flowline-archiver: no topology spread"},
+		"no startup probe":       {file: "writer.yaml", old: "          startupProbe:\n            httpGet:\n              path: /healthz\n              port: admin\n            periodSeconds: 2\n            failureThreshold: 60\n", new: "", want: "no httpGet startupProbe"},
+		"short startup":          {file: "ingest.yaml", old: "failureThreshold: 60", new: "failureThreshold: 5", want: "startupProbe gives start-up 10s"},
+		"no pdb":                 {file: "aggregator.yaml", old: "kind: PodDisruptionBudget", new: "kind: PodDisruptionBudgetX", want: "PodDisruptionBudgetX"},
+		"pdb blocks drains":      {file: "archiver.yaml", old: "minAvailable: 1", new: "minAvailable: 2", want: "minAvailable 2 with 2 archiver replicas"},
+		"one writer":             {file: "writer.yaml", old: "replicas: 2", new: "replicas: 1", want: "replicas 1, want 2"},
+		"readiness path":         {file: "ingest.yaml", old: "path: /readyz", new: "path: /ready", want: "readinessProbe path"},
+		"liveness path":          {file: "archiver.yaml", old: "path: /healthz", new: "path: /readyz", last: true, want: "livenessProbe path"},
+		"admin port":             {file: "archiver.yaml", old: "containerPort: 9600", new: "containerPort: 9601", want: "want the admin port 9600"},
+		"missing configmap key":  {file: "writer.yaml", old: "key: FLOWLINE_ES_URL", new: "key: FLOWLINE_ES_URI", want: "FLOWLINE_ES_URI, which ConfigMap"},
+		"unknown variable":       {file: "ingest.yaml", old: "- name: FLOWLINE_INGEST_TOKEN", new: "- name: FLOWLINE_ES_PASSWORD", want: "FLOWLINE_ES_PASSWORD is not a variable `flowline ingest`"},
+		"required secret":        {file: "ingest.yaml", old: "optional: true", new: "optional: false", want: "without optional: true"},
+		"writable root":          {file: "aggregator.yaml", old: "readOnlyRootFilesystem: true", new: "readOnlyRootFilesystem: false", want: "readOnlyRootFilesystem"},
+		"root":                   {file: "archiver.yaml", old: "runAsNonRoot: true", new: "runAsNonRoot: false", want: "runAsNonRoot"},
+		"short grace":            {file: "writer.yaml", old: "terminationGracePeriodSeconds: 45", new: "terminationGracePeriodSeconds: 30", want: "terminationGracePeriodSeconds"},
+		"preStop too long":       {file: "ingest.yaml", old: "seconds: 5", new: "seconds: 20", want: "terminationGracePeriodSeconds"},
+		"unknown field":          {file: "aggregator.yaml", old: "failureThreshold: 2", new: "failureTreshold: 2", want: "failureTreshold"},
+		"wrong args":             {file: "writer.yaml", old: `args: ["writer"]`, new: `args: ["write"]`, want: `"write" is not a flowline service subcommand`},
+		"no limits":              {file: "archiver.yaml", old: "            limits:\n              cpu: 500m\n              memory: 256Mi\n", new: "", want: "no cpu limits"},
+		"invalid URL":            {file: "kustomization.yaml", old: "FLOWLINE_NATS_URL=nats://nats:4222", new: "FLOWLINE_NATS_URL=http://nats:4222", want: "invalid configuration"},
+		"unused configmap key":   {file: "kustomization.yaml", old: "      - FLOWLINE_INDEX_PREFIX=flowline\n", new: "      - FLOWLINE_INDEX_PREFIX=flowline\n      - FLOWLINE_STREAM_REPLICAS=3\n", want: "no container reads FLOWLINE_STREAM_REPLICAS"},
+		"unlisted manifest":      {file: "kustomization.yaml", old: "  - archiver.yaml\n", new: "", want: "no Deployment runs `flowline archiver`"},
+		"namespace":              {file: "kustomization.yaml", old: "kind: Kustomization\n", new: "kind: Kustomization\nnamespace: flowline\n", want: "namespace-free"},
+		"pdb selects ingest":     {file: "writer.yaml", old: "app.kubernetes.io/component: writer", new: "app.kubernetes.io/component: ingest", last: true, want: "PodDisruptionBudget flowline-writer: a second budget for flowline-ingest"},
+		"service target port":    {file: "ingest.yaml", old: "targetPort: http", new: "targetPort: admin", want: "Service flowline-ingest: no port 8080"},
+		"ingest on loopback":     {file: "ingest.yaml", old: `value: "0.0.0.0:8080"`, new: `value: "127.0.0.1:8080"`, want: "FLOWLINE_INGEST_ADDR"},
+		"admin on loopback":      {file: "writer.yaml", old: `value: "0.0.0.0:9600"`, new: `value: "127.0.0.1:9600"`, want: "flowline-writer: FLOWLINE_ADMIN_ADDR"},
+		"no stream owner":        {file: "ingest.yaml", old: "- name: FLOWLINE_STREAM_MANAGE\n              value: \"true\"", new: "- name: FLOWLINE_STREAM_MANAGE\n              value: \"false\"", want: "FLOWLINE_STREAM_MANAGE=true is set on []"},
+		"two stream owners":      {file: "aggregator.yaml", old: "          env:\n", new: "          env:\n            - name: FLOWLINE_STREAM_MANAGE\n              value: \"true\"\n", want: "[aggregator ingest]"},
 		// The Camunda 7 component (deploy/k8s/c7; a change under c7/ is
 		// checked in an overlay of the base with the component, the others
 		// in the base).
@@ -1661,7 +1704,7 @@ func TestKustomizeChecksCatchMistakes(t *testing.T) {
 		"c7 default in the component": {file: "c7/kustomization.yaml", old: "resources:\n", new: "configMapGenerator:\n  - name: flowline\n    behavior: merge\n    literals:\n      - FLOWLINE_C7_URL=ftp://camunda/engine-rest\nresources:\n", want: "rejects its environment: invalid configuration: FLOWLINE_C7_URL"},
 		"c7 fold variable":            {file: "c7/c7-import.yaml", old: "- name: FLOWLINE_C7_SOURCE", new: "- name: FLOWLINE_C7_FOLD_STATE_BUCKET", want: "FLOWLINE_C7_FOLD_STATE_BUCKET is not a variable `flowline c7-import`"},
 		"c7 password required":        {file: "c7/c7-import.yaml", old: "optional: true", new: "optional: false", last: true, want: "FLOWLINE_C7_PASSWORD comes from Secret flowline without optional: true"},
-		"c7 import scaled to 0":       {file: "c7/c7-import.yaml", old: "replicas: 1", new: "replicas: 0", want: "flowline-c7-import: replicas 0, want 1"},
+		"c7 import scaled to 0":       {file: "c7/c7-import.yaml", old: "replicas: 2", new: "replicas: 0", want: "flowline-c7-import: replicas 0, want 2"},
 		"c7 import as root":           {file: "c7/c7-import.yaml", old: "runAsNonRoot: true", new: "runAsNonRoot: false", want: "flowline-c7-import: runAsNonRoot"},
 		"c7 unlisted manifest":        {file: "c7/kustomization.yaml", old: "  - c7-import.yaml\n", new: "", want: "no Deployment runs `flowline c7-import`"},
 	}
