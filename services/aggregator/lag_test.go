@@ -112,8 +112,10 @@ func TestStalledPartitionIsReportedLongBeforeItsRecordsAgeOutAndASkipIsCounted(t
 	}
 
 	// The record message ages out unaggregated: counted once, and the lag
-	// is back to 0 (nothing left to aggregate).
-	testenv.Eventually(t, 20*time.Second, func() error {
+	// is back to 0 (nothing left to aggregate). The window is wide: a CI
+	// machine under the whole suite's load (the race detector included)
+	// once took longer than 20 s to expire the message and measure again.
+	testenv.Eventually(t, time.Minute, func() error {
 		if got := skipped("1"); got != 1 {
 			return fmt.Errorf("skipped messages of partition 1 = %v", got)
 		}
@@ -133,7 +135,7 @@ func TestStalledPartitionIsReportedLongBeforeItsRecordsAgeOutAndASkipIsCounted(t
 	}
 	// Partition 2's message ages out too (its subject is gone from the
 	// stream, so it is simply no longer measured): no skip counted.
-	testenv.Eventually(t, 20*time.Second, func() error {
+	testenv.Eventually(t, time.Minute, func() error {
 		if _, err := js.Stream(ctx, stream.RecordsStream); err != nil {
 			return err
 		}
