@@ -89,6 +89,9 @@ func StartFlowline(t testing.TB, env []string, args ...string) *Child {
 	return c
 }
 
+// Output is what the child has printed so far.
+func (c *Child) Output() string { return c.out.String() }
+
 // PID is the child's process id.
 func (c *Child) PID() int { return c.cmd.Process.Pid }
 

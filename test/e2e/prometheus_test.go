@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -10,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 	"testing"
@@ -217,6 +219,20 @@ scrape_configs:
 	})
 
 	if shot, ok := config.Lookup("TEST_SCREENSHOT"); ok && shot != "" {
+		// A workload spread over a couple of minutes, for a graph to show.
+		m := regexp.MustCompile(`push records to (http://\S+/v1/records)`).FindStringSubmatch(dev.Output())
+		if m == nil {
+			t.Fatalf("flowline dev did not print its push URL:\n%s", dev.Output())
+		}
+		gen := testenv.StartFlowline(t, os.Environ(), "generate", "--workload", "realistic", "--instances", "300", "--partitions", "3",
+			"--rate", "300", "--seed", "5", "--ingest", m[1])
+		testenv.Eventually(t, 5*time.Minute, func() error {
+			if gen.Running() == nil {
+				return errors.New("generate still running")
+			}
+			return nil
+		})
+		time.Sleep(20 * time.Second) // the last records written and scraped
 		screenshot(t, base, shot)
 	}
 }
@@ -228,8 +244,8 @@ func screenshot(t *testing.T, base, file string) {
 	if err != nil {
 		t.Fatalf("FLOWLINE_TEST_SCREENSHOT needs chromium (apt-get install chromium): %v", err)
 	}
-	expr := `histogram_quantile(0.99, sum by (partition, le) (rate(flowline_writer_lag_seconds_bucket[30s])))`
-	page := base + "/graph?g0.expr=" + url.QueryEscape(expr) + "&g0.tab=0&g0.range_input=5m&g0.stacked=0&g0.show_exemplars=0"
+	expr := `histogram_quantile(0.99, sum by (partition, le) (rate(flowline_writer_lag_seconds_bucket[20s])))`
+	page := base + "/graph?g0.expr=" + url.QueryEscape(expr) + "&g0.tab=0&g0.range_input=4m&g0.stacked=0&g0.show_exemplars=0"
 	abs, err := filepath.Abs(file)
 	if err != nil {
 		t.Fatal(err)
