@@ -192,18 +192,6 @@ func (c *checkpoints) point(ctx context.Context, s *snapshotSave) error {
 	return nil
 }
 
-// save saves cp in one attempt: begin, upload and point.
-func (c *checkpoints) save(ctx context.Context, cp *checkpoint) error {
-	s, err := c.begin(cp)
-	if err != nil {
-		return err
-	}
-	if err := c.upload(ctx, s); err != nil {
-		return err
-	}
-	return c.point(ctx, s)
-}
-
 // abandon cleans up after a save that was given up: its snapshot is
 // deleted unless a pointer update of this save went unanswered and the
 // pointer may name the snapshot now or later: it names it, it could not be

@@ -491,3 +491,16 @@ func objectNames(t *testing.T, c *checkpoints) []string {
 	}
 	return names
 }
+
+// save saves cp in one attempt (begin, upload, point), as the tests set up
+// a checkpoint; the worker spreads these steps over bounded attempts.
+func (c *checkpoints) save(ctx context.Context, cp *checkpoint) error {
+	s, err := c.begin(cp)
+	if err != nil {
+		return err
+	}
+	if err := c.upload(ctx, s); err != nil {
+		return err
+	}
+	return c.point(ctx, s)
+}

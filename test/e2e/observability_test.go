@@ -7,6 +7,7 @@ import (
 	"os"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -26,6 +27,18 @@ func devEnv(t *testing.T) []string {
 		"FLOWLINE_ES_URL="+esCfg.ES.URL, "FLOWLINE_INDEX_PREFIX="+prefix,
 		"FLOWLINE_ARCHIVER_WAIT_PERIOD=1s", "FLOWLINE_ARCHIVER_SWEEP_INTERVAL=2s",
 		"FLOWLINE_LOG_LEVEL=info")
+}
+
+// startDev starts `flowline dev` (devEnv) with a realistic workload of
+// instances process instances and returns it with its admin address.
+func startDev(t *testing.T, instances int) (*testenv.Child, string) {
+	dev := testenv.StartFlowline(t, devEnv(t), "dev", "--workload", "realistic", "--instances", strconv.Itoa(instances))
+	var addr string
+	testenv.Eventually(t, 60*time.Second, func() (err error) {
+		addr, err = dev.AdminAddr()
+		return err
+	})
+	return dev, addr
 }
 
 // metricName is the name of a sample line of the text format.
@@ -59,12 +72,7 @@ func scrapeNames(url string) (map[string]bool, error) {
 // never did).
 func TestEveryMetricTheDashboardAndAlertsQueryExists(t *testing.T) {
 	queries := deployQueries(t)
-	dev := testenv.StartFlowline(t, devEnv(t), "dev", "--workload", "realistic", "--instances", "20")
-	var addr string
-	testenv.Eventually(t, 60*time.Second, func() (err error) {
-		addr, err = dev.AdminAddr()
-		return err
-	})
+	dev, addr := startDev(t, 20)
 	// Documents written and instances archived: the workload went through.
 	testenv.Eventually(t, 3*time.Minute, func() error {
 		for _, m := range []string{"flowline_writer_bulk_requests_total", "flowline_archiver_instances_total"} {

@@ -25,18 +25,14 @@ import (
 // prometheus package, which scripts/test.sh installs).
 func prometheusTools(t *testing.T) (prometheus, promtool string) {
 	t.Helper()
-	for _, name := range []string{"prometheus", "promtool"} {
+	look := func(name string) string {
 		p, err := exec.LookPath(name)
 		if err != nil {
 			t.Fatalf("%s is not installed: scripts/test.sh installs it (apt-get install prometheus): %v", name, err)
 		}
-		if name == "prometheus" {
-			prometheus = p
-		} else {
-			promtool = p
-		}
+		return p
 	}
-	return prometheus, promtool
+	return look("prometheus"), look("promtool")
 }
 
 // TestAlertRulesPassPromtool: the rules file is valid and every alert's
@@ -108,12 +104,7 @@ func freePort(t *testing.T) string {
 func TestPrometheusScrapesFlowlineAndEverySelectorHasSeries(t *testing.T) {
 	prometheus, _ := prometheusTools(t)
 	queries := deployQueries(t)
-	dev := testenv.StartFlowline(t, devEnv(t), "dev", "--workload", "realistic", "--instances", "40")
-	var admin string
-	testenv.Eventually(t, 60*time.Second, func() (err error) {
-		admin, err = dev.AdminAddr()
-		return err
-	})
+	dev, admin := startDev(t, 40)
 
 	dir := t.TempDir()
 	rules, err := filepath.Abs(rulesFile)
