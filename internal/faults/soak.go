@@ -196,13 +196,13 @@ func (h *harness) calibrate(ctx context.Context) (rate float64, records int64, e
 	if err := (&pusher{urls: st.IngestURLs, stats: &pushStats{}}).push(ctx, w, 0); err != nil {
 		return 0, 0, err
 	}
-	wctx, cancel := context.WithTimeout(ctx, drainTimeout)
+	wctx, cancel := context.WithTimeout(ctx, drainLimit)
 	defer cancel()
-	if err := procstack.WaitUntil(wctx, 100*time.Millisecond, func() (bool, error) {
-		ok, _ := procstack.Drained(wctx, st.JS, stream.RecordsStream, h.cfg.Partitions)
-		return ok, st.CheckAlive()
+	if err := procstack.WaitProgress(wctx, 100*time.Millisecond, drainStall, func() (bool, string, error) {
+		ok, status := procstack.Drained(wctx, st.JS, stream.RecordsStream, h.cfg.Partitions)
+		return ok, status, st.CheckAlive()
 	}); err != nil {
-		return 0, 0, err
+		return 0, 0, fmt.Errorf("calibration did not drain: %w", err)
 	}
 	maxRate := float64(w.records) / time.Since(start).Seconds()
 	rate = maxRate / 2

@@ -9,6 +9,7 @@ package procstack
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -306,6 +307,30 @@ func LastLines(s string, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return strings.Join(lines, "\n")
+}
+
+// ErrStalled is returned by WaitProgress when what it waits on stopped
+// making progress.
+var ErrStalled = errors.New("no progress")
+
+// WaitProgress polls cond every interval until it reports done or an
+// error, or ctx ends, or the progress cond reports (a status with the
+// counts still to go) stays the same for stall: a large backlog may take
+// long to work off, a stuck one is given up on.
+func WaitProgress(ctx context.Context, interval, stall time.Duration, cond func() (done bool, progress string, err error)) error {
+	last, since := "", time.Now()
+	return WaitUntil(ctx, interval, func() (bool, error) {
+		done, progress, err := cond()
+		switch {
+		case err != nil || done:
+			return done, err
+		case progress != last:
+			last, since = progress, time.Now()
+		case time.Since(since) > stall:
+			return false, fmt.Errorf("%w for %s: %s", ErrStalled, stall, progress)
+		}
+		return false, nil
+	})
 }
 
 // WaitUntil polls cond every interval until it returns true or an error,

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -188,5 +189,43 @@ func TestStablePortIsBelowTheEphemeralRange(t *testing.T) {
 		if p < 10000 || p >= low {
 			t.Fatalf("port %d, want 10000..%d", p, low-1)
 		}
+	}
+}
+
+func TestWaitProgress(t *testing.T) {
+	const interval, stall = time.Millisecond, 30 * time.Millisecond
+	cases := map[string]struct {
+		// step returns what cond reports on its nth call.
+		step      func(n int) (bool, string, error)
+		wantErr   error
+		wantCalls int // at least
+	}{
+		"done at once": {step: func(int) (bool, string, error) { return true, "", nil }, wantCalls: 1},
+		// A backlog that keeps shrinking is waited for past the stall
+		// time as a whole.
+		"slow but moving": {step: func(n int) (bool, string, error) {
+			time.Sleep(2 * time.Millisecond)
+			return n == 40, fmt.Sprintf("open %d", 40-n), nil
+		}, wantCalls: 41},
+		"stuck":    {step: func(int) (bool, string, error) { return false, "open 7", nil }, wantErr: ErrStalled},
+		"an error": {step: func(int) (bool, string, error) { return false, "", io.ErrUnexpectedEOF }, wantErr: io.ErrUnexpectedEOF},
+	}
+	for name, c := range cases {
+		t.Run(name, func(t *testing.T) {
+			calls := 0
+			err := WaitProgress(context.Background(), interval, stall, func() (bool, string, error) {
+				calls++
+				return c.step(calls - 1)
+			})
+			if !errors.Is(err, c.wantErr) || (c.wantErr == nil && err != nil) {
+				t.Fatalf("err %v, want %v", err, c.wantErr)
+			}
+			if calls < c.wantCalls {
+				t.Errorf("%d calls, want at least %d", calls, c.wantCalls)
+			}
+			if errors.Is(err, ErrStalled) && !strings.Contains(err.Error(), "open 7") {
+				t.Errorf("the stall error %q does not say what was stuck", err)
+			}
+		})
 	}
 }
