@@ -38,7 +38,7 @@ func readYAML(p *problems, where, file string, v any) bool {
 		p.addf("%s: %v", where, err)
 		return false
 	}
-	if err := yaml.UnmarshalStrict(b, v); err != nil {
+	if err := unmarshalStrict(b, v); err != nil {
 		p.addf("%s: %s: %v", where, file, err)
 		return false
 	}
@@ -107,8 +107,12 @@ func checkComposeObservability(t testing.TB, p *problems, proj *composetypes.Pro
 		var ds struct {
 			APIVersion  int `json:"apiVersion"`
 			Datasources []struct {
-				Name, UID, Type, Access, URL string
-				IsDefault                    bool `json:"isDefault"`
+				Name      string `json:"name"`
+				UID       string `json:"uid"`
+				Type      string `json:"type"`
+				Access    string `json:"access"`
+				URL       string `json:"url"`
+				IsDefault bool   `json:"isDefault"`
 			} `json:"datasources"`
 		}
 		file := mountedConfig(proj, g, "/etc/grafana/provisioning/datasources/prometheus.yaml")
@@ -119,7 +123,8 @@ func checkComposeObservability(t testing.TB, p *problems, proj *composetypes.Pro
 		var dp struct {
 			APIVersion int `json:"apiVersion"`
 			Providers  []struct {
-				Name, Type     string
+				Name           string            `json:"name"`
+				Type           string            `json:"type"`
 				AllowUIUpdates bool              `json:"allowUiUpdates"`
 				Options        map[string]string `json:"options"`
 			} `json:"providers"`

@@ -23,7 +23,9 @@ import (
 
 	"github.com/compose-spec/compose-go/v2/cli"
 	composetypes "github.com/compose-spec/compose-go/v2/types"
+	kedav1alpha1 "github.com/kedacore/keda/v2/apis/keda/v1alpha1"
 	natsserver "github.com/nats-io/nats-server/v2/server"
+	monitoringv1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	policyv1 "k8s.io/api/policy/v1"
@@ -31,6 +33,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/util/intstr"
+	sigsjson "sigs.k8s.io/json"
 	"sigs.k8s.io/kustomize/api/krusty"
 	kustypes "sigs.k8s.io/kustomize/api/types"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
@@ -73,6 +76,14 @@ const (
 	c7Component = "k8s/c7"
 	c7ShellURL  = "http://host.docker.internal:8080/engine-rest"
 )
+
+// zeebeImportComponent is the kustomize component that adds the Zeebe
+// import, as c7Component adds the Camunda 7 one.
+const zeebeImportComponent = "k8s/zeebe-import"
+
+// optionalComponents are the kustomize components that add the services
+// the base does not run, by subcommand.
+var optionalComponents = map[string]string{c7Import: c7Component, zeebeImport: zeebeImportComponent}
 
 // commands are the subcommands compose or Kubernetes run.
 var commands = append(slices.Clone(services), c7Import)
@@ -290,6 +301,22 @@ func validateEnv(t testing.TB, cmd string, env map[string]string) error {
 type problems []string
 
 func (p *problems) addf(format string, args ...any) { *p = append(*p, fmt.Sprintf(format, args...)) }
+
+// unmarshalStrict decodes YAML y into v as the Kubernetes API server does:
+// field names match case-sensitively, and an unknown or duplicate field is
+// an error (yaml.UnmarshalStrict matches names regardless of case, so it
+// lets `nodesets` pass for `nodeSets`).
+func unmarshalStrict(y []byte, v any) error {
+	j, err := yaml.YAMLToJSON(y)
+	if err != nil {
+		return err
+	}
+	strict, err := sigsjson.UnmarshalStrict(j, v, sigsjson.DisallowDuplicateFields, sigsjson.DisallowUnknownFields)
+	if err != nil {
+		return err
+	}
+	return errors.Join(strict...)
+}
 
 func (p problems) report(t *testing.T) {
 	t.Helper()
@@ -758,16 +785,21 @@ func TestCompose(t *testing.T) {
 
 // k8sObjects is the decoded output of a kustomize build.
 type k8sObjects struct {
-	deployments map[string]*appsv1.Deployment // by subcommand
-	services    []*corev1.Service
-	pdbs        []*policyv1.PodDisruptionBudget
-	configMaps  map[string]*corev1.ConfigMap // by name
+	deployments     map[string]*appsv1.Deployment // by subcommand
+	services        []*corev1.Service
+	pdbs            []*policyv1.PodDisruptionBudget
+	configMaps      map[string]*corev1.ConfigMap // by name
+	scaledObjects   []*kedav1alpha1.ScaledObject
+	podMonitors     []*monitoringv1.PodMonitor
+	prometheusRules []*monitoringv1.PrometheusRule
+	// namespaces are the namespaces the objects are in ("" for none).
+	namespaces map[string]bool
 }
 
 // buildKustomize builds the kustomization in dir and strictly decodes every
 // object into its Kubernetes API type.
 func buildKustomize(p *problems, dir string) *k8sObjects {
-	objs := &k8sObjects{deployments: map[string]*appsv1.Deployment{}, configMaps: map[string]*corev1.ConfigMap{}}
+	objs := &k8sObjects{deployments: map[string]*appsv1.Deployment{}, configMaps: map[string]*corev1.ConfigMap{}, namespaces: map[string]bool{}}
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		p.addf("%v", err)
@@ -791,9 +823,7 @@ func buildKustomize(p *problems, dir string) *k8sObjects {
 			continue
 		}
 		id := meta.APIVersion + " " + meta.Kind + " " + meta.Name
-		if meta.Namespace != "" {
-			p.addf("%s: sets namespace %q; the base must be namespace-free", id, meta.Namespace)
-		}
+		objs.namespaces[meta.Namespace] = true
 		var obj any
 		switch meta.APIVersion + "/" + meta.Kind {
 		case "apps/v1/Deployment":
@@ -812,11 +842,23 @@ func buildKustomize(p *problems, dir string) *k8sObjects {
 			c := &corev1.ConfigMap{}
 			obj = c
 			objs.configMaps[meta.Name] = c
+		case "keda.sh/v1alpha1/ScaledObject":
+			s := &kedav1alpha1.ScaledObject{}
+			obj = s
+			objs.scaledObjects = append(objs.scaledObjects, s)
+		case "monitoring.coreos.com/v1/PodMonitor":
+			m := &monitoringv1.PodMonitor{}
+			obj = m
+			objs.podMonitors = append(objs.podMonitors, m)
+		case "monitoring.coreos.com/v1/PrometheusRule":
+			r := &monitoringv1.PrometheusRule{}
+			obj = r
+			objs.prometheusRules = append(objs.prometheusRules, r)
 		default:
 			p.addf("%s: unexpected kind", id)
 			continue
 		}
-		if err := yaml.UnmarshalStrict(y, obj); err != nil {
+		if err := unmarshalStrict(y, obj); err != nil {
 			p.addf("%s: %v", id, err)
 		}
 	}
@@ -878,31 +920,42 @@ func checkKustomize(t testing.TB, dir string, want []string) problems {
 		return p
 	}
 	var k kustypes.Kustomization
-	if err := yaml.UnmarshalStrict(kb, &k); err != nil {
+	if err := unmarshalStrict(kb, &k); err != nil {
 		p.addf("kustomization.yaml: %v", err)
 	}
-	if k.Namespace != "" {
-		p.addf("kustomization.yaml sets namespace %q; the base must be namespace-free", k.Namespace)
-	}
-	files, _ := filepath.Glob(filepath.Join(dir, "*.yaml"))
-	var manifests []string
-	for _, f := range files {
-		if b := filepath.Base(f); b != "kustomization.yaml" {
-			manifests = append(manifests, b)
-		}
-	}
-	var listed []string // files; an overlay lists its base directory too
+	var listed []string // files; an overlay lists its base directory
+	overlay := false
 	for _, r := range k.Resources {
 		if strings.HasSuffix(r, ".yaml") {
 			listed = append(listed, r)
+		} else {
+			overlay = true
 		}
 	}
-	slices.Sort(listed)
-	if !slices.Equal(listed, manifests) {
-		p.addf("kustomization.yaml resources are %v, want every manifest beside it: %v", listed, manifests)
-	}
-
 	objs := buildKustomize(&p, dir)
+	if !overlay {
+		// The base: namespace-free, every manifest beside it listed.
+		if k.Namespace != "" {
+			p.addf("kustomization.yaml sets namespace %q; the base must be namespace-free", k.Namespace)
+		}
+		files, _ := filepath.Glob(filepath.Join(dir, "*.yaml"))
+		var manifests []string
+		for _, f := range files {
+			if b := filepath.Base(f); b != "kustomization.yaml" {
+				manifests = append(manifests, b)
+			}
+		}
+		slices.Sort(listed)
+		if !slices.Equal(listed, manifests) {
+			p.addf("kustomization.yaml resources are %v, want every manifest beside it: %v", listed, manifests)
+		}
+	}
+	// Every object in the kustomization's namespace (the base: none).
+	for ns := range objs.namespaces {
+		if ns != k.Namespace {
+			p.addf("an object is in namespace %q; want %q (the base is namespace-free, an overlay sets one)", ns, k.Namespace)
+		}
+	}
 	drain := drainTimeout(t)
 	admin := adminPort(t)
 	usedKeys := map[string]bool{}
@@ -910,15 +963,15 @@ func checkKustomize(t testing.TB, dir string, want []string) problems {
 
 	for cmd, d := range objs.deployments {
 		switch {
-		case !slices.Contains(commands, cmd):
+		case !slices.Contains(helpCommands, cmd):
 			p.addf("Deployment %s: args[0] %q is not a flowline service subcommand", d.Name, cmd)
 		case !slices.Contains(want, cmd):
-			p.addf("Deployment %s: runs `flowline %s`, which %s must not run (it is optional: the component deploy/%s adds it)", d.Name, cmd, dir, c7Component)
+			p.addf("Deployment %s: runs `flowline %s`, which %s must not run (it is optional: the component deploy/%s adds it)", d.Name, cmd, dir, optionalComponents[cmd])
 		}
 	}
 	// Two of each: leases make two aggregators, archivers or imports safe
 	// side by side, and two keep a service running through a node's loss.
-	wantReplicas := map[string]int32{"ingest": 2, "aggregator": 2, "writer": 2, "archiver": 2, c7Import: 2}
+	wantReplicas := map[string]int32{"ingest": 2, "aggregator": 2, "writer": 2, "archiver": 2, c7Import: 2, zeebeImport: 2}
 	for _, svc := range want {
 		d, ok := objs.deployments[svc]
 		if !ok {
@@ -1116,6 +1169,16 @@ func checkKustomize(t testing.TB, dir string, want []string) problems {
 			wantFrom["FLOWLINE_C7_URL"] = "configmap"
 			wantFrom["FLOWLINE_C7_SOURCE"] = "configmap"
 			wantFrom["FLOWLINE_C7_PASSWORD"] = "secret"
+		case zeebeImport:
+			wantFrom["FLOWLINE_ZEEBE_IMPORT_URL"] = "configmap"
+			wantFrom["FLOWLINE_ZEEBE_IMPORT_PASSWORD"] = "secret"
+			wantFrom["FLOWLINE_ZEEBE_IMPORT_API_KEY"] = "secret"
+		}
+		// Settings an overlay may set for every service that reads them.
+		wantFrom["FLOWLINE_STREAM_REPLICAS"] = "configmap"
+		if _, ok := knownVars[svc]["FLOWLINE_INDEX_REPLICAS"]; ok {
+			wantFrom["FLOWLINE_INDEX_REPLICAS"] = "configmap"
+			wantFrom["FLOWLINE_INDEX_SHARDS"] = "configmap"
 		}
 		for n, f := range wantFrom {
 			if from[n] != f {
@@ -1228,6 +1291,12 @@ func checkKustomize(t testing.TB, dir string, want []string) problems {
 // to its kustomization, and returns its directory.
 func withComponent(t testing.TB, base, component string, extra ...string) string {
 	t.Helper()
+	return withComponents(t, base, []string{component}, extra...)
+}
+
+// withComponents is withComponent with any number of components.
+func withComponents(t testing.TB, base string, components []string, extra ...string) string {
+	t.Helper()
 	dir := t.TempDir()
 	rel := func(target string) string {
 		abs, err := filepath.Abs(target)
@@ -1240,8 +1309,11 @@ func withComponent(t testing.TB, base, component string, extra ...string) string
 		}
 		return filepath.ToSlash(r)
 	}
-	k := fmt.Sprintf("apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - %s\ncomponents:\n  - %s\n", rel(base), rel(component)) +
-		strings.Join(extra, "")
+	k := fmt.Sprintf("apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - %s\ncomponents:\n", rel(base))
+	for _, c := range components {
+		k += fmt.Sprintf("  - %s\n", rel(c))
+	}
+	k += strings.Join(extra, "")
 	if err := os.WriteFile(filepath.Join(dir, "kustomization.yaml"), []byte(k), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -1254,6 +1326,7 @@ const c7Settings = "configMapGenerator:\n  - name: flowline\n    behavior: merge
 	"      - FLOWLINE_C7_URL=http://engine.camunda.svc:8080/engine-rest\n      - FLOWLINE_C7_SOURCE=plant1\n"
 
 func TestKustomize(t *testing.T) {
+	checkKustomize(t, "k8s/base", services).report(t)
 	checkKustomize(t, "k8s", services).report(t)
 	overlay := withComponent(t, "k8s", c7Component, c7Settings)
 	checkKustomize(t, overlay, commands).report(t)
@@ -1677,7 +1750,7 @@ func TestKustomizeChecksCatchMistakes(t *testing.T) {
 		"admin port":             {file: "archiver.yaml", old: "containerPort: 9600", new: "containerPort: 9601", want: "want the admin port 9600"},
 		"missing configmap key":  {file: "writer.yaml", old: "key: FLOWLINE_ES_URL", new: "key: FLOWLINE_ES_URI", want: "FLOWLINE_ES_URI, which ConfigMap"},
 		"unknown variable":       {file: "ingest.yaml", old: "- name: FLOWLINE_INGEST_TOKEN", new: "- name: FLOWLINE_ES_PASSWORD", want: "FLOWLINE_ES_PASSWORD is not a variable `flowline ingest`"},
-		"required secret":        {file: "ingest.yaml", old: "optional: true", new: "optional: false", want: "without optional: true"},
+		"required secret":        {file: "ingest.yaml", old: "key: ingest-token\n                  optional: true", new: "key: ingest-token\n                  optional: false", want: "without optional: true"},
 		"writable root":          {file: "aggregator.yaml", old: "readOnlyRootFilesystem: true", new: "readOnlyRootFilesystem: false", want: "readOnlyRootFilesystem"},
 		"root":                   {file: "archiver.yaml", old: "runAsNonRoot: true", new: "runAsNonRoot: false", want: "runAsNonRoot"},
 		"short grace":            {file: "writer.yaml", old: "terminationGracePeriodSeconds: 45", new: "terminationGracePeriodSeconds: 30", want: "terminationGracePeriodSeconds"},
@@ -1686,7 +1759,7 @@ func TestKustomizeChecksCatchMistakes(t *testing.T) {
 		"wrong args":             {file: "writer.yaml", old: `args: ["writer"]`, new: `args: ["write"]`, want: `"write" is not a flowline service subcommand`},
 		"no limits":              {file: "archiver.yaml", old: "            limits:\n              cpu: 500m\n              memory: 256Mi\n", new: "", want: "no cpu limits"},
 		"invalid URL":            {file: "kustomization.yaml", old: "FLOWLINE_NATS_URL=nats://nats:4222", new: "FLOWLINE_NATS_URL=http://nats:4222", want: "invalid configuration"},
-		"unused configmap key":   {file: "kustomization.yaml", old: "      - FLOWLINE_INDEX_PREFIX=flowline\n", new: "      - FLOWLINE_INDEX_PREFIX=flowline\n      - FLOWLINE_STREAM_REPLICAS=3\n", want: "no container reads FLOWLINE_STREAM_REPLICAS"},
+		"unused configmap key":   {file: "kustomization.yaml", old: "      - FLOWLINE_INDEX_PREFIX=flowline\n", new: "      - FLOWLINE_INDEX_PREFIX=flowline\n      - FLOWLINE_LOG_LEVEL=debug\n", want: "no container reads FLOWLINE_LOG_LEVEL"},
 		"unlisted manifest":      {file: "kustomization.yaml", old: "  - archiver.yaml\n", new: "", want: "no Deployment runs `flowline archiver`"},
 		"namespace":              {file: "kustomization.yaml", old: "kind: Kustomization\n", new: "kind: Kustomization\nnamespace: flowline\n", want: "namespace-free"},
 		"pdb selects ingest":     {file: "writer.yaml", old: "app.kubernetes.io/component: writer", new: "app.kubernetes.io/component: ingest", last: true, want: "PodDisruptionBudget flowline-writer: a second budget for flowline-ingest"},
@@ -1711,7 +1784,7 @@ func TestKustomizeChecksCatchMistakes(t *testing.T) {
 	for name, m := range cases {
 		t.Run(name, func(t *testing.T) {
 			dir := filepath.Join(t.TempDir(), "k8s")
-			copyDir(t, "k8s", dir)
+			copyDir(t, "k8s/base", dir)
 			component := filepath.Join(dir, filepath.Base(c7Component))
 			copyDir(t, c7Component, component)
 			path := filepath.Join(dir, m.file)

@@ -14,7 +14,6 @@ import (
 
 	composetypes "github.com/compose-spec/compose-go/v2/types"
 	corev1 "k8s.io/api/core/v1"
-	"sigs.k8s.io/yaml"
 )
 
 // The Zeebe exporter's deployments: the compose profile zeebeProfile (a
@@ -170,7 +169,7 @@ func checkHelmValues(t testing.TB, text string) problems {
 	var p problems
 	m := readExporterModule(t, repoRoot)
 	var v helmValues
-	if err := yaml.UnmarshalStrict([]byte(text), &v); err != nil {
+	if err := unmarshalStrict([]byte(text), &v); err != nil {
 		p.addf("%s: %v", exporterValues, err)
 		return p
 	}

@@ -37,7 +37,7 @@ func runDemo(ctx context.Context, ingestURL string, w simulate.Workload, instanc
 		return err
 	}
 	sink := newIngestSink(ingestURL, "", progress.New(os.Stderr, false))
-	sum, err := pump(ctx, gen, sink, 0, 5000, nil) // no progress line among the services' logs
+	sum, err := pump(ctx, gen, sink, 0, 5000, nil, nil) // no progress line among the services' logs
 	if err != nil {
 		return err
 	}

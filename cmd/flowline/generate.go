@@ -34,6 +34,7 @@ type generateOptions struct {
 	batch        int
 	resume       int64
 	start        string
+	live         bool
 }
 
 func generateFlags() (*flag.FlagSet, *generateOptions) {
@@ -54,6 +55,7 @@ func generateFlags() (*flag.FlagSet, *generateOptions) {
 	fs.IntVar(&o.batch, "batch", 5000, "most records per request to ingest")
 	fs.Int64Var(&o.resume, "resume", -1, "continue positions and key counters after this value (-1: from the clock with --ingest, so a rerun is not taken for duplicates; 0 with --out)")
 	fs.StringVar(&o.start, "start", "", "clock at the start, RFC 3339 (default: now); with --seed it makes a run reproducible")
+	fs.BoolVar(&o.live, "live", false, "stamp each record with the wall clock when it is sent, as a live engine's records carry the time they happened (for end-to-end lag and latency to read true; timers and job deadlines keep the simulated clock)")
 	return fs, o
 }
 
@@ -71,6 +73,10 @@ func (o *generateOptions) check() error {
 		return bad("--rate must not be negative, got %v", o.rate)
 	case o.ingest != "" && o.out != "":
 		return bad("--ingest and --out exclude each other")
+	case o.live && o.out != "":
+		return bad("--live stamps records when they are sent to ingest; it does not go with --out")
+	case o.live && o.start != "":
+		return bad("--live and --start exclude each other: --live takes the wall clock")
 	case o.incidentRate < 0 || o.incidentRate > 1:
 		return bad("--incident-rate must be 0..1, got %v", o.incidentRate)
 	case o.cancelRate < 0 || o.cancelRate > 1:
@@ -153,7 +159,11 @@ func runGenerate(ctx context.Context, args []string, stdout io.Writer) error {
 	} else {
 		sink = newIngestSink(o.ingest, o.token, line)
 	}
-	sum, err := pump(ctx, gen, sink, o.rate, o.batch, &pumpProgress{line: line, dest: sink.name(), instances: o.instances})
+	var stamp func() int64
+	if o.live {
+		stamp = func() int64 { return time.Now().UnixMilli() }
+	}
+	sum, err := pump(ctx, gen, sink, o.rate, o.batch, stamp, &pumpProgress{line: line, dest: sink.name(), instances: o.instances})
 	line.End()
 	if cerr := sink.close(); err == nil {
 		err = cerr

@@ -170,12 +170,16 @@ func (p *pumpProgress) show(st simulate.Stats, written int64, took time.Duration
 // pump renders the generator's records into NDJSON batches of at most
 // batch records and writes them to sink at rate records/s (0: as fast as
 // possible), showing its progress after every batch on pp (nil: none).
-func pump(ctx context.Context, gen *simulate.Generator, sink recordSink, rate float64, batch int, pp *pumpProgress) (summary, error) {
+// With stamp set, every record's timestamp is stamp()'s value when its
+// batch is sent instead of the generator's simulated clock, as records of
+// a live engine carry the time they happened.
+func pump(ctx context.Context, gen *simulate.Generator, sink recordSink, rate float64, batch int, stamp func() int64, pp *pumpProgress) (summary, error) {
 	if rate > 0 { // smaller batches keep a low rate smooth: about 20 a second
 		batch = min(batch, max(1, int(rate/20)))
 	}
 	pc := &pacer{rate: rate, start: time.Now()}
 	var body []byte
+	var held []simulate.Record // with stamp: the batch, encoded when sent
 	n := 0
 	flush := func() error {
 		if n == 0 {
@@ -183,6 +187,14 @@ func pump(ctx context.Context, gen *simulate.Generator, sink recordSink, rate fl
 		}
 		if err := pc.wait(ctx, n); err != nil {
 			return err
+		}
+		if stamp != nil {
+			now := stamp()
+			for i := range held {
+				held[i].Timestamp = now
+				body = append(held[i].AppendJSON(body), '\n')
+			}
+			held = held[:0]
 		}
 		err := sink.write(ctx, body, n)
 		if pp != nil {
@@ -194,7 +206,11 @@ func pump(ctx context.Context, gen *simulate.Generator, sink recordSink, rate fl
 	var err error
 	for recs := gen.Next(); recs != nil && err == nil; recs = gen.Next() {
 		for i := range recs {
-			body = append(recs[i].AppendJSON(body), '\n')
+			if stamp != nil {
+				held = append(held, recs[i])
+			} else {
+				body = append(recs[i].AppendJSON(body), '\n')
+			}
 			if n++; n >= batch {
 				if err = flush(); err != nil {
 					break

@@ -3,6 +3,9 @@ package main
 import (
 	"bytes"
 	"compress/gzip"
+	"context"
+	"encoding/json"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -10,9 +13,12 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/flowline/flowline/internal/dev/simulate"
 	"github.com/flowline/flowline/internal/testenv/generated"
 	"github.com/flowline/flowline/pkg/zeebejson"
+	"github.com/flowline/flowline/services/ingest/replay"
 )
 
 var summaryRecords = regexp.MustCompile(`: (\d+) records to `)
@@ -107,6 +113,8 @@ func TestGenerateFlagErrors(t *testing.T) {
 		{[]string{"--items", "0", "--out", out}, "--items"},
 		{[]string{"--batch", "0", "--out", out}, "--batch"},
 		{[]string{"--start", "yesterday", "--out", out}, "--start"},
+		{[]string{"--live", "--out", out}, "--live"},
+		{[]string{"--live", "--start", "2026-11-23T12:00:00Z", "--ingest", "http://127.0.0.1:1"}, "--live and --start"},
 		{[]string{"--instances", "many", "--out", out}, "-instances"},
 		{[]string{"--out", out, "extra"}, "unexpected arguments"},
 	}
@@ -198,5 +206,60 @@ func TestGenerateToStdout(t *testing.T) {
 		if _, err := zeebejson.Decode(l); err != nil {
 			t.Fatalf("line %d: %v", i+1, err)
 		}
+	}
+}
+
+// memSink keeps what pump writes, batch by batch.
+type memSink struct{ batches [][]byte }
+
+func (s *memSink) write(_ context.Context, body []byte, _ int) error {
+	s.batches = append(s.batches, bytes.Clone(body))
+	return nil
+}
+func (s *memSink) close() error           { return nil }
+func (s *memSink) name() string           { return "memory" }
+func (s *memSink) answer() *replay.Answer { return nil }
+
+// TestPumpLiveStampsRecordsWhenSent: with a stamp (generate --live), every
+// record of a batch carries the stamp taken when that batch was sent, not
+// the simulated clock; without one, the simulated clock stays.
+func TestPumpLiveStampsRecordsWhenSent(t *testing.T) {
+	for _, live := range []bool{false, true} {
+		t.Run(fmt.Sprintf("live=%v", live), func(t *testing.T) {
+			gen, err := simulate.NewGenerator(simulate.Config{Workload: simulate.Typical, Instances: 3, Partitions: 2, Seed: 1,
+				Start: time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var stamp func() int64
+			stamps := int64(0)
+			if live {
+				stamp = func() int64 { stamps++; return 1_900_000_000_000 + stamps }
+			}
+			sink := &memSink{}
+			if _, err := pump(context.Background(), gen, sink, 0, 25, stamp, nil); err != nil {
+				t.Fatal(err)
+			}
+			if len(sink.batches) < 2 {
+				t.Fatalf("%d batches, want several", len(sink.batches))
+			}
+			for b, body := range sink.batches {
+				for _, line := range bytes.Split(bytes.TrimSpace(body), []byte("\n")) {
+					var r struct{ Timestamp int64 }
+					if err := json.Unmarshal(line, &r); err != nil {
+						t.Fatal(err)
+					}
+					simulated := r.Timestamp < time.Date(2021, 1, 1, 0, 0, 0, 0, time.UTC).UnixMilli()
+					if want := 1_900_000_000_000 + int64(b) + 1; live && r.Timestamp != want {
+						t.Fatalf("batch %d: timestamp %d, want the stamp of its sending %d", b, r.Timestamp, want)
+					} else if !live && !simulated {
+						t.Fatalf("batch %d: timestamp %d is not the simulated clock's", b, r.Timestamp)
+					}
+				}
+			}
+			if live && stamps != int64(len(sink.batches)) {
+				t.Errorf("%d stamps for %d batches", stamps, len(sink.batches))
+			}
+		})
 	}
 }

@@ -41,23 +41,32 @@ func startDev(t *testing.T, instances int) (*testenv.Child, string) {
 	return dev, addr
 }
 
+// scrape returns the body of a 200 answer to GET url.
+func scrape(url string) (string, error) {
+	res, err := http.Get(url)
+	if err != nil {
+		return "", err
+	}
+	defer res.Body.Close()
+	body, err := io.ReadAll(res.Body)
+	if err != nil || res.StatusCode != http.StatusOK {
+		return "", fmt.Errorf("GET %s: %s %v", url, res.Status, err)
+	}
+	return string(body), nil
+}
+
 // metricName is the name of a sample line of the text format.
 var metricName = regexp.MustCompile(`^([a-zA-Z_:][a-zA-Z0-9_:]*)`)
 
 // scrapeNames returns the metric names (samples' names: a histogram's
 // _bucket, _sum, _count) exposed at url.
 func scrapeNames(url string) (map[string]bool, error) {
-	res, err := http.Get(url)
+	body, err := scrape(url)
 	if err != nil {
 		return nil, err
 	}
-	defer res.Body.Close()
-	body, err := io.ReadAll(res.Body)
-	if err != nil || res.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("GET %s: %s %v", url, res.Status, err)
-	}
 	names := map[string]bool{}
-	for _, line := range strings.Split(string(body), "\n") {
+	for _, line := range strings.Split(body, "\n") {
 		if m := metricName.FindString(line); m != "" && !strings.HasPrefix(line, "#") {
 			names[m] = true
 		}
@@ -109,4 +118,50 @@ func TestEveryMetricTheDashboardAndAlertsQueryExists(t *testing.T) {
 		}
 		return nil
 	})
+
+	// The consumers KEDA scales on are the ones the services read: each
+	// has its series in the stream state the stack reports.
+	want := kedaConsumers(t)
+	testenv.Eventually(t, 30*time.Second, func() error {
+		have, err := consumerSeries("http://" + addr + "/metrics")
+		if err != nil {
+			return err
+		}
+		var absent []string
+		for _, c := range want {
+			if !have[c] {
+				absent = append(absent, c)
+			}
+		}
+		if len(absent) > 0 {
+			return fmt.Errorf("KEDA triggers read consumers the stack does not have: %v (it has %v)", absent, have)
+		}
+		return nil
+	})
+}
+
+// consumerSample matches a flowline_consumer_pending_messages sample.
+var consumerSample = regexp.MustCompile(`^flowline_consumer_pending_messages\{([^}]*)\}`)
+
+// consumerSeries returns the consumers, as "stream/consumer", that the
+// /metrics at url reports flowline_consumer_pending_messages of.
+func consumerSeries(url string) (map[string]bool, error) {
+	body, err := scrape(url)
+	if err != nil {
+		return nil, err
+	}
+	label := regexp.MustCompile(`(\w+)="([^"]*)"`)
+	have := map[string]bool{}
+	for _, line := range strings.Split(body, "\n") {
+		m := consumerSample.FindStringSubmatch(line)
+		if m == nil {
+			continue
+		}
+		l := map[string]string{}
+		for _, kv := range label.FindAllStringSubmatch(m[1], -1) {
+			l[kv[1]] = kv[2]
+		}
+		have[l["stream"]+"/"+l["consumer"]] = true
+	}
+	return have, nil
 }

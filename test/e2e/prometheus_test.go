@@ -210,13 +210,14 @@ scrape_configs:
 	})
 
 	if shot, ok := config.Lookup("TEST_SCREENSHOT"); ok && shot != "" {
-		// A workload spread over a couple of minutes, for a graph to show.
+		// A workload spread over a couple of minutes, for a graph to show,
+		// stamped when sent (--live) so that the lag is the pipeline's.
 		m := regexp.MustCompile(`push records to (http://\S+/v1/records)`).FindStringSubmatch(dev.Output())
 		if m == nil {
 			t.Fatalf("flowline dev did not print its push URL:\n%s", dev.Output())
 		}
 		gen := testenv.StartFlowline(t, os.Environ(), "generate", "--workload", "realistic", "--instances", "300", "--partitions", "3",
-			"--rate", "300", "--seed", "5", "--ingest", m[1])
+			"--rate", "300", "--seed", "5", "--live", "--ingest", m[1])
 		testenv.Eventually(t, 5*time.Minute, func() error {
 			if gen.Running() == nil {
 				return errors.New("generate still running")

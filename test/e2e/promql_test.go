@@ -18,6 +18,47 @@ var (
 	rulesFile     = filepath.Join("..", "..", "deploy", "prometheus", "flowline-rules.yaml")
 )
 
+// kedaDir holds the KEDA component's ScaledObjects.
+var kedaDir = filepath.Join("..", "..", "deploy", "k8s", "components", "keda")
+
+// kedaConsumers returns the (stream, consumer) pairs the KEDA component's
+// nats-jetstream triggers read the lag of, as "stream/consumer".
+func kedaConsumers(t *testing.T) []string {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join(kedaDir, "*.yaml"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no manifests in %s (%v)", kedaDir, err)
+	}
+	var pairs []string
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var so struct {
+			Kind string
+			Spec struct {
+				Triggers []struct {
+					Type     string
+					Metadata map[string]string
+				}
+			}
+		}
+		if err := yaml.Unmarshal(b, &so); err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		for _, tr := range so.Spec.Triggers {
+			if tr.Type == "nats-jetstream" {
+				pairs = append(pairs, tr.Metadata["stream"]+"/"+tr.Metadata["consumer"])
+			}
+		}
+	}
+	if len(pairs) == 0 {
+		t.Fatalf("no nats-jetstream trigger in %s", kedaDir)
+	}
+	return pairs
+}
+
 // deployQueries returns every PromQL expression of the dashboard and the
 // alert rules, each with where it is used.
 func deployQueries(t *testing.T) map[string]string {
