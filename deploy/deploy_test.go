@@ -877,6 +877,31 @@ func buildKustomize(p *problems, dir string) *k8sObjects {
 	return objs
 }
 
+// scaledBy returns the ScaledObject that scales Deployment d, if any.
+func (objs *k8sObjects) scaledBy(d *appsv1.Deployment) (*kedav1alpha1.ScaledObject, bool) {
+	for _, so := range objs.scaledObjects {
+		if ref := so.Spec.ScaleTargetRef; ref != nil && ref.Name == d.Name {
+			return so, true
+		}
+	}
+	return nil, false
+}
+
+// minReplicas is the fewest pods Deployment d runs: its ScaledObject's
+// minReplicaCount when KEDA scales it, else its replicas (default 1).
+func (objs *k8sObjects) minReplicas(d *appsv1.Deployment) int32 {
+	if so, ok := objs.scaledBy(d); ok {
+		if so.Spec.MinReplicaCount != nil {
+			return *so.Spec.MinReplicaCount
+		}
+		return 0 // KEDA's default: scale to zero
+	}
+	if d.Spec.Replicas != nil {
+		return *d.Spec.Replicas
+	}
+	return 1
+}
+
 func resolvePort(c corev1.Container, port intstr.IntOrString) int32 {
 	if port.Type == intstr.Int {
 		return port.IntVal
@@ -908,8 +933,10 @@ func selects(sel *metav1.LabelSelector, podLabels map[string]string) bool {
 }
 
 // checkKustomize builds the kustomization in dir (the base, or an overlay
-// of it) and checks it: it must run exactly the subcommands want.
-func checkKustomize(t testing.TB, dir string, want []string) problems {
+// of it) and checks it: it must run exactly the subcommands want. Secrets
+// are optional (the base runs against open clusters) but for the variables
+// required, which an overlay that fails closed makes required.
+func checkKustomize(t testing.TB, dir string, want []string, required ...string) problems {
 	t.Helper()
 	var p problems
 
@@ -982,13 +1009,14 @@ func checkKustomize(t testing.TB, dir string, want []string) problems {
 		if d.Name != "flowline-"+svc {
 			p.addf("%s: runs %s; name it flowline-%s", where, svc, svc)
 		}
-		replicas := int32(1)
-		if d.Spec.Replicas != nil {
-			replicas = *d.Spec.Replicas
-		}
-		if want, ok := wantReplicas[svc]; ok && replicas != want {
-			p.addf("%s: replicas %d, want %d", where, replicas, want)
-		} else if replicas < 1 {
+		replicas := objs.minReplicas(d)
+		switch _, scaled := objs.scaledBy(d); {
+		case scaled && d.Spec.Replicas != nil:
+			p.addf("%s: sets replicas %d while a ScaledObject scales it: every apply would reset the autoscaler's count", where, *d.Spec.Replicas)
+		case scaled:
+		case wantReplicas[svc] != 0 && replicas != wantReplicas[svc]:
+			p.addf("%s: replicas %d, want %d", where, replicas, wantReplicas[svc])
+		case replicas < 1:
 			p.addf("%s: replicas %d", where, replicas)
 		}
 		if d.Spec.Strategy.Type == appsv1.RecreateDeploymentStrategyType {
@@ -1127,7 +1155,11 @@ func checkKustomize(t testing.TB, dir string, want []string) problems {
 				usedKeys[ref.Key] = true
 			case e.ValueFrom.SecretKeyRef != nil:
 				from[e.Name] = "secret"
-				if o := e.ValueFrom.SecretKeyRef.Optional; o == nil || !*o {
+				optional := e.ValueFrom.SecretKeyRef.Optional != nil && *e.ValueFrom.SecretKeyRef.Optional
+				switch {
+				case slices.Contains(required, e.Name) && optional:
+					p.addf("%s: %s comes from Secret %s with optional: true; this overlay requires it (a pod without it must not start)", where, e.Name, e.ValueFrom.SecretKeyRef.Name)
+				case !slices.Contains(required, e.Name) && !optional:
 					p.addf("%s: %s comes from Secret %s without optional: true", where, e.Name, e.ValueFrom.SecretKeyRef.Name)
 				}
 			default:
@@ -1261,10 +1293,7 @@ func checkKustomize(t testing.TB, dir string, want []string) problems {
 			p.addf("PodDisruptionBudget %s: a second budget for flowline-%s", b.Name, svc)
 		}
 		covered[svc] = true
-		replicas := int32(1)
-		if d := objs.deployments[svc]; d.Spec.Replicas != nil {
-			replicas = *d.Spec.Replicas
-		}
+		replicas := objs.minReplicas(objs.deployments[svc])
 		switch {
 		case b.Spec.MinAvailable != nil && b.Spec.MinAvailable.Type == intstr.Int:
 			if b.Spec.MinAvailable.IntVal < 1 || b.Spec.MinAvailable.IntVal >= replicas {

@@ -22,6 +22,7 @@ import (
 
 	eckv1 "github.com/elastic/cloud-on-k8s/v3/pkg/apis/elasticsearch/v1"
 	monitoringv1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/util/intstr"
@@ -71,6 +72,7 @@ type natsChartValues struct {
 			FileStore struct {
 				Enabled bool   `json:"enabled"`
 				Dir     string `json:"dir"`
+				MaxSize string `json:"maxSize"`
 				PVC     struct {
 					Enabled bool   `json:"enabled"`
 					Size    string `json:"size"`
@@ -86,6 +88,9 @@ type natsChartValues struct {
 		} `json:"monitor"`
 	} `json:"config"`
 	Container struct {
+		Image struct {
+			Tag string `json:"tag"`
+		} `json:"image"`
 		Env   map[string]string `json:"env"`
 		Merge struct {
 			Resources corev1.ResourceRequirements `json:"resources"`
@@ -111,7 +116,7 @@ type natsChartValues struct {
 
 // loadNATSValues strictly decodes the NATS chart values and checks the
 // cluster they describe.
-func loadNATSValues(p *problems, file string) natsChartValues {
+func loadNATSValues(t testing.TB, p *problems, file string) natsChartValues {
 	var v natsChartValues
 	b, err := os.ReadFile(file)
 	if err != nil {
@@ -130,8 +135,15 @@ func loadNATSValues(p *problems, file string) natsChartValues {
 	if !c.JetStream.Enabled || !c.JetStream.FileStore.Enabled || !c.JetStream.FileStore.PVC.Enabled {
 		p.addf("%s: JetStream with its file store on a persistent volume (config.jetstream.fileStore.pvc)", where)
 	}
-	if q, err := resource.ParseQuantity(c.JetStream.FileStore.PVC.Size); err != nil || q.Sign() <= 0 {
+	size, err := resource.ParseQuantity(c.JetStream.FileStore.PVC.Size)
+	if err != nil || size.Sign() <= 0 {
 		p.addf("%s: the file store volume size %q: %v", where, c.JetStream.FileStore.PVC.Size, err)
+	}
+	if limit, err := resource.ParseQuantity(c.JetStream.FileStore.MaxSize); err != nil || limit.Sign() <= 0 || limit.Cmp(size) >= 0 {
+		p.addf("%s: the file store's maxSize %q must be under the volume's size %s", where, c.JetStream.FileStore.MaxSize, size.String())
+	}
+	if server := "v" + strings.TrimSuffix(v.Container.Image.Tag, "-alpine"); server != moduleVersion(t, "github.com/nats-io/nats-server/v2") {
+		p.addf("%s: container.image.tag %q, want the nats-server release the tests run, %s", where, v.Container.Image.Tag, moduleVersion(t, "github.com/nats-io/nats-server/v2"))
 	}
 	if !c.Monitor.Enabled || c.Monitor.Port <= 0 {
 		p.addf("%s: the monitoring port (config.monitor) must be on: KEDA reads consumer lag from it", where)
@@ -248,7 +260,36 @@ func checkProduction(p *problems, objs *k8sObjects, nats natsChartValues, es *ec
 		if host := strings.SplitN(u.Hostname(), ".", 2)[0]; host != eckv1.HTTPService(es.Name) || u.Scheme != wantScheme || u.Port() != "9200" {
 			p.addf("production: %s: FLOWLINE_ES_URL %s, want %s://%s:9200, the HTTP service of ECK's %s", svc, u, wantScheme, eckv1.HTTPService(es.Name), es.Name)
 		}
+		if es.Spec.HTTP.TLS.Enabled() {
+			checkECKCA(p, svc, objs.deployments[svc], env["FLOWLINE_ES_CA_CERT"], eckv1.ESNamer.Suffix(es.Name, "http", "certs-public"))
+		}
 	}
+}
+
+// checkECKCA reports unless caFile (FLOWLINE_ES_CA_CERT of Deployment d)
+// is ca.crt of Secret secret (where ECK publishes its HTTP CA), mounted.
+func checkECKCA(p *problems, svc string, d *appsv1.Deployment, caFile, secret string) {
+	pod := d.Spec.Template.Spec
+	for _, v := range pod.Volumes {
+		if v.Secret == nil || v.Secret.SecretName != secret {
+			continue
+		}
+		for _, m := range pod.Containers[0].VolumeMounts {
+			if m.Name != v.Name {
+				continue
+			}
+			file := "ca.crt"
+			for _, it := range v.Secret.Items {
+				if it.Key == "ca.crt" {
+					file = it.Path
+				}
+			}
+			if filepath.Join(m.MountPath, file) == caFile {
+				return
+			}
+		}
+	}
+	p.addf("production: %s: FLOWLINE_ES_CA_CERT %q is not ca.crt of the Secret %s mounted: with ECK's TLS on, the writer and the archiver verify Elasticsearch with that CA", svc, caFile, secret)
 }
 
 // kedaTriggerKeys are the metadata keys of KEDA's nats-jetstream trigger:
@@ -464,23 +505,27 @@ func relabelJob(p *problems, where string, relabels []monitoringv1.RelabelConfig
 func checkAddons(t testing.TB, k8s string) problems {
 	t.Helper()
 	var p problems
-	nats := loadNATSValues(&p, filepath.Join(k8s, natsValuesFile))
+	nats := loadNATSValues(t, &p, filepath.Join(k8s, natsValuesFile))
 	es := loadECK(&p, filepath.Join(k8s, eckFile))
 
 	prod := filepath.Join(k8s, productionOverlay)
-	p = append(p, checkKustomize(t, prod, services)...)
+	p = append(p, checkKustomize(t, prod, services, productionSecrets...)...)
 	checkProduction(&p, buildKustomize(&p, prod), nats, es)
 
 	all := append(slices.Clone(commands), zeebeImport)
 	full := withComponents(t, prod,
 		[]string{filepath.Join(k8s, kedaComponent), filepath.Join(k8s, monitoringComponent), filepath.Join(k8s, "c7"), filepath.Join(k8s, "zeebe-import")},
 		importSettings)
-	p = append(p, checkKustomize(t, full, all)...)
+	p = append(p, checkKustomize(t, full, all, productionSecrets...)...)
 	objs := buildKustomize(&p, full)
 	checkKEDA(&p, objs, nats.Config.Monitor.Port)
 	checkMonitoring(t, &p, objs, filepath.Join(k8s, "..", rulesFile))
 	return p
 }
+
+// productionSecrets are the variables the production overlay requires from
+// the Secret (fail closed: no unauthenticated pushes, no anonymous writes).
+var productionSecrets = []string{"FLOWLINE_INGEST_TOKEN", "FLOWLINE_ES_USERNAME", "FLOWLINE_ES_PASSWORD"}
 
 // importSettings is what an overlay of the production overlay with both
 // import components sets: the engines to import from, and the namespace
@@ -542,9 +587,15 @@ func TestKubernetesAddonsCatchMistakes(t *testing.T) {
 		"nats servers":             {file: "k8s/overlays/production/nats-values.yaml", old: "replicas: 3", new: "replicas: 5", want: "a cluster of 3 servers"},
 		"nats key misspelt":        {file: "k8s/overlays/production/nats-values.yaml", old: "fileStore:", new: "filestore:", want: "filestore"},
 		"nats monitor port":        {file: "k8s/overlays/production/nats-values.yaml", old: "port: 8222", new: "port: 8223", want: "natsServerMonitoringEndpoint"},
+		"nats server version":      {file: "k8s/overlays/production/nats-values.yaml", old: "tag: 2.15.2-alpine", new: "tag: 2.10.0-alpine", want: "want the nats-server release the tests run"},
+		"nats store over volume":   {file: "k8s/overlays/production/nats-values.yaml", old: "maxSize: 90Gi", new: "maxSize: 200Gi", want: "maxSize \"200Gi\" must be under"},
 		"nats memory limit":        {file: "k8s/overlays/production/nats-values.yaml", old: "GOMEMLIMIT: 3GiB", new: "GOMEMLIMIT: 5GiB", want: "GOMEMLIMIT"},
 		"eck name":                 {file: "k8s/overlays/production/elasticsearch.yaml", old: "  name: flowline\nspec", new: "  name: search\nspec", want: "the HTTP service of ECK's search"},
-		"eck tls":                  {file: "k8s/overlays/production/elasticsearch.yaml", old: "disabled: true", new: "disabled: false", want: "want https://flowline-es-http:9200"},
+		"eck tls off":              {file: "k8s/overlays/production/elasticsearch.yaml", old: "spec:\n  version", new: "spec:\n  http:\n    tls:\n      selfSignedCertificate:\n        disabled: true\n  version", want: "want http://flowline-es-http:9200"},
+		"eck CA not mounted":       {file: "k8s/overlays/production/kustomization.yaml", old: "mountPath: /etc/flowline/es-ca", new: "mountPath: /etc/flowline/ca", want: "writer: FLOWLINE_ES_CA_CERT"},
+		"eck CA of another secret": {file: "k8s/overlays/production/kustomization.yaml", old: "secretName: flowline-es-http-certs-public", new: "secretName: flowline-es-transport-certs-public", last: true, want: "archiver: FLOWLINE_ES_CA_CERT"},
+		"token optional":           {file: "k8s/overlays/production/kustomization.yaml", old: "key: ingest-token\n                        optional: false", new: "key: ingest-token\n                        optional: true", want: "FLOWLINE_INGEST_TOKEN comes from Secret flowline with optional: true"},
+		"replicas fight KEDA":      {file: "k8s/components/keda/kustomization.yaml", old: "name: flowline-(ingest|aggregator|writer)", new: "name: flowline-(ingest|aggregator)", want: "flowline-writer: sets replicas 2 while a ScaledObject scales it"},
 		"eck version":              {file: "k8s/overlays/production/elasticsearch.yaml", old: "version: 8.19.21", new: "version: 8.18.0", want: "version 8.18.0"},
 		"eck two nodes":            {file: "k8s/overlays/production/elasticsearch.yaml", old: "count: 3", new: "count: 2", want: "2 nodes, want 3"},
 		"eck field misspelt":       {file: "k8s/overlays/production/elasticsearch.yaml", old: "nodeSets:", new: "nodesets:", want: "nodesets"},

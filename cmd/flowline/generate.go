@@ -55,7 +55,7 @@ func generateFlags() (*flag.FlagSet, *generateOptions) {
 	fs.IntVar(&o.batch, "batch", 5000, "most records per request to ingest")
 	fs.Int64Var(&o.resume, "resume", -1, "continue positions and key counters after this value (-1: from the clock with --ingest, so a rerun is not taken for duplicates; 0 with --out)")
 	fs.StringVar(&o.start, "start", "", "clock at the start, RFC 3339 (default: now); with --seed it makes a run reproducible")
-	fs.BoolVar(&o.live, "live", false, "stamp each record with the wall clock when it is sent, as a live engine's records carry the time they happened (for end-to-end lag and latency to read true; timers and job deadlines keep the simulated clock)")
+	fs.BoolVar(&o.live, "live", false, "stamp each record with the wall clock when it is sent, as a live engine's records carry the time they happened (for end-to-end lag and latency to read true); times inside values (timers, job deadlines, user tasks' creation) keep the simulated clock")
 	return fs, o
 }
 

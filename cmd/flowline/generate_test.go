@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -222,8 +223,10 @@ func (s *memSink) answer() *replay.Answer { return nil }
 
 // TestPumpLiveStampsRecordsWhenSent: with a stamp (generate --live), every
 // record of a batch carries the stamp taken when that batch was sent, not
-// the simulated clock; without one, the simulated clock stays.
+// the simulated clock; without one, the simulated clock stays. Apart from
+// the timestamps, both send the same records in the same order.
 func TestPumpLiveStampsRecordsWhenSent(t *testing.T) {
+	unstamped := map[bool][]string{}
 	for _, live := range []bool{false, true} {
 		t.Run(fmt.Sprintf("live=%v", live), func(t *testing.T) {
 			gen, err := simulate.NewGenerator(simulate.Config{Workload: simulate.Typical, Instances: 3, Partitions: 2, Seed: 1,
@@ -249,6 +252,7 @@ func TestPumpLiveStampsRecordsWhenSent(t *testing.T) {
 					if err := json.Unmarshal(line, &r); err != nil {
 						t.Fatal(err)
 					}
+					unstamped[live] = append(unstamped[live], strings.Replace(string(line), fmt.Sprintf(`"timestamp":%d,`, r.Timestamp), "", 1))
 					simulated := r.Timestamp < time.Date(2021, 1, 1, 0, 0, 0, 0, time.UTC).UnixMilli()
 					if want := 1_900_000_000_000 + int64(b) + 1; live && r.Timestamp != want {
 						t.Fatalf("batch %d: timestamp %d, want the stamp of its sending %d", b, r.Timestamp, want)
@@ -261,5 +265,8 @@ func TestPumpLiveStampsRecordsWhenSent(t *testing.T) {
 				t.Errorf("%d stamps for %d batches", stamps, len(sink.batches))
 			}
 		})
+	}
+	if len(unstamped[false]) == 0 || !slices.Equal(unstamped[false], unstamped[true]) {
+		t.Errorf("live and simulated runs differ beyond timestamps: %d and %d records", len(unstamped[false]), len(unstamped[true]))
 	}
 }
