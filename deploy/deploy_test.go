@@ -877,6 +877,51 @@ func buildKustomize(p *problems, dir string) *k8sObjects {
 	return objs
 }
 
+// usage is a service's use of CPU and memory as measured on the build
+// machine (docs/operations.md, "Sizing"): steady, per replica, at the
+// soak's sustained rate (`flowline faults --soak 30m`: 6,405 records/s
+// through 2 ingest, 2 aggregator, 2 writer and 1 archiver replicas, CPU
+// from /proc over 150 s, RSS the largest of its samples); peak, the
+// largest RSS of a replica at full speed (`flowline bench`, and its Camunda
+// 7 run for the aggregator, whose pods run the c7 fold, the writer and
+// c7-import). 0: not measured.
+type usage struct {
+	steadyCores        float64
+	steadyMiB, peakMiB int64
+}
+
+var measured = map[string]usage{
+	"ingest":     {steadyCores: 0.034, steadyMiB: 37, peakMiB: 121},
+	"aggregator": {steadyCores: 0.058, steadyMiB: 45, peakMiB: 787},
+	"writer":     {steadyCores: 0.012, steadyMiB: 39, peakMiB: 194},
+	"archiver":   {steadyCores: 0.085, steadyMiB: 45, peakMiB: 45},
+	c7Import:     {peakMiB: 150},
+	// zeebe-import: not measured; sized like c7-import, its twin (pages
+	// of documents from a search engine into JetStream).
+}
+
+// checkSizing reports unless resources match what service svc was
+// measured to use: requests at least its steady use (the scheduler places
+// it where it fits) and no more than its peak, memory limits half again
+// its peak (no OOM kill at full speed).
+func checkSizing(p *problems, where, svc string, res corev1.ResourceRequirements) {
+	u, ok := measured[svc]
+	if !ok {
+		return
+	}
+	const mib = 1 << 20
+	reqMem, limMem, reqCPU := res.Requests.Memory().Value(), res.Limits.Memory().Value(), res.Requests.Cpu().AsApproximateFloat64()
+	if u.steadyMiB > 0 && (reqMem < u.steadyMiB*mib || reqMem > max(u.peakMiB, 2*u.steadyMiB)*mib*2) {
+		p.addf("%s: memory request %s, want between the %d MiB it uses steadily and twice its %d MiB peak", where, res.Requests.Memory(), u.steadyMiB, max(u.peakMiB, 2*u.steadyMiB))
+	}
+	if limMem < u.peakMiB*mib*3/2 {
+		p.addf("%s: memory limit %s, want at least half again its %d MiB peak", where, res.Limits.Memory(), u.peakMiB)
+	}
+	if u.steadyCores > 0 && (reqCPU < u.steadyCores || reqCPU > max(4*u.steadyCores, 0.1)) {
+		p.addf("%s: cpu request %s, want between the %.3f cores it uses steadily and four times that (at least 100m)", where, res.Requests.Cpu(), u.steadyCores)
+	}
+}
+
 // scaledBy returns the ScaledObject that scales Deployment d, if any.
 func (objs *k8sObjects) scaledBy(d *appsv1.Deployment) (*kedav1alpha1.ScaledObject, bool) {
 	for _, so := range objs.scaledObjects {
@@ -1097,6 +1142,7 @@ func checkKustomize(t testing.TB, dir string, want []string, required ...string)
 				p.addf("%s: %s request %s and limit %s", where, r, req.String(), lim.String())
 			}
 		}
+		checkSizing(&p, where, svc, c.Resources)
 
 		// Security.
 		nonRoot := pod.SecurityContext != nil && pod.SecurityContext.RunAsNonRoot != nil && *pod.SecurityContext.RunAsNonRoot
@@ -1786,7 +1832,10 @@ func TestKustomizeChecksCatchMistakes(t *testing.T) {
 		"preStop too long":       {file: "ingest.yaml", old: "seconds: 5", new: "seconds: 20", want: "terminationGracePeriodSeconds"},
 		"unknown field":          {file: "aggregator.yaml", old: "failureThreshold: 2", new: "failureTreshold: 2", want: "failureTreshold"},
 		"wrong args":             {file: "writer.yaml", old: `args: ["writer"]`, new: `args: ["write"]`, want: `"write" is not a flowline service subcommand`},
-		"no limits":              {file: "archiver.yaml", old: "            limits:\n              cpu: 500m\n              memory: 256Mi\n", new: "", want: "no cpu limits"},
+		"no limits":              {file: "archiver.yaml", old: "            limits:\n              cpu: \"1\"\n              memory: 512Mi\n", new: "", want: "no cpu limits"},
+		"limit under the peak":   {file: "aggregator.yaml", old: "memory: 1536Mi", new: "memory: 1Gi", want: "flowline-aggregator: memory limit 1Gi, want at least half again its 787 MiB peak"},
+		"request under use":      {file: "ingest.yaml", old: "cpu: 100m", new: "cpu: 10m", want: "flowline-ingest: cpu request 10m"},
+		"request far over use":   {file: "writer.yaml", old: "memory: 128Mi", new: "memory: 2Gi", want: "flowline-writer: memory request 2Gi"},
 		"invalid URL":            {file: "kustomization.yaml", old: "FLOWLINE_NATS_URL=nats://nats:4222", new: "FLOWLINE_NATS_URL=http://nats:4222", want: "invalid configuration"},
 		"unused configmap key":   {file: "kustomization.yaml", old: "      - FLOWLINE_INDEX_PREFIX=flowline\n", new: "      - FLOWLINE_INDEX_PREFIX=flowline\n      - FLOWLINE_LOG_LEVEL=debug\n", want: "no container reads FLOWLINE_LOG_LEVEL"},
 		"unlisted manifest":      {file: "kustomization.yaml", old: "  - archiver.yaml\n", new: "", want: "no Deployment runs `flowline archiver`"},
