@@ -179,7 +179,7 @@ const calibrationRecords = 1_000_000
 // rate.
 func (h *harness) calibrate(ctx context.Context) (rate float64, records int64, err error) {
 	h.progress("soak: measuring the maximum rate with %d records", calibrationRecords)
-	w, err := makeWorkload(ctx, filepath.Join(h.cfg.WorkDir, "calibration"), h.cfg.Seed+1, calibrationRecords, h.cfg.Partitions)
+	w, err := makeWorkload(ctx, filepath.Join(h.cfg.WorkDir, "calibration"), h.cfg.Seed+1, calibrationRecords, h.cfg.Partitions, soakRunningRate)
 	if err != nil {
 		return 0, 0, err
 	}
