@@ -216,6 +216,9 @@ scrape_configs:
 		if m == nil {
 			t.Fatalf("flowline dev did not print its push URL:\n%s", dev.Output())
 		}
+		// The graph shows the live workload only, from shortly after its
+		// start: dev's own workload before it carries the simulated clock.
+		liveFrom := time.Now().Add(20 * time.Second)
 		gen := testenv.StartFlowline(t, os.Environ(), "generate", "--workload", "realistic", "--instances", "300", "--partitions", "3",
 			"--rate", "300", "--seed", "5", "--live", "--ingest", m[1])
 		testenv.Eventually(t, 5*time.Minute, func() error {
@@ -225,19 +228,19 @@ scrape_configs:
 			return nil
 		})
 		time.Sleep(20 * time.Second) // the last records written and scraped
-		screenshot(t, base, shot)
+		screenshot(t, base, shot, time.Since(liveFrom))
 	}
 }
 
 // screenshot saves a PNG of Prometheus' graph of the end-to-end lag per
-// partition, taken by headless Chromium.
-func screenshot(t *testing.T, base, file string) {
+// partition over the last span, taken by headless Chromium.
+func screenshot(t *testing.T, base, file string, span time.Duration) {
 	chromium, err := exec.LookPath("chromium")
 	if err != nil {
 		t.Fatalf("FLOWLINE_TEST_SCREENSHOT needs chromium (apt-get install chromium): %v", err)
 	}
 	expr := `histogram_quantile(0.99, sum by (partition, le) (rate(flowline_writer_lag_seconds_bucket[20s])))`
-	page := base + "/graph?g0.expr=" + url.QueryEscape(expr) + "&g0.tab=0&g0.range_input=4m&g0.stacked=0&g0.show_exemplars=0"
+	page := base + "/graph?g0.expr=" + url.QueryEscape(expr) + "&g0.tab=0&g0.range_input=" + fmt.Sprintf("%ds", int(span.Seconds())) + "&g0.stacked=0&g0.show_exemplars=0"
 	abs, err := filepath.Abs(file)
 	if err != nil {
 		t.Fatal(err)
