@@ -827,33 +827,21 @@ func buildKustomize(p *problems, dir string) *k8sObjects {
 		var obj any
 		switch meta.APIVersion + "/" + meta.Kind {
 		case "apps/v1/Deployment":
-			d := &appsv1.Deployment{}
-			obj = d
-			deployments = append(deployments, d)
+			obj = appendNew(&deployments)
 		case "v1/Service":
-			s := &corev1.Service{}
-			obj = s
-			objs.services = append(objs.services, s)
+			obj = appendNew(&objs.services)
 		case "policy/v1/PodDisruptionBudget":
-			b := &policyv1.PodDisruptionBudget{}
-			obj = b
-			objs.pdbs = append(objs.pdbs, b)
+			obj = appendNew(&objs.pdbs)
 		case "v1/ConfigMap":
 			c := &corev1.ConfigMap{}
 			obj = c
 			objs.configMaps[meta.Name] = c
 		case "keda.sh/v1alpha1/ScaledObject":
-			s := &kedav1alpha1.ScaledObject{}
-			obj = s
-			objs.scaledObjects = append(objs.scaledObjects, s)
+			obj = appendNew(&objs.scaledObjects)
 		case "monitoring.coreos.com/v1/PodMonitor":
-			m := &monitoringv1.PodMonitor{}
-			obj = m
-			objs.podMonitors = append(objs.podMonitors, m)
+			obj = appendNew(&objs.podMonitors)
 		case "monitoring.coreos.com/v1/PrometheusRule":
-			r := &monitoringv1.PrometheusRule{}
-			obj = r
-			objs.prometheusRules = append(objs.prometheusRules, r)
+			obj = appendNew(&objs.prometheusRules)
 		default:
 			p.addf("%s: unexpected kind", id)
 			continue
@@ -920,6 +908,13 @@ func checkSizing(p *problems, where, svc string, res corev1.ResourceRequirements
 	if u.steadyCores > 0 && (reqCPU < u.steadyCores || reqCPU > max(4*u.steadyCores, 0.1)) {
 		p.addf("%s: cpu request %s, want between the %.3f cores it uses steadily and four times that (at least 100m)", where, res.Requests.Cpu(), u.steadyCores)
 	}
+}
+
+// appendNew appends a new zero T to list and returns it, for decoding into.
+func appendNew[T any](list *[]*T) *T {
+	v := new(T)
+	*list = append(*list, v)
+	return v
 }
 
 // scaledBy returns the ScaledObject that scales Deployment d, if any.
