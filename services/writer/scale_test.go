@@ -13,6 +13,7 @@ import (
 	recordv1 "github.com/flowline/flowline/pkg/pb/recordv1"
 	"github.com/flowline/flowline/pkg/schema"
 	"github.com/flowline/flowline/pkg/search"
+	"github.com/flowline/flowline/pkg/stream"
 	"github.com/flowline/flowline/services/writer"
 )
 
@@ -22,17 +23,6 @@ func TestReplicasShareTheDocumentStream(t *testing.T) {
 	env := testenv.NewEnv(t)
 	js := testenv.ConnectStreams(t, env.NATS).JS
 	ctx := context.Background()
-	const messages, perMessage = 60, 50
-	for m := range messages {
-		var docs []*recordv1.Document
-		for i := range perMessage {
-			key := int64(1)<<51 + int64(m*perMessage+i)
-			docs = append(docs, &recordv1.Document{
-				Family: string(schema.FlowNodeInstance), Id: fmt.Sprint(key), Version: 1, Source: flowNode(key, "ACTIVE", ""), PartitionId: 1,
-			})
-		}
-		testenv.PublishDocuments(t, js, 1, docs...)
-	}
 	regs := []*prometheus.Registry{prometheus.NewRegistry(), prometheus.NewRegistry()}
 	var replicas []*writer.Service
 	for _, reg := range regs {
@@ -44,6 +34,34 @@ func TestReplicasShareTheDocumentStream(t *testing.T) {
 		}, testenv.DepsOn(t, reg)))
 	}
 	testenv.Run(t, replicas[0], replicas[1])
+	// Publish only once both replicas hold a pull request on the shared
+	// consumer: published earlier, the first replica up could take every
+	// message before the second had connected, which proves nothing.
+	testenv.Eventually(t, 30*time.Second, func() error {
+		cons, err := js.Consumer(ctx, stream.DocsStream, "writer")
+		if err != nil {
+			return err
+		}
+		info, err := cons.Info(ctx)
+		if err != nil {
+			return err
+		}
+		if info.NumWaiting < 2 {
+			return fmt.Errorf("%d pull requests waiting on the writer consumer, want 2", info.NumWaiting)
+		}
+		return nil
+	})
+	const messages, perMessage = 60, 50
+	for m := range messages {
+		var docs []*recordv1.Document
+		for i := range perMessage {
+			key := int64(1)<<51 + int64(m*perMessage+i)
+			docs = append(docs, &recordv1.Document{
+				Family: string(schema.FlowNodeInstance), Id: fmt.Sprint(key), Version: 1, Source: flowNode(key, "ACTIVE", ""), PartitionId: 1,
+			})
+		}
+		testenv.PublishDocuments(t, js, 1, docs...)
+	}
 
 	index := schema.RuntimeIndex(env.Prefix, schema.FlowNodeInstance)
 	testenv.Eventually(t, 30*time.Second, func() error {
