@@ -22,7 +22,7 @@ import (
 // of seconds-long runs mean nothing; the test checks that every part
 // measured something consistent.
 func TestBenchSmoke(t *testing.T) {
-	rep, out, page := runSmoke(t, &benchOptions{smoke: true, peer: true, ceiling: true}, "flowline bench --smoke")
+	rep, out, page := runSmoke(t, &benchOptions{smoke: true, peer: true, ceiling: true, repeat: 2}, "flowline bench --smoke --repeat 2")
 	m := rep.Main
 	if m == nil || m.Partitions != 2 || m.Aggregators != 1 {
 		t.Fatalf("main run %+v, want 2 partitions, 1 aggregator (smoke: partitions 1,2)", m)
@@ -62,11 +62,50 @@ func TestBenchSmoke(t *testing.T) {
 	if c := rep.Ceiling; c == nil || c.Documents != m.Documents || c.DocsPerSec <= 0 || c.Ratio <= 0 {
 		t.Errorf("ceiling %+v (main run %d documents)", c, m.Documents)
 	}
+	if len(rep.MainRuns) != 2 || len(rep.CeilingRuns) != 2 {
+		t.Errorf("--repeat 2: %d main runs and %d ceilings", len(rep.MainRuns), len(rep.CeilingRuns))
+	}
+	// The search engine's own statistics: the test's node was not started
+	// by the harness, so its CPU is not read, but everything else is.
+	for i, r := range rep.MainRuns {
+		e := r.Engine
+		// Every operation's action line alone is over 50 bytes; the
+		// engine indexes no more than it was sent (409s it does not count).
+		if e.CPUSeconds != -1 || e.IndexOps <= 0 || e.IndexOps > int64(r.IndexOps) || e.BulkRequests <= 0 || e.MeanBulkDocs <= 0 ||
+			e.MeanBulkBytes < 50*e.MeanBulkDocs || e.Indexed <= 0 || e.Indexed > e.IndexOps || e.Segments <= 0 || e.ExternalRefreshes <= 0 {
+			t.Errorf("main run %d: search engine work %+v", i, e)
+		}
+	}
+	for i, c := range rep.CeilingRuns {
+		e := c.Engine
+		if e.IndexOps != int64(m.Documents) || e.Indexed != int64(m.Documents) || e.BulkRequests <= 0 || e.MeanBulkDocs <= 0 || e.Segments <= 0 {
+			t.Errorf("ceiling %d: search engine work %+v (main run %d documents)", i, e, m.Documents)
+		}
+	}
+	if s := rep.Summary; s == nil || s.DocsPerSec.Runs != 2 || s.DocsPerSec.Min > s.DocsPerSec.Median || s.DocsPerSec.Median > s.DocsPerSec.Max ||
+		s.FlowlineMicrosPerRecord.Median <= 0 || len(s.PerProcessMicrosPerRecord) != 4 {
+		t.Errorf("summary %+v", s)
+	} else {
+		var targets, notMeasured []string
+		for _, c := range s.Targets {
+			targets = append(targets, c.Name)
+			if c.NotMeasured != "" {
+				notMeasured = append(notMeasured, c.Name)
+			}
+		}
+		// The engine's CPU per operation against the ceiling's, Flowline's
+		// CPU, the ceiling ratio, p50, p99 and the peer; no search engine
+		// CPU here (the test's node), so its target is not measured.
+		if len(targets) != 6 || len(notMeasured) != 1 || !strings.Contains(notMeasured[0], "search engine CPU") {
+			t.Errorf("targets %q (not measured: %q)", targets, notMeasured)
+		}
+	}
 	// The peer gets every record, the warm-up's deployments included.
 	if p := rep.Peer; p == nil || p.Records != int(m.Records)+m.Partitions || p.RecordsPerSec <= 0 || p.Ratio <= 0 {
 		t.Errorf("peer %+v (main run %d records)", p, m.Records)
 	}
-	for _, want := range []string{"Flowline / ceiling", "Flowline / peer", "Scaling", "p99 ms", "CPU s / 1000 records"} {
+	for _, want := range []string{"Flowline / ceiling", "Flowline / peer", "Scaling", "p99 ms", "CPU µs / record",
+		"Search engine work", "segments at the end", "Over 2 runs", "Targets (the medians", "end-to-end documents/s ÷ ceiling"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("the table lacks %q", want)
 		}

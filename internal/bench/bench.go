@@ -22,6 +22,7 @@ import (
 	"github.com/flowline/flowline/internal/dev/esnode"
 	"github.com/flowline/flowline/internal/procstack"
 	"github.com/flowline/flowline/pkg/config"
+	recordv1 "github.com/flowline/flowline/pkg/pb/recordv1"
 	"github.com/flowline/flowline/pkg/search"
 )
 
@@ -47,6 +48,9 @@ type Config struct {
 	ProfileFor time.Duration
 	// Ceiling runs the bulk-load ceiling on the main run's documents.
 	Ceiling bool
+	// Repeat is how many times the main run and the ceiling run (0 or 1:
+	// once); the report gives their medians with the spread.
+	Repeat int
 	// Peer runs Benthos on the main run's records.
 	Peer bool
 	// C7 runs the Camunda 7 import benchmark instead of the Zeebe runs: a
@@ -81,6 +85,8 @@ type Config struct {
 	Progress func(Progress)
 }
 
+func (c *Config) repeat() int { return max(1, c.Repeat) }
+
 // Progress is a running phase's state.
 type Progress struct {
 	Phase       string
@@ -101,6 +107,10 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("bench: partitions must be at least 1, got %v", c.Partitions)
 	case len(c.Aggregators) == 0 || slices.Min(c.Aggregators) < 1:
 		return fmt.Errorf("bench: aggregators must be at least 1, got %v", c.Aggregators)
+	case c.Repeat < 0:
+		return fmt.Errorf("bench: repeat must not be negative, got %d", c.Repeat)
+	case c.Repeat > 1 && (c.C7 || c.Exporter):
+		return errors.New("bench: --repeat applies to the main run and the ceiling, not to the Camunda 7 or exporter benchmarks")
 	case c.WorkDir == "":
 		return errors.New("bench: no work directory")
 	case c.C7 && c.C7Instances < 1:
@@ -129,6 +139,26 @@ func (h *harness) progress(p Progress) {
 }
 
 func (h *harness) warn(msg string) { h.progress(Progress{Phase: "warning", Note: msg}) }
+
+// esCPUSince is the engine's CPU seconds since before; -1 when the
+// harness did not start the node and cannot read its CPU.
+func (h *harness) esCPUSince(before procstack.Usage) float64 {
+	if h.esPID == 0 {
+		return -1
+	}
+	return (h.esUsage().CPU - before.CPU).Seconds()
+}
+
+// indexStats reads the engine's statistics of prefix's index set; a
+// failure (a user without the monitor privilege, say) is a warning and
+// leaves them empty, not a failed bench.
+func (h *harness) indexStats(ctx context.Context, prefix string) indexStats {
+	s, err := readIndexStats(ctx, h.es, h.engine, prefix)
+	if err != nil {
+		h.warn(fmt.Sprintf("search engine statistics of %s: %v", prefix, err))
+	}
+	return s
+}
 
 func (h *harness) esUsage() procstack.Usage {
 	if h.esPID == 0 {
@@ -237,31 +267,59 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	for _, s := range cfg.Schemas[1:] {
 		scenarios = append(scenarios, Scenario{Partitions: mainP, Aggregators: 1, Schema: scenarioSchema(s)})
 	}
+	if mainSchema == config.SchemaOperate && (cfg.LatencyFor > 0 || cfg.Ceiling || cfg.Peer) {
+		h.warn("latency, ceiling and peer runs read Flowline's schema: skipped when the main run writes the operate schema (list flowline first in --schemas)")
+		cfg.LatencyFor, cfg.Ceiling, cfg.Peer = 0, false, false
+	}
 	for _, sc := range scenarios {
 		w, err := workloadFor(sc.Partitions)
 		if err != nil {
 			return nil, err
 		}
-		profile := time.Duration(0)
-		if sc == mainSc {
-			profile = cfg.ProfileFor
-		}
-		res, err := h.runScenario(ctx, sc, w, profile)
-		if err != nil {
-			return nil, fmt.Errorf("bench: %w", err)
-		}
-		rep.Scenarios = append(rep.Scenarios, *res)
-		if sc == mainSc {
-			rep.Main = res
-		} else {
+		if sc != mainSc {
+			res, err := h.runScenario(ctx, sc, w, 0)
+			if err != nil {
+				return nil, fmt.Errorf("bench: %w", err)
+			}
+			rep.Scenarios = append(rep.Scenarios, *res)
 			DropIndexSet(ctx, es, sc.prefix())
+			continue
 		}
+		// The main run cfg.Repeat times, each followed by a ceiling load of
+		// its final documents (interleaved, so that the engine's warming up
+		// favours neither), every run profiled alike.
+		var ceiling *ceilingRunner
+		for range cfg.repeat() {
+			res, err := h.runScenario(ctx, sc, w, cfg.ProfileFor)
+			if err != nil {
+				return nil, fmt.Errorf("bench: %w", err)
+			}
+			rep.MainRuns = append(rep.MainRuns, *res)
+			if !cfg.Ceiling {
+				continue
+			}
+			if ceiling == nil {
+				if ceiling, err = h.newCeiling(ctx, sc.prefix()); err != nil {
+					return nil, fmt.Errorf("bench: ceiling: %w", err)
+				}
+				defer ceiling.drop()
+			}
+			c, err := ceiling.load(ctx, len(rep.CeilingRuns)+1, cfg.repeat())
+			if err != nil {
+				return nil, fmt.Errorf("bench: ceiling: %w", err)
+			}
+			rep.CeilingRuns = append(rep.CeilingRuns, *c)
+		}
+		rep.Main = medianRun(rep.MainRuns, func(r ScenarioResult) float64 { return r.DocsPerSec })
+		rep.Scenarios = append(rep.Scenarios, *rep.Main)
 	}
 	defer DropIndexSet(context.WithoutCancel(ctx), es, mainSc.prefix())
 
-	if mainSchema == config.SchemaOperate && (cfg.LatencyFor > 0 || cfg.Ceiling || cfg.Peer) {
-		h.warn("latency, ceiling and peer runs read Flowline's schema: skipped when the main run writes the operate schema (list flowline first in --schemas)")
-		cfg.LatencyFor, cfg.Ceiling, cfg.Peer = 0, false, false
+	if len(rep.CeilingRuns) > 0 {
+		for i := range rep.CeilingRuns {
+			rep.CeilingRuns[i].Ratio = ratio(rep.Main.DocsPerSec, rep.CeilingRuns[i].DocsPerSec)
+		}
+		rep.Ceiling = medianRun(rep.CeilingRuns, func(r CeilingResult) float64 { return r.DocsPerSec })
 	}
 	if cfg.LatencyFor > 0 {
 		lat, err := h.runLatency(ctx, mainSc, rep.Main.RecordsPerSec/2, cfg.LatencyFor)
@@ -270,13 +328,6 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		}
 		rep.Latency = lat
 	}
-	if cfg.Ceiling {
-		c, err := h.runCeiling(ctx, mainSc.prefix(), rep.Main)
-		if err != nil {
-			return nil, fmt.Errorf("bench: ceiling: %w", err)
-		}
-		rep.Ceiling = c
-	}
 	if cfg.Peer {
 		p, err := h.runPeer(ctx, workloads[mainP], rep.Main)
 		if err != nil {
@@ -284,6 +335,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		}
 		rep.Peer = p
 	}
+	rep.Summary = summarize(rep)
 	rep.Finished = time.Now().UTC()
 	return rep, nil
 }
@@ -295,37 +347,70 @@ type CeilingResult struct {
 	DocsPerSec  float64 `json:"documents_per_second"`
 	Bulk        int     `json:"bulk_documents"`
 	Concurrency int     `json:"concurrency"`
-	ESCPU       float64 `json:"elasticsearch_cpu_seconds,omitempty"` // during the load, when the harness started the node
-	Ratio       float64 `json:"flowline_to_ceiling"`                 // Flowline docs/s ÷ ceiling docs/s
-	Target      float64 `json:"target"`
+	// Engine is what the search engine did during the load.
+	Engine EngineWork `json:"search_engine"`
+	// Ratio is Flowline's documents/s (the median main run's) ÷ this
+	// load's.
+	Ratio  float64 `json:"flowline_to_ceiling"`
+	Target float64 `json:"target"`
 }
 
-func (h *harness) runCeiling(ctx context.Context, fromPrefix string, main *ScenarioResult) (*CeilingResult, error) {
+// ceilingRunner bulk-loads one set of final documents into a fresh index
+// set, once per load.
+type ceilingRunner struct {
+	h      *harness
+	docs   []*recordv1.Document
+	prefix string
+}
+
+// newCeiling reads the final documents of fromPrefix's index set.
+func (h *harness) newCeiling(ctx context.Context, fromPrefix string) (*ceilingRunner, error) {
 	h.progress(Progress{Phase: "ceiling", Note: "reading the main run's final documents"})
 	docs, err := ReadDocuments(ctx, h.es, fromPrefix)
 	if err != nil {
 		return nil, err
 	}
-	prefix := "bench-ceiling"
-	DropIndexSet(ctx, h.es, prefix)
-	defer DropIndexSet(context.WithoutCancel(ctx), h.es, prefix)
-	if err := PrepareCeiling(ctx, h.es, prefix); err != nil {
+	return &ceilingRunner{h: h, docs: docs, prefix: "bench-ceiling"}, nil
+}
+
+func (c *ceilingRunner) drop() { DropIndexSet(context.Background(), c.h.es, c.prefix) }
+
+// load runs the n-th of total loads. The engine's CPU and statistics are
+// read after a refresh that makes the documents searchable, as after the
+// main run: the indexing buffer the load left is written into segments
+// inside the window, not after it.
+func (c *ceilingRunner) load(ctx context.Context, n, total int) (*CeilingResult, error) {
+	h := c.h
+	c.drop()
+	if err := PrepareCeiling(ctx, h.es, c.prefix); err != nil {
 		return nil, err
 	}
-	h.progress(Progress{Phase: "ceiling", Note: fmt.Sprintf("bulk-loading %d documents", len(docs))})
+	h.progress(Progress{Phase: "ceiling", Note: fmt.Sprintf("bulk-loading %d documents (%d of %d)", len(c.docs), n, total)})
+	statsBefore := h.indexStats(ctx, c.prefix)
 	esBefore := h.esUsage()
-	took, err := LoadCeiling(ctx, h.es, prefix, docs, CeilingBulk, CeilingConcurrency)
+	load, err := LoadCeiling(ctx, h.es, c.prefix, c.docs, CeilingBulk, CeilingConcurrency)
 	if err != nil {
 		return nil, err
 	}
-	esCPU := (h.esUsage().CPU - esBefore.CPU).Seconds()
-	if err := FinishCeiling(ctx, h.es, prefix, len(docs)); err != nil {
+	if err := search.Refresh(ctx, h.es, c.prefix+"-*"); err != nil {
 		return nil, err
 	}
-	c := &CeilingResult{Documents: len(docs), Seconds: took.Seconds(), DocsPerSec: float64(len(docs)) / took.Seconds(),
-		Bulk: CeilingBulk, Concurrency: CeilingConcurrency, ESCPU: esCPU, Target: 0.85}
-	c.Ratio = main.DocsPerSec / c.DocsPerSec
-	return c, nil
+	esCPU := h.esCPUSince(esBefore)
+	statsAfter := h.indexStats(ctx, c.prefix)
+	if err := FinishCeiling(ctx, h.es, c.prefix, len(c.docs)); err != nil {
+		return nil, err
+	}
+	return &CeilingResult{Documents: len(c.docs), Seconds: load.Took.Seconds(), DocsPerSec: ratio(float64(len(c.docs)), load.Took.Seconds()),
+		Bulk: CeilingBulk, Concurrency: CeilingConcurrency, Target: TargetCeilingRatio,
+		Engine: engineWork(esCPU, int64(len(c.docs)), load.Requests, load.Bytes, statsAfter.minus(statsBefore))}, nil
+}
+
+// ratio is a / b, 0 when b is 0 (JSON has no infinity).
+func ratio(a, b float64) float64 {
+	if b == 0 {
+		return 0
+	}
+	return a / b
 }
 
 // PeerRun is the peer's result next to Flowline's.
@@ -364,5 +449,5 @@ func (h *harness) runPeer(ctx context.Context, w *workload, main *ScenarioResult
 		return nil, err
 	}
 	runtime.GC() // the lines are garbage now
-	return &PeerRun{PeerResult: res, Name: "Benthos v4.27.0", Ratio: main.RecordsPerSec / res.RecordsPerSec, Target: 1.5}, nil
+	return &PeerRun{PeerResult: res, Name: "Benthos v4.27.0", Ratio: main.RecordsPerSec / res.RecordsPerSec, Target: TargetPeerRatio}, nil
 }

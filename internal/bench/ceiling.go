@@ -10,7 +10,6 @@ import (
 	"github.com/flowline/flowline/pkg/config"
 	recordv1 "github.com/flowline/flowline/pkg/pb/recordv1"
 	"github.com/flowline/flowline/pkg/schema"
-	"github.com/flowline/flowline/pkg/schema/operate"
 	"github.com/flowline/flowline/pkg/search"
 )
 
@@ -34,16 +33,24 @@ func PrepareCeiling(ctx context.Context, es *search.Client, prefix string) error
 	return SetIndexSettings(ctx, es, prefix, `{"index":{"refresh_interval":"-1","number_of_replicas":0}}`)
 }
 
+// CeilingLoad is how a ceiling load went: how long it took, and the bulk
+// requests and bytes it sent (retries included).
+type CeilingLoad struct {
+	Took     time.Duration
+	Requests int64
+	Bytes    int64
+}
+
 // LoadCeiling bulk-indexes docs into prefix's runtime indices, size
 // documents per request and conc requests in flight, retrying items
-// Elasticsearch asks to retry, and returns how long it took. Each
-// document keeps its version (external versioning, as the writer does).
-func LoadCeiling(ctx context.Context, es *search.Client, prefix string, docs []*recordv1.Document, size, conc int) (time.Duration, error) {
+// Elasticsearch asks to retry. Each document keeps its version (external
+// versioning, as the writer does).
+func LoadCeiling(ctx context.Context, es *search.Client, prefix string, docs []*recordv1.Document, size, conc int) (CeilingLoad, error) {
 	indexOf := map[string]string{}
 	for _, f := range schema.Families {
 		indexOf[string(f)] = schema.RuntimeIndex(prefix, f)
 	}
-	var next atomic.Int64
+	var next, requests, bytes atomic.Int64
 	var wg sync.WaitGroup
 	errs := make(chan error, conc)
 	start := time.Now()
@@ -61,6 +68,8 @@ func LoadCeiling(ctx context.Context, es *search.Client, prefix string, docs []*
 					for _, d := range chunk {
 						body = search.AppendOp(body, search.Op{Index: indexOf[d.Family], ID: d.Id, Version: d.Version, Source: d.Source})
 					}
+					requests.Add(1)
+					bytes.Add(int64(len(body)))
 					results, err := search.BulkBody(ctx, es, body, len(chunk))
 					if err != nil {
 						errs <- fmt.Errorf("ceiling: bulk: %w", err)
@@ -83,9 +92,9 @@ func LoadCeiling(ctx context.Context, es *search.Client, prefix string, docs []*
 		})
 	}
 	wg.Wait()
-	took := time.Since(start)
+	load := CeilingLoad{Took: time.Since(start), Requests: requests.Load(), Bytes: bytes.Load()}
 	close(errs)
-	return took, <-errs
+	return load, <-errs
 }
 
 // FinishCeiling restores the refresh interval and checks that prefix's
@@ -123,14 +132,7 @@ func count(ctx context.Context, es *search.Client, index string, query any) (int
 // DropIndexSet deletes prefix's runtime indices and templates. The indices
 // are named: a node refuses wildcard deletes (action.destructive_requires_name).
 func DropIndexSet(ctx context.Context, es *search.Client, prefix string) {
-	var names []string
-	for _, f := range schema.Families {
-		names = append(names, schema.RuntimeIndex(prefix, f))
-	}
-	for _, ix := range operate.Indices { // the operate schema's runs
-		names = append(names, ix.FQN(prefix))
-	}
-	_ = search.DeleteIndices(ctx, es, names...)
+	_ = search.DeleteIndices(ctx, es, indexSet(prefix)...)
 	_ = search.DeleteIndexTemplates(ctx, es, prefix+"-*")
 }
 

@@ -29,6 +29,7 @@ func TestConfigValidate(t *testing.T) {
 		"no aggregators":  func(c *Config) { c.Aggregators = nil },
 		"no work dir":     func(c *Config) { c.WorkDir = "" },
 		"c7 no instances": func(c *Config) { c.C7, c.C7Instances = true, 0 },
+		"negative repeat": func(c *Config) { c.Repeat = -1 },
 	} {
 		c := ok
 		mutate(&c)

@@ -15,17 +15,25 @@ import (
 
 // Report is everything a Run measured, with the machine it ran on.
 type Report struct {
-	Started   time.Time        `json:"started"`
-	Finished  time.Time        `json:"finished"`
-	Machine   Machine          `json:"machine"`
-	Instances int              `json:"instances,omitempty"` // of the Zeebe workload
+	Started   time.Time `json:"started"`
+	Finished  time.Time `json:"finished"`
+	Machine   Machine   `json:"machine"`
+	Instances int       `json:"instances,omitempty"` // of the Zeebe workload
+	// Main is the main run (the median one by documents/s of MainRuns,
+	// when it was repeated).
 	Main      *ScenarioResult  `json:"main,omitempty"`
+	MainRuns  []ScenarioResult `json:"main_runs,omitempty"`
 	Scenarios []ScenarioResult `json:"scenarios,omitempty"`
 	Latency   *LatencyResult   `json:"latency,omitempty"`
-	Ceiling   *CeilingResult   `json:"ceiling,omitempty"`
-	Peer      *PeerRun         `json:"peer,omitempty"`
-	C7        *C7Result        `json:"c7,omitempty"`
-	Exporter  *ExporterResult  `json:"exporter,omitempty"`
+	// Ceiling is the median of CeilingRuns by documents/s.
+	Ceiling     *CeilingResult  `json:"ceiling,omitempty"`
+	CeilingRuns []CeilingResult `json:"ceiling_runs,omitempty"`
+	// Summary is the figures the targets are about, over the repeated
+	// runs, and the targets.
+	Summary  *Summary        `json:"summary,omitempty"`
+	Peer     *PeerRun        `json:"peer,omitempty"`
+	C7       *C7Result       `json:"c7,omitempty"`
+	Exporter *ExporterResult `json:"exporter,omitempty"`
 }
 
 // Machine describes where a Report came from.
@@ -97,12 +105,18 @@ func (r *Report) WriteTable(out io.Writer) {
 		tw.Flush()
 		fmt.Fprintln(out)
 		tw = tabwriter.NewWriter(out, 2, 4, 2, ' ', tabwriter.AlignRight)
-		fmt.Fprintf(tw, "process\tCPU s\tCPU s / 1000 records\tpeak RSS MB\t\n")
+		fmt.Fprintf(tw, "process\tCPU s\tCPU µs / record\tpeak RSS MB\t\n")
 		for _, s := range mr.Services {
-			fmt.Fprintf(tw, "%s\t%.1f\t%.3f\t%.0f\t\n", s.Name, s.CPUSeconds, s.CPUPer1000Rec, s.PeakRSSMB)
+			fmt.Fprintf(tw, "%s\t%.1f\t%.2f\t%.0f\t\n", s.Name, s.CPUSeconds, s.CPUPer1000Rec*1000, s.PeakRSSMB)
 		}
+		fmt.Fprintf(tw, "Flowline (all but the search engine)\t\t%.2f\t\t\n", mr.FlowlineMicrosPerRecord())
 		tw.Flush()
 		fmt.Fprintln(out)
+		var ceiling *EngineWork
+		if r.Ceiling != nil {
+			ceiling = &r.Ceiling.Engine
+		}
+		writeEngineWork(out, mr.Engine, ceiling)
 	}
 	if l := r.Latency; l != nil {
 		fmt.Fprintf(out, "Data availability latency at half the maximum rate (%.0f records/s sent for %.0f s; record timestamp -> searchable as COMPLETED in list-view; polled every %.0f ms):\n",
@@ -116,8 +130,8 @@ func (r *Report) WriteTable(out io.Writer) {
 	if c := r.Ceiling; c != nil {
 		fmt.Fprintf(out, "Ceiling: the main run's %d final documents bulk-loaded directly (%d per bulk, %d in flight, refresh off): %.0f documents/s",
 			c.Documents, c.Bulk, c.Concurrency, c.DocsPerSec)
-		if c.ESCPU > 0 {
-			fmt.Fprintf(out, " (Elasticsearch CPU %.1f s)", c.ESCPU)
+		if c.Engine.CPUSeconds > 0 {
+			fmt.Fprintf(out, " (search engine CPU %.1f s)", c.Engine.CPUSeconds)
 		}
 		fmt.Fprintln(out)
 		fmt.Fprintf(out, "  Flowline / ceiling (documents/s): %s\n\n", verdict(c.Ratio, c.Target))
@@ -126,6 +140,9 @@ func (r *Report) WriteTable(out io.Writer) {
 		fmt.Fprintf(out, "Peer: %s, nats_jetstream -> elasticsearch, one document per record, no aggregation: %d records in %.1f s, %.0f records/s (CPU %.1f s, peak RSS %.0f MB)\n",
 			p.Name, p.Records, p.Seconds, p.RecordsPerSec, p.CPUSeconds, p.PeakRSSMB)
 		fmt.Fprintf(out, "  Flowline / peer (records/s): %s\n\n", verdict(p.Ratio, p.Target))
+	}
+	if r.Summary != nil {
+		r.Summary.write(out)
 	}
 	if c := r.C7; c != nil {
 		c.writeTable(out, m.Cores)

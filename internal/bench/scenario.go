@@ -18,6 +18,7 @@ import (
 	"github.com/flowline/flowline/pkg/config"
 	"github.com/flowline/flowline/pkg/schema"
 	"github.com/flowline/flowline/pkg/schema/operate"
+	"github.com/flowline/flowline/pkg/search"
 	"github.com/flowline/flowline/pkg/stream"
 )
 
@@ -70,7 +71,24 @@ type ScenarioResult struct {
 	InstancesPerSec float64        `json:"process_instances_per_second"`
 	DocsPerSec      float64        `json:"documents_per_second"`
 	Services        []ServiceUsage `json:"services"`
-	Profiles        []string       `json:"profiles,omitempty"` // CPU profile files
+	// Engine is what the search engine did during the run.
+	Engine   EngineWork `json:"search_engine"`
+	Profiles []string   `json:"profiles,omitempty"` // CPU profile files
+}
+
+// FlowlineMicrosPerRecord is the CPU of Flowline's own processes (the
+// services and NATS, not the search engine) per record, in µs.
+func (r ScenarioResult) FlowlineMicrosPerRecord() float64 {
+	cpu := 0.0
+	for _, s := range r.Services {
+		if s.Name != "elasticsearch" {
+			cpu += s.CPUSeconds
+		}
+	}
+	if r.Records == 0 {
+		return 0
+	}
+	return cpu / float64(r.Records) * 1e6
 }
 
 // runScenario starts a stack for sc, pushes w through it and measures.
@@ -102,6 +120,11 @@ func (h *harness) runScenario(ctx context.Context, sc Scenario, w *workload, pro
 		return nil, fmt.Errorf("%s: warm-up: %w", sc, err)
 	}
 
+	writerBefore, err := scrapeWriter(ctx, st.Admin["writer"])
+	if err != nil {
+		return nil, fmt.Errorf("%s: writer metrics: %w", sc, err)
+	}
+	statsBefore := h.indexStats(ctx, sc.prefix())
 	before, esBefore := st.Usage(), h.esUsage()
 	start := time.Now()
 	var pushed atomic.Int64
@@ -147,15 +170,31 @@ func (h *harness) runScenario(ctx context.Context, sc Scenario, w *workload, pro
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", sc, err)
 	}
-	after, esAfter := st.Usage(), h.esUsage()
+	after := st.Usage()
+	// The engine's CPU and statistics are read after a refresh that makes
+	// every document searchable, as after a ceiling load. The writer's
+	// counters are read after the engine's statistics (and before them at
+	// the start), so that every operation the engine counted is among
+	// those the writer counted.
+	if err := search.Refresh(ctx, h.es, sc.prefix()+"-*"); err != nil {
+		return nil, fmt.Errorf("%s: %w", sc, err)
+	}
+	esAfter := h.esUsage()
+	statsAfter := h.indexStats(ctx, sc.prefix())
 	pwg.Wait()
-	ops, err := procstack.ScrapeCounter(ctx, st.Admin["writer"], "flowline_writer_items_total", `outcome="done"`, `outcome="stale"`)
+	writerAfter, err := scrapeWriter(ctx, st.Admin["writer"])
 	if err != nil {
 		return nil, fmt.Errorf("%s: writer metrics: %w", sc, err)
 	}
+	sent := writerAfter.minus(writerBefore)
 
 	res := &ScenarioResult{Scenario: sc, Records: pushed.Load(), Instances: w.stats.Instances + w.stats.ChildInstances,
-		Seconds: took.Seconds(), DocsByFamily: map[string]int{}, Profiles: profiles, IndexOps: int(ops)}
+		Seconds: took.Seconds(), DocsByFamily: map[string]int{}, Profiles: profiles, IndexOps: int(writerAfter.ops)}
+	esCPU := -1.0 // not read: a node the harness did not start
+	if h.esPID > 0 {
+		esCPU = (esAfter.CPU - esBefore.CPU).Seconds()
+	}
+	res.Engine = engineWork(esCPU, sent.ops, sent.requests, sent.bytes, statsAfter.minus(statsBefore))
 	instances, instancesIn, err := h.countDocuments(ctx, sc, res)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", sc, err)
@@ -218,6 +257,35 @@ func (h *harness) countDocuments(ctx context.Context, sc Scenario, res *Scenario
 func usageOf(name string, before, after procstack.Usage, records int64) ServiceUsage {
 	cpu := (after.CPU - before.CPU).Seconds()
 	return ServiceUsage{Name: name, CPUSeconds: cpu, CPUPer1000Rec: cpu / float64(records) * 1000, PeakRSSMB: after.PeakRSSMB}
+}
+
+// writerTotals are a writer's bulk counters: the items it sent that the
+// engine answered (indexed, or stale), its bulk requests and their bytes.
+type writerTotals struct{ ops, requests, bytes int64 }
+
+func (t writerTotals) minus(before writerTotals) writerTotals {
+	return writerTotals{t.ops - before.ops, t.requests - before.requests, t.bytes - before.bytes}
+}
+
+// scrapeWriter reads a writer's bulk counters from its admin server.
+func scrapeWriter(ctx context.Context, admin string) (writerTotals, error) {
+	var t writerTotals
+	for _, c := range []struct {
+		into   *int64
+		name   string
+		labels []string
+	}{
+		{&t.ops, "flowline_writer_items_total", []string{`outcome="done"`, `outcome="stale"`}},
+		{&t.requests, "flowline_writer_bulk_requests_total", []string{""}},
+		{&t.bytes, "flowline_writer_bulk_bytes_total", []string{""}},
+	} {
+		v, err := procstack.ScrapeCounter(ctx, admin, c.name, c.labels...)
+		if err != nil {
+			return t, err
+		}
+		*c.into = int64(v)
+	}
+	return t, nil
 }
 
 // waitPartitions waits until the aggregators consume every partition and
