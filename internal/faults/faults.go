@@ -177,11 +177,7 @@ func Run(ctx context.Context, cfg Config) (_ *Report, err error) {
 		rep.Soak = &Soak{Seconds: cfg.Soak.Seconds(), Rate: soakRate, MaxRate: 2 * soakRate, Partitions: cfg.Partitions}
 	}
 	h.progress("generating the workload: %d records on %d partitions (seed %d)", records, cfg.Partitions, cfg.Seed)
-	running := roundsRunningRate
-	if cfg.Soak > 0 {
-		running = soakRunningRate
-	}
-	w, err := makeWorkload(ctx, filepath.Join(cfg.WorkDir, "workload"), cfg.Seed, records, cfg.Partitions, running)
+	w, err := makeWorkload(ctx, filepath.Join(cfg.WorkDir, "workload"), cfg.Seed, records, cfg.Partitions, runningRate(cfg.Soak > 0))
 	if err != nil {
 		return nil, fmt.Errorf("faults: workload: %w", err)
 	}

@@ -103,16 +103,19 @@ func deadLetters(ctx context.Context, st *procstack.Stack) ([]string, error) {
 func (h *harness) settle(ctx context.Context, st *procstack.Stack, what string) error {
 	wctx, cancel := context.WithTimeout(ctx, drainLimit)
 	defer cancel()
-	err := procstack.WaitProgress(wctx, 250*time.Millisecond, drainStall, func() (bool, string, error) {
+	err := procstack.WaitProgress(wctx, 250*time.Millisecond, drainStall, func() (procstack.Remaining, error) {
 		if err := st.CheckAlive(); err != nil {
-			return false, "", err
+			return procstack.Remaining{}, err
 		}
-		ok, status := procstack.Drained(wctx, st.JS, stream.RecordsStream, h.cfg.Partitions)
+		ok, open, status := procstack.DrainState(wctx, st.JS, stream.RecordsStream, h.cfg.Partitions)
 		if !ok {
-			return false, status, nil
+			return procstack.Remaining{Phase: "messages open", Left: open, Status: status}, nil
 		}
 		backlog, err := archiverBacklog(wctx, st)
-		return err == nil && backlog == 0, fmt.Sprintf("archiver backlog %v (%v)", backlog, err), nil
+		if err != nil {
+			return procstack.Remaining{Phase: "archiver backlog", Left: -1, Status: fmt.Sprintf("archiver backlog unreadable: %v", err)}, nil
+		}
+		return procstack.Remaining{Done: backlog == 0, Phase: "archiver backlog", Left: int64(backlog), Status: fmt.Sprintf("archiver backlog %v", backlog)}, nil
 	})
 	if err != nil {
 		return fmt.Errorf("%s did not drain: %w (logs in %s)", what, err, st.Dir)
@@ -126,16 +129,23 @@ func (h *harness) settle(ctx context.Context, st *procstack.Stack, what string) 
 	return nil
 }
 
-// archiverBacklog sums the archivers' backlog gauges.
+// archiverBacklog sums the archivers' backlog gauges; an archiver that
+// exports none yet (just started, no sweep done) is an error, not an empty
+// backlog.
 func archiverBacklog(ctx context.Context, st *procstack.Stack) (float64, error) {
 	total := 0.0
 	for name, admin := range st.Admin {
 		if !strings.HasPrefix(name, "archiver") {
 			continue
 		}
-		samples, err := procstack.Scrape(ctx, http.DefaultClient, admin, "flowline_archiver_backlog")
+		sctx, cancel := context.WithTimeout(ctx, procstack.APITimeout) // an admin server that never answers must not stop the wait
+		samples, err := procstack.Scrape(sctx, http.DefaultClient, admin, "flowline_archiver_backlog")
+		cancel()
 		if err != nil {
 			return 0, err
+		}
+		if len(samples) == 0 {
+			return 0, fmt.Errorf("%s exports no backlog yet", name)
 		}
 		for _, s := range samples {
 			total += s.Value

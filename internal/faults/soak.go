@@ -31,10 +31,13 @@ type Soak struct {
 	Processes []SoakProcess `json:"processes"`
 	// MaxOpen is the largest backlog sampled (messages open);
 	// LagUnbounded says the backlog's fitted slope did not stay flat.
-	MaxOpen      uint64   `json:"max_open_messages"`
-	OpenSlope    float64  `json:"open_slope_per_hour"`
-	Growing      []string `json:"growing,omitempty"` // processes whose memory trends upward
-	LagUnbounded bool     `json:"lag_unbounded"`
+	MaxOpen   uint64   `json:"max_open_messages"`
+	OpenSlope float64  `json:"open_slope_per_hour"`
+	Growing   []string `json:"growing,omitempty"` // processes whose memory trends upward
+	// SampleHours is when each sample after the warm-up was taken, hours
+	// into the soak.
+	SampleHours  []float64 `json:"sample_hours"`
+	LagUnbounded bool      `json:"lag_unbounded"`
 }
 
 // SoakProcess is one process's memory over the soak.
@@ -45,6 +48,9 @@ type SoakProcess struct {
 	MaxMB       float64 `json:"max_rss_mb"`
 	SlopeMBPerH float64 `json:"slope_mb_per_hour"`
 	Samples     int     `json:"samples"`
+	// RSSMB is every sample after the warm-up, at the soak's SampleHours,
+	// so that another trend can be fitted from the report.
+	RSSMB []float64 `json:"rss_mb"`
 }
 
 // soakWatch samples a stack during a soak. Used by one goroutine.
@@ -121,7 +127,7 @@ func (s *soakWatch) finish(out *Soak) {
 			continue
 		}
 		p := SoakProcess{Name: name, FirstMB: xs[0], LastMB: xs[len(xs)-1], MaxMB: slices.Max(xs),
-			SlopeMBPerH: slope(times, xs), Samples: len(xs)}
+			SlopeMBPerH: slope(times, xs), Samples: len(xs), RSSMB: xs}
 		judged := !strings.HasPrefix(name, "nats")
 		if mean := meanOf(xs); judged && mean > 0 && p.SlopeMBPerH > growthLimit*mean {
 			out.Growing = append(out.Growing, fmt.Sprintf("%s +%.1f MB/h (mean %.0f MB)", name, p.SlopeMBPerH, mean))
@@ -132,6 +138,7 @@ func (s *soakWatch) finish(out *Soak) {
 		out.MaxOpen = max(out.MaxOpen, uint64(o))
 	}
 	out.OpenSlope = slope(times, s.open[skip:])
+	out.SampleHours = times
 	// The backlog is bounded when its trend adds less over the soak than
 	// ten seconds' worth of record messages (a message holds a request's
 	// records of one partition; the pusher sends one per partition every
@@ -198,9 +205,9 @@ func (h *harness) calibrate(ctx context.Context) (rate float64, records int64, e
 	}
 	wctx, cancel := context.WithTimeout(ctx, drainLimit)
 	defer cancel()
-	if err := procstack.WaitProgress(wctx, 100*time.Millisecond, drainStall, func() (bool, string, error) {
-		ok, status := procstack.Drained(wctx, st.JS, stream.RecordsStream, h.cfg.Partitions)
-		return ok, status, st.CheckAlive()
+	if err := procstack.WaitProgress(wctx, 100*time.Millisecond, drainStall, func() (procstack.Remaining, error) {
+		ok, open, status := procstack.DrainState(wctx, st.JS, stream.RecordsStream, h.cfg.Partitions)
+		return procstack.Remaining{Done: ok, Phase: "messages open", Left: open, Status: status}, st.CheckAlive()
 	}); err != nil {
 		return 0, 0, fmt.Errorf("calibration did not drain: %w", err)
 	}

@@ -313,24 +313,45 @@ func LastLines(s string, n int) string {
 // making progress.
 var ErrStalled = errors.New("no progress")
 
+// Remaining is what a wait of WaitProgress still has to see done.
+type Remaining struct {
+	Done bool
+	// Phase names what Left counts ("records", "archiver backlog"): each
+	// phase's count falls on its own.
+	Phase string
+	// Left is the count still to go in Phase; negative: unknown.
+	Left int64
+	// Status says where the wait is, for errors.
+	Status string
+}
+
 // WaitProgress polls cond every interval until it reports done or an
-// error, or ctx ends, or the progress cond reports (a status with the
-// counts still to go) stays the same for stall: a large backlog may take
-// long to work off, a stuck one is given up on.
-func WaitProgress(ctx context.Context, interval, stall time.Duration, cond func() (done bool, progress string, err error)) error {
-	last, since := "", time.Now()
-	return WaitUntil(ctx, interval, func() (bool, error) {
-		done, progress, err := cond()
-		switch {
-		case err != nil || done:
-			return done, err
-		case progress != last:
-			last, since = progress, time.Now()
-		case time.Since(since) > stall:
-			return false, fmt.Errorf("%w for %s: %s", ErrStalled, stall, progress)
+// error, or ctx ends, or no phase's count has reached a new low for stall
+// (a phase first seen counts as progress once): a large backlog may take
+// long to work off, a stuck one is given up on. Only new lows count, never
+// a changed status, a count that rises and falls back (messages moving
+// between pending and redelivered) or an unknown one, so that noise cannot
+// keep a stuck wait alive. The error on ctx's end or a stall carries cond's
+// last status.
+func WaitProgress(ctx context.Context, interval, stall time.Duration, cond func() (Remaining, error)) error {
+	lows, since, last := map[string]int64{}, time.Now(), ""
+	err := WaitUntil(ctx, interval, func() (bool, error) {
+		r, err := cond()
+		last = r.Status
+		if err != nil || r.Done {
+			return r.Done, err
+		}
+		if low, seen := lows[r.Phase]; r.Left >= 0 && (!seen || r.Left < low) {
+			lows[r.Phase], since = r.Left, time.Now()
+		} else if time.Since(since) > stall {
+			return false, fmt.Errorf("%w for %s: %s", ErrStalled, stall, r.Status)
 		}
 		return false, nil
 	})
+	if err != nil && ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+		return fmt.Errorf("%w (last: %s)", err, last)
+	}
+	return err
 }
 
 // WaitUntil polls cond every interval until it returns true or an error,

@@ -194,28 +194,71 @@ func TestStablePortIsBelowTheEphemeralRange(t *testing.T) {
 
 func TestWaitProgress(t *testing.T) {
 	const interval, stall = time.Millisecond, 30 * time.Millisecond
+	type report struct {
+		done   bool
+		phase  string
+		left   int64
+		status string
+		err    error
+	}
 	cases := map[string]struct {
 		// step returns what cond reports on its nth call.
-		step      func(n int) (bool, string, error)
+		step      func(n int) report
+		ctx       time.Duration // 0: no deadline
 		wantErr   error
-		wantCalls int // at least
+		wantCalls int    // at least
+		wantText  string // in the error
 	}{
-		"done at once": {step: func(int) (bool, string, error) { return true, "", nil }, wantCalls: 1},
+		"done at once": {step: func(int) report { return report{done: true} }, wantCalls: 1},
 		// A backlog that keeps shrinking is waited for past the stall
 		// time as a whole.
-		"slow but moving": {step: func(n int) (bool, string, error) {
+		"slow but moving": {step: func(n int) report {
 			time.Sleep(2 * time.Millisecond)
-			return n == 40, fmt.Sprintf("open %d", 40-n), nil
+			return report{done: n == 40, left: int64(40 - n), status: fmt.Sprintf("open %d", 40-n)}
 		}, wantCalls: 41},
-		"stuck":    {step: func(int) (bool, string, error) { return false, "open 7", nil }, wantErr: ErrStalled},
-		"an error": {step: func(int) (bool, string, error) { return false, "", io.ErrUnexpectedEOF }, wantErr: io.ErrUnexpectedEOF},
+		"stuck": {step: func(int) report { return report{left: 7, status: "open 7"} }, wantErr: ErrStalled, wantText: "open 7"},
+		// Counts that move without falling (messages going back and forth
+		// between pending and redelivered) and statuses that change are no
+		// progress.
+		"noise": {step: func(n int) report {
+			return report{left: int64(7 + n%2), status: fmt.Sprintf("open %d, poll %d", 7+n%2, n)}
+		}, wantErr: ErrStalled},
+		"unknown counts": {step: func(n int) report { return report{left: -1, status: fmt.Sprintf("error %d", n)} }, wantErr: ErrStalled},
+		// A later phase starts high (the archiver's backlog once the
+		// records are in) and falls on its own.
+		"phases": {step: func(n int) report {
+			time.Sleep(2 * time.Millisecond)
+			if n < 20 {
+				return report{phase: "records", left: int64(20 - n)}
+			}
+			return report{done: n == 60, phase: "archiver", left: int64(1000 - n)}
+		}, wantCalls: 61},
+		// Flapping between phases is no progress either.
+		"phases flapping": {step: func(n int) report { return report{phase: fmt.Sprint(n % 2), left: 3} }, wantErr: ErrStalled},
+		// Moving, then frozen: given up on a stall after the last fall.
+		"moves then freezes": {step: func(n int) report {
+			left := int64(max(5, 20-n))
+			return report{left: left, status: fmt.Sprintf("open %d", left)}
+		}, wantErr: ErrStalled, wantCalls: 16, wantText: "open 5"},
+		"an error": {step: func(int) report { return report{err: io.ErrUnexpectedEOF} }, wantErr: io.ErrUnexpectedEOF},
+		// The context's end says where the wait was.
+		"deadline": {step: func(n int) report {
+			return report{left: int64(1_000_000 - n), status: fmt.Sprintf("open %d", 1_000_000-n)}
+		}, ctx: 50 * time.Millisecond, wantErr: context.DeadlineExceeded, wantText: "last: open"},
 	}
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			if c.ctx > 0 {
+				var cancel context.CancelFunc
+				ctx, cancel = context.WithTimeout(ctx, c.ctx)
+				defer cancel()
+			}
 			calls := 0
-			err := WaitProgress(context.Background(), interval, stall, func() (bool, string, error) {
+			err := WaitProgress(ctx, interval, stall, func() (Remaining, error) {
 				calls++
-				return c.step(calls - 1)
+				r := c.step(calls - 1)
+				return Remaining{Done: r.done, Phase: r.phase, Left: r.left, Status: r.status}, r.err
 			})
 			if !errors.Is(err, c.wantErr) || (c.wantErr == nil && err != nil) {
 				t.Fatalf("err %v, want %v", err, c.wantErr)
@@ -223,8 +266,8 @@ func TestWaitProgress(t *testing.T) {
 			if calls < c.wantCalls {
 				t.Errorf("%d calls, want at least %d", calls, c.wantCalls)
 			}
-			if errors.Is(err, ErrStalled) && !strings.Contains(err.Error(), "open 7") {
-				t.Errorf("the stall error %q does not say what was stuck", err)
+			if c.wantText != "" && !strings.Contains(err.Error(), c.wantText) {
+				t.Errorf("the error %q does not say %q", err, c.wantText)
 			}
 		})
 	}

@@ -70,12 +70,19 @@ func Pending(ctx context.Context, js jetstream.JetStream, from string) (Backlog,
 // from exist and Pending finds nothing open. status says what is still
 // open.
 func Drained(ctx context.Context, js jetstream.JetStream, from string, consumers int) (bool, string) {
+	ok, _, status := DrainState(ctx, js, from, consumers)
+	return ok, status
+}
+
+// DrainState is Drained with the messages still open (-1 when the
+// backlog could not be read), for WaitProgress.
+func DrainState(ctx context.Context, js jetstream.JetStream, from string, consumers int) (drained bool, open int64, status string) {
 	b, err := Pending(ctx, js, from)
 	if err != nil {
-		return false, err.Error()
+		return false, -1, err.Error()
 	}
-	status := fmt.Sprintf("%d of %d consumer(s) of %s, messages open %d, document messages open %d", b.Consumers, consumers, from, b.Records, b.Documents)
-	return b.Consumers >= consumers && b.Open() == 0, status
+	status = fmt.Sprintf("%d of %d consumer(s) of %s, messages open %d, document messages open %d", b.Consumers, consumers, from, b.Records, b.Documents)
+	return b.Consumers >= consumers && b.Open() == 0, int64(b.Open()), status
 }
 
 // APITimeout bounds each JetStream API request of the harnesses' watchers.
