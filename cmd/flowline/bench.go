@@ -39,6 +39,7 @@ type benchOptions struct {
 	peer        bool
 	ceiling     bool
 	repeat      int
+	warmUp      bool
 	out         string
 	markdown    string
 	workDir     string
@@ -62,6 +63,7 @@ func benchFlags() (*flag.FlagSet, *benchOptions) {
 	fs.BoolVar(&o.peer, "peer", true, "also run the peer (Benthos v4.27.0, built on first use into the cache directory)")
 	fs.BoolVar(&o.ceiling, "ceiling", true, "also bulk-load the main run's documents directly (the ceiling)")
 	fs.IntVar(&o.repeat, "repeat", 1, "run the main run and the ceiling this many times each and report their medians with the spread (e.g. 3)")
+	fs.BoolVar(&o.warmUp, "warm-up", true, "run the main scenario once, unmeasured, before the measured runs when the bench starts a fresh search engine node (a cold JVM costs the first load about twice the engine CPU)")
 	fs.StringVar(&o.out, "out", "bench-results/bench.json", "JSON report file")
 	fs.StringVar(&o.markdown, "markdown", "", "also write the tables as a Markdown page (docs/benchmarks.md holds the latest full run)")
 	fs.StringVar(&o.workDir, "work-dir", "", "workloads, logs and profiles (default: next to --out)")
@@ -154,7 +156,7 @@ func (o *benchOptions) config() (bench.Config, error) {
 	}
 	cfg := bench.Config{
 		Bin: bin, Instances: o.instances, Partitions: parts, Aggregators: aggs,
-		LatencyFor: o.latency, ProfileFor: o.profile, Ceiling: o.ceiling, Repeat: o.repeat, Peer: o.peer,
+		LatencyFor: o.latency, ProfileFor: o.profile, Ceiling: o.ceiling, Repeat: o.repeat, WarmUp: o.warmUp, Peer: o.peer,
 		ESURL: o.esURL, ESVersion: local.Version, OpenSearchVersion: local.OpenSearchVersion, Engine: engineName, Schemas: schemas,
 		C7: o.c7, C7Instances: o.c7Instances, C7JavaHome: engine.JavaHome,
 		Exporter: o.exporter, ExporterDir: exporterDir, ExporterJavaHome: exporter.JavaHome,

@@ -19,6 +19,9 @@ type Report struct {
 	Finished  time.Time `json:"finished"`
 	Machine   Machine   `json:"machine"`
 	Instances int       `json:"instances,omitempty"` // of the Zeebe workload
+	// WarmedUp says an unmeasured main run warmed the fresh search engine
+	// node first.
+	WarmedUp bool `json:"warmed_up,omitempty"`
 	// Main is the main run (the median one by documents/s of MainRuns,
 	// when it was repeated).
 	Main      *ScenarioResult  `json:"main,omitempty"`
@@ -97,8 +100,12 @@ func (r *Report) WriteTable(out io.Writer) {
 	fmt.Fprintf(out, "Machine: %s, %d cores, %.1f GiB, %s, %s; search engine %s, nats-server %s\n\n",
 		m.CPU, m.Cores, m.MemoryGiB, m.OS, m.Go, orDash(m.Elasticsearch), orDash(m.NATSServer))
 	if mr := r.Main; mr != nil {
-		fmt.Fprintf(out, "Flowline end to end, maximum rate (%s; %d process instances, %d records, %d documents from %d index operations):\n",
-			mr.Scenario, mr.Instances, mr.Records, mr.Documents, mr.IndexOps)
+		warm := ""
+		if r.WarmedUp {
+			warm = "; after an unmeasured warm-up run of the fresh search engine node"
+		}
+		fmt.Fprintf(out, "Flowline end to end, maximum rate (%s; %d process instances, %d records, %d documents from %d index operations%s):\n",
+			mr.Scenario, mr.Instances, mr.Records, mr.Documents, mr.IndexOps, warm)
 		tw := tabwriter.NewWriter(out, 2, 4, 2, ' ', tabwriter.AlignRight)
 		fmt.Fprintf(tw, "seconds\trecords/s\tprocess instances/s\tdocuments/s\t\n")
 		fmt.Fprintf(tw, "%.1f\t%.0f\t%.0f\t%.0f\t\n", mr.Seconds, mr.RecordsPerSec, mr.InstancesPerSec, mr.DocsPerSec)
