@@ -40,6 +40,7 @@ type benchOptions struct {
 	ceiling     bool
 	repeat      int
 	warmUp      bool
+	settled     bool
 	out         string
 	markdown    string
 	workDir     string
@@ -63,6 +64,7 @@ func benchFlags() (*flag.FlagSet, *benchOptions) {
 	fs.BoolVar(&o.peer, "peer", true, "also run the peer (Benthos v4.27.0, built on first use into the cache directory)")
 	fs.BoolVar(&o.ceiling, "ceiling", true, "also bulk-load the main run's documents directly (the ceiling)")
 	fs.IntVar(&o.repeat, "repeat", 1, "run the main run and the ceiling this many times each and report their medians with the spread (e.g. 3)")
+	fs.BoolVar(&o.settled, "settled-indices", true, "start each end-to-end run's clock once its new indices are older than the search engine's search-idle period (30 s), as in a running installation whose indices existed before the load (a shard nobody searches then skips its scheduled refreshes)")
 	fs.BoolVar(&o.warmUp, "warm-up", true, "run the main scenario once, unmeasured, before the measured runs when the bench starts a fresh search engine node (a cold JVM costs the first load about twice the engine CPU)")
 	fs.StringVar(&o.out, "out", "bench-results/bench.json", "JSON report file")
 	fs.StringVar(&o.markdown, "markdown", "", "also write the tables as a Markdown page (docs/benchmarks.md holds the latest full run)")
@@ -73,7 +75,7 @@ func benchFlags() (*flag.FlagSet, *benchOptions) {
 	fs.BoolVar(&o.c7, "c7", false, "run the Camunda 7 import benchmark instead: a fresh engine filled with --c7-instances instances (not measured), then imported end to end")
 	fs.IntVar(&o.c7Instances, "c7-instances", 20000, "process instances of the Camunda 7 benchmark's model the engine is filled with")
 	fs.BoolVar(&o.exporter, "exporter", false, "run the Zeebe exporter benchmark instead: the Maven module in exporter/ (built first; run from the checkout), one instance over --instances typical instances on one partition into a local ingest: records/s and the exporter's CPU per record")
-	fs.BoolVar(&o.smoke, "smoke", false, "a run of seconds that checks the harness works: 200 instances, partitions 1,2, aggregators 1,2, 5 s latency, no profiles (with --c7: 200 instances, no profiles; with --exporter: 200 instances)")
+	fs.BoolVar(&o.smoke, "smoke", false, "a run of seconds that checks the harness works: 200 instances, partitions 1,2, aggregators 1,2, 5 s latency, no profiles, no settling (with --c7: 200 instances, no profiles; with --exporter: 200 instances)")
 	return fs, o
 }
 
@@ -93,6 +95,7 @@ func parseCounts(flagName, s string) ([]int, error) {
 func (o *benchOptions) config() (bench.Config, error) {
 	if o.smoke {
 		o.instances, o.partitions, o.aggregators, o.latency, o.profile = 200, "1,2", "1,2", 5*time.Second, 0
+		o.settled = false // 30 s per run; TestSearchIdleAfter covers the reading
 		o.c7Instances = 200
 	}
 	parts, err := parseCounts("partitions", o.partitions)
@@ -156,7 +159,7 @@ func (o *benchOptions) config() (bench.Config, error) {
 	}
 	cfg := bench.Config{
 		Bin: bin, Instances: o.instances, Partitions: parts, Aggregators: aggs,
-		LatencyFor: o.latency, ProfileFor: o.profile, Ceiling: o.ceiling, Repeat: o.repeat, WarmUp: o.warmUp, Peer: o.peer,
+		LatencyFor: o.latency, ProfileFor: o.profile, Ceiling: o.ceiling, Repeat: o.repeat, WarmUp: o.warmUp, SettledIndices: o.settled, Peer: o.peer,
 		ESURL: o.esURL, ESVersion: local.Version, OpenSearchVersion: local.OpenSearchVersion, Engine: engineName, Schemas: schemas,
 		C7: o.c7, C7Instances: o.c7Instances, C7JavaHome: engine.JavaHome,
 		Exporter: o.exporter, ExporterDir: exporterDir, ExporterJavaHome: exporter.JavaHome,

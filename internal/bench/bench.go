@@ -55,6 +55,12 @@ type Config struct {
 	// runs, when the harness started a fresh search engine node (its JVM
 	// is cold); an existing node (ESURL) is taken as it is.
 	WarmUp bool
+	// SettledIndices starts each end-to-end run's clock only once its new
+	// indices are older than the engine's search-idle period
+	// (index.search.idle.after), as in a running installation whose indices
+	// existed before the load: a shard nobody searched in that period skips
+	// its scheduled refreshes, while a new index refreshes on schedule.
+	SettledIndices bool
 	// Peer runs Benthos on the main run's records.
 	Peer bool
 	// C7 runs the Camunda 7 import benchmark instead of the Zeebe runs: a
@@ -292,6 +298,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		}
 		rep.WarmedUp = true
 	}
+	rep.SettledIndices = cfg.SettledIndices
 	for _, sc := range scenarios {
 		w, err := workloadFor(sc.Partitions)
 		if err != nil {

@@ -29,6 +29,9 @@ type indexStats struct {
 	Flushes           int64 // flush.total
 	Segments          int64 // segments.count
 	ShardBulks        int64 // bulk.total_operations: bulk requests as the shards received them (Elasticsearch only)
+	// RefreshesByIndex is ExternalRefreshes per index (the concrete
+	// name), to tell which family's interval the refreshes come from.
+	RefreshesByIndex map[string]int64
 }
 
 // minus is s's counters since before; segments stay s's.
@@ -39,8 +42,24 @@ func (s indexStats) minus(before indexStats) indexStats {
 		RefreshMS: s.RefreshMS - before.RefreshMS,
 		Merges:    s.Merges - before.Merges, MergeMS: s.MergeMS - before.MergeMS,
 		Flushes: s.Flushes - before.Flushes, Segments: s.Segments,
-		ShardBulks: s.ShardBulks - before.ShardBulks,
+		ShardBulks:       s.ShardBulks - before.ShardBulks,
+		RefreshesByIndex: minusEach(s.RefreshesByIndex, before.RefreshesByIndex),
 	}
+}
+
+// minusEach is after's counters less before's, leaving out those that did
+// not change.
+func minusEach(after, before map[string]int64) map[string]int64 {
+	var d map[string]int64
+	for k, v := range after {
+		if n := v - before[k]; n != 0 {
+			if d == nil {
+				d = map[string]int64{}
+			}
+			d[k] = n
+		}
+	}
+	return d
 }
 
 // indexSet names every index a bench prefix can hold, in either schema.
@@ -77,8 +96,16 @@ func readIndexStats(ctx context.Context, es *search.Client, engine config.Engine
 
 // parseIndexStats reads the primaries' totals of an index stats answer.
 func parseIndexStats(b []byte) (indexStats, error) {
+	type refreshOnly struct {
+		Primaries struct {
+			Refresh struct {
+				ExternalTotal int64 `json:"external_total"`
+			} `json:"refresh"`
+		} `json:"primaries"`
+	}
 	var res struct {
-		All *struct {
+		Indices map[string]refreshOnly `json:"indices"`
+		All     *struct {
 			Primaries struct {
 				Indexing struct {
 					IndexTotal  int64 `json:"index_total"`
@@ -112,12 +139,19 @@ func parseIndexStats(b []byte) (indexStats, error) {
 		return indexStats{}, fmt.Errorf("no _all in the answer: %.200s", b)
 	}
 	p := res.All.Primaries
+	var byIndex map[string]int64
+	for name, ix := range res.Indices {
+		if byIndex == nil {
+			byIndex = map[string]int64{}
+		}
+		byIndex[name] = ix.Primaries.Refresh.ExternalTotal
+	}
 	return indexStats{
 		Indexed: p.Indexing.IndexTotal, IndexMS: p.Indexing.IndexTimeMS,
 		Refreshes: p.Refresh.Total, ExternalRefreshes: p.Refresh.ExternalTotal, RefreshMS: p.Refresh.TimeMS,
 		Merges: p.Merges.Total, MergeMS: p.Merges.TimeMS,
 		Flushes: p.Flush.Total, Segments: p.Segments.Count,
-		ShardBulks: p.Bulk.Operations,
+		ShardBulks: p.Bulk.Operations, RefreshesByIndex: byIndex,
 	}, nil
 }
 
@@ -157,6 +191,8 @@ type EngineWork struct {
 	// request spans several indices); 0 on OpenSearch, which does not
 	// count them.
 	ShardBulks int64 `json:"shard_bulks,omitempty"`
+	// RefreshesByIndex is ExternalRefreshes per index.
+	RefreshesByIndex map[string]int64 `json:"external_refreshes_by_index,omitempty"`
 }
 
 // cpuRead reports whether the engine's CPU was read.
@@ -172,6 +208,7 @@ func engineWork(cpuSeconds float64, ops, requests, bytes int64, stats indexStats
 		Refreshes: stats.Refreshes, ExternalRefreshes: stats.ExternalRefreshes, RefreshSeconds: float64(stats.RefreshMS) / 1000,
 		Merges: stats.Merges, MergeSeconds: float64(stats.MergeMS) / 1000,
 		Flushes: stats.Flushes, Segments: stats.Segments, ShardBulks: stats.ShardBulks,
+		RefreshesByIndex: stats.RefreshesByIndex,
 	}
 	if w.cpuRead() {
 		w.CPUMicrosPerOp = ratio(cpuSeconds*1e6, float64(ops))

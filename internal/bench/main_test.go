@@ -12,6 +12,7 @@ import (
 	"github.com/flowline/flowline/internal/testenv"
 	"github.com/flowline/flowline/pkg/config"
 	"github.com/flowline/flowline/pkg/schema"
+	"github.com/flowline/flowline/pkg/search"
 	"github.com/flowline/flowline/pkg/stream"
 )
 
@@ -128,5 +129,30 @@ func TestStackOnANATSCluster(t *testing.T) {
 	if err != nil {
 		n, _ := count(ctx, es, schema.Alias(prefix, schema.ListView), nil)
 		t.Fatalf("%d process instances indexed, want %d: %v", n, w.stats.Instances+w.stats.ChildInstances, err)
+	}
+}
+
+// TestSearchIdleAfter reads the engine's search-idle period of an index:
+// its default, and an operator's setting.
+func TestSearchIdleAfter(t *testing.T) {
+	es, _ := testenv.Elasticsearch(t)
+	ctx := context.Background()
+	prefix := testenv.IndexPrefix(t)
+	testenv.DropIndices(t, es, prefix)
+	h := &harness{es: es}
+	for _, tc := range []struct {
+		name, index string
+		settings    map[string]any
+		want        time.Duration
+	}{
+		{"the engine's default", prefix + "-default", nil, 30 * time.Second},
+		{"set on the index", prefix + "-set", map[string]any{"index.search.idle.after": "7s"}, 7 * time.Second},
+	} {
+		if err := search.CreateIndex(ctx, es, tc.index, tc.settings); err != nil {
+			t.Fatal(err)
+		}
+		if got := h.searchIdleAfter(ctx, tc.index); got != tc.want {
+			t.Errorf("%s: %s, want %s", tc.name, got, tc.want)
+		}
 	}
 }

@@ -22,6 +22,9 @@ type Report struct {
 	// WarmedUp says an unmeasured main run warmed the fresh search engine
 	// node first.
 	WarmedUp bool `json:"warmed_up,omitempty"`
+	// SettledIndices says each end-to-end run's clock started once its
+	// new indices were older than the engine's search-idle period.
+	SettledIndices bool `json:"settled_indices,omitempty"`
 	// Main is the main run (the median one by documents/s of MainRuns,
 	// when it was repeated).
 	Main      *ScenarioResult  `json:"main,omitempty"`
@@ -103,6 +106,9 @@ func (r *Report) WriteTable(out io.Writer) {
 		warm := ""
 		if r.WarmedUp {
 			warm = "; after an unmeasured warm-up run of the fresh search engine node"
+		}
+		if r.SettledIndices {
+			warm += "; clock started once the new indices were past the search-idle period"
 		}
 		fmt.Fprintf(out, "Flowline end to end, maximum rate (%s; %d process instances, %d records, %d documents from %d index operations%s):\n",
 			mr.Scenario, mr.Instances, mr.Records, mr.Documents, mr.IndexOps, warm)

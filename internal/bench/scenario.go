@@ -2,9 +2,11 @@ package bench
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -15,6 +17,7 @@ import (
 	"time"
 
 	"github.com/flowline/flowline/internal/procstack"
+	"github.com/flowline/flowline/pkg/backoff"
 	"github.com/flowline/flowline/pkg/config"
 	"github.com/flowline/flowline/pkg/schema"
 	"github.com/flowline/flowline/pkg/schema/operate"
@@ -102,6 +105,7 @@ func (h *harness) runScenario(ctx context.Context, sc Scenario, w *workload, pro
 	if sc.Schema != "" {
 		env = append(env, "FLOWLINE_SCHEMA="+string(sc.Schema))
 	}
+	created := time.Now() // the writer creates the indices as it starts
 	st, err := procstack.Start(ctx, procstack.Config{Bin: h.cfg.Bin, Env: env, Dir: dir, ESURL: h.esURL, Prefix: sc.prefix(), Aggregators: sc.Aggregators})
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", sc, err)
@@ -118,6 +122,13 @@ func (h *harness) runScenario(ctx context.Context, sc Scenario, w *workload, pro
 	}
 	if err := waitPartitions(ctx, st, sc.Partitions); err != nil {
 		return nil, fmt.Errorf("%s: warm-up: %w", sc, err)
+	}
+	if h.cfg.SettledIndices {
+		idle := h.searchIdleAfter(ctx, schema.RuntimeIndex(sc.prefix(), schema.ListView))
+		h.progress(Progress{Phase: sc.String(), Note: fmt.Sprintf("waiting until the new indices are older than the engine's search-idle period (%s)", idle)})
+		if !backoff.Sleep(ctx, time.Until(created.Add(idle+time.Second))) {
+			return nil, ctx.Err()
+		}
 	}
 
 	writerBefore, err := scrapeWriter(ctx, st.Admin["writer"])
@@ -337,4 +348,32 @@ func fetchPprof(ctx context.Context, url, path string) error {
 		return err
 	}
 	return f.Close()
+}
+
+// searchIdleAfter is the engine's index.search.idle.after of index (30 s
+// unless an operator changed it), 30 s when it cannot be read.
+func (h *harness) searchIdleAfter(ctx context.Context, index string) time.Duration {
+	const fallback = 30 * time.Second
+	b, err := h.es.Do(ctx, search.Request{Method: http.MethodGet, Path: "/" + index + "/_settings/index.search.idle.after",
+		Query: url.Values{"include_defaults": {"true"}, "flat_settings": {"true"}}, What: "search idle period of " + index})
+	if err != nil {
+		return fallback
+	}
+	var res map[string]struct {
+		Settings map[string]string `json:"settings"`
+		Defaults map[string]string `json:"defaults"`
+	}
+	if json.Unmarshal(b, &res) != nil {
+		return fallback
+	}
+	for _, ix := range res {
+		v := ix.Settings["index.search.idle.after"]
+		if v == "" {
+			v = ix.Defaults["index.search.idle.after"]
+		}
+		if d, err := time.ParseDuration(v); err == nil && d > 0 {
+			return d
+		}
+	}
+	return fallback
 }

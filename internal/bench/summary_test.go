@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -124,14 +125,16 @@ func TestParseIndexStats(t *testing.T) {
 			"merges":{"current":0,"total":7,"total_time_in_millis":1200},
 			"flush":{"total":2},"segments":{"count":12},
 			"bulk":{"total_operations":55,"total_size_in_bytes":123456}},
-			"total":{"indexing":{"index_total":2000}}}}`,
-			indexStats{Indexed: 1000, IndexMS: 250, Refreshes: 40, ExternalRefreshes: 30, RefreshMS: 900, Merges: 7, MergeMS: 1200, Flushes: 2, Segments: 12, ShardBulks: 55}},
+			"total":{"indexing":{"index_total":2000}}},
+			"indices":{"b-list-view-1_":{"primaries":{"refresh":{"external_total":25}}},"b-job-1_":{"primaries":{"refresh":{"external_total":5}}}}}`,
+			indexStats{Indexed: 1000, IndexMS: 250, Refreshes: 40, ExternalRefreshes: 30, RefreshMS: 900, Merges: 7, MergeMS: 1200, Flushes: 2, Segments: 12, ShardBulks: 55,
+				RefreshesByIndex: map[string]int64{"b-list-view-1_": 25, "b-job-1_": 5}}},
 		{"opensearch", `{"_all":{"primaries":{"indexing":{"index_total":5},"refresh":{"total":1,"external_total":1},"segments":{"count":3}}}}`,
 			indexStats{Indexed: 5, Refreshes: 1, ExternalRefreshes: 1, Segments: 3}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := parseIndexStats([]byte(tc.answer))
-			if err != nil || got != tc.want {
+			if err != nil || !reflect.DeepEqual(got, tc.want) {
 				t.Errorf("got %+v, %v; want %+v", got, err, tc.want)
 			}
 		})

@@ -4,8 +4,12 @@ import (
 	"errors"
 	"log/slog"
 	"net"
+	"regexp"
+	"slices"
 	"strings"
 	"time"
+
+	"github.com/flowline/flowline/pkg/schema"
 )
 
 // NATS configures the connection to the NATS server (FLOWLINE_NATS_*).
@@ -165,10 +169,11 @@ func (c Index) For(s Schema) Index {
 
 // Index configures the indices Flowline writes (FLOWLINE_INDEX_*).
 type Index struct {
-	Prefix          string `envconfig:"PREFIX" default:"flowline" desc:"prefix of every index and alias (in the operate schema: none unless set, as Camunda's)"`
-	Shards          int    `envconfig:"SHARDS" default:"1" desc:"primary shards per index"`
-	Replicas        int    `envconfig:"REPLICAS" default:"0" desc:"replicas per index"`
-	RefreshInterval string `envconfig:"REFRESH_INTERVAL" default:"1s" desc:"index refresh interval"`
+	Prefix           string            `envconfig:"PREFIX" default:"flowline" desc:"prefix of every index and alias (in the operate schema: none unless set, as Camunda's)"`
+	Shards           int               `envconfig:"SHARDS" default:"1" desc:"primary shards per index"`
+	Replicas         int               `envconfig:"REPLICAS" default:"0" desc:"replicas per index"`
+	RefreshInterval  string            `envconfig:"REFRESH_INTERVAL" desc:"index.refresh_interval of every family not in INDEX_REFRESH_INTERVALS (500ms, 1s, 30s, -1 for never); empty: the engine's default, 1s but skipped on a shard nobody searched for 30s (the next search refreshes it first)"`
+	RefreshIntervals map[string]string `envconfig:"REFRESH_INTERVALS" default:"list-view:250ms" desc:"index.refresh_interval per family, family:interval,... (flowline schema); the list view carries data availability"`
 
 	schema Schema // set by ApplySchema
 }
@@ -200,7 +205,44 @@ func (c Index) Validate() error {
 	if c.Replicas < 0 {
 		return invalid("INDEX_REPLICAS", "must not be negative, got %d", c.Replicas)
 	}
+	if c.RefreshInterval != "" && !refreshIntervalPattern.MatchString(c.RefreshInterval) {
+		return invalid("INDEX_REFRESH_INTERVAL", "%q is not an interval as the search engine reads one (500ms, 1s, 30s, -1 for never) nor empty (the engine's default)", c.RefreshInterval)
+	}
+	families := make([]string, 0, len(c.RefreshIntervals))
+	for f := range c.RefreshIntervals {
+		families = append(families, f)
+	}
+	slices.Sort(families)
+	for _, f := range families {
+		if !schema.Known(schema.Family(f)) {
+			return invalid("INDEX_REFRESH_INTERVALS", "%q is not a family (one of %s)", f, familyNames())
+		}
+		if v := c.RefreshIntervals[f]; !refreshIntervalPattern.MatchString(v) {
+			return invalid("INDEX_REFRESH_INTERVALS", "%s:%q is not an interval as the search engine reads one (500ms, 1s, 30s, -1 for never)", f, v)
+		}
+	}
 	return nil
+}
+
+func familyNames() string {
+	names := make([]string, len(schema.Families))
+	for i, f := range schema.Families {
+		names[i] = string(f)
+	}
+	return strings.Join(names, ", ")
+}
+
+// refreshIntervalPattern matches the index.refresh_interval values both
+// engines accept: -1 (never) or a whole number with a time unit.
+var refreshIntervalPattern = regexp.MustCompile(`^(-1|[0-9]+(nanos|micros|ms|s|m|h|d))$`)
+
+// RefreshFor is the index.refresh_interval of family f's indices, "" for
+// the engine's default (the setting left out, or reset to its default).
+func (c Index) RefreshFor(f schema.Family) string {
+	if v, ok := c.RefreshIntervals[string(f)]; ok {
+		return v
+	}
+	return c.RefreshInterval
 }
 
 // AggregatorState names the bucket of the aggregator's partition checkpoints

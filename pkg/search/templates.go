@@ -59,6 +59,9 @@ func EnsureSchema(ctx context.Context, c *Client, idx config.Index) error {
 			if err := reconcile(ctx, c, index, f); err != nil {
 				return err
 			}
+			if err := applyRefreshInterval(ctx, c, index, idx.RefreshFor(f)); err != nil {
+				return err
+			}
 			// An index made before its template (by hand, or by an older
 			// Flowline) may lack the alias.
 			alias := schema.Alias(idx.Prefix, f)
@@ -198,21 +201,60 @@ func templateBody(idx config.Index, f schema.Family) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	settings := map[string]any{
+		"number_of_shards":   idx.Shards,
+		"number_of_replicas": idx.Replicas,
+	}
+	if r := idx.RefreshFor(f); r != "" {
+		settings["refresh_interval"] = r
+	}
 	t := map[string]any{
 		"index_patterns": []string{schema.IndexPattern(idx.Prefix, f)},
 		"priority":       100,
 		"_meta":          map[string]any{"managedBy": "flowline", "schemaVersion": schema.Version},
 		"template": map[string]any{
-			"settings": map[string]any{
-				"number_of_shards":   idx.Shards,
-				"number_of_replicas": idx.Replicas,
-				"refresh_interval":   idx.RefreshInterval,
-			},
+			"settings": settings,
 			"mappings": mappings,
 			"aliases":  map[string]any{schema.Alias(idx.Prefix, f): map[string]any{}},
 		},
 	}
 	return json.Marshal(t)
+}
+
+// applyRefreshInterval gives an existing runtime index the configured
+// refresh interval (the template only applies to indices created after it):
+// interval, or "" to reset it to the engine's default. An index that
+// already has it is left alone, so that writers starting together do not
+// each update the cluster state.
+func applyRefreshInterval(ctx context.Context, c *Client, index, interval string) error {
+	b, err := c.Do(ctx, Request{Method: http.MethodGet, Path: "/" + url.PathEscape(index) + "/_settings/index.refresh_interval", What: "refresh interval of " + index})
+	if err != nil {
+		return err
+	}
+	var got map[string]struct {
+		Settings struct {
+			Index struct {
+				RefreshInterval string `json:"refresh_interval"`
+			} `json:"index"`
+		} `json:"settings"`
+	}
+	if err := json.Unmarshal(b, &got); err != nil {
+		return fmt.Errorf("%w: refresh interval of %s: unreadable: %v", ErrUnavailable, index, err)
+	}
+	for _, s := range got { // keyed by the concrete index name
+		if s.Settings.Index.RefreshInterval == interval {
+			return nil
+		}
+	}
+	var value any // null resets the setting to the engine's default
+	if interval != "" {
+		value = interval
+	}
+	body, err := json.Marshal(map[string]any{"index": map[string]any{"refresh_interval": value}})
+	if err != nil {
+		return err
+	}
+	return PutIndexSettings(ctx, c, index, body)
 }
 
 func alreadyExists(err error, body []byte) bool {

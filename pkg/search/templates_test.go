@@ -2,6 +2,7 @@ package search_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"strings"
@@ -77,5 +78,72 @@ func TestEnsureSchema(t *testing.T) {
 				t.Fatalf("second EnsureSchema: %v", err)
 			}
 		})
+	}
+}
+
+// TestEnsureSchemaRefreshIntervals: each family's indices get its refresh
+// interval, from the template when created and by an update when they
+// exist; an empty interval leaves (or resets) the engine's default.
+func TestEnsureSchemaRefreshIntervals(t *testing.T) {
+	es, _ := testenv.Elasticsearch(t)
+	ctx := context.Background()
+	prefix := testenv.IndexPrefix(t)
+	testenv.DropIndices(t, es, prefix)
+	refreshOf := func(f schema.Family) string {
+		t.Helper()
+		index := schema.RuntimeIndex(prefix, f)
+		b, err := es.Do(ctx, search.Request{Method: http.MethodGet, Path: "/" + index + "/_settings/index.refresh_interval", What: "settings"})
+		if err != nil {
+			t.Fatalf("settings of %s: %v", index, err)
+		}
+		var got map[string]struct {
+			Settings struct {
+				Index struct {
+					RefreshInterval string `json:"refresh_interval"`
+				} `json:"index"`
+			} `json:"settings"`
+		}
+		if err := json.Unmarshal(b, &got); err != nil {
+			t.Fatal(err)
+		}
+		return got[index].Settings.Index.RefreshInterval
+	}
+	steps := []struct {
+		name string
+		idx  config.Index
+		want map[schema.Family]string // "" = not set on the index
+	}{
+		{"created: list view short, the rest the engine's default",
+			config.Index{RefreshIntervals: map[string]string{"list-view": "250ms"}},
+			map[schema.Family]string{schema.ListView: "250ms", schema.Variable: "", schema.Job: ""}},
+		{"existing indices take a changed configuration",
+			config.Index{RefreshInterval: "30s", RefreshIntervals: map[string]string{"list-view": "1s", "job": "-1"}},
+			map[schema.Family]string{schema.ListView: "1s", schema.Variable: "30s", schema.Job: "-1"}},
+		{"an empty interval resets the engine's default",
+			config.Index{RefreshIntervals: map[string]string{"variable": "5s"}},
+			map[schema.Family]string{schema.ListView: "", schema.Variable: "5s", schema.Job: ""}},
+	}
+	for _, s := range steps {
+		s.idx.Prefix, s.idx.Shards = prefix, 1
+		if err := s.idx.Validate(); err != nil {
+			t.Fatalf("%s: %v", s.name, err)
+		}
+		if err := search.EnsureSchema(ctx, es, s.idx); err != nil {
+			t.Fatalf("%s: %v", s.name, err)
+		}
+		for f, want := range s.want {
+			if got := refreshOf(f); got != want {
+				t.Errorf("%s: %s refresh_interval = %q, want %q", s.name, f, got, want)
+			}
+		}
+	}
+	// A new archive index takes its family's interval from the template.
+	archive := schema.RuntimeIndex(prefix, schema.Variable) + "2026-12-07"
+	if err := search.CreateIndex(ctx, es, archive, nil); err != nil {
+		t.Fatal(err)
+	}
+	b, err := es.Do(ctx, search.Request{Method: http.MethodGet, Path: "/" + archive + "/_settings/index.refresh_interval", What: "settings"})
+	if err != nil || !strings.Contains(string(b), `"refresh_interval":"5s"`) {
+		t.Errorf("archive index settings %s (%v), want refresh_interval 5s", b, err)
 	}
 }
