@@ -1238,6 +1238,9 @@ func checkKustomize(t testing.TB, dir string, want []string, required ...string)
 			wantFrom["FLOWLINE_ES_URL"] = "configmap"
 			wantFrom["FLOWLINE_INDEX_PREFIX"] = "configmap"
 			wantFrom["FLOWLINE_ES_PASSWORD"] = "secret"
+			// Both install the schema: the refresh intervals must agree.
+			wantFrom["FLOWLINE_INDEX_REFRESH_INTERVAL"] = "configmap"
+			wantFrom["FLOWLINE_INDEX_REFRESH_INTERVALS"] = "configmap"
 		case c7Import:
 			wantFrom["FLOWLINE_C7_URL"] = "configmap"
 			wantFrom["FLOWLINE_C7_SOURCE"] = "configmap"

@@ -105,13 +105,13 @@ func (h *harness) runScenario(ctx context.Context, sc Scenario, w *workload, pro
 	if sc.Schema != "" {
 		env = append(env, "FLOWLINE_SCHEMA="+string(sc.Schema))
 	}
-	created := time.Now() // the writer creates the indices as it starts
 	st, err := procstack.Start(ctx, procstack.Config{Bin: h.cfg.Bin, Env: env, Dir: dir, ESURL: h.esURL, Prefix: sc.prefix(), Aggregators: sc.Aggregators})
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", sc, err)
 	}
 	defer st.Stop()
 	js := st.JS
+	created := time.Now() // the writer, ready, has created the indices
 
 	// Warm up: each partition's deployment, so that the aggregators have
 	// found every partition (they look for new ones every few seconds)

@@ -125,6 +125,9 @@ func plainError(err error) error {
 			why = errors.New("out of range")
 		}
 	}
+	if strings.HasPrefix(pe.TypeName, "map[") && strings.Contains(why.Error(), "invalid map item") {
+		why = fmt.Errorf("%v: want key:value pairs separated by commas, such as list-view:250ms,job:30s", why)
+	}
 	value := strconv.Quote(pe.Value)
 	if secretName(pe.KeyName) {
 		value = "(hidden)"

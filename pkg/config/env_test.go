@@ -8,14 +8,15 @@ import (
 
 // envSpec is a config struct of the tests below.
 type envSpec struct {
-	Count     int      `envconfig:"TEST_COUNT" default:"3"`
-	Ratio     float64  `envconfig:"TEST_RATIO" default:"0.5"`
-	On        bool     `envconfig:"TEST_ON" default:"false"`
-	Wait      Duration `envconfig:"TEST_WAIT" default:"1s"`
-	Size      Bytes    `envconfig:"TEST_SIZE" default:"1MiB"`
-	Token     int      `envconfig:"TEST_TOKEN"`
-	Retention string   `envconfig:"ARCHIVER_RETENTION"`
-	Policy    string   `envconfig:"ARCHIVER_RETENTION_ILM_POLICY"`
+	Count     int               `envconfig:"TEST_COUNT" default:"3"`
+	Ratio     float64           `envconfig:"TEST_RATIO" default:"0.5"`
+	On        bool              `envconfig:"TEST_ON" default:"false"`
+	Wait      Duration          `envconfig:"TEST_WAIT" default:"1s"`
+	Size      Bytes             `envconfig:"TEST_SIZE" default:"1MiB"`
+	Token     int               `envconfig:"TEST_TOKEN"`
+	Retention string            `envconfig:"ARCHIVER_RETENTION"`
+	Policy    string            `envconfig:"ARCHIVER_RETENTION_ILM_POLICY"`
+	Pairs     map[string]string `envconfig:"TEST_PAIRS"`
 }
 
 // TestConfigurationErrorsInPlainWords: a value that does not parse is
@@ -33,6 +34,7 @@ func TestConfigurationErrorsInPlainWords(t *testing.T) {
 		{"FLOWLINE_TEST_WAIT", "1 day", `FLOWLINE_TEST_WAIT="1 day": not a duration: want one such as 500ms, 30s, 5m, 1h, 1d or 1d12h`},
 		{"FLOWLINE_TEST_SIZE", "64 parsecs", `FLOWLINE_TEST_SIZE="64 parsecs": not a size`},
 		{"FLOWLINE_TEST_TOKEN", "s3cr3t", `FLOWLINE_TEST_TOKEN=(hidden): want a whole number`},
+		{"FLOWLINE_TEST_PAIRS", "list-view=1s", `FLOWLINE_TEST_PAIRS="list-view=1s": invalid map item: "list-view=1s": want key:value pairs separated by commas`},
 	} {
 		t.Run(tt.key+"="+tt.value, func(t *testing.T) {
 			t.Setenv(tt.key, tt.value)

@@ -172,8 +172,8 @@ type Index struct {
 	Prefix           string            `envconfig:"PREFIX" default:"flowline" desc:"prefix of every index and alias (in the operate schema: none unless set, as Camunda's)"`
 	Shards           int               `envconfig:"SHARDS" default:"1" desc:"primary shards per index"`
 	Replicas         int               `envconfig:"REPLICAS" default:"0" desc:"replicas per index"`
-	RefreshInterval  string            `envconfig:"REFRESH_INTERVAL" desc:"index.refresh_interval of every family not in INDEX_REFRESH_INTERVALS (500ms, 1s, 30s, -1 for never); empty: the engine's default, 1s but skipped on a shard nobody searched for 30s (the next search refreshes it first)"`
-	RefreshIntervals map[string]string `envconfig:"REFRESH_INTERVALS" default:"list-view:250ms" desc:"index.refresh_interval per family, family:interval,... (flowline schema); the list view carries data availability"`
+	RefreshInterval  string            `envconfig:"REFRESH_INTERVAL" desc:"Flowline schema only: index.refresh_interval of every family not in INDEX_REFRESH_INTERVALS (500ms, 1s, 30s, -1 for never); empty: the engine's default, 1s but skipped on a shard nobody searched for 30s (the next search refreshes it first)"`
+	RefreshIntervals map[string]string `envconfig:"REFRESH_INTERVALS" default:"list-view:250ms" desc:"Flowline schema only: index.refresh_interval per family, family:interval,...; a value replaces the whole default, so keep list-view (it carries data availability) in it"`
 
 	schema Schema // set by ApplySchema
 }
@@ -205,8 +205,11 @@ func (c Index) Validate() error {
 	if c.Replicas < 0 {
 		return invalid("INDEX_REPLICAS", "must not be negative, got %d", c.Replicas)
 	}
+	if c.schema == SchemaOperate {
+		return nil // the refresh intervals are Camunda's there (see RefreshFor)
+	}
 	if c.RefreshInterval != "" && !refreshIntervalPattern.MatchString(c.RefreshInterval) {
-		return invalid("INDEX_REFRESH_INTERVAL", "%q is not an interval as the search engine reads one (500ms, 1s, 30s, -1 for never) nor empty (the engine's default)", c.RefreshInterval)
+		return invalid("INDEX_REFRESH_INTERVAL", "%q is not a refresh interval: want a positive whole number of ms, s, m, h or d (250ms, 1s, 30s), -1 for never, or empty for the engine's default", c.RefreshInterval)
 	}
 	families := make([]string, 0, len(c.RefreshIntervals))
 	for f := range c.RefreshIntervals {
@@ -215,11 +218,18 @@ func (c Index) Validate() error {
 	slices.Sort(families)
 	for _, f := range families {
 		if !schema.Known(schema.Family(f)) {
-			return invalid("INDEX_REFRESH_INTERVALS", "%q is not a family (one of %s)", f, familyNames())
+			return invalid("INDEX_REFRESH_INTERVALS", "%q is not a family (one of %s); write family:interval,...", f, familyNames())
 		}
-		if v := c.RefreshIntervals[f]; !refreshIntervalPattern.MatchString(v) {
-			return invalid("INDEX_REFRESH_INTERVALS", "%s:%q is not an interval as the search engine reads one (500ms, 1s, 30s, -1 for never)", f, v)
+		v := c.RefreshIntervals[f]
+		if !refreshIntervalPattern.MatchString(v) {
+			return invalid("INDEX_REFRESH_INTERVALS", "%s:%q is not a refresh interval: want a positive whole number of ms, s, m, h or d (250ms, 1s, 30s), or -1 for never", f, v)
 		}
+		if v == "-1" && schema.Family(f) == schema.ListView {
+			return invalid("INDEX_REFRESH_INTERVALS", "list-view:-1 would keep finished instances out of every search, the archiver's backlog count included; give it an interval")
+		}
+	}
+	if v := c.RefreshFor(schema.ListView); v == "-1" {
+		return invalid("INDEX_REFRESH_INTERVAL", "-1 would keep the list view out of every search, the archiver's backlog count included; give FLOWLINE_INDEX_REFRESH_INTERVALS list-view:<interval> or choose another")
 	}
 	return nil
 }
@@ -232,12 +242,15 @@ func familyNames() string {
 	return strings.Join(names, ", ")
 }
 
-// refreshIntervalPattern matches the index.refresh_interval values both
-// engines accept: -1 (never) or a whole number with a time unit.
-var refreshIntervalPattern = regexp.MustCompile(`^(-1|[0-9]+(nanos|micros|ms|s|m|h|d))$`)
+// refreshIntervalPattern matches the index.refresh_interval values Flowline
+// accepts: -1 (never) or a positive whole number of ms, s, m, h or d. The
+// engines also read 0 and sub-millisecond units, and then never refresh.
+var refreshIntervalPattern = regexp.MustCompile(`^(-1|[1-9][0-9]*(ms|s|m|h|d))$`)
 
-// RefreshFor is the index.refresh_interval of family f's indices, "" for
-// the engine's default (the setting left out, or reset to its default).
+// RefreshFor is the index.refresh_interval of family f's indices in
+// Flowline's schema, "" for the engine's default (the setting left out, or
+// reset to its default). The Operate-compatible schema ignores both
+// variables and keeps Camunda's settings.
 func (c Index) RefreshFor(f schema.Family) string {
 	if v, ok := c.RefreshIntervals[string(f)]; ok {
 		return v

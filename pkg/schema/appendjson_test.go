@@ -124,3 +124,13 @@ func BenchmarkEncode(b *testing.B) {
 		}
 	})
 }
+
+// TestEncodeNilDocument: a nil document pointer is null, as encoding/json
+// writes it, not a panic.
+func TestEncodeNilDocument(t *testing.T) {
+	for _, d := range []any{(*ListViewDoc)(nil), (*FlowNodeInstanceDoc)(nil), (*SequenceFlowDoc)(nil), (*VariableDoc)(nil), (*JobDoc)(nil)} {
+		if b, err := Encode(d); err != nil || string(b) != "null" {
+			t.Errorf("Encode(%T nil) = %s, %v; want null", d, b, err)
+		}
+	}
+}

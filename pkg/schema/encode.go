@@ -11,7 +11,33 @@ import (
 // The documents that write their own source (jsonAppender) skip
 // encoding/json's reflection.
 func Encode(doc any) ([]byte, error) {
-	if a, ok := doc.(jsonAppender); ok {
+	// The concrete types, not an interface: a type embedding one of them
+	// would inherit AppendJSON and lose its own fields. A nil pointer
+	// goes to encoding/json (null).
+	var a jsonAppender
+	switch d := doc.(type) {
+	case *ListViewDoc:
+		if d != nil {
+			a = d
+		}
+	case *FlowNodeInstanceDoc:
+		if d != nil {
+			a = d
+		}
+	case *SequenceFlowDoc:
+		if d != nil {
+			a = d
+		}
+	case *VariableDoc:
+		if d != nil {
+			a = d
+		}
+	case *JobDoc:
+		if d != nil {
+			a = d
+		}
+	}
+	if a != nil {
 		return a.AppendJSON(make([]byte, 0, 512))
 	}
 	var buf bytes.Buffer

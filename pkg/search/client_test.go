@@ -74,3 +74,30 @@ func TestPathTemplateKeepsSpanNamesFew(t *testing.T) {
 		}
 	}
 }
+
+// TestRefusedIntervalIsAConfigurationError: the engine refusing a refresh
+// interval (an OpenSearch cluster's minimum) stops the start-up retries
+// with the variables named; other failures stay retryable.
+func TestRefusedIntervalIsAConfigurationError(t *testing.T) {
+	refused := &StatusError{Status: 400, what: "index settings of x", kind: ErrRejected,
+		Body: `{"error":{"type":"illegal_argument_exception","reason":"invalid index.refresh_interval [250ms]: cannot be smaller than cluster.minimum.index.refresh_interval [1s]"}}`}
+	for _, tc := range []struct {
+		name      string
+		err       error
+		misconfig bool
+		unchanged bool
+	}{
+		{"refused interval", refused, true, false},
+		{"another 400", &StatusError{Status: 400, what: "x", kind: ErrRejected, Body: `{"error":{"type":"mapper_parsing_exception"}}`}, false, true},
+		{"unavailable", &StatusError{Status: 503, what: "x", kind: ErrUnavailable, Body: `refresh_interval`}, false, true},
+		{"nil", nil, false, true},
+	} {
+		got := refusedInterval(tc.err, "250ms")
+		if Misconfigured(got) != tc.misconfig || (got == tc.err) != tc.unchanged {
+			t.Errorf("%s: %v (misconfigured %v)", tc.name, got, Misconfigured(got))
+		}
+		if tc.misconfig && !strings.Contains(got.Error(), "FLOWLINE_INDEX_REFRESH_INTERVAL") {
+			t.Errorf("%s: %v does not name the variables", tc.name, got)
+		}
+	}
+}

@@ -49,12 +49,14 @@ func EnsureSchema(ctx context.Context, c *Client, idx config.Index) error {
 		}
 		name := schema.TemplateName(idx.Prefix, f)
 		if _, err := c.Do(ctx, Request{Method: http.MethodPut, Path: "/_index_template/" + url.PathEscape(name), Body: body, What: "put index template " + name}); err != nil {
-			return err
+			return refusedInterval(err, idx.RefreshFor(f))
 		}
 		index := schema.RuntimeIndex(idx.Prefix, f)
 		b, err := c.Do(ctx, Request{Method: http.MethodPut, Path: "/" + url.PathEscape(index), What: "create index " + index})
 		switch {
 		case err == nil:
+		case refusedInterval(err, idx.RefreshFor(f)) != err:
+			return refusedInterval(err, idx.RefreshFor(f))
 		case alreadyExists(err, b):
 			if err := reconcile(ctx, c, index, f); err != nil {
 				return err
@@ -225,7 +227,8 @@ func templateBody(idx config.Index, f schema.Family) ([]byte, error) {
 // refresh interval (the template only applies to indices created after it):
 // interval, or "" to reset it to the engine's default. An index that
 // already has it is left alone, so that writers starting together do not
-// each update the cluster state.
+// each update the cluster state. An interval the engine refuses (an
+// OpenSearch cluster's minimum, for one) is a configuration error.
 func applyRefreshInterval(ctx context.Context, c *Client, index, interval string) error {
 	b, err := c.Do(ctx, Request{Method: http.MethodGet, Path: "/" + url.PathEscape(index) + "/_settings/index.refresh_interval", What: "refresh interval of " + index})
 	if err != nil {
@@ -241,10 +244,12 @@ func applyRefreshInterval(ctx context.Context, c *Client, index, interval string
 	if err := json.Unmarshal(b, &got); err != nil {
 		return fmt.Errorf("%w: refresh interval of %s: unreadable: %v", ErrUnavailable, index, err)
 	}
+	current := "" // an index without the setting is answered with {}
 	for _, s := range got { // keyed by the concrete index name
-		if s.Settings.Index.RefreshInterval == interval {
-			return nil
-		}
+		current = s.Settings.Index.RefreshInterval
+	}
+	if current == interval {
+		return nil
 	}
 	var value any // null resets the setting to the engine's default
 	if interval != "" {
@@ -254,7 +259,17 @@ func applyRefreshInterval(ctx context.Context, c *Client, index, interval string
 	if err != nil {
 		return err
 	}
-	return PutIndexSettings(ctx, c, index, body)
+	return refusedInterval(PutIndexSettings(ctx, c, index, body), interval)
+}
+
+// refusedInterval turns the engine's refusal of a refresh interval (400)
+// into a configuration error naming the variables; other errors pass.
+func refusedInterval(err error, interval string) error {
+	var se *StatusError
+	if err == nil || !errors.As(err, &se) || se.Status != http.StatusBadRequest || !strings.Contains(err.Error(), "refresh_interval") {
+		return err
+	}
+	return fmt.Errorf("%w: FLOWLINE_INDEX_REFRESH_INTERVAL(S): the search engine refused refresh interval %q: %v", config.ErrInvalid, interval, err)
 }
 
 func alreadyExists(err error, body []byte) bool {

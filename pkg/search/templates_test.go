@@ -5,7 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/flowline/flowline/internal/testenv"
@@ -85,7 +89,7 @@ func TestEnsureSchema(t *testing.T) {
 // interval, from the template when created and by an update when they
 // exist; an empty interval leaves (or resets) the engine's default.
 func TestEnsureSchemaRefreshIntervals(t *testing.T) {
-	es, _ := testenv.Elasticsearch(t)
+	es, esCfg := testenv.Elasticsearch(t)
 	ctx := context.Background()
 	prefix := testenv.IndexPrefix(t)
 	testenv.DropIndices(t, es, prefix)
@@ -123,6 +127,27 @@ func TestEnsureSchemaRefreshIntervals(t *testing.T) {
 			config.Index{RefreshIntervals: map[string]string{"variable": "5s"}},
 			map[schema.Family]string{schema.ListView: "", schema.Variable: "5s", schema.Job: ""}},
 	}
+	// The same configuration again must not update any index's settings:
+	// a proxy in front of the engine counts the settings updates sent.
+	var updates atomic.Int64
+	target, err := url.Parse(esCfg.ES.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rp := httputil.NewSingleHostReverseProxy(target)
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPut && strings.HasSuffix(r.URL.Path, "/_settings") {
+			updates.Add(1)
+		}
+		rp.ServeHTTP(w, r)
+	}))
+	defer proxy.Close()
+	proxyCfg := esCfg
+	proxyCfg.ES.URL = proxy.URL
+	counted, err := search.NewClient(proxyCfg)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, s := range steps {
 		s.idx.Prefix, s.idx.Shards = prefix, 1
 		if err := s.idx.Validate(); err != nil {
@@ -135,6 +160,14 @@ func TestEnsureSchemaRefreshIntervals(t *testing.T) {
 			if got := refreshOf(f); got != want {
 				t.Errorf("%s: %s refresh_interval = %q, want %q", s.name, f, got, want)
 			}
+		}
+		// Again, unchanged: no settings update, set or unset.
+		updates.Store(0)
+		if err := search.EnsureSchema(ctx, counted, s.idx); err != nil {
+			t.Fatalf("%s, again: %v", s.name, err)
+		}
+		if n := updates.Load(); n != 0 {
+			t.Errorf("%s, again: %d settings updates sent, want none", s.name, n)
 		}
 	}
 	// A new archive index takes its family's interval from the template.
