@@ -244,7 +244,7 @@ func applyRefreshInterval(ctx context.Context, c *Client, index, interval string
 	if err := json.Unmarshal(b, &got); err != nil {
 		return fmt.Errorf("%w: refresh interval of %s: unreadable: %v", ErrUnavailable, index, err)
 	}
-	current := "" // an index without the setting is answered with {}
+	current := ""           // an index without the setting is answered with {}
 	for _, s := range got { // keyed by the concrete index name
 		current = s.Settings.Index.RefreshInterval
 	}
