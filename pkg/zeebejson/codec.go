@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 
 	recordv1 "github.com/flowline/flowline/pkg/pb/recordv1"
 )
@@ -68,10 +69,16 @@ type listCodec[T any] interface {
 	size(m *T) int
 }
 
-// msgSpec describes a typed value message.
+// msgSpec describes a typed value message. It is shared by every decode;
+// only follow changes after newSpec, atomically.
 type msgSpec[T any] struct {
-	fields  []fieldDef[T]
-	index   map[string]int
+	fields []fieldDef[T]
+	index  map[string]int
+	// follow learns the producer's member order: follow[0] is the field
+	// the last object decoded began with, follow[i+1] the field that came
+	// after field i. A member where it says is found without the map;
+	// Zeebe writes its members in one order, seldom ours.
+	follow  []atomic.Int32
 	nonZero uint64 // fields whose absent-default is not Go's zero value
 	present func(*T) *[]string
 	extra   func(*T) *string
@@ -81,7 +88,11 @@ func newSpec[T any](present func(*T) *[]string, extra func(*T) *string, fields .
 	if len(fields) > maxFields {
 		panic("zeebejson: too many fields in a message spec")
 	}
-	sp := &msgSpec[T]{fields: fields, index: make(map[string]int, len(fields)), present: present, extra: extra}
+	sp := &msgSpec[T]{fields: fields, index: make(map[string]int, len(fields)), present: present, extra: extra,
+		follow: make([]atomic.Int32, len(fields)+1)}
+	for i := range sp.follow {
+		sp.follow[i].Store(int32(i)) // until learned: our own order
+	}
 	for i := range fields {
 		f := &sp.fields[i]
 		if _, dup := sp.index[f.name]; dup {
@@ -302,16 +313,20 @@ func decodeMembers[T any](sp *msgSpec[T], m *T, data []byte, ms []member) error 
 	var (
 		present uint64
 		extra   []byte
-		hint    int
+		after   int // follow's slot of the previous known member
 	)
 	for i := range ms {
 		mb := &ms[i]
+		hint := int(sp.follow[after].Load())
 		f := lookup(sp, mb.key(data), hint)
 		if f < 0 {
 			extra = appendExtra(extra, mb.quotedKey(data), mb.raw(data), mb.ws)
 			continue
 		}
-		hint = f + 1
+		if f != hint {
+			sp.follow[after].Store(int32(f))
+		}
+		after = f + 1
 		fd := &sp.fields[f]
 		if present&(1<<f) != 0 {
 			return &FieldError{Field: fd.name, Msg: msgDuplicate}

@@ -671,3 +671,45 @@ func TestDecodeLenientKeepsAMistypedValueVerbatim(t *testing.T) {
 		t.Fatal("lenient decode accepted a mistyped envelope")
 	}
 }
+
+// TestMemberOrderIsLearnedNotAssumed: the decoder learns the order
+// producers write members in; objects whose members come in another order,
+// alternating with the first, decode to the same records every time.
+func TestMemberOrderIsLearnedNotAssumed(t *testing.T) {
+	typed := 0
+	for _, bl := range benchLines {
+		var top map[string]json.RawMessage
+		if err := json.Unmarshal([]byte(bl.line), &top); err != nil {
+			t.Fatal(err)
+		}
+		var value map[string]json.RawMessage
+		if err := json.Unmarshal(top["value"], &value); err != nil {
+			continue // not an object
+		}
+		// encoding/json writes map keys sorted: another member order than
+		// the line's, in the record and in its value.
+		sortedValue, _ := json.Marshal(value)
+		top["value"] = sortedValue
+		sorted, _ := json.Marshal(top)
+		want, err := Decode([]byte(bl.line))
+		if err != nil {
+			t.Fatalf("%s: %v", bl.name, err)
+		}
+		if want.GetValueJson() != "" {
+			continue // an untyped value is kept as its text, in its order
+		}
+		for i, line := range []string{string(sorted), bl.line, string(sorted), string(sorted), bl.line} {
+			got, err := Decode([]byte(line))
+			if err != nil {
+				t.Fatalf("%s #%d: %v", bl.name, i, err)
+			}
+			if !proto.Equal(got, want) {
+				t.Fatalf("%s #%d: decoded\n%v\nwant\n%v", bl.name, i, got, want)
+			}
+		}
+		typed++
+	}
+	if typed < 8 {
+		t.Errorf("only %d typed lines checked", typed)
+	}
+}

@@ -173,3 +173,31 @@ func TestAppendStringEscapes(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkDecodeTypical decodes the typical workload's lines, as ingest
+// does with what the bench pushes (members in the generator's order).
+func BenchmarkDecodeTypical(b *testing.B) {
+	g, err := NewGenerator(Config{Workload: Typical, Partitions: 1, Seed: 3, Instances: 100, ChunkRecords: 256, Start: time.UnixMilli(1_763_884_800_000)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	var lines [][]byte
+	size := 0
+	for recs := g.Next(); recs != nil; recs = g.Next() {
+		for i := range recs {
+			l := recs[i].AppendJSON(nil)
+			lines = append(lines, l)
+			size += len(l)
+		}
+	}
+	b.SetBytes(int64(size))
+	b.ReportAllocs()
+	for b.Loop() {
+		for _, l := range lines {
+			if _, err := zeebejson.DecodeLenient(l); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(lines)), "ns/record")
+}
