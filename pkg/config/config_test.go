@@ -52,6 +52,8 @@ func TestValidate(t *testing.T) {
 		{"index refresh intervals ignored in the operate schema", Index{Prefix: "flow", Shards: 1, RefreshInterval: "0s", RefreshIntervals: map[string]string{"nope": "x"}}.For(SchemaOperate), ""},
 		{"runtime bad level", Runtime{LogLevel: "loud", AdminAddr: ":1", DrainTime: Duration(time.Second)}, "FLOWLINE_LOG_LEVEL"},
 		{"streams replicas", Streams{Replicas: 0, RecordsMaxAge: Duration(time.Hour), DLQMaxAge: Duration(time.Hour)}, "FLOWLINE_STREAM_REPLICAS"},
+		{"streams s2", Streams{Replicas: 1, RecordsMaxAge: Duration(time.Hour), DLQMaxAge: Duration(time.Hour), Compression: "s2"}, ""},
+		{"streams compression unknown", Streams{Replicas: 1, RecordsMaxAge: Duration(time.Hour), DLQMaxAge: Duration(time.Hour), Compression: "gzip"}, "FLOWLINE_STREAM_COMPRESSION"},
 		{"lag defaults", AggregatorLag{}, ""},
 		{"lag alert above 1", AggregatorLag{LagAlert: 1.5}, "FLOWLINE_AGGREGATOR_LAG_ALERT"},
 		{"lag negative interval", AggregatorLag{LagInterval: Duration(-time.Second)}, "FLOWLINE_AGGREGATOR_LAG_INTERVAL"},

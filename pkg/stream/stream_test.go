@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/flowline/flowline/pkg/config"
 )
@@ -113,6 +114,17 @@ func TestConnectAuthAndEnsureStreams(t *testing.T) {
 			after, err := c.JS.Stream(ctx, RecordsStream)
 			if err != nil || after.CachedInfo().Config.MaxAge != 2*time.Hour {
 				t.Errorf("records MaxAge after a change = %v, %v; want 2h", after.CachedInfo().Config.MaxAge, err)
+			}
+			// Compression, on an existing stream too.
+			streams.Compression = "s2"
+			if err := EnsureStreams(ctx, c.JS, streams); err != nil {
+				t.Fatal(err)
+			}
+			for _, name := range []string{RecordsStream, DocsStream} {
+				st, err := c.JS.Stream(ctx, name)
+				if err != nil || st.CachedInfo().Config.Compression != jetstream.S2Compression {
+					t.Errorf("%s compression after a change = %v, %v; want s2", name, st.CachedInfo().Config.Compression, err)
+				}
 			}
 		})
 	}

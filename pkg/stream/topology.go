@@ -30,7 +30,7 @@ func dedupWindowWithin(maxAge time.Duration) time.Duration { return min(dedupWin
 
 // StreamConfigs returns the configuration of Flowline's streams.
 func StreamConfigs(cfg config.Streams) []jetstream.StreamConfig {
-	return []jetstream.StreamConfig{
+	streams := []jetstream.StreamConfig{
 		{
 			Name:        RecordsStream,
 			Description: "Zeebe partition records, one subject per partition",
@@ -77,6 +77,12 @@ func StreamConfigs(cfg config.Streams) []jetstream.StreamConfig {
 			MaxMsgSize: maxMsgSize,
 		},
 	}
+	if cfg.Compression == "s2" {
+		for i := range streams {
+			streams[i].Compression = jetstream.S2Compression
+		}
+	}
+	return streams
 }
 
 // ErrSettingsDiffer is wrapped by the DiffError EnsureStreams returns when
@@ -186,6 +192,9 @@ func diffStreamConfig(have, want jetstream.StreamConfig) []SettingDiff {
 	}
 	if have.Description != want.Description {
 		add("description", "", have.Description, want.Description)
+	}
+	if have.Compression != want.Compression {
+		add("compression", config.Prefix+"_STREAM_COMPRESSION", have.Compression, want.Compression)
 	}
 	return out
 }
