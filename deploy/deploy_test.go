@@ -1252,6 +1252,7 @@ func checkKustomize(t testing.TB, dir string, want []string, required ...string)
 		}
 		// Settings an overlay may set for every service that reads them.
 		wantFrom["FLOWLINE_STREAM_REPLICAS"] = "configmap"
+		wantFrom["FLOWLINE_STREAM_COMPRESSION"] = "configmap"
 		if _, ok := knownVars[svc]["FLOWLINE_INDEX_REPLICAS"]; ok {
 			wantFrom["FLOWLINE_INDEX_REPLICAS"] = "configmap"
 			wantFrom["FLOWLINE_INDEX_SHARDS"] = "configmap"
