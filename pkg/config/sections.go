@@ -60,7 +60,7 @@ type Streams struct {
 	RecordsMaxAge Duration `envconfig:"RECORDS_MAX_AGE" default:"7d" desc:"how long raw records are kept for replays (an aggregator stalled longer loses records)"`
 	DLQMaxAge     Duration `envconfig:"DLQ_MAX_AGE" default:"30d" desc:"how long dead letters are kept"`
 	Manage        bool     `envconfig:"MANAGE" default:"false" desc:"this service owns the stream settings: it updates existing streams to them (set it on one service, ingest in deploy/); others only create missing streams and log ERROR on a difference"`
-	Compression   string   `envconfig:"COMPRESSION" default:"none" desc:"how the streams' file store compresses messages: none or s2 (the server's CPU for the disk's bytes; an existing stream compresses only new blocks)"`
+	Compression   string   `envconfig:"COMPRESSION" default:"none" desc:"compression of the four streams' file store: none or s2 (less disk space for the servers' CPU; nats-server 2.10+; an existing stream changes once its servers restart)"`
 }
 
 // Validate implements Validator.

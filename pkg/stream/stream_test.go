@@ -2,8 +2,10 @@ package stream
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
@@ -127,5 +129,24 @@ func TestConnectAuthAndEnsureStreams(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestCompressionTakenAndSpelledAsTheVariable: a server that stored
+// another compression than asked (one before 2.10 ignores it) is a
+// configuration error naming the variable; differences are reported in
+// the variable's spelling.
+func TestCompressionTakenAndSpelledAsTheVariable(t *testing.T) {
+	want := jetstream.StreamConfig{Name: RecordsStream, Compression: jetstream.S2Compression}
+	if err := compressionTaken(jetstream.StreamConfig{Name: RecordsStream}, want); !errors.Is(err, config.ErrInvalid) ||
+		!strings.Contains(err.Error(), "FLOWLINE_STREAM_COMPRESSION=s2 needs nats-server 2.10") {
+		t.Errorf("ignored compression: %v", err)
+	}
+	if err := compressionTaken(want, want); err != nil {
+		t.Errorf("kept compression: %v", err)
+	}
+	d := diffStreamConfig(jetstream.StreamConfig{Name: RecordsStream}, want)
+	if len(d) != 1 || d[0].Have != "none" || d[0].Want != "s2" || d[0].Variable != "FLOWLINE_STREAM_COMPRESSION" {
+		t.Errorf("diff %+v, want compression none -> s2 (FLOWLINE_STREAM_COMPRESSION)", d)
 	}
 }

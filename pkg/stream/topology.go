@@ -133,8 +133,12 @@ func EnsureStreams(ctx context.Context, js jetstream.JetStream, cfg config.Strea
 			// Another service may create it at the same moment: the same
 			// config is accepted again, a different one is refused
 			// (ErrStreamNameAlreadyInUse) and compared on the next try.
-			if _, err := js.CreateStream(ctx, sc); err != nil {
+			created, err := js.CreateStream(ctx, sc)
+			if err != nil {
 				return fmt.Errorf("stream: create %s: %w", sc.Name, err)
+			}
+			if err := compressionTaken(created.CachedInfo().Config, sc); err != nil {
+				return err
 			}
 			continue
 		}
@@ -152,8 +156,12 @@ func EnsureStreams(ctx context.Context, js jetstream.JetStream, cfg config.Strea
 			diffs = append(diffs, d...)
 			continue
 		}
-		if _, err := js.UpdateStream(ctx, sc); err != nil {
+		updated, err := js.UpdateStream(ctx, sc)
+		if err != nil {
 			return fmt.Errorf("stream: update %s: %w", sc.Name, err)
+		}
+		if err := compressionTaken(updated.CachedInfo().Config, sc); err != nil {
+			return err
 		}
 	}
 	if len(diffs) > 0 {
@@ -194,10 +202,24 @@ func diffStreamConfig(have, want jetstream.StreamConfig) []SettingDiff {
 		add("description", "", have.Description, want.Description)
 	}
 	if have.Compression != want.Compression {
-		add("compression", config.Prefix+"_STREAM_COMPRESSION", have.Compression, want.Compression)
+		add("compression", config.Prefix+"_STREAM_COMPRESSION", compressionName(have.Compression), compressionName(want.Compression))
 	}
 	return out
 }
+
+// compressionTaken checks that the server kept the compression asked for:
+// a nats-server before 2.10 ignores the setting, and the stream would then
+// differ from it at every start.
+func compressionTaken(got, want jetstream.StreamConfig) error {
+	if got.Compression == want.Compression {
+		return nil
+	}
+	return fmt.Errorf("%w: stream %s: the server stored compression %s, not %s: %s_STREAM_COMPRESSION=s2 needs nats-server 2.10 or later",
+		config.ErrInvalid, want.Name, compressionName(got.Compression), compressionName(want.Compression), config.Prefix)
+}
+
+// compressionName is c as FLOWLINE_STREAM_COMPRESSION spells it.
+func compressionName(c jetstream.StoreCompression) string { return strings.ToLower(c.String()) }
 
 // maxAgeVariable names the variable of each stream's max age.
 var maxAgeVariable = map[string]string{

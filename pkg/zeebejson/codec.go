@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"math"
 	"math/bits"
+	"math/rand/v2"
 	"slices"
 	"strconv"
 	"strings"
@@ -16,7 +17,8 @@ import (
 // and encoded by one table-driven codec: a msgSpec lists a message's fields in
 // the order Encode writes them, each with its JSON name, its kind and an
 // accessor for the Go field. Specs are built once at init and read-only
-// after, so the codec is safe for concurrent use.
+// after, but for the member order they learn (msgSpec.follow, atomic), so
+// the codec is safe for concurrent use.
 
 // fieldKind says how a field is represented in JSON and in Go.
 type fieldKind uint8
@@ -110,6 +112,13 @@ func newSpec[T any](present func(*T) *[]string, extra func(*T) *string, fields .
 	}
 	return sp
 }
+
+// learnEvery: a member found off its learned place is learned one time in
+// learnEvery (at random). One producer's order is learned after a few
+// dozen objects all the same; producers of two orders at once (a rolling
+// upgrade) then rewrite the shared table seldom instead of on every
+// object, which would bounce its cache lines between the decoding cores.
+const learnEvery = 16
 
 // snakeCase turns a JSON (lowerCamelCase) name into its protobuf name.
 func snakeCase(s string) string {
@@ -323,7 +332,7 @@ func decodeMembers[T any](sp *msgSpec[T], m *T, data []byte, ms []member) error 
 			extra = appendExtra(extra, mb.quotedKey(data), mb.raw(data), mb.ws)
 			continue
 		}
-		if f != hint {
+		if f != hint && rand.Uint32()%learnEvery == 0 {
 			sp.follow[after].Store(int32(f))
 		}
 		after = f + 1

@@ -221,6 +221,7 @@ func C7ImportEnv(t testing.TB, ns *natsserver.Server, c C7) []string {
 		{"NATS_URL", n.URL}, {"NATS_CONNECT_TIMEOUT", n.ConnectTimeout.String()},
 		{"STREAM_REPLICAS", strconv.Itoa(st.Replicas)}, {"STREAM_RECORDS_MAX_AGE", st.RecordsMaxAge.String()},
 		{"STREAM_DLQ_MAX_AGE", st.DLQMaxAge.String()}, {"STREAM_MANAGE", strconv.FormatBool(st.Manage)},
+		{"STREAM_COMPRESSION", st.Compression},
 	}
 	return environ(vars)
 }
@@ -251,6 +252,7 @@ func IngestEnv(ns *natsserver.Server, addr string) []string {
 		{"NATS_URL", n.URL}, {"NATS_CONNECT_TIMEOUT", n.ConnectTimeout.String()},
 		{"STREAM_REPLICAS", strconv.Itoa(st.Replicas)}, {"STREAM_RECORDS_MAX_AGE", st.RecordsMaxAge.String()},
 		{"STREAM_DLQ_MAX_AGE", st.DLQMaxAge.String()}, {"STREAM_MANAGE", strconv.FormatBool(st.Manage)},
+		{"STREAM_COMPRESSION", st.Compression},
 	})
 }
 
