@@ -17,25 +17,15 @@ func Encode(doc any) ([]byte, error) {
 	var a jsonAppender
 	switch d := doc.(type) {
 	case *ListViewDoc:
-		if d != nil {
-			a = d
-		}
+		a = appender(d)
 	case *FlowNodeInstanceDoc:
-		if d != nil {
-			a = d
-		}
+		a = appender(d)
 	case *SequenceFlowDoc:
-		if d != nil {
-			a = d
-		}
+		a = appender(d)
 	case *VariableDoc:
-		if d != nil {
-			a = d
-		}
+		a = appender(d)
 	case *JobDoc:
-		if d != nil {
-			a = d
-		}
+		a = appender(d)
 	}
 	if a != nil {
 		return a.AppendJSON(make([]byte, 0, 512))
@@ -47,4 +37,16 @@ func Encode(doc any) ([]byte, error) {
 		return nil, err
 	}
 	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+}
+
+// appender is d as a jsonAppender, nil for a nil d (rather than an
+// interface holding a nil pointer).
+func appender[T any, P interface {
+	*T
+	jsonAppender
+}](d P) jsonAppender {
+	if d == nil {
+		return nil
+	}
+	return d
 }

@@ -47,21 +47,19 @@ func EnsureSchema(ctx context.Context, c *Client, idx config.Index) error {
 		if err != nil {
 			return err
 		}
-		name := schema.TemplateName(idx.Prefix, f)
+		name, interval := schema.TemplateName(idx.Prefix, f), idx.RefreshFor(f)
 		if _, err := c.Do(ctx, Request{Method: http.MethodPut, Path: "/_index_template/" + url.PathEscape(name), Body: body, What: "put index template " + name}); err != nil {
-			return refusedInterval(err, idx.RefreshFor(f))
+			return refusedInterval(err, interval)
 		}
 		index := schema.RuntimeIndex(idx.Prefix, f)
 		b, err := c.Do(ctx, Request{Method: http.MethodPut, Path: "/" + url.PathEscape(index), What: "create index " + index})
 		switch {
 		case err == nil:
-		case refusedInterval(err, idx.RefreshFor(f)) != err:
-			return refusedInterval(err, idx.RefreshFor(f))
 		case alreadyExists(err, b):
 			if err := reconcile(ctx, c, index, f); err != nil {
 				return err
 			}
-			if err := applyRefreshInterval(ctx, c, index, idx.RefreshFor(f)); err != nil {
+			if err := applyRefreshInterval(ctx, c, index, interval); err != nil {
 				return err
 			}
 			// An index made before its template (by hand, or by an older
@@ -71,7 +69,7 @@ func EnsureSchema(ctx context.Context, c *Client, idx config.Index) error {
 				return err
 			}
 		default:
-			return err
+			return refusedInterval(err, interval)
 		}
 	}
 	return nil
