@@ -155,23 +155,8 @@ func CheckRecord(data []byte) (Envelope, error) {
 			data = data[protowire.ConsumeFieldValue(num, typ, data):]
 		}
 	}
-	switch {
-	case env.Partition < 0:
-		return env, &RecordError{Field: "partition_id", JSONField: "partitionId", Reason: fmt.Sprintf("partition id %d is negative", env.Partition)}
-	case env.Position < 0:
-		return env, &RecordError{Field: "position", JSONField: "position", Reason: fmt.Sprintf("position %d is negative", env.Position)}
-	}
-	var missing []string
-	for _, m := range []struct {
-		ok   bool
-		name string
-	}{{recordType, "record_type"}, {valueType, "value_type"}, {intent, "intent"}, {value, "value"}} {
-		if !m.ok {
-			missing = append(missing, m.name)
-		}
-	}
-	if len(missing) > 0 {
-		return env, &RecordError{Reason: "missing " + strings.Join(missing, ", ")}
+	if rerr := envelopeRules(env, recordType, valueType, intent, value); rerr != nil {
+		return env, rerr
 	}
 	if c.text != nil {
 		return env, c.text
@@ -279,15 +264,25 @@ func (e *pathError) Unwrap() error { return e.err }
 // inField prefixes err's path with field f (element idx of a repeated
 // field, or -1).
 func inField(f *wireField, idx int, err error) *pathError {
-	seg, jseg := string(f.name), f.jsonName
-	if idx >= 0 {
-		seg, jseg = fmt.Sprintf("%s[%d]", seg, idx), fmt.Sprintf("%s[%d]", jseg, idx)
-	}
 	pe, ok := err.(*pathError)
 	if !ok {
-		return &pathError{proto: seg, json: jseg, err: err}
+		pe = &pathError{err: err}
 	}
-	pe.proto, pe.json = seg+"."+pe.proto, jseg+"."+pe.json
+	return prefixPath(string(f.name), f.jsonName, idx, pe)
+}
+
+// prefixPath prefixes pe's paths (empty: none yet) with the field named
+// name (jsonName in Zeebe's JSON record), element idx of a repeated field
+// or -1.
+func prefixPath(name, jsonName string, idx int, pe *pathError) *pathError {
+	if idx >= 0 {
+		name, jsonName = fmt.Sprintf("%s[%d]", name, idx), fmt.Sprintf("%s[%d]", jsonName, idx)
+	}
+	if pe.proto == "" {
+		pe.proto, pe.json = name, jsonName
+	} else {
+		pe.proto, pe.json = name+"."+pe.proto, jsonName+"."+pe.json
+	}
 	return pe
 }
 

@@ -269,6 +269,21 @@ func BenchmarkCheckRecord(b *testing.B) {
 			_ = proto.Unmarshal(corpus[i%len(corpus)], &r)
 		}
 	})
+	// The same rules on the decoded records, as ingest checks an NDJSON
+	// line's record (CheckDecoded).
+	recs := make([]*recordv1.Record, len(corpus))
+	for i, c := range corpus {
+		recs[i] = &recordv1.Record{}
+		if err := proto.Unmarshal(c, recs[i]); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.Run("CheckDecoded", func(b *testing.B) {
+		b.ReportAllocs()
+		for i := 0; b.Loop(); i++ {
+			CheckDecoded(recs[i%len(recs)])
+		}
+	})
 }
 
 // BenchmarkEncodeRecord compares ingest's encoder (vtprotobuf's generated
@@ -377,4 +392,104 @@ func TestCheckRecordNamesTheFieldThatIsNotJSON(t *testing.T) {
 	if _, err := CheckRecord(negative); err == nil || !strings.Contains(err.Error(), "position -5 is negative") {
 		t.Fatalf("negative position: %v", err)
 	}
+}
+
+// decodedAgrees checks CheckDecoded against CheckRecord on r's encoding:
+// the same Envelope and the same error.
+func decodedAgrees(t *testing.T, r *recordv1.Record) {
+	t.Helper()
+	_, w, err := EncodeRecord(nil, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantEnv, wantErr := CheckRecord(w.Data)
+	env, err := CheckDecoded(r)
+	if env != wantEnv || fmt.Sprint(err) != fmt.Sprint(wantErr) {
+		t.Fatalf("CheckDecoded: %+v, %v; CheckRecord on the encoding: %+v, %v", env, err, wantEnv, wantErr)
+	}
+	var got, want *RecordError
+	if errors.As(err, &got) != errors.As(wantErr, &want) || (got != nil && *got != *want) {
+		t.Fatalf("CheckDecoded error %#v, CheckRecord's %#v", got, want)
+	}
+	if err != nil && !errors.Is(err, ErrInvalidRecord) {
+		t.Fatalf("error %v does not wrap ErrInvalidRecord", err)
+	}
+}
+
+// TestCheckDecodedAgreesWithCheckRecord: on every decoded record of the
+// corpus, and on records breaking each rule (a JSON-text field at every
+// depth, negative and missing envelope fields), CheckDecoded gives what
+// CheckRecord gives for the record's encoding.
+func TestCheckDecodedAgreesWithCheckRecord(t *testing.T) {
+	for _, b := range wireCorpus(t) {
+		var r recordv1.Record
+		if err := proto.Unmarshal(b, &r); err != nil {
+			t.Fatal(err)
+		}
+		decodedAgrees(t, &r)
+	}
+	job := func(v func(*recordv1.Record)) *recordv1.Record {
+		r := &recordv1.Record{PartitionId: 3, Position: 42, RecordType: "EVENT", ValueType: "JOB", Intent: "CREATED",
+			Value: &recordv1.Record_Job{Job: &recordv1.JobValue{Type: "pay", CustomHeadersJson: `{"a":"b"}`, VariablesJson: "{}"}}}
+		v(r)
+		return r
+	}
+	deep := func(bad1, bad2 string) *recordv1.Record {
+		return job(func(r *recordv1.Record) {
+			r.ValueType, r.Value = "DECISION_EVALUATION", &recordv1.Record_DecisionEvaluation{DecisionEvaluation: &recordv1.DecisionEvaluationValue{
+				EvaluatedDecisions: []*recordv1.EvaluatedDecisionValue{{DecisionOutput: "1"}, {DecisionOutput: bad1, EvaluatedInputs: []*recordv1.EvaluatedInputValue{{InputValue: "2"}, {InputValue: bad2}}}},
+			}}
+		})
+	}
+	for name, r := range map[string]*recordv1.Record{
+		"valid":                        job(func(*recordv1.Record) {}),
+		"negative partition":           job(func(r *recordv1.Record) { r.PartitionId = -1 }),
+		"negative position":            job(func(r *recordv1.Record) { r.Position = -7 }),
+		"negative position, no intent": job(func(r *recordv1.Record) { r.Position, r.Intent = -7, "" }),
+		"missing all":                  {},
+		"missing value and intent":     job(func(r *recordv1.Record) { r.Value, r.Intent = nil, "" }),
+		"empty raw value":              job(func(r *recordv1.Record) { r.Value = &recordv1.Record_ValueJson{} }),
+		"raw value not an object":      job(func(r *recordv1.Record) { r.Value = &recordv1.Record_ValueJson{ValueJson: "[1]"} }),
+		"authorizations and value bad": job(func(r *recordv1.Record) { r.AuthorizationsJson, r.GetJob().VariablesJson = "x", "y" }),
+		"two bad in the value":         job(func(r *recordv1.Record) { r.GetJob().CustomHeadersJson, r.GetJob().ResultJson = "{", "}" }),
+		"extra of the record":          job(func(r *recordv1.Record) { r.ExtraJson = `{"a":` }),
+		"deep, second element":         deep("2", "{"),
+		"deep, outer first":            deep("nope", "{"),
+		"deep, valid":                  deep(`{"a":[1]}`, ` "x" `),
+		"variable value": job(func(r *recordv1.Record) {
+			r.Value = &recordv1.Record_Variable{Variable: &recordv1.VariableValue{Value: "EUR"}}
+		}),
+	} {
+		t.Run(name, func(t *testing.T) { decodedAgrees(t, r) })
+	}
+}
+
+// FuzzCheckDecoded: on whatever the decoder makes of a line, CheckDecoded
+// and CheckRecord on the record's encoding agree (which also holds the
+// decoder to valid UTF-8, which CheckDecoded trusts).
+func FuzzCheckDecoded(f *testing.F) {
+	for i, b := range wireCorpus(f) {
+		if i%10 != 0 {
+			continue
+		}
+		var r recordv1.Record
+		if err := proto.Unmarshal(b, &r); err != nil {
+			f.Fatal(err)
+		}
+		line, err := zeebejson.Encode(&r)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(line)
+	}
+	f.Add([]byte(`{"partitionId":1,"position":-3,"recordType":"EVENT","valueType":"VARIABLE","intent":"CREATED","value":{"name":"a","value":"\ud800"}}`))
+	f.Add([]byte(`{"partitionId":1,"position":3,"recordType":"EVENT","valueType":"VARIABLE","intent":"CREATED","value":{"name":"a","value":"nope"}}`))
+	f.Add([]byte(`{"partitionId":1,"position":3,"recordType":"EVENT","valueType":"JOB","intent":"CREATED","value":{"customHeaders":[1]}}`))
+	f.Fuzz(func(t *testing.T, line []byte) {
+		r, err := zeebejson.DecodeLenient(line)
+		if err != nil {
+			return
+		}
+		decodedAgrees(t, r)
+	})
 }

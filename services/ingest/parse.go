@@ -145,18 +145,19 @@ func parseNDJSON(body []byte, maxRecords int, arena []byte) ([]item, []problem, 
 			report(line, err.Error())
 			continue
 		}
-		var rec wire.Record
-		if arena, rec, err = wire.EncodeRecord(arena, r); err != nil {
-			report(line, err.Error())
-			continue
-		}
-		// The same check as a protobuf record's: JSON-text fields such as a
-		// variable's value must hold JSON, positions must not be negative.
-		env, err := wire.CheckRecord(rec.Data)
+		// The same rules as a protobuf record's (JSON-text fields such as
+		// a variable's value must hold JSON, positions must not be
+		// negative), on the decoded record: the encoding is the decoder's.
+		env, err := wire.CheckDecoded(r)
 		if err != nil {
 			if len(problems) < maxReportedErrors {
 				problems = append(problems, recordProblem(problem{Line: line}, env, err, true))
 			}
+			continue
+		}
+		var rec wire.Record
+		if arena, rec, err = wire.EncodeRecord(arena, r); err != nil {
+			report(line, err.Error())
 			continue
 		}
 		items = append(items, item{env: env, record: rec, at: problem{Line: line}})

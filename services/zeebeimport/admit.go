@@ -14,29 +14,26 @@ import (
 )
 
 // admit checks a record read from the exporter the way ingest checks a
-// pushed one: wire.CheckRecord on its encoding (JSON-text fields hold JSON,
+// pushed one: wire.CheckDecoded (JSON-text fields hold JSON,
 // no negative position) and the record store's limits (recordlog.Check).
 // It returns "" when the record may be stored, else the result label of its
 // dead letter ("invalid" or "too-large") and the reason. A record over
 // FLOWLINE_INGEST_MAX_RECORD_BYTES can never be stored: it is dead-lettered
-// with the limit, never retried. scratch is the caller's buffer, returned
-// for reuse.
-func admit(cfg config.RecordStore, p int32, rec *recordv1.Record, scratch []byte) (result, reason string, _ []byte) {
-	if size := rec.SizeVT(); size > cfg.RecordLimit() {
+// with the limit, never retried.
+func admit(cfg config.RecordStore, p int32, rec *recordv1.Record) (result, reason string) {
+	size := rec.SizeVT()
+	if size > cfg.RecordLimit() {
 		err := recordlog.Check(cfg, p, size)
-		return "too-large", fmt.Sprintf("zeebe import: partition %d, position %d: %v; raise the limit and redrive", p, rec.Position, err), scratch
+		return "too-large", fmt.Sprintf("zeebe import: partition %d, position %d: %v; raise the limit and redrive", p, rec.Position, err)
 	}
-	scratch, w, err := wire.EncodeRecord(scratch[:0], rec)
+	_, err := wire.CheckDecoded(rec)
 	if err == nil {
-		_, err = wire.CheckRecord(w.Data)
-	}
-	if err == nil {
-		err = recordlog.Check(cfg, p, len(w.Data))
+		err = recordlog.Check(cfg, p, size)
 	}
 	if err != nil {
-		return "invalid", fmt.Sprintf("zeebe import: partition %d, position %d: %v", p, rec.Position, err), scratch
+		return "invalid", fmt.Sprintf("zeebe import: partition %d, position %d: %v", p, rec.Position, err)
 	}
-	return "", "", scratch
+	return "", ""
 }
 
 // cappedPartitions lists the partitions of discover up to the record

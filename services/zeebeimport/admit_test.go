@@ -29,11 +29,9 @@ func TestAdmitChecksImportedRecordsLikeIngest(t *testing.T) {
 		{"negative position", variable(-2, `1`), "invalid", []string{"position -2 is negative"}},
 		{"too large", variable(7, `"`+strings.Repeat("x", 2000)+`"`), "too-large", []string{"position 7", "1000", "FLOWLINE_INGEST_MAX_RECORD_BYTES", "redrive"}},
 	}
-	var scratch []byte
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var result, reason string
-			result, reason, scratch = admit(cfg, 1, tt.rec, scratch)
+			result, reason := admit(cfg, 1, tt.rec)
 			if result != tt.result {
 				t.Fatalf("result %q (%s), want %q", result, reason, tt.result)
 			}

@@ -208,7 +208,6 @@ type partitionImport struct {
 	progress    *progressStore
 	records     *recordlog.Log
 	limits      config.RecordStore // what admit checks records against
-	scratch     []byte             // admit's buffer
 	deadLetters stream.Publisher
 	holds       func(p int32) bool // this replica still holds p's lease
 	metrics     *metrics
@@ -377,8 +376,7 @@ func (w *partitionImport) round(ctx context.Context) (res roundResult, err error
 		case d.position <= w.prog.Position:
 			late = append(late, d)
 		default:
-			var result, reason string
-			if result, reason, w.scratch = admit(w.limits, w.p, d.rec, w.scratch); result != "" {
+			if result, reason := admit(w.limits, w.p, d.rec); result != "" {
 				dead = append(dead, deadDoc{d, result, reason})
 				break
 			}

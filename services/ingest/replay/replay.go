@@ -97,7 +97,6 @@ func Run(ctx context.Context, opts Options, files ...string) (Stats, error) {
 type run struct {
 	opts     Options
 	name     string // the file being replayed
-	arena    []byte // encoded records of line's checks
 	log      *slog.Logger
 	client   *client
 	stats    Stats
@@ -196,12 +195,9 @@ func (r *run) line(ctx context.Context, name string, n int64, line []byte, last 
 	}
 	rec, err := zeebejson.DecodeLenient(trimmed)
 	if err == nil {
-		// The checks ingest applies to the encoded record: JSON-text
-		// fields hold JSON, no negative position.
-		var w wire.Record
-		if r.arena, w, err = wire.EncodeRecord(r.arena[:0], rec); err == nil {
-			_, err = wire.CheckRecord(w.Data)
-		}
+		// The checks ingest applies to a decoded record: JSON-text fields
+		// hold JSON, no negative position.
+		_, err = wire.CheckDecoded(rec)
 	}
 	reason := ""
 	if err != nil {
