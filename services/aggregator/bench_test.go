@@ -56,6 +56,7 @@ func BenchmarkAggregate(b *testing.B) {
 		st := newPartitionState(1)
 		for i := 0; i < len(recs); i += 500 {
 			f := newRecordFolder(context.Background(), st, defs, nil, config.SchemaFlowline)
+			f.ch.reserve(250 + 1) // as the worker does
 			for _, r := range recs[i:min(i+500, len(recs))] {
 				if err := f.apply(r); err != nil {
 					b.Fatal(err)

@@ -197,6 +197,15 @@ type changed struct {
 	timestamp int64
 }
 
+// reserve makes room for n documents (a message's records change about
+// one document for every two).
+func (c *changes) reserve(n int) {
+	if c.seen == nil {
+		c.seen = make(map[changeKey]int, n)
+		c.order = make([]changed, 0, n)
+	}
+}
+
 func (c *changes) add(f schema.Family, id string, doc any, r *recordv1.Record) {
 	if c.seen == nil {
 		c.seen = map[changeKey]int{}
@@ -222,16 +231,16 @@ type unrendered struct {
 // returned in bad, and the others are rendered all the same.
 func (c *changes) documents(p int32) (docs []*recordv1.Document, bad []unrendered) {
 	docs = make([]*recordv1.Document, 0, len(c.order))
-	for _, ch := range c.order {
+	all := make([]recordv1.Document, len(c.order)) // one allocation for the message's documents
+	for i, ch := range c.order {
 		src, err := schema.Encode(ch.doc)
 		if err != nil {
 			bad = append(bad, unrendered{ch, err})
 			continue
 		}
-		docs = append(docs, &recordv1.Document{
-			Family: string(ch.family), Id: ch.id, Version: ch.position,
-			Source: src, PartitionId: p, RecordTimestamp: ch.timestamp,
-		})
+		d := &all[i]
+		d.Family, d.Id, d.Version, d.Source, d.PartitionId, d.RecordTimestamp = string(ch.family), ch.id, ch.position, src, p, ch.timestamp
+		docs = append(docs, d)
 	}
 	return docs, bad
 }
