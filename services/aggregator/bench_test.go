@@ -43,21 +43,34 @@ func benchRecords(b *testing.B, n int) []*recordv1.Record {
 	return out
 }
 
-// BenchmarkAggregate measures the aggregation step alone on one goroutine:
-// folding records into state and rendering the changed documents, in
-// messages of 500 records as ingest batches them. Reported per record.
+// BenchmarkAggregate measures the aggregation step alone on one goroutine,
+// as the worker does it: decoding record messages of 500 records (as
+// ingest batches them) in place, folding the records into state and
+// rendering the changed documents. Reported per record.
 func BenchmarkAggregate(b *testing.B) {
 	recs := benchRecords(b, 2000)
+	var bodies [][]byte
+	for i := 0; i < len(recs); i += 500 {
+		body, err := (&recordv1.RecordBatch{Records: recs[i:min(i+500, len(recs))]}).MarshalVT()
+		if err != nil {
+			b.Fatal(err)
+		}
+		bodies = append(bodies, body)
+	}
 	defs := newDefinitions(&memDefinitions{}, 100)
 	b.ReportAllocs()
 	b.ResetTimer()
 	processed := 0
 	for b.Loop() {
 		st := newPartitionState(1)
-		for i := 0; i < len(recs); i += 500 {
+		for _, body := range bodies {
+			var batch recordv1.RecordBatch
+			if err := batch.UnmarshalVTUnsafe(body); err != nil {
+				b.Fatal(err)
+			}
 			f := newRecordFolder(context.Background(), st, defs, nil, config.SchemaFlowline)
-			f.ch.reserve(250 + 1) // as the worker does
-			for _, r := range recs[i:min(i+500, len(recs))] {
+			f.ch.reserve(len(batch.Records)/2 + 1) // as the worker does
+			for _, r := range batch.Records {
 				if err := f.apply(r); err != nil {
 					b.Fatal(err)
 				}

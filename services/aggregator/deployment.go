@@ -32,11 +32,12 @@ func (f *recordFolder) process(r *recordv1.Record, v *recordv1.ProcessValue) err
 	var def *processDef
 	switch r.Intent {
 	case "CREATED":
+		keep := f.st.strs.keep // the definitions cache outlives the message
 		def = &processDef{
-			Key: v.ProcessDefinitionKey, BpmnProcessID: v.BpmnProcessId, Version: v.Version, Name: v.ProcessName,
-			VersionTag: v.VersionTag, ResourceName: v.ResourceName, TenantID: v.TenantId, BpmnXML: string(v.Resource),
+			Key: v.ProcessDefinitionKey, BpmnProcessID: keep(v.BpmnProcessId), Version: v.Version, Name: keep(v.ProcessName),
+			VersionTag: keep(v.VersionTag), ResourceName: keep(v.ResourceName), TenantID: keep(v.TenantId), BpmnXML: string(v.Resource),
 		}
-		if parsed, err := bpmn.Parse(v.Resource, v.BpmnProcessId); err == nil {
+		if parsed, err := bpmn.Parse(v.Resource, def.BpmnProcessID); err == nil {
 			if parsed.Name != "" {
 				def.Name = parsed.Name
 			}
@@ -61,8 +62,9 @@ func (f *recordFolder) process(r *recordv1.Record, v *recordv1.ProcessValue) err
 		def = stored
 		if def == nil {
 			f.warn("deleted process was never seen; its document keeps only what the record says", "key", v.ProcessDefinitionKey)
-			def = &processDef{Key: v.ProcessDefinitionKey, BpmnProcessID: v.BpmnProcessId, Version: v.Version,
-				VersionTag: v.VersionTag, ResourceName: v.ResourceName, TenantID: v.TenantId}
+			keep := f.st.strs.keep
+			def = &processDef{Key: v.ProcessDefinitionKey, BpmnProcessID: keep(v.BpmnProcessId), Version: v.Version,
+				VersionTag: keep(v.VersionTag), ResourceName: keep(v.ResourceName), TenantID: keep(v.TenantId)}
 		}
 	default:
 		f.ignore(r.ValueType + "." + r.Intent)

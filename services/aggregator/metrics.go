@@ -1,6 +1,7 @@
 package aggregator
 
 import (
+	"strings"
 	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -38,6 +39,7 @@ func (m *metrics) countIgnored(label string, n int) {
 		if len(m.labels) >= maxIgnoredLabels || len(label) > maxIgnoredLabelLen {
 			label = otherLabel
 		} else {
+			label = strings.Clone(label) // kept for good: never a view into a record message's body
 			m.labels[label] = true
 		}
 	}

@@ -31,6 +31,9 @@ type partitionState struct {
 	// each active job-based user task (by its element instance's key):
 	// later job records do not carry it.
 	JobTasks map[int64]string `json:"jobTasks,omitempty"`
+	// strs holds the strings the documents above keep from records (see
+	// detach.go); not part of a checkpoint.
+	strs interned
 }
 
 // activityState is what Camunda's list-view activity document keeps from

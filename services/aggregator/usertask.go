@@ -36,25 +36,26 @@ func (f *recordFolder) userTask(r *recordv1.Record, v *recordv1.UserTaskValue) e
 		if err != nil {
 			return err
 		}
-		task.Name = f.nodeName(def, v.ElementId)
+		task.Name = f.st.strs.keep(f.nodeName(def, v.ElementId))
 		f.st.Tasks[r.Key] = task
 	}
 	task.ProcessInstanceKey = v.ProcessInstanceKey
 	task.FlowNodeInstanceKey = v.ElementInstanceKey
-	task.FlowNodeBpmnID = v.ElementId
-	task.BpmnProcessID = v.BpmnProcessId
+	keep := &f.st.strs
+	task.FlowNodeBpmnID = keep.keep(v.ElementId)
+	task.BpmnProcessID = keep.keep(v.BpmnProcessId)
 	task.ProcessDefinitionKey = v.ProcessDefinitionKey
-	task.Assignee = optionalString(v.Assignee)
-	task.CandidateGroups = nonNil(v.CandidateGroupsList)
-	task.CandidateUsers = nonNil(v.CandidateUsersList)
-	task.DueDate = optionalString(v.DueDate)
-	task.FollowUpDate = optionalString(v.FollowUpDate)
-	task.FormKey = optionalString(v.ExternalFormReference)
+	task.Assignee = keep.keepOptional(v.Assignee)
+	task.CandidateGroups = keep.keepAll(v.CandidateGroupsList)
+	task.CandidateUsers = keep.keepAll(v.CandidateUsersList)
+	task.DueDate = keep.keepOptional(v.DueDate)
+	task.FollowUpDate = keep.keepOptional(v.FollowUpDate)
+	task.FormKey = keep.keepOptional(v.ExternalFormReference)
 	if v.FormKey > 0 {
 		task.FormKey = optionalString(strconv.FormatInt(v.FormKey, 10))
 	}
 	task.Priority = v.Priority
-	task.TenantID = v.TenantId
+	task.TenantID = keep.keep(v.TenantId)
 	task.Position = r.Position
 	switch {
 	case v.CreationTimestamp > 0:
@@ -72,11 +73,4 @@ func (f *recordFolder) userTask(r *recordv1.Record, v *recordv1.UserTaskValue) e
 	}
 	f.emit(schema.Task, strconv.FormatInt(r.Key, 10), task, r)
 	return nil
-}
-
-func nonNil(s []string) []string {
-	if s == nil {
-		return []string{}
-	}
-	return s
 }
