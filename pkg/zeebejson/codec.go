@@ -348,6 +348,13 @@ func decodeMembers[T any](sp *msgSpec[T], m *T, data []byte, ms []member) error 
 	for d := sp.nonZero &^ present; d != 0; d &= d - 1 {
 		sp.fields[bits.TrailingZeros64(d)].setDefault(m)
 	}
+	// present_fields needs only the present fields that hold their
+	// default: Encode writes every field that differs from it anyway.
+	for p := present; p != 0; p &= p - 1 {
+		if f := bits.TrailingZeros64(p); !sp.fields[f].isDefault(m) {
+			present &^= 1 << f
+		}
+	}
 	if present != 0 {
 		pf := make([]string, 0, bits.OnesCount64(present))
 		for p := present; p != 0; p &= p - 1 {

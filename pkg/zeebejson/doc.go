@@ -41,11 +41,14 @@
 // validates the value and notes where its members are, and decodes them once
 // the value type is known, so field order never matters.
 //
-// Every known value field that was present is listed in the message's
-// present_fields (in the order Encode writes them), at every level
-// (DECISION_EVALUATION's evaluatedDecisions, their evaluatedInputs and
-// matchedRules, and those rules' evaluatedOutputs are nested messages with
-// their own present_fields and extra_json). Absent fields get Zeebe's
+// Every known value field that was present while holding the value an
+// absent field gets (below) is listed in the message's present_fields (in
+// the order Encode writes them), at every level (DECISION_EVALUATION's
+// evaluatedDecisions, their evaluatedInputs and matchedRules, and those
+// rules' evaluatedOutputs are nested messages with their own present_fields
+// and extra_json); the other present fields need no listing, since Encode
+// writes every field that differs from that value. (Listing every present
+// field cost 45 % of a typical record's encoding.) Absent fields get Zeebe's
 // defaults: -1 for keys, versions, timestamps, deadlines and ruleIndex; ""
 // for strings except tenantId "<default>", decisionOutput "null" (of a
 // DECISION_EVALUATION), enum-like strings their Zeebe default

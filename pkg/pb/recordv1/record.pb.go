@@ -530,8 +530,9 @@ type ProcessInstanceValue struct {
 	RootProcessInstanceKey int64                       `protobuf:"varint,16,opt,name=root_process_instance_key,json=rootProcessInstanceKey,proto3" json:"root_process_instance_key,omitempty"`
 	BusinessId             string                      `protobuf:"bytes,17,opt,name=business_id,json=businessId,proto3" json:"business_id,omitempty"`
 	ElementInstanceKey     int64                       `protobuf:"varint,18,opt,name=element_instance_key,json=elementInstanceKey,proto3" json:"element_instance_key,omitempty"`
-	// Which of the optional JSON fields above were present, so that a record
-	// re-encoded to JSON carries exactly the fields it arrived with.
+	// Which of the optional JSON fields above were present although they hold
+	// the value of an absent field, so that a record re-encoded to JSON
+	// carries exactly the fields it arrived with (see below).
 	PresentFields []string `protobuf:"bytes,19,rep,name=present_fields,json=presentFields,proto3" json:"present_fields,omitempty"`
 	// Value fields this schema does not know yet, as a JSON object text.
 	ExtraJson     string `protobuf:"bytes,20,opt,name=extra_json,json=extraJson,proto3" json:"extra_json,omitempty"`
