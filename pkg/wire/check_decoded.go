@@ -12,18 +12,22 @@ import (
 
 // CheckDecoded applies CheckRecord's rules to a record the NDJSON decoder
 // (zeebejson) built, before it is encoded: the envelope fields are present
-// and not negative, and every JSON-text field is empty or holds JSON. It
-// returns the Envelope and the same *RecordError CheckRecord returns for
-// the record's encoding, at a fraction of the cost: the envelope is read
-// from the struct, and only the JSON-text fields a record holds are looked
-// at, where CheckRecord walks every byte of the encoding.
+// and not negative, and the JSON text Zeebe keeps inside strings (a
+// variable's value, decision outputs, evaluated input and output values)
+// holds JSON. It returns the Envelope and the same *RecordError CheckRecord
+// returns for the record's encoding, at a fraction of the cost: the
+// envelope is read from the struct, and only those strings are looked at,
+// where CheckRecord walks every byte of the encoding.
 //
-// What it leaves out is the wire: r's strings must be valid UTF-8. The
-// decoder's always are (its scanner refuses invalid UTF-8 and turns lone
-// surrogate escapes into U+FFFD), which is why ingest, replay and the Zeebe
-// import check their decoded records with it; a record from anywhere else
-// is checked on the wire (CheckRecord). TestCheckDecodedAgreesWithCheckRecord
-// holds the two to the same verdicts. Safe for concurrent use.
+// What it leaves out holds by construction for the decoder's records, and
+// for no others: their strings are valid UTF-8 (the scanner refuses invalid
+// UTF-8 and turns lone surrogate escapes into U+FFFD), and their "*_json"
+// fields (custom headers, variables, unknown fields, a raw value) are JSON
+// objects the scanner read as such. That is why ingest, replay and the
+// Zeebe import check their decoded records with it; a record from anywhere
+// else is checked on the wire (CheckRecord). FuzzCheckDecoded and
+// TestCheckDecodedAgreesWithCheckRecord hold the two to the same verdicts
+// on the decoder's records. Safe for concurrent use.
 func CheckDecoded(r *recordv1.Record) (Envelope, error) {
 	env := Envelope{Partition: r.PartitionId, Position: r.Position, Event: r.RecordType == "EVENT"}
 	if err := envelopeRules(env, r.RecordType != "", r.ValueType != "", r.Intent != "", r.Value != nil); err != nil {
@@ -63,8 +67,8 @@ func envelopeRules(env Envelope, recordType, valueType, intent, value bool) *Rec
 	return nil
 }
 
-// textMsg is where a message's JSON text is: its JSON-text string fields and
-// the message fields with JSON-text fields below them, in field-number
+// textMsg is where a message's JSON text in strings is: its jsonValue
+// fields and the message fields with such fields below them, in field-number
 // order (the order of the encoding CheckRecord walks, so that both name the
 // same first problem). Built once from the descriptors; immutable.
 type textMsg struct {
@@ -78,7 +82,6 @@ type textField struct {
 	fd       protoreflect.FieldDescriptor
 	name     string   // protobuf name
 	jsonName string   // name in Zeebe's JSON record
-	kind     int      // jsonValue or jsonObject for a string field
 	msg      *textMsg // for a message field
 	oneof    bool     // a member of a oneof
 	number   protoreflect.FieldNumber
@@ -103,8 +106,7 @@ func newTextMsg(md protoreflect.MessageDescriptor, seen map[protoreflect.FullNam
 			if f.msg = newTextMsg(fd.Message(), seen); f.msg == m || len(f.msg.fields) > 0 {
 				m.fields = append(m.fields, f)
 			}
-		case jsonTextKind(fd) != notJSONText:
-			f.kind = jsonTextKind(fd)
+		case jsonTextKind(fd) == jsonValue: // "*_json" objects: see CheckDecoded
 			m.fields = append(m.fields, f)
 		}
 	}
@@ -140,7 +142,7 @@ func (m *textMsg) check(msg protoreflect.Message) *pathError {
 		switch {
 		case f.msg == nil:
 			if s := msg.Get(f.fd).String(); s != "" {
-				if err := checkJSONText(unsafe.Slice(unsafe.StringData(s), len(s)), f.kind == jsonObject); err != nil { // read only
+				if err := checkJSONText(unsafe.Slice(unsafe.StringData(s), len(s)), false); err != nil { // read only
 					return prefixPath(f.name, f.jsonName, -1, &pathError{err: err})
 				}
 			}
