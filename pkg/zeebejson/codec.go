@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 
 	recordv1 "github.com/flowline/flowline/pkg/pb/recordv1"
+	"google.golang.org/protobuf/reflect/protoreflect"
 )
 
 // The typed value messages (ProcessInstanceValue, JobValue, ...) are decoded
@@ -47,6 +48,7 @@ type fieldDef[T any] struct {
 	name   string // JSON name, also the entry in present_fields
 	key    string // `"name":`, as Encode writes it
 	proto  string // protobuf field name, for Encode errors
+	num    int32  // protobuf field number, the entry in present_field_numbers
 	kind   fieldKind
 	defInt int64  // Decode's value for an absent integer field
 	defStr string // Decode's value for an absent string field
@@ -80,18 +82,21 @@ type msgSpec[T any] struct {
 	// the last object decoded began with, follow[i+1] the field that came
 	// after field i. A member where it says is found without the map;
 	// Zeebe writes its members in one order, seldom ours.
-	follow  []atomic.Int32
-	nonZero uint64 // fields whose absent-default is not Go's zero value
-	present func(*T) *[]string
-	extra   func(*T) *string
+	follow      []atomic.Int32
+	nonZero     uint64 // fields whose absent-default is not Go's zero value
+	present     func(*T) *[]string
+	presentNums func(*T) *[]int32
+	byNum       map[int32]int // field index by protobuf field number
+	extra       func(*T) *string
 }
 
-func newSpec[T any](present func(*T) *[]string, extra func(*T) *string, fields ...fieldDef[T]) *msgSpec[T] {
+func newSpec[T any](present func(*T) *[]string, presentNums func(*T) *[]int32, extra func(*T) *string, fields ...fieldDef[T]) *msgSpec[T] {
 	if len(fields) > maxFields {
 		panic("zeebejson: too many fields in a message spec")
 	}
-	sp := &msgSpec[T]{fields: fields, index: make(map[string]int, len(fields)), present: present, extra: extra,
-		follow: make([]atomic.Int32, len(fields)+1)}
+	sp := &msgSpec[T]{fields: fields, index: make(map[string]int, len(fields)), present: present, presentNums: presentNums,
+		byNum: make(map[int32]int, len(fields)), extra: extra, follow: make([]atomic.Int32, len(fields)+1)}
+	md := any(new(T)).(protoreflect.ProtoMessage).ProtoReflect().Descriptor()
 	for i := range sp.follow {
 		sp.follow[i].Store(int32(i)) // until learned: our own order
 	}
@@ -106,6 +111,12 @@ func newSpec[T any](present func(*T) *[]string, extra func(*T) *string, fields .
 		if f.kind == kObject {
 			f.proto += "_json"
 		}
+		fd := md.Fields().ByName(protoreflect.Name(f.proto))
+		if fd == nil {
+			panic("zeebejson: " + string(md.FullName()) + " has no field " + f.proto)
+		}
+		f.num = int32(fd.Number())
+		sp.byNum[f.num] = i
 		if f.defInt != 0 || f.defStr != "" {
 			sp.nonZero |= 1 << i
 		}
@@ -356,11 +367,11 @@ func decodeMembers[T any](sp *msgSpec[T], m *T, data []byte, ms []member) error 
 		}
 	}
 	if present != 0 {
-		pf := make([]string, 0, bits.OnesCount64(present))
+		pn := make([]int32, 0, bits.OnesCount64(present))
 		for p := present; p != 0; p &= p - 1 {
-			pf = append(pf, sp.fields[bits.TrailingZeros64(p)].name)
+			pn = append(pn, sp.fields[bits.TrailingZeros64(p)].num)
 		}
-		*sp.present(m) = pf
+		*sp.presentNums(m) = pn
 	}
 	if extra != nil {
 		*sp.extra(m) = string(append(extra, '}'))
@@ -562,6 +573,13 @@ func emitMask[T any](sp *msgSpec[T], m *T) (uint64, error) {
 		}
 		mask |= 1 << f
 		hint = f + 1
+	}
+	for _, num := range *sp.presentNums(m) {
+		f, ok := sp.byNum[num]
+		if !ok {
+			return 0, encodeError("present_field_numbers", "unknown field number %d", num)
+		}
+		mask |= 1 << f
 	}
 	for i := range sp.fields {
 		if mask&(1<<i) == 0 && !sp.fields[i].isDefault(m) {

@@ -52,7 +52,7 @@ type (
 )
 
 var piSpec = newSpec(
-	func(v *piV) *[]string { return &v.PresentFields }, func(v *piV) *string { return &v.ExtraJson },
+	func(v *piV) *[]string { return &v.PresentFields }, func(v *piV) *[]int32 { return &v.PresentFieldNumbers }, func(v *piV) *string { return &v.ExtraJson },
 	stringField("bpmnProcessId", func(v *piV) *string { return &v.BpmnProcessId }),
 	int64Field("processInstanceKey", func(v *piV) *int64 { return &v.ProcessInstanceKey }),
 	int64Field("processDefinitionKey", func(v *piV) *int64 { return &v.ProcessDefinitionKey }),
@@ -74,7 +74,7 @@ var piSpec = newSpec(
 )
 
 var processSpec = newSpec(
-	func(v *prV) *[]string { return &v.PresentFields }, func(v *prV) *string { return &v.ExtraJson },
+	func(v *prV) *[]string { return &v.PresentFields }, func(v *prV) *[]int32 { return &v.PresentFieldNumbers }, func(v *prV) *string { return &v.ExtraJson },
 	stringField("bpmnProcessId", func(v *prV) *string { return &v.BpmnProcessId }),
 	int32Field("version", func(v *prV) *int32 { return &v.Version }),
 	int64Field("processDefinitionKey", func(v *prV) *int64 { return &v.ProcessDefinitionKey }),
@@ -89,7 +89,7 @@ var processSpec = newSpec(
 )
 
 var decisionRequirementsSpec = newSpec(
-	func(v *drV) *[]string { return &v.PresentFields }, func(v *drV) *string { return &v.ExtraJson },
+	func(v *drV) *[]string { return &v.PresentFields }, func(v *drV) *[]int32 { return &v.PresentFieldNumbers }, func(v *drV) *string { return &v.ExtraJson },
 	stringField("decisionRequirementsId", func(v *drV) *string { return &v.DecisionRequirementsId }),
 	stringField("decisionRequirementsName", func(v *drV) *string { return &v.DecisionRequirementsName }),
 	int32Field("decisionRequirementsVersion", func(v *drV) *int32 { return &v.DecisionRequirementsVersion }),
@@ -104,7 +104,7 @@ var decisionRequirementsSpec = newSpec(
 )
 
 var decisionSpec = newSpec(
-	func(v *dcV) *[]string { return &v.PresentFields }, func(v *dcV) *string { return &v.ExtraJson },
+	func(v *dcV) *[]string { return &v.PresentFields }, func(v *dcV) *[]int32 { return &v.PresentFieldNumbers }, func(v *dcV) *string { return &v.ExtraJson },
 	stringField("decisionId", func(v *dcV) *string { return &v.DecisionId }),
 	stringField("decisionName", func(v *dcV) *string { return &v.DecisionName }),
 	int32Field("version", func(v *dcV) *int32 { return &v.Version }),
@@ -118,7 +118,7 @@ var decisionSpec = newSpec(
 )
 
 var formSpec = newSpec(
-	func(v *fmV) *[]string { return &v.PresentFields }, func(v *fmV) *string { return &v.ExtraJson },
+	func(v *fmV) *[]string { return &v.PresentFields }, func(v *fmV) *[]int32 { return &v.PresentFieldNumbers }, func(v *fmV) *string { return &v.ExtraJson },
 	stringField("formId", func(v *fmV) *string { return &v.FormId }),
 	int32Field("version", func(v *fmV) *int32 { return &v.Version }),
 	int64Field("formKey", func(v *fmV) *int64 { return &v.FormKey }),
@@ -132,7 +132,7 @@ var formSpec = newSpec(
 )
 
 var variableSpec = newSpec(
-	func(v *varV) *[]string { return &v.PresentFields }, func(v *varV) *string { return &v.ExtraJson },
+	func(v *varV) *[]string { return &v.PresentFields }, func(v *varV) *[]int32 { return &v.PresentFieldNumbers }, func(v *varV) *string { return &v.ExtraJson },
 	stringField("name", func(v *varV) *string { return &v.Name }),
 	stringField("value", func(v *varV) *string { return &v.Value }),
 	int64Field("scopeKey", func(v *varV) *int64 { return &v.ScopeKey }),
@@ -147,7 +147,7 @@ var variableSpec = newSpec(
 )
 
 var incidentSpec = newSpec(
-	func(v *incV) *[]string { return &v.PresentFields }, func(v *incV) *string { return &v.ExtraJson },
+	func(v *incV) *[]string { return &v.PresentFields }, func(v *incV) *[]int32 { return &v.PresentFieldNumbers }, func(v *incV) *string { return &v.ExtraJson },
 	enumField("errorType", "UNKNOWN", func(v *incV) *string { return &v.ErrorType }),
 	stringField("errorMessage", func(v *incV) *string { return &v.ErrorMessage }),
 	stringField("bpmnProcessId", func(v *incV) *string { return &v.BpmnProcessId }),
@@ -169,7 +169,7 @@ var incidentSpec = newSpec(
 )
 
 var jobSpec = newSpec(
-	func(v *jobV) *[]string { return &v.PresentFields }, func(v *jobV) *string { return &v.ExtraJson },
+	func(v *jobV) *[]string { return &v.PresentFields }, func(v *jobV) *[]int32 { return &v.PresentFieldNumbers }, func(v *jobV) *string { return &v.ExtraJson },
 	stringField("type", func(v *jobV) *string { return &v.Type }),
 	objectField("customHeaders", func(v *jobV) *string { return &v.CustomHeadersJson }),
 	objectField("variables", func(v *jobV) *string { return &v.VariablesJson }),
@@ -200,7 +200,7 @@ var jobSpec = newSpec(
 )
 
 var userTaskSpec = newSpec(
-	func(v *utV) *[]string { return &v.PresentFields }, func(v *utV) *string { return &v.ExtraJson },
+	func(v *utV) *[]string { return &v.PresentFields }, func(v *utV) *[]int32 { return &v.PresentFieldNumbers }, func(v *utV) *string { return &v.ExtraJson },
 	int64Field("userTaskKey", func(v *utV) *int64 { return &v.UserTaskKey }),
 	stringField("assignee", func(v *utV) *string { return &v.Assignee }),
 	stringListField("candidateGroupsList", func(v *utV) *[]string { return &v.CandidateGroupsList }),
@@ -230,28 +230,28 @@ var userTaskSpec = newSpec(
 )
 
 var evaluatedOutputSpec = newSpec(
-	func(v *eoV) *[]string { return &v.PresentFields }, func(v *eoV) *string { return &v.ExtraJson },
+	func(v *eoV) *[]string { return &v.PresentFields }, func(v *eoV) *[]int32 { return &v.PresentFieldNumbers }, func(v *eoV) *string { return &v.ExtraJson },
 	stringField("outputId", func(v *eoV) *string { return &v.OutputId }),
 	stringField("outputName", func(v *eoV) *string { return &v.OutputName }),
 	stringField("outputValue", func(v *eoV) *string { return &v.OutputValue }),
 )
 
 var matchedRuleSpec = newSpec(
-	func(v *mrV) *[]string { return &v.PresentFields }, func(v *mrV) *string { return &v.ExtraJson },
+	func(v *mrV) *[]string { return &v.PresentFields }, func(v *mrV) *[]int32 { return &v.PresentFieldNumbers }, func(v *mrV) *string { return &v.ExtraJson },
 	stringField("ruleId", func(v *mrV) *string { return &v.RuleId }),
 	int32Field("ruleIndex", func(v *mrV) *int32 { return &v.RuleIndex }),
 	messageListField("evaluatedOutputs", func(v *mrV) *[]*eoV { return &v.EvaluatedOutputs }, evaluatedOutputSpec),
 )
 
 var evaluatedInputSpec = newSpec(
-	func(v *eiV) *[]string { return &v.PresentFields }, func(v *eiV) *string { return &v.ExtraJson },
+	func(v *eiV) *[]string { return &v.PresentFields }, func(v *eiV) *[]int32 { return &v.PresentFieldNumbers }, func(v *eiV) *string { return &v.ExtraJson },
 	stringField("inputId", func(v *eiV) *string { return &v.InputId }),
 	stringField("inputName", func(v *eiV) *string { return &v.InputName }),
 	stringField("inputValue", func(v *eiV) *string { return &v.InputValue }),
 )
 
 var evaluatedDecisionSpec = newSpec(
-	func(v *edV) *[]string { return &v.PresentFields }, func(v *edV) *string { return &v.ExtraJson },
+	func(v *edV) *[]string { return &v.PresentFields }, func(v *edV) *[]int32 { return &v.PresentFieldNumbers }, func(v *edV) *string { return &v.ExtraJson },
 	stringField("decisionId", func(v *edV) *string { return &v.DecisionId }),
 	stringField("decisionName", func(v *edV) *string { return &v.DecisionName }),
 	int64Field("decisionKey", func(v *edV) *int64 { return &v.DecisionKey }),
@@ -265,7 +265,7 @@ var evaluatedDecisionSpec = newSpec(
 )
 
 var decisionEvaluationSpec = newSpec(
-	func(v *deV) *[]string { return &v.PresentFields }, func(v *deV) *string { return &v.ExtraJson },
+	func(v *deV) *[]string { return &v.PresentFields }, func(v *deV) *[]int32 { return &v.PresentFieldNumbers }, func(v *deV) *string { return &v.ExtraJson },
 	int64Field("decisionKey", func(v *deV) *int64 { return &v.DecisionKey }),
 	stringField("decisionId", func(v *deV) *string { return &v.DecisionId }),
 	stringField("decisionName", func(v *deV) *string { return &v.DecisionName }),

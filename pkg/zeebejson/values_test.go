@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"testing"
 
@@ -208,7 +209,7 @@ func TestDecodeTypedValues(t *testing.T) {
 	inc := mustDecode(t, incidentLine).GetIncident()
 	if inc.ErrorType != "JOB_NO_RETRIES" || inc.ErrorMessage != "No more retries left: \"payment service\" returned 503\n" ||
 		inc.JobKey != 11258999068426257 || len(inc.ElementInstancePath) != 1 || inc.ElementInstancePath[0].Keys[1] != 11258999068426255 ||
-		inc.CallingElementPath != nil || inc.OrdinalKey != 0 || !strings.Contains(strings.Join(inc.PresentFields, ","), "callingElementPath") {
+		inc.CallingElementPath != nil || inc.OrdinalKey != 0 || !strings.Contains(strings.Join(presentNames(incidentSpec, inc), ","), "callingElementPath") {
 		t.Errorf("incident = %v", inc)
 	}
 
@@ -236,7 +237,7 @@ func TestDecodeTypedValues(t *testing.T) {
 		TenantId: "<default>", RootProcessInstanceKey: 11258999068426249,
 		// Listed: the present fields that hold their default (Encode
 		// writes the others because they differ from it).
-		PresentFields: []string{"evaluationFailureMessage", "failedDecisionId", "tenantId"},
+		PresentFieldNumbers: presentNumbers(decisionEvaluationSpec, "evaluationFailureMessage", "failedDecisionId", "tenantId"),
 		EvaluatedDecisions: []*recordv1.EvaluatedDecisionValue{{
 			DecisionId: "customer-tier", DecisionName: "Customer tier", DecisionKey: 11258999068426267, DecisionVersion: 2,
 			DecisionType: "DECISION_TABLE", DecisionOutput: `"gold"`, TenantId: "<default>",
@@ -244,7 +245,7 @@ func TestDecodeTypedValues(t *testing.T) {
 			EvaluatedInputs:               []*recordv1.EvaluatedInputValue{{InputId: "in_orders", InputName: "Orders", InputValue: "12"}},
 			MatchedRules: []*recordv1.MatchedRuleValue{{RuleId: "r_gold", RuleIndex: 1,
 				EvaluatedOutputs: []*recordv1.EvaluatedOutputValue{{OutputId: "out_tier", OutputName: "tier", OutputValue: `"gold"`}}}},
-			PresentFields: []string{"tenantId"},
+			PresentFieldNumbers: presentNumbers(evaluatedDecisionSpec, "tenantId"),
 		}, {
 			DecisionId: "discount", DecisionName: "Discount", DecisionKey: 11258999068426245, DecisionVersion: 2,
 			DecisionType: "DECISION_TABLE", DecisionOutput: "[15,0]", TenantId: "<default>",
@@ -259,7 +260,7 @@ func TestDecodeTypedValues(t *testing.T) {
 				{RuleId: "r2", RuleIndex: 2,
 					EvaluatedOutputs: []*recordv1.EvaluatedOutputValue{{OutputId: "out_pct", OutputName: "discount", OutputValue: "0"}}},
 			},
-			PresentFields: []string{"tenantId"},
+			PresentFieldNumbers: presentNumbers(evaluatedDecisionSpec, "tenantId"),
 		}},
 	}
 	if !proto.Equal(de, want) {
@@ -517,7 +518,7 @@ func checkSpec[T any](t *testing.T, sp *msgSpec[T]) {
 			t.Errorf("%s.%s: accessor of %q reaches another field (got %v, want %v)", md.Name(), pf.Name(), fd.name, got, want)
 		}
 	}
-	for _, name := range []protoreflect.Name{"present_fields", "extra_json"} {
+	for _, name := range []protoreflect.Name{"present_fields", "present_field_numbers", "extra_json"} {
 		if md.Fields().ByName(name) == nil {
 			t.Errorf("%s has no %s", md.Name(), name)
 		}
@@ -525,9 +526,11 @@ func checkSpec[T any](t *testing.T, sp *msgSpec[T]) {
 	}
 	msg := new(T)
 	*sp.present(msg) = []string{"p"}
+	*sp.presentNums(msg) = []int32{1, 2}
 	*sp.extra(msg) = "e"
 	rm := any(msg).(proto.Message).ProtoReflect()
-	if rm.Get(md.Fields().ByName("present_fields")).List().Len() != 1 || rm.Get(md.Fields().ByName("extra_json")).String() != "e" {
+	if rm.Get(md.Fields().ByName("present_fields")).List().Len() != 1 || rm.Get(md.Fields().ByName("present_field_numbers")).List().Len() != 2 ||
+		rm.Get(md.Fields().ByName("extra_json")).String() != "e" {
 		t.Errorf("%s: present/extra accessors wrong", md.Name())
 	}
 	for i := range md.Fields().Len() {
@@ -704,4 +707,23 @@ func TestMemberOrderIsLearnedNotAssumed(t *testing.T) {
 	if typed < 8 {
 		t.Errorf("only %d typed lines checked", typed)
 	}
+}
+
+// presentNumbers is the present_field_numbers of the named fields of sp.
+func presentNumbers[T any](sp *msgSpec[T], names ...string) []int32 {
+	var out []int32
+	for _, n := range names {
+		out = append(out, sp.fields[sp.index[n]].num)
+	}
+	return out
+}
+
+// presentNames lists the fields m names present, by JSON name, from both
+// present_fields and present_field_numbers.
+func presentNames[T any](sp *msgSpec[T], m *T) []string {
+	names := slices.Clone(*sp.present(m))
+	for _, num := range *sp.presentNums(m) {
+		names = append(names, sp.fields[sp.byNum[num]].name)
+	}
+	return names
 }

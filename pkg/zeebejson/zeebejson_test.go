@@ -312,7 +312,7 @@ func TestDecodeDefaults(t *testing.T) {
 		{"businessId", r.GetProcessInstance().BusinessId, ""},
 		// Only the present fields that hold their default are listed:
 		// Encode writes every other field because it differs from it.
-		{"present_fields", strings.Join(r.GetProcessInstance().PresentFields, ","),
+		{"present_fields", strings.Join(presentNames(piSpec, r.GetProcessInstance()), ","),
 			"flowScopeKey,parentProcessInstanceKey,parentElementInstanceKey"},
 	} {
 		if !reflect.DeepEqual(c.got, c.want) {
@@ -330,7 +330,7 @@ func TestDecodeDefaults(t *testing.T) {
 	}
 	r = mustDecode(t, piEmptyValueLine)
 	pi := r.GetProcessInstance()
-	if pi.ProcessInstanceKey != -1 || pi.Version != -1 || pi.BpmnElementType != "UNSPECIFIED" || pi.PresentFields != nil {
+	if pi.ProcessInstanceKey != -1 || pi.Version != -1 || pi.BpmnElementType != "UNSPECIFIED" || pi.PresentFields != nil || pi.PresentFieldNumbers != nil {
 		t.Errorf("empty PI value defaults wrong: %v", pi)
 	}
 }
@@ -489,7 +489,7 @@ func TestEncodeHandBuilt(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := r2.GetProcessInstance().PresentFields; strings.Join(got, ",") != "tenantId" { // the only one at its default
+	if got := presentNames(piSpec, r2.GetProcessInstance()); strings.Join(got, ",") != "tenantId" { // the only one at its default
 		t.Errorf("present_fields after round trip = %v", got)
 	}
 
@@ -560,6 +560,11 @@ func TestEncodeErrors(t *testing.T) {
 			r.Value = &recordv1.Record_ProcessInstance{ProcessInstance: &recordv1.ProcessInstanceValue{PresentFields: []string{"nope"}}}
 			return r
 		}, "process_instance.present_fields"},
+		{"unknown present field number", func(r *recordv1.Record) *recordv1.Record {
+			r.ValueType = "PROCESS_INSTANCE"
+			r.Value = &recordv1.Record_ProcessInstance{ProcessInstance: &recordv1.ProcessInstanceValue{PresentFieldNumbers: []int32{19}}} // present_fields itself
+			return r
+		}, "process_instance.present_field_numbers"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

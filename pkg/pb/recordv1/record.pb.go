@@ -534,6 +534,9 @@ type ProcessInstanceValue struct {
 	// the value of an absent field, so that a record re-encoded to JSON
 	// carries exactly the fields it arrived with (see below).
 	PresentFields []string `protobuf:"bytes,19,rep,name=present_fields,json=presentFields,proto3" json:"present_fields,omitempty"`
+	// present_fields by protobuf field number: the same set, compactly;
+	// the fields present are those of both lists.
+	PresentFieldNumbers []int32 `protobuf:"varint,21,rep,packed,name=present_field_numbers,json=presentFieldNumbers,proto3" json:"present_field_numbers,omitempty"`
 	// Value fields this schema does not know yet, as a JSON object text.
 	ExtraJson     string `protobuf:"bytes,20,opt,name=extra_json,json=extraJson,proto3" json:"extra_json,omitempty"`
 	unknownFields protoimpl.UnknownFields
@@ -703,6 +706,13 @@ func (x *ProcessInstanceValue) GetPresentFields() []string {
 	return nil
 }
 
+func (x *ProcessInstanceValue) GetPresentFieldNumbers() []int32 {
+	if x != nil {
+		return x.PresentFieldNumbers
+	}
+	return nil
+}
+
 func (x *ProcessInstanceValue) GetExtraJson() string {
 	if x != nil {
 		return x.ExtraJson
@@ -727,9 +737,12 @@ type ProcessValue struct {
 	VersionTag    string   `protobuf:"bytes,10,opt,name=version_tag,json=versionTag,proto3" json:"version_tag,omitempty"`
 	ProcessName   string   `protobuf:"bytes,11,opt,name=process_name,json=processName,proto3" json:"process_name,omitempty"`
 	PresentFields []string `protobuf:"bytes,12,rep,name=present_fields,json=presentFields,proto3" json:"present_fields,omitempty"`
-	ExtraJson     string   `protobuf:"bytes,13,opt,name=extra_json,json=extraJson,proto3" json:"extra_json,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	// present_fields by protobuf field number: the same set, compactly;
+	// the fields present are those of both lists.
+	PresentFieldNumbers []int32 `protobuf:"varint,14,rep,packed,name=present_field_numbers,json=presentFieldNumbers,proto3" json:"present_field_numbers,omitempty"`
+	ExtraJson           string  `protobuf:"bytes,13,opt,name=extra_json,json=extraJson,proto3" json:"extra_json,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
 }
 
 func (x *ProcessValue) Reset() {
@@ -846,6 +859,13 @@ func (x *ProcessValue) GetPresentFields() []string {
 	return nil
 }
 
+func (x *ProcessValue) GetPresentFieldNumbers() []int32 {
+	if x != nil {
+		return x.PresentFieldNumbers
+	}
+	return nil
+}
+
 func (x *ProcessValue) GetExtraJson() string {
 	if x != nil {
 		return x.ExtraJson
@@ -871,9 +891,12 @@ type DecisionRequirementsValue struct {
 	TenantId      string   `protobuf:"bytes,10,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
 	DeploymentKey int64    `protobuf:"varint,11,opt,name=deployment_key,json=deploymentKey,proto3" json:"deployment_key,omitempty"`
 	PresentFields []string `protobuf:"bytes,12,rep,name=present_fields,json=presentFields,proto3" json:"present_fields,omitempty"`
-	ExtraJson     string   `protobuf:"bytes,13,opt,name=extra_json,json=extraJson,proto3" json:"extra_json,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	// present_fields by protobuf field number: the same set, compactly;
+	// the fields present are those of both lists.
+	PresentFieldNumbers []int32 `protobuf:"varint,14,rep,packed,name=present_field_numbers,json=presentFieldNumbers,proto3" json:"present_field_numbers,omitempty"`
+	ExtraJson           string  `protobuf:"bytes,13,opt,name=extra_json,json=extraJson,proto3" json:"extra_json,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
 }
 
 func (x *DecisionRequirementsValue) Reset() {
@@ -990,6 +1013,13 @@ func (x *DecisionRequirementsValue) GetPresentFields() []string {
 	return nil
 }
 
+func (x *DecisionRequirementsValue) GetPresentFieldNumbers() []int32 {
+	if x != nil {
+		return x.PresentFieldNumbers
+	}
+	return nil
+}
+
 func (x *DecisionRequirementsValue) GetExtraJson() string {
 	if x != nil {
 		return x.ExtraJson
@@ -1011,9 +1041,12 @@ type DecisionValue struct {
 	DeploymentKey           int64                  `protobuf:"varint,9,opt,name=deployment_key,json=deploymentKey,proto3" json:"deployment_key,omitempty"`
 	VersionTag              string                 `protobuf:"bytes,10,opt,name=version_tag,json=versionTag,proto3" json:"version_tag,omitempty"`
 	PresentFields           []string               `protobuf:"bytes,11,rep,name=present_fields,json=presentFields,proto3" json:"present_fields,omitempty"`
-	ExtraJson               string                 `protobuf:"bytes,12,opt,name=extra_json,json=extraJson,proto3" json:"extra_json,omitempty"`
-	unknownFields           protoimpl.UnknownFields
-	sizeCache               protoimpl.SizeCache
+	// present_fields by protobuf field number: the same set, compactly;
+	// the fields present are those of both lists.
+	PresentFieldNumbers []int32 `protobuf:"varint,13,rep,packed,name=present_field_numbers,json=presentFieldNumbers,proto3" json:"present_field_numbers,omitempty"`
+	ExtraJson           string  `protobuf:"bytes,12,opt,name=extra_json,json=extraJson,proto3" json:"extra_json,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
 }
 
 func (x *DecisionValue) Reset() {
@@ -1123,6 +1156,13 @@ func (x *DecisionValue) GetPresentFields() []string {
 	return nil
 }
 
+func (x *DecisionValue) GetPresentFieldNumbers() []int32 {
+	if x != nil {
+		return x.PresentFieldNumbers
+	}
+	return nil
+}
+
 func (x *DecisionValue) GetExtraJson() string {
 	if x != nil {
 		return x.ExtraJson
@@ -1146,9 +1186,12 @@ type FormValue struct {
 	DeploymentKey int64    `protobuf:"varint,9,opt,name=deployment_key,json=deploymentKey,proto3" json:"deployment_key,omitempty"`
 	VersionTag    string   `protobuf:"bytes,10,opt,name=version_tag,json=versionTag,proto3" json:"version_tag,omitempty"`
 	PresentFields []string `protobuf:"bytes,11,rep,name=present_fields,json=presentFields,proto3" json:"present_fields,omitempty"`
-	ExtraJson     string   `protobuf:"bytes,12,opt,name=extra_json,json=extraJson,proto3" json:"extra_json,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	// present_fields by protobuf field number: the same set, compactly;
+	// the fields present are those of both lists.
+	PresentFieldNumbers []int32 `protobuf:"varint,13,rep,packed,name=present_field_numbers,json=presentFieldNumbers,proto3" json:"present_field_numbers,omitempty"`
+	ExtraJson           string  `protobuf:"bytes,12,opt,name=extra_json,json=extraJson,proto3" json:"extra_json,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
 }
 
 func (x *FormValue) Reset() {
@@ -1258,6 +1301,13 @@ func (x *FormValue) GetPresentFields() []string {
 	return nil
 }
 
+func (x *FormValue) GetPresentFieldNumbers() []int32 {
+	if x != nil {
+		return x.PresentFieldNumbers
+	}
+	return nil
+}
+
 func (x *FormValue) GetExtraJson() string {
 	if x != nil {
 		return x.ExtraJson
@@ -1282,9 +1332,12 @@ type VariableValue struct {
 	SourceJson      string   `protobuf:"bytes,10,opt,name=source_json,json=sourceJson,proto3" json:"source_json,omitempty"`
 	ProtectionModes []string `protobuf:"bytes,11,rep,name=protection_modes,json=protectionModes,proto3" json:"protection_modes,omitempty"`
 	PresentFields   []string `protobuf:"bytes,12,rep,name=present_fields,json=presentFields,proto3" json:"present_fields,omitempty"`
-	ExtraJson       string   `protobuf:"bytes,13,opt,name=extra_json,json=extraJson,proto3" json:"extra_json,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// present_fields by protobuf field number: the same set, compactly;
+	// the fields present are those of both lists.
+	PresentFieldNumbers []int32 `protobuf:"varint,14,rep,packed,name=present_field_numbers,json=presentFieldNumbers,proto3" json:"present_field_numbers,omitempty"`
+	ExtraJson           string  `protobuf:"bytes,13,opt,name=extra_json,json=extraJson,proto3" json:"extra_json,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
 }
 
 func (x *VariableValue) Reset() {
@@ -1401,6 +1454,13 @@ func (x *VariableValue) GetPresentFields() []string {
 	return nil
 }
 
+func (x *VariableValue) GetPresentFieldNumbers() []int32 {
+	if x != nil {
+		return x.PresentFieldNumbers
+	}
+	return nil
+}
+
 func (x *VariableValue) GetExtraJson() string {
 	if x != nil {
 		return x.ExtraJson
@@ -1430,9 +1490,12 @@ type IncidentValue struct {
 	AuthorizedAnonymousUser bool                        `protobuf:"varint,17,opt,name=authorized_anonymous_user,json=authorizedAnonymousUser,proto3" json:"authorized_anonymous_user,omitempty"`
 	OrdinalKey              int32                       `protobuf:"varint,18,opt,name=ordinal_key,json=ordinalKey,proto3" json:"ordinal_key,omitempty"`
 	PresentFields           []string                    `protobuf:"bytes,19,rep,name=present_fields,json=presentFields,proto3" json:"present_fields,omitempty"`
-	ExtraJson               string                      `protobuf:"bytes,20,opt,name=extra_json,json=extraJson,proto3" json:"extra_json,omitempty"`
-	unknownFields           protoimpl.UnknownFields
-	sizeCache               protoimpl.SizeCache
+	// present_fields by protobuf field number: the same set, compactly;
+	// the fields present are those of both lists.
+	PresentFieldNumbers []int32 `protobuf:"varint,21,rep,packed,name=present_field_numbers,json=presentFieldNumbers,proto3" json:"present_field_numbers,omitempty"`
+	ExtraJson           string  `protobuf:"bytes,20,opt,name=extra_json,json=extraJson,proto3" json:"extra_json,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
 }
 
 func (x *IncidentValue) Reset() {
@@ -1598,6 +1661,13 @@ func (x *IncidentValue) GetPresentFields() []string {
 	return nil
 }
 
+func (x *IncidentValue) GetPresentFieldNumbers() []int32 {
+	if x != nil {
+		return x.PresentFieldNumbers
+	}
+	return nil
+}
+
 func (x *IncidentValue) GetExtraJson() string {
 	if x != nil {
 		return x.ExtraJson
@@ -1644,9 +1714,12 @@ type JobValue struct {
 	JobToUserTaskMigration bool     `protobuf:"varint,26,opt,name=job_to_user_task_migration,json=jobToUserTaskMigration,proto3" json:"job_to_user_task_migration,omitempty"`
 	RootProcessInstanceKey int64    `protobuf:"varint,27,opt,name=root_process_instance_key,json=rootProcessInstanceKey,proto3" json:"root_process_instance_key,omitempty"`
 	PresentFields          []string `protobuf:"bytes,28,rep,name=present_fields,json=presentFields,proto3" json:"present_fields,omitempty"`
-	ExtraJson              string   `protobuf:"bytes,29,opt,name=extra_json,json=extraJson,proto3" json:"extra_json,omitempty"`
-	unknownFields          protoimpl.UnknownFields
-	sizeCache              protoimpl.SizeCache
+	// present_fields by protobuf field number: the same set, compactly;
+	// the fields present are those of both lists.
+	PresentFieldNumbers []int32 `protobuf:"varint,30,rep,packed,name=present_field_numbers,json=presentFieldNumbers,proto3" json:"present_field_numbers,omitempty"`
+	ExtraJson           string  `protobuf:"bytes,29,opt,name=extra_json,json=extraJson,proto3" json:"extra_json,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
 }
 
 func (x *JobValue) Reset() {
@@ -1875,6 +1948,13 @@ func (x *JobValue) GetPresentFields() []string {
 	return nil
 }
 
+func (x *JobValue) GetPresentFieldNumbers() []int32 {
+	if x != nil {
+		return x.PresentFieldNumbers
+	}
+	return nil
+}
+
 func (x *JobValue) GetExtraJson() string {
 	if x != nil {
 		return x.ExtraJson
@@ -1915,9 +1995,12 @@ type UserTaskValue struct {
 	RootProcessInstanceKey int64    `protobuf:"varint,25,opt,name=root_process_instance_key,json=rootProcessInstanceKey,proto3" json:"root_process_instance_key,omitempty"`
 	BusinessId             string   `protobuf:"bytes,26,opt,name=business_id,json=businessId,proto3" json:"business_id,omitempty"`
 	PresentFields          []string `protobuf:"bytes,27,rep,name=present_fields,json=presentFields,proto3" json:"present_fields,omitempty"`
-	ExtraJson              string   `protobuf:"bytes,28,opt,name=extra_json,json=extraJson,proto3" json:"extra_json,omitempty"`
-	unknownFields          protoimpl.UnknownFields
-	sizeCache              protoimpl.SizeCache
+	// present_fields by protobuf field number: the same set, compactly;
+	// the fields present are those of both lists.
+	PresentFieldNumbers []int32 `protobuf:"varint,29,rep,packed,name=present_field_numbers,json=presentFieldNumbers,proto3" json:"present_field_numbers,omitempty"`
+	ExtraJson           string  `protobuf:"bytes,28,opt,name=extra_json,json=extraJson,proto3" json:"extra_json,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
 }
 
 func (x *UserTaskValue) Reset() {
@@ -2139,6 +2222,13 @@ func (x *UserTaskValue) GetPresentFields() []string {
 	return nil
 }
 
+func (x *UserTaskValue) GetPresentFieldNumbers() []int32 {
+	if x != nil {
+		return x.PresentFieldNumbers
+	}
+	return nil
+}
+
 func (x *UserTaskValue) GetExtraJson() string {
 	if x != nil {
 		return x.ExtraJson
@@ -2172,9 +2262,12 @@ type DecisionEvaluationValue struct {
 	RootProcessInstanceKey   int64                     `protobuf:"varint,18,opt,name=root_process_instance_key,json=rootProcessInstanceKey,proto3" json:"root_process_instance_key,omitempty"`
 	OrdinalKey               int32                     `protobuf:"varint,19,opt,name=ordinal_key,json=ordinalKey,proto3" json:"ordinal_key,omitempty"`
 	PresentFields            []string                  `protobuf:"bytes,20,rep,name=present_fields,json=presentFields,proto3" json:"present_fields,omitempty"`
-	ExtraJson                string                    `protobuf:"bytes,21,opt,name=extra_json,json=extraJson,proto3" json:"extra_json,omitempty"`
-	unknownFields            protoimpl.UnknownFields
-	sizeCache                protoimpl.SizeCache
+	// present_fields by protobuf field number: the same set, compactly;
+	// the fields present are those of both lists.
+	PresentFieldNumbers []int32 `protobuf:"varint,22,rep,packed,name=present_field_numbers,json=presentFieldNumbers,proto3" json:"present_field_numbers,omitempty"`
+	ExtraJson           string  `protobuf:"bytes,21,opt,name=extra_json,json=extraJson,proto3" json:"extra_json,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
 }
 
 func (x *DecisionEvaluationValue) Reset() {
@@ -2347,6 +2440,13 @@ func (x *DecisionEvaluationValue) GetPresentFields() []string {
 	return nil
 }
 
+func (x *DecisionEvaluationValue) GetPresentFieldNumbers() []int32 {
+	if x != nil {
+		return x.PresentFieldNumbers
+	}
+	return nil
+}
+
 func (x *DecisionEvaluationValue) GetExtraJson() string {
 	if x != nil {
 		return x.ExtraJson
@@ -2373,9 +2473,12 @@ type EvaluatedDecisionValue struct {
 	// A string in Zeebe, despite its name.
 	DecisionEvaluationInstanceKey string   `protobuf:"bytes,10,opt,name=decision_evaluation_instance_key,json=decisionEvaluationInstanceKey,proto3" json:"decision_evaluation_instance_key,omitempty"`
 	PresentFields                 []string `protobuf:"bytes,11,rep,name=present_fields,json=presentFields,proto3" json:"present_fields,omitempty"`
-	ExtraJson                     string   `protobuf:"bytes,12,opt,name=extra_json,json=extraJson,proto3" json:"extra_json,omitempty"`
-	unknownFields                 protoimpl.UnknownFields
-	sizeCache                     protoimpl.SizeCache
+	// present_fields by protobuf field number: the same set, compactly;
+	// the fields present are those of both lists.
+	PresentFieldNumbers []int32 `protobuf:"varint,13,rep,packed,name=present_field_numbers,json=presentFieldNumbers,proto3" json:"present_field_numbers,omitempty"`
+	ExtraJson           string  `protobuf:"bytes,12,opt,name=extra_json,json=extraJson,proto3" json:"extra_json,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
 }
 
 func (x *EvaluatedDecisionValue) Reset() {
@@ -2485,6 +2588,13 @@ func (x *EvaluatedDecisionValue) GetPresentFields() []string {
 	return nil
 }
 
+func (x *EvaluatedDecisionValue) GetPresentFieldNumbers() []int32 {
+	if x != nil {
+		return x.PresentFieldNumbers
+	}
+	return nil
+}
+
 func (x *EvaluatedDecisionValue) GetExtraJson() string {
 	if x != nil {
 		return x.ExtraJson
@@ -2500,9 +2610,12 @@ type EvaluatedInputValue struct {
 	// JSON text.
 	InputValue    string   `protobuf:"bytes,3,opt,name=input_value,json=inputValue,proto3" json:"input_value,omitempty"`
 	PresentFields []string `protobuf:"bytes,4,rep,name=present_fields,json=presentFields,proto3" json:"present_fields,omitempty"`
-	ExtraJson     string   `protobuf:"bytes,5,opt,name=extra_json,json=extraJson,proto3" json:"extra_json,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	// present_fields by protobuf field number: the same set, compactly;
+	// the fields present are those of both lists.
+	PresentFieldNumbers []int32 `protobuf:"varint,6,rep,packed,name=present_field_numbers,json=presentFieldNumbers,proto3" json:"present_field_numbers,omitempty"`
+	ExtraJson           string  `protobuf:"bytes,5,opt,name=extra_json,json=extraJson,proto3" json:"extra_json,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
 }
 
 func (x *EvaluatedInputValue) Reset() {
@@ -2563,6 +2676,13 @@ func (x *EvaluatedInputValue) GetPresentFields() []string {
 	return nil
 }
 
+func (x *EvaluatedInputValue) GetPresentFieldNumbers() []int32 {
+	if x != nil {
+		return x.PresentFieldNumbers
+	}
+	return nil
+}
+
 func (x *EvaluatedInputValue) GetExtraJson() string {
 	if x != nil {
 		return x.ExtraJson
@@ -2577,9 +2697,12 @@ type MatchedRuleValue struct {
 	RuleIndex        int32                   `protobuf:"varint,2,opt,name=rule_index,json=ruleIndex,proto3" json:"rule_index,omitempty"`
 	EvaluatedOutputs []*EvaluatedOutputValue `protobuf:"bytes,3,rep,name=evaluated_outputs,json=evaluatedOutputs,proto3" json:"evaluated_outputs,omitempty"`
 	PresentFields    []string                `protobuf:"bytes,4,rep,name=present_fields,json=presentFields,proto3" json:"present_fields,omitempty"`
-	ExtraJson        string                  `protobuf:"bytes,5,opt,name=extra_json,json=extraJson,proto3" json:"extra_json,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	// present_fields by protobuf field number: the same set, compactly;
+	// the fields present are those of both lists.
+	PresentFieldNumbers []int32 `protobuf:"varint,6,rep,packed,name=present_field_numbers,json=presentFieldNumbers,proto3" json:"present_field_numbers,omitempty"`
+	ExtraJson           string  `protobuf:"bytes,5,opt,name=extra_json,json=extraJson,proto3" json:"extra_json,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
 }
 
 func (x *MatchedRuleValue) Reset() {
@@ -2640,6 +2763,13 @@ func (x *MatchedRuleValue) GetPresentFields() []string {
 	return nil
 }
 
+func (x *MatchedRuleValue) GetPresentFieldNumbers() []int32 {
+	if x != nil {
+		return x.PresentFieldNumbers
+	}
+	return nil
+}
+
 func (x *MatchedRuleValue) GetExtraJson() string {
 	if x != nil {
 		return x.ExtraJson
@@ -2655,9 +2785,12 @@ type EvaluatedOutputValue struct {
 	// JSON text.
 	OutputValue   string   `protobuf:"bytes,3,opt,name=output_value,json=outputValue,proto3" json:"output_value,omitempty"`
 	PresentFields []string `protobuf:"bytes,4,rep,name=present_fields,json=presentFields,proto3" json:"present_fields,omitempty"`
-	ExtraJson     string   `protobuf:"bytes,5,opt,name=extra_json,json=extraJson,proto3" json:"extra_json,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	// present_fields by protobuf field number: the same set, compactly;
+	// the fields present are those of both lists.
+	PresentFieldNumbers []int32 `protobuf:"varint,6,rep,packed,name=present_field_numbers,json=presentFieldNumbers,proto3" json:"present_field_numbers,omitempty"`
+	ExtraJson           string  `protobuf:"bytes,5,opt,name=extra_json,json=extraJson,proto3" json:"extra_json,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
 }
 
 func (x *EvaluatedOutputValue) Reset() {
@@ -2714,6 +2847,13 @@ func (x *EvaluatedOutputValue) GetOutputValue() string {
 func (x *EvaluatedOutputValue) GetPresentFields() []string {
 	if x != nil {
 		return x.PresentFields
+	}
+	return nil
+}
+
+func (x *EvaluatedOutputValue) GetPresentFieldNumbers() []int32 {
+	if x != nil {
+		return x.PresentFieldNumbers
 	}
 	return nil
 }
@@ -2946,7 +3086,7 @@ const file_flowline_record_v1_record_proto_rawDesc = "" +
 	"\vRecordBatch\x124\n" +
 	"\arecords\x18\x01 \x03(\v2\x1a.flowline.record.v1.RecordR\arecords\".\n" +
 	"\x18ElementInstancePathEntry\x12\x12\n" +
-	"\x04keys\x18\x01 \x03(\x03R\x04keys\"\xa8\a\n" +
+	"\x04keys\x18\x01 \x03(\x03R\x04keys\"\xdc\a\n" +
 	"\x14ProcessInstanceValue\x12&\n" +
 	"\x0fbpmn_process_id\x18\x01 \x01(\tR\rbpmnProcessId\x12\x18\n" +
 	"\aversion\x18\x02 \x01(\x05R\aversion\x124\n" +
@@ -2969,9 +3109,10 @@ const file_flowline_record_v1_record_proto_rawDesc = "" +
 	"\vbusiness_id\x18\x11 \x01(\tR\n" +
 	"businessId\x120\n" +
 	"\x14element_instance_key\x18\x12 \x01(\x03R\x12elementInstanceKey\x12%\n" +
-	"\x0epresent_fields\x18\x13 \x03(\tR\rpresentFields\x12\x1d\n" +
+	"\x0epresent_fields\x18\x13 \x03(\tR\rpresentFields\x122\n" +
+	"\x15present_field_numbers\x18\x15 \x03(\x05R\x13presentFieldNumbers\x12\x1d\n" +
 	"\n" +
-	"extra_json\x18\x14 \x01(\tR\textraJson\"\xcf\x03\n" +
+	"extra_json\x18\x14 \x01(\tR\textraJson\"\x83\x04\n" +
 	"\fProcessValue\x12&\n" +
 	"\x0fbpmn_process_id\x18\x01 \x01(\tR\rbpmnProcessId\x12\x18\n" +
 	"\aversion\x18\x02 \x01(\x05R\aversion\x124\n" +
@@ -2986,9 +3127,10 @@ const file_flowline_record_v1_record_proto_rawDesc = "" +
 	" \x01(\tR\n" +
 	"versionTag\x12!\n" +
 	"\fprocess_name\x18\v \x01(\tR\vprocessName\x12%\n" +
-	"\x0epresent_fields\x18\f \x03(\tR\rpresentFields\x12\x1d\n" +
+	"\x0epresent_fields\x18\f \x03(\tR\rpresentFields\x122\n" +
+	"\x15present_field_numbers\x18\x0e \x03(\x05R\x13presentFieldNumbers\x12\x1d\n" +
 	"\n" +
-	"extra_json\x18\r \x01(\tR\textraJson\"\xb6\x04\n" +
+	"extra_json\x18\r \x01(\tR\textraJson\"\xea\x04\n" +
 	"\x19DecisionRequirementsValue\x128\n" +
 	"\x18decision_requirements_id\x18\x01 \x01(\tR\x16decisionRequirementsId\x12<\n" +
 	"\x1adecision_requirements_name\x18\x02 \x01(\tR\x18decisionRequirementsName\x12B\n" +
@@ -3002,9 +3144,10 @@ const file_flowline_record_v1_record_proto_rawDesc = "" +
 	"\ttenant_id\x18\n" +
 	" \x01(\tR\btenantId\x12%\n" +
 	"\x0edeployment_key\x18\v \x01(\x03R\rdeploymentKey\x12%\n" +
-	"\x0epresent_fields\x18\f \x03(\tR\rpresentFields\x12\x1d\n" +
+	"\x0epresent_fields\x18\f \x03(\tR\rpresentFields\x122\n" +
+	"\x15present_field_numbers\x18\x0e \x03(\x05R\x13presentFieldNumbers\x12\x1d\n" +
 	"\n" +
-	"extra_json\x18\r \x01(\tR\textraJson\"\xd1\x03\n" +
+	"extra_json\x18\r \x01(\tR\textraJson\"\x85\x04\n" +
 	"\rDecisionValue\x12\x1f\n" +
 	"\vdecision_id\x18\x01 \x01(\tR\n" +
 	"decisionId\x12#\n" +
@@ -3019,9 +3162,10 @@ const file_flowline_record_v1_record_proto_rawDesc = "" +
 	"\vversion_tag\x18\n" +
 	" \x01(\tR\n" +
 	"versionTag\x12%\n" +
-	"\x0epresent_fields\x18\v \x03(\tR\rpresentFields\x12\x1d\n" +
+	"\x0epresent_fields\x18\v \x03(\tR\rpresentFields\x122\n" +
+	"\x15present_field_numbers\x18\r \x03(\x05R\x13presentFieldNumbers\x12\x1d\n" +
 	"\n" +
-	"extra_json\x18\f \x01(\tR\textraJson\"\xff\x02\n" +
+	"extra_json\x18\f \x01(\tR\textraJson\"\xb3\x03\n" +
 	"\tFormValue\x12\x17\n" +
 	"\aform_id\x18\x01 \x01(\tR\x06formId\x12\x18\n" +
 	"\aversion\x18\x02 \x01(\x05R\aversion\x12\x19\n" +
@@ -3035,9 +3179,10 @@ const file_flowline_record_v1_record_proto_rawDesc = "" +
 	"\vversion_tag\x18\n" +
 	" \x01(\tR\n" +
 	"versionTag\x12%\n" +
-	"\x0epresent_fields\x18\v \x03(\tR\rpresentFields\x12\x1d\n" +
+	"\x0epresent_fields\x18\v \x03(\tR\rpresentFields\x122\n" +
+	"\x15present_field_numbers\x18\r \x03(\x05R\x13presentFieldNumbers\x12\x1d\n" +
 	"\n" +
-	"extra_json\x18\f \x01(\tR\textraJson\"\x82\x04\n" +
+	"extra_json\x18\f \x01(\tR\textraJson\"\xb6\x04\n" +
 	"\rVariableValue\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value\x12\x1b\n" +
@@ -3052,9 +3197,10 @@ const file_flowline_record_v1_record_proto_rawDesc = "" +
 	" \x01(\tR\n" +
 	"sourceJson\x12)\n" +
 	"\x10protection_modes\x18\v \x03(\tR\x0fprotectionModes\x12%\n" +
-	"\x0epresent_fields\x18\f \x03(\tR\rpresentFields\x12\x1d\n" +
+	"\x0epresent_fields\x18\f \x03(\tR\rpresentFields\x122\n" +
+	"\x15present_field_numbers\x18\x0e \x03(\x05R\x13presentFieldNumbers\x12\x1d\n" +
 	"\n" +
-	"extra_json\x18\r \x01(\tR\textraJson\"\xa5\a\n" +
+	"extra_json\x18\r \x01(\tR\textraJson\"\xd9\a\n" +
 	"\rIncidentValue\x12\x1d\n" +
 	"\n" +
 	"error_type\x18\x01 \x01(\tR\terrorType\x12#\n" +
@@ -3078,9 +3224,10 @@ const file_flowline_record_v1_record_proto_rawDesc = "" +
 	"\x19authorized_anonymous_user\x18\x11 \x01(\bR\x17authorizedAnonymousUser\x12\x1f\n" +
 	"\vordinal_key\x18\x12 \x01(\x05R\n" +
 	"ordinalKey\x12%\n" +
-	"\x0epresent_fields\x18\x13 \x03(\tR\rpresentFields\x12\x1d\n" +
+	"\x0epresent_fields\x18\x13 \x03(\tR\rpresentFields\x122\n" +
+	"\x15present_field_numbers\x18\x15 \x03(\x05R\x13presentFieldNumbers\x12\x1d\n" +
 	"\n" +
-	"extra_json\x18\x14 \x01(\tR\textraJson\"\xdb\b\n" +
+	"extra_json\x18\x14 \x01(\tR\textraJson\"\x8f\t\n" +
 	"\bJobValue\x12\x12\n" +
 	"\x04type\x18\x01 \x01(\tR\x04type\x12.\n" +
 	"\x13custom_headers_json\x18\x02 \x01(\tR\x11customHeadersJson\x12%\n" +
@@ -3113,9 +3260,10 @@ const file_flowline_record_v1_record_proto_rawDesc = "" +
 	"\x04tags\x18\x19 \x03(\tR\x04tags\x12:\n" +
 	"\x1ajob_to_user_task_migration\x18\x1a \x01(\bR\x16jobToUserTaskMigration\x129\n" +
 	"\x19root_process_instance_key\x18\x1b \x01(\x03R\x16rootProcessInstanceKey\x12%\n" +
-	"\x0epresent_fields\x18\x1c \x03(\tR\rpresentFields\x12\x1d\n" +
+	"\x0epresent_fields\x18\x1c \x03(\tR\rpresentFields\x122\n" +
+	"\x15present_field_numbers\x18\x1e \x03(\x05R\x13presentFieldNumbers\x12\x1d\n" +
 	"\n" +
-	"extra_json\x18\x1d \x01(\tR\textraJson\"\xfb\b\n" +
+	"extra_json\x18\x1d \x01(\tR\textraJson\"\xaf\t\n" +
 	"\rUserTaskValue\x12\"\n" +
 	"\ruser_task_key\x18\x01 \x01(\x03R\vuserTaskKey\x12\x1a\n" +
 	"\bassignee\x18\x02 \x01(\tR\bassignee\x122\n" +
@@ -3146,9 +3294,10 @@ const file_flowline_record_v1_record_proto_rawDesc = "" +
 	"\x19root_process_instance_key\x18\x19 \x01(\x03R\x16rootProcessInstanceKey\x12\x1f\n" +
 	"\vbusiness_id\x18\x1a \x01(\tR\n" +
 	"businessId\x12%\n" +
-	"\x0epresent_fields\x18\x1b \x03(\tR\rpresentFields\x12\x1d\n" +
+	"\x0epresent_fields\x18\x1b \x03(\tR\rpresentFields\x122\n" +
+	"\x15present_field_numbers\x18\x1d \x03(\x05R\x13presentFieldNumbers\x12\x1d\n" +
 	"\n" +
-	"extra_json\x18\x1c \x01(\tR\textraJson\"\xdc\a\n" +
+	"extra_json\x18\x1c \x01(\tR\textraJson\"\x90\b\n" +
 	"\x17DecisionEvaluationValue\x12!\n" +
 	"\fdecision_key\x18\x01 \x01(\x03R\vdecisionKey\x12\x1f\n" +
 	"\vdecision_id\x18\x02 \x01(\tR\n" +
@@ -3173,9 +3322,10 @@ const file_flowline_record_v1_record_proto_rawDesc = "" +
 	"\x19root_process_instance_key\x18\x12 \x01(\x03R\x16rootProcessInstanceKey\x12\x1f\n" +
 	"\vordinal_key\x18\x13 \x01(\x05R\n" +
 	"ordinalKey\x12%\n" +
-	"\x0epresent_fields\x18\x14 \x03(\tR\rpresentFields\x12\x1d\n" +
+	"\x0epresent_fields\x18\x14 \x03(\tR\rpresentFields\x122\n" +
+	"\x15present_field_numbers\x18\x16 \x03(\x05R\x13presentFieldNumbers\x12\x1d\n" +
 	"\n" +
-	"extra_json\x18\x15 \x01(\tR\textraJson\"\xc5\x04\n" +
+	"extra_json\x18\x15 \x01(\tR\textraJson\"\xf9\x04\n" +
 	"\x16EvaluatedDecisionValue\x12\x1f\n" +
 	"\vdecision_id\x18\x01 \x01(\tR\n" +
 	"decisionId\x12#\n" +
@@ -3189,32 +3339,36 @@ const file_flowline_record_v1_record_proto_rawDesc = "" +
 	"\rmatched_rules\x18\t \x03(\v2$.flowline.record.v1.MatchedRuleValueR\fmatchedRules\x12G\n" +
 	" decision_evaluation_instance_key\x18\n" +
 	" \x01(\tR\x1ddecisionEvaluationInstanceKey\x12%\n" +
-	"\x0epresent_fields\x18\v \x03(\tR\rpresentFields\x12\x1d\n" +
+	"\x0epresent_fields\x18\v \x03(\tR\rpresentFields\x122\n" +
+	"\x15present_field_numbers\x18\r \x03(\x05R\x13presentFieldNumbers\x12\x1d\n" +
 	"\n" +
-	"extra_json\x18\f \x01(\tR\textraJson\"\xb6\x01\n" +
+	"extra_json\x18\f \x01(\tR\textraJson\"\xea\x01\n" +
 	"\x13EvaluatedInputValue\x12\x19\n" +
 	"\binput_id\x18\x01 \x01(\tR\ainputId\x12\x1d\n" +
 	"\n" +
 	"input_name\x18\x02 \x01(\tR\tinputName\x12\x1f\n" +
 	"\vinput_value\x18\x03 \x01(\tR\n" +
 	"inputValue\x12%\n" +
-	"\x0epresent_fields\x18\x04 \x03(\tR\rpresentFields\x12\x1d\n" +
+	"\x0epresent_fields\x18\x04 \x03(\tR\rpresentFields\x122\n" +
+	"\x15present_field_numbers\x18\x06 \x03(\x05R\x13presentFieldNumbers\x12\x1d\n" +
 	"\n" +
-	"extra_json\x18\x05 \x01(\tR\textraJson\"\xe7\x01\n" +
+	"extra_json\x18\x05 \x01(\tR\textraJson\"\x9b\x02\n" +
 	"\x10MatchedRuleValue\x12\x17\n" +
 	"\arule_id\x18\x01 \x01(\tR\x06ruleId\x12\x1d\n" +
 	"\n" +
 	"rule_index\x18\x02 \x01(\x05R\truleIndex\x12U\n" +
 	"\x11evaluated_outputs\x18\x03 \x03(\v2(.flowline.record.v1.EvaluatedOutputValueR\x10evaluatedOutputs\x12%\n" +
-	"\x0epresent_fields\x18\x04 \x03(\tR\rpresentFields\x12\x1d\n" +
+	"\x0epresent_fields\x18\x04 \x03(\tR\rpresentFields\x122\n" +
+	"\x15present_field_numbers\x18\x06 \x03(\x05R\x13presentFieldNumbers\x12\x1d\n" +
 	"\n" +
-	"extra_json\x18\x05 \x01(\tR\textraJson\"\xbd\x01\n" +
+	"extra_json\x18\x05 \x01(\tR\textraJson\"\xf1\x01\n" +
 	"\x14EvaluatedOutputValue\x12\x1b\n" +
 	"\toutput_id\x18\x01 \x01(\tR\boutputId\x12\x1f\n" +
 	"\voutput_name\x18\x02 \x01(\tR\n" +
 	"outputName\x12!\n" +
 	"\foutput_value\x18\x03 \x01(\tR\voutputValue\x12%\n" +
-	"\x0epresent_fields\x18\x04 \x03(\tR\rpresentFields\x12\x1d\n" +
+	"\x0epresent_fields\x18\x04 \x03(\tR\rpresentFields\x122\n" +
+	"\x15present_field_numbers\x18\x06 \x03(\x05R\x13presentFieldNumbers\x12\x1d\n" +
 	"\n" +
 	"extra_json\x18\x05 \x01(\tR\textraJson\"\xcc\x01\n" +
 	"\bDocument\x12\x16\n" +
