@@ -32,10 +32,10 @@ func (f *recordFolder) process(r *recordv1.Record, v *recordv1.ProcessValue) err
 	var def *processDef
 	switch r.Intent {
 	case "CREATED":
-		keep := f.st.strs.keep // the definitions cache outlives the message
+		intern := f.st.strs.intern // the definitions cache outlives the message
 		def = &processDef{
-			Key: v.ProcessDefinitionKey, BpmnProcessID: keep(v.BpmnProcessId), Version: v.Version, Name: keep(v.ProcessName),
-			VersionTag: keep(v.VersionTag), ResourceName: keep(v.ResourceName), TenantID: keep(v.TenantId), BpmnXML: string(v.Resource),
+			Key: v.ProcessDefinitionKey, BpmnProcessID: intern(v.BpmnProcessId), Version: v.Version, Name: intern(v.ProcessName),
+			VersionTag: own(v.VersionTag), ResourceName: own(v.ResourceName), TenantID: intern(v.TenantId), BpmnXML: string(v.Resource),
 		}
 		if parsed, err := bpmn.Parse(v.Resource, def.BpmnProcessID); err == nil {
 			if parsed.Name != "" {
@@ -62,9 +62,8 @@ func (f *recordFolder) process(r *recordv1.Record, v *recordv1.ProcessValue) err
 		def = stored
 		if def == nil {
 			f.warn("deleted process was never seen; its document keeps only what the record says", "key", v.ProcessDefinitionKey)
-			keep := f.st.strs.keep
-			def = &processDef{Key: v.ProcessDefinitionKey, BpmnProcessID: keep(v.BpmnProcessId), Version: v.Version,
-				VersionTag: keep(v.VersionTag), ResourceName: keep(v.ResourceName), TenantID: keep(v.TenantId)}
+			def = &processDef{Key: v.ProcessDefinitionKey, BpmnProcessID: f.st.strs.intern(v.BpmnProcessId), Version: v.Version,
+				VersionTag: own(v.VersionTag), ResourceName: own(v.ResourceName), TenantID: f.st.strs.intern(v.TenantId)}
 		}
 	default:
 		f.ignore(r.ValueType + "." + r.Intent)

@@ -6,30 +6,32 @@ import "strings"
 // strings and bytes alias the message's body, which saves allocating and
 // collecting every string of every record, the larger part of decoding.
 // A body lives as long as anything points into it, so what outlives the
-// message (the partition state's documents, the definitions cache) must
-// not: every string the folder keeps goes through keep, which returns a
-// copy of its own. TestStateOutlivesTheMessageBody overwrites each body
-// once folded and holds the documents to those of a safe decode.
+// message (the partition state's documents, the definitions cache, metric
+// labels) must not: every string the folder keeps is either interned
+// (intern: the few-valued ones, such as process and element ids, element
+// types, tenants) or copied (own: the many-valued ones, such as error
+// messages, assignees, dates). TestStateOutlivesTheMessageBody overwrites
+// each body once folded and holds the documents to those of a safe decode.
+// A record's bytes fields (resources, checksums) alias the body too, with
+// its capacity: they are only ever read or copied, never appended to.
 
-// maxInternedLen: longer strings (error messages, free text) are copied,
-// not interned.
+// maxInternedLen: longer strings are copied, not interned.
 const maxInternedLen = 128
 
 // maxInterned bounds the interned strings; past it the table starts over
 // (strings handed out stay valid, they are ordinary heap strings).
-const maxInterned = 1 << 16
+const maxInterned = 1 << 14
 
-// interned holds one copy of each short string the state keeps (process
-// ids, element ids and types, tenants: a few distinct values among
-// millions of records). Owned by the partition worker with its state; not
-// safe for concurrent use.
+// interned holds one copy of each few-valued string the state keeps (a
+// handful of distinct values among millions of records). Owned by the
+// partition worker with its state; not safe for concurrent use.
 type interned struct {
 	m map[string]string
 }
 
-// keep returns s as a string of its own: the interned copy of a short one,
-// a fresh copy of a long one.
-func (in *interned) keep(s string) string {
+// intern returns s as a string of its own, shared with every earlier
+// equal string (a long one is copied).
+func (in *interned) intern(s string) string {
 	switch {
 	case s == "":
 		return ""
@@ -47,16 +49,27 @@ func (in *interned) keep(s string) string {
 	return k
 }
 
-// keepOptional is keep for an optional field: nil when s is empty.
-func (in *interned) keepOptional(s string) *string {
-	return optionalString(in.keep(s))
-}
-
-// keepAll returns a copy of list whose strings are kept; never nil.
-func (in *interned) keepAll(list []string) []string {
+// internAll returns a copy of list whose strings are interned; never nil.
+func (in *interned) internAll(list []string) []string {
 	out := make([]string, len(list))
 	for i, s := range list {
-		out[i] = in.keep(s)
+		out[i] = in.intern(s)
+	}
+	return out
+}
+
+// own returns a copy of s: for the many-valued strings the state keeps,
+// which interning would only pile up.
+func own(s string) string { return strings.Clone(s) }
+
+// ownOptional is own for an optional field: nil when s is empty.
+func ownOptional(s string) *string { return optionalString(strings.Clone(s)) }
+
+// ownAll returns a copy of list and of its strings; never nil.
+func ownAll(list []string) []string {
+	out := make([]string, len(list))
+	for i, s := range list {
+		out[i] = strings.Clone(s)
 	}
 	return out
 }

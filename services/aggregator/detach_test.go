@@ -14,7 +14,7 @@ import (
 // as the worker does: each message encoded, decoded (in place when inPlace,
 // as the worker decodes), folded and rendered. With inPlace the message's
 // body is overwritten once its documents are encoded, so a string the
-// state kept from it without keep shows up changed in a later document or
+// state kept from it without intern or own shows up changed in a later document or
 // in the final state. It returns each message's encoded documents and the
 // final states.
 func foldMessages(t *testing.T, parts map[int32][]*recordv1.Record, s config.Schema, inPlace bool) (docs [][]byte, states [][]byte) {

@@ -14,12 +14,12 @@ import (
 func (f *recordFolder) incident(r *recordv1.Record, v *recordv1.IncidentValue) {
 	switch r.Intent {
 	case "CREATED":
-		keep := f.st.strs.keep
+		intern := f.st.strs.intern
 		inc := &schema.IncidentDoc{
 			Key: r.Key, ProcessInstanceKey: v.ProcessInstanceKey, ProcessDefinitionKey: v.ProcessDefinitionKey,
-			BpmnProcessID: keep(v.BpmnProcessId), FlowNodeID: keep(v.ElementId), FlowNodeInstanceKey: v.ElementInstanceKey,
-			JobKey: optionalKey(v.JobKey), ErrorType: keep(v.ErrorType), ErrorMessage: keep(v.ErrorMessage), State: schema.StateActive,
-			CreationTime: schema.FormatDate(r.Timestamp), TreePath: f.incidentPath(v), TenantID: keep(v.TenantId), Position: r.Position,
+			BpmnProcessID: intern(v.BpmnProcessId), FlowNodeID: intern(v.ElementId), FlowNodeInstanceKey: v.ElementInstanceKey,
+			JobKey: optionalKey(v.JobKey), ErrorType: intern(v.ErrorType), ErrorMessage: own(v.ErrorMessage), State: schema.StateActive,
+			CreationTime: schema.FormatDate(r.Timestamp), TreePath: f.incidentPath(v), TenantID: intern(v.TenantId), Position: r.Position,
 		}
 		fresh := f.st.Incidents[r.Key] == nil
 		f.st.Incidents[r.Key] = inc

@@ -57,7 +57,7 @@ func (f *recordFolder) instance(r *recordv1.Record, v *recordv1.ProcessInstanceV
 		if err != nil {
 			return err
 		}
-		pi.ProcessName = f.st.strs.keep(v.BpmnProcessId)
+		pi.ProcessName = f.st.strs.intern(v.BpmnProcessId)
 		if def != nil {
 			if def.Name != "" {
 				pi.ProcessName = def.Name
@@ -67,9 +67,9 @@ func (f *recordFolder) instance(r *recordv1.Record, v *recordv1.ProcessInstanceV
 	}
 	pi := is.Doc
 	pi.ProcessDefinitionKey = v.ProcessDefinitionKey
-	pi.BpmnProcessID = f.st.strs.keep(v.BpmnProcessId)
+	pi.BpmnProcessID = f.st.strs.intern(v.BpmnProcessId)
 	pi.Version = v.Version
-	pi.TenantID = f.st.strs.keep(v.TenantId)
+	pi.TenantID = f.st.strs.intern(v.TenantId)
 	pi.PartitionID = r.PartitionId
 	pi.Position = r.Position
 	pi.Incident = is.Incidents > 0
@@ -172,15 +172,15 @@ func (f *recordFolder) flowNode(r *recordv1.Record, v *recordv1.ProcessInstanceV
 		if err != nil {
 			return err
 		}
-		fn.FlowNodeName = f.st.strs.keep(f.nodeName(def, v.ElementId))
+		fn.FlowNodeName = f.st.strs.intern(f.nodeName(def, v.ElementId))
 	}
 	fn.ProcessInstanceKey = v.ProcessInstanceKey
 	fn.ProcessDefinitionKey = v.ProcessDefinitionKey
-	fn.BpmnProcessID = f.st.strs.keep(v.BpmnProcessId)
-	fn.FlowNodeID = f.st.strs.keep(v.ElementId)
-	fn.Type = f.st.strs.keep(v.BpmnElementType)
+	fn.BpmnProcessID = f.st.strs.intern(v.BpmnProcessId)
+	fn.FlowNodeID = f.st.strs.intern(v.ElementId)
+	fn.Type = f.st.strs.intern(v.BpmnElementType)
 	fn.ScopeKey = v.FlowScopeKey
-	fn.TenantID = f.st.strs.keep(v.TenantId)
+	fn.TenantID = f.st.strs.intern(v.TenantId)
 	fn.Position = r.Position
 	if elementLifecycle(r, &fn.State, &fn.StartDate, &fn.EndDate, schema.StateTerminated) {
 		delete(f.st.FlowNodes, r.Key)

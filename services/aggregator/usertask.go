@@ -36,26 +36,26 @@ func (f *recordFolder) userTask(r *recordv1.Record, v *recordv1.UserTaskValue) e
 		if err != nil {
 			return err
 		}
-		task.Name = f.st.strs.keep(f.nodeName(def, v.ElementId))
+		task.Name = f.st.strs.intern(f.nodeName(def, v.ElementId))
 		f.st.Tasks[r.Key] = task
 	}
 	task.ProcessInstanceKey = v.ProcessInstanceKey
 	task.FlowNodeInstanceKey = v.ElementInstanceKey
-	keep := &f.st.strs
-	task.FlowNodeBpmnID = keep.keep(v.ElementId)
-	task.BpmnProcessID = keep.keep(v.BpmnProcessId)
+	strs := &f.st.strs
+	task.FlowNodeBpmnID = strs.intern(v.ElementId)
+	task.BpmnProcessID = strs.intern(v.BpmnProcessId)
 	task.ProcessDefinitionKey = v.ProcessDefinitionKey
-	task.Assignee = keep.keepOptional(v.Assignee)
-	task.CandidateGroups = keep.keepAll(v.CandidateGroupsList)
-	task.CandidateUsers = keep.keepAll(v.CandidateUsersList)
-	task.DueDate = keep.keepOptional(v.DueDate)
-	task.FollowUpDate = keep.keepOptional(v.FollowUpDate)
-	task.FormKey = keep.keepOptional(v.ExternalFormReference)
+	task.Assignee = ownOptional(v.Assignee)
+	task.CandidateGroups = strs.internAll(v.CandidateGroupsList)
+	task.CandidateUsers = ownAll(v.CandidateUsersList)
+	task.DueDate = ownOptional(v.DueDate)
+	task.FollowUpDate = ownOptional(v.FollowUpDate)
+	task.FormKey = ownOptional(v.ExternalFormReference)
 	if v.FormKey > 0 {
 		task.FormKey = optionalString(strconv.FormatInt(v.FormKey, 10))
 	}
 	task.Priority = v.Priority
-	task.TenantID = keep.keep(v.TenantId)
+	task.TenantID = strs.intern(v.TenantId)
 	task.Position = r.Position
 	switch {
 	case v.CreationTimestamp > 0:

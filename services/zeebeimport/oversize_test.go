@@ -68,14 +68,14 @@ func TestImportStoresLargeRecordsAndDeadLettersOversizeOnes(t *testing.T) {
 	}
 	testenv.Run(t, zeebeimport.New(cfg, testenv.Deps(t)))
 
-	var sizes map[int64]int
+	var sizes map[[2]int64]int
 	testenv.Eventually(t, 60*time.Second, func() error {
 		var got map[int32][]int64
 		got, sizes = storedWithBodies(t, conn, payloads)
 		return expectExactlyOnce(got, want)
 	})
-	if sizes[large.Position] < 2<<20 {
-		t.Errorf("the 2 MiB record came back with %d bytes of unknown fields", sizes[large.Position])
+	if n := sizes[[2]int64{1, large.Position}]; n < 2<<20 {
+		t.Errorf("the 2 MiB record came back with %d bytes of unknown fields", n)
 	}
 
 	var dead []string
@@ -99,9 +99,9 @@ func TestImportStoresLargeRecordsAndDeadLettersOversizeOnes(t *testing.T) {
 // storedWithBodies reads FLOWLINE_RECORDS through Payloads.Body: the
 // positions per partition in stream order, and the size of each process
 // instance record's unknown value fields.
-func storedWithBodies(t *testing.T, conn *stream.Conn, payloads *stream.Payloads) (map[int32][]int64, map[int64]int) {
+func storedWithBodies(t *testing.T, conn *stream.Conn, payloads *stream.Payloads) (map[int32][]int64, map[[2]int64]int) {
 	t.Helper()
-	out, sizes := map[int32][]int64{}, map[int64]int{}
+	out, sizes := map[int32][]int64{}, map[[2]int64]int{} // by partition and position: partitions share positions
 	for _, msg := range testenv.Messages(t, conn.JS, stream.RecordsStream) {
 		body, err := payloads.Body(context.Background(), msg.Headers(), msg.Data())
 		if err != nil {
@@ -115,7 +115,7 @@ func storedWithBodies(t *testing.T, conn *stream.Conn, payloads *stream.Payloads
 		for _, r := range batch.Records {
 			out[p] = append(out[p], r.Position)
 			if v := r.GetProcessInstance(); v != nil {
-				sizes[r.Position] = len(v.ExtraJson)
+				sizes[[2]int64{int64(p), r.Position}] = len(v.ExtraJson)
 			}
 		}
 	}
