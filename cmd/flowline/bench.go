@@ -35,6 +35,7 @@ type benchOptions struct {
 	partitions  string
 	aggregators string
 	latency     time.Duration
+	latencyRate float64
 	profile     time.Duration
 	peer        bool
 	ceiling     bool
@@ -60,6 +61,7 @@ func benchFlags() (*flag.FlagSet, *benchOptions) {
 	fs.StringVar(&o.partitions, "partitions", "1,2,4", "partition counts to run (comma-separated); the largest is the main run")
 	fs.StringVar(&o.aggregators, "aggregators", "1,2", "aggregator replica counts to run at the largest partition count")
 	fs.DurationVar(&o.latency, "latency-for", time.Minute, "how long the latency run sends at half the maximum rate (0: none)")
+	fs.Float64Var(&o.latencyRate, "latency-rate", 0, "records/s of the latency run instead of half the maximum rate (0: half the maximum), to compare settings at one load; reported, not judged against the targets")
 	fs.DurationVar(&o.profile, "profile-for", 10*time.Second, "CPU profile length of each service in the main run (0: none)")
 	fs.BoolVar(&o.peer, "peer", true, "also run the peer (Benthos v4.27.0, built on first use into the cache directory)")
 	fs.BoolVar(&o.ceiling, "ceiling", true, "also bulk-load the main run's documents directly (the ceiling)")
@@ -159,7 +161,7 @@ func (o *benchOptions) config() (bench.Config, error) {
 	}
 	cfg := bench.Config{
 		Bin: bin, Instances: o.instances, Partitions: parts, Aggregators: aggs,
-		LatencyFor: o.latency, ProfileFor: o.profile, Ceiling: o.ceiling, Repeat: o.repeat, WarmUp: o.warmUp, SettledIndices: o.settled, Peer: o.peer,
+		LatencyFor: o.latency, LatencyRate: o.latencyRate, ProfileFor: o.profile, Ceiling: o.ceiling, Repeat: o.repeat, WarmUp: o.warmUp, SettledIndices: o.settled, Peer: o.peer,
 		ESURL: o.esURL, ESVersion: local.Version, OpenSearchVersion: local.OpenSearchVersion, Engine: engineName, Schemas: schemas,
 		C7: o.c7, C7Instances: o.c7Instances, C7JavaHome: engine.JavaHome,
 		Exporter: o.exporter, ExporterDir: exporterDir, ExporterJavaHome: exporter.JavaHome,

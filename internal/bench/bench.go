@@ -13,6 +13,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -43,6 +44,11 @@ type Config struct {
 	// LatencyFor is how long the latency run pushes at half the maximum
 	// rate (0: no latency run).
 	LatencyFor time.Duration
+	// LatencyRate is the latency run's rate in records/s (0: half the main
+	// run's maximum, the rate the data-availability targets are set at).
+	// A fixed rate compares settings at one load, whatever each main run
+	// reached; its latency is reported, not judged.
+	LatencyRate float64
 	// ProfileFor is how long each service of the main run is profiled (0:
 	// no profiles).
 	ProfileFor time.Duration
@@ -119,6 +125,8 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("bench: aggregators must be at least 1, got %v", c.Aggregators)
 	case c.Repeat < 0:
 		return fmt.Errorf("bench: repeat must not be negative, got %d", c.Repeat)
+	case c.LatencyRate < 0 || math.IsNaN(c.LatencyRate) || math.IsInf(c.LatencyRate, 0):
+		return fmt.Errorf("bench: latency rate must be a positive number of records/s (0: half the maximum), got %v", c.LatencyRate)
 	case c.Repeat > 1 && (c.C7 || c.Exporter):
 		return errors.New("bench: --repeat applies to the main run and the ceiling, not to the Camunda 7 or exporter benchmarks")
 	case c.WorkDir == "":
@@ -350,10 +358,15 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		rep.Ceiling = medianRun(rep.CeilingRuns, func(r CeilingResult) float64 { return r.DocsPerSec })
 	}
 	if cfg.LatencyFor > 0 {
-		lat, err := h.runLatency(ctx, mainSc, rep.Main.RecordsPerSec/2, cfg.LatencyFor)
+		rate := rep.Main.RecordsPerSec / 2
+		if cfg.LatencyRate > 0 {
+			rate = cfg.LatencyRate
+		}
+		lat, err := h.runLatency(ctx, mainSc, rate, cfg.LatencyFor)
 		if err != nil {
 			return nil, fmt.Errorf("bench: latency: %w", err)
 		}
+		lat.FixedRate = cfg.LatencyRate > 0
 		rep.Latency = lat
 	}
 	if cfg.Peer {

@@ -27,6 +27,7 @@ import (
 // list-view alias.
 type LatencyResult struct {
 	TargetRate   float64 `json:"target_records_per_second"`
+	FixedRate    bool    `json:"fixed_rate,omitempty"` // --latency-rate, not half the maximum: not judged
 	AchievedRate float64 `json:"achieved_records_per_second"`
 	Seconds      float64 `json:"seconds"`
 	Samples      int     `json:"samples"`

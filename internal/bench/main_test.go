@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"math"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
@@ -31,6 +32,8 @@ func TestConfigValidate(t *testing.T) {
 		"no work dir":     func(c *Config) { c.WorkDir = "" },
 		"c7 no instances": func(c *Config) { c.C7, c.C7Instances = true, 0 },
 		"negative repeat": func(c *Config) { c.Repeat = -1 },
+		"negative rate":   func(c *Config) { c.LatencyRate = -5 },
+		"NaN rate":        func(c *Config) { c.LatencyRate = math.NaN() },
 	} {
 		c := ok
 		mutate(&c)

@@ -132,8 +132,12 @@ func (r *Report) WriteTable(out io.Writer) {
 		writeEngineWork(out, mr.Engine, ceiling)
 	}
 	if l := r.Latency; l != nil {
-		fmt.Fprintf(out, "Data availability latency at half the maximum rate (%.0f records/s sent for %.0f s; record timestamp -> searchable as COMPLETED in list-view; polled every %.0f ms):\n",
-			l.AchievedRate, l.Seconds, l.PollMS)
+		at := "half the maximum rate"
+		if l.FixedRate {
+			at = "a fixed rate (--latency-rate; not judged against the targets)"
+		}
+		fmt.Fprintf(out, "Data availability latency at %s (%.0f records/s sent for %.0f s; record timestamp -> searchable as COMPLETED in list-view; polled every %.0f ms):\n",
+			at, l.AchievedRate, l.Seconds, l.PollMS)
 		tw := tabwriter.NewWriter(out, 2, 4, 2, ' ', tabwriter.AlignRight)
 		fmt.Fprintf(tw, "instances\tp50 ms\tp95 ms\tp99 ms\tmax ms\tnot seen\t\n")
 		fmt.Fprintf(tw, "%d\t%.0f\t%.0f\t%.0f\t%.0f\t%d\t\n", l.Samples, l.P50MS, l.P95MS, l.P99MS, l.MaxMS, l.Unseen)

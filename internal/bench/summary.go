@@ -157,7 +157,7 @@ func summarize(rep *Report) *Summary {
 		s.Targets = append(s.Targets, check("end-to-end documents/s ÷ ceiling", ratio(s.DocsPerSec.Median, s.CeilingDocsPerSec.Median),
 			TargetCeilingRatio, false, "x"))
 	}
-	if l := rep.Latency; l != nil {
+	if l := rep.Latency; l != nil && !l.FixedRate {
 		s.Targets = append(s.Targets,
 			check("data availability p50 at half the maximum rate", l.P50MS, TargetLatencyP50MS, true, "ms"),
 			check("data availability p99 at half the maximum rate", l.P99MS, TargetLatencyP99MS, true, "ms"))

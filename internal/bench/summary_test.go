@@ -78,6 +78,15 @@ func TestSummaryChecksTargetsOnMedians(t *testing.T) {
 			t.Errorf("target %q: measured %v, met %v; want %v, %v", c.Name, c.Measured, c.Met, w.measured, w.met)
 		}
 	}
+
+	// A latency run at a fixed rate (--latency-rate) is not the targets'
+	// half-maximum run: reported, not judged.
+	rep.Latency.FixedRate = true
+	for _, c := range summarize(rep).Targets {
+		if strings.Contains(c.Name, "data availability") {
+			t.Errorf("fixed-rate latency judged: %+v", c)
+		}
+	}
 }
 
 // A search engine whose CPU the harness cannot read (one it did not start)
