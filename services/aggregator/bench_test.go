@@ -69,7 +69,7 @@ func BenchmarkAggregate(b *testing.B) {
 				b.Fatal(err)
 			}
 			f := newRecordFolder(context.Background(), st, defs, nil, config.SchemaFlowline)
-			f.ch.reserve(len(batch.Records)/2 + 1) // as the worker does
+			f.ch.reserve(len(batch.Records)) // as the worker does
 			for _, r := range batch.Records {
 				if err := f.apply(r); err != nil {
 					b.Fatal(err)

@@ -200,19 +200,18 @@ type changed struct {
 	timestamp int64
 }
 
-// reserve makes room for n documents (a message's records change about
-// one document for every two).
-func (c *changes) reserve(n int) {
+// reserve makes room for the documents of a message of n records (they
+// change about one document for every two).
+func (c *changes) reserve(records int) {
 	if c.seen == nil {
-		c.seen = make(map[changeKey]int, n)
-		c.order = make([]changed, 0, n)
+		docs := records/2 + 1
+		c.seen = make(map[changeKey]int, docs)
+		c.order = make([]changed, 0, docs)
 	}
 }
 
 func (c *changes) add(f schema.Family, id string, doc any, r *recordv1.Record) {
-	if c.seen == nil {
-		c.seen = map[changeKey]int{}
-	}
+	c.reserve(0)
 	k := changeKey{f, id}
 	ch := changed{changeKey: k, doc: doc, position: r.Position, timestamp: r.Timestamp}
 	if i, ok := c.seen[k]; ok {

@@ -262,7 +262,7 @@ func (w *worker) handle(ctx context.Context, msg jetstream.Msg) error {
 		return w.redrive(mctx, &batch, seq, dlqSeq)
 	}
 	f := newRecordFolder(mctx, w.cp.State, w.defs, w.log, w.cfg.Schema)
-	f.ch.reserve(len(batch.Records)/2 + 1)
+	f.ch.reserve(len(batch.Records))
 	for _, r := range batch.Records {
 		if reason := recordProblem(r, w.p); reason != "" {
 			if err := w.deadLetterRecord(mctx, r, seq, stream.ClassRecord, reason, nil); err != nil {
