@@ -127,6 +127,8 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("bench: repeat must not be negative, got %d", c.Repeat)
 	case c.LatencyRate < 0 || math.IsNaN(c.LatencyRate) || math.IsInf(c.LatencyRate, 0):
 		return fmt.Errorf("bench: latency rate must be a positive number of records/s (0: half the maximum), got %v", c.LatencyRate)
+	case c.LatencyRate > 0 && c.LatencyFor <= 0:
+		return errors.New("bench: a latency rate needs a latency run (--latency-for above 0)")
 	case c.Repeat > 1 && (c.C7 || c.Exporter):
 		return errors.New("bench: --repeat applies to the main run and the ceiling, not to the Camunda 7 or exporter benchmarks")
 	case c.WorkDir == "":

@@ -34,6 +34,7 @@ func TestConfigValidate(t *testing.T) {
 		"negative repeat": func(c *Config) { c.Repeat = -1 },
 		"negative rate":   func(c *Config) { c.LatencyRate = -5 },
 		"NaN rate":        func(c *Config) { c.LatencyRate = math.NaN() },
+		"rate, no run":    func(c *Config) { c.LatencyRate, c.LatencyFor = 50_000, 0 },
 	} {
 		c := ok
 		mutate(&c)

@@ -136,8 +136,11 @@ func (r *Report) WriteTable(out io.Writer) {
 		if l.FixedRate {
 			at = "a fixed rate (--latency-rate; not judged against the targets)"
 		}
-		fmt.Fprintf(out, "Data availability latency at %s (%.0f records/s sent for %.0f s; record timestamp -> searchable as COMPLETED in list-view; polled every %.0f ms):\n",
-			at, l.AchievedRate, l.Seconds, l.PollMS)
+		fmt.Fprintf(out, "Data availability latency at %s (%.0f of %.0f records/s sent for %.0f s; record timestamp -> searchable as COMPLETED in list-view; polled every %.0f ms):\n",
+			at, l.AchievedRate, l.TargetRate, l.Seconds, l.PollMS)
+		if l.AchievedRate < 0.95*l.TargetRate {
+			fmt.Fprintf(out, "  warning: sent %.0f%% of the rate asked for: the pipeline did not keep up, the latency includes a backlog\n", 100*l.AchievedRate/l.TargetRate)
+		}
 		tw := tabwriter.NewWriter(out, 2, 4, 2, ' ', tabwriter.AlignRight)
 		fmt.Fprintf(tw, "instances\tp50 ms\tp95 ms\tp99 ms\tmax ms\tnot seen\t\n")
 		fmt.Fprintf(tw, "%d\t%.0f\t%.0f\t%.0f\t%.0f\t%d\t\n", l.Samples, l.P50MS, l.P95MS, l.P99MS, l.MaxMS, l.Unseen)

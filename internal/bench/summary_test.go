@@ -152,3 +152,22 @@ func TestParseIndexStats(t *testing.T) {
 		t.Error("an answer without _all was read as statistics")
 	}
 }
+
+// The latency table says the rate asked for beside the rate sent, and
+// warns when the pipeline did not keep up (the latency then includes a
+// backlog).
+func TestLatencyTableWarnsOnAShortfall(t *testing.T) {
+	for _, tc := range []struct {
+		achieved float64
+		warn     bool
+	}{{49_900, false}, {40_000, true}} {
+		var b strings.Builder
+		(&Report{Latency: &LatencyResult{TargetRate: 50_000, AchievedRate: tc.achieved, Seconds: 60, PollMS: 100}}).WriteTable(&b)
+		if !strings.Contains(b.String(), "of 50000 records/s sent") {
+			t.Errorf("table lacks the rate asked for:\n%s", b.String())
+		}
+		if got := strings.Contains(b.String(), "did not keep up"); got != tc.warn {
+			t.Errorf("sent %.0f of 50000: warning %v, want %v:\n%s", tc.achieved, got, tc.warn, b.String())
+		}
+	}
+}

@@ -183,8 +183,8 @@ func rawString(raw []byte, ws bool) string {
 // brokerVersion "", recordVersion 0, operationReference -1,
 // batchOperationReference -1, authorizations_json "" (absent). Unknown
 // envelope fields go to extra_json. Values of the typed value types (see the
-// package documentation) are decoded into their message, with present_fields
-// and extra_json; any other value is kept as compacted JSON text in
+// package documentation) are decoded into their message, with
+// present_field_numbers and extra_json; any other value is kept as compacted JSON text in
 // value_json.
 //
 // Integer fields accept only integer literals that fit the field (int64 keys

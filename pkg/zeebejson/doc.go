@@ -42,13 +42,15 @@
 // the value type is known, so field order never matters.
 //
 // Every known value field that was present while holding the value an
-// absent field gets (below) is listed in the message's present_fields (in
-// the order Encode writes them), at every level (DECISION_EVALUATION's
-// evaluatedDecisions, their evaluatedInputs and matchedRules, and those
-// rules' evaluatedOutputs are nested messages with their own present_fields
-// and extra_json); the other present fields need no listing, since Encode
-// writes every field that differs from that value. (Listing every present
-// field cost 45 % of a typical record's encoding.) Absent fields get Zeebe's
+// absent field gets (below) is listed by protobuf field number in the
+// message's present_field_numbers (in the order Encode writes them), at
+// every level (DECISION_EVALUATION's evaluatedDecisions, their
+// evaluatedInputs and matchedRules, and those rules' evaluatedOutputs are
+// nested messages with their own lists and extra_json); the other present
+// fields need no listing, since Encode writes every field that differs from
+// that value. (Listing every present field by name, in present_fields, cost
+// 45 % of a typical record's encoding; Encode still reads such lists.)
+// Absent fields get Zeebe's
 // defaults: -1 for keys, versions, timestamps, deadlines and ruleIndex; ""
 // for strings except tenantId "<default>", decisionOutput "null" (of a
 // DECISION_EVALUATION), enum-like strings their Zeebe default
@@ -56,8 +58,9 @@
 // jobListenerEventType, "BPMN_ELEMENT" for jobKind, "UNKNOWN" for
 // errorType); priority 50 for a USER_TASK, 0 for a JOB; 0 for retryBackoff
 // and ordinalKey; false; empty lists and bytes; "" for JSON object text.
-// Encode writes the fields in present_fields plus any field whose value
-// differs from that default, so a decoded record comes back with exactly the
+// Encode writes the fields listed in present_fields or
+// present_field_numbers plus any field whose value differs from that
+// default, so a decoded record comes back with exactly the
 // fields it arrived with, and a record built in Go without present_fields
 // loses nothing it set. Unknown value fields go to the message's extra_json.
 //

@@ -22,8 +22,9 @@ import (
 // batchOperationReference -1).
 //
 // A typed value (ProcessInstanceValue, JobValue, ...; nested messages alike)
-// is written with the fields named in present_fields plus any field whose
-// value differs from its absent-default, in a fixed order (Zeebe's, as in
+// is written with the fields listed in present_fields (by name) or
+// present_field_numbers (by number) plus any field whose value differs from
+// its absent-default, in a fixed order (Zeebe's, as in
 // its JSON serialization tests), then the members of its extra_json; bytes
 // as standard base64, "<name>_json" fields as the JSON object they hold.
 // value_json, authorizations_json, the "<name>_json" fields and extra_json
